@@ -1,0 +1,352 @@
+//! The respondent's form: what it posts, how it is checked, and what the template
+//! is given back. Pure: no database, no HTTP.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::survey::{Locale, Survey};
+
+/// Longest problem text accepted, in characters.
+pub const MAX_TEXT_CHARS: usize = 1000;
+
+/// How often a problem happens, as the respondent said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Frequency {
+    Once,
+    Sometimes,
+    Often,
+}
+
+impl Frequency {
+    pub const ALL: [Frequency; 3] = [Frequency::Once, Frequency::Sometimes, Frequency::Often];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Frequency::Once => "once",
+            Frequency::Sometimes => "sometimes",
+            Frequency::Often => "often",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Frequency::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// One problem as the respondent reported it. `rank` 1 matters most.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub rank: u32,
+    /// Exactly as written (only surrounding white space removed).
+    pub text: String,
+    pub frequency: Option<Frequency>,
+    pub may_contact: bool,
+}
+
+/// A complete, valid answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// "I have had no problems": a respondent who still counts in n.
+    NoProblems,
+    /// One or more problems, ranks 1..m in order.
+    Problems(Vec<Problem>),
+}
+
+/// One slot of the form as the respondent filled it in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlotInput {
+    pub text: String,
+    pub rank: Option<u32>,
+    pub frequency: Option<Frequency>,
+    pub consent: bool,
+}
+
+/// The raw form, parsed leniently so it can always be shown back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormInput {
+    pub slots: Vec<SlotInput>,
+    pub no_problems: bool,
+    /// Problem fields beyond the survey's M, which a crafted request could send.
+    pub extra_problems: usize,
+}
+
+/// What is wrong, as `messages.toml` keys with their variables.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FormErrors {
+    pub form: Vec<(&'static str, serde_json::Value)>,
+    pub slots: BTreeMap<usize, (&'static str, serde_json::Value)>,
+}
+
+impl FormErrors {
+    pub fn is_empty(&self) -> bool {
+        self.form.is_empty() && self.slots.is_empty()
+    }
+}
+
+impl FormInput {
+    /// Reads `problem_N`, `rank_N`, `frequency_N`, `consent_N` and `no_problems` from
+    /// decoded form pairs. Unknown fields are ignored.
+    pub fn from_pairs(pairs: &[(String, String)], max_problems: u32) -> Self {
+        let fields: HashMap<&str, &str> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let slots = (1..=max_problems)
+            .map(|i| SlotInput {
+                text: fields
+                    .get(format!("problem_{i}").as_str())
+                    .map(|t| t.trim().to_string())
+                    .unwrap_or_default(),
+                rank: fields
+                    .get(format!("rank_{i}").as_str())
+                    .and_then(|r| r.trim().parse().ok()),
+                frequency: fields
+                    .get(format!("frequency_{i}").as_str())
+                    .and_then(|f| Frequency::parse(f)),
+                consent: fields.get(format!("consent_{i}").as_str()) == Some(&"yes"),
+            })
+            .collect();
+        let extra_problems = pairs
+            .iter()
+            .filter(|(k, v)| {
+                k.strip_prefix("problem_")
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .is_some_and(|n| n == 0 || n > max_problems)
+                    && !v.trim().is_empty()
+            })
+            .count();
+        FormInput {
+            slots,
+            no_problems: fields.get("no_problems") == Some(&"yes"),
+            extra_problems,
+        }
+    }
+
+    /// The form pre-filled from a stored answer.
+    pub fn from_answer(answer: &Answer, max_problems: u32) -> Self {
+        let mut input = FormInput {
+            slots: vec![SlotInput::default(); max_problems as usize],
+            no_problems: matches!(answer, Answer::NoProblems),
+            extra_problems: 0,
+        };
+        if let Answer::Problems(problems) = answer {
+            for (slot, p) in input.slots.iter_mut().zip(problems) {
+                *slot = SlotInput {
+                    text: p.text.clone(),
+                    rank: Some(p.rank),
+                    frequency: p.frequency,
+                    consent: p.may_contact,
+                };
+            }
+        }
+        input
+    }
+
+    /// Checks the form against the survey's rules. Filled-in slots must have distinct
+    /// ranks; the ranks are then renumbered 1..m in the order the respondent chose,
+    /// so leaving a slot empty never leaves a gap.
+    pub fn validate(&self, survey: &Survey) -> Result<Answer, FormErrors> {
+        let mut errors = FormErrors::default();
+        let max = survey.max_problems as usize;
+        let filled: Vec<(usize, &SlotInput)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.text.is_empty())
+            .map(|(i, s)| (i + 1, s))
+            .collect();
+
+        if self.extra_problems > 0 || filled.len() > max {
+            errors.form.push(("too_many", serde_json::json!({ "max": max })));
+        }
+        if self.no_problems && !filled.is_empty() {
+            errors.form.push(("no_problems_and_problems", serde_json::json!({})));
+        }
+        if !self.no_problems && filled.is_empty() {
+            errors.form.push(("empty_answer", serde_json::json!({})));
+        }
+        let mut seen: HashMap<u32, usize> = HashMap::new();
+        for (index, slot) in &filled {
+            if slot.text.chars().count() > MAX_TEXT_CHARS {
+                errors
+                    .slots
+                    .insert(*index, ("text_too_long", serde_json::json!({ "max": MAX_TEXT_CHARS })));
+                continue;
+            }
+            match slot.rank {
+                Some(rank) if (1..=survey.max_problems).contains(&rank) => {
+                    if seen.insert(rank, *index).is_some() {
+                        errors
+                            .slots
+                            .insert(*index, ("rank_duplicate", serde_json::json!({ "rank": rank })));
+                    }
+                }
+                _ => {
+                    errors.slots.insert(*index, ("rank_missing", serde_json::json!({})));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        if self.no_problems {
+            return Ok(Answer::NoProblems);
+        }
+        let mut problems: Vec<Problem> = filled
+            .iter()
+            .map(|(_, s)| Problem {
+                rank: s.rank.unwrap_or(u32::MAX),
+                text: s.text.clone(),
+                frequency: if survey.ask_frequency { s.frequency } else { None },
+                may_contact: survey.ask_consent && s.consent,
+            })
+            .collect();
+        problems.sort_by_key(|p| p.rank);
+        for (i, p) in problems.iter_mut().enumerate() {
+            p.rank = i as u32 + 1;
+        }
+        Ok(Answer::Problems(problems))
+    }
+
+    /// The template context for the form (docs/TEMPLATES.md), with errors in the
+    /// respondent's language next to their fields.
+    pub fn context(
+        &self,
+        survey: &Survey,
+        locale: Locale,
+        errors: &FormErrors,
+        name: &str,
+        action: &str,
+        answered_before: bool,
+    ) -> serde_json::Value {
+        let m = survey.max_problems;
+        let slots: Vec<_> = self
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, slot)| {
+                let index = i + 1;
+                let chosen = slot.rank.unwrap_or(index as u32);
+                serde_json::json!({
+                    "index": index,
+                    "text": slot.text,
+                    "error": errors.slots.get(&index).map(|(key, vars)| survey.message(locale, key, vars.clone())),
+                    "rank_options": (1..=m).map(|v| serde_json::json!({"value": v, "selected": v == chosen})).collect::<Vec<_>>(),
+                    "frequency_options": Frequency::ALL.iter().map(|f| serde_json::json!({"value": f.as_str(), "selected": slot.frequency == Some(*f)})).collect::<Vec<_>>(),
+                    "consent": slot.consent,
+                })
+            })
+            .collect();
+        let form_errors: Vec<String> = errors
+            .form
+            .iter()
+            .map(|(key, vars)| survey.message(locale, key, vars.clone()))
+            .collect();
+        serde_json::json!({
+            "contact": {"name": name},
+            "action": action,
+            "answered_before": answered_before,
+            "no_problems": self.no_problems,
+            "has_errors": !errors.is_empty(),
+            "form_errors": form_errors,
+            "slots": slots,
+        })
+    }
+}
+
+/// A filled-in slot for checking templates before a survey is stored.
+pub fn sample_slot(index: u32, max_problems: u32) -> serde_json::Value {
+    serde_json::json!({
+        "index": index,
+        "text": "Leveransen kom två veckor för sent <script>",
+        "error": if index == 1 { serde_json::Value::from("sample error") } else { serde_json::Value::Null },
+        "rank_options": (1..=max_problems).map(|v| serde_json::json!({"value": v, "selected": v == index})).collect::<Vec<_>>(),
+        "frequency_options": Frequency::ALL.iter().map(|f| serde_json::json!({"value": f.as_str(), "selected": false})).collect::<Vec<_>>(),
+        "consent": index == 1,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn survey() -> Survey {
+        Survey::shipped("discovery").unwrap()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn ranks_are_renumbered_in_the_chosen_order() {
+        let form = FormInput::from_pairs(
+            &pairs(&[
+                ("problem_1", "  late delivery "),
+                ("rank_1", "3"),
+                ("problem_2", ""),
+                ("rank_2", "2"),
+                ("problem_3", "wrong invoice"),
+                ("rank_3", "1"),
+                ("frequency_3", "often"),
+                ("consent_3", "yes"),
+            ]),
+            5,
+        );
+        let Answer::Problems(p) = form.validate(&survey()).unwrap() else {
+            panic!("expected problems")
+        };
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].rank, p[0].text.as_str()), (1, "wrong invoice"));
+        assert_eq!(p[0].frequency, Some(Frequency::Often));
+        assert!(p[0].may_contact);
+        assert_eq!((p[1].rank, p[1].text.as_str()), (2, "late delivery"));
+    }
+
+    #[test]
+    fn duplicate_ranks_and_long_texts_are_errors_next_to_their_fields() {
+        let long = "x".repeat(MAX_TEXT_CHARS + 1);
+        let form = FormInput::from_pairs(
+            &pairs(&[
+                ("problem_1", "a"),
+                ("rank_1", "1"),
+                ("problem_2", "b"),
+                ("rank_2", "1"),
+                ("problem_3", &long),
+                ("rank_3", "3"),
+            ]),
+            5,
+        );
+        let errors = form.validate(&survey()).unwrap_err();
+        assert_eq!(errors.slots[&2].0, "rank_duplicate");
+        assert_eq!(errors.slots[&3].0, "text_too_long");
+        assert!(errors.form.is_empty());
+    }
+
+    #[test]
+    fn no_problems_is_an_answer_but_not_together_with_problems() {
+        let none = FormInput::from_pairs(&pairs(&[("no_problems", "yes")]), 5);
+        assert_eq!(none.validate(&survey()), Ok(Answer::NoProblems));
+        let both = FormInput::from_pairs(&pairs(&[("no_problems", "yes"), ("problem_1", "x"), ("rank_1", "1")]), 5);
+        assert_eq!(both.validate(&survey()).unwrap_err().form[0].0, "no_problems_and_problems");
+        let empty = FormInput::from_pairs(&[], 5);
+        assert_eq!(empty.validate(&survey()).unwrap_err().form[0].0, "empty_answer");
+    }
+
+    #[test]
+    fn more_problems_than_the_survey_allows_are_refused() {
+        let form = FormInput::from_pairs(&pairs(&[("problem_1", "a"), ("rank_1", "1"), ("problem_6", "f")]), 5);
+        assert_eq!(form.validate(&survey()).unwrap_err().form[0].0, "too_many");
+    }
+
+    #[test]
+    fn a_stored_answer_fills_the_form_back_in() {
+        let answer = Answer::Problems(vec![Problem {
+            rank: 1,
+            text: "Fakturan var fel".into(),
+            frequency: Some(Frequency::Sometimes),
+            may_contact: true,
+        }]);
+        let form = FormInput::from_answer(&answer, 5);
+        assert_eq!(form.validate(&survey()), Ok(answer));
+    }
+}

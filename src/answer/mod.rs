@@ -1,0 +1,116 @@
+//! Storing what a respondent answered: a response and its mentions, in one
+//! transaction. A second submission with the same personal link replaces the first
+//! until the survey closes (respondents expect to be able to correct themselves);
+//! the response keeps its first submission time.
+
+pub mod form;
+
+use diesel::prelude::*;
+
+pub use form::{Answer, FormErrors, FormInput, Frequency, Problem};
+
+use crate::db::schema::{invitations, mentions, responses};
+use crate::db::{now, AnyConnection, Database};
+use crate::error::Result;
+use crate::invite::Invitee;
+
+/// Whether a submission created the response or replaced an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    New,
+    Replaced,
+}
+
+/// Stores `answer` for the invitee: the response row and all its mentions together.
+pub fn store(db: &Database, invitee: &Invitee, answer: &Answer) -> Result<Stored> {
+    db.write(|conn| {
+        let stamp = now();
+        let existing: Option<i64> = responses::table
+            .filter(responses::invitation_id.eq(invitee.invitation_id))
+            .select(responses::id)
+            .first(conn)
+            .optional()?;
+        let no_problems = i32::from(matches!(answer, Answer::NoProblems));
+        let (response_id, stored) = match existing {
+            Some(id) => {
+                diesel::update(responses::table.find(id))
+                    .set((
+                        responses::no_problems.eq(no_problems),
+                        responses::updated_at.eq(stamp),
+                    ))
+                    .execute(conn)?;
+                diesel::delete(mentions::table.filter(mentions::response_id.eq(id))).execute(conn)?;
+                (id, Stored::Replaced)
+            }
+            None => {
+                diesel::insert_into(responses::table)
+                    .values((
+                        responses::survey_id.eq(invitee.survey_id),
+                        responses::wave_id.eq(invitee.wave_id),
+                        responses::invitation_id.eq(Some(invitee.invitation_id)),
+                        responses::contact_id.eq(Some(invitee.contact_id)),
+                        responses::locale.eq(invitee.locale.as_str()),
+                        responses::attributes.eq(&invitee.attributes),
+                        responses::no_problems.eq(no_problems),
+                        responses::submitted_at.eq(stamp),
+                        responses::updated_at.eq(stamp),
+                    ))
+                    .execute(conn)?;
+                let id = responses::table
+                    .filter(responses::invitation_id.eq(invitee.invitation_id))
+                    .select(responses::id)
+                    .first(conn)?;
+                (id, Stored::New)
+            }
+        };
+        if let Answer::Problems(problems) = answer {
+            // One statement per mention: multi-row inserts are not portable across
+            // both backends in diesel's MultiConnection.
+            for p in problems {
+                diesel::insert_into(mentions::table)
+                    .values((
+                        mentions::response_id.eq(response_id),
+                        mentions::rank.eq(p.rank as i32),
+                        mentions::text.eq(&p.text),
+                        mentions::frequency.eq(p.frequency.map(Frequency::as_str)),
+                        mentions::may_contact.eq(i32::from(p.may_contact)),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        diesel::update(invitations::table.find(invitee.invitation_id))
+            .set(invitations::answered_at.eq(stamp))
+            .execute(conn)?;
+        Ok(stored)
+    })
+}
+
+/// The answer stored for an invitation, if any.
+pub fn load(conn: &mut AnyConnection, invitation_id: i64) -> Result<Option<Answer>> {
+    let response: Option<(i64, i32)> = responses::table
+        .filter(responses::invitation_id.eq(invitation_id))
+        .select((responses::id, responses::no_problems))
+        .first(conn)
+        .optional()?;
+    let Some((response_id, no_problems)) = response else {
+        return Ok(None);
+    };
+    if no_problems != 0 {
+        return Ok(Some(Answer::NoProblems));
+    }
+    let rows: Vec<(i32, String, Option<String>, i32)> = mentions::table
+        .filter(mentions::response_id.eq(response_id))
+        .order(mentions::rank)
+        .select((mentions::rank, mentions::text, mentions::frequency, mentions::may_contact))
+        .load(conn)?;
+    Ok(Some(Answer::Problems(
+        rows.into_iter()
+            .map(|(rank, text, frequency, may_contact)| Problem {
+                rank: rank as u32,
+                text,
+                frequency: frequency.as_deref().and_then(Frequency::parse),
+                may_contact: may_contact != 0,
+            })
+            .collect(),
+    )))
+}

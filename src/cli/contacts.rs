@@ -1,0 +1,47 @@
+//! `pds contacts import FILE.csv`.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::invite::contacts;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import contacts from CSV: columns email,name,locale, then any segment columns.
+    Import {
+        file: PathBuf,
+        /// Import the valid rows even if some rows are invalid (they are listed).
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+}
+
+pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
+    match cmd {
+        Command::Import { file, skip_invalid } => {
+            let reader = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
+            let db = super::open_db(settings)?;
+            let bar = super::progress("contacts");
+            let report = contacts::import(&db, reader, &file.display().to_string(), skip_invalid, &bar)?;
+            bar.finish_and_clear();
+            for line in &report.skipped {
+                eprintln!("skipped {line}");
+            }
+            println!(
+                "Imported {} new and updated {} known contacts from {}{}.",
+                report.inserted,
+                report.updated,
+                file.display(),
+                if report.skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!("; skipped {} invalid rows", report.skipped.len())
+                }
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The command-line door: one file per subcommand. Each parses its arguments into
+//! domain types, calls a capability, and prints what happened. Errors become a
+//! message on stderr and an exit code (2: fix your input or settings; 1: other).
+
+mod contacts;
+mod demo;
+mod invite;
+mod results;
+mod serve;
+mod survey;
+mod worker;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::db::Database;
+use crate::error::Result;
+
+#[derive(Debug, Parser)]
+#[command(name = "pds", version, about = "Problem Detection Study engine: emailed surveys, customers' own words, ranked improvement areas")]
+pub struct Cli {
+    /// Settings file (default: pds.toml in the current folder, if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a whole demo study in a fresh folder: invitations, answers, ranked areas, CSV.
+    Demo(demo::Args),
+    /// Serve the answer form (and deliver queued email) over HTTP.
+    Serve(serve::Args),
+    /// Create, check and list surveys.
+    #[command(subcommand)]
+    Survey(survey::Command),
+    /// Import contacts.
+    #[command(subcommand)]
+    Contacts(contacts::Command),
+    /// Invite contacts to a survey wave by email.
+    Invite(invite::Args),
+    /// Deliver queued email (invitations) and exit, or keep running.
+    Worker(worker::Args),
+    /// Show ranked problem areas for a survey.
+    Results(results::Args),
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    let verbose = matches!(cli.command, Command::Serve(_) | Command::Worker(_));
+    init_tracing(verbose);
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
+        command => Settings::load(cli.config.as_deref()).and_then(|settings| match command {
+            Command::Serve(args) => serve::run(args, settings),
+            Command::Survey(cmd) => survey::run(cmd, &settings),
+            Command::Contacts(cmd) => contacts::run(cmd, &settings),
+            Command::Invite(args) => invite::run(args, &settings),
+            Command::Worker(args) => worker::run(args, &settings),
+            Command::Results(args) => results::run(args, &settings),
+            Command::Demo(_) => unreachable!("handled above"),
+        }),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn init_tracing(verbose: bool) {
+    let default = if verbose { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PDS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn open_db(settings: &Settings) -> Result<Database> {
+    Database::open(&settings.database_url)
+}
+
+/// A progress bar on the terminal; invisible when output is not a terminal.
+fn progress(what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}

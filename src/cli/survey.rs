@@ -1,0 +1,66 @@
+//! `pds survey create|check|list`.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::config::Settings;
+use crate::error::Result;
+use crate::survey::{store, Survey, SurveySlug};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a survey folder and store it under a new slug.
+    Create {
+        /// The survey folder, e.g. survey-templates/discovery.
+        #[arg(long, value_name = "DIR")]
+        template: PathBuf,
+        /// Short name used in commands, e.g. acme-2026.
+        #[arg(long)]
+        slug: String,
+    },
+    /// Validate a survey folder without storing anything.
+    Check {
+        #[arg(long, value_name = "DIR")]
+        template: PathBuf,
+    },
+    /// List stored surveys.
+    List,
+}
+
+pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
+    match cmd {
+        Command::Create { template, slug } => {
+            let slug: SurveySlug = slug.parse()?;
+            let survey = Survey::from_folder(&template)?;
+            let db = super::open_db(settings)?;
+            let stored = store::create(&db, &slug, &survey)?;
+            println!(
+                "Created survey {} ({}), locales {}, up to {} problems per respondent{}.",
+                stored.slug,
+                survey.title(),
+                survey.locales.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", "),
+                survey.max_problems,
+                survey.closes.map(|d| format!(", closes {d}")).unwrap_or_default(),
+            );
+            println!("Next: pds contacts import FILE.csv, then pds invite --survey {} --wave LABEL", stored.slug);
+            Ok(())
+        }
+        Command::Check { template } => {
+            let survey = Survey::from_folder(&template)?;
+            println!("{} is a valid survey folder ({}).", template.display(), survey.title());
+            Ok(())
+        }
+        Command::List => {
+            let db = super::open_db(settings)?;
+            let surveys = store::list(&mut *db.conn()?)?;
+            if surveys.is_empty() {
+                println!("No surveys yet. Create one with: pds survey create --template survey-templates/discovery --slug NAME");
+            }
+            for (slug, title, created) in surveys {
+                println!("{slug:<24} {title}  (created {})", created.format("%Y-%m-%d %H:%M"));
+            }
+            Ok(())
+        }
+    }
+}

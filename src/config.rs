@@ -1,0 +1,275 @@
+//! Settings: `pds.toml` in the working folder (or `--config FILE`), then `PDS_*`
+//! environment variables, which win. Validated once at start; everything after that
+//! trusts the parsed [`Settings`]. Defaults serve a newcomer on one machine.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use lettre::message::Mailbox;
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Where the data lives, chosen by the URL scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An SQLite file, created on first use.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Accepts `sqlite://PATH`, `sqlite:PATH`, a bare file path, or
+    /// `postgres://...` / `postgresql://...`.
+    pub fn parse(value: &str) -> Result<Self> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(Error::Config(
+                "database_url is empty; use e.g. sqlite://pds.db or postgres://user@host/db".into(),
+            ));
+        }
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            Url::parse(value).map_err(|e| {
+                Error::Config(format!("database_url {value:?} is not a valid URL: {e}"))
+            })?;
+            return Ok(DatabaseUrl::Postgres(value.to_string()));
+        }
+        let path = value
+            .strip_prefix("sqlite://")
+            .or_else(|| value.strip_prefix("sqlite:"))
+            .unwrap_or(value);
+        if path.contains("://") {
+            return Err(Error::Config(format!(
+                "database_url {value:?}: unknown scheme; use sqlite://FILE or postgres://..."
+            )));
+        }
+        if path.is_empty() {
+            return Err(Error::Config(
+                "database_url names no SQLite file; use e.g. sqlite://pds.db".into(),
+            ));
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+    }
+
+    /// The URL with any password removed, for messages and logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => match Url::parse(url) {
+                Ok(mut u) if u.password().is_some() => {
+                    let _ = u.set_password(Some("***"));
+                    u.to_string()
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+/// How email leaves the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// One `.eml` file per message in this folder: the zero-setup default.
+    File(PathBuf),
+    /// A real SMTP server, e.g. `smtp://127.0.0.1:2525` or `smtps://user:pw@host`.
+    Smtp(String),
+}
+
+/// The validated settings every command runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub mail: MailTransport,
+    /// Base of the links in emails, e.g. `https://survey.example.com`.
+    pub public_url: Url,
+    pub bind: SocketAddr,
+    pub mail_from: Mailbox,
+}
+
+/// The raw form of `pds.toml`; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    database_url: Option<String>,
+    smtp_url: Option<String>,
+    mail_dir: Option<String>,
+    public_url: Option<String>,
+    bind: Option<String>,
+    mail_from: Option<String>,
+}
+
+pub const DEFAULT_CONFIG_FILE: &str = "pds.toml";
+
+impl Settings {
+    /// Reads `config` (or `pds.toml` if it exists) and the environment.
+    pub fn load(config: Option<&Path>) -> Result<Self> {
+        let file = match config {
+            Some(path) => Some(read_file(path)?),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                Some(read_file(Path::new(DEFAULT_CONFIG_FILE))?)
+            }
+            None => None,
+        }
+        .unwrap_or_default();
+        Self::from_sources(file, |name| std::env::var(name).ok())
+    }
+
+    /// Settings for a folder of its own (the demo, tests): SQLite and file mail there.
+    pub fn in_folder(folder: &Path) -> Result<Self> {
+        let file = FileSettings {
+            database_url: Some(format!("sqlite://{}", folder.join("pds.db").display())),
+            mail_dir: Some(folder.join("mail-out").display().to_string()),
+            ..FileSettings::default()
+        };
+        Self::from_sources(file, |_| None)
+    }
+
+    fn from_sources(file: FileSettings, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let pick = |name: &str, from_file: Option<String>| env(name).or(from_file);
+
+        let database_url = DatabaseUrl::parse(
+            &pick("PDS_DATABASE_URL", file.database_url).unwrap_or_else(|| "sqlite://pds.db".into()),
+        )?;
+
+        let mail = match pick("PDS_SMTP_URL", file.smtp_url).filter(|s| !s.trim().is_empty()) {
+            Some(url) => {
+                let parsed = Url::parse(&url).map_err(|e| {
+                    Error::Config(format!("smtp_url {url:?} is not a valid URL: {e}"))
+                })?;
+                if !matches!(parsed.scheme(), "smtp" | "smtps") {
+                    return Err(Error::Config(format!(
+                        "smtp_url {url:?} must start with smtp:// or smtps://"
+                    )));
+                }
+                if parsed.host_str().is_none_or(str::is_empty) {
+                    return Err(Error::Config(format!("smtp_url {url:?} names no host")));
+                }
+                MailTransport::Smtp(url)
+            }
+            None => MailTransport::File(PathBuf::from(
+                pick("PDS_MAIL_DIR", file.mail_dir).unwrap_or_else(|| "mail-out".into()),
+            )),
+        };
+
+        let bind_text = pick("PDS_BIND", file.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            Error::Config(format!(
+                "bind {bind_text:?} is not an address and port such as 127.0.0.1:8080"
+            ))
+        })?;
+
+        let public_text =
+            pick("PDS_PUBLIC_URL", file.public_url).unwrap_or_else(|| format!("http://{bind}"));
+        let public_url = Url::parse(&public_text).map_err(|e| {
+            Error::Config(format!(
+                "public_url {public_text:?} is not a valid URL ({e}); use e.g. https://survey.example.com"
+            ))
+        })?;
+        if !matches!(public_url.scheme(), "http" | "https") {
+            return Err(Error::Config(format!(
+                "public_url {public_text:?} must start with http:// or https://"
+            )));
+        }
+
+        let from_text = pick("PDS_MAIL_FROM", file.mail_from)
+            .unwrap_or_else(|| "Customer research <pds@localhost>".into());
+        let mail_from: Mailbox = from_text.parse().map_err(|e| {
+            Error::Config(format!(
+                "mail_from {from_text:?} is not an address such as \"Research <research@example.com>\": {e}"
+            ))
+        })?;
+
+        Ok(Settings {
+            database_url,
+            mail,
+            public_url,
+            bind,
+            mail_from,
+        })
+    }
+
+    /// The same settings serving on another address (the public URL follows it when
+    /// it was derived from the bind address).
+    pub fn with_bind(mut self, bind: SocketAddr) -> Self {
+        if self.public_url.as_str().trim_end_matches('/') == format!("http://{}", self.bind) {
+            self.public_url = Url::parse(&format!("http://{bind}")).expect("valid bind URL");
+        }
+        self.bind = bind;
+        self
+    }
+
+    /// The absolute link for a path such as `/s/TOKEN`.
+    pub fn link(&self, path: &str) -> String {
+        format!(
+            "{}{}",
+            self.public_url.as_str().trim_end_matches('/'),
+            path
+        )
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(file: FileSettings, env: &[(&str, &str)]) -> Result<Settings> {
+        Settings::from_sources(file, |name| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_need_no_setup() {
+        let s = settings(FileSettings::default(), &[]).unwrap();
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("pds.db".into()));
+        assert_eq!(s.mail, MailTransport::File("mail-out".into()));
+        assert_eq!(s.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(s.link("/s/abc"), "http://127.0.0.1:8080/s/abc");
+    }
+
+    #[test]
+    fn environment_wins_over_file() {
+        let file = FileSettings {
+            database_url: Some("sqlite://a.db".into()),
+            ..Default::default()
+        };
+        let s = settings(file, &[("PDS_DATABASE_URL", "postgres://u@localhost/pds")]).unwrap();
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Postgres("postgres://u@localhost/pds".into())
+        );
+    }
+
+    #[test]
+    fn bad_settings_name_the_setting() {
+        let err = settings(FileSettings::default(), &[("PDS_BIND", "localhost")]).unwrap_err();
+        assert!(err.to_string().contains("bind \"localhost\""), "{err}");
+        let err = settings(FileSettings::default(), &[("PDS_SMTP_URL", "http://x")]).unwrap_err();
+        assert!(err.to_string().contains("smtp_url"), "{err}");
+        let err = settings(FileSettings::default(), &[("PDS_MAIL_FROM", "nobody")]).unwrap_err();
+        assert!(err.to_string().contains("mail_from"), "{err}");
+        let err = settings(FileSettings::default(), &[("PDS_DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert!(err.to_string().contains("unknown scheme"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_rejected() {
+        let err = toml::from_str::<FileSettings>("databse_url = 'x'").unwrap_err();
+        assert!(err.to_string().contains("databse_url"));
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        let url = DatabaseUrl::parse("postgres://u:secret@h/db").unwrap();
+        assert!(!url.redacted().contains("secret"));
+    }
+}

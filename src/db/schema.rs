@@ -1,0 +1,127 @@
+//! The database schema, shared by both backends. Keep in step with `migrations/`.
+
+diesel::table! {
+    surveys (id) {
+        id -> BigInt,
+        slug -> Text,
+        title -> Text,
+        max_problems -> Integer,
+        closes_at -> Nullable<Timestamp>,
+        definition -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    waves (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        label -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        locale -> Text,
+        attributes -> Text,
+        unsubscribed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        wave_id -> BigInt,
+        contact_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        opened_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    responses (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        wave_id -> BigInt,
+        invitation_id -> Nullable<BigInt>,
+        contact_id -> Nullable<BigInt>,
+        locale -> Text,
+        attributes -> Text,
+        no_problems -> Integer,
+        submitted_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    areas (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        key -> Text,
+        label -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mentions (id) {
+        id -> BigInt,
+        response_id -> BigInt,
+        rank -> Integer,
+        text -> Text,
+        frequency -> Nullable<Text>,
+        may_contact -> Integer,
+        area_id -> Nullable<BigInt>,
+        coded_by -> Nullable<Text>,
+        coded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        invitation_id -> Nullable<BigInt>,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        message_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(waves -> surveys (survey_id));
+diesel::joinable!(invitations -> waves (wave_id));
+diesel::joinable!(invitations -> contacts (contact_id));
+diesel::joinable!(invitations -> surveys (survey_id));
+diesel::joinable!(responses -> waves (wave_id));
+diesel::joinable!(mentions -> responses (response_id));
+diesel::joinable!(mentions -> areas (area_id));
+diesel::joinable!(outbox -> invitations (invitation_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    surveys,
+    waves,
+    contacts,
+    invitations,
+    responses,
+    areas,
+    mentions,
+    outbox,
+);

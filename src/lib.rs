@@ -1,0 +1,23 @@
+//! `pds`: a Problem Detection Study engine.
+//!
+//! Customers receive a personal link by email, write the problems they have had in
+//! their own words and rank them by importance; analysts get problem areas ranked by
+//! frequency weighted by importance (`joint-v1`, see `PDS-METHOD.md`).
+//!
+//! The library is organised by capability (see `DESIGN.md`): `invite`, `answer`,
+//! `coding`, `stats`, `report`, `mail`; `web`, `cli` and `db` are doors into them.
+
+pub mod answer;
+pub mod cli;
+pub mod coding;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod invite;
+pub mod mail;
+pub mod report;
+pub mod stats;
+pub mod survey;
+pub mod web;
+
+pub use error::{Error, Result};

@@ -1,0 +1,77 @@
+//! Email delivery: lettre transports (SMTP, or one `.eml` file per message) and the
+//! outbox worker that delivers what other rooms queued. Nothing else sends mail.
+
+pub mod outbox;
+mod transport;
+
+pub use transport::Transport;
+
+use std::time::Duration;
+
+use crate::config::Settings;
+use crate::db::Database;
+use crate::error::Result;
+
+/// Delivery failed in a way the caller must hear about.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("smtp_url {url:?}: {reason}")]
+    BadSmtpUrl { url: String, reason: String },
+    #[error("cannot create the mail folder {path}: {reason}")]
+    MailDir { path: String, reason: String },
+}
+
+/// What one pass of the worker did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+/// Delivers every message that is due now, in batches, until none is left.
+pub fn deliver_due(db: &Database, settings: &Settings, transport: &Transport) -> Result<DeliveryReport> {
+    let mut total = DeliveryReport::default();
+    loop {
+        let batch = outbox::claim_due(db, 100)?;
+        if batch.is_empty() {
+            return Ok(total);
+        }
+        for message in batch {
+            match transport.send(settings, &message) {
+                Ok(()) => {
+                    outbox::mark_sent(db, &message)?;
+                    total.sent += 1;
+                }
+                Err(failure) => {
+                    if outbox::mark_failed(db, &message, &failure)? {
+                        total.failed += 1;
+                    } else {
+                        total.retrying += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs the worker until `stop` says so, polling the outbox every `interval`.
+pub fn run_worker(
+    db: Database,
+    settings: Settings,
+    interval: Duration,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Result<()> {
+    let transport = Transport::from_settings(&settings)?;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        match deliver_due(&db, &settings, &transport) {
+            Ok(r) if r.sent + r.failed + r.retrying > 0 => {
+                tracing::info!(sent = r.sent, retrying = r.retrying, failed = r.failed, "outbox")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "outbox worker pass failed; will retry"),
+        }
+        std::thread::sleep(interval);
+    }
+    Ok(())
+}

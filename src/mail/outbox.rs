@@ -1,0 +1,184 @@
+//! The outbox table: every email is queued here in the same transaction as the fact
+//! that caused it, and the worker claims, delivers and records it. A claimed row
+//! carries a lease, so a worker that dies mid-send leaves the row to be retried.
+
+use chrono::Duration;
+use diesel::prelude::*;
+use lettre::message::Mailbox;
+use rand::Rng;
+
+use super::transport::SendFailure;
+use crate::config::Settings;
+use crate::db::schema::{invitations, outbox};
+use crate::db::{now, AnyConnection, Database};
+use crate::error::{Error, Result};
+use crate::survey::Rendered;
+
+/// What a message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Invitation,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Invitation => "invitation",
+        }
+    }
+}
+
+pub const QUEUED: &str = "queued";
+pub const SENDING: &str = "sending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+/// Transient failures are retried this many times before the row is marked failed.
+pub const MAX_ATTEMPTS: i32 = 8;
+/// How long a claim lasts before another worker may take the row over.
+const LEASE_SECONDS: i64 = 300;
+
+pub struct NewMessage<'a> {
+    pub kind: Kind,
+    pub invitation_id: Option<i64>,
+    pub recipient_name: &'a str,
+    pub recipient_email: &'a str,
+    pub rendered: Rendered,
+}
+
+/// Queues one message on `conn`, inside the caller's transaction.
+pub fn queue(conn: &mut AnyConnection, settings: &Settings, message: NewMessage<'_>) -> Result<()> {
+    let address = message
+        .recipient_email
+        .parse()
+        .map_err(|e| Error::Invalid(format!("{:?} is not an email address: {e}", message.recipient_email)))?;
+    let recipient = Mailbox::new(Some(message.recipient_name.to_string()), address).to_string();
+    let domain = settings.mail_from.email.domain().to_string();
+    // A stable Message-ID per row: a crash between sending and recording produces at
+    // most a duplicate that mail clients recognise as the same message.
+    let message_id = format!("<{}@{}>", hex::encode(rand::rng().random::<[u8; 16]>()), domain);
+    let stamp = now();
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::kind.eq(message.kind.as_str()),
+            outbox::invitation_id.eq(message.invitation_id),
+            outbox::recipient.eq(recipient),
+            outbox::subject.eq(message.rendered.subject),
+            outbox::body_text.eq(message.rendered.text),
+            outbox::body_html.eq(message.rendered.html),
+            outbox::message_id.eq(message_id),
+            outbox::status.eq(QUEUED),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(stamp),
+            outbox::created_at.eq(stamp),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A row claimed for delivery.
+#[derive(Debug, Clone, Queryable)]
+pub struct Queued {
+    pub id: i64,
+    pub invitation_id: Option<i64>,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub message_id: String,
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` due rows for this worker.
+pub fn claim_due(db: &Database, limit: i64) -> Result<Vec<Queued>> {
+    db.write(|conn| {
+        let stamp = now();
+        let due: Vec<Queued> = outbox::table
+            .filter(outbox::status.eq_any([QUEUED, SENDING]))
+            .filter(outbox::next_attempt_at.le(stamp))
+            .order(outbox::id)
+            .limit(limit)
+            .select((
+                outbox::id,
+                outbox::invitation_id,
+                outbox::recipient,
+                outbox::subject,
+                outbox::body_text,
+                outbox::body_html,
+                outbox::message_id,
+                outbox::attempts,
+            ))
+            .load(conn)?;
+        let lease = stamp + Duration::seconds(LEASE_SECONDS);
+        let mut claimed = Vec::with_capacity(due.len());
+        for row in due {
+            let won = diesel::update(
+                outbox::table
+                    .find(row.id)
+                    .filter(outbox::next_attempt_at.le(stamp))
+                    .filter(outbox::status.eq_any([QUEUED, SENDING])),
+            )
+            .set((outbox::status.eq(SENDING), outbox::next_attempt_at.eq(lease)))
+            .execute(conn)?;
+            if won == 1 {
+                claimed.push(row);
+            }
+        }
+        Ok(claimed)
+    })
+}
+
+/// Records a delivery. The bodies are dropped: they hold personal links, which
+/// the database otherwise keeps only as hashes.
+pub fn mark_sent(db: &Database, message: &Queued) -> Result<()> {
+    db.write(|conn| {
+        let stamp = now();
+        diesel::update(outbox::table.find(message.id))
+            .set((
+                outbox::status.eq(SENT),
+                outbox::sent_at.eq(stamp),
+                outbox::attempts.eq(message.attempts + 1),
+                outbox::body_text.eq(""),
+                outbox::body_html.eq(""),
+                outbox::last_error.eq(None::<String>),
+            ))
+            .execute(conn)?;
+        if let Some(invitation) = message.invitation_id {
+            diesel::update(invitations::table.find(invitation).filter(invitations::sent_at.is_null()))
+                .set(invitations::sent_at.eq(stamp))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// Records a failed attempt. Returns true when the row is given up on (a permanent
+/// failure, or too many attempts); otherwise it is rescheduled with exponential
+/// backoff and jitter.
+pub fn mark_failed(db: &Database, message: &Queued, failure: &SendFailure) -> Result<bool> {
+    let attempts = message.attempts + 1;
+    let give_up = failure.permanent || attempts >= MAX_ATTEMPTS;
+    let backoff = 30i64 * (1i64 << attempts.min(10));
+    let jitter = rand::rng().random_range(0..=backoff / 4);
+    db.write(|conn| {
+        diesel::update(outbox::table.find(message.id))
+            .set((
+                outbox::status.eq(if give_up { FAILED } else { QUEUED }),
+                outbox::attempts.eq(attempts),
+                outbox::next_attempt_at.eq(now() + Duration::seconds(backoff + jitter)),
+                outbox::last_error.eq(Some(&failure.reason)),
+            ))
+            .execute(conn)?;
+        Ok(give_up)
+    })
+}
+
+/// Counts of rows per status, for `pds outbox status` and the demo.
+pub fn counts(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>> {
+    use diesel::dsl::count_star;
+    Ok(outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, count_star()))
+        .order(outbox::status)
+        .load(conn)?)
+}

@@ -1,0 +1,618 @@
+//! Rank stability by bootstrap (PDS-METHOD §5): resample whole respondents with
+//! replacement, rescore, rerank, `B` times; report each area's rank percentiles, a
+//! percentile interval of its score and `P(top k)`.
+//!
+//! Speed comes from two facts. Scores are sums of small integer points per
+//! respondent, so respondents with the same answer pattern are interchangeable:
+//! they are grouped once and a replicate draws how many times each *pattern* is
+//! picked (a multinomial over patterns) instead of picking a million rows. The
+//! multinomial is drawn exactly: sequential binomials over the common patterns,
+//! then the rest of the draws uniformly among the rows of the rare ones (for a
+//! pattern seen only a few times a uniform pick is cheaper than a binomial draw,
+//! and the split leaves the distribution unchanged).
+//!
+//! Replicate `b` draws from its own ChaCha8 stream (`seed`, stream `b`), so the
+//! output depends only on the data and the seed: not on the number of threads,
+//! nor on the order of the respondents.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Binomial, Distribution};
+use rayon::prelude::*;
+
+use super::discovery::{DiscoveryInput, best_ranks, rank_points};
+use super::error::StatsError;
+use super::interval::Interval;
+
+/// Rank stability by resampling whole respondents (PDS-METHOD §5).
+pub const RANK_BOOTSTRAP_V1: &str = "rank-bootstrap-v1";
+/// The seed used unless the caller chooses another, so that the same data always
+/// give the same output.
+pub const DEFAULT_SEED: u64 = 20_040_501;
+/// Replicates unless the caller chooses otherwise.
+pub const DEFAULT_REPLICATES: u32 = 2000;
+/// `k` of `P(top k)` unless the caller chooses otherwise.
+pub const DEFAULT_TOP_K: usize = 5;
+
+/// Patterns seen at least this often get a binomial draw of their own; rarer ones
+/// are picked row by row. Any value gives the same distribution; this one is fast.
+const COMMON_PATTERN: u64 = 16;
+/// Replicates run between two progress reports.
+const CHUNK: u32 = 64;
+
+/// How to run the bootstrap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BootstrapOptions {
+    /// `B`, the number of resamples.
+    pub replicates: u32,
+    /// Seed of the random draws; same data and seed give the same output.
+    pub seed: u64,
+    /// `k` of `P(top k)`.
+    pub top_k: usize,
+}
+
+impl Default for BootstrapOptions {
+    fn default() -> Self {
+        BootstrapOptions {
+            replicates: DEFAULT_REPLICATES,
+            seed: DEFAULT_SEED,
+            top_k: DEFAULT_TOP_K,
+        }
+    }
+}
+
+/// How far the bootstrap has come, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub done: u32,
+    pub total: u32,
+}
+
+/// Rank stability of every area.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RankStability {
+    pub method: &'static str,
+    /// The score that was resampled (`joint-v1`, discovery or checklist form).
+    pub scoring: &'static str,
+    pub replicates: u32,
+    pub seed: u64,
+    pub top_k: usize,
+    /// Respondents in scope.
+    pub n: u64,
+    /// `n < 30`: ranks resting on so few respondents are barely informative.
+    pub small_sample: bool,
+    /// One entry per area, in the order of the point estimate (rank 1 first).
+    pub areas: Vec<AreaStability>,
+}
+
+/// Rank stability of one area.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AreaStability {
+    pub area: usize,
+    /// Rank of the point estimate (1 = highest score; ties by area index).
+    pub rank: u32,
+    /// The point estimate of the score.
+    pub score: f64,
+    /// 2.5% percentile of the area's rank over the replicates (a rank it reached).
+    pub rank_low: u32,
+    /// 97.5% percentile of the area's rank over the replicates.
+    pub rank_high: u32,
+    /// 2.5%-97.5% percentile interval of the score (linear interpolation between
+    /// order statistics, as numpy's default).
+    pub score_ci: Interval,
+    /// Share of replicates in which the area ranks `top_k` or better.
+    pub p_top_k: f64,
+}
+
+/// Rank stability of discovery `joint-v1` scores, with the given options.
+///
+/// # Errors
+/// Invalid mentions (as [`super::joint_v1`]) or `replicates == 0`.
+pub fn rank_stability(
+    input: &DiscoveryInput,
+    options: &BootstrapOptions,
+) -> Result<RankStability, StatsError> {
+    rank_stability_with_progress(input, options, &|_| ControlFlow::Continue(()))
+}
+
+/// As [`rank_stability`], calling `on_progress` between blocks of replicates; the
+/// callback stops the run by returning `ControlFlow::Break(())`.
+///
+/// # Errors
+/// As [`rank_stability`], and [`StatsError::Cancelled`] when stopped.
+pub fn rank_stability_with_progress(
+    input: &DiscoveryInput,
+    options: &BootstrapOptions,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+) -> Result<RankStability, StatsError> {
+    let table = PatternTable::from_discovery(input)?;
+    run(&table, super::JOINT_V1, options, on_progress)
+}
+
+/// Resamples a table of answer patterns: the entry point for every linear score.
+pub(crate) fn run(
+    table: &PatternTable,
+    scoring: &'static str,
+    options: &BootstrapOptions,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+) -> Result<RankStability, StatsError> {
+    if options.replicates == 0 {
+        return Err(StatsError::Zero {
+            what: "the number of bootstrap replicates",
+        });
+    }
+    let area_count = table.area_count;
+    let point = table.totals();
+    let point_ranks = ranks_of(&point);
+    let sampler = Sampler::new(table);
+
+    let total = options.replicates;
+    let mut sums: Vec<u64> = Vec::with_capacity(total as usize * area_count);
+    let mut ranks: Vec<u32> = Vec::with_capacity(total as usize * area_count);
+    let mut done = 0;
+    while done < total {
+        let end = (done + CHUNK).min(total);
+        let block: Vec<(Vec<u64>, Vec<u32>)> = (done..end)
+            .into_par_iter()
+            .map_init(
+                || sampler.scratch(),
+                |picks, b| {
+                    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+                    rng.set_stream(u64::from(b));
+                    let replicate = sampler.replicate(&mut rng, picks);
+                    let replicate_ranks = ranks_of(&replicate);
+                    (replicate, replicate_ranks)
+                },
+            )
+            .collect();
+        for (s, r) in block {
+            sums.extend_from_slice(&s);
+            ranks.extend_from_slice(&r);
+        }
+        done = end;
+        if on_progress(Progress { done, total }).is_break() {
+            return Err(StatsError::Cancelled);
+        }
+    }
+
+    let scale = table.denominator as f64 * table.n as f64;
+    let to_score = |points: f64| if table.n == 0 { 0.0 } else { points / scale };
+    let b = total as usize;
+    let mut areas: Vec<AreaStability> = (0..area_count)
+        .into_par_iter()
+        .map(|a| {
+            let mut area_ranks: Vec<u32> = (0..b).map(|r| ranks[r * area_count + a]).collect();
+            let mut area_sums: Vec<u64> = (0..b).map(|r| sums[r * area_count + a]).collect();
+            area_ranks.sort_unstable();
+            area_sums.sort_unstable();
+            let top = area_ranks.partition_point(|&r| r as usize <= options.top_k);
+            AreaStability {
+                area: a,
+                rank: point_ranks[a],
+                score: to_score(point[a] as f64),
+                rank_low: lower_order_statistic(&area_ranks, 0.025),
+                rank_high: lower_order_statistic(&area_ranks, 0.975),
+                score_ci: Interval {
+                    low: to_score(interpolated_quantile(&area_sums, 0.025)),
+                    high: to_score(interpolated_quantile(&area_sums, 0.975)),
+                },
+                p_top_k: top as f64 / b as f64,
+            }
+        })
+        .collect();
+    areas.sort_by_key(|s| s.rank);
+    Ok(RankStability {
+        method: RANK_BOOTSTRAP_V1,
+        scoring,
+        replicates: total,
+        seed: options.seed,
+        top_k: options.top_k,
+        n: table.n,
+        small_sample: table.n < super::SMALL_SAMPLE,
+        areas,
+    })
+}
+
+/// Ranks (1 = best) of per-area point totals; ties by area index.
+fn ranks_of(totals: &[u64]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..totals.len()).collect();
+    order.sort_unstable_by(|&a, &b| totals[b].cmp(&totals[a]).then(a.cmp(&b)));
+    let mut ranks = vec![0u32; totals.len()];
+    for (position, &area) in order.iter().enumerate() {
+        ranks[area] = position as u32 + 1;
+    }
+    ranks
+}
+
+/// The smallest value with at least a share `q` of the sorted values at or below it
+/// (inverted CDF): a rank that actually occurred.
+fn lower_order_statistic(sorted: &[u32], q: f64) -> u32 {
+    let wanted = (q * sorted.len() as f64).ceil() as usize;
+    sorted[wanted.clamp(1, sorted.len()) - 1]
+}
+
+/// Quantile `q` by linear interpolation between order statistics.
+fn interpolated_quantile(sorted: &[u64], q: f64) -> f64 {
+    let h = q * (sorted.len() - 1) as f64;
+    let below = h.floor() as usize;
+    let above = (below + 1).min(sorted.len() - 1);
+    let (lo, hi) = (sorted[below] as f64, sorted[above] as f64);
+    lo + (h - below as f64) * (hi - lo)
+}
+
+/// Respondents grouped by identical answer pattern. A pattern is a list of
+/// `(area, points)`; an area's score is the sum of its points over respondents
+/// divided by `denominator * n`.
+pub(crate) struct PatternTable {
+    pub area_count: usize,
+    pub n: u64,
+    pub denominator: u64,
+    /// Entries of pattern `g` are `entries[offsets[g]..offsets[g + 1]]`.
+    offsets: Vec<usize>,
+    entries: Vec<(u32, u32)>,
+    /// Respondents with pattern `g`, most common pattern first.
+    counts: Vec<u64>,
+}
+
+impl PatternTable {
+    /// Groups discovery respondents by their best rank per area.
+    pub fn from_discovery(input: &DiscoveryInput) -> Result<Self, StatsError> {
+        if input.max_problems == 0 {
+            return Err(StatsError::MaxProblemsZero);
+        }
+        let mut builder = PatternBuilder::default();
+        let mut best = Vec::new();
+        let mut key = Vec::new();
+        for (i, mentions) in input.respondents.iter().enumerate() {
+            best_ranks(input, i, mentions, &mut best)?;
+            key.clear();
+            key.extend(best.iter().map(|m| {
+                let points = rank_points(input.max_problems, m.rank);
+                pack(m.area as u32, points as u32)
+            }));
+            builder.add(&key);
+        }
+        Ok(builder.finish(input.area_count, u64::from(input.max_problems)))
+    }
+
+    /// Point totals per area over all respondents: the point estimate's numerators.
+    pub fn totals(&self) -> Vec<u64> {
+        let mut totals = vec![0u64; self.area_count];
+        for (g, &count) in self.counts.iter().enumerate() {
+            for &(area, points) in self.pattern(g) {
+                totals[area as usize] += count * u64::from(points);
+            }
+        }
+        totals
+    }
+
+    fn pattern(&self, g: usize) -> &[(u32, u32)] {
+        &self.entries[self.offsets[g]..self.offsets[g + 1]]
+    }
+}
+
+/// `(area, points)` packed so that a pattern key sorts by area.
+pub(crate) fn pack(area: u32, points: u32) -> u64 {
+    (u64::from(area) << 32) | u64::from(points)
+}
+
+/// Collects respondents' pattern keys (packed `(area, points)`, sorted by area,
+/// zero points left out) and counts each distinct one.
+#[derive(Default)]
+pub(crate) struct PatternBuilder {
+    index: HashMap<Box<[u64]>, usize>,
+    counts: Vec<u64>,
+    n: u64,
+}
+
+impl PatternBuilder {
+    pub fn add(&mut self, key: &[u64]) {
+        self.n += 1;
+        match self.index.get(key) {
+            Some(&g) => self.counts[g] += 1,
+            None => {
+                self.index.insert(key.into(), self.counts.len());
+                self.counts.push(1);
+            }
+        }
+    }
+
+    pub fn finish(self, area_count: usize, denominator: u64) -> PatternTable {
+        let mut patterns: Vec<(Box<[u64]>, u64)> = self
+            .index
+            .into_iter()
+            .map(|(key, g)| (key, self.counts[g]))
+            .collect();
+        // A fixed order (most common first, then by key) makes the draws independent
+        // of the order in which respondents were given.
+        patterns.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut offsets = Vec::with_capacity(patterns.len() + 1);
+        let mut entries = Vec::new();
+        let mut counts = Vec::with_capacity(patterns.len());
+        offsets.push(0);
+        for (key, count) in patterns {
+            entries.extend(key.iter().map(|&e| ((e >> 32) as u32, e as u32)));
+            offsets.push(entries.len());
+            counts.push(count);
+        }
+        PatternTable {
+            area_count,
+            n: self.n,
+            denominator,
+            offsets,
+            entries,
+            counts,
+        }
+    }
+}
+
+/// Draws one resample's per-area point totals from a [`PatternTable`].
+struct Sampler<'a> {
+    table: &'a PatternTable,
+    /// Patterns `0..common` get a binomial draw each.
+    common: usize,
+    /// One entry per respondent of a rare pattern (`common..`), in pattern order:
+    /// the respondent's pattern. Picking an entry uniformly picks a rare respondent.
+    rare_rows: Vec<u32>,
+}
+
+impl<'a> Sampler<'a> {
+    fn new(table: &'a PatternTable) -> Self {
+        let common = table.counts.partition_point(|&c| c >= COMMON_PATTERN);
+        let mut rare_rows = Vec::new();
+        for (g, &count) in table.counts.iter().enumerate().skip(common) {
+            rare_rows.extend(std::iter::repeat_n(g as u32, count as usize));
+        }
+        Sampler {
+            table,
+            common,
+            rare_rows,
+        }
+    }
+
+    /// Scratch space for [`Sampler::replicate`]: a pick counter per rare respondent.
+    fn scratch(&self) -> Vec<u8> {
+        vec![0; self.rare_rows.len()]
+    }
+
+    /// Per-area point totals of one resample of `n` respondents. `picks` must come
+    /// from [`Sampler::scratch`] and is left all zero again.
+    fn replicate(&self, rng: &mut ChaCha8Rng, picks: &mut [u8]) -> Vec<u64> {
+        let table = self.table;
+        let mut totals = vec![0u64; table.area_count];
+        // Multinomial(n; counts / n) as a chain of binomials: pattern g takes
+        // Bin(draws left, count_g / respondents not yet considered).
+        let mut draws_left = table.n;
+        let mut rows_left = table.n;
+        for (g, &count) in table.counts[..self.common].iter().enumerate() {
+            if draws_left == 0 {
+                break;
+            }
+            let picked = if count >= rows_left {
+                draws_left
+            } else {
+                Binomial::new(draws_left, count as f64 / rows_left as f64)
+                    .expect("count / rows_left lies in [0, 1]")
+                    .sample(rng)
+            };
+            draws_left -= picked;
+            rows_left -= count;
+            if picked > 0 {
+                add_pattern(&mut totals, table.pattern(g), picked);
+            }
+        }
+        if draws_left == 0 || self.rare_rows.is_empty() {
+            return totals;
+        }
+        // The remaining draws pick rare respondents uniformly. Picks are tallied in
+        // a byte per respondent (small enough to stay in cache) and the patterns
+        // then read in memory order: far faster than reading a pattern per pick.
+        for _ in 0..draws_left {
+            let row = rng.random_range(0..self.rare_rows.len());
+            let tally = &mut picks[row];
+            *tally += 1;
+            if *tally == u8::MAX {
+                let pattern = table.pattern(self.rare_rows[row] as usize);
+                add_pattern(&mut totals, pattern, u64::from(u8::MAX));
+                *tally = 0;
+            }
+        }
+        for (tally, &g) in picks.iter_mut().zip(&self.rare_rows) {
+            if *tally > 0 {
+                add_pattern(&mut totals, table.pattern(g as usize), u64::from(*tally));
+                *tally = 0;
+            }
+        }
+        totals
+    }
+}
+
+fn add_pattern(totals: &mut [u64], pattern: &[(u32, u32)], times: u64) {
+    for &(area, points) in pattern {
+        totals[area as usize] += times * u64::from(points);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{Mention, joint_v1};
+
+    fn respondents() -> Vec<Vec<Mention>> {
+        let mut rows = Vec::new();
+        for i in 0..300usize {
+            let first = [0, 0, 0, 1, 1, 2, 3, 0, 1, 4][i % 10];
+            let second = (first + 1 + i % 3) % 6;
+            rows.push(match i % 7 {
+                0 => vec![],
+                1 => vec![Mention {
+                    area: first,
+                    rank: 1,
+                }],
+                _ => vec![
+                    Mention {
+                        area: first,
+                        rank: 1,
+                    },
+                    Mention {
+                        area: second,
+                        rank: 2,
+                    },
+                ],
+            });
+        }
+        rows
+    }
+
+    fn input(rows: &[Vec<Mention>]) -> DiscoveryInput<'_> {
+        DiscoveryInput {
+            max_problems: 3,
+            area_count: 6,
+            respondents: rows,
+        }
+    }
+
+    fn options(replicates: u32) -> BootstrapOptions {
+        BootstrapOptions {
+            replicates,
+            ..BootstrapOptions::default()
+        }
+    }
+
+    #[test]
+    fn point_estimates_and_ranks_match_joint_v1() {
+        let rows = respondents();
+        let stability = rank_stability(&input(&rows), &options(200)).expect("valid");
+        let scores = joint_v1(&input(&rows)).expect("valid");
+        assert_eq!(stability.areas.len(), scores.len());
+        for (position, (st, sc)) in stability.areas.iter().zip(&scores).enumerate() {
+            assert_eq!(st.area, sc.area);
+            assert_eq!(st.rank as usize, position + 1);
+            assert!((st.score - sc.score).abs() < 1e-15);
+            assert!(st.score_ci.contains(st.score), "{st:?}");
+            assert!(st.rank_low <= st.rank && st.rank <= st.rank_high, "{st:?}");
+        }
+        // Area 0 is ahead of the rest; no area ranks worse than 5th of 6.
+        assert_eq!(stability.areas[0].area, 0);
+        assert_eq!(stability.areas[0].p_top_k, 1.0);
+        assert_eq!(stability.areas[0].rank_low, 1);
+        assert_eq!(stability.method, RANK_BOOTSTRAP_V1);
+        assert_eq!(stability.scoring, crate::stats::JOINT_V1);
+    }
+
+    #[test]
+    fn same_seed_same_output_on_any_thread_count() {
+        let rows = respondents();
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("a thread pool")
+            .install(|| rank_stability(&input(&rows), &options(150)));
+        let three = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("a thread pool")
+            .install(|| rank_stability(&input(&rows), &options(150)));
+        assert_eq!(one, three);
+        let other_seed = BootstrapOptions {
+            seed: 7,
+            ..options(150)
+        };
+        assert_ne!(one, rank_stability(&input(&rows), &other_seed));
+    }
+
+    #[test]
+    fn respondent_order_does_not_matter() {
+        let rows = respondents();
+        let mut reversed = rows.clone();
+        reversed.reverse();
+        assert_eq!(
+            rank_stability(&input(&rows), &options(100)),
+            rank_stability(&input(&reversed), &options(100))
+        );
+    }
+
+    #[test]
+    fn every_replicate_draws_exactly_n_respondents() {
+        // Everyone mentions area 5 at the last rank (1 point), so area 5's total in
+        // a replicate is the number of respondents drawn.
+        let mut rows = respondents();
+        for row in &mut rows {
+            row.retain(|m| m.area != 5);
+            row.push(Mention { area: 5, rank: 3 });
+        }
+        let table = PatternTable::from_discovery(&input(&rows)).expect("valid");
+        let sampler = Sampler::new(&table);
+        assert!(sampler.common > 0 && !sampler.rare_rows.is_empty());
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut picks = sampler.scratch();
+        for _ in 0..200 {
+            assert_eq!(sampler.replicate(&mut rng, &mut picks)[5], 300);
+            assert!(picks.iter().all(|&p| p == 0));
+        }
+    }
+
+    #[test]
+    fn the_multinomial_has_the_right_mean() {
+        let rows = respondents();
+        let table = PatternTable::from_discovery(&input(&rows)).expect("valid");
+        let sampler = Sampler::new(&table);
+        let point = table.totals();
+        let mut mean = vec![0f64; 6];
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut picks = sampler.scratch();
+        let reps = 4000;
+        for _ in 0..reps {
+            for (m, t) in mean.iter_mut().zip(sampler.replicate(&mut rng, &mut picks)) {
+                *m += t as f64 / reps as f64;
+            }
+        }
+        for (m, p) in mean.iter().zip(&point) {
+            // Standard error of a mean over 4000 resamples of 300 respondents is
+            // well below 1% of the total here.
+            assert!(
+                (m - *p as f64).abs() <= 0.02 * (*p as f64) + 1.0,
+                "{m} vs {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_respondents_and_no_replicates() {
+        let empty: Vec<Vec<Mention>> = Vec::new();
+        let s = rank_stability(&input(&empty), &options(10)).expect("n = 0 is valid");
+        assert!(s.small_sample);
+        assert!(
+            s.areas
+                .iter()
+                .all(|a| a.score == 0.0 && a.score_ci.low == 0.0)
+        );
+        assert_eq!(
+            rank_stability(&input(&empty), &options(0)),
+            Err(StatsError::Zero {
+                what: "the number of bootstrap replicates"
+            })
+        );
+    }
+
+    #[test]
+    fn progress_is_reported_and_can_stop_the_run() {
+        let rows = respondents();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let result = rank_stability_with_progress(&input(&rows), &options(200), &|p| {
+            if let Ok(mut seen) = seen.lock() {
+                seen.push(p.done);
+            }
+            if p.done >= 128 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert_eq!(result, Err(StatsError::Cancelled));
+        assert_eq!(*seen.lock().expect("not poisoned"), vec![64, 128]);
+    }
+}

@@ -1,0 +1,597 @@
+//! Survey definitions: a folder in `survey-templates/` with a `survey.toml` and
+//! Handlebars templates per locale (see `docs/TEMPLATES.md`). This room parses and
+//! validates them, renders every email and page, and stores surveys and waves.
+//! It does not decide who is invited or what an answer means.
+
+mod locale;
+pub mod store;
+mod templates;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+pub use locale::{Locale, UnknownLocale};
+pub use store::{StoredSurvey, Wave};
+pub use templates::{site_page, static_file, Rendered, SiteTemplates};
+
+/// The survey folder shipped with the engine, embedded so `pds demo` runs anywhere.
+pub static SHIPPED_TEMPLATES: include_dir::Dir<'_> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/survey-templates");
+
+/// Files every locale folder of a survey must have.
+pub const LOCALE_FILES: [&str; 7] = [
+    "invitation.subject.hbs",
+    "invitation.txt.hbs",
+    "invitation.html.hbs",
+    "form.html.hbs",
+    "thanks.html.hbs",
+    "closed.html.hbs",
+    "messages.toml",
+];
+
+/// Keys every `messages.toml` must define.
+pub const MESSAGE_KEYS: [&str; 7] = [
+    "text_too_long",
+    "rank_duplicate",
+    "rank_missing",
+    "too_many",
+    "empty_answer",
+    "no_problems_and_problems",
+    "form_too_large",
+];
+
+/// What went wrong with a survey definition or a survey name.
+#[derive(Debug, thiserror::Error)]
+pub enum SurveyError {
+    #[error("{folder} is not a valid survey folder:\n{}", problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid {
+        folder: String,
+        problems: Vec<String>,
+    },
+    #[error("survey slug {0:?} is not valid: use 1 to 64 lower-case letters, digits and dashes, starting with a letter or digit")]
+    BadSlug(String),
+    #[error("a survey with slug {0:?} already exists; choose another --slug")]
+    Exists(String),
+    #[error("no survey with slug {0:?}; `pds survey list` shows the surveys")]
+    Unknown(String),
+    #[error("wave label {0:?} is not valid: use 1 to 64 characters without control characters")]
+    BadWave(String),
+    #[error("no wave {wave:?} in survey {survey:?}")]
+    UnknownWave { survey: String, wave: String },
+}
+
+/// A survey's short name, used in commands and URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct SurveySlug(String);
+
+impl FromStr for SurveySlug {
+    type Err = SurveyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok = (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-');
+        if ok {
+            Ok(SurveySlug(s.to_string()))
+        } else {
+            Err(SurveyError::BadSlug(s.to_string()))
+        }
+    }
+}
+
+impl SurveySlug {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SurveySlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A wave label such as `2026-H2`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct WaveLabel(String);
+
+impl FromStr for WaveLabel {
+    type Err = SurveyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        if (1..=64).contains(&t.chars().count()) && !t.chars().any(char::is_control) {
+            Ok(WaveLabel(t.to_string()))
+        } else {
+            Err(SurveyError::BadWave(s.to_string()))
+        }
+    }
+}
+
+impl WaveLabel {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for WaveLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `survey.toml` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SurveyToml {
+    survey: SurveySection,
+    locale: BTreeMap<String, LocaleWording>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SurveySection {
+    default_locale: String,
+    locales: Vec<String>,
+    #[serde(default = "default_max_problems")]
+    max_problems: u32,
+    #[serde(default)]
+    ask_frequency: bool,
+    #[serde(default)]
+    ask_consent: bool,
+    closes: Option<String>,
+}
+
+fn default_max_problems() -> u32 {
+    5
+}
+
+/// The words of a survey in one language.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocaleWording {
+    pub title: String,
+    pub question: String,
+    pub organisation: String,
+}
+
+/// The most problems a survey may let one respondent list.
+pub const MAX_PROBLEMS_LIMIT: u32 = 10;
+
+/// A validated survey: settings, wording and compiled templates.
+pub struct Survey {
+    pub default_locale: Locale,
+    pub locales: Vec<Locale>,
+    /// M in PDS-METHOD.md: how many problems one respondent may list.
+    pub max_problems: u32,
+    pub ask_frequency: bool,
+    pub ask_consent: bool,
+    /// The last day answers are accepted (until its end, UTC).
+    pub closes: Option<NaiveDate>,
+    pub wording: BTreeMap<Locale, LocaleWording>,
+    templates: templates::SurveyTemplates,
+    /// The files it was made from, relative path -> text; stored with the survey.
+    files: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for Survey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Survey")
+            .field("locales", &self.locales)
+            .field("max_problems", &self.max_problems)
+            .field("closes", &self.closes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Survey {
+    /// Reads and validates a survey folder on disk.
+    pub fn from_folder(folder: &Path) -> Result<Survey, SurveyError> {
+        let name = folder.display().to_string();
+        let invalid = |problems| SurveyError::Invalid {
+            folder: name.clone(),
+            problems,
+        };
+        if !folder.join("survey.toml").is_file() {
+            return Err(invalid(vec![format!(
+                "survey.toml: not found (a survey folder holds survey.toml and one folder per locale)"
+            )]));
+        }
+        let mut files = BTreeMap::new();
+        let mut problems = Vec::new();
+        collect_files(folder, folder, &mut files, &mut problems);
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        Survey::from_files(&name, files)
+    }
+
+    /// The survey shipped in the binary under `survey-templates/NAME`.
+    pub fn shipped(name: &str) -> Result<Survey, SurveyError> {
+        let dir = SHIPPED_TEMPLATES
+            .get_dir(name)
+            .ok_or_else(|| SurveyError::Invalid {
+                folder: format!("survey-templates/{name}"),
+                problems: vec!["not shipped with this build".into()],
+            })?;
+        let mut files = BTreeMap::new();
+        collect_embedded(dir, name, &mut files);
+        Survey::from_files(&format!("survey-templates/{name}"), files)
+    }
+
+    /// Validates a set of files (relative path -> text): the single path every
+    /// survey takes, from a folder, from the binary or from the database.
+    pub fn from_files(folder: &str, files: BTreeMap<String, String>) -> Result<Survey, SurveyError> {
+        let invalid = |problems| SurveyError::Invalid {
+            folder: folder.to_string(),
+            problems,
+        };
+        let toml_text = files
+            .get("survey.toml")
+            .ok_or_else(|| invalid(vec!["survey.toml: not found".into()]))?;
+        let parsed: SurveyToml = toml::from_str(toml_text)
+            .map_err(|e| invalid(vec![format!("survey.toml: {}", e.to_string().trim_end())]))?;
+
+        let mut problems = Vec::new();
+        let mut locales = Vec::new();
+        for name in &parsed.survey.locales {
+            match name.parse::<Locale>() {
+                Ok(l) if !locales.contains(&l) => locales.push(l),
+                Ok(_) => problems.push(format!("survey.toml: locale {name:?} is listed twice")),
+                Err(e) => problems.push(format!("survey.toml: locales: {e}")),
+            }
+        }
+        if parsed.survey.locales.is_empty() {
+            problems.push("survey.toml: locales is empty; list at least one, e.g. [\"en\"]".into());
+        }
+        let default_locale = match parsed.survey.default_locale.parse::<Locale>() {
+            Ok(l) if locales.contains(&l) || locales.is_empty() => Some(l),
+            Ok(l) => {
+                problems.push(format!(
+                    "survey.toml: default_locale {l} is not in locales"
+                ));
+                None
+            }
+            Err(e) => {
+                problems.push(format!("survey.toml: default_locale: {e}"));
+                None
+            }
+        };
+        let max_problems = parsed.survey.max_problems;
+        if !(1..=MAX_PROBLEMS_LIMIT).contains(&max_problems) {
+            problems.push(format!(
+                "survey.toml: max_problems is {max_problems}; it must be from 1 to {MAX_PROBLEMS_LIMIT}"
+            ));
+        }
+        let closes = match &parsed.survey.closes {
+            None => None,
+            Some(text) => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    problems.push(format!(
+                        "survey.toml: closes {text:?} is not a date such as 2027-06-30"
+                    ));
+                    None
+                }
+            },
+        };
+        let mut wording = BTreeMap::new();
+        for locale in &locales {
+            match parsed.locale.get(locale.as_str()) {
+                Some(w) => {
+                    for (field, value) in [
+                        ("title", &w.title),
+                        ("question", &w.question),
+                        ("organisation", &w.organisation),
+                    ] {
+                        if value.trim().is_empty() {
+                            problems.push(format!("survey.toml: [locale.{locale}] {field} is empty"));
+                        }
+                    }
+                    wording.insert(*locale, w.clone());
+                }
+                None => problems.push(format!(
+                    "survey.toml: [locale.{locale}] is missing (title, question, organisation)"
+                )),
+            }
+        }
+        for key in parsed.locale.keys() {
+            if !locales.iter().any(|l| l.as_str() == key) {
+                problems.push(format!(
+                    "survey.toml: [locale.{key}] is not listed in locales"
+                ));
+            }
+        }
+        for locale in &locales {
+            for file in LOCALE_FILES {
+                let path = format!("{locale}/{file}");
+                if !files.contains_key(&path) {
+                    problems.push(format!("{path}: missing"));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        let default_locale = default_locale.unwrap_or(Locale::En);
+        let templates = templates::SurveyTemplates::compile(&locales, &files, &mut problems);
+        let survey = Survey {
+            default_locale,
+            locales,
+            max_problems,
+            ask_frequency: parsed.survey.ask_frequency,
+            ask_consent: parsed.survey.ask_consent,
+            closes,
+            wording,
+            templates,
+            files,
+        };
+        if problems.is_empty() {
+            survey.check_renders(&mut problems);
+        }
+        if problems.is_empty() {
+            Ok(survey)
+        } else {
+            Err(invalid(problems))
+        }
+    }
+
+    /// The locale to speak to someone who prefers `wanted`.
+    pub fn locale_for(&self, wanted: Locale) -> Locale {
+        if self.locales.contains(&wanted) {
+            wanted
+        } else {
+            self.default_locale
+        }
+    }
+
+    /// The survey's title in its default language.
+    pub fn title(&self) -> &str {
+        &self.wording[&self.default_locale].title
+    }
+
+    pub fn files(&self) -> &BTreeMap<String, String> {
+        &self.files
+    }
+
+    /// Whether answers are still accepted at `now` (UTC).
+    pub fn is_open_at(&self, now: chrono::NaiveDateTime) -> bool {
+        self.closes_at().is_none_or(|closes| now < closes)
+    }
+
+    /// The first moment answers are no longer accepted.
+    pub fn closes_at(&self) -> Option<chrono::NaiveDateTime> {
+        self.closes
+            .and_then(|d| d.succ_opt())
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    }
+
+    /// Variables every template of this survey sees (docs/TEMPLATES.md).
+    pub fn common_context(&self, locale: Locale) -> serde_json::Value {
+        let locale = self.locale_for(locale);
+        let w = &self.wording[&locale];
+        serde_json::json!({
+            "lang": locale.as_str(),
+            "survey": {
+                "title": w.title,
+                "question": w.question,
+                "organisation": w.organisation,
+                "max_problems": self.max_problems,
+                "ask_frequency": self.ask_frequency,
+                "ask_consent": self.ask_consent,
+                "closes": self.closes.map(|d| d.to_string()),
+            }
+        })
+    }
+
+    /// Renders the invitation email for one contact.
+    pub fn render_invitation(
+        &self,
+        locale: Locale,
+        contact_name: &str,
+        contact_email: &str,
+        link: &str,
+        wave: &str,
+    ) -> Result<Rendered, crate::Error> {
+        let locale = self.locale_for(locale);
+        let mut ctx = self.common_context(locale);
+        merge(
+            &mut ctx,
+            serde_json::json!({
+                "contact": {"name": contact_name, "email": contact_email},
+                "link": link,
+                "wave": wave,
+            }),
+        );
+        self.templates.render_email(locale, "invitation", &ctx)
+    }
+
+    /// Renders one of the survey's pages (`form`, `thanks`, `closed`) with `extra`
+    /// merged over the common variables.
+    pub fn render_page(
+        &self,
+        locale: Locale,
+        page: &str,
+        extra: serde_json::Value,
+    ) -> Result<String, crate::Error> {
+        let locale = self.locale_for(locale);
+        let mut ctx = self.common_context(locale);
+        merge(&mut ctx, extra);
+        self.templates.render_html(locale, page, &ctx)
+    }
+
+    /// A validation message from `messages.toml`, with its variables filled in.
+    pub fn message(&self, locale: Locale, key: &str, vars: serde_json::Value) -> String {
+        self.templates.message(self.locale_for(locale), key, &vars)
+    }
+
+    /// Renders every template against sample data, so a misspelt variable is
+    /// reported now rather than in a customer's inbox.
+    fn check_renders(&self, problems: &mut Vec<String>) {
+        for &locale in &self.locales {
+            let sample = sample_contexts(self, locale);
+            for (name, extra) in sample {
+                let result = if name == "invitation" {
+                    self.render_invitation(locale, "Anna Åberg", "anna@example.se", "https://example.com/s/x", "2026-H2")
+                        .map(|_| ())
+                } else {
+                    self.render_page(locale, name, extra).map(|_| ())
+                };
+                if let Err(e) = result {
+                    problems.push(e.to_string());
+                }
+            }
+            for key in MESSAGE_KEYS {
+                self.templates
+                    .check_message(locale, key, &serde_json::json!({"max": 1000, "rank": 2}), problems);
+            }
+        }
+    }
+}
+
+fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde_json::Value)> {
+    let slots: Vec<_> = (1..=survey.max_problems)
+        .map(|i| crate::answer::form::sample_slot(i, survey.max_problems))
+        .collect();
+    vec![
+        ("invitation", serde_json::Value::Null),
+        (
+            "form",
+            serde_json::json!({
+                "contact": {"name": "Anna Åberg"},
+                "action": "/s/x",
+                "answered_before": true,
+                "no_problems": false,
+                "has_errors": true,
+                "form_errors": ["sample"],
+                "slots": slots,
+            }),
+        ),
+        (
+            "thanks",
+            serde_json::json!({
+                "contact": {"name": "Anna Åberg"},
+                "no_problems": false,
+                "mentions": [{"rank": 1, "text": "sample"}],
+                "edit_link": "/s/x",
+            }),
+        ),
+        ("closed", serde_json::json!({})),
+    ]
+}
+
+/// Shallow-merges the keys of `extra` into `base` (both JSON objects).
+pub(crate) fn merge(base: &mut serde_json::Value, extra: serde_json::Value) {
+    if let (Some(base), serde_json::Value::Object(extra)) = (base.as_object_mut(), extra) {
+        base.extend(extra);
+    }
+}
+
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    files: &mut BTreeMap<String, String>,
+    problems: &mut Vec<String>,
+) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            problems.push(format!("{}: {e}", dir.display()));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(root, &path, files, problems);
+            continue;
+        }
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if !(rel.ends_with(".hbs") || rel.ends_with(".toml")) {
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                files.insert(rel, text);
+            }
+            Err(e) => problems.push(format!("{rel}: cannot be read as UTF-8 text: {e}")),
+        }
+    }
+}
+
+fn collect_embedded(dir: &include_dir::Dir<'_>, prefix: &str, files: &mut BTreeMap<String, String>) {
+    for file in dir.files() {
+        let rel = file
+            .path()
+            .strip_prefix(prefix)
+            .unwrap_or(file.path())
+            .to_string_lossy()
+            .replace('\\', "/");
+        if let Some(text) = file.contents_utf8() {
+            files.insert(rel, text.to_string());
+        }
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, prefix, files);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_discovery_survey_is_valid() {
+        let survey = Survey::shipped("discovery").expect("shipped survey validates");
+        assert_eq!(survey.max_problems, 5);
+        assert!(survey.locales.contains(&Locale::Sv));
+        assert!(survey.locales.contains(&Locale::En));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_file() {
+        let mut files = Survey::shipped("discovery").unwrap().files().clone();
+        files.remove("sv/thanks.html.hbs");
+        files.insert("en/form.html.hbs".into(), "{{#each slots}}{{nonsense.field}}{{/each}}".into());
+        let toml = files["survey.toml"].replace("max_problems = 5", "max_problems = 11");
+        files.insert("survey.toml".into(), toml);
+        let err = Survey::from_files("x", files).unwrap_err().to_string();
+        assert!(err.contains("max_problems is 11"), "{err}");
+        assert!(err.contains("sv/thanks.html.hbs: missing"), "{err}");
+    }
+
+    #[test]
+    fn a_misspelt_variable_is_caught_before_any_email_is_sent() {
+        let mut files = Survey::shipped("discovery").unwrap().files().clone();
+        files.insert("en/invitation.txt.hbs".into(), "Hello {{contact.nmae}}".into());
+        let err = Survey::from_files("x", files).unwrap_err().to_string();
+        assert!(err.contains("en/invitation.txt.hbs"), "{err}");
+    }
+
+    #[test]
+    fn slugs_are_checked() {
+        assert!("acme-2026".parse::<SurveySlug>().is_ok());
+        assert!("Acme".parse::<SurveySlug>().is_err());
+        assert!("".parse::<SurveySlug>().is_err());
+        assert!("../x".parse::<SurveySlug>().is_err());
+    }
+
+    #[test]
+    fn a_survey_closes_at_the_end_of_its_closing_day() {
+        let survey = Survey::shipped("discovery").unwrap();
+        let closes = survey.closes.expect("shipped survey has a closing date");
+        let last_minute = closes.and_hms_opt(23, 59, 0).unwrap();
+        assert!(survey.is_open_at(last_minute));
+        assert!(!survey.is_open_at(last_minute + chrono::Duration::minutes(2)));
+    }
+}

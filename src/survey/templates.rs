@@ -1,0 +1,189 @@
+//! Compiled Handlebars templates: a survey's emails, pages and messages, and the
+//! site pages not tied to a survey. Strict mode: a misspelt variable is an error.
+
+use std::collections::BTreeMap;
+
+use handlebars::Handlebars;
+
+use super::{Locale, SHIPPED_TEMPLATES};
+use crate::error::Error;
+
+/// An email ready for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// One survey's templates, keyed `"{locale}/{file}"`.
+pub(super) struct SurveyTemplates {
+    /// HTML pages and HTML email parts: values are HTML-escaped.
+    html: Handlebars<'static>,
+    /// Subject lines, plain-text email parts and messages: no escaping, because the
+    /// output is not HTML (messages are escaped again where a page shows them).
+    text: Handlebars<'static>,
+}
+
+fn registry(escape: bool) -> Handlebars<'static> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    if !escape {
+        hb.register_escape_fn(handlebars::no_escape);
+    }
+    hb
+}
+
+impl SurveyTemplates {
+    pub(super) fn compile(
+        locales: &[Locale],
+        files: &BTreeMap<String, String>,
+        problems: &mut Vec<String>,
+    ) -> Self {
+        let mut html = registry(true);
+        let mut text = registry(false);
+        for locale in locales {
+            for (name, source) in files.iter().filter(|(k, _)| k.starts_with(&format!("{locale}/"))) {
+                let result = if name.ends_with(".html.hbs") {
+                    html.register_template_string(name, source)
+                } else if name.ends_with(".hbs") {
+                    text.register_template_string(name, source)
+                } else if name.ends_with("messages.toml") {
+                    match toml::from_str::<BTreeMap<String, String>>(source) {
+                        Ok(messages) => {
+                            for key in super::MESSAGE_KEYS {
+                                match messages.get(key) {
+                                    Some(m) => {
+                                        if let Err(e) = text
+                                            .register_template_string(&format!("{locale}/messages/{key}"), m)
+                                        {
+                                            problems.push(format!("{name}: {key}: {e}"));
+                                        }
+                                    }
+                                    None => problems.push(format!("{name}: key {key:?} is missing")),
+                                }
+                            }
+                            for key in messages.keys() {
+                                if !super::MESSAGE_KEYS.contains(&key.as_str()) {
+                                    problems.push(format!("{name}: unknown key {key:?}"));
+                                }
+                            }
+                        }
+                        Err(e) => problems.push(format!("{name}: {}", e.to_string().trim_end())),
+                    }
+                    Ok(())
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = result {
+                    problems.push(format!("{name}: {e}"));
+                }
+            }
+        }
+        SurveyTemplates { html, text }
+    }
+
+    pub(super) fn render_email(
+        &self,
+        locale: Locale,
+        name: &str,
+        ctx: &serde_json::Value,
+    ) -> Result<Rendered, Error> {
+        let subject = render(&self.text, &format!("{locale}/{name}.subject.hbs"), ctx)?;
+        Ok(Rendered {
+            // A subject is one line: newlines in it would forge headers or be folded.
+            subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+            text: render(&self.text, &format!("{locale}/{name}.txt.hbs"), ctx)?,
+            html: render(&self.html, &format!("{locale}/{name}.html.hbs"), ctx)?,
+        })
+    }
+
+    pub(super) fn render_html(
+        &self,
+        locale: Locale,
+        page: &str,
+        ctx: &serde_json::Value,
+    ) -> Result<String, Error> {
+        render(&self.html, &format!("{locale}/{page}.html.hbs"), ctx)
+    }
+
+    pub(super) fn message(&self, locale: Locale, key: &str, vars: &serde_json::Value) -> String {
+        render(&self.text, &format!("{locale}/messages/{key}"), vars).unwrap_or_else(|_| key.to_string())
+    }
+
+    pub(super) fn check_message(
+        &self,
+        locale: Locale,
+        key: &str,
+        vars: &serde_json::Value,
+        problems: &mut Vec<String>,
+    ) {
+        if let Err(e) = render(&self.text, &format!("{locale}/messages/{key}"), vars) {
+            problems.push(format!("{locale}/messages.toml: {key}: {e}"));
+        }
+    }
+}
+
+fn render(hb: &Handlebars<'_>, name: &str, ctx: &serde_json::Value) -> Result<String, Error> {
+    hb.render(name, ctx).map_err(|e| Error::Render {
+        template: name.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Pages not tied to a survey (`survey-templates/site/`), compiled once at start.
+pub struct SiteTemplates {
+    html: Handlebars<'static>,
+}
+
+impl SiteTemplates {
+    /// The site pages shipped in the binary.
+    pub fn shipped() -> Result<Self, Error> {
+        let mut html = registry(true);
+        for locale in Locale::ALL {
+            for page in ["not_found", "error"] {
+                let path = format!("site/{locale}/{page}.html.hbs");
+                let source = SHIPPED_TEMPLATES
+                    .get_file(&path)
+                    .and_then(|f| f.contents_utf8())
+                    .ok_or_else(|| Error::Render {
+                        template: path.clone(),
+                        reason: "not shipped with this build".into(),
+                    })?;
+                html.register_template_string(&path, source)
+                    .map_err(|e| Error::Render {
+                        template: path.clone(),
+                        reason: e.to_string(),
+                    })?;
+            }
+        }
+        Ok(SiteTemplates { html })
+    }
+
+    pub fn render(&self, locale: Locale, page: &str, status: u16) -> Result<String, Error> {
+        render(
+            &self.html,
+            &format!("site/{locale}/{page}.html.hbs"),
+            &serde_json::json!({"lang": locale.as_str(), "status": status}),
+        )
+    }
+}
+
+/// A site page by name, rendered with the shipped templates (used where no
+/// `SiteTemplates` was built, e.g. before start-up finished).
+pub fn site_page(locale: Locale, page: &str, status: u16) -> Result<String, Error> {
+    SiteTemplates::shipped()?.render(locale, page, status)
+}
+
+/// A file under `survey-templates/static/`, with its content type.
+pub fn static_file(name: &str) -> Option<(&'static [u8], &'static str)> {
+    let file = SHIPPED_TEMPLATES.get_file(format!("static/{name}"))?;
+    let content_type = match name.rsplit('.').next() {
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    };
+    Some((file.contents(), content_type))
+}

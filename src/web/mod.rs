@@ -1,0 +1,133 @@
+//! The HTTP door (actix-web): the respondent's pages under `/s/{token}`, static
+//! files and a health check. Handlers are thin: they parse, call a capability, and
+//! render a template. Database work runs on the blocking pool.
+
+mod respond;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::{Arc, RwLock};
+
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+
+use crate::config::Settings;
+use crate::db::Database;
+use crate::error::{Error, Result};
+use crate::survey::{store as survey_store, Locale, SiteTemplates, StoredSurvey};
+
+/// Largest form submission accepted, in bytes (M problems of 1,000 characters of
+/// four-byte UTF-8, percent-encoded, fit well inside it).
+pub const MAX_FORM_BYTES: usize = 128 * 1024;
+
+/// What every handler shares.
+pub struct AppState {
+    pub db: Database,
+    pub settings: Settings,
+    site: SiteTemplates,
+    surveys: RwLock<HashMap<i64, Arc<StoredSurvey>>>,
+}
+
+impl AppState {
+    pub fn new(db: Database, settings: Settings) -> Result<Self> {
+        Ok(AppState {
+            db,
+            settings,
+            site: SiteTemplates::shipped()?,
+            surveys: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// A survey by id, compiled once and then kept (stored surveys do not change).
+    fn survey(&self, id: i64) -> Result<Arc<StoredSurvey>> {
+        if let Some(s) = self.surveys.read().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            return Ok(s.clone());
+        }
+        let loaded = Arc::new(survey_store::by_id(&mut *self.db.conn()?, id)?);
+        self.surveys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// A page not tied to a survey, e.g. 404, in the visitor's language.
+    fn site_page(&self, req: &HttpRequest, page: &str, status: u16) -> HttpResponse {
+        let locale = preferred_locale(req).unwrap_or(Locale::En);
+        let body = self
+            .site
+            .render(locale, page, status)
+            .unwrap_or_else(|e| format!("{status}: {e}"));
+        let code = actix_web::http::StatusCode::from_u16(status)
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+        html(code, body)
+    }
+}
+
+fn preferred_locale(req: &HttpRequest) -> Option<Locale> {
+    req.headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Locale::from_accept_language)
+}
+
+fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+/// Routes and middleware; shared by `serve`, the demo and the tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/s/{token}", web::get().to(respond::show_form))
+        .route("/s/{token}", web::post().to(respond::submit))
+        .route("/static/{name}", web::get().to(static_file))
+        .route("/healthz", web::get().to(|| async { HttpResponse::Ok().body("ok") }));
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        // Personal links carry the token in the path: never send it onwards.
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+}
+
+async fn static_file(name: web::Path<String>, state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    match crate::survey::static_file(&name) {
+        Some((bytes, content_type)) => HttpResponse::Ok()
+            .content_type(content_type)
+            .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+            .body(bytes),
+        None => state.site_page(&req, "not_found", 404),
+    }
+}
+
+async fn not_found(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    state.site_page(&req, "not_found", 404)
+}
+
+/// Starts the server on an already bound listener (port 0 gives a free port).
+pub fn start(listener: TcpListener, state: AppState) -> Result<Server> {
+    let state = web::Data::new(state);
+    let address = listener.local_addr().ok();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(security_headers())
+            .configure(configure)
+            .default_service(web::to(not_found))
+    })
+    .workers(2)
+    .listen(listener)
+    .map_err(|e| Error::Invalid(format!("cannot listen on {address:?}: {e}")))?
+    .run();
+    Ok(server)
+}
