@@ -7,9 +7,9 @@
 
 use std::time::Instant;
 
-use pds::stats::{BootstrapOptions, DiscoveryInput, Mention, joint_v1, rank_stability};
-use rand::distr::Distribution;
+use pds::stats::{joint_v1, rank_stability, BootstrapOptions, DiscoveryInput, Mention};
 use rand::distr::weighted::WeightedIndex;
+use rand::distr::Distribution;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -130,7 +130,8 @@ impl Settings {
         let pick = |name: &str, from_file: Option<String>| env(name).or(from_file);
 
         let database_url = DatabaseUrl::parse(
-            &pick("PDS_DATABASE_URL", file.database_url).unwrap_or_else(|| "sqlite://pds.db".into()),
+            &pick("PDS_DATABASE_URL", file.database_url)
+                .unwrap_or_else(|| "sqlite://pds.db".into()),
         )?;
 
         let mail = match pick("PDS_SMTP_URL", file.smtp_url).filter(|s| !s.trim().is_empty()) {
@@ -202,11 +203,7 @@ impl Settings {
 
     /// The absolute link for a path such as `/s/TOKEN`.
     pub fn link(&self, path: &str) -> String {
-        format!(
-            "{}{}",
-            self.public_url.as_str().trim_end_matches('/'),
-            path
-        )
+        format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
     }
 }
 
@@ -257,7 +254,11 @@ mod tests {
         assert!(err.to_string().contains("smtp_url"), "{err}");
         let err = settings(FileSettings::default(), &[("PDS_MAIL_FROM", "nobody")]).unwrap_err();
         assert!(err.to_string().contains("mail_from"), "{err}");
-        let err = settings(FileSettings::default(), &[("PDS_DATABASE_URL", "mysql://x")]).unwrap_err();
+        let err = settings(
+            FileSettings::default(),
+            &[("PDS_DATABASE_URL", "mysql://x")],
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("unknown scheme"), "{err}");
     }
 

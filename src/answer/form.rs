@@ -89,7 +89,10 @@ impl FormInput {
     /// Reads `problem_N`, `rank_N`, `frequency_N`, `consent_N` and `no_problems` from
     /// decoded form pairs. Unknown fields are ignored.
     pub fn from_pairs(pairs: &[(String, String)], max_problems: u32) -> Self {
-        let fields: HashMap<&str, &str> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let fields: HashMap<&str, &str> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let slots = (1..=max_problems)
             .map(|i| SlotInput {
                 text: fields
@@ -156,10 +159,14 @@ impl FormInput {
             .collect();
 
         if self.extra_problems > 0 || filled.len() > max {
-            errors.form.push(("too_many", serde_json::json!({ "max": max })));
+            errors
+                .form
+                .push(("too_many", serde_json::json!({ "max": max })));
         }
         if self.no_problems && !filled.is_empty() {
-            errors.form.push(("no_problems_and_problems", serde_json::json!({})));
+            errors
+                .form
+                .push(("no_problems_and_problems", serde_json::json!({})));
         }
         if !self.no_problems && filled.is_empty() {
             errors.form.push(("empty_answer", serde_json::json!({})));
@@ -167,21 +174,28 @@ impl FormInput {
         let mut seen: HashMap<u32, usize> = HashMap::new();
         for (index, slot) in &filled {
             if slot.text.chars().count() > MAX_TEXT_CHARS {
-                errors
-                    .slots
-                    .insert(*index, ("text_too_long", serde_json::json!({ "max": MAX_TEXT_CHARS })));
+                errors.slots.insert(
+                    *index,
+                    (
+                        "text_too_long",
+                        serde_json::json!({ "max": MAX_TEXT_CHARS }),
+                    ),
+                );
                 continue;
             }
             match slot.rank {
                 Some(rank) if (1..=survey.max_problems).contains(&rank) => {
                     if seen.insert(rank, *index).is_some() {
-                        errors
-                            .slots
-                            .insert(*index, ("rank_duplicate", serde_json::json!({ "rank": rank })));
+                        errors.slots.insert(
+                            *index,
+                            ("rank_duplicate", serde_json::json!({ "rank": rank })),
+                        );
                     }
                 }
                 _ => {
-                    errors.slots.insert(*index, ("rank_missing", serde_json::json!({})));
+                    errors
+                        .slots
+                        .insert(*index, ("rank_missing", serde_json::json!({})));
                 }
             }
         }
@@ -196,7 +210,11 @@ impl FormInput {
             .map(|(_, s)| Problem {
                 rank: s.rank.unwrap_or(u32::MAX),
                 text: s.text.clone(),
-                frequency: if survey.ask_frequency { s.frequency } else { None },
+                frequency: if survey.ask_frequency {
+                    s.frequency
+                } else {
+                    None
+                },
                 may_contact: survey.ask_consent && s.consent,
             })
             .collect();
@@ -274,7 +292,9 @@ mod tests {
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -326,15 +346,27 @@ mod tests {
     fn no_problems_is_an_answer_but_not_together_with_problems() {
         let none = FormInput::from_pairs(&pairs(&[("no_problems", "yes")]), 5);
         assert_eq!(none.validate(&survey()), Ok(Answer::NoProblems));
-        let both = FormInput::from_pairs(&pairs(&[("no_problems", "yes"), ("problem_1", "x"), ("rank_1", "1")]), 5);
-        assert_eq!(both.validate(&survey()).unwrap_err().form[0].0, "no_problems_and_problems");
+        let both = FormInput::from_pairs(
+            &pairs(&[("no_problems", "yes"), ("problem_1", "x"), ("rank_1", "1")]),
+            5,
+        );
+        assert_eq!(
+            both.validate(&survey()).unwrap_err().form[0].0,
+            "no_problems_and_problems"
+        );
         let empty = FormInput::from_pairs(&[], 5);
-        assert_eq!(empty.validate(&survey()).unwrap_err().form[0].0, "empty_answer");
+        assert_eq!(
+            empty.validate(&survey()).unwrap_err().form[0].0,
+            "empty_answer"
+        );
     }
 
     #[test]
     fn more_problems_than_the_survey_allows_are_refused() {
-        let form = FormInput::from_pairs(&pairs(&[("problem_1", "a"), ("rank_1", "1"), ("problem_6", "f")]), 5);
+        let form = FormInput::from_pairs(
+            &pairs(&[("problem_1", "a"), ("rank_1", "1"), ("problem_6", "f")]),
+            5,
+        );
         assert_eq!(form.validate(&survey()).unwrap_err().form[0].0, "too_many");
     }
 

@@ -39,7 +39,8 @@ pub fn store(db: &Database, invitee: &Invitee, answer: &Answer) -> Result<Stored
                         responses::updated_at.eq(stamp),
                     ))
                     .execute(conn)?;
-                diesel::delete(mentions::table.filter(mentions::response_id.eq(id))).execute(conn)?;
+                diesel::delete(mentions::table.filter(mentions::response_id.eq(id)))
+                    .execute(conn)?;
                 (id, Stored::Replaced)
             }
             None => {
@@ -101,7 +102,12 @@ pub fn load(conn: &mut AnyConnection, invitation_id: i64) -> Result<Option<Answe
     let rows: Vec<(i32, String, Option<String>, i32)> = mentions::table
         .filter(mentions::response_id.eq(response_id))
         .order(mentions::rank)
-        .select((mentions::rank, mentions::text, mentions::frequency, mentions::may_contact))
+        .select((
+            mentions::rank,
+            mentions::text,
+            mentions::frequency,
+            mentions::may_contact,
+        ))
         .load(conn)?;
     Ok(Some(Answer::Problems(
         rows.into_iter()

@@ -25,7 +25,8 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             let reader = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
             let db = super::open_db(settings)?;
             let bar = super::progress("contacts");
-            let report = contacts::import(&db, reader, &file.display().to_string(), skip_invalid, &bar)?;
+            let report =
+                contacts::import(&db, reader, &file.display().to_string(), skip_invalid, &bar)?;
             bar.finish_and_clear();
             for line in &report.skipped {
                 eprintln!("skipped {line}");

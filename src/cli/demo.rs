@@ -58,22 +58,36 @@ pub fn run(args: Args) -> Result<()> {
     prepare_folder(&args.dir)?;
     let dir = &args.dir;
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::io("127.0.0.1:0", e))?;
-    let address = listener.local_addr().map_err(|e| Error::io("127.0.0.1:0", e))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Error::io("127.0.0.1:0", e))?;
     let settings = Settings::in_folder(dir)?.with_bind(address);
     let db = Database::open(&settings.database_url)?;
-    println!("pds demo: a Problem Detection Study end to end, in {}/", dir.display());
+    println!(
+        "pds demo: a Problem Detection Study end to end, in {}/",
+        dir.display()
+    );
 
     // 1. The survey, from the shipped discovery folder.
     let slug: SurveySlug = "demo".parse()?;
     let survey = store::create(&db, &slug, &Survey::shipped("discovery")?)?;
-    println!("  1. created survey '{}' ({}), M = {}", survey.slug, survey.survey.title(), survey.survey.max_problems);
+    println!(
+        "  1. created survey '{}' ({}), M = {}",
+        survey.slug,
+        survey.survey.title(),
+        survey.survey.max_problems
+    );
 
     // 2. Contacts.
     let contacts_path = dir.join("contacts.csv");
     std::fs::write(&contacts_path, CONTACTS_CSV).map_err(|e| Error::io(&contacts_path, e))?;
     let hidden = indicatif::ProgressBar::hidden();
     let imported = contacts::import(&db, CONTACTS_CSV.as_bytes(), "contacts.csv", false, &hidden)?;
-    println!("  2. imported {} contacts (Swedish and English) from {}", imported.inserted, contacts_path.display());
+    println!(
+        "  2. imported {} contacts (Swedish and English) from {}",
+        imported.inserted,
+        contacts_path.display()
+    );
 
     // 3. Invitations through the outbox and the file transport.
     let wave: WaveLabel = "2026-H2".parse()?;
@@ -117,7 +131,10 @@ pub fn run(args: Args) -> Result<()> {
     let csv_path = dir.join("results.csv");
     let mut file = std::fs::File::create(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
     report::write(&results, Format::Csv, &mut file)?;
-    println!("  5. ranked improvement areas (top 15 of {}):\n", results.areas.len());
+    println!(
+        "  5. ranked improvement areas (top 15 of {}):\n",
+        results.areas.len()
+    );
     let mut top = results.clone();
     top.areas.truncate(15);
     report::write(&top, Format::Table, &mut std::io::stdout().lock())?;
@@ -139,7 +156,10 @@ fn settings_db_path(dir: &Path) -> PathBuf {
 /// Makes `dir` an empty folder, refusing to wipe anything an earlier demo did not write.
 fn prepare_folder(dir: &Path) -> Result<()> {
     if dir.exists() {
-        let empty = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.next().is_none();
+        let empty = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .next()
+            .is_none();
         if !empty && !dir.join(MARKER).exists() {
             return Err(Error::Invalid(format!(
                 "{} exists and was not made by pds demo; choose another folder with --dir",
@@ -149,14 +169,18 @@ fn prepare_folder(dir: &Path) -> Result<()> {
         std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    std::fs::write(dir.join(MARKER), "made by pds demo; deleted by the next run\n").map_err(|e| Error::io(dir, e))
+    std::fs::write(
+        dir.join(MARKER),
+        "made by pds demo; deleted by the next run\n",
+    )
+    .map_err(|e| Error::io(dir, e))
 }
 
 /// Reads each invitation email, picks respondents, and has them answer over HTTP.
 /// Returns (respondents with problems, respondents with none).
 fn simulate_customers(mail_dir: &Path, args: &Args, port: u16) -> Result<(usize, usize)> {
-    let bank: ProblemBank =
-        toml::from_str(PROBLEMS_TOML).map_err(|e| Error::Invalid(format!("examples/demo/problems.toml: {e}")))?;
+    let bank: ProblemBank = toml::from_str(PROBLEMS_TOML)
+        .map_err(|e| Error::Invalid(format!("examples/demo/problems.toml: {e}")))?;
     let locale_of: HashMap<String, String> = csv::Reader::from_reader(CONTACTS_CSV.as_bytes())
         .records()
         .filter_map(|r| r.ok())
@@ -181,7 +205,10 @@ fn simulate_customers(mail_dir: &Path, args: &Args, port: u16) -> Result<(usize,
             .and_then(|a| a.address())
             .map(str::to_lowercase)
             .unwrap_or_default();
-        let text = message.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+        let text = message
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default();
         if let Some(start) = text.find(&prefix) {
             let link: String = text[start..].chars().take(prefix.len() + 32).collect();
             links.push((to, link));
@@ -203,7 +230,10 @@ fn simulate_customers(mail_dir: &Path, args: &Args, port: u16) -> Result<(usize,
             .call()
             .map_err(|e| Error::Invalid(format!("demo customer could not open {link}: {e}")))?;
         if page.status() != 200 {
-            return Err(Error::Invalid(format!("the form answered {} for a demo customer", page.status())));
+            return Err(Error::Invalid(format!(
+                "the form answered {} for a demo customer",
+                page.status()
+            )));
         }
         let mut drawn: Vec<(f64, &BankProblem)> = Vec::new();
         for problem in &bank.problem {

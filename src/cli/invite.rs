@@ -40,8 +40,16 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         println!(
             "Delivered {} emails{}{}.",
             delivered.sent,
-            if delivered.retrying > 0 { format!(", {} will be retried", delivered.retrying) } else { String::new() },
-            if delivered.failed > 0 { format!(", {} failed (see pds worker)", delivered.failed) } else { String::new() },
+            if delivered.retrying > 0 {
+                format!(", {} will be retried", delivered.retrying)
+            } else {
+                String::new()
+            },
+            if delivered.failed > 0 {
+                format!(", {} failed (see pds worker)", delivered.failed)
+            } else {
+                String::new()
+            },
         );
     }
     Ok(())

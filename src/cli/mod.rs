@@ -19,7 +19,11 @@ use crate::db::Database;
 use crate::error::Result;
 
 #[derive(Debug, Parser)]
-#[command(name = "pds", version, about = "Problem Detection Study engine: emailed surveys, customers' own words, ranked improvement areas")]
+#[command(
+    name = "pds",
+    version,
+    about = "Problem Detection Study engine: emailed surveys, customers' own words, ranked improvement areas"
+)]
 pub struct Cli {
     /// Settings file (default: pds.toml in the current folder, if present).
     #[arg(long, global = true, value_name = "FILE")]

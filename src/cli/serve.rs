@@ -25,8 +25,12 @@ pub fn run(args: Args, settings: Settings) -> Result<()> {
         None => settings,
     };
     let db = super::open_db(&settings)?;
-    let listener = TcpListener::bind(settings.bind)
-        .map_err(|e| Error::Config(format!("bind {}: {e} (is another server using it?)", settings.bind)))?;
+    let listener = TcpListener::bind(settings.bind).map_err(|e| {
+        Error::Config(format!(
+            "bind {}: {e} (is another server using it?)",
+            settings.bind
+        ))
+    })?;
     let stop = Arc::new(AtomicBool::new(false));
     let worker = (!args.no_worker).then(|| {
         let (db, settings, stop) = (db.clone(), settings.clone(), stop.clone());
@@ -37,8 +41,11 @@ pub fn run(args: Args, settings: Settings) -> Result<()> {
         settings.bind, settings.public_url
     );
     let state = web::AppState::new(db, settings)?;
-    let result = actix_web::rt::System::new()
-        .block_on(async move { web::start(listener, state)?.await.map_err(|e| Error::Invalid(e.to_string())) });
+    let result = actix_web::rt::System::new().block_on(async move {
+        web::start(listener, state)?
+            .await
+            .map_err(|e| Error::Invalid(e.to_string()))
+    });
     stop.store(true, Ordering::Relaxed);
     if let Some(handle) = worker {
         let _ = handle.join();

@@ -39,16 +39,31 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
                 "Created survey {} ({}), locales {}, up to {} problems per respondent{}.",
                 stored.slug,
                 survey.title(),
-                survey.locales.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", "),
+                survey
+                    .locales
+                    .iter()
+                    .map(|l| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 survey.max_problems,
-                survey.closes.map(|d| format!(", closes {d}")).unwrap_or_default(),
+                survey
+                    .closes
+                    .map(|d| format!(", closes {d}"))
+                    .unwrap_or_default(),
             );
-            println!("Next: pds contacts import FILE.csv, then pds invite --survey {} --wave LABEL", stored.slug);
+            println!(
+                "Next: pds contacts import FILE.csv, then pds invite --survey {} --wave LABEL",
+                stored.slug
+            );
             Ok(())
         }
         Command::Check { template } => {
             let survey = Survey::from_folder(&template)?;
-            println!("{} is a valid survey folder ({}).", template.display(), survey.title());
+            println!(
+                "{} is a valid survey folder ({}).",
+                template.display(),
+                survey.title()
+            );
             Ok(())
         }
         Command::List => {
@@ -58,7 +73,10 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
                 println!("No surveys yet. Create one with: pds survey create --template survey-templates/discovery --slug NAME");
             }
             for (slug, title, created) in surveys {
-                println!("{slug:<24} {title}  (created {})", created.format("%Y-%m-%d %H:%M"));
+                println!(
+                    "{slug:<24} {title}  (created {})",
+                    created.format("%Y-%m-%d %H:%M")
+                );
             }
             Ok(())
         }

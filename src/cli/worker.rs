@@ -23,7 +23,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if args.once {
         let transport = mail::Transport::from_settings(settings)?;
         let r = mail::deliver_due(&db, settings, &transport)?;
-        println!("Delivered {}, retrying {}, failed {}.", r.sent, r.retrying, r.failed);
+        println!(
+            "Delivered {}, retrying {}, failed {}.",
+            r.sent, r.retrying, r.failed
+        );
         return Ok(());
     }
     mail::run_worker(

@@ -24,7 +24,10 @@ mod tests {
     #[test]
     fn case_punctuation_and_spacing_do_not_split_an_area() {
         assert_eq!(group_key("Late delivery!"), group_key("  late   DELIVERY "));
-        assert_eq!(group_key("Leveransen kom för sent."), "leveransen kom för sent");
+        assert_eq!(
+            group_key("Leveransen kom för sent."),
+            "leveransen kom för sent"
+        );
         assert_ne!(group_key("levtid"), group_key("late delivery"));
     }
 

@@ -57,7 +57,8 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
@@ -124,9 +125,9 @@ impl Database {
     fn migrate(&self) -> Result<()> {
         let mut conn = self.conn()?;
         let applied = match &mut *conn {
-            AnyConnection::Sqlite(c) => c
-                .run_pending_migrations(SQLITE_MIGRATIONS)
-                .map(|v| v.len()),
+            AnyConnection::Sqlite(c) => {
+                c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len())
+            }
             AnyConnection::Postgresql(c) => c
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map(|v| v.len()),
@@ -164,7 +165,8 @@ impl Database {
 /// The current time as stored in the database (UTC, microsecond precision).
 pub fn now() -> chrono::NaiveDateTime {
     let t = chrono::Utc::now().naive_utc();
-    t.with_nanosecond((t.nanosecond() / 1000) * 1000).unwrap_or(t)
+    t.with_nanosecond((t.nanosecond() / 1000) * 1000)
+        .unwrap_or(t)
 }
 
 use chrono::Timelike;

@@ -30,7 +30,10 @@ impl FromStr for EmailAddress {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
         if t.len() > 254 {
-            return Err(format!("{:?}... is longer than an email address can be", &t[..20]));
+            return Err(format!(
+                "{:?}... is longer than an email address can be",
+                &t[..20]
+            ));
         }
         t.parse::<lettre::Address>()
             .map(|a| EmailAddress(a.to_string().to_lowercase()))
@@ -100,7 +103,10 @@ pub fn parse(reader: impl Read, file: &str) -> Result<(Vec<NewContact>, Vec<Stri
     }
     for (i, name) in segment_names.iter().enumerate() {
         if name.is_empty() || name.chars().count() > MAX_FIELD_CHARS {
-            return Err(header_error(format!("segment column {} has no usable name", i + 4)));
+            return Err(header_error(format!(
+                "segment column {} has no usable name",
+                i + 4
+            )));
         }
         if segment_names[..i].contains(name) || expected.contains(&name.to_lowercase().as_str()) {
             return Err(header_error(format!("column {name:?} appears twice")));
@@ -143,7 +149,9 @@ fn parse_row(record: &csv::StringRecord, segment_names: &[String]) -> Result<New
     let email: EmailAddress = field(0).parse()?;
     let name = field(1).to_string();
     check_text("name", &name)?;
-    let locale: Locale = field(2).parse().map_err(|e: crate::survey::UnknownLocale| e.to_string())?;
+    let locale: Locale = field(2)
+        .parse()
+        .map_err(|e: crate::survey::UnknownLocale| e.to_string())?;
     let mut attributes = BTreeMap::new();
     for (i, key) in segment_names.iter().enumerate() {
         let value = field(3 + i).to_string();
@@ -162,7 +170,9 @@ fn parse_row(record: &csv::StringRecord, segment_names: &[String]) -> Result<New
 
 fn check_text(what: &str, value: &str) -> Result<(), String> {
     if value.chars().count() > MAX_FIELD_CHARS {
-        return Err(format!("{what} is longer than {MAX_FIELD_CHARS} characters"));
+        return Err(format!(
+            "{what} is longer than {MAX_FIELD_CHARS} characters"
+        ));
     }
     if value.chars().any(char::is_control) {
         return Err(format!("{what} contains control characters"));
@@ -171,7 +181,11 @@ fn check_text(what: &str, value: &str) -> Result<(), String> {
 }
 
 /// Stores contacts in one transaction: new emails are inserted, known ones updated.
-pub fn store(db: &Database, rows: &[NewContact], progress: &indicatif::ProgressBar) -> Result<ImportReport> {
+pub fn store(
+    db: &Database,
+    rows: &[NewContact],
+    progress: &indicatif::ProgressBar,
+) -> Result<ImportReport> {
     db.write(|conn| {
         let mut report = ImportReport::default();
         let stamp = now();
@@ -184,7 +198,8 @@ pub fn store(db: &Database, rows: &[NewContact], progress: &indicatif::ProgressB
                 .into_iter()
                 .collect();
             for contact in chunk {
-                let attributes = serde_json::to_string(&contact.attributes).unwrap_or_else(|_| "{}".into());
+                let attributes =
+                    serde_json::to_string(&contact.attributes).unwrap_or_else(|_| "{}".into());
                 match known.get(contact.email.as_str()) {
                     Some(id) => {
                         diesel::update(contacts::table.find(id))
@@ -256,9 +271,18 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].attributes["region"], "North");
         assert_eq!(errors.len(), 3, "{errors:?}");
-        assert!(errors[0].starts_with("line 3: \"anna@\" is not an email address"), "{errors:?}");
-        assert!(errors[1].contains("line 4") && errors[1].contains("unknown locale"), "{errors:?}");
-        assert!(errors[2].contains("line 5") && errors[2].contains("line 2"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("line 3: \"anna@\" is not an email address"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].contains("line 4") && errors[1].contains("unknown locale"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[2].contains("line 5") && errors[2].contains("line 2"),
+            "{errors:?}"
+        );
     }
 
     #[test]

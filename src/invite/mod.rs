@@ -136,7 +136,10 @@ pub fn invite(
                     continue;
                 }
                 let token = Token::generate();
-                let locale: Locale = contact.locale.parse().unwrap_or(survey.survey.default_locale);
+                let locale: Locale = contact
+                    .locale
+                    .parse()
+                    .unwrap_or(survey.survey.default_locale);
                 let link = settings.link(&format!("/s/{}", token.as_str()));
                 let email = survey.survey.render_invitation(
                     locale,
@@ -208,18 +211,29 @@ pub fn find_invitee(conn: &mut AnyConnection, token: &Token) -> Result<Option<In
             contacts_t::attributes,
             invitations::opened_at,
         ))
-        .first::<(i64, i64, i64, i64, String, String, String, Option<chrono::NaiveDateTime>)>(conn)
+        .first::<(
+            i64,
+            i64,
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            Option<chrono::NaiveDateTime>,
+        )>(conn)
         .optional()?;
     Ok(row.map(
-        |(invitation_id, survey_id, wave_id, contact_id, name, locale, attributes, opened_at)| Invitee {
-            invitation_id,
-            survey_id,
-            wave_id,
-            contact_id,
-            name,
-            locale: locale.parse().unwrap_or(Locale::En),
-            attributes,
-            opened: opened_at.is_some(),
+        |(invitation_id, survey_id, wave_id, contact_id, name, locale, attributes, opened_at)| {
+            Invitee {
+                invitation_id,
+                survey_id,
+                wave_id,
+                contact_id,
+                name,
+                locale: locale.parse().unwrap_or(Locale::En),
+                attributes,
+                opened: opened_at.is_some(),
+            }
         },
     ))
 }

@@ -30,7 +30,11 @@ pub struct DeliveryReport {
 }
 
 /// Delivers every message that is due now, in batches, until none is left.
-pub fn deliver_due(db: &Database, settings: &Settings, transport: &Transport) -> Result<DeliveryReport> {
+pub fn deliver_due(
+    db: &Database,
+    settings: &Settings,
+    transport: &Transport,
+) -> Result<DeliveryReport> {
     let mut total = DeliveryReport::default();
     loop {
         let batch = outbox::claim_due(db, 100)?;
@@ -66,7 +70,12 @@ pub fn run_worker(
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         match deliver_due(&db, &settings, &transport) {
             Ok(r) if r.sent + r.failed + r.retrying > 0 => {
-                tracing::info!(sent = r.sent, retrying = r.retrying, failed = r.failed, "outbox")
+                tracing::info!(
+                    sent = r.sent,
+                    retrying = r.retrying,
+                    failed = r.failed,
+                    "outbox"
+                )
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "outbox worker pass failed; will retry"),

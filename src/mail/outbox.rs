@@ -48,15 +48,21 @@ pub struct NewMessage<'a> {
 
 /// Queues one message on `conn`, inside the caller's transaction.
 pub fn queue(conn: &mut AnyConnection, settings: &Settings, message: NewMessage<'_>) -> Result<()> {
-    let address = message
-        .recipient_email
-        .parse()
-        .map_err(|e| Error::Invalid(format!("{:?} is not an email address: {e}", message.recipient_email)))?;
+    let address = message.recipient_email.parse().map_err(|e| {
+        Error::Invalid(format!(
+            "{:?} is not an email address: {e}",
+            message.recipient_email
+        ))
+    })?;
     let recipient = Mailbox::new(Some(message.recipient_name.to_string()), address).to_string();
     let domain = settings.mail_from.email.domain().to_string();
     // A stable Message-ID per row: a crash between sending and recording produces at
     // most a duplicate that mail clients recognise as the same message.
-    let message_id = format!("<{}@{}>", hex::encode(rand::rng().random::<[u8; 16]>()), domain);
+    let message_id = format!(
+        "<{}@{}>",
+        hex::encode(rand::rng().random::<[u8; 16]>()),
+        domain
+    );
     let stamp = now();
     diesel::insert_into(outbox::table)
         .values((
@@ -118,7 +124,10 @@ pub fn claim_due(db: &Database, limit: i64) -> Result<Vec<Queued>> {
                     .filter(outbox::next_attempt_at.le(stamp))
                     .filter(outbox::status.eq_any([QUEUED, SENDING])),
             )
-            .set((outbox::status.eq(SENDING), outbox::next_attempt_at.eq(lease)))
+            .set((
+                outbox::status.eq(SENDING),
+                outbox::next_attempt_at.eq(lease),
+            ))
             .execute(conn)?;
             if won == 1 {
                 claimed.push(row);
@@ -144,9 +153,13 @@ pub fn mark_sent(db: &Database, message: &Queued) -> Result<()> {
             ))
             .execute(conn)?;
         if let Some(invitation) = message.invitation_id {
-            diesel::update(invitations::table.find(invitation).filter(invitations::sent_at.is_null()))
-                .set(invitations::sent_at.eq(stamp))
-                .execute(conn)?;
+            diesel::update(
+                invitations::table
+                    .find(invitation)
+                    .filter(invitations::sent_at.is_null()),
+            )
+            .set(invitations::sent_at.eq(stamp))
+            .execute(conn)?;
         }
         Ok(())
     })

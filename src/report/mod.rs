@@ -48,7 +48,11 @@ pub struct Results {
 }
 
 /// Computes the ranking for a survey, or one wave of it.
-pub fn results(conn: &mut AnyConnection, survey: &StoredSurvey, wave: Option<&WaveLabel>) -> Result<Results> {
+pub fn results(
+    conn: &mut AnyConnection,
+    survey: &StoredSurvey,
+    wave: Option<&WaveLabel>,
+) -> Result<Results> {
     let mut query = responses::table
         .filter(responses::survey_id.eq(survey.id))
         .select(responses::id)
@@ -63,7 +67,11 @@ pub fn results(conn: &mut AnyConnection, survey: &StoredSurvey, wave: Option<&Wa
         query = query.filter(responses::wave_id.eq(w.id));
     }
     let response_ids: Vec<i64> = query.order(responses::id).load(conn)?;
-    let index_of: HashMap<i64, usize> = response_ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let index_of: HashMap<i64, usize> = response_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i))
+        .collect();
 
     let mut rows: Vec<(i64, i32, String)> = Vec::new();
     for chunk in response_ids.chunks(10_000) {
@@ -153,7 +161,8 @@ pub fn write(results: &Results, format: Format, out: &mut dyn Write) -> Result<(
     let io = |e: std::io::Error| Error::io("<output>", e);
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, results).map_err(|e| Error::Invalid(e.to_string()))?;
+            serde_json::to_writer_pretty(&mut *out, results)
+                .map_err(|e| Error::Invalid(e.to_string()))?;
             writeln!(out).map_err(io)?;
         }
         Format::Csv => write_csv(results, out)?,
@@ -227,7 +236,11 @@ fn write_table(results: &Results, out: &mut dyn Write) -> std::io::Result<()> {
         out,
         "Survey {}{} - method {}, areas by {}, n = {} respondents ({} with problems), M = {}",
         results.survey,
-        results.wave.as_deref().map(|w| format!(", wave {w}")).unwrap_or_default(),
+        results
+            .wave
+            .as_deref()
+            .map(|w| format!(", wave {w}"))
+            .unwrap_or_default(),
         results.method,
         results.grouping,
         results.n,

@@ -23,7 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution};
 use rayon::prelude::*;
 
-use super::discovery::{DiscoveryInput, best_ranks, rank_points};
+use super::discovery::{best_ranks, rank_points, DiscoveryInput};
 use super::error::StatsError;
 use super::interval::Interval;
 
@@ -439,7 +439,7 @@ fn add_pattern(totals: &mut [u64], pattern: &[(u32, u32)], times: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{Mention, joint_v1};
+    use crate::stats::{joint_v1, Mention};
 
     fn respondents() -> Vec<Vec<Mention>> {
         let mut rows = Vec::new();
@@ -585,11 +585,10 @@ mod tests {
         let empty: Vec<Vec<Mention>> = Vec::new();
         let s = rank_stability(&input(&empty), &options(10)).expect("n = 0 is valid");
         assert!(s.small_sample);
-        assert!(
-            s.areas
-                .iter()
-                .all(|a| a.score == 0.0 && a.score_ci.low == 0.0)
-        );
+        assert!(s
+            .areas
+            .iter()
+            .all(|a| a.score == 0.0 && a.score_ci.low == 0.0));
         assert_eq!(
             rank_stability(&input(&empty), &options(0)),
             Err(StatsError::Zero {

@@ -8,7 +8,7 @@
 //! and the bootstrap reproduces the point estimate exactly.
 
 use super::error::StatsError;
-use super::interval::{Interval, student_t95, wilson};
+use super::interval::{student_t95, wilson, Interval};
 
 /// One mention by one respondent: an area index and its rank (1 = most important).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

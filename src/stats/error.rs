@@ -70,7 +70,9 @@ pub enum StatsError {
         segment_count: usize,
     },
     /// The answer order must list every respondent exactly once.
-    #[error("answer order must list each of the {respondents} respondents exactly once; {problem}")]
+    #[error(
+        "answer order must list each of the {respondents} respondents exactly once; {problem}"
+    )]
     NotAnOrder { respondents: usize, problem: String },
     /// A pair of respondents (same contact in two waves) points past the end of a wave.
     #[error(
@@ -88,6 +90,13 @@ pub enum StatsError {
         what: &'static str,
         value: f64,
         range: &'static str,
+    },
+    /// A score that must be a finite number is not.
+    #[error("{what}: entry {index} is {value}, expected a finite number")]
+    NotFinite {
+        what: &'static str,
+        index: usize,
+        value: f64,
     },
     /// A count that must be positive was zero.
     #[error("{what} is 0, expected at least 1")]

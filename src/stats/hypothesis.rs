@@ -4,7 +4,7 @@
 //! tests at once. Waves, segments and flags call these; they know nothing of areas.
 
 use super::error::StatsError;
-use super::interval::{Interval, wilson};
+use super::interval::{wilson, Interval};
 use statrs::distribution::{Binomial, ChiSquared, ContinuousCDF, DiscreteCDF};
 use statrs::function::erf::erfc;
 

@@ -6,22 +6,33 @@
 //! the formula in `PDS-METHOD.md`.
 
 mod bootstrap;
+mod checklist;
 mod discovery;
 mod error;
 mod hypothesis;
 mod interval;
+mod ranking;
 
 pub use bootstrap::{
-    AreaStability, BootstrapOptions, DEFAULT_REPLICATES, DEFAULT_SEED, DEFAULT_TOP_K, Progress,
-    RANK_BOOTSTRAP_V1, RankStability, rank_stability, rank_stability_with_progress,
+    rank_stability, rank_stability_with_progress, AreaStability, BootstrapOptions, Progress,
+    RankStability, DEFAULT_REPLICATES, DEFAULT_SEED, DEFAULT_TOP_K, RANK_BOOTSTRAP_V1,
 };
-pub use discovery::{AreaScore, DiscoveryInput, Mention, SMALL_SAMPLE, joint_v1};
+pub use checklist::{
+    checklist_rank_stability, checklist_rank_stability_with_progress, checklist_scores,
+    crawford_v1, ChecklistAnswer, ChecklistAreaScore, ChecklistInput, ChecklistScores, Experience,
+    CRAWFORD_V1,
+};
+pub use discovery::{joint_v1, AreaScore, DiscoveryInput, Mention, SMALL_SAMPLE};
 pub use error::{Disconnection, StatsError};
 pub use hypothesis::{
-    BH_V1, CHI_SQUARE_V1, ChiSquareTest, MCNEMAR_EXACT_V1, McNemarTest, ProportionTest,
-    TWO_PROPORTION_Z_V1, benjamini_hochberg, chi_square, mcnemar_exact, two_proportion_test,
+    benjamini_hochberg, chi_square, mcnemar_exact, two_proportion_test, ChiSquareTest, McNemarTest,
+    ProportionTest, BH_V1, CHI_SQUARE_V1, MCNEMAR_EXACT_V1, TWO_PROPORTION_Z_V1,
 };
-pub use interval::{Interval, Z95, wilson};
+pub use interval::{wilson, Interval, Z95};
+pub use ranking::{
+    borda, plackett_luce, rankings_from_discovery, worth_pl_v1, AreaWorth, BordaCount, PlOptions,
+    PlWorths, BORDA_V1, WORTH_PL_V1,
+};
 
 /// Discovery scoring: frequency weighted by importance (PDS-METHOD §3), and its
 /// checklist form (§4).

@@ -227,7 +227,10 @@ impl Survey {
 
     /// Validates a set of files (relative path -> text): the single path every
     /// survey takes, from a folder, from the binary or from the database.
-    pub fn from_files(folder: &str, files: BTreeMap<String, String>) -> Result<Survey, SurveyError> {
+    pub fn from_files(
+        folder: &str,
+        files: BTreeMap<String, String>,
+    ) -> Result<Survey, SurveyError> {
         let invalid = |problems| SurveyError::Invalid {
             folder: folder.to_string(),
             problems,
@@ -253,9 +256,7 @@ impl Survey {
         let default_locale = match parsed.survey.default_locale.parse::<Locale>() {
             Ok(l) if locales.contains(&l) || locales.is_empty() => Some(l),
             Ok(l) => {
-                problems.push(format!(
-                    "survey.toml: default_locale {l} is not in locales"
-                ));
+                problems.push(format!("survey.toml: default_locale {l} is not in locales"));
                 None
             }
             Err(e) => {
@@ -291,7 +292,8 @@ impl Survey {
                         ("organisation", &w.organisation),
                     ] {
                         if value.trim().is_empty() {
-                            problems.push(format!("survey.toml: [locale.{locale}] {field} is empty"));
+                            problems
+                                .push(format!("survey.toml: [locale.{locale}] {field} is empty"));
                         }
                     }
                     wording.insert(*locale, w.clone());
@@ -438,8 +440,14 @@ impl Survey {
             let sample = sample_contexts(self, locale);
             for (name, extra) in sample {
                 let result = if name == "invitation" {
-                    self.render_invitation(locale, "Anna Åberg", "anna@example.se", "https://example.com/s/x", "2026-H2")
-                        .map(|_| ())
+                    self.render_invitation(
+                        locale,
+                        "Anna Åberg",
+                        "anna@example.se",
+                        "https://example.com/s/x",
+                        "2026-H2",
+                    )
+                    .map(|_| ())
                 } else {
                     self.render_page(locale, name, extra).map(|_| ())
                 };
@@ -448,8 +456,12 @@ impl Survey {
                 }
             }
             for key in MESSAGE_KEYS {
-                self.templates
-                    .check_message(locale, key, &serde_json::json!({"max": 1000, "rank": 2}), problems);
+                self.templates.check_message(
+                    locale,
+                    key,
+                    &serde_json::json!({"max": 1000, "rank": 2}),
+                    problems,
+                );
             }
         }
     }
@@ -529,7 +541,11 @@ fn collect_files(
     }
 }
 
-fn collect_embedded(dir: &include_dir::Dir<'_>, prefix: &str, files: &mut BTreeMap<String, String>) {
+fn collect_embedded(
+    dir: &include_dir::Dir<'_>,
+    prefix: &str,
+    files: &mut BTreeMap<String, String>,
+) {
     for file in dir.files() {
         let rel = file
             .path()
@@ -562,7 +578,10 @@ mod tests {
     fn every_problem_is_reported_with_its_file() {
         let mut files = Survey::shipped("discovery").unwrap().files().clone();
         files.remove("sv/thanks.html.hbs");
-        files.insert("en/form.html.hbs".into(), "{{#each slots}}{{nonsense.field}}{{/each}}".into());
+        files.insert(
+            "en/form.html.hbs".into(),
+            "{{#each slots}}{{nonsense.field}}{{/each}}".into(),
+        );
         let toml = files["survey.toml"].replace("max_problems = 5", "max_problems = 11");
         files.insert("survey.toml".into(), toml);
         let err = Survey::from_files("x", files).unwrap_err().to_string();
@@ -573,7 +592,10 @@ mod tests {
     #[test]
     fn a_misspelt_variable_is_caught_before_any_email_is_sent() {
         let mut files = Survey::shipped("discovery").unwrap().files().clone();
-        files.insert("en/invitation.txt.hbs".into(), "Hello {{contact.nmae}}".into());
+        files.insert(
+            "en/invitation.txt.hbs".into(),
+            "Hello {{contact.nmae}}".into(),
+        );
         let err = Survey::from_files("x", files).unwrap_err().to_string();
         assert!(err.contains("en/invitation.txt.hbs"), "{err}");
     }

@@ -39,8 +39,13 @@ struct SurveyRow {
 
 impl StoredSurvey {
     fn from_row(row: SurveyRow) -> Result<Self> {
-        let files: BTreeMap<String, String> = serde_json::from_str(&row.definition)
-            .map_err(|e| Error::Invalid(format!("survey {:?}: stored definition is damaged: {e}", row.slug)))?;
+        let files: BTreeMap<String, String> =
+            serde_json::from_str(&row.definition).map_err(|e| {
+                Error::Invalid(format!(
+                    "survey {:?}: stored definition is damaged: {e}",
+                    row.slug
+                ))
+            })?;
         let survey = Survey::from_files(&format!("survey {:?}", row.slug), files)?;
         Ok(StoredSurvey {
             id: row.id,
@@ -53,7 +58,8 @@ impl StoredSurvey {
 
 /// Stores a validated survey under a new slug.
 pub fn create(db: &Database, slug: &SurveySlug, survey: &Survey) -> Result<StoredSurvey> {
-    let definition = serde_json::to_string(survey.files()).map_err(|e| Error::Invalid(e.to_string()))?;
+    let definition =
+        serde_json::to_string(survey.files()).map_err(|e| Error::Invalid(e.to_string()))?;
     let slug_text = slug.as_str().to_string();
     db.write(|conn| {
         let exists: i64 = surveys::table
@@ -82,7 +88,12 @@ pub fn create(db: &Database, slug: &SurveySlug, survey: &Survey) -> Result<Store
 pub fn find(conn: &mut AnyConnection, slug: &SurveySlug) -> Result<StoredSurvey> {
     let row = surveys::table
         .filter(surveys::slug.eq(slug.as_str()))
-        .select((surveys::id, surveys::slug, surveys::definition, surveys::created_at))
+        .select((
+            surveys::id,
+            surveys::slug,
+            surveys::definition,
+            surveys::created_at,
+        ))
         .first::<SurveyRow>(conn)
         .optional()?
         .ok_or_else(|| SurveyError::Unknown(slug.to_string()))?;
@@ -93,7 +104,12 @@ pub fn find(conn: &mut AnyConnection, slug: &SurveySlug) -> Result<StoredSurvey>
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> Result<StoredSurvey> {
     let row = surveys::table
         .find(id)
-        .select((surveys::id, surveys::slug, surveys::definition, surveys::created_at))
+        .select((
+            surveys::id,
+            surveys::slug,
+            surveys::definition,
+            surveys::created_at,
+        ))
         .first::<SurveyRow>(conn)?;
     StoredSurvey::from_row(row)
 }
@@ -122,7 +138,11 @@ pub fn ensure_wave(conn: &mut AnyConnection, survey_id: i64, label: &WaveLabel) 
         .ok_or_else(|| Error::Invalid(format!("wave {label} could not be created")))
 }
 
-pub fn find_wave(conn: &mut AnyConnection, survey_id: i64, label: &WaveLabel) -> Result<Option<Wave>> {
+pub fn find_wave(
+    conn: &mut AnyConnection,
+    survey_id: i64,
+    label: &WaveLabel,
+) -> Result<Option<Wave>> {
     Ok(waves::table
         .filter(waves::survey_id.eq(survey_id))
         .filter(waves::label.eq(label.as_str()))

@@ -43,7 +43,10 @@ impl SurveyTemplates {
         let mut html = registry(true);
         let mut text = registry(false);
         for locale in locales {
-            for (name, source) in files.iter().filter(|(k, _)| k.starts_with(&format!("{locale}/"))) {
+            for (name, source) in files
+                .iter()
+                .filter(|(k, _)| k.starts_with(&format!("{locale}/")))
+            {
                 let result = if name.ends_with(".html.hbs") {
                     html.register_template_string(name, source)
                 } else if name.ends_with(".hbs") {
@@ -54,13 +57,16 @@ impl SurveyTemplates {
                             for key in super::MESSAGE_KEYS {
                                 match messages.get(key) {
                                     Some(m) => {
-                                        if let Err(e) = text
-                                            .register_template_string(&format!("{locale}/messages/{key}"), m)
-                                        {
+                                        if let Err(e) = text.register_template_string(
+                                            &format!("{locale}/messages/{key}"),
+                                            m,
+                                        ) {
                                             problems.push(format!("{name}: {key}: {e}"));
                                         }
                                     }
-                                    None => problems.push(format!("{name}: key {key:?} is missing")),
+                                    None => {
+                                        problems.push(format!("{name}: key {key:?} is missing"))
+                                    }
                                 }
                             }
                             for key in messages.keys() {
@@ -108,7 +114,8 @@ impl SurveyTemplates {
     }
 
     pub(super) fn message(&self, locale: Locale, key: &str, vars: &serde_json::Value) -> String {
-        render(&self.text, &format!("{locale}/messages/{key}"), vars).unwrap_or_else(|_| key.to_string())
+        render(&self.text, &format!("{locale}/messages/{key}"), vars)
+            .unwrap_or_else(|_| key.to_string())
     }
 
     pub(super) fn check_message(

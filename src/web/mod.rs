@@ -42,7 +42,12 @@ impl AppState {
 
     /// A survey by id, compiled once and then kept (stored surveys do not change).
     fn survey(&self, id: i64) -> Result<Arc<StoredSurvey>> {
-        if let Some(s) = self.surveys.read().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        if let Some(s) = self
+            .surveys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
             return Ok(s.clone());
         }
         let loaded = Arc::new(survey_store::by_id(&mut *self.db.conn()?, id)?);
@@ -85,7 +90,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/s/{token}", web::get().to(respond::show_form))
         .route("/s/{token}", web::post().to(respond::submit))
         .route("/static/{name}", web::get().to(static_file))
-        .route("/healthz", web::get().to(|| async { HttpResponse::Ok().body("ok") }));
+        .route(
+            "/healthz",
+            web::get().to(|| async { HttpResponse::Ok().body("ok") }),
+        );
 }
 
 fn security_headers() -> DefaultHeaders {
@@ -100,7 +108,11 @@ fn security_headers() -> DefaultHeaders {
         .add((header::X_FRAME_OPTIONS, "DENY"))
 }
 
-async fn static_file(name: web::Path<String>, state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+async fn static_file(
+    name: web::Path<String>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> HttpResponse {
     match crate::survey::static_file(&name) {
         Some((bytes, content_type)) => HttpResponse::Ok()
             .content_type(content_type)

@@ -17,7 +17,10 @@ enum Outcome {
     Page(StatusCode, String),
 }
 
-async fn run(state: web::Data<AppState>, f: impl FnOnce(&AppState) -> Result<Outcome> + Send + 'static) -> Outcome {
+async fn run(
+    state: web::Data<AppState>,
+    f: impl FnOnce(&AppState) -> Result<Outcome> + Send + 'static,
+) -> Outcome {
     let result = web::block(move || f(&state)).await;
     match result {
         Ok(Ok(outcome)) => outcome,
@@ -35,19 +38,26 @@ async fn run(state: web::Data<AppState>, f: impl FnOnce(&AppState) -> Result<Out
 fn finish(state: &AppState, req: &HttpRequest, outcome: Outcome) -> HttpResponse {
     match outcome {
         Outcome::NotFound => state.site_page(req, "not_found", 404),
-        Outcome::Page(status, body) if body.is_empty() => state.site_page(req, "error", status.as_u16()),
+        Outcome::Page(status, body) if body.is_empty() => {
+            state.site_page(req, "error", status.as_u16())
+        }
         Outcome::Page(status, body) => html(status, body),
     }
 }
 
 /// Finds the invitee and their survey, or says why the page cannot be shown.
-fn open(state: &AppState, token: &Token) -> Result<Result<(Invitee, std::sync::Arc<StoredSurvey>), Outcome>> {
+fn open(
+    state: &AppState,
+    token: &Token,
+) -> Result<Result<(Invitee, std::sync::Arc<StoredSurvey>), Outcome>> {
     let Some(invitee) = invite::find_invitee(&mut *state.db.conn()?, token)? else {
         return Ok(Err(Outcome::NotFound));
     };
     let survey = state.survey(invitee.survey_id)?;
     if !survey.survey.is_open_at(now()) {
-        let page = survey.survey.render_page(invitee.locale, "closed", serde_json::json!({}))?;
+        let page = survey
+            .survey
+            .render_page(invitee.locale, "closed", serde_json::json!({}))?;
         return Ok(Err(Outcome::Page(StatusCode::GONE, page)));
     }
     Ok(Ok((invitee, survey)))
@@ -90,14 +100,23 @@ pub(super) async fn show_form(
         let previous = answer::load(&mut conn, invitee.invitation_id)?;
         drop(conn);
         if !invitee.opened {
-            state.db.write(|conn| invite::mark_opened(conn, invitee.invitation_id))?;
+            state
+                .db
+                .write(|conn| invite::mark_opened(conn, invitee.invitation_id))?;
         }
         let m = survey.survey.max_problems;
         let input = previous
             .as_ref()
             .map(|a| FormInput::from_answer(a, m))
             .unwrap_or_else(|| FormInput::from_pairs(&[], m));
-        let page = form_page(&survey, &invitee, &input, &FormErrors::default(), &token, previous.is_some())?;
+        let page = form_page(
+            &survey,
+            &invitee,
+            &input,
+            &FormErrors::default(),
+            &token,
+            previous.is_some(),
+        )?;
         Ok(Outcome::Page(StatusCode::OK, page))
     })
     .await;
@@ -117,7 +136,9 @@ pub(super) async fn submit(
     let mut too_large = false;
     while let Some(chunk) = payload.next().await {
         match chunk {
-            Ok(bytes) if body.len() + bytes.len() <= MAX_FORM_BYTES => body.extend_from_slice(&bytes),
+            Ok(bytes) if body.len() + bytes.len() <= MAX_FORM_BYTES => {
+                body.extend_from_slice(&bytes)
+            }
             Ok(_) => {
                 too_large = true;
                 break;
@@ -134,7 +155,14 @@ pub(super) async fn submit(
         if too_large {
             let mut errors = FormErrors::default();
             errors.form.push(("form_too_large", serde_json::json!({})));
-            let page = form_page(&survey, &invitee, &FormInput::from_pairs(&[], m), &errors, &token, false)?;
+            let page = form_page(
+                &survey,
+                &invitee,
+                &FormInput::from_pairs(&[], m),
+                &errors,
+                &token,
+                false,
+            )?;
             return Ok(Outcome::Page(StatusCode::PAYLOAD_TOO_LARGE, page));
         }
         let pairs: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
@@ -145,7 +173,8 @@ pub(super) async fn submit(
         let answer = match input.validate(&survey.survey) {
             Ok(a) => a,
             Err(errors) => {
-                let answered_before = answer::load(&mut *state.db.conn()?, invitee.invitation_id)?.is_some();
+                let answered_before =
+                    answer::load(&mut *state.db.conn()?, invitee.invitation_id)?.is_some();
                 let page = form_page(&survey, &invitee, &input, &errors, &token, answered_before)?;
                 return Ok(Outcome::Page(StatusCode::UNPROCESSABLE_ENTITY, page));
             }

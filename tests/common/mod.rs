@@ -1,0 +1,238 @@
+//! Shared set-up for the integration tests: the real app on a random port, a fresh
+//! database (SQLite file or a new PostgreSQL database), the real SMTP server that
+//! `scripts/test` starts, and the `pds` binary for commands.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use pds::config::{DatabaseUrl, Settings};
+use pds::db::Database;
+use rand::Rng;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests with scripts/test, which starts PostgreSQL and an SMTP server")
+    })
+}
+
+/// A unique tag for names in this test (emails, slugs, database names).
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{:08x}", rand::rng().random::<u32>())
+}
+
+/// A database URL of its own for one test.
+pub fn fresh_database(backend: Backend, dir: &Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("pds.db").display()),
+        Backend::Postgres => {
+            let admin = required_env("PDS_TEST_POSTGRES_URL");
+            let name = unique("pds_test_");
+            let mut conn =
+                diesel::PgConnection::establish(&admin).expect("connect to the test PostgreSQL");
+            conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create a test database");
+            let (base, _) = admin.rsplit_once('/').expect("URL with a database name");
+            format!("{base}/{name}")
+        }
+    }
+}
+
+/// The running app with everything a test needs to drive it.
+pub struct TestApp {
+    pub base_url: String,
+    pub database_url: String,
+    pub smtp_url: String,
+    pub settings: Settings,
+    pub db: Database,
+    pub dir: tempfile::TempDir,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestApp {
+    /// Starts the app on 127.0.0.1 with a random port, on `backend`, sending mail
+    /// to the test SMTP server.
+    pub fn spawn(backend: Backend) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(backend, dir.path());
+        let smtp_url = required_env("PDS_TEST_SMTP_URL");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let address = listener.local_addr().expect("local address");
+        let base_url = format!("http://{address}");
+        let settings = settings_for(&database_url, &smtp_url, &base_url);
+        let db = Database::open(&settings.database_url).expect("open the database");
+        let state = pds::web::AppState::new(db.clone(), settings.clone()).expect("app state");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = pds::web::start(listener, state).expect("start server");
+                tx.send(server.handle()).expect("send handle");
+                let _ = server.await;
+            })
+        });
+        let handle = rx.recv().expect("server started");
+        TestApp {
+            base_url,
+            database_url,
+            smtp_url,
+            settings,
+            db,
+            dir,
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    /// Runs the `pds` binary against this app's database and SMTP server.
+    pub fn pds(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pds"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("PDS_DATABASE_URL", &self.database_url)
+            .env("PDS_SMTP_URL", &self.smtp_url)
+            .env("PDS_PUBLIC_URL", &self.base_url)
+            .env(
+                "PDS_MAIL_FROM",
+                "Nordvik Research <research@nordvik.example>",
+            )
+            .output()
+            .expect("run pds")
+    }
+
+    /// Runs `pds` and insists it succeeded; returns its standard output.
+    pub fn pds_ok(&self, args: &[&str]) -> String {
+        let out = self.pds(args);
+        assert!(
+            out.status.success(),
+            "pds {args:?} failed with {:?}:\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Writes a file into the app's folder and returns its path.
+    pub fn write_file(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).expect("write file");
+        path
+    }
+
+    pub fn http(&self) -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        let _ =
+            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)))
+                .join();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub fn settings_for(database_url: &str, smtp_url: &str, base_url: &str) -> Settings {
+    // Settings come from the environment in production; tests build them the same
+    // way through the one public entry point that takes a folder, then override.
+    let mut settings = Settings::in_folder(Path::new("/nonexistent")).expect("settings");
+    settings.database_url = DatabaseUrl::parse(database_url).expect("database url");
+    settings.mail = pds::config::MailTransport::Smtp(smtp_url.to_string());
+    settings.public_url = url::Url::parse(base_url).expect("base url");
+    settings.mail_from = "Nordvik Research <research@nordvik.example>"
+        .parse()
+        .expect("from");
+    settings
+}
+
+/// Messages the test SMTP server received for `email`, waiting up to 10 s for at
+/// least `at_least` of them.
+pub fn received_for(email: &str, at_least: usize) -> Vec<Vec<u8>> {
+    received_within(email, at_least, Duration::from_secs(10))
+}
+
+/// Like [`received_for`], with the wait given.
+pub fn received_within(email: &str, at_least: usize, wait: Duration) -> Vec<Vec<u8>> {
+    let maildir = PathBuf::from(required_env("PDS_TEST_MAILDIR"));
+    let deadline = Instant::now() + wait;
+    loop {
+        let mut found = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(maildir.join(sub)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Ok(raw) = std::fs::read(entry.path()) else {
+                    continue;
+                };
+                let Some(message) = mail_parser::MessageParser::default().parse(&raw) else {
+                    continue;
+                };
+                let to_them = message
+                    .to()
+                    .map(|list| {
+                        list.iter()
+                            .any(|a| a.address().is_some_and(|x| x.eq_ignore_ascii_case(email)))
+                    })
+                    .unwrap_or(false);
+                if to_them {
+                    found.push(raw);
+                }
+            }
+        }
+        if found.len() >= at_least || Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The personal link in an invitation's plain-text part.
+pub fn link_in(raw: &[u8], base_url: &str) -> String {
+    let message = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("parse email");
+    let text = message.body_text(0).expect("plain-text part").into_owned();
+    let start = text
+        .find(&format!("{base_url}/s/"))
+        .unwrap_or_else(|| panic!("no link to {base_url}/s/ in:\n{text}"));
+    text[start..]
+        .split_whitespace()
+        .next()
+        .expect("link")
+        .to_string()
+}
+
+/// Posts a form and returns (status, body).
+pub fn post_form(agent: &ureq::Agent, url: &str, pairs: &[(&str, &str)]) -> (u16, String) {
+    let mut response = agent
+        .post(url)
+        .send_form(pairs.iter().copied())
+        .expect("POST");
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().expect("body"))
+}
+
+pub fn get(agent: &ureq::Agent, url: &str) -> (u16, String) {
+    let mut response = agent.get(url).call().expect("GET");
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().expect("body"))
+}
