@@ -128,3 +128,56 @@ fn the_demo_runs_a_whole_study_and_writes_results_csv() {
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("n = 150"));
 }
+
+#[test]
+fn a_segment_is_invited_on_its_own_and_the_rest_later() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    let template = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
+    app.pds_ok(&["survey", "create", "--template", template, "--slug", "seg"]);
+    let domain = common::unique("seg");
+    let file = app.write_file(
+        "c.csv",
+        &format!(
+            "email,name,locale,customer_type\na@{domain}.example,A,en,lost\nb@{domain}.example,B,sv,current\nc@{domain}.example,C,sv,lost\n"
+        ),
+    );
+    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    let out = app.pds_ok(&[
+        "invite",
+        "--survey",
+        "seg",
+        "--wave",
+        "w",
+        "--segment",
+        "customer_type=lost",
+    ]);
+    assert!(
+        out.contains("Queued 2 invitations") && out.contains("1 outside the segment"),
+        "{out}"
+    );
+    assert_eq!(
+        common::received_for(&format!("c@{domain}.example"), 1).len(),
+        1
+    );
+    let out = app.pds_ok(&["invite", "--survey", "seg", "--wave", "w"]);
+    assert!(
+        out.contains("Queued 1 invitations") && out.contains("2 invited before"),
+        "{out}"
+    );
+    assert_eq!(
+        common::received_for(&format!("b@{domain}.example"), 1).len(),
+        1
+    );
+
+    let out = app.pds(&[
+        "invite",
+        "--survey",
+        "seg",
+        "--wave",
+        "w",
+        "--segment",
+        "lost",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("column=value"));
+}

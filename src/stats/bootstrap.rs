@@ -556,12 +556,29 @@ mod tests {
     }
 
     #[test]
+    fn a_rare_respondent_picked_very_often_is_still_counted_exactly() {
+        // White-box: treat one pattern of 1000 respondents as the rare pool, so all
+        // 1000 draws land on one row and its byte counter overflows three times.
+        let rows = vec![vec![Mention { area: 0, rank: 1 }]; 1000];
+        let table = PatternTable::from_discovery(&input(&rows)).expect("valid");
+        let sampler = Sampler {
+            table: &table,
+            common: 0,
+            rare_rows: vec![0],
+        };
+        let mut picks = sampler.scratch();
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        assert_eq!(sampler.replicate(&mut rng, &mut picks)[0], 3000);
+        assert_eq!(picks, vec![0]);
+    }
+
+    #[test]
     fn the_multinomial_has_the_right_mean() {
         let rows = respondents();
         let table = PatternTable::from_discovery(&input(&rows)).expect("valid");
         let sampler = Sampler::new(&table);
         let point = table.totals();
-        let mut mean = vec![0f64; 6];
+        let mut mean = [0f64; 6];
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let mut picks = sampler.scratch();
         let reps = 4000;

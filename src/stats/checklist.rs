@@ -39,6 +39,7 @@ pub struct ChecklistAnswer {
 }
 
 /// The answers of a checklist survey.
+#[derive(Debug, Clone, Copy)]
 pub struct ChecklistInput<'a> {
     /// Areas are `0..area_count`.
     pub area_count: usize,

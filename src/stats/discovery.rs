@@ -18,6 +18,7 @@ pub struct Mention {
 }
 
 /// The coded answers of a discovery survey.
+#[derive(Debug, Clone, Copy)]
 pub struct DiscoveryInput<'a> {
     /// `M`, the most problems one respondent may list.
     pub max_problems: u32,

@@ -38,15 +38,26 @@ pub(crate) fn wilson_z(successes: u64, trials: u64, z: f64) -> Interval {
     if trials == 0 {
         return Interval::UNIT;
     }
+    let successes = successes.min(trials);
     let n = trials as f64;
-    let p = successes.min(trials) as f64 / n;
+    let p = successes as f64 / n;
     let z2 = z * z;
     let centre = p + z2 / (2.0 * n);
     let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
     let denominator = 1.0 + z2 / n;
+    // At 0 or `trials` successes the bound is exactly 0 or 1; rounding would
+    // otherwise leave the observed share just outside its own interval.
     Interval {
-        low: ((centre - half) / denominator).clamp(0.0, 1.0),
-        high: ((centre + half) / denominator).clamp(0.0, 1.0),
+        low: if successes == 0 {
+            0.0
+        } else {
+            ((centre - half) / denominator).clamp(0.0, 1.0)
+        },
+        high: if successes == trials {
+            1.0
+        } else {
+            ((centre + half) / denominator).clamp(0.0, 1.0)
+        },
     }
 }
 
@@ -96,6 +107,15 @@ mod tests {
     #[test]
     fn wilson_without_trials_says_nothing() {
         assert_eq!(wilson(0, 0), Interval::UNIT);
+    }
+
+    #[test]
+    fn wilson_contains_an_observed_share_of_zero_or_one() {
+        // Rounding once put the upper bound of 4/4 just below 1.
+        for n in 1..200 {
+            assert_eq!(wilson(n, n).high, 1.0);
+            assert_eq!(wilson(0, n).low, 0.0);
+        }
     }
 
     #[test]

@@ -5,14 +5,23 @@
 //! names the method (and version) that made it, so a figure can be traced to
 //! the formula in `PDS-METHOD.md`.
 
+mod agreement;
 mod bootstrap;
 mod checklist;
+mod crosscheck;
 mod discovery;
 mod error;
+mod flags;
 mod hypothesis;
 mod interval;
+mod planning;
+#[cfg(test)]
+mod properties;
 mod ranking;
+mod segments;
+mod waves;
 
+pub use agreement::{kendall_tau_b, staff_vs_customers, RankingAgreement, STAFF_VS_CUSTOMERS_V1};
 pub use bootstrap::{
     rank_stability, rank_stability_with_progress, AreaStability, BootstrapOptions, Progress,
     RankStability, DEFAULT_REPLICATES, DEFAULT_SEED, DEFAULT_TOP_K, RANK_BOOTSTRAP_V1,
@@ -22,17 +31,27 @@ pub use checklist::{
     crawford_v1, ChecklistAnswer, ChecklistAreaScore, ChecklistInput, ChecklistScores, Experience,
     CRAWFORD_V1,
 };
+pub use crosscheck::crosscheck_cases;
 pub use discovery::{joint_v1, AreaScore, DiscoveryInput, Mention, SMALL_SAMPLE};
 pub use error::{Disconnection, StatsError};
+pub use flags::{
+    early_vs_late, is_small_sample, response_rate, AreaEarlyLate, EarlyLate, ResponseRate,
+    EARLY_LATE_V1, RESPONSE_RATE_V1,
+};
 pub use hypothesis::{
     benjamini_hochberg, chi_square, mcnemar_exact, two_proportion_test, ChiSquareTest, McNemarTest,
     ProportionTest, BH_V1, CHI_SQUARE_V1, MCNEMAR_EXACT_V1, TWO_PROPORTION_Z_V1,
 };
 pub use interval::{wilson, Interval, Z95};
+pub use planning::{coverage, interviews_needed, Coverage, COVERAGE_V1};
 pub use ranking::{
     borda, plackett_luce, rankings_from_discovery, worth_pl_v1, AreaWorth, BordaCount, PlOptions,
     PlWorths, BORDA_V1, WORTH_PL_V1,
 };
+pub use segments::{
+    segment_comparison, AreaSegmentTest, SegmentComparison, SegmentScores, SEGMENTS_V1,
+};
+pub use waves::{wave_comparison, AreaChange, WaveComparison, WAVES_V1};
 
 /// Discovery scoring: frequency weighted by importance (PDS-METHOD §3), and its
 /// checklist form (§4).

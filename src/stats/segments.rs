@@ -4,9 +4,9 @@
 //! expected count below 5 flagged and Benjamini-Hochberg adjusted p-values beside
 //! the raw ones.
 
-use super::discovery::{AreaScore, DiscoveryInput, DiscoveryTally, SMALL_SAMPLE, best_ranks};
+use super::discovery::{best_ranks, AreaScore, DiscoveryInput, DiscoveryTally, SMALL_SAMPLE};
 use super::error::StatsError;
-use super::hypothesis::{BH_V1, CHI_SQUARE_V1, ChiSquareTest, benjamini_hochberg_some, chi_square};
+use super::hypothesis::{benjamini_hochberg_some, chi_square, ChiSquareTest, BH_V1, CHI_SQUARE_V1};
 
 /// Scores per segment and a chi-square test per area across segments.
 pub const SEGMENTS_V1: &str = "segments-v1";
@@ -75,7 +75,8 @@ pub fn segment_comparison(
             found: segment_of.len(),
         });
     }
-    let mut tallies = vec![DiscoveryTally::new(input.max_problems, input.area_count); segment_count];
+    let mut tallies =
+        vec![DiscoveryTally::new(input.max_problems, input.area_count); segment_count];
     let mut best = Vec::new();
     for (i, (mentions, &segment)) in input.respondents.iter().zip(segment_of).enumerate() {
         if segment >= segment_count {
@@ -166,7 +167,10 @@ mod tests {
         };
         let comparison = segment_comparison(&input, &segments, 2).expect("valid");
         let area0 = &comparison.areas[0];
-        assert_eq!((area0.mentioned.clone(), area0.n.clone()), (vec![10, 20], vec![30, 40]));
+        assert_eq!(
+            (area0.mentioned.clone(), area0.n.clone()),
+            (vec![10, 20], vec![30, 40])
+        );
         let test = area0.test.as_ref().expect("a 2x2 table");
         // scipy.stats.chi2_contingency([[10, 20], [20, 20]]): 1.32344, p 0.249976
         assert!(test.yates);

@@ -3,11 +3,11 @@
 //! z-test; McNemar's exact test for contacts who answered both waves; and
 //! Benjamini-Hochberg adjusted p-values beside the raw ones.
 
-use super::discovery::{DiscoveryInput, DiscoveryTally, best_ranks};
+use super::discovery::{best_ranks, DiscoveryInput, DiscoveryTally};
 use super::error::StatsError;
 use super::hypothesis::{
-    BH_V1, MCNEMAR_EXACT_V1, McNemarTest, ProportionTest, TWO_PROPORTION_Z_V1,
-    benjamini_hochberg_some, mcnemar_exact, two_proportion_test,
+    benjamini_hochberg_some, mcnemar_exact, two_proportion_test, McNemarTest, ProportionTest,
+    BH_V1, MCNEMAR_EXACT_V1, TWO_PROPORTION_Z_V1,
 };
 
 /// Change between two waves: frequency difference, z-test, McNemar, BH.
@@ -209,7 +209,10 @@ mod tests {
         assert!(area0.change.difference_ci.contains(-0.06));
         assert_eq!(area0.paired, None);
         // Two areas tested: BH multiplies the smaller p by 2 / 1, capped by the larger.
-        let p1 = comparison.areas[1].change.p_value.expect("area 1 varies too");
+        let p1 = comparison.areas[1]
+            .change
+            .p_value
+            .expect("area 1 varies too");
         assert_eq!(area0.p_adjusted, Some(p.max(p1).min(2.0 * p.min(p1))));
     }
 
@@ -217,14 +220,25 @@ mod tests {
     fn mcnemar_counts_contacts_who_changed() {
         // 10 contacts: 0..4 mention area 0 before; 2..8 mention it after.
         let earlier: Vec<Vec<Mention>> = (0..10)
-            .map(|i| if i < 4 { vec![Mention { area: 0, rank: 1 }] } else { vec![] })
+            .map(|i| {
+                if i < 4 {
+                    vec![Mention { area: 0, rank: 1 }]
+                } else {
+                    vec![]
+                }
+            })
             .collect();
         let later: Vec<Vec<Mention>> = (0..10)
-            .map(|i| if (2..8).contains(&i) { vec![Mention { area: 0, rank: 2 }] } else { vec![] })
+            .map(|i| {
+                if (2..8).contains(&i) {
+                    vec![Mention { area: 0, rank: 2 }]
+                } else {
+                    vec![]
+                }
+            })
             .collect();
         let pairs: Vec<(usize, usize)> = (0..10).map(|i| (i, i)).collect();
-        let comparison =
-            wave_comparison(&input(&earlier), &input(&later), &pairs).expect("valid");
+        let comparison = wave_comparison(&input(&earlier), &input(&later), &pairs).expect("valid");
         let paired = comparison.areas[0].paired.expect("pairs given");
         assert_eq!((paired.yes_to_no, paired.no_to_yes), (2, 4));
         // 2 * P(Bin(6, 1/2) <= 2) = 2 * 22 / 64

@@ -1,0 +1,189 @@
+//! Cases for the cross-check against SciPy and statsmodels
+//! (`scripts/stats_crosscheck.py`): random inputs together with this crate's
+//! answers, written as JSON, so that an independent implementation can confirm
+//! every interval and test to many more digits than PDS-METHOD §6 shows.
+//!
+//! This file only builds a string; writing it and running the script is the
+//! caller's business (an integration test).
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::agreement::kendall_tau_b;
+use super::hypothesis::{benjamini_hochberg, chi_square, mcnemar_exact, two_proportion_test};
+use super::interval::wilson;
+
+/// JSON of `cases` random cases of each kind (Wilson intervals, pooled
+/// two-proportion z-tests with Newcombe intervals, chi-square with and without
+/// Yates, Benjamini-Hochberg, McNemar exact, Kendall's tau-b), each with this
+/// crate's answer under `"rust"`. Same seed, same cases.
+pub fn crosscheck_cases(seed: u64, cases: usize) -> String {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut kinds: Vec<String> = Vec::new();
+
+    let mut wilson_cases = Vec::new();
+    for _ in 0..cases {
+        let n = rng.random_range(1..=600u64);
+        let k = if rng.random_bool(0.2) {
+            [0, n][rng.random_range(0..2usize)]
+        } else {
+            rng.random_range(0..=n)
+        };
+        let ci = wilson(k, n);
+        wilson_cases.push(format!(
+            "{{\"k\":{k},\"n\":{n},\"rust\":[{},{}]}}",
+            num(ci.low),
+            num(ci.high)
+        ));
+    }
+    kinds.push(format!("\"wilson\":[{}]", wilson_cases.join(",")));
+
+    let mut z_cases = Vec::new();
+    while z_cases.len() < cases {
+        let (n1, n2) = (rng.random_range(1..=600u64), rng.random_range(1..=600u64));
+        let (k1, k2) = (rng.random_range(0..=n1), rng.random_range(0..=n2));
+        let test = two_proportion_test(k1, n1, k2, n2);
+        let (Some(z), Some(p)) = (test.z, test.p_value) else {
+            continue;
+        };
+        z_cases.push(format!(
+            "{{\"k1\":{k1},\"n1\":{n1},\"k2\":{k2},\"n2\":{n2},\"rust\":{{\"z\":{},\"p\":{},\"diff\":{},\"ci\":[{},{}]}}}}",
+            num(z),
+            num(p),
+            num(test.difference),
+            num(test.difference_ci.low),
+            num(test.difference_ci.high)
+        ));
+    }
+    kinds.push(format!("\"ztest\":[{}]", z_cases.join(",")));
+
+    let mut chi_cases = Vec::new();
+    while chi_cases.len() < cases {
+        let rows = rng.random_range(2..=5usize);
+        let columns = if rng.random_bool(0.5) {
+            2
+        } else {
+            rng.random_range(2..=4usize)
+        };
+        let table: Vec<Vec<u64>> = (0..rows)
+            .map(|_| {
+                let scale = rng.random_range(1..=80u64);
+                (0..columns).map(|_| rng.random_range(0..=scale)).collect()
+            })
+            .collect();
+        let row_empty = table.iter().any(|r| r.iter().all(|&c| c == 0));
+        let column_empty = (0..columns).any(|c| table.iter().all(|r| r[c] == 0));
+        if row_empty || column_empty {
+            continue;
+        }
+        let Some(test) = chi_square(&table) else {
+            continue;
+        };
+        let rows_json: Vec<String> = table
+            .iter()
+            .map(|r| format!("[{}]", join(r.iter().map(|c| c.to_string()))))
+            .collect();
+        chi_cases.push(format!(
+            "{{\"table\":[{}],\"rust\":{{\"statistic\":{},\"p\":{},\"dof\":{},\"yates\":{}}}}}",
+            rows_json.join(","),
+            num(test.statistic),
+            num(test.p_value),
+            test.dof,
+            test.yates
+        ));
+    }
+    kinds.push(format!("\"chi2\":[{}]", chi_cases.join(",")));
+
+    let mut bh_cases = Vec::new();
+    for _ in 0..cases {
+        let m = rng.random_range(1..=25usize);
+        let p: Vec<f64> = (0..m)
+            .map(|_| match rng.random_range(0..10u32) {
+                0 => 0.0,
+                1 => 1.0,
+                2 => 0.05,
+                _ => rng.random::<f64>().powi(3),
+            })
+            .collect();
+        let adjusted = benjamini_hochberg(&p).unwrap_or_default();
+        bh_cases.push(format!(
+            "{{\"p\":[{}],\"rust\":[{}]}}",
+            join(p.iter().map(|&x| num(x))),
+            join(adjusted.iter().map(|&x| num(x)))
+        ));
+    }
+    kinds.push(format!("\"bh\":[{}]", bh_cases.join(",")));
+
+    let mut mcnemar_cases = Vec::new();
+    for _ in 0..cases {
+        let (b, c) = (rng.random_range(0..=60u64), rng.random_range(0..=60u64));
+        let (a, d) = (rng.random_range(0..=60u64), rng.random_range(0..=60u64));
+        let test = mcnemar_exact(b, c, a + b + c + d);
+        mcnemar_cases.push(format!(
+            "{{\"table\":[[{a},{b}],[{c},{d}]],\"rust\":{}}}",
+            num(test.p_value)
+        ));
+    }
+    kinds.push(format!("\"mcnemar\":[{}]", mcnemar_cases.join(",")));
+
+    let mut kendall_cases = Vec::new();
+    while kendall_cases.len() < cases {
+        let m = rng.random_range(2..=30usize);
+        let levels = rng.random_range(2..=40u32);
+        let x: Vec<f64> = (0..m)
+            .map(|_| f64::from(rng.random_range(0..levels)))
+            .collect();
+        let y: Vec<f64> = (0..m)
+            .map(|_| f64::from(rng.random_range(0..levels)))
+            .collect();
+        let Some(tau) = kendall_tau_b(&x, &y) else {
+            continue;
+        };
+        kendall_cases.push(format!(
+            "{{\"x\":[{}],\"y\":[{}],\"rust\":{}}}",
+            join(x.iter().map(|&v| num(v))),
+            join(y.iter().map(|&v| num(v))),
+            num(tau)
+        ));
+    }
+    kinds.push(format!("\"kendall\":[{}]", kendall_cases.join(",")));
+
+    format!("{{\"seed\":{seed},{}}}\n", kinds.join(","))
+}
+
+/// A JSON number (shortest round-trip form), or `null` for NaN and infinities.
+fn num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:?}")
+    } else {
+        "null".to_string()
+    }
+}
+
+fn join(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_are_reproducible_and_cover_every_kind() {
+        let json = crosscheck_cases(7, 5);
+        assert_eq!(json, crosscheck_cases(7, 5));
+        assert_ne!(json, crosscheck_cases(8, 5));
+        for kind in ["wilson", "ztest", "chi2", "bh", "mcnemar", "kendall"] {
+            assert!(json.contains(&format!("\"{kind}\":[{{")), "{kind} missing");
+        }
+        assert!(!json.contains("NaN") && !json.contains("inf"));
+    }
+
+    #[test]
+    fn numbers_are_written_as_json() {
+        assert_eq!(num(0.1), "0.1");
+        assert_eq!(num(1.0), "1.0");
+        assert_eq!(num(1e-300), "1e-300");
+        assert_eq!(num(f64::NAN), "null");
+    }
+}
