@@ -86,6 +86,11 @@ pub struct Settings {
     pub public_url: Url,
     pub bind: SocketAddr,
     pub mail_from: Mailbox,
+    /// The most messages per second the worker sends; `None` for no limit.
+    pub mail_rate: Option<f64>,
+    /// How long a worker's claim on a message lasts; a worker that dies mid-send
+    /// leaves its messages to another worker after this long.
+    pub outbox_lease: std::time::Duration,
 }
 
 /// The raw form of `pds.toml`; every field optional.
@@ -98,6 +103,8 @@ struct FileSettings {
     public_url: Option<String>,
     bind: Option<String>,
     mail_from: Option<String>,
+    mail_rate: Option<f64>,
+    outbox_lease_seconds: Option<u64>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "pds.toml";
@@ -182,12 +189,43 @@ impl Settings {
             ))
         })?;
 
+        let mail_rate = match env("PDS_MAIL_RATE") {
+            Some(text) => Some(text.trim().parse::<f64>().map_err(|_| {
+                Error::Config(format!(
+                    "mail_rate {text:?} is not a number of messages per second"
+                ))
+            })?),
+            None => file.mail_rate,
+        };
+        if let Some(rate) = mail_rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(Error::Config(format!(
+                    "mail_rate {rate} must be a positive number of messages per second (leave it out for no limit)"
+                )));
+            }
+        }
+        let lease = match env("PDS_OUTBOX_LEASE_SECONDS") {
+            Some(text) => text.trim().parse::<u64>().map_err(|_| {
+                Error::Config(format!(
+                    "outbox_lease_seconds {text:?} is not a whole number of seconds"
+                ))
+            })?,
+            None => file.outbox_lease_seconds.unwrap_or(300),
+        };
+        if lease == 0 {
+            return Err(Error::Config(
+                "outbox_lease_seconds must be at least 1".into(),
+            ));
+        }
+
         Ok(Settings {
             database_url,
             mail,
             public_url,
             bind,
             mail_from,
+            mail_rate,
+            outbox_lease: std::time::Duration::from_secs(lease),
         })
     }
 

@@ -16,6 +16,7 @@ pub mod error;
 pub mod invite;
 pub mod mail;
 pub mod report;
+pub mod route;
 pub mod stats;
 pub mod survey;
 pub mod web;

@@ -4,15 +4,21 @@
 //! the response keeps its first submission time.
 
 pub mod form;
+pub mod import;
 
 use diesel::prelude::*;
 
 pub use form::{Answer, FormErrors, FormInput, Frequency, Problem};
 
-use crate::db::schema::{invitations, mentions, responses};
+use std::collections::BTreeMap;
+
+use crate::config::Settings;
+use crate::db::schema::{invitations, mentions, responses, waves};
 use crate::db::{now, AnyConnection, Database};
 use crate::error::Result;
 use crate::invite::Invitee;
+use crate::route;
+use crate::survey::StoredSurvey;
 
 /// Whether a submission created the response or replaced an earlier one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +28,15 @@ pub enum Stored {
 }
 
 /// Stores `answer` for the invitee: the response row and all its mentions together.
-pub fn store(db: &Database, invitee: &Invitee, answer: &Answer) -> Result<Stored> {
+/// Complaints that routing rules send to operations teams are queued in the same
+/// transaction.
+pub fn store(
+    db: &Database,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    invitee: &Invitee,
+    answer: &Answer,
+) -> Result<Stored> {
     db.write(|conn| {
         let stamp = now();
         let existing: Option<i64> = responses::table
@@ -78,6 +92,27 @@ pub fn store(db: &Database, invitee: &Invitee, answer: &Answer) -> Result<Stored
                     ))
                     .execute(conn)?;
             }
+        }
+        if let Answer::Problems(problems) = answer {
+            let segments: BTreeMap<String, String> =
+                serde_json::from_str(&invitee.attributes).unwrap_or_default();
+            let wave: String = waves::table
+                .find(invitee.wave_id)
+                .select(waves::label)
+                .first(conn)?;
+            route::queue_complaints(
+                conn,
+                settings,
+                survey,
+                &route::Response {
+                    id: response_id,
+                    wave: &wave,
+                    segments: &segments,
+                    customer_name: &invitee.name,
+                    customer_email: &invitee.email,
+                },
+                problems,
+            )?;
         }
         diesel::update(invitations::table.find(invitee.invitation_id))
             .set(invitations::answered_at.eq(stamp))

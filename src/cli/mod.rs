@@ -5,7 +5,12 @@
 mod contacts;
 mod demo;
 mod invite;
+mod outbox;
+mod plan;
+mod remind;
+mod responses;
 mod results;
+mod route;
 mod serve;
 mod survey;
 mod worker;
@@ -47,10 +52,23 @@ pub enum Command {
     Contacts(contacts::Command),
     /// Invite contacts to a survey wave by email.
     Invite(invite::Args),
-    /// Deliver queued email (invitations) and exit, or keep running.
+    /// Remind contacts who have not answered a wave.
+    Remind(remind::Args),
+    /// Show, test and change a survey's routing rules.
+    #[command(subcommand)]
+    Route(route::Command),
+    /// Show the email outbox, or requeue failed messages.
+    #[command(subcommand)]
+    Outbox(outbox::Command),
+    /// Deliver queued email and exit, or keep running.
     Worker(worker::Args),
-    /// Show ranked problem areas for a survey.
+    /// Show ranked problem areas for a survey, with rank stability, segments and waves.
     Results(results::Args),
+    /// Plan discovery interviews: the chance of hearing a problem of a given incidence.
+    Plan(plan::Args),
+    /// Import responses collected elsewhere (phone, paper, another tool).
+    #[command(subcommand)]
+    Responses(responses::Command),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -59,14 +77,19 @@ pub fn run(cli: Cli) -> i32 {
     init_tracing(verbose);
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
+        Command::Plan(args) => plan::run(args),
         command => Settings::load(cli.config.as_deref()).and_then(|settings| match command {
             Command::Serve(args) => serve::run(args, settings),
             Command::Survey(cmd) => survey::run(cmd, &settings),
             Command::Contacts(cmd) => contacts::run(cmd, &settings),
             Command::Invite(args) => invite::run(args, &settings),
+            Command::Remind(args) => remind::run(args, &settings),
+            Command::Route(cmd) => route::run(cmd, &settings),
+            Command::Outbox(cmd) => outbox::run(cmd, &settings),
             Command::Worker(args) => worker::run(args, &settings),
             Command::Results(args) => results::run(args, &settings),
-            Command::Demo(_) => unreachable!("handled above"),
+            Command::Responses(cmd) => responses::run(cmd, &settings),
+            Command::Demo(_) | Command::Plan(_) => unreachable!("handled above"),
         }),
     };
     match result {

@@ -1,19 +1,44 @@
-//! `pds results --survey SLUG [--wave W] [--format table|csv|json] [--output FILE]`.
+//! `pds results --survey SLUG [--wave W] [--by ATTRIBUTE] [--compare-wave W2]
+//! [--bootstrap B] [--seed S] [--top K] [--worth] [--format table|csv|json] [--output FILE]`.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::report::{self, Format};
+use crate::report::{self, Format, Options};
+use crate::stats::{self, BootstrapOptions};
 use crate::survey::{store, SurveySlug, WaveLabel};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[arg(long)]
     survey: String,
+    /// Only this wave (default: all waves together).
     #[arg(long)]
     wave: Option<String>,
+    /// Compare segments by this respondent attribute (a contacts segment column,
+    /// or `segment` for imported responses).
+    #[arg(long, value_name = "ATTRIBUTE")]
+    by: Option<String>,
+    /// Compare --wave with this earlier wave.
+    #[arg(long, value_name = "WAVE")]
+    compare_wave: Option<String>,
+    /// Bootstrap replicates for rank stability.
+    #[arg(long, value_name = "B", default_value_t = stats::DEFAULT_REPLICATES,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    bootstrap: u32,
+    /// Seed of the bootstrap; the same data and seed give the same output.
+    #[arg(long, default_value_t = stats::DEFAULT_SEED)]
+    seed: u64,
+    /// k of P(top k).
+    #[arg(long, value_name = "K", default_value_t = stats::DEFAULT_TOP_K as u64,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    top: u64,
+    /// Also fit Plackett-Luce worths (worth-pl-v1).
+    #[arg(long)]
+    worth: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Write to this file instead of the terminal.
@@ -23,11 +48,31 @@ pub struct Args {
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let slug: SurveySlug = args.survey.parse()?;
-    let wave: Option<WaveLabel> = args.wave.as_deref().map(str::parse).transpose()?;
+    let parse_wave = |w: &Option<String>| -> Result<Option<WaveLabel>> {
+        Ok(w.as_deref().map(str::parse).transpose()?)
+    };
+    let options = Options {
+        wave: parse_wave(&args.wave)?,
+        by: args.by.map(|b| b.trim().to_string()),
+        compare_wave: parse_wave(&args.compare_wave)?,
+        bootstrap: BootstrapOptions {
+            replicates: args.bootstrap,
+            seed: args.seed,
+            top_k: args.top as usize,
+        },
+        worth: args.worth,
+    };
     let db = super::open_db(settings)?;
     let mut conn = db.conn()?;
     let survey = store::find(&mut conn, &slug)?;
-    let results = report::results(&mut conn, &survey, wave.as_ref())?;
+    let bar = super::progress("bootstrap");
+    let results = report::compute(&mut conn, &survey, &options, &|p: stats::Progress| {
+        bar.set_length(u64::from(p.total));
+        bar.set_position(u64::from(p.done));
+        ControlFlow::Continue(())
+    });
+    bar.finish_and_clear();
+    let results = results?;
     match &args.output {
         Some(path) => {
             let mut file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;

@@ -1,7 +1,37 @@
-//! Coding: grouping customers' own words into problem areas. For now this room
-//! holds the first, deliberately simple grouping: mentions whose normalised text is
-//! identical form one area. Every mention keeps its original text; coding only
-//! decides which area it counts in.
+//! Coding: grouping customers' own words into problem areas. Every mention keeps
+//! its original text; coding only decides which area it counts in.
+//!
+//! Pure and fast: plain values in, plain values out; no database, no I/O, no
+//! logging, no randomness. The rooms:
+//!
+//! - `text`, `stopwords`: normalisation of Swedish and English (NFKC, case, HTML,
+//!   tokens, stop words, Snowball stems, character n-grams, language detection);
+//! - `codebook`, `rules`: analysts' areas from `codebook.toml`, and deterministic
+//!   rule matching that explains itself ("matched leverans*");
+//! - `features`, `grouping`: TF-IDF vectors and the automatic grouping of what no
+//!   rule covers into proposed areas, without all-pairs comparison;
+//! - `pipeline`: rules then grouping over a batch, one [`Coding`] per mention;
+//! - `evaluate`: agreement with reference labels (ARI, NMI, purity).
+//!
+//! [`group_key`] is the first, deliberately simple grouping (identical normalised
+//! text); the report still uses it until coding results are stored.
+
+pub mod codebook;
+mod corpus;
+pub mod evaluate;
+pub mod features;
+pub mod grouping;
+mod pipeline;
+pub mod rules;
+pub mod stopwords;
+pub mod text;
+
+pub use codebook::{Area, AreaId, Codebook, CodebookError};
+pub use corpus::MentionText;
+pub use grouping::{group, Assignment, Grouping, GroupingOptions, ProposedArea};
+pub use pipeline::{code_mentions, Coding, CodingResult};
+pub use rules::{match_rules, RuleMatch};
+pub use text::{Analysed, Analyzer};
 
 use unicode_normalization::UnicodeNormalization;
 

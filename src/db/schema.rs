@@ -103,6 +103,47 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        list_unsubscribe -> Nullable<Text>,
+        contact_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    routing (survey_id) {
+        survey_id -> BigInt,
+        definition -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    routed_complaints (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        response_id -> BigInt,
+        team -> Text,
+        text_key -> Text,
+        rule -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitation_tokens (id) {
+        id -> BigInt,
+        invitation_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    unsubscribe_tokens (id) {
+        id -> BigInt,
+        contact_id -> BigInt,
+        invitation_id -> Nullable<BigInt>,
+        token_hash -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -114,6 +155,8 @@ diesel::joinable!(responses -> waves (wave_id));
 diesel::joinable!(mentions -> responses (response_id));
 diesel::joinable!(mentions -> areas (area_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
+diesel::joinable!(invitation_tokens -> invitations (invitation_id));
+diesel::joinable!(unsubscribe_tokens -> contacts (contact_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     surveys,
@@ -124,4 +167,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     areas,
     mentions,
     outbox,
+    routing,
+    routed_complaints,
+    invitation_tokens,
+    unsubscribe_tokens,
 );
+
+diesel::table! {
+    imported_responses (id) {
+        id -> BigInt,
+        response_id -> BigInt,
+        survey_id -> BigInt,
+        wave_id -> BigInt,
+        respondent -> Text,
+        imported_at -> Timestamp,
+    }
+}

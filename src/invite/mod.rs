@@ -5,7 +5,7 @@
 pub mod contacts;
 mod token;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use diesel::prelude::*;
 
@@ -13,11 +13,13 @@ pub use contacts::{EmailAddress, ImportReport, NewContact};
 pub use token::{NotAToken, Token};
 
 use crate::config::Settings;
-use crate::db::schema::{contacts as contacts_t, invitations};
+use crate::db::schema::{
+    contacts as contacts_t, invitation_tokens, invitations, outbox as outbox_t, unsubscribe_tokens,
+};
 use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result};
 use crate::mail::outbox::{self, NewMessage};
-use crate::survey::{store as survey_store, Locale, StoredSurvey, WaveLabel};
+use crate::survey::{store as survey_store, Addressee, Locale, StoredSurvey, WaveLabel};
 
 /// A contacts file could not be imported.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +63,7 @@ pub struct InviteReport {
 }
 
 #[derive(Queryable)]
-struct ContactRow {
+pub(crate) struct ContactRow {
     id: i64,
     email: String,
     name: String,
@@ -136,18 +138,6 @@ pub fn invite(
                     continue;
                 }
                 let token = Token::generate();
-                let locale: Locale = contact
-                    .locale
-                    .parse()
-                    .unwrap_or(survey.survey.default_locale);
-                let link = settings.link(&format!("/s/{}", token.as_str()));
-                let email = survey.survey.render_invitation(
-                    locale,
-                    &contact.name,
-                    &contact.email,
-                    &link,
-                    &wave.label,
-                )?;
                 diesel::insert_into(invitations::table)
                     .values((
                         invitations::survey_id.eq(survey.id),
@@ -161,16 +151,15 @@ pub fn invite(
                     .filter(invitations::token_hash.eq(token.hash()))
                     .select(invitations::id)
                     .first(conn)?;
-                outbox::queue(
+                queue_personal_email(
                     conn,
                     settings,
-                    NewMessage {
-                        kind: outbox::Kind::Invitation,
-                        invitation_id: Some(invitation_id),
-                        recipient_name: &contact.name,
-                        recipient_email: &contact.email,
-                        rendered: email,
-                    },
+                    survey,
+                    &wave.label,
+                    contact,
+                    invitation_id,
+                    &token,
+                    None,
                 )?;
                 queued += 1;
             }
@@ -178,6 +167,184 @@ pub fn invite(
         })?;
         report.queued += queued;
         report.already_invited += batch.len() - queued;
+        progress.inc(batch.len() as u64);
+    }
+    Ok(report)
+}
+
+/// Renders and queues an invitation (or reminder `n`) with a fresh unsubscribe link,
+/// inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+fn queue_personal_email(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    wave_label: &str,
+    contact: &ContactRow,
+    invitation_id: i64,
+    token: &Token,
+    reminder_number: Option<u32>,
+) -> Result<()> {
+    let unsubscribe = Token::generate();
+    diesel::insert_into(unsubscribe_tokens::table)
+        .values((
+            unsubscribe_tokens::contact_id.eq(contact.id),
+            unsubscribe_tokens::invitation_id.eq(Some(invitation_id)),
+            unsubscribe_tokens::token_hash.eq(unsubscribe.hash()),
+            unsubscribe_tokens::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    let locale: Locale = contact
+        .locale
+        .parse()
+        .unwrap_or(survey.survey.default_locale);
+    let link = settings.link(&format!("/s/{}", token.as_str()));
+    let unsubscribe_link = settings.link(&format!("/u/{}", unsubscribe.as_str()));
+    let email = survey.survey.render_invitation(
+        &Addressee {
+            locale,
+            name: &contact.name,
+            email: &contact.email,
+            link: &link,
+            unsubscribe_link: &unsubscribe_link,
+            wave: wave_label,
+        },
+        reminder_number,
+    )?;
+    outbox::queue(
+        conn,
+        settings,
+        NewMessage {
+            kind: if reminder_number.is_some() {
+                outbox::Kind::Reminder
+            } else {
+                outbox::Kind::Invitation
+            },
+            invitation_id: Some(invitation_id),
+            recipient_name: &contact.name,
+            recipient_email: &contact.email,
+            rendered: email,
+            contact_id: Some(contact.id),
+            list_unsubscribe: Some(unsubscribe_link),
+        },
+    )
+}
+
+/// What a reminder run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RemindReport {
+    pub queued: usize,
+    pub answered: usize,
+    pub unsubscribed: usize,
+    pub too_recent: usize,
+    pub reminded_enough: usize,
+}
+
+/// Queues a reminder for every invitation of `wave` that has not been answered,
+/// whose contact has not unsubscribed, whose last email is older than `after`, and
+/// which has had fewer than `max` reminders. Each reminder carries a new personal
+/// link to the same answer (the earlier links keep working).
+pub fn remind(
+    db: &Database,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    wave: &WaveLabel,
+    after: chrono::Duration,
+    max: u32,
+    progress: &indicatif::ProgressBar,
+) -> Result<RemindReport> {
+    let mut conn = db.conn()?;
+    let wave = survey_store::find_wave(&mut conn, survey.id, wave)?.ok_or_else(|| {
+        Error::from(crate::survey::SurveyError::UnknownWave {
+            survey: survey.slug.clone(),
+            wave: wave.to_string(),
+        })
+    })?;
+    let rows: Vec<(i64, Option<chrono::NaiveDateTime>, ContactRow)> = invitations::table
+        .inner_join(contacts_t::table)
+        .filter(invitations::wave_id.eq(wave.id))
+        .order(invitations::id)
+        .select((
+            invitations::id,
+            invitations::answered_at,
+            (
+                contacts_t::id,
+                contacts_t::email,
+                contacts_t::name,
+                contacts_t::locale,
+                contacts_t::attributes,
+                contacts_t::unsubscribed_at,
+            ),
+        ))
+        .load(&mut *conn)?;
+    use diesel::dsl::{count_star, max as sql_max};
+    let history: HashMap<i64, (i64, Option<chrono::NaiveDateTime>)> = outbox_t::table
+        .filter(outbox_t::invitation_id.is_not_null())
+        .filter(outbox_t::kind.eq(outbox::Kind::Reminder.as_str()))
+        .group_by(outbox_t::invitation_id)
+        .select((
+            outbox_t::invitation_id,
+            count_star(),
+            sql_max(outbox_t::created_at),
+        ))
+        .load::<(Option<i64>, i64, Option<chrono::NaiveDateTime>)>(&mut *conn)?
+        .into_iter()
+        .filter_map(|(id, n, last)| id.map(|id| (id, (n, last))))
+        .collect();
+    let first_sent: HashMap<i64, chrono::NaiveDateTime> = outbox_t::table
+        .filter(outbox_t::invitation_id.is_not_null())
+        .filter(outbox_t::kind.eq(outbox::Kind::Invitation.as_str()))
+        .select((outbox_t::invitation_id, outbox_t::created_at))
+        .load::<(Option<i64>, chrono::NaiveDateTime)>(&mut *conn)?
+        .into_iter()
+        .filter_map(|(id, at)| id.map(|id| (id, at)))
+        .collect();
+    drop(conn);
+
+    let cutoff = now() - after;
+    let mut report = RemindReport::default();
+    let mut todo = Vec::new();
+    for (invitation_id, answered_at, contact) in rows {
+        let (reminders, last_reminder) = history.get(&invitation_id).copied().unwrap_or((0, None));
+        let last_email = last_reminder.or_else(|| first_sent.get(&invitation_id).copied());
+        if answered_at.is_some() {
+            report.answered += 1;
+        } else if contact.unsubscribed_at.is_some() {
+            report.unsubscribed += 1;
+        } else if reminders >= i64::from(max) {
+            report.reminded_enough += 1;
+        } else if last_email.is_some_and(|t| t > cutoff) {
+            report.too_recent += 1;
+        } else {
+            todo.push((invitation_id, reminders as u32 + 1, contact));
+        }
+    }
+    progress.set_length(todo.len() as u64);
+    for batch in todo.chunks(200) {
+        db.write(|conn| -> Result<()> {
+            for (invitation_id, number, contact) in batch {
+                let token = Token::generate();
+                diesel::insert_into(invitation_tokens::table)
+                    .values((
+                        invitation_tokens::invitation_id.eq(invitation_id),
+                        invitation_tokens::token_hash.eq(token.hash()),
+                        invitation_tokens::created_at.eq(now()),
+                    ))
+                    .execute(conn)?;
+                queue_personal_email(
+                    conn,
+                    settings,
+                    survey,
+                    &wave.label,
+                    contact,
+                    *invitation_id,
+                    &token,
+                    Some(*number),
+                )?;
+            }
+            Ok(())
+        })?;
+        report.queued += batch.len();
         progress.inc(batch.len() as u64);
     }
     Ok(report)
@@ -191,45 +358,79 @@ pub struct Invitee {
     pub wave_id: i64,
     pub contact_id: i64,
     pub name: String,
+    pub email: String,
     pub locale: Locale,
     pub attributes: String,
     pub opened: bool,
 }
 
+type InviteeRow = (
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<chrono::NaiveDateTime>,
+);
+
 /// Looks a token up by its hash. `None` for unknown tokens.
 pub fn find_invitee(conn: &mut AnyConnection, token: &Token) -> Result<Option<Invitee>> {
+    let hash = token.hash();
+    // The first link is on the invitation; reminders' links are in invitation_tokens.
+    let invitation_id: Option<i64> = match invitations::table
+        .filter(invitations::token_hash.eq(&hash))
+        .select(invitations::id)
+        .first(conn)
+        .optional()?
+    {
+        Some(id) => Some(id),
+        None => invitation_tokens::table
+            .filter(invitation_tokens::token_hash.eq(&hash))
+            .select(invitation_tokens::invitation_id)
+            .first(conn)
+            .optional()?,
+    };
+    let Some(invitation_id) = invitation_id else {
+        return Ok(None);
+    };
     let row = invitations::table
         .inner_join(contacts_t::table)
-        .filter(invitations::token_hash.eq(token.hash()))
+        .filter(invitations::id.eq(invitation_id))
         .select((
             invitations::id,
             invitations::survey_id,
             invitations::wave_id,
             contacts_t::id,
             contacts_t::name,
+            contacts_t::email,
             contacts_t::locale,
             contacts_t::attributes,
             invitations::opened_at,
         ))
-        .first::<(
-            i64,
-            i64,
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            Option<chrono::NaiveDateTime>,
-        )>(conn)
+        .first::<InviteeRow>(conn)
         .optional()?;
     Ok(row.map(
-        |(invitation_id, survey_id, wave_id, contact_id, name, locale, attributes, opened_at)| {
+        |(
+            invitation_id,
+            survey_id,
+            wave_id,
+            contact_id,
+            name,
+            email,
+            locale,
+            attributes,
+            opened_at,
+        )| {
             Invitee {
                 invitation_id,
                 survey_id,
                 wave_id,
                 contact_id,
                 name,
+                email,
                 locale: locale.parse().unwrap_or(Locale::En),
                 attributes,
                 opened: opened_at.is_some(),
@@ -248,4 +449,61 @@ pub fn mark_opened(conn: &mut AnyConnection, invitation_id: i64) -> Result<()> {
     .set(invitations::opened_at.eq(now()))
     .execute(conn)?;
     Ok(())
+}
+
+/// The contact behind an unsubscribe link, with the survey it came with.
+#[derive(Debug, Clone)]
+pub struct Unsubscriber {
+    pub contact_id: i64,
+    pub locale: Locale,
+    pub survey_id: Option<i64>,
+    pub already: bool,
+}
+
+/// Looks an unsubscribe token up by its hash.
+pub fn find_unsubscriber(conn: &mut AnyConnection, token: &Token) -> Result<Option<Unsubscriber>> {
+    let row: Option<(i64, Option<i64>, String, Option<chrono::NaiveDateTime>)> =
+        unsubscribe_tokens::table
+            .inner_join(contacts_t::table)
+            .filter(unsubscribe_tokens::token_hash.eq(token.hash()))
+            .select((
+                contacts_t::id,
+                unsubscribe_tokens::invitation_id,
+                contacts_t::locale,
+                contacts_t::unsubscribed_at,
+            ))
+            .first(conn)
+            .optional()?;
+    let Some((contact_id, invitation_id, locale, unsubscribed_at)) = row else {
+        return Ok(None);
+    };
+    let survey_id = match invitation_id {
+        Some(id) => invitations::table
+            .find(id)
+            .select(invitations::survey_id)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    Ok(Some(Unsubscriber {
+        contact_id,
+        locale: locale.parse().unwrap_or(Locale::En),
+        survey_id,
+        already: unsubscribed_at.is_some(),
+    }))
+}
+
+/// Unsubscribes a contact from all survey email and cancels what is still queued
+/// for them, in one transaction. Complaints routed to teams are not affected.
+pub fn unsubscribe(db: &Database, contact_id: i64) -> Result<usize> {
+    db.write(|conn| {
+        diesel::update(
+            contacts_t::table
+                .find(contact_id)
+                .filter(contacts_t::unsubscribed_at.is_null()),
+        )
+        .set(contacts_t::unsubscribed_at.eq(now()))
+        .execute(conn)?;
+        outbox::cancel_for_contact(conn, contact_id)
+    })
 }

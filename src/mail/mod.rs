@@ -36,12 +36,23 @@ pub fn deliver_due(
     transport: &Transport,
 ) -> Result<DeliveryReport> {
     let mut total = DeliveryReport::default();
+    let pause = settings
+        .mail_rate
+        .map(|rate| Duration::from_secs_f64(1.0 / rate));
+    let mut next_send = std::time::Instant::now();
     loop {
-        let batch = outbox::claim_due(db, 100)?;
+        let batch = outbox::claim_due(db, 100, settings.outbox_lease)?;
         if batch.is_empty() {
             return Ok(total);
         }
         for message in batch {
+            if let Some(pause) = pause {
+                let now = std::time::Instant::now();
+                if next_send > now {
+                    std::thread::sleep(next_send - now);
+                }
+                next_send = std::time::Instant::now().max(next_send) + pause;
+            }
             match transport.send(settings, &message) {
                 Ok(()) => {
                     outbox::mark_sent(db, &message)?;

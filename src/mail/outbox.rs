@@ -9,7 +9,7 @@ use rand::Rng;
 
 use super::transport::SendFailure;
 use crate::config::Settings;
-use crate::db::schema::{invitations, outbox};
+use crate::db::schema::{contacts, invitations, outbox};
 use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result};
 use crate::survey::Rendered;
@@ -18,12 +18,17 @@ use crate::survey::Rendered;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Invitation,
+    Reminder,
+    /// A routed complaint, to an operations team.
+    Complaint,
 }
 
 impl Kind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Kind::Invitation => "invitation",
+            Kind::Reminder => "reminder",
+            Kind::Complaint => "complaint",
         }
     }
 }
@@ -32,11 +37,11 @@ pub const QUEUED: &str = "queued";
 pub const SENDING: &str = "sending";
 pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
+/// Not sent because the contact unsubscribed after it was queued.
+pub const CANCELLED: &str = "cancelled";
 
 /// Transient failures are retried this many times before the row is marked failed.
 pub const MAX_ATTEMPTS: i32 = 8;
-/// How long a claim lasts before another worker may take the row over.
-const LEASE_SECONDS: i64 = 300;
 
 pub struct NewMessage<'a> {
     pub kind: Kind,
@@ -44,6 +49,10 @@ pub struct NewMessage<'a> {
     pub recipient_name: &'a str,
     pub recipient_email: &'a str,
     pub rendered: Rendered,
+    /// The contact a survey email goes to; an unsubscribe cancels it if still queued.
+    pub contact_id: Option<i64>,
+    /// The personal unsubscribe URL, sent as List-Unsubscribe (RFC 8058).
+    pub list_unsubscribe: Option<String>,
 }
 
 /// Queues one message on `conn`, inside the caller's transaction.
@@ -77,6 +86,8 @@ pub fn queue(conn: &mut AnyConnection, settings: &Settings, message: NewMessage<
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(stamp),
             outbox::created_at.eq(stamp),
+            outbox::contact_id.eq(message.contact_id),
+            outbox::list_unsubscribe.eq(message.list_unsubscribe),
         ))
         .execute(conn)?;
     Ok(())
@@ -93,10 +104,13 @@ pub struct Queued {
     pub body_html: String,
     pub message_id: String,
     pub attempts: i32,
+    pub list_unsubscribe: Option<String>,
+    pub contact_id: Option<i64>,
 }
 
-/// Claims up to `limit` due rows for this worker.
-pub fn claim_due(db: &Database, limit: i64) -> Result<Vec<Queued>> {
+/// Claims up to `limit` due rows for this worker for `lease`. Survey emails to
+/// contacts who have unsubscribed since they were queued are cancelled instead.
+pub fn claim_due(db: &Database, limit: i64, lease: std::time::Duration) -> Result<Vec<Queued>> {
     db.write(|conn| {
         let stamp = now();
         let due: Vec<Queued> = outbox::table
@@ -113,9 +127,28 @@ pub fn claim_due(db: &Database, limit: i64) -> Result<Vec<Queued>> {
                 outbox::body_html,
                 outbox::message_id,
                 outbox::attempts,
+                outbox::list_unsubscribe,
+                outbox::contact_id,
             ))
             .load(conn)?;
-        let lease = stamp + Duration::seconds(LEASE_SECONDS);
+        // Unsubscribing cancels queued mail at once; this catches mail queued by a
+        // run that read the contact list just before the unsubscribe.
+        let contact_ids: Vec<i64> = due.iter().filter_map(|r| r.contact_id).collect();
+        let unsubscribed: std::collections::HashSet<i64> = contacts::table
+            .filter(contacts::id.eq_any(&contact_ids))
+            .filter(contacts::unsubscribed_at.is_not_null())
+            .select(contacts::id)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect();
+        for contact in &unsubscribed {
+            cancel_for_contact(conn, *contact)?;
+        }
+        let due: Vec<Queued> = due
+            .into_iter()
+            .filter(|row| !row.contact_id.is_some_and(|c| unsubscribed.contains(&c)))
+            .collect();
+        let lease = stamp + Duration::milliseconds(lease.as_millis().min(i64::MAX as u128) as i64);
         let mut claimed = Vec::with_capacity(due.len());
         for row in due {
             let won = diesel::update(
@@ -149,6 +182,7 @@ pub fn mark_sent(db: &Database, message: &Queued) -> Result<()> {
                 outbox::attempts.eq(message.attempts + 1),
                 outbox::body_text.eq(""),
                 outbox::body_html.eq(""),
+                outbox::list_unsubscribe.eq(None::<String>),
                 outbox::last_error.eq(None::<String>),
             ))
             .execute(conn)?;
@@ -186,12 +220,79 @@ pub fn mark_failed(db: &Database, message: &Queued, failure: &SendFailure) -> Re
     })
 }
 
-/// Counts of rows per status, for `pds outbox status` and the demo.
-pub fn counts(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>> {
+/// Cancels survey emails (invitations, reminders) still waiting for a contact.
+pub fn cancel_for_contact(conn: &mut AnyConnection, contact_id: i64) -> Result<usize> {
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::contact_id.eq(contact_id))
+            .filter(outbox::status.eq(QUEUED))
+            .filter(outbox::kind.eq_any([Kind::Invitation.as_str(), Kind::Reminder.as_str()])),
+    )
+    .set((
+        outbox::status.eq(CANCELLED),
+        outbox::body_text.eq(""),
+        outbox::body_html.eq(""),
+        outbox::list_unsubscribe.eq(None::<String>),
+    ))
+    .execute(conn)?)
+}
+
+/// Counts of rows per kind and status, for `pds outbox status`.
+pub fn counts(conn: &mut AnyConnection) -> Result<Vec<(String, String, i64)>> {
     use diesel::dsl::count_star;
     Ok(outbox::table
-        .group_by(outbox::status)
-        .select((outbox::status, count_star()))
-        .order(outbox::status)
+        .group_by((outbox::kind, outbox::status))
+        .select((outbox::kind, outbox::status, count_star()))
+        .order((outbox::kind, outbox::status))
+        .load(conn)?)
+}
+
+/// Puts failed messages back in the queue and makes every queued message due now.
+/// Returns (requeued failed, made due).
+pub fn retry(db: &Database) -> Result<(usize, usize)> {
+    db.write(|conn| {
+        let stamp = now();
+        let failed = diesel::update(outbox::table.filter(outbox::status.eq(FAILED)))
+            .set((
+                outbox::status.eq(QUEUED),
+                outbox::attempts.eq(0),
+                outbox::next_attempt_at.eq(stamp),
+            ))
+            .execute(conn)?;
+        let waiting = diesel::update(
+            outbox::table
+                .filter(outbox::status.eq(QUEUED))
+                .filter(outbox::next_attempt_at.gt(stamp)),
+        )
+        .set(outbox::next_attempt_at.eq(stamp))
+        .execute(conn)?;
+        Ok((failed, waiting))
+    })
+}
+
+/// A message that could not be delivered, for `pds outbox status`.
+#[derive(Debug, Clone, Queryable)]
+pub struct Failure {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+}
+
+/// The most recent failed messages (or queued ones with an error), newest first.
+pub fn failures(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Failure>> {
+    Ok(outbox::table
+        .filter(outbox::last_error.is_not_null())
+        .filter(outbox::status.ne(SENT))
+        .order(outbox::id.desc())
+        .limit(limit)
+        .select((
+            outbox::id,
+            outbox::kind,
+            outbox::recipient,
+            outbox::attempts,
+            outbox::last_error,
+        ))
         .load(conn)?)
 }

@@ -1,5 +1,6 @@
 //! The two ways out: SMTP through lettre's pooled transport, or `.eml` files.
 
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{header, Mailbox, MultiPart};
 use lettre::{FileTransport, Message, SmtpTransport, Transport as _};
 
@@ -67,7 +68,21 @@ fn build(settings: &Settings, message: &Queued) -> Result<Message, String> {
         .recipient
         .parse()
         .map_err(|e| format!("recipient {:?}: {e}", message.recipient))?;
-    Message::builder()
+    let mut builder = Message::builder();
+    if let Some(url) = &message.list_unsubscribe {
+        // RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs
+        // to the personal link without opening a page.
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_string(),
+            ));
+    }
+    builder
         .from(settings.mail_from.clone())
         .to(to)
         .subject(message.subject.clone())

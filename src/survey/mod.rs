@@ -24,13 +24,21 @@ pub static SHIPPED_TEMPLATES: include_dir::Dir<'_> =
     include_dir::include_dir!("$CARGO_MANIFEST_DIR/survey-templates");
 
 /// Files every locale folder of a survey must have.
-pub const LOCALE_FILES: [&str; 7] = [
+pub const LOCALE_FILES: [&str; 15] = [
     "invitation.subject.hbs",
     "invitation.txt.hbs",
     "invitation.html.hbs",
+    "reminder.subject.hbs",
+    "reminder.txt.hbs",
+    "reminder.html.hbs",
+    "complaint.subject.hbs",
+    "complaint.txt.hbs",
+    "complaint.html.hbs",
     "form.html.hbs",
     "thanks.html.hbs",
     "closed.html.hbs",
+    "unsubscribe.html.hbs",
+    "unsubscribed.html.hbs",
     "messages.toml",
 ];
 
@@ -178,6 +186,9 @@ pub struct Survey {
     templates: templates::SurveyTemplates,
     /// The files it was made from, relative path -> text; stored with the survey.
     files: BTreeMap<String, String>,
+    /// The routing rules the folder came with (`routing.toml`), if any. Stored in
+    /// their own table at creation, where `pds route set` can change them.
+    pub routing: Option<crate::route::Routing>,
 }
 
 impl fmt::Debug for Survey {
@@ -321,6 +332,19 @@ impl Survey {
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
+        let routing = match files.get("routing.toml") {
+            Some(text) => match crate::route::Routing::parse(text, "routing.toml") {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    problems.extend(e.problems.iter().map(|p| format!("routing.toml: {p}")));
+                    None
+                }
+            },
+            None => None,
+        };
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
         let default_locale = default_locale.unwrap_or(Locale::En);
         let templates = templates::SurveyTemplates::compile(&locales, &files, &mut problems);
         let survey = Survey {
@@ -333,6 +357,7 @@ impl Survey {
             wording,
             templates,
             files,
+            routing,
         };
         if problems.is_empty() {
             survey.check_renders(&mut problems);
@@ -392,26 +417,39 @@ impl Survey {
         })
     }
 
-    /// Renders the invitation email for one contact.
-    pub fn render_invitation(
+    /// Renders one of the survey's emails (`invitation`, `reminder`, `complaint`) in
+    /// `locale`, with `extra` merged over the common variables.
+    pub fn render_email(
         &self,
         locale: Locale,
-        contact_name: &str,
-        contact_email: &str,
-        link: &str,
-        wave: &str,
+        kind: &str,
+        extra: serde_json::Value,
     ) -> Result<Rendered, crate::Error> {
         let locale = self.locale_for(locale);
         let mut ctx = self.common_context(locale);
-        merge(
-            &mut ctx,
-            serde_json::json!({
-                "contact": {"name": contact_name, "email": contact_email},
-                "link": link,
-                "wave": wave,
-            }),
-        );
-        self.templates.render_email(locale, "invitation", &ctx)
+        merge(&mut ctx, extra);
+        self.templates.render_email(locale, kind, &ctx)
+    }
+
+    /// Renders the invitation (or, with `reminder_number`, a reminder) for one contact.
+    pub fn render_invitation(
+        &self,
+        to: &Addressee<'_>,
+        reminder_number: Option<u32>,
+    ) -> Result<Rendered, crate::Error> {
+        let mut extra = serde_json::json!({
+            "contact": {"name": to.name, "email": to.email},
+            "link": to.link,
+            "wave": to.wave,
+            "unsubscribe_link": to.unsubscribe_link,
+        });
+        match reminder_number {
+            None => self.render_email(to.locale, "invitation", extra),
+            Some(n) => {
+                merge(&mut extra, serde_json::json!({"reminder_number": n}));
+                self.render_email(to.locale, "reminder", extra)
+            }
+        }
     }
 
     /// Renders one of the survey's pages (`form`, `thanks`, `closed`) with `extra`
@@ -439,15 +477,8 @@ impl Survey {
         for &locale in &self.locales {
             let sample = sample_contexts(self, locale);
             for (name, extra) in sample {
-                let result = if name == "invitation" {
-                    self.render_invitation(
-                        locale,
-                        "Anna Åberg",
-                        "anna@example.se",
-                        "https://example.com/s/x",
-                        "2026-H2",
-                    )
-                    .map(|_| ())
+                let result = if EMAILS.contains(&name) {
+                    self.render_email(locale, name, extra).map(|_| ())
                 } else {
                     self.render_page(locale, name, extra).map(|_| ())
                 };
@@ -471,8 +502,16 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
     let slots: Vec<_> = (1..=survey.max_problems)
         .map(|i| crate::answer::form::sample_slot(i, survey.max_problems))
         .collect();
+    let addressee = serde_json::json!({
+        "contact": {"name": "Anna Åberg", "email": "anna@example.com"},
+        "link": "https://example.com/s/x",
+        "wave": "2026-H2",
+        "unsubscribe_link": "https://example.com/u/x",
+    });
+    let mut reminder = addressee.clone();
+    merge(&mut reminder, serde_json::json!({"reminder_number": 1}));
     vec![
-        ("invitation", serde_json::Value::Null),
+        ("invitation", addressee),
         (
             "form",
             serde_json::json!({
@@ -495,7 +534,34 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
             }),
         ),
         ("closed", serde_json::json!({})),
+        ("reminder", reminder),
+        (
+            "complaint",
+            serde_json::json!({
+                "team": {"name": "Logistics"},
+                "complaint": {"text": "Leveransen kom <b>för sent</b>", "rank": 1, "of": 3, "frequency": "often", "rule": "late", "why": "keyword \"leverans*\""},
+                "segments": [{"key": "customer_type", "value": "current"}],
+                "wave": "2026-H2",
+                "customer": {"name": "Anna Åberg", "email": "anna@example.com"},
+            }),
+        ),
+        ("unsubscribe", serde_json::json!({"action": "/u/x"})),
+        ("unsubscribed", serde_json::json!({})),
     ]
+}
+
+/// The emails a survey folder has templates for.
+const EMAILS: [&str; 3] = ["invitation", "reminder", "complaint"];
+
+/// Who an invitation or reminder is for, and their personal links.
+#[derive(Debug, Clone)]
+pub struct Addressee<'a> {
+    pub locale: Locale,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub link: &'a str,
+    pub unsubscribe_link: &'a str,
+    pub wave: &'a str,
 }
 
 /// Shallow-merges the keys of `extra` into `base` (both JSON objects).

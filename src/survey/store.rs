@@ -79,6 +79,13 @@ pub fn create(db: &Database, slug: &SurveySlug, survey: &Survey) -> Result<Store
                 surveys::created_at.eq(now()),
             ))
             .execute(conn)?;
+        if let Some(routing) = &survey.routing {
+            let id: i64 = surveys::table
+                .filter(surveys::slug.eq(&slug_text))
+                .select(surveys::id)
+                .first(conn)?;
+            crate::route::save(conn, id, routing)?;
+        }
         Ok(())
     })?;
     find(&mut *db.conn()?, slug)

@@ -3,6 +3,7 @@
 //! render a template. Database work runs on the blocking pool.
 
 mod respond;
+mod unsubscribe;
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -89,6 +90,8 @@ fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/s/{token}", web::get().to(respond::show_form))
         .route("/s/{token}", web::post().to(respond::submit))
+        .route("/u/{token}", web::get().to(unsubscribe::confirm))
+        .route("/u/{token}", web::post().to(unsubscribe::unsubscribe))
         .route("/static/{name}", web::get().to(static_file))
         .route(
             "/healthz",

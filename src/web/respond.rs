@@ -179,7 +179,7 @@ pub(super) async fn submit(
                 return Ok(Outcome::Page(StatusCode::UNPROCESSABLE_ENTITY, page));
             }
         };
-        answer::store(&state.db, &invitee, &answer)?;
+        answer::store(&state.db, &state.settings, &survey, &invitee, &answer)?;
         let mentions: Vec<_> = match &answer {
             Answer::NoProblems => Vec::new(),
             Answer::Problems(p) => p

@@ -64,9 +64,14 @@ impl TestApp {
     /// Starts the app on 127.0.0.1 with a random port, on `backend`, sending mail
     /// to the test SMTP server.
     pub fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with_smtp(backend, &required_env("PDS_TEST_SMTP_URL"))
+    }
+
+    /// Like [`TestApp::spawn`], sending mail to `smtp_url`.
+    pub fn spawn_with_smtp(backend: Backend, smtp_url: &str) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(backend, dir.path());
-        let smtp_url = required_env("PDS_TEST_SMTP_URL");
+        let smtp_url = smtp_url.to_string();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let address = listener.local_addr().expect("local address");
         let base_url = format!("http://{address}");
@@ -235,4 +240,85 @@ pub fn get(agent: &ureq::Agent, url: &str) -> (u16, String) {
     let mut response = agent.get(url).call().expect("GET");
     let status = response.status().as_u16();
     (status, response.body_mut().read_to_string().expect("body"))
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An SMTP server of the test's own (`scripts/smtp_sink.py`), which it can stop and
+/// start again, and which can refuse chosen recipients with 550.
+pub struct SmtpSink {
+    pub port: u16,
+    pub maildir: PathBuf,
+    child: std::process::Child,
+}
+
+impl SmtpSink {
+    pub fn start(port: u16, maildir: &Path, reject: &[&str]) -> SmtpSink {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/smtp_sink.py");
+        let mut cmd = std::process::Command::new("python3");
+        cmd.arg(script)
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--maildir")
+            .arg(maildir);
+        for r in reject {
+            cmd.arg("--reject").arg(r);
+        }
+        let child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start scripts/smtp_sink.py (needs python3 with aiosmtpd: run scripts/test)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the SMTP sink did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SmtpSink {
+            port,
+            maildir: maildir.to_path_buf(),
+            child,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far, raw.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let mut all = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
+                for entry in entries.flatten() {
+                    if let Ok(raw) = std::fs::read(entry.path()) {
+                        all.push(raw);
+                    }
+                }
+            }
+        }
+        all
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

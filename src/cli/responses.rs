@@ -1,0 +1,72 @@
+//! `pds responses import --survey SLUG FILE.csv [--skip-invalid]`: answers collected
+//! elsewhere (phone, paper, another tool), one row per mention.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::answer::import;
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::survey::{store, SurveySlug};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import responses from CSV: columns respondent,wave,segment,rank,problem and
+    /// optionally area; one row per mention. Re-importing a respondent replaces
+    /// their answer in that wave.
+    Import {
+        #[arg(long)]
+        survey: String,
+        file: PathBuf,
+        /// Import the respondents without errors even if some rows are invalid
+        /// (every respondent with a bad row is left out, and the rows are listed).
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+}
+
+pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
+    match cmd {
+        Command::Import {
+            survey,
+            file,
+            skip_invalid,
+        } => {
+            let slug: SurveySlug = survey.parse()?;
+            let reader = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
+            let db = super::open_db(settings)?;
+            let survey = store::find(&mut *db.conn()?, &slug)?;
+            let bar = super::progress("respondents");
+            let report = import::import(
+                &db,
+                &survey,
+                reader,
+                &file.display().to_string(),
+                skip_invalid,
+                &bar,
+            )?;
+            bar.finish_and_clear();
+            for line in &report.errors {
+                eprintln!("skipped {line}");
+            }
+            println!(
+                "Imported {} new and replaced {} earlier respondents ({} mentions) into survey {} from {}{}.",
+                report.inserted,
+                report.replaced,
+                report.mentions,
+                survey.slug,
+                file.display(),
+                if report.skipped_respondents == 0 {
+                    String::new()
+                } else {
+                    format!(
+                        "; left out {} respondents with invalid rows",
+                        report.skipped_respondents
+                    )
+                }
+            );
+            Ok(())
+        }
+    }
+}

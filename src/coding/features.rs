@@ -1,0 +1,348 @@
+//! Feature vectors for automatic grouping: TF-IDF over stems plus character
+//! trigrams of the stems, each block normalised and weighted, the whole vector of
+//! unit length so a dot product is a cosine similarity.
+//!
+//! Stems carry meaning ("leverans", "deliveri"); trigrams carry the rest: parts of
+//! Swedish compounds ("leveransförsening" shares most trigrams with "leverans
+//! försening") and typos ("delivey" shares most with "delivery"). Vectors are
+//! stored row by row in one flat matrix so a million of them cost three
+//! allocations, not a million.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use rayon::prelude::*;
+
+use super::text::Analysed;
+
+/// Length of the character n-grams.
+pub const NGRAM: usize = 3;
+
+/// FNV-1a: a fast hash that is the same on every run and machine, so feature ids
+/// and hash-map behaviour never make two runs differ.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// A `HashMap` with the deterministic FNV hash.
+pub type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
+/// A feature before it has an id: which block it belongs to and its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Key(u64);
+
+const STEM_TAG: u8 = b's';
+const NGRAM_TAG: u8 = b'g';
+
+impl Key {
+    fn stem(stem: &str) -> Key {
+        let mut h = Fnv::default();
+        h.write(&[STEM_TAG]);
+        h.write(stem.as_bytes());
+        // The lowest bit tells the blocks apart without a second table.
+        Key(h.finish() & !1)
+    }
+
+    fn ngram(chars: &[char]) -> Key {
+        let mut h = Fnv::default();
+        h.write(&[NGRAM_TAG]);
+        let mut buf = [0u8; 4];
+        for c in chars {
+            h.write(c.encode_utf8(&mut buf).as_bytes());
+        }
+        Key(h.finish() | 1)
+    }
+
+    fn is_stem(self) -> bool {
+        self.0 & 1 == 0
+    }
+}
+
+/// The distinct feature keys of one analysed text, sorted.
+fn keys_of(doc: &Analysed) -> Vec<Key> {
+    let mut keys = Vec::new();
+    let mut chars = Vec::with_capacity(48);
+    for stem in doc.stems() {
+        keys.push(Key::stem(stem));
+        chars.clear();
+        chars.push('#');
+        chars.extend(stem.chars());
+        chars.push('#');
+        if chars.len() <= NGRAM {
+            keys.push(Key::ngram(&chars));
+        } else {
+            keys.extend(chars.windows(NGRAM).map(Key::ngram));
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Unit-length sparse vectors, one row per text, in one flat store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Matrix {
+    offsets: Vec<usize>,
+    ids: Vec<u32>,
+    weights: Vec<f32>,
+}
+
+impl Matrix {
+    fn with_rows(rows: Vec<(Vec<u32>, Vec<f32>)>) -> Matrix {
+        let total = rows.iter().map(|r| r.0.len()).sum();
+        let mut m = Matrix {
+            offsets: Vec::with_capacity(rows.len() + 1),
+            ids: Vec::with_capacity(total),
+            weights: Vec::with_capacity(total),
+        };
+        m.offsets.push(0);
+        for (ids, weights) in rows {
+            m.push(&ids, &weights);
+        }
+        m
+    }
+
+    /// An empty matrix to push rows into.
+    pub fn new() -> Matrix {
+        Matrix {
+            offsets: vec![0],
+            ids: Vec::new(),
+            weights: Vec::new(),
+        }
+    }
+
+    /// Appends a row; `ids` must be ascending.
+    pub fn push(&mut self, ids: &[u32], weights: &[f32]) {
+        debug_assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        self.ids.extend_from_slice(ids);
+        self.weights.extend_from_slice(weights);
+        self.offsets.push(self.ids.len());
+    }
+
+    pub fn rows(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Row `i`: ascending feature ids and their weights.
+    pub fn row(&self, i: usize) -> (&[u32], &[f32]) {
+        let (a, b) = (self.offsets[i], self.offsets[i + 1]);
+        (&self.ids[a..b], &self.weights[a..b])
+    }
+
+    /// Dot product of row `i` with row `j` of `other`: their cosine similarity.
+    pub fn dot(&self, i: usize, other: &Matrix, j: usize) -> f32 {
+        let (a, b) = (self.row(i), other.row(j));
+        dot(a, b)
+    }
+}
+
+/// Dot product of two sparse rows with ascending ids.
+pub fn dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
+    while i < a.0.len() && j < b.0.len() {
+        match a.0[i].cmp(&b.0[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += a.1[i] * b.1[j];
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum
+}
+
+/// The vocabulary of a corpus and its vectors.
+#[derive(Debug, Clone)]
+pub struct Vectors {
+    pub matrix: Matrix,
+    /// Number of features (ids are `0..features`).
+    pub features: usize,
+    /// Whether feature `id` is a stem (else a trigram).
+    pub is_stem: Vec<bool>,
+    id_of: FnvMap<Key, u32>,
+}
+
+impl Vectors {
+    /// The feature id of a stem, if the corpus has it.
+    pub fn stem_id(&self, stem: &str) -> Option<u32> {
+        self.id_of.get(&Key::stem(stem)).copied()
+    }
+}
+
+/// Turns analysed texts into TF-IDF vectors. `counts[i]` is how many mentions text
+/// `i` stands for; document frequencies count mentions, not distinct texts.
+/// `stem_weight` (0..=1) is the share of a vector's squared length given to stems;
+/// the rest goes to trigrams. A text with no content words gets an empty row.
+pub fn vectorise(docs: &[&Analysed], counts: &[u32], stem_weight: f32) -> Vectors {
+    let keys: Vec<Vec<Key>> = docs.par_iter().map(|d| keys_of(d)).collect();
+
+    // Document frequency per key, counted in parallel chunks and merged.
+    let df: FnvMap<Key, u64> = keys
+        .par_iter()
+        .zip(counts.par_iter())
+        .fold(FnvMap::default, |mut df, (ks, &c)| {
+            for k in ks {
+                *df.entry(*k).or_insert(0) += u64::from(c);
+            }
+            df
+        })
+        .reduce(FnvMap::default, |mut a, b| {
+            let (small, mut large) = if a.len() < b.len() {
+                (a, b)
+            } else {
+                (b, std::mem::take(&mut a))
+            };
+            for (k, v) in small {
+                *large.entry(k).or_insert(0) += v;
+            }
+            large
+        });
+
+    // Ids in key order, so they do not depend on hash-map iteration.
+    let mut vocabulary: Vec<(Key, u64)> = df.into_iter().collect();
+    vocabulary.sort_unstable();
+    let total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
+    let id_of: FnvMap<Key, u32> = vocabulary
+        .iter()
+        .enumerate()
+        .map(|(id, (k, _))| (*k, id as u32))
+        .collect();
+    let idf: Vec<f32> = vocabulary
+        .iter()
+        .map(|(_, df)| (((1 + total) as f64 / (1 + df) as f64).ln() + 1.0) as f32)
+        .collect();
+    let is_stem: Vec<bool> = vocabulary.iter().map(|(k, _)| k.is_stem()).collect();
+
+    let stem_scale = stem_weight.clamp(0.0, 1.0).sqrt();
+    let ngram_scale = (1.0 - stem_weight.clamp(0.0, 1.0)).sqrt();
+    let rows: Vec<(Vec<u32>, Vec<f32>)> = keys
+        .par_iter()
+        .map(|ks| {
+            let mut ids: Vec<u32> = ks.iter().filter_map(|k| id_of.get(k).copied()).collect();
+            ids.sort_unstable();
+            let mut weights: Vec<f32> = ids.iter().map(|&id| idf[id as usize]).collect();
+            let norm = |stem: bool| -> f32 {
+                ids.iter()
+                    .zip(&weights)
+                    .filter(|(id, _)| is_stem[**id as usize] == stem)
+                    .map(|(_, w)| w * w)
+                    .sum::<f32>()
+                    .sqrt()
+            };
+            let (stem_norm, ngram_norm) = (norm(true), norm(false));
+            for (id, w) in ids.iter().zip(weights.iter_mut()) {
+                *w *= if is_stem[*id as usize] {
+                    if stem_norm > 0.0 {
+                        stem_scale / stem_norm
+                    } else {
+                        0.0
+                    }
+                } else if ngram_norm > 0.0 {
+                    ngram_scale / ngram_norm
+                } else {
+                    0.0
+                };
+            }
+            (ids, weights)
+        })
+        .collect();
+    Vectors {
+        matrix: Matrix::with_rows(rows),
+        features: vocabulary.len(),
+        is_stem,
+        id_of,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coding::text::Analyzer;
+    use crate::survey::Locale;
+
+    fn cosines(texts: &[&str], locale: Locale) -> Vec<Vec<f32>> {
+        let analyzer = Analyzer::new();
+        let docs: Vec<Analysed> = texts
+            .iter()
+            .map(|t| analyzer.analyse(t, Some(locale)))
+            .collect();
+        let refs: Vec<&Analysed> = docs.iter().collect();
+        let v = vectorise(&refs, &vec![1; docs.len()], 0.5);
+        (0..docs.len())
+            .map(|i| {
+                (0..docs.len())
+                    .map(|j| v.matrix.dot(i, &v.matrix, j))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn vectors_have_unit_length() {
+        let c = cosines(
+            &["leveransen kom för sent", "fel faktura", "levtid"],
+            Locale::Sv,
+        );
+        for (i, row) in c.iter().enumerate() {
+            assert!((row[i] - 1.0).abs() < 1e-5, "{row:?}");
+        }
+    }
+
+    #[test]
+    fn a_compound_is_close_to_its_parts() {
+        let c = cosines(
+            &[
+                "leveransförsening",
+                "leverans försening",
+                "fakturafel",
+                "fel på fakturan",
+            ],
+            Locale::Sv,
+        );
+        // Stems differ, so all similarity comes from the trigram half of the
+        // vector: at most 0.5.
+        assert!(c[0][1] > 0.3, "compound vs parts: {}", c[0][1]);
+        assert!(c[0][1] > 3.0 * c[0][2], "compound vs unrelated: {:?}", c[0]);
+        assert!(c[2][3] > c[2][0], "fakturafel: {:?}", c[2]);
+    }
+
+    #[test]
+    fn a_typo_stays_close_to_the_word() {
+        let c = cosines(
+            &["late delivey", "late delivery", "wrong invoice"],
+            Locale::En,
+        );
+        assert!(c[0][1] > 0.45, "typo vs word: {}", c[0][1]);
+        assert!(c[0][2] < 0.1, "typo vs unrelated: {}", c[0][2]);
+    }
+
+    #[test]
+    fn empty_texts_have_empty_rows() {
+        let c = cosines(&["", "🙂", "leverans"], Locale::Sv);
+        assert_eq!(c[0][0], 0.0);
+        assert_eq!(c[1][2], 0.0);
+    }
+}

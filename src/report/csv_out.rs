@@ -1,0 +1,294 @@
+//! Results as one CSV table for spreadsheets: full precision, the method and n on
+//! every row, the seed on every bootstrap figure, and text cells neutralised
+//! against formulas. The `section` column says what a row is:
+//!
+//! - `overall`: one row per area, in rank order, with rank stability, early-vs-late
+//!   and (for a single wave) the wave's response rate;
+//! - `segment`: one row per area and segment (`--by`), with the area's chi-square
+//!   test on each of its rows;
+//! - `wave-change`: one row per area (`--compare-wave`), later wave in the common
+//!   columns, the earlier one and the change in the `earlier_*` and
+//!   `difference*` columns;
+//! - `response-rate`: one row per wave, when more than one wave is shown.
+//!
+//! The first 17 columns are those of the first release, in the same order.
+
+use std::io::Write;
+
+use super::{spreadsheet_safe, Results, WaveResponse};
+use crate::error::{Error, Result};
+use crate::stats::Interval;
+
+const COLUMNS: [&str; 71] = [
+    "position",
+    "area",
+    "method",
+    "grouping",
+    "n",
+    "mentions",
+    "frequency",
+    "frequency_low",
+    "frequency_high",
+    "importance",
+    "importance_low",
+    "importance_high",
+    "score",
+    "first_choice_share",
+    "small_sample",
+    "survey",
+    "wave",
+    "section",
+    "segment_attribute",
+    "segment",
+    "frequency_method",
+    "importance_method",
+    "importance_small_sample",
+    "rank_low",
+    "rank_high",
+    "score_low",
+    "score_high",
+    "p_top_k",
+    "top_k",
+    "bootstrap_method",
+    "replicates",
+    "seed",
+    "test_method",
+    "statistic",
+    "dof",
+    "p_value",
+    "p_adjusted",
+    "adjustment",
+    "yates",
+    "min_expected",
+    "low_expected",
+    "compare_wave",
+    "earlier_n",
+    "earlier_mentions",
+    "earlier_frequency",
+    "difference",
+    "difference_low",
+    "difference_high",
+    "paired_method",
+    "pairs",
+    "yes_to_no",
+    "no_to_yes",
+    "paired_p_value",
+    "paired_p_adjusted",
+    "worth_method",
+    "worth",
+    "early_late_method",
+    "early_n",
+    "late_n",
+    "early_late_difference",
+    "early_late_low",
+    "early_late_high",
+    "early_late_p_value",
+    "early_late_p_adjusted",
+    "response_rate_method",
+    "invited",
+    "completed",
+    "imported",
+    "response_rate",
+    "response_rate_low",
+    "response_rate_high",
+];
+
+/// A row being filled by column name; unnamed cells stay empty.
+struct Row(Vec<String>);
+
+impl Row {
+    fn new() -> Row {
+        Row(vec![String::new(); COLUMNS.len()])
+    }
+
+    fn set(&mut self, column: &str, value: impl ToString) -> &mut Row {
+        let i = COLUMNS
+            .iter()
+            .position(|c| *c == column)
+            .unwrap_or_else(|| panic!("no CSV column {column}"));
+        self.0[i] = value.to_string();
+        self
+    }
+
+    fn text(&mut self, column: &str, value: &str) -> &mut Row {
+        self.set(column, spreadsheet_safe(value))
+    }
+
+    fn opt<T: ToString>(&mut self, column: &str, value: Option<T>) -> &mut Row {
+        if let Some(v) = value {
+            self.set(column, v);
+        }
+        self
+    }
+
+    fn interval(&mut self, low: &str, high: &str, ci: Option<Interval>) -> &mut Row {
+        if let Some(ci) = ci {
+            self.set(low, ci.low).set(high, ci.high);
+        }
+        self
+    }
+
+    fn rate(&mut self, r: &WaveResponse) -> &mut Row {
+        self.set("response_rate_method", r.method)
+            .set("invited", r.invited)
+            .set("completed", r.completed)
+            .set("imported", r.imported)
+            .opt("response_rate", r.rate)
+            .interval("response_rate_low", "response_rate_high", r.ci)
+    }
+}
+
+pub fn write(results: &Results, out: &mut dyn Write) -> Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let fail = |e: csv::Error| Error::Invalid(format!("writing CSV: {e}"));
+    w.write_record(COLUMNS).map_err(fail)?;
+    let wave = results.wave.as_deref().unwrap_or("");
+    let scope_rate = match (&results.wave, results.response_rates.as_slice()) {
+        (Some(w), rates) => rates.iter().find(|r| &r.wave == w),
+        (None, [only]) => Some(only),
+        _ => None,
+    };
+    let common = |row: &mut Row| {
+        row.text("survey", &results.survey).text("wave", wave);
+    };
+
+    for (i, a) in results.areas.iter().enumerate() {
+        let mut row = Row::new();
+        common(&mut row);
+        row.set("section", "overall")
+            .set("position", a.position)
+            .text("area", &a.area)
+            .set("method", a.method)
+            .text("grouping", &a.grouping)
+            .set("n", a.n)
+            .set("mentions", a.mentions)
+            .set("frequency", a.frequency)
+            .interval("frequency_low", "frequency_high", Some(a.frequency_ci))
+            .set("frequency_method", a.frequency_method)
+            .opt("importance", a.importance)
+            .interval("importance_low", "importance_high", a.importance_ci)
+            .set("importance_method", a.importance_method)
+            .set("importance_small_sample", a.importance_small_sample)
+            .set("score", a.score)
+            .set("first_choice_share", a.first_choice_share)
+            .set("small_sample", a.small_sample)
+            .set("rank_low", a.rank_low)
+            .set("rank_high", a.rank_high)
+            .interval("score_low", "score_high", Some(a.score_ci))
+            .set("p_top_k", a.p_top_k)
+            .set("top_k", results.rank_stability.top_k)
+            .set("bootstrap_method", results.rank_stability.method)
+            .set("replicates", results.rank_stability.replicates)
+            .set("seed", results.rank_stability.seed);
+        if let Some(worth) = &results.worth {
+            row.set("worth_method", worth.method)
+                .opt("worth", worth.areas.get(i).map(|w| w.worth));
+        }
+        if let Some(el) = &results.early_late {
+            if let Some(t) = el.areas.get(i) {
+                row.set("early_late_method", el.method)
+                    .set("early_n", el.early_n)
+                    .set("late_n", el.late_n)
+                    .set("early_late_difference", t.test.difference)
+                    .interval(
+                        "early_late_low",
+                        "early_late_high",
+                        Some(t.test.difference_ci),
+                    )
+                    .opt("early_late_p_value", t.test.p_value)
+                    .opt("early_late_p_adjusted", t.p_adjusted);
+            }
+        }
+        if let Some(r) = scope_rate {
+            row.rate(r);
+        }
+        w.write_record(&row.0).map_err(fail)?;
+    }
+
+    if let Some(seg) = &results.segments {
+        for a in &seg.areas {
+            for cell in &a.per_segment {
+                let mut row = Row::new();
+                common(&mut row);
+                row.set("section", "segment")
+                    .text("segment_attribute", &seg.attribute)
+                    .text("segment", &cell.segment)
+                    .text("area", &a.area)
+                    .set("method", cell.method)
+                    .text("grouping", &a.grouping)
+                    .set("n", cell.n)
+                    .set("mentions", cell.mentions)
+                    .set("frequency", cell.frequency)
+                    .interval("frequency_low", "frequency_high", Some(cell.frequency_ci))
+                    .set("frequency_method", results.frequency_method)
+                    .opt("importance", cell.importance)
+                    .set("score", cell.score)
+                    .set("small_sample", cell.small_sample)
+                    .set("test_method", seg.test)
+                    .set("adjustment", seg.adjustment)
+                    .opt("p_adjusted", a.p_adjusted);
+                if let Some(t) = &a.test {
+                    row.set("statistic", t.statistic)
+                        .set("dof", t.dof)
+                        .set("p_value", t.p_value)
+                        .set("yates", t.yates)
+                        .set("min_expected", t.min_expected)
+                        .set("low_expected", t.low_expected);
+                }
+                w.write_record(&row.0).map_err(fail)?;
+            }
+        }
+    }
+
+    if let Some(change) = &results.wave_comparison {
+        for a in &change.areas {
+            let mut row = Row::new();
+            common(&mut row);
+            let c = &a.change;
+            row.set("section", "wave-change")
+                .text("compare_wave", &change.earlier_wave)
+                .text("area", &a.area)
+                .set("method", change.method)
+                .text("grouping", &a.grouping)
+                .set("n", change.later_n)
+                .set("mentions", a.later_mentions)
+                .set("frequency", a.later_frequency)
+                .set("small_sample", c.small_sample)
+                .set("earlier_n", change.earlier_n)
+                .set("earlier_mentions", a.earlier_mentions)
+                .set("earlier_frequency", a.earlier_frequency)
+                .set("difference", c.difference)
+                .interval("difference_low", "difference_high", Some(c.difference_ci))
+                .set("test_method", change.test)
+                .opt("statistic", c.z)
+                .opt("p_value", c.p_value)
+                .opt("p_adjusted", a.p_adjusted)
+                .set("adjustment", change.adjustment)
+                .set("paired_method", change.paired_test)
+                .set("pairs", change.pairs);
+            if let Some(p) = &a.paired {
+                row.set("yes_to_no", p.yes_to_no)
+                    .set("no_to_yes", p.no_to_yes)
+                    .set("paired_p_value", p.p_value)
+                    .opt("paired_p_adjusted", a.paired_p_adjusted);
+            }
+            w.write_record(&row.0).map_err(fail)?;
+        }
+    }
+
+    if results.response_rates.len() > 1 {
+        for r in &results.response_rates {
+            let mut row = Row::new();
+            row.set("section", "response-rate")
+                .text("survey", &results.survey)
+                .text("wave", &r.wave)
+                .set("method", r.method)
+                .set("n", r.invited)
+                .set("small_sample", r.small_sample)
+                .rate(r);
+            w.write_record(&row.0).map_err(fail)?;
+        }
+    }
+    w.flush().map_err(|e| Error::io("<output>", e))?;
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! `/u/{token}`: the personal unsubscribe link of every invitation and reminder.
+//! GET asks for confirmation (link scanners must not unsubscribe anyone); POST, from
+//! the page's button or from a mail client's one-click button (RFC 8058), does it.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::{html, AppState};
+use crate::invite::{self, Token, Unsubscriber};
+
+fn page(
+    state: &AppState,
+    who: &Unsubscriber,
+    page: &str,
+    extra: serde_json::Value,
+) -> crate::Result<String> {
+    let survey_id = who
+        .survey_id
+        .ok_or_else(|| crate::Error::NotFound("unsubscribe link without a survey".into()))?;
+    let survey = state.survey(survey_id)?;
+    survey.survey.render_page(who.locale, page, extra)
+}
+
+pub(super) async fn confirm(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> HttpResponse {
+    handle(path, state, req, false).await
+}
+
+pub(super) async fn unsubscribe(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> HttpResponse {
+    handle(path, state, req, true).await
+}
+
+async fn handle(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    act: bool,
+) -> HttpResponse {
+    let Ok(token) = path.into_inner().parse::<Token>() else {
+        return state.site_page(&req, "not_found", 404);
+    };
+    let inner = state.clone();
+    let result = web::block(move || -> crate::Result<Option<String>> {
+        let Some(who) = invite::find_unsubscriber(&mut *inner.db.conn()?, &token)? else {
+            return Ok(None);
+        };
+        if act {
+            let cancelled = invite::unsubscribe(&inner.db, who.contact_id)?;
+            tracing::info!(cancelled, "a contact unsubscribed");
+            page(&inner, &who, "unsubscribed", serde_json::json!({})).map(Some)
+        } else if who.already {
+            page(&inner, &who, "unsubscribed", serde_json::json!({})).map(Some)
+        } else {
+            let action = format!("/u/{}", token.as_str());
+            page(
+                &inner,
+                &who,
+                "unsubscribe",
+                serde_json::json!({ "action": action }),
+            )
+            .map(Some)
+        }
+    })
+    .await;
+    match result {
+        Ok(Ok(Some(body))) => html(StatusCode::OK, body),
+        Ok(Ok(None)) => state.site_page(&req, "not_found", 404),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "unsubscribe failed");
+            state.site_page(&req, "error", 500)
+        }
+        Err(_) => state.site_page(&req, "error", 500),
+    }
+}
