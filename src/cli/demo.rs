@@ -125,6 +125,12 @@ pub fn run(args: Args) -> Result<()> {
         answered.0,
         answered.1
     );
+    let routed = mail::deliver_due(&db, &settings, &transport)?;
+    println!(
+        "     complaints were routed to operations teams as they arrived (survey-templates/discovery/routing.toml): {} emails in {}",
+        routed.sent,
+        mail_dir.display()
+    );
 
     // 5. Ranked areas and CSV.
     let results = report::results(&mut *db.conn()?, &survey, None)?;
