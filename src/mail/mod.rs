@@ -45,6 +45,7 @@ pub fn deliver_due(
         if batch.is_empty() {
             return Ok(total);
         }
+        let mut outcomes = Vec::with_capacity(batch.len());
         for message in batch {
             if let Some(pause) = pause {
                 let now = std::time::Instant::now();
@@ -53,20 +54,13 @@ pub fn deliver_due(
                 }
                 next_send = std::time::Instant::now().max(next_send) + pause;
             }
-            match transport.send(settings, &message) {
-                Ok(()) => {
-                    outbox::mark_sent(db, &message)?;
-                    total.sent += 1;
-                }
-                Err(failure) => {
-                    if outbox::mark_failed(db, &message, &failure)? {
-                        total.failed += 1;
-                    } else {
-                        total.retrying += 1;
-                    }
-                }
-            }
+            let outcome = transport.send(settings, &message);
+            outcomes.push((message, outcome));
         }
+        let r = outbox::record(db, &outcomes)?;
+        total.sent += r.sent;
+        total.retrying += r.retrying;
+        total.failed += r.failed;
     }
 }
 

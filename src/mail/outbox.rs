@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use lettre::message::Mailbox;
 use rand::Rng;
 
-use super::transport::SendFailure;
+pub use super::transport::SendFailure;
 use crate::config::Settings;
 use crate::db::schema::{contacts, invitations, outbox};
 use crate::db::{now, AnyConnection, Database};
@@ -172,8 +172,8 @@ pub fn claim_due(db: &Database, limit: i64, lease: std::time::Duration) -> Resul
 
 /// Records a delivery. The bodies are dropped: they hold personal links, which
 /// the database otherwise keeps only as hashes.
-pub fn mark_sent(db: &Database, message: &Queued) -> Result<()> {
-    db.write(|conn| {
+fn mark_sent(conn: &mut AnyConnection, message: &Queued) -> Result<()> {
+    {
         let stamp = now();
         diesel::update(outbox::table.find(message.id))
             .set((
@@ -196,27 +196,53 @@ pub fn mark_sent(db: &Database, message: &Queued) -> Result<()> {
             .execute(conn)?;
         }
         Ok(())
-    })
+    }
 }
 
 /// Records a failed attempt. Returns true when the row is given up on (a permanent
 /// failure, or too many attempts); otherwise it is rescheduled with exponential
 /// backoff and jitter.
-pub fn mark_failed(db: &Database, message: &Queued, failure: &SendFailure) -> Result<bool> {
+fn mark_failed(conn: &mut AnyConnection, message: &Queued, failure: &SendFailure) -> Result<bool> {
     let attempts = message.attempts + 1;
     let give_up = failure.permanent || attempts >= MAX_ATTEMPTS;
     let backoff = 30i64 * (1i64 << attempts.min(10));
     let jitter = rand::rng().random_range(0..=backoff / 4);
+    diesel::update(outbox::table.find(message.id))
+        .set((
+            outbox::status.eq(if give_up { FAILED } else { QUEUED }),
+            outbox::attempts.eq(attempts),
+            outbox::next_attempt_at.eq(now() + Duration::seconds(backoff + jitter)),
+            outbox::last_error.eq(Some(&failure.reason)),
+        ))
+        .execute(conn)?;
+    Ok(give_up)
+}
+
+/// Records the outcome of a batch of sends in one transaction. A crash before this
+/// commits leaves the batch claimed; after the lease it is sent again under the same
+/// Message-IDs, so at most one batch is duplicated and recognisably so.
+pub fn record(
+    db: &Database,
+    outcomes: &[(Queued, Result<(), SendFailure>)],
+) -> Result<super::DeliveryReport> {
     db.write(|conn| {
-        diesel::update(outbox::table.find(message.id))
-            .set((
-                outbox::status.eq(if give_up { FAILED } else { QUEUED }),
-                outbox::attempts.eq(attempts),
-                outbox::next_attempt_at.eq(now() + Duration::seconds(backoff + jitter)),
-                outbox::last_error.eq(Some(&failure.reason)),
-            ))
-            .execute(conn)?;
-        Ok(give_up)
+        let mut report = super::DeliveryReport::default();
+        for (message, outcome) in outcomes {
+            match outcome {
+                Ok(()) => {
+                    mark_sent(conn, message)?;
+                    report.sent += 1;
+                }
+                Err(failure) => {
+                    if mark_failed(conn, message, failure)? {
+                        report.failed += 1;
+                    } else {
+                        report.retrying += 1;
+                    }
+                }
+            }
+        }
+        Ok(report)
     })
 }
 
