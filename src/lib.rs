@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod invite;
+pub mod keys;
 pub mod mail;
 pub mod report;
 pub mod route;

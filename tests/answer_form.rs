@@ -83,10 +83,10 @@ fn hostile_text_is_shown_as_text_never_run() {
         !form.contains("<img src=x"),
         "escaped when the form is shown again"
     );
-    // ...and stored exactly as written.
+    // ...and stored exactly as written (listed as not yet coded in the results).
     let json = app.pds_ok(&["results", "--survey", "s", "--format", "json"]);
     let results: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(results["areas"][0]["area"], payload);
+    assert_eq!(results["uncoded"]["texts"][0]["text"], payload);
 }
 
 #[test]

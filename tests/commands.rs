@@ -108,10 +108,27 @@ fn the_demo_runs_a_whole_study_and_writes_results_csv() {
         stdout.contains("joint-v1") && stdout.contains("n = 150"),
         "{stdout}"
     );
-    let emails = std::fs::read_dir(dir.path().join("study/mail-out"))
-        .unwrap()
-        .count();
-    assert_eq!(emails, 200, "one .eml per invitation");
+    let mut invitations = 0;
+    let mut complaints = 0;
+    for entry in std::fs::read_dir(dir.path().join("study/mail-out")).unwrap() {
+        let raw = std::fs::read(entry.unwrap().path()).unwrap();
+        let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let text = message.body_text(0).unwrap().into_owned();
+        if text.contains("/s/") {
+            invitations += 1;
+        } else {
+            complaints += 1;
+        }
+    }
+    assert_eq!(
+        invitations, 200,
+        "one .eml per invitation, each with a personal link"
+    );
+    assert!(
+        complaints > 0,
+        "routed complaints were delivered to the teams too"
+    );
+    assert!(stdout.contains(&format!("{complaints} emails")), "{stdout}");
     let csv = std::fs::read_to_string(dir.path().join("study/results.csv")).unwrap();
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let rows: Vec<_> = reader.records().map(|r| r.unwrap()).collect();

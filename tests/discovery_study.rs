@@ -107,14 +107,16 @@ fn customer_answers_from_the_emailed_link(backend: Backend) {
         "thank-you page repeats her words"
     );
 
-    // The analyst sees her answer, ranked by joint-v1.
+    // The analyst codes her words into areas and sees her answer, ranked by joint-v1.
+    app.pds_ok(&["code", "--survey", "study"]);
     let json = app.pds_ok(&["results", "--survey", "study", "--format", "json"]);
     let results: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(results["method"], "joint-v1");
     assert_eq!(results["n"], 1);
     let areas = results["areas"].as_array().unwrap();
     assert_eq!(areas.len(), 2);
-    assert_eq!(areas[0]["area"], "Leveransen kom två veckor för sent");
+    assert_eq!(areas[0]["area"], "Late delivery", "the codebook's area");
+    assert_eq!(areas[1]["area"], "Invoice errors");
     assert_eq!(areas[0]["score"], 1.0, "rank 1 weighs 1");
     assert_eq!(areas[1]["score"], 0.8, "rank 2 of M = 5 weighs 4/5");
 
@@ -147,7 +149,12 @@ fn customer_answers_from_the_emailed_link(backend: Backend) {
     let headers = reader.headers().unwrap().clone();
     let row = reader.records().next().unwrap().unwrap();
     let field = |name: &str| row[headers.iter().position(|h| h == name).unwrap()].to_string();
-    assert_eq!(field("method"), "joint-v1");
+    assert_eq!(
+        field("section"),
+        "uncoded",
+        "not coded yet, listed as written"
+    );
+    assert_eq!(field("method"), "not-yet-coded");
     assert_eq!(field("n"), "1");
     assert!(
         field("area").starts_with("'="),

@@ -67,8 +67,8 @@ fn a_file_with_bad_rows_imports_nothing_and_names_each_line() {
     assert_eq!(r["n"], 2, "p3 (no problems) and p4");
     assert_eq!(r["respondents_with_problems"], 1);
     assert_eq!(
-        r["areas"][0]["area"], "=HYPERLINK(\"http://evil\")",
-        "stored as written"
+        r["uncoded"]["texts"][0]["text"], "=HYPERLINK(\"http://evil\")",
+        "stored as written, listed as not yet coded"
     );
     let csv_out = app.pds_ok(&["results", "--survey", "paper", "--format", "csv"]);
     assert!(

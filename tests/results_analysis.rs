@@ -102,6 +102,8 @@ fn analyst_ranks_imported_responses(backend: Backend) {
         file.to_str().unwrap(),
     ]);
     assert!(out.contains("Imported 120 new and replaced 0"), "{out}");
+    // Mentions without an area in the file are coded with the survey's codebook.
+    app.pds_ok(&["code", "--survey", "phone"]);
 
     let json = app.pds_ok(&[
         "results", "--survey", "phone", "--wave", "2026-H2", "--format", "json",
@@ -119,13 +121,13 @@ fn analyst_ranks_imported_responses(backend: Backend) {
             Box::new(|t: &str| t.contains("parcel")) as Box<dyn Fn(&str) -> bool>,
         ),
         (
-            "Invoice was wrong",
-            "normalised-text-v1",
+            "Invoice errors",
+            "codebook+auto-v1",
             Box::new(|t: &str| t.to_lowercase().starts_with("invoice")),
         ),
         (
-            "Hard to reach support",
-            "normalised-text-v1",
+            "Hard to reach customer service",
+            "codebook+auto-v1",
             Box::new(|t: &str| t.starts_with("Hard")),
         ),
     ] {
@@ -226,7 +228,7 @@ fn analyst_ranks_imported_responses(backend: Backend) {
         change["pairs"], 60,
         "the same respondent ids answered both waves"
     );
-    let support = area(&change["areas"], "Hard to reach support");
+    let support = area(&change["areas"], "Hard to reach customer service");
     let (k1, _) = expected(0, |t| t.starts_with("Hard"));
     let (k2, _) = expected(1, |t| t.starts_with("Hard"));
     assert_eq!(support["earlier_mentions"], k1);
@@ -372,6 +374,7 @@ fn analyst_compares_waves_answered_through_the_form(backend: Backend) {
             assert_eq!(status, 200, "{page}");
         }
     }
+    app.pds_ok(&["code", "--survey", "web"]);
     let r: Value = serde_json::from_str(&app.pds_ok(&[
         "results",
         "--survey",

@@ -132,13 +132,18 @@ pub fn run(args: Args) -> Result<()> {
         mail_dir.display()
     );
 
-    // 5. Ranked areas and CSV.
+    // 5. Coding the answers into problem areas, then ranked areas and CSV.
+    let coded = super::code::code(&db, &survey, &Default::default(), &hidden)?;
+    println!(
+        "  5. coded {} mentions into {} problem areas with survey-templates/discovery/codebook.toml ({} by its rules, {} grouped automatically, {} not placed); see them with pds areas list --survey demo",
+        coded.mentions, coded.areas, coded.by_rule, coded.automatic, coded.uncoded
+    );
     let results = report::results(&mut *db.conn()?, &survey, None)?;
     let csv_path = dir.join("results.csv");
     let mut file = std::fs::File::create(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
     report::write(&results, Format::Csv, &mut file)?;
     println!(
-        "  5. ranked improvement areas (top 15 of {}):\n",
+        "  6. ranked improvement areas (top 15 of {}):\n",
         results.areas.len()
     );
     let mut top = results.clone();

@@ -2,9 +2,13 @@
 //! domain types, calls a capability, and prints what happened. Errors become a
 //! message on stderr and an exit code (2: fix your input or settings; 1: other).
 
+mod areas;
+mod code;
 mod contacts;
 mod demo;
+mod export;
 mod invite;
+mod keys;
 mod outbox;
 mod plan;
 mod remind;
@@ -64,11 +68,21 @@ pub enum Command {
     Worker(worker::Args),
     /// Show ranked problem areas for a survey, with rank stability, segments and waves.
     Results(results::Args),
+    /// Export ranked areas, mentions or responses as CSV (with --excel for Excel).
+    Export(export::Args),
     /// Plan discovery interviews: the chance of hearing a problem of a given incidence.
     Plan(plan::Args),
     /// Import responses collected elsewhere (phone, paper, another tool).
     #[command(subcommand)]
     Responses(responses::Command),
+    /// Code mentions into problem areas: codebook rules, then automatic grouping.
+    Code(code::Args),
+    /// List, inspect and decide problem areas (rename, merge, split, move, accept).
+    #[command(subcommand)]
+    Areas(areas::Command),
+    /// Create, list and revoke API keys for the admin API.
+    #[command(subcommand)]
+    Keys(keys::Command),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -88,7 +102,11 @@ pub fn run(cli: Cli) -> i32 {
             Command::Outbox(cmd) => outbox::run(cmd, &settings),
             Command::Worker(args) => worker::run(args, &settings),
             Command::Results(args) => results::run(args, &settings),
+            Command::Export(args) => export::run(args, &settings),
             Command::Responses(cmd) => responses::run(cmd, &settings),
+            Command::Code(args) => code::run(args, &settings),
+            Command::Areas(cmd) => areas::run(cmd, &settings),
+            Command::Keys(cmd) => keys::run(cmd, &settings),
             Command::Demo(_) | Command::Plan(_) => unreachable!("handled above"),
         }),
     };

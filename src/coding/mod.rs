@@ -11,10 +11,13 @@
 //! - `features`, `grouping`: TF-IDF vectors and the automatic grouping of what no
 //!   rule covers into proposed areas, without all-pairs comparison;
 //! - `pipeline`: rules then grouping over a batch, one [`Coding`] per mention;
-//! - `evaluate`: agreement with reference labels (ARI, NMI, purity).
+//! - `evaluate`: agreement with reference labels (ARI, NMI, purity);
+//! - `store`: the one room here that touches the database: codebooks, areas, each
+//!   mention's area with who coded it and why, analysts' decisions. The rooms
+//!   above stay pure; `store` feeds them and keeps what they return.
 //!
 //! [`group_key`] is the first, deliberately simple grouping (identical normalised
-//! text); the report still uses it until coding results are stored.
+//! text); it still names imported areas and compares labels.
 
 pub mod codebook;
 mod corpus;
@@ -24,6 +27,7 @@ pub mod grouping;
 mod pipeline;
 pub mod rules;
 pub mod stopwords;
+pub mod store;
 pub mod text;
 
 pub use codebook::{Area, AreaId, Codebook, CodebookError};

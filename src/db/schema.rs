@@ -70,6 +70,11 @@ diesel::table! {
         key -> Text,
         label -> Text,
         created_at -> Timestamp,
+        origin -> Text,
+        status -> Text,
+        labels -> Text,
+        team -> Nullable<Text>,
+        merged_into -> Nullable<BigInt>,
     }
 }
 
@@ -84,6 +89,7 @@ diesel::table! {
         area_id -> Nullable<BigInt>,
         coded_by -> Nullable<Text>,
         coded_at -> Nullable<Timestamp>,
+        coding_note -> Nullable<Text>,
     }
 }
 
@@ -181,5 +187,35 @@ diesel::table! {
         wave_id -> BigInt,
         respondent -> Text,
         imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    codebooks (survey_id) {
+        survey_id -> BigInt,
+        definition -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    coding_decisions (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        action -> Text,
+        area_id -> Nullable<BigInt>,
+        detail -> Text,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        key_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
     }
 }

@@ -3,6 +3,7 @@
 //! invited at most once per wave however often the command runs.
 
 pub mod contacts;
+pub mod overview;
 mod token;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -1,23 +1,23 @@
-//! Which area a mention counts in. This is the one place that decides it, so that the
-//! coding capability can take over by replacing [`group`]: a mention coded into an
-//! area (today only by `pds responses import`, `coded_by = "import"`) counts in that
-//! area; any other mention is grouped with mentions of identical normalised text
-//! (`normalised-text-v1`), and the area is labelled with its most common wording.
+//! Which area a mention counts in. This is the one place that decides it: a mention
+//! counts in the area it is stored in (coded by codebook rules or automatic
+//! grouping with `pds code`, decided by an analyst with `pds areas`, or named in an
+//! imported file), and a mention in no area counts in none. Such mentions are not
+//! dropped silently: they are returned apart, and results list them as not coded.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::coding;
+use crate::coding::store::{BY_ANALYST, BY_AUTOMATIC, BY_IMPORT, BY_RULE, CODING_METHOD};
 
-/// How uncoded mentions are grouped; shown with every result.
-pub const TEXT_GROUPING: &str = "normalised-text-v1";
+/// The grouping of results in which no mention is in an area yet.
+pub const TEXT_GROUPING: &str = CODING_METHOD;
 
 /// One mention as stored, with the area it was coded into, if any.
 #[derive(Debug, Clone)]
 pub struct StoredMention {
     pub text: String,
-    /// `(area id, area label, coded_by)`.
+    /// `(area id, area label, how the area was made)`: see [`grouping_of`].
     pub coded: Option<(i64, String, String)>,
 }
 
@@ -25,52 +25,49 @@ pub struct StoredMention {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Area {
     pub label: String,
-    /// `normalised-text-v1`, or who coded it (`import`).
+    /// `codebook+auto-v1` (coded by `pds code`), `analyst` (made by an analyst's
+    /// split) or `import` (named in an imported file).
     pub grouping: String,
 }
 
-/// Areas in order of first mention, and the area of each mention.
+/// Areas in order of first mention, the area of each mention (`None`: not coded),
+/// and the indices of the mentions that are in no area.
 #[derive(Debug, Clone, Default)]
 pub struct Grouping {
     pub areas: Vec<Area>,
-    pub area_of: Vec<usize>,
+    pub area_of: Vec<Option<usize>>,
+    pub uncoded: Vec<usize>,
 }
 
-/// Groups mentions into areas (see the module comment).
+/// The grouping name of an area made by `origin` (`areas.origin`).
+pub fn grouping_of(origin: &str) -> String {
+    match origin {
+        BY_RULE | BY_AUTOMATIC => CODING_METHOD.to_string(),
+        BY_ANALYST => BY_ANALYST.to_string(),
+        BY_IMPORT => BY_IMPORT.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Groups mentions into their stored areas (see the module comment).
 pub fn group(mentions: &[StoredMention]) -> Grouping {
-    let mut index: HashMap<(bool, String), usize> = HashMap::new();
-    let mut wordings: Vec<HashMap<&str, u64>> = Vec::new();
+    let mut index: HashMap<i64, usize> = HashMap::new();
     let mut grouping = Grouping::default();
-    for m in mentions {
-        let key = match &m.coded {
-            Some((id, _, _)) => (true, id.to_string()),
-            None => (false, coding::group_key(&m.text)),
+    for (i, m) in mentions.iter().enumerate() {
+        let Some((id, label, by)) = &m.coded else {
+            grouping.area_of.push(None);
+            grouping.uncoded.push(i);
+            continue;
         };
         let next = grouping.areas.len();
-        let area = *index.entry(key).or_insert_with(|| {
-            let (label, by) = match &m.coded {
-                Some((_, label, by)) => (label.clone(), by.clone()),
-                None => (String::new(), TEXT_GROUPING.to_string()),
-            };
+        let area = *index.entry(*id).or_insert_with(|| {
             grouping.areas.push(Area {
-                label,
-                grouping: by,
+                label: label.clone(),
+                grouping: by.clone(),
             });
-            wordings.push(HashMap::new());
             next
         });
-        if m.coded.is_none() {
-            *wordings[area].entry(m.text.trim()).or_default() += 1;
-        }
-        grouping.area_of.push(area);
-    }
-    for (area, words) in grouping.areas.iter_mut().zip(&wordings) {
-        if let Some((text, _)) = words
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-        {
-            area.label = (*text).to_string();
-        }
+        grouping.area_of.push(Some(area));
     }
     grouping
 }
@@ -86,22 +83,34 @@ mod tests {
         }
     }
 
+    fn coded(t: &str, id: i64, label: &str, by: &str) -> StoredMention {
+        StoredMention {
+            text: t.into(),
+            coded: Some((id, label.into(), by.into())),
+        }
+    }
+
     #[test]
-    fn coded_mentions_keep_their_area_and_the_rest_group_by_text() {
-        let coded = StoredMention {
-            text: "late delivery".into(),
-            coded: Some((7, "Delivery".into(), "import".into())),
-        };
+    fn coded_mentions_count_in_their_area_and_the_rest_are_set_apart() {
         let g = group(&[
+            coded("late delivery", 7, "Delivery", "import"),
             text("Late delivery!"),
-            text("late delivery"),
-            text("late delivery"),
-            coded,
+            coded("levtid", 9, "Late delivery", CODING_METHOD),
+            coded("the parcel was late", 7, "Delivery", "import"),
+            text("🙂"),
         ]);
-        assert_eq!(g.area_of, vec![0, 0, 0, 1]);
-        assert_eq!(g.areas[0].label, "late delivery", "most common wording");
-        assert_eq!(g.areas[0].grouping, TEXT_GROUPING);
-        assert_eq!(g.areas[1].label, "Delivery");
-        assert_eq!(g.areas[1].grouping, "import");
+        assert_eq!(g.area_of, vec![Some(0), None, Some(1), Some(0), None]);
+        assert_eq!(g.uncoded, vec![1, 4], "nothing silently disappears");
+        assert_eq!(g.areas[0].label, "Delivery");
+        assert_eq!(g.areas[0].grouping, "import");
+        assert_eq!(g.areas[1].grouping, CODING_METHOD);
+    }
+
+    #[test]
+    fn origins_name_their_grouping() {
+        assert_eq!(grouping_of("rule"), CODING_METHOD);
+        assert_eq!(grouping_of("automatic"), CODING_METHOD);
+        assert_eq!(grouping_of("import"), "import");
+        assert_eq!(grouping_of("analyst"), "analyst");
     }
 }

@@ -9,7 +9,10 @@
 //! - `wave-change`: one row per area (`--compare-wave`), later wave in the common
 //!   columns, the earlier one and the change in the `earlier_*` and
 //!   `difference*` columns;
-//! - `response-rate`: one row per wave, when more than one wave is shown.
+//! - `response-rate`: one row per wave, when more than one wave is shown;
+//! - `uncoded`: one row per mention in no area, its text in the `area` column and
+//!   `method` saying why (`not-yet-coded`: run `pds code`; `not-placed`: coding
+//!   could not place it).
 //!
 //! The first 17 columns are those of the first release, in the same order.
 
@@ -288,6 +291,16 @@ pub fn write(results: &Results, out: &mut dyn Write) -> Result<()> {
                 .rate(r);
             w.write_record(&row.0).map_err(fail)?;
         }
+    }
+    let u = &results.uncoded;
+    for t in &u.texts {
+        let mut row = Row::new();
+        common(&mut row);
+        row.set("section", "uncoded")
+            .text("area", &t.text)
+            .set("method", t.why)
+            .set("n", results.n);
+        w.write_record(&row.0).map_err(fail)?;
     }
     w.flush().map_err(|e| Error::io("<output>", e))?;
     Ok(())

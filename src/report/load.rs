@@ -1,5 +1,6 @@
 //! Reads what results need from the database: the responses of some waves with
-//! their mentions (grouped into areas by [`super::areas::group`]), and invitation
+//! their mentions (in areas as [`super::areas::group`] decides, the uncoded ones
+//! apart), and invitation
 //! counts for response rates. Both backends run these same queries.
 
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +35,20 @@ pub struct Respondent {
 pub struct Loaded {
     pub respondents: Vec<Respondent>,
     pub areas: Vec<Area>,
+    /// Mentions in no area, by response and rank.
+    pub uncoded: Vec<UncodedMention>,
+}
+
+/// A mention that counts in no area (yet).
+#[derive(Debug, Clone)]
+pub struct UncodedMention {
+    pub response_id: i64,
+    pub wave_id: i64,
+    /// As the customer wrote it.
+    pub text: String,
+    /// `None`: coding has not run since it arrived; `Some("none")`: coding could not
+    /// place it.
+    pub coded_by: Option<String>,
 }
 
 type ResponseRow = (
@@ -101,13 +116,15 @@ pub fn responses_of(
     let mut area_ids: Vec<i64> = stored.iter().filter_map(|m| m.3).collect();
     area_ids.sort_unstable();
     area_ids.dedup();
-    let mut labels: HashMap<i64, String> = HashMap::new();
+    let mut labels: HashMap<i64, (String, String)> = HashMap::new();
     for chunk in area_ids.chunks(10_000) {
         labels.extend(
             areas_t::table
                 .filter(areas_t::id.eq_any(chunk))
-                .select((areas_t::id, areas_t::label))
-                .load::<(i64, String)>(conn)?,
+                .select((areas_t::id, areas_t::label, areas_t::origin))
+                .load::<(i64, String, String)>(conn)?
+                .into_iter()
+                .map(|(id, label, origin)| (id, (label, origin))),
         );
     }
 
@@ -117,16 +134,12 @@ pub fn responses_of(
     let grouping = areas::group(
         &stored
             .iter()
-            .map(|(_, _, text, area_id, coded_by)| StoredMention {
+            .map(|(_, _, text, area_id, _)| StoredMention {
                 text: text.clone(),
                 coded: area_id.and_then(|id| {
-                    labels.get(&id).map(|label| {
-                        (
-                            id,
-                            label.clone(),
-                            coded_by.clone().unwrap_or_else(|| "analyst".into()),
-                        )
-                    })
+                    labels
+                        .get(&id)
+                        .map(|(label, origin)| (id, label.clone(), areas::grouping_of(origin)))
                 }),
             })
             .collect::<Vec<_>>(),
@@ -149,17 +162,28 @@ pub fn responses_of(
             },
         )
         .collect();
-    for ((response_id, rank, ..), area) in stored.iter().zip(&grouping.area_of) {
-        if let Some(&i) = index_of.get(response_id) {
-            respondents[i].mentions.push(stats::Mention {
+    let mut uncoded = Vec::new();
+    for ((response_id, rank, text, _, coded_by), area) in stored.iter().zip(&grouping.area_of) {
+        let Some(&i) = index_of.get(response_id) else {
+            continue;
+        };
+        match area {
+            Some(area) => respondents[i].mentions.push(stats::Mention {
                 area: *area,
                 rank: (*rank).max(0) as u32,
-            });
+            }),
+            None => uncoded.push(UncodedMention {
+                response_id: *response_id,
+                wave_id: respondents[i].wave_id,
+                text: text.clone(),
+                coded_by: coded_by.clone(),
+            }),
         }
     }
     Ok(Loaded {
         respondents,
         areas: grouping.areas,
+        uncoded,
     })
 }
 

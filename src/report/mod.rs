@@ -6,6 +6,7 @@
 
 mod areas;
 mod csv_out;
+pub mod export;
 mod load;
 mod table;
 
@@ -15,7 +16,8 @@ use std::ops::ControlFlow;
 
 use serde::Serialize;
 
-pub use areas::{group, Area, Grouping, StoredMention, TEXT_GROUPING};
+pub use areas::{group, grouping_of, Area, Grouping, StoredMention, TEXT_GROUPING};
+pub use export::{export, Dialect, Export, ExportOptions, Exported};
 
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
@@ -25,7 +27,7 @@ use crate::stats::{
 };
 use crate::survey::{store as survey_store, StoredSurvey, SurveyError, WaveLabel};
 
-/// How mentions are grouped into areas unless coded; kept for callers of the spine.
+/// How mentions are grouped into areas (`pds code`); kept for callers of the spine.
 pub const GROUPING: &str = TEXT_GROUPING;
 /// The frequency interval: Wilson score, 95% (PDS-METHOD §5).
 pub const FREQUENCY_CI: &str = "wilson-95";
@@ -240,11 +242,33 @@ pub struct Results {
     pub importance_method: &'static str,
     pub rank_stability: StabilityInfo,
     pub areas: Vec<AreaResult>,
+    /// Mentions of the respondents in scope that count in no area, listed apart.
+    pub uncoded: Uncoded,
     pub worth: Option<Worth>,
     pub response_rates: Vec<WaveResponse>,
     pub early_late: Option<EarlyLateResult>,
     pub segments: Option<Segments>,
     pub wave_comparison: Option<WaveChange>,
+}
+
+/// Mentions in no area: they are in no area's figures, and listed here instead.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Uncoded {
+    pub mentions: u64,
+    /// Arrived since coding last ran: `pds code` codes them.
+    pub not_yet_coded: u64,
+    /// Coding ran and could not place them: an analyst places them with
+    /// `pds areas move`.
+    pub not_placed: u64,
+    /// Each as the customer wrote it, by response and rank.
+    pub texts: Vec<UncodedText>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UncodedText {
+    pub text: String,
+    /// `not-yet-coded` or `not-placed`.
+    pub why: &'static str,
 }
 
 /// The default analysis of a survey, or one wave of it (what the demo shows).
@@ -447,19 +471,47 @@ pub fn compute(
         groupings.join("+")
     };
     let n = in_scope.len() as u64;
+    // A respondent whose problems are not coded yet still has problems.
+    let with_uncoded: std::collections::HashSet<i64> =
+        loaded.uncoded.iter().map(|m| m.response_id).collect();
+    let respondents_with_problems = in_scope
+        .iter()
+        .filter(|r| !r.mentions.is_empty() || with_uncoded.contains(&r.response_id))
+        .count() as u64;
+    let mut uncoded = Uncoded::default();
+    for m in &loaded.uncoded {
+        if wave.as_ref().is_none_or(|w| m.wave_id == w.id) {
+            uncoded.mentions += 1;
+            let why = match m.coded_by {
+                None => {
+                    uncoded.not_yet_coded += 1;
+                    "not-yet-coded"
+                }
+                Some(_) => {
+                    uncoded.not_placed += 1;
+                    "not-placed"
+                }
+            };
+            uncoded.texts.push(UncodedText {
+                text: m.text.clone(),
+                why,
+            });
+        }
+    }
     Ok(Results {
         survey: survey.slug.clone(),
         wave: options.wave.as_ref().map(|w| w.to_string()),
         method: stats::JOINT_V1,
         grouping,
         n,
-        respondents_with_problems: respondents.iter().filter(|r| !r.is_empty()).count() as u64,
+        respondents_with_problems,
         max_problems,
         small_sample: stats::is_small_sample(n),
         frequency_method: FREQUENCY_CI,
         importance_method: IMPORTANCE_CI,
         rank_stability: stability_info,
         areas,
+        uncoded,
         worth,
         response_rates,
         early_late,

@@ -82,11 +82,14 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
         results.max_problems,
         if results.small_sample { "  [n<30]" } else { "" },
     )?;
-    if results.areas.is_empty() {
+    if results.areas.is_empty() && results.uncoded.mentions == 0 {
         writeln!(out, "No problems reported yet (method {}).", results.method)?;
+    } else if results.areas.is_empty() {
+        writeln!(out, "No mention is in a problem area yet.")?;
     } else {
         write_ranking(results, out)?;
     }
+    write_uncoded(results, out)?;
     if let Some(worth) = &results.worth {
         writeln!(out)?;
         match &worth.problem {
@@ -180,6 +183,46 @@ fn write_ranking(results: &Results, out: &mut dyn Write) -> io::Result<()> {
         k = s.top_k,
         g = results.grouping,
     )
+}
+
+/// Texts of uncoded mentions shown in the table; CSV and JSON list them all.
+const UNCODED_SHOWN: usize = 10;
+
+fn write_uncoded(results: &Results, out: &mut dyn Write) -> io::Result<()> {
+    let u = &results.uncoded;
+    if u.mentions == 0 {
+        return Ok(());
+    }
+    writeln!(out)?;
+    if u.not_yet_coded > 0 {
+        writeln!(
+            out,
+            "{} mentions not yet coded — run pds code --survey {}",
+            u.not_yet_coded, results.survey
+        )?;
+    }
+    if u.not_placed > 0 {
+        writeln!(
+            out,
+            "{} mentions coding could not place — place them with pds areas move --survey {}",
+            u.not_placed, results.survey
+        )?;
+    }
+    writeln!(
+        out,
+        "These count in no area above (their respondents still count in n):"
+    )?;
+    for t in u.texts.iter().take(UNCODED_SHOWN) {
+        writeln!(out, "  - {}", label(&t.text, 70).trim_end())?;
+    }
+    if u.texts.len() > UNCODED_SHOWN {
+        writeln!(
+            out,
+            "  ... and {} more (--format csv or json lists them all)",
+            u.texts.len() - UNCODED_SHOWN
+        )?;
+    }
+    Ok(())
 }
 
 fn write_segments(results: &Results, out: &mut dyn Write) -> io::Result<()> {

@@ -189,6 +189,9 @@ pub struct Survey {
     /// The routing rules the folder came with (`routing.toml`), if any. Stored in
     /// their own table at creation, where `pds route set` can change them.
     pub routing: Option<crate::route::Routing>,
+    /// The codebook the folder came with (`codebook.toml`), if any. Stored in its
+    /// own table at creation, where `pds areas codebook` can replace it.
+    pub codebook: Option<crate::coding::store::SurveyCodebook>,
 }
 
 impl fmt::Debug for Survey {
@@ -342,6 +345,18 @@ impl Survey {
             },
             None => None,
         };
+        let codebook = match files.get("codebook.toml") {
+            Some(text) => {
+                match crate::coding::store::SurveyCodebook::parse(text, "codebook.toml") {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        problems.push(e.to_string());
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
@@ -358,6 +373,7 @@ impl Survey {
             templates,
             files,
             routing,
+            codebook,
         };
         if problems.is_empty() {
             survey.check_renders(&mut problems);

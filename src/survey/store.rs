@@ -86,6 +86,13 @@ pub fn create(db: &Database, slug: &SurveySlug, survey: &Survey) -> Result<Store
                 .first(conn)?;
             crate::route::save(conn, id, routing)?;
         }
+        if let Some(codebook) = &survey.codebook {
+            let id: i64 = surveys::table
+                .filter(surveys::slug.eq(&slug_text))
+                .select(surveys::id)
+                .first(conn)?;
+            crate::coding::store::save_codebook(conn, id, codebook)?;
+        }
         Ok(())
     })?;
     find(&mut *db.conn()?, slug)

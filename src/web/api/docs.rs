@@ -1,0 +1,95 @@
+//! The OpenAPI document of the admin API, generated at compile time by utoipa from
+//! the handlers' annotations and served at `/api/openapi.json` (no UI bundle).
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{areas, exports, surveys, ErrorBody};
+
+/// Adds the bearer scheme every endpoint (but this document) requires.
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("pds_ and 64 hex digits, from `pds keys create --name NAME`")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "pds admin API",
+        description = "Surveys, contacts, invitations, results and routing of a Problem Detection Study. \
+                       Authenticate with `Authorization: Bearer KEY`; errors are `{\"error\": \"...\"}`."
+    ),
+    paths(
+        openapi_json,
+        surveys::list,
+        surveys::show,
+        surveys::import_contacts,
+        surveys::invite,
+        surveys::remind,
+        surveys::results,
+        surveys::routing,
+        surveys::set_routing,
+        exports::export,
+        areas::list,
+        areas::decisions,
+        areas::decide,
+    ),
+    components(schemas(
+        ErrorBody,
+        surveys::SurveySummary,
+        surveys::SurveyDetail,
+        surveys::WaveSummary,
+        surveys::IntervalBody,
+        surveys::ImportResult,
+        surveys::InviteRequest,
+        surveys::InviteResult,
+        surveys::RemindRequest,
+        surveys::RemindResult,
+        surveys::ResultsBody,
+        surveys::RoutingBody,
+        areas::AreaBody,
+        areas::AreasBody,
+        areas::DecisionRequest,
+        areas::DecidedBody,
+        areas::LoggedDecisionBody,
+    )),
+    modifiers(&BearerKey),
+    tags(
+        (name = "surveys", description = "Surveys and their waves"),
+        (name = "contacts", description = "Contacts import"),
+        (name = "invitations", description = "Invitations and reminders (queued; the worker delivers)"),
+        (name = "results", description = "Ranked problem areas"),
+        (name = "routing", description = "Routing rules"),
+        (name = "coding", description = "Problem areas and the analysts' decisions"),
+        (name = "exports", description = "CSV exports for spreadsheets, R and pandas"),
+        (name = "meta", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// This document (no key needed).
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object))
+)]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(ApiDoc::openapi())
+}

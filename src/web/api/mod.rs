@@ -1,0 +1,238 @@
+//! The admin API under `/api/`: JSON for scripts and the dashboard. Every request
+//! needs `Authorization: Bearer KEY` (a key from `pds keys create`). Handlers are
+//! thin: they parse, call a capability on the blocking pool and serialise; errors
+//! are `{"error": "..."}` with a status that says whose move it is. The key is never
+//! logged.
+
+mod areas;
+mod auth;
+mod docs;
+mod exports;
+mod surveys;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse, ResponseError};
+use futures_util::StreamExt;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use crate::error::Error;
+use crate::invite::ImportError;
+use crate::survey::SurveyError;
+
+pub use auth::Authenticated;
+pub use docs::ApiDoc;
+
+/// Largest CSV body (contacts import), in bytes.
+pub const MAX_CSV_BYTES: usize = 10 * 1024 * 1024;
+/// Largest JSON or TOML body, in bytes.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
+/// An error as every endpoint returns it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What happened and what to fix.
+    #[schema(example = "no survey with slug \"acme\"; `pds survey list` shows the surveys")]
+    pub error: String,
+    /// Line-numbered problems of an uploaded file (contacts CSV, routing.toml), when
+    /// there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+/// A failed request: a status and a message that says what to fix.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    problems: Vec<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            problems: Vec::new(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn unprocessable(message: impl Into<String>, problems: Vec<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: message.into(),
+            problems,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CACHE_CONTROL, "no-store"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"pds\""));
+        }
+        response.json(ErrorBody {
+            error: self.message.clone(),
+            problems: self.problems.clone(),
+        })
+    }
+}
+
+/// The crate's errors, turned into a status once, here.
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Invalid(m) => ApiError::bad_request(m),
+            Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
+            Error::Survey(s @ (SurveyError::Unknown(_) | SurveyError::UnknownWave { .. })) => {
+                ApiError::new(StatusCode::NOT_FOUND, s.to_string())
+            }
+            Error::Survey(s @ SurveyError::Exists(_)) => {
+                ApiError::new(StatusCode::CONFLICT, s.to_string())
+            }
+            Error::Survey(s) => ApiError::bad_request(s.to_string()),
+            Error::Import(ImportError::Rejected { file, errors }) => ApiError::unprocessable(
+                format!(
+                    "{file}: {} invalid row(s); nothing was imported. Fix them, or pass ?skip_invalid=true to import only the valid rows",
+                    errors.len()
+                ),
+                errors,
+            ),
+            Error::Import(e @ ImportError::Header { .. }) => {
+                ApiError::unprocessable(e.to_string(), Vec::new())
+            }
+            other => {
+                tracing::error!(error = %other, "admin API request failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the server could not complete the request; its log says why",
+                )
+            }
+        }
+    }
+}
+
+impl From<crate::survey::SurveyError> for ApiError {
+    fn from(e: crate::survey::SurveyError) -> Self {
+        Error::from(e).into()
+    }
+}
+
+/// Runs `f` on the blocking pool (database work never blocks the server's threads).
+pub(crate) async fn blocking<T: Send + 'static>(
+    state: web::Data<AppState>,
+    f: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    web::block(move || f(&state)).await.map_err(|e| {
+        tracing::error!(error = %e, "admin API task failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server could not complete the request; its log says why",
+        )
+    })?
+}
+
+/// Reads a whole request body of at most `limit` bytes; 413 beyond it.
+pub(crate) async fn read_body(
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than {limit} bytes; send a smaller file or split it"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// A JSON body of at most [`MAX_JSON_BYTES`].
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
+    payload: web::Payload,
+) -> Result<T, ApiError> {
+    let body = read_body(payload, MAX_JSON_BYTES).await?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("the JSON body is not as expected: {e}")))
+}
+
+/// A UTF-8 text body of at most `limit` bytes.
+pub(crate) async fn read_text(payload: web::Payload, limit: usize) -> Result<String, ApiError> {
+    let body = read_body(payload, limit).await?;
+    String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::bad_request("the body is not UTF-8 text; save the file as UTF-8"))
+}
+
+async fn not_found() -> HttpResponse {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such endpoint; GET /api/openapi.json lists them",
+    )
+    .error_response()
+}
+
+/// The `/api` scope: every endpoint but the OpenAPI document needs a key.
+pub fn scope() -> actix_web::Scope {
+    web::scope("/api")
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|e, _| ApiError::bad_request(format!("query string: {e}")).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|e, _| ApiError::bad_request(format!("path: {e}")).into()),
+        )
+        .route("/openapi.json", web::get().to(docs::openapi_json))
+        .route("/surveys", web::get().to(surveys::list))
+        .route("/surveys/{slug}", web::get().to(surveys::show))
+        .route(
+            "/surveys/{slug}/contacts",
+            web::post().to(surveys::import_contacts),
+        )
+        .route(
+            "/surveys/{slug}/invitations",
+            web::post().to(surveys::invite),
+        )
+        .route("/surveys/{slug}/reminders", web::post().to(surveys::remind))
+        .route("/surveys/{slug}/results", web::get().to(surveys::results))
+        .route("/surveys/{slug}/routing", web::get().to(surveys::routing))
+        .route(
+            "/surveys/{slug}/routing",
+            web::put().to(surveys::set_routing),
+        )
+        .route("/surveys/{slug}/areas", web::get().to(areas::list))
+        .route(
+            "/surveys/{slug}/areas/decisions",
+            web::get().to(areas::decisions),
+        )
+        .route(
+            "/surveys/{slug}/areas/decisions",
+            web::post().to(areas::decide),
+        )
+        .route(
+            "/surveys/{slug}/exports/{what}",
+            web::get().to(exports::export),
+        )
+        .default_service(web::to(not_found))
+}

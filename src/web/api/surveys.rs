@@ -1,0 +1,653 @@
+//! Surveys and what an analyst does with them: waves and their counts, contacts
+//! import, invitations and reminders (queued; the worker delivers), results and
+//! routing rules. Each handler parses, calls the capability, and serialises.
+
+use std::ops::ControlFlow;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    blocking, read_json, read_text, ApiError, Authenticated, MAX_CSV_BYTES, MAX_JSON_BYTES,
+};
+use crate::invite::{self, contacts, overview, SegmentFilter};
+use crate::report::{self, Options};
+use crate::route::{self, Routing};
+use crate::stats::{self, BootstrapOptions};
+use crate::survey::{store, SurveySlug, WaveLabel};
+use crate::web::AppState;
+
+/// Timestamps are UTC, RFC 3339, e.g. `2026-11-23T06:30:00Z`.
+fn utc(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn slug_of(path: &str) -> Result<SurveySlug, ApiError> {
+    Ok(path.parse::<SurveySlug>()?)
+}
+
+/// A survey in the list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SurveySummary {
+    #[schema(example = "acme-2026")]
+    pub slug: String,
+    pub title: String,
+    /// UTC, RFC 3339.
+    pub created_at: String,
+}
+
+/// A 95% interval.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntervalBody {
+    pub low: f64,
+    pub high: f64,
+}
+
+/// A wave with its counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WaveSummary {
+    #[schema(example = "2026-H2")]
+    pub label: String,
+    pub created_at: String,
+    /// Contacts invited to the wave.
+    pub invited: u64,
+    /// Invitations answered through the emailed link.
+    pub answered: u64,
+    /// Answers imported from a file (not in the response rate).
+    pub imported: u64,
+    /// `response-rate-v1`: answered / invited; null when nobody was invited.
+    pub response_rate: Option<f64>,
+    /// Wilson 95% interval of the response rate.
+    pub response_rate_ci: Option<IntervalBody>,
+    /// Fewer than 30 answers.
+    pub small_sample: bool,
+    #[schema(example = "response-rate-v1")]
+    pub method: &'static str,
+}
+
+/// A survey with its waves.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SurveyDetail {
+    pub slug: String,
+    pub title: String,
+    pub created_at: String,
+    /// The most problems one respondent may give (M).
+    pub max_problems: u32,
+    /// When the survey stops taking answers (UTC), if set.
+    pub closes_at: Option<String>,
+    pub waves: Vec<WaveSummary>,
+}
+
+/// List surveys.
+#[utoipa::path(
+    get,
+    path = "/api/surveys",
+    tag = "surveys",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Every stored survey, oldest first", body = [SurveySummary]),
+        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+    )
+)]
+pub async fn list(
+    _caller: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let surveys = blocking(state, |state| {
+        Ok(store::list(&mut *state.db.conn()?)?
+            .into_iter()
+            .map(|(slug, title, created)| SurveySummary {
+                slug,
+                title,
+                created_at: utc(created),
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(surveys))
+}
+
+/// A survey with its waves: contacts invited, answered and the response rate.
+#[utoipa::path(
+    get,
+    path = "/api/surveys/{slug}",
+    tag = "surveys",
+    security(("api_key" = [])),
+    params(("slug" = String, Path, description = "The survey's slug, e.g. acme-2026")),
+    responses(
+        (status = 200, description = "The survey and its waves", body = SurveyDetail),
+        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
+        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        (status = 404, description = "No such survey", body = super::ErrorBody),
+    )
+)]
+pub async fn show(
+    _caller: Authenticated,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug_of(&path)?;
+    let detail = blocking(state, move |state| {
+        let mut conn = state.db.conn()?;
+        let survey = store::find(&mut conn, &slug)?;
+        let waves = overview::waves(&mut conn, survey.id)?
+            .into_iter()
+            .map(|w| WaveSummary {
+                label: w.label,
+                created_at: utc(w.created_at),
+                invited: w.invited,
+                answered: w.answered,
+                imported: w.imported,
+                response_rate: w.response_rate,
+                response_rate_ci: w.ci.map(|ci| IntervalBody {
+                    low: ci.low,
+                    high: ci.high,
+                }),
+                small_sample: w.small_sample,
+                method: stats::RESPONSE_RATE_V1,
+            })
+            .collect();
+        Ok(SurveyDetail {
+            slug: survey.slug.clone(),
+            title: survey.survey.title().to_string(),
+            created_at: utc(survey.created_at),
+            max_problems: survey.survey.max_problems as u32,
+            closes_at: survey.survey.closes_at().map(utc),
+            waves,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// Import the valid rows even if some rows are invalid (they are listed in `skipped`).
+    #[serde(default)]
+    pub skip_invalid: bool,
+}
+
+/// What a contacts import did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    pub inserted: usize,
+    pub updated: usize,
+    /// Rows left out with `skip_invalid=true`, each with its line number.
+    pub skipped: Vec<String>,
+}
+
+/// Import contacts from CSV (`email,name,locale`, then any segment columns).
+///
+/// The same rules as `pds contacts import`: a file with a bad row imports nothing
+/// and gets 422 with every bad row by line number, unless `skip_invalid=true`.
+/// Contacts are shared by all surveys; the survey in the path must exist.
+#[utoipa::path(
+    post,
+    path = "/api/surveys/{slug}/contacts",
+    tag = "contacts",
+    security(("api_key" = [])),
+    params(("slug" = String, Path, description = "The survey's slug"), ImportQuery),
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "The contacts file, UTF-8, at most 10 MiB",
+        example = "email,name,locale,customer_type\nanna@example.se,Anna Åberg,sv,current\n"
+    ),
+    responses(
+        (status = 200, description = "Imported", body = ImportResult),
+        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        (status = 404, description = "No such survey", body = super::ErrorBody),
+        (status = 413, description = "The body is over 10 MiB", body = super::ErrorBody),
+        (status = 422, description = "Bad header or rows; nothing was imported; `problems` lists every bad row by line", body = super::ErrorBody),
+    )
+)]
+pub async fn import_contacts(
+    _caller: Authenticated,
+    path: web::Path<String>,
+    query: web::Query<ImportQuery>,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug_of(&path)?;
+    let csv = read_text(payload, MAX_CSV_BYTES).await?;
+    let skip_invalid = query.skip_invalid;
+    let report = blocking(state, move |state| {
+        store::find(&mut *state.db.conn()?, &slug)?;
+        Ok(contacts::import(
+            &state.db,
+            csv.as_bytes(),
+            "contacts.csv",
+            skip_invalid,
+            &ProgressBar::hidden(),
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ImportResult {
+        inserted: report.inserted,
+        updated: report.updated,
+        skipped: report.skipped,
+    }))
+}
+
+/// Whom to invite.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    /// The wave label (created on first use).
+    #[schema(example = "2026-H2")]
+    pub wave: String,
+    /// Only contacts whose segment column has this value, as `column=value`.
+    #[schema(example = "customer_type=current")]
+    pub segment: Option<String>,
+}
+
+/// What an invitation run queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteResult {
+    pub wave: String,
+    /// Invitations queued now; the worker in `pds serve` (or `pds worker`) delivers them.
+    pub queued: usize,
+    pub already_invited: usize,
+    pub unsubscribed: usize,
+    pub outside_segment: usize,
+}
+
+/// Queue invitations for a wave (as `pds invite --queue-only`).
+///
+/// Every matching contact not yet invited to the wave gets a personal link; the
+/// emails are queued in the outbox and delivered by the worker. Re-running never
+/// invites a contact twice to the same wave.
+#[utoipa::path(
+    post,
+    path = "/api/surveys/{slug}/invitations",
+    tag = "invitations",
+    security(("api_key" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    request_body(content = InviteRequest, description = "At most 64 KiB of JSON"),
+    responses(
+        (status = 202, description = "Queued", body = InviteResult),
+        (status = 400, description = "Bad JSON, wave label or segment", body = super::ErrorBody),
+        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        (status = 404, description = "No such survey", body = super::ErrorBody),
+        (status = 413, description = "The body is over 64 KiB", body = super::ErrorBody),
+    )
+)]
+pub async fn invite(
+    _caller: Authenticated,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug_of(&path)?;
+    let request: InviteRequest = read_json(payload).await?;
+    let wave: WaveLabel = request.wave.parse()?;
+    let segment: Option<SegmentFilter> = request
+        .segment
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "segment {:?}: write it as column=value, e.g. customer_type=current",
+                request.segment.as_deref().unwrap_or_default()
+            ))
+        })?;
+    let result = blocking(state, move |state| {
+        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+        let r = invite::invite(
+            &state.db,
+            &state.settings,
+            &survey,
+            &wave,
+            segment.as_ref(),
+            &ProgressBar::hidden(),
+        )?;
+        Ok(InviteResult {
+            wave: wave.to_string(),
+            queued: r.queued,
+            already_invited: r.already_invited,
+            unsubscribed: r.unsubscribed,
+            outside_segment: r.outside_segment,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(result))
+}
+
+/// Whom to remind.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemindRequest {
+    #[schema(example = "2026-H2")]
+    pub wave: String,
+    /// Remind those whose last email is at least this old: `5d`, `36h`, `90m`, `0s`.
+    #[schema(example = "5d")]
+    pub after: Option<String>,
+    /// The most reminders one contact gets for the wave (default 2).
+    #[schema(example = 2)]
+    pub max: Option<u32>,
+}
+
+/// What a reminder run queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RemindResult {
+    pub wave: String,
+    pub queued: usize,
+    pub answered: usize,
+    pub unsubscribed: usize,
+    pub too_recent: usize,
+    pub reminded_enough: usize,
+}
+
+/// Parses an age such as `5d`, `36h`, `90m` or `0s` (as `pds remind --after`).
+fn parse_age(text: &str) -> Result<chrono::Duration, ApiError> {
+    let t = text.trim();
+    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let duration = number.parse::<i64>().ok().and_then(|n| match unit {
+        "d" => chrono::Duration::try_days(n),
+        "h" => chrono::Duration::try_hours(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "s" => chrono::Duration::try_seconds(n),
+        _ => None,
+    });
+    duration.ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "after {text:?}: write a number and a unit d, h, m or s, e.g. 5d, 36h or 90m"
+        ))
+    })
+}
+
+/// Queue reminders for a wave (as `pds remind --queue-only`).
+///
+/// Reminds contacts who have not answered and have not unsubscribed, whose last
+/// email is older than `after`, at most `max` times each.
+#[utoipa::path(
+    post,
+    path = "/api/surveys/{slug}/reminders",
+    tag = "invitations",
+    security(("api_key" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    request_body(content = RemindRequest, description = "At most 64 KiB of JSON"),
+    responses(
+        (status = 202, description = "Queued", body = RemindResult),
+        (status = 400, description = "Bad JSON, wave label or age", body = super::ErrorBody),
+        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        (status = 404, description = "No such survey or wave", body = super::ErrorBody),
+        (status = 413, description = "The body is over 64 KiB", body = super::ErrorBody),
+    )
+)]
+pub async fn remind(
+    _caller: Authenticated,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug_of(&path)?;
+    let request: RemindRequest = read_json(payload).await?;
+    let wave: WaveLabel = request.wave.parse()?;
+    let after = parse_age(request.after.as_deref().unwrap_or("5d"))?;
+    let max = request.max.unwrap_or(2);
+    let result = blocking(state, move |state| {
+        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+        let r = invite::remind(
+            &state.db,
+            &state.settings,
+            &survey,
+            &wave,
+            after,
+            max,
+            &ProgressBar::hidden(),
+        )?;
+        Ok(RemindResult {
+            wave: wave.to_string(),
+            queued: r.queued,
+            answered: r.answered,
+            unsubscribed: r.unsubscribed,
+            too_recent: r.too_recent,
+            reminded_enough: r.reminded_enough,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(result))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResultsQuery {
+    /// Only this wave (default: all waves together).
+    pub wave: Option<String>,
+    /// Compare segments by this respondent attribute (a contacts segment column, or
+    /// `segment` for imported responses).
+    pub by: Option<String>,
+    /// Compare `wave` with this earlier wave.
+    pub compare_wave: Option<String>,
+    /// Bootstrap replicates for rank stability, 1 to 1,000,000 (default 2000).
+    #[param(minimum = 1, maximum = 1000000)]
+    pub bootstrap: Option<u32>,
+    /// Seed of the bootstrap (default 20040501); the same data and seed give the same output.
+    pub seed: Option<u64>,
+    /// k of P(top k), 1 to 10,000 (default 5).
+    #[param(minimum = 1, maximum = 10000)]
+    pub top: Option<u64>,
+    /// Also fit Plackett-Luce worths (`worth-pl-v1`).
+    #[serde(default)]
+    pub worth: bool,
+}
+
+/// The results document: exactly what `pds results --format json` prints. Every
+/// figure names its method and n; see the README's Results section.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ResultsBody {
+    #[schema(example = "acme-2026")]
+    survey: String,
+    /// The wave in scope; null for all waves together.
+    wave: Option<String>,
+    #[schema(example = "joint-v1")]
+    method: String,
+    grouping: String,
+    /// Respondents in scope.
+    n: u64,
+    respondents_with_problems: u64,
+    max_problems: u32,
+    small_sample: bool,
+    frequency_method: String,
+    importance_method: String,
+    /// `method`, `replicates`, `seed`, `top_k` of the rank bootstrap.
+    #[schema(value_type = Object)]
+    rank_stability: (),
+    /// Areas in rank order, each with frequency, importance, score, intervals,
+    /// rank interval and P(top k).
+    #[schema(value_type = Vec<Object>)]
+    areas: (),
+    /// Mentions in no area, listed apart.
+    #[schema(value_type = Object)]
+    uncoded: (),
+    /// Plackett-Luce worths (with `worth=true`).
+    #[schema(value_type = Option<Object>)]
+    worth: (),
+    /// Response rate per wave (`response-rate-v1`).
+    #[schema(value_type = Vec<Object>)]
+    response_rates: (),
+    /// Early against late respondents (`early-late-v1`).
+    #[schema(value_type = Option<Object>)]
+    early_late: (),
+    /// Segment comparison (with `by`).
+    #[schema(value_type = Option<Object>)]
+    segments: (),
+    /// Wave comparison (with `wave` and `compare_wave`).
+    #[schema(value_type = Option<Object>)]
+    wave_comparison: (),
+}
+
+/// Results: problem areas ranked by `joint-v1` with rank stability, segments, wave
+/// changes and response rates; the same JSON as `pds results --format json`.
+#[utoipa::path(
+    get,
+    path = "/api/surveys/{slug}/results",
+    tag = "results",
+    security(("api_key" = [])),
+    params(("slug" = String, Path, description = "The survey's slug"), ResultsQuery),
+    responses(
+        (status = 200, description = "The results", body = ResultsBody),
+        (status = 400, description = "A query parameter is not valid", body = super::ErrorBody),
+        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        (status = 404, description = "No such survey or wave", body = super::ErrorBody),
+    )
+)]
+pub async fn results(
+    _caller: Authenticated,
+    path: web::Path<String>,
+    query: web::Query<ResultsQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug_of(&path)?;
+    let q = query.into_inner();
+    let wave = |w: &Option<String>| -> Result<Option<WaveLabel>, ApiError> {
+        Ok(w.as_deref().map(str::parse).transpose()?)
+    };
+    let replicates = q.bootstrap.unwrap_or(stats::DEFAULT_REPLICATES);
+    if !(1..=1_000_000).contains(&replicates) {
+        return Err(ApiError::bad_request(
+            "bootstrap must be 1 to 1000000 replicates",
+        ));
+    }
+    let top = q.top.unwrap_or(stats::DEFAULT_TOP_K as u64);
+    if !(1..=10_000).contains(&top) {
+        return Err(ApiError::bad_request("top must be 1 to 10000"));
+    }
+    let options = Options {
+        wave: wave(&q.wave)?,
+        by: q.by.map(|b| b.trim().to_string()),
+        compare_wave: wave(&q.compare_wave)?,
+        bootstrap: BootstrapOptions {
+            replicates,
+            seed: q.seed.unwrap_or(stats::DEFAULT_SEED),
+            top_k: top as usize,
+        },
+        worth: q.worth,
+    };
+    let results = blocking(state, move |state| {
+        let mut conn = state.db.conn()?;
+        let survey = store::find(&mut conn, &slug)?;
+        Ok(report::compute(&mut conn, &survey, &options, &|_| {
+            ControlFlow::Continue(())
+        })?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(results))
+}
+
+/// A survey's routing rules.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoutingBody {
+    /// The routing.toml as stored.
+    pub source: String,
+    /// Rule names, in order.
+    pub rules: Vec<String>,
+    /// Team ids.
+    pub teams: Vec<String>,
+}
+
+impl From<&Routing> for RoutingBody {
+    fn from(r: &Routing) -> Self {
+        RoutingBody {
+            source: r.source.clone(),
+            rules: r.rules.iter().map(|rule| rule.name.clone()).collect(),
+            teams: r.teams.keys().cloned().collect(),
+        }
+    }
+}
+
+/// A survey's routing rules.
+#[utoipa::path(
+    get,
+    path = "/api/surveys/{slug}/routing",
+    tag = "routing",
+    security(("api_key" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    responses(
+        (status = 200, description = "The stored routing rules", body = RoutingBody),
+        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        (status = 404, description = "No such survey, or it has no routing rules", body = super::ErrorBody),
+    )
+)]
+pub async fn routing(
+    _caller: Authenticated,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug_of(&path)?;
+    let body = blocking(state, move |state| {
+        let mut conn = state.db.conn()?;
+        let survey = store::find(&mut conn, &slug)?;
+        match route::load(&mut conn, survey.id)? {
+            Some(r) => Ok(RoutingBody::from(&r)),
+            None => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "survey {} has no routing rules; PUT a routing.toml to this address to add them",
+                    survey.slug
+                ),
+            )),
+        }
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Replace a survey's routing rules with a routing.toml (validated first).
+///
+/// A file with problems changes nothing and gets 422 with each problem and its line.
+/// New answers use the new rules.
+#[utoipa::path(
+    put,
+    path = "/api/surveys/{slug}/routing",
+    tag = "routing",
+    security(("api_key" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    request_body(
+        content = String,
+        content_type = "application/toml",
+        description = "The routing.toml text, UTF-8, at most 64 KiB (see docs/TEMPLATES.md)"
+    ),
+    responses(
+        (status = 200, description = "Stored; the rules now in force", body = RoutingBody),
+        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        (status = 404, description = "No such survey", body = super::ErrorBody),
+        (status = 413, description = "The body is over 64 KiB", body = super::ErrorBody),
+        (status = 422, description = "The file has problems; `problems` names each with its line", body = super::ErrorBody),
+    )
+)]
+pub async fn set_routing(
+    _caller: Authenticated,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug_of(&path)?;
+    let source = read_text(payload, MAX_JSON_BYTES).await?;
+    let routing = Routing::parse(&source, "routing.toml").map_err(|e| {
+        ApiError::unprocessable(
+            format!(
+                "routing.toml has {} problem(s); nothing was changed. Fix them and send it again",
+                e.problems.len()
+            ),
+            e.problems,
+        )
+    })?;
+    let body = blocking(state, move |state| {
+        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+        state
+            .db
+            .write(|conn| route::save(conn, survey.id, &routing))?;
+        Ok(RoutingBody::from(&routing))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
