@@ -84,10 +84,11 @@ fn main() {
         standard.rows as f64 / standard.seconds
     );
     println!(
-        "export (--excel):  {} rows in {:.2} s = {:.0} rows/s",
+        "export (--excel):  {} rows in {:.2} s = {:.0} rows/s, peak memory {:.1} MiB",
         excel.rows,
         excel.seconds,
-        excel.rows as f64 / excel.seconds
+        excel.rows as f64 / excel.seconds,
+        excel.hwm_end
     );
     println!(
         "peak memory of the export process (VmHWM): {:.1} MiB before the export, \

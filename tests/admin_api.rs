@@ -23,8 +23,12 @@ fn call(
     let agent = app.http();
     let auth = key.map(|k| format!("Bearer {k}"));
     let mut response = match (method, body) {
-        ("GET", _) => {
-            let mut r = agent.get(&url);
+        ("GET" | "DELETE", _) => {
+            let mut r = if method == "GET" {
+                agent.get(&url)
+            } else {
+                agent.delete(&url)
+            };
             if let Some(a) = &auth {
                 r = r.header("Authorization", a);
             }
@@ -134,6 +138,25 @@ fn requests_need_a_valid_key(backend: Backend) {
     let (status, body) = call(&app, "GET", "/api/nothing-here", Some(&other), None);
     assert_eq!(status, 404, "{body}");
     error_of(&body);
+    let (status, body) = call(&app, "DELETE", "/api/surveys/s", Some(&other), None);
+    assert_eq!(status, 405, "{body}");
+    error_of(&body);
+
+    // A contacts file over 10 MiB is refused whole.
+    let mut big = String::from("email,name,locale\n");
+    while big.len() <= 10 * 1024 * 1024 {
+        big.push_str("someone@example.com,Someone with a long name,en\n");
+    }
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/api/surveys/s/contacts",
+        Some(&other),
+        Some(("text/csv", &big)),
+    );
+    assert_eq!(status, 413, "{body}");
+    assert!(error_of(&body).contains("larger than"), "{body}");
+    assert_eq!(contacts_in_db(&app), 0);
 }
 
 #[test]
@@ -452,6 +475,63 @@ fn a_study_run_through_the_api(backend: Backend) {
     assert_eq!(body["source"], fixed.as_str());
     let shown = app.pds_ok(&["route", "show", "--survey", "s"]);
     assert_eq!(shown, fixed);
+
+    // Areas and the analyst's decisions, as `pds areas` makes them.
+    let (status, body) = call(&app, "GET", "/api/surveys/s/areas", key, None);
+    assert_eq!(status, 200, "{body}");
+    let area = |body: &Value, label: &str| -> Value {
+        body["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["label"] == label)
+            .unwrap_or_else(|| panic!("no area {label}: {body}"))
+            .clone()
+    };
+    assert_eq!(area(&body, "Delivery")["mentions"], 40, "{body}");
+    let billing = area(&body, "Billing");
+    assert_eq!(billing["mentions"], 14, "{body}");
+    assert_eq!(
+        body["uncoded_mentions"], 1,
+        "Anna's answer is not coded yet: {body}"
+    );
+    let rename =
+        json!({"action": "rename", "area": billing["id"], "label": "Invoices"}).to_string();
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/api/surveys/s/areas/decisions",
+        key,
+        Some(("application/json", &rename)),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = call(&app, "GET", "/api/surveys/s/areas", key, None);
+    assert_eq!(area(&body, "Invoices")["id"], billing["id"], "{body}");
+    let (status, body) = call(&app, "GET", "/api/surveys/s/areas/decisions", key, None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["action"], "rename", "{body}");
+    let listed = app.pds_ok(&["areas", "list", "--survey", "s"]);
+    assert!(listed.contains("Invoices"), "{listed}");
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/api/surveys/s/areas/decisions",
+        key,
+        Some((
+            "application/json",
+            r#"{"action": "rename", "area": 999999, "label": "x"}"#,
+        )),
+    );
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/api/surveys/s/areas/decisions",
+        key,
+        Some(("application/json", r#"{"action": "explode", "area": 1}"#)),
+    );
+    assert_eq!(status, 400, "{body}");
+    error_of(&body);
 }
 
 #[test]
@@ -481,6 +561,9 @@ fn the_openapi_document_names_every_endpoint_and_the_bearer_scheme() {
         ("/api/surveys/{slug}/routing", "get"),
         ("/api/surveys/{slug}/routing", "put"),
         ("/api/surveys/{slug}/exports/{what}", "get"),
+        ("/api/surveys/{slug}/areas", "get"),
+        ("/api/surveys/{slug}/areas/decisions", "get"),
+        ("/api/surveys/{slug}/areas/decisions", "post"),
         ("/api/openapi.json", "get"),
     ] {
         let op = &paths[path][method];

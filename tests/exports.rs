@@ -199,6 +199,12 @@ fn analyst_exports_mentions_as_the_customers_wrote_them(backend: Backend) {
     // One wave only.
     let (_, later) = parse(&export(&app, "mentions", &["--wave", "2026-H2"]));
     assert!(later.is_empty(), "{later:?}");
+    let unknown = app.pds(&[
+        "export", "--survey", "phone", "--what", "mentions", "--wave", "2027-H1",
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&unknown.stderr);
+    assert!(message.contains("no wave \"2027-H1\""), "{message}");
 
     // Responses: one row each, with the number of mentions.
     let (header, rows) = parse(&export(&app, "responses", &[]));

@@ -22,25 +22,11 @@ pub struct Args {
     queue_only: bool,
 }
 
-/// Parses a duration such as `5d`, `36h`, `90m` or `0s`.
+/// Parses `--after`: a duration such as `5d`, `36h`, `90m` or `0s`.
 pub fn parse_age(text: &str) -> Result<chrono::Duration> {
-    let t = text.trim();
-    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: i64 = number.parse().map_err(|_| {
+    invite::parse_age(text).ok_or_else(|| {
         Error::Invalid(format!(
-            "--after {text:?}: write a number and a unit, e.g. 5d, 36h or 90m"
-        ))
-    })?;
-    let duration = match unit {
-        "d" => chrono::Duration::try_days(n),
-        "h" => chrono::Duration::try_hours(n),
-        "m" => chrono::Duration::try_minutes(n),
-        "s" => chrono::Duration::try_seconds(n),
-        _ => None,
-    };
-    duration.ok_or_else(|| {
-        Error::Invalid(format!(
-            "--after {text:?}: the unit must be d, h, m or s, e.g. 5d"
+            "--after {text:?}: write a number and a unit d, h, m or s, e.g. 5d, 36h or 90m"
         ))
     })
 }

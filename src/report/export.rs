@@ -19,7 +19,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 
 use super::{spreadsheet_safe, Format, Options};
 use crate::db::schema::{areas, mentions, responses};
@@ -98,17 +100,35 @@ pub fn export(
         // The BOM is how Excel knows the file is UTF-8 and not the ANSI code page.
         out.write_all("\u{feff}".as_bytes()).map_err(io)?;
     }
-    let exported = match options.what {
-        Export::Areas => areas_csv(conn, survey, options, &mut out, progress)?,
-        Export::Mentions => {
-            mentions_csv(conn, survey, wave_id, options.dialect, &mut out, progress)?
+    // One read transaction, so that every page sees the same data: answers and
+    // coding that arrive during the export are in the next file, not half in this
+    // one. PostgreSQL needs REPEATABLE READ for that; SQLite's is a snapshot anyway.
+    let exported = conn.transaction::<_, Error, _>(|conn| {
+        if let AnyConnection::Postgresql(_) = conn {
+            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
         }
-        Export::Responses => {
-            responses_csv(conn, survey, wave_id, options.dialect, &mut out, progress)?
+        match options.what {
+            Export::Areas => areas_csv(conn, survey, options, &mut out, progress),
+            Export::Mentions => {
+                mentions_csv(conn, survey, wave_id, options.dialect, &mut out, progress)
+            }
+            Export::Responses => {
+                responses_csv(conn, survey, wave_id, options.dialect, &mut out, progress)
+            }
         }
-    };
+    })?;
     out.flush().map_err(io)?;
     Ok(exported)
+}
+
+/// The survey id of a page query, kept from steering the plan. Compared as
+/// `survey_id + 0`, it cannot pick the `(survey_id, wave_id)` index, so the page is
+/// read by walking the primary key from the last id (the LIMIT stops the walk)
+/// instead of finding every row of the survey and sorting them for each page: on
+/// SQLite that sort made a 1M-mention export quadratic (26 s instead of ~2 s).
+/// PostgreSQL walks the primary key either way.
+fn page_survey_id() -> diesel::dsl::Add<responses::survey_id, diesel::dsl::AsExprOf<i64, BigInt>> {
+    responses::survey_id + 0_i64
 }
 
 fn io(e: std::io::Error) -> Error {
@@ -218,21 +238,8 @@ fn areas_csv(
 }
 
 /// Segment columns as text; values that are not strings keep their JSON spelling.
-fn attributes(json: &str) -> HashMap<String, String> {
-    match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(serde_json::Value::Object(map)) => map
-            .into_iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| {
-                let v = match v {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                (k, v)
-            })
-            .collect(),
-        _ => HashMap::new(),
-    }
+fn attributes(json: &str) -> std::collections::BTreeMap<String, String> {
+    super::load::parse_attributes(json)
 }
 
 /// The segment keys of the responses in scope, sorted, read page by page.
@@ -245,7 +252,7 @@ fn segment_keys(
     let mut last = 0i64;
     loop {
         let mut query = responses::table
-            .filter(responses::survey_id.eq(survey_id))
+            .filter(page_survey_id().eq(survey_id))
             .filter(responses::id.gt(last))
             .order(responses::id)
             .limit(PAGE)
@@ -383,7 +390,7 @@ fn mentions_csv(
         let mut query = mentions::table
             .inner_join(responses::table)
             .left_join(areas::table)
-            .filter(responses::survey_id.eq(survey.id))
+            .filter(page_survey_id().eq(survey.id))
             .filter(mentions::id.gt(last))
             .order(mentions::id)
             .limit(PAGE)
@@ -509,7 +516,7 @@ fn responses_csv(
     let mut last = 0i64;
     loop {
         let mut query = responses::table
-            .filter(responses::survey_id.eq(survey.id))
+            .filter(page_survey_id().eq(survey.id))
             .filter(responses::id.gt(last))
             .order(responses::id)
             .limit(PAGE)

@@ -188,7 +188,7 @@ pub fn responses_of(
 }
 
 /// Segment columns as text; values that are not strings keep their JSON spelling.
-fn parse_attributes(json: &str) -> BTreeMap<String, String> {
+pub(super) fn parse_attributes(json: &str) -> BTreeMap<String, String> {
     match serde_json::from_str::<serde_json::Value>(json) {
         Ok(serde_json::Value::Object(map)) => map
             .into_iter()

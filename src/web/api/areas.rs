@@ -57,6 +57,7 @@ pub struct AreasBody {
     params(("slug" = String, Path, description = "The survey's slug")),
     responses(
         (status = 200, description = "The areas", body = AreasBody),
+        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
         (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
         (status = 404, description = "No such survey", body = super::ErrorBody),
     )
@@ -205,6 +206,7 @@ pub struct LoggedDecisionBody {
     params(("slug" = String, Path, description = "The survey's slug")),
     responses(
         (status = 200, description = "The decisions log", body = [LoggedDecisionBody]),
+        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
         (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
         (status = 404, description = "No such survey", body = super::ErrorBody),
     )

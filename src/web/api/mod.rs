@@ -192,6 +192,19 @@ async fn not_found() -> HttpResponse {
     .error_response()
 }
 
+async fn method_not_allowed() -> HttpResponse {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this endpoint does not take that method; GET /api/openapi.json lists what each takes",
+    )
+    .error_response()
+}
+
+/// A path whose other methods get a JSON 405.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
 /// The `/api` scope: every endpoint but the OpenAPI document needs a key.
 pub fn scope() -> actix_web::Scope {
     web::scope("/api")
@@ -203,36 +216,24 @@ pub fn scope() -> actix_web::Scope {
             web::PathConfig::default()
                 .error_handler(|e, _| ApiError::bad_request(format!("path: {e}")).into()),
         )
-        .route("/openapi.json", web::get().to(docs::openapi_json))
-        .route("/surveys", web::get().to(surveys::list))
-        .route("/surveys/{slug}", web::get().to(surveys::show))
-        .route(
-            "/surveys/{slug}/contacts",
-            web::post().to(surveys::import_contacts),
+        .service(resource("/openapi.json").get(docs::openapi_json))
+        .service(resource("/surveys").get(surveys::list))
+        .service(resource("/surveys/{slug}").get(surveys::show))
+        .service(resource("/surveys/{slug}/contacts").post(surveys::import_contacts))
+        .service(resource("/surveys/{slug}/invitations").post(surveys::invite))
+        .service(resource("/surveys/{slug}/reminders").post(surveys::remind))
+        .service(resource("/surveys/{slug}/results").get(surveys::results))
+        .service(
+            resource("/surveys/{slug}/routing")
+                .get(surveys::routing)
+                .put(surveys::set_routing),
         )
-        .route(
-            "/surveys/{slug}/invitations",
-            web::post().to(surveys::invite),
+        .service(resource("/surveys/{slug}/areas").get(areas::list))
+        .service(
+            resource("/surveys/{slug}/areas/decisions")
+                .get(areas::decisions)
+                .post(areas::decide),
         )
-        .route("/surveys/{slug}/reminders", web::post().to(surveys::remind))
-        .route("/surveys/{slug}/results", web::get().to(surveys::results))
-        .route("/surveys/{slug}/routing", web::get().to(surveys::routing))
-        .route(
-            "/surveys/{slug}/routing",
-            web::put().to(surveys::set_routing),
-        )
-        .route("/surveys/{slug}/areas", web::get().to(areas::list))
-        .route(
-            "/surveys/{slug}/areas/decisions",
-            web::get().to(areas::decisions),
-        )
-        .route(
-            "/surveys/{slug}/areas/decisions",
-            web::post().to(areas::decide),
-        )
-        .route(
-            "/surveys/{slug}/exports/{what}",
-            web::get().to(exports::export),
-        )
+        .service(resource("/surveys/{slug}/exports/{what}").get(exports::export))
         .default_service(web::to(not_found))
 }

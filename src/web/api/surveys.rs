@@ -200,6 +200,7 @@ pub struct ImportResult {
     ),
     responses(
         (status = 200, description = "Imported", body = ImportResult),
+        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
         (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
         (status = 404, description = "No such survey", body = super::ErrorBody),
         (status = 413, description = "The body is over 10 MiB", body = super::ErrorBody),
@@ -346,16 +347,7 @@ pub struct RemindResult {
 
 /// Parses an age such as `5d`, `36h`, `90m` or `0s` (as `pds remind --after`).
 fn parse_age(text: &str) -> Result<chrono::Duration, ApiError> {
-    let t = text.trim();
-    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let duration = number.parse::<i64>().ok().and_then(|n| match unit {
-        "d" => chrono::Duration::try_days(n),
-        "h" => chrono::Duration::try_hours(n),
-        "m" => chrono::Duration::try_minutes(n),
-        "s" => chrono::Duration::try_seconds(n),
-        _ => None,
-    });
-    duration.ok_or_else(|| {
+    crate::invite::parse_age(text).ok_or_else(|| {
         ApiError::bad_request(format!(
             "after {text:?}: write a number and a unit d, h, m or s, e.g. 5d, 36h or 90m"
         ))
@@ -573,6 +565,7 @@ impl From<&Routing> for RoutingBody {
     params(("slug" = String, Path, description = "The survey's slug")),
     responses(
         (status = 200, description = "The stored routing rules", body = RoutingBody),
+        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
         (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
         (status = 404, description = "No such survey, or it has no routing rules", body = super::ErrorBody),
     )
@@ -618,6 +611,7 @@ pub async fn routing(
     ),
     responses(
         (status = 200, description = "Stored; the rules now in force", body = RoutingBody),
+        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
         (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
         (status = 404, description = "No such survey", body = super::ErrorBody),
         (status = 413, description = "The body is over 64 KiB", body = super::ErrorBody),
