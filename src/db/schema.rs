@@ -219,3 +219,17 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    admin_sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        csrf_token -> Text,
+        key_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(admin_sessions -> api_keys (key_id));
+diesel::allow_tables_to_appear_in_same_query!(admin_sessions, api_keys);

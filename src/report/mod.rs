@@ -5,8 +5,10 @@
 //! shows a rank without its bootstrap rank interval (PDS-METHOD §5).
 
 mod areas;
+pub mod charts;
 mod csv_out;
 pub mod export;
+pub mod freshness;
 mod load;
 mod table;
 

@@ -2,6 +2,7 @@
 //! files and a health check. Handlers are thin: they parse, call a capability, and
 //! render a template. Database work runs on the blocking pool.
 
+pub mod admin;
 pub mod api;
 mod respond;
 mod unsubscribe;
@@ -90,6 +91,7 @@ fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
 /// Routes and middleware; shared by `serve`, the demo and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(api::scope())
+        .service(admin::scope())
         .route("/s/{token}", web::get().to(respond::show_form))
         .route("/s/{token}", web::post().to(respond::submit))
         .route("/u/{token}", web::get().to(unsubscribe::confirm))

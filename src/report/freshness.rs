@@ -1,0 +1,50 @@
+//! How fresh a survey's results are: a few counts and latest times that change
+//! whenever anything the results rest on changes (an answer arrives or is edited,
+//! coding runs, an analyst decides). The dashboard keys its cache of computed
+//! results on it, so a new answer is in the next page view. One cheap query per
+//! table, each on an indexed survey column.
+
+use diesel::dsl::{count_star, max};
+use diesel::prelude::*;
+
+use crate::db::schema::{areas, coding_decisions, mentions, responses};
+use crate::db::AnyConnection;
+use crate::error::Result;
+
+/// Equal stamps mean equal inputs to `report::compute`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Freshness {
+    pub responses: i64,
+    pub last_answer: Option<chrono::NaiveDateTime>,
+    pub last_coded: Option<chrono::NaiveDateTime>,
+    pub decisions: i64,
+    pub areas: i64,
+}
+
+/// The survey's freshness stamp now.
+pub fn of_survey(conn: &mut AnyConnection, survey_id: i64) -> Result<Freshness> {
+    let (responses, last_answer): (i64, Option<chrono::NaiveDateTime>) = responses::table
+        .filter(responses::survey_id.eq(survey_id))
+        .select((count_star(), max(responses::updated_at)))
+        .first(conn)?;
+    let last_coded: Option<chrono::NaiveDateTime> = mentions::table
+        .inner_join(responses::table)
+        .filter(responses::survey_id.eq(survey_id))
+        .select(max(mentions::coded_at))
+        .first(conn)?;
+    let decisions: i64 = coding_decisions::table
+        .filter(coding_decisions::survey_id.eq(survey_id))
+        .count()
+        .get_result(conn)?;
+    let areas: i64 = areas::table
+        .filter(areas::survey_id.eq(survey_id))
+        .count()
+        .get_result(conn)?;
+    Ok(Freshness {
+        responses,
+        last_answer,
+        last_coded,
+        decisions,
+        areas,
+    })
+}

@@ -1,0 +1,68 @@
+//! Computed results kept between page views. The bootstrap behind a ranking takes
+//! seconds on a large survey, the page must not: results are kept per database,
+//! survey and view (wave, segment attribute, compared wave), stamped with the
+//! survey's freshness (`report::freshness`: response count, latest answer, latest
+//! coding, decisions). A view whose stamp changed is computed again, so a new answer
+//! or a coding decision shows at the next page view.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use crate::db::AnyConnection;
+use crate::error::Result;
+use crate::report::freshness::{self, Freshness};
+use crate::report::{self, Options, Results};
+use crate::survey::StoredSurvey;
+
+/// Views kept at most; the cache is emptied when it is full (views are few).
+const MAX_VIEWS: usize = 256;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct View {
+    database: String,
+    survey_id: i64,
+    wave: Option<String>,
+    by: Option<String>,
+    compare_wave: Option<String>,
+}
+
+/// Each view's results with the freshness stamp they were computed at.
+type Kept = HashMap<View, (Freshness, Arc<Results>)>;
+
+static VIEWS: LazyLock<Mutex<Kept>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The results of `options` (default bootstrap) for `survey`, computed again only
+/// when the survey's data changed since they were last computed.
+pub fn results(
+    database: &str,
+    conn: &mut AnyConnection,
+    survey: &StoredSurvey,
+    options: &Options,
+) -> Result<Arc<Results>> {
+    let view = View {
+        database: database.to_string(),
+        survey_id: survey.id,
+        wave: options.wave.as_ref().map(|w| w.to_string()),
+        by: options.by.clone(),
+        compare_wave: options.compare_wave.as_ref().map(|w| w.to_string()),
+    };
+    let stamp = freshness::of_survey(conn, survey.id)?;
+    {
+        let views = VIEWS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((kept, results)) = views.get(&view) {
+            if *kept == stamp {
+                return Ok(results.clone());
+            }
+        }
+    }
+    let computed = Arc::new(report::compute(conn, survey, options, &|_| {
+        ControlFlow::Continue(())
+    })?);
+    let mut views = VIEWS.lock().unwrap_or_else(|p| p.into_inner());
+    if views.len() >= MAX_VIEWS {
+        views.clear();
+    }
+    views.insert(view, (stamp, computed.clone()));
+    Ok(computed)
+}

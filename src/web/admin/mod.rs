@@ -1,0 +1,231 @@
+//! The analyst's dashboard under `/admin`: server-rendered pages (templates in
+//! `survey-templates/admin/`) over the same capabilities as the CLI and the admin
+//! API: the survey list, a survey's overview with ranked areas and charts, segment
+//! and wave views, an area's page with the customers' words and the coding review.
+//!
+//! Login is with an API key into a session cookie (`session`); every form carries the
+//! session's CSRF token. Handlers are thin: they parse, call a capability on the
+//! blocking pool and render a template. No sentence is built here: all words are in
+//! the templates, and Handlebars escapes every value, customers' words included.
+
+mod cache;
+mod pages;
+mod session;
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use handlebars::{handlebars_helper, Handlebars};
+use serde_json::Value;
+
+use super::AppState;
+use crate::error::{Error, Result};
+use crate::survey::{SurveyError, SHIPPED_TEMPLATES};
+
+pub use session::Session;
+
+/// The dashboard's templates: pages (HTML-escaped) and the words on charts (plain,
+/// escaped as XML by the chart code).
+struct Templates {
+    html: Handlebars<'static>,
+    text: Handlebars<'static>,
+}
+
+handlebars_helper!(pct: |v: Json| match v.as_f64() {
+    Some(x) => format!("{:.1}%", x * 100.0),
+    None => "–".to_string(),
+});
+handlebars_helper!(num: |v: Json, digits: u64| match v.as_f64() {
+    Some(x) => format!("{:.*}", digits as usize, x),
+    None => "–".to_string(),
+});
+handlebars_helper!(pval: |v: Json| match v.as_f64() {
+    Some(x) if x < 0.001 => "<0.001".to_string(),
+    Some(x) => format!("{x:.3}"),
+    None => "–".to_string(),
+});
+handlebars_helper!(eq: |a: Json, b: Json| a == b);
+
+fn compile() -> Result<Templates> {
+    let broken = |name: &str, reason: String| Error::Render {
+        template: name.to_string(),
+        reason,
+    };
+    let mut html = Handlebars::new();
+    html.register_helper("pct", Box::new(pct));
+    html.register_helper("num", Box::new(num));
+    html.register_helper("pval", Box::new(pval));
+    html.register_helper("eq", Box::new(eq));
+    let mut text = Handlebars::new();
+    text.register_escape_fn(handlebars::no_escape);
+    let dir = SHIPPED_TEMPLATES
+        .get_dir("admin")
+        .ok_or_else(|| broken("admin/", "not shipped with this build".into()))?;
+    for file in dir.files() {
+        let path = file.path().to_string_lossy().to_string();
+        let name = file
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let source = file
+            .contents_utf8()
+            .ok_or_else(|| broken(&path, "not UTF-8".into()))?;
+        if let Some(partial) = name
+            .strip_suffix(".html.hbs")
+            .and_then(|n| n.strip_prefix('_'))
+        {
+            html.register_partial(partial, source)
+                .map_err(|e| broken(&path, e.to_string()))?;
+        } else if let Some(page) = name.strip_suffix(".html.hbs") {
+            html.register_template_string(page, source)
+                .map_err(|e| broken(&path, e.to_string()))?;
+        } else if name == "charts.toml" {
+            let words: BTreeMap<String, String> =
+                toml::from_str(source).map_err(|e| broken(&path, e.to_string()))?;
+            for (key, template) in words {
+                text.register_template_string(&key, template)
+                    .map_err(|e| broken(&path, e.to_string()))?;
+            }
+        }
+    }
+    Ok(Templates { html, text })
+}
+
+static TEMPLATES: LazyLock<Result<Templates, String>> =
+    LazyLock::new(|| compile().map_err(|e| e.to_string()));
+
+fn templates() -> Result<&'static Templates> {
+    TEMPLATES.as_ref().map_err(|e| Error::Render {
+        template: "admin/".into(),
+        reason: e.clone(),
+    })
+}
+
+/// A dashboard page rendered from `survey-templates/admin/{page}.html.hbs`.
+fn render(page: &str, ctx: &Value) -> Result<String> {
+    templates()?
+        .html
+        .render(page, ctx)
+        .map_err(|e| Error::Render {
+            template: format!("admin/{page}.html.hbs"),
+            reason: e.to_string(),
+        })
+}
+
+/// Words for a chart from `survey-templates/admin/charts.toml`.
+fn chart_words(key: &str, ctx: &Value) -> Result<String> {
+    templates()?
+        .text
+        .render(key, ctx)
+        .map_err(|e| Error::Render {
+            template: format!("admin/charts.toml: {key}"),
+            reason: e.to_string(),
+        })
+}
+
+fn html(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// A page that says what went wrong: the crate's error turned into a status once,
+/// here. Messages of the user's own making (unknown survey, a decision that cannot
+/// be made) are shown; anything else only says that the log has it.
+fn problem(e: Error, session: Option<&Session>) -> HttpResponse {
+    let (status, message) = match e {
+        Error::NotFound(m) => (StatusCode::NOT_FOUND, Some(m)),
+        Error::Survey(s @ (SurveyError::Unknown(_) | SurveyError::UnknownWave { .. })) => {
+            (StatusCode::NOT_FOUND, Some(s.to_string()))
+        }
+        Error::Invalid(m) => (StatusCode::BAD_REQUEST, Some(m)),
+        Error::Survey(s) => (StatusCode::BAD_REQUEST, Some(s.to_string())),
+        other => {
+            tracing::error!(error = %other, "dashboard request failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, None)
+        }
+    };
+    let ctx = serde_json::json!({
+        "status": status.as_u16(),
+        "message": message,
+        "session": session.map(|s| serde_json::json!({"key_name": s.key_name, "csrf": s.csrf})),
+    });
+    let body = render("problem", &ctx).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "dashboard problem page failed");
+        String::new()
+    });
+    html(status, body)
+}
+
+/// Runs `f` on the blocking pool (database work never blocks the server's threads).
+async fn blocking<T: Send + 'static>(
+    state: web::Data<AppState>,
+    f: impl FnOnce(&AppState) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    web::block(move || f(&state))
+        .await
+        .map_err(|e| Error::Invalid(format!("the dashboard task failed: {e}")))?
+}
+
+/// Whether the session cookie must be Secure: when the public address is https.
+fn secure(state: &AppState) -> bool {
+    state.settings.public_url.scheme() == "https"
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    match session::of_request(&req).await {
+        Some(s) => problem(Error::NotFound(req.path().to_string()), Some(&s)),
+        None => actix_web::ResponseError::error_response(&session::LoginNeeded),
+    }
+}
+
+/// The `/admin` scope.
+pub fn scope() -> actix_web::Scope {
+    web::scope("/admin")
+        .route("", web::get().to(pages::surveys))
+        .route("/", web::get().to(pages::surveys))
+        .route("/login", web::get().to(pages::login_form))
+        .route("/login", web::post().to(pages::login))
+        .route("/logout", web::post().to(pages::logout))
+        .route("/surveys/{slug}", web::get().to(pages::survey))
+        .route(
+            "/surveys/{slug}/charts/{chart}",
+            web::get().to(pages::chart),
+        )
+        .route("/surveys/{slug}/areas/{id}", web::get().to(pages::area))
+        .route("/surveys/{slug}/areas/{id}", web::post().to(pages::decide))
+        .default_service(web::to(not_found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_area_page_renders_and_escapes_customers_words() {
+        let ctx = serde_json::json!({
+            "session": {"key_name": "a", "csrf": "c"},
+            "survey": {"slug": "s", "title": "T"},
+            "results": {"n": 3, "method": "joint-v1", "rank_stability": {"top_k": 5, "method": "rank-bootstrap-v1", "replicates": 10, "seed": 1}},
+            "area": {"id": 1, "label": "L", "origin": "import", "status": "accepted", "team": null, "merged": false},
+            "figures": {"position": 1, "n": 3, "mentions": 1, "frequency": 0.5, "frequency_ci": {"low": 0.1, "high": 0.9}, "importance": 0.5, "importance_ci": null, "score": 0.2, "score_ci": {"low": 0.1, "high": 0.3}, "rank_low": 1, "rank_high": 2, "p_top_k": 1.0, "first_choice_share": 0.5, "small_sample": true, "importance_small_sample": true, "method": "joint-v1", "frequency_method": "wilson-95", "importance_method": "student-t-95"},
+            "mention_count": 1,
+            "mentions": [{"id": 4, "text": "<script>x</script>", "coded_by": "import", "note": null, "coded_at": null}],
+            "others": [{"id": 2, "label": "M"}],
+        });
+        let page = render("area", &ctx).unwrap();
+        assert!(page.contains("&lt;script&gt;x"));
+        assert!(!page.contains("<script>"));
+    }
+}

@@ -1,0 +1,203 @@
+//! Dashboard sessions: after a login with an API key the browser holds a random
+//! token in an HttpOnly, SameSite=Strict cookie scoped to `/admin`. Only the token's
+//! SHA-256 hash is stored (table `admin_sessions`), so a leaked database opens no
+//! session. A session expires after [`LIFETIME_HOURS`], ends at logout, and opens
+//! nothing once its key is revoked. Each session has its own CSRF token, which every
+//! form of the dashboard carries and every POST must return.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use diesel::prelude::*;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::db::schema::{admin_sessions, api_keys};
+use crate::db::{now, AnyConnection, Database};
+use crate::error::Result;
+use crate::web::AppState;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "pds_admin";
+/// How long a session lasts after login.
+pub const LIFETIME_HOURS: i64 = 8;
+
+/// A logged-in analyst.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: i64,
+    /// The name of the API key the analyst logged in with.
+    pub key_name: String,
+    /// Goes into every form; compared with [`Session::csrf_matches`].
+    pub csrf: String,
+}
+
+impl Session {
+    /// Whether `presented` is this session's CSRF token (in constant time).
+    pub fn csrf_matches(&self, presented: &str) -> bool {
+        !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(self.csrf.as_bytes()))
+    }
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Starts a session for the key `key_id`; returns the token for the cookie. Expired
+/// sessions are cleared on the way.
+pub fn start(db: &Database, key_id: i64) -> Result<String> {
+    let token = random_hex();
+    let stamp = now();
+    db.write(|conn| {
+        diesel::delete(admin_sessions::table.filter(admin_sessions::expires_at.lt(stamp)))
+            .execute(conn)?;
+        diesel::insert_into(admin_sessions::table)
+            .values((
+                admin_sessions::token_hash.eq(hash(&token)),
+                admin_sessions::csrf_token.eq(random_hex()),
+                admin_sessions::key_id.eq(key_id),
+                admin_sessions::created_at.eq(stamp),
+                admin_sessions::expires_at.eq(stamp + chrono::Duration::hours(LIFETIME_HOURS)),
+            ))
+            .execute(conn)?;
+        Ok::<_, crate::error::Error>(())
+    })?;
+    Ok(token)
+}
+
+/// The live session behind `token`: not expired, its key not revoked.
+pub fn find(conn: &mut AnyConnection, token: &str) -> Result<Option<Session>> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let row: Option<(i64, String, String)> = admin_sessions::table
+        .inner_join(api_keys::table)
+        .filter(admin_sessions::token_hash.eq(hash(token)))
+        .filter(admin_sessions::expires_at.gt(now()))
+        .filter(api_keys::revoked_at.is_null())
+        .select((
+            admin_sessions::id,
+            api_keys::name,
+            admin_sessions::csrf_token,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(id, key_name, csrf)| Session { id, key_name, csrf }))
+}
+
+/// Ends a session (logout).
+pub fn end(db: &Database, session_id: i64) -> Result<()> {
+    db.write(|conn| {
+        diesel::delete(admin_sessions::table.find(session_id)).execute(conn)?;
+        Ok(())
+    })
+}
+
+/// The session cookie: HttpOnly, SameSite=Strict, only under `/admin`, and Secure
+/// when the public address is https.
+pub fn cookie(token: &str, secure: bool) -> Cookie<'static> {
+    Cookie::build(COOKIE, token.to_string())
+        .path("/admin")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .max_age(actix_web::cookie::time::Duration::hours(LIFETIME_HOURS))
+        .finish()
+}
+
+/// A cookie that makes the browser forget the session.
+pub fn removal(secure: bool) -> Cookie<'static> {
+    let mut c = cookie("", secure);
+    c.make_removal();
+    c
+}
+
+/// No valid session: the browser is sent to the login page.
+#[derive(Debug)]
+pub struct LoginNeeded;
+
+impl std::fmt::Display for LoginNeeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("login needed")
+    }
+}
+
+impl ResponseError for LoginNeeded {
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/admin/login"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish()
+    }
+}
+
+/// Looks up the session of a request's cookie.
+pub async fn of_request(req: &HttpRequest) -> Option<Session> {
+    let token = req.cookie(COOKIE)?.value().to_string();
+    let state = req.app_data::<web::Data<AppState>>()?.clone();
+    let found = web::block(move || find(&mut *state.db.conn()?, &token)).await;
+    match found {
+        Ok(Ok(session)) => session,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "looking up a dashboard session failed");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "dashboard session task failed");
+            None
+        }
+    }
+}
+
+impl FromRequest for Session {
+    type Error = LoginNeeded;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { of_request(&req).await.ok_or(LoginNeeded) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_http_only_strict_and_secure_on_https() {
+        let text = cookie(&"a".repeat(64), true).to_string();
+        for part in [
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/admin",
+            "Secure",
+            "Max-Age=28800",
+        ] {
+            assert!(text.contains(part), "{part} in {text}");
+        }
+        assert!(!cookie("x", false).to_string().contains("Secure"));
+    }
+
+    #[test]
+    fn csrf_tokens_must_match_exactly() {
+        let s = Session {
+            id: 1,
+            key_name: "a".into(),
+            csrf: "f".repeat(64),
+        };
+        assert!(s.csrf_matches(&"f".repeat(64)));
+        assert!(!s.csrf_matches(&"f".repeat(63)));
+        assert!(!s.csrf_matches(""));
+    }
+}

@@ -1,0 +1,381 @@
+//! The analyst's dashboard as a browser uses it: log in with an API key, see the
+//! ranked areas exactly as `pds results` ranks them, the charts as SVG, segment and
+//! wave views, the customers' own words (escaped), and coding review forms that
+//! need the session's CSRF token. Runs on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{Backend, TestApp};
+use serde_json::Value;
+
+const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
+const SCRIPT: &str = "<script>alert('owned')</script> the parcel came late";
+
+/// A browser without a cookie jar that does not follow redirects, so the test sees
+/// every status and `Set-Cookie` itself.
+fn browser() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+struct Page {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn page(mut response: ureq::http::Response<ureq::Body>) -> Page {
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = response.body_mut().read_to_string().expect("body");
+    Page {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> Page {
+    let mut r = browser().get(&format!("{}{path}", app.base_url));
+    if let Some(c) = cookie {
+        r = r.header("Cookie", c);
+    }
+    page(r.call().expect("GET"))
+}
+
+fn post(app: &TestApp, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Page {
+    let mut r = browser().post(&format!("{}{path}", app.base_url));
+    if let Some(c) = cookie {
+        r = r.header("Cookie", c);
+    }
+    page(r.send_form(form.iter().copied()).expect("POST"))
+}
+
+/// Forty respondents in two waves and two segments, with areas named in the file;
+/// one customer wrote a script tag.
+fn study(app: &TestApp) {
+    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    let mut csv = String::from("respondent,wave,segment,rank,problem,area\n");
+    for i in 0..40 {
+        let wave = if i % 2 == 0 { "w1" } else { "w2" };
+        let segment = if i % 3 == 0 { "lost" } else { "current" };
+        let mut rank = 1;
+        let mut mention = |text: &str, area: &str| {
+            csv.push_str(&format!("r{i},{wave},{segment},{rank},\"{text}\",{area}\n"));
+            rank += 1;
+        };
+        if i == 7 {
+            mention(SCRIPT, "Late delivery");
+        } else if i % 2 == 0 {
+            mention("The parcel was late", "Late delivery");
+        }
+        if i % 3 != 2 {
+            mention("Invoice had the wrong VAT", "Invoice errors");
+        }
+        if i % 5 == 0 {
+            mention("Nobody answered the phone", "Phone support");
+        }
+        if i % 4 == 1 {
+            mention("Rude driver", "Rude staff");
+        }
+        if rank == 1 {
+            csv.push_str(&format!("r{i},{wave},{segment},,,\n"));
+        }
+    }
+    let file = app.write_file("answers.csv", &csv);
+    app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "s",
+        file.to_str().unwrap(),
+    ]);
+}
+
+fn log_in(app: &TestApp) -> String {
+    let key = app
+        .pds_ok(&["keys", "create", "--name", "a"])
+        .trim()
+        .to_string();
+    let response = post(app, "/admin/login", None, &[("key", &key)]);
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert_eq!(response.header("location"), Some("/admin"));
+    let set_cookie = response.header("set-cookie").expect("a session cookie");
+    assert!(set_cookie.starts_with("pds_admin="), "{set_cookie}");
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    assert!(set_cookie.contains("Path=/admin"), "{set_cookie}");
+    assert!(!set_cookie.contains("Secure"), "plain http: {set_cookie}");
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+fn csrf_of(body: &str) -> String {
+    let at = body.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    body[at..at + 64].to_string()
+}
+
+/// (position, label, score text) of each row of `<table id="areas">`.
+fn area_rows(body: &str) -> Vec<(usize, String, String)> {
+    let table = &body[body.find("<table id=\"areas\"").expect("areas table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    table
+        .split("<tr data-position=\"")
+        .skip(1)
+        .map(|row| {
+            let position = row[..row.find('"').unwrap()].parse().unwrap();
+            let cell = &row[row.find("class=\"area-label\"").unwrap()..];
+            let cell = &cell[..cell.find("</th>").unwrap()];
+            let label = &cell[cell.rfind("\">").unwrap() + 2..].trim_end_matches("</a>");
+            let score = &row[row.find("class=\"score\">").unwrap() + 14..];
+            let score = score[..score.find(' ').unwrap()].to_string();
+            (position, label.to_string(), score)
+        })
+        .collect()
+}
+
+fn area_link(body: &str, label: &str) -> String {
+    let end = body.find(&format!("\">{label}</a>")).expect("area link");
+    let start = body[..end].rfind("href=\"").unwrap() + 6;
+    body[start..end].to_string()
+}
+
+fn an_analyst_works_in_the_dashboard(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    study(&app);
+
+    // Without a session every dashboard page sends the browser to the login page.
+    for path in [
+        "/admin",
+        "/admin/surveys/s",
+        "/admin/surveys/s/charts/scatter.svg",
+        "/admin/nonsense",
+    ] {
+        let r = get(&app, path, None);
+        assert_eq!(r.status, 303, "{path}");
+        assert_eq!(r.header("location"), Some("/admin/login"), "{path}");
+    }
+    let form = get(&app, "/admin/login", None);
+    assert_eq!(form.status, 200);
+    assert!(form
+        .body
+        .contains(r#"<form method="post" action="/admin/login""#));
+    assert!(form
+        .body
+        .contains(r#"<input name="key" id="key" type="password""#));
+
+    // A wrong key starts no session.
+    let wrong = format!("pds_{}", "0".repeat(64));
+    for key in [wrong.as_str(), "nonsense", ""] {
+        let r = post(&app, "/admin/login", None, &[("key", key)]);
+        assert_eq!(r.status, 401, "{key:?}");
+        assert!(r.header("set-cookie").is_none());
+        assert!(r.body.contains("not valid"), "{}", r.body);
+    }
+    assert_eq!(get(&app, "/admin", Some("pds_admin=0123")).status, 303);
+
+    let cookie = log_in(&app);
+    let cookie = Some(cookie.as_str());
+    let list = get(&app, "/admin", cookie);
+    assert_eq!(list.status, 200);
+    assert!(
+        list.body.contains("href=\"/admin/surveys/s\""),
+        "{}",
+        list.body
+    );
+
+    // The survey page ranks areas as `pds results` does, with the same figures.
+    let overview = get(&app, "/admin/surveys/s", cookie);
+    assert_eq!(overview.status, 200, "{}", overview.body);
+    let json: Value =
+        serde_json::from_str(&app.pds_ok(&["results", "--survey", "s", "--format", "json"]))
+            .unwrap();
+    let expected: Vec<(usize, String, String)> = json["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["position"].as_u64().unwrap() as usize,
+                a["area"].as_str().unwrap().to_string(),
+                format!("{:.3}", a["score"].as_f64().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(expected.len(), 4);
+    assert_eq!(area_rows(&overview.body), expected);
+    for shown in [
+        "joint-v1",
+        "wilson-95",
+        "student-t-95",
+        "rank-bootstrap-v1",
+        "seed 20040501",
+        "n = 40",
+        "P(top 5)",
+        "response-rate-v1",
+        r#"id="chart-scatter""#,
+    ] {
+        assert!(
+            overview.body.contains(shown),
+            "{shown} in {}",
+            overview.body
+        );
+    }
+
+    // The charts: SVG, one point (and one bar) per area, downloadable.
+    let scatter = get(&app, "/admin/surveys/s/charts/scatter.svg", cookie);
+    assert_eq!(scatter.status, 200);
+    assert_eq!(scatter.header("content-type"), Some("image/svg+xml"));
+    let doc = roxmltree::Document::parse(&scatter.body).expect("SVG is XML");
+    let points = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle") && n.attribute("class") == Some("point"))
+        .count();
+    assert_eq!(points, expected.len());
+    assert!(scatter.body.contains("wilson-95, n = 40"));
+    let bars = get(&app, "/admin/surveys/s/charts/bars.svg?download=1", cookie);
+    assert_eq!(bars.status, 200);
+    assert!(bars
+        .header("content-disposition")
+        .is_some_and(|d| d.starts_with("attachment") && d.contains("s-bars.svg")));
+    let doc = roxmltree::Document::parse(&bars.body).expect("SVG is XML");
+    let bar_count = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && n.attribute("class") == Some("bar"))
+        .count();
+    assert_eq!(bar_count, expected.len());
+
+    // Segment and wave views.
+    let segments = get(&app, "/admin/surveys/s?by=segment", cookie);
+    assert_eq!(segments.status, 200, "{}", segments.body);
+    assert!(segments.body.contains(r#"id="segments""#));
+    assert!(segments.body.contains("chi-square-v1"), "{}", segments.body);
+    let waves = get(&app, "/admin/surveys/s?wave=w2&compare_wave=w1", cookie);
+    assert_eq!(waves.status, 200, "{}", waves.body);
+    assert!(waves.body.contains(r#"id="wave-change""#));
+    assert!(waves.body.contains("two-proportion-z-v1"), "{}", waves.body);
+    assert_eq!(get(&app, "/admin/surveys/s?wave=nope", cookie).status, 404);
+    assert_eq!(get(&app, "/admin/surveys/nope", cookie).status, 404);
+
+    // An area's page shows the customers' words escaped, and how each was coded.
+    let late = area_link(&overview.body, "Late delivery");
+    let area = get(&app, &late, cookie);
+    assert_eq!(area.status, 200, "{}", area.body);
+    assert!(!area.body.contains("<script>alert"), "{}", area.body);
+    assert!(area.body.contains("&lt;script&gt;alert("), "{}", area.body);
+    assert!(area.body.contains("The parcel was late"));
+    assert!(area.body.contains("import"));
+
+    // Coding review: a POST without the session's CSRF token changes nothing.
+    let csrf = csrf_of(&area.body);
+    for token in [None, Some("0".repeat(64))] {
+        let mut form = vec![("action", "rename"), ("label", "Slow delivery")];
+        if let Some(t) = &token {
+            form.push(("csrf", t));
+        }
+        let r = post(&app, &late, cookie, &form);
+        assert_eq!(r.status, 403, "{token:?}");
+    }
+    assert!(get(&app, &late, cookie)
+        .body
+        .contains(">Late delivery</h1>"));
+    let r = post(
+        &app,
+        &late,
+        cookie,
+        &[
+            ("csrf", &csrf),
+            ("action", "rename"),
+            ("label", "Slow delivery"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location"), Some(late.as_str()));
+    assert!(get(&app, &late, cookie)
+        .body
+        .contains(">Slow delivery</h1>"));
+    // The cached results saw the decision.
+    let overview = get(&app, "/admin/surveys/s", cookie);
+    assert!(area_rows(&overview.body)
+        .iter()
+        .any(|(_, label, _)| label == "Slow delivery"));
+
+    // Merge "Rude staff" into "Phone support": the rows become one.
+    let rude = area_link(&overview.body, "Rude staff");
+    let phone = area_link(&overview.body, "Phone support");
+    let phone_id = phone.rsplit('/').next().unwrap();
+    let r = post(
+        &app,
+        &rude,
+        cookie,
+        &[("csrf", &csrf), ("action", "merge"), ("into", phone_id)],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location"), Some(phone.as_str()));
+    let overview = get(&app, "/admin/surveys/s", cookie);
+    assert_eq!(area_rows(&overview.body).len(), 3);
+
+    // Move the customer's script-tag mention from "Slow delivery" to "Invoice errors".
+    let invoice = area_link(&overview.body, "Invoice errors");
+    let invoice_id = invoice.rsplit('/').next().unwrap();
+    let body = get(&app, &late, cookie).body;
+    let before = &body[..body.find("&lt;script&gt;alert(").unwrap()];
+    let at = before.rfind("name=\"mention\" value=\"").unwrap() + 22;
+    let mention = &before[at..at + before[at..].find('"').unwrap()];
+    let r = post(
+        &app,
+        &late,
+        cookie,
+        &[
+            ("csrf", &csrf),
+            ("action", "move"),
+            ("mention", mention),
+            ("to", invoice_id),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(!get(&app, &late, cookie).body.contains("&lt;script&gt;"));
+    assert!(get(&app, &invoice, cookie)
+        .body
+        .contains("&lt;script&gt;alert("));
+
+    // Logging out ends the session: the cookie opens nothing any more.
+    let r = post(&app, "/admin/logout", cookie, &[("csrf", &csrf)]);
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/admin/login"));
+    assert_eq!(get(&app, "/admin", cookie).status, 303);
+}
+
+#[test]
+fn an_analyst_works_in_the_dashboard_on_sqlite() {
+    an_analyst_works_in_the_dashboard(Backend::Sqlite);
+}
+
+#[test]
+fn an_analyst_works_in_the_dashboard_on_postgres() {
+    an_analyst_works_in_the_dashboard(Backend::Postgres);
+}
+
+#[test]
+fn a_revoked_key_ends_its_sessions() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    let cookie = log_in(&app);
+    assert_eq!(get(&app, "/admin", Some(&cookie)).status, 200);
+    app.pds_ok(&["keys", "revoke", "a"]);
+    assert_eq!(get(&app, "/admin", Some(&cookie)).status, 303);
+}
