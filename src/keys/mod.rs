@@ -4,6 +4,8 @@
 //!
 //! This room decides whether a key is valid; it never logs or stores a key itself.
 
+pub mod sessions;
+
 use std::fmt;
 use std::str::FromStr;
 
