@@ -150,12 +150,12 @@ pub fn run(args: Args) -> Result<()> {
     top.areas.truncate(15);
     report::write(&top, Format::Table, &mut std::io::stdout().lock())?;
     println!(
-        "\nWrote:\n  {}  the SQLite database\n  {}/  one .eml file per invitation\n  {}  every area, full precision\nDone in {:.1} s. Explore further with:\n  PDS_DATABASE_URL=sqlite://{} cargo run --release -- results --survey demo",
+        "\nWrote:\n  {}  the SQLite database\n  {}/  one .eml file per email (invitations and routed complaints)\n  {}  every area, full precision\nDone in {:.1} s. Explore further with (export PDS_DATABASE_URL=sqlite://{db} first):\n  cargo run --release -- areas list --survey demo        the problem areas and how they were coded\n  cargo run --release -- export --survey demo --what mentions --excel -o mentions.csv\n  cargo run --release -- keys create --name me           prints a key for the dashboard\n  cargo run --release -- serve                           then open http://127.0.0.1:8080/admin",
         settings_db_path(dir).display(),
         mail_dir.display(),
         csv_path.display(),
         started.elapsed().as_secs_f64(),
-        settings_db_path(dir).display(),
+        db = settings_db_path(dir).display(),
     );
     Ok(())
 }
