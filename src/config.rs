@@ -91,6 +91,39 @@ pub struct Settings {
     /// How long a worker's claim on a message lasts; a worker that dies mid-send
     /// leaves its messages to another worker after this long.
     pub outbox_lease: std::time::Duration,
+    /// Requests per client address to the token pages `/s/` and `/u/`.
+    pub rate_limit: RateLimit,
+    /// Sign-in attempts per client address (`POST /admin/login`).
+    pub login_rate_limit: RateLimit,
+}
+
+/// How many requests one client address may make: `burst` at once, then one more
+/// every `replenish`. Limits by the connecting address: behind a reverse proxy
+/// that is the proxy's address, so every visitor shares one budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub burst: std::num::NonZeroU32,
+    pub replenish: std::time::Duration,
+}
+
+impl RateLimit {
+    /// Parses a burst and a per-second rate, naming `key` in any error.
+    fn parse(key: &str, burst: u32, per_second: f64) -> Result<Self> {
+        let burst = std::num::NonZeroU32::new(burst).ok_or_else(|| {
+            Error::Config(format!(
+                "{key}_burst must be at least 1 request (it is how many a client may send at once)"
+            ))
+        })?;
+        if !(per_second.is_finite() && per_second > 0.0) {
+            return Err(Error::Config(format!(
+                "{key}_per_second {per_second} must be a positive number of requests per second, e.g. 1 or 0.1"
+            )));
+        }
+        Ok(RateLimit {
+            burst,
+            replenish: std::time::Duration::from_secs_f64(1.0 / per_second),
+        })
+    }
 }
 
 /// The raw form of `pds.toml`; every field optional.
@@ -105,6 +138,10 @@ struct FileSettings {
     mail_from: Option<String>,
     mail_rate: Option<f64>,
     outbox_lease_seconds: Option<u64>,
+    rate_limit_burst: Option<u32>,
+    rate_limit_per_second: Option<f64>,
+    login_rate_limit_burst: Option<u32>,
+    login_rate_limit_per_second: Option<f64>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "pds.toml";
@@ -218,6 +255,38 @@ impl Settings {
             ));
         }
 
+        let number = |key: &str, from_file: Option<f64>, default: f64| -> Result<f64> {
+            match env(&format!("PDS_{}", key.to_uppercase())) {
+                Some(text) => text
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| Error::Config(format!("{key} {text:?} is not a number"))),
+                None => Ok(from_file.unwrap_or(default)),
+            }
+        };
+        let whole = |key: &str, from_file: Option<u32>, default: u32| -> Result<u32> {
+            match env(&format!("PDS_{}", key.to_uppercase())) {
+                Some(text) => text.trim().parse::<u32>().map_err(|_| {
+                    Error::Config(format!("{key} {text:?} is not a whole number of requests"))
+                }),
+                None => Ok(from_file.unwrap_or(default)),
+            }
+        };
+        let rate_limit = RateLimit::parse(
+            "rate_limit",
+            whole("rate_limit_burst", file.rate_limit_burst, 30)?,
+            number("rate_limit_per_second", file.rate_limit_per_second, 1.0)?,
+        )?;
+        let login_rate_limit = RateLimit::parse(
+            "login_rate_limit",
+            whole("login_rate_limit_burst", file.login_rate_limit_burst, 5)?,
+            number(
+                "login_rate_limit_per_second",
+                file.login_rate_limit_per_second,
+                0.1,
+            )?,
+        )?;
+
         Ok(Settings {
             database_url,
             mail,
@@ -226,6 +295,8 @@ impl Settings {
             mail_from,
             mail_rate,
             outbox_lease: std::time::Duration::from_secs(lease),
+            rate_limit,
+            login_rate_limit,
         })
     }
 
@@ -298,6 +369,29 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("unknown scheme"), "{err}");
+        let err = settings(FileSettings::default(), &[("PDS_RATE_LIMIT_BURST", "0")]).unwrap_err();
+        assert!(err.to_string().contains("rate_limit_burst"), "{err}");
+        let err = settings(
+            FileSettings::default(),
+            &[("PDS_LOGIN_RATE_LIMIT_PER_SECOND", "-1")],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("login_rate_limit_per_second"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rate_limits_default_to_a_burst_then_a_trickle() {
+        let s = settings(FileSettings::default(), &[]).unwrap();
+        assert_eq!(s.rate_limit.burst.get(), 30);
+        assert_eq!(s.rate_limit.replenish, std::time::Duration::from_secs(1));
+        assert_eq!(s.login_rate_limit.burst.get(), 5);
+        assert_eq!(
+            s.login_rate_limit.replenish,
+            std::time::Duration::from_secs(10)
+        );
     }
 
     #[test]

@@ -122,7 +122,12 @@ fn requests_need_a_valid_key(backend: Backend) {
     assert_eq!(ci[5], "-", "{ci:?}");
 
     let out = app.pds(&["keys", "create", "--name", "ci"]);
-    assert_eq!(out.status.code(), Some(2), "a name is used once");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a name is used once: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     app.pds_ok(&["keys", "revoke", "ci"]);
     let (status, body) = call(&app, "GET", "/api/surveys", Some(&key), None);

@@ -1,4 +1,4 @@
-//! `pds contacts import FILE.csv`.
+//! `pds contacts import FILE.csv` and `pds contacts erase EMAIL`.
 
 use std::path::PathBuf;
 
@@ -6,7 +6,7 @@ use clap::Subcommand;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::invite::contacts;
+use crate::invite::{contacts, privacy, EmailAddress};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -17,6 +17,8 @@ pub enum Command {
         #[arg(long)]
         skip_invalid: bool,
     },
+    /// Erase a contact's personal data; their answers stay, anonymous.
+    Erase { email: EmailAddress },
 }
 
 pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
@@ -41,6 +43,20 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
                 } else {
                     format!("; skipped {} invalid rows", report.skipped.len())
                 }
+            );
+            Ok(())
+        }
+        Command::Erase { email } => {
+            let db = super::open_db(settings)?;
+            let report = privacy::erase(&db, &email)?;
+            println!(
+                "Erased contact {}: {} answer(s) unlinked and kept anonymous, {} invitation(s) kept for response rates, {} personal link(s) revoked, {} email(s) scrubbed ({} cancelled before sending).",
+                report.contact_id,
+                report.responses_unlinked,
+                report.invitations_kept,
+                report.links_revoked,
+                report.emails_scrubbed,
+                report.emails_cancelled,
             );
             Ok(())
         }

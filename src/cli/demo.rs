@@ -61,7 +61,13 @@ pub fn run(args: Args) -> Result<()> {
     let address = listener
         .local_addr()
         .map_err(|e| Error::io("127.0.0.1:0", e))?;
-    let settings = Settings::in_folder(dir)?.with_bind(address);
+    let mut settings = Settings::in_folder(dir)?.with_bind(address);
+    // All the simulated customers answer from 127.0.0.1, which the per-address limit
+    // on personal links would otherwise slow to a trickle.
+    settings.rate_limit = crate::config::RateLimit {
+        burst: std::num::NonZeroU32::new(100_000).unwrap_or(std::num::NonZeroU32::MIN),
+        replenish: std::time::Duration::from_millis(1),
+    };
     let db = Database::open(&settings.database_url)?;
     println!(
         "pds demo: a Problem Detection Study end to end, in {}/",

@@ -11,6 +11,7 @@ mod invite;
 mod keys;
 mod outbox;
 mod plan;
+mod purge;
 mod remind;
 mod responses;
 mod results;
@@ -51,7 +52,7 @@ pub enum Command {
     /// Create, check and list surveys.
     #[command(subcommand)]
     Survey(survey::Command),
-    /// Import contacts.
+    /// Import contacts, or erase one.
     #[command(subcommand)]
     Contacts(contacts::Command),
     /// Invite contacts to a survey wave by email.
@@ -83,6 +84,8 @@ pub enum Command {
     /// Create, list and revoke API keys for the admin API.
     #[command(subcommand)]
     Keys(keys::Command),
+    /// Erase contacts not heard from for a while, and delete old sent email.
+    Purge(purge::Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -107,6 +110,7 @@ pub fn run(cli: Cli) -> i32 {
             Command::Code(args) => code::run(args, &settings),
             Command::Areas(cmd) => areas::run(cmd, &settings),
             Command::Keys(cmd) => keys::run(cmd, &settings),
+            Command::Purge(args) => purge::run(args, &settings),
             Command::Demo(_) | Command::Plan(_) => unreachable!("handled above"),
         }),
     };

@@ -38,7 +38,7 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+            DatabaseUrl::Postgres(url) => PgConnection::establish(&without_gss_by_default(url))
                 .map(AnyConnection::Postgresql)
                 .map_err(r2d2::Error::ConnectionError),
             DatabaseUrl::Sqlite(path) => {
@@ -63,6 +63,20 @@ impl ManageConnection for Manager {
 
     fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
         std::thread::panicking()
+    }
+}
+
+/// libpq's default `gssencmode=prefer` loads Kerberos, whose library destructors
+/// abort the process ("k5_mutex_lock: Received error 22") when a pool thread is
+/// still connecting as a short command exits. GSS-encrypted connections are rare;
+/// a URL that names `gssencmode` itself keeps its choice.
+fn without_gss_by_default(url: &str) -> String {
+    if url.contains("gssencmode") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&gssencmode=disable")
+    } else {
+        format!("{url}?gssencmode=disable")
     }
 }
 

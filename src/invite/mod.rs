@@ -4,6 +4,7 @@
 
 pub mod contacts;
 pub mod overview;
+pub mod privacy;
 mod token;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+mod rate_limit;
 mod respond;
 mod unsubscribe;
 
@@ -30,6 +31,7 @@ pub struct AppState {
     pub db: Database,
     pub settings: Settings,
     site: SiteTemplates,
+    rate_limits: rate_limit::RateLimiters,
     surveys: RwLock<HashMap<i64, Arc<StoredSurvey>>>,
 }
 
@@ -37,8 +39,12 @@ impl AppState {
     pub fn new(db: Database, settings: Settings) -> Result<Self> {
         Ok(AppState {
             db,
-            settings,
             site: SiteTemplates::shipped()?,
+            rate_limits: rate_limit::RateLimiters::new(
+                settings.rate_limit,
+                settings.login_rate_limit,
+            ),
+            settings,
             surveys: RwLock::new(HashMap::new()),
         })
     }
@@ -140,6 +146,7 @@ pub fn start(listener: TcpListener, state: AppState) -> Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(actix_web::middleware::from_fn(rate_limit::limit))
             .wrap(security_headers())
             .configure(configure)
             .default_service(web::to(not_found))

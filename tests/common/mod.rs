@@ -69,13 +69,27 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], sending mail to `smtp_url`.
     pub fn spawn_with_smtp(backend: Backend, smtp_url: &str) -> TestApp {
+        Self::spawn_configured(backend, smtp_url, |_| {})
+    }
+
+    /// Like [`TestApp::spawn`], with `adjust` changing the settings before start.
+    pub fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::spawn_configured(backend, &required_env("PDS_TEST_SMTP_URL"), adjust)
+    }
+
+    fn spawn_configured(
+        backend: Backend,
+        smtp_url: &str,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(backend, dir.path());
         let smtp_url = smtp_url.to_string();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let address = listener.local_addr().expect("local address");
         let base_url = format!("http://{address}");
-        let settings = settings_for(&database_url, &smtp_url, &base_url);
+        let mut settings = settings_for(&database_url, &smtp_url, &base_url);
+        adjust(&mut settings);
         let db = Database::open(&settings.database_url).expect("open the database");
         let state = pds::web::AppState::new(db.clone(), settings.clone()).expect("app state");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -165,6 +179,13 @@ pub fn settings_for(database_url: &str, smtp_url: &str, base_url: &str) -> Setti
     settings.mail_from = "Nordvik Research <research@nordvik.example>"
         .parse()
         .expect("from");
+    // Every test talks from 127.0.0.1; only tests/rate_limit.rs asks for a limit.
+    let generous = pds::config::RateLimit {
+        burst: std::num::NonZeroU32::new(1_000_000).expect("non-zero"),
+        replenish: Duration::from_micros(1),
+    };
+    settings.rate_limit = generous;
+    settings.login_rate_limit = generous;
     settings
 }
 
