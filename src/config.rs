@@ -95,6 +95,10 @@ pub struct Settings {
     pub rate_limit: RateLimit,
     /// Sign-in attempts per client address (`POST /admin/login`).
     pub login_rate_limit: RateLimit,
+    /// How long a client may take to send a request: its head, and then its body.
+    /// A slower client gets 408 and its connection is closed, so slow senders
+    /// cannot hold the server's connections.
+    pub request_timeout: std::time::Duration,
 }
 
 /// How many requests one client address may make: `burst` at once, then one more
@@ -142,6 +146,7 @@ struct FileSettings {
     rate_limit_per_second: Option<f64>,
     login_rate_limit_burst: Option<u32>,
     login_rate_limit_per_second: Option<f64>,
+    request_timeout_seconds: Option<f64>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "pds.toml";
@@ -287,6 +292,17 @@ impl Settings {
             )?,
         )?;
 
+        let request_timeout = number(
+            "request_timeout_seconds",
+            file.request_timeout_seconds,
+            10.0,
+        )?;
+        if !(request_timeout.is_finite() && (0.1..=3600.0).contains(&request_timeout)) {
+            return Err(Error::Config(format!(
+                "request_timeout_seconds {request_timeout} must be between 0.1 and 3600 seconds"
+            )));
+        }
+
         Ok(Settings {
             database_url,
             mail,
@@ -297,6 +313,7 @@ impl Settings {
             outbox_lease: std::time::Duration::from_secs(lease),
             rate_limit,
             login_rate_limit,
+            request_timeout: std::time::Duration::from_secs_f64(request_timeout),
         })
     }
 
@@ -380,6 +397,12 @@ mod tests {
             err.to_string().contains("login_rate_limit_per_second"),
             "{err}"
         );
+        let err = settings(
+            FileSettings::default(),
+            &[("PDS_REQUEST_TIMEOUT_SECONDS", "0")],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("request_timeout_seconds"), "{err}");
     }
 
     #[test]

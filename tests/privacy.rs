@@ -257,3 +257,194 @@ fn purge_forgets_only_contacts_not_heard_from_for_long_on_sqlite() {
 fn purge_forgets_only_contacts_not_heard_from_for_long_on_postgres() {
     purge_forgets_only_contacts_not_heard_from_for_long(Backend::Postgres);
 }
+
+/// A copy of the discovery survey with `anonymous = true`, routing late deliveries
+/// to `team`.
+fn anonymous_survey(app: &TestApp, team: &str) -> std::path::PathBuf {
+    let folder = app.dir.path().join("anonymous-survey");
+    copy_folder(std::path::Path::new(DISCOVERY), &folder);
+    let toml = std::fs::read_to_string(folder.join("survey.toml")).unwrap();
+    std::fs::write(
+        folder.join("survey.toml"),
+        toml.replacen("[survey]\n", "[survey]\nanonymous = true\n", 1),
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("routing.toml"),
+        format!(
+            "[teams.logistics]\nname = \"Logistics\"\nemails = [\"{team}\"]\n\n\
+             [[rules]]\nname = \"late deliveries\"\nkeywords = [\"late\"]\nteams = [\"logistics\"]\n"
+        ),
+    )
+    .unwrap();
+    folder
+}
+
+fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn an_anonymous_answer_keeps_no_link_to_the_customer(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    let domain = format!("{}.example", unique("anon"));
+    let anna = format!("anna@{domain}");
+    let john = format!("john@{domain}");
+    let team = format!("logistics@{domain}");
+    let folder = anonymous_survey(&app, &team);
+    app.pds_ok(&[
+        "survey",
+        "create",
+        "--template",
+        folder.to_str().unwrap(),
+        "--slug",
+        "study",
+    ]);
+    let file = app.write_file(
+        "contacts.csv",
+        &format!("email,name,locale,customer_type\n{anna},Anna Åberg,en,current\n{john},John Smith,en,former\n"),
+    );
+    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    app.pds_ok(&["invite", "--survey", "study", "--wave", "2026-H2"]);
+    let link = link_in(&received_for(&anna, 1)[0], &app.base_url);
+
+    let agent = app.http();
+    let (status, form) = get(&agent, &link);
+    assert_eq!(status, 200);
+    assert!(form.contains("This survey is anonymous"), "{form}");
+    let (status, thanks) = post_form(
+        &agent,
+        &link,
+        &[
+            ("problem_1", "The delivery came two weeks late"),
+            ("rank_1", "1"),
+            ("consent_1", "yes"),
+            ("problem_2", "Late answers from support"),
+            ("rank_2", "2"),
+        ],
+    );
+    assert_eq!(status, 200);
+    assert!(
+        thanks.contains("The delivery came two weeks late"),
+        "{thanks}"
+    );
+    assert!(
+        thanks.contains("no longer linked to you") && !thanks.contains("/s/"),
+        "no link to reopen the answer: {thanks}"
+    );
+
+    // Routed as it arrived: the problem she allowed us to follow up carries her
+    // address; the other does not.
+    app.pds_ok(&["worker", "--once"]);
+    let routed = received_for(&team, 2);
+    assert_eq!(routed.len(), 2, "both problems reached the team");
+    let with_consent: Vec<_> = routed
+        .iter()
+        .map(|raw| String::from_utf8_lossy(raw).into_owned())
+        .filter(|text| text.contains(&anna))
+        .collect();
+    assert_eq!(
+        with_consent.len(),
+        1,
+        "only the consented problem names her"
+    );
+    assert!(with_consent[0].contains("two weeks late"));
+
+    // Stored with no way back to her: no invitation or contact on the response,
+    // and the invitation knows only the day.
+    {
+        let mut conn = app.db.conn().unwrap();
+        let stored: Vec<(Option<i64>, Option<i64>, String)> = responses::table
+            .select((
+                responses::invitation_id,
+                responses::contact_id,
+                responses::attributes,
+            ))
+            .load(&mut *conn)
+            .unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!((stored[0].0, stored[0].1), (None, None));
+        assert!(
+            stored[0].2.contains("current"),
+            "segments stay for the analysis"
+        );
+        let stamps: Vec<(Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>)> =
+            invitations::table
+                .inner_join(contacts::table)
+                .filter(contacts::email.eq(&anna))
+                .select((invitations::opened_at, invitations::answered_at))
+                .load(&mut *conn)
+                .unwrap();
+        let midnight = chrono::NaiveTime::from_hms_opt(0, 0, 0).unwrap();
+        let (opened, answered) = stamps[0];
+        assert_eq!(opened.map(|t| t.time()), Some(midnight), "{opened:?}");
+        assert_eq!(answered.map(|t| t.time()), Some(midnight), "{answered:?}");
+    }
+    assert_eq!(respondents(&app), 1);
+
+    // The link answers once: opening or sending again shows that the answer is in,
+    // and stores nothing.
+    let (status, page) = get(&agent, &link);
+    assert_eq!(status, 200);
+    assert!(page.contains("We already have your answer"), "{page}");
+    assert!(!page.contains("two weeks late"), "her answer is not shown");
+    let (status, page) = post_form(
+        &agent,
+        &link,
+        &[("problem_1", "Something else entirely"), ("rank_1", "1")],
+    );
+    assert_eq!(status, 200);
+    assert!(page.contains("We already have your answer"), "{page}");
+    {
+        let mut conn = app.db.conn().unwrap();
+        let texts: Vec<String> = mentions::table
+            .order(mentions::rank)
+            .select(mentions::text)
+            .load(&mut *conn)
+            .unwrap();
+        assert_eq!(
+            texts,
+            vec![
+                "The delivery came two weeks late".to_string(),
+                "Late answers from support".to_string()
+            ]
+        );
+    }
+    assert_eq!(respondents(&app), 1);
+
+    // Reminders still skip her, and erasing her finds no answer to unlink.
+    let out = app.pds_ok(&[
+        "remind",
+        "--survey",
+        "study",
+        "--wave",
+        "2026-H2",
+        "--after",
+        "0s",
+        "--queue-only",
+    ]);
+    assert!(
+        out.contains("Queued 1 reminders") && out.contains("(1 answered"),
+        "only John is reminded: {out}"
+    );
+    let out = app.pds_ok(&["contacts", "erase", &anna]);
+    assert!(out.contains("0 answer(s) unlinked"), "{out}");
+    assert_eq!(respondents(&app), 1, "her answer still counts");
+}
+
+#[test]
+fn an_anonymous_answer_keeps_no_link_to_the_customer_on_sqlite() {
+    an_anonymous_answer_keeps_no_link_to_the_customer(Backend::Sqlite);
+}
+
+#[test]
+fn an_anonymous_answer_keeps_no_link_to_the_customer_on_postgres() {
+    an_anonymous_answer_keeps_no_link_to_the_customer(Backend::Postgres);
+}

@@ -2,6 +2,11 @@
 //! transaction. A second submission with the same personal link replaces the first
 //! until the survey closes (respondents expect to be able to correct themselves);
 //! the response keeps its first submission time.
+//!
+//! In an anonymous survey (`anonymous = true` in survey.toml) the answer is routed
+//! like any other, and then, in the same transaction, loses its link: the response
+//! keeps no invitation and no contact, and the invitation records only the day it
+//! was answered. Such a link answers once.
 
 pub mod form;
 pub mod import;
@@ -25,6 +30,8 @@ use crate::survey::StoredSurvey;
 pub enum Stored {
     New,
     Replaced,
+    /// An anonymous survey's link that has answered before: nothing was stored.
+    AlreadyAnswered,
 }
 
 /// Stores `answer` for the invitee: the response row and all its mentions together.
@@ -37,8 +44,23 @@ pub fn store(
     invitee: &Invitee,
     answer: &Answer,
 ) -> Result<Stored> {
+    let anonymous = survey.survey.anonymous;
     db.write(|conn| {
         let stamp = now();
+        if anonymous {
+            // Claims the link before anything is written: of two submissions at
+            // once, exactly one finds answered_at empty.
+            let claimed = diesel::update(
+                invitations::table
+                    .find(invitee.invitation_id)
+                    .filter(invitations::answered_at.is_null()),
+            )
+            .set(invitations::answered_at.eq(crate::invite::coarse_stamp(stamp)))
+            .execute(conn)?;
+            if claimed == 0 {
+                return Ok(Stored::AlreadyAnswered);
+            }
+        }
         let existing: Option<i64> = responses::table
             .filter(responses::invitation_id.eq(invitee.invitation_id))
             .select(responses::id)
@@ -114,9 +136,18 @@ pub fn store(
                 problems,
             )?;
         }
-        diesel::update(invitations::table.find(invitee.invitation_id))
-            .set(invitations::answered_at.eq(stamp))
-            .execute(conn)?;
+        if anonymous {
+            diesel::update(responses::table.find(response_id))
+                .set((
+                    responses::invitation_id.eq(None::<i64>),
+                    responses::contact_id.eq(None::<i64>),
+                ))
+                .execute(conn)?;
+        } else {
+            diesel::update(invitations::table.find(invitee.invitation_id))
+                .set(invitations::answered_at.eq(stamp))
+                .execute(conn)?;
+        }
         Ok(stored)
     })
 }

@@ -379,6 +379,9 @@ pub struct Invitee {
     pub locale: Locale,
     pub attributes: String,
     pub opened: bool,
+    /// Whether an answer came through this invitation (in an anonymous survey the
+    /// answer itself is no longer linked to it).
+    pub answered: bool,
 }
 
 type InviteeRow = (
@@ -390,6 +393,7 @@ type InviteeRow = (
     String,
     String,
     String,
+    Option<chrono::NaiveDateTime>,
     Option<chrono::NaiveDateTime>,
 );
 
@@ -426,6 +430,7 @@ pub fn find_invitee(conn: &mut AnyConnection, token: &Token) -> Result<Option<In
             contacts_t::locale,
             contacts_t::attributes,
             invitations::opened_at,
+            invitations::answered_at,
         ))
         .first::<InviteeRow>(conn)
         .optional()?;
@@ -440,6 +445,7 @@ pub fn find_invitee(conn: &mut AnyConnection, token: &Token) -> Result<Option<In
             locale,
             attributes,
             opened_at,
+            answered_at,
         )| {
             Invitee {
                 invitation_id,
@@ -451,21 +457,34 @@ pub fn find_invitee(conn: &mut AnyConnection, token: &Token) -> Result<Option<In
                 locale: locale.parse().unwrap_or(Locale::En),
                 attributes,
                 opened: opened_at.is_some(),
+                answered: answered_at.is_some(),
             }
         },
     ))
 }
 
-/// Records the first time the personal link was opened.
-pub fn mark_opened(conn: &mut AnyConnection, invitation_id: i64) -> Result<()> {
+/// Records the first time the personal link was opened: the moment, or in an
+/// anonymous survey only the day (see [`coarse_stamp`]).
+pub fn mark_opened(conn: &mut AnyConnection, invitation_id: i64, anonymous: bool) -> Result<()> {
+    let stamp = if anonymous {
+        coarse_stamp(now())
+    } else {
+        now()
+    };
     diesel::update(
         invitations::table
             .find(invitation_id)
             .filter(invitations::opened_at.is_null()),
     )
-    .set(invitations::opened_at.eq(now()))
+    .set(invitations::opened_at.eq(stamp))
     .execute(conn)?;
     Ok(())
+}
+
+/// The start of the day of `at`: what an anonymous survey records on the
+/// invitation, so that the exact time of an answer cannot be matched to a contact.
+pub fn coarse_stamp(at: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    at.date().and_hms_opt(0, 0, 0).expect("midnight exists")
 }
 
 /// The contact behind an unsubscribe link, with the survey it came with.

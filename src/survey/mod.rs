@@ -153,6 +153,8 @@ struct SurveySection {
     ask_frequency: bool,
     #[serde(default)]
     ask_consent: bool,
+    #[serde(default)]
+    anonymous: bool,
     closes: Option<String>,
 }
 
@@ -180,6 +182,11 @@ pub struct Survey {
     pub max_problems: u32,
     pub ask_frequency: bool,
     pub ask_consent: bool,
+    /// Answers keep no link to the contact once they are stored and routed: the
+    /// response has no invitation or contact, the invitation records only the day
+    /// it was opened and answered, and a link answers once (it cannot reopen an
+    /// answer that is no longer linked to it).
+    pub anonymous: bool,
     /// The last day answers are accepted (until its end, UTC).
     pub closes: Option<NaiveDate>,
     pub wording: BTreeMap<Locale, LocaleWording>,
@@ -368,6 +375,7 @@ impl Survey {
             max_problems,
             ask_frequency: parsed.survey.ask_frequency,
             ask_consent: parsed.survey.ask_consent,
+            anonymous: parsed.survey.anonymous,
             closes,
             wording,
             templates,
@@ -428,6 +436,7 @@ impl Survey {
                 "max_problems": self.max_problems,
                 "ask_frequency": self.ask_frequency,
                 "ask_consent": self.ask_consent,
+                "anonymous": self.anonymous,
                 "closes": self.closes.map(|d| d.to_string()),
             }
         })
@@ -547,6 +556,7 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
                 "no_problems": false,
                 "mentions": [{"rank": 1, "text": "sample"}],
                 "edit_link": "/s/x",
+                "already_answered": false,
             }),
         ),
         ("closed", serde_json::json!({})),

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+mod guard;
 mod rate_limit;
 mod respond;
 mod unsubscribe;
@@ -141,17 +142,24 @@ async fn not_found(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
 
 /// Starts the server on an already bound listener (port 0 gives a free port).
 pub fn start(listener: TcpListener, state: AppState) -> Result<Server> {
+    let request_timeout = state.settings.request_timeout;
     let state = web::Data::new(state);
     let address = listener.local_addr().ok();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(actix_web::middleware::from_fn(guard::body_deadline))
             .wrap(actix_web::middleware::from_fn(rate_limit::limit))
             .wrap(security_headers())
+            .wrap(actix_web::middleware::from_fn(guard::access_log))
             .configure(configure)
             .default_service(web::to(not_found))
     })
     .workers(2)
+    // A request head slower than this gets 408 (the body: see guard::body_deadline).
+    .client_request_timeout(request_timeout)
+    .client_disconnect_timeout(std::time::Duration::from_secs(1))
+    .keep_alive(std::time::Duration::from_secs(5))
     .listen(listener)
     .map_err(|e| Error::Invalid(format!("cannot listen on {address:?}: {e}")))?
     .run();

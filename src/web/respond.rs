@@ -63,6 +63,23 @@ fn open(
     Ok(Ok((invitee, survey)))
 }
 
+/// The thank-you page for an anonymous survey's link that has answered before: the
+/// answer is no longer linked to it, so there is nothing to show or change.
+fn already_answered(survey: &StoredSurvey, invitee: &Invitee) -> Result<Outcome> {
+    let page = survey.survey.render_page(
+        invitee.locale,
+        "thanks",
+        serde_json::json!({
+            "contact": {"name": invitee.name},
+            "no_problems": false,
+            "mentions": [],
+            "edit_link": null,
+            "already_answered": true,
+        }),
+    )?;
+    Ok(Outcome::Page(StatusCode::OK, page))
+}
+
 fn form_page(
     survey: &StoredSurvey,
     invitee: &Invitee,
@@ -96,13 +113,16 @@ pub(super) async fn show_form(
             Ok(found) => found,
             Err(outcome) => return Ok(outcome),
         };
+        if survey.survey.anonymous && invitee.answered {
+            return already_answered(&survey, &invitee);
+        }
         let mut conn = state.db.conn()?;
         let previous = answer::load(&mut conn, invitee.invitation_id)?;
         drop(conn);
         if !invitee.opened {
-            state
-                .db
-                .write(|conn| invite::mark_opened(conn, invitee.invitation_id))?;
+            state.db.write(|conn| {
+                invite::mark_opened(conn, invitee.invitation_id, survey.survey.anonymous)
+            })?;
         }
         let m = survey.survey.max_problems;
         let input = previous
@@ -143,6 +163,9 @@ pub(super) async fn submit(
                 too_large = true;
                 break;
             }
+            Err(e) if super::guard::timed_out(&e) => {
+                return state.site_page(&req, "error", 408);
+            }
             Err(_) => return state.site_page(&req, "error", 400),
         }
     }
@@ -151,6 +174,9 @@ pub(super) async fn submit(
             Ok(found) => found,
             Err(outcome) => return Ok(outcome),
         };
+        if survey.survey.anonymous && invitee.answered {
+            return already_answered(&survey, &invitee);
+        }
         let m = survey.survey.max_problems;
         if too_large {
             let mut errors = FormErrors::default();
@@ -179,7 +205,13 @@ pub(super) async fn submit(
                 return Ok(Outcome::Page(StatusCode::UNPROCESSABLE_ENTITY, page));
             }
         };
-        answer::store(&state.db, &state.settings, &survey, &invitee, &answer)?;
+        if answer::store(&state.db, &state.settings, &survey, &invitee, &answer)?
+            == answer::Stored::AlreadyAnswered
+        {
+            return already_answered(&survey, &invitee);
+        }
+        // An anonymous answer is no longer linked to this link: nothing to reopen.
+        let edit_link = (!survey.survey.anonymous).then(|| format!("/s/{}", token.as_str()));
         let mentions: Vec<_> = match &answer {
             Answer::NoProblems => Vec::new(),
             Answer::Problems(p) => p
@@ -194,7 +226,8 @@ pub(super) async fn submit(
                 "contact": {"name": invitee.name},
                 "no_problems": matches!(answer, Answer::NoProblems),
                 "mentions": mentions,
-                "edit_link": format!("/s/{}", token.as_str()),
+                "edit_link": edit_link,
+                "already_answered": false,
             }),
         )?;
         Ok(Outcome::Page(StatusCode::OK, page))

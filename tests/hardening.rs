@@ -1,0 +1,271 @@
+//! The server against slow and curious clients, and what it writes down: a client
+//! that sends its request head or its form too slowly is cut off with 408, and the
+//! log of a whole study (invitations, answers, unsubscribe, admin API and sign-in)
+//! holds no personal token, email address, API key or session cookie.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
+
+const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
+
+/// Sends `first`, then waits without sending more; returns what the server answered
+/// and how long it took to answer and close.
+fn stall_after(base_url: &str, first: &str) -> (String, Duration) {
+    let address = base_url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    stream.write_all(first.as_bytes()).unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    // Reads until the server closes the connection (or the read timeout, which
+    // would fail the test below).
+    let _ = stream.read_to_end(&mut answer);
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+fn a_slow_request_head_is_cut_off_with_408() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.request_timeout = Duration::from_secs(1);
+    });
+    let (answer, took) = stall_after(
+        &app.base_url,
+        "POST /s/AAAAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: x\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(took < Duration::from_secs(5), "closed after {took:?}");
+}
+
+#[test]
+fn a_form_that_trickles_in_is_cut_off_with_408_and_nothing_is_stored() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.request_timeout = Duration::from_secs(1);
+    });
+    let d = unique("slow");
+    let email = format!("slow@{d}.example");
+    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    let file = app.write_file(
+        "contacts.csv",
+        &format!("email,name,locale\n{email},Slow,en\n"),
+    );
+    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    app.pds_ok(&["invite", "--survey", "s", "--wave", "w"]);
+    let link = link_in(&received_for(&email, 1)[0], &app.base_url);
+    let path = link.trim_start_matches(&app.base_url);
+
+    // Announces 200 bytes, sends 20, then nothing.
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\nproblem_1=Late+deliv"
+    );
+    let (answer, took) = stall_after(&app.base_url, &head);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(took < Duration::from_secs(5), "answered after {took:?}");
+
+    // The same link still works at a normal pace, and only that answer is stored.
+    let agent = app.http();
+    let (status, _) = post_form(
+        &agent,
+        &link,
+        &[("problem_1", "Late delivery"), ("rank_1", "1")],
+    );
+    assert_eq!(status, 200);
+    let json = app.pds_ok(&["results", "--survey", "s", "--format", "json"]);
+    let results: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(results["n"], 1);
+}
+
+/// `pds serve` as its own process, logging at debug level into a file.
+struct Server {
+    child: Child,
+    log: std::path::PathBuf,
+    base_url: String,
+}
+
+impl Server {
+    fn start(app: &TestApp) -> Server {
+        let port = common::free_port();
+        let base_url = format!("http://127.0.0.1:{port}");
+        let log = app.dir.path().join("serve.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_pds"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .current_dir(app.dir.path())
+            .env("PDS_DATABASE_URL", &app.database_url)
+            .env("PDS_SMTP_URL", &app.smtp_url)
+            .env("PDS_PUBLIC_URL", &base_url)
+            .env(
+                "PDS_MAIL_FROM",
+                "Nordvik Research <research@nordvik.example>",
+            )
+            .env("PDS_RATE_LIMIT_BURST", "1000")
+            // The most a pds operator would ask for: every pds event at debug.
+            .env("PDS_LOG", "info,pds=debug")
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("start pds serve");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let agent = app.http();
+        while agent.get(&format!("{base_url}/healthz")).call().is_err() {
+            assert!(Instant::now() < deadline, "pds serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server {
+            child,
+            log,
+            base_url,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `/u/` link in an email's plain-text part.
+fn unsubscribe_link_in(raw: &[u8], base_url: &str) -> String {
+    let message = mail_parser::MessageParser::default().parse(raw).unwrap();
+    let text = message.body_text(0).unwrap().into_owned();
+    let start = text
+        .find(&format!("{base_url}/u/"))
+        .unwrap_or_else(|| panic!("no unsubscribe link in:\n{text}"));
+    text[start..].split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn the_server_log_of_a_whole_study_holds_no_token_email_or_key() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    let d = unique("log");
+    let people = [
+        format!("astrid.lindqvist@{d}.example"),
+        format!("bo.nyman@{d}.example"),
+        format!("carin.ek@{d}.example"),
+    ];
+    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    let mut csv = String::from("email,name,locale,customer_type\n");
+    for (i, email) in people.iter().enumerate() {
+        csv.push_str(&format!("{email},Person {i},sv,current\n"));
+    }
+    let file = app.write_file("contacts.csv", &csv);
+    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    let server = Server::start(&app);
+    let key_out = app.pds_ok(&["keys", "create", "--name", "analyst"]);
+    let key = key_out.trim().to_string();
+    assert!(key.len() >= 40, "{key_out}");
+
+    // Invitations through the admin API; the server's own worker delivers them.
+    let agent = app.http();
+    let response = agent
+        .post(&format!("{}/api/surveys/s/invitations", server.base_url))
+        .header("Authorization", &format!("Bearer {key}"))
+        .header("Content-Type", "application/json")
+        .send(r#"{"wave": "2026-H2"}"#)
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let mut secrets: Vec<String> = people.to_vec();
+    secrets.push(key.clone());
+    let mut links = Vec::new();
+    for email in &people {
+        let raw = &received_for(email, 1)[0];
+        let link = link_in(raw, &server.base_url);
+        let unsubscribe = unsubscribe_link_in(raw, &server.base_url);
+        secrets.push(link.rsplit('/').next().unwrap().to_string());
+        secrets.push(unsubscribe.rsplit('/').next().unwrap().to_string());
+        links.push((link, unsubscribe));
+    }
+    for email in &people {
+        secrets.push(email.split('@').next().unwrap().to_string());
+    }
+
+    // Customers: open, a form with a mistake, an answer that is routed with the
+    // customer's consent (the team's email then carries name and address), an
+    // unsubscribe, and a guessed token.
+    let (status, _) = get(&agent, &links[0].0);
+    assert_eq!(status, 200);
+    let (status, _) = post_form(&agent, &links[0].0, &[("rank_1", "1")]);
+    assert_eq!(status, 422);
+    let (status, _) = post_form(
+        &agent,
+        &links[0].0,
+        &[
+            ("problem_1", "Leveransen kom två veckor för sent"),
+            ("rank_1", "1"),
+            ("consent_1", "yes"),
+        ],
+    );
+    assert_eq!(status, 200);
+    let (status, _) = post_form(&agent, &links[1].0, &[("no_problems", "yes")]);
+    assert_eq!(status, 200);
+    let (status, _) = get(&agent, &links[2].1);
+    assert_eq!(status, 200);
+    let (status, _) = post_form(&agent, &links[2].1, &[]);
+    assert_eq!(status, 200);
+    let (status, _) = get(
+        &agent,
+        &format!("{}/s/AAAAAAAAAAAAAAAAAAAAAA", server.base_url),
+    );
+    assert_eq!(status, 404);
+
+    // Analysts: API calls with the key, a failed and a good sign-in.
+    let (status, _) = get(
+        &agent,
+        &format!("{}/api/surveys?key={key}", server.base_url),
+    );
+    assert_eq!(status, 401, "a key in the query string is not accepted");
+    let response = agent
+        .get(&format!("{}/api/surveys/s/results", server.base_url))
+        .header("Authorization", &format!("Bearer {key}"))
+        .call()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let (status, _) = post_form(
+        &agent,
+        &format!("{}/admin/login", server.base_url),
+        &[("key", "not-a-key")],
+    );
+    assert!(status == 401 || status == 403, "{status}");
+    let (status, _) = post_form(
+        &agent,
+        &format!("{}/admin/login", server.base_url),
+        &[("key", key.as_str())],
+    );
+    assert!(status < 400, "signed in: {status}");
+
+    // Wait for the routed complaint to leave, so the worker has logged its pass.
+    let complaints = received_for("logistik@nordvik.example", 1);
+    assert!(!complaints.is_empty(), "the complaint was routed");
+    std::thread::sleep(Duration::from_millis(500));
+
+    let log = server.log();
+    assert!(
+        log.contains("path=/s/{token}") && log.contains("status=200"),
+        "the access log records token pages without the token:\n{log}"
+    );
+    assert!(log.contains("path=/u/{token}"), "{log}");
+    assert!(log.contains("path=/api/surveys/s/results"), "{log}");
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "the log contains {secret:?}:\n{log}"
+        );
+    }
+    assert!(!log.contains('@'), "no email address of any kind:\n{log}");
+}
