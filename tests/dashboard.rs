@@ -379,3 +379,45 @@ fn a_revoked_key_ends_its_sessions() {
     app.pds_ok(&["keys", "revoke", "a"]);
     assert_eq!(get(&app, "/admin", Some(&cookie)).status, 303);
 }
+
+#[test]
+fn hostile_segment_values_and_area_names_are_shown_as_text() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    let segment = "<img src=x onerror=alert(1)>";
+    let area = "<script>alert('area')</script>";
+    let mut csv = String::from("respondent,wave,segment,rank,problem,area\n");
+    for i in 0..30 {
+        let seg = if i % 2 == 0 { segment } else { "current" };
+        csv.push_str(&format!(
+            "r{i},w1,\"{seg}\",1,\"The parcel was late\",\"{area}\"\n"
+        ));
+    }
+    let file = app.write_file("answers.csv", &csv);
+    app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "s",
+        file.to_str().unwrap(),
+    ]);
+    let cookie = log_in(&app);
+    for path in ["/admin/surveys/s", "/admin/surveys/s?by=segment"] {
+        let page = get(&app, path, Some(&cookie));
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        assert!(!page.body.contains(segment), "{path}: {}", page.body);
+        assert!(!page.body.contains(area), "{path}: {}", page.body);
+        assert!(
+            page.body.contains("&lt;script&gt;alert("),
+            "{path} shows the area name as text: {}",
+            page.body
+        );
+        if path.ends_with("segment") {
+            assert!(
+                page.body.contains("&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;"),
+                "{path} shows the segment value as text: {}",
+                page.body
+            );
+        }
+    }
+}

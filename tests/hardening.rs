@@ -269,3 +269,54 @@ fn the_server_log_of_a_whole_study_holds_no_token_email_or_key() {
     }
     assert!(!log.contains('@'), "no email address of any kind:\n{log}");
 }
+
+#[test]
+fn hostile_names_and_segment_values_reach_the_team_as_text() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    let d = unique("xss");
+    let email = format!("eve@{d}.example");
+    let team = format!("team@{d}.example");
+    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.write_file(
+        "routing.toml",
+        &format!(
+            "[teams.ops]\nname = \"Ops\"\nemails = [\"{team}\"]\n\n\
+             [[rules]]\nname = \"late\"\nkeywords = [\"late\"]\nteams = [\"ops\"]\n"
+        ),
+    );
+    app.pds_ok(&["route", "set", "--survey", "s", "routing.toml"]);
+    let file = app.write_file(
+        "contacts.csv",
+        &format!(
+            "email,name,locale,customer_type\n{email},\"<b onmouseover=alert(1)>Eve</b>\",en,\"<script>alert('seg')</script>\"\n"
+        ),
+    );
+    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    app.pds_ok(&["invite", "--survey", "s", "--wave", "w"]);
+    let raw = &received_for(&email, 1)[0];
+    let link = link_in(raw, &app.base_url);
+    let invitation = mail_parser::MessageParser::default().parse(raw).unwrap();
+    let html = invitation.body_html(0).unwrap().into_owned();
+    assert!(!html.contains("<b onmouseover"), "{html}");
+    assert!(html.contains("&lt;b onmouseover"), "{html}");
+
+    let (status, _) = post_form(
+        &app.http(),
+        &link,
+        &[
+            ("problem_1", "<i>late</i> delivery"),
+            ("rank_1", "1"),
+            ("consent_1", "yes"),
+        ],
+    );
+    assert_eq!(status, 200);
+    app.pds_ok(&["worker", "--once"]);
+    let raw = &received_for(&team, 1)[0];
+    let complaint = mail_parser::MessageParser::default().parse(raw).unwrap();
+    let html = complaint.body_html(0).unwrap().into_owned();
+    for hostile in ["<script>alert('seg')", "<b onmouseover", "<i>late</i>"] {
+        assert!(!html.contains(hostile), "{hostile} in {html}");
+    }
+    assert!(html.contains("&lt;script&gt;alert("), "{html}");
+    assert!(html.contains("&lt;i&gt;late&lt;/i&gt;"), "{html}");
+}
