@@ -525,14 +525,7 @@ async fn assert_no_console_errors(browser: &Client, page: &str) {
         .expect("read the browser's console log");
     let errors: Vec<&Value> = log
         .as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .filter(|e| e["level"] == "SEVERE")
-                // The browser asks for /favicon.ico on its own; no page links it.
-                .filter(|e| !e["message"].as_str().unwrap_or("").contains("/favicon.ico"))
-                .collect()
-        })
+        .map(|entries| entries.iter().filter(|e| e["level"] == "SEVERE").collect())
         .unwrap_or_default();
     assert!(errors.is_empty(), "console errors on {page}: {errors:#?}");
 }
