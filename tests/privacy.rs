@@ -299,7 +299,7 @@ fn an_anonymous_answer_keeps_no_link_to_the_customer(backend: Backend) {
     let john = format!("john@{domain}");
     let team = format!("logistics@{domain}");
     let folder = anonymous_survey(&app, &team);
-    app.pds_ok(&[
+    let out = app.pds_ok(&[
         "survey",
         "create",
         "--template",
@@ -307,6 +307,7 @@ fn an_anonymous_answer_keeps_no_link_to_the_customer(backend: Backend) {
         "--slug",
         "study",
     ]);
+    assert!(out.contains("anonymous"), "{out}");
     let file = app.write_file(
         "contacts.csv",
         &format!("email,name,locale,customer_type\n{anna},Anna Åberg,en,current\n{john},John Smith,en,former\n"),

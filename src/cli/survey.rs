@@ -36,7 +36,7 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             let db = super::open_db(settings)?;
             let stored = store::create(&db, &slug, &survey)?;
             println!(
-                "Created survey {} ({}), locales {}, up to {} problems per respondent{}.",
+                "Created survey {} ({}), locales {}, up to {} problems per respondent{}{}.",
                 stored.slug,
                 survey.title(),
                 survey
@@ -50,6 +50,11 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
                     .closes
                     .map(|d| format!(", closes {d}"))
                     .unwrap_or_default(),
+                if survey.anonymous {
+                    ", anonymous (answers are unlinked from contacts once routed)"
+                } else {
+                    ""
+                },
             );
             println!(
                 "Next: pds contacts import FILE.csv, then pds invite --survey {} --wave LABEL",

@@ -79,6 +79,8 @@ pub struct SurveyDetail {
     pub max_problems: u32,
     /// When the survey stops taking answers (UTC), if set.
     pub closes_at: Option<String>,
+    /// Answers keep no link to the contact once stored and routed.
+    pub anonymous: bool,
     pub waves: Vec<WaveSummary>,
 }
 
@@ -157,6 +159,7 @@ pub async fn show(
             created_at: utc(survey.created_at),
             max_problems: survey.survey.max_problems as u32,
             closes_at: survey.survey.closes_at().map(utc),
+            anonymous: survey.survey.anonymous,
             waves,
         })
     })
