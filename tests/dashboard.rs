@@ -414,7 +414,8 @@ fn hostile_segment_values_and_area_names_are_shown_as_text() {
         );
         if path.ends_with("segment") {
             assert!(
-                page.body.contains("&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;"),
+                page.body
+                    .contains("&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;"),
                 "{path} shows the segment value as text: {}",
                 page.body
             );
