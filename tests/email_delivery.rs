@@ -6,26 +6,12 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{get, link_in, post_form, received_for, unique, Backend, SmtpSink, TestApp};
+use common::{
+    get, link_in, post_form, received_for, routing_toml, unique, Backend, SmtpSink, TestApp,
+};
 use diesel::prelude::*;
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
-
-fn routing_toml(team_email: &str) -> String {
-    format!(
-        r#"
-[teams.logistics]
-name = "Logistik"
-emails = ["{team_email}"]
-locale = "sv"
-
-[[rules]]
-name = "late deliveries"
-keywords = ["leverans*", "late"]
-teams = ["logistics"]
-"#
-    )
-}
 
 fn parse(raw: &[u8]) -> mail_parser::Message<'_> {
     mail_parser::MessageParser::default()

@@ -343,3 +343,20 @@ impl Drop for SmtpSink {
         let _ = self.child.wait();
     }
 }
+
+/// Routing that sends late deliveries (`leverans*`, `late`) to one team address.
+pub fn routing_toml(team_email: &str) -> String {
+    format!(
+        r#"
+[teams.logistics]
+name = "Logistik"
+emails = ["{team_email}"]
+locale = "sv"
+
+[[rules]]
+name = "late deliveries"
+keywords = ["leverans*", "late"]
+teams = ["logistics"]
+"#
+    )
+}
