@@ -121,6 +121,11 @@ impl Database {
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
+            // An SQLite connection is a file handle that cannot go stale, so the
+            // `SELECT 1` r2d2 runs on every checkout would only cost time, twice per
+            // answer and once inside the write lock. A PostgreSQL connection can be
+            // dropped by the server, so it is still checked.
+            .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
             .connection_timeout(Duration::from_secs(30))
             .build(manager)
             .map_err(|e| Error::Connect {

@@ -3,7 +3,8 @@
 //! explain themselves, so `pds route test` can say why a rule fired. This room only
 //! decides; `answer` queues the emails in the same transaction as the response.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -266,7 +267,11 @@ impl Routing {
 
     /// Every rule that fires for this mention, with the reason.
     pub fn route(&self, facts: &Facts<'_>) -> Vec<Fired> {
-        let key = group_key(facts.text);
+        self.route_keyed(facts, &group_key(facts.text))
+    }
+
+    /// [`Routing::route`] with the mention's text already normalised by `group_key`.
+    fn route_keyed(&self, facts: &Facts<'_>, key: &str) -> Vec<Fired> {
         let tokens: Vec<&str> = key.split(' ').filter(|t| !t.is_empty()).collect();
         let area_key = facts.area.map(group_key);
         self.rules
@@ -281,7 +286,7 @@ impl Routing {
                     why.push(format!("keyword {:?} matched {:?}", hit.0.written, hit.1));
                 }
                 if !rule.areas.is_empty() {
-                    let area = area_key.as_deref().unwrap_or(key.as_str());
+                    let area = area_key.as_deref().unwrap_or(key);
                     if !rule.areas.iter().any(|a| a == area) {
                         return None;
                     }
@@ -311,17 +316,45 @@ impl Routing {
 
 /// The routing rules stored for a survey, if any.
 pub fn load(conn: &mut AnyConnection, survey_id: i64) -> Result<Option<Routing>> {
+    Ok(load_shared(conn, survey_id)?.map(|r| Routing::clone(&r)))
+}
+
+/// Rules already parsed, by survey. Parsing `routing.toml` (the TOML and every
+/// keyword normalised) costs more than the rest of storing an answer, and answers
+/// are stored one at a time, so it is done once per text: the stored text is still
+/// read each time and compared, so `pds route set` from another process applies to
+/// the next answer. One entry per survey that has received answers.
+static PARSED: LazyLock<Mutex<HashMap<i64, Arc<Routing>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Like [`load`], sharing the parsed rules instead of copying them.
+fn load_shared(conn: &mut AnyConnection, survey_id: i64) -> Result<Option<Arc<Routing>>> {
     let source: Option<String> = routing::table
         .find(survey_id)
         .select(routing::definition)
         .first(conn)
         .optional()?;
-    source
-        .map(|s| {
-            Routing::parse(&s, "stored routing.toml")
-                .map_err(|e| Error::Invalid(format!("the stored routing rules are damaged: {e}")))
-        })
-        .transpose()
+    let Some(source) = source else {
+        return Ok(None);
+    };
+    let cached = PARSED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&survey_id)
+        .filter(|r| r.source == source)
+        .cloned();
+    if let Some(routing) = cached {
+        return Ok(Some(routing));
+    }
+    let parsed = Arc::new(
+        Routing::parse(&source, "stored routing.toml")
+            .map_err(|e| Error::Invalid(format!("the stored routing rules are damaged: {e}")))?,
+    );
+    PARSED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(survey_id, parsed.clone());
+    Ok(Some(parsed))
 }
 
 /// Stores (or replaces) a survey's routing rules; the caller has validated them.
@@ -369,17 +402,21 @@ pub fn queue_complaints(
     use crate::db::schema::routed_complaints as rc;
     use crate::mail::outbox::{self, Kind, NewMessage};
 
-    let Some(routing) = load(conn, survey.id)? else {
+    let Some(routing) = load_shared(conn, survey.id)? else {
         return Ok(0);
     };
     let mut routed = 0;
     for problem in problems {
-        let fired = routing.route(&Facts {
-            text: &problem.text,
-            rank: problem.rank,
-            area: None,
-            segments: response.segments,
-        });
+        let text_key = group_key(&problem.text);
+        let fired = routing.route_keyed(
+            &Facts {
+                text: &problem.text,
+                rank: problem.rank,
+                area: None,
+                segments: response.segments,
+            },
+            &text_key,
+        );
         // A team hears of a mention once, naming the first rule that sent it.
         let mut per_team: BTreeMap<&str, &Fired> = BTreeMap::new();
         for f in &fired {
@@ -387,7 +424,6 @@ pub fn queue_complaints(
                 per_team.entry(team.as_str()).or_insert(f);
             }
         }
-        let text_key = group_key(&problem.text);
         for (team_id, fired) in per_team {
             let already: i64 = rc::table
                 .filter(rc::response_id.eq(response.id))
