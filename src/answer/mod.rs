@@ -18,7 +18,7 @@ pub use form::{Answer, FormErrors, FormInput, Frequency, Problem};
 use std::collections::BTreeMap;
 
 use crate::config::Settings;
-use crate::db::schema::{invitations, mentions, responses, waves};
+use crate::db::schema::{invitations, mentions, responses};
 use crate::db::{now, AnyConnection, Database};
 use crate::error::Result;
 use crate::invite::Invitee;
@@ -45,7 +45,30 @@ pub fn store(
     answer: &Answer,
 ) -> Result<Stored> {
     let anonymous = survey.survey.anonymous;
-    db.write(|conn| {
+    // Routing decisions and the teams' emails are worked out before the write lock
+    // is taken; only the inserts happen inside it.
+    let planned = match answer {
+        Answer::Problems(problems) => {
+            let segments: BTreeMap<String, String> =
+                serde_json::from_str(&invitee.attributes).unwrap_or_default();
+            route::plan_complaints(
+                &mut *db.conn()?,
+                survey,
+                &route::Response {
+                    wave: &invitee.wave,
+                    segments: &segments,
+                    customer_name: &invitee.name,
+                    customer_email: &invitee.email,
+                },
+                problems,
+            )?
+        }
+        Answer::NoProblems => Vec::new(),
+    };
+    let settings = settings.clone();
+    let invitee = invitee.clone();
+    let answer = answer.clone();
+    db.write_grouped(move |conn| {
         let stamp = now();
         if anonymous {
             // Claims the link before anything is written: of two submissions at
@@ -115,27 +138,14 @@ pub fn store(
                     .execute(conn)?;
             }
         }
-        if let Answer::Problems(problems) = answer {
-            let segments: BTreeMap<String, String> =
-                serde_json::from_str(&invitee.attributes).unwrap_or_default();
-            let wave: String = waves::table
-                .find(invitee.wave_id)
-                .select(waves::label)
-                .first(conn)?;
-            route::queue_complaints(
-                conn,
-                settings,
-                survey,
-                &route::Response {
-                    id: response_id,
-                    wave: &wave,
-                    segments: &segments,
-                    customer_name: &invitee.name,
-                    customer_email: &invitee.email,
-                },
-                problems,
-            )?;
-        }
+        route::queue_planned(
+            conn,
+            &settings,
+            invitee.survey_id,
+            response_id,
+            planned,
+            stored == Stored::Replaced,
+        )?;
         if anonymous {
             diesel::update(responses::table.find(response_id))
                 .set((

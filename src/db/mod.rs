@@ -46,9 +46,12 @@ impl ManageConnection for Manager {
                     .map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers work while one writer writes; the busy timeout makes
                 // a second process wait for the lock instead of failing at once.
+                // Checkpoints are run by `Database::write` after its lock is released
+                // (see `CHECKPOINT_EVERY`), not inside a committing write.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA wal_autocheckpoint = 0;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(AnyConnection::Sqlite(conn))
@@ -92,6 +95,36 @@ pub struct Database {
     /// transaction avoids the deferred-transaction upgrade that fails with "database
     /// is locked" instead of waiting. PostgreSQL needs no such lock.
     writer: Option<Arc<Mutex<()>>>,
+    /// SQLite: writes since the last checkpoint, and whether one is running.
+    checkpoints: Arc<Checkpoints>,
+    /// SQLite: writes waiting to be committed together (see [`Database::write_grouped`]).
+    pending: Arc<Mutex<Vec<GroupedWrite>>>,
+}
+
+/// The most writes one grouped transaction commits.
+const GROUP_MAX: usize = 64;
+
+type AnyValue = Box<dyn std::any::Any + Send>;
+type GroupedWork = Box<dyn FnOnce(&mut AnyConnection) -> Result<AnyValue> + Send>;
+
+/// One caller's write, waiting for a group commit, and where its outcome goes.
+struct GroupedWrite {
+    work: GroupedWork,
+    reply: std::sync::mpsc::Sender<Result<AnyValue>>,
+}
+
+/// SQLite copies the write-ahead log back into the database file at checkpoints.
+/// Left to itself it does so inside whichever COMMIT crosses 1,000 pages, while
+/// that writer holds the write lock and every other answer waits. Instead,
+/// `Database::write` runs a passive checkpoint every this many writes, after
+/// releasing the lock; writers go on meanwhile. A process that ends checkpoints
+/// as it closes its last connection.
+const CHECKPOINT_EVERY: u64 = 200;
+
+#[derive(Default)]
+struct Checkpoints {
+    writes: std::sync::atomic::AtomicU64,
+    running: std::sync::atomic::AtomicBool,
 }
 
 impl Database {
@@ -136,6 +169,8 @@ impl Database {
             pool,
             url: url.clone(),
             writer: matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(()))),
+            checkpoints: Arc::default(),
+            pending: Arc::default(),
         };
         db.migrate()?;
         Ok(db)
@@ -172,12 +207,144 @@ impl Database {
     where
         E: From<diesel::result::Error> + From<Error>,
     {
-        let _guard = self
-            .writer
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        let mut conn = self.conn()?;
-        (*conn).transaction(f)
+        let Some(writer) = &self.writer else {
+            return (*self.conn()?).transaction(f);
+        };
+        let result = {
+            let _guard = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut conn = self.conn()?;
+            (*conn).transaction(f)
+        };
+        self.checkpoint_now_and_then(1);
+        result
+    }
+
+    /// Like [`Database::write`], for many small writes arriving at once (answers):
+    /// on SQLite, whoever holds the write lock commits every write waiting for it
+    /// in one transaction, each inside a savepoint of its own. A write that fails
+    /// is rolled back alone and its caller gets the error; the others are committed.
+    /// Every caller returns only after the transaction holding its write has
+    /// committed. One commit instead of dozens: the rows of consecutive answers share
+    /// pages, so far fewer pages reach the write-ahead log. PostgreSQL, whose
+    /// writers do not wait for each other, runs each write in its own transaction.
+    pub fn write_grouped<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let Some(writer) = &self.writer else {
+            return self.write(f);
+        };
+        let (reply, outcome) = std::sync::mpsc::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(GroupedWrite {
+                work: Box::new(move |conn| f(conn).map(|value| Box::new(value) as AnyValue)),
+                reply,
+            });
+        let answered = || match outcome.try_recv() {
+            Ok(done) => Some(done),
+            Err(std::sync::mpsc::TryRecvError::Empty) => None,
+            // The thread committing it panicked: the write was rolled back.
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(Error::Invalid(
+                "the write was rolled back: the thread committing it failed".into(),
+            ))),
+        };
+        let value = loop {
+            if let Some(done) = answered() {
+                break done;
+            }
+            let guard = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            // Another caller may have committed this write while we waited.
+            if let Some(done) = answered() {
+                break done;
+            }
+            // Writes are taken and answered only under the lock, so this one is
+            // still waiting in `pending`; the group takes it (it may hold up to
+            // GROUP_MAX older ones first, then the loop goes round again).
+            let group: Vec<GroupedWrite> = {
+                let mut pending = self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let n = pending.len().min(GROUP_MAX);
+                pending.drain(..n).collect()
+            };
+            let size = group.len() as u64;
+            self.commit_group(group);
+            drop(guard);
+            self.checkpoint_now_and_then(size);
+        };
+        value.and_then(|boxed| {
+            boxed
+                .downcast::<T>()
+                .map(|v| *v)
+                .map_err(|_| Error::Invalid("a grouped write returned the wrong type".into()))
+        })
+    }
+
+    /// Runs `group` in one transaction, each write in a savepoint, and answers each
+    /// caller once the transaction has committed (or failed).
+    fn commit_group(&self, group: Vec<GroupedWrite>) {
+        let mut conn = match self.conn() {
+            Ok(conn) => conn,
+            Err(e) => {
+                let message = e.to_string();
+                for write in group {
+                    let _ = write.reply.send(Err(Error::Invalid(format!(
+                        "no database connection for the write: {message}"
+                    ))));
+                }
+                return;
+            }
+        };
+        let mut outcomes = Vec::with_capacity(group.len());
+        let committed = (*conn).transaction::<_, diesel::result::Error, _>(|conn| {
+            for write in group {
+                let work = write.work;
+                let outcome = conn.transaction::<_, Error, _>(|conn| work(conn));
+                outcomes.push((write.reply, outcome));
+            }
+            Ok(())
+        });
+        match committed {
+            Ok(()) => {
+                for (reply, outcome) in outcomes {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                for (reply, _) in outcomes {
+                    let _ = reply.send(Err(Error::Invalid(format!(
+                        "the write could not be committed: {e}"
+                    ))));
+                }
+            }
+        }
+    }
+
+    /// SQLite: a passive checkpoint every `CHECKPOINT_EVERY` writes, by one thread
+    /// at a time, outside the write lock. A failed checkpoint is retried at the next
+    /// turn; the log only grows meanwhile.
+    fn checkpoint_now_and_then(&self, writes: u64) {
+        use std::sync::atomic::Ordering;
+        let c = &self.checkpoints;
+        if c.writes.fetch_add(writes, Ordering::Relaxed) + writes < CHECKPOINT_EVERY
+            || c.running.swap(true, Ordering::Acquire)
+        {
+            return;
+        }
+        c.writes.store(0, Ordering::Relaxed);
+        if let Ok(mut conn) = self.conn() {
+            if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                tracing::warn!(error = %e, "SQLite checkpoint failed; will retry");
+            }
+        }
+        c.running.store(false, Ordering::Release);
     }
 }
 
@@ -189,3 +356,58 @@ pub fn now() -> chrono::NaiveDateTime {
 }
 
 use chrono::Timelike;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::schema::surveys;
+
+    fn insert_survey(conn: &mut AnyConnection, slug: &str) -> diesel::QueryResult<usize> {
+        diesel::insert_into(surveys::table)
+            .values((
+                surveys::slug.eq(slug),
+                surveys::title.eq("t"),
+                surveys::max_problems.eq(5),
+                surveys::definition.eq("{}"),
+                surveys::created_at.eq(now()),
+            ))
+            .execute(conn)
+    }
+
+    #[test]
+    fn grouped_writes_commit_together_and_fail_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&DatabaseUrl::Sqlite(dir.path().join("g.db"))).unwrap();
+        let threads: Vec<_> = (0..40)
+            .map(|i| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    db.write_grouped(move |conn| {
+                        let slug = format!("s{i}");
+                        insert_survey(conn, &slug)?;
+                        if i % 10 == 3 {
+                            // A duplicate: this write fails, after its first insert.
+                            insert_survey(conn, &slug)?;
+                        }
+                        Ok(i)
+                    })
+                })
+            })
+            .collect();
+        let outcomes: Vec<Result<i32>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        for (i, outcome) in outcomes.iter().enumerate() {
+            match outcome {
+                Ok(value) => assert_eq!(*value as usize, i, "each caller gets its own value"),
+                Err(e) => assert_eq!(i % 10, 3, "only the duplicates fail: {e}"),
+            }
+        }
+        let mut conn = db.conn().unwrap();
+        let slugs: Vec<String> = surveys::table
+            .select(surveys::slug)
+            .load(&mut *conn)
+            .unwrap();
+        assert_eq!(slugs.len(), 36, "a failed write is rolled back alone");
+        assert!(!slugs.contains(&"s3".to_string()));
+        assert!(slugs.contains(&"s4".to_string()));
+    }
+}

@@ -17,6 +17,7 @@ pub use token::{NotAToken, Token};
 use crate::config::Settings;
 use crate::db::schema::{
     contacts as contacts_t, invitation_tokens, invitations, outbox as outbox_t, unsubscribe_tokens,
+    waves,
 };
 use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result};
@@ -373,6 +374,8 @@ pub struct Invitee {
     pub invitation_id: i64,
     pub survey_id: i64,
     pub wave_id: i64,
+    /// The wave's label.
+    pub wave: String,
     pub contact_id: i64,
     pub name: String,
     pub email: String,
@@ -385,13 +388,8 @@ pub struct Invitee {
 }
 
 type InviteeRow = (
-    i64,
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-    String,
+    (i64, i64, i64, i64),
+    (String, String, String, String),
     String,
     Option<chrono::NaiveDateTime>,
     Option<chrono::NaiveDateTime>,
@@ -400,65 +398,66 @@ type InviteeRow = (
 /// Looks a token up by its hash. `None` for unknown tokens.
 pub fn find_invitee(conn: &mut AnyConnection, token: &Token) -> Result<Option<Invitee>> {
     let hash = token.hash();
-    // The first link is on the invitation; reminders' links are in invitation_tokens.
-    let invitation_id: Option<i64> = match invitations::table
+    // The first link is on the invitation: one query finds it with its contact and
+    // wave. Reminders' links are in invitation_tokens.
+    let query = || {
+        invitations::table
+            .inner_join(contacts_t::table)
+            .inner_join(waves::table)
+            .select((
+                (
+                    invitations::id,
+                    invitations::survey_id,
+                    invitations::wave_id,
+                    contacts_t::id,
+                ),
+                (
+                    contacts_t::name,
+                    contacts_t::email,
+                    contacts_t::locale,
+                    contacts_t::attributes,
+                ),
+                waves::label,
+                invitations::opened_at,
+                invitations::answered_at,
+            ))
+    };
+    let mut row = query()
         .filter(invitations::token_hash.eq(&hash))
-        .select(invitations::id)
-        .first(conn)
-        .optional()?
-    {
-        Some(id) => Some(id),
-        None => invitation_tokens::table
+        .first::<InviteeRow>(conn)
+        .optional()?;
+    if row.is_none() {
+        let reminded: Option<i64> = invitation_tokens::table
             .filter(invitation_tokens::token_hash.eq(&hash))
             .select(invitation_tokens::invitation_id)
             .first(conn)
-            .optional()?,
-    };
-    let Some(invitation_id) = invitation_id else {
-        return Ok(None);
-    };
-    let row = invitations::table
-        .inner_join(contacts_t::table)
-        .filter(invitations::id.eq(invitation_id))
-        .select((
-            invitations::id,
-            invitations::survey_id,
-            invitations::wave_id,
-            contacts_t::id,
-            contacts_t::name,
-            contacts_t::email,
-            contacts_t::locale,
-            contacts_t::attributes,
-            invitations::opened_at,
-            invitations::answered_at,
-        ))
-        .first::<InviteeRow>(conn)
-        .optional()?;
+            .optional()?;
+        if let Some(id) = reminded {
+            row = query()
+                .filter(invitations::id.eq(id))
+                .first::<InviteeRow>(conn)
+                .optional()?;
+        }
+    }
     Ok(row.map(
         |(
+            (invitation_id, survey_id, wave_id, contact_id),
+            (name, email, locale, attributes),
+            wave,
+            opened_at,
+            answered_at,
+        )| Invitee {
             invitation_id,
             survey_id,
             wave_id,
+            wave,
             contact_id,
             name,
             email,
-            locale,
+            locale: locale.parse().unwrap_or(Locale::En),
             attributes,
-            opened_at,
-            answered_at,
-        )| {
-            Invitee {
-                invitation_id,
-                survey_id,
-                wave_id,
-                contact_id,
-                name,
-                email,
-                locale: locale.parse().unwrap_or(Locale::En),
-                attributes,
-                opened: opened_at.is_some(),
-                answered: answered_at.is_some(),
-            }
+            opened: opened_at.is_some(),
+            answered: answered_at.is_some(),
         },
     ))
 }

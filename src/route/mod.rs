@@ -378,34 +378,39 @@ pub fn save(conn: &mut AnyConnection, survey_id: i64, routing: &Routing) -> Resu
     Ok(())
 }
 
-/// A stored response, as routing sees it.
+/// A response as routing sees it, before it is stored.
 pub struct Response<'a> {
-    pub id: i64,
     pub wave: &'a str,
     pub segments: &'a BTreeMap<String, String>,
     pub customer_name: &'a str,
     pub customer_email: &'a str,
 }
 
-/// Turns a response's problems into routed complaints: for each problem and each
-/// team a rule sends it to, one email per team address, queued on `conn` inside the
-/// caller's transaction. A complaint already routed to a team for this response (the
-/// same words, after normalisation) is not routed again when the answer is updated.
-/// Returns how many complaints were routed.
-pub fn queue_complaints(
+/// A complaint decided and rendered, waiting for the answer's transaction.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    team: String,
+    team_name: String,
+    emails: Vec<String>,
+    rule: String,
+    text_key: String,
+    rendered: crate::survey::Rendered,
+}
+
+/// Decides which team hears of which problem and renders their emails: for each
+/// problem and each team a rule sends it to, one complaint. A team hears of a
+/// mention once, naming the first rule that sent it. Pure work apart from reading
+/// the rules, so the caller does it before taking the write lock.
+pub fn plan_complaints(
     conn: &mut AnyConnection,
-    settings: &crate::config::Settings,
     survey: &crate::survey::StoredSurvey,
     response: &Response<'_>,
     problems: &[crate::answer::Problem],
-) -> Result<usize> {
-    use crate::db::schema::routed_complaints as rc;
-    use crate::mail::outbox::{self, Kind, NewMessage};
-
+) -> Result<Vec<Planned>> {
     let Some(routing) = load_shared(conn, survey.id)? else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
-    let mut routed = 0;
+    let mut planned = Vec::new();
     for problem in problems {
         let text_key = group_key(&problem.text);
         let fired = routing.route_keyed(
@@ -417,7 +422,6 @@ pub fn queue_complaints(
             },
             &text_key,
         );
-        // A team hears of a mention once, naming the first rule that sent it.
         let mut per_team: BTreeMap<&str, &Fired> = BTreeMap::new();
         for f in &fired {
             for team in &f.teams {
@@ -425,44 +429,19 @@ pub fn queue_complaints(
             }
         }
         for (team_id, fired) in per_team {
-            let already: i64 = rc::table
-                .filter(rc::response_id.eq(response.id))
-                .filter(rc::team.eq(team_id))
-                .filter(rc::text_key.eq(&text_key))
-                .count()
-                .get_result(conn)?;
-            if already > 0 {
-                continue;
-            }
-            diesel::insert_into(rc::table)
-                .values((
-                    rc::survey_id.eq(survey.id),
-                    rc::response_id.eq(response.id),
-                    rc::team.eq(team_id),
-                    rc::text_key.eq(&text_key),
-                    rc::rule.eq(&fired.rule),
-                    rc::created_at.eq(now()),
-                ))
-                .execute(conn)?;
             let Some(team) = routing.teams.get(team_id) else {
                 continue;
             };
             let locale = team.locale.unwrap_or(survey.survey.default_locale);
-            let customer = problem.may_contact.then(|| {
-                serde_json::json!({"name": response.customer_name, "email": response.customer_email})
-            });
             let mut complaint = serde_json::json!({
                 "text": problem.text,
                 "rank": problem.rank,
                 "of": problems.len(),
-                "frequency": problem.frequency.map(|f| f.as_str()),
                 "rule": fired.rule,
                 "why": fired.why,
             });
-            if problem.frequency.is_none() {
-                if let Some(o) = complaint.as_object_mut() {
-                    o.remove("frequency");
-                }
+            if let (Some(f), Some(o)) = (problem.frequency, complaint.as_object_mut()) {
+                o.insert("frequency".into(), f.as_str().into());
             }
             let mut ctx = serde_json::json!({
                 "team": {"name": team.name},
@@ -470,27 +449,88 @@ pub fn queue_complaints(
                 "segments": response.segments.iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect::<Vec<_>>(),
                 "wave": response.wave,
             });
-            if let (Some(c), Some(o)) = (customer, ctx.as_object_mut()) {
-                o.insert("customer".into(), c);
+            if let (true, Some(o)) = (problem.may_contact, ctx.as_object_mut()) {
+                o.insert(
+                    "customer".into(),
+                    serde_json::json!({"name": response.customer_name, "email": response.customer_email}),
+                );
             }
-            let rendered = survey.survey.render_email(locale, "complaint", ctx)?;
-            for address in &team.emails {
-                outbox::queue(
-                    conn,
-                    settings,
-                    NewMessage {
-                        kind: Kind::Complaint,
-                        invitation_id: None,
-                        recipient_name: &team.name,
-                        recipient_email: address,
-                        rendered: rendered.clone(),
-                        contact_id: None,
-                        list_unsubscribe: None,
-                    },
-                )?;
-            }
-            routed += 1;
+            planned.push(Planned {
+                team: team_id.to_string(),
+                team_name: team.name.clone(),
+                emails: team.emails.clone(),
+                rule: fired.rule.clone(),
+                text_key: text_key.clone(),
+                rendered: survey.survey.render_email(locale, "complaint", ctx)?,
+            });
         }
+    }
+    Ok(planned)
+}
+
+/// Queues planned complaints for the stored response `response_id` on `conn`,
+/// inside the caller's transaction: one email per team address. When the answer
+/// `replaces` an earlier one, a complaint already routed to a team for this
+/// response (the same words, after normalisation) is not routed again.
+/// Returns how many complaints were routed.
+pub fn queue_planned(
+    conn: &mut AnyConnection,
+    settings: &crate::config::Settings,
+    survey_id: i64,
+    response_id: i64,
+    planned: Vec<Planned>,
+    replaces: bool,
+) -> Result<usize> {
+    use crate::db::schema::routed_complaints as rc;
+    use crate::mail::outbox::{self, Kind, NewMessage};
+
+    let mut routed = 0;
+    for p in planned {
+        if replaces {
+            let already: i64 = rc::table
+                .filter(rc::response_id.eq(response_id))
+                .filter(rc::team.eq(&p.team))
+                .filter(rc::text_key.eq(&p.text_key))
+                .count()
+                .get_result(conn)?;
+            if already > 0 {
+                continue;
+            }
+        }
+        diesel::insert_into(rc::table)
+            .values((
+                rc::survey_id.eq(survey_id),
+                rc::response_id.eq(response_id),
+                rc::team.eq(&p.team),
+                rc::text_key.eq(&p.text_key),
+                rc::rule.eq(&p.rule),
+                rc::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let last = p.emails.len().saturating_sub(1);
+        let mut rendered = Some(p.rendered);
+        for (i, address) in p.emails.iter().enumerate() {
+            // The last address takes the rendered email itself; the others a copy.
+            let message = if i == last {
+                rendered.take().expect("taken once, at the last address")
+            } else {
+                rendered.clone().expect("present before the last address")
+            };
+            outbox::queue(
+                conn,
+                settings,
+                NewMessage {
+                    kind: Kind::Complaint,
+                    invitation_id: None,
+                    recipient_name: &p.team_name,
+                    recipient_email: address,
+                    rendered: message,
+                    contact_id: None,
+                    list_unsubscribe: None,
+                },
+            )?;
+        }
+        routed += 1;
     }
     Ok(routed)
 }

@@ -165,6 +165,9 @@ pub fn start(listener: TcpListener, state: AppState) -> Result<Server> {
             .default_service(web::to(not_found))
     })
     .workers(2)
+    // Database work runs on each worker's blocking pool. More threads than the
+    // connection pool holds would only wait, each with its own allocator cache.
+    .worker_max_blocking_threads(16)
     // A request head slower than this gets 408 (the body: see guard::body_deadline).
     .client_request_timeout(request_timeout)
     .client_disconnect_timeout(std::time::Duration::from_secs(1))
