@@ -30,9 +30,10 @@ impl FromStr for EmailAddress {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
         if t.len() > 254 {
+            // The first characters, not bytes: a byte index can split a character.
+            let start: String = t.chars().take(20).collect();
             return Err(format!(
-                "{:?}... is longer than an email address can be",
-                &t[..20]
+                "{start:?}... is longer than an email address can be"
             ));
         }
         t.parse::<lettre::Address>()
@@ -102,7 +103,10 @@ pub fn parse(reader: impl Read, file: &str) -> Result<(Vec<NewContact>, Vec<Stri
         )));
     }
     for (i, name) in segment_names.iter().enumerate() {
-        if name.is_empty() || name.chars().count() > MAX_FIELD_CHARS {
+        if name.is_empty()
+            || name.chars().count() > MAX_FIELD_CHARS
+            || name.chars().any(char::is_control)
+        {
             return Err(header_error(format!(
                 "segment column {} has no usable name",
                 i + 4
@@ -289,6 +293,29 @@ mod tests {
     fn a_file_without_the_required_columns_is_refused() {
         let err = parse("name,email\nx,y\n".as_bytes(), "c.csv").unwrap_err();
         assert!(err.to_string().contains("email,name,locale"), "{err}");
+    }
+
+    #[test]
+    fn an_overlong_email_with_accented_letters_is_a_bad_row_not_a_crash() {
+        // Found while writing the contacts_csv fuzz target: the message cut the
+        // address at a byte index inside "é".
+        let email = format!("a{}@example.se", "é".repeat(130));
+        let csv = format!("email,name,locale\n{email},Anna,sv\n");
+        let (rows, errors) = parse(csv.as_bytes(), "c.csv").unwrap();
+        assert!(rows.is_empty());
+        assert!(
+            errors[0].starts_with("line 2: \"aééééééééééééééééééé\"... is longer"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_segment_column_named_with_control_characters_is_refused() {
+        // Found by `cargo fuzz run contacts_csv`: values were checked for control
+        // characters, column names were not, so "region\0" became a segment.
+        let csv = "email,name,locale,region\0\nanna@example.se,Anna,sv,North\n";
+        let err = parse(csv.as_bytes(), "c.csv").unwrap_err();
+        assert!(err.to_string().contains("segment column 4"), "{err}");
     }
 
     #[test]
