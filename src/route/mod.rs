@@ -206,8 +206,16 @@ impl Routing {
             );
         }
         let mut rules = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
         for rule in raw.rules {
             let at = line_of(&format!("\"{}\"", rule.name));
+            // Teams and `pds route test` name a rule by its name: it must say which.
+            if !names.insert(rule.name.clone()) {
+                problems.push(format!(
+                    "{at}rule name {:?} is used by two rules; give each rule a name of its own",
+                    rule.name
+                ));
+            }
             if rule.keywords.is_empty()
                 && rule.areas.is_empty()
                 && rule.max_rank.is_none()
@@ -538,6 +546,20 @@ pub fn queue_planned(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_rules_may_not_share_a_name() {
+        let source = "[teams.ops]\nname = \"Ops\"\nemails = [\"ops@example.com\"]\n\n\
+                      [[rules]]\nname = \"late\"\nkeywords = [\"late\"]\nteams = [\"ops\"]\n\n\
+                      [[rules]]\nname = \"late\"\nkeywords = [\"slow\"]\nteams = [\"ops\"]\n";
+        let err = Routing::parse(source, "routing.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("rule name \"late\" is used by two rules"),
+            "{err}"
+        );
+    }
 
     const EXAMPLE: &str = r#"
 [teams.logistics]
