@@ -155,7 +155,7 @@ fn main() {
     for target in &mut targets {
         let warm = target.take(WARM_UP);
         let run = closed_loop(target.port, &warm, args.concurrency);
-        run.check(&target.name, "warm-up");
+        target.check(&run, "warm-up");
     }
     for round in 0..args.runs {
         for target in &mut targets {
@@ -164,7 +164,7 @@ fn main() {
             let cpu_before = target.cpu();
             let run = closed_loop(target.port, &requests, args.concurrency);
             let cpu = target.cpu().since(&cpu_before);
-            run.check(&target.name, "closed loop");
+            target.check(&run, "closed loop");
             if let Some(after) = target.stored_responses() {
                 let stored = after - before.unwrap_or(0);
                 assert_eq!(
@@ -185,7 +185,7 @@ fn main() {
             let count = (args.rate * args.open_seconds).ceil() as usize;
             let requests = target.take(count);
             let run = open_loop(target.port, &requests, args.concurrency, args.rate);
-            run.check(&target.name, "open loop");
+            target.check(&run, "open loop");
             eprintln!(
                 "round {}/{}: {:<22} open loop at {:.0}/s, p99 {:>6.1} ms",
                 round + 1,
@@ -216,7 +216,7 @@ struct Target {
 /// What a `pds serve` target keeps besides its process.
 struct PdsServer {
     db: Database,
-    _folder: tempfile::TempDir,
+    folder: tempfile::TempDir,
     /// The PostgreSQL server and the database created on it, dropped at the end.
     postgres: Option<(String, String)>,
     /// The PostgreSQL server's main process, whose children serve the connections.
@@ -242,6 +242,29 @@ impl Target {
             closed: Vec::new(),
             open: Vec::new(),
         }
+    }
+
+    /// Every answer must have been taken: a failure is a bug, not a figure. The
+    /// server's log says why, so its last lines come with the failure.
+    fn check(&self, run: &Run, phase: &str) {
+        if run.failures.is_empty() {
+            return;
+        }
+        let log = self
+            .pds
+            .as_ref()
+            .and_then(|pds| std::fs::read_to_string(pds.folder.path().join("serve.log")).ok())
+            .unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(20).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        panic!(
+            "{}, {phase}: {} of {} answers failed: {:?}\nlast lines of the server log:\n{}",
+            self.name,
+            run.failures.values().sum::<usize>(),
+            run.ok + run.failures.values().sum::<usize>(),
+            run.failures,
+            tail.join("\n")
+        );
     }
 
     /// Prepares a survey with `invitations` invited contacts and starts `pds serve`.
@@ -279,7 +302,10 @@ impl Target {
                 .env_remove("PDS_SMTP_URL")
                 .env("PDS_RATE_LIMIT_BURST", "1000000")
                 .env("PDS_RATE_LIMIT_PER_SECOND", "1000000")
-                .env("PDS_LOG", "warn"),
+                .env(
+                    "PDS_LOG",
+                    std::env::var("PDS_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+                ),
             port,
             Some(folder.path().join("serve.log")),
         );
@@ -290,7 +316,7 @@ impl Target {
             Some(PdsServer {
                 postmaster: postgres.as_ref().and_then(|_| postmaster(&db)),
                 db,
-                _folder: folder,
+                folder,
                 postgres,
             }),
         );
@@ -631,17 +657,6 @@ impl Run {
 
     fn max(&self) -> f64 {
         self.latencies_ms.iter().copied().fold(0.0, f64::max)
-    }
-
-    /// Every answer must have been taken: a failure is a bug, not a figure.
-    fn check(&self, target: &str, phase: &str) {
-        assert!(
-            self.failures.is_empty(),
-            "{target}, {phase}: {} of {} answers failed: {:?}",
-            self.failures.values().sum::<usize>(),
-            self.ok + self.failures.values().sum::<usize>(),
-            self.failures
-        );
     }
 }
 

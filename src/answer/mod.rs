@@ -44,6 +44,37 @@ pub fn store(
     invitee: &Invitee,
     answer: &Answer,
 ) -> Result<Stored> {
+    prepare(db, settings, survey, invitee, answer)?.store(db)
+}
+
+/// An answer ready to be stored: routing decided and the teams' emails rendered,
+/// so that only the inserts are left for the write lock.
+pub struct Prepared {
+    write: Box<dyn FnOnce(&mut AnyConnection) -> Result<Stored> + Send>,
+}
+
+impl Prepared {
+    /// Stores the answer, waiting for the commit (see [`store`]).
+    pub fn store(self, db: &Database) -> Result<Stored> {
+        db.write_grouped(self.write)
+    }
+
+    /// Stores the answer from an async caller, holding no thread while it waits
+    /// for the commit.
+    pub async fn store_async(self, db: &Database) -> Result<Stored> {
+        db.write_grouped_async(self.write).await
+    }
+}
+
+/// Does the work of [`store`] that needs no write lock: reads the routing rules,
+/// decides which team hears of which problem and renders their emails.
+pub fn prepare(
+    db: &Database,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    invitee: &Invitee,
+    answer: &Answer,
+) -> Result<Prepared> {
     let anonymous = survey.survey.anonymous;
     // Routing decisions and the teams' emails are worked out before the write lock
     // is taken; only the inserts happen inside it.
@@ -68,7 +99,7 @@ pub fn store(
     let settings = settings.clone();
     let invitee = invitee.clone();
     let answer = answer.clone();
-    db.write_grouped(move |conn| {
+    let write = Box::new(move |conn: &mut AnyConnection| {
         let stamp = now();
         if anonymous {
             // Claims the link before anything is written: of two submissions at
@@ -159,7 +190,8 @@ pub fn store(
                 .execute(conn)?;
         }
         Ok(stored)
-    })
+    });
+    Ok(Prepared { write })
 }
 
 /// The answer stored for an invitation, if any.

@@ -47,12 +47,16 @@ impl ManageConnection for Manager {
                 // WAL lets readers work while one writer writes; the busy timeout makes
                 // a second process wait for the lock instead of failing at once.
                 // Checkpoints are run by `Database::write` after its lock is released
-                // (see `CHECKPOINT_EVERY`), not inside a committing write.
-                conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                // (see `CHECKPOINT_EVERY`), not inside a committing write. Savepoints
+                // (one per grouped write) keep their undo pages in memory rather than
+                // in a temporary file each; after a burst, a log that grew past
+                // 64 MiB is cut back when it starts over.
+                conn.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 0;",
-                )
+                     PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; \
+                     PRAGMA journal_size_limit = 67108864;"
+                ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
@@ -95,10 +99,11 @@ pub struct Database {
     /// transaction avoids the deferred-transaction upgrade that fails with "database
     /// is locked" instead of waiting. PostgreSQL needs no such lock.
     writer: Option<Arc<Mutex<()>>>,
-    /// SQLite: writes since the last checkpoint, and whether one is running.
-    checkpoints: Arc<Checkpoints>,
-    /// SQLite: writes waiting to be committed together (see [`Database::write_grouped`]).
-    pending: Arc<Mutex<Vec<GroupedWrite>>>,
+    /// SQLite: counts writes and wakes the checkpointing thread.
+    checkpoints: Option<Arc<Checkpointer>>,
+    /// SQLite: the queue of the thread that commits grouped writes (see
+    /// [`Database::write_grouped`]).
+    grouped: Option<std::sync::mpsc::Sender<GroupedWrite>>,
 }
 
 /// The most writes one grouped transaction commits.
@@ -110,21 +115,223 @@ type GroupedWork = Box<dyn FnOnce(&mut AnyConnection) -> Result<AnyValue> + Send
 /// One caller's write, waiting for a group commit, and where its outcome goes.
 struct GroupedWrite {
     work: GroupedWork,
-    reply: std::sync::mpsc::Sender<Result<AnyValue>>,
+    reply: tokio::sync::oneshot::Sender<Result<AnyValue>>,
+}
+
+/// SQLite: starts the thread that commits grouped writes. It takes what is queued
+/// (up to `GROUP_MAX`), commits it in one transaction under the write lock, answers
+/// each caller, and goes round again; it ends when the last handle on the database
+/// is dropped. Callers only wait for their answer, so a web worker waiting for its
+/// write holds no thread that could be preparing the next answer meanwhile.
+fn start_grouped_writer(
+    pool: Pool,
+    writer: Arc<Mutex<()>>,
+    checkpoints: Option<Arc<Checkpointer>>,
+) -> Result<std::sync::mpsc::Sender<GroupedWrite>> {
+    let (queue, queued) = std::sync::mpsc::channel::<GroupedWrite>();
+    std::thread::Builder::new()
+        .name("pds-writer".into())
+        .spawn(move || {
+            while let Ok(first) = queued.recv() {
+                let mut group = vec![first];
+                while group.len() < GROUP_MAX {
+                    match queued.try_recv() {
+                        Ok(write) => group.push(write),
+                        Err(_) => break,
+                    }
+                }
+                let size = group.len() as u64;
+                {
+                    let _guard = writer
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    // A write that panics takes its group's transaction down with
+                    // it (the connection is discarded, so SQLite rolls it back);
+                    // its callers hear so, and the thread goes on.
+                    let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        commit_group(&pool, group)
+                    }));
+                    if committed.is_err() {
+                        tracing::error!("a grouped write panicked; its group was rolled back");
+                    }
+                }
+                if let Some(checkpoints) = &checkpoints {
+                    checkpoints.wrote(size);
+                }
+            }
+        })
+        .map_err(|e| Error::Invalid(format!("could not start the database writer: {e}")))?;
+    Ok(queue)
+}
+
+/// Runs `group` in one transaction, each write in a savepoint, and answers each
+/// caller once the transaction has committed (or failed).
+fn commit_group(pool: &Pool, group: Vec<GroupedWrite>) {
+    let mut conn = match pool.get() {
+        Ok(conn) => conn,
+        Err(e) => {
+            let message = e.to_string();
+            for write in group {
+                let _ = write.reply.send(Err(Error::Invalid(format!(
+                    "no database connection for the write: {message}"
+                ))));
+            }
+            return;
+        }
+    };
+    let mut outcomes = Vec::with_capacity(group.len());
+    let committed = write_transaction::<_, diesel::result::Error>(&mut conn, |conn| {
+        for write in group {
+            let work = write.work;
+            let outcome = conn.transaction::<_, Error, _>(|conn| work(conn));
+            outcomes.push((write.reply, outcome));
+        }
+        Ok(())
+    });
+    match committed {
+        Ok(()) => {
+            for (reply, outcome) in outcomes {
+                let _ = reply.send(outcome);
+            }
+        }
+        Err(e) => {
+            for (reply, _) in outcomes {
+                let _ = reply.send(Err(Error::Invalid(format!(
+                    "the write could not be committed: {e}"
+                ))));
+            }
+        }
+    }
+}
+
+/// Runs `f` in a transaction that, on SQLite, takes the write lock as it begins
+/// (`BEGIN IMMEDIATE`). A deferred transaction reads first and asks for the lock at
+/// its first write; if the log has moved on since its read began, SQLite refuses
+/// at once with "database is locked" rather than waiting, which under load failed
+/// answers (13 of 1,000 at once in one run).
+fn write_transaction<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        AnyConnection::Postgresql(_) => Manager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
+
+/// A grouped write's outcome as its caller receives it.
+fn unbox<T: 'static>(
+    received: std::result::Result<Result<AnyValue>, tokio::sync::oneshot::error::RecvError>,
+) -> Result<T> {
+    // A dropped reply means the thread committing it failed: the write was rolled back.
+    let value = received.unwrap_or_else(|_| {
+        Err(Error::Invalid(
+            "the write was rolled back: the thread committing it failed".into(),
+        ))
+    })?;
+    value
+        .downcast::<T>()
+        .map(|v| *v)
+        .map_err(|_| Error::Invalid("a grouped write returned the wrong type".into()))
 }
 
 /// SQLite copies the write-ahead log back into the database file at checkpoints.
 /// Left to itself it does so inside whichever COMMIT crosses 1,000 pages, while
-/// that writer holds the write lock and every other answer waits. Instead,
-/// `Database::write` runs a passive checkpoint every this many writes, after
-/// releasing the lock; writers go on meanwhile. A process that ends checkpoints
-/// as it closes its last connection.
+/// that writer holds the write lock and every other answer waits. Instead, a thread
+/// of the database's own runs a passive checkpoint every this many writes (and
+/// after a second without one), outside the write lock: writers go on meanwhile,
+/// and no caller waits for it. A process that ends checkpoints as it closes its
+/// last connection.
 const CHECKPOINT_EVERY: u64 = 200;
 
-#[derive(Default)]
-struct Checkpoints {
-    writes: std::sync::atomic::AtomicU64,
-    running: std::sync::atomic::AtomicBool,
+/// A passive checkpoint never catches up with writers that keep appending, so
+/// under steady load the log is not started over and grows (400 MB in 46,000
+/// answers at full speed); it starts over at the first write after a checkpoint
+/// that copied all of it, and is then cut back to 64 MiB (`journal_size_limit`).
+/// Restarting it under load by a checkpoint that holds the write lock was tried:
+/// each took 10 to 50 ms (syncing a busy file), which put p99 at 500 answers/s
+/// from 5 ms to 30 ms and more.
+
+/// How long an SQLite connection waits for a lock another process holds.
+const BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// Counts SQLite writes and wakes the checkpointing thread; the thread ends when the
+/// last handle on the database is dropped.
+struct Checkpointer {
+    writes: Arc<std::sync::atomic::AtomicU64>,
+    wake: std::sync::mpsc::SyncSender<()>,
+}
+
+impl Checkpointer {
+    fn start(pool: Pool) -> Arc<Self> {
+        use std::sync::atomic::Ordering;
+        use std::sync::mpsc::RecvTimeoutError;
+        let (wake, woken) = std::sync::mpsc::sync_channel(1);
+        let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = writes.clone();
+        let spawned = std::thread::Builder::new()
+            .name("pds-checkpoint".into())
+            .spawn(move || {
+                let mut checkpointed = 0;
+                loop {
+                    match woken.recv_timeout(Duration::from_secs(1)) {
+                        Ok(()) | Err(RecvTimeoutError::Timeout) => {
+                            let now = counted.load(Ordering::Relaxed);
+                            if now != checkpointed {
+                                checkpointed = now;
+                                checkpoint_turn(&pool);
+                            }
+                        }
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            // Without the thread the log is checkpointed when the process ends.
+            tracing::warn!(error = %e, "could not start the SQLite checkpoint thread");
+        }
+        Arc::new(Checkpointer { writes, wake })
+    }
+
+    /// Counts `writes` committed; every `CHECKPOINT_EVERY` of them wakes the thread.
+    fn wrote(&self, writes: u64) {
+        use std::sync::atomic::Ordering;
+        let before = self.writes.fetch_add(writes, Ordering::Relaxed);
+        if before / CHECKPOINT_EVERY != (before + writes) / CHECKPOINT_EVERY {
+            // Already awake with a wake-up waiting is as good as woken twice.
+            let _ = self.wake.try_send(());
+        }
+    }
+}
+
+/// One turn of the checkpointing thread.
+fn checkpoint_turn(pool: &Pool) {
+    if let Ok(mut conn) = pool.get() {
+        if let Some(outcome) = checkpoint(&mut conn) {
+            tracing::trace!(
+                log = outcome.log,
+                checkpointed = outcome.checkpointed,
+                "SQLite checkpoint"
+            );
+        }
+    }
 }
 
 impl Database {
@@ -169,11 +376,24 @@ impl Database {
             pool,
             url: url.clone(),
             writer: matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(()))),
-            checkpoints: Arc::default(),
-            pending: Arc::default(),
+            checkpoints: None,
+            grouped: None,
         };
         db.migrate()?;
-        Ok(db)
+        let Some(writer) = db.writer.clone() else {
+            return Ok(db);
+        };
+        let checkpoints = Some(Checkpointer::start(db.pool.clone()));
+        let grouped = Some(start_grouped_writer(
+            db.pool.clone(),
+            writer,
+            checkpoints.clone(),
+        )?);
+        Ok(Database {
+            checkpoints,
+            grouped,
+            ..db
+        })
     }
 
     fn migrate(&self) -> Result<()> {
@@ -215,14 +435,14 @@ impl Database {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             let mut conn = self.conn()?;
-            (*conn).transaction(f)
+            write_transaction(&mut conn, f)
         };
-        self.checkpoint_now_and_then(1);
+        self.wrote(1);
         result
     }
 
     /// Like [`Database::write`], for many small writes arriving at once (answers):
-    /// on SQLite, whoever holds the write lock commits every write waiting for it
+    /// on SQLite, a thread of the database's own commits every write waiting for it
     /// in one transaction, each inside a savepoint of its own. A write that fails
     /// is rolled back alone and its caller gets the error; the others are committed.
     /// Every caller returns only after the transaction holding its write has
@@ -233,118 +453,81 @@ impl Database {
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let Some(writer) = &self.writer else {
-            return self.write(f);
-        };
-        let (reply, outcome) = std::sync::mpsc::channel();
-        self.pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(GroupedWrite {
+        match &self.grouped {
+            None => self.write(f),
+            Some(queue) => unbox(Self::enqueue(queue, f)?.blocking_recv()),
+        }
+    }
+
+    /// [`Database::write_grouped`] for async callers (web handlers): waits for the
+    /// commit without holding a thread. On PostgreSQL the write runs on a blocking
+    /// thread of the async runtime, which must be Tokio's (actix-web's is).
+    pub async fn write_grouped_async<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        match &self.grouped {
+            None => {
+                let db = self.clone();
+                tokio::task::spawn_blocking(move || db.write(f))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(Error::Invalid(format!(
+                            "the write was rolled back: the thread running it failed: {e}"
+                        )))
+                    })
+            }
+            Some(queue) => {
+                let outcome = Self::enqueue(queue, f)?;
+                unbox(outcome.await)
+            }
+        }
+    }
+
+    fn enqueue<T: Send + 'static>(
+        queue: &std::sync::mpsc::Sender<GroupedWrite>,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<AnyValue>>> {
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        queue
+            .send(GroupedWrite {
                 work: Box::new(move |conn| f(conn).map(|value| Box::new(value) as AnyValue)),
                 reply,
-            });
-        let answered = || match outcome.try_recv() {
-            Ok(done) => Some(done),
-            Err(std::sync::mpsc::TryRecvError::Empty) => None,
-            // The thread committing it panicked: the write was rolled back.
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(Error::Invalid(
-                "the write was rolled back: the thread committing it failed".into(),
-            ))),
-        };
-        let value = loop {
-            if let Some(done) = answered() {
-                break done;
-            }
-            let guard = writer
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            // Another caller may have committed this write while we waited.
-            if let Some(done) = answered() {
-                break done;
-            }
-            // Writes are taken and answered only under the lock, so this one is
-            // still waiting in `pending`; the group takes it (it may hold up to
-            // GROUP_MAX older ones first, then the loop goes round again).
-            let group: Vec<GroupedWrite> = {
-                let mut pending = self
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                let n = pending.len().min(GROUP_MAX);
-                pending.drain(..n).collect()
-            };
-            let size = group.len() as u64;
-            self.commit_group(group);
-            drop(guard);
-            self.checkpoint_now_and_then(size);
-        };
-        value.and_then(|boxed| {
-            boxed
-                .downcast::<T>()
-                .map(|v| *v)
-                .map_err(|_| Error::Invalid("a grouped write returned the wrong type".into()))
-        })
+            })
+            .map_err(|_| Error::Invalid("the database writer has stopped".into()))?;
+        Ok(outcome)
     }
 
-    /// Runs `group` in one transaction, each write in a savepoint, and answers each
-    /// caller once the transaction has committed (or failed).
-    fn commit_group(&self, group: Vec<GroupedWrite>) {
-        let mut conn = match self.conn() {
-            Ok(conn) => conn,
-            Err(e) => {
-                let message = e.to_string();
-                for write in group {
-                    let _ = write.reply.send(Err(Error::Invalid(format!(
-                        "no database connection for the write: {message}"
-                    ))));
-                }
-                return;
-            }
-        };
-        let mut outcomes = Vec::with_capacity(group.len());
-        let committed = (*conn).transaction::<_, diesel::result::Error, _>(|conn| {
-            for write in group {
-                let work = write.work;
-                let outcome = conn.transaction::<_, Error, _>(|conn| work(conn));
-                outcomes.push((write.reply, outcome));
-            }
-            Ok(())
-        });
-        match committed {
-            Ok(()) => {
-                for (reply, outcome) in outcomes {
-                    let _ = reply.send(outcome);
-                }
-            }
-            Err(e) => {
-                for (reply, _) in outcomes {
-                    let _ = reply.send(Err(Error::Invalid(format!(
-                        "the write could not be committed: {e}"
-                    ))));
-                }
-            }
+    fn wrote(&self, writes: u64) {
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.wrote(writes);
         }
     }
+}
 
-    /// SQLite: a passive checkpoint every `CHECKPOINT_EVERY` writes, by one thread
-    /// at a time, outside the write lock. A failed checkpoint is retried at the next
-    /// turn; the log only grows meanwhile.
-    fn checkpoint_now_and_then(&self, writes: u64) {
-        use std::sync::atomic::Ordering;
-        let c = &self.checkpoints;
-        if c.writes.fetch_add(writes, Ordering::Relaxed) + writes < CHECKPOINT_EVERY
-            || c.running.swap(true, Ordering::Acquire)
-        {
-            return;
+/// What `PRAGMA wal_checkpoint` reports: whether it could not run, the frames in
+/// the log, and how many of them are now in the database file.
+#[derive(QueryableByName, Clone, Copy)]
+struct CheckpointOutcome {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    log: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    checkpointed: i64,
+}
+
+/// Runs a passive SQLite checkpoint: copies what it can of the log into the
+/// database file without waiting for anyone.
+fn checkpoint(conn: &mut AnyConnection) -> Option<CheckpointOutcome> {
+    match diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<CheckpointOutcome>(conn)
+    {
+        Ok(outcome) if outcome.busy == 0 => Some(outcome),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "SQLite checkpoint failed; will retry");
+            None
         }
-        c.writes.store(0, Ordering::Relaxed);
-        if let Ok(mut conn) = self.conn() {
-            if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-                tracing::warn!(error = %e, "SQLite checkpoint failed; will retry");
-            }
-        }
-        c.running.store(false, Ordering::Release);
     }
 }
 

@@ -21,18 +21,17 @@ async fn run(
     state: web::Data<AppState>,
     f: impl FnOnce(&AppState) -> Result<Outcome> + Send + 'static,
 ) -> Outcome {
-    let result = web::block(move || f(&state)).await;
-    match result {
+    match web::block(move || f(&state)).await {
         Ok(Ok(outcome)) => outcome,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "answer page failed");
-            Outcome::Page(StatusCode::INTERNAL_SERVER_ERROR, String::new())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "answer page task failed");
-            Outcome::Page(StatusCode::INTERNAL_SERVER_ERROR, String::new())
-        }
+        Ok(Err(e)) => failed(e),
+        Err(e) => failed(e),
     }
+}
+
+/// The error page for a step that failed; why is logged, never shown.
+fn failed(e: impl std::fmt::Display) -> Outcome {
+    tracing::error!(error = %e, "answer page failed");
+    Outcome::Page(StatusCode::INTERNAL_SERVER_ERROR, String::new())
 }
 
 fn finish(state: &AppState, req: &HttpRequest, outcome: Outcome) -> HttpResponse {
@@ -143,6 +142,115 @@ pub(super) async fn show_form(
     finish(&state, &req, outcome)
 }
 
+/// What a submission needs once it has been read and checked.
+enum Submission {
+    /// Answered already: a page, nothing to store.
+    Done(Outcome),
+    Store(Box<Ready>),
+}
+
+struct Ready {
+    prepared: answer::Prepared,
+    survey: std::sync::Arc<StoredSurvey>,
+    invitee: Invitee,
+    answer: Answer,
+    token: Token,
+}
+
+/// Finds the link's invitee, decodes and checks the form, and prepares the answer
+/// for storing; a form with errors comes back as the form again, with them.
+fn prepare_submission(
+    state: &AppState,
+    token: &Token,
+    too_large: bool,
+    body: &[u8],
+) -> Result<Submission> {
+    let (invitee, survey) = match open(state, token)? {
+        Ok(found) => found,
+        Err(outcome) => return Ok(Submission::Done(outcome)),
+    };
+    if survey.survey.anonymous && invitee.answered {
+        return Ok(Submission::Done(already_answered(&survey, &invitee)?));
+    }
+    let m = survey.survey.max_problems;
+    if too_large {
+        let mut errors = FormErrors::default();
+        errors.form.push(("form_too_large", serde_json::json!({})));
+        let page = form_page(
+            &survey,
+            &invitee,
+            &FormInput::from_pairs(&[], m),
+            &errors,
+            token,
+            false,
+        )?;
+        return Ok(Submission::Done(Outcome::Page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            page,
+        )));
+    }
+    let pairs: Vec<(String, String)> = match serde_urlencoded::from_bytes(body) {
+        Ok(p) => p,
+        Err(_) => {
+            return Ok(Submission::Done(Outcome::Page(
+                StatusCode::BAD_REQUEST,
+                String::new(),
+            )))
+        }
+    };
+    let input = FormInput::from_pairs(&pairs, m);
+    let answer = match input.validate(&survey.survey) {
+        Ok(a) => a,
+        Err(errors) => {
+            let answered_before =
+                answer::load(&mut *state.db.conn()?, invitee.invitation_id)?.is_some();
+            let page = form_page(&survey, &invitee, &input, &errors, token, answered_before)?;
+            return Ok(Submission::Done(Outcome::Page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page,
+            )));
+        }
+    };
+    let prepared = answer::prepare(&state.db, &state.settings, &survey, &invitee, &answer)?;
+    Ok(Submission::Store(Box::new(Ready {
+        prepared,
+        survey,
+        invitee,
+        answer,
+        token: token.clone(),
+    })))
+}
+
+/// The thank-you page for a stored answer.
+fn thanks(
+    survey: &StoredSurvey,
+    invitee: &Invitee,
+    answer: &Answer,
+    token: &Token,
+) -> Result<Outcome> {
+    // An anonymous answer is no longer linked to this link: nothing to reopen.
+    let edit_link = (!survey.survey.anonymous).then(|| format!("/s/{}", token.as_str()));
+    let mentions: Vec<_> = match answer {
+        Answer::NoProblems => Vec::new(),
+        Answer::Problems(p) => p
+            .iter()
+            .map(|p| serde_json::json!({"rank": p.rank, "text": p.text}))
+            .collect(),
+    };
+    let page = survey.survey.render_page(
+        invitee.locale,
+        "thanks",
+        serde_json::json!({
+            "contact": {"name": invitee.name},
+            "no_problems": matches!(answer, Answer::NoProblems),
+            "mentions": mentions,
+            "edit_link": edit_link,
+            "already_answered": false,
+        }),
+    )?;
+    Ok(Outcome::Page(StatusCode::OK, page))
+}
+
 pub(super) async fn submit(
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -169,69 +277,34 @@ pub(super) async fn submit(
             Err(_) => return state.site_page(&req, "error", 400),
         }
     }
-    let outcome = run(state.clone(), move |state| {
-        let (invitee, survey) = match open(state, &token)? {
-            Ok(found) => found,
-            Err(outcome) => return Ok(outcome),
-        };
-        if survey.survey.anonymous && invitee.answered {
-            return already_answered(&survey, &invitee);
-        }
-        let m = survey.survey.max_problems;
-        if too_large {
-            let mut errors = FormErrors::default();
-            errors.form.push(("form_too_large", serde_json::json!({})));
-            let page = form_page(
-                &survey,
-                &invitee,
-                &FormInput::from_pairs(&[], m),
-                &errors,
-                &token,
-                false,
-            )?;
-            return Ok(Outcome::Page(StatusCode::PAYLOAD_TOO_LARGE, page));
-        }
-        let pairs: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
-            Ok(p) => p,
-            Err(_) => return Ok(Outcome::Page(StatusCode::BAD_REQUEST, String::new())),
-        };
-        let input = FormInput::from_pairs(&pairs, m);
-        let answer = match input.validate(&survey.survey) {
-            Ok(a) => a,
-            Err(errors) => {
-                let answered_before =
-                    answer::load(&mut *state.db.conn()?, invitee.invitation_id)?.is_some();
-                let page = form_page(&survey, &invitee, &input, &errors, &token, answered_before)?;
-                return Ok(Outcome::Page(StatusCode::UNPROCESSABLE_ENTITY, page));
-            }
-        };
-        if answer::store(&state.db, &state.settings, &survey, &invitee, &answer)?
-            == answer::Stored::AlreadyAnswered
-        {
-            return already_answered(&survey, &invitee);
-        }
-        // An anonymous answer is no longer linked to this link: nothing to reopen.
-        let edit_link = (!survey.survey.anonymous).then(|| format!("/s/{}", token.as_str()));
-        let mentions: Vec<_> = match &answer {
-            Answer::NoProblems => Vec::new(),
-            Answer::Problems(p) => p
-                .iter()
-                .map(|p| serde_json::json!({"rank": p.rank, "text": p.text}))
-                .collect(),
-        };
-        let page = survey.survey.render_page(
-            invitee.locale,
-            "thanks",
-            serde_json::json!({
-                "contact": {"name": invitee.name},
-                "no_problems": matches!(answer, Answer::NoProblems),
-                "mentions": mentions,
-                "edit_link": edit_link,
-                "already_answered": false,
-            }),
-        )?;
-        Ok(Outcome::Page(StatusCode::OK, page))
+    // Reading, checking and routing the answer happen on a blocking thread; the
+    // commit is awaited without one (answers commit in groups, see
+    // `Database::write_grouped`), and the thank-you page is rendered here.
+    let prepared = web::block({
+        let state = state.clone();
+        move || prepare_submission(&state, &token, too_large, &body)
     })
     .await;
+    let outcome = match prepared {
+        Ok(Ok(Submission::Done(outcome))) => outcome,
+        Ok(Ok(Submission::Store(ready))) => {
+            let Ready {
+                prepared,
+                survey,
+                invitee,
+                answer,
+                token,
+            } = *ready;
+            match prepared.store_async(&state.db).await {
+                Ok(answer::Stored::AlreadyAnswered) => {
+                    already_answered(&survey, &invitee).unwrap_or_else(failed)
+                }
+                Ok(_) => thanks(&survey, &invitee, &answer, &token).unwrap_or_else(failed),
+                Err(e) => failed(e),
+            }
+        }
+        Ok(Err(e)) => failed(e),
+        Err(e) => failed(e),
+    };
     finish(&state, &req, outcome)
 }
