@@ -50,8 +50,11 @@ pub fn store(
 /// An answer ready to be stored: routing decided and the teams' emails rendered,
 /// so that only the inserts are left for the write lock.
 pub struct Prepared {
-    write: Box<dyn FnOnce(&mut AnyConnection) -> Result<Stored> + Send>,
+    write: Box<StoreWrite>,
 }
+
+/// The inserts of a prepared answer, run in the write transaction.
+type StoreWrite = dyn FnOnce(&mut AnyConnection) -> Result<Stored> + Send;
 
 impl Prepared {
     /// Stores the answer, waiting for the commit (see [`store`]).

@@ -261,13 +261,13 @@ fn unbox<T: 'static>(
 /// last connection.
 const CHECKPOINT_EVERY: u64 = 200;
 
-/// A passive checkpoint never catches up with writers that keep appending, so
-/// under steady load the log is not started over and grows (400 MB in 46,000
-/// answers at full speed); it starts over at the first write after a checkpoint
-/// that copied all of it, and is then cut back to 64 MiB (`journal_size_limit`).
-/// Restarting it under load by a checkpoint that holds the write lock was tried:
-/// each took 10 to 50 ms (syncing a busy file), which put p99 at 500 answers/s
-/// from 5 ms to 30 ms and more.
+// A passive checkpoint never catches up with writers that keep appending, so
+// under steady load the log is not started over and grows (400 MB in 46,000
+// answers at full speed); it starts over at the first write after a checkpoint
+// that copied all of it, and is then cut back to 64 MiB (`journal_size_limit`).
+// Restarting it under load by a checkpoint that holds the write lock was tried:
+// each took 10 to 50 ms (syncing a busy file), which put p99 at 500 answers/s
+// from 5 ms to 30 ms and more.
 
 /// How long an SQLite connection waits for a lock another process holds.
 const BUSY_TIMEOUT_MS: u32 = 10_000;
@@ -290,16 +290,13 @@ impl Checkpointer {
             .name("pds-checkpoint".into())
             .spawn(move || {
                 let mut checkpointed = 0;
-                loop {
-                    match woken.recv_timeout(Duration::from_secs(1)) {
-                        Ok(()) | Err(RecvTimeoutError::Timeout) => {
-                            let now = counted.load(Ordering::Relaxed);
-                            if now != checkpointed {
-                                checkpointed = now;
-                                checkpoint_turn(&pool);
-                            }
-                        }
-                        Err(RecvTimeoutError::Disconnected) => break,
+                while let Ok(()) | Err(RecvTimeoutError::Timeout) =
+                    woken.recv_timeout(Duration::from_secs(1))
+                {
+                    let now = counted.load(Ordering::Relaxed);
+                    if now != checkpointed {
+                        checkpointed = now;
+                        checkpoint_turn(&pool);
                     }
                 }
             });
