@@ -7,6 +7,9 @@
 //! PostgreSQL needs a server: `--postgres-url` or `PDS_BENCH_POSTGRES_URL` (e.g.
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each run creates a database of its
 //! own there and drops it afterwards. Without one, PostgreSQL is skipped with a note.
+//! `PDS_BENCH_SERVER_LOG` sets the servers' log filter (default `warn`, e.g.
+//! `warn,pds::db=trace` for checkpoints); a failed answer stops the run with the
+//! last lines of the server's log.
 //!
 //! What runs: `target/release/pds serve --no-worker` as a child process (built first
 //! with `cargo build --release --bin pds --example load_bench`, so the binary matches
