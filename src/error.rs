@@ -14,6 +14,11 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// Our fault, not the user's: a thread or a resource of the process failed.
+    /// Never shown with details to a web client; the log has them.
+    #[error("internal error: {0}")]
+    Internal(String),
+
     /// Something the user named does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -26,6 +31,13 @@ pub enum Error {
 
     #[error("database connection pool: {0} (is the database reachable?)")]
     Pool(#[from] diesel::r2d2::PoolError),
+
+    /// The database's write lock stayed taken longer than a caller may wait: on
+    /// SQLite, another process (an import, a coding run) is writing.
+    #[error(
+        "the database is busy: another process has held its write lock for over {waited_ms} ms"
+    )]
+    Busy { waited_ms: u32 },
 
     #[error("database migration failed: {0}")]
     Migration(String),

@@ -20,6 +20,7 @@ pub mod report;
 pub mod route;
 pub mod stats;
 pub mod survey;
+pub mod text_safety;
 pub mod web;
 
 pub use error::{Error, Result};

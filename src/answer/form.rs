@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::survey::{Locale, Survey};
 
@@ -11,7 +11,7 @@ use crate::survey::{Locale, Survey};
 pub const MAX_TEXT_CHARS: usize = 1000;
 
 /// How often a problem happens, as the respondent said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Frequency {
     Once,
@@ -36,7 +36,7 @@ impl Frequency {
 }
 
 /// One problem as the respondent reported it. `rank` 1 matters most.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     pub rank: u32,
     /// Exactly as written (only surrounding white space removed).
@@ -46,7 +46,7 @@ pub struct Problem {
 }
 
 /// A complete, valid answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Answer {
     /// "I have had no problems": a respondent who still counts in n.
     NoProblems,
@@ -97,7 +97,7 @@ impl FormInput {
             .map(|i| SlotInput {
                 text: fields
                     .get(format!("problem_{i}").as_str())
-                    .map(|t| t.trim().to_string())
+                    .map(|t| crate::text_safety::stored(t))
                     .unwrap_or_default(),
                 rank: fields
                     .get(format!("rank_{i}").as_str())

@@ -10,6 +10,7 @@
 
 pub mod form;
 pub mod import;
+pub mod inbox;
 
 use diesel::prelude::*;
 
@@ -78,6 +79,19 @@ pub fn prepare(
     invitee: &Invitee,
     answer: &Answer,
 ) -> Result<Prepared> {
+    prepare_received(db, settings, survey, invitee, answer, now())
+}
+
+/// [`prepare`] for an answer received at `received` (one that waited in the
+/// [`inbox`]): it is stored with that time.
+pub fn prepare_received(
+    db: &Database,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    invitee: &Invitee,
+    answer: &Answer,
+    received: chrono::NaiveDateTime,
+) -> Result<Prepared> {
     let anonymous = survey.survey.anonymous;
     // Routing decisions and the teams' emails are worked out before the write lock
     // is taken; only the inserts happen inside it.
@@ -103,7 +117,7 @@ pub fn prepare(
     let invitee = invitee.clone();
     let answer = answer.clone();
     let write = Box::new(move |conn: &mut AnyConnection| {
-        let stamp = now();
+        let stamp = received;
         if anonymous {
             // Claims the link before anything is written: of two submissions at
             // once, exactly one finds answered_at empty.

@@ -267,7 +267,7 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
                     d.decided_at.format("%Y-%m-%d %H:%M:%S"),
                     d.action,
                     d.area_id.map(|a| a.to_string()).unwrap_or_default(),
-                    d.detail
+                    one_line(&d.detail)
                 );
             }
             Ok(())
@@ -465,7 +465,7 @@ fn show(
     }
     println!("Area {}: {}", line.id, one_line(&line.label));
     for (locale, label) in &line.labels {
-        println!("  label.{locale}: {label}");
+        println!("  label.{locale}: {}", one_line(label));
     }
     println!(
         "  {} ({}), key {}{}",
@@ -492,18 +492,16 @@ fn show(
             "  [{}] {}: {}\n       {}",
             m.id,
             m.coded_by.unwrap_or("-"),
-            m.note.unwrap_or(""),
-            m.text
+            one_line(m.note.unwrap_or("")),
+            one_line(m.text)
         );
     }
     Ok(())
 }
 
-/// Labels and notes on one line (mention texts are printed as written).
+/// Labels, notes and mention texts on one line, safe for a terminal.
 fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    crate::text_safety::for_terminal(text)
 }
 
 fn to_json(value: &impl Serialize) -> Result<String> {

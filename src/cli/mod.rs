@@ -91,6 +91,12 @@ pub enum Command {
 /// Runs a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     let verbose = matches!(cli.command, Command::Serve(_) | Command::Worker(_));
+    if !matches!(
+        cli.command,
+        Command::Serve(_) | Command::Worker(_) | Command::Demo(_)
+    ) {
+        end_quietly_on_closed_pipe();
+    }
     init_tracing(verbose);
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
@@ -120,6 +126,20 @@ pub fn run(cli: Cli) -> i32 {
             eprintln!("error: {e}");
             e.exit_code()
         }
+    }
+}
+
+/// `pds export ... | head` closes the pipe after ten lines: like `cat` or `grep`,
+/// the command should then just end, not panic in `println!`. Rust ignores
+/// SIGPIPE so that writes fail instead; commands that only print get the default
+/// back (the process ends quietly on a closed pipe). The server, the worker and
+/// the demo keep Rust's choice: a client or SMTP server going away must be an
+/// error they handle, never their end.
+fn end_quietly_on_closed_pipe() {
+    // SAFETY: called once at start, before any thread is spawned; it only restores
+    // the default disposition of one signal.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

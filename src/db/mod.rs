@@ -179,29 +179,46 @@ fn commit_group(pool: &Pool, group: Vec<GroupedWrite>) {
             return;
         }
     };
-    let mut outcomes = Vec::with_capacity(group.len());
+    // Answers wait for the write lock a bounded time (another process may hold it
+    // for minutes); then the group fails with `Error::Busy` and its callers keep
+    // their answers elsewhere (the answer inbox) instead of timing out.
+    if let Err(e) = conn.batch_execute(&format!("PRAGMA busy_timeout = {GROUPED_LOCK_WAIT_MS}")) {
+        tracing::warn!(error = %e, "could not shorten the grouped writer's lock wait");
+    }
+    let (works, replies): (Vec<_>, Vec<_>) = group.into_iter().map(|w| (w.work, w.reply)).unzip();
+    let mut outcomes = Vec::with_capacity(works.len());
     let committed = write_transaction::<_, diesel::result::Error>(&mut conn, |conn| {
-        for write in group {
-            let work = write.work;
-            let outcome = conn.transaction::<_, Error, _>(|conn| work(conn));
-            outcomes.push((write.reply, outcome));
+        for work in works {
+            outcomes.push(conn.transaction::<_, Error, _>(|conn| work(conn)));
         }
         Ok(())
     });
+    let _ = conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"));
     match committed {
         Ok(()) => {
-            for (reply, outcome) in outcomes {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 let _ = reply.send(outcome);
             }
         }
         Err(e) => {
-            for (reply, _) in outcomes {
-                let _ = reply.send(Err(Error::Invalid(format!(
-                    "the write could not be committed: {e}"
-                ))));
+            // Nothing of the group was committed, whether it began or not.
+            let busy = is_busy(&e);
+            for reply in replies {
+                let _ = reply.send(Err(if busy {
+                    Error::Busy {
+                        waited_ms: GROUPED_LOCK_WAIT_MS,
+                    }
+                } else {
+                    Error::Invalid(format!("the write could not be committed: {e}"))
+                }));
             }
         }
     }
+}
+
+/// Whether SQLite refused for a lock another connection holds (SQLITE_BUSY).
+pub fn is_busy(e: &diesel::result::Error) -> bool {
+    matches!(e, diesel::result::Error::DatabaseError(_, info) if info.message().contains("database is locked"))
 }
 
 /// Runs `f` in a transaction that, on SQLite, takes the write lock as it begins
@@ -271,6 +288,10 @@ const CHECKPOINT_EVERY: u64 = 200;
 
 /// How long an SQLite connection waits for a lock another process holds.
 const BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// How long grouped writes (answers) wait for the SQLite write lock before they
+/// fail with [`Error::Busy`]: the longest an answer waits on another process.
+pub const GROUPED_LOCK_WAIT_MS: u32 = 1_000;
 
 /// Counts SQLite writes and wakes the checkpointing thread; the thread ends when the
 /// last handle on the database is dropped.

@@ -77,6 +77,21 @@ pub(crate) struct ContactRow {
 
 /// Gives every matching contact a personal link for `wave` and queues the invitation
 /// email. Safe to re-run: contacts invited to this wave before are left alone.
+/// Invitations and reminders to a closed survey would only lead to its closed
+/// page: refused before anything is queued.
+fn refuse_closed(survey: &StoredSurvey) -> Result<()> {
+    match survey.survey.closes {
+        Some(closed) if !survey.survey.is_open_at(now()) => {
+            Err(crate::survey::SurveyError::Closed {
+                survey: survey.slug.clone(),
+                closed: closed.to_string(),
+            }
+            .into())
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn invite(
     db: &Database,
     settings: &Settings,
@@ -85,6 +100,7 @@ pub fn invite(
     segment: Option<&SegmentFilter>,
     progress: &indicatif::ProgressBar,
 ) -> Result<InviteReport> {
+    refuse_closed(survey)?;
     let wave = db.write(|conn| survey_store::ensure_wave(conn, survey.id, wave))?;
     let mut conn = db.conn()?;
     let everyone: Vec<ContactRow> = contacts_t::table
@@ -271,6 +287,7 @@ pub fn remind(
     max: u32,
     progress: &indicatif::ProgressBar,
 ) -> Result<RemindReport> {
+    refuse_closed(survey)?;
     let mut conn = db.conn()?;
     let wave = survey_store::find_wave(&mut conn, survey.id, wave)?.ok_or_else(|| {
         Error::from(crate::survey::SurveyError::UnknownWave {
@@ -400,29 +417,7 @@ pub fn find_invitee(conn: &mut AnyConnection, token: &Token) -> Result<Option<In
     let hash = token.hash();
     // The first link is on the invitation: one query finds it with its contact and
     // wave. Reminders' links are in invitation_tokens.
-    let query = || {
-        invitations::table
-            .inner_join(contacts_t::table)
-            .inner_join(waves::table)
-            .select((
-                (
-                    invitations::id,
-                    invitations::survey_id,
-                    invitations::wave_id,
-                    contacts_t::id,
-                ),
-                (
-                    contacts_t::name,
-                    contacts_t::email,
-                    contacts_t::locale,
-                    contacts_t::attributes,
-                ),
-                waves::label,
-                invitations::opened_at,
-                invitations::answered_at,
-            ))
-    };
-    let mut row = query()
+    let row = invitee_query()
         .filter(invitations::token_hash.eq(&hash))
         .first::<InviteeRow>(conn)
         .optional()?;
@@ -433,33 +428,93 @@ pub fn find_invitee(conn: &mut AnyConnection, token: &Token) -> Result<Option<In
             .first(conn)
             .optional()?;
         if let Some(id) = reminded {
-            row = query()
-                .filter(invitations::id.eq(id))
-                .first::<InviteeRow>(conn)
-                .optional()?;
+            return find_invitee_by_invitation(conn, id);
         }
     }
-    Ok(row.map(
-        |(
-            (invitation_id, survey_id, wave_id, contact_id),
-            (name, email, locale, attributes),
-            wave,
-            opened_at,
-            answered_at,
-        )| Invitee {
-            invitation_id,
-            survey_id,
-            wave_id,
-            wave,
-            contact_id,
-            name,
-            email,
-            locale: locale.parse().unwrap_or(Locale::En),
-            attributes,
-            opened: opened_at.is_some(),
-            answered: answered_at.is_some(),
-        },
-    ))
+    Ok(row.map(invitee_of_row))
+}
+
+/// The invitee of an invitation by its id (for answers that waited in the inbox,
+/// which keeps no token). `None` when the invitation is gone.
+pub fn find_invitee_by_invitation(
+    conn: &mut AnyConnection,
+    invitation_id: i64,
+) -> Result<Option<Invitee>> {
+    Ok(invitee_query()
+        .filter(invitations::id.eq(invitation_id))
+        .first::<InviteeRow>(conn)
+        .optional()?
+        .map(invitee_of_row))
+}
+
+/// An invitation with its contact and wave, as one query.
+#[allow(clippy::type_complexity)]
+fn invitee_query() -> diesel::dsl::Select<
+    diesel::dsl::InnerJoin<
+        diesel::dsl::InnerJoin<invitations::table, contacts_t::table>,
+        waves::table,
+    >,
+    (
+        (
+            invitations::id,
+            invitations::survey_id,
+            invitations::wave_id,
+            contacts_t::id,
+        ),
+        (
+            contacts_t::name,
+            contacts_t::email,
+            contacts_t::locale,
+            contacts_t::attributes,
+        ),
+        waves::label,
+        invitations::opened_at,
+        invitations::answered_at,
+    ),
+> {
+    invitations::table
+        .inner_join(contacts_t::table)
+        .inner_join(waves::table)
+        .select((
+            (
+                invitations::id,
+                invitations::survey_id,
+                invitations::wave_id,
+                contacts_t::id,
+            ),
+            (
+                contacts_t::name,
+                contacts_t::email,
+                contacts_t::locale,
+                contacts_t::attributes,
+            ),
+            waves::label,
+            invitations::opened_at,
+            invitations::answered_at,
+        ))
+}
+
+fn invitee_of_row(row: InviteeRow) -> Invitee {
+    let (
+        (invitation_id, survey_id, wave_id, contact_id),
+        (name, email, locale, attributes),
+        wave,
+        opened_at,
+        answered_at,
+    ) = row;
+    Invitee {
+        invitation_id,
+        survey_id,
+        wave_id,
+        wave,
+        contact_id,
+        name,
+        email,
+        locale: locale.parse().unwrap_or(Locale::En),
+        attributes,
+        opened: opened_at.is_some(),
+        answered: answered_at.is_some(),
+    }
 }
 
 /// Records the first time the personal link was opened: the moment, or in an

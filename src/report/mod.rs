@@ -886,14 +886,10 @@ pub fn write(results: &Results, format: Format, out: &mut dyn Write) -> Result<(
     Ok(())
 }
 
-/// Text that a spreadsheet would run as a formula gets a leading apostrophe, so a
-/// customer who writes `=HYPERLINK(...)` cannot reach the analyst's machine.
+/// A CSV cell's text: formulas neutralised, control characters made visible
+/// (see [`crate::text_safety::for_spreadsheet`]).
 pub fn spreadsheet_safe(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
+    crate::text_safety::for_spreadsheet(text)
 }
 
 #[cfg(test)]

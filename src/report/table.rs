@@ -11,10 +11,7 @@ use crate::stats::Interval;
 const LABEL_CHARS: usize = 36;
 
 fn label(text: &str, width: usize) -> String {
-    let one_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let one_line = crate::text_safety::for_terminal(text);
     let cut: String = if one_line.chars().count() > width {
         one_line.chars().take(width - 1).chain(['…']).collect()
     } else {

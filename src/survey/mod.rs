@@ -71,6 +71,8 @@ pub enum SurveyError {
     BadWave(String),
     #[error("no wave {wave:?} in survey {survey:?}")]
     UnknownWave { survey: String, wave: String },
+    #[error("survey {survey:?} closed at the end of {closed}: its links show the closed page, so nothing was sent. Invite to a survey that is open (a copy of the folder with a later `closes` in survey.toml)")]
+    Closed { survey: String, closed: String },
 }
 
 /// A survey's short name, used in commands and URLs.

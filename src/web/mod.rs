@@ -27,6 +27,18 @@ use crate::survey::{store as survey_store, Locale, SiteTemplates, StoredSurvey};
 /// four-byte UTF-8, percent-encoded, fit well inside it).
 pub const MAX_FORM_BYTES: usize = 128 * 1024;
 
+/// How many heavy reads (exports, results computations with their bootstrap) run at
+/// once. Each holds a database connection for its query and up to tens of
+/// megabytes while it computes; the others wait their turn holding neither, so
+/// the answer path always finds connections free (the SQLite pool holds 8).
+pub const HEAVY_AT_ONCE: usize = 2;
+
+/// The most bootstrap replicates a results request over HTTP may ask for. Memory
+/// grows with replicates x areas (about 280 bytes a replicate at 15 areas), so an
+/// unbounded request could take hundreds of megabytes; 20,000 replicates give
+/// percentiles to well under a rank's width. The command line has no such cap.
+pub const MAX_REPLICATES_OVER_HTTP: u32 = 20_000;
+
 /// What every handler shares.
 pub struct AppState {
     pub db: Database,
@@ -34,11 +46,28 @@ pub struct AppState {
     site: SiteTemplates,
     rate_limits: rate_limit::RateLimiters,
     surveys: RwLock<HashMap<i64, Arc<StoredSurvey>>>,
+    heavy: tokio::sync::Semaphore,
+    /// SQLite: where answers wait while another process holds the write lock.
+    inbox: Option<crate::answer::inbox::Inbox>,
+    /// Wakes the thread that stores what waits in the inbox; the thread ends when
+    /// the state is dropped.
+    inbox_wake: Option<std::sync::mpsc::SyncSender<()>>,
 }
 
 impl AppState {
     pub fn new(db: Database, settings: Settings) -> Result<Self> {
+        let inbox = crate::answer::inbox::Inbox::of(db.url());
+        let inbox_wake = match &inbox {
+            Some(inbox) => Some(start_inbox_drain(
+                inbox.clone(),
+                db.clone(),
+                settings.clone(),
+            )?),
+            None => None,
+        };
         Ok(AppState {
+            inbox,
+            inbox_wake,
             db,
             site: SiteTemplates::shipped()?,
             rate_limits: rate_limit::RateLimiters::new(
@@ -47,7 +76,25 @@ impl AppState {
             ),
             settings,
             surveys: RwLock::new(HashMap::new()),
+            heavy: tokio::sync::Semaphore::new(HEAVY_AT_ONCE),
         })
+    }
+
+    /// Tells the inbox thread that an answer waits.
+    fn wake_inbox(&self) {
+        if let Some(wake) = &self.inbox_wake {
+            let _ = wake.try_send(());
+        }
+    }
+
+    /// Waits, holding nothing, until a heavy read may run (see [`HEAVY_AT_ONCE`]);
+    /// the turn ends when the returned permit is dropped.
+    pub(crate) async fn heavy_turn(&self) -> tokio::sync::SemaphorePermit<'_> {
+        // The semaphore is never closed, so acquiring cannot fail.
+        self.heavy
+            .acquire()
+            .await
+            .expect("the heavy-read semaphore is never closed")
     }
 
     /// A survey by id, compiled once and then kept (stored surveys do not change).
@@ -79,6 +126,49 @@ impl AppState {
             .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
         html(code, body)
     }
+}
+
+/// Starts the thread that stores answers waiting in the inbox: when woken, and
+/// every second (the lock may have been freed meanwhile; answers left from before
+/// a crash or restart are stored at start).
+fn start_inbox_drain(
+    inbox: crate::answer::inbox::Inbox,
+    db: Database,
+    settings: Settings,
+) -> Result<std::sync::mpsc::SyncSender<()>> {
+    use std::sync::mpsc::RecvTimeoutError;
+    let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("pds-inbox".into())
+        .spawn(move || {
+            let surveys = |id: i64| -> Result<Arc<StoredSurvey>> {
+                Ok(Arc::new(survey_store::by_id(&mut *db.conn()?, id)?))
+            };
+            loop {
+                match inbox.is_empty() {
+                    Ok(false) => match inbox.drain(&db, &settings, &surveys) {
+                        Ok(drained) if drained.stored + drained.rejected > 0 => {
+                            tracing::info!(
+                                stored = drained.stored,
+                                rejected = drained.rejected,
+                                waiting = drained.waiting,
+                                "answers from the inbox"
+                            )
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "the answer inbox could not be read"),
+                    },
+                    Ok(true) => {}
+                    Err(e) => tracing::error!(error = %e, "the answer inbox could not be read"),
+                }
+                match woken.recv_timeout(std::time::Duration::from_secs(1)) {
+                    Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        })
+        .map_err(|e| Error::Internal(format!("could not start the answer inbox thread: {e}")))?;
+    Ok(wake)
 }
 
 fn preferred_locale(req: &HttpRequest) -> Option<Locale> {

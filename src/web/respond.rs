@@ -119,9 +119,15 @@ pub(super) async fn show_form(
         let previous = answer::load(&mut conn, invitee.invitation_id)?;
         drop(conn);
         if !invitee.opened {
-            state.db.write(|conn| {
-                invite::mark_opened(conn, invitee.invitation_id, survey.survey.anonymous)
-            })?;
+            // Worth recording, not worth failing the page for: while another process
+            // holds the SQLite write lock, this waits at most a second and gives up.
+            let (invitation_id, anonymous) = (invitee.invitation_id, survey.survey.anonymous);
+            if let Err(e) = state
+                .db
+                .write_grouped(move |conn| invite::mark_opened(conn, invitation_id, anonymous))
+            {
+                tracing::warn!(error = %e, "the link's first opening was not recorded");
+            }
         }
         let m = survey.survey.max_problems;
         let input = previous
@@ -251,6 +257,53 @@ fn thanks(
     Ok(Outcome::Page(StatusCode::OK, page))
 }
 
+/// Stores a checked answer: in the database, or, when another process has held
+/// the SQLite write lock for longer than an answer waits, in the answer inbox,
+/// from which the server stores it once the lock is free (see `answer::inbox`).
+/// While the inbox holds answers, new ones queue behind them, in order.
+async fn store(
+    state: &web::Data<AppState>,
+    prepared: answer::Prepared,
+    invitee: &Invitee,
+    answer: &Answer,
+) -> Result<answer::Stored> {
+    let waiting = || answer::inbox::Waiting {
+        invitation_id: invitee.invitation_id,
+        answer: answer.clone(),
+        received_at: now(),
+    };
+    let Some(inbox) = state.inbox.clone() else {
+        return prepared.store_async(&state.db).await;
+    };
+    let queue_behind = {
+        let inbox = inbox.clone();
+        !unblock(web::block(move || inbox.is_empty()).await)?
+    };
+    if !queue_behind {
+        match prepared.store_async(&state.db).await {
+            Err(crate::error::Error::Busy { waited_ms }) => {
+                tracing::warn!(
+                    waited_ms,
+                    "the database's write lock is taken by another process; the answer waits in the inbox"
+                );
+            }
+            stored => return stored,
+        }
+    }
+    let waiting = waiting();
+    unblock(web::block(move || inbox.put(&waiting)).await)?;
+    state.wake_inbox();
+    // Stored as soon as the lock is free; for the customer it is stored now.
+    Ok(answer::Stored::New)
+}
+
+/// The outcome of a blocking task, whose thread may have failed.
+fn unblock<T>(
+    outcome: std::result::Result<Result<T>, actix_web::error::BlockingError>,
+) -> Result<T> {
+    outcome.map_err(|e| crate::error::Error::Internal(format!("a blocking task failed: {e}")))?
+}
+
 pub(super) async fn submit(
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -295,7 +348,7 @@ pub(super) async fn submit(
                 answer,
                 token,
             } = *ready;
-            match prepared.store_async(&state.db).await {
+            match store(&state, prepared, &invitee, &answer).await {
                 Ok(answer::Stored::AlreadyAnswered) => {
                     already_answered(&survey, &invitee).unwrap_or_else(failed)
                 }

@@ -1,14 +1,20 @@
-//! CSV exports over HTTP: the same files as `pds export`, streamed. The export runs
-//! on the blocking pool and writes into a small bounded channel that the response
-//! body reads from, so memory stays flat however large the survey, and a client
-//! that goes away stops the export.
+//! CSV exports over HTTP: the same files as `pds export`, streamed.
+//!
+//! The database is never held for the client's sake. The export is first written
+//! at full speed into an anonymous temporary file (one read transaction, a
+//! consistent snapshot, a few seconds at a million rows), its connection goes back
+//! to the pool, and only then is the file streamed to the client, chunk by chunk,
+//! at whatever pace the client reads. A client that stalls or reads slowly holds a
+//! file descriptor, never a database connection or a thread: answers keep their
+//! connections however many downloads are paused. At most
+//! [`crate::web::HEAVY_AT_ONCE`] exports and results computations run at once;
+//! further requests wait their turn without holding anything.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Seek};
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use tokio::sync::mpsc;
 use utoipa::IntoParams;
 
 use super::{blocking, ApiError, Authenticated};
@@ -16,8 +22,8 @@ use crate::report::{self, Dialect, Export, ExportOptions};
 use crate::survey::{store, SurveySlug, WaveLabel};
 use crate::web::AppState;
 
-/// Chunks in flight between the export and the client.
-const CHUNKS_IN_FLIGHT: usize = 8;
+/// Bytes read from the spooled export per chunk of the response body.
+const CHUNK: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -27,22 +33,6 @@ pub struct ExportQuery {
     /// What a Swedish Excel opens correctly: UTF-8 BOM, `;`, decimal comma, CRLF.
     #[serde(default)]
     pub excel: bool,
-}
-
-/// A `Write` whose bytes go to the HTTP response.
-struct ChannelWriter(mpsc::Sender<Result<web::Bytes, io::Error>>);
-
-impl Write for ChannelWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .blocking_send(Ok(web::Bytes::copy_from_slice(buf)))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 /// Export a survey as CSV: `areas` (ranked, every figure), `mentions` (one row
@@ -116,25 +106,36 @@ pub async fn export(
             Export::Responses => "responses",
         }
     );
-    let (tx, mut rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
-    actix_web::rt::task::spawn_blocking(move || {
-        let result = state.db.conn().and_then(|mut conn| {
-            report::export(
-                &mut conn,
-                &survey,
-                &options,
-                ChannelWriter(tx.clone()),
-                &|_, _| {},
-            )
-        });
-        if let Err(e) = result {
-            tracing::error!(error = %e, survey = %survey.slug, "export failed mid-stream");
-            // Ends the body with an error, so the client sees a broken download
-            // rather than a file that looks complete.
-            let _ = tx.blocking_send(Err(io::Error::other("the export failed")));
-        }
+    let spooled = {
+        let _turn = state.heavy_turn().await;
+        blocking(state.clone(), move |state| {
+            let mut file = tempfile::tempfile().map_err(|e| {
+                tracing::error!(error = %e, "no temporary file for an export");
+                ApiError::internal()
+            })?;
+            {
+                let mut conn = state.db.conn()?;
+                report::export(&mut conn, &survey, &options, &mut file, &|_, _| {})?;
+            }
+            file.rewind().map_err(|e| {
+                tracing::error!(error = %e, "rewinding a spooled export");
+                ApiError::internal()
+            })?;
+            Ok(file)
+        })
+        .await?
+    };
+    let body = futures_util::stream::try_unfold(spooled, |mut file| async move {
+        let (file, chunk) = web::block(move || {
+            let mut chunk = vec![0; CHUNK];
+            let read = file.read(&mut chunk)?;
+            chunk.truncate(read);
+            Ok::<_, io::Error>((file, chunk))
+        })
+        .await
+        .map_err(io::Error::other)??;
+        Ok::<_, io::Error>((!chunk.is_empty()).then(|| (web::Bytes::from(chunk), file)))
     });
-    let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))

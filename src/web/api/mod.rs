@@ -62,6 +62,14 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
+    /// Our fault, not the caller's: the log says why, the caller gets no details.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server could not complete the request; its log says why",
+        )
+    }
+
     pub fn unprocessable(message: impl Into<String>, problems: Vec<String>) -> Self {
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,

@@ -421,7 +421,7 @@ pub struct ResultsQuery {
     pub by: Option<String>,
     /// Compare `wave` with this earlier wave.
     pub compare_wave: Option<String>,
-    /// Bootstrap replicates for rank stability, 1 to 1,000,000 (default 2000).
+    /// Bootstrap replicates for rank stability, 1 to 20,000 (default 2000); `pds results` on the command line allows more.
     #[param(minimum = 1, maximum = 1000000)]
     pub bootstrap: Option<u32>,
     /// Seed of the bootstrap (default 20040501); the same data and seed give the same output.
@@ -507,10 +507,11 @@ pub async fn results(
         Ok(w.as_deref().map(str::parse).transpose()?)
     };
     let replicates = q.bootstrap.unwrap_or(stats::DEFAULT_REPLICATES);
-    if !(1..=1_000_000).contains(&replicates) {
-        return Err(ApiError::bad_request(
-            "bootstrap must be 1 to 1000000 replicates",
-        ));
+    if !(1..=crate::web::MAX_REPLICATES_OVER_HTTP).contains(&replicates) {
+        return Err(ApiError::bad_request(format!(
+            "bootstrap must be 1 to {} replicates over HTTP (more: pds results --bootstrap on the command line)",
+            crate::web::MAX_REPLICATES_OVER_HTTP
+        )));
     }
     let top = q.top.unwrap_or(stats::DEFAULT_TOP_K as u64);
     if !(1..=10_000).contains(&top) {
@@ -527,7 +528,8 @@ pub async fn results(
         },
         worth: q.worth,
     };
-    let results = blocking(state, move |state| {
+    let _turn = state.heavy_turn().await;
+    let results = blocking(state.clone(), move |state| {
         let mut conn = state.db.conn()?;
         let survey = store::find(&mut conn, &slug)?;
         Ok(report::compute(&mut conn, &survey, &options, &|_| {
