@@ -368,11 +368,11 @@ fn list(db: &Database, survey: &StoredSurvey, json: bool) -> Result<()> {
             "id", "mentions", "status", "origin"
         );
         for a in &listing.areas {
-            let others: Vec<&str> = a
+            let others: Vec<String> = a
                 .labels
                 .values()
                 .filter(|l| **l != a.label)
-                .map(String::as_str)
+                .map(|l| one_line(l))
                 .collect();
             println!(
                 "{:>5}  {:>8}  {:<9}  {:<9}  {}{}{}",

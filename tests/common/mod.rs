@@ -157,15 +157,24 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
+impl TestApp {
+    /// Stops the in-process server (its database and folder stay), e.g. to run a
+    /// `pds serve` process on the same database instead.
+    pub fn stop_server(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
         let handle = self.handle.clone();
         let _ =
             std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)))
                 .join();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let _ = thread.join();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop_server();
     }
 }
 
