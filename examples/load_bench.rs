@@ -405,24 +405,28 @@ impl Drop for Target {
     }
 }
 
-/// Where `pds` is: next to this example's folder, rebuilt first so it matches the source.
+/// Where `pds` is: next to this example's folder, rebuilt first so it matches the
+/// source, in the profile this example was built in (release for figures; the
+/// debug build that `scripts/test` runs once at a small size to see that it works).
 fn pds_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("this program's path");
     let release = exe
         .parent()
         .and_then(Path::parent)
-        .expect("the example runs from target/release/examples")
+        .expect("the example runs from target/<profile>/examples")
         .to_path_buf();
+    let profile = release
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("release")
+        .to_string();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = vec!["build", "--bin", "pds", "--example", "load_bench"];
+    if profile == "release" {
+        build.push("--release");
+    }
     let built = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--bin",
-            "pds",
-            "--example",
-            "load_bench",
-        ])
+        .args(&build)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status();
     let binary = release.join("pds");
@@ -430,7 +434,7 @@ fn pds_binary() -> PathBuf {
         Ok(status) if status.success() => binary,
         _ if binary.exists() => {
             eprintln!(
-                "could not run cargo build --release --bin pds; using {} as it is",
+                "could not run cargo build --bin pds; using {} as it is",
                 binary.display()
             );
             binary

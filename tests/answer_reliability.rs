@@ -111,7 +111,13 @@ fn answers_are_stored_while_eight_downloads_stall(backend: Backend) {
         let (status, page) = post_form(
             &agent,
             link,
-            &[("problem_1", &format!("Svar {i} medan exporterna står still")), ("rank_1", "1")],
+            &[
+                (
+                    "problem_1",
+                    &format!("Svar {i} medan exporterna står still"),
+                ),
+                ("rank_1", "1"),
+            ],
         );
         assert_eq!(status, 200, "answer {i} is stored: {page}");
         assert!(
@@ -144,16 +150,23 @@ fn hold_write_lock(app: &TestApp) -> diesel::SqliteConnection {
 }
 
 #[test]
-fn answers_sent_while_another_process_holds_the_write_lock_are_confirmed_and_then_stored_in_order(
-) {
+fn answers_sent_while_another_process_holds_the_write_lock_are_confirmed_and_then_stored_in_order()
+{
     let app = TestApp::spawn(Backend::Sqlite);
     let links = invited_customers(&app, 2);
     let agent = app.http();
     let mut lock = hold_write_lock(&app);
     let started = Instant::now();
-    let (status, page) = post_form(&agent, &links[0], &[("problem_1", "Första svaret"), ("rank_1", "1")]);
+    let (status, page) = post_form(
+        &agent,
+        &links[0],
+        &[("problem_1", "Första svaret"), ("rank_1", "1")],
+    );
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("Första svaret"), "the thank-you page shows the answer");
+    assert!(
+        page.contains("Första svaret"),
+        "the thank-you page shows the answer"
+    );
     let waited = started.elapsed();
     assert!(
         waited < Duration::from_millis(pds::db::GROUPED_LOCK_WAIT_MS as u64 + 3_000),
@@ -161,9 +174,17 @@ fn answers_sent_while_another_process_holds_the_write_lock_are_confirmed_and_the
         pds::db::GROUPED_LOCK_WAIT_MS
     );
     // The same customer corrects themselves, and another answers, still locked.
-    let (status, _) = post_form(&agent, &links[0], &[("problem_1", "Rättat svar"), ("rank_1", "1")]);
+    let (status, _) = post_form(
+        &agent,
+        &links[0],
+        &[("problem_1", "Rättat svar"), ("rank_1", "1")],
+    );
     assert_eq!(status, 200);
-    let (status, _) = post_form(&agent, &links[1], &[("problem_1", "Andra kunden"), ("rank_1", "1")]);
+    let (status, _) = post_form(
+        &agent,
+        &links[1],
+        &[("problem_1", "Andra kunden"), ("rank_1", "1")],
+    );
     assert_eq!(status, 200);
     let inbox = pds::answer::inbox::Inbox::of(&app.settings.database_url).unwrap();
     assert_eq!(inbox.len().unwrap(), 3, "three answers wait on disk");
@@ -216,21 +237,36 @@ fn an_answer_waiting_in_the_inbox_survives_a_killed_server() {
     let (mut server, base_url) = serve(&app);
     let link = links[0].replace(&app.base_url, &base_url);
     let mut lock = hold_write_lock(&app);
-    let (status, page) = post_form(&app.http(), &link, &[("problem_1", "Väntar på disk"), ("rank_1", "1")]);
+    let (status, page) = post_form(
+        &app.http(),
+        &link,
+        &[("problem_1", "Väntar på disk"), ("rank_1", "1")],
+    );
     assert_eq!(status, 200, "{page}");
     server.kill().unwrap();
     server.wait().unwrap();
     lock.batch_execute("COMMIT").unwrap();
     let inbox = pds::answer::inbox::Inbox::of(&app.settings.database_url).unwrap();
-    assert_eq!(inbox.len().unwrap(), 1, "the confirmed answer outlived the server");
-    assert!(stored_texts(&app).is_empty(), "and is not in the database yet");
+    assert_eq!(
+        inbox.len().unwrap(),
+        1,
+        "the confirmed answer outlived the server"
+    );
+    assert!(
+        stored_texts(&app).is_empty(),
+        "and is not in the database yet"
+    );
     let (mut server, _) = serve(&app);
     let deadline = Instant::now() + Duration::from_secs(15);
     while inbox.len().unwrap() > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     server.kill().unwrap();
-    assert_eq!(stored_texts(&app), vec!["Väntar på disk".to_string()], "stored by the next server");
+    assert_eq!(
+        stored_texts(&app),
+        vec!["Väntar på disk".to_string()],
+        "stored by the next server"
+    );
 }
 
 #[test]
@@ -247,7 +283,13 @@ fn answers_keep_being_stored_while_a_large_import_runs() {
     }
     let file = app.write_file("responses.csv", &csv);
     let mut import = std::process::Command::new(env!("CARGO_BIN_EXE_pds"))
-        .args(["responses", "import", "--survey", "s", file.to_str().unwrap()])
+        .args([
+            "responses",
+            "import",
+            "--survey",
+            "s",
+            file.to_str().unwrap(),
+        ])
         .env("PDS_DATABASE_URL", &app.database_url)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -263,23 +305,44 @@ fn answers_keep_being_stored_while_a_large_import_runs() {
         if probe.batch_execute("BEGIN IMMEDIATE; ROLLBACK").is_err() {
             break;
         }
-        assert!(import.try_wait().unwrap().is_none(), "the import ended before it wrote");
-        assert!(Instant::now() < deadline, "the import never took the write lock");
+        assert!(
+            import.try_wait().unwrap().is_none(),
+            "the import ended before it wrote"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the import never took the write lock"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let agent = app.http();
     for (i, link) in links.iter().enumerate() {
         let started = Instant::now();
-        let (status, page) = post_form(&agent, link, &[("problem_1", &format!("Under importen {i}")), ("rank_1", "1")]);
+        let (status, page) = post_form(
+            &agent,
+            link,
+            &[
+                ("problem_1", &format!("Under importen {i}")),
+                ("rank_1", "1"),
+            ],
+        );
         assert_eq!(status, 200, "{page}");
-        assert!(started.elapsed() < Duration::from_secs(4), "answer {i} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "answer {i} took {:?}",
+            started.elapsed()
+        );
     }
     assert!(
         import.try_wait().unwrap().is_none(),
         "the answers were sent while the import was writing"
     );
     let out = import.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let inbox = pds::answer::inbox::Inbox::of(&app.settings.database_url).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     while inbox.len().unwrap() > 0 && Instant::now() < deadline {
@@ -287,23 +350,37 @@ fn answers_keep_being_stored_while_a_large_import_runs() {
     }
     assert_eq!(
         stored_texts(&app),
-        (0..3).map(|i| format!("Under importen {i}")).collect::<Vec<_>>()
+        (0..3)
+            .map(|i| format!("Under importen {i}"))
+            .collect::<Vec<_>>()
     );
 }
 
 fn control_characters_never_reach_storage_or_a_terminal(backend: Backend) {
     let app = TestApp::spawn(backend);
     let links = invited_customers(&app, 1);
-    let hostile = "Fakturan\u{0} kom\u{1b}]0;pwned\u{7} sent\u{1b}[2J\u{1b}]52;c;ZXZpbA==\u{7}\r\nigen";
-    let (status, page) = post_form(&app.http(), &links[0], &[("problem_1", hostile), ("rank_1", "1")]);
+    let hostile =
+        "Fakturan\u{0} kom\u{1b}]0;pwned\u{7} sent\u{1b}[2J\u{1b}]52;c;ZXZpbA==\u{7}\r\nigen";
+    let (status, page) = post_form(
+        &app.http(),
+        &links[0],
+        &[("problem_1", hostile), ("rank_1", "1")],
+    );
     assert_eq!(status, 200, "{page}");
     let texts = stored_texts(&app);
-    assert_eq!(texts, vec!["Fakturan kom]0;pwned sent[2J]52;c;ZXZpbA==\nigen".to_string()]);
+    assert_eq!(
+        texts,
+        vec!["Fakturan kom]0;pwned sent[2J]52;c;ZXZpbA==\nigen".to_string()]
+    );
     app.pds_ok(&["code", "--survey", "s"]);
     let listed = app.pds_ok(&["areas", "list", "--survey", "s"]);
     let area = listed
         .lines()
-        .find_map(|l| l.split_whitespace().next().and_then(|w| w.parse::<i64>().ok()))
+        .find_map(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|w| w.parse::<i64>().ok())
+        })
         .unwrap_or_else(|| panic!("an area id in {listed}"));
     for args in [
         vec!["areas", "show", "--survey", "s", &area.to_string()],
@@ -312,7 +389,8 @@ fn control_characters_never_reach_storage_or_a_terminal(backend: Backend) {
     ] {
         let out = app.pds_ok(&args);
         assert!(
-            !out.chars().any(|c| c.is_control() && c != '\n' && c != '\r'),
+            !out.chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r'),
             "pds {args:?} printed a control character: {out:?}"
         );
     }
@@ -335,7 +413,10 @@ fn a_results_request_cannot_ask_for_unbounded_work() {
     let key = app.pds_ok(&["keys", "create", "--name", "probe"]);
     let response = app
         .http()
-        .get(format!("{}/api/surveys/s/results?bootstrap=1000000", app.base_url))
+        .get(format!(
+            "{}/api/surveys/s/results?bootstrap=1000000",
+            app.base_url
+        ))
         .header("Authorization", format!("Bearer {}", key.trim()))
         .call()
         .unwrap();
@@ -366,13 +447,26 @@ fn invitations_to_a_closed_survey_are_refused_with_the_reason() {
         toml.replace("closes = \"2027-06-30\"", "closes = \"2020-01-31\""),
     )
     .unwrap();
-    app.pds_ok(&["survey", "create", "--template", folder.to_str().unwrap(), "--slug", "old"]);
-    let file = app.write_file("c.csv", &format!("email,name,locale\n{}@x.example,Kim,sv\n", unique("c")));
+    app.pds_ok(&[
+        "survey",
+        "create",
+        "--template",
+        folder.to_str().unwrap(),
+        "--slug",
+        "old",
+    ]);
+    let file = app.write_file(
+        "c.csv",
+        &format!("email,name,locale\n{}@x.example,Kim,sv\n", unique("c")),
+    );
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
     let out = app.pds(&["invite", "--survey", "old", "--wave", "w1"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("closed at the end of 2020-01-31"), "{stderr}");
+    assert!(
+        stderr.contains("closed at the end of 2020-01-31"),
+        "{stderr}"
+    );
     let queued: i64 = pds::db::schema::outbox::table
         .count()
         .get_result(&mut *app.db.conn().unwrap())

@@ -51,8 +51,12 @@ impl ManageConnection for Manager {
                 // (one per grouped write) keep their undo pages in memory rather than
                 // in a temporary file each; after a burst, a log that grew past
                 // 64 MiB is cut back when it starts over.
+                // The busy timeout comes first: `journal_mode` reads the file, and
+                // without a timeout it fails at once ("database is locked") while
+                // another process closes after a large write (SQLite checkpoints
+                // the log under an exclusive lock as its last connection closes).
                 conn.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; \
+                    "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; \
                      PRAGMA journal_size_limit = 67108864;"
@@ -320,6 +324,13 @@ impl Checkpointer {
                         checkpoint_turn(&pool);
                     }
                 }
+                // The last handle is gone. Copy the log into the file now, while
+                // other processes may go on reading and writing: SQLite would
+                // otherwise do it as the last connection closes, holding an
+                // exclusive lock that keeps every other process from even opening
+                // the database for as long as the copy takes (seconds after a
+                // large import).
+                checkpoint_turn(&pool);
             });
         if let Err(e) = spawned {
             // Without the thread the log is checkpointed when the process ends.
