@@ -269,6 +269,78 @@ fn an_answer_waiting_in_the_inbox_survives_a_killed_server() {
     );
 }
 
+/// Starts `pds ARGS` on the app's database, waits until it holds the SQLite write
+/// lock, has each customer answer meanwhile, and checks that every answer was
+/// confirmed quickly while the command was still writing, and stored afterwards.
+fn answers_are_stored_while_a_command_writes(app: &TestApp, links: &[String], args: &[&str]) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pds"))
+        .args(args)
+        .env("PDS_DATABASE_URL", &app.database_url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The command reads and computes first, then writes in one transaction: wait
+    // until it holds the write lock.
+    let path = app.database_url.trim_start_matches("sqlite://").to_string();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut probe = diesel::SqliteConnection::establish(&path).unwrap();
+        probe.batch_execute("PRAGMA busy_timeout = 0").unwrap();
+        if probe.batch_execute("BEGIN IMMEDIATE; ROLLBACK").is_err() {
+            break;
+        }
+        assert!(
+            command.try_wait().unwrap().is_none(),
+            "pds {args:?} ended before it wrote"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "pds {args:?} never took the write lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let agent = app.http();
+    for (i, link) in links.iter().enumerate() {
+        let started = Instant::now();
+        let (status, page) = post_form(
+            &agent,
+            link,
+            &[
+                ("problem_1", &format!("Medan pds skriver {i}")),
+                ("rank_1", "1"),
+            ],
+        );
+        assert_eq!(status, 200, "{page}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "answer {i} took {:?}",
+            started.elapsed()
+        );
+    }
+    assert!(
+        command.try_wait().unwrap().is_none(),
+        "the answers were sent while pds {args:?} was writing"
+    );
+    let out = command.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inbox = pds::answer::inbox::Inbox::of(&app.settings.database_url).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while inbox.len().unwrap() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        stored_texts(app),
+        (0..links.len())
+            .map(|i| format!("Medan pds skriver {i}"))
+            .collect::<Vec<_>>()
+    );
+}
+
 #[test]
 fn answers_keep_being_stored_while_a_large_import_runs() {
     let app = TestApp::spawn(Backend::Sqlite);
@@ -282,78 +354,25 @@ fn answers_keep_being_stored_while_a_large_import_runs() {
         }
     }
     let file = app.write_file("responses.csv", &csv);
-    let mut import = std::process::Command::new(env!("CARGO_BIN_EXE_pds"))
-        .args([
+    answers_are_stored_while_a_command_writes(
+        &app,
+        &links,
+        &[
             "responses",
             "import",
             "--survey",
             "s",
             file.to_str().unwrap(),
-        ])
-        .env("PDS_DATABASE_URL", &app.database_url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The import parses first, then writes in one transaction: wait until it holds
-    // the write lock.
-    let path = app.database_url.trim_start_matches("sqlite://").to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut probe = diesel::SqliteConnection::establish(&path).unwrap();
-        probe.batch_execute("PRAGMA busy_timeout = 0").unwrap();
-        if probe.batch_execute("BEGIN IMMEDIATE; ROLLBACK").is_err() {
-            break;
-        }
-        assert!(
-            import.try_wait().unwrap().is_none(),
-            "the import ended before it wrote"
-        );
-        assert!(
-            Instant::now() < deadline,
-            "the import never took the write lock"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let agent = app.http();
-    for (i, link) in links.iter().enumerate() {
-        let started = Instant::now();
-        let (status, page) = post_form(
-            &agent,
-            link,
-            &[
-                ("problem_1", &format!("Under importen {i}")),
-                ("rank_1", "1"),
-            ],
-        );
-        assert_eq!(status, 200, "{page}");
-        assert!(
-            started.elapsed() < Duration::from_secs(4),
-            "answer {i} took {:?}",
-            started.elapsed()
-        );
-    }
-    assert!(
-        import.try_wait().unwrap().is_none(),
-        "the answers were sent while the import was writing"
+        ],
     );
-    let out = import.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let inbox = pds::answer::inbox::Inbox::of(&app.settings.database_url).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while inbox.len().unwrap() > 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(
-        stored_texts(&app),
-        (0..3)
-            .map(|i| format!("Under importen {i}"))
-            .collect::<Vec<_>>()
-    );
+}
+
+#[test]
+fn answers_keep_being_stored_while_a_large_coding_run_writes() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    let links = invited_customers(&app, 3);
+    fill_survey(&app, 30_000);
+    answers_are_stored_while_a_command_writes(&app, &links, &["code", "--survey", "s"]);
 }
 
 fn control_characters_never_reach_storage_or_a_terminal(backend: Backend) {

@@ -18,7 +18,8 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -41,10 +42,12 @@ pub struct Waiting {
     pub received_at: NaiveDateTime,
 }
 
-/// The folder of waiting answers beside an SQLite database.
+/// The folder of waiting answers beside an SQLite database, and how many wait in
+/// it (counted in memory, so the answer path need not look at the folder).
 #[derive(Debug, Clone)]
 pub struct Inbox {
     dir: PathBuf,
+    waiting: Arc<AtomicUsize>,
 }
 
 /// What one pass over the inbox did.
@@ -64,18 +67,46 @@ static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 impl Inbox {
     /// The inbox of the database at `url`: `<file>.inbox/` beside an SQLite file;
-    /// none for PostgreSQL.
+    /// none for PostgreSQL. Answers left there before (a server stopped while they
+    /// waited) are counted as waiting.
     pub fn of(url: &DatabaseUrl) -> Option<Inbox> {
         match url {
             DatabaseUrl::Sqlite(path) => {
                 let mut name = path.file_name()?.to_os_string();
                 name.push(".inbox");
-                Some(Inbox {
+                let inbox = Inbox {
                     dir: path.with_file_name(name),
-                })
+                    waiting: Arc::new(AtomicUsize::new(0)),
+                };
+                let found = inbox.len().unwrap_or(0);
+                inbox.waiting.store(found, Ordering::SeqCst);
+                Some(inbox)
             }
             DatabaseUrl::Postgres(_) => None,
         }
+    }
+
+    /// Whether answers wait (as this process counts them: it alone writes here).
+    pub fn holds_any(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) > 0
+    }
+
+    /// Keeps `waiting` durably, counting it as waiting from before it is written,
+    /// so that an answer arriving meanwhile queues behind it.
+    pub fn keep(&self, waiting: &Waiting) -> Result<()> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let kept = self.put(waiting);
+        if kept.is_err() {
+            self.handled();
+        }
+        kept
+    }
+
+    /// One waiting answer fewer.
+    fn handled(&self) {
+        let _ = self
+            .waiting
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
     }
 
     pub fn dir(&self) -> &Path {
@@ -107,8 +138,8 @@ impl Inbox {
         Ok(self.len()? == 0)
     }
 
-    /// Keeps `waiting` durably: when this returns, the answer survives a crash.
-    pub fn put(&self, waiting: &Waiting) -> Result<()> {
+    /// Writes `waiting` durably: when this returns, the answer survives a crash.
+    fn put(&self, waiting: &Waiting) -> Result<()> {
         fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         let name = format!(
             "{:020}-{:06}-{:08}",
@@ -146,6 +177,7 @@ impl Inbox {
             match self.store_one(db, settings, survey, file) {
                 Ok(()) => {
                     fs::remove_file(file).map_err(|e| Error::io(file, e))?;
+                    self.handled();
                     drained.stored += 1;
                 }
                 Err(Error::Busy { .. }) => {
@@ -164,6 +196,7 @@ impl Inbox {
                     fs::create_dir_all(&rejected).map_err(|e| Error::io(&rejected, e))?;
                     let to = rejected.join(file.file_name().unwrap_or_default());
                     fs::rename(file, &to).map_err(|e| Error::io(&to, e))?;
+                    self.handled();
                     drained.rejected += 1;
                 }
             }
@@ -245,8 +278,9 @@ mod tests {
             }]),
             received_at: at("2026-12-01 10:00:00"),
         };
-        inbox.put(&later).unwrap();
-        inbox.put(&earlier).unwrap();
+        inbox.keep(&later).unwrap();
+        inbox.keep(&earlier).unwrap();
+        assert!(inbox.holds_any());
         let files = inbox.waiting_files().unwrap();
         assert_eq!(files.len(), 2);
         let first: Waiting = serde_json::from_slice(&fs::read(&files[0]).unwrap()).unwrap();

@@ -145,8 +145,8 @@ fn start_inbox_drain(
                 Ok(Arc::new(survey_store::by_id(&mut *db.conn()?, id)?))
             };
             loop {
-                match inbox.is_empty() {
-                    Ok(false) => match inbox.drain(&db, &settings, &surveys) {
+                if inbox.holds_any() {
+                    match inbox.drain(&db, &settings, &surveys) {
                         Ok(drained) if drained.stored + drained.rejected > 0 => {
                             tracing::info!(
                                 stored = drained.stored,
@@ -157,9 +157,7 @@ fn start_inbox_drain(
                         }
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = %e, "the answer inbox could not be read"),
-                    },
-                    Ok(true) => {}
-                    Err(e) => tracing::error!(error = %e, "the answer inbox could not be read"),
+                    }
                 }
                 match woken.recv_timeout(std::time::Duration::from_secs(1)) {
                     Ok(()) | Err(RecvTimeoutError::Timeout) => {}

@@ -275,11 +275,7 @@ async fn store(
     let Some(inbox) = state.inbox.clone() else {
         return prepared.store_async(&state.db).await;
     };
-    let queue_behind = {
-        let inbox = inbox.clone();
-        !unblock(web::block(move || inbox.is_empty()).await)?
-    };
-    if !queue_behind {
+    if !inbox.holds_any() {
         match prepared.store_async(&state.db).await {
             Err(crate::error::Error::Busy { waited_ms }) => {
                 tracing::warn!(
@@ -291,7 +287,7 @@ async fn store(
         }
     }
     let waiting = waiting();
-    unblock(web::block(move || inbox.put(&waiting)).await)?;
+    unblock(web::block(move || inbox.keep(&waiting)).await)?;
     state.wake_inbox();
     // Stored as soon as the lock is free; for the customer it is stored now.
     Ok(answer::Stored::New)
