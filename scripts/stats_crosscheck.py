@@ -37,7 +37,7 @@ except ImportError as missing:  # pragma: no cover - depends on the machine
     print(f"stats_crosscheck: {missing}; run: pip install scipy statsmodels", file=sys.stderr)
     sys.exit(2)
 
-# pds uses z = 1.959964 (PDS-METHOD §5); SciPy uses the exact 1.959963984540054.
+# pds uses z = 1.959964 (docs/METHOD.md §5); SciPy uses the exact 1.959963984540054.
 # That difference moves Wilson and Newcombe bounds by about 1e-9.
 TOLERANCE = {
     "wilson": 1e-7,

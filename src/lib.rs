@@ -2,9 +2,9 @@
 //!
 //! Customers receive a personal link by email, write the problems they have had in
 //! their own words and rank them by importance; analysts get problem areas ranked by
-//! frequency weighted by importance (`joint-v1`, see `PDS-METHOD.md`).
+//! frequency weighted by importance (`joint-v1`, see `docs/METHOD.md`).
 //!
-//! The library is organised by capability (see `DESIGN.md`): `invite`, `answer`,
+//! The library is organised by capability (see `docs/ARCHITECTURE.md`): `invite`, `answer`,
 //! `coding`, `stats`, `report`, `mail`; `web`, `cli` and `db` are doors into them.
 
 pub mod answer;

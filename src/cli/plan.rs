@@ -1,6 +1,6 @@
 //! `pds plan --incidence P [--interviews N | --target-probability Q]`: how many
 //! discovery interviews it takes to hear of a problem that a share P of customers
-//! have (PDS-METHOD §5, `coverage-v1`: 1 - (1 - P)^N).
+//! have (docs/METHOD.md §5, `coverage-v1`: 1 - (1 - P)^N).
 
 use crate::error::{Error, Result};
 use crate::stats::{self, Coverage};

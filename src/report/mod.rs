@@ -1,8 +1,8 @@
 //! Results for analysts: gathers a survey's responses from the database, hands them
-//! to `stats` (PDS-METHOD.md §3-§7) and lays the answers out as a terminal table,
+//! to `stats` (docs/METHOD.md §3-§7) and lays the answers out as a terminal table,
 //! CSV or JSON. Every figure is computed in `stats`; this room only decides which
 //! respondents are in scope, names the method and n beside each figure, and never
-//! shows a rank without its bootstrap rank interval (PDS-METHOD §5).
+//! shows a rank without its bootstrap rank interval (docs/METHOD.md §5).
 
 mod areas;
 pub mod charts;
@@ -31,7 +31,7 @@ use crate::survey::{store as survey_store, StoredSurvey, SurveyError, WaveLabel}
 
 /// How mentions are grouped into areas (`pds code`); kept for callers of the spine.
 pub const GROUPING: &str = TEXT_GROUPING;
-/// The frequency interval: Wilson score, 95% (PDS-METHOD §5).
+/// The frequency interval: Wilson score, 95% (docs/METHOD.md §5).
 pub const FREQUENCY_CI: &str = "wilson-95";
 /// The importance interval: Student-t, 95%, over those who mention the area.
 pub const IMPORTANCE_CI: &str = "student-t-95";

@@ -1,4 +1,4 @@
-//! Staff against customers (PDS-METHOD §5): staff answer "as you think your
+//! Staff against customers (docs/METHOD.md §5): staff answer "as you think your
 //! customers would"; how well their ranking of problem areas matches the
 //! customers' is the overlap of the two top-k lists and Kendall's tau-b.
 

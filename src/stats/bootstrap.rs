@@ -1,4 +1,4 @@
-//! Rank stability by bootstrap (PDS-METHOD §5): resample whole respondents with
+//! Rank stability by bootstrap (docs/METHOD.md §5): resample whole respondents with
 //! replacement, rescore, rerank, `B` times; report each area's rank percentiles, a
 //! percentile interval of its score and `P(top k)`.
 //!
@@ -27,7 +27,7 @@ use super::discovery::{best_ranks, rank_points, DiscoveryInput};
 use super::error::StatsError;
 use super::interval::Interval;
 
-/// Rank stability by resampling whole respondents (PDS-METHOD §5).
+/// Rank stability by resampling whole respondents (docs/METHOD.md §5).
 pub const RANK_BOOTSTRAP_V1: &str = "rank-bootstrap-v1";
 /// The seed used unless the caller chooses another, so that the same data always
 /// give the same output.

@@ -1,4 +1,4 @@
-//! Checklist scoring (PDS-METHOD §4): per problem area, the share who meet it
+//! Checklist scoring (docs/METHOD.md §4): per problem area, the share who meet it
 //! often (`A`), the share it bothers (`B`), Crawford's `A * B` (`crawford-v1`), the
 //! checklist form of `joint-v1`, and the optional preemptibility factor `1 - s`.
 //!
@@ -110,7 +110,7 @@ pub fn crawford_v1(often_share: f64, bothered_share: f64) -> f64 {
     often_share * bothered_share
 }
 
-/// Checklist scores of every area (PDS-METHOD §4).
+/// Checklist scores of every area (docs/METHOD.md §4).
 ///
 /// With no respondents all shares and scores are 0 and the intervals `[0, 1]`.
 ///

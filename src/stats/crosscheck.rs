@@ -1,7 +1,7 @@
 //! Cases for the cross-check against SciPy and statsmodels
 //! (`scripts/stats_crosscheck.py`): random inputs together with this crate's
 //! answers, written as JSON, so that an independent implementation can confirm
-//! every interval and test to many more digits than PDS-METHOD §6 shows.
+//! every interval and test to many more digits than docs/METHOD.md §6 shows.
 //!
 //! This file only builds a string; writing it and running the script is the
 //! caller's business (an integration test).

@@ -1,4 +1,4 @@
-//! Discovery scoring, `joint-v1` (PDS-METHOD §3): how often each problem area is
+//! Discovery scoring, `joint-v1` (docs/METHOD.md §3): how often each problem area is
 //! mentioned, how much it matters to those who mention it, and the two together.
 //!
 //! Input is one list of coded mentions per completed response; output is one
@@ -58,7 +58,7 @@ pub struct AreaScore {
 /// Fewer respondents than this and a figure is flagged as resting on a small sample.
 pub const SMALL_SAMPLE: u64 = 30;
 
-/// `joint-v1` (PDS-METHOD §3). Several mentions of the same area by one respondent
+/// `joint-v1` (docs/METHOD.md §3). Several mentions of the same area by one respondent
 /// count once, with the best rank.
 ///
 /// Returned sorted by score descending, ties broken by area index ascending. Every

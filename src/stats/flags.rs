@@ -1,4 +1,4 @@
-//! Warnings an analyst must see next to the figures (PDS-METHOD §5, §7): small
+//! Warnings an analyst must see next to the figures (docs/METHOD.md §5, §7): small
 //! samples, the response rate, and whether early and late respondents differ (late
 //! respondents stand in for the people who did not answer).
 
@@ -83,7 +83,7 @@ pub struct AreaEarlyLate {
 }
 
 /// Compares the first half of respondents by answer time with the second half
-/// (PDS-METHOD §7). `answer_order` lists every respondent index once, earliest
+/// (docs/METHOD.md §7). `answer_order` lists every respondent index once, earliest
 /// answer first.
 ///
 /// # Errors

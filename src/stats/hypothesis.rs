@@ -1,4 +1,4 @@
-//! The significance tests PDS-METHOD §5 names, on plain counts: the pooled
+//! The significance tests docs/METHOD.md §5 names, on plain counts: the pooled
 //! two-proportion z-test, Pearson's chi-square on a contingency table (Yates when
 //! dof = 1), McNemar's exact test, and Benjamini-Hochberg adjustment for many
 //! tests at once. Waves, segments and flags call these; they know nothing of areas.
@@ -42,7 +42,7 @@ pub struct ProportionTest {
     pub small_sample: bool,
 }
 
-/// Pooled two-proportion z-test of `k1/n1` against `k2/n2` (PDS-METHOD §5), with
+/// Pooled two-proportion z-test of `k1/n1` against `k2/n2` (docs/METHOD.md §5), with
 /// the difference and its Newcombe 95% interval. Counts above their totals are
 /// clamped to the totals.
 pub fn two_proportion_test(k1: u64, n1: u64, k2: u64, n2: u64) -> ProportionTest {
@@ -177,7 +177,7 @@ pub struct McNemarTest {
 }
 
 /// McNemar's exact test on the discordant pairs `b` (yes then no) and `c` (no then
-/// yes), out of `pairs` pairs in all (PDS-METHOD §5). No discordant pair -> p = 1.
+/// yes), out of `pairs` pairs in all (docs/METHOD.md §5). No discordant pair -> p = 1.
 pub fn mcnemar_exact(b: u64, c: u64, pairs: u64) -> McNemarTest {
     let discordant = b + c;
     let p_value = if discordant == 0 {

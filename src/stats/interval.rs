@@ -1,9 +1,9 @@
 //! Confidence intervals shared by every method: Wilson score intervals for shares
-//! and Student-t intervals for means (PDS-METHOD §5).
+//! and Student-t intervals for means (docs/METHOD.md §5).
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-/// The two-sided 95% normal quantile the method fixes (PDS-METHOD §5).
+/// The two-sided 95% normal quantile the method fixes (docs/METHOD.md §5).
 pub const Z95: f64 = 1.959964;
 
 /// A closed interval `[low, high]`, usually a 95% confidence interval.
@@ -26,7 +26,7 @@ impl Interval {
     }
 }
 
-/// Wilson 95% score interval, z = 1.959964 (PDS-METHOD §5). `trials == 0` -> `[0, 1]`.
+/// Wilson 95% score interval, z = 1.959964 (docs/METHOD.md §5). `trials == 0` -> `[0, 1]`.
 ///
 /// `successes` above `trials` is clamped to `trials` (a share cannot exceed 1).
 pub fn wilson(successes: u64, trials: u64) -> Interval {

@@ -1,9 +1,9 @@
-//! Statistics of a Problem Detection Study (PDS-METHOD §3-§6).
+//! Statistics of a Problem Detection Study (docs/METHOD.md §3-§6).
 //!
 //! This room is pure: plain structs in, plain structs out. Nothing here touches the
 //! database, does I/O, logs or reads the clock; randomness takes a seed. Every result
 //! names the method (and version) that made it, so a figure can be traced to
-//! the formula in `PDS-METHOD.md`.
+//! the formula in `docs/METHOD.md`.
 
 mod agreement;
 mod bootstrap;
@@ -53,6 +53,6 @@ pub use segments::{
 };
 pub use waves::{wave_comparison, AreaChange, WaveComparison, WAVES_V1};
 
-/// Discovery scoring: frequency weighted by importance (PDS-METHOD §3), and its
+/// Discovery scoring: frequency weighted by importance (docs/METHOD.md §3), and its
 /// checklist form (§4).
 pub const JOINT_V1: &str = "joint-v1";

@@ -1,4 +1,4 @@
-//! Planning a discovery study (PDS-METHOD §5): the chance that a problem with
+//! Planning a discovery study (docs/METHOD.md §5): the chance that a problem with
 //! incidence `p` is heard at least once in `n` interviews, `1 - (1 - p)^n`, and the
 //! smallest `n` that reaches a target chance.
 

@@ -1,4 +1,4 @@
-//! Rank-based views of discovery answers (PDS-METHOD §3): Plackett-Luce worths
+//! Rank-based views of discovery answers (docs/METHOD.md §3): Plackett-Luce worths
 //! (`worth-pl-v1`, Hunter's 2004 MM algorithm) and Borda counts (`borda-v1`).
 //!
 //! Both take rankings: per respondent, the areas they mentioned, most important
@@ -299,7 +299,7 @@ mod tests {
     use super::*;
     use crate::stats::Mention;
 
-    /// PDS-METHOD §6: {A>B>C, A>B>C, B>A>C, C>A>B}.
+    /// docs/METHOD.md §6: {A>B>C, A>B>C, B>A>C, C>A>B}.
     fn method_rankings() -> Vec<Vec<usize>> {
         vec![vec![0, 1, 2], vec![0, 1, 2], vec![1, 0, 2], vec![2, 0, 1]]
     }

@@ -1,5 +1,5 @@
 //! Discovery scores per segment (customer group, region, ...) and whether mention
-//! rates differ between segments (PDS-METHOD §5): Pearson chi-square per area on
+//! rates differ between segments (docs/METHOD.md §5): Pearson chi-square per area on
 //! mentioned / not mentioned x segment, Yates-corrected when dof = 1, with cells of
 //! expected count below 5 flagged and Benjamini-Hochberg adjusted p-values beside
 //! the raw ones.
@@ -53,7 +53,7 @@ pub struct AreaSegmentTest {
     pub p_adjusted: Option<f64>,
 }
 
-/// Scores per segment and a chi-square test per area (PDS-METHOD §5).
+/// Scores per segment and a chi-square test per area (docs/METHOD.md §5).
 /// `segment_of[i]` is the segment of respondent `i`, in `0..segment_count`.
 ///
 /// # Errors

@@ -1,4 +1,4 @@
-//! Follow-up between two waves of the same study (PDS-METHOD §5): per area the
+//! Follow-up between two waves of the same study (docs/METHOD.md §5): per area the
 //! change in mention frequency with its 95% interval and the pooled two-proportion
 //! z-test; McNemar's exact test for contacts who answered both waves; and
 //! Benjamini-Hochberg adjusted p-values beside the raw ones.
@@ -49,7 +49,7 @@ pub struct AreaChange {
     pub paired_p_adjusted: Option<f64>,
 }
 
-/// Compares two waves (PDS-METHOD §5). `same_contacts` lists `(earlier index,
+/// Compares two waves (docs/METHOD.md §5). `same_contacts` lists `(earlier index,
 /// later index)` of respondents who are the same contact; pass `&[]` when the
 /// waves are independent samples.
 ///
@@ -201,7 +201,7 @@ mod tests {
         let comparison = wave_comparison(&input(&earlier), &input(&later), &[]).expect("valid");
         let area0 = &comparison.areas[0];
         assert!((area0.change.difference + 0.06).abs() < 1e-12);
-        // PDS-METHOD §6: 30/200 vs 18/200 -> z = 1.846, p = 0.0648 (sign: later - earlier)
+        // docs/METHOD.md §6: 30/200 vs 18/200 -> z = 1.846, p = 0.0648 (sign: later - earlier)
         let z = area0.change.z.expect("both waves have data");
         assert_eq!((z * 1000.0).round() / 1000.0, -1.846);
         let p = area0.change.p_value.expect("z exists");

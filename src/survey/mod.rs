@@ -180,7 +180,7 @@ pub const MAX_PROBLEMS_LIMIT: u32 = 10;
 pub struct Survey {
     pub default_locale: Locale,
     pub locales: Vec<Locale>,
-    /// M in PDS-METHOD.md: how many problems one respondent may list.
+    /// M in docs/METHOD.md: how many problems one respondent may list.
     pub max_problems: u32,
     pub ask_frequency: bool,
     pub ask_consent: bool,
