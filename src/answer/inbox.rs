@@ -150,7 +150,7 @@ impl Inbox {
         let temporary = self.dir.join(format!("{name}.partial"));
         let file = self.dir.join(format!("{name}.json"));
         let json = serde_json::to_vec(waiting)
-            .map_err(|e| Error::Invalid(format!("an answer could not be serialised: {e}")))?;
+            .map_err(|e| Error::Internal(format!("an answer could not be serialised: {e}")))?;
         let mut out = fs::File::create(&temporary).map_err(|e| Error::io(&temporary, e))?;
         out.write_all(&json)
             .and_then(|()| out.sync_all())
@@ -213,7 +213,7 @@ impl Inbox {
     ) -> Result<()> {
         let bytes = fs::read(file).map_err(|e| Error::io(file, e))?;
         let waiting: Waiting = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Invalid(format!("{}: not a waiting answer: {e}", file.display()))
+            Error::Internal(format!("{}: not a waiting answer: {e}", file.display()))
         })?;
         let invitee = invite::find_invitee_by_invitation(&mut *db.conn()?, waiting.invitation_id)?
             .ok_or_else(|| {

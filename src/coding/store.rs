@@ -98,7 +98,7 @@ pub fn load_codebook(conn: &mut AnyConnection, survey_id: i64) -> Result<Option<
     source
         .map(|s| {
             SurveyCodebook::parse(&s, "stored codebook.toml")
-                .map_err(|e| Error::Invalid(format!("the stored codebook is damaged: {e}")))
+                .map_err(|e| Error::Internal(format!("the stored codebook is damaged: {e}")))
         })
         .transpose()
 }

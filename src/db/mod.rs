@@ -164,7 +164,7 @@ fn start_grouped_writer(
                 }
             }
         })
-        .map_err(|e| Error::Invalid(format!("could not start the database writer: {e}")))?;
+        .map_err(|e| Error::Internal(format!("could not start the database writer: {e}")))?;
     Ok(queue)
 }
 
@@ -176,7 +176,7 @@ fn commit_group(pool: &Pool, group: Vec<GroupedWrite>) {
         Err(e) => {
             let message = e.to_string();
             for write in group {
-                let _ = write.reply.send(Err(Error::Invalid(format!(
+                let _ = write.reply.send(Err(Error::Internal(format!(
                     "no database connection for the write: {message}"
                 ))));
             }
@@ -213,7 +213,7 @@ fn commit_group(pool: &Pool, group: Vec<GroupedWrite>) {
                         waited_ms: GROUPED_LOCK_WAIT_MS,
                     }
                 } else {
-                    Error::Invalid(format!("the write could not be committed: {e}"))
+                    Error::Internal(format!("the write could not be committed: {e}"))
                 }));
             }
         }
@@ -263,14 +263,14 @@ fn unbox<T: 'static>(
 ) -> Result<T> {
     // A dropped reply means the thread committing it failed: the write was rolled back.
     let value = received.unwrap_or_else(|_| {
-        Err(Error::Invalid(
+        Err(Error::Internal(
             "the write was rolled back: the thread committing it failed".into(),
         ))
     })?;
     value
         .downcast::<T>()
         .map(|v| *v)
-        .map_err(|_| Error::Invalid("a grouped write returned the wrong type".into()))
+        .map_err(|_| Error::Internal("a grouped write returned the wrong type".into()))
 }
 
 /// SQLite copies the write-ahead log back into the database file at checkpoints.
@@ -501,7 +501,7 @@ impl Database {
                 tokio::task::spawn_blocking(move || db.write(f))
                     .await
                     .unwrap_or_else(|e| {
-                        Err(Error::Invalid(format!(
+                        Err(Error::Internal(format!(
                             "the write was rolled back: the thread running it failed: {e}"
                         )))
                     })
@@ -523,7 +523,7 @@ impl Database {
                 work: Box::new(move |conn| f(conn).map(|value| Box::new(value) as AnyValue)),
                 reply,
             })
-            .map_err(|_| Error::Invalid("the database writer has stopped".into()))?;
+            .map_err(|_| Error::Internal("the database writer has stopped".into()))?;
         Ok(outcome)
     }
 

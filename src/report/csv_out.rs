@@ -143,7 +143,7 @@ impl Row {
 
 pub fn write(results: &Results, out: &mut dyn Write) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let fail = |e: csv::Error| Error::Invalid(format!("writing CSV: {e}"));
+    let fail = |e: csv::Error| Error::Internal(format!("writing CSV: {e}"));
     w.write_record(COLUMNS).map_err(fail)?;
     let wave = results.wave.as_deref().unwrap_or("");
     let scope_rate = match (&results.wave, results.response_rates.as_slice()) {

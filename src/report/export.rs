@@ -138,7 +138,7 @@ fn io(e: std::io::Error) -> Error {
 fn csv_error(e: csv::Error) -> Error {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => io(e),
-        other => Error::Invalid(format!("writing CSV: {other:?}")),
+        other => Error::Internal(format!("writing CSV: {other:?}")),
     }
 }
 
@@ -214,7 +214,7 @@ fn areas_csv(
     let mut w = writer(out, options.dialect);
     let mut text_columns = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| Error::Invalid(format!("reading results CSV: {e}")))?;
+        let record = record.map_err(|e| Error::Internal(format!("reading results CSV: {e}")))?;
         if i == 0 {
             text_columns = record.iter().map(is_text_column).collect();
             w.write_record(&record).map_err(csv_error)?;

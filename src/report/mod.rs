@@ -877,7 +877,7 @@ pub fn write(results: &Results, format: Format, out: &mut dyn Write) -> Result<(
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, results)
-                .map_err(|e| Error::Invalid(e.to_string()))?;
+                .map_err(|e| Error::Internal(format!("writing JSON: {e}")))?;
             writeln!(out).map_err(io)?;
         }
         Format::Csv => csv_out::write(results, out)?,

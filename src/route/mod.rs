@@ -356,7 +356,7 @@ fn load_shared(conn: &mut AnyConnection, survey_id: i64) -> Result<Option<Arc<Ro
     }
     let parsed = Arc::new(
         Routing::parse(&source, "stored routing.toml")
-            .map_err(|e| Error::Invalid(format!("the stored routing rules are damaged: {e}")))?,
+            .map_err(|e| Error::Internal(format!("the stored routing rules are damaged: {e}")))?,
     );
     PARSED
         .lock()

@@ -59,7 +59,7 @@ impl StoredSurvey {
 /// Stores a validated survey under a new slug.
 pub fn create(db: &Database, slug: &SurveySlug, survey: &Survey) -> Result<StoredSurvey> {
     let definition =
-        serde_json::to_string(survey.files()).map_err(|e| Error::Invalid(e.to_string()))?;
+        serde_json::to_string(survey.files()).map_err(|e| Error::Internal(e.to_string()))?;
     let slug_text = slug.as_str().to_string();
     db.write(|conn| {
         let exists: i64 = surveys::table
@@ -149,7 +149,7 @@ pub fn ensure_wave(conn: &mut AnyConnection, survey_id: i64, label: &WaveLabel) 
         ))
         .execute(conn)?;
     find_wave(conn, survey_id, label)?
-        .ok_or_else(|| Error::Invalid(format!("wave {label} could not be created")))
+        .ok_or_else(|| Error::Internal(format!("wave {label} could not be created")))
 }
 
 pub fn find_wave(

@@ -175,7 +175,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T> {
     web::block(move || f(&state))
         .await
-        .map_err(|e| Error::Invalid(format!("the dashboard task failed: {e}")))?
+        .map_err(|e| Error::Internal(format!("the dashboard task failed: {e}")))?
 }
 
 /// Whether the session cookie must be Secure: when the public address is https.
