@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+mod canonical_path;
 mod guard;
 mod rate_limit;
 mod respond;
@@ -161,6 +162,8 @@ pub fn start(listener: TcpListener, state: AppState) -> Result<Server> {
             .wrap(actix_web::middleware::from_fn(rate_limit::limit))
             .wrap(security_headers())
             .wrap(actix_web::middleware::from_fn(guard::access_log))
+            // Outermost: the limiter, the log and the router see one spelling of the path.
+            .wrap(actix_web::middleware::from_fn(canonical_path::rewrite))
             .configure(configure)
             .default_service(web::to(not_found))
     })
