@@ -99,3 +99,53 @@ fn admin_sign_in_has_a_stricter_budget_of_its_own() {
     let (status, _) = get(&agent, &format!("{}/s/{}", app.base_url, random_token()));
     assert_eq!(status, 404);
 }
+
+#[test]
+fn encoded_paths_draw_on_the_same_budgets() {
+    let app = TestApp::spawn_with(Backend::Sqlite, strict);
+    let agent = app.http();
+
+    // `/%73/` is `/s/` and `/%75/` is `/u/` to the router: the same budget.
+    for (attempt, prefix) in ["%73", "s", "%75", "%73", "u"].iter().enumerate() {
+        let (status, _) = get(
+            &agent,
+            &format!("{}/{prefix}/{}", app.base_url, random_token()),
+        );
+        assert_eq!(
+            status,
+            404,
+            "guess {} ({prefix}) is within the burst",
+            attempt + 1
+        );
+    }
+    for prefix in ["%73", "%75", "s", "%2573"] {
+        let (status, _) = get(
+            &agent,
+            &format!("{}/{prefix}/{}", app.base_url, random_token()),
+        );
+        let expected = if prefix == "%2573" { 404 } else { 429 };
+        assert_eq!(status, expected, "/{prefix}/…");
+    }
+
+    // Every spelling of the sign-in shares its budget, and still signs in.
+    for path in ["/admin/logi%6e", "/%61dmin/login"] {
+        let (status, page) = post_form(
+            &agent,
+            &format!("{}{path}", app.base_url),
+            &[("key", "pds_guess")],
+        );
+        assert!(status == 401 || status == 403, "{path}: {status} {page}");
+    }
+    for path in [
+        "/admin/%6cogin",
+        "/admin/login",
+        "/%61%64%6D%69%6E/%6C%6F%67%69%6E",
+    ] {
+        let (status, _) = post_form(
+            &agent,
+            &format!("{}{path}", app.base_url),
+            &[("key", "pds_guess")],
+        );
+        assert_eq!(status, 429, "{path}");
+    }
+}
