@@ -775,6 +775,41 @@ mod tests {
     }
 
     #[test]
+    fn a_template_may_include_another_by_its_file_name() {
+        let mut files = Survey::shipped("discovery").unwrap().files().clone();
+        files.insert(
+            "en/signature.html.hbs".into(),
+            "<p class=\"signature\">{{survey.organisation}}</p>".into(),
+        );
+        let thanks = files["en/thanks.html.hbs"].clone() + "{{> en/signature.html.hbs}}";
+        files.insert("en/thanks.html.hbs".into(), thanks);
+        let survey = Survey::from_files("x", files).expect("valid with a shared partial");
+        let page = survey
+            .render_page(
+                Locale::En,
+                "thanks",
+                serde_json::json!({"contact": {"name": "A"}, "no_problems": true, "mentions": [], "edit_link": null, "already_answered": false}),
+            )
+            .unwrap();
+        assert!(page.contains("class=\"signature\""), "{page}");
+    }
+
+    #[test]
+    fn templates_that_include_each_other_are_refused_with_their_names() {
+        let mut files = Survey::shipped("discovery").unwrap().files().clone();
+        files.insert(
+            "sv/a.html.hbs".into(),
+            "{{#if x}}{{> sv/b.html.hbs}}{{/if}}".into(),
+        );
+        files.insert("sv/b.html.hbs".into(), "{{> sv/a.html.hbs}}".into());
+        let err = Survey::from_files("x", files).unwrap_err().to_string();
+        assert!(
+            err.contains("sv/a.html.hbs includes sv/b.html.hbs includes sv/a.html.hbs"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn slugs_are_checked() {
         assert!("acme-2026".parse::<SurveySlug>().is_ok());
         assert!("Acme".parse::<SurveySlug>().is_err());
