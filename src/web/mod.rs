@@ -100,6 +100,8 @@ fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(api::scope())
         .service(admin::scope())
+        // A path segment that is a secret is named `{token}`: the access log then
+        // writes the route's pattern, never the path (guard.rs).
         .route("/s/{token}", web::get().to(respond::show_form))
         .route("/s/{token}", web::post().to(respond::submit))
         .route("/u/{token}", web::get().to(unsubscribe::confirm))
