@@ -137,6 +137,20 @@ fn folders_nested_without_end_are_refused() {
 }
 
 #[test]
+fn an_oversized_template_is_refused_by_name() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    let folder = discovery_copy(&app, "large");
+    std::fs::write(folder.join("en/huge.html.hbs"), "x".repeat(1024 * 1024 + 1)).unwrap();
+
+    let (code, stderr) = survey_command(&app, &["check", "--template", folder.to_str().unwrap()]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("en/huge.html.hbs: is larger than 1024 KiB"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn templates_that_include_each_other_are_reported_not_crashed() {
     let app = TestApp::spawn(Backend::Sqlite);
     let folder = discovery_copy(&app, "mutual");
