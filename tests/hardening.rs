@@ -320,3 +320,133 @@ fn hostile_names_and_segment_values_reach_the_team_as_text() {
     assert!(html.contains("&lt;script&gt;alert("), "{html}");
     assert!(html.contains("&lt;i&gt;late&lt;/i&gt;"), "{html}");
 }
+
+/// A personal link spelled with percent-encoded letters is the same link: the answer
+/// is stored as through `/s/`, and the log records neither spelling's token.
+fn an_encoded_link_answers_like_the_plain_one_and_leaves_no_token_in_the_log(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    let email = format!("encoded@{}.example", unique("enc"));
+    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    let file = app.write_file(
+        "contacts.csv",
+        &format!("email,name,locale\n{email},Enc,en\n"),
+    );
+    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    let server = Server::start(&app);
+    app.pds_ok(&["invite", "--survey", "s", "--wave", "w"]);
+    // The links name the in-process app's address; the tokens work on either server.
+    let raw = &received_for(&email, 1)[0];
+    let link = link_in(raw, &app.base_url);
+    let token = link.rsplit('/').next().unwrap().to_string();
+    let unsubscribe = unsubscribe_link_in(raw, &app.base_url);
+    let unsubscribe_token = unsubscribe.rsplit('/').next().unwrap().to_string();
+    // Every letter of the token encoded too: the log must not hold it in any spelling.
+    let encoded_token: String = token.bytes().map(|b| format!("%{b:02x}")).collect();
+
+    let agent = app.http();
+    let (status, page) = get(&agent, &format!("{}/%73/{token}", server.base_url));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("problem_1"), "the answer form: {page}");
+    let (status, page) = post_form(
+        &agent,
+        &format!("{}/%73/{encoded_token}", server.base_url),
+        &[("problem_1", "Encoded late delivery"), ("rank_1", "1")],
+    );
+    assert_eq!(status, 200, "{page}");
+    let json = app.pds_ok(&["results", "--survey", "s", "--format", "json"]);
+    let results: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(results["n"], 1, "the answer was stored: {json}");
+
+    let (status, _) = get(
+        &agent,
+        &format!("{}/%75/{unsubscribe_token}", server.base_url),
+    );
+    assert_eq!(status, 200);
+    // Spellings no route takes may still carry a token: they are not logged either.
+    for path in [
+        format!("/s%2F{token}"),
+        format!("//s/{token}"),
+        format!("/s/{token}/x"),
+    ] {
+        let (status, _) = get(&agent, &format!("{}{path}", server.base_url));
+        assert_eq!(status, 404, "{path}");
+    }
+
+    std::thread::sleep(Duration::from_millis(300));
+    let log = server.log();
+    assert!(log.contains("path=/s/{token} status=200"), "{log}");
+    assert!(log.contains("path=/u/{token} status=200"), "{log}");
+    assert!(log.contains("path=(no route) status=404"), "{log}");
+    for secret in [&token, &encoded_token, &unsubscribe_token] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "the log holds {secret}:\n{log}"
+        );
+    }
+    assert!(!log.contains("%73"), "{log}");
+}
+
+#[test]
+fn an_encoded_link_answers_like_the_plain_one_and_leaves_no_token_in_the_log_sqlite() {
+    an_encoded_link_answers_like_the_plain_one_and_leaves_no_token_in_the_log(Backend::Sqlite);
+}
+
+#[test]
+fn an_encoded_link_answers_like_the_plain_one_and_leaves_no_token_in_the_log_postgres() {
+    an_encoded_link_answers_like_the_plain_one_and_leaves_no_token_in_the_log(Backend::Postgres);
+}
+
+/// Sends `request` and reads until the server closes the connection.
+fn exchange(base_url: &str, request: &[u8]) -> String {
+    let address = base_url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    // The server may answer and close before it has read everything.
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// actix-web's HTTP/1 layer answers a request it cannot read (slow head, malformed
+/// request line, head too large) itself, before any middleware: without the
+/// security headers (SECURITY.md, "Responses the HTTP layer writes itself"). What
+/// keeps that harmless is that they carry nothing: no body, no content type, and
+/// the connection closes.
+#[test]
+fn answers_from_the_http_layer_carry_no_content() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.request_timeout = Duration::from_secs(1);
+    });
+    let slow = stall_after(
+        &app.base_url,
+        "GET /s/AAAAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: x\r\n",
+    )
+    .0;
+    let malformed = exchange(
+        &app.base_url,
+        b"GET /s/AAAAAAAAAAAAAAAAAAAAAA HTTP/1.x\r\nHost: x\r\n\r\n",
+    );
+    let huge = exchange(
+        &app.base_url,
+        format!(
+            // Past actix-http's 128 KiB for a request head, sent without its end.
+            "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}",
+            "a".repeat(129 * 1024)
+        )
+        .as_bytes(),
+    );
+    for (answer, status) in [(slow, "408"), (malformed, "400"), (huge, "431")] {
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "expected {status}: {answer:?}"
+        );
+        let (head, body) = answer.split_once("\r\n\r\n").expect("a complete head");
+        assert_eq!(body, "", "{status} has no body");
+        let head = head.to_ascii_lowercase();
+        assert!(head.contains("content-length: 0"), "{head}");
+        assert!(!head.contains("content-type"), "{head}");
+    }
+}

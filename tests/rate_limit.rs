@@ -99,3 +99,89 @@ fn admin_sign_in_has_a_stricter_budget_of_its_own() {
     let (status, _) = get(&agent, &format!("{}/s/{}", app.base_url, random_token()));
     assert_eq!(status, 404);
 }
+
+#[test]
+fn encoded_paths_draw_on_the_same_budgets() {
+    let app = TestApp::spawn_with(Backend::Sqlite, strict);
+    let agent = app.http();
+
+    // `/%73/` is `/s/` and `/%75/` is `/u/` to the router: the same budget.
+    for (attempt, prefix) in ["%73", "s", "%75", "%73", "u"].iter().enumerate() {
+        let (status, _) = get(
+            &agent,
+            &format!("{}/{prefix}/{}", app.base_url, random_token()),
+        );
+        assert_eq!(
+            status,
+            404,
+            "guess {} ({prefix}) is within the burst",
+            attempt + 1
+        );
+    }
+    for prefix in ["%73", "%75", "s", "%2573"] {
+        let (status, _) = get(
+            &agent,
+            &format!("{}/{prefix}/{}", app.base_url, random_token()),
+        );
+        let expected = if prefix == "%2573" { 404 } else { 429 };
+        assert_eq!(status, expected, "/{prefix}/…");
+    }
+
+    // Every spelling of the sign-in shares its budget, and still signs in.
+    for path in ["/admin/logi%6e", "/%61dmin/login"] {
+        let (status, page) = post_form(
+            &agent,
+            &format!("{}{path}", app.base_url),
+            &[("key", "pds_guess")],
+        );
+        assert!(status == 401 || status == 403, "{path}: {status} {page}");
+    }
+    for path in [
+        "/admin/%6cogin",
+        "/admin/login",
+        "/%61%64%6D%69%6E/%6C%6F%67%69%6E",
+    ] {
+        let (status, _) = post_form(
+            &agent,
+            &format!("{}{path}", app.base_url),
+            &[("key", "pds_guess")],
+        );
+        assert_eq!(status, 429, "{path}");
+    }
+    // Spellings the limiter does not count are not the sign-in to the router either
+    // (sent as raw bytes: an HTTP client might tidy them first).
+    for path in [
+        "/admin/./login",
+        "//admin/login",
+        "/admin/x/../login",
+        "/admin/login;x",
+        "/admin/login%2F",
+    ] {
+        let status = raw_post_status(&app.base_url, path, "key=pds_guess");
+        // Unknown under /admin sends a visitor to the sign-in page (303); elsewhere
+        // 404. Never a sign-in attempt (401) that the budget did not count.
+        assert!(matches!(status, 303 | 404), "{path}: {status}");
+    }
+}
+
+/// POSTs a form to `path` exactly as written and returns the status code.
+fn raw_post_status(base_url: &str, path: &str, body: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream =
+        std::net::TcpStream::connect(base_url.trim_start_matches("http://")).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {answer:?}"))
+}

@@ -3,6 +3,7 @@
 //! validates them, renders every email and page, and stores surveys and waves.
 //! It does not decide who is invited or what an answer means.
 
+mod includes;
 mod locale;
 pub mod store;
 mod templates;
@@ -228,7 +229,7 @@ impl Survey {
         }
         let mut files = BTreeMap::new();
         let mut problems = Vec::new();
-        collect_files(folder, folder, &mut files, &mut problems);
+        collect_files(folder, &mut files, &mut problems);
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
@@ -599,39 +600,120 @@ pub(crate) fn merge(base: &mut serde_json::Value, extra: serde_json::Value) {
     }
 }
 
-fn collect_files(
-    root: &Path,
-    dir: &Path,
-    files: &mut BTreeMap<String, String>,
-    problems: &mut Vec<String>,
-) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            problems.push(format!("{}: {e}", dir.display()));
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect_files(root, &path, files, problems);
-            continue;
-        }
-        let rel = path
-            .strip_prefix(root)
-            .unwrap_or(&path)
+/// How many folders deep a survey folder may go (`en/` is one level).
+pub const MAX_FOLDER_DEPTH: usize = 8;
+/// How many files and folders a survey folder may hold, of any kind.
+pub const MAX_FOLDER_ENTRIES: usize = 10_000;
+/// The largest template or TOML file read from a survey folder.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// The most template and TOML text one survey may hold in all.
+pub const MAX_SURVEY_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Reads the survey's `.hbs` and `.toml` files under `root`. What a survey holds
+/// must be in its folder: a symbolic link (to a file elsewhere, or back up the
+/// tree) or anything else that is not a plain file or folder is refused, not
+/// followed, and depth, number of entries and size are bounded, so no folder can
+/// make this walk run without end.
+fn collect_files(root: &Path, files: &mut BTreeMap<String, String>, problems: &mut Vec<String>) {
+    let relative = |path: &Path| {
+        path.strip_prefix(root)
+            .unwrap_or(path)
             .to_string_lossy()
-            .replace('\\', "/");
-        if !(rel.ends_with(".hbs") || rel.ends_with(".toml")) {
-            continue;
-        }
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                files.insert(rel, text);
+            .replace('\\', "/")
+    };
+    let mut entries_seen = 0usize;
+    let mut bytes_read = 0u64;
+    let mut folders = vec![(root.to_path_buf(), 0usize)];
+    while let Some((dir, depth)) = folders.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(format!("{}: cannot be read: {e}", dir.display()));
+                continue;
             }
-            Err(e) => problems.push(format!("{rel}: cannot be read as UTF-8 text: {e}")),
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            entries_seen += 1;
+            if entries_seen > MAX_FOLDER_ENTRIES {
+                problems.push(format!(
+                    "the folder holds more than {MAX_FOLDER_ENTRIES} files and folders; keep only the survey's files in it"
+                ));
+                return;
+            }
+            let path = entry.path();
+            let rel = relative(&path);
+            // `DirEntry::file_type` describes the entry itself: a link is not followed.
+            let kind = match entry.file_type() {
+                Ok(kind) => kind,
+                Err(e) => {
+                    problems.push(format!("{rel}: cannot be read: {e}"));
+                    continue;
+                }
+            };
+            if kind.is_symlink() {
+                problems.push(format!(
+                    "{rel}: is a symbolic link; a survey folder must hold its own files, so copy the file or folder in instead of linking to it"
+                ));
+            } else if kind.is_dir() {
+                if depth + 1 >= MAX_FOLDER_DEPTH {
+                    problems.push(format!(
+                        "{rel}: folders nest more than {MAX_FOLDER_DEPTH} deep; a survey needs one folder per locale"
+                    ));
+                } else {
+                    folders.push((path, depth + 1));
+                }
+            } else if !kind.is_file() {
+                problems.push(format!(
+                    "{rel}: is not a regular file or folder (a device, pipe or socket); remove it from the survey folder"
+                ));
+            } else if rel.ends_with(".hbs") || rel.ends_with(".toml") {
+                match read_bounded(&path, MAX_SURVEY_BYTES.saturating_sub(bytes_read)) {
+                    Ok(text) => {
+                        bytes_read += text.len() as u64;
+                        files.insert(rel, text);
+                    }
+                    Err(problem) => {
+                        let stop = matches!(problem, Unread::Survey);
+                        problems.push(format!("{rel}: {problem}"));
+                        if stop {
+                            return;
+                        }
+                    }
+                }
+            }
         }
+    }
+}
+
+/// Why a survey file was not read.
+#[derive(Debug, thiserror::Error)]
+enum Unread {
+    #[error("is larger than {} KiB; a template or TOML file must be smaller", MAX_FILE_BYTES / 1024)]
+    File,
+    #[error("the survey's files together are larger than {} MiB; keep only the survey's files in its folder", MAX_SURVEY_BYTES / (1024 * 1024))]
+    Survey,
+    #[error("cannot be read as UTF-8 text: {0}")]
+    Unreadable(std::io::Error),
+}
+
+/// A file's text, reading no more than the limits allow (a file that grows while
+/// it is read still stops there).
+fn read_bounded(path: &Path, room_left: u64) -> Result<String, Unread> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(Unread::Unreadable)?;
+    let limit = MAX_FILE_BYTES.min(room_left);
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Unread::Unreadable)?;
+    match bytes.len() as u64 {
+        n if n > MAX_FILE_BYTES => Err(Unread::File),
+        n if n > limit => Err(Unread::Survey),
+        _ => String::from_utf8(bytes).map_err(|e| {
+            Unread::Unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        }),
     }
 }
 
@@ -692,6 +774,41 @@ mod tests {
         );
         let err = Survey::from_files("x", files).unwrap_err().to_string();
         assert!(err.contains("en/invitation.txt.hbs"), "{err}");
+    }
+
+    #[test]
+    fn a_template_may_include_another_by_its_file_name() {
+        let mut files = Survey::shipped("discovery").unwrap().files().clone();
+        files.insert(
+            "en/signature.html.hbs".into(),
+            "<p class=\"signature\">{{survey.organisation}}</p>".into(),
+        );
+        let thanks = files["en/thanks.html.hbs"].clone() + "{{> en/signature.html.hbs}}";
+        files.insert("en/thanks.html.hbs".into(), thanks);
+        let survey = Survey::from_files("x", files).expect("valid with a shared partial");
+        let page = survey
+            .render_page(
+                Locale::En,
+                "thanks",
+                serde_json::json!({"contact": {"name": "A"}, "no_problems": true, "mentions": [], "edit_link": null, "already_answered": false}),
+            )
+            .unwrap();
+        assert!(page.contains("class=\"signature\""), "{page}");
+    }
+
+    #[test]
+    fn templates_that_include_each_other_are_refused_with_their_names() {
+        let mut files = Survey::shipped("discovery").unwrap().files().clone();
+        files.insert(
+            "sv/a.html.hbs".into(),
+            "{{#if x}}{{> sv/b.html.hbs}}{{/if}}".into(),
+        );
+        files.insert("sv/b.html.hbs".into(), "{{> sv/a.html.hbs}}".into());
+        let err = Survey::from_files("x", files).unwrap_err().to_string();
+        assert!(
+            err.contains("sv/a.html.hbs includes sv/b.html.hbs includes sv/a.html.hbs"),
+            "{err}"
+        );
     }
 
     #[test]

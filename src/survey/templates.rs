@@ -47,7 +47,14 @@ impl SurveyTemplates {
                 .iter()
                 .filter(|(k, _)| k.starts_with(&format!("{locale}/")))
             {
-                let result = if name.ends_with(".html.hbs") {
+                let before = problems.len();
+                if name.ends_with(".hbs") {
+                    super::includes::check_nesting(name, source, problems);
+                }
+                let result = if problems.len() > before {
+                    // Too deep for the parser to be trusted with it (reported above).
+                    Ok(())
+                } else if name.ends_with(".html.hbs") {
                     html.register_template_string(name, source)
                 } else if name.ends_with(".hbs") {
                     text.register_template_string(name, source)
@@ -57,6 +64,15 @@ impl SurveyTemplates {
                             for key in super::MESSAGE_KEYS {
                                 match messages.get(key) {
                                     Some(m) => {
+                                        let before = problems.len();
+                                        super::includes::check_nesting(
+                                            &format!("{name}: {key}"),
+                                            m,
+                                            problems,
+                                        );
+                                        if problems.len() > before {
+                                            continue;
+                                        }
                                         if let Err(e) = text.register_template_string(
                                             &format!("{locale}/messages/{key}"),
                                             m,
@@ -86,6 +102,10 @@ impl SurveyTemplates {
                 }
             }
         }
+        // A cycle would overflow the stack at render time, so this comes before any
+        // template is rendered, here or in the server.
+        super::includes::check_includes(&html, problems);
+        super::includes::check_includes(&text, problems);
         SurveyTemplates { html, text }
     }
 

@@ -7,10 +7,13 @@
 //! trickles a form in byte by byte gets 408 instead of holding a connection.
 //!
 //! The access log is one line per request (`pds::access`, level info): method,
-//! path, status and milliseconds. Paths that carry a personal token (`/s/…`,
-//! `/u/…`) are logged with the token replaced, query strings are never logged,
-//! and neither are headers (API keys, cookies) or the client's address, so the
-//! log holds no token, key or email address (tests/hardening.rs reads it).
+//! path, status and milliseconds. It sees the path after `canonical_path` wrote it
+//! in its one spelling. A path is written out only when it matches a route without
+//! a personal token; a token page is logged by its route (`/s/{token}`), and a path
+//! that matches no route as `(no route)`, since it may hold a token in some
+//! spelling no route accepts (`/s%2F…`, `//s/…`). Query strings are never logged,
+//! and neither are headers (API keys, cookies) or the client's address, so the log
+//! holds no token, key or email address (tests/hardening.rs reads it).
 
 use std::time::Instant;
 
@@ -72,20 +75,19 @@ pub async fn body_deadline(
     next.call(req).await
 }
 
-/// The path as it may appear in logs: a personal token replaced.
-pub fn loggable_path(path: &str) -> String {
-    for prefix in ["/s/", "/u/"] {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            let tail = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
-            return format!("{prefix}{{token}}{tail}");
-        }
+/// The path as it may appear in logs, given the route `pattern` it matched.
+pub fn loggable_path(pattern: Option<&str>, path: &str) -> String {
+    match pattern {
+        None => "(no route)".to_string(),
+        Some(pattern) if pattern.contains("{token}") => pattern.to_string(),
+        // Nothing else carries secrets in the path; still, keep log lines short and
+        // printable whatever a scanner sends.
+        Some(_) => path
+            .chars()
+            .take(200)
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect(),
     }
-    // Nothing else carries secrets in the path; still, keep log lines short and
-    // printable whatever a scanner sends.
-    path.chars()
-        .take(200)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 /// Writes one access-log line per request.
@@ -95,7 +97,7 @@ pub async fn access_log(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = loggable_path(req.path());
+    let path = loggable_path(req.match_pattern().as_deref(), req.path());
     let result = next.call(req).await;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let status = match &result {
@@ -116,11 +118,21 @@ mod tests {
 
     #[test]
     fn tokens_never_reach_the_log() {
-        assert_eq!(loggable_path("/s/AbC123xyz"), "/s/{token}");
-        assert_eq!(loggable_path("/u/AbC123xyz"), "/u/{token}");
-        assert_eq!(loggable_path("/s/AbC/extra"), "/s/{token}/extra");
-        assert_eq!(loggable_path("/admin/surveys/demo"), "/admin/surveys/demo");
-        assert_eq!(loggable_path("/x\n\u{1b}[31m"), "/x??[31m");
+        assert_eq!(
+            loggable_path(Some("/s/{token}"), "/s/AbC123xyz"),
+            "/s/{token}"
+        );
+        assert_eq!(
+            loggable_path(Some("/u/{token}"), "/u/AbC123xyz"),
+            "/u/{token}"
+        );
+        assert_eq!(loggable_path(None, "/s/AbC/extra"), "(no route)");
+        assert_eq!(loggable_path(None, "/s%2FAbC123xyz"), "(no route)");
+        assert_eq!(
+            loggable_path(Some("/admin/surveys/{slug}"), "/admin/surveys/demo"),
+            "/admin/surveys/demo"
+        );
+        assert_eq!(loggable_path(Some("/x"), "/x\n\u{1b}[31m"), "/x??[31m");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+mod canonical_path;
 mod guard;
 mod rate_limit;
 mod respond;
@@ -187,6 +188,8 @@ fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(api::scope())
         .service(admin::scope())
+        // A path segment that is a secret is named `{token}`: the access log then
+        // writes the route's pattern, never the path (guard.rs).
         .route("/s/{token}", web::get().to(respond::show_form))
         .route("/s/{token}", web::post().to(respond::submit))
         .route("/u/{token}", web::get().to(unsubscribe::confirm))
@@ -249,6 +252,8 @@ pub fn start(listener: TcpListener, state: AppState) -> Result<Server> {
             .wrap(actix_web::middleware::from_fn(rate_limit::limit))
             .wrap(security_headers())
             .wrap(actix_web::middleware::from_fn(guard::access_log))
+            // Outermost: the limiter, the log and the router see one spelling of the path.
+            .wrap(actix_web::middleware::from_fn(canonical_path::rewrite))
             .configure(configure)
             .default_service(web::to(not_found))
     })

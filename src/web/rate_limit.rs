@@ -2,7 +2,9 @@
 //! password is hopeless: a 128-bit token cannot be found at a few requests per
 //! second. Two budgets: the token pages (`/s/` and `/u/` share one, since both
 //! answer "does this token exist?") and the dashboard sign-in (`POST /admin/login`).
-//! Everything else passes untouched.
+//! Everything else passes untouched. The path it looks at is the one the router
+//! matches: `canonical_path` has already decoded `/%73/…` to `/s/…`, so no spelling
+//! of a token page or of the sign-in escapes its budget.
 //!
 //! The key is the connecting address (`peer_addr`), never `X-Forwarded-For`, which
 //! any client can write. Behind a reverse proxy every visitor therefore shares the
