@@ -14,7 +14,7 @@ use std::time::Instant;
 use diesel::connection::SimpleConnection;
 use pds::config::Settings;
 use pds::db::Database;
-use pds::survey::{store, Survey};
+use pds::survey::store;
 
 const AREAS: u64 = 20;
 const LATER_LOADS: usize = 11;
@@ -103,10 +103,10 @@ fn median(values: &[f64]) -> f64 {
 }
 
 fn generate(db: &Database, responses: u64) {
-    let survey = store::create(
+    let survey = pds::setup::create(
         db,
         &"bench".parse().unwrap(),
-        &Survey::shipped("discovery").unwrap(),
+        &pds::setup::shipped("discovery").unwrap(),
     )
     .expect("create the survey");
     let mut conn = db.conn().expect("connection");

@@ -52,7 +52,7 @@ use pds::config::DatabaseUrl;
 use pds::db::schema::{contacts, outbox, responses, routed_complaints};
 use pds::db::Database;
 use pds::invite::Token;
-use pds::survey::{store, Survey};
+use pds::survey::store;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -536,9 +536,9 @@ struct BankProblem {
 /// Creates the survey, imports `count` contacts, invites them all, and returns one
 /// answer per invitation.
 fn prepare(db: &Database, count: usize) -> Vec<Request> {
-    let survey = Survey::from_folder(Path::new(SURVEY_FOLDER)).expect("the discovery survey");
+    let survey = pds::setup::check_folder(Path::new(SURVEY_FOLDER)).expect("the discovery survey");
     assert!(survey.routing.is_some(), "the survey routes complaints");
-    let survey = store::create(db, &"load".parse().expect("slug"), &survey).expect("store it");
+    let survey = pds::setup::create(db, &"load".parse().expect("slug"), &survey).expect("store it");
     let types = ["current", "lost", "potential"];
     let mut csv = String::from("email,name,locale,customer_type,region\n");
     for i in 0..count {

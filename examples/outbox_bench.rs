@@ -17,7 +17,6 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{Message, SmtpTransport, Transport};
 use pds::config::{MailTransport, Settings};
 use pds::db::Database;
-use pds::survey::{store, Survey};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -61,10 +60,10 @@ fn main() {
     let mut settings = Settings::in_folder(dir.path()).unwrap();
     settings.mail = MailTransport::Smtp(smtp);
     let db = Database::open(&settings.database_url).unwrap();
-    let survey = store::create(
+    let survey = pds::setup::create(
         &db,
         &"bench".parse().unwrap(),
-        &Survey::shipped("discovery").unwrap(),
+        &pds::setup::shipped("discovery").unwrap(),
     )
     .unwrap();
     let mut csv = String::from("email,name,locale,region\n");

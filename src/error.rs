@@ -50,13 +50,13 @@ pub enum Error {
     },
 
     #[error(transparent)]
-    Survey(#[from] crate::survey::SurveyError),
+    Survey(#[from] crate::survey::error::SurveyError),
 
     #[error(transparent)]
-    Import(#[from] crate::invite::ImportError),
+    Import(#[from] crate::invite::error::ImportError),
 
     #[error(transparent)]
-    Mail(#[from] crate::mail::MailError),
+    Mail(#[from] crate::mail::error::MailError),
 
     #[error("template {template}: {reason}")]
     Render { template: String, reason: String },

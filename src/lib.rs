@@ -18,6 +18,7 @@ pub mod keys;
 pub mod mail;
 pub mod report;
 pub mod route;
+pub mod setup;
 pub mod stats;
 pub mod survey;
 pub mod text_safety;

@@ -112,23 +112,23 @@ fn an_unknown_link_says_not_found_and_nothing_more() {
 #[test]
 fn a_closed_survey_says_so_with_410() {
     let app = TestApp::spawn(Backend::Sqlite);
-    let folder = app.dir.path().join("closed-survey");
-    copy_dir(std::path::Path::new(DISCOVERY), &folder);
-    let toml_path = folder.join("survey.toml");
-    let toml = std::fs::read_to_string(&toml_path).unwrap();
-    let closed = toml
-        .lines()
-        .map(|l| {
-            if l.trim_start().starts_with("closes") {
-                "closes = \"2020-01-31\"".to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&toml_path, closed).unwrap();
-    let link = invited_customer(&app, folder.to_str().unwrap(), "en");
+    // Invited while the survey was open; then its closing day passed (invitations
+    // to a survey that has already closed are refused).
+    let link = invited_customer(&app, DISCOVERY, "en");
+    {
+        use diesel::prelude::*;
+        use pds::db::schema::surveys;
+        let mut conn = app.db.conn().unwrap();
+        let definition: String = surveys::table
+            .select(surveys::definition)
+            .first(&mut *conn)
+            .unwrap();
+        assert!(definition.contains("2027-06-30"), "the shipped closing day");
+        diesel::update(surveys::table)
+            .set(surveys::definition.eq(definition.replace("2027-06-30", "2020-01-31")))
+            .execute(&mut *conn)
+            .unwrap();
+    }
     let agent = app.http();
     let (status, page) = get(&agent, &link);
     assert_eq!(status, 410);
@@ -173,16 +173,4 @@ fn pages_carry_security_headers_and_oversized_forms_are_refused() {
         &[("problem_1", &"y".repeat(1001)), ("rank_1", "1")],
     );
     assert_eq!(status, 422, "a problem over 1,000 characters is refused");
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -271,18 +271,6 @@ impl FormInput {
     }
 }
 
-/// A filled-in slot for checking templates before a survey is stored.
-pub fn sample_slot(index: u32, max_problems: u32) -> serde_json::Value {
-    serde_json::json!({
-        "index": index,
-        "text": "Leveransen kom två veckor för sent <script>",
-        "error": if index == 1 { serde_json::Value::from("sample error") } else { serde_json::Value::Null },
-        "rank_options": (1..=max_problems).map(|v| serde_json::json!({"value": v, "selected": v == index})).collect::<Vec<_>>(),
-        "frequency_options": Frequency::ALL.iter().map(|f| serde_json::json!({"value": f.as_str(), "selected": false})).collect::<Vec<_>>(),
-        "consent": index == 1,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +283,12 @@ mod tests {
         list.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_form_offers_the_frequencies_survey_templates_are_checked_with() {
+        let spelled: Vec<&str> = Frequency::ALL.iter().map(|f| f.as_str()).collect();
+        assert_eq!(spelled, crate::survey::FREQUENCIES);
     }
 
     #[test]

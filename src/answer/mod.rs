@@ -108,7 +108,15 @@ pub fn prepare_received(
                     customer_name: &invitee.name,
                     customer_email: &invitee.email,
                 },
-                problems,
+                &problems
+                    .iter()
+                    .map(|p| route::Problem {
+                        rank: p.rank,
+                        text: &p.text,
+                        frequency: p.frequency.map(Frequency::as_str),
+                        may_contact: p.may_contact,
+                    })
+                    .collect::<Vec<_>>(),
             )?
         }
         Answer::NoProblems => Vec::new(),

@@ -18,7 +18,7 @@ use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::invite::contacts;
 use crate::report::{self, Format};
-use crate::survey::{store, Survey, SurveySlug, WaveLabel};
+use crate::survey::{SurveySlug, WaveLabel};
 use crate::{invite, mail, web};
 
 const CONTACTS_CSV: &str = include_str!("../../examples/demo/contacts.csv");
@@ -76,7 +76,7 @@ pub fn run(args: Args) -> Result<()> {
 
     // 1. The survey, from the shipped discovery folder.
     let slug: SurveySlug = "demo".parse()?;
-    let survey = store::create(&db, &slug, &Survey::shipped("discovery")?)?;
+    let survey = crate::setup::create(&db, &slug, &crate::setup::shipped("discovery")?)?;
     println!(
         "  1. created survey '{}' ({}), M = {}",
         survey.slug,

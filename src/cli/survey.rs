@@ -6,7 +6,8 @@ use clap::Subcommand;
 
 use crate::config::Settings;
 use crate::error::Result;
-use crate::survey::{store, Survey, SurveySlug};
+use crate::setup;
+use crate::survey::{store, SurveySlug};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -32,9 +33,10 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
     match cmd {
         Command::Create { template, slug } => {
             let slug: SurveySlug = slug.parse()?;
-            let survey = Survey::from_folder(&template)?;
+            let checked = setup::check_folder(&template)?;
             let db = super::open_db(settings)?;
-            let stored = store::create(&db, &slug, &survey)?;
+            let stored = setup::create(&db, &slug, &checked)?;
+            let survey = &checked.survey;
             println!(
                 "Created survey {} ({}), locales {}, up to {} problems per respondent{}{}.",
                 stored.slug,
@@ -63,7 +65,7 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             Ok(())
         }
         Command::Check { template } => {
-            let survey = Survey::from_folder(&template)?;
+            let survey = setup::check_folder(&template)?.survey;
             println!(
                 "{} is a valid survey folder ({}).",
                 template.display(),

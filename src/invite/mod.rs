@@ -3,9 +3,12 @@
 //! invited at most once per wave however often the command runs.
 
 pub mod contacts;
+pub(crate) mod error;
 pub mod overview;
 pub mod privacy;
 mod token;
+
+pub use error::ImportError;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -23,15 +26,6 @@ use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result};
 use crate::mail::outbox::{self, NewMessage};
 use crate::survey::{store as survey_store, Addressee, Locale, StoredSurvey, WaveLabel};
-
-/// A contacts file could not be imported.
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("{file}: {reason}")]
-    Header { file: String, reason: String },
-    #[error("{file}: {} invalid row(s); nothing was imported. Fix them, or pass --skip-invalid to import only the valid rows:\n{}", errors.len(), errors.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
-    Rejected { file: String, errors: Vec<String> },
-}
 
 /// Which contacts to invite: all, or those whose segment column has a value.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,9 +1,11 @@
 //! Email delivery: lettre transports (SMTP, or one `.eml` file per message) and the
 //! outbox worker that delivers what other rooms queued. Nothing else sends mail.
 
+pub(crate) mod error;
 pub mod outbox;
 mod transport;
 
+pub use error::MailError;
 pub use transport::Transport;
 
 use std::time::Duration;
@@ -11,15 +13,6 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::error::Result;
-
-/// Delivery failed in a way the caller must hear about.
-#[derive(Debug, thiserror::Error)]
-pub enum MailError {
-    #[error("smtp_url {url:?}: {reason}")]
-    BadSmtpUrl { url: String, reason: String },
-    #[error("cannot create the mail folder {path}: {reason}")]
-    MailDir { path: String, reason: String },
-}
 
 /// What one pass of the worker did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

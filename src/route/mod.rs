@@ -1,7 +1,10 @@
 //! Routing: which complaints go to which operations team, decided as each answer
 //! arrives. Rules come from a survey's `routing.toml` (see docs/TEMPLATES.md) and
-//! explain themselves, so `pds route test` can say why a rule fired. This room only
-//! decides; `answer` queues the emails in the same transaction as the response.
+//! explain themselves, so `pds route test` can say why a rule fired. This room
+//! decides (`plan_complaints`, before the write lock) and is the one room that
+//! writes `routed_complaints` and queues their emails (`queue_planned`), inside the
+//! transaction `answer` stores the response in. It does not deliver mail, and it
+//! takes problems as its own `Problem`, so it never imports `answer`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -405,6 +408,19 @@ pub struct Planned {
     rendered: crate::survey::Rendered,
 }
 
+/// One problem of an answer, as routing needs it (the answer room has its own,
+/// richer type; routing stands below it and does not import it).
+#[derive(Debug, Clone, Copy)]
+pub struct Problem<'a> {
+    /// 1 matters most.
+    pub rank: u32,
+    pub text: &'a str,
+    /// How often it happens, as the form spells it (`once`, `sometimes`, `often`).
+    pub frequency: Option<&'a str>,
+    /// Whether the customer agreed to be contacted about it.
+    pub may_contact: bool,
+}
+
 /// Decides which team hears of which problem and renders their emails: for each
 /// problem and each team a rule sends it to, one complaint. A team hears of a
 /// mention once, naming the first rule that sent it. Pure work apart from reading
@@ -413,17 +429,17 @@ pub fn plan_complaints(
     conn: &mut AnyConnection,
     survey: &crate::survey::StoredSurvey,
     response: &Response<'_>,
-    problems: &[crate::answer::Problem],
+    problems: &[Problem<'_>],
 ) -> Result<Vec<Planned>> {
     let Some(routing) = load_shared(conn, survey.id)? else {
         return Ok(Vec::new());
     };
     let mut planned = Vec::new();
     for problem in problems {
-        let text_key = group_key(&problem.text);
+        let text_key = group_key(problem.text);
         let fired = routing.route_keyed(
             &Facts {
-                text: &problem.text,
+                text: problem.text,
                 rank: problem.rank,
                 area: None,
                 segments: response.segments,
@@ -449,7 +465,7 @@ pub fn plan_complaints(
                 "why": fired.why,
             });
             if let (Some(f), Some(o)) = (problem.frequency, complaint.as_object_mut()) {
-                o.insert("frequency".into(), f.as_str().into());
+                o.insert("frequency".into(), f.into());
             }
             let mut ctx = serde_json::json!({
                 "team": {"name": team.name},

@@ -3,6 +3,7 @@
 //! validates them, renders every email and page, and stores surveys and waves.
 //! It does not decide who is invited or what an answer means.
 
+pub(crate) mod error;
 mod includes;
 mod locale;
 pub mod store;
@@ -16,6 +17,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use error::SurveyError;
 pub use locale::{Locale, UnknownLocale};
 pub use store::{StoredSurvey, Wave};
 pub use templates::{site_page, static_file, Rendered, SiteTemplates};
@@ -53,28 +55,6 @@ pub const MESSAGE_KEYS: [&str; 7] = [
     "no_problems_and_problems",
     "form_too_large",
 ];
-
-/// What went wrong with a survey definition or a survey name.
-#[derive(Debug, thiserror::Error)]
-pub enum SurveyError {
-    #[error("{folder} is not a valid survey folder:\n{}", problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
-    Invalid {
-        folder: String,
-        problems: Vec<String>,
-    },
-    #[error("survey slug {0:?} is not valid: use 1 to 64 lower-case letters, digits and dashes, starting with a letter or digit")]
-    BadSlug(String),
-    #[error("a survey with slug {0:?} already exists; choose another --slug")]
-    Exists(String),
-    #[error("no survey with slug {0:?}; `pds survey list` shows the surveys")]
-    Unknown(String),
-    #[error("wave label {0:?} is not valid: use 1 to 64 characters without control characters")]
-    BadWave(String),
-    #[error("no wave {wave:?} in survey {survey:?}")]
-    UnknownWave { survey: String, wave: String },
-    #[error("survey {survey:?} closed at the end of {closed}: its links show the closed page, so nothing was sent. Invite to a survey that is open (a copy of the folder with a later `closes` in survey.toml)")]
-    Closed { survey: String, closed: String },
-}
 
 /// A survey's short name, used in commands and URLs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -196,12 +176,6 @@ pub struct Survey {
     templates: templates::SurveyTemplates,
     /// The files it was made from, relative path -> text; stored with the survey.
     files: BTreeMap<String, String>,
-    /// The routing rules the folder came with (`routing.toml`), if any. Stored in
-    /// their own table at creation, where `pds route set` can change them.
-    pub routing: Option<crate::route::Routing>,
-    /// The codebook the folder came with (`codebook.toml`), if any. Stored in its
-    /// own table at creation, where `pds areas codebook` can replace it.
-    pub codebook: Option<crate::coding::store::SurveyCodebook>,
 }
 
 impl fmt::Debug for Survey {
@@ -345,31 +319,6 @@ impl Survey {
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
-        let routing = match files.get("routing.toml") {
-            Some(text) => match crate::route::Routing::parse(text, "routing.toml") {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    problems.extend(e.problems.iter().map(|p| format!("routing.toml: {p}")));
-                    None
-                }
-            },
-            None => None,
-        };
-        let codebook = match files.get("codebook.toml") {
-            Some(text) => {
-                match crate::coding::store::SurveyCodebook::parse(text, "codebook.toml") {
-                    Ok(c) => Some(c),
-                    Err(e) => {
-                        problems.push(e.to_string());
-                        None
-                    }
-                }
-            }
-            None => None,
-        };
-        if !problems.is_empty() {
-            return Err(invalid(problems));
-        }
         let default_locale = default_locale.unwrap_or(Locale::En);
         let templates = templates::SurveyTemplates::compile(&locales, &files, &mut problems);
         let survey = Survey {
@@ -383,8 +332,6 @@ impl Survey {
             wording,
             templates,
             files,
-            routing,
-            codebook,
         };
         if problems.is_empty() {
             survey.check_renders(&mut problems);
@@ -526,9 +473,34 @@ impl Survey {
     }
 }
 
+/// How often a problem happens, as the form offers it and stores it (the answer
+/// room's `Frequency` spells its values so; a test there holds them together).
+pub const FREQUENCIES: [&str; 3] = ["once", "sometimes", "often"];
+
+/// A filled-in form slot for checking templates before a survey is stored: the
+/// shape of the slots the answer room gives the form template.
+fn sample_slot(index: u32, max_problems: u32) -> serde_json::Value {
+    serde_json::json!({
+        "index": index,
+        "text": "Leveransen kom två veckor för sent <script>",
+        "error": if index == 1 { serde_json::Value::from("sample error") } else { serde_json::Value::Null },
+        "rank_options": (1..=max_problems).map(|v| serde_json::json!({"value": v, "selected": v == index})).collect::<Vec<_>>(),
+        "frequency_options": FREQUENCIES.iter().map(|f| serde_json::json!({"value": f, "selected": false})).collect::<Vec<_>>(),
+        "consent": index == 1,
+    })
+}
+
+impl Survey {
+    /// The text of one of the survey's files (`routing.toml`, `en/form.html.hbs`),
+    /// if the folder had it.
+    pub fn file(&self, name: &str) -> Option<&str> {
+        self.files.get(name).map(String::as_str)
+    }
+}
+
 fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde_json::Value)> {
     let slots: Vec<_> = (1..=survey.max_problems)
-        .map(|i| crate::answer::form::sample_slot(i, survey.max_problems))
+        .map(|i| sample_slot(i, survey.max_problems))
         .collect();
     let addressee = serde_json::json!({
         "contact": {"name": "Anna Åberg", "email": "anna@example.com"},

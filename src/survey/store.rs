@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use super::{Survey, SurveyError, SurveySlug, WaveLabel};
 use crate::db::schema::{surveys, waves};
-use crate::db::{now, AnyConnection, Database};
+use crate::db::{now, AnyConnection};
 use crate::error::{Error, Result};
 
 /// A survey as stored: its row id and slug with the validated definition.
@@ -56,46 +56,34 @@ impl StoredSurvey {
     }
 }
 
-/// Stores a validated survey under a new slug.
-pub fn create(db: &Database, slug: &SurveySlug, survey: &Survey) -> Result<StoredSurvey> {
+/// Stores `survey` under `slug` on `conn`, inside the caller's transaction, and
+/// returns its id. A survey's routing rules and codebook are stored by their own
+/// rooms in the same transaction (see `crate::setup::create`).
+pub fn insert(conn: &mut AnyConnection, slug: &SurveySlug, survey: &Survey) -> Result<i64> {
     let definition =
         serde_json::to_string(survey.files()).map_err(|e| Error::Internal(e.to_string()))?;
     let slug_text = slug.as_str().to_string();
-    db.write(|conn| {
-        let exists: i64 = surveys::table
-            .filter(surveys::slug.eq(&slug_text))
-            .count()
-            .get_result(conn)?;
-        if exists > 0 {
-            return Err(Error::from(SurveyError::Exists(slug_text.clone())));
-        }
-        diesel::insert_into(surveys::table)
-            .values((
-                surveys::slug.eq(&slug_text),
-                surveys::title.eq(survey.title()),
-                surveys::max_problems.eq(survey.max_problems as i32),
-                surveys::closes_at.eq(survey.closes_at()),
-                surveys::definition.eq(&definition),
-                surveys::created_at.eq(now()),
-            ))
-            .execute(conn)?;
-        if let Some(routing) = &survey.routing {
-            let id: i64 = surveys::table
-                .filter(surveys::slug.eq(&slug_text))
-                .select(surveys::id)
-                .first(conn)?;
-            crate::route::save(conn, id, routing)?;
-        }
-        if let Some(codebook) = &survey.codebook {
-            let id: i64 = surveys::table
-                .filter(surveys::slug.eq(&slug_text))
-                .select(surveys::id)
-                .first(conn)?;
-            crate::coding::store::save_codebook(conn, id, codebook)?;
-        }
-        Ok(())
-    })?;
-    find(&mut *db.conn()?, slug)
+    let exists: i64 = surveys::table
+        .filter(surveys::slug.eq(&slug_text))
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Err(Error::from(SurveyError::Exists(slug_text)));
+    }
+    diesel::insert_into(surveys::table)
+        .values((
+            surveys::slug.eq(&slug_text),
+            surveys::title.eq(survey.title()),
+            surveys::max_problems.eq(survey.max_problems as i32),
+            surveys::closes_at.eq(survey.closes_at()),
+            surveys::definition.eq(&definition),
+            surveys::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(surveys::table
+        .filter(surveys::slug.eq(&slug_text))
+        .select(surveys::id)
+        .first(conn)?)
 }
 
 /// The survey with this slug.
