@@ -58,7 +58,7 @@ fn main() {
 
     // pds: contacts, invitations queued in the outbox, delivered by the worker.
     let mut settings = Settings::in_folder(dir.path()).unwrap();
-    settings.mail = MailTransport::Smtp(smtp);
+    settings.mail = MailTransport::Smtp(pds::config::SecretUrl::new(smtp));
     let db = Database::open(&settings.database_url).unwrap();
     let survey = pds::setup::create(
         &db,

@@ -11,8 +11,54 @@ use url::Url;
 
 use crate::error::{Error, Result};
 
+/// A URL that may carry a password (`smtp://user:secret@host`). It prints itself
+/// without the password, in `Debug` and `Display` alike, so that it can reach an
+/// error message or a log line only redacted; `expose` hands the whole URL to the
+/// one place that connects with it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        SecretUrl(url.into())
+    }
+
+    /// The URL with its password, for connecting and nothing else.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", redact_url(&self.0))
+    }
+}
+
+impl std::fmt::Display for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+/// `url` with any password replaced by `***`; text that is not a URL is shown
+/// only up to any `@`, in case it holds credentials all the same.
+pub fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(_) => url.to_string(),
+        Err(_) => match url.rsplit_once('@') {
+            Some((_, host)) => format!("***@{host}"),
+            None => url.to_string(),
+        },
+    }
+}
+
 /// Where the data lives, chosen by the URL scheme.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// An SQLite file, created on first use.
     Sqlite(PathBuf),
@@ -57,14 +103,14 @@ impl DatabaseUrl {
     pub fn redacted(&self) -> String {
         match self {
             DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-            DatabaseUrl::Postgres(url) => match Url::parse(url) {
-                Ok(mut u) if u.password().is_some() => {
-                    let _ = u.set_password(Some("***"));
-                    u.to_string()
-                }
-                _ => url.clone(),
-            },
+            DatabaseUrl::Postgres(url) => redact_url(url),
         }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({:?})", self.redacted())
     }
 }
 
@@ -74,7 +120,7 @@ pub enum MailTransport {
     /// One `.eml` file per message in this folder: the zero-setup default.
     File(PathBuf),
     /// A real SMTP server, e.g. `smtp://127.0.0.1:2525` or `smtps://user:pw@host`.
-    Smtp(String),
+    Smtp(SecretUrl),
 }
 
 /// The validated settings every command runs with.
@@ -185,18 +231,19 @@ impl Settings {
 
         let mail = match pick("PDS_SMTP_URL", file.smtp_url).filter(|s| !s.trim().is_empty()) {
             Some(url) => {
+                let shown = redact_url(&url);
                 let parsed = Url::parse(&url).map_err(|e| {
-                    Error::Config(format!("smtp_url {url:?} is not a valid URL: {e}"))
+                    Error::Config(format!("smtp_url {shown:?} is not a valid URL: {e}"))
                 })?;
                 if !matches!(parsed.scheme(), "smtp" | "smtps") {
                     return Err(Error::Config(format!(
-                        "smtp_url {url:?} must start with smtp:// or smtps://"
+                        "smtp_url {shown:?} must start with smtp:// or smtps://"
                     )));
                 }
                 if parsed.host_str().is_none_or(str::is_empty) {
-                    return Err(Error::Config(format!("smtp_url {url:?} names no host")));
+                    return Err(Error::Config(format!("smtp_url {shown:?} names no host")));
                 }
-                MailTransport::Smtp(url)
+                MailTransport::Smtp(SecretUrl::new(url))
             }
             None => MailTransport::File(PathBuf::from(
                 pick("PDS_MAIL_DIR", file.mail_dir).unwrap_or_else(|| "mail-out".into()),
@@ -421,6 +468,28 @@ mod tests {
     fn unknown_keys_in_the_file_are_rejected() {
         let err = toml::from_str::<FileSettings>("databse_url = 'x'").unwrap_err();
         assert!(err.to_string().contains("databse_url"));
+    }
+
+    #[test]
+    fn smtp_passwords_never_reach_messages_or_debug_output() {
+        let url = SecretUrl::new("smtp://mailer:hunter2@mail.example:587");
+        assert_eq!(url.expose(), "smtp://mailer:hunter2@mail.example:587");
+        for shown in [format!("{url}"), format!("{url:?}")] {
+            assert!(
+                !shown.contains("hunter2") && shown.contains("mail.example"),
+                "{shown}"
+            );
+        }
+        let db = DatabaseUrl::parse("postgres://pds:hunter2@db.example/pds").unwrap();
+        assert!(!format!("{db:?}").contains("hunter2"));
+        assert_eq!(redact_url("not a url, user:hunter2@host"), "***@host");
+        let err = settings(
+            FileSettings::default(),
+            &[("PDS_SMTP_URL", "ftp://mailer:hunter2@mail.example")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("smtp://") && !err.contains("hunter2"), "{err}");
     }
 
     #[test]

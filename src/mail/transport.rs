@@ -33,9 +33,9 @@ impl Transport {
                 Ok(Transport::File(FileTransport::new(dir)))
             }
             MailTransport::Smtp(url) => {
-                let transport = SmtpTransport::from_url(url)
+                let transport = SmtpTransport::from_url(url.expose())
                     .map_err(|e| MailError::BadSmtpUrl {
-                        url: url.clone(),
+                        url: url.to_string(),
                         reason: e.to_string(),
                     })?
                     .build();

@@ -183,7 +183,7 @@ pub fn settings_for(database_url: &str, smtp_url: &str, base_url: &str) -> Setti
     // way through the one public entry point that takes a folder, then override.
     let mut settings = Settings::in_folder(Path::new("/nonexistent")).expect("settings");
     settings.database_url = DatabaseUrl::parse(database_url).expect("database url");
-    settings.mail = pds::config::MailTransport::Smtp(smtp_url.to_string());
+    settings.mail = pds::config::MailTransport::Smtp(pds::config::SecretUrl::new(smtp_url));
     settings.public_url = url::Url::parse(base_url).expect("base url");
     settings.mail_from = "Nordvik Research <research@nordvik.example>"
         .parse()
