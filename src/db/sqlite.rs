@@ -1,0 +1,293 @@
+//! SQLite's write discipline: one writer, so answers commit in groups on a thread
+//! of the database's own (each write in a savepoint), wait a bounded time for a
+//! lock another process holds, and leave the write-ahead log to a checkpointing
+//! thread instead of the committing writer. `Database` (in `mod.rs`) decides when
+//! these are used; PostgreSQL needs none of them.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use super::{AnyConnection, Pool};
+use crate::error::{Error, Result};
+
+/// The most writes one grouped transaction commits.
+pub(super) const GROUP_MAX: usize = 64;
+
+pub(super) type AnyValue = Box<dyn std::any::Any + Send>;
+pub(super) type GroupedWork = Box<dyn FnOnce(&mut AnyConnection) -> Result<AnyValue> + Send>;
+
+/// One caller's write, waiting for a group commit, and where its outcome goes.
+pub(super) struct GroupedWrite {
+    pub(super) work: GroupedWork,
+    pub(super) reply: tokio::sync::oneshot::Sender<Result<AnyValue>>,
+}
+
+/// SQLite: starts the thread that commits grouped writes. It takes what is queued
+/// (up to `GROUP_MAX`), commits it in one transaction under the write lock, answers
+/// each caller, and goes round again; it ends when the last handle on the database
+/// is dropped. Callers only wait for their answer, so a web worker waiting for its
+/// write holds no thread that could be preparing the next answer meanwhile.
+pub(super) fn start_grouped_writer(
+    pool: Pool,
+    writer: Arc<Mutex<()>>,
+    checkpoints: Option<Arc<Checkpointer>>,
+) -> Result<std::sync::mpsc::Sender<GroupedWrite>> {
+    let (queue, queued) = std::sync::mpsc::channel::<GroupedWrite>();
+    std::thread::Builder::new()
+        .name("pds-writer".into())
+        .spawn(move || {
+            while let Ok(first) = queued.recv() {
+                let mut group = vec![first];
+                while group.len() < GROUP_MAX {
+                    match queued.try_recv() {
+                        Ok(write) => group.push(write),
+                        Err(_) => break,
+                    }
+                }
+                let size = group.len() as u64;
+                {
+                    let _guard = writer
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    // A write that panics takes its group's transaction down with
+                    // it (the connection is discarded, so SQLite rolls it back);
+                    // its callers hear so, and the thread goes on.
+                    let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        commit_group(&pool, group)
+                    }));
+                    if committed.is_err() {
+                        tracing::error!("a grouped write panicked; its group was rolled back");
+                    }
+                }
+                if let Some(checkpoints) = &checkpoints {
+                    checkpoints.wrote(size);
+                }
+            }
+        })
+        .map_err(|e| Error::Internal(format!("could not start the database writer: {e}")))?;
+    Ok(queue)
+}
+
+/// Runs `group` in one transaction, each write in a savepoint, and answers each
+/// caller once the transaction has committed (or failed).
+pub(super) fn commit_group(pool: &Pool, group: Vec<GroupedWrite>) {
+    let mut conn = match pool.get() {
+        Ok(conn) => conn,
+        Err(e) => {
+            let message = e.to_string();
+            for write in group {
+                let _ = write.reply.send(Err(Error::Internal(format!(
+                    "no database connection for the write: {message}"
+                ))));
+            }
+            return;
+        }
+    };
+    // Answers wait for the write lock a bounded time (another process may hold it
+    // for minutes); then the group fails with `Error::Busy` and its callers keep
+    // their answers elsewhere (the answer inbox) instead of timing out.
+    if let Err(e) = conn.batch_execute(&format!("PRAGMA busy_timeout = {GROUPED_LOCK_WAIT_MS}")) {
+        tracing::warn!(error = %e, "could not shorten the grouped writer's lock wait");
+    }
+    let (works, replies): (Vec<_>, Vec<_>) = group.into_iter().map(|w| (w.work, w.reply)).unzip();
+    let mut outcomes = Vec::with_capacity(works.len());
+    let committed = write_transaction::<_, diesel::result::Error>(&mut conn, |conn| {
+        for work in works {
+            outcomes.push(conn.transaction::<_, Error, _>(|conn| work(conn)));
+        }
+        Ok(())
+    });
+    let _ = conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"));
+    match committed {
+        Ok(()) => {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(outcome);
+            }
+        }
+        Err(e) => {
+            // Nothing of the group was committed, whether it began or not.
+            let busy = is_busy(&e);
+            for reply in replies {
+                let _ = reply.send(Err(if busy {
+                    Error::Busy {
+                        waited_ms: GROUPED_LOCK_WAIT_MS,
+                    }
+                } else {
+                    Error::Internal(format!("the write could not be committed: {e}"))
+                }));
+            }
+        }
+    }
+}
+
+/// Whether SQLite refused for a lock another connection holds (SQLITE_BUSY).
+pub fn is_busy(e: &diesel::result::Error) -> bool {
+    matches!(e, diesel::result::Error::DatabaseError(_, info) if info.message().contains("database is locked"))
+}
+
+/// Runs `f` in a transaction that, on SQLite, takes the write lock as it begins
+/// (`BEGIN IMMEDIATE`). A deferred transaction reads first and asks for the lock at
+/// its first write; if the log has moved on since its read began, SQLite refuses
+/// at once with "database is locked" rather than waiting, which under load failed
+/// answers (13 of 1,000 at once in one run).
+pub(super) fn write_transaction<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        AnyConnection::Postgresql(_) => Manager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
+
+/// A grouped write's outcome as its caller receives it.
+pub(super) fn unbox<T: 'static>(
+    received: std::result::Result<Result<AnyValue>, tokio::sync::oneshot::error::RecvError>,
+) -> Result<T> {
+    // A dropped reply means the thread committing it failed: the write was rolled back.
+    let value = received.unwrap_or_else(|_| {
+        Err(Error::Internal(
+            "the write was rolled back: the thread committing it failed".into(),
+        ))
+    })?;
+    value
+        .downcast::<T>()
+        .map(|v| *v)
+        .map_err(|_| Error::Internal("a grouped write returned the wrong type".into()))
+}
+
+/// SQLite copies the write-ahead log back into the database file at checkpoints.
+/// Left to itself it does so inside whichever COMMIT crosses 1,000 pages, while
+/// that writer holds the write lock and every other answer waits. Instead, a thread
+/// of the database's own runs a passive checkpoint every this many writes (and
+/// after a second without one), outside the write lock: writers go on meanwhile,
+/// and no caller waits for it. A process that ends checkpoints as it closes its
+/// last connection.
+const CHECKPOINT_EVERY: u64 = 200;
+
+// A passive checkpoint never catches up with writers that keep appending, so
+// under steady load the log is not started over and grows (400 MB in 46,000
+// answers at full speed); it starts over at the first write after a checkpoint
+// that copied all of it, and is then cut back to 64 MiB (`journal_size_limit`).
+// Restarting it under load by a checkpoint that holds the write lock was tried:
+// each took 10 to 50 ms (syncing a busy file), which put p99 at 500 answers/s
+// from 5 ms to 30 ms and more.
+
+/// How long an SQLite connection waits for a lock another process holds.
+pub(super) const BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// How long grouped writes (answers) wait for the SQLite write lock before they
+/// fail with [`Error::Busy`]: the longest an answer waits on another process.
+pub const GROUPED_LOCK_WAIT_MS: u32 = 1_000;
+
+/// Counts SQLite writes and wakes the checkpointing thread; the thread ends when the
+/// last handle on the database is dropped.
+pub(super) struct Checkpointer {
+    writes: Arc<std::sync::atomic::AtomicU64>,
+    wake: std::sync::mpsc::SyncSender<()>,
+}
+
+impl Checkpointer {
+    pub(super) fn start(pool: Pool) -> Arc<Self> {
+        use std::sync::atomic::Ordering;
+        use std::sync::mpsc::RecvTimeoutError;
+        let (wake, woken) = std::sync::mpsc::sync_channel(1);
+        let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = writes.clone();
+        let spawned = std::thread::Builder::new()
+            .name("pds-checkpoint".into())
+            .spawn(move || {
+                let mut checkpointed = 0;
+                while let Ok(()) | Err(RecvTimeoutError::Timeout) =
+                    woken.recv_timeout(Duration::from_secs(1))
+                {
+                    let now = counted.load(Ordering::Relaxed);
+                    if now != checkpointed {
+                        checkpointed = now;
+                        checkpoint_turn(&pool);
+                    }
+                }
+                // The last handle is gone. Copy the log into the file now, while
+                // other processes may go on reading and writing: SQLite would
+                // otherwise do it as the last connection closes, holding an
+                // exclusive lock that keeps every other process from even opening
+                // the database for as long as the copy takes (seconds after a
+                // large import).
+                checkpoint_turn(&pool);
+            });
+        if let Err(e) = spawned {
+            // Without the thread the log is checkpointed when the process ends.
+            tracing::warn!(error = %e, "could not start the SQLite checkpoint thread");
+        }
+        Arc::new(Checkpointer { writes, wake })
+    }
+
+    /// Counts `writes` committed; every `CHECKPOINT_EVERY` of them wakes the thread.
+    pub(super) fn wrote(&self, writes: u64) {
+        use std::sync::atomic::Ordering;
+        let before = self.writes.fetch_add(writes, Ordering::Relaxed);
+        if before / CHECKPOINT_EVERY != (before + writes) / CHECKPOINT_EVERY {
+            // Already awake with a wake-up waiting is as good as woken twice.
+            let _ = self.wake.try_send(());
+        }
+    }
+}
+
+/// One turn of the checkpointing thread.
+pub(super) fn checkpoint_turn(pool: &Pool) {
+    if let Ok(mut conn) = pool.get() {
+        if let Some(outcome) = checkpoint(&mut conn) {
+            tracing::trace!(
+                log = outcome.log,
+                checkpointed = outcome.checkpointed,
+                "SQLite checkpoint"
+            );
+        }
+    }
+}
+
+/// What `PRAGMA wal_checkpoint` reports: whether it could not run, the frames in
+/// the log, and how many of them are now in the database file.
+#[derive(QueryableByName, Clone, Copy)]
+struct CheckpointOutcome {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    log: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    checkpointed: i64,
+}
+
+/// Runs a passive SQLite checkpoint: copies what it can of the log into the
+/// database file without waiting for anyone.
+fn checkpoint(conn: &mut AnyConnection) -> Option<CheckpointOutcome> {
+    match diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<CheckpointOutcome>(conn)
+    {
+        Ok(outcome) if outcome.busy == 0 => Some(outcome),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "SQLite checkpoint failed; will retry");
+            None
+        }
+    }
+}
