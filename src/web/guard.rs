@@ -13,7 +13,7 @@
 //! that matches no route as `(no route)`, since it may hold a token in some
 //! spelling no route accepts (`/s%2F…`, `//s/…`). Query strings are never logged,
 //! and neither are headers (API keys, cookies) or the client's address, so the log
-//! holds no token, key or email address (tests/hardening.rs reads it).
+//! holds no token, key or email address (tests/it/hardening.rs reads it).
 
 use std::time::Instant;
 

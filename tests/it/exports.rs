@@ -5,9 +5,7 @@
 //! comma, CRLF) and that no export names or addresses a customer. Runs on SQLite
 //! and PostgreSQL, through the real binary.
 
-mod common;
-
-use common::{link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 use pds::db::schema::mentions;
 

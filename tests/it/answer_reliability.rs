@@ -3,13 +3,11 @@
 //! lock (an import, a coding run), and whatever characters they contain; and the
 //! analyst's terminal never receives a customer's control characters.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 

@@ -4,12 +4,10 @@
 //! bound or dying of a stack overflow; and a survey stored before these checks
 //! existed cannot stop `pds serve` for anyone else.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");

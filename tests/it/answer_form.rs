@@ -1,9 +1,7 @@
 //! The respondent's form behind a personal link: what a customer sees when they
 //! make mistakes, come with a wrong or expired link, or type something hostile.
 
-mod common;
-
-use common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
 
 /// Creates a survey from `folder`, invites one contact and returns their link.
 fn invited_customer(app: &TestApp, folder: &str, locale: &str) -> String {

@@ -3,14 +3,12 @@
 //! log of a whole study (invitations, answers, unsubscribe, admin API and sign-in)
 //! holds no personal token, email address, API key or session cookie.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
 
@@ -94,7 +92,7 @@ struct Server {
 
 impl Server {
     fn start(app: &TestApp) -> Server {
-        let port = common::free_port();
+        let port = crate::common::free_port();
         let base_url = format!("http://127.0.0.1:{port}");
         let log = app.dir.path().join("serve.log");
         let file = std::fs::File::create(&log).unwrap();

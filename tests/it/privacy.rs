@@ -2,9 +2,7 @@
 //! data no longer than needed: `pds contacts erase` and `pds purge`. The answers stay
 //! and count; nothing in the database leads back to the person. SQLite and PostgreSQL.
 
-mod common;
-
-use common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 use pds::db::schema::{contacts, invitations, mentions, outbox, responses};
 

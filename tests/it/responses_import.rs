@@ -2,9 +2,7 @@
 //! and names every bad row by line; `--skip-invalid` imports the respondents without
 //! errors. Also `pds plan`, the other command that works without a study.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 
 const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
 

@@ -4,9 +4,7 @@
 //! frequency, score = frequency x importance) are recomputed here from the data, and
 //! every section names its method, n and seed. Runs on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{link_in, post_form, received_for, unique, Backend, TestApp};
 use serde_json::Value;
 
 const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
@@ -429,7 +427,7 @@ fn newest_link(app: &TestApp, links: &[String], w: usize) -> String {
     let agent = app.http();
     links
         .iter()
-        .find(|l| !common::get(&agent, l).1.contains("Late delivery"))
+        .find(|l| !crate::common::get(&agent, l).1.contains("Late delivery"))
         .cloned()
         .unwrap_or_else(|| links[links.len() - 1].clone())
 }

@@ -3,8 +3,6 @@
 //! restarted on the same database serves as before and delivers everything that
 //! was queued.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -12,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{link_in, routing_toml, unique, Backend, SmtpSink, TestApp};
+use crate::common::{link_in, routing_toml, unique, Backend, SmtpSink, TestApp};
 use diesel::prelude::*;
 use pds::db::schema::{contacts, invitations, mentions, outbox, responses, routed_complaints};
 
@@ -103,7 +101,7 @@ impl Server {
     /// Starts `pds serve` on a port of its own, with `env` added, and waits until it
     /// answers.
     fn start(app: &TestApp, smtp_url: &str, name: &str, env: &[(&str, &str)]) -> Server {
-        let port = common::free_port();
+        let port = crate::common::free_port();
         let base_url = format!("http://127.0.0.1:{port}");
         let log = app.dir.path().join(format!("{name}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_pds"))
@@ -632,7 +630,7 @@ fn contacts_csv(prefix: &str, domain: &str, count: usize) -> String {
 fn confirmed_answers_survive_a_killed_server(backend: Backend) {
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("temp dir");
-    let sink = SmtpSink::start(common::free_port(), dir.path(), &[]);
+    let sink = SmtpSink::start(crate::common::free_port(), dir.path(), &[]);
     let app = TestApp::spawn_with_smtp(backend, &sink.url());
     let d = format!("{}.example", unique("crash"));
     let team = format!("ops@{d}");

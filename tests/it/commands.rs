@@ -1,9 +1,7 @@
 //! The command line as an analyst meets it: bad input is refused with messages that
 //! say what to fix, and nothing half-written is left behind.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 
 #[test]
 fn a_contacts_file_with_bad_rows_imports_nothing_and_names_each_line() {
@@ -151,7 +149,7 @@ fn a_segment_is_invited_on_its_own_and_the_rest_later() {
     let app = TestApp::spawn(Backend::Sqlite);
     let template = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
     app.pds_ok(&["survey", "create", "--template", template, "--slug", "seg"]);
-    let domain = common::unique("seg");
+    let domain = crate::common::unique("seg");
     let file = app.write_file(
         "c.csv",
         &format!(
@@ -173,7 +171,7 @@ fn a_segment_is_invited_on_its_own_and_the_rest_later() {
         "{out}"
     );
     assert_eq!(
-        common::received_for(&format!("c@{domain}.example"), 1).len(),
+        crate::common::received_for(&format!("c@{domain}.example"), 1).len(),
         1
     );
     let out = app.pds_ok(&["invite", "--survey", "seg", "--wave", "w"]);
@@ -182,7 +180,7 @@ fn a_segment_is_invited_on_its_own_and_the_rest_later() {
         "{out}"
     );
     assert_eq!(
-        common::received_for(&format!("b@{domain}.example"), 1).len(),
+        crate::common::received_for(&format!("b@{domain}.example"), 1).len(),
         1
     );
 

@@ -3,9 +3,7 @@
 //! received, answers, and the analyst sees the answer in the ranked results. Runs on
 //! SQLite and on PostgreSQL.
 
-mod common;
-
-use common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
 
 fn customer_answers_from_the_emailed_link(backend: Backend) {
     let app = TestApp::spawn(backend);
@@ -76,7 +74,7 @@ fn customer_answers_from_the_emailed_link(backend: Backend) {
         out.contains("Queued 0 invitations") && out.contains("2 invited before"),
         "{out}"
     );
-    let later = common::received_within(&anna, 2, std::time::Duration::from_secs(1));
+    let later = crate::common::received_within(&anna, 2, std::time::Duration::from_secs(1));
     assert_eq!(later.len(), 1, "no second invitation");
 
     // Anna opens the form: Swedish, with five problem slots.

@@ -2,11 +2,9 @@
 //! reminders that stop once a customer answers, one-click unsubscribe, and delivery
 //! that survives a dead SMTP server, a refusing recipient and a killed worker.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{
+use crate::common::{
     get, link_in, post_form, received_for, routing_toml, unique, Backend, SmtpSink, TestApp,
 };
 use diesel::prelude::*;
@@ -240,7 +238,7 @@ fn reminders_and_unsubscribe(backend: Backend) {
         out.contains("Queued 2 invitations") && out.contains("1 unsubscribed"),
         "{out}"
     );
-    let later = common::received_within(&c, 2, std::time::Duration::from_millis(500));
+    let later = crate::common::received_within(&c, 2, std::time::Duration::from_millis(500));
     assert_eq!(later.len(), 1, "nothing after the unsubscribe");
 }
 
@@ -262,7 +260,7 @@ fn message_ids(raw: &[Vec<u8>]) -> Vec<String> {
 
 #[test]
 fn complaints_queued_while_the_smtp_server_is_down_are_all_delivered_once() {
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let dir = tempfile::tempdir().unwrap();
     let up = SmtpSink::start(port, &dir.path().join("before"), &[]);
     let app = TestApp::spawn_with_smtp(Backend::Sqlite, &up.url());
@@ -328,7 +326,7 @@ fn a_refused_recipient_is_marked_failed_with_the_servers_answer_and_the_rest_are
     let d = unique("rej");
     let bad = format!("bad@{d}.example");
     let dir = tempfile::tempdir().unwrap();
-    let sink = SmtpSink::start(common::free_port(), dir.path(), &[&bad]);
+    let sink = SmtpSink::start(crate::common::free_port(), dir.path(), &[&bad]);
     let app = TestApp::spawn_with_smtp(Backend::Sqlite, &sink.url());
     let good1 = format!("g1@{d}.example");
     let good2 = format!("g2@{d}.example");
@@ -352,7 +350,7 @@ fn a_refused_recipient_is_marked_failed_with_the_servers_answer_and_the_rest_are
 #[test]
 fn a_worker_killed_mid_batch_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let sink = SmtpSink::start(common::free_port(), dir.path(), &[]);
+    let sink = SmtpSink::start(crate::common::free_port(), dir.path(), &[]);
     let app = TestApp::spawn_with_smtp(Backend::Sqlite, &sink.url());
     let d = unique("kill");
     app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);

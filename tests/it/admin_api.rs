@@ -2,9 +2,7 @@
 //! then surveys, contacts, invitations, reminders, results and routing over JSON,
 //! with errors that say what to fix. Runs on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};

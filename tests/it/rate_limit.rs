@@ -3,11 +3,9 @@
 //! Every test client is 127.0.0.1, so these tests check that the budgets count per
 //! route group (token pages, sign-in) rather than per visitor.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{get, post_form, Backend, TestApp};
+use crate::common::{get, post_form, Backend, TestApp};
 use rand::Rng;
 
 /// Five requests, then a wait long enough that nothing refills during the test.

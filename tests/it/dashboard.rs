@@ -3,9 +3,7 @@
 //! wave views, the customers' own words (escaped), and coding review forms that
 //! need the session's CSRF token. Runs on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::Value;
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");

@@ -5,11 +5,9 @@
 //! mention is lost or counted twice, and results rank the areas. Runs on SQLite and
 //! PostgreSQL.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use diesel::prelude::*;
 use pds::db::schema::{mentions, responses};
 use serde_json::Value;

@@ -5,13 +5,11 @@
 //!
 //! Any failure saves a screenshot to `target/browser-screenshots/NAME.png`.
 
-mod common;
-
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{link_in, received_for, unique, Backend, TestApp};
+use crate::common::{link_in, received_for, unique, Backend, TestApp};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;

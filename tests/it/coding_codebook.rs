@@ -7,8 +7,8 @@ use pds::coding::{match_rules, Analyzer, Codebook};
 use pds::survey::Locale;
 use serde::Deserialize;
 
-const CODEBOOK: &str = include_str!("../survey-templates/discovery/codebook.toml");
-const PROBLEMS: &str = include_str!("../examples/demo/problems.toml");
+const CODEBOOK: &str = include_str!("../../survey-templates/discovery/codebook.toml");
+const PROBLEMS: &str = include_str!("../../examples/demo/problems.toml");
 
 #[derive(Deserialize)]
 struct Bank {

@@ -1,0 +1,26 @@
+//! The integration tests, one binary with a module per story (one build and link
+//! instead of twenty). Each module drives the real app: `common::TestApp` starts it
+//! on a random port with a fresh SQLite or PostgreSQL database and the SMTP server
+//! that `scripts/test` runs; `scripts/test -- MODULE` runs one module.
+
+mod common;
+
+mod admin_api;
+mod answer_form;
+mod answer_reliability;
+mod browser;
+mod coding_codebook;
+mod coding_workflow;
+mod commands;
+mod crash_safety;
+mod dashboard;
+mod discovery_study;
+mod email_delivery;
+mod exports;
+mod hardening;
+mod privacy;
+mod rate_limit;
+mod responses_import;
+mod results_analysis;
+mod stats_crosscheck;
+mod survey_folders;
