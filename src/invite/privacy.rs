@@ -194,14 +194,14 @@ fn scrub_outbox(
             || recipient.contains(email);
         if addressed {
             let unfinished = [
-                mail_outbox::QUEUED,
-                mail_outbox::SENDING,
-                mail_outbox::FAILED,
+                mail_outbox::Status::Queued.as_str(),
+                mail_outbox::Status::Sending.as_str(),
+                mail_outbox::Status::Failed.as_str(),
             ]
             .contains(&status.as_str());
             let status = if unfinished {
                 cancelled += 1;
-                mail_outbox::CANCELLED.to_string()
+                mail_outbox::Status::Cancelled.as_str().to_string()
             } else {
                 status
             };
@@ -324,7 +324,10 @@ pub fn purge(db: &Database, older_than: chrono::Duration, dry_run: bool) -> Resu
         })
         .map(|(id, email, name, _)| (id, email, name))
         .collect();
-    let finished = [mail_outbox::SENT, mail_outbox::CANCELLED];
+    let finished = [
+        mail_outbox::Status::Sent.as_str(),
+        mail_outbox::Status::Cancelled.as_str(),
+    ];
     let old_mail = outbox::table
         .filter(outbox::status.eq_any(finished))
         .filter(outbox::created_at.lt(cutoff));

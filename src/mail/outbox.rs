@@ -33,12 +33,43 @@ impl Kind {
     }
 }
 
-pub const QUEUED: &str = "queued";
-pub const SENDING: &str = "sending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
-/// Not sent because the contact unsubscribed after it was queued.
-pub const CANCELLED: &str = "cancelled";
+/// Where a message is in its life, as the `outbox.status` column spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Waiting for its `next_attempt_at`.
+    Queued,
+    /// Claimed by a worker whose lease has not run out.
+    Sending,
+    Sent,
+    /// Given up on: a permanent failure, or too many transient ones.
+    Failed,
+    /// Not sent because the contact unsubscribed after it was queued.
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Queued,
+        Status::Sending,
+        Status::Sent,
+        Status::Failed,
+        Status::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Sending => "sending",
+            Status::Sent => "sent",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
 
 /// Transient failures are retried this many times before the row is marked failed.
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -82,7 +113,7 @@ pub fn queue(conn: &mut AnyConnection, settings: &Settings, message: NewMessage<
             outbox::body_text.eq(message.rendered.text),
             outbox::body_html.eq(message.rendered.html),
             outbox::message_id.eq(message_id),
-            outbox::status.eq(QUEUED),
+            outbox::status.eq(Status::Queued.as_str()),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(stamp),
             outbox::created_at.eq(stamp),
@@ -140,7 +171,7 @@ pub fn claim_due(db: &Database, limit: i64, lease: std::time::Duration) -> Resul
         // Two index range scans (status, next_attempt_at) rather than one query over
         // both statuses ordered by id, which would sort every due row on each claim.
         let mut due: Vec<Queued> = Vec::new();
-        for status in [SENDING, QUEUED] {
+        for status in [Status::Sending.as_str(), Status::Queued.as_str()] {
             let room = limit - due.len() as i64;
             if room <= 0 {
                 break;
@@ -179,10 +210,12 @@ pub fn claim_due(db: &Database, limit: i64, lease: std::time::Duration) -> Resul
                 outbox::table
                     .find(row.id)
                     .filter(outbox::next_attempt_at.le(stamp))
-                    .filter(outbox::status.eq_any([QUEUED, SENDING])),
+                    .filter(
+                        outbox::status.eq_any([Status::Queued.as_str(), Status::Sending.as_str()]),
+                    ),
             )
             .set((
-                outbox::status.eq(SENDING),
+                outbox::status.eq(Status::Sending.as_str()),
                 outbox::next_attempt_at.eq(lease),
             ))
             .execute(conn)?;
@@ -201,7 +234,7 @@ fn mark_sent(conn: &mut AnyConnection, message: &Queued) -> Result<()> {
         let stamp = now();
         diesel::update(outbox::table.find(message.id))
             .set((
-                outbox::status.eq(SENT),
+                outbox::status.eq(Status::Sent.as_str()),
                 outbox::sent_at.eq(stamp),
                 outbox::attempts.eq(message.attempts + 1),
                 outbox::body_text.eq(""),
@@ -233,7 +266,12 @@ fn mark_failed(conn: &mut AnyConnection, message: &Queued, failure: &SendFailure
     let jitter = rand::rng().random_range(0..=backoff / 4);
     diesel::update(outbox::table.find(message.id))
         .set((
-            outbox::status.eq(if give_up { FAILED } else { QUEUED }),
+            outbox::status.eq(if give_up {
+                Status::Failed
+            } else {
+                Status::Queued
+            }
+            .as_str()),
             outbox::attempts.eq(attempts),
             outbox::next_attempt_at.eq(now() + Duration::seconds(backoff + jitter)),
             outbox::last_error.eq(Some(&failure.reason)),
@@ -275,11 +313,11 @@ pub fn cancel_for_contact(conn: &mut AnyConnection, contact_id: i64) -> Result<u
     Ok(diesel::update(
         outbox::table
             .filter(outbox::contact_id.eq(contact_id))
-            .filter(outbox::status.eq(QUEUED))
+            .filter(outbox::status.eq(Status::Queued.as_str()))
             .filter(outbox::kind.eq_any([Kind::Invitation.as_str(), Kind::Reminder.as_str()])),
     )
     .set((
-        outbox::status.eq(CANCELLED),
+        outbox::status.eq(Status::Cancelled.as_str()),
         outbox::body_text.eq(""),
         outbox::body_html.eq(""),
         outbox::list_unsubscribe.eq(None::<String>),
@@ -302,16 +340,17 @@ pub fn counts(conn: &mut AnyConnection) -> Result<Vec<(String, String, i64)>> {
 pub fn retry(db: &Database) -> Result<(usize, usize)> {
     db.write(|conn| {
         let stamp = now();
-        let failed = diesel::update(outbox::table.filter(outbox::status.eq(FAILED)))
-            .set((
-                outbox::status.eq(QUEUED),
-                outbox::attempts.eq(0),
-                outbox::next_attempt_at.eq(stamp),
-            ))
-            .execute(conn)?;
+        let failed =
+            diesel::update(outbox::table.filter(outbox::status.eq(Status::Failed.as_str())))
+                .set((
+                    outbox::status.eq(Status::Queued.as_str()),
+                    outbox::attempts.eq(0),
+                    outbox::next_attempt_at.eq(stamp),
+                ))
+                .execute(conn)?;
         let waiting = diesel::update(
             outbox::table
-                .filter(outbox::status.eq(QUEUED))
+                .filter(outbox::status.eq(Status::Queued.as_str()))
                 .filter(outbox::next_attempt_at.gt(stamp)),
         )
         .set(outbox::next_attempt_at.eq(stamp))
@@ -334,7 +373,7 @@ pub struct Failure {
 pub fn failures(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Failure>> {
     Ok(outbox::table
         .filter(outbox::last_error.is_not_null())
-        .filter(outbox::status.ne(SENT))
+        .filter(outbox::status.ne(Status::Sent.as_str()))
         .order(outbox::id.desc())
         .limit(limit)
         .select((
