@@ -7,6 +7,7 @@
 //! The library is organised by capability (see `docs/ARCHITECTURE.md`): `invite`, `answer`,
 //! `coding`, `stats`, `report`, `mail`; `web`, `cli` and `db` are doors into them.
 
+pub mod age;
 pub mod answer;
 pub mod cli;
 pub mod coding;

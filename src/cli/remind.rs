@@ -26,7 +26,7 @@ pub struct Args {
 pub fn parse_age(text: &str) -> Result<chrono::Duration> {
     invite::parse_age(text).ok_or_else(|| {
         Error::Invalid(format!(
-            "--after {text:?}: write a number and a unit d, h, m or s, e.g. 5d, 36h or 90m"
+            "--after {text:?}: write a number and a unit (d, h, m for minutes, s), e.g. 5d, 36h or 90m"
         ))
     })
 }

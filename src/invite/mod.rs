@@ -244,18 +244,10 @@ fn queue_personal_email(
 }
 
 /// Parses an age such as `5d`, `36h`, `90m` or `0s`: how long since the last email
-/// a contact must have waited before a reminder. `None` when it is not of that form.
+/// a contact must have waited before a reminder (see `crate::age`). `None` when it
+/// is not of that form.
 pub fn parse_age(text: &str) -> Option<chrono::Duration> {
-    let t = text.trim();
-    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: i64 = number.parse().ok()?;
-    match unit {
-        "d" => chrono::Duration::try_days(n),
-        "h" => chrono::Duration::try_hours(n),
-        "m" => chrono::Duration::try_minutes(n),
-        "s" => chrono::Duration::try_seconds(n),
-        _ => None,
-    }
+    crate::age::parse(text)
 }
 
 /// What a reminder run did.

@@ -249,24 +249,22 @@ fn scrub_outbox(
     Ok((scrubbed, cancelled))
 }
 
-/// Parses a retention age: a whole number and a unit, `d` (days), `w` (weeks),
-/// `m` (months of 30 days) or `y` (years of 365 days), e.g. `18m` or `2y`.
+/// Parses a retention age (see `crate::age`), e.g. `18mo` or `2y`. A retention
+/// shorter than a day is refused: `18m` is eighteen minutes, as everywhere in
+/// pds, and a purge of everything older than that is never what was meant.
 pub fn parse_retention(text: &str) -> std::result::Result<chrono::Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let wrong = || {
-        format!("{text:?} is not an age; write a number and d, w, m (30 days) or y (365 days), e.g. 2y or 18m")
-    };
-    let n: i64 = number.parse().map_err(|_| wrong())?;
-    let days = match unit {
-        "d" => Some(n),
-        "w" => n.checked_mul(7),
-        "m" => n.checked_mul(30),
-        "y" => n.checked_mul(365),
-        _ => None,
-    };
-    days.and_then(chrono::Duration::try_days).ok_or_else(wrong)
+    let age = crate::age::parse(text).ok_or_else(|| {
+        format!(
+            "{text:?} is not an age; write a number and a unit, e.g. 2y or 18mo. Units: {}",
+            crate::age::UNITS
+        )
+    })?;
+    if age < chrono::Duration::days(1) {
+        return Err(format!(
+            "{text:?} is shorter than a day, which would erase nearly everyone; write months as mo (18mo) and years as y (2y)"
+        ));
+    }
+    Ok(age)
 }
 
 /// What a purge did, or would do on a dry run.
@@ -367,7 +365,12 @@ mod tests {
     #[test]
     fn retention_ages_read_as_days() {
         assert_eq!(parse_retention("2y"), Ok(chrono::Duration::days(730)));
-        assert_eq!(parse_retention("18m"), Ok(chrono::Duration::days(540)));
+        assert_eq!(parse_retention("18mo"), Ok(chrono::Duration::days(540)));
+        let minutes = parse_retention("18m").unwrap_err();
+        assert!(
+            minutes.contains("shorter than a day") && minutes.contains("18mo"),
+            "{minutes}"
+        );
         assert_eq!(parse_retention("3w"), Ok(chrono::Duration::days(21)));
         assert_eq!(parse_retention("10d"), Ok(chrono::Duration::days(10)));
         assert!(parse_retention("2").is_err());

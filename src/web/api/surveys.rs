@@ -352,7 +352,7 @@ pub struct RemindResult {
 fn parse_age(text: &str) -> Result<chrono::Duration, ApiError> {
     crate::invite::parse_age(text).ok_or_else(|| {
         ApiError::bad_request(format!(
-            "after {text:?}: write a number and a unit d, h, m or s, e.g. 5d, 36h or 90m"
+            "after {text:?}: write a number and a unit (d, h, m for minutes, s), e.g. 5d, 36h or 90m"
         ))
     })
 }
