@@ -8,6 +8,7 @@
 //! `coding`, `stats`, `report`, `mail`; `web`, `cli` and `db` are doors into them.
 
 pub mod answer;
+pub mod cases;
 pub mod cli;
 pub mod coding;
 pub mod config;
