@@ -449,6 +449,17 @@ fn anonymous_and_older_surveys_send_no_follow_up_and_old_links_expire(backend: B
             }
         }
     });
+    // Follow-up templates come all together or not at all.
+    let half = survey_folder(&app, "half", &team, |f| {
+        std::fs::remove_file(f.join("sv").join("followup.html.hbs")).unwrap();
+    });
+    let out = app.pds(&["survey", "check", "--template", &half]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sv/followup.html.hbs: missing (a follow-up needs all of"),
+        "{err}"
+    );
     study(&app, &anonymous, "anon", &[(&anna, "Anna Åberg", "en")]);
     let agent = app.http();
     let answer = [

@@ -524,29 +524,81 @@ pub enum LinkOutcome {
 }
 
 /// Acts with the link `token`: in one transaction the link is spent, the case
-/// changes and its event is appended (and a follow-up queued). An unusable link
-/// changes nothing.
+/// changes and its event is appended (and a follow-up queued). A link that cannot
+/// act, or loses a race with another request, changes nothing: its transaction is
+/// rolled back whole.
 pub fn act_by_link(
     db: &Database,
     settings: &Settings,
     token: &Token,
     note: Option<&Note>,
 ) -> Result<LinkOutcome> {
-    db.write(|conn| {
+    let written = db.write(|conn| -> std::result::Result<Acted, Rollback> {
         let state = open_link(conn, token)?;
         let LinkState::Usable { case, action, .. } = &state else {
-            return Ok(LinkOutcome::NotActed(state));
+            return Err(Rollback::NotActed(state));
         };
         let link = links::find(conn, token)?
             .ok_or_else(|| Error::Internal("a case link vanished inside its transaction".into()))?;
-        if !links::mark_used(conn, link.id, now())? {
-            return Ok(LinkOutcome::NotActed(open_link(conn, token)?));
-        }
         let actor = format!("{} (email link)", case.team_name);
-        match act_in(conn, settings, case.id, *action, note, &actor) {
-            Ok(acted) => Ok(LinkOutcome::Acted(acted)),
-            Err(ActError::Refused { .. }) => Ok(LinkOutcome::NotActed(open_link(conn, token)?)),
-            Err(ActError::Other(e)) => Err(e),
+        let acted =
+            act_in(conn, settings, case.id, *action, note, &actor).map_err(|e| match e {
+                ActError::Refused { .. } => Rollback::Raced,
+                ActError::Other(e) => Rollback::Failed(e),
+            })?;
+        if !links::mark_used(conn, link.id, now())? {
+            return Err(Rollback::Raced);
         }
-    })
+        Ok(acted)
+    });
+    match written {
+        Ok(acted) => Ok(LinkOutcome::Acted(acted)),
+        Err(Rollback::NotActed(state)) => Ok(LinkOutcome::NotActed(state)),
+        Err(Rollback::Raced) => Ok(LinkOutcome::NotActed(open_link(&mut *db.conn()?, token)?)),
+        Err(Rollback::Failed(e)) => Err(e),
+    }
+}
+
+/// Why a link's transaction was rolled back.
+enum Rollback {
+    /// The link cannot act; nothing was written.
+    NotActed(LinkState),
+    /// Another request changed the case or spent the link first.
+    Raced,
+    Failed(Error),
+}
+
+impl From<Error> for Rollback {
+    fn from(e: Error) -> Self {
+        Rollback::Failed(e)
+    }
+}
+
+impl From<diesel::result::Error> for Rollback {
+    fn from(e: diesel::result::Error) -> Self {
+        Rollback::Failed(e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_is_cleaned_and_kept_as_written_but_not_too_long() {
+        assert_eq!(Note::parse("  \n "), Ok(None));
+        let note = Note::parse(" We <b>fixed</b> it.\u{1b}[31m\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            note.as_str(),
+            "We <b>fixed</b> it.[31m",
+            "HTML is escaped where shown, not here"
+        );
+        assert!(Note::parse(&"x".repeat(MAX_NOTE_CHARS)).unwrap().is_some());
+        assert_eq!(
+            Note::parse(&"x".repeat(MAX_NOTE_CHARS + 1)),
+            Err(NoteTooLong)
+        );
+    }
 }
