@@ -536,7 +536,7 @@ pub fn act_by_link(
     let written = db.write(|conn| -> std::result::Result<Acted, Rollback> {
         let state = open_link(conn, token)?;
         let LinkState::Usable { case, action, .. } = &state else {
-            return Err(Rollback::NotActed(state));
+            return Err(Rollback::NotActed(Box::new(state)));
         };
         let link = links::find(conn, token)?
             .ok_or_else(|| Error::Internal("a case link vanished inside its transaction".into()))?;
@@ -553,7 +553,7 @@ pub fn act_by_link(
     });
     match written {
         Ok(acted) => Ok(LinkOutcome::Acted(acted)),
-        Err(Rollback::NotActed(state)) => Ok(LinkOutcome::NotActed(state)),
+        Err(Rollback::NotActed(state)) => Ok(LinkOutcome::NotActed(*state)),
         Err(Rollback::Raced) => Ok(LinkOutcome::NotActed(open_link(&mut *db.conn()?, token)?)),
         Err(Rollback::Failed(e)) => Err(e),
     }
@@ -562,7 +562,7 @@ pub fn act_by_link(
 /// Why a link's transaction was rolled back.
 enum Rollback {
     /// The link cannot act; nothing was written.
-    NotActed(LinkState),
+    NotActed(Box<LinkState>),
     /// Another request changed the case or spent the link first.
     Raced,
     Failed(Error),
