@@ -217,6 +217,10 @@ fn a_team_closes_the_loop_from_the_complaint_email(backend: Backend) {
     let (status, page) = post_form(&agent, &ack, &[("token", token_of(&ack))]);
     assert_eq!(status, 409);
     assert!(page.contains("Länken har redan använts"), "{page}");
+    assert!(
+        page.contains("Logistik (länk i mejl) · bekräftat"),
+        "the history, in the team's language:\n{page}"
+    );
 
     let note = "We changed carriers <b>and</b> refunded the delivery.";
     let (status, page) = post_form(
@@ -269,6 +273,14 @@ fn a_team_closes_the_loop_from_the_complaint_email(backend: Backend) {
         .expect("HTML part")
         .into_owned();
     assert!(!html.contains("<b>and</b>"), "the note is escaped:\n{html}");
+
+    // Anna asks to be forgotten: her case keeps the words, not the consent.
+    app.pds_ok(&["contacts", "erase", &anna]);
+    let shown = app.pds_ok(&["cases", "show", "1"]);
+    assert!(
+        shown.contains("Customer agreed to be contacted: no") && shown.contains("contact_erased"),
+        "{shown}"
+    );
 
     // A forged or mangled link finds nothing and says so.
     let (status, page) = get(&agent, &format!("{}/c/{}", app.base_url, "0".repeat(32)));
@@ -370,7 +382,8 @@ fn only_customers_who_agreed_and_are_still_subscribed_hear_back(backend: Backend
     let history = shown["history"].as_array().unwrap();
     assert!(
         history.iter().any(|e| e["action"] == "resolved"
-            && e["actor"] == "API key \"ci\""
+            && e["actor_kind"] == "api"
+            && e["actor_name"] == "ci"
             && e["note"] == "Fixed."),
         "{shown}"
     );

@@ -70,12 +70,59 @@ pub struct Case {
 }
 
 /// One entry of a case's audit trail.
-#[derive(Debug, Clone, Serialize, Queryable)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub at: chrono::NaiveDateTime,
-    pub actor: String,
+    /// `rule`, `customer`, `pds`, `team` (by email link), `api` (a key) or `cli`.
+    pub actor_kind: String,
+    /// The rule's, team's, key's or user's name; empty for `customer` and `pds`.
+    pub actor_name: String,
     pub action: String,
     pub note: Option<String>,
+}
+
+/// Who changed a case. Stored as `kind:name`, so that pages can say it in the
+/// reader's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor<'a> {
+    /// The routing rule that opened the case.
+    Rule(&'a str),
+    /// The customer, correcting their answer.
+    Customer,
+    /// The engine itself (follow-ups, erasure).
+    Pds,
+    /// A team, by a link in its complaint email.
+    Team(&'a str),
+    /// An admin API key, by name.
+    ApiKey(&'a str),
+    /// Someone at the command line.
+    Cli(&'a str),
+}
+
+impl Actor<'_> {
+    fn stored(self) -> String {
+        match self {
+            Actor::Rule(n) => format!("rule:{n}"),
+            Actor::Customer => "customer:".into(),
+            Actor::Pds => "pds:".into(),
+            Actor::Team(n) => format!("team:{n}"),
+            Actor::ApiKey(n) => format!("api:{n}"),
+            Actor::Cli(n) => format!("cli:{n}"),
+        }
+    }
+}
+
+fn event_from_row(
+    (at, actor, action, note): (chrono::NaiveDateTime, String, String, Option<String>),
+) -> Event {
+    let (kind, name) = actor.split_once(':').unwrap_or((actor.as_str(), ""));
+    Event {
+        at,
+        actor_kind: kind.to_string(),
+        actor_name: name.to_string(),
+        action,
+        note,
+    }
 }
 
 /// Opens the case for a routed complaint, or, when the answer `replaces` an
@@ -109,7 +156,14 @@ pub fn record(
             if old_text != new.text {
                 // The earlier words stay in the trail: the case's text is replaced,
                 // its history is not.
-                append_event(conn, id, stamp, "customer", "text_updated", Some(&old_text))?;
+                append_event(
+                    conn,
+                    id,
+                    stamp,
+                    Actor::Customer,
+                    "text_updated",
+                    Some(&old_text),
+                )?;
             }
             id
         }
@@ -136,8 +190,7 @@ pub fn record(
                 .select(diesel::dsl::max(cases::id))
                 .first::<Option<i64>>(conn)?
                 .ok_or_else(|| Error::Internal("a case just inserted is not there".into()))?;
-            let actor = format!("routing rule {:?}", new.rule);
-            append_event(conn, id, stamp, &actor, "opened", None)?;
+            append_event(conn, id, stamp, Actor::Rule(new.rule), "opened", None)?;
             id
         }
     };
@@ -173,7 +226,7 @@ fn append_event(
     conn: &mut AnyConnection,
     case_id: i64,
     at: chrono::NaiveDateTime,
-    actor: &str,
+    actor: Actor<'_>,
     action: &str,
     note: Option<&str>,
 ) -> Result<()> {
@@ -181,12 +234,30 @@ fn append_event(
         .values((
             case_events::case_id.eq(case_id),
             case_events::at.eq(at),
-            case_events::actor.eq(actor),
+            case_events::actor.eq(actor.stored()),
             case_events::action.eq(action),
             case_events::note.eq(note),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Erasure: the answers `response_ids` no longer lead to a person, so their cases
+/// lose the consent to contact (the words stay, as the mentions do). Runs in the
+/// eraser's transaction; each case's history records it.
+pub fn forget_contact(conn: &mut AnyConnection, response_ids: &[i64]) -> Result<usize> {
+    let ids: Vec<i64> = cases::table
+        .filter(cases::response_id.eq_any(response_ids))
+        .select(cases::id)
+        .load(conn)?;
+    let stamp = now();
+    for id in &ids {
+        diesel::update(cases::table.find(id))
+            .set((cases::may_contact.eq(0), cases::updated_at.eq(stamp)))
+            .execute(conn)?;
+        append_event(conn, *id, stamp, Actor::Pds, "contact_erased", None)?;
+    }
+    Ok(ids.len())
 }
 
 /// Which cases to list; `None` means any.
@@ -305,7 +376,10 @@ pub fn show(conn: &mut AnyConnection, id: i64) -> Result<(Case, Vec<Event>)> {
             case_events::action,
             case_events::note,
         ))
-        .load(conn)?;
+        .load(conn)?
+        .into_iter()
+        .map(event_from_row)
+        .collect();
     Ok((case, events))
 }
 
@@ -385,7 +459,7 @@ pub fn act(
     id: i64,
     action: Action,
     note: Option<&Note>,
-    actor: &str,
+    actor: Actor<'_>,
 ) -> std::result::Result<Acted, ActError> {
     db.write(|conn| act_in(conn, settings, id, action, note, actor))
 }
@@ -396,7 +470,7 @@ fn act_in(
     id: i64,
     action: Action,
     note: Option<&Note>,
-    actor: &str,
+    actor: Actor<'_>,
 ) -> std::result::Result<Acted, ActError> {
     let mut case = find(conn, id)?;
     let status = case
@@ -450,7 +524,7 @@ fn act_in(
                     "no follow-up to the customer"
                 );
             }
-            append_event(conn, id, stamp, "pds", event, detail)?;
+            append_event(conn, id, stamp, Actor::Pds, event, detail)?;
             Some(outcome)
         }
         (Action::Resolve, None) => Some(FollowUp::Skipped(Skip::NoNote)),
@@ -540,12 +614,18 @@ pub fn act_by_link(
         };
         let link = links::find(conn, token)?
             .ok_or_else(|| Error::Internal("a case link vanished inside its transaction".into()))?;
-        let actor = format!("{} (email link)", case.team_name);
-        let acted =
-            act_in(conn, settings, case.id, *action, note, &actor).map_err(|e| match e {
-                ActError::Refused { .. } => Rollback::Raced,
-                ActError::Other(e) => Rollback::Failed(e),
-            })?;
+        let acted = act_in(
+            conn,
+            settings,
+            case.id,
+            *action,
+            note,
+            Actor::Team(&case.team_name),
+        )
+        .map_err(|e| match e {
+            ActError::Refused { .. } => Rollback::Raced,
+            ActError::Other(e) => Rollback::Failed(e),
+        })?;
         if !links::mark_used(conn, link.id, now())? {
             return Err(Rollback::Raced);
         }

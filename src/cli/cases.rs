@@ -4,7 +4,7 @@
 
 use clap::Subcommand;
 
-use crate::cases::{self, Action, Filter, FollowUp, Note, Status};
+use crate::cases::{self, Action, Actor, Filter, FollowUp, Note, Status};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::survey::SurveySlug;
@@ -117,10 +117,17 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
                     .note
                     .map(|n| format!(": {}", for_terminal(&n)))
                     .unwrap_or_default();
+                let who = match e.actor_kind.as_str() {
+                    "rule" => format!("routing rule {:?}", e.actor_name),
+                    "team" => format!("{} (email link)", e.actor_name),
+                    "api" => format!("API key {:?}", e.actor_name),
+                    "cli" => format!("{} (command line)", e.actor_name),
+                    other => other.to_string(),
+                };
                 println!(
                     "  {}  {}  {}{}",
                     e.at.format("%Y-%m-%d %H:%M:%S"),
-                    for_terminal(&e.actor),
+                    for_terminal(&who),
                     e.action,
                     note
                 );
@@ -133,11 +140,10 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
     };
     let note =
         Note::parse(note.as_deref().unwrap_or("")).map_err(|e| Error::Invalid(e.to_string()))?;
-    let actor = actor.unwrap_or_else(|| {
-        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-        format!("{user} (command line)")
-    });
-    let acted = cases::act(&db, settings, id, action, note.as_ref(), &actor)?;
+    let actor = actor
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into());
+    let acted = cases::act(&db, settings, id, action, note.as_ref(), Actor::Cli(&actor))?;
     println!(
         "Case {} is now {}.",
         acted.case.id,

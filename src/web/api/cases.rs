@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{blocking, read_json, ApiError, Authenticated};
-use crate::cases::{self, Action, Case, Event, Filter, FollowUp, Note, Status};
+use crate::cases::{self, Action, Actor, Case, Event, Filter, FollowUp, Note, Status};
 use crate::survey::SurveySlug;
 use crate::web::AppState;
 
@@ -64,8 +64,10 @@ impl From<Case> for CaseBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventBody {
     pub at: String,
-    /// Who: a routing rule, `customer`, a team by email link, a key's name, a user.
-    pub actor: String,
+    /// Who: `rule`, `customer`, `pds`, `team` (by email link), `api` (a key) or `cli`.
+    pub actor_kind: String,
+    /// The rule's, team's, key's or user's name; empty for `customer` and `pds`.
+    pub actor_name: String,
     /// `opened`, `text_updated` (note: the earlier words), `acknowledged`, `resolved`,
     /// `declined`, `followup_queued` or `followup_skipped` (note: why).
     pub action: String,
@@ -76,7 +78,8 @@ impl From<Event> for EventBody {
     fn from(e: Event) -> Self {
         EventBody {
             at: utc(e.at),
-            actor: e.actor,
+            actor_kind: e.actor_kind,
+            actor_name: e.actor_name,
             action: e.action,
             note: e.note,
         }
@@ -224,7 +227,6 @@ pub async fn act(
     })?;
     let note = Note::parse(request.note.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let actor = format!("API key {:?}", caller.0.name);
     let acted = blocking(state, move |state| {
         Ok(cases::act(
             &state.db,
@@ -232,7 +234,7 @@ pub async fn act(
             id,
             action,
             note.as_ref(),
-            &actor,
+            Actor::ApiKey(&caller.0.name),
         )
         .map_err(crate::Error::from)?)
     })
