@@ -9,6 +9,7 @@
 
 pub mod age;
 pub mod answer;
+pub mod cases;
 pub mod cli;
 pub mod coding;
 pub mod config;

@@ -101,6 +101,7 @@ pub fn prepare_received(
                 serde_json::from_str(&invitee.attributes).unwrap_or_default();
             route::plan_complaints(
                 &mut *db.conn()?,
+                settings,
                 survey,
                 &route::Response {
                     wave: &invitee.wave,

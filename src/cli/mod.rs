@@ -3,6 +3,7 @@
 //! message on stderr and an exit code (2: fix your input or settings; 1: other).
 
 mod areas;
+mod cases;
 mod code;
 mod contacts;
 mod demo;
@@ -81,6 +82,9 @@ pub enum Command {
     /// List, inspect and decide problem areas (rename, merge, split, move, accept).
     #[command(subcommand)]
     Areas(areas::Command),
+    /// List routed complaints as cases, and acknowledge, resolve or decline them.
+    #[command(subcommand)]
+    Cases(cases::Command),
     /// Create, list and revoke API keys for the admin API.
     #[command(subcommand)]
     Keys(keys::Command),
@@ -116,6 +120,7 @@ pub fn run(cli: Cli) -> i32 {
             Command::Code(args) => code::run(args, &settings),
             Command::Areas(cmd) => areas::run(cmd, &settings),
             Command::Keys(cmd) => keys::run(cmd, &settings),
+            Command::Cases(cmd) => cases::run(cmd, &settings),
             Command::Purge(args) => purge::run(args, &settings),
             Command::Demo(_) | Command::Plan(_) => unreachable!("handled above"),
         }),

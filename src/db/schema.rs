@@ -233,3 +233,54 @@ diesel::table! {
 
 diesel::joinable!(admin_sessions -> api_keys (key_id));
 diesel::allow_tables_to_appear_in_same_query!(admin_sessions, api_keys);
+
+diesel::table! {
+    cases (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        response_id -> BigInt,
+        team -> Text,
+        team_name -> Text,
+        team_locale -> Text,
+        rank -> Integer,
+        text -> Text,
+        text_key -> Text,
+        may_contact -> Integer,
+        status -> Text,
+        assignee -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_events (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    case_links (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        action -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(case_links -> cases (case_id));
+diesel::joinable!(cases -> surveys (survey_id));
+diesel::joinable!(cases -> responses (response_id));
+diesel::allow_tables_to_appear_in_same_query!(cases, case_events, case_links);
+diesel::allow_tables_to_appear_in_same_query!(cases, surveys);
+diesel::allow_tables_to_appear_in_same_query!(cases, responses);
+diesel::allow_tables_to_appear_in_same_query!(cases, waves);

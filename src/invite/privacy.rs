@@ -113,6 +113,7 @@ fn erase_contact(
     diesel::update(mentions::table.filter(mentions::response_id.eq_any(&response_ids)))
         .set(mentions::may_contact.eq(0))
         .execute(conn)?;
+    crate::cases::forget_contact(conn, &response_ids)?;
 
     let (scrubbed, cancelled) = scrub_outbox(conn, contact_id, &invitation_ids, email, name)?;
     report.emails_scrubbed = scrubbed;

@@ -21,6 +21,8 @@ pub enum Kind {
     Reminder,
     /// A routed complaint, to an operations team.
     Complaint,
+    /// What a team did about a customer's complaint, to that customer.
+    Followup,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
             Kind::Invitation => "invitation",
             Kind::Reminder => "reminder",
             Kind::Complaint => "complaint",
+            Kind::Followup => "followup",
         }
     }
 }
@@ -308,13 +311,17 @@ pub fn record(
     })
 }
 
-/// Cancels survey emails (invitations, reminders) still waiting for a contact.
+/// Cancels survey emails (invitations, reminders, follow-ups) still waiting for a contact.
 pub fn cancel_for_contact(conn: &mut AnyConnection, contact_id: i64) -> Result<usize> {
     Ok(diesel::update(
         outbox::table
             .filter(outbox::contact_id.eq(contact_id))
             .filter(outbox::status.eq(Status::Queued.as_str()))
-            .filter(outbox::kind.eq_any([Kind::Invitation.as_str(), Kind::Reminder.as_str()])),
+            .filter(outbox::kind.eq_any([
+                Kind::Invitation.as_str(),
+                Kind::Reminder.as_str(),
+                Kind::Followup.as_str(),
+            ])),
     )
     .set((
         outbox::status.eq(Status::Cancelled.as_str()),

@@ -402,9 +402,15 @@ pub struct Response<'a> {
 pub struct Planned {
     team: String,
     team_name: String,
+    team_locale: Locale,
     emails: Vec<String>,
     rule: String,
     text_key: String,
+    rank: u32,
+    text: String,
+    may_contact: bool,
+    /// The action links in the email, stored with the case when it is queued.
+    links: crate::cases::Links,
     rendered: crate::survey::Rendered,
 }
 
@@ -427,6 +433,7 @@ pub struct Problem<'a> {
 /// the rules, so the caller does it before taking the write lock.
 pub fn plan_complaints(
     conn: &mut AnyConnection,
+    settings: &crate::config::Settings,
     survey: &crate::survey::StoredSurvey,
     response: &Response<'_>,
     problems: &[Problem<'_>],
@@ -467,8 +474,10 @@ pub fn plan_complaints(
             if let (Some(f), Some(o)) = (problem.frequency, complaint.as_object_mut()) {
                 o.insert("frequency".into(), f.into());
             }
+            let links = crate::cases::Links::generate();
             let mut ctx = serde_json::json!({
                 "team": {"name": team.name},
+                "actions": links.urls(settings),
                 "complaint": complaint,
                 "segments": response.segments.iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect::<Vec<_>>(),
                 "wave": response.wave,
@@ -482,9 +491,14 @@ pub fn plan_complaints(
             planned.push(Planned {
                 team: team_id.to_string(),
                 team_name: team.name.clone(),
+                team_locale: locale,
                 emails: team.emails.clone(),
                 rule: fired.rule.clone(),
                 text_key: text_key.clone(),
+                rank: problem.rank,
+                text: problem.text.to_string(),
+                may_contact: problem.may_contact,
+                links,
                 rendered: survey.survey.render_email(locale, "complaint", ctx)?,
             });
         }
@@ -493,9 +507,10 @@ pub fn plan_complaints(
 }
 
 /// Queues planned complaints for the stored response `response_id` on `conn`,
-/// inside the caller's transaction: one email per team address. When the answer
-/// `replaces` an earlier one, a complaint already routed to a team for this
-/// response (the same words, after normalisation) is not routed again.
+/// inside the caller's transaction: one email per team address, and a case for
+/// each complaint (`cases::record`). When the answer `replaces` an earlier one, a
+/// complaint already routed to a team for this response (the same words, after
+/// normalisation) is not routed again; its case takes the corrected text.
 /// Returns how many complaints were routed.
 pub fn queue_planned(
     conn: &mut AnyConnection,
@@ -510,6 +525,18 @@ pub fn queue_planned(
 
     let mut routed = 0;
     for p in planned {
+        let case = crate::cases::NewCase {
+            survey_id,
+            response_id,
+            team: &p.team,
+            team_name: &p.team_name,
+            team_locale: p.team_locale,
+            rank: p.rank,
+            text: &p.text,
+            text_key: &p.text_key,
+            may_contact: p.may_contact,
+            rule: &p.rule,
+        };
         if replaces {
             let already: i64 = rc::table
                 .filter(rc::response_id.eq(response_id))
@@ -518,9 +545,11 @@ pub fn queue_planned(
                 .count()
                 .get_result(conn)?;
             if already > 0 {
+                crate::cases::record(conn, &case, true, None)?;
                 continue;
             }
         }
+        crate::cases::record(conn, &case, replaces, Some(&p.links))?;
         diesel::insert_into(rc::table)
             .values((
                 rc::survey_id.eq(survey_id),

@@ -45,6 +45,15 @@ pub const LOCALE_FILES: [&str; 15] = [
     "messages.toml",
 ];
 
+/// The follow-up to a customer whose case was resolved (`cases`): a locale folder
+/// has all of these or none (surveys stored before follow-ups existed have none,
+/// and their customers get no follow-up).
+pub const FOLLOWUP_FILES: [&str; 3] = [
+    "followup.subject.hbs",
+    "followup.txt.hbs",
+    "followup.html.hbs",
+];
+
 /// Keys every `messages.toml` must define.
 pub const MESSAGE_KEYS: [&str; 7] = [
     "text_too_long",
@@ -315,6 +324,21 @@ impl Survey {
                     problems.push(format!("{path}: missing"));
                 }
             }
+            let followups = FOLLOWUP_FILES
+                .iter()
+                .filter(|f| files.contains_key(&format!("{locale}/{f}")))
+                .count();
+            if followups != 0 && followups != FOLLOWUP_FILES.len() {
+                for file in FOLLOWUP_FILES {
+                    let path = format!("{locale}/{file}");
+                    if !files.contains_key(&path) {
+                        problems.push(format!(
+                            "{path}: missing (a follow-up needs all of {})",
+                            FOLLOWUP_FILES.join(", ")
+                        ));
+                    }
+                }
+            }
         }
         if !problems.is_empty() {
             return Err(invalid(problems));
@@ -452,6 +476,13 @@ impl Survey {
         for &locale in &self.locales {
             let sample = sample_contexts(self, locale);
             for (name, extra) in sample {
+                if name == "followup"
+                    && !self
+                        .files
+                        .contains_key(&format!("{locale}/followup.txt.hbs"))
+                {
+                    continue;
+                }
                 let result = if EMAILS.contains(&name) {
                     self.render_email(locale, name, extra).map(|_| ())
                 } else {
@@ -544,6 +575,17 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
                 "segments": [{"key": "customer_type", "value": "current"}],
                 "wave": "2026-H2",
                 "customer": {"name": "Anna Åberg", "email": "anna@example.com"},
+                "actions": {"acknowledge": "https://example.com/c/a", "resolve": "https://example.com/c/r", "decline": "https://example.com/c/d"},
+            }),
+        ),
+        (
+            "followup",
+            serde_json::json!({
+                "contact": {"name": "Anna Åberg"},
+                "complaint": {"text": "Leveransen kom <b>för sent</b>", "rank": 1},
+                "note": "Vi har bytt <i>transportör</i>.",
+                "team": {"name": "Logistics"},
+                "wave": "2026-H2",
             }),
         ),
         ("unsubscribe", serde_json::json!({"action": "/u/x"})),
@@ -552,7 +594,7 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
 }
 
 /// The emails a survey folder has templates for.
-const EMAILS: [&str; 3] = ["invitation", "reminder", "complaint"];
+const EMAILS: [&str; 4] = ["invitation", "reminder", "complaint", "followup"];
 
 /// Who an invitation or reminder is for, and their personal links.
 #[derive(Debug, Clone)]

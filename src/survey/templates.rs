@@ -158,6 +158,15 @@ fn render(hb: &Handlebars<'_>, name: &str, ctx: &serde_json::Value) -> Result<St
     })
 }
 
+/// The pages under `survey-templates/site/{locale}/`.
+const SITE_PAGES: [&str; 5] = [
+    "not_found",
+    "error",
+    "case_action",
+    "case_done",
+    "case_link",
+];
+
 /// Pages not tied to a survey (`survey-templates/site/`), compiled once at start.
 pub struct SiteTemplates {
     html: Handlebars<'static>,
@@ -168,7 +177,7 @@ impl SiteTemplates {
     pub fn shipped() -> Result<Self, Error> {
         let mut html = registry(true);
         for locale in Locale::ALL {
-            for page in ["not_found", "error"] {
+            for page in SITE_PAGES {
                 let path = format!("site/{locale}/{page}.html.hbs");
                 let source = SHIPPED_TEMPLATES
                     .get_file(&path)
@@ -188,11 +197,20 @@ impl SiteTemplates {
     }
 
     pub fn render(&self, locale: Locale, page: &str, status: u16) -> Result<String, Error> {
-        render(
-            &self.html,
-            &format!("site/{locale}/{page}.html.hbs"),
-            &serde_json::json!({"lang": locale.as_str(), "status": status}),
-        )
+        self.render_with(locale, page, status, serde_json::json!({}))
+    }
+
+    /// Like [`SiteTemplates::render`], with `extra` merged over `lang` and `status`.
+    pub fn render_with(
+        &self,
+        locale: Locale,
+        page: &str,
+        status: u16,
+        extra: serde_json::Value,
+    ) -> Result<String, Error> {
+        let mut ctx = serde_json::json!({"lang": locale.as_str(), "status": status});
+        super::merge(&mut ctx, extra);
+        render(&self.html, &format!("site/{locale}/{page}.html.hbs"), &ctx)
     }
 }
 

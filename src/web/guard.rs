@@ -126,6 +126,10 @@ mod tests {
             loggable_path(Some("/u/{token}"), "/u/AbC123xyz"),
             "/u/{token}"
         );
+        assert_eq!(
+            loggable_path(Some("/c/{token}"), "/c/AbC123xyz"),
+            "/c/{token}"
+        );
         assert_eq!(loggable_path(None, "/s/AbC/extra"), "(no route)");
         assert_eq!(loggable_path(None, "/s%2FAbC123xyz"), "(no route)");
         assert_eq!(

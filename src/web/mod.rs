@@ -1,10 +1,12 @@
-//! The HTTP door (actix-web): the respondent's pages under `/s/{token}`, static
+//! The HTTP door (actix-web): the respondent's pages under `/s/{token}`, the
+//! teams' one-click case links under `/c/{token}`, static
 //! files and a health check. Handlers are thin: they parse, call a capability, and
 //! render a template. Database work runs on the blocking pool.
 
 pub mod admin;
 pub mod api;
 mod canonical_path;
+mod cases;
 mod guard;
 mod rate_limit;
 mod respond;
@@ -194,6 +196,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/s/{token}", web::post().to(respond::submit))
         .route("/u/{token}", web::get().to(unsubscribe::confirm))
         .route("/u/{token}", web::post().to(unsubscribe::unsubscribe))
+        .route("/c/{token}", web::get().to(cases::confirm))
+        .route("/c/{token}", web::post().to(cases::act))
         .route("/static/{name}", web::get().to(static_file))
         // Browsers ask for it on their own; no icon, and no 404 in their console.
         .route(

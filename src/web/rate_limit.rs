@@ -1,8 +1,8 @@
 //! Rate limiting per client address, so that guessing a personal link or an admin
 //! password is hopeless: a 128-bit token cannot be found at a few requests per
-//! second. Two budgets: the token pages (`/s/` and `/u/` share one, since both
-//! answer "does this token exist?") and the dashboard sign-in (`POST /admin/login`).
-//! Everything else passes untouched. The path it looks at is the one the router
+//! second. Two budgets: the token pages (`/s/`, `/u/` and the case links `/c/`
+//! share one, since all answer "does this token exist?") and the dashboard
+//! sign-in (`POST /admin/login`). Everything else passes untouched. The path it looks at is the one the router
 //! matches: `canonical_path` has already decoded `/%73/…` to `/s/…`, so no spelling
 //! of a token page or of the sign-in escapes its budget.
 //!
@@ -71,7 +71,7 @@ impl RateLimiters {
 
     /// The budget that `method` on `path` draws from, if any.
     fn for_request(&self, method: &Method, path: &str) -> Option<&Limiter> {
-        if path.starts_with("/s/") || path.starts_with("/u/") {
+        if path.starts_with("/s/") || path.starts_with("/u/") || path.starts_with("/c/") {
             Some(&self.token_pages)
         } else if method == Method::POST && path.trim_end_matches('/') == "/admin/login" {
             Some(&self.login)

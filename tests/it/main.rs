@@ -9,6 +9,7 @@ mod admin_api;
 mod answer_form;
 mod answer_reliability;
 mod browser;
+mod cases;
 mod coding_codebook;
 mod coding_workflow;
 mod commands;

@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{areas, exports, surveys, ErrorBody};
+use super::{areas, cases, exports, surveys, ErrorBody};
 
 /// Adds the bearer scheme every endpoint (but this document) requires.
 struct BearerKey;
@@ -30,7 +30,7 @@ impl Modify for BearerKey {
 #[openapi(
     info(
         title = "pds admin API",
-        description = "Surveys, contacts, invitations, results and routing of a Problem Detection Study. \
+        description = "Surveys, contacts, invitations, results, routing and cases of a Problem Detection Study. \
                        Authenticate with `Authorization: Bearer KEY`; errors are `{\"error\": \"...\"}`."
     ),
     paths(
@@ -47,6 +47,9 @@ impl Modify for BearerKey {
         areas::list,
         areas::decisions,
         areas::decide,
+        cases::list,
+        cases::show,
+        cases::act,
     ),
     components(schemas(
         ErrorBody,
@@ -66,6 +69,11 @@ impl Modify for BearerKey {
         areas::DecisionRequest,
         areas::DecidedBody,
         areas::LoggedDecisionBody,
+        cases::CaseBody,
+        cases::EventBody,
+        cases::CaseDetailBody,
+        cases::ActionRequest,
+        cases::ActedBody,
     )),
     modifiers(&BearerKey),
     tags(
@@ -75,6 +83,7 @@ impl Modify for BearerKey {
         (name = "results", description = "Ranked problem areas"),
         (name = "routing", description = "Routing rules"),
         (name = "coding", description = "Problem areas and the analysts' decisions"),
+        (name = "cases", description = "Routed complaints as cases: what the teams did, and acting on them"),
         (name = "exports", description = "CSV exports for spreadsheets, R and pandas"),
         (name = "meta", description = "This document"),
     )

@@ -6,6 +6,7 @@
 
 mod areas;
 mod auth;
+mod cases;
 mod docs;
 mod exports;
 mod surveys;
@@ -243,5 +244,8 @@ pub fn scope() -> actix_web::Scope {
                 .post(areas::decide),
         )
         .service(resource("/surveys/{slug}/exports/{what}").get(exports::export))
+        .service(resource("/cases").get(cases::list))
+        .service(resource("/cases/{id}").get(cases::show))
+        .service(resource("/cases/{id}/actions").post(cases::act))
         .default_service(web::to(not_found))
 }

@@ -1,0 +1,3 @@
+DROP TABLE case_links;
+DROP TABLE case_events;
+DROP TABLE cases;

@@ -1,0 +1,136 @@
+//! The customer hears back: when a case is resolved with a note, an email in the
+//! customer's language tells them what was done, queued in the outbox in the same
+//! transaction as the resolution. Never without the customer's consent for that
+//! problem, for an anonymous survey, for an unsubscribed or erased contact, or
+//! when the survey has no `followup` templates (surveys stored before they
+//! existed): then the case's trail says why.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{Case, Note};
+use crate::config::Settings;
+use crate::db::schema::{contacts, responses};
+use crate::db::AnyConnection;
+use crate::error::Result;
+use crate::mail::outbox::{self, Kind, NewMessage};
+use crate::survey::Locale;
+
+/// Whether the customer hears back about a resolved case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", content = "reason", rename_all = "lowercase")]
+pub enum FollowUp {
+    Queued,
+    Skipped(Skip),
+}
+
+/// Why no follow-up was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Skip {
+    /// Resolved without a note: there is nothing to tell.
+    NoNote,
+    /// The customer did not agree to be contacted about this problem.
+    NoConsent,
+    Anonymous,
+    /// The answer is no longer linked to a contact (erased).
+    NoContact,
+    Unsubscribed,
+    /// The survey was stored before follow-up templates existed.
+    NoTemplate,
+}
+
+impl Skip {
+    /// The code kept in the case's history (pages say it in words, per locale).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Skip::NoNote => "no_note",
+            Skip::NoConsent => "no_consent",
+            Skip::Anonymous => "anonymous",
+            Skip::NoContact => "no_contact",
+            Skip::Unsubscribed => "unsubscribed",
+            Skip::NoTemplate => "no_template",
+        }
+    }
+
+    /// For the command line and the log.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Skip::NoNote => "resolved without a note",
+            Skip::NoConsent => "the customer did not agree to be contacted",
+            Skip::Anonymous => "the survey is anonymous",
+            Skip::NoContact => "the answer is not linked to a contact (erased)",
+            Skip::Unsubscribed => "the contact has unsubscribed",
+            Skip::NoTemplate => "the survey has no followup templates in this language",
+        }
+    }
+}
+
+/// Queues the follow-up for `case`, resolved with `note`, on `conn` (inside the
+/// caller's transaction), or says why not.
+pub(super) fn queue(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    case: &Case,
+    note: &Note,
+) -> Result<FollowUp> {
+    if !case.may_contact {
+        return Ok(FollowUp::Skipped(Skip::NoConsent));
+    }
+    let survey = crate::survey::store::by_id(conn, case.survey_id)?;
+    if survey.survey.anonymous {
+        return Ok(FollowUp::Skipped(Skip::Anonymous));
+    }
+    let (contact_id, locale): (Option<i64>, String) = responses::table
+        .find(case.response_id)
+        .select((responses::contact_id, responses::locale))
+        .first(conn)?;
+    let Some(contact_id) = contact_id else {
+        return Ok(FollowUp::Skipped(Skip::NoContact));
+    };
+    let (email, name, unsubscribed_at): (String, String, Option<chrono::NaiveDateTime>) =
+        contacts::table
+            .find(contact_id)
+            .select((contacts::email, contacts::name, contacts::unsubscribed_at))
+            .first(conn)?;
+    if unsubscribed_at.is_some() {
+        return Ok(FollowUp::Skipped(Skip::Unsubscribed));
+    }
+    let locale = survey
+        .survey
+        .locale_for(locale.parse().unwrap_or(survey.survey.default_locale));
+    if !has_followup(&survey.survey, locale) {
+        return Ok(FollowUp::Skipped(Skip::NoTemplate));
+    }
+    let rendered = survey.survey.render_email(
+        locale,
+        "followup",
+        serde_json::json!({
+            "contact": {"name": name},
+            "complaint": {"text": case.text, "rank": case.rank},
+            "note": note.as_str(),
+            "team": {"name": case.team_name},
+            "wave": case.wave,
+        }),
+    )?;
+    outbox::queue(
+        conn,
+        settings,
+        NewMessage {
+            kind: Kind::Followup,
+            invitation_id: None,
+            recipient_name: &name,
+            recipient_email: &email,
+            rendered,
+            contact_id: Some(contact_id),
+            list_unsubscribe: None,
+        },
+    )?;
+    Ok(FollowUp::Queued)
+}
+
+fn has_followup(survey: &crate::survey::Survey, locale: Locale) -> bool {
+    survey
+        .files()
+        .contains_key(&format!("{locale}/followup.txt.hbs"))
+}

@@ -1,0 +1,170 @@
+//! `pds cases list|show|ack|resolve|decline`: what became of routed complaints,
+//! and acting on them from the terminal. Customers' words and notes are printed
+//! through `text_safety::for_terminal`.
+
+use clap::Subcommand;
+
+use crate::cases::{self, Action, Actor, Filter, FollowUp, Note, Status};
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::survey::SurveySlug;
+use crate::text_safety::for_terminal;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List cases, oldest first.
+    List {
+        #[arg(long)]
+        survey: Option<String>,
+        /// A team's id in routing.toml, e.g. logistics.
+        #[arg(long)]
+        team: Option<String>,
+        /// open, acknowledged, resolved or declined; repeat for several.
+        #[arg(long)]
+        status: Vec<String>,
+    },
+    /// Show one case with its history.
+    Show { id: i64 },
+    /// Acknowledge a case: the team is looking into it.
+    Ack {
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+        /// Who acts, for the case's history (default: your user name).
+        #[arg(long = "as", value_name = "NAME")]
+        actor: Option<String>,
+    },
+    /// Resolve a case; with --note, a customer who agreed to be contacted gets the note by email.
+    Resolve {
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long = "as", value_name = "NAME")]
+        actor: Option<String>,
+    },
+    /// Decline a case, with a note on why (it stays with the study).
+    Decline {
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long = "as", value_name = "NAME")]
+        actor: Option<String>,
+    },
+}
+
+pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
+    let db = super::open_db(settings)?;
+    let (id, action, note, actor) = match cmd {
+        Command::List {
+            survey,
+            team,
+            status,
+        } => {
+            let filter = Filter {
+                survey: survey
+                    .map(|s| s.parse::<SurveySlug>().map(|s| s.to_string()))
+                    .transpose()?,
+                team,
+                status: status
+                    .iter()
+                    .map(|s| s.parse::<Status>().map_err(Error::Invalid))
+                    .collect::<Result<_>>()?,
+            };
+            let found = cases::list(&mut *db.conn()?, &filter)?;
+            if found.is_empty() {
+                println!("No cases match.");
+            }
+            for c in found {
+                println!(
+                    "{:>5}  {:<12}  {:<10}  {:<12}  {}  rank {}  {}",
+                    c.id,
+                    c.status.as_str(),
+                    c.survey,
+                    for_terminal(&c.team),
+                    c.created_at.format("%Y-%m-%d"),
+                    c.rank,
+                    excerpt(&for_terminal(&c.text), 60),
+                );
+            }
+            return Ok(());
+        }
+        Command::Show { id } => {
+            let (c, events) = cases::show(&mut *db.conn()?, id)?;
+            println!("Case {}: {}", c.id, c.status.as_str());
+            println!(
+                "Survey: {} ({}), wave {}",
+                c.survey,
+                for_terminal(&c.survey_title),
+                c.wave
+            );
+            println!(
+                "Team: {} ({})",
+                for_terminal(&c.team_name),
+                for_terminal(&c.team)
+            );
+            println!("Rank: {}", c.rank);
+            if let Some(area) = &c.area {
+                println!("Area: {}", for_terminal(area));
+            }
+            println!(
+                "Customer agreed to be contacted: {}",
+                if c.may_contact { "yes" } else { "no" }
+            );
+            println!("Words: {}", for_terminal(&c.text));
+            println!("History:");
+            for e in events {
+                let note = e
+                    .note
+                    .map(|n| format!(": {}", for_terminal(&n)))
+                    .unwrap_or_default();
+                let who = match e.actor_kind.as_str() {
+                    "rule" => format!("routing rule {:?}", e.actor_name),
+                    "team" => format!("{} (email link)", e.actor_name),
+                    "api" => format!("API key {:?}", e.actor_name),
+                    "cli" => format!("{} (command line)", e.actor_name),
+                    other => other.to_string(),
+                };
+                println!(
+                    "  {}  {}  {}{}",
+                    e.at.format("%Y-%m-%d %H:%M:%S"),
+                    for_terminal(&who),
+                    e.action,
+                    note
+                );
+            }
+            return Ok(());
+        }
+        Command::Ack { id, note, actor } => (id, Action::Acknowledge, note, actor),
+        Command::Resolve { id, note, actor } => (id, Action::Resolve, note, actor),
+        Command::Decline { id, note, actor } => (id, Action::Decline, note, actor),
+    };
+    let note =
+        Note::parse(note.as_deref().unwrap_or("")).map_err(|e| Error::Invalid(e.to_string()))?;
+    let actor = actor
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into());
+    let acted = cases::act(&db, settings, id, action, note.as_ref(), Actor::Cli(&actor))?;
+    println!(
+        "Case {} is now {}.",
+        acted.case.id,
+        acted.case.status.as_str()
+    );
+    match acted.follow_up {
+        Some(FollowUp::Queued) => {
+            println!("The customer's follow-up email is queued; the worker sends it.")
+        }
+        Some(FollowUp::Skipped(why)) => {
+            println!("No follow-up to the customer: {}.", why.describe())
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+fn excerpt(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(chars).collect::<String>())
+    }
+}

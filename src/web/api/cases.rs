@@ -1,0 +1,254 @@
+//! Cases over the API: list them, show one with its history, and act on one
+//! (acknowledge, resolve, decline) exactly as `pds cases` does. The caller's key
+//! name is recorded as the actor.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{blocking, read_json, ApiError, Authenticated};
+use crate::cases::{self, Action, Actor, Case, Event, Filter, FollowUp, Note, Status};
+use crate::survey::SurveySlug;
+use crate::web::AppState;
+
+fn utc(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A routed complaint and what became of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseBody {
+    pub id: i64,
+    /// The survey's slug.
+    pub survey: String,
+    pub wave: String,
+    /// The team's id in routing.toml.
+    pub team: String,
+    pub team_name: String,
+    /// The customer's rank for the problem (1 = most important to them).
+    pub rank: i32,
+    /// The customer's words, as written.
+    pub text: String,
+    /// Whether the customer agreed to be contacted about this problem.
+    pub may_contact: bool,
+    /// `open`, `acknowledged`, `resolved` or `declined`.
+    pub status: String,
+    /// The problem area, once the mention is coded.
+    pub area: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Case> for CaseBody {
+    fn from(c: Case) -> Self {
+        CaseBody {
+            id: c.id,
+            survey: c.survey,
+            wave: c.wave,
+            team: c.team,
+            team_name: c.team_name,
+            rank: c.rank,
+            text: c.text,
+            may_contact: c.may_contact,
+            status: c.status.as_str().to_string(),
+            area: c.area,
+            created_at: utc(c.created_at),
+            updated_at: utc(c.updated_at),
+        }
+    }
+}
+
+/// One entry of a case's history (never changed once written).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventBody {
+    pub at: String,
+    /// Who: `rule`, `customer`, `pds`, `team` (by email link), `api` (a key) or `cli`.
+    pub actor_kind: String,
+    /// The rule's, team's, key's or user's name; empty for `customer` and `pds`.
+    pub actor_name: String,
+    /// `opened`, `text_updated` (note: the earlier words), `acknowledged`, `resolved`,
+    /// `declined`, `followup_queued` or `followup_skipped` (note: why).
+    pub action: String,
+    pub note: Option<String>,
+}
+
+impl From<Event> for EventBody {
+    fn from(e: Event) -> Self {
+        EventBody {
+            at: utc(e.at),
+            actor_kind: e.actor_kind,
+            actor_name: e.actor_name,
+            action: e.action,
+            note: e.note,
+        }
+    }
+}
+
+/// A case with its history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseDetailBody {
+    pub case: CaseBody,
+    pub history: Vec<EventBody>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CasesQuery {
+    /// Only this survey (slug).
+    pub survey: Option<String>,
+    /// Only this team (its id in routing.toml).
+    pub team: Option<String>,
+    /// Only these statuses, comma-separated, e.g. `open,acknowledged`.
+    pub status: Option<String>,
+}
+
+/// What to do to a case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    /// `acknowledge`, `resolve` or `decline`.
+    pub action: String,
+    /// A short note (at most 2,000 characters). Resolving with a note sends it to a
+    /// customer who agreed to be contacted.
+    pub note: Option<String>,
+}
+
+/// What acting did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActedBody {
+    pub case: CaseBody,
+    /// For a resolution: `queued`, or `skipped` with the reason (`no_note`,
+    /// `no_consent`, `anonymous`, `no_contact`, `unsubscribed`, `no_template`).
+    pub follow_up: Option<String>,
+    pub follow_up_skipped_because: Option<String>,
+}
+
+/// Routed complaints as cases, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/cases",
+    tag = "cases",
+    security(("api_key" = [])),
+    params(CasesQuery),
+    responses(
+        (status = 200, description = "The cases", body = [CaseBody]),
+        (status = 400, description = "A bad slug or status", body = super::ErrorBody),
+        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+    )
+)]
+pub async fn list(
+    _caller: Authenticated,
+    query: web::Query<CasesQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let filter = Filter {
+        survey: q
+            .survey
+            .as_deref()
+            .map(|s| s.parse::<SurveySlug>().map(|s| s.to_string()))
+            .transpose()?,
+        team: q.team,
+        status: q
+            .status
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().parse::<Status>().map_err(ApiError::bad_request))
+            .collect::<Result<_, _>>()?,
+    };
+    let found = blocking(state, move |state| {
+        Ok(cases::list(&mut *state.db.conn()?, &filter)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(found.into_iter().map(CaseBody::from).collect::<Vec<_>>()))
+}
+
+/// One case with its history.
+#[utoipa::path(
+    get,
+    path = "/api/cases/{id}",
+    tag = "cases",
+    security(("api_key" = [])),
+    params(("id" = i64, Path, description = "The case's number")),
+    responses(
+        (status = 200, description = "The case", body = CaseDetailBody),
+        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        (status = 404, description = "No such case", body = super::ErrorBody),
+    )
+)]
+pub async fn show(
+    _caller: Authenticated,
+    path: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let (case, events) = blocking(state, move |state| {
+        Ok(cases::show(&mut *state.db.conn()?, id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(CaseDetailBody {
+        case: case.into(),
+        history: events.into_iter().map(EventBody::from).collect(),
+    }))
+}
+
+/// Acknowledge, resolve or decline a case.
+#[utoipa::path(
+    post,
+    path = "/api/cases/{id}/actions",
+    tag = "cases",
+    security(("api_key" = [])),
+    params(("id" = i64, Path, description = "The case's number")),
+    request_body = ActionRequest,
+    responses(
+        (status = 200, description = "Done", body = ActedBody),
+        (status = 400, description = "Unknown action, a note too long, or the action does not apply to the case's status (nothing changed)", body = super::ErrorBody),
+        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        (status = 404, description = "No such case", body = super::ErrorBody),
+    )
+)]
+pub async fn act(
+    caller: Authenticated,
+    path: web::Path<i64>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let request: ActionRequest = read_json(payload).await?;
+    let action: Action = request.action.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "no action {:?}: use acknowledge, resolve or decline",
+            request.action
+        ))
+    })?;
+    let note = Note::parse(request.note.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let acted = blocking(state, move |state| {
+        Ok(cases::act(
+            &state.db,
+            &state.settings,
+            id,
+            action,
+            note.as_ref(),
+            Actor::ApiKey(&caller.0.name),
+        )
+        .map_err(crate::Error::from)?)
+    })
+    .await?;
+    let (follow_up, because) = match acted.follow_up {
+        Some(FollowUp::Queued) => (Some("queued".to_string()), None),
+        Some(FollowUp::Skipped(why)) => {
+            (Some("skipped".to_string()), Some(why.as_str().to_string()))
+        }
+        None => (None, None),
+    };
+    Ok(HttpResponse::Ok().json(ActedBody {
+        case: acted.case.into(),
+        follow_up,
+        follow_up_skipped_because: because,
+    }))
+}
