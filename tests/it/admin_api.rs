@@ -73,7 +73,7 @@ fn contacts_in_db(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-fn requests_need_a_valid_key(backend: Backend) {
+fn requests_need_a_valid_unrevoked_key(backend: Backend) {
     let app = TestApp::spawn(backend);
     app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
 
@@ -162,15 +162,7 @@ fn requests_need_a_valid_key(backend: Backend) {
     assert_eq!(contacts_in_db(&app), 0);
 }
 
-#[test]
-fn requests_need_a_valid_unrevoked_key_on_sqlite() {
-    requests_need_a_valid_key(Backend::Sqlite);
-}
-
-#[test]
-fn requests_need_a_valid_unrevoked_key_on_postgres() {
-    requests_need_a_valid_key(Backend::Postgres);
-}
+on_both_backends!(requests_need_a_valid_unrevoked_key);
 
 fn a_study_run_through_the_api(backend: Backend) {
     let app = TestApp::spawn(backend);
@@ -537,15 +529,7 @@ fn a_study_run_through_the_api(backend: Backend) {
     error_of(&body);
 }
 
-#[test]
-fn a_study_run_through_the_api_on_sqlite() {
-    a_study_run_through_the_api(Backend::Sqlite);
-}
-
-#[test]
-fn a_study_run_through_the_api_on_postgres() {
-    a_study_run_through_the_api(Backend::Postgres);
-}
+on_both_backends!(a_study_run_through_the_api);
 
 #[test]
 fn the_openapi_document_names_every_endpoint_and_the_bearer_scheme() {

@@ -129,15 +129,7 @@ fn answers_are_stored_while_eight_downloads_stall(backend: Backend) {
     drop(stalled);
 }
 
-#[test]
-fn answers_are_stored_while_eight_downloads_stall_sqlite() {
-    answers_are_stored_while_eight_downloads_stall(Backend::Sqlite);
-}
-
-#[test]
-fn answers_are_stored_while_eight_downloads_stall_postgres() {
-    answers_are_stored_while_eight_downloads_stall(Backend::Postgres);
-}
+on_both_backends!(answers_are_stored_while_eight_downloads_stall);
 
 /// Holds the SQLite write lock from another connection, as a long import does.
 fn hold_write_lock(app: &TestApp) -> diesel::SqliteConnection {
@@ -413,15 +405,7 @@ fn control_characters_never_reach_storage_or_a_terminal(backend: Backend) {
     }
 }
 
-#[test]
-fn control_characters_never_reach_storage_or_a_terminal_sqlite() {
-    control_characters_never_reach_storage_or_a_terminal(Backend::Sqlite);
-}
-
-#[test]
-fn control_characters_never_reach_storage_or_a_terminal_postgres() {
-    control_characters_never_reach_storage_or_a_terminal(Backend::Postgres);
-}
+on_both_backends!(control_characters_never_reach_storage_or_a_terminal);
 
 #[test]
 fn a_results_request_cannot_ask_for_unbounded_work() {

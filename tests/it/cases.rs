@@ -2,7 +2,6 @@
 //! the links in its email (a GET only asks, a POST acts); a customer who agreed to
 //! be contacted hears back in their own language, and nobody else does.
 
-
 use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 
@@ -95,7 +94,11 @@ fn survey_folder(
 ) -> String {
     let folder = app.dir.path().join(name);
     copy_folder(std::path::Path::new(DISCOVERY), &folder);
-    std::fs::write(folder.join("routing.toml"), crate::common::routing_toml(team)).unwrap();
+    std::fs::write(
+        folder.join("routing.toml"),
+        crate::common::routing_toml(team),
+    )
+    .unwrap();
     adjust(&folder);
     folder.to_str().unwrap().to_string()
 }
@@ -297,15 +300,7 @@ fn a_team_closes_the_loop_from_the_complaint_email(backend: Backend) {
     );
 }
 
-#[test]
-fn a_team_closes_the_loop_from_the_complaint_email_on_sqlite() {
-    a_team_closes_the_loop_from_the_complaint_email(Backend::Sqlite);
-}
-
-#[test]
-fn a_team_closes_the_loop_from_the_complaint_email_on_postgres() {
-    a_team_closes_the_loop_from_the_complaint_email(Backend::Postgres);
-}
+on_both_backends!(a_team_closes_the_loop_from_the_complaint_email);
 
 fn only_customers_who_agreed_and_are_still_subscribed_hear_back(backend: Backend) {
     let app = TestApp::spawn(backend);
@@ -423,15 +418,7 @@ fn only_customers_who_agreed_and_are_still_subscribed_hear_back(backend: Backend
     assert_eq!(follow_ups(&anna) + follow_ups(&bo), 0);
 }
 
-#[test]
-fn only_customers_who_agreed_and_are_still_subscribed_hear_back_on_sqlite() {
-    only_customers_who_agreed_and_are_still_subscribed_hear_back(Backend::Sqlite);
-}
-
-#[test]
-fn only_customers_who_agreed_and_are_still_subscribed_hear_back_on_postgres() {
-    only_customers_who_agreed_and_are_still_subscribed_hear_back(Backend::Postgres);
-}
+on_both_backends!(only_customers_who_agreed_and_are_still_subscribed_hear_back);
 
 fn anonymous_and_older_surveys_send_no_follow_up_and_old_links_expire(backend: Backend) {
     let app = TestApp::spawn(backend);
@@ -523,12 +510,4 @@ fn anonymous_and_older_surveys_send_no_follow_up_and_old_links_expire(backend: B
     assert_eq!(follow_ups(&bo), 0);
 }
 
-#[test]
-fn anonymous_and_older_surveys_send_no_follow_up_and_old_links_expire_on_sqlite() {
-    anonymous_and_older_surveys_send_no_follow_up_and_old_links_expire(Backend::Sqlite);
-}
-
-#[test]
-fn anonymous_and_older_surveys_send_no_follow_up_and_old_links_expire_on_postgres() {
-    anonymous_and_older_surveys_send_no_follow_up_and_old_links_expire(Backend::Postgres);
-}
+on_both_backends!(anonymous_and_older_surveys_send_no_follow_up_and_old_links_expire);

@@ -418,15 +418,7 @@ fn analyst_codes_and_decisions_survive_a_rerun(backend: Backend) {
     assert_eq!(r["n"], 10);
 }
 
-#[test]
-fn analyst_codes_and_decisions_survive_a_rerun_on_sqlite() {
-    analyst_codes_and_decisions_survive_a_rerun(Backend::Sqlite);
-}
-
-#[test]
-fn analyst_codes_and_decisions_survive_a_rerun_on_postgres() {
-    analyst_codes_and_decisions_survive_a_rerun(Backend::Postgres);
-}
+on_both_backends!(analyst_codes_and_decisions_survive_a_rerun);
 
 /// Odd input keeps its text exactly as written and is coded without trouble.
 fn odd_mentions_keep_their_words(backend: Backend) {
@@ -526,15 +518,7 @@ fn odd_mentions_keep_their_words(backend: Backend) {
     assert!(csv.contains("uncoded"), "{csv}");
 }
 
-#[test]
-fn odd_mentions_keep_their_words_on_sqlite() {
-    odd_mentions_keep_their_words(Backend::Sqlite);
-}
-
-#[test]
-fn odd_mentions_keep_their_words_on_postgres() {
-    odd_mentions_keep_their_words(Backend::Postgres);
-}
+on_both_backends!(odd_mentions_keep_their_words);
 
 /// A broken codebook is refused with the file, the line and the reason, both when
 /// the survey is created and when the codebook is replaced.
@@ -594,12 +578,4 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
-#[test]
-fn broken_codebook_is_refused_with_its_line_on_sqlite() {
-    broken_codebook_is_refused_with_its_line(Backend::Sqlite);
-}
-
-#[test]
-fn broken_codebook_is_refused_with_its_line_on_postgres() {
-    broken_codebook_is_refused_with_its_line(Backend::Postgres);
-}
+on_both_backends!(broken_codebook_is_refused_with_its_line);

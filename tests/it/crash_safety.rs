@@ -719,12 +719,4 @@ fn confirmed_answers_survive_a_killed_server(backend: Backend) {
     );
 }
 
-#[test]
-fn confirmed_answers_survive_a_killed_server_on_sqlite() {
-    confirmed_answers_survive_a_killed_server(Backend::Sqlite);
-}
-
-#[test]
-fn confirmed_answers_survive_a_killed_server_on_postgres() {
-    confirmed_answers_survive_a_killed_server(Backend::Postgres);
-}
+on_both_backends!(confirmed_answers_survive_a_killed_server);

@@ -359,15 +359,7 @@ fn an_analyst_works_in_the_dashboard(backend: Backend) {
     assert_eq!(get(&app, "/admin", cookie).status, 303);
 }
 
-#[test]
-fn an_analyst_works_in_the_dashboard_on_sqlite() {
-    an_analyst_works_in_the_dashboard(Backend::Sqlite);
-}
-
-#[test]
-fn an_analyst_works_in_the_dashboard_on_postgres() {
-    an_analyst_works_in_the_dashboard(Backend::Postgres);
-}
+on_both_backends!(an_analyst_works_in_the_dashboard);
 
 #[test]
 fn a_revoked_key_ends_its_sessions() {

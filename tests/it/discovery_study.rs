@@ -161,12 +161,4 @@ fn customer_answers_from_the_emailed_link(backend: Backend) {
     );
 }
 
-#[test]
-fn customer_answers_from_the_emailed_link_on_sqlite() {
-    customer_answers_from_the_emailed_link(Backend::Sqlite);
-}
-
-#[test]
-fn customer_answers_from_the_emailed_link_on_postgres() {
-    customer_answers_from_the_emailed_link(Backend::Postgres);
-}
+on_both_backends!(customer_answers_from_the_emailed_link);

@@ -133,17 +133,9 @@ fn routed_complaints_reach_the_team_once(backend: Backend) {
     }
 }
 
-#[test]
-fn routed_complaints_reach_the_team_once_on_sqlite() {
-    routed_complaints_reach_the_team_once(Backend::Sqlite);
-}
+on_both_backends!(routed_complaints_reach_the_team_once);
 
-#[test]
-fn routed_complaints_reach_the_team_once_on_postgres() {
-    routed_complaints_reach_the_team_once(Backend::Postgres);
-}
-
-fn reminders_and_unsubscribe(backend: Backend) {
+fn reminders_go_only_to_those_who_have_not_answered_or_unsubscribed(backend: Backend) {
     let app = TestApp::spawn(backend);
     let d = unique("u");
     let (a, b, c) = (
@@ -242,15 +234,7 @@ fn reminders_and_unsubscribe(backend: Backend) {
     assert_eq!(later.len(), 1, "nothing after the unsubscribe");
 }
 
-#[test]
-fn reminders_go_only_to_those_who_have_not_answered_or_unsubscribed_on_sqlite() {
-    reminders_and_unsubscribe(Backend::Sqlite);
-}
-
-#[test]
-fn reminders_go_only_to_those_who_have_not_answered_or_unsubscribed_on_postgres() {
-    reminders_and_unsubscribe(Backend::Postgres);
-}
+on_both_backends!(reminders_go_only_to_those_who_have_not_answered_or_unsubscribed);
 
 fn message_ids(raw: &[Vec<u8>]) -> Vec<String> {
     raw.iter()

@@ -291,15 +291,7 @@ fn analyst_exports_mentions_as_the_customers_wrote_them(backend: Backend) {
         .any(|r| r[column(&header, "area")] == TWO_LINES));
 }
 
-#[test]
-fn analyst_exports_mentions_as_the_customers_wrote_them_on_sqlite() {
-    analyst_exports_mentions_as_the_customers_wrote_them(Backend::Sqlite);
-}
-
-#[test]
-fn analyst_exports_mentions_as_the_customers_wrote_them_on_postgres() {
-    analyst_exports_mentions_as_the_customers_wrote_them(Backend::Postgres);
-}
+on_both_backends!(analyst_exports_mentions_as_the_customers_wrote_them);
 
 /// Customers answer through their emailed links; no export, in either spelling,
 /// carries their email address or name, while their segment columns are there.
@@ -371,12 +363,4 @@ fn exports_never_name_or_address_a_customer(backend: Backend) {
         .any(|h| h.contains("email") || h.contains("name")));
 }
 
-#[test]
-fn exports_never_name_or_address_a_customer_on_sqlite() {
-    exports_never_name_or_address_a_customer(Backend::Sqlite);
-}
-
-#[test]
-fn exports_never_name_or_address_a_customer_on_postgres() {
-    exports_never_name_or_address_a_customer(Backend::Postgres);
-}
+on_both_backends!(exports_never_name_or_address_a_customer);

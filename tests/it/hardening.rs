@@ -384,15 +384,7 @@ fn an_encoded_link_answers_like_the_plain_one_and_leaves_no_token_in_the_log(bac
     assert!(!log.contains("%73"), "{log}");
 }
 
-#[test]
-fn an_encoded_link_answers_like_the_plain_one_and_leaves_no_token_in_the_log_sqlite() {
-    an_encoded_link_answers_like_the_plain_one_and_leaves_no_token_in_the_log(Backend::Sqlite);
-}
-
-#[test]
-fn an_encoded_link_answers_like_the_plain_one_and_leaves_no_token_in_the_log_postgres() {
-    an_encoded_link_answers_like_the_plain_one_and_leaves_no_token_in_the_log(Backend::Postgres);
-}
+on_both_backends!(an_encoded_link_answers_like_the_plain_one_and_leaves_no_token_in_the_log);
 
 /// Sends `request` and reads until the server closes the connection.
 fn exchange(base_url: &str, request: &[u8]) -> String {

@@ -3,6 +3,7 @@
 //! on a random port with a fresh SQLite or PostgreSQL database and the SMTP server
 //! that `scripts/test` runs; `scripts/test -- MODULE` runs one module.
 
+#[macro_use]
 mod common;
 
 mod admin_api;

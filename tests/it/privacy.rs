@@ -236,25 +236,9 @@ fn purge_forgets_only_contacts_not_heard_from_for_long(backend: Backend) {
     assert_eq!(bad.status.code(), Some(2));
 }
 
-#[test]
-fn customer_is_forgotten_but_her_answer_still_counts_on_sqlite() {
-    customer_is_forgotten_but_her_answer_still_counts(Backend::Sqlite);
-}
+on_both_backends!(customer_is_forgotten_but_her_answer_still_counts);
 
-#[test]
-fn customer_is_forgotten_but_her_answer_still_counts_on_postgres() {
-    customer_is_forgotten_but_her_answer_still_counts(Backend::Postgres);
-}
-
-#[test]
-fn purge_forgets_only_contacts_not_heard_from_for_long_on_sqlite() {
-    purge_forgets_only_contacts_not_heard_from_for_long(Backend::Sqlite);
-}
-
-#[test]
-fn purge_forgets_only_contacts_not_heard_from_for_long_on_postgres() {
-    purge_forgets_only_contacts_not_heard_from_for_long(Backend::Postgres);
-}
+on_both_backends!(purge_forgets_only_contacts_not_heard_from_for_long);
 
 /// A copy of the discovery survey with `anonymous = true`, routing late deliveries
 /// to `team`.
@@ -438,12 +422,4 @@ fn an_anonymous_answer_keeps_no_link_to_the_customer(backend: Backend) {
     assert_eq!(respondents(&app), 1, "her answer still counts");
 }
 
-#[test]
-fn an_anonymous_answer_keeps_no_link_to_the_customer_on_sqlite() {
-    an_anonymous_answer_keeps_no_link_to_the_customer(Backend::Sqlite);
-}
-
-#[test]
-fn an_anonymous_answer_keeps_no_link_to_the_customer_on_postgres() {
-    an_anonymous_answer_keeps_no_link_to_the_customer(Backend::Postgres);
-}
+on_both_backends!(an_anonymous_answer_keeps_no_link_to_the_customer);

@@ -326,15 +326,7 @@ fn analyst_ranks_imported_responses(backend: Backend) {
     assert_eq!(r["n"], 120, "both waves together, nobody twice");
 }
 
-#[test]
-fn analyst_ranks_imported_responses_on_sqlite() {
-    analyst_ranks_imported_responses(Backend::Sqlite);
-}
-
-#[test]
-fn analyst_ranks_imported_responses_on_postgres() {
-    analyst_ranks_imported_responses(Backend::Postgres);
-}
+on_both_backends!(analyst_ranks_imported_responses);
 
 /// Customers answer two waves through their emailed links; the analyst compares the
 /// waves, sees the response rate per wave and the segments of the contacts file.
@@ -432,12 +424,4 @@ fn newest_link(app: &TestApp, links: &[String], w: usize) -> String {
         .unwrap_or_else(|| links[links.len() - 1].clone())
 }
 
-#[test]
-fn analyst_compares_waves_answered_through_the_form_on_sqlite() {
-    analyst_compares_waves_answered_through_the_form(Backend::Sqlite);
-}
-
-#[test]
-fn analyst_compares_waves_answered_through_the_form_on_postgres() {
-    analyst_compares_waves_answered_through_the_form(Backend::Postgres);
-}
+on_both_backends!(analyst_compares_waves_answered_through_the_form);

@@ -266,12 +266,4 @@ fn a_stored_survey_with_mutual_includes_cannot_stop_the_server(backend: Backend)
     assert!(page.contains("boom"), "{page}");
 }
 
-#[test]
-fn a_stored_survey_with_mutual_includes_cannot_stop_the_server_sqlite() {
-    a_stored_survey_with_mutual_includes_cannot_stop_the_server(Backend::Sqlite);
-}
-
-#[test]
-fn a_stored_survey_with_mutual_includes_cannot_stop_the_server_postgres() {
-    a_stored_survey_with_mutual_includes_cannot_stop_the_server(Backend::Postgres);
-}
+on_both_backends!(a_stored_survey_with_mutual_includes_cannot_stop_the_server);

@@ -14,6 +14,25 @@ use pds::config::{DatabaseUrl, Settings};
 use pds::db::Database;
 use rand::Rng;
 
+/// Defines, for each story `f(backend: Backend)`, a module of the same name with
+/// the tests `on_sqlite` and `on_postgres` (e.g. `privacy::purge_forgets...::on_postgres`),
+/// so every story runs on both databases without a hand-written pair.
+macro_rules! on_both_backends {
+    ($($story:ident),+ $(,)?) => {$(
+        mod $story {
+            #[test]
+            fn on_sqlite() {
+                super::$story($crate::common::Backend::Sqlite);
+            }
+
+            #[test]
+            fn on_postgres() {
+                super::$story($crate::common::Backend::Postgres);
+            }
+        }
+    )+};
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
