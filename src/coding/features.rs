@@ -61,6 +61,15 @@ impl Key {
         Key(h.finish() & !1)
     }
 
+    fn bigram(first: &str, second: &str) -> Key {
+        let mut h = Fnv::default();
+        h.write(&[STEM_TAG, b' ']);
+        h.write(first.as_bytes());
+        h.write(b" ");
+        h.write(second.as_bytes());
+        Key(h.finish() & !1)
+    }
+
     fn ngram(chars: &[char]) -> Key {
         let mut h = Fnv::default();
         h.write(&[NGRAM_TAG]);
@@ -76,12 +85,22 @@ impl Key {
     }
 }
 
-/// The distinct feature keys of one analysed text, sorted.
-fn keys_of(doc: &Analysed) -> Vec<Key> {
+/// The feature keys of one analysed text, sorted, each with how often it occurs:
+/// the stems, pairs of neighbouring stems when `bigrams` (in the stem block:
+/// "top up" and "exchange rate" say more than their words), and the character
+/// trigrams of each stem.
+fn keys_of(doc: &Analysed, bigrams: bool) -> Vec<(Key, u32)> {
     let mut keys = Vec::new();
     let mut chars = Vec::with_capacity(48);
+    let mut previous: Option<&str> = None;
     for stem in doc.stems() {
         keys.push(Key::stem(stem));
+        if bigrams {
+            if let Some(before) = previous {
+                keys.push(Key::bigram(before, stem));
+            }
+            previous = Some(stem);
+        }
         chars.clear();
         chars.push('#');
         chars.extend(stem.chars());
@@ -93,8 +112,14 @@ fn keys_of(doc: &Analysed) -> Vec<Key> {
         }
     }
     keys.sort_unstable();
-    keys.dedup();
-    keys
+    let mut counted: Vec<(Key, u32)> = Vec::with_capacity(keys.len());
+    for k in keys {
+        match counted.last_mut() {
+            Some((last, n)) if *last == k => *n += 1,
+            _ => counted.push((k, 1)),
+        }
+    }
+    counted
 }
 
 /// Unit-length sparse vectors, one row per text, in one flat store.
@@ -192,19 +217,50 @@ impl Vectors {
     }
 }
 
+/// How texts become vectors.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weighting {
+    /// Share of a vector's squared length given to stems (and stem pairs); the
+    /// rest goes to character trigrams.
+    pub stem_weight: f32,
+    /// Pairs of neighbouring stems as features too.
+    pub bigrams: bool,
+    /// Term frequency counts as `1 + ln(tf)` (else a feature is there or not):
+    /// a long complaint that says "report" ten times is about reports, but not
+    /// ten times more than one that says it once.
+    pub sublinear_tf: bool,
+}
+
 /// Turns analysed texts into TF-IDF vectors. `counts[i]` is how many mentions text
 /// `i` stands for; document frequencies count mentions, not distinct texts.
 /// `stem_weight` (0..=1) is the share of a vector's squared length given to stems;
 /// the rest goes to trigrams. A text with no content words gets an empty row.
 pub fn vectorise(docs: &[&Analysed], counts: &[u32], stem_weight: f32) -> Vectors {
-    let keys: Vec<Vec<Key>> = docs.par_iter().map(|d| keys_of(d)).collect();
+    vectorise_with(
+        docs,
+        counts,
+        &Weighting {
+            stem_weight,
+            bigrams: false,
+            sublinear_tf: false,
+        },
+    )
+}
+
+/// [`vectorise`] with every choice of [`Weighting`].
+pub fn vectorise_with(docs: &[&Analysed], counts: &[u32], weighting: &Weighting) -> Vectors {
+    let stem_weight = weighting.stem_weight;
+    let keys: Vec<Vec<(Key, u32)>> = docs
+        .par_iter()
+        .map(|d| keys_of(d, weighting.bigrams))
+        .collect();
 
     // Document frequency per key, counted in parallel chunks and merged.
     let df: FnvMap<Key, u64> = keys
         .par_iter()
         .zip(counts.par_iter())
         .fold(FnvMap::default, |mut df, (ks, &c)| {
-            for k in ks {
+            for (k, _) in ks {
                 *df.entry(*k).or_insert(0) += u64::from(c);
             }
             df
@@ -241,9 +297,23 @@ pub fn vectorise(docs: &[&Analysed], counts: &[u32], stem_weight: f32) -> Vector
     let rows: Vec<(Vec<u32>, Vec<f32>)> = keys
         .par_iter()
         .map(|ks| {
-            let mut ids: Vec<u32> = ks.iter().filter_map(|k| id_of.get(k).copied()).collect();
-            ids.sort_unstable();
-            let mut weights: Vec<f32> = ids.iter().map(|&id| idf[id as usize]).collect();
+            let mut pairs: Vec<(u32, u32)> = ks
+                .iter()
+                .filter_map(|(k, tf)| id_of.get(k).map(|&id| (id, *tf)))
+                .collect();
+            pairs.sort_unstable();
+            let ids: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+            let mut weights: Vec<f32> = pairs
+                .iter()
+                .map(|&(id, tf)| {
+                    let tf = if weighting.sublinear_tf {
+                        1.0 + (tf as f32).ln()
+                    } else {
+                        1.0
+                    };
+                    tf * idf[id as usize]
+                })
+                .collect();
             let norm = |stem: bool| -> f32 {
                 ids.iter()
                     .zip(&weights)

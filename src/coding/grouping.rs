@@ -5,19 +5,22 @@
 //!
 //! 1. **Gather.** Distinct texts, most frequent first, each join the first-seen
 //!    text ("leader") they are most similar to, if the cosine of their TF-IDF
-//!    vectors (stems + trigrams, see `features`) reaches `join_similarity`; else
-//!    they lead a new group. Candidate leaders come from an inverted index over
-//!    the leaders' strongest features, so each text is compared with a few
-//!    leaders, not with all of them.
-//! 2. **Merge.** Groups whose centroids are each other's nearest neighbour
-//!    (found through the same kind of index) merge while their cosine reaches
-//!    `merge_similarity`. The number of areas is where this stops: it comes from
-//!    the data. With `areas = Some(k)`, merging goes on below the threshold
+//!    vectors (stems with `1 + ln tf` weights + character trigrams, see
+//!    `features`) reaches `join_similarity` (0.8: near-identical wordings).
+//!    Candidate leaders come from an inverted index over the leaders' strongest
+//!    features, so each text is compared with a few leaders, not with all.
+//! 2. **Communities** (the data decide). Each group is linked to its
+//!    `neighbours` most similar groups (found through the same kind of index),
+//!    and the Louvain method (`graph`) finds the communities of that graph: the
+//!    number of areas is where modularity peaks, at `resolution`. With
+//!    `areas = Some(k)` the older pass runs instead: reciprocal nearest groups
+//!    merge while their centroids' cosine reaches `merge_similarity`, then on
 //!    until at most `k` areas remain.
 //! 3. **Assign.** Groups of at least `min_area_size` mentions become proposed
-//!    areas. Every text goes to the area whose centroid it is most similar to;
-//!    texts close to no area stay uncoded. Each area is labelled with its most
-//!    typical words and shown with three typical mentions.
+//!    areas. Every text with content goes to the area whose centroid it is most
+//!    similar to (so few stay uncoded: only texts with no content words or
+//!    sharing nothing with any area). Each area is labelled with its most typical
+//!    words and shown with three typical mentions.
 //!
 //! There is no randomness: the same mentions give the same areas in any order
 //! (ties are broken by the normalised text, never by position or hash order).
@@ -25,7 +28,8 @@
 use rayon::prelude::*;
 
 use super::corpus::{Corpus, MentionText};
-use super::features::{dot, vectorise, FnvMap, Matrix, Vectors};
+use super::features::{dot, vectorise_with, FnvMap, Matrix, Vectors, Weighting};
+use super::graph::{louvain, Graph};
 use super::text::{Analysed, Analyzer};
 
 /// Settings of automatic grouping. `Default` suits studies of any size.
@@ -45,6 +49,14 @@ pub struct GroupingOptions {
     pub merge_similarity: f32,
     /// Share of a vector's weight on stems; the rest is on character trigrams.
     pub stem_weight: f32,
+    /// Neighbours each group is linked to in the similarity graph whose
+    /// communities are the areas when the data decide.
+    pub neighbours: usize,
+    /// Louvain resolution: above 1, more and smaller areas.
+    pub resolution: f64,
+    /// Pairs of neighbouring stems as features, and `1 + ln(tf)` term weights.
+    pub bigrams: bool,
+    pub sublinear_tf: bool,
 }
 
 impl Default for GroupingOptions {
@@ -52,9 +64,13 @@ impl Default for GroupingOptions {
         GroupingOptions {
             areas: None,
             min_area_size: None,
-            join_similarity: 0.5,
+            join_similarity: 0.8,
             merge_similarity: 0.15,
-            stem_weight: 0.3,
+            stem_weight: 0.6,
+            neighbours: 10,
+            resolution: 2.5,
+            bigrams: false,
+            sublinear_tf: true,
         }
     }
 }
@@ -136,7 +152,15 @@ pub(crate) fn group_docs(
         .iter()
         .map(|&d| corpus.normalised[d as usize].as_str())
         .collect();
-    let vectors = vectorise(&docs, &counts, options.stem_weight);
+    let vectors = vectorise_with(
+        &docs,
+        &counts,
+        &Weighting {
+            stem_weight: options.stem_weight,
+            bigrams: options.bigrams,
+            sublinear_tf: options.sublinear_tf,
+        },
+    );
     let matrix = &vectors.matrix;
 
     // Most frequent first; ties by text, so input order never matters.
@@ -156,12 +180,16 @@ pub(crate) fn group_docs(
         &counts,
         options.join_similarity,
     );
-    merge(
-        &mut groups,
-        vectors.features,
-        options.merge_similarity,
-        None,
-    );
+    if options.areas.is_none() {
+        groups = communities(groups, vectors.features, options);
+    } else {
+        merge(
+            &mut groups,
+            vectors.features,
+            options.merge_similarity,
+            None,
+        );
+    }
 
     let total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
     let min_size = options
@@ -186,11 +214,7 @@ pub(crate) fn group_docs(
         areas.truncate(k.max(1));
     }
     // With a fixed number of areas every text with content gets one of them.
-    let least = if options.areas.is_some() {
-        f32::MIN_POSITIVE
-    } else {
-        options.merge_similarity
-    };
+    let least = f32::MIN_POSITIVE;
     let assignments = assign(matrix, &vectors, &areas, least);
     let proposals = describe(
         corpus,
@@ -302,12 +326,27 @@ impl Index {
         self.candidates_alive(row, scratch, &[])
     }
 
+    /// Up to `n` items sharing strong features with `row`, best estimated first.
+    fn nearest(&self, row: (&[u32], &[f32]), scratch: &mut Scratch, n: usize) -> Vec<u32> {
+        self.search(row, scratch, &[], n)
+    }
+
     /// `candidates` among the items `alive` marks (all when `alive` is empty).
     fn candidates_alive(
         &self,
         row: (&[u32], &[f32]),
         scratch: &mut Scratch,
         alive: &[bool],
+    ) -> Vec<u32> {
+        self.search(row, scratch, alive, VERIFIED)
+    }
+
+    fn search(
+        &self,
+        row: (&[u32], &[f32]),
+        scratch: &mut Scratch,
+        alive: &[bool],
+        n: usize,
     ) -> Vec<u32> {
         for k in strongest(row, QUERY_FEATURES) {
             let w = row.1[k];
@@ -330,8 +369,12 @@ impl Index {
             .drain(..)
             .map(|item| (item, std::mem::take(&mut scratch.score[item as usize])))
             .collect();
-        found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        found.truncate(VERIFIED);
+        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if found.len() > n {
+            found.select_nth_unstable_by(n, order);
+            found.truncate(n);
+        }
+        found.sort_unstable_by(order);
         found.into_iter().map(|(item, _)| item).collect()
     }
 }
@@ -390,19 +433,7 @@ fn gather(
         .into_par_iter()
         .enumerate()
         .map(|(rank, members)| {
-            let mut sums: FnvMap<u32, f32> = FnvMap::default();
-            let mut size = 0u64;
-            for &doc in &members {
-                let c = counts[doc as usize];
-                size += u64::from(c);
-                let (ids, ws) = matrix.row(doc as usize);
-                for (id, w) in ids.iter().zip(ws) {
-                    *sums.entry(*id).or_insert(0.0) += w * c as f32;
-                }
-            }
-            let mut pairs: Vec<(u32, f32)> = sums.into_iter().collect();
-            pairs.sort_by_key(|p| p.0);
-            let (ids, sums) = truncate(pairs);
+            let (ids, sums, size) = summed(matrix, counts, &members);
             Group {
                 ids,
                 sums,
@@ -525,6 +556,92 @@ fn merge(groups: &mut Vec<Group>, features: usize, threshold: f32, until: Option
     merged.extend(rest);
     merged.sort_by_key(|g| g.rank);
     *groups = merged;
+}
+
+/// Pass 2 when the data decide: groups become nodes of a graph linking each to
+/// its `neighbours` most similar groups; the graph's communities (Louvain) are
+/// merged into one group each.
+fn communities(groups: Vec<Group>, features: usize, options: &GroupingOptions) -> Vec<Group> {
+    if groups.len() < 2 {
+        return groups;
+    }
+    let mut centroids = Matrix::new();
+    let mut index = Index::new(features);
+    for (i, g) in groups.iter().enumerate() {
+        let (ids, ws) = g.centroid();
+        centroids.push(&ids, &ws);
+        index.insert(i as u32, centroids.row(i));
+    }
+    let k = options.neighbours.max(1);
+    let neighbours: Vec<Vec<(u32, f32)>> = (0..groups.len())
+        .into_par_iter()
+        .map_init(Scratch::default, |scratch, i| {
+            let row = centroids.row(i);
+            let mut near: Vec<(u32, f32)> = index
+                .nearest(row, scratch, 4 * k)
+                .into_iter()
+                .filter(|&j| j as usize != i)
+                .map(|j| (j, dot(row, centroids.row(j as usize))))
+                .filter(|&(_, s)| s > 0.0)
+                .collect();
+            near.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            near.truncate(k);
+            near
+        })
+        .collect();
+    let mut graph = Graph::from_neighbours(&neighbours);
+    for (i, g) in groups.iter().enumerate() {
+        // Repeated wordings hold together: each mention past the first is a
+        // link of the group to itself.
+        graph.self_weight[i] = (g.size.saturating_sub(1)) as f64;
+    }
+    let community = louvain(&graph, resolution_for(options.resolution, groups.len()));
+    let count = community.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let mut merged: Vec<Option<Group>> = vec![None; count];
+    for (g, c) in groups.into_iter().zip(community) {
+        match &mut merged[c as usize] {
+            Some(into) => into.absorb(g),
+            slot => *slot = Some(g),
+        }
+    }
+    let mut merged: Vec<Group> = merged.into_iter().flatten().collect();
+    merged.sort_by_key(|g| g.rank);
+    merged
+}
+
+/// Nodes from which the full resolution applies.
+const FULL_RESOLUTION_NODES: f64 = 500.0;
+
+/// The Louvain resolution for a graph of `nodes` nodes: `resolution` from
+/// `FULL_RESOLUTION_NODES` up, falling linearly to 1 (plain modularity) for a
+/// handful. Modularity's null model makes the same resolution cut a large graph
+/// into larger communities than a small one; a small study should not be split
+/// into pairs of mentions, nor a large one lumped.
+fn resolution_for(resolution: f64, nodes: usize) -> f64 {
+    let share = (nodes as f64 / FULL_RESOLUTION_NODES).min(1.0);
+    if resolution > 1.0 {
+        1.0 + (resolution - 1.0) * share
+    } else {
+        resolution
+    }
+}
+
+/// The count-weighted sum of some docs' vectors, truncated, and their mentions.
+fn summed(matrix: &Matrix, counts: &[u32], members: &[u32]) -> (Vec<u32>, Vec<f32>, u64) {
+    let mut sums: FnvMap<u32, f32> = FnvMap::default();
+    let mut size = 0u64;
+    for &doc in members {
+        let c = counts[doc as usize];
+        size += u64::from(c);
+        let (ids, ws) = matrix.row(doc as usize);
+        for (id, w) in ids.iter().zip(ws) {
+            *sums.entry(*id).or_insert(0.0) += w * c as f32;
+        }
+    }
+    let mut pairs: Vec<(u32, f32)> = sums.into_iter().collect();
+    pairs.sort_by_key(|p| p.0);
+    let (ids, sums) = truncate(pairs);
+    (ids, sums, size)
 }
 
 /// Pass 3: each doc to the area whose centroid is nearest, if near enough.

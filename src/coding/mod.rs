@@ -23,6 +23,7 @@ pub mod codebook;
 mod corpus;
 pub mod evaluate;
 pub mod features;
+pub mod graph;
 pub mod grouping;
 mod pipeline;
 pub mod rules;
