@@ -208,6 +208,7 @@ pub struct Vectors {
     /// Whether feature `id` is a stem (else a trigram).
     pub is_stem: Vec<bool>,
     id_of: FnvMap<Key, u32>,
+    idf: Vec<f32>,
 }
 
 impl Vectors {
@@ -249,7 +250,6 @@ pub fn vectorise(docs: &[&Analysed], counts: &[u32], stem_weight: f32) -> Vector
 
 /// [`vectorise`] with every choice of [`Weighting`].
 pub fn vectorise_with(docs: &[&Analysed], counts: &[u32], weighting: &Weighting) -> Vectors {
-    let stem_weight = weighting.stem_weight;
     let keys: Vec<Vec<(Key, u32)>> = docs
         .par_iter()
         .map(|d| keys_of(d, weighting.bigrams))
@@ -292,58 +292,113 @@ pub fn vectorise_with(docs: &[&Analysed], counts: &[u32], weighting: &Weighting)
         .collect();
     let is_stem: Vec<bool> = vocabulary.iter().map(|(k, _)| k.is_stem()).collect();
 
-    let stem_scale = stem_weight.clamp(0.0, 1.0).sqrt();
-    let ngram_scale = (1.0 - stem_weight.clamp(0.0, 1.0)).sqrt();
-    let rows: Vec<(Vec<u32>, Vec<f32>)> = keys
-        .par_iter()
-        .map(|ks| {
-            let mut pairs: Vec<(u32, u32)> = ks
-                .iter()
-                .filter_map(|(k, tf)| id_of.get(k).map(|&id| (id, *tf)))
-                .collect();
-            pairs.sort_unstable();
-            let ids: Vec<u32> = pairs.iter().map(|p| p.0).collect();
-            let mut weights: Vec<f32> = pairs
-                .iter()
-                .map(|&(id, tf)| {
-                    let tf = if weighting.sublinear_tf {
-                        1.0 + (tf as f32).ln()
-                    } else {
-                        1.0
-                    };
-                    tf * idf[id as usize]
-                })
-                .collect();
-            let norm = |stem: bool| -> f32 {
-                ids.iter()
-                    .zip(&weights)
-                    .filter(|(id, _)| is_stem[**id as usize] == stem)
-                    .map(|(_, w)| w * w)
-                    .sum::<f32>()
-                    .sqrt()
-            };
-            let (stem_norm, ngram_norm) = (norm(true), norm(false));
-            for (id, w) in ids.iter().zip(weights.iter_mut()) {
-                *w *= if is_stem[*id as usize] {
-                    if stem_norm > 0.0 {
-                        stem_scale / stem_norm
-                    } else {
-                        0.0
-                    }
-                } else if ngram_norm > 0.0 {
-                    ngram_scale / ngram_norm
-                } else {
-                    0.0
-                };
-            }
-            (ids, weights)
-        })
-        .collect();
-    Vectors {
-        matrix: Matrix::with_rows(rows),
-        features: vocabulary.len(),
+    let vocabulary = Vocabulary {
+        weighting: *weighting,
+        idf,
         is_stem,
         id_of,
+    };
+    let rows: Vec<(Vec<u32>, Vec<f32>)> = keys.par_iter().map(|ks| vocabulary.row(ks)).collect();
+    Vectors {
+        matrix: Matrix::with_rows(rows),
+        features: vocabulary.idf.len(),
+        is_stem: vocabulary.is_stem,
+        id_of: vocabulary.id_of,
+        idf: vocabulary.idf,
+    }
+}
+
+/// The features of a set of texts and their IDF weights, kept to turn later
+/// texts into vectors of the same space (features they lack are dropped).
+#[derive(Debug, Clone)]
+pub struct Vocabulary {
+    weighting: Weighting,
+    idf: Vec<f32>,
+    is_stem: Vec<bool>,
+    id_of: FnvMap<Key, u32>,
+}
+
+impl Vocabulary {
+    /// The vocabulary of `docs` (each standing for `counts[i]` mentions) and
+    /// their vectors.
+    pub fn build(
+        docs: &[&Analysed],
+        counts: &[u32],
+        weighting: &Weighting,
+    ) -> (Vocabulary, Matrix) {
+        let v = vectorise_with(docs, counts, weighting);
+        let idf = v.idf.clone();
+        (
+            Vocabulary {
+                weighting: *weighting,
+                idf,
+                is_stem: v.is_stem,
+                id_of: v.id_of,
+            },
+            v.matrix,
+        )
+    }
+
+    /// The feature id of a stem, if the vocabulary has it.
+    pub fn stem_id(&self, stem: &str) -> Option<u32> {
+        self.id_of.get(&Key::stem(stem)).copied()
+    }
+
+    /// Number of features (ids are `0..features()`).
+    pub fn features(&self) -> usize {
+        self.idf.len()
+    }
+
+    /// The unit-length vector of a text in this vocabulary's space.
+    pub fn vector(&self, doc: &Analysed) -> (Vec<u32>, Vec<f32>) {
+        self.row(&keys_of(doc, self.weighting.bigrams))
+    }
+
+    fn row(&self, ks: &[(Key, u32)]) -> (Vec<u32>, Vec<f32>) {
+        let (idf, is_stem, weighting) = (&self.idf, &self.is_stem, &self.weighting);
+        let stem_weight = weighting.stem_weight.clamp(0.0, 1.0);
+        let stem_scale = stem_weight.sqrt();
+        let ngram_scale = (1.0 - stem_weight).sqrt();
+        let mut pairs: Vec<(u32, u32)> = ks
+            .iter()
+            .filter_map(|(k, tf)| self.id_of.get(k).map(|&id| (id, *tf)))
+            .collect();
+        pairs.sort_unstable();
+        let ids: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+        let mut weights: Vec<f32> = pairs
+            .iter()
+            .map(|&(id, tf)| {
+                let tf = if weighting.sublinear_tf {
+                    1.0 + (tf as f32).ln()
+                } else {
+                    1.0
+                };
+                tf * idf[id as usize]
+            })
+            .collect();
+        let norm = |stem: bool| -> f32 {
+            ids.iter()
+                .zip(&weights)
+                .filter(|(id, _)| is_stem[**id as usize] == stem)
+                .map(|(_, w)| w * w)
+                .sum::<f32>()
+                .sqrt()
+        };
+        let (stem_norm, ngram_norm) = (norm(true), norm(false));
+        for (id, w) in ids.iter().zip(weights.iter_mut()) {
+            *w *= if is_stem[*id as usize] {
+                if stem_norm > 0.0 {
+                    stem_scale / stem_norm
+                } else {
+                    0.0
+                }
+            } else if ngram_norm > 0.0 {
+                ngram_scale / ngram_norm
+            } else {
+                0.0
+            };
+        }
+        (ids, weights)
     }
 }
 
