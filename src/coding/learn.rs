@@ -37,24 +37,17 @@ pub struct LearningOptions {
 impl Default for LearningOptions {
     fn default() -> Self {
         LearningOptions {
-            epochs: env_or("PDS_EPOCHS", 12.0) as usize,
-            learning_rate: env_or("PDS_LR", 2.0) as f32,
-            l2: env_or("PDS_L2", 1e-5) as f32,
-            sure_probability: env_or("PDS_SURE", 0.5) as f32,
+            epochs: 12,
+            learning_rate: 4.0,
+            l2: 1e-5,
+            sure_probability: 0.5,
             weighting: Weighting {
-                stem_weight: env_or("PDS_LSW", 0.6) as f32,
-                bigrams: env_or("PDS_LBI", 1.0) > 0.0,
+                stem_weight: 0.6,
+                bigrams: true,
                 sublinear_tf: true,
             },
         }
     }
-}
-
-fn env_or(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// A trained model: areas are numbered `0..areas` as in the examples' labels.
