@@ -15,7 +15,7 @@
 use rayon::prelude::*;
 
 use super::corpus::MentionText;
-use super::features::{Matrix, Vocabulary, Weighting};
+use super::features::{dot, FnvMap, Matrix, Vocabulary, Weighting};
 use super::text::{Analysed, Analyzer};
 
 /// Settings of learned coding. `Default` suits a few to many thousand examples.
@@ -30,6 +30,10 @@ pub struct LearningOptions {
     /// Least probability of the best area for a mention to be coded into it;
     /// below, it stays a proposal for review.
     pub sure_probability: f32,
+    /// Least cosine similarity of a mention to the centroid of the examples of
+    /// its best area for it to be coded there: a text unlike anything decided
+    /// is not forced into the likeliest of areas it has nothing to do with.
+    pub sure_similarity: f32,
     /// How texts become vectors.
     pub weighting: Weighting,
 }
@@ -41,6 +45,7 @@ impl Default for LearningOptions {
             learning_rate: 4.0,
             l2: 1e-5,
             sure_probability: 0.5,
+            sure_similarity: 0.1,
             weighting: Weighting {
                 stem_weight: 0.6,
                 bigrams: true,
@@ -58,7 +63,10 @@ pub struct Learned {
     /// `weights[feature * areas + area]`.
     weights: Vec<f32>,
     bias: Vec<f32>,
+    /// Unit-length centroid of each area's examples.
+    centroids: Matrix,
     sure_probability: f32,
+    sure_similarity: f32,
 }
 
 /// What the model says of one mention.
@@ -67,6 +75,8 @@ pub struct Suggestion {
     /// The most likely area and its probability (0 to 1).
     pub area: usize,
     pub probability: f32,
+    /// Cosine similarity of the mention to the centroid of the area's examples.
+    pub similarity: f32,
     /// The next most likely areas with their probabilities, best first (up to 2).
     pub nearest: Vec<(usize, f32)>,
     /// Whether `probability` reaches the model's `sure_probability`: coded when
@@ -92,7 +102,12 @@ impl Suggestion {
                     .join(", ")
             )
         };
-        let head = format!("{} (p {:.2}){words}", name(self.area), self.probability);
+        let head = format!(
+            "{} (p {:.2}, similarity {:.2}){words}",
+            name(self.area),
+            self.probability,
+            self.similarity
+        );
         if self.sure {
             format!("learned: {head}")
         } else {
@@ -127,6 +142,31 @@ fn permutation(n: usize, seed: u64) -> Vec<usize> {
         order.swap(i, j);
     }
     order
+}
+
+/// The unit-length mean vector of each area's examples.
+fn centroids(matrix: &Matrix, labels: &[usize], areas: usize) -> Matrix {
+    let mut sums: Vec<FnvMap<u32, f32>> = vec![FnvMap::default(); areas];
+    for (i, &label) in labels.iter().enumerate().take(matrix.rows()) {
+        if label < areas {
+            let (ids, ws) = matrix.row(i);
+            for (&id, &w) in ids.iter().zip(ws) {
+                *sums[label].entry(id).or_insert(0.0) += w;
+            }
+        }
+    }
+    let mut out = Matrix::new();
+    for sum in sums {
+        let mut pairs: Vec<(u32, f32)> = sum.into_iter().collect();
+        pairs.sort_by_key(|p| p.0);
+        let norm = pairs.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
+        let (ids, ws): (Vec<u32>, Vec<f32>) = pairs
+            .into_iter()
+            .map(|(id, w)| (id, if norm > 0.0 { w / norm } else { 0.0 }))
+            .unzip();
+        out.push(&ids, &ws);
+    }
+    out
 }
 
 /// Softmax of `scores` in place.
@@ -166,7 +206,9 @@ impl Learned {
             areas,
             weights: vec![0.0; features * areas],
             bias: vec![0.0; areas],
+            centroids: centroids(&matrix, labels, areas),
             sure_probability: options.sure_probability,
+            sure_similarity: options.sure_similarity,
         };
         model.fit(&matrix, labels, options);
         model
@@ -273,11 +315,17 @@ impl Learned {
             }
         }
         words.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        let similarity = if area < self.centroids.rows() {
+            dot((&ids, &xs), self.centroids.row(area)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         Some(Suggestion {
             area,
             probability,
+            similarity,
             nearest: ranked[1..].iter().take(2).copied().collect(),
-            sure: probability >= self.sure_probability,
+            sure: probability >= self.sure_probability && similarity >= self.sure_similarity,
             words: words.into_iter().take(3).map(|w| w.1.to_string()).collect(),
         })
     }
