@@ -54,6 +54,8 @@ pub struct GroupingOptions {
     pub neighbours: usize,
     /// Louvain resolution: above 1, more and smaller areas.
     pub resolution: f64,
+    /// Cosine of two communities' centroids at which they are one area anyway.
+    pub same_area_similarity: f32,
     /// Pairs of neighbouring stems as features, and `1 + ln(tf)` term weights.
     pub bigrams: bool,
     pub sublinear_tf: bool,
@@ -69,6 +71,7 @@ impl Default for GroupingOptions {
             stem_weight: 0.6,
             neighbours: 10,
             resolution: 2.5,
+            same_area_similarity: 0.5,
             bigrams: false,
             sublinear_tf: true,
         }
@@ -182,6 +185,15 @@ pub(crate) fn group_docs(
     );
     if options.areas.is_none() {
         groups = communities(groups, vectors.features, options);
+        // Modularity never finds a single community, so a small study that
+        // speaks of one problem would be split in two: communities this alike
+        // are one area.
+        merge(
+            &mut groups,
+            vectors.features,
+            options.same_area_similarity,
+            None,
+        );
     } else {
         merge(
             &mut groups,
