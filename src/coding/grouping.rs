@@ -54,8 +54,13 @@ pub struct GroupingOptions {
     pub neighbours: usize,
     /// Louvain resolution: above 1, more and smaller areas.
     pub resolution: f64,
-    /// Cosine of two communities' centroids at which they are one area anyway.
+    /// Cosine of two communities' centroids at which they are one area anyway;
+    /// lower when mentions are less alike their own community (see
+    /// `cohesion_factor`).
     pub same_area_similarity: f32,
+    /// Communities merge when their centroids' cosine reaches this times the
+    /// mean cosine of a mention to its community's centroid.
+    pub cohesion_factor: f32,
     /// Pairs of neighbouring stems as features, and `1 + ln(tf)` term weights.
     pub bigrams: bool,
     pub sublinear_tf: bool,
@@ -72,6 +77,7 @@ impl Default for GroupingOptions {
             neighbours: 10,
             resolution: 2.5,
             same_area_similarity: 0.5,
+            cohesion_factor: 1.2,
             bigrams: false,
             sublinear_tf: true,
         }
@@ -186,14 +192,13 @@ pub(crate) fn group_docs(
     if options.areas.is_none() {
         groups = communities(groups, vectors.features, options);
         // Modularity never finds a single community, so a small study that
-        // speaks of one problem would be split in two: communities this alike
-        // are one area.
-        merge(
-            &mut groups,
-            vectors.features,
-            options.same_area_similarity,
-            None,
-        );
+        // speaks of one problem would be split in two; and long texts make
+        // communities of loosely similar texts. Communities whose centroids are
+        // as alike as a typical mention is to its own community's centroid
+        // (times `cohesion_factor`, at most `same_area_similarity`) are one area.
+        let alike = (options.cohesion_factor * cohesion(matrix, &counts, &groups))
+            .min(options.same_area_similarity);
+        merge(&mut groups, vectors.features, alike, None);
     } else {
         merge(
             &mut groups,
@@ -619,6 +624,26 @@ fn communities(groups: Vec<Group>, features: usize, options: &GroupingOptions) -
     let mut merged: Vec<Group> = merged.into_iter().flatten().collect();
     merged.sort_by_key(|g| g.rank);
     merged
+}
+
+/// Mean cosine of a mention to its group's centroid, over all mentions.
+fn cohesion(matrix: &Matrix, counts: &[u32], groups: &[Group]) -> f32 {
+    let (sum, n) = groups
+        .par_iter()
+        .map(|g| {
+            let (ids, ws) = g.centroid();
+            g.members.iter().fold((0.0f64, 0u64), |(s, n), &doc| {
+                let c = u64::from(counts[doc as usize]);
+                let sim = dot(matrix.row(doc as usize), (&ids, &ws));
+                (s + f64::from(sim) * c as f64, n + c)
+            })
+        })
+        .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    if n == 0 {
+        0.0
+    } else {
+        (sum / n as f64) as f32
+    }
 }
 
 /// Nodes from which the full resolution applies.
