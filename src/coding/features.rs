@@ -13,7 +13,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
 
+use super::glossary;
 use super::text::Analysed;
+use crate::survey::Locale;
 
 /// Length of the character n-grams.
 pub const NGRAM: usize = 3;
@@ -93,8 +95,13 @@ fn keys_of(doc: &Analysed, bigrams: bool) -> Vec<(Key, u32)> {
     let mut keys = Vec::new();
     let mut chars = Vec::with_capacity(48);
     let mut previous: Option<&str> = None;
+    let swedish = doc.locale == Locale::Sv;
     for stem in doc.stems() {
         keys.push(Key::stem(stem));
+        if swedish {
+            // The glossary's English stems, so both languages meet.
+            keys.extend(glossary::english_of(stem).into_iter().map(Key::stem));
+        }
         if bigrams {
             if let Some(before) = previous {
                 keys.push(Key::bigram(before, stem));

@@ -23,6 +23,7 @@ pub mod codebook;
 mod corpus;
 pub mod evaluate;
 pub mod features;
+pub mod glossary;
 pub mod graph;
 pub mod grouping;
 pub mod learn;
