@@ -315,7 +315,7 @@ mod tests {
     fn inflected_swedish_words_find_their_english_stem() {
         let a = Analyzer::new();
         let delivery = a.stem("delivery", Locale::En).into_owned();
-        assert_eq!(stems("leveransen"), [delivery.clone()]);
+        assert_eq!(stems("leveransen"), stems("leveranser"));
         assert_eq!(stems("leveranser"), [delivery]);
         assert_eq!(
             stems("fakturan"),
