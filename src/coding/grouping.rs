@@ -87,7 +87,8 @@ impl Default for GroupingOptions {
 /// An area proposed by automatic grouping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProposedArea {
-    /// Its three most typical words: "leveransen / sent / levtid".
+    /// A short phrase its mentions share ("late delivery"), or its two most
+    /// typical words ("leveransen / levtid").
     pub label: String,
     /// Up to eight typical words, most typical first.
     pub terms: Vec<String>,
@@ -787,12 +788,7 @@ fn describe(
                     break;
                 }
             }
-            let label = terms
-                .iter()
-                .take(3)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" / ");
+            let label = phrase_label(docs_in, docs, counts, &terms, mentions);
 
             // Typical mentions: the most frequent wordings, then the nearest to
             // the centroid.
@@ -829,6 +825,41 @@ fn describe(
             }
         })
         .collect()
+}
+
+/// A label that reads like a problem: the pair of neighbouring content words
+/// (as written, stop words between them allowed) that the most of an area's
+/// mentions share, such as "late delivery" or "exchange rate", when at least a
+/// fifth of them (and two) use it and it holds one of the area's top two words;
+/// else its two most typical words.
+fn phrase_label(
+    docs_in: &[u32],
+    docs: &[&Analysed],
+    counts: &[u32],
+    terms: &[String],
+    mentions: u64,
+) -> String {
+    let mut pairs: FnvMap<(&str, &str), u64> = FnvMap::default();
+    for &doc in docs_in {
+        let d = doc as usize;
+        let words: Vec<&str> = docs[d].content().map(|t| t.word.as_str()).collect();
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for w in words.windows(2) {
+            if w[0] != w[1] && !seen.contains(&(w[0], w[1])) {
+                seen.push((w[0], w[1]));
+                *pairs.entry((w[0], w[1])).or_insert(0) += u64::from(counts[d]);
+            }
+        }
+    }
+    let top: Vec<&str> = terms.iter().take(2).map(String::as_str).collect();
+    let best = pairs
+        .into_iter()
+        .filter(|((a, b), n)| *n >= 2 && *n * 5 >= mentions && (top.contains(a) || top.contains(b)))
+        .max_by(|x, y| x.1.cmp(&y.1).then_with(|| y.0.cmp(&x.0)));
+    match best {
+        Some(((a, b), _)) => format!("{a} {b}"),
+        None => top.join(" / "),
+    }
 }
 
 fn drop_empty(
