@@ -19,8 +19,8 @@
 //! the usual columns. One model learns from every row of TRAIN.csv, another from
 //! the first N rows of each label (default 10).
 //!
-//! Without arguments it reads every `*.csv` in `../shared/data/`; when that folder
-//! has none it says so and uses `tests/fixtures/coding/sample.csv`.
+//! Without arguments it reads `tests/fixtures/coding/sample.csv`; labelled data
+//! kept outside the repository is named by its path.
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -83,26 +83,7 @@ fn files_to_read(args: Vec<PathBuf>) -> Result<Vec<PathBuf>, Box<dyn Error>> {
         return Ok(args);
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let shared = root.join("../shared/data");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&shared)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "csv"))
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    if found.is_empty() {
-        let fixture = root.join("tests/fixtures/coding/sample.csv");
-        println!(
-            "no *.csv in {}; using {}",
-            shared.display(),
-            fixture.display()
-        );
-        found.push(fixture);
-    }
-    Ok(found)
+    Ok(vec![root.join("tests/fixtures/coding/sample.csv")])
 }
 
 fn read(file: &Path) -> Result<Labelled, Box<dyn Error>> {
