@@ -472,6 +472,56 @@ mod tests {
     }
 
     #[test]
+    fn a_vocabulary_puts_later_texts_in_the_same_space() {
+        let analyzer = Analyzer::new();
+        let docs: Vec<Analysed> = ["late delivery", "wrong invoice"]
+            .iter()
+            .map(|t| analyzer.analyse(t, Some(Locale::En)))
+            .collect();
+        let refs: Vec<&Analysed> = docs.iter().collect();
+        let weighting = Weighting {
+            stem_weight: 0.6,
+            bigrams: true,
+            sublinear_tf: true,
+        };
+        let (vocabulary, matrix) = Vocabulary::build(&refs, &[1, 1], &weighting);
+        let again = vocabulary.vector(&docs[0]);
+        assert_eq!((again.0.as_slice(), again.1.as_slice()), matrix.row(0));
+        // Unknown words are dropped; known ones keep their ids.
+        let later = vocabulary.vector(&analyzer.analyse("late again, zzyzx", Some(Locale::En)));
+        assert!(!later.0.is_empty());
+        assert!(later
+            .0
+            .iter()
+            .all(|&id| (id as usize) < vocabulary.features()));
+        assert!(
+            dot((&later.0, &later.1), matrix.row(0)) > dot((&later.0, &later.1), matrix.row(1))
+        );
+        assert!(vocabulary.stem_id("late").is_some() && vocabulary.stem_id("zzyzx").is_none());
+    }
+
+    #[test]
+    fn swedish_texts_meet_english_ones_through_the_glossary() {
+        let c = cosines(
+            &["sena leveranser", "late deliveries", "fel faktura"],
+            Locale::Sv,
+        );
+        let en = Analyzer::new();
+        let docs = [
+            en.analyse("sena leveranser", Some(Locale::Sv)),
+            en.analyse("late deliveries", Some(Locale::En)),
+        ];
+        let refs: Vec<&Analysed> = docs.iter().collect();
+        let v = vectorise(&refs, &[1, 1], 0.6);
+        assert!(
+            v.matrix.dot(0, &v.matrix, 1) > 0.3,
+            "{}",
+            v.matrix.dot(0, &v.matrix, 1)
+        );
+        assert!(c[0][2] < 0.2, "{c:?}");
+    }
+
+    #[test]
     fn empty_texts_have_empty_rows() {
         let c = cosines(&["", "🙂", "leverans"], Locale::Sv);
         assert_eq!(c[0][0], 0.0);

@@ -1048,6 +1048,36 @@ mod tests {
     }
 
     #[test]
+    fn small_graphs_get_a_milder_resolution() {
+        assert_eq!(resolution_for(2.5, 0), 1.0);
+        assert!((resolution_for(2.5, 250) - 1.75).abs() < 1e-9);
+        assert_eq!(resolution_for(2.5, 10_000), 2.5);
+        assert_eq!(resolution_for(0.8, 10), 0.8);
+    }
+
+    #[test]
+    fn a_shared_phrase_labels_an_area() {
+        let analyzer = Analyzer::new();
+        let texts = [
+            "the exchange rate was wrong",
+            "bad exchange rate again",
+            "exchange rate is too high",
+            "why this rate",
+        ];
+        let docs: Vec<Analysed> = texts
+            .iter()
+            .map(|t| analyzer.analyse(t, Some(Locale::En)))
+            .collect();
+        let refs: Vec<&Analysed> = docs.iter().collect();
+        let terms = vec!["exchange".to_string(), "rate".to_string()];
+        let label = phrase_label(&[0, 1, 2, 3], &refs, &[1, 1, 1, 1], &terms, 4);
+        assert_eq!(label, "exchange rate");
+        // No pair shared: the two most typical words.
+        let label = phrase_label(&[3], &refs, &[1, 1, 1, 1], &terms, 1);
+        assert_eq!(label, "exchange / rate");
+    }
+
+    #[test]
     fn bad_input_is_left_uncoded_without_panic() {
         let long = "leverans försenad ".repeat(600);
         let odd = [

@@ -282,7 +282,13 @@ pub fn code_survey(
         id
     };
 
-    let learned = learn_from_decisions(&all, &texts, &by_id, &resolve);
+    // Rules come first, so only what no rule covers is asked of the model.
+    let asked: Vec<bool> = result
+        .codings
+        .iter()
+        .map(|c| !matches!(c, Coding::Rule(_)))
+        .collect();
+    let learned = learn_from_decisions(&all, &texts, &asked, &by_id, &resolve);
 
     // Decided mentions per proposal, to continue an analyst's area.
     let mut decided_in: Vec<HashMap<i64, usize>> = vec![HashMap::new(); result.proposals.len()];
@@ -513,6 +519,7 @@ struct LearnedCoding {
 fn learn_from_decisions(
     all: &[StoredMention],
     texts: &[MentionText<'_>],
+    asked: &[bool],
     by_id: &HashMap<i64, &StoredArea>,
     resolve: &dyn Fn(i64) -> i64,
 ) -> Vec<LearnedCoding> {
@@ -546,7 +553,7 @@ fn learn_from_decisions(
         &LearningOptions::default(),
     );
     let undecided: Vec<usize> = (0..all.len())
-        .filter(|&i| !is_decided(all[i].coded_by.as_deref()))
+        .filter(|&i| asked[i] && !is_decided(all[i].coded_by.as_deref()))
         .collect();
     let asked: Vec<MentionText<'_>> = undecided.iter().map(|&i| texts[i]).collect();
     let name = |l: usize| {
