@@ -607,6 +607,7 @@ fn communities(groups: Vec<Group>, features: usize, options: &GroupingOptions) -
             near
         })
         .collect();
+    let neighbours = favour_mutual(neighbours);
     let mut graph = Graph::from_neighbours(&neighbours);
     for (i, g) in groups.iter().enumerate() {
         // Repeated wordings hold together: each mention past the first is a
@@ -625,6 +626,35 @@ fn communities(groups: Vec<Group>, features: usize, options: &GroupingOptions) -
     let mut merged: Vec<Group> = merged.into_iter().flatten().collect();
     merged.sort_by_key(|g| g.rank);
     merged
+}
+
+/// Weight of a link that only one of its ends counts among its nearest.
+const ONE_WAY_WEIGHT: f32 = 0.5;
+
+/// Links both ends count among their nearest keep their similarity; a one-way
+/// link (a hub's or an outlier's) counts `ONE_WAY_WEIGHT` of it, so a text near
+/// everything does not glue problems together.
+fn favour_mutual(neighbours: Vec<Vec<(u32, f32)>>) -> Vec<Vec<(u32, f32)>> {
+    let sets: Vec<Vec<u32>> = neighbours
+        .iter()
+        .map(|list| {
+            let mut set: Vec<u32> = list.iter().map(|e| e.0).collect();
+            set.sort_unstable();
+            set
+        })
+        .collect();
+    neighbours
+        .into_iter()
+        .enumerate()
+        .map(|(i, list)| {
+            list.into_iter()
+                .map(|(j, s)| {
+                    let mutual = sets[j as usize].binary_search(&(i as u32)).is_ok();
+                    (j, if mutual { s } else { s * ONE_WAY_WEIGHT })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Mean cosine of a mention to its group's centroid, over all mentions.
@@ -1045,6 +1075,18 @@ mod tests {
             );
             assert!(!grouping.proposals.is_empty());
         }
+    }
+
+    #[test]
+    fn one_way_links_weigh_less() {
+        let out = favour_mutual(vec![
+            vec![(1, 0.8), (2, 0.6)],
+            vec![(0, 0.8)],
+            vec![(1, 0.4)],
+        ]);
+        assert_eq!(out[0], [(1, 0.8), (2, 0.3)]);
+        assert_eq!(out[1], [(0, 0.8)]);
+        assert_eq!(out[2], [(1, 0.2)]);
     }
 
     #[test]
