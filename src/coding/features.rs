@@ -13,7 +13,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
 
+use super::glossary;
 use super::text::Analysed;
+use crate::survey::Locale;
 
 /// Length of the character n-grams.
 pub const NGRAM: usize = 3;
@@ -61,6 +63,15 @@ impl Key {
         Key(h.finish() & !1)
     }
 
+    fn bigram(first: &str, second: &str) -> Key {
+        let mut h = Fnv::default();
+        h.write(&[STEM_TAG, b' ']);
+        h.write(first.as_bytes());
+        h.write(b" ");
+        h.write(second.as_bytes());
+        Key(h.finish() & !1)
+    }
+
     fn ngram(chars: &[char]) -> Key {
         let mut h = Fnv::default();
         h.write(&[NGRAM_TAG]);
@@ -76,12 +87,27 @@ impl Key {
     }
 }
 
-/// The distinct feature keys of one analysed text, sorted.
-fn keys_of(doc: &Analysed) -> Vec<Key> {
+/// The feature keys of one analysed text, sorted, each with how often it occurs:
+/// the stems, pairs of neighbouring stems when `bigrams` (in the stem block:
+/// "top up" and "exchange rate" say more than their words), and the character
+/// trigrams of each stem.
+fn keys_of(doc: &Analysed, bigrams: bool) -> Vec<(Key, u32)> {
     let mut keys = Vec::new();
     let mut chars = Vec::with_capacity(48);
+    let mut previous: Option<&str> = None;
+    let swedish = doc.locale == Locale::Sv;
     for stem in doc.stems() {
         keys.push(Key::stem(stem));
+        if swedish {
+            // The glossary's English stems, so both languages meet.
+            keys.extend(glossary::english_of(stem).into_iter().map(Key::stem));
+        }
+        if bigrams {
+            if let Some(before) = previous {
+                keys.push(Key::bigram(before, stem));
+            }
+            previous = Some(stem);
+        }
         chars.clear();
         chars.push('#');
         chars.extend(stem.chars());
@@ -93,8 +119,14 @@ fn keys_of(doc: &Analysed) -> Vec<Key> {
         }
     }
     keys.sort_unstable();
-    keys.dedup();
-    keys
+    let mut counted: Vec<(Key, u32)> = Vec::with_capacity(keys.len());
+    for k in keys {
+        match counted.last_mut() {
+            Some((last, n)) if *last == k => *n += 1,
+            _ => counted.push((k, 1)),
+        }
+    }
+    counted
 }
 
 /// Unit-length sparse vectors, one row per text, in one flat store.
@@ -183,6 +215,7 @@ pub struct Vectors {
     /// Whether feature `id` is a stem (else a trigram).
     pub is_stem: Vec<bool>,
     id_of: FnvMap<Key, u32>,
+    idf: Vec<f32>,
 }
 
 impl Vectors {
@@ -192,19 +225,49 @@ impl Vectors {
     }
 }
 
+/// How texts become vectors.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weighting {
+    /// Share of a vector's squared length given to stems (and stem pairs); the
+    /// rest goes to character trigrams.
+    pub stem_weight: f32,
+    /// Pairs of neighbouring stems as features too.
+    pub bigrams: bool,
+    /// Term frequency counts as `1 + ln(tf)` (else a feature is there or not):
+    /// a long complaint that says "report" ten times is about reports, but not
+    /// ten times more than one that says it once.
+    pub sublinear_tf: bool,
+}
+
 /// Turns analysed texts into TF-IDF vectors. `counts[i]` is how many mentions text
 /// `i` stands for; document frequencies count mentions, not distinct texts.
 /// `stem_weight` (0..=1) is the share of a vector's squared length given to stems;
 /// the rest goes to trigrams. A text with no content words gets an empty row.
 pub fn vectorise(docs: &[&Analysed], counts: &[u32], stem_weight: f32) -> Vectors {
-    let keys: Vec<Vec<Key>> = docs.par_iter().map(|d| keys_of(d)).collect();
+    vectorise_with(
+        docs,
+        counts,
+        &Weighting {
+            stem_weight,
+            bigrams: false,
+            sublinear_tf: false,
+        },
+    )
+}
+
+/// [`vectorise`] with every choice of [`Weighting`].
+pub fn vectorise_with(docs: &[&Analysed], counts: &[u32], weighting: &Weighting) -> Vectors {
+    let keys: Vec<Vec<(Key, u32)>> = docs
+        .par_iter()
+        .map(|d| keys_of(d, weighting.bigrams))
+        .collect();
 
     // Document frequency per key, counted in parallel chunks and merged.
     let df: FnvMap<Key, u64> = keys
         .par_iter()
         .zip(counts.par_iter())
         .fold(FnvMap::default, |mut df, (ks, &c)| {
-            for k in ks {
+            for (k, _) in ks {
                 *df.entry(*k).or_insert(0) += u64::from(c);
             }
             df
@@ -236,44 +299,113 @@ pub fn vectorise(docs: &[&Analysed], counts: &[u32], stem_weight: f32) -> Vector
         .collect();
     let is_stem: Vec<bool> = vocabulary.iter().map(|(k, _)| k.is_stem()).collect();
 
-    let stem_scale = stem_weight.clamp(0.0, 1.0).sqrt();
-    let ngram_scale = (1.0 - stem_weight.clamp(0.0, 1.0)).sqrt();
-    let rows: Vec<(Vec<u32>, Vec<f32>)> = keys
-        .par_iter()
-        .map(|ks| {
-            let mut ids: Vec<u32> = ks.iter().filter_map(|k| id_of.get(k).copied()).collect();
-            ids.sort_unstable();
-            let mut weights: Vec<f32> = ids.iter().map(|&id| idf[id as usize]).collect();
-            let norm = |stem: bool| -> f32 {
-                ids.iter()
-                    .zip(&weights)
-                    .filter(|(id, _)| is_stem[**id as usize] == stem)
-                    .map(|(_, w)| w * w)
-                    .sum::<f32>()
-                    .sqrt()
-            };
-            let (stem_norm, ngram_norm) = (norm(true), norm(false));
-            for (id, w) in ids.iter().zip(weights.iter_mut()) {
-                *w *= if is_stem[*id as usize] {
-                    if stem_norm > 0.0 {
-                        stem_scale / stem_norm
-                    } else {
-                        0.0
-                    }
-                } else if ngram_norm > 0.0 {
-                    ngram_scale / ngram_norm
-                } else {
-                    0.0
-                };
-            }
-            (ids, weights)
-        })
-        .collect();
-    Vectors {
-        matrix: Matrix::with_rows(rows),
-        features: vocabulary.len(),
+    let vocabulary = Vocabulary {
+        weighting: *weighting,
+        idf,
         is_stem,
         id_of,
+    };
+    let rows: Vec<(Vec<u32>, Vec<f32>)> = keys.par_iter().map(|ks| vocabulary.row(ks)).collect();
+    Vectors {
+        matrix: Matrix::with_rows(rows),
+        features: vocabulary.idf.len(),
+        is_stem: vocabulary.is_stem,
+        id_of: vocabulary.id_of,
+        idf: vocabulary.idf,
+    }
+}
+
+/// The features of a set of texts and their IDF weights, kept to turn later
+/// texts into vectors of the same space (features they lack are dropped).
+#[derive(Debug, Clone)]
+pub struct Vocabulary {
+    weighting: Weighting,
+    idf: Vec<f32>,
+    is_stem: Vec<bool>,
+    id_of: FnvMap<Key, u32>,
+}
+
+impl Vocabulary {
+    /// The vocabulary of `docs` (each standing for `counts[i]` mentions) and
+    /// their vectors.
+    pub fn build(
+        docs: &[&Analysed],
+        counts: &[u32],
+        weighting: &Weighting,
+    ) -> (Vocabulary, Matrix) {
+        let v = vectorise_with(docs, counts, weighting);
+        let idf = v.idf.clone();
+        (
+            Vocabulary {
+                weighting: *weighting,
+                idf,
+                is_stem: v.is_stem,
+                id_of: v.id_of,
+            },
+            v.matrix,
+        )
+    }
+
+    /// The feature id of a stem, if the vocabulary has it.
+    pub fn stem_id(&self, stem: &str) -> Option<u32> {
+        self.id_of.get(&Key::stem(stem)).copied()
+    }
+
+    /// Number of features (ids are `0..features()`).
+    pub fn features(&self) -> usize {
+        self.idf.len()
+    }
+
+    /// The unit-length vector of a text in this vocabulary's space.
+    pub fn vector(&self, doc: &Analysed) -> (Vec<u32>, Vec<f32>) {
+        self.row(&keys_of(doc, self.weighting.bigrams))
+    }
+
+    fn row(&self, ks: &[(Key, u32)]) -> (Vec<u32>, Vec<f32>) {
+        let (idf, is_stem, weighting) = (&self.idf, &self.is_stem, &self.weighting);
+        let stem_weight = weighting.stem_weight.clamp(0.0, 1.0);
+        let stem_scale = stem_weight.sqrt();
+        let ngram_scale = (1.0 - stem_weight).sqrt();
+        let mut pairs: Vec<(u32, u32)> = ks
+            .iter()
+            .filter_map(|(k, tf)| self.id_of.get(k).map(|&id| (id, *tf)))
+            .collect();
+        pairs.sort_unstable();
+        let ids: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+        let mut weights: Vec<f32> = pairs
+            .iter()
+            .map(|&(id, tf)| {
+                let tf = if weighting.sublinear_tf {
+                    1.0 + (tf as f32).ln()
+                } else {
+                    1.0
+                };
+                tf * idf[id as usize]
+            })
+            .collect();
+        let norm = |stem: bool| -> f32 {
+            ids.iter()
+                .zip(&weights)
+                .filter(|(id, _)| is_stem[**id as usize] == stem)
+                .map(|(_, w)| w * w)
+                .sum::<f32>()
+                .sqrt()
+        };
+        let (stem_norm, ngram_norm) = (norm(true), norm(false));
+        for (id, w) in ids.iter().zip(weights.iter_mut()) {
+            *w *= if is_stem[*id as usize] {
+                if stem_norm > 0.0 {
+                    stem_scale / stem_norm
+                } else {
+                    0.0
+                }
+            } else if ngram_norm > 0.0 {
+                ngram_scale / ngram_norm
+            } else {
+                0.0
+            };
+        }
+        (ids, weights)
     }
 }
 
@@ -337,6 +469,56 @@ mod tests {
         );
         assert!(c[0][1] > 0.45, "typo vs word: {}", c[0][1]);
         assert!(c[0][2] < 0.1, "typo vs unrelated: {}", c[0][2]);
+    }
+
+    #[test]
+    fn a_vocabulary_puts_later_texts_in_the_same_space() {
+        let analyzer = Analyzer::new();
+        let docs: Vec<Analysed> = ["late delivery", "wrong invoice"]
+            .iter()
+            .map(|t| analyzer.analyse(t, Some(Locale::En)))
+            .collect();
+        let refs: Vec<&Analysed> = docs.iter().collect();
+        let weighting = Weighting {
+            stem_weight: 0.6,
+            bigrams: true,
+            sublinear_tf: true,
+        };
+        let (vocabulary, matrix) = Vocabulary::build(&refs, &[1, 1], &weighting);
+        let again = vocabulary.vector(&docs[0]);
+        assert_eq!((again.0.as_slice(), again.1.as_slice()), matrix.row(0));
+        // Unknown words are dropped; known ones keep their ids.
+        let later = vocabulary.vector(&analyzer.analyse("late again, zzyzx", Some(Locale::En)));
+        assert!(!later.0.is_empty());
+        assert!(later
+            .0
+            .iter()
+            .all(|&id| (id as usize) < vocabulary.features()));
+        assert!(
+            dot((&later.0, &later.1), matrix.row(0)) > dot((&later.0, &later.1), matrix.row(1))
+        );
+        assert!(vocabulary.stem_id("late").is_some() && vocabulary.stem_id("zzyzx").is_none());
+    }
+
+    #[test]
+    fn swedish_texts_meet_english_ones_through_the_glossary() {
+        let c = cosines(
+            &["sena leveranser", "late deliveries", "fel faktura"],
+            Locale::Sv,
+        );
+        let en = Analyzer::new();
+        let docs = [
+            en.analyse("sena leveranser", Some(Locale::Sv)),
+            en.analyse("late deliveries", Some(Locale::En)),
+        ];
+        let refs: Vec<&Analysed> = docs.iter().collect();
+        let v = vectorise(&refs, &[1, 1], 0.6);
+        assert!(
+            v.matrix.dot(0, &v.matrix, 1) > 0.3,
+            "{}",
+            v.matrix.dot(0, &v.matrix, 1)
+        );
+        assert!(c[0][2] < 0.2, "{c:?}");
     }
 
     #[test]

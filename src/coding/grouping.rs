@@ -5,19 +5,22 @@
 //!
 //! 1. **Gather.** Distinct texts, most frequent first, each join the first-seen
 //!    text ("leader") they are most similar to, if the cosine of their TF-IDF
-//!    vectors (stems + trigrams, see `features`) reaches `join_similarity`; else
-//!    they lead a new group. Candidate leaders come from an inverted index over
-//!    the leaders' strongest features, so each text is compared with a few
-//!    leaders, not with all of them.
-//! 2. **Merge.** Groups whose centroids are each other's nearest neighbour
-//!    (found through the same kind of index) merge while their cosine reaches
-//!    `merge_similarity`. The number of areas is where this stops: it comes from
-//!    the data. With `areas = Some(k)`, merging goes on below the threshold
+//!    vectors (stems with `1 + ln tf` weights + character trigrams, see
+//!    `features`) reaches `join_similarity` (0.8: near-identical wordings).
+//!    Candidate leaders come from an inverted index over the leaders' strongest
+//!    features, so each text is compared with a few leaders, not with all.
+//! 2. **Communities** (the data decide). Each group is linked to its
+//!    `neighbours` most similar groups (found through the same kind of index),
+//!    and the Louvain method (`graph`) finds the communities of that graph: the
+//!    number of areas is where modularity peaks, at `resolution`. With
+//!    `areas = Some(k)` the older pass runs instead: reciprocal nearest groups
+//!    merge while their centroids' cosine reaches `merge_similarity`, then on
 //!    until at most `k` areas remain.
 //! 3. **Assign.** Groups of at least `min_area_size` mentions become proposed
-//!    areas. Every text goes to the area whose centroid it is most similar to;
-//!    texts close to no area stay uncoded. Each area is labelled with its most
-//!    typical words and shown with three typical mentions.
+//!    areas. Every text with content goes to the area whose centroid it is most
+//!    similar to (so few stay uncoded: only texts with no content words or
+//!    sharing nothing with any area). Each area is labelled with its most typical
+//!    words and shown with three typical mentions.
 //!
 //! There is no randomness: the same mentions give the same areas in any order
 //! (ties are broken by the normalised text, never by position or hash order).
@@ -25,7 +28,8 @@
 use rayon::prelude::*;
 
 use super::corpus::{Corpus, MentionText};
-use super::features::{dot, vectorise, FnvMap, Matrix, Vectors};
+use super::features::{dot, vectorise_with, FnvMap, Matrix, Vectors, Weighting};
+use super::graph::{louvain, Graph};
 use super::text::{Analysed, Analyzer};
 
 /// Settings of automatic grouping. `Default` suits studies of any size.
@@ -45,6 +49,21 @@ pub struct GroupingOptions {
     pub merge_similarity: f32,
     /// Share of a vector's weight on stems; the rest is on character trigrams.
     pub stem_weight: f32,
+    /// Neighbours each group is linked to in the similarity graph whose
+    /// communities are the areas when the data decide.
+    pub neighbours: usize,
+    /// Louvain resolution: above 1, more and smaller areas.
+    pub resolution: f64,
+    /// Cosine of two communities' centroids at which they are one area anyway;
+    /// lower when mentions are less alike their own community (see
+    /// `cohesion_factor`).
+    pub same_area_similarity: f32,
+    /// Communities merge when their centroids' cosine reaches this times the
+    /// mean cosine of a mention to its community's centroid.
+    pub cohesion_factor: f32,
+    /// Pairs of neighbouring stems as features, and `1 + ln(tf)` term weights.
+    pub bigrams: bool,
+    pub sublinear_tf: bool,
 }
 
 impl Default for GroupingOptions {
@@ -52,9 +71,15 @@ impl Default for GroupingOptions {
         GroupingOptions {
             areas: None,
             min_area_size: None,
-            join_similarity: 0.5,
+            join_similarity: 0.8,
             merge_similarity: 0.15,
-            stem_weight: 0.3,
+            stem_weight: 0.6,
+            neighbours: 10,
+            resolution: 2.5,
+            same_area_similarity: 0.5,
+            cohesion_factor: 1.2,
+            bigrams: false,
+            sublinear_tf: true,
         }
     }
 }
@@ -62,7 +87,8 @@ impl Default for GroupingOptions {
 /// An area proposed by automatic grouping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProposedArea {
-    /// Its three most typical words: "leveransen / sent / levtid".
+    /// A short phrase its mentions share ("late delivery"), or its two most
+    /// typical words ("leveransen / levtid").
     pub label: String,
     /// Up to eight typical words, most typical first.
     pub terms: Vec<String>,
@@ -136,7 +162,15 @@ pub(crate) fn group_docs(
         .iter()
         .map(|&d| corpus.normalised[d as usize].as_str())
         .collect();
-    let vectors = vectorise(&docs, &counts, options.stem_weight);
+    let vectors = vectorise_with(
+        &docs,
+        &counts,
+        &Weighting {
+            stem_weight: options.stem_weight,
+            bigrams: options.bigrams,
+            sublinear_tf: options.sublinear_tf,
+        },
+    );
     let matrix = &vectors.matrix;
 
     // Most frequent first; ties by text, so input order never matters.
@@ -156,12 +190,24 @@ pub(crate) fn group_docs(
         &counts,
         options.join_similarity,
     );
-    merge(
-        &mut groups,
-        vectors.features,
-        options.merge_similarity,
-        None,
-    );
+    if options.areas.is_none() {
+        groups = communities(groups, vectors.features, options);
+        // Modularity never finds a single community, so a small study that
+        // speaks of one problem would be split in two; and long texts make
+        // communities of loosely similar texts. Communities whose centroids are
+        // as alike as a typical mention is to its own community's centroid
+        // (times `cohesion_factor`, at most `same_area_similarity`) are one area.
+        let alike = (options.cohesion_factor * cohesion(matrix, &counts, &groups))
+            .min(options.same_area_similarity);
+        merge(&mut groups, vectors.features, alike, None);
+    } else {
+        merge(
+            &mut groups,
+            vectors.features,
+            options.merge_similarity,
+            None,
+        );
+    }
 
     let total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
     let min_size = options
@@ -186,11 +232,7 @@ pub(crate) fn group_docs(
         areas.truncate(k.max(1));
     }
     // With a fixed number of areas every text with content gets one of them.
-    let least = if options.areas.is_some() {
-        f32::MIN_POSITIVE
-    } else {
-        options.merge_similarity
-    };
+    let least = f32::MIN_POSITIVE;
     let assignments = assign(matrix, &vectors, &areas, least);
     let proposals = describe(
         corpus,
@@ -302,12 +344,27 @@ impl Index {
         self.candidates_alive(row, scratch, &[])
     }
 
+    /// Up to `n` items sharing strong features with `row`, best estimated first.
+    fn nearest(&self, row: (&[u32], &[f32]), scratch: &mut Scratch, n: usize) -> Vec<u32> {
+        self.search(row, scratch, &[], n)
+    }
+
     /// `candidates` among the items `alive` marks (all when `alive` is empty).
     fn candidates_alive(
         &self,
         row: (&[u32], &[f32]),
         scratch: &mut Scratch,
         alive: &[bool],
+    ) -> Vec<u32> {
+        self.search(row, scratch, alive, VERIFIED)
+    }
+
+    fn search(
+        &self,
+        row: (&[u32], &[f32]),
+        scratch: &mut Scratch,
+        alive: &[bool],
+        n: usize,
     ) -> Vec<u32> {
         for k in strongest(row, QUERY_FEATURES) {
             let w = row.1[k];
@@ -330,8 +387,12 @@ impl Index {
             .drain(..)
             .map(|item| (item, std::mem::take(&mut scratch.score[item as usize])))
             .collect();
-        found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        found.truncate(VERIFIED);
+        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if found.len() > n {
+            found.select_nth_unstable_by(n, order);
+            found.truncate(n);
+        }
+        found.sort_unstable_by(order);
         found.into_iter().map(|(item, _)| item).collect()
     }
 }
@@ -390,19 +451,7 @@ fn gather(
         .into_par_iter()
         .enumerate()
         .map(|(rank, members)| {
-            let mut sums: FnvMap<u32, f32> = FnvMap::default();
-            let mut size = 0u64;
-            for &doc in &members {
-                let c = counts[doc as usize];
-                size += u64::from(c);
-                let (ids, ws) = matrix.row(doc as usize);
-                for (id, w) in ids.iter().zip(ws) {
-                    *sums.entry(*id).or_insert(0.0) += w * c as f32;
-                }
-            }
-            let mut pairs: Vec<(u32, f32)> = sums.into_iter().collect();
-            pairs.sort_by_key(|p| p.0);
-            let (ids, sums) = truncate(pairs);
+            let (ids, sums, size) = summed(matrix, counts, &members);
             Group {
                 ids,
                 sums,
@@ -527,6 +576,142 @@ fn merge(groups: &mut Vec<Group>, features: usize, threshold: f32, until: Option
     *groups = merged;
 }
 
+/// Pass 2 when the data decide: groups become nodes of a graph linking each to
+/// its `neighbours` most similar groups; the graph's communities (Louvain) are
+/// merged into one group each.
+fn communities(groups: Vec<Group>, features: usize, options: &GroupingOptions) -> Vec<Group> {
+    if groups.len() < 2 {
+        return groups;
+    }
+    let mut centroids = Matrix::new();
+    let mut index = Index::new(features);
+    for (i, g) in groups.iter().enumerate() {
+        let (ids, ws) = g.centroid();
+        centroids.push(&ids, &ws);
+        index.insert(i as u32, centroids.row(i));
+    }
+    let k = options.neighbours.max(1);
+    let neighbours: Vec<Vec<(u32, f32)>> = (0..groups.len())
+        .into_par_iter()
+        .map_init(Scratch::default, |scratch, i| {
+            let row = centroids.row(i);
+            let mut near: Vec<(u32, f32)> = index
+                .nearest(row, scratch, 4 * k)
+                .into_iter()
+                .filter(|&j| j as usize != i)
+                .map(|j| (j, dot(row, centroids.row(j as usize))))
+                .filter(|&(_, s)| s > 0.0)
+                .collect();
+            near.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            near.truncate(k);
+            near
+        })
+        .collect();
+    let neighbours = favour_mutual(neighbours);
+    let mut graph = Graph::from_neighbours(&neighbours);
+    for (i, g) in groups.iter().enumerate() {
+        // Repeated wordings hold together: each mention past the first is a
+        // link of the group to itself.
+        graph.self_weight[i] = (g.size.saturating_sub(1)) as f64;
+    }
+    let community = louvain(&graph, resolution_for(options.resolution, groups.len()));
+    let count = community.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let mut merged: Vec<Option<Group>> = vec![None; count];
+    for (g, c) in groups.into_iter().zip(community) {
+        match &mut merged[c as usize] {
+            Some(into) => into.absorb(g),
+            slot => *slot = Some(g),
+        }
+    }
+    let mut merged: Vec<Group> = merged.into_iter().flatten().collect();
+    merged.sort_by_key(|g| g.rank);
+    merged
+}
+
+/// Weight of a link that only one of its ends counts among its nearest.
+const ONE_WAY_WEIGHT: f32 = 0.5;
+
+/// Links both ends count among their nearest keep their similarity; a one-way
+/// link (a hub's or an outlier's) counts `ONE_WAY_WEIGHT` of it, so a text near
+/// everything does not glue problems together.
+fn favour_mutual(neighbours: Vec<Vec<(u32, f32)>>) -> Vec<Vec<(u32, f32)>> {
+    let sets: Vec<Vec<u32>> = neighbours
+        .iter()
+        .map(|list| {
+            let mut set: Vec<u32> = list.iter().map(|e| e.0).collect();
+            set.sort_unstable();
+            set
+        })
+        .collect();
+    neighbours
+        .into_iter()
+        .enumerate()
+        .map(|(i, list)| {
+            list.into_iter()
+                .map(|(j, s)| {
+                    let mutual = sets[j as usize].binary_search(&(i as u32)).is_ok();
+                    (j, if mutual { s } else { s * ONE_WAY_WEIGHT })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Mean cosine of a mention to its group's centroid, over all mentions.
+fn cohesion(matrix: &Matrix, counts: &[u32], groups: &[Group]) -> f32 {
+    let (sum, n) = groups
+        .par_iter()
+        .map(|g| {
+            let (ids, ws) = g.centroid();
+            g.members.iter().fold((0.0f64, 0u64), |(s, n), &doc| {
+                let c = u64::from(counts[doc as usize]);
+                let sim = dot(matrix.row(doc as usize), (&ids, &ws));
+                (s + f64::from(sim) * c as f64, n + c)
+            })
+        })
+        .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    if n == 0 {
+        0.0
+    } else {
+        (sum / n as f64) as f32
+    }
+}
+
+/// Nodes from which the full resolution applies.
+const FULL_RESOLUTION_NODES: f64 = 500.0;
+
+/// The Louvain resolution for a graph of `nodes` nodes: `resolution` from
+/// `FULL_RESOLUTION_NODES` up, falling linearly to 1 (plain modularity) for a
+/// handful. Modularity's null model makes the same resolution cut a large graph
+/// into larger communities than a small one; a small study should not be split
+/// into pairs of mentions, nor a large one lumped.
+fn resolution_for(resolution: f64, nodes: usize) -> f64 {
+    let share = (nodes as f64 / FULL_RESOLUTION_NODES).min(1.0);
+    if resolution > 1.0 {
+        1.0 + (resolution - 1.0) * share
+    } else {
+        resolution
+    }
+}
+
+/// The count-weighted sum of some docs' vectors, truncated, and their mentions.
+fn summed(matrix: &Matrix, counts: &[u32], members: &[u32]) -> (Vec<u32>, Vec<f32>, u64) {
+    let mut sums: FnvMap<u32, f32> = FnvMap::default();
+    let mut size = 0u64;
+    for &doc in members {
+        let c = counts[doc as usize];
+        size += u64::from(c);
+        let (ids, ws) = matrix.row(doc as usize);
+        for (id, w) in ids.iter().zip(ws) {
+            *sums.entry(*id).or_insert(0.0) += w * c as f32;
+        }
+    }
+    let mut pairs: Vec<(u32, f32)> = sums.into_iter().collect();
+    pairs.sort_by_key(|p| p.0);
+    let (ids, sums) = truncate(pairs);
+    (ids, sums, size)
+}
+
 /// Pass 3: each doc to the area whose centroid is nearest, if near enough.
 fn assign(
     matrix: &Matrix,
@@ -633,12 +818,7 @@ fn describe(
                     break;
                 }
             }
-            let label = terms
-                .iter()
-                .take(3)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" / ");
+            let label = phrase_label(docs_in, docs, counts, &terms, mentions);
 
             // Typical mentions: the most frequent wordings, then the nearest to
             // the centroid.
@@ -675,6 +855,41 @@ fn describe(
             }
         })
         .collect()
+}
+
+/// A label that reads like a problem: the pair of neighbouring content words
+/// (as written, stop words between them allowed) that the most of an area's
+/// mentions share, such as "late delivery" or "exchange rate", when at least a
+/// fifth of them (and two) use it and it holds one of the area's top two words;
+/// else its two most typical words.
+fn phrase_label(
+    docs_in: &[u32],
+    docs: &[&Analysed],
+    counts: &[u32],
+    terms: &[String],
+    mentions: u64,
+) -> String {
+    let mut pairs: FnvMap<(&str, &str), u64> = FnvMap::default();
+    for &doc in docs_in {
+        let d = doc as usize;
+        let words: Vec<&str> = docs[d].content().map(|t| t.word.as_str()).collect();
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for w in words.windows(2) {
+            if w[0] != w[1] && !seen.contains(&(w[0], w[1])) {
+                seen.push((w[0], w[1]));
+                *pairs.entry((w[0], w[1])).or_insert(0) += u64::from(counts[d]);
+            }
+        }
+    }
+    let top: Vec<&str> = terms.iter().take(2).map(String::as_str).collect();
+    let best = pairs
+        .into_iter()
+        .filter(|((a, b), n)| *n >= 2 && *n * 5 >= mentions && (top.contains(a) || top.contains(b)))
+        .max_by(|x, y| x.1.cmp(&y.1).then_with(|| y.0.cmp(&x.0)));
+    match best {
+        Some(((a, b), _)) => format!("{a} {b}"),
+        None => top.join(" / "),
+    }
 }
 
 fn drop_empty(
@@ -860,6 +1075,48 @@ mod tests {
             );
             assert!(!grouping.proposals.is_empty());
         }
+    }
+
+    #[test]
+    fn one_way_links_weigh_less() {
+        let out = favour_mutual(vec![
+            vec![(1, 0.8), (2, 0.6)],
+            vec![(0, 0.8)],
+            vec![(1, 0.4)],
+        ]);
+        assert_eq!(out[0], [(1, 0.8), (2, 0.3)]);
+        assert_eq!(out[1], [(0, 0.8)]);
+        assert_eq!(out[2], [(1, 0.2)]);
+    }
+
+    #[test]
+    fn small_graphs_get_a_milder_resolution() {
+        assert_eq!(resolution_for(2.5, 0), 1.0);
+        assert!((resolution_for(2.5, 250) - 1.75).abs() < 1e-9);
+        assert_eq!(resolution_for(2.5, 10_000), 2.5);
+        assert_eq!(resolution_for(0.8, 10), 0.8);
+    }
+
+    #[test]
+    fn a_shared_phrase_labels_an_area() {
+        let analyzer = Analyzer::new();
+        let texts = [
+            "the exchange rate was wrong",
+            "bad exchange rate again",
+            "exchange rate is too high",
+            "why this rate",
+        ];
+        let docs: Vec<Analysed> = texts
+            .iter()
+            .map(|t| analyzer.analyse(t, Some(Locale::En)))
+            .collect();
+        let refs: Vec<&Analysed> = docs.iter().collect();
+        let terms = vec!["exchange".to_string(), "rate".to_string()];
+        let label = phrase_label(&[0, 1, 2, 3], &refs, &[1, 1, 1, 1], &terms, 4);
+        assert_eq!(label, "exchange rate");
+        // No pair shared: the two most typical words.
+        let label = phrase_label(&[3], &refs, &[1, 1, 1, 1], &terms, 1);
+        assert_eq!(label, "exchange / rate");
     }
 
     #[test]

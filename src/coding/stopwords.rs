@@ -7,7 +7,11 @@
 //! tense forms such as "sent", Swedish for late, are not in them), and extended with
 //! informal forms customers type ("e" for "är", "dom", "nån").
 
-/// Swedish stop words, sorted (checked by a test) so lookup is a binary search.
+use std::sync::OnceLock;
+
+use super::features::FnvMap;
+
+/// Swedish stop words, sorted (checked by a test).
 pub const SWEDISH: &[&str] = &[
     "alla", "allt", "att", "av", "bara", "blev", "bli", "blir", "blivit", "da", "de", "dem", "den",
     "denna", "deras", "dess", "dessa", "det", "detta", "dig", "din", "dina", "ditt", "dom", "du",
@@ -21,7 +25,7 @@ pub const SWEDISH: &[&str] = &[
     "vid", "vilka", "vilkas", "vilken", "vilket", "vår", "våra", "vårt", "än", "är", "åt", "över",
 ];
 
-/// English stop words, sorted (checked by a test) so lookup is a binary search.
+/// English stop words, sorted (checked by a test).
 pub const ENGLISH: &[&str] = &[
     "a",
     "about",
@@ -157,16 +161,37 @@ pub const ENGLISH: &[&str] = &[
 /// lists apply to every mention: mixed-language mentions are common and the two
 /// lists barely collide on words that matter.
 pub fn is_stop_word(word: &str) -> bool {
-    SWEDISH.binary_search(&word).is_ok() || ENGLISH.binary_search(&word).is_ok()
+    languages_of(word) != 0
+}
+
+const IS_SWEDISH: u8 = 1;
+const IS_ENGLISH: u8 = 2;
+
+/// Which lists hold `word` (bits `IS_SWEDISH`, `IS_ENGLISH`), through one hash
+/// look-up built on first use: every token of every mention asks.
+fn languages_of(word: &str) -> u8 {
+    static TABLE: OnceLock<FnvMap<&'static str, u8>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut table = FnvMap::default();
+        for w in SWEDISH {
+            *table.entry(*w).or_insert(0) |= IS_SWEDISH;
+        }
+        for w in ENGLISH {
+            *table.entry(*w).or_insert(0) |= IS_ENGLISH;
+        }
+        table
+    });
+    table.get(word).copied().unwrap_or(0)
 }
 
 /// How many of `words` are Swedish and English stop words: a cheap, robust
 /// language signal for texts too short for letter statistics.
 pub fn stop_word_votes<'a>(words: impl IntoIterator<Item = &'a str>) -> (usize, usize) {
     words.into_iter().fold((0, 0), |(sv, en), w| {
+        let l = languages_of(w);
         (
-            sv + usize::from(SWEDISH.binary_search(&w).is_ok()),
-            en + usize::from(ENGLISH.binary_search(&w).is_ok()),
+            sv + usize::from(l & IS_SWEDISH != 0),
+            en + usize::from(l & IS_ENGLISH != 0),
         )
     })
 }

@@ -21,6 +21,7 @@ use diesel::prelude::*;
 
 use super::codebook::{Codebook, CodebookError};
 use super::grouping::GroupingOptions;
+use super::learn::{Learned, LearningOptions};
 use super::pipeline::{code_mentions, Coding};
 use super::MentionText;
 use crate::db::schema::{areas, codebooks, coding_decisions, mentions, responses};
@@ -281,6 +282,14 @@ pub fn code_survey(
         id
     };
 
+    // Rules come first, so only what no rule covers is asked of the model.
+    let asked: Vec<bool> = result
+        .codings
+        .iter()
+        .map(|c| !matches!(c, Coding::Rule(_)))
+        .collect();
+    let learned = learn_from_decisions(&all, &texts, &asked, &by_id, &resolve);
+
     // Decided mentions per proposal, to continue an analyst's area.
     let mut decided_in: Vec<HashMap<i64, usize>> = vec![HashMap::new(); result.proposals.len()];
     // First undecided mention of each proposal: its stable key.
@@ -333,6 +342,11 @@ pub fn code_survey(
                 };
                 (Target::Area(target), BY_RULE, rule.to_string())
             }
+            Coding::Automatic(_) | Coding::Uncoded if learned[i].sure.is_some() => {
+                run.automatic += 1;
+                let (area, note) = learned[i].sure.clone().unwrap_or_default();
+                (Target::Area(AreaRef::Existing(area)), BY_AUTOMATIC, note)
+            }
             Coding::Automatic(a) => {
                 run.automatic += 1;
                 let proposal = &result.proposals[a.proposal];
@@ -370,6 +384,10 @@ pub fn code_survey(
                     "no rule matched and it is unlike every proposed area".to_string(),
                 )
             }
+        };
+        let note = match (&learned[i].unsure, by) {
+            (Some(unsure), BY_AUTOMATIC) => format!("{note}; {unsure}"),
+            _ => note,
         };
         planned.push((i, target, by, note));
     }
@@ -483,6 +501,87 @@ pub fn code_survey(
         Ok(())
     })?;
     Ok(run)
+}
+
+/// What the model learned from analysts' decisions says of one mention: an
+/// area it is sure of (and why), or why it is unsure (kept as a note beside the
+/// automatic proposal, so the analyst sees the nearest areas).
+#[derive(Debug, Clone, Default)]
+struct LearnedCoding {
+    sure: Option<(i64, String)>,
+    unsure: Option<String>,
+}
+
+/// Trains on the mentions an analyst (or an imported file) placed, each in the
+/// area it now counts in, and says for every other mention where it belongs.
+/// Nothing is learned from fewer than two areas. Decided mentions never change
+/// when coding runs, so neither does the model: running again changes nothing.
+fn learn_from_decisions(
+    all: &[StoredMention],
+    texts: &[MentionText<'_>],
+    asked: &[bool],
+    by_id: &HashMap<i64, &StoredArea>,
+    resolve: &dyn Fn(i64) -> i64,
+) -> Vec<LearnedCoding> {
+    let mut area_ids: Vec<i64> = Vec::new();
+    let mut examples = Vec::new();
+    let mut labels = Vec::new();
+    for (m, text) in all.iter().zip(texts) {
+        if let (true, Some(area)) = (is_decided(m.coded_by.as_deref()), m.area_id) {
+            let area = resolve(area);
+            let label = match area_ids.iter().position(|&a| a == area) {
+                Some(l) => l,
+                None => {
+                    area_ids.push(area);
+                    area_ids.len() - 1
+                }
+            };
+            examples.push(*text);
+            labels.push(label);
+        }
+    }
+    let mut out = vec![LearnedCoding::default(); all.len()];
+    if area_ids.len() < 2 {
+        return out;
+    }
+    let analyzer = super::Analyzer::new();
+    let model = Learned::train(
+        &analyzer,
+        &examples,
+        &labels,
+        area_ids.len(),
+        &LearningOptions::default(),
+    );
+    let undecided: Vec<usize> = (0..all.len())
+        .filter(|&i| asked[i] && !is_decided(all[i].coded_by.as_deref()))
+        .collect();
+    let asked: Vec<MentionText<'_>> = undecided.iter().map(|&i| texts[i]).collect();
+    let name = |l: usize| {
+        by_id.get(&area_ids[l]).map_or_else(
+            || format!("area {}", area_ids[l]),
+            |a| format!("{:?}", a.label),
+        )
+    };
+    let decisions = examples.len();
+    for (i, suggestion) in undecided.into_iter().zip(model.suggest(&analyzer, &asked)) {
+        let Some(s) = suggestion else { continue };
+        let reason = s.reason(name);
+        out[i] = if s.sure {
+            LearnedCoding {
+                sure: Some((
+                    area_ids[s.area],
+                    format!("{reason} ({decisions} analyst decisions)"),
+                )),
+                unsure: None,
+            }
+        } else {
+            LearnedCoding {
+                sure: None,
+                unsure: Some(reason),
+            }
+        };
+    }
+    out
 }
 
 struct NewArea {

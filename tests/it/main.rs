@@ -12,6 +12,7 @@ mod answer_reliability;
 mod browser;
 mod cases;
 mod coding_codebook;
+mod coding_learning;
 mod coding_workflow;
 mod commands;
 mod crash_safety;

@@ -1,0 +1,349 @@
+//! A small Swedish-English glossary of the words customers use to describe
+//! problems with a supplier, so that a Swedish and an English wording of one
+//! problem share features: "leveransen kom för sent" gets the English stems of
+//! "delivery" and "late" beside its own.
+//!
+//! Written for this project (not taken from any dictionary) and under the
+//! project's licence (MIT OR Apache-2.0). It covers general customer-service
+//! vocabulary: delivery, orders, invoices and payments, support, prices, the web
+//! shop, products and their faults, staff, documentation, marketing. A word it
+//! lacks simply gets no bridge; nothing is downloaded.
+//!
+//! Each entry is a Swedish word and its English counterpart; both are stemmed as
+//! the analyser stems them, so any inflection of the Swedish word finds the
+//! English stem. Swedish compounds ("leveransförsening", "fakturafel") are split
+//! into two known parts when the whole word is not in the list.
+
+use std::sync::OnceLock;
+
+use super::features::FnvMap;
+use super::text::Analyzer;
+use crate::survey::Locale;
+
+/// Swedish word, English word.
+pub const SWEDISH_ENGLISH: &[(&str, &str)] = &[
+    // Delivery and orders
+    ("leverans", "delivery"),
+    ("leverera", "deliver"),
+    ("levererades", "delivered"),
+    ("levtid", "delivery"),
+    ("leveranstid", "delivery"),
+    ("försening", "delay"),
+    ("försenad", "late"),
+    ("försenade", "late"),
+    ("sen", "late"),
+    ("sena", "late"),
+    ("sent", "late"),
+    ("vänta", "wait"),
+    ("väntar", "waiting"),
+    ("väntade", "waited"),
+    ("vecka", "week"),
+    ("veckor", "weeks"),
+    ("månad", "month"),
+    ("datum", "date"),
+    ("utlovat", "promised"),
+    ("lovade", "promised"),
+    ("order", "order"),
+    ("beställning", "order"),
+    ("beställa", "order"),
+    ("beställde", "ordered"),
+    ("paket", "parcel"),
+    ("paketet", "parcel"),
+    ("försändelse", "shipment"),
+    ("frakt", "shipping"),
+    ("spårning", "tracking"),
+    ("spåra", "track"),
+    ("spårningsnummer", "tracking"),
+    ("spårningsinformation", "tracking"),
+    ("kom", "came"),
+    ("kommit", "arrived"),
+    ("anlände", "arrived"),
+    ("fick", "got"),
+    ("fel", "wrong"),
+    ("felaktig", "wrong"),
+    ("felaktiga", "wrong"),
+    ("saknas", "missing"),
+    ("saknades", "missing"),
+    ("saknar", "missing"),
+    ("varor", "goods"),
+    ("vara", "item"),
+    ("artikel", "item"),
+    ("artiklar", "items"),
+    ("lager", "stock"),
+    ("slut", "out"),
+    ("slutsåld", "sold"),
+    ("restorder", "backorder"),
+    ("retur", "return"),
+    ("returnera", "return"),
+    ("byte", "exchange"),
+    // Money
+    ("faktura", "invoice"),
+    ("fakturor", "invoices"),
+    ("fakturering", "billing"),
+    ("räkning", "bill"),
+    ("betalning", "payment"),
+    ("betala", "pay"),
+    ("betalade", "paid"),
+    ("pengar", "money"),
+    ("återbetalning", "refund"),
+    ("kreditfaktura", "credit"),
+    ("avgift", "fee"),
+    ("avgifter", "fees"),
+    ("pris", "price"),
+    ("priser", "prices"),
+    ("priserna", "prices"),
+    ("prislista", "price"),
+    ("prissättning", "pricing"),
+    ("dyr", "expensive"),
+    ("dyrt", "expensive"),
+    ("kostnad", "cost"),
+    ("kostnader", "costs"),
+    ("dolda", "hidden"),
+    ("dold", "hidden"),
+    ("höjdes", "raised"),
+    ("höja", "raise"),
+    ("förvarning", "notice"),
+    ("moms", "vat"),
+    ("kort", "card"),
+    ("konto", "account"),
+    ("överföring", "transfer"),
+    ("rabatt", "discount"),
+    // Support
+    ("kundtjänst", "support"),
+    ("kundservice", "service"),
+    ("support", "support"),
+    ("service", "service"),
+    ("telefon", "phone"),
+    ("telefonkö", "queue"),
+    ("kö", "queue"),
+    ("ringa", "call"),
+    ("ringde", "called"),
+    ("svar", "answer"),
+    ("svara", "answer"),
+    ("svarar", "answers"),
+    ("svarade", "answered"),
+    ("mejl", "email"),
+    ("mail", "email"),
+    ("epost", "email"),
+    ("nå", "reach"),
+    ("svårt", "hard"),
+    ("svår", "hard"),
+    ("hjälp", "help"),
+    ("reklamation", "complaint"),
+    ("reklamationer", "complaints"),
+    ("klagomål", "complaint"),
+    ("ärende", "case"),
+    ("långsam", "slow"),
+    ("långsamt", "slow"),
+    ("tid", "time"),
+    ("lång", "long"),
+    ("långa", "long"),
+    ("aldrig", "never"),
+    ("löst", "solved"),
+    ("lösa", "solve"),
+    // Staff
+    ("personal", "staff"),
+    ("personalen", "staff"),
+    ("säljare", "salesperson"),
+    ("säljaren", "sales"),
+    ("chaufför", "driver"),
+    ("chauffören", "driver"),
+    ("otrevlig", "rude"),
+    ("otrevliga", "rude"),
+    ("oförskämd", "rude"),
+    ("arrogant", "arrogant"),
+    ("ovänlig", "unfriendly"),
+    ("bemötande", "treatment"),
+    // Web shop
+    ("webbshop", "webshop"),
+    ("webbshoppen", "webshop"),
+    ("webbutik", "webshop"),
+    ("nätbutik", "webshop"),
+    ("hemsida", "website"),
+    ("hemsidan", "website"),
+    ("webbplats", "website"),
+    ("sajt", "site"),
+    ("sajten", "site"),
+    ("sida", "page"),
+    ("logga", "log"),
+    ("inloggning", "login"),
+    ("lösenord", "password"),
+    ("kassan", "checkout"),
+    ("kassa", "checkout"),
+    ("kraschar", "crashes"),
+    ("krascha", "crash"),
+    ("seg", "slow"),
+    ("fungerar", "works"),
+    ("funkar", "works"),
+    ("app", "app"),
+    ("appen", "app"),
+    // Products and faults
+    ("produkt", "product"),
+    ("produkter", "products"),
+    ("produkten", "product"),
+    ("skada", "damage"),
+    ("skadad", "damaged"),
+    ("skadade", "damaged"),
+    ("skadat", "damaged"),
+    ("trasig", "broken"),
+    ("trasiga", "broken"),
+    ("sönder", "broke"),
+    ("krossad", "crushed"),
+    ("krossat", "crushed"),
+    ("mosat", "crushed"),
+    ("kvalitet", "quality"),
+    ("dålig", "bad"),
+    ("dåligt", "bad"),
+    ("farlig", "dangerous"),
+    ("farligt", "dangerous"),
+    ("säkerhet", "safety"),
+    ("brand", "fire"),
+    ("laddare", "charger"),
+    ("laddaren", "charger"),
+    ("apparat", "device"),
+    ("apparaten", "device"),
+    ("förpackning", "packaging"),
+    ("förpackningen", "packaging"),
+    ("förpackningsmaterial", "packaging"),
+    ("emballage", "packaging"),
+    ("kartong", "box"),
+    ("låda", "box"),
+    ("plast", "plastic"),
+    ("onödigt", "unnecessary"),
+    ("mycket", "much"),
+    ("för", "too"),
+    // Documentation
+    ("manual", "manual"),
+    ("manualen", "manual"),
+    ("bruksanvisning", "manual"),
+    ("instruktion", "instruction"),
+    ("instruktioner", "instructions"),
+    ("dokumentation", "documentation"),
+    ("otydlig", "unclear"),
+    ("otydliga", "unclear"),
+    ("oklar", "unclear"),
+    ("oklara", "unclear"),
+    ("förvirrande", "confusing"),
+    ("gammal", "outdated"),
+    ("inaktuell", "outdated"),
+    ("information", "information"),
+    ("info", "info"),
+    // Marketing
+    ("reklam", "marketing"),
+    ("reklammejl", "spam"),
+    ("utskick", "mailing"),
+    ("nyhetsbrev", "newsletter"),
+    ("skräppost", "spam"),
+    ("avregistrera", "unsubscribe"),
+    ("avsluta", "cancel"),
+    ("prenumeration", "subscription"),
+    // Time words
+    ("alltid", "always"),
+    ("igen", "again"),
+    ("ofta", "often"),
+    ("varje", "every"),
+    ("dag", "day"),
+];
+
+/// Swedish stem -> English stem, built once from [`SWEDISH_ENGLISH`].
+fn table() -> &'static FnvMap<String, String> {
+    static TABLE: OnceLock<FnvMap<String, String>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let analyzer = Analyzer::new();
+        let mut table = FnvMap::default();
+        for (sv, en) in SWEDISH_ENGLISH {
+            let english = analyzer.stem(en, Locale::En).into_owned();
+            // The word, its stem and the stems of its usual inflections (the
+            // stemmer does not always bring "fakturan" and "faktura" together).
+            let mut keys = vec![sv.to_string()];
+            for ending in ["", "n", "en", "et", "na", "or", "ar", "er", "s"] {
+                keys.push(
+                    analyzer
+                        .stem(&format!("{sv}{ending}"), Locale::Sv)
+                        .into_owned(),
+                );
+            }
+            for key in keys {
+                table.entry(key).or_insert_with(|| english.clone());
+            }
+        }
+        table
+    })
+}
+
+/// The English stems a Swedish stem stands for: one for a known word, two for
+/// a compound of two known words, none otherwise.
+pub fn english_of(swedish_stem: &str) -> Vec<&'static str> {
+    let table = table();
+    if let Some(en) = table.get(swedish_stem) {
+        return vec![en.as_str()];
+    }
+    // A compound: the longest known first part whose rest is known too
+    // (allowing the linking "s" of "leveranstid").
+    let bounds: Vec<usize> = swedish_stem.char_indices().map(|(i, _)| i).collect();
+    for &at in bounds.iter().rev() {
+        let (head, tail) = swedish_stem.split_at(at);
+        if head.chars().count() < 3 || tail.chars().count() < 3 {
+            continue;
+        }
+        if let Some(first) = table.get(head) {
+            let tail = tail
+                .strip_prefix('s')
+                .filter(|t| table.contains_key(*t))
+                .unwrap_or(tail);
+            if let Some(second) = table.get(tail) {
+                return vec![first.as_str(), second.as_str()];
+            }
+        }
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stems(word: &str) -> Vec<String> {
+        let a = Analyzer::new();
+        english_of(&a.stem(word, Locale::Sv))
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn inflected_swedish_words_find_their_english_stem() {
+        let a = Analyzer::new();
+        let delivery = a.stem("delivery", Locale::En).into_owned();
+        assert_eq!(stems("leveransen"), stems("leveranser"));
+        assert_eq!(stems("leveranser"), [delivery]);
+        assert_eq!(
+            stems("fakturan"),
+            [a.stem("invoice", Locale::En).into_owned()]
+        );
+    }
+
+    #[test]
+    fn compounds_of_two_known_words_give_both() {
+        let a = Analyzer::new();
+        let got = stems("leveransförsening");
+        assert_eq!(
+            got,
+            [
+                a.stem("delivery", Locale::En).into_owned(),
+                a.stem("delay", Locale::En).into_owned()
+            ]
+        );
+        assert!(stems("xyzzyplugh").is_empty());
+    }
+
+    #[test]
+    fn entries_are_single_lower_case_words() {
+        for (sv, en) in SWEDISH_ENGLISH {
+            for w in [sv, en] {
+                assert!(!w.is_empty() && !w.contains(' '), "{w:?}");
+                assert_eq!(w.to_lowercase(), **w);
+            }
+        }
+    }
+}
