@@ -8,10 +8,15 @@
 //! stored row by row in one flat matrix so a million of them cost three
 //! allocations, not a million.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
+// FNV-1a (the `fnv` crate): a fast hash that is the same on every run and machine,
+// so feature ids and hash-map behaviour never make two runs differ.
+use fnv::FnvHasher as Fnv;
 use rayon::prelude::*;
+
+/// A `HashMap` with the deterministic FNV hash.
+pub use fnv::FnvHashMap as FnvMap;
 
 use super::glossary;
 use super::text::Analysed;
@@ -19,33 +24,6 @@ use crate::survey::Locale;
 
 /// Length of the character n-grams.
 pub const NGRAM: usize = 3;
-
-/// FNV-1a: a fast hash that is the same on every run and machine, so feature ids
-/// and hash-map behaviour never make two runs differ.
-#[derive(Debug, Clone, Copy)]
-pub struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-/// A `HashMap` with the deterministic FNV hash.
-pub type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// A feature before it has an id: which block it belongs to and its hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -16,9 +16,9 @@
 
 use std::sync::OnceLock;
 
-use super::features::FnvMap;
 use super::text::Analyzer;
 use crate::survey::Locale;
+use fnv::FnvHashMap as FnvMap;
 
 /// Swedish word, English word.
 pub const SWEDISH_ENGLISH: &[(&str, &str)] = &[

@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use super::features::FnvMap;
+use fnv::FnvHashMap as FnvMap;
 
 /// Swedish stop words, sorted (checked by a test).
 pub const SWEDISH: &[&str] = &[
