@@ -1,0 +1,464 @@
+//! `routing.toml` parsed and checked, and the rules applied to one problem's facts:
+//! which rule fires, for which teams, and why. Pure: no database.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::coding::group_key;
+use crate::error::Result;
+use crate::survey::Locale;
+
+/// A routing file that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:\n{}", problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct RoutingError {
+    pub file: String,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoutingToml {
+    #[serde(default)]
+    teams: BTreeMap<String, TeamToml>,
+    #[serde(default)]
+    rules: Vec<RuleToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamToml {
+    name: String,
+    emails: Vec<String>,
+    locale: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleToml {
+    name: String,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    areas: Vec<String>,
+    max_rank: Option<u32>,
+    #[serde(default)]
+    segment: BTreeMap<String, String>,
+    teams: Vec<String>,
+}
+
+/// An operations team and where its complaints go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub emails: Vec<String>,
+    pub locale: Option<Locale>,
+}
+
+/// A keyword: a whole word, a prefix (`leverans*`), or a phrase of several words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Keyword {
+    written: String,
+    words: Vec<String>,
+    prefix_last: bool,
+}
+
+impl Keyword {
+    fn parse(written: &str) -> Option<Keyword> {
+        let trimmed = written.trim();
+        let prefix_last = trimmed.ends_with('*');
+        let words: Vec<String> = group_key(trimmed.trim_end_matches('*'))
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        (!words.is_empty()).then(|| Keyword {
+            written: trimmed.to_string(),
+            words,
+            prefix_last,
+        })
+    }
+
+    /// The words of `tokens` this keyword matched, if it did.
+    fn find<'t>(&self, tokens: &'t [&'t str]) -> Option<String> {
+        let n = self.words.len();
+        if tokens.len() < n {
+            return None;
+        }
+        (0..=tokens.len() - n).find_map(|start| {
+            let window = &tokens[start..start + n];
+            let hit = window
+                .iter()
+                .zip(&self.words)
+                .enumerate()
+                .all(|(i, (t, w))| {
+                    if i == n - 1 && self.prefix_last {
+                        t.starts_with(w.as_str())
+                    } else {
+                        *t == w
+                    }
+                });
+            hit.then(|| window.join(" "))
+        })
+    }
+}
+
+/// One rule: all its conditions must hold.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    keywords: Vec<Keyword>,
+    areas: Vec<String>,
+    pub max_rank: Option<u32>,
+    pub segment: BTreeMap<String, String>,
+    pub teams: Vec<String>,
+}
+
+/// A survey's routing rules, validated.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    pub teams: BTreeMap<String, Team>,
+    pub rules: Vec<Rule>,
+    /// The file as written, stored with the survey.
+    pub source: String,
+}
+
+/// What routing needs to know about one mention.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    pub text: &'a str,
+    pub rank: u32,
+    /// The mention's area label, when it has been coded.
+    pub area: Option<&'a str>,
+    pub segments: &'a BTreeMap<String, String>,
+}
+
+/// A rule that fired, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fired {
+    pub rule: String,
+    pub teams: Vec<String>,
+    pub why: String,
+}
+
+impl Routing {
+    /// Parses and checks `routing.toml`; every problem is reported with its line.
+    pub fn parse(source: &str, file: &str) -> Result<Routing, RoutingError> {
+        let fail = |problems| RoutingError {
+            file: file.to_string(),
+            problems,
+        };
+        let raw: RoutingToml = toml::from_str(source).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| source[..s.start.min(source.len())].lines().count().max(1));
+            let message = e.message().to_string();
+            fail(vec![match line {
+                Some(l) => format!("line {l}: {message}"),
+                None => message,
+            }])
+        })?;
+        let line_of = |needle: &str| {
+            source
+                .lines()
+                .position(|l| l.contains(needle))
+                .map(|i| format!("line {}: ", i + 1))
+                .unwrap_or_default()
+        };
+        let mut problems = Vec::new();
+        let mut teams = BTreeMap::new();
+        for (id, team) in raw.teams {
+            let at = line_of(&format!("[teams.{id}]"));
+            if team.emails.is_empty() {
+                problems.push(format!("{at}team {id:?} has no emails"));
+            }
+            for email in &team.emails {
+                if email.parse::<lettre::Address>().is_err() {
+                    problems.push(format!(
+                        "{at}team {id:?}: {email:?} is not an email address"
+                    ));
+                }
+            }
+            let locale = match team.locale.as_deref().map(str::parse::<Locale>) {
+                Some(Ok(l)) => Some(l),
+                Some(Err(e)) => {
+                    problems.push(format!("{at}team {id:?}: {e}"));
+                    None
+                }
+                None => None,
+            };
+            teams.insert(
+                id.clone(),
+                Team {
+                    id,
+                    name: team.name,
+                    emails: team.emails,
+                    locale,
+                },
+            );
+        }
+        let mut rules = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
+        for rule in raw.rules {
+            let at = line_of(&format!("\"{}\"", rule.name));
+            // Teams and `pds route test` name a rule by its name: it must say which.
+            if !names.insert(rule.name.clone()) {
+                problems.push(format!(
+                    "{at}rule name {:?} is used by two rules; give each rule a name of its own",
+                    rule.name
+                ));
+            }
+            if rule.keywords.is_empty()
+                && rule.areas.is_empty()
+                && rule.max_rank.is_none()
+                && rule.segment.is_empty()
+            {
+                problems.push(format!(
+                    "{at}rule {:?} has no condition; give it keywords, areas, max_rank or segment",
+                    rule.name
+                ));
+            }
+            if rule.teams.is_empty() {
+                problems.push(format!("{at}rule {:?} names no team", rule.name));
+            }
+            for team in &rule.teams {
+                if !teams.contains_key(team) {
+                    problems.push(format!(
+                        "{at}rule {:?}: no team {team:?} in [teams]",
+                        rule.name
+                    ));
+                }
+            }
+            if rule.max_rank == Some(0) {
+                problems.push(format!(
+                    "{at}rule {:?}: max_rank must be 1 or more",
+                    rule.name
+                ));
+            }
+            let mut keywords = Vec::new();
+            for k in &rule.keywords {
+                match Keyword::parse(k) {
+                    Some(kw) => keywords.push(kw),
+                    None => problems.push(format!(
+                        "{at}rule {:?}: keyword {k:?} has no letters or digits",
+                        rule.name
+                    )),
+                }
+            }
+            rules.push(Rule {
+                name: rule.name,
+                keywords,
+                areas: rule.areas.iter().map(|a| group_key(a)).collect(),
+                max_rank: rule.max_rank,
+                segment: rule.segment,
+                teams: rule.teams,
+            });
+        }
+        if problems.is_empty() {
+            Ok(Routing {
+                teams,
+                rules,
+                source: source.to_string(),
+            })
+        } else {
+            Err(fail(problems))
+        }
+    }
+
+    /// Every rule that fires for this mention, with the reason.
+    pub fn route(&self, facts: &Facts<'_>) -> Vec<Fired> {
+        self.route_keyed(facts, &group_key(facts.text))
+    }
+
+    /// [`Routing::route`] with the mention's text already normalised by `group_key`.
+    pub(super) fn route_keyed(&self, facts: &Facts<'_>, key: &str) -> Vec<Fired> {
+        let tokens: Vec<&str> = key.split(' ').filter(|t| !t.is_empty()).collect();
+        let area_key = facts.area.map(group_key);
+        self.rules
+            .iter()
+            .filter_map(|rule| {
+                let mut why = Vec::new();
+                if !rule.keywords.is_empty() {
+                    let hit = rule
+                        .keywords
+                        .iter()
+                        .find_map(|k| k.find(&tokens).map(|w| (k, w)))?;
+                    why.push(format!("keyword {:?} matched {:?}", hit.0.written, hit.1));
+                }
+                if !rule.areas.is_empty() {
+                    let area = area_key.as_deref().unwrap_or(key);
+                    if !rule.areas.iter().any(|a| a == area) {
+                        return None;
+                    }
+                    why.push(format!("area {area:?}"));
+                }
+                if let Some(max) = rule.max_rank {
+                    if facts.rank > max {
+                        return None;
+                    }
+                    why.push(format!("rank {} (at most {max})", facts.rank));
+                }
+                for (k, v) in &rule.segment {
+                    if facts.segments.get(k) != Some(v) {
+                        return None;
+                    }
+                    why.push(format!("{k} = {v}"));
+                }
+                Some(Fired {
+                    rule: rule.name.clone(),
+                    teams: rule.teams.clone(),
+                    why: why.join("; "),
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_rules_may_not_share_a_name() {
+        let source = "[teams.ops]\nname = \"Ops\"\nemails = [\"ops@example.com\"]\n\n\
+                      [[rules]]\nname = \"late\"\nkeywords = [\"late\"]\nteams = [\"ops\"]\n\n\
+                      [[rules]]\nname = \"late\"\nkeywords = [\"slow\"]\nteams = [\"ops\"]\n";
+        let err = Routing::parse(source, "routing.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("rule name \"late\" is used by two rules"),
+            "{err}"
+        );
+    }
+
+    const EXAMPLE: &str = r#"
+[teams.logistics]
+name = "Logistics"
+emails = ["logistics@nordvik.example"]
+locale = "sv"
+
+[teams.billing]
+name = "Billing"
+emails = ["billing@nordvik.example"]
+
+[[rules]]
+name = "late deliveries"
+keywords = ["leverans*", "kom för sent", "late"]
+teams = ["logistics"]
+
+[[rules]]
+name = "top billing"
+keywords = ["faktur*", "invoice*"]
+max_rank = 1
+segment = { customer_type = "current" }
+teams = ["billing"]
+"#;
+
+    fn segments(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn keywords_match_prefixes_and_phrases_and_say_why() {
+        let routing = Routing::parse(EXAMPLE, "routing.toml").unwrap();
+        let none = segments(&[]);
+        let fired = routing.route(&Facts {
+            text: "Leveransen kom två veckor för sent!",
+            rank: 3,
+            area: None,
+            segments: &none,
+        });
+        assert_eq!(fired.len(), 1);
+        assert_eq!(fired[0].rule, "late deliveries");
+        assert_eq!(fired[0].why, "keyword \"leverans*\" matched \"leveransen\"");
+        let fired = routing.route(&Facts {
+            text: "it KOM FÖR SENT",
+            rank: 1,
+            area: None,
+            segments: &none,
+        });
+        assert_eq!(
+            fired[0].why,
+            "keyword \"kom för sent\" matched \"kom för sent\""
+        );
+        assert!(
+            routing
+                .route(&Facts {
+                    text: "chocolate",
+                    rank: 1,
+                    area: None,
+                    segments: &none
+                })
+                .is_empty(),
+            "whole words only"
+        );
+    }
+
+    #[test]
+    fn every_condition_of_a_rule_must_hold() {
+        let routing = Routing::parse(EXAMPLE, "routing.toml").unwrap();
+        let current = segments(&[("customer_type", "current")]);
+        let lost = segments(&[("customer_type", "lost")]);
+        let text = "Fakturan var fel";
+        assert_eq!(
+            routing
+                .route(&Facts {
+                    text,
+                    rank: 1,
+                    area: None,
+                    segments: &current
+                })
+                .len(),
+            1
+        );
+        assert!(routing
+            .route(&Facts {
+                text,
+                rank: 2,
+                area: None,
+                segments: &current
+            })
+            .is_empty());
+        assert!(routing
+            .route(&Facts {
+                text,
+                rank: 1,
+                area: None,
+                segments: &lost
+            })
+            .is_empty());
+        let fired = routing.route(&Facts {
+            text,
+            rank: 1,
+            area: None,
+            segments: &current,
+        });
+        assert_eq!(
+            fired[0].why,
+            "keyword \"faktur*\" matched \"fakturan\"; rank 1 (at most 1); customer_type = current"
+        );
+    }
+
+    #[test]
+    fn broken_files_are_reported_with_lines() {
+        let err = Routing::parse("[teams.a]\nname = \"A\"\nemails = [\"nope\"]\n\n[[rules]]\nname = \"r\"\nteams = [\"b\"]\n", "routing.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 1: team \"a\": \"nope\" is not an email address"),
+            "{err}"
+        );
+        assert!(err.contains("line 6: rule \"r\" has no condition"), "{err}");
+        assert!(err.contains("no team \"b\""), "{err}");
+        let err = Routing::parse("[teams.a]\nname = 3\n", "routing.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,79 @@
+//! A survey's routing rules in the database (`routing` table), and the parsed
+//! rules kept per survey so an answer does not parse them again.
+
+use super::rules::Routing;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use diesel::prelude::*;
+
+use crate::db::schema::routing;
+use crate::db::{now, AnyConnection};
+use crate::error::{Error, Result};
+
+/// The routing rules stored for a survey, if any.
+pub fn load(conn: &mut AnyConnection, survey_id: i64) -> Result<Option<Routing>> {
+    Ok(load_shared(conn, survey_id)?.map(|r| Routing::clone(&r)))
+}
+
+/// Rules already parsed, by survey. Parsing `routing.toml` (the TOML and every
+/// keyword normalised) costs more than the rest of storing an answer, and answers
+/// are stored one at a time, so it is done once per text: the stored text is still
+/// read each time and compared, so `pds route set` from another process applies to
+/// the next answer. One entry per survey that has received answers.
+static PARSED: LazyLock<Mutex<HashMap<i64, Arc<Routing>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Like [`load`], sharing the parsed rules instead of copying them.
+pub(super) fn load_shared(
+    conn: &mut AnyConnection,
+    survey_id: i64,
+) -> Result<Option<Arc<Routing>>> {
+    let source: Option<String> = routing::table
+        .find(survey_id)
+        .select(routing::definition)
+        .first(conn)
+        .optional()?;
+    let Some(source) = source else {
+        return Ok(None);
+    };
+    let cached = PARSED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&survey_id)
+        .filter(|r| r.source == source)
+        .cloned();
+    if let Some(routing) = cached {
+        return Ok(Some(routing));
+    }
+    let parsed = Arc::new(
+        Routing::parse(&source, "stored routing.toml")
+            .map_err(|e| Error::Internal(format!("the stored routing rules are damaged: {e}")))?,
+    );
+    PARSED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(survey_id, parsed.clone());
+    Ok(Some(parsed))
+}
+
+/// Stores (or replaces) a survey's routing rules; the caller has validated them.
+pub fn save(conn: &mut AnyConnection, survey_id: i64, routing: &Routing) -> Result<()> {
+    let stamp = now();
+    let updated = diesel::update(routing::table.find(survey_id))
+        .set((
+            routing::definition.eq(&routing.source),
+            routing::updated_at.eq(stamp),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(routing::table)
+            .values((
+                routing::survey_id.eq(survey_id),
+                routing::definition.eq(&routing.source),
+                routing::updated_at.eq(stamp),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
