@@ -13,10 +13,12 @@
 //! text = { en = "The delivery came later than promised", sv = "Leveransen kom senare än utlovat" }
 //! ```
 //!
-//! This room parses and checks that text (every problem with its file and line) and
-//! orders items for one respondent from a seed. It reads no files, touches no
-//! database and renders nothing: the survey folder (`setup`) hands it the text, and
-//! the answer form asks it for the order.
+//! This room parses and checks that text (every problem with its file and line),
+//! orders items for one respondent from a seed, and drafts a checklist from a
+//! discovery survey's ranked areas (`draft`, which reads them through the report and
+//! coding rooms). It reads and writes no files and renders no page: the survey
+//! folder (`setup`) hands it the text, the CLI writes a draft to disk, and the
+//! answer form asks it for the order.
 
 pub mod draft;
 

@@ -66,10 +66,11 @@ pub const MESSAGE_KEYS: [&str; 7] = [
 ];
 
 /// Keys a checklist survey's `messages.toml` must define besides [`MESSAGE_KEYS`].
-pub const CHECKLIST_MESSAGE_KEYS: [&str; 3] = [
+pub const CHECKLIST_MESSAGE_KEYS: [&str; 4] = [
     "item_unanswered",
     "bother_missing",
     "follow_up_without_problem",
+    "draft_item",
 ];
 
 /// What a survey asks: customers' own words (discovery, phase 1 of the method) or
@@ -560,7 +561,7 @@ impl Survey {
                 self.templates.check_message(
                     locale,
                     key,
-                    &serde_json::json!({"max": 1000, "rank": 2}),
+                    &serde_json::json!({"max": 1000, "rank": 2, "label": "Late delivery"}),
                     problems,
                 );
             }

@@ -10,6 +10,7 @@ mod answer_form;
 mod answer_reliability;
 mod browser;
 mod cases;
+mod checklist;
 mod coding_codebook;
 mod coding_workflow;
 mod commands;

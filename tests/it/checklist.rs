@@ -1,0 +1,234 @@
+//! The checklist study (phase 2): an analyst drafts a checklist from a coded
+//! discovery survey with `pds checklist draft`, edits a wording and creates the
+//! checklist survey; a broken checklist is refused with its file and line. Runs on
+//! SQLite and PostgreSQL.
+
+use crate::common::{Backend, TestApp};
+
+const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
+const CHECKLIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/checklist");
+
+/// Discovery answers, most important first: late delivery most often, then
+/// invoice errors, then unclear prices (all three codebook areas).
+const ANSWERS: &[(&str, &[&str])] = &[
+    ("r01", &["Leveransen kom för sent", "Fakturan var fel"]),
+    ("r02", &["Delivery was late", "Wrong invoice"]),
+    ("r03", &["levtid", "The prices are unclear"]),
+    ("r04", &["late deliveries again and again"]),
+    ("r05", &["Fakturan var fel igen", "Leveransen var försenad"]),
+    ("r06", &[]),
+];
+
+fn csv_of(answers: &[(&str, &[&str])]) -> String {
+    let mut csv = String::from("respondent,wave,segment,rank,problem,area\n");
+    for (id, problems) in answers {
+        if problems.is_empty() {
+            csv.push_str(&format!("{id},2026-H1,,,,\n"));
+        }
+        for (rank, text) in problems.iter().enumerate() {
+            csv.push_str(&format!("{id},2026-H1,,{},\"{text}\",\n", rank + 1));
+        }
+    }
+    csv
+}
+
+/// A coded discovery survey `disc` in a fresh app.
+fn coded_discovery(backend: Backend) -> TestApp {
+    let app = TestApp::spawn(backend);
+    app.pds_ok(&[
+        "survey",
+        "create",
+        "--template",
+        DISCOVERY,
+        "--slug",
+        "disc",
+    ]);
+    let file = app.write_file("answers.csv", &csv_of(ANSWERS));
+    app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "disc",
+        file.to_str().unwrap(),
+    ]);
+    app.pds_ok(&["code", "--survey", "disc"]);
+    app
+}
+
+fn failure(app: &TestApp, args: &[&str]) -> (Option<i32>, String) {
+    let out = app.pds(args);
+    assert!(!out.status.success(), "pds {args:?} should fail");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn analyst_drafts_a_checklist_from_the_discovery_areas(backend: Backend) {
+    let app = coded_discovery(backend);
+    let out_dir = app.dir.path().join("draft");
+    let out = out_dir.to_str().unwrap();
+
+    let printed = app.pds_ok(&[
+        "checklist",
+        "draft",
+        "--from",
+        "disc",
+        "--out",
+        out,
+        "--top",
+        "2",
+    ]);
+    assert!(printed.contains("a checklist of 2 items"), "{printed}");
+    assert!(
+        printed.contains("late-delivery, invoice-errors"),
+        "{printed}"
+    );
+
+    let path = out_dir.join("checklist.toml");
+    let drafted = std::fs::read_to_string(&path).unwrap();
+    let late = drafted.find("id = \"late-delivery\"").expect(&drafted);
+    let invoice = drafted.find("id = \"invoice-errors\"").expect(&drafted);
+    assert!(late < invoice, "ranked first, written first:\n{drafted}");
+    assert!(
+        !drafted.contains("unclear-pricing"),
+        "only the top 2:\n{drafted}"
+    );
+    assert!(drafted.contains("area = \"late-delivery\""), "{drafted}");
+    assert!(
+        drafted.contains("text.en = \"Problems with: Late delivery\""),
+        "{drafted}"
+    );
+    assert!(
+        drafted.contains("text.sv = \"Problem med: Sena leveranser\""),
+        "{drafted}"
+    );
+    assert!(
+        drafted.contains("# a customer wrote: \"levtid\""),
+        "{drafted}"
+    );
+    let survey_toml = std::fs::read_to_string(out_dir.join("survey.toml")).unwrap();
+    assert!(
+        survey_toml.contains("kind = \"checklist\""),
+        "{survey_toml}"
+    );
+    assert!(out_dir.join("sv/form.html.hbs").is_file());
+
+    // The analyst words the first item as a concrete problem and creates the survey.
+    let edited = drafted.replace(
+        "text.en = \"Problems with: Late delivery\"",
+        "text.en = \"The delivery came later than promised\"",
+    );
+    std::fs::write(&path, edited).unwrap();
+    let created = app.pds_ok(&["survey", "create", "--template", out, "--slug", "check"]);
+    assert!(created.contains("a checklist of 2 items"), "{created}");
+
+    // Named areas come in the order named.
+    let named_dir = app.dir.path().join("named");
+    app.pds_ok(&[
+        "checklist",
+        "draft",
+        "--from",
+        "disc",
+        "--out",
+        named_dir.to_str().unwrap(),
+        "--areas",
+        "unclear-pricing,late-delivery",
+    ]);
+    let named = std::fs::read_to_string(named_dir.join("checklist.toml")).unwrap();
+    assert!(
+        named.find("unclear-pricing").unwrap() < named.find("id = \"late-delivery\"").unwrap(),
+        "{named}"
+    );
+    assert!(!named.contains("invoice-errors"), "{named}");
+
+    // An analyst's edits are never overwritten.
+    let (code, err) = failure(
+        &app,
+        &["checklist", "draft", "--from", "disc", "--out", out],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("already holds files"), "{err}");
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .contains("later than promised"));
+
+    // An unknown area, or a checklist survey as the source: a clear error, no folder.
+    let nowhere = app.dir.path().join("nowhere");
+    let (code, err) = failure(
+        &app,
+        &[
+            "checklist",
+            "draft",
+            "--from",
+            "disc",
+            "--out",
+            nowhere.to_str().unwrap(),
+            "--areas",
+            "parking",
+        ],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("no area \"parking\"") && err.contains("late-delivery"),
+        "{err}"
+    );
+    assert!(!nowhere.exists());
+    let (code, err) = failure(
+        &app,
+        &[
+            "checklist",
+            "draft",
+            "--from",
+            "check",
+            "--out",
+            nowhere.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("check is a checklist survey"), "{err}");
+}
+
+#[test]
+fn analyst_drafts_a_checklist_from_the_discovery_areas_on_sqlite() {
+    analyst_drafts_a_checklist_from_the_discovery_areas(Backend::Sqlite);
+}
+
+#[test]
+fn analyst_drafts_a_checklist_from_the_discovery_areas_on_postgres() {
+    analyst_drafts_a_checklist_from_the_discovery_areas(Backend::Postgres);
+}
+
+#[test]
+fn a_checklist_with_a_duplicate_id_is_refused_with_its_line() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    let folder = app.dir.path().join("spoilt");
+    let copy = std::process::Command::new("cp")
+        .args(["-r", CHECKLIST, folder.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let path = folder.join("checklist.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("id = \"damaged-goods\"", "id = \"late-delivery\"");
+    std::fs::write(&path, text).unwrap();
+    let (code, err) = failure(
+        &app,
+        &[
+            "survey",
+            "create",
+            "--template",
+            folder.to_str().unwrap(),
+            "--slug",
+            "bad",
+        ],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("checklist.toml line 15: item id \"late-delivery\" is used twice"),
+        "{err}"
+    );
+    let listed = app.pds_ok(&["survey", "list"]);
+    assert!(!listed.contains("bad"), "nothing stored: {listed}");
+}
