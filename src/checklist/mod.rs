@@ -16,11 +16,14 @@
 //! This room parses and checks that text (every problem with its file and line),
 //! orders items for one respondent from a seed, and drafts a checklist from a
 //! discovery survey's ranked areas (`draft`, which reads them through the report and
-//! coding rooms). It reads and writes no files and renders no page: the survey
+//! coding rooms) and stores answers per item (`store`, its one file with SQL). It
+//! reads and writes no files and renders no page: the survey
 //! folder (`setup`) hands it the text, the CLI writes a draft to disk, and the
 //! answer form asks it for the order.
 
+pub mod answer;
 pub mod draft;
+pub mod store;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;

@@ -232,3 +232,162 @@ fn a_checklist_with_a_duplicate_id_is_refused_with_its_line() {
     let listed = app.pds_ok(&["survey", "list"]);
     assert!(!listed.contains("bad"), "nothing stored: {listed}");
 }
+
+/// The checklist survey `check` (the shipped template) with one imported response;
+/// returns the response's id.
+fn checklist_with_a_response(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use pds::db::schema::{responses, surveys};
+    app.pds_ok(&[
+        "survey",
+        "create",
+        "--template",
+        CHECKLIST,
+        "--slug",
+        "check",
+    ]);
+    let file = app.write_file(
+        "answers.csv",
+        "respondent,wave,segment,rank,problem,area\nr01,2027-H1,,,,\n",
+    );
+    app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "check",
+        file.to_str().unwrap(),
+    ]);
+    let mut conn = app.db.conn().unwrap();
+    let survey: i64 = surveys::table
+        .filter(surveys::slug.eq("check"))
+        .select(surveys::id)
+        .first(&mut *conn)
+        .unwrap();
+    responses::table
+        .filter(responses::survey_id.eq(survey))
+        .select(responses::id)
+        .first(&mut *conn)
+        .unwrap()
+}
+
+fn checklist_answers_are_stored_whole_and_replaced(backend: Backend) {
+    use diesel::prelude::*;
+    use pds::checklist::answer::{Bother, Experienced, ItemAnswer, SolvedElsewhere};
+    use pds::checklist::store::{answers_of, answers_of_survey, replace_answers, CUSTOMER, STAFF};
+    use pds::checklist::ItemId;
+    use pds::db::schema::responses;
+
+    let app = TestApp::spawn(backend);
+    let response = checklist_with_a_response(&app);
+    let survey_id: i64 = {
+        let mut conn = app.db.conn().unwrap();
+        responses::table
+            .find(response)
+            .select(responses::survey_id)
+            .first(&mut *conn)
+            .unwrap()
+    };
+    let answer = |id: &str, position, experienced, bother: Option<i64>, solved| {
+        ItemAnswer::new(
+            ItemId::parse(id).unwrap(),
+            position,
+            experienced,
+            bother.map(|b| Bother::new(b).unwrap()),
+            solved,
+        )
+        .unwrap()
+    };
+    let first = vec![
+        answer(
+            "invoice-errors",
+            Some(2),
+            Experienced::Often,
+            Some(5),
+            Some(SolvedElsewhere::No),
+        ),
+        answer("late-delivery", Some(1), Experienced::Never, None, None),
+        answer(
+            "hard-to-reach",
+            Some(3),
+            Experienced::Sometimes,
+            Some(2),
+            None,
+        ),
+    ];
+    app.db
+        .write(|conn| replace_answers(conn, response, &first))
+        .unwrap();
+    let stored = answers_of(&mut app.db.conn().unwrap(), response).unwrap();
+    let order: Vec<_> = stored.iter().map(|a| a.item.as_str()).collect();
+    assert_eq!(
+        order,
+        ["late-delivery", "invoice-errors", "hard-to-reach"],
+        "in the order shown"
+    );
+    assert_eq!(stored[1], first[0], "every part kept");
+
+    // A changed answer replaces the old one.
+    let second = vec![answer(
+        "late-delivery",
+        Some(1),
+        Experienced::Often,
+        Some(4),
+        None,
+    )];
+    app.db
+        .write(|conn| replace_answers(conn, response, &second))
+        .unwrap();
+    assert_eq!(
+        answers_of(&mut app.db.conn().unwrap(), response).unwrap(),
+        second
+    );
+
+    // The same item twice is refused by the database, and nothing is stored half.
+    let twice = vec![first[1].clone(), first[1].clone()];
+    assert!(app
+        .db
+        .write(|conn| replace_answers(conn, response, &twice))
+        .is_err());
+    assert_eq!(
+        answers_of(&mut app.db.conn().unwrap(), response).unwrap(),
+        second
+    );
+
+    // Customers' and staff's answers are apart.
+    let customers = answers_of_survey(&mut app.db.conn().unwrap(), survey_id, CUSTOMER).unwrap();
+    assert_eq!(customers, vec![(response, second[0].clone())]);
+    assert!(
+        answers_of_survey(&mut app.db.conn().unwrap(), survey_id, STAFF)
+            .unwrap()
+            .is_empty()
+    );
+    app.db
+        .write(|conn| {
+            diesel::update(responses::table.find(response))
+                .set(responses::audience.eq(STAFF))
+                .execute(conn)
+                .map_err(pds::Error::from)
+        })
+        .unwrap();
+    assert!(
+        answers_of_survey(&mut app.db.conn().unwrap(), survey_id, CUSTOMER)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        answers_of_survey(&mut app.db.conn().unwrap(), survey_id, STAFF)
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn checklist_answers_are_stored_whole_and_replaced_on_sqlite() {
+    checklist_answers_are_stored_whole_and_replaced(Backend::Sqlite);
+}
+
+#[test]
+fn checklist_answers_are_stored_whole_and_replaced_on_postgres() {
+    checklist_answers_are_stored_whole_and_replaced(Backend::Postgres);
+}
