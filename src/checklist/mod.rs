@@ -23,6 +23,7 @@
 
 pub mod answer;
 pub mod draft;
+pub mod form;
 pub mod store;
 
 use std::collections::{BTreeMap, HashSet};

@@ -112,6 +112,16 @@ pub fn answers_of(conn: &mut AnyConnection, response_id: i64) -> Result<Vec<Item
         .collect()
 }
 
+/// The response given through an invitation, if any (an anonymous survey's answer
+/// is no longer linked to its invitation).
+pub fn response_of_invitation(conn: &mut AnyConnection, invitation_id: i64) -> Result<Option<i64>> {
+    Ok(responses::table
+        .filter(responses::invitation_id.eq(invitation_id))
+        .select(responses::id)
+        .first(conn)
+        .optional()?)
+}
+
 /// Every checklist answer of a survey in one audience, as (response id, answer),
 /// by response: what results will count.
 pub fn answers_of_survey(

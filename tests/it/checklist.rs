@@ -391,3 +391,159 @@ fn checklist_answers_are_stored_whole_and_replaced_on_sqlite() {
 fn checklist_answers_are_stored_whole_and_replaced_on_postgres() {
     checklist_answers_are_stored_whole_and_replaced(Backend::Postgres);
 }
+
+/// The item ids in the order a form page shows them.
+fn items_shown(page: &str) -> Vec<String> {
+    page.match_indices("<fieldset class=\"item")
+        .map(|(at, _)| {
+            let rest = &page[at..];
+            let start = rest.find("id=\"item_").unwrap() + "id=\"item_".len();
+            rest[start..].split('"').next().unwrap().to_string()
+        })
+        .collect()
+}
+
+fn customer_answers_the_checklist_from_the_emailed_link(backend: Backend) {
+    use crate::common::{get, link_in, post_form, received_for, unique};
+    use pds::checklist::store::{answers_of, response_of_invitation};
+
+    let app = TestApp::spawn(backend);
+    app.pds_ok(&[
+        "survey",
+        "create",
+        "--template",
+        CHECKLIST,
+        "--slug",
+        "check",
+    ]);
+    let email = format!("{}@{}.example", unique("c"), unique("d"));
+    let file = app.write_file("c.csv", &format!("email,name,locale\n{email},Kim,en\n"));
+    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    app.pds_ok(&["invite", "--survey", "check", "--wave", "w1"]);
+    let mails = received_for(&email, 1);
+    let link = link_in(&mails[0], &app.base_url);
+    let agent = app.http();
+
+    let (status, page) = get(&agent, &link);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Goods arrived damaged"), "{page}");
+    assert!(
+        page.contains("does another supplier already solve"),
+        "{page}"
+    );
+    let order = items_shown(&page);
+    assert_eq!(order.len(), 4, "{page}");
+    let (_, again) = get(&agent, &link);
+    assert_eq!(
+        items_shown(&again),
+        order,
+        "the same link shows the same order"
+    );
+    // Groups stay together: the two delivery items are next to each other.
+    let delivery: Vec<usize> = order
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| *id == "late-delivery" || *id == "damaged-goods")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(delivery[1] - delivery[0], 1, "{order:?}");
+
+    // Mistakes come back as the form with the errors beside their items.
+    let (status, page) = post_form(
+        &agent,
+        &link,
+        &[
+            ("experienced_late-delivery", "often"),
+            ("experienced_damaged-goods", "never"),
+            ("bother_damaged-goods", "2"),
+            ("problem_1", "Parking is hard"),
+            ("rank_1", "1"),
+        ],
+    );
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("Please choose how much this problem bothers you"),
+        "{page}"
+    );
+    assert!(
+        page.contains("You answered “never” for this problem"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Please tell us whether you have had this problem"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Parking is hard"),
+        "the write-in is kept: {page}"
+    );
+    assert!(
+        page.contains("name=\"experienced_late-delivery\" value=\"often\" checked"),
+        "the choice is kept: {page}"
+    );
+
+    // An item the checklist does not have is refused whole.
+    let (status, _) = post_form(&agent, &link, &[("experienced_parking", "often")]);
+    assert_eq!(status, 400);
+
+    let whole = [
+        ("experienced_late-delivery", "often"),
+        ("bother_late-delivery", "5"),
+        ("solved_late-delivery", "yes"),
+        ("experienced_damaged-goods", "never"),
+        ("experienced_invoice-errors", "sometimes"),
+        ("bother_invoice-errors", "3"),
+        ("experienced_hard-to-reach", "never"),
+        ("problem_1", "Parking is hard"),
+        ("rank_1", "1"),
+    ];
+    let (status, page) = post_form(&agent, &link, &whole);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("We have received your answer"), "{page}");
+    assert!(page.contains("Parking is hard"), "{page}");
+
+    let invitation: i64 = {
+        use diesel::prelude::*;
+        use pds::db::schema::invitations;
+        invitations::table
+            .select(invitations::id)
+            .first(&mut *app.db.conn().unwrap())
+            .unwrap()
+    };
+    let mut conn = app.db.conn().unwrap();
+    let response = response_of_invitation(&mut conn, invitation)
+        .unwrap()
+        .expect("stored");
+    let stored = answers_of(&mut conn, response).unwrap();
+    let stored_order: Vec<_> = stored.iter().map(|a| a.item.as_str().to_string()).collect();
+    assert_eq!(stored_order, order, "the order shown is stored");
+    let late = stored
+        .iter()
+        .find(|a| a.item.as_str() == "late-delivery")
+        .unwrap();
+    assert_eq!(late.bother.map(|b| b.get()), Some(5));
+    assert_eq!(late.solved_elsewhere.map(|s| s.as_str()), Some("yes"));
+    drop(conn);
+
+    // Coming back through the link shows the answer given.
+    let (_, page) = get(&agent, &link);
+    assert!(page.contains("You have already answered"), "{page}");
+    assert!(
+        page.contains("name=\"bother_invoice-errors\" value=\"3\" checked"),
+        "{page}"
+    );
+
+    // The write-in is a mention, coded like a discovery answer.
+    let csv = app.pds_ok(&["export", "--survey", "check", "--what", "mentions"]);
+    assert!(csv.contains("Parking is hard"), "{csv}");
+}
+
+#[test]
+fn customer_answers_the_checklist_from_the_emailed_link_on_sqlite() {
+    customer_answers_the_checklist_from_the_emailed_link(Backend::Sqlite);
+}
+
+#[test]
+fn customer_answers_the_checklist_from_the_emailed_link_on_postgres() {
+    customer_answers_the_checklist_from_the_emailed_link(Backend::Postgres);
+}
