@@ -2,6 +2,7 @@
 //! the links in its email (a GET only asks, a POST acts); a customer who agreed to
 //! be contacted hears back in their own language, and nobody else does.
 
+
 use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 
@@ -94,11 +95,7 @@ fn survey_folder(
 ) -> String {
     let folder = app.dir.path().join(name);
     copy_folder(std::path::Path::new(DISCOVERY), &folder);
-    std::fs::write(
-        folder.join("routing.toml"),
-        crate::common::routing_toml(team),
-    )
-    .unwrap();
+    std::fs::write(folder.join("routing.toml"), crate::common::routing_toml(team)).unwrap();
     adjust(&folder);
     folder.to_str().unwrap().to_string()
 }
