@@ -10,6 +10,7 @@
 pub mod age;
 pub mod answer;
 pub mod cases;
+pub mod checklist;
 pub mod cli;
 pub mod coding;
 pub mod config;

@@ -92,6 +92,24 @@ pub fn prepare_received(
     answer: &Answer,
     received: chrono::NaiveDateTime,
 ) -> Result<Prepared> {
+    prepare_with(db, settings, survey, invitee, answer, received, None)
+}
+
+/// More of an answer that is stored with its response, in the same transaction:
+/// given the response's id once its row and mentions are written (a checklist
+/// survey's answers per item, which the checklist room stores).
+pub type AlsoStore = Box<dyn FnOnce(&mut AnyConnection, i64) -> Result<()> + Send>;
+
+/// [`prepare`] for an answer with more to store (`also`), received at `received`.
+pub fn prepare_with(
+    db: &Database,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    invitee: &Invitee,
+    answer: &Answer,
+    received: chrono::NaiveDateTime,
+    also: Option<AlsoStore>,
+) -> Result<Prepared> {
     let anonymous = survey.survey.anonymous;
     // Routing decisions and the teams' emails are worked out before the write lock
     // is taken; only the inserts happen inside it.
@@ -194,6 +212,9 @@ pub fn prepare_received(
                     ))
                     .execute(conn)?;
             }
+        }
+        if let Some(also) = also {
+            also(conn, response_id)?;
         }
         route::queue_planned(
             conn,

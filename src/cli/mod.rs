@@ -4,6 +4,7 @@
 
 mod areas;
 mod cases;
+mod checklist;
 mod code;
 mod contacts;
 mod demo;
@@ -85,6 +86,9 @@ pub enum Command {
     /// List routed complaints as cases, and acknowledge, resolve or decline them.
     #[command(subcommand)]
     Cases(cases::Command),
+    /// Draft a checklist survey (phase 2) from a coded discovery survey's areas.
+    #[command(subcommand)]
+    Checklist(checklist::Command),
     /// Create, list and revoke API keys for the admin API.
     #[command(subcommand)]
     Keys(keys::Command),
@@ -121,6 +125,7 @@ pub fn run(cli: Cli) -> i32 {
             Command::Areas(cmd) => areas::run(cmd, &settings),
             Command::Keys(cmd) => keys::run(cmd, &settings),
             Command::Cases(cmd) => cases::run(cmd, &settings),
+            Command::Checklist(cmd) => checklist::run(cmd, &settings),
             Command::Purge(args) => purge::run(args, &settings),
             Command::Demo(_) | Command::Plan(_) => unreachable!("handled above"),
         }),

@@ -37,8 +37,19 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             let db = super::open_db(settings)?;
             let stored = setup::create(&db, &slug, &checked)?;
             let survey = &checked.survey;
+            let asks = match &checked.checklist {
+                Some(checklist) => format!(
+                    "a checklist of {} items and up to {} other problems per respondent",
+                    checklist.items.len(),
+                    checked.survey.max_problems
+                ),
+                None => format!(
+                    "up to {} problems per respondent",
+                    checked.survey.max_problems
+                ),
+            };
             println!(
-                "Created survey {} ({}), locales {}, up to {} problems per respondent{}{}.",
+                "Created survey {} ({}), locales {}, {}{}{}.",
                 stored.slug,
                 survey.title(),
                 survey
@@ -47,7 +58,7 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
                     .map(|l| l.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-                survey.max_problems,
+                asks,
                 survey
                     .closes
                     .map(|d| format!(", closes {d}"))
@@ -65,11 +76,15 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             Ok(())
         }
         Command::Check { template } => {
-            let survey = setup::check_folder(&template)?.survey;
+            let checked = setup::check_folder(&template)?;
+            let items = match &checked.checklist {
+                Some(checklist) => format!(", a checklist of {} items", checklist.items.len()),
+                None => String::new(),
+            };
             println!(
-                "{} is a valid survey folder ({}).",
+                "{} is a valid survey folder ({}{items}).",
                 template.display(),
-                survey.title()
+                checked.survey.title()
             );
             Ok(())
         }

@@ -31,6 +31,7 @@ diesel::table! {
         unsubscribed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        audience -> Text,
     }
 }
 
@@ -60,6 +61,7 @@ diesel::table! {
         no_problems -> Integer,
         submitted_at -> Timestamp,
         updated_at -> Timestamp,
+        audience -> Text,
     }
 }
 
@@ -90,6 +92,18 @@ diesel::table! {
         coded_by -> Nullable<Text>,
         coded_at -> Nullable<Timestamp>,
         coding_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    checklist_answers (id) {
+        id -> BigInt,
+        response_id -> BigInt,
+        item_id -> Text,
+        position -> Nullable<Integer>,
+        experienced -> Text,
+        bother -> Nullable<Integer>,
+        solved_elsewhere -> Nullable<Text>,
     }
 }
 
@@ -159,6 +173,7 @@ diesel::joinable!(invitations -> contacts (contact_id));
 diesel::joinable!(invitations -> surveys (survey_id));
 diesel::joinable!(responses -> waves (wave_id));
 diesel::joinable!(mentions -> responses (response_id));
+diesel::joinable!(checklist_answers -> responses (response_id));
 diesel::joinable!(mentions -> areas (area_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(invitation_tokens -> invitations (invitation_id));
@@ -172,6 +187,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     responses,
     areas,
     mentions,
+    checklist_answers,
     outbox,
     routing,
     routed_complaints,

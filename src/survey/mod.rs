@@ -65,6 +65,50 @@ pub const MESSAGE_KEYS: [&str; 7] = [
     "form_too_large",
 ];
 
+/// Keys a checklist survey's `messages.toml` must define besides [`MESSAGE_KEYS`].
+pub const CHECKLIST_MESSAGE_KEYS: [&str; 4] = [
+    "item_unanswered",
+    "bother_missing",
+    "follow_up_without_problem",
+    "draft_item",
+];
+
+/// What a survey asks: customers' own words (discovery, phase 1 of the method) or
+/// a checklist of problem statements answered item by item (phase 2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SurveyKind {
+    #[default]
+    Discovery,
+    /// Its items are in `checklist.toml`, which this room keeps as text (the
+    /// checklist room parses it).
+    Checklist,
+}
+
+impl SurveyKind {
+    /// The keys its `messages.toml` must define (and the only ones it may).
+    pub fn message_keys(self) -> Vec<&'static str> {
+        let extra: &[&'static str] = match self {
+            SurveyKind::Discovery => &[],
+            SurveyKind::Checklist => &CHECKLIST_MESSAGE_KEYS,
+        };
+        MESSAGE_KEYS.iter().chain(extra).copied().collect()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SurveyKind::Discovery => "discovery",
+            SurveyKind::Checklist => "checklist",
+        }
+    }
+}
+
+impl fmt::Display for SurveyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A survey's short name, used in commands and URLs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct SurveySlug(String);
@@ -137,6 +181,8 @@ struct SurveyToml {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SurveySection {
+    #[serde(default)]
+    kind: SurveyKind,
     default_locale: String,
     locales: Vec<String>,
     #[serde(default = "default_max_problems")]
@@ -168,6 +214,7 @@ pub const MAX_PROBLEMS_LIMIT: u32 = 10;
 
 /// A validated survey: settings, wording and compiled templates.
 pub struct Survey {
+    pub kind: SurveyKind,
     pub default_locale: Locale,
     pub locales: Vec<Locale>,
     /// M in docs/METHOD.md: how many problems one respondent may list.
@@ -190,6 +237,7 @@ pub struct Survey {
 impl fmt::Debug for Survey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Survey")
+            .field("kind", &self.kind)
             .field("locales", &self.locales)
             .field("max_problems", &self.max_problems)
             .field("closes", &self.closes)
@@ -340,12 +388,28 @@ impl Survey {
                 }
             }
         }
+        let kind = parsed.survey.kind;
+        match (kind, files.contains_key(CHECKLIST_FILE)) {
+            (SurveyKind::Checklist, false) => problems.push(format!(
+                "{CHECKLIST_FILE}: missing (a survey of kind \"checklist\" lists its items there)"
+            )),
+            (SurveyKind::Discovery, true) => problems.push(format!(
+                "{CHECKLIST_FILE}: only a checklist survey has one; write kind = \"checklist\" under [survey] in survey.toml, or remove the file"
+            )),
+            _ => {}
+        }
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
         let default_locale = default_locale.unwrap_or(Locale::En);
-        let templates = templates::SurveyTemplates::compile(&locales, &files, &mut problems);
+        let templates = templates::SurveyTemplates::compile(
+            &locales,
+            &files,
+            &kind.message_keys(),
+            &mut problems,
+        );
         let survey = Survey {
+            kind,
             default_locale,
             locales,
             max_problems,
@@ -412,6 +476,7 @@ impl Survey {
                 "ask_consent": self.ask_consent,
                 "anonymous": self.anonymous,
                 "closes": self.closes.map(|d| d.to_string()),
+                "kind": self.kind.as_str(),
             }
         })
     }
@@ -492,11 +557,11 @@ impl Survey {
                     problems.push(e.to_string());
                 }
             }
-            for key in MESSAGE_KEYS {
+            for key in self.kind.message_keys() {
                 self.templates.check_message(
                     locale,
                     key,
-                    &serde_json::json!({"max": 1000, "rank": 2}),
+                    &serde_json::json!({"max": 1000, "rank": 2, "label": "Late delivery"}),
                     problems,
                 );
             }
@@ -521,6 +586,36 @@ fn sample_slot(index: u32, max_problems: u32) -> serde_json::Value {
     })
 }
 
+/// A checklist item as the checklist form template sees it (docs/TEMPLATES.md).
+fn sample_item(index: u32, with_error: bool) -> serde_json::Value {
+    let options = |values: &[&str], chosen: &str| {
+        values
+            .iter()
+            .map(|v| serde_json::json!({"value": v, "selected": *v == chosen}))
+            .collect::<Vec<_>>()
+    };
+    serde_json::json!({
+        "index": index,
+        "id": format!("item-{index}"),
+        "text": "Leveransen kom senare än utlovat <b>",
+        "group": "delivery",
+        "first_in_group": index == 1,
+        "error": if with_error { serde_json::Value::from("sample error") } else { serde_json::Value::Null },
+        "experienced_options": options(&EXPERIENCED, "sometimes"),
+        "bother_options": options(&["1", "2", "3", "4", "5"], "4"),
+        "solved_options": options(&SOLVED_ELSEWHERE, ""),
+    })
+}
+
+/// The answers to "have you had this problem?" as the checklist form offers them.
+pub const EXPERIENCED: [&str; 3] = ["never", "sometimes", "often"];
+
+/// The answers to "does another supplier already solve this?".
+pub const SOLVED_ELSEWHERE: [&str; 3] = ["yes", "no", "dont_know"];
+
+/// The file of a checklist survey that holds its items.
+pub const CHECKLIST_FILE: &str = "checklist.toml";
+
 impl Survey {
     /// The text of one of the survey's files (`routing.toml`, `en/form.html.hbs`),
     /// if the folder had it.
@@ -541,20 +636,30 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
     });
     let mut reminder = addressee.clone();
     merge(&mut reminder, serde_json::json!({"reminder_number": 1}));
+    let form = match survey.kind {
+        SurveyKind::Discovery => serde_json::json!({
+            "contact": {"name": "Anna Åberg"},
+            "action": "/s/x",
+            "answered_before": true,
+            "no_problems": false,
+            "has_errors": true,
+            "form_errors": ["sample"],
+            "slots": slots,
+        }),
+        SurveyKind::Checklist => serde_json::json!({
+            "contact": {"name": "Anna Åberg"},
+            "action": "/s/x",
+            "answered_before": true,
+            "has_errors": true,
+            "form_errors": ["sample"],
+            "ask_solved_elsewhere": true,
+            "items": [sample_item(1, true), sample_item(2, false)],
+            "slots": slots,
+        }),
+    };
     vec![
         ("invitation", addressee),
-        (
-            "form",
-            serde_json::json!({
-                "contact": {"name": "Anna Åberg"},
-                "action": "/s/x",
-                "answered_before": true,
-                "no_problems": false,
-                "has_errors": true,
-                "form_errors": ["sample"],
-                "slots": slots,
-            }),
-        ),
+        ("form", form),
         (
             "thanks",
             serde_json::json!({

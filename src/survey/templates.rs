@@ -38,6 +38,7 @@ impl SurveyTemplates {
     pub(super) fn compile(
         locales: &[Locale],
         files: &BTreeMap<String, String>,
+        message_keys: &[&str],
         problems: &mut Vec<String>,
     ) -> Self {
         let mut html = registry(true);
@@ -61,7 +62,7 @@ impl SurveyTemplates {
                 } else if name.ends_with("messages.toml") {
                     match toml::from_str::<BTreeMap<String, String>>(source) {
                         Ok(messages) => {
-                            for key in super::MESSAGE_KEYS {
+                            for &key in message_keys {
                                 match messages.get(key) {
                                     Some(m) => {
                                         let before = problems.len();
@@ -86,7 +87,7 @@ impl SurveyTemplates {
                                 }
                             }
                             for key in messages.keys() {
-                                if !super::MESSAGE_KEYS.contains(&key.as_str()) {
+                                if !message_keys.contains(&key.as_str()) {
                                     problems.push(format!("{name}: unknown key {key:?}"));
                                 }
                             }

@@ -1,5 +1,8 @@
 //! The respondent's pages: the form behind a personal link, its submission, and the
-//! thank-you, closed and not-found pages.
+//! thank-you, closed and not-found pages. A checklist survey's form is in
+//! `respond/checklist.rs`; this file hands over to it by the survey's kind.
+
+mod checklist;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -10,7 +13,7 @@ use crate::answer::{self, Answer, FormErrors, FormInput};
 use crate::db::now;
 use crate::error::Result;
 use crate::invite::{self, Invitee, Token};
-use crate::survey::StoredSurvey;
+use crate::survey::{StoredSurvey, SurveyKind};
 
 enum Outcome {
     NotFound,
@@ -129,6 +132,9 @@ pub(super) async fn show_form(
                 tracing::warn!(error = %e, "the link's first opening was not recorded");
             }
         }
+        if survey.survey.kind == SurveyKind::Checklist {
+            return checklist::show(state, &survey, &invitee, &token, previous.as_ref());
+        }
         let m = survey.survey.max_problems;
         let input = previous
             .as_ref()
@@ -161,6 +167,9 @@ struct Ready {
     invitee: Invitee,
     answer: Answer,
     token: Token,
+    /// Whether the answer may wait in the answer inbox while another process holds
+    /// the SQLite write lock (the inbox keeps discovery answers only).
+    may_wait_in_inbox: bool,
 }
 
 /// Finds the link's invitee, decodes and checks the form, and prepares the answer
@@ -177,6 +186,22 @@ fn prepare_submission(
     };
     if survey.survey.anonymous && invitee.answered {
         return Ok(Submission::Done(already_answered(&survey, &invitee)?));
+    }
+    if survey.survey.kind == SurveyKind::Checklist {
+        let pairs: Vec<(String, String)> = if too_large {
+            Vec::new()
+        } else {
+            match serde_urlencoded::from_bytes(body) {
+                Ok(p) => p,
+                Err(_) => {
+                    return Ok(Submission::Done(Outcome::Page(
+                        StatusCode::BAD_REQUEST,
+                        String::new(),
+                    )))
+                }
+            }
+        };
+        return checklist::prepare(state, survey, invitee, token, too_large, &pairs);
     }
     let m = survey.survey.max_problems;
     if too_large {
@@ -224,6 +249,7 @@ fn prepare_submission(
         invitee,
         answer,
         token: token.clone(),
+        may_wait_in_inbox: true,
     })))
 }
 
@@ -266,7 +292,11 @@ async fn store(
     prepared: answer::Prepared,
     invitee: &Invitee,
     answer: &Answer,
+    may_wait_in_inbox: bool,
 ) -> Result<answer::Stored> {
+    if !may_wait_in_inbox {
+        return prepared.store_async(&state.db).await;
+    }
     let waiting = || answer::inbox::Waiting {
         invitation_id: invitee.invitation_id,
         answer: answer.clone(),
@@ -343,8 +373,9 @@ pub(super) async fn submit(
                 invitee,
                 answer,
                 token,
+                may_wait_in_inbox,
             } = *ready;
-            match store(&state, prepared, &invitee, &answer).await {
+            match store(&state, prepared, &invitee, &answer, may_wait_in_inbox).await {
                 Ok(answer::Stored::AlreadyAnswered) => {
                     already_answered(&survey, &invitee).unwrap_or_else(failed)
                 }

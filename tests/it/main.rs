@@ -11,6 +11,7 @@ mod answer_form;
 mod answer_reliability;
 mod browser;
 mod cases;
+mod checklist;
 mod coding_codebook;
 mod coding_learning;
 mod coding_workflow;

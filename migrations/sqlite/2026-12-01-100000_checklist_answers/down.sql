@@ -1,0 +1,3 @@
+DROP TABLE checklist_answers;
+ALTER TABLE responses DROP COLUMN audience;
+ALTER TABLE contacts DROP COLUMN audience;

@@ -1,0 +1,164 @@
+//! The form behind a personal link when the survey is a checklist (kind =
+//! "checklist"): the same links, closed and thank-you pages and storing as the
+//! discovery form, asking every item of `checklist.toml` in the respondent's own
+//! order (shuffled with the invitation's id as seed) and then the "other problems"
+//! write-ins. Thin: reading, checking and the page's context are the checklist
+//! room's; storing is the answer room's, with the item answers in the same
+//! transaction.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+
+use super::{AppState, Outcome, Ready, Submission};
+use crate::answer::{self, Answer};
+use crate::checklist::form::{ChecklistErrors, ChecklistInput};
+use crate::checklist::{store, Checklist};
+use crate::db::now;
+use crate::error::{Error, Result};
+use crate::invite::{Invitee, Token};
+use crate::survey::{StoredSurvey, CHECKLIST_FILE};
+
+/// The survey's checklist, as stored with it (checked when it was created).
+fn checklist_of(survey: &StoredSurvey) -> Result<Checklist> {
+    let text = survey.survey.file(CHECKLIST_FILE).unwrap_or_default();
+    Checklist::parse(CHECKLIST_FILE, text, &survey.survey.locales).map_err(|e| {
+        Error::Internal(format!(
+            "survey {}: its stored checklist no longer parses: {e}",
+            survey.slug
+        ))
+    })
+}
+
+/// The order this respondent sees the items in: the same every time the link is
+/// opened, different from one invitation to the next.
+fn order_for(checklist: &Checklist, invitee: &Invitee) -> Vec<usize> {
+    checklist.order_for(invitee.invitation_id as u64)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn page(
+    survey: &StoredSurvey,
+    checklist: &Checklist,
+    invitee: &Invitee,
+    input: &ChecklistInput,
+    errors: &ChecklistErrors,
+    token: &Token,
+    answered_before: bool,
+) -> Result<String> {
+    let ctx = input.context(
+        &survey.survey,
+        checklist,
+        &order_for(checklist, invitee),
+        invitee.locale,
+        errors,
+        &invitee.name,
+        &format!("/s/{}", token.as_str()),
+        answered_before,
+    );
+    survey.survey.render_page(invitee.locale, "form", ctx)
+}
+
+/// GET: the form, filled in with the answer given before through this link.
+pub(super) fn show(
+    state: &AppState,
+    survey: &StoredSurvey,
+    invitee: &Invitee,
+    token: &Token,
+    write_ins: Option<&Answer>,
+) -> Result<Outcome> {
+    let checklist = checklist_of(survey)?;
+    let mut conn = state.db.conn()?;
+    let items = match store::response_of_invitation(&mut conn, invitee.invitation_id)? {
+        Some(response) => store::answers_of(&mut conn, response)?,
+        None => Vec::new(),
+    };
+    drop(conn);
+    let input = ChecklistInput::from_answer(&items, write_ins, survey.survey.max_problems);
+    let body = page(
+        survey,
+        &checklist,
+        invitee,
+        &input,
+        &ChecklistErrors::default(),
+        token,
+        write_ins.is_some(),
+    )?;
+    Ok(Outcome::Page(StatusCode::OK, body))
+}
+
+/// POST: reads and checks the form; a form with errors comes back with them (422),
+/// a whole one is prepared for storing with its item answers.
+pub(super) fn prepare(
+    state: &AppState,
+    survey: Arc<StoredSurvey>,
+    invitee: Invitee,
+    token: &Token,
+    too_large: bool,
+    pairs: &[(String, String)],
+) -> Result<Submission> {
+    let checklist = checklist_of(&survey)?;
+    let m = survey.survey.max_problems;
+    if too_large {
+        let mut errors = ChecklistErrors::default();
+        errors
+            .write_ins
+            .form
+            .push(("form_too_large", serde_json::json!({})));
+        let input = ChecklistInput::from_answer(&[], None, m);
+        let body = page(&survey, &checklist, &invitee, &input, &errors, token, false)?;
+        return Ok(Submission::Done(Outcome::Page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            body,
+        )));
+    }
+    let Ok(input) = ChecklistInput::from_pairs(pairs, &checklist, m) else {
+        return Ok(Submission::Done(Outcome::Page(
+            StatusCode::BAD_REQUEST,
+            String::new(),
+        )));
+    };
+    let order = order_for(&checklist, &invitee);
+    let answer = match input.validate(&survey.survey, &checklist, &order) {
+        Ok(a) => a,
+        Err(errors) => {
+            let answered_before =
+                answer::load(&mut *state.db.conn()?, invitee.invitation_id)?.is_some();
+            let body = page(
+                &survey,
+                &checklist,
+                &invitee,
+                &input,
+                &errors,
+                token,
+                answered_before,
+            )?;
+            return Ok(Submission::Done(Outcome::Page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                body,
+            )));
+        }
+    };
+    let items = answer.items;
+    let prepared = answer::prepare_with(
+        &state.db,
+        &state.settings,
+        &survey,
+        &invitee,
+        &answer.write_ins,
+        now(),
+        Some(Box::new(move |conn, response| {
+            store::replace_answers(conn, response, &items)
+        })),
+    )?;
+    Ok(Submission::Store(Box::new(Ready {
+        prepared,
+        survey,
+        invitee,
+        answer: answer.write_ins,
+        token: token.clone(),
+        // The answer inbox keeps a discovery answer only; a checklist answer is
+        // stored now or not at all.
+        may_wait_in_inbox: false,
+    })))
+}
