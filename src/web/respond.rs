@@ -295,7 +295,9 @@ async fn store(
     may_wait_in_inbox: bool,
 ) -> Result<answer::Stored> {
     if !may_wait_in_inbox {
-        return prepared.store_async(&state.db).await;
+        // The inbox keeps discovery answers only: wait the full busy timeout
+        // rather than the grouped writer's second.
+        return prepared.store_patiently(&state.db).await;
     }
     let waiting = || answer::inbox::Waiting {
         invitation_id: invitee.invitation_id,
