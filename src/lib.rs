@@ -22,6 +22,7 @@ pub mod mail;
 pub mod report;
 pub mod route;
 pub mod setup;
+pub mod source_lines;
 pub mod stats;
 pub mod survey;
 pub mod text_safety;

@@ -34,6 +34,7 @@ use rand::SeedableRng;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::source_lines::{one_line, LineIndex};
 use crate::survey::Locale;
 
 /// The most items one checklist may hold: the method asks for a few dozen, and a
@@ -324,28 +325,6 @@ impl Checklist {
                 members
             })
             .collect()
-    }
-}
-
-fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Byte offset to 1-based line number.
-struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(source: &str) -> Self {
-        let starts = std::iter::once(0)
-            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        LineIndex { starts }
-    }
-
-    fn line_of(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&start| start <= offset)
     }
 }
 

@@ -28,6 +28,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::text::{normalise, token_kind, words, Analyzer, TokenKind};
+use crate::source_lines::{one_line, LineIndex};
 use crate::survey::Locale;
 
 /// Compiled size limit for one regex: generous for any sane pattern, small enough
@@ -332,28 +333,6 @@ fn parse_keyword(analyzer: &Analyzer, keyword: &str) -> Result<Vec<Term>, String
         ));
     }
     Ok(terms)
-}
-
-fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Byte offset to 1-based line number.
-struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(source: &str) -> Self {
-        let starts = std::iter::once(0)
-            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        LineIndex { starts }
-    }
-
-    fn line_of(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&start| start <= offset)
-    }
 }
 
 #[cfg(test)]

@@ -403,10 +403,7 @@ pub fn find_invitee(conn: &mut AnyConnection, token: &Token) -> Result<Option<In
     let hash = token.hash();
     // The first link is on the invitation: one query finds it with its contact and
     // wave. Reminders' links are in invitation_tokens.
-    let row = invitee_query()
-        .filter(invitations::token_hash.eq(&hash))
-        .first::<InviteeRow>(conn)
-        .optional()?;
+    let row = invitee_row(conn, Found::ByTokenHash(&hash))?;
     if row.is_none() {
         let reminded: Option<i64> = invitation_tokens::table
             .filter(invitation_tokens::token_hash.eq(&hash))
@@ -426,39 +423,18 @@ pub fn find_invitee_by_invitation(
     conn: &mut AnyConnection,
     invitation_id: i64,
 ) -> Result<Option<Invitee>> {
-    Ok(invitee_query()
-        .filter(invitations::id.eq(invitation_id))
-        .first::<InviteeRow>(conn)
-        .optional()?
-        .map(invitee_of_row))
+    Ok(invitee_row(conn, Found::ByInvitation(invitation_id))?.map(invitee_of_row))
+}
+
+/// How an invitee is looked up.
+enum Found<'a> {
+    ByTokenHash(&'a str),
+    ByInvitation(i64),
 }
 
 /// An invitation with its contact and wave, as one query.
-#[allow(clippy::type_complexity)]
-fn invitee_query() -> diesel::dsl::Select<
-    diesel::dsl::InnerJoin<
-        diesel::dsl::InnerJoin<invitations::table, contacts_t::table>,
-        waves::table,
-    >,
-    (
-        (
-            invitations::id,
-            invitations::survey_id,
-            invitations::wave_id,
-            contacts_t::id,
-        ),
-        (
-            contacts_t::name,
-            contacts_t::email,
-            contacts_t::locale,
-            contacts_t::attributes,
-        ),
-        waves::label,
-        invitations::opened_at,
-        invitations::answered_at,
-    ),
-> {
-    invitations::table
+fn invitee_row(conn: &mut AnyConnection, found: Found<'_>) -> Result<Option<InviteeRow>> {
+    let query = invitations::table
         .inner_join(contacts_t::table)
         .inner_join(waves::table)
         .select((
@@ -477,7 +453,17 @@ fn invitee_query() -> diesel::dsl::Select<
             waves::label,
             invitations::opened_at,
             invitations::answered_at,
-        ))
+        ));
+    Ok(match found {
+        Found::ByTokenHash(hash) => query
+            .filter(invitations::token_hash.eq(hash))
+            .first::<InviteeRow>(conn)
+            .optional()?,
+        Found::ByInvitation(id) => query
+            .filter(invitations::id.eq(id))
+            .first::<InviteeRow>(conn)
+            .optional()?,
+    })
 }
 
 fn invitee_of_row(row: InviteeRow) -> Invitee {
