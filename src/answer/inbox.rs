@@ -24,11 +24,11 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-use super::{Answer, Stored};
+use super::{Answer, Prepared, Stored};
 use crate::config::{DatabaseUrl, Settings};
 use crate::db::Database;
 use crate::error::{Error, Result};
-use crate::invite;
+use crate::invite::{self, Invitee};
 use crate::survey::{store as survey_store, StoredSurvey};
 
 /// An answer the customer was thanked for, waiting to be stored.
@@ -40,6 +40,39 @@ pub struct Waiting {
     pub answer: Answer,
     /// When the customer sent it; stored as the answer's time.
     pub received_at: NaiveDateTime,
+    /// What another room stores with this answer (a checklist's item answers), as
+    /// that room wrote it; the preparer given to [`Inbox::drain`] reads it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub also: Option<serde_json::Value>,
+}
+
+/// Turns a waiting answer into one ready to store (routing decided, emails
+/// rendered), as the submission would have been.
+pub type Preparer<'a> =
+    dyn Fn(&Database, &Settings, &StoredSurvey, &Invitee, &Waiting) -> Result<Prepared> + 'a;
+
+/// The preparer for a discovery answer (the problems alone).
+pub fn prepare_problems(
+    db: &Database,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    invitee: &Invitee,
+    waiting: &Waiting,
+) -> Result<Prepared> {
+    if waiting.also.is_some() {
+        return Err(Error::Internal(
+            "a waiting answer carries more than problems, and this preparer stores problems only"
+                .into(),
+        ));
+    }
+    super::prepare_received(
+        db,
+        settings,
+        survey,
+        invitee,
+        &waiting.answer,
+        waiting.received_at,
+    )
 }
 
 /// The folder of waiting answers beside an SQLite database, and how many wait in
@@ -170,11 +203,12 @@ impl Inbox {
         db: &Database,
         settings: &Settings,
         survey: &dyn Fn(i64) -> Result<std::sync::Arc<StoredSurvey>>,
+        prepare: &Preparer<'_>,
     ) -> Result<Drained> {
         let mut drained = Drained::default();
         let files = self.waiting_files()?;
         for (i, file) in files.iter().enumerate() {
-            match self.store_one(db, settings, survey, file) {
+            match self.store_one(db, settings, survey, prepare, file) {
                 Ok(()) => {
                     fs::remove_file(file).map_err(|e| Error::io(file, e))?;
                     self.handled();
@@ -209,6 +243,7 @@ impl Inbox {
         db: &Database,
         settings: &Settings,
         survey: &dyn Fn(i64) -> Result<std::sync::Arc<StoredSurvey>>,
+        prepare: &Preparer<'_>,
         file: &Path,
     ) -> Result<()> {
         let bytes = fs::read(file).map_err(|e| Error::io(file, e))?;
@@ -223,14 +258,7 @@ impl Inbox {
                 ))
             })?;
         let survey = survey(invitee.survey_id)?;
-        let prepared = super::prepare_received(
-            db,
-            settings,
-            &survey,
-            &invitee,
-            &waiting.answer,
-            waiting.received_at,
-        )?;
+        let prepared = prepare(db, settings, &survey, &invitee, &waiting)?;
         match prepared.store(db)? {
             Stored::New | Stored::Replaced | Stored::AlreadyAnswered => Ok(()),
         }
@@ -238,7 +266,8 @@ impl Inbox {
 }
 
 /// Stores what waits in the database's inbox once, for commands that open the
-/// database without a server (and for tests). `None` for PostgreSQL.
+/// database without a server (and for tests): discovery answers only (the server
+/// prepares every kind). `None` for PostgreSQL.
 pub fn drain_once(db: &Database, settings: &Settings) -> Result<Option<Drained>> {
     let Some(inbox) = Inbox::of(db.url()) else {
         return Ok(None);
@@ -249,7 +278,9 @@ pub fn drain_once(db: &Database, settings: &Settings) -> Result<Option<Drained>>
             id,
         )?))
     };
-    inbox.drain(db, settings, &surveys).map(Some)
+    inbox
+        .drain(db, settings, &surveys, &prepare_problems)
+        .map(Some)
 }
 
 #[cfg(test)]
@@ -267,6 +298,7 @@ mod tests {
             invitation_id: 2,
             answer: Answer::NoProblems,
             received_at: at("2026-12-01 10:00:01"),
+            also: None,
         };
         let earlier = Waiting {
             invitation_id: 1,
@@ -277,6 +309,7 @@ mod tests {
                 may_contact: true,
             }]),
             received_at: at("2026-12-01 10:00:00"),
+            also: None,
         };
         inbox.keep(&later).unwrap();
         inbox.keep(&earlier).unwrap();

@@ -68,21 +68,6 @@ impl Prepared {
     pub async fn store_async(self, db: &Database) -> Result<Stored> {
         db.write_grouped_async(self.write).await
     }
-
-    /// Stores the answer in a transaction of its own that waits as long as any
-    /// write does for a lock another process holds (SQLite's busy timeout), for
-    /// answers the inbox cannot keep (checklist answers). Holds a blocking thread
-    /// of the async runtime while it waits.
-    pub async fn store_patiently(self, db: &Database) -> Result<Stored> {
-        let db = db.clone();
-        tokio::task::spawn_blocking(move || db.write(self.write))
-            .await
-            .unwrap_or_else(|e| {
-                Err(crate::error::Error::Internal(format!(
-                    "the write was rolled back: the thread running it failed: {e}"
-                )))
-            })
-    }
 }
 
 /// Does the work of [`store`] that needs no write lock: reads the routing rules,

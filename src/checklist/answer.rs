@@ -167,9 +167,73 @@ impl ItemAnswer {
     }
 }
 
+/// Item answers as plain JSON (for an answer that waits in the answer inbox), and
+/// back, checked again on the way in as any answer is.
+pub fn to_json(answers: &[ItemAnswer]) -> serde_json::Value {
+    serde_json::Value::Array(
+        answers
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "item": a.item.as_str(),
+                    "position": a.position,
+                    "experienced": a.experienced.as_str(),
+                    "bother": a.bother.map(Bother::get),
+                    "solved_elsewhere": a.solved_elsewhere.map(SolvedElsewhere::as_str),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The item answers [`to_json`] wrote; `Err` says what is wrong with them.
+pub fn from_json(value: &serde_json::Value) -> Result<Vec<ItemAnswer>, String> {
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        item: String,
+        position: Option<u32>,
+        experienced: String,
+        bother: Option<i64>,
+        solved_elsewhere: Option<String>,
+    }
+    let raw: Vec<Raw> =
+        serde_json::from_value(value.clone()).map_err(|e| format!("item answers: {e}"))?;
+    raw.into_iter()
+        .map(|r| {
+            ItemAnswer::new(
+                ItemId::parse(&r.item)?,
+                r.position,
+                r.experienced.parse()?,
+                r.bother.map(Bother::new).transpose()?,
+                r.solved_elsewhere.as_deref().map(str::parse).transpose()?,
+            )
+            .map_err(|e| format!("item {}: {e}", r.item))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn item_answers_survive_a_round_trip_through_json_and_are_checked_again() {
+        let answers = vec![
+            ItemAnswer::new(
+                id(),
+                Some(2),
+                Experienced::Often,
+                Some(Bother::new(4).unwrap()),
+                None,
+            )
+            .unwrap(),
+            ItemAnswer::new(id(), Some(1), Experienced::Never, None, None).unwrap(),
+        ];
+        assert_eq!(from_json(&to_json(&answers)).unwrap(), answers);
+        let half = serde_json::json!([{"item": "late-delivery", "position": 1,
+            "experienced": "often", "bother": null, "solved_elsewhere": null}]);
+        assert!(from_json(&half).is_err(), "bother is required for often");
+    }
 
     fn id() -> ItemId {
         ItemId::parse("late-delivery").unwrap()

@@ -149,7 +149,7 @@ fn start_inbox_drain(
             };
             loop {
                 if inbox.holds_any() {
-                    match inbox.drain(&db, &settings, &surveys) {
+                    match inbox.drain(&db, &settings, &surveys, &respond::prepare_waiting) {
                         Ok(drained) if drained.stored + drained.rejected > 0 => {
                             tracing::info!(
                                 stored = drained.stored,

@@ -167,9 +167,9 @@ struct Ready {
     invitee: Invitee,
     answer: Answer,
     token: Token,
-    /// Whether the answer may wait in the answer inbox while another process holds
-    /// the SQLite write lock (the inbox keeps discovery answers only).
-    may_wait_in_inbox: bool,
+    /// What the answer inbox must keep besides the problems, should the answer
+    /// wait there (a checklist's item answers; see `prepare_waiting`).
+    also: Option<serde_json::Value>,
 }
 
 /// Finds the link's invitee, decodes and checks the form, and prepares the answer
@@ -249,7 +249,7 @@ fn prepare_submission(
         invitee,
         answer,
         token: token.clone(),
-        may_wait_in_inbox: true,
+        also: None,
     })))
 }
 
@@ -292,17 +292,13 @@ async fn store(
     prepared: answer::Prepared,
     invitee: &Invitee,
     answer: &Answer,
-    may_wait_in_inbox: bool,
+    also: Option<serde_json::Value>,
 ) -> Result<answer::Stored> {
-    if !may_wait_in_inbox {
-        // The inbox keeps discovery answers only: wait the full busy timeout
-        // rather than the grouped writer's second.
-        return prepared.store_patiently(&state.db).await;
-    }
     let waiting = || answer::inbox::Waiting {
         invitation_id: invitee.invitation_id,
         answer: answer.clone(),
         received_at: now(),
+        also,
     };
     let Some(inbox) = state.inbox.clone() else {
         return prepared.store_async(&state.db).await;
@@ -323,6 +319,23 @@ async fn store(
     state.wake_inbox();
     // Stored as soon as the lock is free; for the customer it is stored now.
     Ok(answer::Stored::New)
+}
+
+/// Prepares an answer that waited in the answer inbox, by its survey's kind: the
+/// server's preparer for `answer::inbox::Inbox::drain`.
+pub(super) fn prepare_waiting(
+    db: &crate::db::Database,
+    settings: &crate::config::Settings,
+    survey: &StoredSurvey,
+    invitee: &Invitee,
+    waiting: &answer::inbox::Waiting,
+) -> Result<answer::Prepared> {
+    match survey.survey.kind {
+        SurveyKind::Checklist => checklist::prepare_waiting(db, settings, survey, invitee, waiting),
+        SurveyKind::Discovery => {
+            answer::inbox::prepare_problems(db, settings, survey, invitee, waiting)
+        }
+    }
 }
 
 /// The outcome of a blocking task, whose thread may have failed.
@@ -375,9 +388,9 @@ pub(super) async fn submit(
                 invitee,
                 answer,
                 token,
-                may_wait_in_inbox,
+                also,
             } = *ready;
-            match store(&state, prepared, &invitee, &answer, may_wait_in_inbox).await {
+            match store(&state, prepared, &invitee, &answer, also).await {
                 Ok(answer::Stored::AlreadyAnswered) => {
                     already_answered(&survey, &invitee).unwrap_or_else(failed)
                 }

@@ -494,3 +494,74 @@ fn an_export_piped_into_head_ends_quietly() {
     let stderr = std::fs::read_to_string(app.dir.path().join("stderr.txt")).unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_checklist_answer_sent_while_the_lock_is_held_waits_in_the_inbox_with_its_items() {
+    use pds::checklist::store::{answers_of, response_of_invitation};
+    const CHECKLIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/checklist");
+    let app = TestApp::spawn(Backend::Sqlite);
+    app.pds_ok(&[
+        "survey",
+        "create",
+        "--template",
+        CHECKLIST,
+        "--slug",
+        "check",
+    ]);
+    let email = format!("{}@{}.example", unique("c"), unique("d"));
+    let file = app.write_file("c.csv", &format!("email,name,locale\n{email},Kim,en\n"));
+    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    app.pds_ok(&["invite", "--survey", "check", "--wave", "w1"]);
+    let link = link_in(&received_for(&email, 1)[0], &app.base_url);
+    let mut lock = hold_write_lock(&app);
+    let (status, page) = post_form(
+        &app.http(),
+        &link,
+        &[
+            ("experienced_late-delivery", "often"),
+            ("bother_late-delivery", "5"),
+            ("solved_late-delivery", "yes"),
+            ("experienced_damaged-goods", "never"),
+            ("experienced_invoice-errors", "sometimes"),
+            ("bother_invoice-errors", "3"),
+            ("experienced_hard-to-reach", "never"),
+            ("problem_1", "Parking is hard"),
+            ("rank_1", "1"),
+        ],
+    );
+    assert_eq!(status, 200, "{page}");
+    let inbox = pds::answer::inbox::Inbox::of(&app.settings.database_url).unwrap();
+    assert_eq!(
+        inbox.len().unwrap(),
+        1,
+        "the checklist answer waits on disk"
+    );
+    lock.batch_execute("COMMIT").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while inbox.len().unwrap() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(inbox.len().unwrap(), 0, "the server stored what waited");
+    let invitation: i64 = pds::db::schema::invitations::table
+        .select(pds::db::schema::invitations::id)
+        .first(&mut *app.db.conn().unwrap())
+        .unwrap();
+    let mut conn = app.db.conn().unwrap();
+    let response = response_of_invitation(&mut conn, invitation)
+        .unwrap()
+        .expect("the answer is stored");
+    let stored = answers_of(&mut conn, response).unwrap();
+    assert_eq!(stored.len(), 4, "every item answer came with it");
+    let late = stored
+        .iter()
+        .find(|a| a.item.as_str() == "late-delivery")
+        .unwrap();
+    assert_eq!(late.bother.map(|b| b.get()), Some(5));
+    assert_eq!(late.solved_elsewhere.map(|s| s.as_str()), Some("yes"));
+    drop(conn);
+    let csv = app.pds_ok(&["export", "--survey", "check", "--what", "mentions"]);
+    assert!(
+        csv.contains("Parking is hard"),
+        "the write-in came too: {csv}"
+    );
+}

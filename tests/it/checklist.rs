@@ -189,15 +189,7 @@ fn analyst_drafts_a_checklist_from_the_discovery_areas(backend: Backend) {
     assert!(err.contains("check is a checklist survey"), "{err}");
 }
 
-#[test]
-fn analyst_drafts_a_checklist_from_the_discovery_areas_on_sqlite() {
-    analyst_drafts_a_checklist_from_the_discovery_areas(Backend::Sqlite);
-}
-
-#[test]
-fn analyst_drafts_a_checklist_from_the_discovery_areas_on_postgres() {
-    analyst_drafts_a_checklist_from_the_discovery_areas(Backend::Postgres);
-}
+on_both_backends!(analyst_drafts_a_checklist_from_the_discovery_areas);
 
 #[test]
 fn a_checklist_with_a_duplicate_id_is_refused_with_its_line() {
@@ -382,15 +374,7 @@ fn checklist_answers_are_stored_whole_and_replaced(backend: Backend) {
     );
 }
 
-#[test]
-fn checklist_answers_are_stored_whole_and_replaced_on_sqlite() {
-    checklist_answers_are_stored_whole_and_replaced(Backend::Sqlite);
-}
-
-#[test]
-fn checklist_answers_are_stored_whole_and_replaced_on_postgres() {
-    checklist_answers_are_stored_whole_and_replaced(Backend::Postgres);
-}
+on_both_backends!(checklist_answers_are_stored_whole_and_replaced);
 
 /// The item ids in the order a form page shows them.
 fn items_shown(page: &str) -> Vec<String> {
@@ -538,12 +522,4 @@ fn customer_answers_the_checklist_from_the_emailed_link(backend: Backend) {
     assert!(csv.contains("Parking is hard"), "{csv}");
 }
 
-#[test]
-fn customer_answers_the_checklist_from_the_emailed_link_on_sqlite() {
-    customer_answers_the_checklist_from_the_emailed_link(Backend::Sqlite);
-}
-
-#[test]
-fn customer_answers_the_checklist_from_the_emailed_link_on_postgres() {
-    customer_answers_the_checklist_from_the_emailed_link(Backend::Postgres);
-}
+on_both_backends!(customer_answers_the_checklist_from_the_emailed_link);

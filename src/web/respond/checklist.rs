@@ -139,17 +139,15 @@ pub(super) fn prepare(
             )));
         }
     };
-    let items = answer.items;
-    let prepared = answer::prepare_with(
+    let also = crate::checklist::answer::to_json(&answer.items);
+    let prepared = prepare_items(
         &state.db,
         &state.settings,
         &survey,
         &invitee,
         &answer.write_ins,
+        answer.items,
         now(),
-        Some(Box::new(move |conn, response| {
-            store::replace_answers(conn, response, &items)
-        })),
     )?;
     Ok(Submission::Store(Box::new(Ready {
         prepared,
@@ -157,8 +155,56 @@ pub(super) fn prepare(
         invitee,
         answer: answer.write_ins,
         token: token.clone(),
-        // The answer inbox keeps a discovery answer only; a checklist answer is
-        // stored now or not at all.
-        may_wait_in_inbox: false,
+        also: Some(also),
     })))
+}
+
+/// The write-ins and the item answers, ready to store in one transaction.
+fn prepare_items(
+    db: &crate::db::Database,
+    settings: &crate::config::Settings,
+    survey: &StoredSurvey,
+    invitee: &Invitee,
+    write_ins: &answer::Answer,
+    items: Vec<crate::checklist::answer::ItemAnswer>,
+    received: chrono::NaiveDateTime,
+) -> Result<answer::Prepared> {
+    answer::prepare_with(
+        db,
+        settings,
+        survey,
+        invitee,
+        write_ins,
+        received,
+        Some(Box::new(move |conn, response| {
+            store::replace_answers(conn, response, &items)
+        })),
+    )
+}
+
+/// A checklist answer that waited in the answer inbox, prepared again from what
+/// the inbox kept (its item answers checked again on the way in).
+pub(super) fn prepare_waiting(
+    db: &crate::db::Database,
+    settings: &crate::config::Settings,
+    survey: &StoredSurvey,
+    invitee: &Invitee,
+    waiting: &answer::inbox::Waiting,
+) -> Result<answer::Prepared> {
+    let items = waiting
+        .also
+        .as_ref()
+        .map(crate::checklist::answer::from_json)
+        .transpose()
+        .map_err(|e| crate::error::Error::Internal(format!("a waiting checklist answer: {e}")))?
+        .unwrap_or_default();
+    prepare_items(
+        db,
+        settings,
+        survey,
+        invitee,
+        &waiting.answer,
+        items,
+        waiting.received_at,
+    )
 }
