@@ -58,6 +58,10 @@ pub enum Error {
     #[error(transparent)]
     Mail(#[from] crate::mail::error::MailError),
 
+    /// A results view that cannot be computed as asked (the user's choice).
+    #[error(transparent)]
+    View(#[from] crate::report::error::ViewError),
+
     #[error("template {template}: {reason}")]
     Render { template: String, reason: String },
 }
@@ -78,6 +82,7 @@ impl Error {
             | Error::Invalid(_)
             | Error::NotFound(_)
             | Error::Survey(_)
+            | Error::View(_)
             | Error::Import(_) => 2,
             _ => 1,
         }

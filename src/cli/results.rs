@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::report::{self, Format, Options};
+use crate::report::{self, Format, Options, ViewError};
 use crate::stats::{self, BootstrapOptions};
 use crate::survey::{store, SurveySlug, WaveLabel};
 
@@ -72,7 +72,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ControlFlow::Continue(())
     });
     bar.finish_and_clear();
-    let results = results?;
+    let results = results.map_err(in_flags)?;
     match &args.output {
         Some(path) => {
             let mut file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
@@ -83,4 +83,20 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         None => report::write(&results, args.format, &mut std::io::stdout().lock())?,
     }
     Ok(())
+}
+
+/// A view that cannot be computed, said with the command's own flags.
+fn in_flags(e: Error) -> Error {
+    match e {
+        Error::View(ViewError::CompareWithoutWave) => Error::Invalid(
+            "--compare-wave needs --wave: name the wave to compare the earlier one with".into(),
+        ),
+        Error::View(ViewError::CompareWithItself(label)) => Error::Invalid(format!(
+            "--compare-wave {label} is the same wave as --wave; name another wave"
+        )),
+        Error::View(ViewError::UnknownAttribute { attribute, known }) => Error::Invalid(format!(
+            "--by {attribute}: no respondent in scope has a value for {attribute:?}; known attributes: {known}"
+        )),
+        other => other,
+    }
 }

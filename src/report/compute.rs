@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 
+use super::error::ViewError;
 use super::*;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
@@ -34,17 +35,11 @@ pub fn compute(
         .transpose()?;
     let earlier = match (&options.compare_wave, &wave) {
         (None, _) => None,
-        (Some(_), None) => {
-            return Err(Error::Invalid(
-                "--compare-wave needs --wave: name the wave to compare the earlier one with".into(),
-            ))
-        }
+        (Some(_), None) => return Err(ViewError::CompareWithoutWave.into()),
         (Some(label), Some(w)) => {
             let e = find_wave(conn, label)?;
             if e.id == w.id {
-                return Err(Error::Invalid(format!(
-                    "--compare-wave {label} is the same wave as --wave; name another wave"
-                )));
+                return Err(ViewError::CompareWithItself(label.to_string()).into());
             }
             Some(e)
         }
@@ -369,9 +364,9 @@ fn segments(
         let mut known: Vec<&String> = in_scope.iter().flat_map(|r| r.attributes.keys()).collect();
         known.sort_unstable();
         known.dedup();
-        return Err(Error::Invalid(format!(
-            "--by {attribute}: no respondent in scope has a value for {attribute:?}; known attributes: {}",
-            if known.is_empty() {
+        return Err(ViewError::UnknownAttribute {
+            attribute: attribute.to_string(),
+            known: if known.is_empty() {
                 "none".to_string()
             } else {
                 known
@@ -379,8 +374,9 @@ fn segments(
                     .map(|k| k.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
-            }
-        )));
+            },
+        }
+        .into());
     }
     let index: BTreeMap<&String, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut with: Vec<Vec<stats::Mention>> = Vec::new();

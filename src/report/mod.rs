@@ -8,6 +8,7 @@ mod areas;
 pub mod charts;
 mod compute;
 mod csv_out;
+pub(crate) mod error;
 pub mod export;
 pub mod freshness;
 mod load;
@@ -19,6 +20,7 @@ use std::ops::ControlFlow;
 
 pub use areas::{group, grouping_of, Area, Grouping, StoredMention, TEXT_GROUPING};
 pub use compute::compute;
+pub use error::ViewError;
 pub use export::{export, Dialect, Export, ExportOptions, Exported};
 pub use results::*;
 

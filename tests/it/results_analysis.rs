@@ -425,3 +425,70 @@ fn newest_link(app: &TestApp, links: &[String], w: usize) -> String {
 }
 
 on_both_backends!(analyst_compares_waves_answered_through_the_form);
+
+#[test]
+fn an_impossible_view_is_explained_in_each_door_s_own_words() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    app.pds_ok(&[
+        "survey",
+        "create",
+        "--template",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery"),
+        "--slug",
+        "s",
+    ]);
+    let mut csv = String::from("respondent,wave,segment,rank,problem\n");
+    for i in 0..6 {
+        let wave = if i % 2 == 0 { "w1" } else { "w2" };
+        csv.push_str(&format!("r{i},{wave},current,1,Leveransen kom för sent\n"));
+    }
+    let file = app.write_file("answers.csv", &csv);
+    app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "s",
+        file.to_str().unwrap(),
+    ]);
+
+    // The command line names its flags.
+    for (args, said) in [
+        (vec!["--compare-wave", "w1"], "--compare-wave needs --wave"),
+        (
+            vec!["--wave", "w1", "--compare-wave", "w1"],
+            "--compare-wave w1 is the same wave as --wave",
+        ),
+        (
+            vec!["--by", "region"],
+            "--by region: no respondent in scope",
+        ),
+    ] {
+        let mut full = vec!["results", "--survey", "s"];
+        full.extend(args);
+        let out = app.pds(&full);
+        assert_eq!(out.status.code(), Some(2), "{full:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(said), "{full:?}: {stderr}");
+    }
+
+    // The API (and the dashboard) say what to choose, without command-line flags.
+    let key = app.pds_ok(&["keys", "create", "--name", "k"]);
+    for (query, said) in [
+        ("compare_wave=w1", "a comparison needs a wave"),
+        ("wave=w1&compare_wave=w1", "cannot be compared with itself"),
+        ("by=region", "known attributes: segment"),
+    ] {
+        let response = app
+            .http()
+            .get(format!("{}/api/surveys/s/results?{query}", app.base_url))
+            .header("Authorization", format!("Bearer {}", key.trim()))
+            .call()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{query}");
+        let body = response.into_body().read_to_string().unwrap();
+        assert!(
+            body.contains(said) && !body.contains("--"),
+            "{query}: {body}"
+        );
+    }
+}

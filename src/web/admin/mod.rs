@@ -150,6 +150,7 @@ fn problem(e: Error, session: Option<&Session>) -> HttpResponse {
             (StatusCode::NOT_FOUND, Some(s.to_string()))
         }
         Error::Invalid(m) => (StatusCode::BAD_REQUEST, Some(m)),
+        Error::View(v) => (StatusCode::BAD_REQUEST, Some(v.to_string())),
         Error::Survey(s) => (StatusCode::BAD_REQUEST, Some(s.to_string())),
         other => {
             tracing::error!(error = %other, "dashboard request failed");

@@ -109,6 +109,7 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
             Error::Invalid(m) => ApiError::bad_request(m),
+            Error::View(v) => ApiError::bad_request(v.to_string()),
             Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
             Error::Survey(s @ (SurveyError::Unknown(_) | SurveyError::UnknownWave { .. })) => {
                 ApiError::new(StatusCode::NOT_FOUND, s.to_string())
