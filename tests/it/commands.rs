@@ -108,16 +108,30 @@ fn the_demo_runs_a_whole_study_and_writes_results_csv() {
     );
     let mut invitations = 0;
     let mut complaints = 0;
+    let mut follow_ups = 0;
     for entry in std::fs::read_dir(dir.path().join("study/mail-out")).unwrap() {
         let raw = std::fs::read(entry.unwrap().path()).unwrap();
         let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
         let text = message.body_text(0).unwrap().into_owned();
         if text.contains("/s/") {
             invitations += 1;
+        } else if text.contains("transportör") || text.contains("changed carrier") {
+            // The team's note, in the follow-up to a customer who agreed to hear back.
+            follow_ups += 1;
         } else {
             complaints += 1;
         }
     }
+    assert_eq!(
+        follow_ups, 2,
+        "two resolved cases told their customers: {stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "resolved 2 with a note, and 2 customers who agreed to be contacted were told"
+        ),
+        "{stdout}"
+    );
     assert_eq!(
         invitations, 200,
         "one .eml per invitation, each with a personal link"
