@@ -8,6 +8,7 @@
 //! appends an event (time, actor, action, note); events are never updated or
 //! deleted. It must not render pages or talk HTTP: the doors do that.
 
+pub mod announce;
 mod followup;
 mod links;
 mod status;
