@@ -10,6 +10,7 @@
 
 pub mod announce;
 mod followup;
+mod followup_review;
 mod links;
 mod status;
 
@@ -17,6 +18,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 pub use followup::{FollowUp, Skip};
+pub use followup_review::{review, Decision, Reviewed};
 pub use links::{path as link_path, Links, LINK_DAYS};
 pub use status::{Action, Refused, Status};
 
@@ -513,19 +515,9 @@ fn act_in(
     case.updated_at = stamp;
     let follow_up = match (action, note) {
         (Action::Resolve, Some(note)) => {
-            let outcome = followup::queue(conn, settings, &case, note)?;
-            let (event, detail) = match &outcome {
-                FollowUp::Queued => ("followup_queued", None),
-                FollowUp::Skipped(why) => ("followup_skipped", Some(why.as_str())),
-            };
-            if let FollowUp::Skipped(why) = &outcome {
-                tracing::info!(
-                    case = id,
-                    reason = why.describe(),
-                    "no follow-up to the customer"
-                );
-            }
-            append_event(conn, id, stamp, Actor::Pds, event, detail)?;
+            let outcome =
+                followup::queue(conn, settings, &case, note, followup::Release::AsSurveyWants)?;
+            record_follow_up(conn, id, stamp, &outcome)?;
             Some(outcome)
         }
         (Action::Resolve, None) => Some(FollowUp::Skipped(Skip::NoNote)),
@@ -536,6 +528,28 @@ fn act_in(
         action,
         follow_up,
     })
+}
+
+/// Appends what became of a follow-up to the case's trail.
+fn record_follow_up(
+    conn: &mut AnyConnection,
+    id: i64,
+    stamp: chrono::NaiveDateTime,
+    outcome: &FollowUp,
+) -> Result<()> {
+    let (event, detail) = match outcome {
+        FollowUp::Queued => ("followup_queued", None),
+        FollowUp::Skipped(why) => ("followup_skipped", Some(why.as_str())),
+        FollowUp::AwaitingReview => ("followup_awaiting_review", None),
+    };
+    if let FollowUp::Skipped(why) = outcome {
+        tracing::info!(
+            case = id,
+            reason = why.describe(),
+            "no follow-up to the customer"
+        );
+    }
+    append_event(conn, id, stamp, Actor::Pds, event, detail)
 }
 
 /// What an action link leads to.

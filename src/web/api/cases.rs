@@ -241,6 +241,7 @@ pub async fn act(
     .await?;
     let (follow_up, because) = match acted.follow_up {
         Some(FollowUp::Queued) => (Some("queued".to_string()), None),
+        Some(FollowUp::AwaitingReview) => (Some("awaiting_review".to_string()), None),
         Some(FollowUp::Skipped(why)) => {
             (Some("skipped".to_string()), Some(why.as_str().to_string()))
         }
