@@ -48,7 +48,10 @@ mod tests {
         let t = parse("2027-03-01T09:30:00").unwrap();
         assert_eq!(t.to_string(), "2027-03-01 09:30:00");
         assert_eq!(parse("2027-03-01 09:30:00"), Some(t));
-        assert_eq!(parse("2027-03-01").unwrap().to_string(), "2027-03-01 00:00:00");
+        assert_eq!(
+            parse("2027-03-01").unwrap().to_string(),
+            "2027-03-01 00:00:00"
+        );
         for bad in ["", "tomorrow", "2027-13-01", "01/03/2027"] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }

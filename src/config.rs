@@ -489,7 +489,10 @@ mod tests {
             &[("PDS_CONTACT_AT_MOST_EVERY", "90")],
         )
         .unwrap_err();
-        assert!(err.to_string().contains("contact_at_most_every \"90\""), "{err}");
+        assert!(
+            err.to_string().contains("contact_at_most_every \"90\""),
+            "{err}"
+        );
         let err = settings(FileSettings::default(), &[("PDS_NOW", "next week")]).unwrap_err();
         assert!(err.to_string().contains("PDS_NOW \"next week\""), "{err}");
     }

@@ -19,8 +19,8 @@ use serde::Serialize;
 use crate::coding::store as coding;
 use crate::config::Settings;
 use crate::db::schema::{
-    announcement_emails, announcement_recipients as recipients, announcements, contacts,
-    mentions, responses, unsubscribe_tokens,
+    announcement_emails, announcement_recipients as recipients, announcements, contacts, mentions,
+    responses, unsubscribe_tokens,
 };
 use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result};
@@ -84,8 +84,9 @@ pub fn announce(
     let waves = known_waves(&mut conn, survey, new.waves)?;
     drop(conn);
     let texts_json = serde_json::to_string(&texts).map_err(|e| Error::Internal(e.to_string()))?;
-    let waves_json = serde_json::to_string(&new.waves.iter().map(|w| w.as_str()).collect::<Vec<_>>())
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let waves_json =
+        serde_json::to_string(&new.waves.iter().map(|w| w.as_str()).collect::<Vec<_>>())
+            .map_err(|e| Error::Internal(e.to_string()))?;
     db.write(|conn| -> Result<Announced> {
         let stamp = now();
         diesel::insert_into(announcements::table)
@@ -308,15 +309,27 @@ fn send_to(
     let stamp = now();
     let mark = |conn: &mut AnyConnection, ids: &[i64], status: &str| -> Result<()> {
         diesel::update(recipients::table.filter(recipients::id.eq_any(ids)))
-            .set((recipients::status.eq(status), recipients::decided_at.eq(stamp)))
+            .set((
+                recipients::status.eq(status),
+                recipients::decided_at.eq(stamp),
+            ))
             .execute(conn)?;
         Ok(())
     };
-    let (email, name, locale, unsubscribed_at): (String, String, String, Option<chrono::NaiveDateTime>) =
-        contacts::table
-            .find(contact_id)
-            .select((contacts::email, contacts::name, contacts::locale, contacts::unsubscribed_at))
-            .first(conn)?;
+    let (email, name, locale, unsubscribed_at): (
+        String,
+        String,
+        String,
+        Option<chrono::NaiveDateTime>,
+    ) = contacts::table
+        .find(contact_id)
+        .select((
+            contacts::email,
+            contacts::name,
+            contacts::locale,
+            contacts::unsubscribed_at,
+        ))
+        .first(conn)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     if unsubscribed_at.is_some() {
         sent.unsubscribed += ids.len();
@@ -331,7 +344,11 @@ fn send_to(
     let (old, new): (Vec<&PendingRow>, Vec<&PendingRow>) =
         rows.iter().partition(|r| told.contains(&r.2));
     sent.already_told += old.len();
-    mark(conn, &old.iter().map(|r| r.0).collect::<Vec<_>>(), ALREADY_TOLD)?;
+    mark(
+        conn,
+        &old.iter().map(|r| r.0).collect::<Vec<_>>(),
+        ALREADY_TOLD,
+    )?;
     if new.is_empty() {
         return Ok(());
     }

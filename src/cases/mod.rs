@@ -515,8 +515,13 @@ fn act_in(
     case.updated_at = stamp;
     let follow_up = match (action, note) {
         (Action::Resolve, Some(note)) => {
-            let outcome =
-                followup::queue(conn, settings, &case, note, followup::Release::AsSurveyWants)?;
+            let outcome = followup::queue(
+                conn,
+                settings,
+                &case,
+                note,
+                followup::Release::AsSurveyWants,
+            )?;
             record_follow_up(conn, id, stamp, &outcome)?;
             Some(outcome)
         }

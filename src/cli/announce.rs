@@ -98,7 +98,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
 fn with_flags(e: Error) -> Error {
     match e {
         Error::Invalid(m) if m.starts_with("the sv text") || m.starts_with("the en text") => {
-            let flag = if m.starts_with("the sv") { "--text-sv" } else { "--text-en" };
+            let flag = if m.starts_with("the sv") {
+                "--text-sv"
+            } else {
+                "--text-en"
+            };
             Error::Invalid(format!("{flag}: {m}"))
         }
         Error::Invalid(m) if m.starts_with("no text in") => {

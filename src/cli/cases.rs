@@ -205,7 +205,14 @@ fn review(
     } else {
         Decision::Reject
     };
-    let done = cases::review(db, settings, id, decision, note.as_ref(), Actor::Cli(&actor))?;
+    let done = cases::review(
+        db,
+        settings,
+        id,
+        decision,
+        note.as_ref(),
+        Actor::Cli(&actor),
+    )?;
     match done.follow_up {
         Some(FollowUp::Queued) => println!(
             "Case {id}: follow-up approved; the customer's email is queued and the worker sends it."

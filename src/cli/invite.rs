@@ -16,7 +16,11 @@ pub struct Args {
     #[arg(long, required_unless_present = "cadence_run")]
     survey: Option<String>,
     /// The wave label, e.g. 2026-H2 (created on first use).
-    #[arg(long, required_unless_present = "cadence_run", conflicts_with = "cadence_run")]
+    #[arg(
+        long,
+        required_unless_present = "cadence_run",
+        conflicts_with = "cadence_run"
+    )]
     wave: Option<String>,
     /// Invite only contacts whose segment column has this value, e.g. customer_type=current.
     #[arg(long, value_name = "KEY=VALUE", conflicts_with = "cadence_run")]
@@ -39,11 +43,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         cadence_run(&db, settings, slug.as_ref(), args.dry_run)?;
     } else {
         let (Some(slug), Some(wave)) = (slug, args.wave.as_deref()) else {
-            return Err(Error::Invalid("give --survey and --wave, or --cadence-run".into()));
+            return Err(Error::Invalid(
+                "give --survey and --wave, or --cadence-run".into(),
+            ));
         };
         let wave: WaveLabel = wave.parse()?;
-        let segment: Option<SegmentFilter> =
-            args.segment.as_deref().map(str::parse).transpose()?;
+        let segment: Option<SegmentFilter> = args.segment.as_deref().map(str::parse).transpose()?;
         let survey = store::find(&mut *db.conn()?, &slug)?;
         if args.dry_run {
             let plan = invite::dry_run(&db, settings, &survey, &wave, segment.as_ref())?;

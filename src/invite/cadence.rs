@@ -229,7 +229,11 @@ mod tests {
     fn a_year_is_spread_over_its_days_and_missed_days_are_caught_up() {
         let year = Cadence::Months(12);
         assert_eq!(batch_size(730, year, 1), 2);
-        assert_eq!(batch_size(731, year, 1), 3, "rounded up, so a period is enough");
+        assert_eq!(
+            batch_size(731, year, 1),
+            3,
+            "rounded up, so a period is enough"
+        );
         assert_eq!(batch_size(10, year, 1), 1);
         assert_eq!(batch_size(730, year, 3), 6, "two days missed");
         assert_eq!(batch_size(730, year, 1000), 730, "at most a period");

@@ -338,8 +338,12 @@ pub fn remind(
         .into_iter()
         .filter_map(|(id, at)| id.map(|id| (id, at)))
         .collect();
-    let recent =
-        plan::RecentInvitations::load(&mut conn, settings.contact_at_most_every, Some(wave.id), now())?;
+    let recent = plan::RecentInvitations::load(
+        &mut conn,
+        settings.contact_at_most_every,
+        Some(wave.id),
+        now(),
+    )?;
     drop(conn);
 
     let cutoff = now() - after;

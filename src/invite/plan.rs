@@ -23,7 +23,9 @@ pub enum Skip {
     OutsideSegment,
     /// Invited to another wave (of any survey) at `last`, less than
     /// `contact_at_most_every` ago.
-    ContactedRecently { last: chrono::NaiveDateTime },
+    ContactedRecently {
+        last: chrono::NaiveDateTime,
+    },
 }
 
 impl Skip {

@@ -37,9 +37,7 @@ impl Cadence {
         };
         let days = cadence.days();
         if !(7..=3660).contains(&days) {
-            return Err(format!(
-                "cadence {text:?} must be from a week to ten years"
-            ));
+            return Err(format!("cadence {text:?} must be from a week to ten years"));
         }
         Ok(cadence)
     }
@@ -99,18 +97,32 @@ mod tests {
 
     #[test]
     fn anything_else_says_how_to_write_it() {
-        for bad in ["12", "months", "12 moons", "twelve months", "12months", "-1 year"] {
+        for bad in [
+            "12",
+            "months",
+            "12 moons",
+            "twelve months",
+            "12months",
+            "-1 year",
+        ] {
             let err = Cadence::parse(bad).unwrap_err();
             assert!(err.contains("\"12 months\""), "{bad:?}: {err}");
         }
-        assert!(Cadence::parse("3 days").unwrap_err().contains("from a week"));
-        assert!(Cadence::parse("11 years").unwrap_err().contains("ten years"));
+        assert!(Cadence::parse("3 days")
+            .unwrap_err()
+            .contains("from a week"));
+        assert!(Cadence::parse("11 years")
+            .unwrap_err()
+            .contains("ten years"));
     }
 
     #[test]
     fn months_are_calendar_months_and_waves_are_named_by_month() {
         let last = at("2026-03-15 09:00:00");
-        assert_eq!(Cadence::Months(12).due_after(last), at("2027-03-15 09:00:00"));
+        assert_eq!(
+            Cadence::Months(12).due_after(last),
+            at("2027-03-15 09:00:00")
+        );
         assert_eq!(Cadence::Days(7).due_after(last), at("2026-03-22 09:00:00"));
         assert_eq!(period_wave(last), "2026-03");
     }

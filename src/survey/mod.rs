@@ -3,8 +3,8 @@
 //! validates them, renders every email and page, and stores surveys and waves.
 //! It does not decide who is invited or what an answer means.
 
-pub(crate) mod error;
 pub mod cadence;
+pub(crate) mod error;
 mod includes;
 mod locale;
 pub mod store;

@@ -41,7 +41,10 @@ fn announce(app: &TestApp, args: &[&str]) -> std::process::Output {
 
 fn stored_announcements(app: &TestApp) -> i64 {
     use pds::db::schema::{announcement_recipients, announcements};
-    let a: i64 = announcements::table.count().get_result(&mut *app.db.conn().unwrap()).unwrap();
+    let a: i64 = announcements::table
+        .count()
+        .get_result(&mut *app.db.conn().unwrap())
+        .unwrap();
     let r: i64 = announcement_recipients::table
         .count()
         .get_result(&mut *app.db.conn().unwrap())
@@ -69,33 +72,83 @@ fn consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language(backend
         ],
     );
     let first = |email: &str| received_for(email, 1).remove(0);
-    answer(&app, &first(&anna), &[("Leveransen kom för sent", true), ("Fakturan hade fel moms", true)]);
+    answer(
+        &app,
+        &first(&anna),
+        &[
+            ("Leveransen kom för sent", true),
+            ("Fakturan hade fel moms", true),
+        ],
+    );
     answer(&app, &first(&bo), &[("Late delivery again", false)]);
     let cy_invitation = first(&cy);
     answer(&app, &cy_invitation, &[("The delivery was late", true)]);
-    answer(&app, &first(&dan), &[("The invoice was billed twice", true)]);
+    answer(
+        &app,
+        &first(&dan),
+        &[("The invoice was billed twice", true)],
+    );
     // Cy unsubscribes after answering.
     let text = text_of(&cy_invitation);
     let start = text.find(&format!("{}/u/", app.base_url)).unwrap();
     let unsubscribe = text[start..].split_whitespace().next().unwrap();
     assert_eq!(post_form(&app.http(), unsubscribe, &[]).0, 200);
     // Eve answers only the second wave.
+    let eve_w1 = link_in(&first(&eve), &app.base_url);
     app.pds_ok(&["invite", "--survey", "s", "--wave", "w2"]);
     let eve_w2 = received_for(&eve, 2)
         .into_iter()
-        .find(|m| text_of(m).contains("/s/") && !text_of(m).contains(&link_in(&first(&eve), &app.base_url)))
+        .find(|m| link_in(m, &app.base_url) != eve_w1)
         .expect("Eve's second invitation");
     answer(&app, &eve_w2, &[("Leveransen kom för sent igen", true)]);
     app.pds_ok(&["code", "--survey", "s"]);
 
     // Bad input: each says what to fix, and nothing is stored.
-    let texts = ["--text-sv", "Vi har bytt transportör.", "--text-en", "We changed carriers."];
+    let texts = [
+        "--text-sv",
+        "Vi har bytt transportör.",
+        "--text-en",
+        "We changed carriers.",
+    ];
     let cases: [(&[&str], &str); 5] = [
-        (&["--area", "teleport", "--wave", "w1"], "survey s has no area \"teleport\""),
-        (&["--area", "late-delivery", "--wave", "w9"], "survey s has no wave \"w9\"; its waves are: w1, w2"),
-        (&["--area", "late-delivery", "--wave", "w1", "--text-sv", "  ", "--text-en", "x"], "--text-sv: the sv text is empty"),
-        (&["--area", "late-delivery", "--wave", "w1", "--text-sv", "x"], "no text in en"),
-        (&["--area", "late-delivery", "--wave", "w1", "--text-sv", "x", "--text-en", &"x".repeat(1001)], "longer than 1000 characters"),
+        (
+            &["--area", "teleport", "--wave", "w1"],
+            "survey s has no area \"teleport\"",
+        ),
+        (
+            &["--area", "late-delivery", "--wave", "w9"],
+            "survey s has no wave \"w9\"; its waves are: w1, w2",
+        ),
+        (
+            &[
+                "--area",
+                "late-delivery",
+                "--wave",
+                "w1",
+                "--text-sv",
+                "  ",
+                "--text-en",
+                "x",
+            ],
+            "--text-sv: the sv text is empty",
+        ),
+        (
+            &["--area", "late-delivery", "--wave", "w1", "--text-sv", "x"],
+            "no text in en",
+        ),
+        (
+            &[
+                "--area",
+                "late-delivery",
+                "--wave",
+                "w1",
+                "--text-sv",
+                "x",
+                "--text-en",
+                &"x".repeat(1001),
+            ],
+            "longer than 1000 characters",
+        ),
     ];
     for (args, expected) in cases {
         let mut all = args.to_vec();
@@ -118,18 +171,34 @@ fn consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language(backend
         "{out}"
     );
     let out = app.pds_ok(&[
-        "areas", "announce", "--survey", "s", "--area", "invoice-errors", "--wave", "w1",
-        "--text-sv", "Fakturorna kontrolleras nu två gånger.", "--text-en", "Invoices are now checked twice.",
+        "areas",
+        "announce",
+        "--survey",
+        "s",
+        "--area",
+        "invoice-errors",
+        "--wave",
+        "w1",
+        "--text-sv",
+        "Fakturorna kontrolleras nu två gånger.",
+        "--text-en",
+        "Invoices are now checked twice.",
     ]);
     assert!(out.contains("2 contacts will hear of it"), "{out}");
     let out = app.pds_ok(&["areas", "announce", "--survey", "s", "--send-now"]);
     assert!(out.contains("Queued 2 announcement emails"), "{out}");
 
+    // Two invitations and the announcement each.
+    received_for(&anna, 3);
+    received_for(&dan, 3);
     let to_anna = announcements_to(&anna);
     assert_eq!(to_anna.len(), 1, "both areas in one email");
     let body = text_of(&to_anna[0]);
     assert!(
-        parse(&to_anna[0]).subject().unwrap().starts_with("Ni sa, vi gjorde")
+        parse(&to_anna[0])
+            .subject()
+            .unwrap()
+            .starts_with("Ni sa, vi gjorde")
             && body.contains("Hej Anna Åberg!")
             && body.contains("===== Sena leveranser =====\nVi har bytt transportör.")
             && body.contains("===== Fakturafel =====\nFakturorna kontrolleras nu två gånger.")
@@ -156,14 +225,21 @@ fn consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language(backend
     let out = announce(&app, &again);
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
-    assert!(printed.contains("Queued 1 announcement emails (1 skipped: already told about that wave"), "{printed}");
+    assert!(
+        printed.contains("Queued 1 announcement emails (1 skipped: already told about that wave"),
+        "{printed}"
+    );
+    received_for(&eve, 3);
     let to_eve = announcements_to(&eve);
     assert_eq!(to_eve.len(), 1);
     assert!(text_of(&to_eve[0]).contains("Sena leveranser"));
     assert_eq!(announcements_to(&anna).len(), 1);
 
     // The admin API announces the same way.
-    let key = app.pds_ok(&["keys", "create", "--name", "ci"]).trim().to_string();
+    let key = app
+        .pds_ok(&["keys", "create", "--name", "ci"])
+        .trim()
+        .to_string();
     let (status, body) = api(
         &app,
         &key,
@@ -175,7 +251,9 @@ fn consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language(backend
         &app,
         &key,
         "/api/surveys/s/announcements",
-        Some(r#"{"area": "invoice-errors", "waves": ["w2"], "texts": {"sv": "Klart.", "en": "Done."}}"#),
+        Some(
+            r#"{"area": "invoice-errors", "waves": ["w2"], "texts": {"sv": "Klart.", "en": "Done."}}"#,
+        ),
     );
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["contacts"], 0, "{body}");

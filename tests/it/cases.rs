@@ -48,7 +48,12 @@ fn follow_ups(email: &str) -> usize {
 }
 
 /// Calls the admin API with `key`: GET, or POST with a JSON `body`.
-pub(crate) fn api(app: &TestApp, key: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
+pub(crate) fn api(
+    app: &TestApp,
+    key: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
     let agent = app.http();
     let url = format!("{}{path}", app.base_url);
     let auth = format!("Bearer {key}");

@@ -54,16 +54,28 @@ fn an_analyst_approves_or_rejects_each_follow_up_before_it_is_sent(backend: Back
     for id in &ids {
         let out = app.pds_ok(&["cases", "resolve", id, "--note", "We changed carriers."]);
         if id == &ids[3] {
-            assert!(out.contains("the customer did not agree to be contacted"), "{out}");
+            assert!(
+                out.contains("the customer did not agree to be contacted"),
+                "{out}"
+            );
         } else {
-            assert!(out.contains(&format!("awaits review: pds cases review {id} --approve")), "{out}");
+            assert!(
+                out.contains(&format!("awaits review: pds cases review {id} --approve")),
+                "{out}"
+            );
             let shown = app.pds_ok(&["cases", "show", id]);
-            assert!(shown.contains("Case") && shown.contains("followup_awaiting_review"), "{shown}");
+            assert!(
+                shown.contains("Case") && shown.contains("followup_awaiting_review"),
+                "{shown}"
+            );
         }
     }
     app.pds_ok(&["worker", "--once"]);
     std::thread::sleep(std::time::Duration::from_millis(300));
-    assert!(follow_ups(&anna).is_empty(), "nothing is sent before review");
+    assert!(
+        follow_ups(&anna).is_empty(),
+        "nothing is sent before review"
+    );
 
     // Cy unsubscribes while the note waits.
     let text = text_of(&invitations[2]);
@@ -73,9 +85,24 @@ fn an_analyst_approves_or_rejects_each_follow_up_before_it_is_sent(backend: Back
 
     // Anna's is approved with an edited text; Bo's is rejected over the API.
     let edited = "We changed carriers and refunded your delivery.";
-    let out = app.pds_ok(&["cases", "review", &ids[0], "--approve", "--note", edited, "--as", "Lena"]);
-    assert!(out.contains("follow-up approved; the customer's email is queued"), "{out}");
-    let key = app.pds_ok(&["keys", "create", "--name", "ci"]).trim().to_string();
+    let out = app.pds_ok(&[
+        "cases",
+        "review",
+        &ids[0],
+        "--approve",
+        "--note",
+        edited,
+        "--as",
+        "Lena",
+    ]);
+    assert!(
+        out.contains("follow-up approved; the customer's email is queued"),
+        "{out}"
+    );
+    let key = app
+        .pds_ok(&["keys", "create", "--name", "ci"])
+        .trim()
+        .to_string();
     let (status, body) = api(
         &app,
         &key,
@@ -85,7 +112,10 @@ fn an_analyst_approves_or_rejects_each_follow_up_before_it_is_sent(backend: Back
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["follow_up"], serde_json::Value::Null, "{body}");
     let out = app.pds_ok(&["cases", "review", &ids[2], "--approve"]);
-    assert!(out.contains("approved, but not sent: the contact has unsubscribed"), "{out}");
+    assert!(
+        out.contains("approved, but not sent: the contact has unsubscribed"),
+        "{out}"
+    );
 
     let shown = app.pds_ok(&["cases", "show", &ids[0]]);
     assert!(
@@ -95,20 +125,30 @@ fn an_analyst_approves_or_rejects_each_follow_up_before_it_is_sent(backend: Back
     );
     let (_, detail) = api(&app, &key, &format!("/api/cases/{}", ids[1]), None);
     assert!(
-        detail["history"].as_array().unwrap().iter().any(|e| e["action"] == "followup_rejected"
-            && e["actor_kind"] == "api"
-            && e["actor_name"] == "ci"
-            && e["note"] == "Too vague for the customer."),
+        detail["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "followup_rejected"
+                && e["actor_kind"] == "api"
+                && e["actor_name"] == "ci"
+                && e["note"] == "Too vague for the customer."),
         "{detail}"
     );
 
     // A follow-up is reviewed once; a case without one has nothing to review.
     let out = app.pds(&["cases", "review", &ids[0], "--reject"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("was approved already"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("was approved already"),
+        "{out:?}"
+    );
     let out = app.pds(&["cases", "review", &ids[3], "--approve"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("has no follow-up awaiting review"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has no follow-up awaiting review"),
+        "{out:?}"
+    );
     let (status, body) = api(
         &app,
         &key,
@@ -121,7 +161,10 @@ fn an_analyst_approves_or_rejects_each_follow_up_before_it_is_sent(backend: Back
     let to_anna = follow_ups(&anna);
     assert_eq!(to_anna.len(), 1);
     let body = text_of(&to_anna[0]);
-    assert!(body.contains(edited) && body.contains("Late delivery of the sofa"), "{body}");
+    assert!(
+        body.contains(edited) && body.contains("Late delivery of the sofa"),
+        "{body}"
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
     for quiet in [&bo, &cy] {
         assert!(follow_ups(quiet).is_empty(), "{quiet}");
