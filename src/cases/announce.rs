@@ -237,8 +237,9 @@ fn known_waves(
                 .cloned()
                 .ok_or_else(|| {
                     Error::NotFound(format!(
-                        "survey {} has no wave {w:?}; its waves are: {}",
+                        "survey {} has no wave {:?}; its waves are: {}",
                         survey.slug,
+                        w.as_str(),
                         all.iter()
                             .map(|x| x.label.as_str())
                             .collect::<Vec<_>>()

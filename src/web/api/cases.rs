@@ -69,7 +69,9 @@ pub struct EventBody {
     /// The rule's, team's, key's or user's name; empty for `customer` and `pds`.
     pub actor_name: String,
     /// `opened`, `text_updated` (note: the earlier words), `acknowledged`, `resolved`,
-    /// `declined`, `followup_queued` or `followup_skipped` (note: why).
+    /// `declined`, `followup_queued`, `followup_skipped` (note: why),
+    /// `followup_awaiting_review`, `followup_approved` (note: the text sent instead of
+    /// the team's, if edited) or `followup_rejected` (note: why).
     pub action: String,
     pub note: Option<String>,
 }
@@ -119,8 +121,10 @@ pub struct ActionRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActedBody {
     pub case: CaseBody,
-    /// For a resolution: `queued`, or `skipped` with the reason (`no_note`,
-    /// `no_consent`, `anonymous`, `no_contact`, `unsubscribed`, `no_template`).
+    /// For a resolution: `queued`, `awaiting_review` (the survey has
+    /// `followup_review = true`: POST /api/cases/{id}/review releases it), or
+    /// `skipped` with the reason (`no_note`, `no_consent`, `anonymous`,
+    /// `no_contact`, `unsubscribed`, `no_template`).
     pub follow_up: Option<String>,
     pub follow_up_skipped_because: Option<String>,
 }
