@@ -220,15 +220,35 @@ fn consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language(backend
 
     // Another announcement for the same wave reaches nobody twice; the second
     // wave's respondent hears once.
-    let mut again = vec!["--area", "late-delivery", "--wave", "w1,w2", "--send-now"];
+    // This time the worker sends it, once it has waited an hour for others.
+    let mut again = vec!["--area", "late-delivery", "--wave", "w1,w2"];
     again.extend_from_slice(&texts);
     let out = announce(&app, &again);
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
-    assert!(
-        printed.contains("Queued 1 announcement emails (1 skipped: already told about that wave"),
-        "{printed}"
-    );
+    assert!(printed.contains("sends it within the hour"), "{printed}");
+    app.pds_ok(&["worker", "--once"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(announcements_to(&eve).is_empty(), "held for an hour");
+    let later = (chrono::Utc::now() + chrono::Duration::hours(2))
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let out = app.pds_env(&[("PDS_NOW", &later)], &["worker", "--once"]);
+    assert!(out.status.success(), "{out:?}");
+    {
+        use pds::db::schema::announcement_recipients as r;
+        let statuses: Vec<String> = r::table
+            .filter(r::announcement_id.eq(3))
+            .order(r::id)
+            .select(r::status)
+            .load(&mut *app.db.conn().unwrap())
+            .unwrap();
+        assert_eq!(
+            statuses,
+            ["skipped_already_told", "sent"],
+            "Anna was told about w1 already"
+        );
+    }
     received_for(&eve, 3);
     let to_eve = announcements_to(&eve);
     assert_eq!(to_eve.len(), 1);
