@@ -46,8 +46,8 @@ pub struct NewAnnouncement<'a> {
     pub actor: &'a str,
 }
 
-/// What announcing did.
-#[derive(Debug, Clone, Serialize)]
+/// What announcing did (also the admin API's answer).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Announced {
     pub id: i64,
     pub area_id: i64,

@@ -66,7 +66,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                 actor: &format!("cli:{actor}"),
             },
         )
-        .map_err(|e| with_flags(e))?;
+        .map_err(with_flags)?;
         println!(
             "Announced area {} ({}) for wave {}: {} contacts will hear of it ({} mentioned it without agreeing to be contacted, {} have unsubscribed).",
             done.area_id,

@@ -5,7 +5,7 @@
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::invite::cadence::{self, CadenceReport};
-use crate::invite::plan::{Plan, Skip};
+use crate::invite::plan::{Person, Plan, Skip};
 use crate::invite::{self, SegmentFilter};
 use crate::mail;
 use crate::survey::{store, SurveySlug, WaveLabel};
@@ -117,16 +117,7 @@ fn print_cadence(r: &CadenceReport, dry_run: bool, settings: &Settings) {
         r.held_back.len()
     );
     if dry_run {
-        for p in &r.invited {
-            println!("  invite  {}  {}", p.email, p.name);
-        }
-        for (p, why) in &r.held_back {
-            println!(
-                "  skip    {}  {}",
-                p.email,
-                why.describe(settings.contact_at_most_every)
-            );
-        }
+        print_people(&r.invited, &r.held_back, settings);
     }
 }
 
@@ -142,10 +133,15 @@ fn print_plan(survey: &str, wave: &WaveLabel, plan: &Plan, settings: &Settings) 
         count(|s| *s == Skip::OutsideSegment),
         count(|s| matches!(s, Skip::ContactedRecently { .. })),
     );
-    for p in &invite {
+    print_people(&invite, &plan.skipped, settings);
+}
+
+/// One line per contact: invited, or skipped and why.
+fn print_people(invite: &[Person], skipped: &[(Person, Skip)], settings: &Settings) {
+    for p in invite {
         println!("  invite  {}  {}", p.email, p.name);
     }
-    for (p, why) in &plan.skipped {
+    for (p, why) in skipped {
         println!(
             "  skip    {}  {}",
             p.email,

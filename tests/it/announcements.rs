@@ -2,20 +2,13 @@
 //! respondent of the chosen wave(s) who mentioned one and agreed to be contacted
 //! hears of it once per wave, in their own language, several areas in one email.
 
-use crate::cases::{api, parse, study, survey_folder, text_of};
+use crate::cases::{api, parse, received_titled, study, survey_folder, text_of};
 use crate::common::{link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 
 /// The announcement emails `email` received (either language).
 fn announcements_to(email: &str) -> Vec<Vec<u8>> {
-    received_for(email, 0)
-        .into_iter()
-        .filter(|m| {
-            parse(m).subject().is_some_and(|s| {
-                s.starts_with("You said, we did") || s.starts_with("Ni sa, vi gjorde")
-            })
-        })
-        .collect()
+    received_titled(email, &["You said, we did", "Ni sa, vi gjorde"])
 }
 
 fn answer(app: &TestApp, invitation: &[u8], problems: &[(&str, bool)]) {

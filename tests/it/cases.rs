@@ -35,16 +35,24 @@ fn case_links(raw: &[u8], base_url: &str) -> [String; 3] {
         .unwrap_or_else(|l: Vec<String>| panic!("three case links, found {l:?} in:\n{text}"))
 }
 
+/// The emails `email` received so far whose subject starts with one of `subjects`.
+pub(crate) fn received_titled(email: &str, subjects: &[&str]) -> Vec<Vec<u8>> {
+    received_for(email, 0)
+        .into_iter()
+        .filter(|m| {
+            parse(m)
+                .subject()
+                .is_some_and(|s| subjects.iter().any(|start| s.starts_with(start)))
+        })
+        .collect()
+}
+
+/// The subjects of the follow-up email, in English and Swedish.
+pub(crate) const FOLLOW_UP: [&str; 2] = ["What we did about the problem", "Vad vi gjorde"];
+
 /// How many follow-up emails (in either language) reached `email`.
 fn follow_ups(email: &str) -> usize {
-    received_for(email, 0)
-        .iter()
-        .filter(|m| {
-            parse(m).subject().is_some_and(|s| {
-                s.starts_with("What we did about the problem") || s.starts_with("Vad vi gjorde")
-            })
-        })
-        .count()
+    received_titled(email, &FOLLOW_UP).len()
 }
 
 /// Calls the admin API with `key`: GET, or POST with a JSON `body`.

@@ -3,18 +3,11 @@
 //! withholds it; every decision is in the case's history. Consent, unsubscribe and
 //! erasure still stop a follow-up that was approved.
 
-use crate::cases::{api, case_ids, parse, study, survey_folder, text_of};
+use crate::cases::{api, case_ids, received_titled, study, survey_folder, text_of, FOLLOW_UP};
 use crate::common::{link_in, post_form, received_for, unique, Backend, TestApp};
 
 fn follow_ups(email: &str) -> Vec<Vec<u8>> {
-    received_for(email, 0)
-        .into_iter()
-        .filter(|m| {
-            parse(m).subject().is_some_and(|s| {
-                s.starts_with("What we did about the problem") || s.starts_with("Vad vi gjorde")
-            })
-        })
-        .collect()
+    received_titled(email, &FOLLOW_UP)
 }
 
 fn an_analyst_approves_or_rejects_each_follow_up_before_it_is_sent(backend: Backend) {

@@ -41,7 +41,7 @@ pub struct AnnouncementRequest {
     params(("slug" = String, Path, description = "The survey's slug")),
     request_body = AnnouncementRequest,
     responses(
-        (status = 201, description = "Stored; the worker sends the emails", body = AnnouncedBody),
+        (status = 201, description = "Stored; the worker sends the emails", body = Announced),
         (status = 400, description = "An empty, missing or too long text, or an anonymous survey", body = super::ErrorBody),
         (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
         (status = 404, description = "No such survey, area or wave", body = super::ErrorBody),
@@ -74,34 +74,5 @@ pub async fn announce(
         )?)
     })
     .await?;
-    Ok(HttpResponse::Created().json(AnnouncedBody::from(done)))
-}
-
-/// What announcing did.
-#[derive(Debug, serde::Serialize, ToSchema)]
-pub struct AnnouncedBody {
-    pub id: i64,
-    pub area_id: i64,
-    pub area: String,
-    pub waves: Vec<String>,
-    /// Contacts who will hear of it.
-    pub contacts: usize,
-    /// Respondents who mentioned it without agreeing to be contacted.
-    pub without_consent: usize,
-    /// Respondents who have unsubscribed or were erased.
-    pub unsubscribed: usize,
-}
-
-impl From<Announced> for AnnouncedBody {
-    fn from(a: Announced) -> Self {
-        AnnouncedBody {
-            id: a.id,
-            area_id: a.area_id,
-            area: a.area,
-            waves: a.waves,
-            contacts: a.contacts,
-            without_consent: a.without_consent,
-            unsubscribed: a.unsubscribed,
-        }
-    }
+    Ok(HttpResponse::Created().json(done))
 }

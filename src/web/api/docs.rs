@@ -72,7 +72,7 @@ impl Modify for BearerKey {
         areas::DecidedBody,
         areas::LoggedDecisionBody,
         announcements::AnnouncementRequest,
-        announcements::AnnouncedBody,
+        crate::cases::announce::Announced,
         cases::CaseBody,
         cases::EventBody,
         cases::CaseDetailBody,
