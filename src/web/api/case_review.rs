@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{blocking, read_json, ApiError, Authenticated};
-use crate::cases::{self, Actor, Decision, FollowUp, Note};
+use crate::cases::{self, Actor, Decision, Note};
 use crate::web::AppState;
 
 /// An analyst's decision on a held follow-up.
@@ -79,11 +79,7 @@ pub async fn review(
         )?)
     })
     .await?;
-    let (follow_up, because) = match done.follow_up {
-        Some(FollowUp::Queued) => (Some("queued".to_string()), None),
-        Some(FollowUp::Skipped(why)) => (Some("skipped".into()), Some(why.as_str().to_string())),
-        Some(FollowUp::AwaitingReview) | None => (None, None),
-    };
+    let (follow_up, because) = super::cases::follow_up_words(done.follow_up);
     Ok(HttpResponse::Ok().json(ReviewedBody {
         case: id,
         decision: request.decision,

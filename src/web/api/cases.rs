@@ -243,17 +243,21 @@ pub async fn act(
         .map_err(crate::Error::from)?)
     })
     .await?;
-    let (follow_up, because) = match acted.follow_up {
-        Some(FollowUp::Queued) => (Some("queued".to_string()), None),
-        Some(FollowUp::AwaitingReview) => (Some("awaiting_review".to_string()), None),
-        Some(FollowUp::Skipped(why)) => {
-            (Some("skipped".to_string()), Some(why.as_str().to_string()))
-        }
-        None => (None, None),
-    };
+    let (follow_up, because) = follow_up_words(acted.follow_up);
     Ok(HttpResponse::Ok().json(ActedBody {
         case: acted.case.into(),
         follow_up,
         follow_up_skipped_because: because,
     }))
+}
+
+/// A follow-up's outcome as the API says it: `queued`, `awaiting_review` or
+/// `skipped`, and for `skipped` the reason.
+pub(super) fn follow_up_words(outcome: Option<FollowUp>) -> (Option<String>, Option<String>) {
+    match outcome {
+        Some(FollowUp::Queued) => (Some("queued".into()), None),
+        Some(FollowUp::AwaitingReview) => (Some("awaiting_review".into()), None),
+        Some(FollowUp::Skipped(why)) => (Some("skipped".into()), Some(why.as_str().into())),
+        None => (None, None),
+    }
 }
