@@ -145,6 +145,10 @@ pub struct Settings {
     /// A slower client gets 408 and its connection is closed, so slow senders
     /// cannot hold the server's connections.
     pub request_timeout: std::time::Duration,
+    /// The global contact frequency cap: no contact is asked to a survey (invited,
+    /// reminded, or invited by a cadence) within this long of their last
+    /// invitation to any other wave. `None`: no cap.
+    pub contact_at_most_every: Option<chrono::Duration>,
 }
 
 /// How many requests one client address may make: `burst` at once, then one more
@@ -193,6 +197,7 @@ struct FileSettings {
     login_rate_limit_burst: Option<u32>,
     login_rate_limit_per_second: Option<f64>,
     request_timeout_seconds: Option<f64>,
+    contact_at_most_every: Option<String>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "pds.toml";
@@ -350,6 +355,20 @@ impl Settings {
             )));
         }
 
+        let contact_at_most_every = contact_cap(pick(
+            "PDS_CONTACT_AT_MOST_EVERY",
+            file.contact_at_most_every,
+        ))?;
+        if let Some(text) = env(crate::clock::FIXED_NOW_VARIABLE) {
+            if crate::clock::parse(&text).is_none() {
+                return Err(Error::Config(format!(
+                    "{} {text:?} is not a UTC time such as {}; unset it to use the system clock",
+                    crate::clock::FIXED_NOW_VARIABLE,
+                    crate::clock::FORMATS
+                )));
+            }
+        }
+
         Ok(Settings {
             database_url,
             mail,
@@ -361,6 +380,7 @@ impl Settings {
             rate_limit,
             login_rate_limit,
             request_timeout: std::time::Duration::from_secs_f64(request_timeout),
+            contact_at_most_every,
         })
     }
 
@@ -377,6 +397,20 @@ impl Settings {
     /// The absolute link for a path such as `/s/TOKEN`.
     pub fn link(&self, path: &str) -> String {
         format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
+    }
+}
+
+/// Parses `contact_at_most_every` (`90d`, `12w`; empty or absent: no cap).
+fn contact_cap(text: Option<String>) -> Result<Option<chrono::Duration>> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(None);
+    };
+    match crate::age::parse(&text) {
+        Some(cap) if cap >= chrono::Duration::days(1) => Ok(Some(cap)),
+        _ => Err(Error::Config(format!(
+            "contact_at_most_every {text:?} is not a length of at least a day such as 90d or 12w (units: {}); leave it out for no cap",
+            crate::age::UNITS
+        ))),
     }
 }
 
@@ -450,6 +484,29 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("request_timeout_seconds"), "{err}");
+        let err = settings(
+            FileSettings::default(),
+            &[("PDS_CONTACT_AT_MOST_EVERY", "90")],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("contact_at_most_every \"90\""),
+            "{err}"
+        );
+        let err = settings(FileSettings::default(), &[("PDS_NOW", "next week")]).unwrap_err();
+        assert!(err.to_string().contains("PDS_NOW \"next week\""), "{err}");
+    }
+
+    #[test]
+    fn the_contact_cap_is_off_unless_set() {
+        let s = settings(FileSettings::default(), &[]).unwrap();
+        assert_eq!(s.contact_at_most_every, None);
+        let file = FileSettings {
+            contact_at_most_every: Some("90d".into()),
+            ..Default::default()
+        };
+        let s = settings(file, &[]).unwrap();
+        assert_eq!(s.contact_at_most_every, Some(chrono::Duration::days(90)));
     }
 
     #[test]

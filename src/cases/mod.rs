@@ -8,7 +8,9 @@
 //! appends an event (time, actor, action, note); events are never updated or
 //! deleted. It must not render pages or talk HTTP: the doors do that.
 
+pub mod announce;
 mod followup;
+mod followup_review;
 mod links;
 mod status;
 
@@ -16,6 +18,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 pub use followup::{FollowUp, Skip};
+pub use followup_review::{review, Decision, Reviewed};
 pub use links::{path as link_path, Links, LINK_DAYS};
 pub use status::{Action, Refused, Status};
 
@@ -512,19 +515,14 @@ fn act_in(
     case.updated_at = stamp;
     let follow_up = match (action, note) {
         (Action::Resolve, Some(note)) => {
-            let outcome = followup::queue(conn, settings, &case, note)?;
-            let (event, detail) = match &outcome {
-                FollowUp::Queued => ("followup_queued", None),
-                FollowUp::Skipped(why) => ("followup_skipped", Some(why.as_str())),
-            };
-            if let FollowUp::Skipped(why) = &outcome {
-                tracing::info!(
-                    case = id,
-                    reason = why.describe(),
-                    "no follow-up to the customer"
-                );
-            }
-            append_event(conn, id, stamp, Actor::Pds, event, detail)?;
+            let outcome = followup::queue(
+                conn,
+                settings,
+                &case,
+                note,
+                followup::Release::AsSurveyWants,
+            )?;
+            record_follow_up(conn, id, stamp, &outcome)?;
             Some(outcome)
         }
         (Action::Resolve, None) => Some(FollowUp::Skipped(Skip::NoNote)),
@@ -535,6 +533,28 @@ fn act_in(
         action,
         follow_up,
     })
+}
+
+/// Appends what became of a follow-up to the case's trail.
+fn record_follow_up(
+    conn: &mut AnyConnection,
+    id: i64,
+    stamp: chrono::NaiveDateTime,
+    outcome: &FollowUp,
+) -> Result<()> {
+    let (event, detail) = match outcome {
+        FollowUp::Queued => ("followup_queued", None),
+        FollowUp::Skipped(why) => ("followup_skipped", Some(why.as_str())),
+        FollowUp::AwaitingReview => ("followup_awaiting_review", None),
+    };
+    if let FollowUp::Skipped(why) = outcome {
+        tracing::info!(
+            case = id,
+            reason = why.describe(),
+            "no follow-up to the customer"
+        );
+    }
+    append_event(conn, id, stamp, Actor::Pds, event, detail)
 }
 
 /// What an action link leads to.

@@ -1,4 +1,5 @@
-//! `pds worker [--once]`: delivers the outbox.
+//! `pds worker [--once]`: delivers the outbox, and runs the engine's timetable
+//! (`crate::jobs`: cadence batches, announcement emails).
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ pub struct Args {
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let db = super::open_db(settings)?;
     if args.once {
+        crate::jobs::run_once(&db, settings);
         let transport = mail::Transport::from_settings(settings)?;
         let r = mail::deliver_due(&db, settings, &transport)?;
         println!(
@@ -29,10 +31,18 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         );
         return Ok(());
     }
-    mail::run_worker(
+    let stop = Arc::new(AtomicBool::new(false));
+    let jobs = {
+        let (db, settings, stop) = (db.clone(), settings.clone(), stop.clone());
+        std::thread::spawn(move || crate::jobs::run(db, settings, Duration::from_secs(60), stop))
+    };
+    let result = mail::run_worker(
         db,
         settings.clone(),
         Duration::from_secs(args.interval.max(1)),
-        Arc::new(AtomicBool::new(false)),
-    )
+        stop.clone(),
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = jobs.join();
+    result
 }

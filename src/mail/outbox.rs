@@ -23,6 +23,8 @@ pub enum Kind {
     Complaint,
     /// What a team did about a customer's complaint, to that customer.
     Followup,
+    /// "You said, we did": areas improved, to the customers who mentioned them.
+    Announcement,
 }
 
 impl Kind {
@@ -32,6 +34,7 @@ impl Kind {
             Kind::Reminder => "reminder",
             Kind::Complaint => "complaint",
             Kind::Followup => "followup",
+            Kind::Announcement => "announcement",
         }
     }
 }
@@ -321,6 +324,7 @@ pub fn cancel_for_contact(conn: &mut AnyConnection, contact_id: i64) -> Result<u
                 Kind::Invitation.as_str(),
                 Kind::Reminder.as_str(),
                 Kind::Followup.as_str(),
+                Kind::Announcement.as_str(),
             ])),
     )
     .set((

@@ -7,9 +7,11 @@
 mod common;
 
 mod admin_api;
+mod announcements;
 mod answer_form;
 mod answer_reliability;
 mod browser;
+mod cadence;
 mod cases;
 mod checklist;
 mod coding_codebook;
@@ -21,6 +23,7 @@ mod dashboard;
 mod discovery_study;
 mod email_delivery;
 mod exports;
+mod followup_review;
 mod hardening;
 mod privacy;
 mod rate_limit;

@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{areas, cases, exports, surveys, ErrorBody};
+use super::{announcements, areas, case_review, cases, exports, surveys, ErrorBody};
 
 /// Adds the bearer scheme every endpoint (but this document) requires.
 struct BearerKey;
@@ -47,9 +47,11 @@ impl Modify for BearerKey {
         areas::list,
         areas::decisions,
         areas::decide,
+        announcements::announce,
         cases::list,
         cases::show,
         cases::act,
+        case_review::review,
     ),
     components(schemas(
         ErrorBody,
@@ -69,11 +71,15 @@ impl Modify for BearerKey {
         areas::DecisionRequest,
         areas::DecidedBody,
         areas::LoggedDecisionBody,
+        announcements::AnnouncementRequest,
+        crate::cases::announce::Announced,
         cases::CaseBody,
         cases::EventBody,
         cases::CaseDetailBody,
         cases::ActionRequest,
         cases::ActedBody,
+        case_review::ReviewRequest,
+        case_review::ReviewedBody,
     )),
     modifiers(&BearerKey),
     tags(

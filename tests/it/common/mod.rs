@@ -134,8 +134,14 @@ impl TestApp {
 
     /// Runs the `pds` binary against this app's database and SMTP server.
     pub fn pds(&self, args: &[&str]) -> Output {
+        self.pds_env(&[], args)
+    }
+
+    /// Runs `pds` with extra environment variables, e.g. `PDS_NOW` for a simulated day.
+    pub fn pds_env(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_pds"))
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.dir.path())
             .env("PDS_DATABASE_URL", &self.database_url)
             .env("PDS_SMTP_URL", &self.smtp_url)
