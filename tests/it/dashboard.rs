@@ -303,7 +303,10 @@ fn an_analyst_works_in_the_dashboard(backend: Backend) {
         ],
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.header("location"), Some(late.as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("{late}?done=rename").as_str())
+    );
     assert!(get(&app, &late, cookie)
         .body
         .contains(">Slow delivery</h1>"));
@@ -313,20 +316,75 @@ fn an_analyst_works_in_the_dashboard(backend: Backend) {
         .iter()
         .any(|(_, label, _)| label == "Slow delivery"));
 
-    // Merge "Rude staff" into "Phone support": the rows become one.
+    // Merge "Rude staff" into "Phone support": asked first, then the rows become
+    // one; undone, they are two again, and the log has both decisions.
     let rude = area_link(&overview.body, "Rude staff");
+    let rude_id = rude.rsplit('/').next().unwrap();
     let phone = area_link(&overview.body, "Phone support");
     let phone_id = phone.rsplit('/').next().unwrap();
+    let merge = [
+        ("csrf", csrf.as_str()),
+        ("action", "merge"),
+        ("into", phone_id),
+    ];
+    let r = post(&app, &rude, cookie, &merge);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(r#"id="confirm-form""#), "{}", r.body);
+    assert_eq!(
+        area_rows(&get(&app, "/admin/surveys/s", cookie).body).len(),
+        4
+    );
     let r = post(
         &app,
         &rude,
         cookie,
-        &[("csrf", &csrf), ("action", "merge"), ("into", phone_id)],
+        &[merge.as_slice(), &[("confirmed", "yes")][..]].concat(),
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.header("location"), Some(phone.as_str()));
+    let merged = format!("{phone}?done=merge&from={rude_id}");
+    assert_eq!(r.header("location"), Some(merged.as_str()));
+    assert!(get(&app, &merged, cookie).body.contains("Undo the merge"));
+    assert_eq!(
+        area_rows(&get(&app, "/admin/surveys/s", cookie).body).len(),
+        3
+    );
+    let r = post(
+        &app,
+        &phone,
+        cookie,
+        &[("csrf", &csrf), ("action", "unmerge"), ("area", rude_id)],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let rows = area_rows(&get(&app, "/admin/surveys/s", cookie).body);
+    assert!(
+        rows.iter().any(|(_, label, _)| label == "Rude staff"),
+        "{rows:?}"
+    );
+    let log = app.pds_ok(&["areas", "log", "--survey", "s"]);
+    assert!(log.contains("unmerge"), "{log}");
+    let r = post(
+        &app,
+        &rude,
+        cookie,
+        &[merge.as_slice(), &[("confirmed", "yes")][..]].concat(),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
     let overview = get(&app, "/admin/surveys/s", cookie);
     assert_eq!(area_rows(&overview.body).len(), 3);
+
+    // The dashboard's downloads need the session, not an API key.
+    assert_eq!(
+        get(&app, "/admin/surveys/s/exports/areas.csv", None).status,
+        303
+    );
+    let export = get(&app, "/admin/surveys/s/exports/areas.csv", cookie);
+    assert_eq!(export.status, 200, "{}", export.body);
+    assert_eq!(
+        csv::Reader::from_reader(export.body.as_bytes())
+            .records()
+            .count(),
+        3
+    );
 
     // Move the customer's script-tag mention from "Slow delivery" to "Invoice errors".
     let invoice = area_link(&overview.body, "Invoice errors");
@@ -344,6 +402,7 @@ fn an_analyst_works_in_the_dashboard(backend: Backend) {
             ("action", "move"),
             ("mention", mention),
             ("to", invoice_id),
+            ("confirmed", "yes"),
         ],
     );
     assert_eq!(r.status, 303, "{}", r.body);

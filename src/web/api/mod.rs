@@ -8,7 +8,7 @@ mod areas;
 mod auth;
 mod cases;
 mod docs;
-mod exports;
+pub(crate) mod exports;
 mod surveys;
 
 use actix_web::http::{header, StatusCode};
