@@ -379,12 +379,11 @@ fn an_analyst_works_in_the_dashboard(backend: Backend) {
     );
     let export = get(&app, "/admin/surveys/s/exports/areas.csv", cookie);
     assert_eq!(export.status, 200, "{}", export.body);
-    assert_eq!(
-        csv::Reader::from_reader(export.body.as_bytes())
-            .records()
-            .count(),
-        3
-    );
+    let ranked = csv::Reader::from_reader(export.body.as_bytes())
+        .records()
+        .filter(|r| r.as_ref().is_ok_and(|r| !r[0].is_empty()))
+        .count();
+    assert_eq!(ranked, 3, "{}", export.body);
 
     // Move the customer's script-tag mention from "Slow delivery" to "Invoice errors".
     let invoice = area_link(&overview.body, "Invoice errors");
