@@ -470,3 +470,122 @@ fn hostile_segment_values_and_area_names_are_shown_as_text() {
         }
     }
 }
+
+/// Answers imported without areas: the survey page lists them with "code new
+/// answers"; after coding, an area's page groups identical texts with their count,
+/// ranks, segment and answer date; a move is confirmed, then undone.
+fn new_answers_are_coded_from_the_dashboard_and_a_move_is_undone(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    let mut csv = String::from("respondent,wave,segment,rank,problem\n");
+    for i in 0..12 {
+        let kind = if i % 2 == 0 { "current" } else { "lost" };
+        csv.push_str(&format!("r{i},w1,{kind},1,The delivery was late\n"));
+        csv.push_str(&format!("r{i},w1,{kind},2,The invoice had errors\n"));
+    }
+    let file = app.write_file("answers.csv", &csv);
+    app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "s",
+        file.to_str().unwrap(),
+    ]);
+    let cookie = log_in(&app);
+    let cookie = Some(cookie.as_str());
+
+    let overview = get(&app, "/admin/surveys/s", cookie);
+    assert!(
+        overview.body.contains(r#"id="new-answers""#),
+        "{}",
+        overview.body
+    );
+    assert!(overview.body.contains("The delivery was late"));
+    assert!(overview.body.contains(r#"<option value="segment""#));
+    let csrf = csrf_of(&overview.body);
+    let r = post(&app, "/admin/surveys/s/code", cookie, &[]);
+    assert_eq!(r.status, 403, "coding needs the CSRF token");
+    let r = post(&app, "/admin/surveys/s/code", cookie, &[("csrf", &csrf)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let overview = get(&app, r.header("location").unwrap(), cookie);
+    assert!(overview.body.contains(r#"id="coded""#), "{}", overview.body);
+    assert!(!overview.body.contains(r#"id="new-answers""#));
+    let rows = area_rows(&overview.body);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+
+    // Twelve identical texts are one row with their count, rank and segments.
+    let late = area_link(&overview.body, &rows[0].1);
+    let invoice = area_link(&overview.body, &rows[1].1);
+    let page = get(&app, &late, cookie);
+    assert_eq!(
+        page.body.matches("The delivery was late").count(),
+        1,
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(r#"<td class="count">12</td>"#),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(r#"<td class="rank">1</td>"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("segment: current; segment: lost"));
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(page
+        .body
+        .contains(&format!(r#"<td class="answered">{today}"#)));
+
+    // Move the twelve to the other area, confirmed, then undo it.
+    let at = page.body.find(r#"name="mention" value=""#).unwrap() + 22;
+    let ids = &page.body[at..at + page.body[at..].find('"').unwrap()];
+    let invoice_id = invoice.rsplit('/').next().unwrap();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("action", "move"),
+        ("mention", ids),
+        ("to", invoice_id),
+    ];
+    let ask = post(&app, &late, cookie, &form);
+    assert!(ask.body.contains("Move 12 mentions to"), "{}", ask.body);
+    let r = post(
+        &app,
+        &late,
+        cookie,
+        &[form.as_slice(), &[("confirmed", "yes")][..]].concat(),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let done = get(&app, r.header("location").unwrap(), cookie);
+    assert!(done.body.contains("Undo the move"), "{}", done.body);
+    assert!(!done.body.contains("The delivery was late"));
+    let undo_at = done.body.find(r#"value="unmove""#).expect("an undo form");
+    let undo_form = &done.body[undo_at..undo_at + done.body[undo_at..].find("</form>").unwrap()];
+    let undo: Vec<(String, String)> = undo_form
+        .split("name=\"mention\" value=\"")
+        .skip(1)
+        .map(|rest| {
+            (
+                "mention".to_string(),
+                rest[..rest.find('"').unwrap()].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(undo.len(), 12);
+    let mut fields: Vec<(&str, &str)> = vec![("csrf", &csrf), ("action", "unmove")];
+    fields.extend(undo.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let r = post(&app, &late, cookie, &fields);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let back = get(&app, r.header("location").unwrap(), cookie);
+    assert!(back.body.contains("The move is undone"), "{}", back.body);
+    assert!(back.body.contains(r#"<td class="count">12</td>"#));
+    let log = app.pds_ok(&["areas", "log", "--survey", "s"]);
+    assert!(
+        log.contains("unmove") && log.contains("reversing a move"),
+        "{log}"
+    );
+}
+
+on_both_backends!(new_answers_are_coded_from_the_dashboard_and_a_move_is_undone);
