@@ -86,7 +86,7 @@ fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
 
 /// A survey folder like the discovery study, routing late deliveries to `team`
 /// (Swedish-speaking), changed by `adjust`.
-fn survey_folder(
+pub(crate) fn survey_folder(
     app: &TestApp,
     name: &str,
     team: &str,
@@ -105,7 +105,7 @@ fn survey_folder(
 
 /// Creates survey `slug` from `folder`, imports `contacts` (email, name, locale)
 /// and invites them.
-fn study(app: &TestApp, folder: &str, slug: &str, contacts: &[(&str, &str, &str)]) {
+pub(crate) fn study(app: &TestApp, folder: &str, slug: &str, contacts: &[(&str, &str, &str)]) {
     app.pds_ok(&["survey", "create", "--template", folder, "--slug", slug]);
     let mut csv = String::from("email,name,locale\n");
     for (email, name, locale) in contacts {

@@ -589,3 +589,96 @@ fn new_answers_are_coded_from_the_dashboard_and_a_move_is_undone(backend: Backen
 }
 
 on_both_backends!(new_answers_are_coded_from_the_dashboard_and_a_move_is_undone);
+
+/// Two customers complain of late deliveries: their cases are listed in the
+/// dashboard, filtered by status, acknowledged together, and each case's page has
+/// the words, the history and what cannot be done any more, in words.
+fn cases_are_listed_filtered_and_acknowledged_together(backend: Backend) {
+    use crate::common::{link_in, post_form, received_for, unique};
+    let app = TestApp::spawn(backend);
+    let d = unique("dc");
+    let (anna, bo, team) = (
+        format!("anna@{d}.example"),
+        format!("bo@{d}.example"),
+        format!("ops@{d}.example"),
+    );
+    let folder = crate::cases::survey_folder(&app, "study", &team, |_| {});
+    crate::cases::study(
+        &app,
+        &folder,
+        "s",
+        &[(&anna, "Anna Åberg", "en"), (&bo, "Bo Ek", "en")],
+    );
+    let agent = app.http();
+    for (email, words) in [
+        (&anna, "Late delivery of the sofa"),
+        (&bo, "Late delivery, again"),
+    ] {
+        let link = link_in(&received_for(email, 1)[0], &app.base_url);
+        let answer = [("problem_1", words), ("rank_1", "1"), ("consent_1", "yes")];
+        assert_eq!(post_form(&agent, &link, &answer).0, 200);
+    }
+    let cookie = log_in(&app);
+    let cookie = Some(cookie.as_str());
+
+    let list = get(&app, "/admin/cases?status=open", cookie);
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(
+        list.body.contains("Late delivery of the sofa")
+            && list.body.contains("Late delivery, again")
+    );
+    assert!(get(&app, "/admin/cases?status=resolved", cookie)
+        .body
+        .contains("No case matches"));
+    let csrf = csrf_of(&list.body);
+    let r = post(
+        &app,
+        "/admin/cases",
+        cookie,
+        &[
+            ("csrf", &csrf),
+            ("bulk", "acknowledge"),
+            ("case", "1"),
+            ("case", "2"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        r.header("location"),
+        Some("/admin/cases?done=acknowledge&count=2")
+    );
+    assert!(get(&app, "/admin/cases?status=open", cookie)
+        .body
+        .contains("No case matches"));
+
+    let case = get(&app, "/admin/cases/1", cookie);
+    assert!(case.body.contains("Case #1: acknowledged"), "{}", case.body);
+    assert!(case.body.contains("Late delivery of the sofa"));
+    assert!(case.body.contains("acknowledge"));
+    let r = post(
+        &app,
+        "/admin/cases",
+        cookie,
+        &[("csrf", &csrf), ("case", "1"), ("action", "acknowledge")],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains(r#"id="case-error""#), "{}", r.body);
+    assert!(r.body.contains("cannot be acknowledged now"), "{}", r.body);
+    let r = post(
+        &app,
+        "/admin/cases",
+        cookie,
+        &[
+            ("csrf", &csrf),
+            ("case", "1"),
+            ("action", "resolve"),
+            ("note", "Sent a new sofa"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(get(&app, "/admin/cases/1", cookie)
+        .body
+        .contains("Sent a new sofa"));
+}
+
+on_both_backends!(cases_are_listed_filtered_and_acknowledged_together);

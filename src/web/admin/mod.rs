@@ -9,6 +9,7 @@
 //! the templates, and Handlebars escapes every value, customers' words included.
 
 mod cache;
+mod cases;
 mod downloads;
 mod pages;
 mod review;
@@ -258,6 +259,9 @@ pub fn scope() -> actix_web::Scope {
         .route("/login", web::get().to(pages::login_form))
         .route("/login", web::post().to(pages::login))
         .route("/logout", web::post().to(pages::logout))
+        .route("/cases", web::get().to(cases::list))
+        .route("/cases", web::post().to(cases::act))
+        .route("/cases/{id}", web::get().to(cases::show))
         .route("/surveys/{slug}", web::get().to(pages::survey))
         .route(
             "/surveys/{slug}/charts/{chart}",
