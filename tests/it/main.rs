@@ -20,6 +20,7 @@ mod coding_workflow;
 mod commands;
 mod crash_safety;
 mod dashboard;
+mod dashboard_browser;
 mod discovery_study;
 mod email_delivery;
 mod exports;

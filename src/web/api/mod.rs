@@ -10,7 +10,7 @@ mod auth;
 mod case_review;
 mod cases;
 mod docs;
-mod exports;
+pub(crate) mod exports;
 mod surveys;
 
 use actix_web::http::{header, StatusCode};
