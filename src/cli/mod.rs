@@ -3,6 +3,7 @@
 //! message on stderr and an exit code (2: fix your input or settings; 1: other).
 
 mod areas;
+mod case_figures;
 mod cases;
 mod checklist;
 mod code;

@@ -34,7 +34,12 @@ pub fn run(args: Args, settings: Settings) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let worker = (!args.no_worker).then(|| {
         let (db, settings, stop) = (db.clone(), settings.clone(), stop.clone());
-        std::thread::spawn(move || mail::run_worker(db, settings, Duration::from_secs(2), stop))
+        let teams = super::worker::spawn_team_pass(db.clone(), settings.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let result = mail::run_worker(db, settings, Duration::from_secs(2), stop);
+            let _ = teams.join();
+            result
+        })
     });
     println!(
         "Serving on http://{} (links in emails point to {}). Stop with Ctrl-C.",

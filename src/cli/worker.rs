@@ -1,12 +1,15 @@
-//! `pds worker [--once]`: delivers the outbox.
+//! `pds worker [--once] [--now TIME]`: delivers the outbox, and once a minute
+//! runs the teams' daily digests and service-level reminders
+//! (`route::run_team_pass`).
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Settings;
-use crate::error::Result;
-use crate::mail;
+use crate::db::Database;
+use crate::error::{Error, Result};
+use crate::{mail, route};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,23 +19,79 @@ pub struct Args {
     /// Seconds between looks at the outbox.
     #[arg(long, default_value_t = 2)]
     interval: u64,
+    /// With --once: run the digests and service-level checks as if it were this
+    /// time (UTC, e.g. 2027-03-01T09:00:00), to catch up or to test.
+    #[arg(long, requires = "once", value_name = "TIME")]
+    now: Option<String>,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let db = super::open_db(settings)?;
     if args.once {
+        let now = match &args.now {
+            Some(text) => parse_time(text)?,
+            None => crate::db::now(),
+        };
+        let teams = route::run_team_pass(&db, settings, now)?;
         let transport = mail::Transport::from_settings(settings)?;
         let r = mail::deliver_due(&db, settings, &transport)?;
         println!(
-            "Delivered {}, retrying {}, failed {}.",
-            r.sent, r.retrying, r.failed
+            "Queued {} digests, {} reminders, {} escalations. Delivered {}, retrying {}, failed {}.",
+            teams.digests, teams.reminders, teams.escalations, r.sent, r.retrying, r.failed
         );
         return Ok(());
     }
-    mail::run_worker(
+    let stop = Arc::new(AtomicBool::new(false));
+    let teams = spawn_team_pass(db.clone(), settings.clone(), stop.clone());
+    let result = mail::run_worker(
         db,
         settings.clone(),
         Duration::from_secs(args.interval.max(1)),
-        Arc::new(AtomicBool::new(false)),
-    )
+        stop.clone(),
+    );
+    stop.store(true, Ordering::Relaxed);
+    let _ = teams.join();
+    result
+}
+
+fn parse_time(text: &str) -> Result<chrono::NaiveDateTime> {
+    chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S"))
+        .map_err(|_| {
+            Error::Invalid(format!(
+                "--now {text:?} is not a time such as 2027-03-01T09:00:00 (UTC)"
+            ))
+        })
+}
+
+/// How often the digests and service levels are looked at.
+const TEAM_PASS_EVERY: Duration = Duration::from_secs(60);
+
+/// Runs the teams' pass once a minute on a thread of its own until `stop`.
+pub(super) fn spawn_team_pass(
+    db: Database,
+    settings: Settings,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut next = std::time::Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            if std::time::Instant::now() >= next {
+                match route::run_team_pass(&db, &settings, crate::db::now()) {
+                    Ok(r) if r != route::PassReport::default() => tracing::info!(
+                        digests = r.digests,
+                        reminders = r.reminders,
+                        escalations = r.escalations,
+                        "teams"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "teams' digest and service-level pass failed; will retry")
+                    }
+                }
+                next = std::time::Instant::now() + TEAM_PASS_EVERY;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    })
 }

@@ -134,7 +134,13 @@ impl TestApp {
 
     /// Runs the `pds` binary against this app's database and SMTP server.
     pub fn pds(&self, args: &[&str]) -> Output {
+        self.pds_env(args, &[])
+    }
+
+    /// Like [`TestApp::pds`], with more environment variables (`PDS_WEBHOOK_*`).
+    pub fn pds_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_pds"))
+            .envs(env.iter().copied())
             .args(args)
             .current_dir(self.dir.path())
             .env("PDS_DATABASE_URL", &self.database_url)
