@@ -79,3 +79,49 @@ pub(super) fn chat_text(locale: Locale, ctx: &serde_json::Value) -> Result<Strin
         ctx,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_team_template_renders_in_every_locale_and_escapes_the_words() {
+        let case = json!({
+            "number": 1, "reference": "K7M2QX4P", "text": "Leveransen <b>kom</b> sent",
+            "area": null, "rank": 1, "of": 2, "status": "open", "opened": "2027-01-04 08:00 UTC",
+            "answer_date": "2027-01-04", "answer_locale": "sv", "overdue": "ack",
+            "customer": {"name": "Anna", "email": "anna@example.com"},
+            "actions": {"acknowledge": "https://x/c/a", "resolve": "https://x/c/r", "decline": "https://x/c/d"},
+        });
+        for locale in Locale::ALL {
+            for kind in ["digest", "reminder", "escalation"] {
+                let ctx = json!({
+                    "lang": locale.as_str(),
+                    "survey": {"title": "T", "organisation": "O"},
+                    "kind": kind, "day": "2027-01-04", "count": 1,
+                    "team": {"name": "Logistik"},
+                    "cases": [case],
+                    "dashboard": {"url": "https://x/admin/surveys/s", "case_page": false},
+                    "sla": {"ack_within": "8 timmar", "resolve_within": null},
+                });
+                let r = cases_email(locale, &ctx).unwrap();
+                assert!(r.subject.contains('T') && !r.subject.is_empty(), "{kind}");
+                assert!(r.text.contains("Leveransen <b>kom</b> sent"), "{}", r.text);
+                assert!(r.html.contains("&lt;b&gt;kom"), "{}", r.html);
+            }
+            let chat = chat_text(
+                locale,
+                &json!({
+                    "subject": "S",
+                    "complaint": {"rank": 1, "of": 2, "text": "w"},
+                    "answer": {"date": "2027-01-04"},
+                    "actions": {"acknowledge": "a", "resolve": "r", "decline": "d"},
+                    "dashboard": {"url": "u"},
+                }),
+            )
+            .unwrap();
+            assert!(chat.starts_with("S\n"), "{chat}");
+        }
+    }
+}
