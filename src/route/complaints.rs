@@ -135,12 +135,16 @@ impl Complaint<'_> {
             .unwrap_or(self.survey.survey.default_locale)
     }
 
-    /// The customer may be named (and replied to) only with consent, and never
-    /// for an anonymous survey.
+    /// The customer is named to the team only when they agreed to be contacted
+    /// about this problem (in an anonymous survey too: they chose to be).
     fn named_customer(&self) -> bool {
-        self.problem.may_contact
-            && !self.survey.survey.anonymous
-            && !self.response.customer_email.is_empty()
+        self.problem.may_contact && !self.response.customer_email.is_empty()
+    }
+
+    /// A reply reaches the customer only with consent, and never in an anonymous
+    /// survey, whose answers are unlinked from the people who gave them.
+    fn replies_to_customer(&self) -> bool {
+        self.named_customer() && !self.survey.survey.anonymous
     }
 
     /// The variables of the complaint templates (docs/TEMPLATES.md).
@@ -172,6 +176,7 @@ impl Complaint<'_> {
             "dashboard": super::reasons::dashboard(settings, self.survey.slug.as_str()),
             "segments": super::reasons::segments(self.routing, locale, response.segments),
             "wave": response.wave,
+            "reply_reaches_customer": self.replies_to_customer(),
         });
         if let (true, Some(o)) = (self.named_customer(), ctx.as_object_mut()) {
             o.insert(
@@ -189,7 +194,7 @@ impl Complaint<'_> {
             .survey
             .survey
             .render_email(locale, "complaint", ctx.clone())?;
-        let reply_to = if self.named_customer() {
+        let reply_to = if self.replies_to_customer() {
             let name = Some(self.response.customer_name.to_string()).filter(|n| !n.is_empty());
             (self.response.customer_email.parse::<lettre::Address>().ok())
                 .map(|address| lettre::message::Mailbox::new(name, address).to_string())

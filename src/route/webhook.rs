@@ -50,8 +50,7 @@ pub struct WebhookCase {
     /// The routing rule that sent it, and why it fired.
     pub rule: String,
     pub reasons: Vec<WebhookReason>,
-    /// Present only when the customer agreed to be contacted (never for an
-    /// anonymous survey).
+    /// Present only when the customer agreed to be contacted about this problem.
     pub customer: Option<WebhookCustomer>,
 }
 

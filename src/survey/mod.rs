@@ -683,6 +683,7 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
                     ]},
                 "answer": {"locale": "sv", "date": "2026-12-01"},
                 "dashboard": {"url": "https://example.com/admin/surveys/s", "case_page": false},
+                "reply_reaches_customer": true,
                 "segments": [{"key": "customer_type", "value": "current", "label": "Customer type", "value_label": "current"}],
                 "wave": "2026-H2",
                 "customer": {"name": "Anna Åberg", "email": "anna@example.com"},
