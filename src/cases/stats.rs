@@ -121,8 +121,8 @@ fn timing(
         }
     }
     Timing {
-        median_hours: median(&mut times),
         n: times.len(),
+        median_hours: median(times),
         within_sla,
         sla_n,
     }
@@ -162,18 +162,11 @@ fn figures(
     }
 }
 
-/// The median of `values` (sorted in place); `None` when empty.
-fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 {
-        (values[mid - 1] + values[mid]) / 2.0
-    } else {
-        values[mid]
-    })
+/// The median of `values` (statrs: the mean of the two middle values for an
+/// even n); `None` when empty.
+fn median(values: Vec<f64>) -> Option<f64> {
+    use statrs::statistics::OrderStatistics;
+    (!values.is_empty()).then(|| statrs::statistics::Data::new(values).median())
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use crate::common::{free_port, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{
+    copy_folder, free_port, link_in, post_form, received_for, unique, Backend, TestApp,
+};
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
 const SECRET: &str = "test-webhook-secret-0123456789";
@@ -71,18 +73,6 @@ fn study(
         .iter()
         .map(|(email, ..)| link_in(&received_for(email, 1)[0], &app.base_url))
         .collect()
-}
-
-fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_folder(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn answer(app: &TestApp, link: &str, problems: &[(&str, bool)]) {
