@@ -149,6 +149,28 @@ pub struct Settings {
     /// reminded, or invited by a cadence) within this long of their last
     /// invitation to any other wave. `None`: no cap.
     pub contact_at_most_every: Option<chrono::Duration>,
+    /// Teams' webhooks: the signing secret and whether private addresses are allowed.
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered (see README, "Webhooks").
+#[derive(Clone, Default)]
+pub struct WebhookSettings {
+    /// The key of the `X-PDS-Signature` HMAC; without it, `json` webhooks are
+    /// not delivered (the outbox records why).
+    pub secret: Option<String>,
+    /// Allow webhook URLs on loopback and private networks (off: such a URL is
+    /// refused when the routing is set and again before each delivery).
+    pub allow_private: bool,
+}
+
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("allow_private", &self.allow_private)
+            .finish()
+    }
 }
 
 /// How many requests one client address may make: `burst` at once, then one more
@@ -198,6 +220,8 @@ struct FileSettings {
     login_rate_limit_per_second: Option<f64>,
     request_timeout_seconds: Option<f64>,
     contact_at_most_every: Option<String>,
+    webhook_secret: Option<String>,
+    webhook_allow_private: Option<bool>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "pds.toml";
@@ -368,8 +392,14 @@ impl Settings {
                 )));
             }
         }
+        let webhooks = webhook_settings(
+            pick("PDS_WEBHOOK_SECRET", file.webhook_secret),
+            env("PDS_WEBHOOK_ALLOW_PRIVATE"),
+            file.webhook_allow_private,
+        )?;
 
         Ok(Settings {
+            webhooks,
             database_url,
             mail,
             public_url,
@@ -412,6 +442,33 @@ fn contact_cap(text: Option<String>) -> Result<Option<chrono::Duration>> {
             crate::age::UNITS
         ))),
     }
+}
+
+fn webhook_settings(
+    secret: Option<String>,
+    allow_env: Option<String>,
+    allow_file: Option<bool>,
+) -> Result<WebhookSettings> {
+    let secret = secret.filter(|s| !s.trim().is_empty());
+    if secret.as_ref().is_some_and(|s| s.len() < 16) {
+        return Err(Error::Config(
+            "webhook_secret is shorter than 16 characters; use a long random text, e.g. from `openssl rand -hex 32`".into(),
+        ));
+    }
+    let allow_private = match allow_env.as_deref().map(str::trim) {
+        None => allow_file.unwrap_or(false),
+        Some("1" | "true" | "yes") => true,
+        Some("0" | "false" | "no" | "") => false,
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "PDS_WEBHOOK_ALLOW_PRIVATE {other:?} is not true or false"
+            )))
+        }
+    };
+    Ok(WebhookSettings {
+        secret,
+        allow_private,
+    })
 }
 
 fn read_file(path: &Path) -> Result<FileSettings> {

@@ -403,6 +403,7 @@ fn send_to(
             rendered,
             contact_id: Some(contact_id),
             list_unsubscribe: Some(unsubscribe_link),
+            reply_to: None,
         },
     )?;
     sent.emails += 1;

@@ -141,6 +141,7 @@ pub(super) fn queue(
             rendered,
             contact_id: Some(contact_id),
             list_unsubscribe: None,
+            reply_to: None,
         },
     )?;
     Ok(FollowUp::Queued)

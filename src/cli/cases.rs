@@ -23,8 +23,23 @@ pub enum Command {
         #[arg(long)]
         status: Vec<String>,
     },
-    /// Show one case with its history.
-    Show { id: i64 },
+    /// Show one case with its history, by number or by the reference in its email.
+    Show { case: String },
+    /// How fast the teams act: per team and per area, median times to
+    /// acknowledge and to resolve, the share within the service levels, open
+    /// cases by age, each with its n.
+    Stats {
+        #[arg(long)]
+        survey: Option<String>,
+    },
+    /// Every case as CSV (no names or email addresses; cells safe for spreadsheets).
+    Export {
+        #[arg(long)]
+        survey: Option<String>,
+        /// Write to this file instead of the terminal.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
     /// Acknowledge a case: the team is looking into it.
     Ack {
         id: i64,
@@ -103,9 +118,17 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             }
             return Ok(());
         }
-        Command::Show { id } => {
+        Command::Stats { survey } => return super::case_figures::stats(&db, survey.as_deref()),
+        Command::Export { survey, output } => {
+            return super::case_figures::export(&db, survey.as_deref(), output.as_ref())
+        }
+        Command::Show { case } => {
+            let id = cases::id_of(&mut *db.conn()?, &case)?;
             let (c, events) = cases::show(&mut *db.conn()?, id)?;
             println!("Case {}: {}", c.id, c.status.as_str());
+            if let Some(r) = &c.reference {
+                println!("Reference: {r}");
+            }
             println!(
                 "Survey: {} ({}), wave {}",
                 c.survey,

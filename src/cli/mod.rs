@@ -4,6 +4,7 @@
 
 mod announce;
 mod areas;
+mod case_figures;
 mod cases;
 mod checklist;
 mod code;

@@ -125,6 +125,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         list_unsubscribe -> Nullable<Text>,
         contact_id -> Nullable<BigInt>,
+        reply_to -> Nullable<Text>,
     }
 }
 
@@ -266,6 +267,7 @@ diesel::table! {
         assignee -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reference -> Nullable<Text>,
     }
 }
 

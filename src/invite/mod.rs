@@ -255,6 +255,7 @@ fn queue_personal_email(
             rendered: email,
             contact_id: Some(contact.id),
             list_unsubscribe: Some(unsubscribe_link),
+            reply_to: None,
         },
     )
 }

@@ -713,8 +713,15 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
             "complaint",
             serde_json::json!({
                 "team": {"name": "Logistics"},
-                "complaint": {"text": "Leveransen kom <b>för sent</b>", "rank": 1, "of": 3, "frequency": "often", "rule": "late", "why": "keyword \"leverans*\""},
-                "segments": [{"key": "customer_type", "value": "current"}],
+                "complaint": {"text": "Leveransen kom <b>för sent</b>", "snippet": "Leveransen kom <b>för sent</b>", "area": "Late delivery", "rank": 1, "of": 3, "frequency": "often", "rule": "late", "why": "keyword \"leverans*\"", "reference": "K7M2QX4P",
+                    "reasons": [
+                        {"kind": "keyword", "keyword": "leverans*", "matched": "leveransen", "area": null, "rank": null, "max": null, "label": null, "value": null},
+                        {"kind": "segment", "keyword": null, "matched": null, "area": null, "rank": null, "max": null, "label": "Customer type", "value": "current"},
+                    ]},
+                "answer": {"locale": "sv", "date": "2026-12-01"},
+                "dashboard": {"url": "https://example.com/admin/surveys/s", "case_page": false},
+                "reply_reaches_customer": true,
+                "segments": [{"key": "customer_type", "value": "current", "label": "Customer type", "value_label": "current"}],
                 "wave": "2026-H2",
                 "customer": {"name": "Anna Åberg", "email": "anna@example.com"},
                 "actions": {"acknowledge": "https://example.com/c/a", "resolve": "https://example.com/c/r", "decline": "https://example.com/c/d"},

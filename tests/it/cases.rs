@@ -2,7 +2,7 @@
 //! the links in its email (a GET only asks, a POST acts); a customer who agreed to
 //! be contacted hears back in their own language, and nobody else does.
 
-use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{copy_folder, get, link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
@@ -82,19 +82,6 @@ pub(crate) fn api(
 
 fn token_of(link: &str) -> &str {
     link.rsplit('/').next().expect("a token")
-}
-
-/// Copies a survey folder, so a test can change it.
-pub(crate) fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_folder(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// A survey folder like the discovery study, routing late deliveries to `team`

@@ -32,3 +32,4 @@ mod responses_import;
 mod results_analysis;
 mod stats_crosscheck;
 mod survey_folders;
+mod teams;

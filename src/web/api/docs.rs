@@ -80,6 +80,11 @@ impl Modify for BearerKey {
         cases::ActedBody,
         case_review::ReviewRequest,
         case_review::ReviewedBody,
+        crate::route::webhook::WebhookPayload,
+        crate::route::webhook::WebhookCase,
+        crate::route::webhook::WebhookReason,
+        crate::route::webhook::WebhookCustomer,
+        crate::route::webhook::WebhookLinks,
     )),
     modifiers(&BearerKey),
     tags(
@@ -89,7 +94,8 @@ impl Modify for BearerKey {
         (name = "results", description = "Ranked problem areas"),
         (name = "routing", description = "Routing rules"),
         (name = "coding", description = "Problem areas and the analysts' decisions"),
-        (name = "cases", description = "Routed complaints as cases: what the teams did, and acting on them"),
+        (name = "cases", description = "Routed complaints as cases: what the teams did, and acting on them. \
+                                         A team's webhook (routing.toml) receives `WebhookPayload` (see its description for the signature headers)"),
         (name = "exports", description = "CSV exports for spreadsheets, R and pandas"),
         (name = "meta", description = "This document"),
     )

@@ -648,6 +648,7 @@ pub async fn set_routing(
     })?;
     let body = blocking(state, move |state| {
         let survey = store::find(&mut *state.db.conn()?, &slug)?;
+        route::check_webhook_addresses(&routing, &state.settings)?;
         state
             .db
             .write(|conn| route::save(conn, survey.id, &routing))?;
