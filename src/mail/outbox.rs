@@ -122,6 +122,8 @@ pub fn queue(conn: &mut AnyConnection, settings: &Settings, message: NewMessage<
             outbox::created_at.eq(stamp),
             outbox::contact_id.eq(message.contact_id),
             outbox::list_unsubscribe.eq(message.list_unsubscribe),
+            outbox::sender_name.eq(message.rendered.sender),
+            outbox::reply_to.eq(message.rendered.reply_to.map(|a| a.to_string())),
         ))
         .execute(conn)?;
     Ok(())
@@ -140,6 +142,9 @@ pub struct Queued {
     pub attempts: i32,
     pub list_unsubscribe: Option<String>,
     pub contact_id: Option<i64>,
+    /// The From display name; the `mail_from` setting's name when `None`.
+    pub sender_name: Option<String>,
+    pub reply_to: Option<String>,
 }
 
 const QUEUED_COLUMNS: (
@@ -153,6 +158,8 @@ const QUEUED_COLUMNS: (
     outbox::attempts,
     outbox::list_unsubscribe,
     outbox::contact_id,
+    outbox::sender_name,
+    outbox::reply_to,
 ) = (
     outbox::id,
     outbox::invitation_id,
@@ -164,6 +171,8 @@ const QUEUED_COLUMNS: (
     outbox::attempts,
     outbox::list_unsubscribe,
     outbox::contact_id,
+    outbox::sender_name,
+    outbox::reply_to,
 );
 
 /// Claims up to `limit` due rows for this worker for `lease`. Survey emails to

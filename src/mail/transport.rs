@@ -82,8 +82,18 @@ fn build(settings: &Settings, message: &Queued) -> Result<Message, String> {
                 "List-Unsubscribe=One-Click".to_string(),
             ));
     }
+    if let Some(reply_to) = &message.reply_to {
+        let address = reply_to
+            .parse()
+            .map_err(|e| format!("reply-to {reply_to:?}: {e}"))?;
+        builder = builder.reply_to(Mailbox::new(None, address));
+    }
+    let from = match &message.sender_name {
+        Some(name) => Mailbox::new(Some(name.clone()), settings.mail_from.email.clone()),
+        None => settings.mail_from.clone(),
+    };
     builder
-        .from(settings.mail_from.clone())
+        .from(from)
         .to(to)
         .subject(message.subject.clone())
         .message_id(Some(message.message_id.clone()))

@@ -22,6 +22,7 @@ mod discovery_study;
 mod email_delivery;
 mod exports;
 mod hardening;
+mod phone_form;
 mod privacy;
 mod rate_limit;
 mod responses_import;
