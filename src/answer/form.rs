@@ -132,7 +132,7 @@ impl FormInput {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let slots = (1..=max_problems)
+        let slots: Vec<SlotInput> = (1..=max_problems)
             .map(|i| SlotInput {
                 text: fields
                     .get(format!("problem_{i}").as_str())
@@ -373,6 +373,18 @@ impl FormInput {
             None => (None, None),
         };
         let chars = slot.text.chars().count();
+        let (up, down) = (
+            has_text(index) && has_text(index - 1),
+            has_text(index) && has_text(index + 1),
+        );
+        // After a move the focus follows the problem to its button, or, where that
+        // button is not shown (the top or the bottom), to the other one or the text.
+        let focus = self.focus.as_deref().and_then(|f| match f {
+            _ if f == format!("problem_{index}") => Some(Focus::Text),
+            _ if f == format!("move_up_{index}") => Some(Focus::Up),
+            _ if f == format!("move_down_{index}") => Some(Focus::Down),
+            _ => None,
+        });
         serde_json::json!({
             "index": index,
             "text": slot.text,
@@ -387,13 +399,21 @@ impl FormInput {
             "most_important": index == 1,
             "chars": chars,
             "over": chars > MAX_TEXT_CHARS,
-            "can_move_up": has_text(index) && has_text(index - 1),
-            "can_move_down": has_text(index) && has_text(index + 1),
-            "focus_text": self.focus.as_deref() == Some(format!("problem_{index}").as_str()),
-            "focus_up": self.focus.as_deref() == Some(format!("move_up_{index}").as_str()),
-            "focus_down": self.focus.as_deref() == Some(format!("move_down_{index}").as_str()),
+            "can_move_up": up,
+            "can_move_down": down,
+            "focus_text": focus == Some(Focus::Text) || (focus.is_some() && !up && !down),
+            "focus_up": focus == Some(Focus::Up) && up,
+            "focus_down": down && (focus == Some(Focus::Down) || (focus == Some(Focus::Up) && !up)),
         })
     }
+}
+
+/// Where in a box the keyboard focus goes when the form is shown again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Focus {
+    Text,
+    Up,
+    Down,
 }
 
 /// The field a form-wide error's summary link leads to.

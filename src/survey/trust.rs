@@ -109,4 +109,24 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].starts_with("survey.toml: [locale.sv] sender"));
     }
+
+    #[test]
+    fn customer_emails_come_from_the_sender_in_their_language_and_team_emails_do_not() {
+        let survey = crate::survey::Survey::shipped("discovery").unwrap();
+        let sample = serde_json::json!({
+            "contact": {"name": "Anna"},
+            "complaint": {"text": "Sent", "rank": 1},
+            "note": "Fixat.",
+            "team": {"name": "Logistik"},
+            "wave": "w1",
+        });
+        let followup = survey.render_email(Locale::Sv, "followup", sample).unwrap();
+        assert_eq!(followup.sender.as_deref(), Some("Nordvik Supply kundundersökning"));
+        assert_eq!(
+            followup.reply_to.map(|a| a.to_string()).as_deref(),
+            Some("research@nordvik.example")
+        );
+        assert!(followup.text.contains("https://nordvik.example/privacy"), "{}", followup.text);
+        assert_eq!(survey.sender(Locale::En), "Nordvik Supply customer research");
+    }
 }
