@@ -260,7 +260,6 @@ async fn the_error_summary_links_to_each_field_and_long_text_is_counted_not_cut(
             .await
             .expect("the address");
         assert_eq!(hash, json!("#problem_1"));
-        assert_no_console_errors(&browser, "the form with errors").await;
     })
     .await;
 }

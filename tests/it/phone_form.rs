@@ -84,7 +84,7 @@ fn without_javascript_add_another_shows_one_more_box_and_keeps_what_was_typed() 
     assert!(page.contains("The invoice had the wrong VAT"), "the text is kept");
     assert!(page.contains("id=\"consent_1\" name=\"consent_1\" value=\"yes\" checked"));
     assert!(
-        page.contains("name=\"problem_2\" rows=\"3\" aria-describedby=\"problem_2_error problem_2_count\" autofocus"),
+        page.contains("name=\"problem_2\" rows=\"2\" aria-describedby=\"problem_2_error problem_2_count\" autofocus"),
         "the cursor waits in the new box"
     );
     // Up to M = 5 boxes, then no more "add another".
@@ -170,7 +170,7 @@ fn errors_are_summarised_at_the_top_with_links_to_the_fields_they_concern() {
     assert_eq!(status, 422);
     assert!(summary(&page).contains("<a href=\"#rank_2\">More than one problem has number 1"));
     assert!(page.contains("class=\"rank-mark has-error\" id=\"rank_2\""));
-    assert!(!page.contains("id=\"problem_2\" name=\"problem_2\" rows=\"3\" aria-describedby=\"problem_2_error problem_2_count\" aria-invalid"));
+    assert!(!page.contains("id=\"problem_2\" name=\"problem_2\" rows=\"2\" aria-describedby=\"problem_2_error problem_2_count\" aria-invalid"));
 
     // Over the limit: refused with a clear error, never cut.
     let long = "y".repeat(1_005);
