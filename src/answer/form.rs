@@ -169,7 +169,9 @@ impl FormInput {
             no_problems: fields.get("no_problems") == Some(&"yes"),
             said_problems: fields.get("no_problems") == Some(&"no"),
             extra_problems,
-            boxes: asked.max(last_filled).clamp(1, max_problems.max(1) as usize),
+            boxes: asked
+                .max(last_filled)
+                .clamp(1, max_problems.max(1) as usize),
             focus: None,
         }
     }
@@ -193,7 +195,12 @@ impl FormInput {
                 self.focus = Some(format!("problem_{}", self.boxes));
             }
             Edit::AddBox => {}
-            Edit::MoveUp(n) => swap(self, n, n.wrapping_sub(1), format!("move_up_{}", n.wrapping_sub(1))),
+            Edit::MoveUp(n) => swap(
+                self,
+                n,
+                n.wrapping_sub(1),
+                format!("move_up_{}", n.wrapping_sub(1)),
+            ),
             Edit::MoveDown(n) => swap(self, n, n + 1, format!("move_down_{}", n + 1)),
         }
     }
@@ -536,5 +543,33 @@ mod tests {
         }]);
         let form = FormInput::from_answer(&answer, 5);
         assert_eq!(form.validate(&survey()), Ok(answer));
+    }
+
+    #[test]
+    fn add_another_and_moves_change_the_form_and_keep_what_was_typed() {
+        let posted = pairs(&[
+            ("problem_1", "late"),
+            ("problem_2", "wrong invoice"),
+            ("consent_2", "yes"),
+            ("boxes", "2"),
+            ("move", "up_2"),
+        ]);
+        let mut form = FormInput::from_pairs(&posted, 5);
+        assert_eq!(Edit::from_pairs(&posted), Some(Edit::MoveUp(2)));
+        form.apply(Edit::MoveUp(2));
+        assert_eq!(form.slots[0].text, "wrong invoice");
+        assert!(form.slots[0].consent, "the consent moves with its problem");
+        assert_eq!((form.slots[0].rank, form.slots[1].rank), (Some(1), Some(2)));
+        form.apply(Edit::MoveUp(1));
+        assert_eq!(
+            form.slots[0].text, "wrong invoice",
+            "nothing above the first"
+        );
+        form.apply(Edit::AddBox);
+        assert_eq!((form.boxes, form.focus.as_deref()), (3, Some("problem_3")));
+        for _ in 0..5 {
+            form.apply(Edit::AddBox);
+        }
+        assert_eq!(form.boxes, 5, "at most M boxes");
     }
 }

@@ -80,7 +80,10 @@ mod tests {
         let mut problems = Vec::new();
         let trust = Trust::parse(Some("research@"), Some("ftp://x.example/p"), &mut problems);
         assert_eq!(trust, Trust::default());
-        assert!(problems[0].contains("reply_to \"research@\""), "{problems:?}");
+        assert!(
+            problems[0].contains("reply_to \"research@\""),
+            "{problems:?}"
+        );
         assert!(problems[1].contains("privacy_url"), "{problems:?}");
         let mut problems = Vec::new();
         let trust = Trust::parse(
@@ -89,7 +92,10 @@ mod tests {
             &mut problems,
         );
         assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!(trust.reply_to.unwrap().to_string(), "research@nordvik.example");
+        assert_eq!(
+            trust.reply_to.unwrap().to_string(),
+            "research@nordvik.example"
+        );
     }
 
     #[test]
@@ -102,7 +108,11 @@ mod tests {
             contact: Some("Ring oss på 08-123 45 67".into()),
         };
         let mut problems = Vec::new();
-        check_wording(Locale::Sv, &wording("Nordvik Supply kundundersökning"), &mut problems);
+        check_wording(
+            Locale::Sv,
+            &wording("Nordvik Supply kundundersökning"),
+            &mut problems,
+        );
         assert!(problems.is_empty(), "{problems:?}");
         check_wording(Locale::Sv, &wording("Nordvik <x@y.example>"), &mut problems);
         check_wording(Locale::Sv, &wording("Nordvik\nBcc: x@y"), &mut problems);
@@ -121,12 +131,22 @@ mod tests {
             "wave": "w1",
         });
         let followup = survey.render_email(Locale::Sv, "followup", sample).unwrap();
-        assert_eq!(followup.sender.as_deref(), Some("Nordvik Supply kundundersökning"));
+        assert_eq!(
+            followup.sender.as_deref(),
+            Some("Nordvik Supply kundundersökning")
+        );
         assert_eq!(
             followup.reply_to.map(|a| a.to_string()).as_deref(),
             Some("research@nordvik.example")
         );
-        assert!(followup.text.contains("https://nordvik.example/privacy"), "{}", followup.text);
-        assert_eq!(survey.sender(Locale::En), "Nordvik Supply customer research");
+        assert!(
+            followup.text.contains("https://nordvik.example/privacy"),
+            "{}",
+            followup.text
+        );
+        assert_eq!(
+            survey.sender(Locale::En),
+            "Nordvik Supply customer research"
+        );
     }
 }

@@ -42,20 +42,38 @@ async fn customer_answers_on_a_phone_with_the_keyboard_alone() {
             .await
             .expect("the form script runs");
         assert_no_console_errors(&browser, "the form").await;
-        assert!(!is_shown(&browser, "#slot_2").await, "one box to start with");
-        assert!(!is_shown(&browser, "#move_down_1").await, "no move on an empty box");
+        assert!(
+            !is_shown(&browser, "#slot_2").await,
+            "one box to start with"
+        );
+        assert!(
+            !is_shown(&browser, "#move_down_1").await,
+            "no move on an empty box"
+        );
 
         tab_to(&browser, "#problem_1").await;
         type_text(&browser, FIRST_PROBLEM).await;
-        assert!(!is_shown(&browser, "#move_down_1").await, "nothing to move past");
+        assert!(
+            !is_shown(&browser, "#move_down_1").await,
+            "nothing to move past"
+        );
         tab_to(&browser, "#add_another").await;
         press(&browser, Key::Enter).await;
         assert!(is_shown(&browser, "#slot_2").await, "another box, in place");
-        assert!(is_focused(&browser, "#problem_2").await, "the cursor waits in it");
+        assert!(
+            is_focused(&browser, "#problem_2").await,
+            "the cursor waits in it"
+        );
         type_text(&browser, SECOND_PROBLEM).await;
         assert!(is_shown(&browser, "#move_down_1").await && is_shown(&browser, "#move_up_2").await);
-        assert!(!is_shown(&browser, "#move_up_1").await, "no “up” on the first");
-        assert!(!is_shown(&browser, "#move_down_2").await, "no “down” on the last");
+        assert!(
+            !is_shown(&browser, "#move_up_1").await,
+            "no “up” on the first"
+        );
+        assert!(
+            !is_shown(&browser, "#move_down_2").await,
+            "no “down” on the last"
+        );
         tab_to(&browser, "#consent_2").await;
         press(&browser, Key::Space).await;
         tab_to(&browser, "#move_up_2").await;
@@ -86,7 +104,10 @@ async fn customer_answers_on_a_phone_with_the_keyboard_alone() {
             "the thank-you page lists the problems most important first"
         );
         let url = browser.current_url().await.expect("the page's address");
-        assert!(url.path().ends_with("/thanks"), "redirected after the POST: {url}");
+        assert!(
+            url.path().ends_with("/thanks"),
+            "redirected after the POST: {url}"
+        );
         assert_no_console_errors(&browser, "the thank-you page").await;
     })
     .await;
@@ -110,15 +131,25 @@ async fn without_javascript_add_another_and_move_are_answered_by_the_server() {
         Script::Off,
         move |browser| async move {
             browser.goto(&link).await.expect("open the personal link");
-            assert!(!is_shown(&browser, "#slot_2").await, "one box to start with");
+            assert!(
+                !is_shown(&browser, "#slot_2").await,
+                "one box to start with"
+            );
 
             tab_to(&browser, "#problem_1").await;
             type_text(&browser, FIRST_PROBLEM).await;
             tab_to(&browser, "#add_another").await;
             press(&browser, Key::Enter).await;
             wait_until_shown(&browser, "#slot_2").await;
-            assert_eq!(value_of(&browser, "#problem_1").await, FIRST_PROBLEM, "kept");
-            assert!(is_focused(&browser, "#problem_2").await, "the cursor waits in the new box");
+            assert_eq!(
+                value_of(&browser, "#problem_1").await,
+                FIRST_PROBLEM,
+                "kept"
+            );
+            assert!(
+                is_focused(&browser, "#problem_2").await,
+                "the cursor waits in the new box"
+            );
             type_text(&browser, SECOND_PROBLEM).await;
             tab_to(&browser, "#consent_2").await;
             press(&browser, Key::Space).await;
@@ -181,7 +212,10 @@ async fn the_empty_form_fits_a_phone_and_no_problems_is_two_taps_away() {
                 .as_f64()
                 .unwrap_or(f64::MAX);
             let limit = 1.5 * f64::from(PHONE.1);
-            assert!(height < limit, "{locale}: the empty form is {height} px tall, over {limit}");
+            assert!(
+                height < limit,
+                "{locale}: the empty form is {height} px tall, over {limit}"
+            );
             let no_problems = top_of(&browser, "#no_problems_yes").await;
             assert!(
                 no_problems < f64::from(PHONE.1),
@@ -241,18 +275,38 @@ async fn the_error_summary_links_to_each_field_and_long_text_is_counted_not_cut(
             )
             .await
             .expect("paste a long text");
-        let counter = browser.find(Locator::Css("#problem_1_count")).await.expect("counter");
+        let counter = browser
+            .find(Locator::Css("#problem_1_count"))
+            .await
+            .expect("counter");
         assert!(counter.text().await.expect("text").contains("50 too many"));
-        browser.find(Locator::Css("#send")).await.expect("send").click().await.expect("tap send");
+        browser
+            .find(Locator::Css("#send"))
+            .await
+            .expect("send")
+            .click()
+            .await
+            .expect("tap send");
         let summary = browser
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css("#error-summary a"))
             .await
             .expect("an error summary with a link");
-        assert!(is_focused(&browser, "#error-summary").await, "the summary takes the focus");
-        assert_eq!(value_of(&browser, "#problem_1").await, long.trim_end(), "kept whole");
-        let href = summary.attr("href").await.expect("href").unwrap_or_default();
+        assert!(
+            is_focused(&browser, "#error-summary").await,
+            "the summary takes the focus"
+        );
+        assert_eq!(
+            value_of(&browser, "#problem_1").await,
+            long.trim_end(),
+            "kept whole"
+        );
+        let href = summary
+            .attr("href")
+            .await
+            .expect("href")
+            .unwrap_or_default();
         assert_eq!(href, "#problem_1");
         summary.click().await.expect("follow the link");
         let hash = browser
@@ -660,7 +714,10 @@ async fn top_of(browser: &Client, css: &str) -> f64 {
     browser
         .execute(
             "return arguments[0].getBoundingClientRect().top + window.scrollY;",
-            vec![serde_json::to_value(browser.find(Locator::Css(css)).await.expect(css)).expect("element")],
+            vec![
+                serde_json::to_value(browser.find(Locator::Css(css)).await.expect(css))
+                    .expect("element"),
+            ],
         )
         .await
         .expect("position")

@@ -36,7 +36,9 @@ fn invited(app: &TestApp, locales: &[&str]) -> Vec<(String, String)> {
 /// Whether problem box `n` is shown (not `hidden`).
 fn box_shown(page: &str, n: usize) -> bool {
     let tag = format!("id=\"slot_{n}\"");
-    let at = page.find(&tag).unwrap_or_else(|| panic!("no box {n} in the page"));
+    let at = page
+        .find(&tag)
+        .unwrap_or_else(|| panic!("no box {n} in the page"));
     let end = page[at..].find('>').expect("end of the tag");
     !page[at..at + end].contains("hidden")
 }
@@ -62,10 +64,18 @@ fn without_javascript_add_another_shows_one_more_box_and_keeps_what_was_typed() 
     let agent = app.http();
     let (status, page) = get(&agent, &link);
     assert_eq!(status, 200);
-    assert!(box_shown(&page, 1) && !box_shown(&page, 2), "one box to start with");
+    assert!(
+        box_shown(&page, 1) && !box_shown(&page, 2),
+        "one box to start with"
+    );
     assert!(button_shown(&page, "add_another"));
-    assert!(page.contains("1 — most important"), "the first box says it matters most");
-    let first_question = page.find("Have you had any problems").expect("the first question");
+    assert!(
+        page.contains("1 — most important"),
+        "the first box says it matters most"
+    );
+    let first_question = page
+        .find("Have you had any problems")
+        .expect("the first question");
     assert!(
         first_question < page.find("id=\"problem_1\"").unwrap(),
         "“Have you had any problems?” comes before the first box"
@@ -81,7 +91,10 @@ fn without_javascript_add_another_shows_one_more_box_and_keeps_what_was_typed() 
     let (status, page) = post_form(&agent, &link, &fields);
     assert_eq!(status, 200, "{page}");
     assert!(box_shown(&page, 2) && !box_shown(&page, 3), "a second box");
-    assert!(page.contains("The invoice had the wrong VAT"), "the text is kept");
+    assert!(
+        page.contains("The invoice had the wrong VAT"),
+        "the text is kept"
+    );
     assert!(page.contains("id=\"consent_1\" name=\"consent_1\" value=\"yes\" checked"));
     assert!(
         page.contains("name=\"problem_2\" rows=\"2\" aria-describedby=\"problem_2_error problem_2_count\" autofocus"),
@@ -91,12 +104,21 @@ fn without_javascript_add_another_shows_one_more_box_and_keeps_what_was_typed() 
     for boxes in ["2", "3"] {
         fields[3] = ("boxes", boxes);
         let (_, page) = post_form(&agent, &link, &fields);
-        assert!(button_shown(&page, "add_another"), "{boxes} boxes and one more");
+        assert!(
+            button_shown(&page, "add_another"),
+            "{boxes} boxes and one more"
+        );
     }
     fields[3] = ("boxes", "4");
     let (_, page) = post_form(&agent, &link, &fields);
-    assert!(box_shown(&page, 5) && !button_shown(&page, "add_another"), "M boxes at most");
-    assert!(respondents(&app).contains("\"n\": 0"), "adding a box stores nothing");
+    assert!(
+        box_shown(&page, 5) && !button_shown(&page, "add_another"),
+        "M boxes at most"
+    );
+    assert!(
+        respondents(&app).contains("\"n\": 0"),
+        "adding a box stores nothing"
+    );
 }
 
 #[test]
@@ -130,7 +152,10 @@ fn move_buttons_show_only_where_they_move_something_and_work_without_javascript(
     assert!(!button_shown(&page, "move_up_1"), "no “up” on the first");
     assert!(button_shown(&page, "move_down_1"));
     assert!(button_shown(&page, "move_up_2"));
-    assert!(!button_shown(&page, "move_down_2"), "box 3 is empty: nothing to swap with");
+    assert!(
+        !button_shown(&page, "move_down_2"),
+        "box 3 is empty: nothing to swap with"
+    );
     assert!(!button_shown(&page, "move_up_3") && !button_shown(&page, "move_down_3"));
     assert!(page.contains("1 – viktigast"), "in Swedish too");
 }
@@ -159,13 +184,22 @@ fn errors_are_summarised_at_the_top_with_links_to_the_fields_they_concern() {
         &[("no_problems", "yes"), ("problem_1", "Late")],
     );
     assert_eq!(status, 422);
-    assert!(summary(&page).contains("href=\"#no_problems_yes\""), "{}", summary(&page));
+    assert!(
+        summary(&page).contains("href=\"#no_problems_yes\""),
+        "{}",
+        summary(&page)
+    );
 
     // A duplicate rank (an old form, or a crafted one) marks the rank, not the text.
     let (status, page) = post_form(
         &agent,
         &link,
-        &[("problem_1", "a"), ("rank_1", "1"), ("problem_2", "b"), ("rank_2", "1")],
+        &[
+            ("problem_1", "a"),
+            ("rank_1", "1"),
+            ("problem_2", "b"),
+            ("rank_2", "1"),
+        ],
     );
     assert_eq!(status, 422);
     assert!(summary(&page).contains("<a href=\"#rank_2\">More than one problem has number 1"));
@@ -177,9 +211,18 @@ fn errors_are_summarised_at_the_top_with_links_to_the_fields_they_concern() {
     let (status, page) = post_form(&agent, &link, &[("problem_1", &long)]);
     assert_eq!(status, 422);
     assert!(summary(&page).contains("<a href=\"#problem_1\">This problem is too long"));
-    assert!(page.contains(&long), "the whole text comes back to be shortened");
-    assert!(page.contains("1005 of 1000 characters"), "the counter says how long");
-    assert!(!page.contains("maxlength"), "the browser does not cut it silently either");
+    assert!(
+        page.contains(&long),
+        "the whole text comes back to be shortened"
+    );
+    assert!(
+        page.contains("1005 of 1000 characters"),
+        "the counter says how long"
+    );
+    assert!(
+        !page.contains("maxlength"),
+        "the browser does not cut it silently either"
+    );
     assert!(respondents(&app).contains("\"n\": 0"));
 }
 
@@ -194,7 +237,10 @@ fn a_sent_answer_redirects_to_its_thank_you_page_so_a_refresh_sends_nothing() {
         .into();
     let response = no_redirects
         .post(&link)
-        .send_form([("problem_1", "The delivery was two weeks late"), ("rank_1", "1")])
+        .send_form([
+            ("problem_1", "The delivery was two weeks late"),
+            ("rank_1", "1"),
+        ])
         .expect("POST");
     assert_eq!(response.status().as_u16(), 303, "POST, then redirect");
     let location = response.headers()["location"].to_str().unwrap().to_string();
@@ -204,7 +250,10 @@ fn a_sent_answer_redirects_to_its_thank_you_page_so_a_refresh_sends_nothing() {
     for refresh in 0..2 {
         let (status, thanks) = get(&no_redirects, &thanks_url);
         assert_eq!(status, 200, "view {refresh}");
-        assert!(thanks.contains("The delivery was two weeks late"), "{thanks}");
+        assert!(
+            thanks.contains("The delivery was two weeks late"),
+            "{thanks}"
+        );
         assert!(thanks.contains("change the order"));
     }
     assert!(respondents(&app).contains("\"n\": 1"), "stored once");
@@ -213,7 +262,10 @@ fn a_sent_answer_redirects_to_its_thank_you_page_so_a_refresh_sends_nothing() {
     let agent = app.http();
     let (status, thanks) = post_form(&agent, &link, &[("no_problems", "yes")]);
     assert_eq!(status, 200);
-    assert!(thanks.contains("no problems with Nordvik Supply"), "{thanks}");
+    assert!(
+        thanks.contains("no problems with Nordvik Supply"),
+        "{thanks}"
+    );
     assert!(!thanks.contains("order"), "no offer to reorder: {thanks}");
     let (_, form) = get(&agent, &link);
     assert!(form.contains("<p class=\"notice\" role=\"status\">You have already answered"));
@@ -248,9 +300,20 @@ fn every_customer_email_and_page_says_who_sends_it_and_how_to_reach_a_person() {
         for raw in &mails {
             let message = mail_parser::MessageParser::default().parse(raw).unwrap();
             let from = message.from().and_then(|f| f.first()).expect("From");
-            assert_eq!(from.name(), Some(sender), "the From name in the customer's language");
-            assert_eq!(from.address(), Some("research@nordvik.example"), "mail_from's address");
-            let reply_to = message.reply_to().and_then(|r| r.first()).expect("Reply-To");
+            assert_eq!(
+                from.name(),
+                Some(sender),
+                "the From name in the customer's language"
+            );
+            assert_eq!(
+                from.address(),
+                Some("research@nordvik.example"),
+                "mail_from's address"
+            );
+            let reply_to = message
+                .reply_to()
+                .and_then(|r| r.first())
+                .expect("Reply-To");
             assert_eq!(reply_to.address(), Some("research@nordvik.example"));
             for body in [message.body_text(0).unwrap(), message.body_html(0).unwrap()] {
                 assert!(body.contains(contact), "{body}");
@@ -260,16 +323,30 @@ fn every_customer_email_and_page_says_who_sends_it_and_how_to_reach_a_person() {
         let (_, form) = get(&agent, link);
         let (_, thanks) = post_form(&agent, link, &[("problem_1", "x"), ("rank_1", "1")]);
         let unsubscribe = {
-            let message = mail_parser::MessageParser::default().parse(&mails[0]).unwrap();
+            let message = mail_parser::MessageParser::default()
+                .parse(&mails[0])
+                .unwrap();
             let text = message.body_text(0).unwrap().into_owned();
-            let at = text.find(&format!("{}/u/", app.base_url)).expect("unsubscribe link");
+            let at = text
+                .find(&format!("{}/u/", app.base_url))
+                .expect("unsubscribe link");
             get(&agent, text[at..].split_whitespace().next().unwrap()).1
         };
-        for (name, page) in [("form", &form), ("thank-you", &thanks), ("unsubscribe", &unsubscribe)] {
+        for (name, page) in [
+            ("form", &form),
+            ("thank-you", &thanks),
+            ("unsubscribe", &unsubscribe),
+        ] {
             assert!(page.contains(contact), "{name}: {page}");
-            assert!(page.contains(&format!("<a href=\"{PRIVACY}\">{privacy}</a>")), "{name}: {page}");
+            assert!(
+                page.contains(&format!("<a href=\"{PRIVACY}\">{privacy}</a>")),
+                "{name}: {page}"
+            );
         }
-        assert!(form.contains(who_reads) && thanks.contains(who_reads), "who reads the words");
+        assert!(
+            form.contains(who_reads) && thanks.contains(who_reads),
+            "who reads the words"
+        );
     }
 }
 
@@ -317,18 +394,33 @@ fn the_demo_prints_how_to_serve_it_so_the_links_in_its_emails_open() {
     let dir = tempfile::tempdir().unwrap();
     let base_url = format!("http://127.0.0.1:{}", crate::common::free_port());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_pds"))
-        .args(["demo", "--dir", "study", "--respondents", "3", "--base-url", &base_url])
+        .args([
+            "demo",
+            "--dir",
+            "study",
+            "--respondents",
+            "3",
+            "--base-url",
+            &base_url,
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let serve = stdout
         .lines()
         .map(str::trim)
         .find(|line| line.contains(" serve --bind "))
         .unwrap_or_else(|| panic!("no serve command in:\n{stdout}"));
-    assert!(serve.contains(&format!("--bind {}", base_url.trim_start_matches("http://"))));
+    assert!(serve.contains(&format!(
+        "--bind {}",
+        base_url.trim_start_matches("http://")
+    )));
 
     // Every invitation links to the stable address, not to the demo's own port.
     let mail_dir = dir.path().join("study/mail-out");
@@ -343,14 +435,24 @@ fn the_demo_prints_how_to_serve_it_so_the_links_in_its_emails_open() {
         }
     }
     assert_eq!(links.len(), 200);
-    assert!(links.iter().all(|l| l.starts_with(&format!("{base_url}/s/"))), "{:?}", &links[..2]);
+    assert!(
+        links
+            .iter()
+            .all(|l| l.starts_with(&format!("{base_url}/s/"))),
+        "{:?}",
+        &links[..2]
+    );
 
     // Run as a user would paste it: VAR=value ... program serve --bind ADDRESS.
     let words = shlex::split(serve).expect("a shell command");
     let program_at = words.iter().position(|w| !w.contains('=')).unwrap();
     let mut server = std::process::Command::new(&words[program_at])
         .args(&words[program_at + 1..])
-        .envs(words[..program_at].iter().map(|w| w.split_once('=').unwrap()))
+        .envs(
+            words[..program_at]
+                .iter()
+                .map(|w| w.split_once('=').unwrap()),
+        )
         .current_dir(dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -363,7 +465,10 @@ fn the_demo_prints_how_to_serve_it_so_the_links_in_its_emails_open() {
     let mut opened = None;
     for _ in 0..100 {
         if let Ok(mut response) = agent.get(&links[0]).call() {
-            opened = Some((response.status().as_u16(), response.body_mut().read_to_string().unwrap()));
+            opened = Some((
+                response.status().as_u16(),
+                response.body_mut().read_to_string().unwrap(),
+            ));
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));

@@ -33,7 +33,11 @@ impl Receipts {
         kept.retain(|_, (at, _)| now.duration_since(*at) < RECEIPT_LIFETIME);
         if kept.len() >= MAX_RECEIPTS {
             // Full of fresh receipts: the oldest goes; its page falls back.
-            if let Some(oldest) = kept.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| k.clone()) {
+            if let Some(oldest) = kept
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, _)| k.clone())
+            {
                 kept.remove(&oldest);
             }
         }
