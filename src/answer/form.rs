@@ -68,8 +68,47 @@ pub struct SlotInput {
 pub struct FormInput {
     pub slots: Vec<SlotInput>,
     pub no_problems: bool,
+    /// "Yes, I have had problems" was chosen (the form's first question).
+    pub said_problems: bool,
     /// Problem fields beyond the survey's M, which a crafted request could send.
     pub extra_problems: usize,
+    /// How many problem boxes the form shows (1 to M); the rest wait behind "add another".
+    pub boxes: usize,
+    /// The field to put the keyboard focus on when the form is shown again after
+    /// an edit (see [`Edit`]).
+    pub focus: Option<String>,
+}
+
+/// A button that changes the form instead of sending it. With JavaScript the form
+/// script does these in place; without it the server does them and shows the form
+/// again with everything typed so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    /// "+ Add another problem": one more box, up to M.
+    AddBox,
+    /// Swap problem `n` (1-based) with the one above it.
+    MoveUp(usize),
+    /// Swap problem `n` with the one below it.
+    MoveDown(usize),
+}
+
+impl Edit {
+    /// The edit a submission asks for (`add=1`, `move=up_3`, `move=down_2`), if any.
+    pub fn from_pairs(pairs: &[(String, String)]) -> Option<Edit> {
+        pairs.iter().find_map(|(k, v)| match k.as_str() {
+            "add" => Some(Edit::AddBox),
+            "move" => {
+                let (direction, n) = v.split_once('_')?;
+                let n: usize = n.parse().ok()?;
+                match direction {
+                    "up" => Some(Edit::MoveUp(n)),
+                    "down" => Some(Edit::MoveDown(n)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+    }
 }
 
 /// What is wrong, as `messages.toml` keys with their variables.
@@ -93,7 +132,7 @@ impl FormInput {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let slots = (1..=max_problems)
+        let slots: Vec<SlotInput> = (1..=max_problems)
             .map(|i| SlotInput {
                 text: fields
                     .get(format!("problem_{i}").as_str())
@@ -117,10 +156,52 @@ impl FormInput {
                     && !v.trim().is_empty()
             })
             .count();
+        let last_filled = slots
+            .iter()
+            .rposition(|s: &SlotInput| !s.text.is_empty())
+            .map_or(0, |i| i + 1);
+        let asked: usize = fields
+            .get("boxes")
+            .and_then(|b| b.trim().parse().ok())
+            .unwrap_or(1);
         FormInput {
             slots,
             no_problems: fields.get("no_problems") == Some(&"yes"),
+            said_problems: fields.get("no_problems") == Some(&"no"),
             extra_problems,
+            boxes: asked
+                .max(last_filled)
+                .clamp(1, max_problems.max(1) as usize),
+            focus: None,
+        }
+    }
+
+    /// Does what an [`Edit`] button asks; an edit that cannot apply (moving the
+    /// first problem up) changes nothing.
+    pub fn apply(&mut self, edit: Edit) {
+        let swap = |input: &mut FormInput, a: usize, b: usize, button: String| {
+            if a >= 1 && b >= 1 && a.max(b) <= input.boxes {
+                input.slots.swap(a - 1, b - 1);
+                for i in [a, b] {
+                    // The rank is the position: it stays with the box, not the text.
+                    input.slots[i - 1].rank = Some(i as u32);
+                }
+                input.focus = Some(button);
+            }
+        };
+        match edit {
+            Edit::AddBox if self.boxes < self.slots.len() => {
+                self.boxes += 1;
+                self.focus = Some(format!("problem_{}", self.boxes));
+            }
+            Edit::AddBox => {}
+            Edit::MoveUp(n) => swap(
+                self,
+                n,
+                n.wrapping_sub(1),
+                format!("move_up_{}", n.wrapping_sub(1)),
+            ),
+            Edit::MoveDown(n) => swap(self, n, n + 1, format!("move_down_{}", n + 1)),
         }
     }
 
@@ -129,7 +210,13 @@ impl FormInput {
         let mut input = FormInput {
             slots: vec![SlotInput::default(); max_problems as usize],
             no_problems: matches!(answer, Answer::NoProblems),
+            said_problems: matches!(answer, Answer::Problems(_)),
             extra_problems: 0,
+            boxes: match answer {
+                Answer::Problems(p) => p.len().clamp(1, max_problems.max(1) as usize),
+                Answer::NoProblems => 1,
+            },
+            focus: None,
         };
         if let Answer::Problems(problems) = answer {
             for (slot, p) in input.slots.iter_mut().zip(problems) {
@@ -226,7 +313,7 @@ impl FormInput {
     }
 
     /// The template context for the form (docs/TEMPLATES.md), with errors in the
-    /// respondent's language next to their fields.
+    /// respondent's language next to their fields and, linked, in a summary.
     pub fn context(
         &self,
         survey: &Survey,
@@ -236,38 +323,120 @@ impl FormInput {
         action: &str,
         answered_before: bool,
     ) -> serde_json::Value {
-        let m = survey.max_problems;
+        let message = |(key, vars): &(&'static str, serde_json::Value)| {
+            survey.message(locale, key, vars.clone())
+        };
         let slots: Vec<_> = self
             .slots
             .iter()
             .enumerate()
             .map(|(i, slot)| {
-                let index = i + 1;
-                let chosen = slot.rank.unwrap_or(index as u32);
-                serde_json::json!({
-                    "index": index,
-                    "text": slot.text,
-                    "error": errors.slots.get(&index).map(|(key, vars)| survey.message(locale, key, vars.clone())),
-                    "rank_options": (1..=m).map(|v| serde_json::json!({"value": v, "selected": v == chosen})).collect::<Vec<_>>(),
-                    "frequency_options": Frequency::ALL.iter().map(|f| serde_json::json!({"value": f.as_str(), "selected": slot.frequency == Some(*f)})).collect::<Vec<_>>(),
-                    "consent": slot.consent,
-                })
+                let error = errors.slots.get(&(i + 1)).map(|e| (e.0, message(e)));
+                self.slot_context(survey, i + 1, slot, error)
             })
             .collect();
-        let form_errors: Vec<String> = errors
+        let form_errors: Vec<String> = errors.form.iter().map(message).collect();
+        let summary: Vec<_> = errors
             .form
             .iter()
-            .map(|(key, vars)| survey.message(locale, key, vars.clone()))
+            .map(|e| serde_json::json!({"href": format!("#{}", form_error_field(e.0)), "text": message(e)}))
+            .chain(errors.slots.iter().map(|(index, e)| {
+                serde_json::json!({"href": format!("#{}", slot_error_field(e.0, *index)), "text": message(e)})
+            }))
             .collect();
         serde_json::json!({
             "contact": {"name": name},
             "action": action,
             "answered_before": answered_before,
             "no_problems": self.no_problems,
+            "had_problems": !self.no_problems && (self.said_problems || self.slots.iter().any(|s| !s.text.is_empty())),
             "has_errors": !errors.is_empty(),
             "form_errors": form_errors,
+            "errors": summary,
             "slots": slots,
+            "boxes": self.boxes,
+            "can_add": self.boxes < self.slots.len(),
+            "max_text": MAX_TEXT_CHARS,
         })
+    }
+
+    /// One problem box as the template sees it. Move buttons are offered only
+    /// where they do something: on a box with text, towards a neighbour with text.
+    fn slot_context(
+        &self,
+        survey: &Survey,
+        index: usize,
+        slot: &SlotInput,
+        error: Option<(&'static str, String)>,
+    ) -> serde_json::Value {
+        let m = survey.max_problems;
+        let chosen = slot.rank.unwrap_or(index as u32);
+        let has_text = |i: usize| {
+            i >= 1 && i <= self.boxes && self.slots.get(i - 1).is_some_and(|s| !s.text.is_empty())
+        };
+        let (rank_error, text_error) = match error {
+            Some((key, text)) if key.starts_with("rank_") => (Some(text), None),
+            Some((_, text)) => (None, Some(text)),
+            None => (None, None),
+        };
+        let chars = slot.text.chars().count();
+        let (up, down) = (
+            has_text(index) && has_text(index - 1),
+            has_text(index) && has_text(index + 1),
+        );
+        // After a move the focus follows the problem to its button, or, where that
+        // button is not shown (the top or the bottom), to the other one or the text.
+        let focus = self.focus.as_deref().and_then(|f| match f {
+            _ if f == format!("problem_{index}") => Some(Focus::Text),
+            _ if f == format!("move_up_{index}") => Some(Focus::Up),
+            _ if f == format!("move_down_{index}") => Some(Focus::Down),
+            _ => None,
+        });
+        serde_json::json!({
+            "index": index,
+            "text": slot.text,
+            "error": rank_error.as_ref().or(text_error.as_ref()),
+            "text_error": text_error,
+            "rank_error": rank_error,
+            "rank": chosen,
+            "rank_options": (1..=m).map(|v| serde_json::json!({"value": v, "selected": v == chosen})).collect::<Vec<_>>(),
+            "frequency_options": Frequency::ALL.iter().map(|f| serde_json::json!({"value": f.as_str(), "selected": slot.frequency == Some(*f)})).collect::<Vec<_>>(),
+            "consent": slot.consent,
+            "hidden": index > self.boxes,
+            "most_important": index == 1,
+            "chars": chars,
+            "over": chars > MAX_TEXT_CHARS,
+            "can_move_up": up,
+            "can_move_down": down,
+            "focus_text": focus == Some(Focus::Text) || (focus.is_some() && !up && !down),
+            "focus_up": focus == Some(Focus::Up) && up,
+            "focus_down": down && (focus == Some(Focus::Down) || (focus == Some(Focus::Up) && !up)),
+        })
+    }
+}
+
+/// Where in a box the keyboard focus goes when the form is shown again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Focus {
+    Text,
+    Up,
+    Down,
+}
+
+/// The field a form-wide error's summary link leads to.
+fn form_error_field(key: &str) -> &'static str {
+    match key {
+        "no_problems_and_problems" => "no_problems_yes",
+        _ => "problem_1",
+    }
+}
+
+/// The field a problem's error marks: the rank for a rank error, else the text.
+fn slot_error_field(key: &str, index: usize) -> String {
+    if key.starts_with("rank_") {
+        format!("rank_{index}")
+    } else {
+        format!("problem_{index}")
     }
 }
 
@@ -374,5 +543,33 @@ mod tests {
         }]);
         let form = FormInput::from_answer(&answer, 5);
         assert_eq!(form.validate(&survey()), Ok(answer));
+    }
+
+    #[test]
+    fn add_another_and_moves_change_the_form_and_keep_what_was_typed() {
+        let posted = pairs(&[
+            ("problem_1", "late"),
+            ("problem_2", "wrong invoice"),
+            ("consent_2", "yes"),
+            ("boxes", "2"),
+            ("move", "up_2"),
+        ]);
+        let mut form = FormInput::from_pairs(&posted, 5);
+        assert_eq!(Edit::from_pairs(&posted), Some(Edit::MoveUp(2)));
+        form.apply(Edit::MoveUp(2));
+        assert_eq!(form.slots[0].text, "wrong invoice");
+        assert!(form.slots[0].consent, "the consent moves with its problem");
+        assert_eq!((form.slots[0].rank, form.slots[1].rank), (Some(1), Some(2)));
+        form.apply(Edit::MoveUp(1));
+        assert_eq!(
+            form.slots[0].text, "wrong invoice",
+            "nothing above the first"
+        );
+        form.apply(Edit::AddBox);
+        assert_eq!((form.boxes, form.focus.as_deref()), (3, Some("problem_3")));
+        for _ in 0..5 {
+            form.apply(Edit::AddBox);
+        }
+        assert_eq!(form.boxes, 5, "at most M boxes");
     }
 }

@@ -14,7 +14,7 @@ pub mod inbox;
 
 use diesel::prelude::*;
 
-pub use form::{Answer, FormErrors, FormInput, Frequency, Problem};
+pub use form::{Answer, Edit, FormErrors, FormInput, Frequency, Problem};
 
 use std::collections::BTreeMap;
 

@@ -2,6 +2,9 @@
 //! SQLite file, invitations written as `.eml` files by the file transport, the HTTP
 //! server on a free port, simulated customers who follow the link in their email
 //! and answer with real POSTs, then the ranked areas and `results.csv`.
+//! The links in the `.eml` files point to a stable address (`--base-url`), not to
+//! the demo's own port, and the demo ends by printing the `pds serve` command
+//! that serves this database there, so the links open afterwards.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -36,7 +39,14 @@ pub struct Args {
     /// Seed for the simulated customers' answers.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// Where the links in the demo's emails point: the address `pds serve` serves
+    /// the demo at afterwards (the demo prints the command).
+    #[arg(long, default_value = DEFAULT_BASE_URL)]
+    base_url: url::Url,
 }
+
+/// The address `pds serve` listens on by default.
+const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080";
 
 #[derive(Debug, Deserialize)]
 struct ProblemBank {
@@ -62,6 +72,13 @@ pub fn run(args: Args) -> Result<()> {
         .local_addr()
         .map_err(|e| Error::io("127.0.0.1:0", e))?;
     let mut settings = Settings::in_folder(dir)?.with_bind(address);
+    if !matches!(args.base_url.scheme(), "http" | "https") {
+        return Err(Error::Config(format!(
+            "--base-url {} must start with http:// or https://, e.g. {DEFAULT_BASE_URL}",
+            args.base_url
+        )));
+    }
+    settings.public_url = args.base_url.clone();
     // All the simulated customers answer from 127.0.0.1, which the per-address limit
     // on personal links would otherwise slow to a trickle.
     settings.rate_limit = crate::config::RateLimit {
@@ -121,7 +138,7 @@ pub fn run(args: Args) -> Result<()> {
     let handle = rx
         .recv()
         .map_err(|_| Error::Invalid("the demo server did not start".into()))?;
-    let answered = simulate_customers(&mail_dir, &args, address.port());
+    let answered = simulate_customers(&mail_dir, &args, &settings, address.port());
     actix_web::rt::System::new().block_on(handle.stop(true));
     let _ = server_thread.join();
     let answered = answered?;
@@ -162,12 +179,16 @@ pub fn run(args: Args) -> Result<()> {
     let mut top = results.clone();
     top.areas.truncate(15);
     report::write(&top, Format::Table, &mut std::io::stdout().lock())?;
+    let serve = serve_command(dir, &args.base_url);
     println!(
-        "\nWrote:\n  {}  the SQLite database\n  {}/  one .eml file per email (invitations and routed complaints)\n  {}  every area, full precision\nDone in {:.1} s. Explore further with (export PDS_DATABASE_URL=sqlite://{db} first):\n  cargo run --release -- areas list --survey demo        the problem areas and how they were coded\n  cargo run --release -- export --survey demo --what mentions --excel -o mentions.csv\n  cargo run --release -- keys create --name me           prints a key for the dashboard\n  cargo run --release -- serve                           then open http://127.0.0.1:8080/admin",
+        "\nWrote:\n  {}  the SQLite database\n  {}/  one .eml file per email (invitations, routed complaints, follow-ups)\n  {}  every area, full precision\nDone in {:.1} s.\n\nThe links in the .eml files point to {}. To open them, serve the demo there:\n  {serve}\n{}Explore further with (export PDS_DATABASE_URL=sqlite://{db} first):\n  pds areas list --survey demo        the problem areas and how they were coded\n  pds export --survey demo --what mentions --excel -o mentions.csv\n  pds keys create --name me           prints a key for the dashboard, at {}admin",
         settings_db_path(dir).display(),
         mail_dir.display(),
         csv_path.display(),
         started.elapsed().as_secs_f64(),
+        args.base_url,
+        serve.note(),
+        args.base_url,
         db = settings_db_path(dir).display(),
     );
     Ok(())
@@ -215,6 +236,55 @@ fn settings_db_path(dir: &Path) -> PathBuf {
     dir.join("pds.db")
 }
 
+/// The `pds serve` command that serves the demo's database at `base_url`.
+struct ServeCommand {
+    line: String,
+    /// Whether `base_url` names a host this machine cannot simply listen as.
+    behind_proxy: bool,
+}
+
+impl ServeCommand {
+    fn note(&self) -> &'static str {
+        if self.behind_proxy {
+            "  (the base URL is not a local address: put a proxy that serves it in front of that port)\n"
+        } else {
+            ""
+        }
+    }
+}
+
+impl std::fmt::Display for ServeCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+fn serve_command(dir: &Path, base_url: &url::Url) -> ServeCommand {
+    let port = base_url.port_or_known_default().unwrap_or(8080);
+    let (ip, behind_proxy) = match base_url.host() {
+        Some(url::Host::Ipv4(ip)) => (std::net::IpAddr::V4(ip), false),
+        Some(url::Host::Ipv6(ip)) => (std::net::IpAddr::V6(ip), false),
+        Some(url::Host::Domain("localhost")) => (std::net::Ipv4Addr::LOCALHOST.into(), false),
+        _ => (std::net::Ipv4Addr::LOCALHOST.into(), true),
+    };
+    let bind = std::net::SocketAddr::new(ip, port);
+    let quote = |text: String| {
+        shlex::try_quote(&text)
+            .map(|q| q.into_owned())
+            .unwrap_or(text)
+    };
+    let program = std::env::args().next().unwrap_or_else(|| "pds".into());
+    let line = format!(
+        "PDS_DATABASE_URL={} PDS_MAIL_DIR={} PDS_PUBLIC_URL={} {} serve --bind {}",
+        quote(format!("sqlite://{}", settings_db_path(dir).display())),
+        quote(dir.join("mail-out").display().to_string()),
+        quote(base_url.as_str().trim_end_matches('/').to_string()),
+        quote(program),
+        quote(bind.to_string()),
+    );
+    ServeCommand { line, behind_proxy }
+}
+
 /// Makes `dir` an empty folder, refusing to wipe anything an earlier demo did not write.
 fn prepare_folder(dir: &Path) -> Result<()> {
     if dir.exists() {
@@ -240,7 +310,12 @@ fn prepare_folder(dir: &Path) -> Result<()> {
 
 /// Reads each invitation email, picks respondents, and has them answer over HTTP.
 /// Returns (respondents with problems, respondents with none).
-fn simulate_customers(mail_dir: &Path, args: &Args, port: u16) -> Result<(usize, usize)> {
+fn simulate_customers(
+    mail_dir: &Path,
+    args: &Args,
+    settings: &Settings,
+    port: u16,
+) -> Result<(usize, usize)> {
     let bank: ProblemBank = toml::from_str(PROBLEMS_TOML)
         .map_err(|e| Error::Invalid(format!("examples/demo/problems.toml: {e}")))?;
     let locale_of: HashMap<String, String> = csv::Reader::from_reader(CONTACTS_CSV.as_bytes())
@@ -248,7 +323,9 @@ fn simulate_customers(mail_dir: &Path, args: &Args, port: u16) -> Result<(usize,
         .filter_map(|r| r.ok())
         .map(|r| (r[0].to_lowercase(), r[2].to_string()))
         .collect();
-    let prefix = format!("http://127.0.0.1:{port}/s/");
+    // The emails link to the base URL; the customers reach this run's server.
+    let prefix = settings.link("/s/");
+    let here = format!("http://127.0.0.1:{port}/s/");
     let mut links = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(mail_dir)
         .map_err(|e| Error::io(mail_dir, e))?
@@ -272,8 +349,8 @@ fn simulate_customers(mail_dir: &Path, args: &Args, port: u16) -> Result<(usize,
             .map(|t| t.into_owned())
             .unwrap_or_default();
         if let Some(start) = text.find(&prefix) {
-            let link: String = text[start..].chars().take(prefix.len() + 32).collect();
-            links.push((to, link));
+            let token: String = text[start + prefix.len()..].chars().take(32).collect();
+            links.push((to, format!("{here}{token}")));
         }
     }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);

@@ -125,6 +125,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         list_unsubscribe -> Nullable<Text>,
         contact_id -> Nullable<BigInt>,
+        sender_name -> Nullable<Text>,
         reply_to -> Nullable<Text>,
     }
 }

@@ -131,7 +131,10 @@ pub fn queue(conn: &mut AnyConnection, settings: &Settings, message: NewMessage<
             outbox::created_at.eq(stamp),
             outbox::contact_id.eq(message.contact_id),
             outbox::list_unsubscribe.eq(message.list_unsubscribe),
-            outbox::reply_to.eq(message.reply_to),
+            outbox::sender_name.eq(message.rendered.sender),
+            outbox::reply_to.eq(message
+                .reply_to
+                .or_else(|| message.rendered.reply_to.map(|a| a.to_string()))),
         ))
         .execute(conn)?;
     Ok(())
@@ -161,7 +164,8 @@ pub fn queue_webhook(conn: &mut AnyConnection, url: &str, summary: &str, body: &
 }
 
 /// A row claimed for delivery.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
 pub struct Queued {
     pub id: i64,
     pub invitation_id: Option<i64>,
@@ -174,36 +178,10 @@ pub struct Queued {
     pub list_unsubscribe: Option<String>,
     pub contact_id: Option<i64>,
     pub kind: String,
+    /// The From display name; the `mail_from` setting's name when `None`.
+    pub sender_name: Option<String>,
     pub reply_to: Option<String>,
 }
-
-const QUEUED_COLUMNS: (
-    outbox::id,
-    outbox::invitation_id,
-    outbox::recipient,
-    outbox::subject,
-    outbox::body_text,
-    outbox::body_html,
-    outbox::message_id,
-    outbox::attempts,
-    outbox::list_unsubscribe,
-    outbox::contact_id,
-    outbox::kind,
-    outbox::reply_to,
-) = (
-    outbox::id,
-    outbox::invitation_id,
-    outbox::recipient,
-    outbox::subject,
-    outbox::body_text,
-    outbox::body_html,
-    outbox::message_id,
-    outbox::attempts,
-    outbox::list_unsubscribe,
-    outbox::contact_id,
-    outbox::kind,
-    outbox::reply_to,
-);
 
 /// Claims up to `limit` due rows for this worker for `lease`. Survey emails to
 /// contacts who have unsubscribed since they were queued are cancelled instead.
@@ -224,7 +202,7 @@ pub fn claim_due(db: &Database, limit: i64, lease: std::time::Duration) -> Resul
                     .filter(outbox::next_attempt_at.le(stamp))
                     .order(outbox::next_attempt_at)
                     .limit(room)
-                    .select(QUEUED_COLUMNS)
+                    .select(Queued::as_select())
                     .load::<Queued>(conn)?,
             );
         }

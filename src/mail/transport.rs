@@ -88,8 +88,12 @@ fn build(settings: &Settings, message: &Queued) -> Result<Message, String> {
             .map_err(|e| format!("reply-to {reply_to:?}: {e}"))?;
         builder = builder.reply_to(mailbox);
     }
+    let from = match &message.sender_name {
+        Some(name) => Mailbox::new(Some(name.clone()), settings.mail_from.email.clone()),
+        None => settings.mail_from.clone(),
+    };
     builder
-        .from(settings.mail_from.clone())
+        .from(from)
         .to(to)
         .subject(message.subject.clone())
         .message_id(Some(message.message_id.clone()))

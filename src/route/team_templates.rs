@@ -68,6 +68,8 @@ pub(super) fn cases_email(locale: Locale, ctx: &serde_json::Value) -> Result<Ren
         subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
         text: render(&r.text, &format!("team/{locale}/cases.txt.hbs"), ctx)?,
         html: render(&r.html, &format!("team/{locale}/cases.html.hbs"), ctx)?,
+        sender: None,
+        reply_to: None,
     })
 }
 

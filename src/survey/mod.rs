@@ -9,6 +9,7 @@ mod includes;
 mod locale;
 pub mod store;
 mod templates;
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -213,6 +214,10 @@ struct SurveySection {
     cadence: Option<String>,
     #[serde(default)]
     followup_review: bool,
+    /// Where customers' replies to survey emails go (docs/TEMPLATES.md, "Trust").
+    reply_to: Option<String>,
+    /// The organisation's privacy notice, linked from every customer page and email.
+    privacy_url: Option<String>,
 }
 
 fn default_max_problems() -> u32 {
@@ -226,6 +231,12 @@ pub struct LocaleWording {
     pub title: String,
     pub question: String,
     pub organisation: String,
+    /// The From display name of customer emails; the organisation when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    /// How to reach a person about the survey, shown in every customer email and page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
 }
 
 /// The most problems a survey may let one respondent list.
@@ -253,6 +264,8 @@ pub struct Survey {
     /// A resolved case's follow-up waits for an analyst's review before it is sent.
     pub followup_review: bool,
     pub wording: BTreeMap<Locale, LocaleWording>,
+    /// Who customers hear from and how they reach a person (docs/TEMPLATES.md).
+    pub trust: trust::Trust,
     templates: templates::SurveyTemplates,
     /// The files it was made from, relative path -> text; stored with the survey.
     files: BTreeMap<String, String>,
@@ -380,6 +393,7 @@ impl Survey {
                                 .push(format!("survey.toml: [locale.{locale}] {field} is empty"));
                         }
                     }
+                    trust::check_wording(*locale, w, &mut problems);
                     wording.insert(*locale, w.clone());
                 }
                 None => problems.push(format!(
@@ -430,6 +444,11 @@ impl Survey {
             )),
             _ => {}
         }
+        let trust = trust::Trust::parse(
+            parsed.survey.reply_to.as_deref(),
+            parsed.survey.privacy_url.as_deref(),
+            &mut problems,
+        );
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
@@ -452,6 +471,7 @@ impl Survey {
             cadence,
             followup_review: parsed.survey.followup_review,
             wording,
+            trust,
             templates,
             files,
         };
@@ -518,6 +538,10 @@ impl Survey {
                 "anonymous": self.anonymous,
                 "closes": self.closes.map(|d| d.to_string()),
                 "kind": self.kind.as_str(),
+                "sender": self.sender(locale),
+                "reply_to": self.trust.reply_to.as_ref().map(ToString::to_string),
+                "privacy_url": self.trust.privacy_url.as_ref().map(ToString::to_string),
+                "contact": w.contact,
             }
         })
     }
@@ -533,7 +557,20 @@ impl Survey {
         let locale = self.locale_for(locale);
         let mut ctx = self.common_context(locale);
         merge(&mut ctx, extra);
-        self.templates.render_email(locale, kind, &ctx)
+        let mut rendered = self.templates.render_email(locale, kind, &ctx)?;
+        // A team's email is not from the survey to a customer: the route room
+        // decides who it comes from and where replies go.
+        if kind != "complaint" {
+            rendered.sender = Some(self.sender(locale).to_string());
+            rendered.reply_to = self.trust.reply_to.clone();
+        }
+        Ok(rendered)
+    }
+
+    /// The name customers in `locale` see as the sender of survey emails.
+    pub fn sender(&self, locale: Locale) -> &str {
+        let w = &self.wording[&self.locale_for(locale)];
+        w.sender.as_deref().unwrap_or(&w.organisation)
     }
 
     /// Renders the invitation (or, with `reminder_number`, a reminder) for one contact.
@@ -620,6 +657,18 @@ fn sample_slot(index: u32, max_problems: u32) -> serde_json::Value {
         "rank_options": (1..=max_problems).map(|v| serde_json::json!({"value": v, "selected": v == index})).collect::<Vec<_>>(),
         "frequency_options": FREQUENCIES.iter().map(|f| serde_json::json!({"value": f, "selected": false})).collect::<Vec<_>>(),
         "consent": index == 1,
+        "text_error": if index == 1 { serde_json::Value::from("sample error") } else { serde_json::Value::Null },
+        "rank_error": if index == 2 { serde_json::Value::from("sample error") } else { serde_json::Value::Null },
+        "rank": index,
+        "hidden": index > 2,
+        "most_important": index == 1,
+        "chars": 42,
+        "over": false,
+        "can_move_up": index == 2,
+        "can_move_down": index == 1,
+        "focus_text": index == 2,
+        "focus_up": false,
+        "focus_down": false,
     })
 }
 
@@ -681,6 +730,11 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
             "no_problems": false,
             "has_errors": true,
             "form_errors": ["sample"],
+            "errors": [{"href": "#problem_1", "text": "sample"}],
+            "had_problems": true,
+            "boxes": 2,
+            "can_add": true,
+            "max_text": 1000,
             "slots": slots,
         }),
         SurveyKind::Checklist => serde_json::json!({

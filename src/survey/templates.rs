@@ -14,6 +14,11 @@ pub struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The From display name (the address is the `mail_from` setting's); `None`
+    /// keeps the setting's name.
+    pub sender: Option<String>,
+    /// Where replies go (a Reply-To header); `None` sends none.
+    pub reply_to: Option<lettre::Address>,
 }
 
 /// One survey's templates, keyed `"{locale}/{file}"`.
@@ -122,6 +127,8 @@ impl SurveyTemplates {
             subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
             text: render(&self.text, &format!("{locale}/{name}.txt.hbs"), ctx)?,
             html: render(&self.html, &format!("{locale}/{name}.html.hbs"), ctx)?,
+            sender: None,
+            reply_to: None,
         })
     }
 

@@ -55,6 +55,8 @@ pub struct AppState {
     /// Wakes the thread that stores what waits in the inbox; the thread ends when
     /// the state is dropped.
     inbox_wake: Option<std::sync::mpsc::SyncSender<()>>,
+    /// Answers just sent, for their thank-you page after the redirect.
+    receipts: respond::Receipts,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
             settings,
             surveys: RwLock::new(HashMap::new()),
             heavy: tokio::sync::Semaphore::new(HEAVY_AT_ONCE),
+            receipts: respond::Receipts::default(),
         })
     }
 
@@ -194,6 +197,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // writes the route's pattern, never the path (guard.rs).
         .route("/s/{token}", web::get().to(respond::show_form))
         .route("/s/{token}", web::post().to(respond::submit))
+        .route("/s/{token}/thanks", web::get().to(respond::show_thanks))
         .route("/u/{token}", web::get().to(unsubscribe::confirm))
         .route("/u/{token}", web::post().to(unsubscribe::unsubscribe))
         .route("/c/{token}", web::get().to(cases::confirm))

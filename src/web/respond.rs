@@ -1,15 +1,20 @@
 //! The respondent's pages: the form behind a personal link, its submission, and the
 //! thank-you, closed and not-found pages. A checklist survey's form is in
 //! `respond/checklist.rs`; this file hands over to it by the survey's kind.
+//! A stored answer is answered with a redirect (303) to its thank-you page, so a
+//! refresh never sends it twice; `respond/receipts.rs` carries it there.
 
 mod checklist;
+mod receipts;
+
+pub use receipts::Receipts;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use super::{html, AppState, MAX_FORM_BYTES};
-use crate::answer::{self, Answer, FormErrors, FormInput};
+use crate::answer::{self, Answer, Edit, FormErrors, FormInput};
 use crate::db::now;
 use crate::error::Result;
 use crate::invite::{self, Invitee, Token};
@@ -18,6 +23,8 @@ use crate::survey::{StoredSurvey, SurveyKind};
 enum Outcome {
     NotFound,
     Page(StatusCode, String),
+    /// 303 See Other to this path.
+    SeeOther(String),
 }
 
 async fn run(
@@ -44,7 +51,16 @@ fn finish(state: &AppState, req: &HttpRequest, outcome: Outcome) -> HttpResponse
             state.site_page(req, "error", status.as_u16())
         }
         Outcome::Page(status, body) => html(status, body),
+        Outcome::SeeOther(location) => HttpResponse::SeeOther()
+            .insert_header((actix_web::http::header::LOCATION, location))
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+            .finish(),
     }
+}
+
+/// Where the thank-you page of a link is.
+fn thanks_path(token: &Token) -> String {
+    format!("/s/{}/thanks", token.as_str())
 }
 
 /// Finds the invitee and their survey, or says why the page cannot be shown.
@@ -229,7 +245,22 @@ fn prepare_submission(
             )))
         }
     };
-    let input = FormInput::from_pairs(&pairs, m);
+    let mut input = FormInput::from_pairs(&pairs, m);
+    if let Some(edit) = Edit::from_pairs(&pairs) {
+        // "Add another" or a move, without JavaScript: the form again, changed.
+        input.apply(edit);
+        let answered_before =
+            answer::load(&mut *state.db.conn()?, invitee.invitation_id)?.is_some();
+        let page = form_page(
+            &survey,
+            &invitee,
+            &input,
+            &FormErrors::default(),
+            token,
+            answered_before,
+        )?;
+        return Ok(Submission::Done(Outcome::Page(StatusCode::OK, page)));
+    }
     let answer = match input.validate(&survey.survey) {
         Ok(a) => a,
         Err(errors) => {
@@ -394,12 +425,46 @@ pub(super) async fn submit(
                 Ok(answer::Stored::AlreadyAnswered) => {
                     already_answered(&survey, &invitee).unwrap_or_else(failed)
                 }
-                Ok(_) => thanks(&survey, &invitee, &answer, &token).unwrap_or_else(failed),
+                Ok(_) => {
+                    state.receipts.keep(&token, &answer);
+                    Outcome::SeeOther(thanks_path(&token))
+                }
                 Err(e) => failed(e),
             }
         }
         Ok(Err(e)) => failed(e),
         Err(e) => failed(e),
     };
+    finish(&state, &req, outcome)
+}
+
+/// `GET /s/{token}/thanks`: the answer just sent, or, when this server no longer
+/// holds it (restarted, or a while later), the answer as stored.
+pub(super) async fn show_thanks(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> HttpResponse {
+    let Ok(token) = path.into_inner().parse::<Token>() else {
+        return state.site_page(&req, "not_found", 404);
+    };
+    let outcome = run(state.clone(), move |state| {
+        let (invitee, survey) = match open(state, &token)? {
+            Ok(found) => found,
+            Err(outcome) => return Ok(outcome),
+        };
+        let anonymous = survey.survey.anonymous;
+        let answer = match state.receipts.find(&token, anonymous) {
+            Some(answer) => Some(answer),
+            None if anonymous => None,
+            None => answer::load(&mut *state.db.conn()?, invitee.invitation_id)?,
+        };
+        match answer {
+            Some(answer) => thanks(&survey, &invitee, &answer, &token),
+            None if anonymous && invitee.answered => already_answered(&survey, &invitee),
+            None => Ok(Outcome::SeeOther(format!("/s/{}", token.as_str()))),
+        }
+    })
+    .await;
     finish(&state, &req, outcome)
 }

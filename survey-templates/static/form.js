@@ -1,20 +1,24 @@
 /* pds answer form: optional enhancement (plain ES2017, no libraries).
  *
- * Without this script the form works as sent by the server: every problem slot
- * has a "how much it matters" select (rank_N), and the customer numbers the
- * problems themselves.
+ * Without this script the form works as sent by the server: "+ Add another
+ * problem" and the Move up / Move down buttons are submit buttons, and the
+ * server shows the form again with one more box, or with two problems swapped,
+ * keeping everything typed. The order of the boxes is the ranking: box i posts
+ * rank_i = i.
  *
- * With it, the order on screen is the ranking: the slot at position i always
- * posts rank i. Each slot gets "Move up" / "Move down" buttons that swap the
- * slot's contents (text, frequency, consent, error message) with its
- * neighbour; the rank selects stay in the form (hidden) and are kept equal to
- * the positions, so the POST has exactly the same fields as without script.
+ * With it, the same buttons act in place: "add another" reveals the next box
+ * and puts the cursor in it; a move swaps the contents of two boxes (text,
+ * frequency, consent, error message) and focus follows the problem. Move
+ * buttons show only where they do something: on a box with text, towards a
+ * neighbour with text. Each box counts its characters as they are typed, and
+ * says how many are too many (the server refuses, never cuts, a longer text).
  *
  * Every word shown comes from the template (data-* attributes on the form), so
  * this file needs no translation:
- *   data-move-up, data-move-down            visible button texts
- *   data-move-up-name, data-move-down-name  accessible names, "{n}" = position
- *   data-moved                              announced after a move, "{n}", "{total}"
+ *   data-moved     announced after a move, "{n}" = new position, "{total}"
+ *   data-added     announced after a box is added, "{n}"
+ *   data-count     the counter, "{n}" characters of "{max}"
+ *   data-too-many  the counter over the limit, also "{over}"
  */
 (function () {
   'use strict';
@@ -23,8 +27,31 @@
   if (!form) {
     return;
   }
-
+  var slotEls = Array.prototype.slice.call(form.querySelectorAll('fieldset.slot'));
+  var slots = slotEls.map(function (el) {
+    return {
+      el: el,
+      problem: el.querySelector('textarea[name^="problem_"]'),
+      frequency: el.querySelector('select[name^="frequency_"]'),
+      consent: el.querySelector('input[type="checkbox"][name^="consent_"]'),
+      error: el.querySelector('.field-error[id$="_error"]'),
+      counter: el.querySelector('.counter'),
+      up: el.querySelector('button.move-up'),
+      down: el.querySelector('button.move-down')
+    };
+  });
+  // Without the expected markup, leave the plain form alone rather than break it.
+  var usable = slots.length > 0 && slots.every(function (s) {
+    return s.problem && s.up && s.down;
+  });
+  if (!usable) {
+    return;
+  }
   document.documentElement.classList.add('js');
+
+  var boxesField = form.querySelector('input[name="boxes"]');
+  var addButton = form.querySelector('#add_another');
+  var limit = parseInt(form.getAttribute('data-max') || '1000', 10);
 
   function text(name, fallback) {
     var value = form.getAttribute('data-' + name);
@@ -37,33 +64,52 @@
     });
   }
 
-  var slotEls = Array.prototype.slice.call(form.querySelectorAll('fieldset.slot'));
-  var slots = slotEls.map(function (el) {
-    return {
-      el: el,
-      problem: el.querySelector('textarea[name^="problem_"]'),
-      rank: el.querySelector('select[name^="rank_"]'),
-      frequency: el.querySelector('select[name^="frequency_"]'),
-      consent: el.querySelector('input[type="checkbox"][name^="consent_"]'),
-      error: el.querySelector('.field-error'),
-      up: null,
-      down: null
-    };
-  });
-
-  // Without a textarea and a rank select in every slot, the markup is not what
-  // this script expects: leave the plain form alone rather than break it.
-  var usable = slots.length > 0 && slots.every(function (s) {
-    return s.problem && s.rank;
-  });
-  if (!usable) {
-    document.documentElement.classList.remove('js');
-    return;
+  function visibleCount() {
+    return slots.filter(function (s) { return !s.el.hidden; }).length;
   }
 
-  var total = slots.length;
+  function hasText(i) {
+    return i >= 0 && i < slots.length && !slots[i].el.hidden && slots[i].problem.value.trim() !== '';
+  }
 
-  // ---- slot contents: everything that moves with a problem ---------------
+  // ---- live region ---------------------------------------------------------
+
+  var status = document.createElement('p');
+  status.className = 'visually-hidden';
+  status.setAttribute('aria-live', 'polite');
+  status.setAttribute('role', 'status');
+  form.appendChild(status);
+
+  function announce(message) {
+    // Cleared first so the same message twice in a row is still announced.
+    status.textContent = '';
+    window.setTimeout(function () {
+      status.textContent = message;
+    }, 50);
+  }
+
+  // ---- character counters --------------------------------------------------
+
+  function count(s) {
+    if (!s.counter) {
+      return;
+    }
+    var n = Array.from(s.problem.value).length;
+    var over = n - limit;
+    s.counter.textContent = over > 0
+      ? fill(text('too-many', '{n} / {max}: {over} too many'), { n: n, max: limit, over: over })
+      : fill(text('count', '{n} / {max}'), { n: n, max: limit });
+    s.counter.classList.toggle('over', over > 0);
+  }
+
+  // ---- move buttons ----------------------------------------------------------
+
+  function updateMoves() {
+    slots.forEach(function (s, i) {
+      s.up.hidden = !(hasText(i) && hasText(i - 1));
+      s.down.hidden = !(hasText(i) && hasText(i + 1));
+    });
+  }
 
   function read(s) {
     return {
@@ -84,8 +130,7 @@
       s.consent.checked = c.consent;
     }
     if (s.error) {
-      // The message was escaped by the server when the page was rendered, and
-      // is moved as the markup it already is.
+      // Escaped by the server when the page was rendered; moved as it is.
       s.error.innerHTML = c.errorHtml;
     }
     if (c.invalid) {
@@ -93,156 +138,80 @@
     } else {
       s.problem.removeAttribute('aria-invalid');
     }
-    s.el.classList.toggle('has-error', c.invalid || (s.error !== null && s.error.textContent.trim() !== ''));
-  }
-
-  function setRank(select, rank) {
-    var wanted = String(rank);
-    for (var i = 0; i < select.options.length; i++) {
-      if (select.options[i].value === wanted) {
-        select.selectedIndex = i;
-        return;
-      }
-    }
-  }
-
-  // Position i (0-based) posts rank i + 1.
-  function syncRanks() {
-    slots.forEach(function (s, i) {
-      setRank(s.rank, i + 1);
-    });
-  }
-
-  // ---- first run: show the server's ranking as an order ------------------
-
-  // If the page came back with ranks that are a clean 1..M ordering (say, an
-  // answer given earlier without script), put the slots in that order first,
-  // so that nobody's ranking changes just because the script started.
-  function initialOrder() {
-    var seen = {};
-    var order = new Array(total);
-    for (var i = 0; i < total; i++) {
-      var r = parseInt(slots[i].rank.value, 10);
-      if (!(r >= 1 && r <= total) || seen[r]) {
-        return null;
-      }
-      seen[r] = true;
-      order[r - 1] = i;
-    }
-    return order;
-  }
-
-  var order = initialOrder();
-  if (order) {
-    var contents = slots.map(read);
-    order.forEach(function (from, to) {
-      if (from !== to) {
-        write(slots[to], contents[from]);
-      }
-    });
-  }
-  syncRanks();
-
-  // ---- live region for announcing moves -----------------------------------
-
-  var status = document.createElement('p');
-  status.className = 'visually-hidden';
-  status.setAttribute('aria-live', 'polite');
-  status.setAttribute('role', 'status');
-  form.appendChild(status);
-
-  function announce(message) {
-    // Clear first so the same message twice in a row is still announced.
-    status.textContent = '';
-    window.setTimeout(function () {
-      status.textContent = message;
-    }, 50);
-  }
-
-  // ---- buttons -------------------------------------------------------------
-
-  var upText = text('move-up', 'Move up');
-  var downText = text('move-down', 'Move down');
-  var upName = text('move-up-name', 'Move up, problem {n}');
-  var downName = text('move-down-name', 'Move down, problem {n}');
-  var movedText = text('moved', 'Moved to position {n} of {total}.');
-
-  function makeButton(cls, label, name, position) {
-    var b = document.createElement('button');
-    b.type = 'button';
-    b.className = 'move ' + cls;
-    b.textContent = label;
-    b.setAttribute('aria-label', fill(name, { n: position, total: total }));
-    return b;
-  }
-
-  function updateDisabled() {
-    slots.forEach(function (s, i) {
-      s.up.setAttribute('aria-disabled', i === 0 ? 'true' : 'false');
-      s.down.setAttribute('aria-disabled', i === total - 1 ? 'true' : 'false');
-    });
+    s.el.classList.toggle('has-error', c.invalid);
+    count(s);
   }
 
   function highlight(el) {
     el.classList.remove('just-moved');
-    // Force a reflow so the animation restarts when moved twice quickly.
-    void el.offsetWidth;
+    void el.offsetWidth; // restarts the animation when moved twice quickly
     el.classList.add('just-moved');
   }
 
   function move(from, to, direction) {
-    if (to < 0 || to >= total) {
-      return;
-    }
     var a = read(slots[from]);
-    var b = read(slots[to]);
-    write(slots[from], b);
+    write(slots[from], read(slots[to]));
     write(slots[to], a);
-    syncRanks();
+    updateMoves();
     highlight(slots[to].el);
-    // Keyboard focus follows the problem that moved: the same button, one slot
-    // further along. It stays focusable even at the end of the list.
-    slots[to][direction].focus();
-    announce(fill(movedText, { n: to + 1, total: total }));
+    // Focus follows the problem: the same button one box further along, or,
+    // at the end of the list, the other one, or its text.
+    var target = slots[to];
+    var button = !target[direction].hidden ? target[direction]
+      : !target[direction === 'up' ? 'down' : 'up'].hidden ? target[direction === 'up' ? 'down' : 'up']
+      : target.problem;
+    button.focus();
+    announce(fill(text('moved', 'Moved to position {n} of {total}.'), { n: to + 1, total: visibleCount() }));
   }
 
   slots.forEach(function (s, i) {
-    var rankField = s.rank.closest('.field-rank') || s.rank.parentNode;
-    // Hidden, not removed and not disabled: the rank is still posted.
-    rankField.hidden = true;
-
-    var bar = document.createElement('div');
-    bar.className = 'slot-move';
-    s.up = makeButton('move-up', upText, upName, i + 1);
-    s.down = makeButton('move-down', downText, downName, i + 1);
-    s.up.addEventListener('click', function () {
-      if (s.up.getAttribute('aria-disabled') !== 'true') {
+    s.up.addEventListener('click', function (event) {
+      event.preventDefault();
+      if (i > 0) {
         move(i, i - 1, 'up');
       }
     });
-    s.down.addEventListener('click', function () {
-      if (s.down.getAttribute('aria-disabled') !== 'true') {
+    s.down.addEventListener('click', function (event) {
+      event.preventDefault();
+      if (i < slots.length - 1) {
         move(i, i + 1, 'down');
       }
     });
-    bar.appendChild(s.up);
-    bar.appendChild(s.down);
-    s.el.appendChild(bar);
+    s.problem.addEventListener('input', function () {
+      count(s);
+      updateMoves();
+    });
+    count(s);
   });
-  updateDisabled();
+  updateMoves();
 
-  // Belt and braces: whatever happened on the page (browser form restore,
-  // another script), the ranks posted match the order on screen.
-  form.addEventListener('submit', syncRanks);
+  // ---- add another -------------------------------------------------------------
 
-  // Browsers that restore form fields on "back" may restore the hidden rank
-  // selects too; put them right again.
-  window.addEventListener('pageshow', syncRanks);
+  if (addButton) {
+    addButton.addEventListener('click', function (event) {
+      event.preventDefault();
+      var next = slots.filter(function (s) { return s.el.hidden; })[0];
+      if (!next) {
+        return;
+      }
+      next.el.hidden = false;
+      var shown = visibleCount();
+      if (boxesField) {
+        boxesField.value = String(shown);
+      }
+      if (shown === slots.length) {
+        addButton.hidden = true;
+      }
+      updateMoves();
+      next.problem.focus();
+      announce(fill(text('added', 'Problem {n} added.'), { n: shown }));
+    });
+  }
 
   // ---- errors --------------------------------------------------------------
 
-  // The server's error summary is announced (role="alert"); also move focus to
-  // it so keyboard users start reading there.
+  // The server's error summary is announced (role="alert"); focus moves to it
+  // too, so keyboard users start reading there. Its links lead to the fields.
   var summary = document.getElementById('error-summary');
   if (summary) {
     summary.focus();

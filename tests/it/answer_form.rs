@@ -41,11 +41,11 @@ fn a_mistake_shows_the_form_again_with_the_text_kept_and_the_error_beside_it() {
         "text kept"
     );
     let error_at = page
-        .find("id=\"problem_2_error\"")
-        .expect("an error element for problem 2");
-    let error_text = &page[error_at..error_at + 400];
+        .find("id=\"rank_2_error\"")
+        .expect("an error beside problem 2's rank");
+    let error_text = &page[error_at..error_at + page[error_at..].find("</p>").unwrap()];
     assert!(
-        error_text.contains('1'),
+        error_text.contains("number 1"),
         "the duplicate rank is named: {error_text}"
     );
 

@@ -38,18 +38,45 @@ async fn customer_answers_on_a_phone_with_the_keyboard_alone() {
         browser
             .wait()
             .at_most(WAIT)
-            .for_element(Locator::Css("fieldset.slot button.move-up"))
+            .for_element(Locator::Css("html.js"))
             .await
-            .expect("the form script adds Move up/down buttons");
+            .expect("the form script runs");
         assert_no_console_errors(&browser, "the form").await;
+        assert!(
+            !is_shown(&browser, "#slot_2").await,
+            "one box to start with"
+        );
+        assert!(
+            !is_shown(&browser, "#move_down_1").await,
+            "no move on an empty box"
+        );
 
         tab_to(&browser, "#problem_1").await;
         type_text(&browser, FIRST_PROBLEM).await;
-        tab_to(&browser, "#problem_2").await;
+        assert!(
+            !is_shown(&browser, "#move_down_1").await,
+            "nothing to move past"
+        );
+        tab_to(&browser, "#add_another").await;
+        press(&browser, Key::Enter).await;
+        assert!(is_shown(&browser, "#slot_2").await, "another box, in place");
+        assert!(
+            is_focused(&browser, "#problem_2").await,
+            "the cursor waits in it"
+        );
         type_text(&browser, SECOND_PROBLEM).await;
+        assert!(is_shown(&browser, "#move_down_1").await && is_shown(&browser, "#move_up_2").await);
+        assert!(
+            !is_shown(&browser, "#move_up_1").await,
+            "no “up” on the first"
+        );
+        assert!(
+            !is_shown(&browser, "#move_down_2").await,
+            "no “down” on the last"
+        );
         tab_to(&browser, "#consent_2").await;
         press(&browser, Key::Space).await;
-        tab_to(&browser, "#slot_2 button.move-up").await;
+        tab_to(&browser, "#move_up_2").await;
         press(&browser, Key::Enter).await;
 
         // The problem moved with its consent, and focus followed it.
@@ -58,12 +85,12 @@ async fn customer_answers_on_a_phone_with_the_keyboard_alone() {
         assert!(is_checked(&browser, "#consent_1").await, "consent moved up");
         assert!(!is_checked(&browser, "#consent_2").await);
         assert!(
-            is_focused(&browser, "#slot_1 button.move-up").await,
+            is_focused(&browser, "#move_down_1").await,
             "focus follows the moved problem"
         );
         save_screenshot(&browser, "form-on-a-phone").await;
 
-        tab_to(&browser, "button[type=submit]").await;
+        tab_to(&browser, "#send").await;
         press(&browser, Key::Enter).await;
         let thanks = browser
             .wait()
@@ -75,6 +102,11 @@ async fn customer_answers_on_a_phone_with_the_keyboard_alone() {
             list_items(&thanks).await,
             [SECOND_PROBLEM, FIRST_PROBLEM],
             "the thank-you page lists the problems most important first"
+        );
+        let url = browser.current_url().await.expect("the page's address");
+        assert!(
+            url.path().ends_with("/thanks"),
+            "redirected after the POST: {url}"
         );
         assert_no_console_errors(&browser, "the thank-you page").await;
     })
@@ -91,7 +123,7 @@ async fn customer_answers_on_a_phone_with_the_keyboard_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_javascript_the_form_is_answered_with_rank_choices() {
+async fn without_javascript_add_another_and_move_are_answered_by_the_server() {
     let app = TestApp::spawn(Backend::Sqlite);
     let link = invited_customer(&app, "sv");
     in_browser(
@@ -100,35 +132,43 @@ async fn without_javascript_the_form_is_answered_with_rank_choices() {
         move |browser| async move {
             browser.goto(&link).await.expect("open the personal link");
             assert!(
-                browser
-                    .find_all(Locator::Css("button.move-up"))
-                    .await
-                    .expect("look for buttons")
-                    .is_empty(),
-                "JavaScript is off, so the script added no Move buttons"
-            );
-            assert!(
-                browser
-                    .find(Locator::Css("#rank_1"))
-                    .await
-                    .expect("rank choice")
-                    .is_displayed()
-                    .await
-                    .expect("visibility"),
-                "each problem shows its rank choice"
+                !is_shown(&browser, "#slot_2").await,
+                "one box to start with"
             );
 
             tab_to(&browser, "#problem_1").await;
             type_text(&browser, FIRST_PROBLEM).await;
-            tab_to(&browser, "#rank_1").await;
-            type_text(&browser, "2").await;
-            tab_to(&browser, "#problem_2").await;
+            tab_to(&browser, "#add_another").await;
+            press(&browser, Key::Enter).await;
+            wait_until_shown(&browser, "#slot_2").await;
+            assert_eq!(
+                value_of(&browser, "#problem_1").await,
+                FIRST_PROBLEM,
+                "kept"
+            );
+            assert!(
+                is_focused(&browser, "#problem_2").await,
+                "the cursor waits in the new box"
+            );
             type_text(&browser, SECOND_PROBLEM).await;
-            tab_to(&browser, "#rank_2").await;
-            type_text(&browser, "1").await;
             tab_to(&browser, "#consent_2").await;
             press(&browser, Key::Space).await;
-            tab_to(&browser, "button[type=submit]").await;
+            // The move buttons come with the page the server draws, so this one
+            // appears after the next round trip: add nothing, then move.
+            tab_to(&browser, "#add_another").await;
+            press(&browser, Key::Enter).await;
+            wait_until_shown(&browser, "#slot_3").await;
+            tab_to(&browser, "#move_up_2").await;
+            press(&browser, Key::Enter).await;
+            for _ in 0..50 {
+                if value_of(&browser, "#problem_1").await == SECOND_PROBLEM {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(value_of(&browser, "#problem_1").await, SECOND_PROBLEM);
+            assert!(is_checked(&browser, "#consent_1").await, "consent moved up");
+            tab_to(&browser, "#send").await;
             press(&browser, Key::Enter).await;
 
             let thanks = browser
@@ -149,6 +189,133 @@ async fn without_javascript_the_form_is_answered_with_rank_choices() {
             (2, FIRST_PROBLEM.to_string(), false),
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_empty_form_fits_a_phone_and_no_problems_is_two_taps_away() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    let links = invited_contacts(&app, &["en", "sv"]);
+    in_browser("empty-form-height", Script::On, move |browser| async move {
+        for (locale, link) in ["en", "sv"].iter().zip(&links) {
+            browser.goto(link).await.expect("open the personal link");
+            browser
+                .wait()
+                .at_most(WAIT)
+                .for_element(Locator::Css("html.js"))
+                .await
+                .expect("the form script runs");
+            let height = browser
+                .execute("return document.documentElement.scrollHeight;", vec![])
+                .await
+                .expect("the page height")
+                .as_f64()
+                .unwrap_or(f64::MAX);
+            let limit = 1.5 * f64::from(PHONE.1);
+            assert!(
+                height < limit,
+                "{locale}: the empty form is {height} px tall, over {limit}"
+            );
+            let no_problems = top_of(&browser, "#no_problems_yes").await;
+            assert!(
+                no_problems < f64::from(PHONE.1),
+                "{locale}: “no problems” is at y = {no_problems}, below the first screen"
+            );
+            save_screenshot(&browser, &format!("form-empty-{locale}-390x844")).await;
+        }
+        // The English customer had no problems: two taps, and nothing to reorder.
+        browser.goto(&links[0]).await.expect("open the link again");
+        browser
+            .find(Locator::Css("#no_problems_yes"))
+            .await
+            .expect("the choice")
+            .click()
+            .await
+            .expect("tap “no problems”");
+        browser
+            .find(Locator::Css("#send"))
+            .await
+            .expect("the send button")
+            .click()
+            .await
+            .expect("tap send");
+        let lead = browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("p.lead"))
+            .await
+            .expect("the thank-you page");
+        assert!(lead.text().await.expect("text").contains("no problems"));
+        let body = browser.find(Locator::Css("main")).await.expect("main");
+        let text = body.text().await.expect("text");
+        assert!(!text.contains("order"), "no offer to reorder: {text}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_error_summary_links_to_each_field_and_long_text_is_counted_not_cut() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    let link = invited_customer(&app, "en");
+    in_browser("error-summary", Script::On, move |browser| async move {
+        browser.goto(&link).await.expect("open the personal link");
+        browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("html.js"))
+            .await
+            .expect("the form script runs");
+        // Pasted text over the limit: the counter says so, nothing is cut.
+        let long = "Leveransen kom sent. ".repeat(50);
+        browser
+            .execute(
+                "const t = document.getElementById('problem_1'); t.value = arguments[0]; \
+                 t.dispatchEvent(new Event('input'));",
+                vec![json!(long)],
+            )
+            .await
+            .expect("paste a long text");
+        let counter = browser
+            .find(Locator::Css("#problem_1_count"))
+            .await
+            .expect("counter");
+        assert!(counter.text().await.expect("text").contains("50 too many"));
+        browser
+            .find(Locator::Css("#send"))
+            .await
+            .expect("send")
+            .click()
+            .await
+            .expect("tap send");
+        let summary = browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#error-summary a"))
+            .await
+            .expect("an error summary with a link");
+        assert!(
+            is_focused(&browser, "#error-summary").await,
+            "the summary takes the focus"
+        );
+        assert_eq!(
+            value_of(&browser, "#problem_1").await,
+            long.trim_end(),
+            "kept whole"
+        );
+        let href = summary
+            .attr("href")
+            .await
+            .expect("href")
+            .unwrap_or_default();
+        assert_eq!(href, "#problem_1");
+        summary.click().await.expect("follow the link");
+        let hash = browser
+            .execute("return location.hash;", vec![])
+            .await
+            .expect("the address");
+        assert_eq!(hash, json!("#problem_1"));
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,6 +490,25 @@ fn invited_customer(app: &TestApp, locale: &str) -> String {
     let mails = received_for(&email, 1);
     assert_eq!(mails.len(), 1, "one invitation");
     link_in(&mails[0], &app.base_url)
+}
+
+/// Invites one contact per locale to survey `s`; their links, in that order.
+fn invited_contacts(app: &TestApp, locales: &[&str]) -> Vec<String> {
+    let emails: Vec<String> = locales
+        .iter()
+        .map(|_| format!("{}@{}.example", unique("c"), unique("d")))
+        .collect();
+    let mut csv = String::from("email,name,locale\n");
+    for (email, locale) in emails.iter().zip(locales) {
+        csv.push_str(&format!("{email},Åsa Öberg,{locale}\n"));
+    }
+    let file = app.write_file("contacts.csv", &csv);
+    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    app.pds_ok(&["invite", "--survey", "s", "--wave", "w1"]);
+    emails
+        .iter()
+        .map(|email| link_in(&received_for(email, 1)[0], &app.base_url))
+        .collect()
 }
 
 /// `(rank, text, may contact)` of every stored mention of survey `s`, by rank.
@@ -515,6 +701,44 @@ async fn value_of(browser: &Client, css: &str) -> String {
         .await
         .expect("value")
         .unwrap_or_default()
+}
+
+/// Whether the element `css` is displayed (not `hidden`, not `display: none`).
+async fn is_shown(browser: &Client, css: &str) -> bool {
+    let element = browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"));
+    element.is_displayed().await.expect("visibility")
+}
+
+/// Waits for a page the server draws after a form post to show `css`.
+async fn wait_until_shown(browser: &Client, css: &str) {
+    for _ in 0..100 {
+        if let Ok(element) = browser.find(Locator::Css(css)).await {
+            if element.is_displayed().await.unwrap_or(false) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never showed");
+}
+
+/// The distance from the top of the page to the top of `css`, in CSS pixels.
+async fn top_of(browser: &Client, css: &str) -> f64 {
+    browser
+        .execute(
+            "return arguments[0].getBoundingClientRect().top + window.scrollY;",
+            vec![
+                serde_json::to_value(browser.find(Locator::Css(css)).await.expect(css))
+                    .expect("element"),
+            ],
+        )
+        .await
+        .expect("position")
+        .as_f64()
+        .unwrap_or(f64::MAX)
 }
 
 async fn is_checked(browser: &Client, css: &str) -> bool {

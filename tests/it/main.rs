@@ -26,6 +26,7 @@ mod email_delivery;
 mod exports;
 mod followup_review;
 mod hardening;
+mod phone_form;
 mod privacy;
 mod rate_limit;
 mod responses_import;

@@ -7,6 +7,5 @@
 ALTER TABLE cases ADD COLUMN reference TEXT;
 CREATE UNIQUE INDEX cases_by_reference ON cases (reference);
 
--- The Reply-To of an email: a complaint to a team replies to the customer who
--- agreed to be contacted; NULL for every other email.
-ALTER TABLE outbox ADD COLUMN reply_to TEXT;
+-- outbox.reply_to, the Reply-To of an email (a complaint to a team replies to the
+-- customer who agreed to be contacted), comes from 2026-12-01-200000_outbox_sender.
