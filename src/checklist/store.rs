@@ -16,6 +16,25 @@ pub const CUSTOMER: &str = "customer";
 /// Staff answer "as you think our customers would"; never counted as customers.
 pub const STAFF: &str = "staff";
 
+/// Who a contact is, as `pds contacts import --audience` and `pds invite
+/// --audience` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Audience {
+    #[default]
+    Customer,
+    /// Staff answer the checklist as they think customers would.
+    Staff,
+}
+
+impl Audience {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Customer => CUSTOMER,
+            Audience::Staff => STAFF,
+        }
+    }
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = checklist_answers)]
 struct NewRow<'a> {

@@ -1,5 +1,6 @@
 //! `pds invite --survey SLUG --wave LABEL [--segment key=value]`.
 
+use crate::checklist::store::Audience;
 use crate::config::Settings;
 use crate::error::Result;
 use crate::invite::{self, SegmentFilter};
@@ -19,6 +20,10 @@ pub struct Args {
     /// Only queue the emails; a running `pds serve` or `pds worker` delivers them.
     #[arg(long)]
     queue_only: bool,
+    /// Invite customers, or staff (imported with `pds contacts import --audience
+    /// staff`), who get the staff wording and never count as customers.
+    #[arg(long, value_enum, default_value_t = Audience::Customer)]
+    audience: Audience,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
@@ -28,7 +33,15 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let db = super::open_db(settings)?;
     let survey = store::find(&mut *db.conn()?, &slug)?;
     let bar = super::progress("invitations");
-    let report = invite::invite(&db, settings, &survey, &wave, segment.as_ref(), &bar)?;
+    let report = invite::invite_audience(
+        &db,
+        settings,
+        &survey,
+        &wave,
+        segment.as_ref(),
+        args.audience.as_str(),
+        &bar,
+    )?;
     bar.finish_and_clear();
     println!(
         "Queued {} invitations for {} wave {} ({} invited before, {} unsubscribed, {} outside the segment).",

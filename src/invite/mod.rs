@@ -67,6 +67,8 @@ pub(crate) struct ContactRow {
     locale: String,
     attributes: String,
     unsubscribed_at: Option<chrono::NaiveDateTime>,
+    /// `customer` or `staff` (see [`crate::checklist::store::STAFF`]).
+    audience: String,
 }
 
 /// Gives every matching contact a personal link for `wave` and queues the invitation
@@ -94,6 +96,21 @@ pub fn invite(
     segment: Option<&SegmentFilter>,
     progress: &indicatif::ProgressBar,
 ) -> Result<InviteReport> {
+    let customers = crate::checklist::store::CUSTOMER;
+    invite_audience(db, settings, survey, wave, segment, customers, progress)
+}
+
+/// [`invite`] for the contacts of one audience (`customer` or `staff`); contacts
+/// of another audience count as outside the segment.
+pub fn invite_audience(
+    db: &Database,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    wave: &WaveLabel,
+    segment: Option<&SegmentFilter>,
+    audience: &str,
+    progress: &indicatif::ProgressBar,
+) -> Result<InviteReport> {
     refuse_closed(survey)?;
     let wave = db.write(|conn| survey_store::ensure_wave(conn, survey.id, wave))?;
     let mut conn = db.conn()?;
@@ -105,6 +122,7 @@ pub fn invite(
             contacts_t::locale,
             contacts_t::attributes,
             contacts_t::unsubscribed_at,
+            contacts_t::audience,
         ))
         .order(contacts_t::id)
         .load(&mut *conn)?;
@@ -119,6 +137,10 @@ pub fn invite(
     let mut report = InviteReport::default();
     let mut todo = Vec::new();
     for contact in everyone {
+        if contact.audience != audience {
+            report.outside_segment += 1;
+            continue;
+        }
         if let Some(filter) = segment {
             let attributes: BTreeMap<String, String> =
                 serde_json::from_str(&contact.attributes).unwrap_or_default();
@@ -221,6 +243,7 @@ fn queue_personal_email(
             link: &link,
             unsubscribe_link: &unsubscribe_link,
             wave: wave_label,
+            audience: &contact.audience,
         },
         reminder_number,
     )?;
@@ -295,6 +318,7 @@ pub fn remind(
                 contacts_t::locale,
                 contacts_t::attributes,
                 contacts_t::unsubscribed_at,
+                contacts_t::audience,
             ),
         ))
         .load(&mut *conn)?;
@@ -384,6 +408,9 @@ pub struct Invitee {
     pub email: String,
     pub locale: Locale,
     pub attributes: String,
+    /// The contact's audience: `customer`, or `staff`, who answer as they think
+    /// customers would and never count as customers.
+    pub audience: String,
     pub opened: bool,
     /// Whether an answer came through this invitation (in an anonymous survey the
     /// answer itself is no longer linked to it).
@@ -392,7 +419,7 @@ pub struct Invitee {
 
 type InviteeRow = (
     (i64, i64, i64, i64),
-    (String, String, String, String),
+    (String, String, String, String, String),
     String,
     Option<chrono::NaiveDateTime>,
     Option<chrono::NaiveDateTime>,
@@ -449,6 +476,7 @@ fn invitee_row(conn: &mut AnyConnection, found: Found<'_>) -> Result<Option<Invi
                 contacts_t::email,
                 contacts_t::locale,
                 contacts_t::attributes,
+                contacts_t::audience,
             ),
             waves::label,
             invitations::opened_at,
@@ -469,7 +497,7 @@ fn invitee_row(conn: &mut AnyConnection, found: Found<'_>) -> Result<Option<Invi
 fn invitee_of_row(row: InviteeRow) -> Invitee {
     let (
         (invitation_id, survey_id, wave_id, contact_id),
-        (name, email, locale, attributes),
+        (name, email, locale, attributes, audience),
         wave,
         opened_at,
         answered_at,
@@ -484,6 +512,7 @@ fn invitee_of_row(row: InviteeRow) -> Invitee {
         email,
         locale: locale.parse().unwrap_or(Locale::En),
         attributes,
+        audience,
         opened: opened_at.is_some(),
         answered: answered_at.is_some(),
     }

@@ -6,6 +6,7 @@
 
 mod areas;
 pub mod charts;
+pub mod checklist;
 mod compute;
 mod csv_out;
 pub(crate) mod error;

@@ -147,35 +147,16 @@ pub(crate) fn run(
     let area_count = table.area_count;
     let point = table.totals();
     let point_ranks = ranks_of(&point);
-    let sampler = Sampler::new(table);
-
     let total = options.replicates;
+    let drawn = draw(table, options, on_progress, |replicate| {
+        let replicate_ranks = ranks_of(&replicate);
+        (replicate, replicate_ranks)
+    })?;
     let mut sums: Vec<u64> = Vec::with_capacity(total as usize * area_count);
     let mut ranks: Vec<u32> = Vec::with_capacity(total as usize * area_count);
-    let mut done = 0;
-    while done < total {
-        let end = (done + CHUNK).min(total);
-        let block: Vec<(Vec<u64>, Vec<u32>)> = (done..end)
-            .into_par_iter()
-            .map_init(
-                || sampler.scratch(),
-                |picks, b| {
-                    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-                    rng.set_stream(u64::from(b));
-                    let replicate = sampler.replicate(&mut rng, picks);
-                    let replicate_ranks = ranks_of(&replicate);
-                    (replicate, replicate_ranks)
-                },
-            )
-            .collect();
-        for (s, r) in block {
-            sums.extend_from_slice(&s);
-            ranks.extend_from_slice(&r);
-        }
-        done = end;
-        if on_progress(Progress { done, total }).is_break() {
-            return Err(StatsError::Cancelled);
-        }
+    for (s, r) in drawn {
+        sums.extend_from_slice(&s);
+        ranks.extend_from_slice(&r);
     }
 
     let scale = table.denominator as f64 * table.n as f64;
@@ -214,6 +195,59 @@ pub(crate) fn run(
         small_sample: table.n < super::SMALL_SAMPLE,
         areas,
     })
+}
+
+/// Per-area point totals of every replicate (replicate `b` first at index `b`),
+/// each passed through `each` on the worker thread that drew it.
+fn draw<T: Send>(
+    table: &PatternTable,
+    options: &BootstrapOptions,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+    each: impl Fn(Vec<u64>) -> T + Sync,
+) -> Result<Vec<T>, StatsError> {
+    let sampler = Sampler::new(table);
+    let total = options.replicates;
+    let mut drawn = Vec::with_capacity(total as usize);
+    let mut done = 0;
+    while done < total {
+        let end = (done + CHUNK).min(total);
+        let block: Vec<T> = (done..end)
+            .into_par_iter()
+            .map_init(
+                || sampler.scratch(),
+                |picks, b| {
+                    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+                    rng.set_stream(u64::from(b));
+                    each(sampler.replicate(&mut rng, picks))
+                },
+            )
+            .collect();
+        drawn.extend(block);
+        done = end;
+        if on_progress(Progress { done, total }).is_break() {
+            return Err(StatsError::Cancelled);
+        }
+    }
+    Ok(drawn)
+}
+
+/// The per-area point totals of each of `options.replicates` resamples of
+/// `table`, drawn exactly as [`run`] draws them: for statistics of two samples
+/// resampled apart (staff against customers, docs/METHOD.md §5).
+///
+/// # Errors
+/// `replicates == 0`, or [`StatsError::Cancelled`].
+pub(crate) fn replicate_totals(
+    table: &PatternTable,
+    options: &BootstrapOptions,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+) -> Result<Vec<Vec<u64>>, StatsError> {
+    if options.replicates == 0 {
+        return Err(StatsError::Zero {
+            what: "the number of bootstrap replicates",
+        });
+    }
+    draw(table, options, on_progress, |totals| totals)
 }
 
 /// Ranks (1 = best) of per-area point totals; ties by area index.

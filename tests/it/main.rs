@@ -12,6 +12,7 @@ mod answer_reliability;
 mod browser;
 mod cases;
 mod checklist;
+mod checklist_results;
 mod coding_codebook;
 mod coding_learning;
 mod coding_workflow;

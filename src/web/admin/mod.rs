@@ -9,6 +9,7 @@
 //! the templates, and Handlebars escapes every value, customers' words included.
 
 mod cache;
+mod checklist;
 mod pages;
 mod session;
 

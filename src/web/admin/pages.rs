@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::Session;
-use super::{blocking, cache, chart_words, html, problem, render, secure, see_other, session};
+use super::{
+    blocking, cache, chart_words, checklist, html, problem, render, secure, see_other, session,
+};
 use crate::coding::store::{self as coding, Decision};
 use crate::error::{Error, Result};
 use crate::keys;
@@ -240,6 +242,10 @@ pub(super) async fn survey(
     let page = blocking(state, move |state| {
         let session = s;
         let slug: SurveySlug = path.parse()?;
+        if let Some(survey) = checklist::checklist_survey(state, &slug)? {
+            let asked = (view.options()?, json!(view), view.query_string());
+            return checklist::page(state, session_json(&session), &survey, asked);
+        }
         let (survey, results) = survey_results(state, &slug, &view)?;
         let mut conn = state.db.conn()?;
         let waves: Vec<String> = store::waves_of(&mut conn, survey.id)?
@@ -285,12 +291,16 @@ pub(super) async fn chart(
     let Some(kind) = chart.strip_suffix(".svg").map(str::to_string) else {
         return problem(Error::NotFound(chart), None);
     };
-    if kind != "scatter" && kind != "bars" {
+    if !["scatter", "bars"].contains(&kind.as_str()) && !checklist::CHARTS.contains(&kind.as_str()) {
         return problem(Error::NotFound(chart), None);
     }
     let name = kind.clone();
     let drawn = blocking(state, move |state| {
         let slug: SurveySlug = slug.parse()?;
+        if let Some(survey) = checklist::checklist_survey(state, &slug)? {
+            let svg = checklist::chart(state, &survey, &kind, &view.options()?)?;
+            return Ok((survey.slug, svg));
+        }
         let (survey, results) = survey_results(state, &slug, &view)?;
         let ctx = json!({
             "survey": survey.slug,
