@@ -4,8 +4,8 @@
 
 use std::ops::ControlFlow;
 
-use super::bootstrap::{replicate_totals, BootstrapOptions, Progress, RANK_BOOTSTRAP_V1};
-use super::checklist::{checklist_scores, pattern_table, ChecklistInput};
+use super::bootstrap::{BootstrapOptions, Progress, RANK_BOOTSTRAP_V1};
+use super::checklist::{checklist_bootstrap, checklist_scores, ChecklistDraws, ChecklistInput};
 use super::error::StatsError;
 use super::interval::Interval;
 
@@ -176,6 +176,21 @@ pub fn staff_gap(
     options: &BootstrapOptions,
     on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
 ) -> Result<StaffGap, StatsError> {
+    let (_, draws) = checklist_bootstrap(customers, options, on_progress)?;
+    staff_gap_with_draws(customers, &draws, staff, options)
+}
+
+/// [`staff_gap`] with the customers' draws already made by
+/// [`super::checklist_bootstrap`] with the same `options`.
+///
+/// # Errors
+/// As [`staff_gap`].
+pub fn staff_gap_with_draws(
+    customers: &ChecklistInput,
+    customer_draws: &ChecklistDraws,
+    staff: &ChecklistInput,
+    options: &BootstrapOptions,
+) -> Result<StaffGap, StatsError> {
     if customers.area_count != staff.area_count {
         return Err(StatsError::LengthMismatch {
             what: "staff areas",
@@ -193,34 +208,20 @@ pub fn staff_gap(
     };
     let (customer_scores, staff_scores) = (by_area(customers)?, by_area(staff)?);
     let agreement = staff_vs_customers(&staff_scores, &customer_scores, options.top_k)?;
-    let replicates = |input: &ChecklistInput, seed: u64| {
-        let table = pattern_table(input)?;
-        let n = input.respondents.len().max(1) as f64;
-        let totals = replicate_totals(&table, &BootstrapOptions { seed, ..*options }, on_progress)?;
-        Ok::<_, StatsError>(
-            totals
-                .into_iter()
-                .map(|t| t.into_iter().map(|p| p as f64 / (4.0 * n)).collect::<Vec<f64>>())
-                .collect::<Vec<_>>(),
-        )
+    let staff_options = BootstrapOptions {
+        seed: options.seed.wrapping_add(1),
+        ..*options
     };
-    let customer_draws = replicates(customers, options.seed)?;
-    let staff_draws = replicates(staff, options.seed.wrapping_add(1))?;
-    let mut taus: Vec<f64> = customer_draws
-        .iter()
-        .zip(&staff_draws)
-        .filter_map(|(c, s)| kendall_tau_b(s, c))
-        .collect();
+    let (_, staff_draws) =
+        checklist_bootstrap(staff, &staff_options, &|_| ControlFlow::Continue(()))?;
+    let pairs = || customer_draws.scores.iter().zip(&staff_draws.scores);
+    let mut taus: Vec<f64> = pairs().filter_map(|(c, s)| kendall_tau_b(s, c)).collect();
     taus.sort_by(f64::total_cmp);
     let customer_ranks = ranks_of(&customer_scores);
     let staff_ranks = ranks_of(&staff_scores);
     let areas: Vec<AreaGap> = (0..customers.area_count)
         .map(|a| {
-            let mut gaps: Vec<f64> = customer_draws
-                .iter()
-                .zip(&staff_draws)
-                .map(|(c, s)| c[a] - s[a])
-                .collect();
+            let mut gaps: Vec<f64> = pairs().map(|(c, s)| c[a] - s[a]).collect();
             gaps.sort_by(f64::total_cmp);
             AreaGap {
                 area: a,
@@ -358,7 +359,9 @@ mod tests {
             .collect();
         // Staff think area 2 matters most and never see area 0.
         let staff: Vec<_> = (0..10).map(|i| answers(if i < 8 { &[2, 1] } else { &[1] }, 3)).collect();
-        let input = |r: &[Vec<_>]| ChecklistInput { area_count: 3, respondents: r };
+        fn input(r: &[Vec<crate::stats::ChecklistAnswer>]) -> ChecklistInput<'_> {
+            ChecklistInput { area_count: 3, respondents: r }
+        }
         let options = BootstrapOptions { replicates: 200, seed: 7, top_k: 1 };
         let gap = staff_gap(&input(&customers), &input(&staff), &options, &|_| ControlFlow::Continue(()))
             .expect("valid");

@@ -9,8 +9,8 @@
 use std::ops::ControlFlow;
 
 use super::bootstrap::{
-    pack, run as run_bootstrap, BootstrapOptions, PatternBuilder, PatternTable, Progress,
-    RankStability,
+    pack, replicate_totals, run as run_bootstrap, summarise, BootstrapOptions, PatternBuilder,
+    PatternTable, Progress, RankStability,
 };
 use super::discovery::SMALL_SAMPLE;
 use super::error::StatsError;
@@ -205,9 +205,37 @@ pub fn checklist_rank_stability_with_progress(
     run_bootstrap(&table, super::JOINT_V1, options, on_progress)
 }
 
+/// The resamples behind a checklist bootstrap: per replicate, each area's checklist
+/// `joint-v1` score. Kept so that the staff gap resamples the customers exactly as
+/// their rank stability did, without drawing them again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChecklistDraws {
+    pub(crate) scores: Vec<Vec<f64>>,
+}
+
+/// [`checklist_rank_stability_with_progress`] and the draws it was computed from.
+///
+/// # Errors
+/// As [`checklist_rank_stability_with_progress`].
+pub fn checklist_bootstrap(
+    input: &ChecklistInput,
+    options: &BootstrapOptions,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+) -> Result<(RankStability, ChecklistDraws), StatsError> {
+    let table = pattern_table(input)?;
+    let drawn = replicate_totals(&table, options, on_progress)?;
+    let stability = summarise(&table, super::JOINT_V1, options, &drawn);
+    let scale = 4.0 * input.respondents.len().max(1) as f64;
+    let scores = drawn
+        .into_iter()
+        .map(|totals| totals.into_iter().map(|p| p as f64 / scale).collect())
+        .collect();
+    Ok((stability, ChecklistDraws { scores }))
+}
+
 /// Respondents grouped by their checklist `joint-v1` points per area, ready for
 /// the bootstrap.
-pub(crate) fn pattern_table(input: &ChecklistInput) -> Result<PatternTable, StatsError> {
+fn pattern_table(input: &ChecklistInput) -> Result<PatternTable, StatsError> {
     let mut builder = PatternBuilder::default();
     let mut last_seen = vec![usize::MAX; input.area_count];
     let mut key = Vec::new();

@@ -22,7 +22,7 @@ mod segments;
 mod waves;
 
 pub use agreement::{
-    kendall_tau_b, staff_gap, staff_vs_customers, AreaGap, RankingAgreement, StaffGap,
+    kendall_tau_b, staff_gap, staff_gap_with_draws, staff_vs_customers, AreaGap, RankingAgreement, StaffGap,
     STAFF_VS_CUSTOMERS_V1,
 };
 pub use bootstrap::{
@@ -30,8 +30,8 @@ pub use bootstrap::{
     RankStability, DEFAULT_REPLICATES, DEFAULT_SEED, DEFAULT_TOP_K, RANK_BOOTSTRAP_V1,
 };
 pub use checklist::{
-    checklist_rank_stability, checklist_rank_stability_with_progress, checklist_scores,
-    crawford_v1, group_answers, ChecklistAnswer, ChecklistAreaScore, ChecklistInput, ChecklistScores, Experience,
+    checklist_bootstrap, checklist_rank_stability, checklist_rank_stability_with_progress,
+    checklist_scores, crawford_v1, group_answers, ChecklistDraws, ChecklistAnswer, ChecklistAreaScore, ChecklistInput, ChecklistScores, Experience,
     CRAWFORD_V1,
 };
 pub use crosscheck::crosscheck_cases;

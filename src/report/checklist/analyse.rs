@@ -67,7 +67,7 @@ pub fn analyse(
         .iter()
         .map(|i| (i.id.clone(), i.label.clone()))
         .collect();
-    let items = rows(&labels, &answers, analysis.ask_solved_elsewhere, options, on_progress)
+    let (items, draws) = rows(&labels, &answers, analysis.ask_solved_elsewhere, options, on_progress)
         .map_err(invalid)?;
     let areas = area_rows(analysis, &answers, &items, options).map_err(invalid)?;
     let segments = options
@@ -89,7 +89,8 @@ pub fn analyse(
     let staff_gap = if staff.is_empty() {
         None
     } else {
-        Some(views::staff_gap(&answers, &answers_of(&staff), &analysis.items, options).map_err(invalid)?)
+        let staff = answers_of(&staff);
+        Some(views::staff_gap((&answers, &draws), &staff, &analysis.items, options).map_err(invalid)?)
     };
     let n = customers.len() as u64;
     let in_scope: HashSet<i64> = customers.iter().map(|r| r.response_id).collect();
@@ -135,26 +136,27 @@ pub(super) fn often_figure(s: &stats::ChecklistAreaScore) -> Figure {
     figure(OFTEN_SHARE, s.often_share, s.often_ci, crate::report::FREQUENCY_CI, s.n)
 }
 
-/// Ranked rows of `labels` (`(id, label)` per area of `answers`).
+/// Ranked rows of `labels` (`(id, label)` per area of `answers`), and the
+/// bootstrap's draws.
 fn rows(
     labels: &[(String, String)],
     answers: &[Vec<ChecklistAnswer>],
     ask_solved_elsewhere: bool,
     options: &Options,
     on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
-) -> std::result::Result<Vec<ChecklistRow>, StatsError> {
+) -> std::result::Result<(Vec<ChecklistRow>, stats::ChecklistDraws), StatsError> {
     let input = ChecklistInput {
         area_count: labels.len(),
         respondents: answers,
     };
     let scores = stats::checklist_scores(&input)?;
-    let stability = stats::checklist_rank_stability_with_progress(&input, &options.bootstrap, on_progress)?;
+    let (stability, draws) = stats::checklist_bootstrap(&input, &options.bootstrap, on_progress)?;
     let mut by_area: Vec<Option<&stats::ChecklistAreaScore>> = vec![None; labels.len()];
     for s in &scores.areas {
         by_area[s.area] = Some(s);
     }
     let wilson = crate::report::FREQUENCY_CI;
-    Ok(stability
+    let rows = stability
         .areas
         .iter()
         .filter_map(|st| {
@@ -208,7 +210,8 @@ fn rows(
                 p_top_k: st.p_top_k,
             })
         })
-        .collect())
+        .collect();
+    Ok((rows, draws))
 }
 
 /// Rows per discovery area: each respondent's worst item of the area counts
@@ -256,7 +259,8 @@ fn area_rows(
     } else {
         let grouped = stats::group_answers(answers, &group_of, keys.len());
         let labels: Vec<(String, String)> = keys.iter().map(|k| (k.clone(), k.clone())).collect();
-        rows(&labels, &grouped, analysis.ask_solved_elsewhere, options, &|_| ControlFlow::Continue(()))?
+        let go_on = |_| ControlFlow::Continue(());
+        rows(&labels, &grouped, analysis.ask_solved_elsewhere, options, &go_on)?.0
     };
     for row in &mut areas {
         row.items = members(&row.id);

@@ -231,7 +231,6 @@ pub fn compute(
 ) -> Result<ChecklistResults> {
     let analysis = load::analysis(conn, survey, options)?;
     analyse(&analysis, options, on_progress)
-        .map_err(|e| Error::Invalid(format!("survey {}: {e}", survey.slug)))
 }
 
 /// Writes the results in `format`. CSV and JSON keep full precision.

@@ -3,7 +3,6 @@
 //! two-proportion z-test of `A`) and the staff gap (docs/METHOD.md §5).
 
 use std::collections::BTreeMap;
-use std::ops::ControlFlow;
 
 use super::analyse::{answers_of, often_figure, Item};
 use super::load::Respondent;
@@ -181,7 +180,7 @@ pub(super) fn compare_waves(
 
 /// Customers' and staff's rankings side by side, in the customers' order.
 pub(super) fn staff_gap(
-    customers: &[Vec<ChecklistAnswer>],
+    (customers, draws): (&[Vec<ChecklistAnswer>], &stats::ChecklistDraws),
     staff: &[Vec<ChecklistAnswer>],
     items: &[Item],
     options: &Options,
@@ -190,12 +189,7 @@ pub(super) fn staff_gap(
         area_count: items.len(),
         respondents,
     };
-    let gap = stats::staff_gap(
-        &input(customers),
-        &input(staff),
-        &options.bootstrap,
-        &|_| ControlFlow::Continue(()),
-    )?;
+    let gap = stats::staff_gap_with_draws(&input(customers), draws, &input(staff), &options.bootstrap)?;
     let ids = |areas: &[usize]| -> Vec<String> { areas.iter().map(|&a| items[a].id.clone()).collect() };
     let mut rows: Vec<GapItem> = gap
         .areas

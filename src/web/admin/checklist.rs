@@ -18,7 +18,7 @@ pub(super) const CHARTS: [&str; 2] = ["ab", "gap"];
 
 /// The survey when it is a checklist survey.
 pub(super) fn checklist_survey(state: &AppState, slug: &crate::survey::SurveySlug) -> Result<Option<StoredSurvey>> {
-    let survey = store::find(&mut state.db.conn()?, slug)?;
+    let survey = store::find(&mut *state.db.conn()?, slug)?;
     Ok((survey.survey.kind == SurveyKind::Checklist).then_some(survey))
 }
 
@@ -44,7 +44,7 @@ pub(super) fn page(
 ) -> Result<String> {
     let (options, view, chart_query) = view;
     let results = results(state, survey, &options)?;
-    let waves: Vec<String> = store::waves_of(&mut state.db.conn()?, survey.id)?
+    let waves: Vec<String> = store::waves_of(&mut *state.db.conn()?, survey.id)?
         .into_iter()
         .map(|w| w.label)
         .collect();
