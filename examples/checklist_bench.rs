@@ -78,7 +78,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "baseline          {:>8.3} s median of {RUNS}  (discovery joint-v1 + rank bootstrap, same n)",
         b.as_secs_f64()
     );
-    println!("checklist / baseline = {:.2}x", c.as_secs_f64() / b.as_secs_f64());
+    println!(
+        "checklist / baseline = {:.2}x",
+        c.as_secs_f64() / b.as_secs_f64()
+    );
     match peak_memory_kib() {
         Some(kib) => println!("peak memory {:.1} MiB (VmHWM)", kib as f64 / 1024.0),
         None => println!("peak memory unknown (no /proc/self/status)"),

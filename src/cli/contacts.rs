@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use crate::checklist::store::Audience;
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::checklist::store::Audience;
 use crate::invite::{contacts, privacy, EmailAddress};
 
 #[derive(Debug, Subcommand)]

@@ -286,7 +286,11 @@ pub fn bars(results: &Results, text: &ChartText) -> String {
     out
 }
 
-pub(super) fn axes(out: &mut String, (left, right, top, bottom): (f64, f64, f64, f64), text: &ChartText) {
+pub(super) fn axes(
+    out: &mut String,
+    (left, right, top, bottom): (f64, f64, f64, f64),
+    text: &ChartText,
+) {
     let _ = write!(
         out,
         r#"<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="{TEXT}" stroke-width="1"/><line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="{TEXT}" stroke-width="1"/><text class="axis-title" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,

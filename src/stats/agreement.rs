@@ -230,7 +230,10 @@ pub fn staff_gap_with_draws(
                 staff_score: staff_scores[a],
                 staff_rank: staff_ranks[a],
                 gap: customer_scores[a] - staff_scores[a],
-                gap_ci: percentile_interval(&gaps).unwrap_or(Interval { low: 0.0, high: 0.0 }),
+                gap_ci: percentile_interval(&gaps).unwrap_or(Interval {
+                    low: 0.0,
+                    high: 0.0,
+                }),
             }
         })
         .collect();
@@ -358,13 +361,24 @@ mod tests {
             })
             .collect();
         // Staff think area 2 matters most and never see area 0.
-        let staff: Vec<_> = (0..10).map(|i| answers(if i < 8 { &[2, 1] } else { &[1] }, 3)).collect();
+        let staff: Vec<_> = (0..10)
+            .map(|i| answers(if i < 8 { &[2, 1] } else { &[1] }, 3))
+            .collect();
         fn input(r: &[Vec<crate::stats::ChecklistAnswer>]) -> ChecklistInput<'_> {
-            ChecklistInput { area_count: 3, respondents: r }
+            ChecklistInput {
+                area_count: 3,
+                respondents: r,
+            }
         }
-        let options = BootstrapOptions { replicates: 200, seed: 7, top_k: 1 };
-        let gap = staff_gap(&input(&customers), &input(&staff), &options, &|_| ControlFlow::Continue(()))
-            .expect("valid");
+        let options = BootstrapOptions {
+            replicates: 200,
+            seed: 7,
+            top_k: 1,
+        };
+        let gap = staff_gap(&input(&customers), &input(&staff), &options, &|_| {
+            ControlFlow::Continue(())
+        })
+        .expect("valid");
         assert_eq!(gap.areas[0].customer_rank, 1);
         assert_eq!(gap.areas[0].staff_rank, 3);
         assert_eq!(gap.blind_spots, vec![0]);
@@ -374,8 +388,10 @@ mod tests {
         let tau = gap.agreement.kendall_tau_b.expect("scores vary");
         let ci = gap.kendall_tau_b_ci.expect("tau varies");
         assert!(ci.low <= tau && tau <= ci.high, "{tau} in {ci:?}");
-        let again = staff_gap(&input(&customers), &input(&staff), &options, &|_| ControlFlow::Continue(()))
-            .expect("valid");
+        let again = staff_gap(&input(&customers), &input(&staff), &options, &|_| {
+            ControlFlow::Continue(())
+        })
+        .expect("valid");
         assert_eq!(gap, again, "the same seed gives the same intervals");
     }
 }

@@ -10,7 +10,12 @@ use serde_json::Value;
 use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
 
 const CHECKLIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/checklist");
-const ITEMS: [&str; 4] = ["late-delivery", "damaged-goods", "invoice-errors", "hard-to-reach"];
+const ITEMS: [&str; 4] = [
+    "late-delivery",
+    "damaged-goods",
+    "invoice-errors",
+    "hard-to-reach",
+];
 
 /// One answer to one item: (item, experienced, bother, solved elsewhere).
 type ItemAnswer = (&'static str, &'static str, Option<u8>, Option<&'static str>);
@@ -49,7 +54,12 @@ fn staff_answers(i: usize) -> Vec<ItemAnswer> {
     vec![
         ("late-delivery", "sometimes", Some(2), None),
         ("damaged-goods", "often", Some(5), None),
-        ("invoice-errors", "often", Some(if i % 2 == 0 { 5 } else { 4 }), None),
+        (
+            "invoice-errors",
+            "often",
+            Some(if i % 2 == 0 { 5 } else { 4 }),
+            None,
+        ),
         ("hard-to-reach", "never", None, None),
     ]
 }
@@ -84,13 +94,24 @@ fn import_contacts(app: &TestApp, name: &str, audience: &str, segments: &[&str])
         })
         .collect();
     let file = app.write_file(&format!("{name}.csv"), &csv);
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap(), "--audience", audience]);
+    app.pds_ok(&[
+        "contacts",
+        "import",
+        file.to_str().unwrap(),
+        "--audience",
+        audience,
+    ]);
     emails
 }
 
 /// Opens the link of an email to `email` that is not one of `used` and answers;
 /// returns the form page shown first and the link.
-fn answer(app: &TestApp, email: &str, used: &[String], pairs: &[(String, String)]) -> (String, String) {
+fn answer(
+    app: &TestApp,
+    email: &str,
+    used: &[String],
+    pairs: &[(String, String)],
+) -> (String, String) {
     let mails = received_for(email, used.len() + 1);
     let link = mails
         .iter()
@@ -100,7 +121,10 @@ fn answer(app: &TestApp, email: &str, used: &[String], pairs: &[(String, String)
     let agent = app.http();
     let (status, page) = get(&agent, &link);
     assert_eq!(status, 200, "{page}");
-    let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let borrowed: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let (status, thanks) = post_form(&agent, &link, &borrowed);
     assert_eq!(status, 200, "{thanks}");
     (page, link)
@@ -112,10 +136,14 @@ fn expected(answers: &[Vec<ItemAnswer>]) -> Vec<(&'static str, f64, f64, f64)> {
     ITEMS
         .iter()
         .map(|&item| {
-            let of_item: Vec<&ItemAnswer> = answers.iter().flatten().filter(|a| a.0 == item).collect();
+            let of_item: Vec<&ItemAnswer> =
+                answers.iter().flatten().filter(|a| a.0 == item).collect();
             let often = of_item.iter().filter(|a| a.1 == "often").count() as f64;
             let rated = of_item.iter().filter(|a| a.2.is_some()).count() as f64;
-            let bothered = of_item.iter().filter(|a| a.2.is_some_and(|b| b >= 4)).count() as f64;
+            let bothered = of_item
+                .iter()
+                .filter(|a| a.2.is_some_and(|b| b >= 4))
+                .count() as f64;
             let points: u32 = of_item
                 .iter()
                 .filter(|a| a.1 == "often")
@@ -140,7 +168,17 @@ fn close(a: &Value, b: f64) -> bool {
 }
 
 fn results_json(app: &TestApp, extra: &[&str]) -> Value {
-    let mut args = vec!["results", "--survey", "check", "--format", "json", "--bootstrap", "300", "--top", "2"];
+    let mut args = vec![
+        "results",
+        "--survey",
+        "check",
+        "--format",
+        "json",
+        "--bootstrap",
+        "300",
+        "--top",
+        "2",
+    ];
     args.extend_from_slice(extra);
     serde_json::from_str(&app.pds_ok(&args)).expect("JSON")
 }
@@ -156,13 +194,31 @@ fn failure(app: &TestApp, args: &[&str]) -> String {
 /// and 4 current customers in wave w2. Returns the customers' w1 answers and the
 /// staff's.
 fn answered_checklist(app: &TestApp) -> (Vec<Vec<ItemAnswer>>, Vec<Vec<ItemAnswer>>) {
-    app.pds_ok(&["survey", "create", "--template", CHECKLIST, "--slug", "check"]);
+    app.pds_ok(&[
+        "survey",
+        "create",
+        "--template",
+        CHECKLIST,
+        "--slug",
+        "check",
+    ]);
     let segments = ["current", "lost"].repeat(6);
     let customers = import_contacts(app, "cust", "customer", &segments);
     let staff = import_contacts(app, "staff", "staff", &["staff"; 4]);
     let invited = app.pds_ok(&["invite", "--survey", "check", "--wave", "w1"]);
-    assert!(invited.contains("Queued 12 invitations"), "customers only: {invited}");
-    let invited = app.pds_ok(&["invite", "--survey", "check", "--wave", "w1", "--audience", "staff"]);
+    assert!(
+        invited.contains("Queued 12 invitations"),
+        "customers only: {invited}"
+    );
+    let invited = app.pds_ok(&[
+        "invite",
+        "--survey",
+        "check",
+        "--wave",
+        "w1",
+        "--audience",
+        "staff",
+    ]);
     assert!(invited.contains("Queued 4 invitations"), "{invited}");
 
     let mut given = Vec::new();
@@ -171,7 +227,10 @@ fn answered_checklist(app: &TestApp) -> (Vec<Vec<ItemAnswer>>, Vec<Vec<ItemAnswe
         let answers = customer_answers(segments[i] == "lost", i / 2);
         let write_in = (i < 2).then_some("Parking is hard");
         let (page, link) = answer(app, email, &[], &form_of(&answers, write_in));
-        assert!(!page.contains("staff-note"), "customers get the customer wording");
+        assert!(
+            !page.contains("staff-note"),
+            "customers get the customer wording"
+        );
         given.push(answers);
         links.push(link);
     }
@@ -190,7 +249,12 @@ fn answered_checklist(app: &TestApp) -> (Vec<Vec<ItemAnswer>>, Vec<Vec<ItemAnswe
     for (email, w1) in customers.iter().zip(&links).step_by(2).take(4) {
         let mut answers = customer_answers(false, 1);
         answers[0] = ("late-delivery", "never", None, None);
-        answer(app, email, std::slice::from_ref(w1), &form_of(&answers, None));
+        answer(
+            app,
+            email,
+            std::slice::from_ref(w1),
+            &form_of(&answers, None),
+        );
     }
     (given, staff_given)
 }
@@ -208,7 +272,10 @@ fn checklist_results_show_every_section(backend: Backend) {
         assert!(close(&row["often"]["value"], a), "{id} A: {row}");
         assert!(close(&row["bothered"]["value"], b), "{id} B: {row}");
         assert!(close(&row["joint"]["value"], joint), "{id} joint: {row}");
-        assert!(close(&row["crawford"]["value"], a * b), "{id} crawford: {row}");
+        assert!(
+            close(&row["crawford"]["value"], a * b),
+            "{id} crawford: {row}"
+        );
         for (figure, method, ci_method) in [
             ("often", "often-share", "wilson-95"),
             ("bothered", "bothered-share", "wilson-95"),
@@ -216,8 +283,15 @@ fn checklist_results_show_every_section(backend: Backend) {
             ("joint", "joint-v1", "rank-bootstrap-v1"),
         ] {
             let f = &row[figure];
-            assert_eq!((f["method"].as_str(), f["ci_method"].as_str()), (Some(method), Some(ci_method)), "{id} {figure}: {f}");
-            assert!(f["n"].as_u64().is_some() && f["ci"]["low"].as_f64() <= f["value"].as_f64(), "{id} {figure}: {f}");
+            assert_eq!(
+                (f["method"].as_str(), f["ci_method"].as_str()),
+                (Some(method), Some(ci_method)),
+                "{id} {figure}: {f}"
+            );
+            assert!(
+                f["n"].as_u64().is_some() && f["ci"]["low"].as_f64() <= f["value"].as_f64(),
+                "{id} {figure}: {f}"
+            );
         }
         assert_eq!(row["often"]["n"], 12);
         // Preemptibility where someone said whether another supplier solves it
@@ -228,14 +302,20 @@ fn checklist_results_show_every_section(backend: Backend) {
             assert_eq!(preemptible["method"], "preemptible-v1");
             assert_eq!(preemptible["ci_method"], "bounds-product-95");
         }
-        assert!(row["rank_low"].as_u64() <= row["position"].as_u64(), "{row}");
+        assert!(
+            row["rank_low"].as_u64() <= row["position"].as_u64(),
+            "{row}"
+        );
     }
     // Late deliveries: 6 lost (all "yes") and 2 current ("no") of the 12 had them
     // often; 4 said "don't know": s = 6 / 12, preemptible = joint x (1 - s).
     let late = item(&all["items"], "late-delivery");
     assert!(close(&late["solved_elsewhere"]["value"], 0.5), "{late}");
     let late_joint = late["joint"]["value"].as_f64().unwrap();
-    assert!(close(&late["preemptible"]["value"], late_joint * 0.5), "{late}");
+    assert!(
+        close(&late["preemptible"]["value"], late_joint * 0.5),
+        "{late}"
+    );
     assert_eq!(all["items"][0]["id"], "late-delivery", "{all}");
     assert_eq!(all["rank_stability"]["replicates"], 300);
 
@@ -245,27 +325,46 @@ fn checklist_results_show_every_section(backend: Backend) {
     assert_eq!(segments["adjustment"], "bh-v1");
     let reach = item(&segments["items"], "hard-to-reach");
     assert_eq!(reach["per_segment"][1]["segment"], "lost");
-    assert!(close(&reach["per_segment"][1]["often"]["value"], 1.0), "{reach}");
-    assert!(close(&reach["per_segment"][0]["often"]["value"], 0.0), "{reach}");
+    assert!(
+        close(&reach["per_segment"][1]["often"]["value"], 1.0),
+        "{reach}"
+    );
+    assert!(
+        close(&reach["per_segment"][0]["often"]["value"], 0.0),
+        "{reach}"
+    );
     assert!(reach["test"]["p_value"].as_f64().unwrap() < 0.05, "{reach}");
     assert!(reach["p_adjusted"].as_f64().is_some(), "{reach}");
 
     // The staff gap: customers' top 2 (late deliveries, unreachable service) are
     // staff's blind spots.
     let gap = &all["staff_gap"];
-    assert_eq!((gap["customers_n"].as_u64(), gap["staff_n"].as_u64()), (Some(12), Some(4)));
+    assert_eq!(
+        (gap["customers_n"].as_u64(), gap["staff_n"].as_u64()),
+        (Some(12), Some(4))
+    );
     assert_eq!(gap["small_sample"], true, "{gap}");
     assert_eq!(gap["method"], "staff-vs-customers-v1");
-    assert_eq!(gap["blind_spots"], serde_json::json!(["late-delivery", "hard-to-reach"]), "{gap}");
+    assert_eq!(
+        gap["blind_spots"],
+        serde_json::json!(["late-delivery", "hard-to-reach"]),
+        "{gap}"
+    );
     assert!(close(&gap["overlap_share"], 0.0), "{gap}");
     let tau = gap["kendall_tau_b"].as_f64().expect("tau");
     assert!(tau < 0.0, "staff see it the other way round: {gap}");
     let ci = &gap["kendall_tau_b_ci"];
     let (low, high) = (ci["low"].as_f64().unwrap(), ci["high"].as_f64().unwrap());
-    assert!((-1.0..=1.0).contains(&low) && low <= high && high <= 1.0, "{gap}");
+    assert!(
+        (-1.0..=1.0).contains(&low) && low <= high && high <= 1.0,
+        "{gap}"
+    );
     let staff_expected = expected(&staff);
     for (id, _, _, joint) in &staff_expected {
-        assert!(close(&item(&gap["items"], id)["staff_score"], *joint), "{id}: {gap}");
+        assert!(
+            close(&item(&gap["items"], id)["staff_score"], *joint),
+            "{id}: {gap}"
+        );
     }
     // The write-ins are listed apart, not yet coded.
     assert_eq!(all["write_ins"]["mentions"], 2);
@@ -276,34 +375,92 @@ fn checklist_results_show_every_section(backend: Backend) {
     let waves = results_json(&app, &["--wave", "w2", "--compare-wave", "w1"]);
     assert_eq!(waves["n"], 4);
     let change = &waves["wave_comparison"];
-    assert_eq!((change["earlier_n"].as_u64(), change["later_n"].as_u64()), (Some(12), Some(4)));
+    assert_eq!(
+        (change["earlier_n"].as_u64(), change["later_n"].as_u64()),
+        (Some(12), Some(4))
+    );
     let late = item(&change["items"], "late-delivery");
     assert!(close(&late["change"]["difference"], -8.0 / 12.0), "{late}");
     assert_eq!(change["test"], "two-proportion-z-v1");
 
     // The table and CSV carry the same figures with their names.
-    let table = app.pds_ok(&["results", "--survey", "check", "--wave", "w1", "--bootstrap", "200", "--top", "2"]);
-    for words in ["n = 12 customers", "crawford-v1", "Staff gap", "Blind spots", "BLIND SPOT", "Parking is hard"] {
+    let table = app.pds_ok(&[
+        "results",
+        "--survey",
+        "check",
+        "--wave",
+        "w1",
+        "--bootstrap",
+        "200",
+        "--top",
+        "2",
+    ]);
+    for words in [
+        "n = 12 customers",
+        "crawford-v1",
+        "Staff gap",
+        "Blind spots",
+        "BLIND SPOT",
+        "Parking is hard",
+    ] {
         assert!(table.contains(words), "{words}: {table}");
     }
-    let csv = app.pds_ok(&["results", "--survey", "check", "--wave", "w1", "--format", "csv", "--bootstrap", "200"]);
+    let csv = app.pds_ok(&[
+        "results",
+        "--survey",
+        "check",
+        "--wave",
+        "w1",
+        "--format",
+        "csv",
+        "--bootstrap",
+        "200",
+    ]);
     assert!(csv.starts_with("survey,wave,section,id,label"), "{csv}");
-    assert!(csv.lines().any(|l| l.contains(",item,late-delivery,") && l.contains(",joint,joint-v1,")), "{csv}");
-    assert!(csv.lines().any(|l| l.contains(",staff-gap,") && l.contains("kendall-tau-b")), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.contains(",item,late-delivery,") && l.contains(",joint,joint-v1,")),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.contains(",staff-gap,") && l.contains("kendall-tau-b")),
+        "{csv}"
+    );
 
     // Bad views are refused with what to fix.
-    let err = failure(&app, &["results", "--survey", "check", "--wave", "w1", "--compare-wave", "w9"]);
+    let err = failure(
+        &app,
+        &[
+            "results",
+            "--survey",
+            "check",
+            "--wave",
+            "w1",
+            "--compare-wave",
+            "w9",
+        ],
+    );
     assert!(err.contains("no wave \"w9\""), "{err}");
     let err = failure(&app, &["results", "--survey", "check", "--by", "region"]);
-    assert!(err.contains("--by region") && err.contains("customer_type"), "{err}");
+    assert!(
+        err.contains("--by region") && err.contains("customer_type"),
+        "{err}"
+    );
 
     api_and_dashboard_show_the_checklist(&app);
 }
 
 fn api_and_dashboard_show_the_checklist(app: &TestApp) {
-    let key = app.pds_ok(&["keys", "create", "--name", "analyst"]).trim().to_string();
+    let key = app
+        .pds_ok(&["keys", "create", "--name", "analyst"])
+        .trim()
+        .to_string();
     let agent = app.http();
-    let url = format!("{}/api/surveys/check/results?wave=w1&bootstrap=200&top=2", app.base_url);
+    let url = format!(
+        "{}/api/surveys/check/results?wave=w1&bootstrap=200&top=2",
+        app.base_url
+    );
     let mut response = agent
         .get(&url)
         .header("Authorization", &format!("Bearer {key}"))
@@ -311,10 +468,17 @@ fn api_and_dashboard_show_the_checklist(app: &TestApp) {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let body: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
-    assert_eq!((body["kind"].as_str(), body["n"].as_u64()), (Some("checklist"), Some(12)));
+    assert_eq!(
+        (body["kind"].as_str(), body["n"].as_u64()),
+        (Some("checklist"), Some(12))
+    );
     assert_eq!(body["staff_gap"]["blind_spots"][0], "late-delivery");
     let url = format!("{}/api/surveys/check/results?by=region", app.base_url);
-    let response = agent.get(&url).header("Authorization", &format!("Bearer {key}")).call().unwrap();
+    let response = agent
+        .get(&url)
+        .header("Authorization", &format!("Bearer {key}"))
+        .call()
+        .unwrap();
     assert_eq!(response.status().as_u16(), 400, "an unknown attribute");
 
     // The dashboard: log in with the key, then the checklist page and its charts.
@@ -340,7 +504,15 @@ fn api_and_dashboard_show_the_checklist(app: &TestApp) {
     let (status, html) = page("/admin/surveys/check?wave=w1");
     assert_eq!(status, 200, "{html}");
     // The dashboard uses the default k = 5: with four items there is no blind spot.
-    for part in ["id=\"checklist-items\"", "id=\"staff-gap\"", "id=\"staff-gap-summary\"", "chart-ab", "chart-gap", "The delivery came later than you were promised", "Parking is hard"] {
+    for part in [
+        "id=\"checklist-items\"",
+        "id=\"staff-gap\"",
+        "id=\"staff-gap-summary\"",
+        "chart-ab",
+        "chart-gap",
+        "The delivery came later than you were promised",
+        "Parking is hard",
+    ] {
         assert!(html.contains(part), "{part}: {html}");
     }
     let (status, ab) = page("/admin/surveys/check/charts/ab.svg?wave=w1");

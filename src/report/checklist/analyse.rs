@@ -67,8 +67,14 @@ pub fn analyse(
         .iter()
         .map(|i| (i.id.clone(), i.label.clone()))
         .collect();
-    let (items, draws) = rows(&labels, &answers, analysis.ask_solved_elsewhere, options, on_progress)
-        .map_err(invalid)?;
+    let (items, draws) = rows(
+        &labels,
+        &answers,
+        analysis.ask_solved_elsewhere,
+        options,
+        on_progress,
+    )
+    .map_err(invalid)?;
     let areas = area_rows(analysis, &answers, &items, options).map_err(invalid)?;
     let segments = options
         .by
@@ -90,7 +96,10 @@ pub fn analyse(
         None
     } else {
         let staff = answers_of(&staff);
-        Some(views::staff_gap((&answers, &draws), &staff, &analysis.items, options).map_err(invalid)?)
+        Some(
+            views::staff_gap((&answers, &draws), &staff, &analysis.items, options)
+                .map_err(invalid)?,
+        )
     };
     let n = customers.len() as u64;
     let in_scope: HashSet<i64> = customers.iter().map(|r| r.response_id).collect();
@@ -120,7 +129,13 @@ pub fn analyse(
 }
 
 /// A figure resting on `n` respondents.
-pub(super) fn figure(method: &'static str, value: f64, ci: Interval, ci_method: &'static str, n: u64) -> Figure {
+pub(super) fn figure(
+    method: &'static str,
+    value: f64,
+    ci: Interval,
+    ci_method: &'static str,
+    n: u64,
+) -> Figure {
     Figure {
         method,
         value,
@@ -133,7 +148,13 @@ pub(super) fn figure(method: &'static str, value: f64, ci: Interval, ci_method: 
 
 /// `A` of an area score.
 pub(super) fn often_figure(s: &stats::ChecklistAreaScore) -> Figure {
-    figure(OFTEN_SHARE, s.often_share, s.often_ci, crate::report::FREQUENCY_CI, s.n)
+    figure(
+        OFTEN_SHARE,
+        s.often_share,
+        s.often_ci,
+        crate::report::FREQUENCY_CI,
+        s.n,
+    )
 }
 
 /// Ranked rows of `labels` (`(id, label)` per area of `answers`), and the
@@ -161,16 +182,25 @@ fn rows(
         .iter()
         .filter_map(|st| {
             let s = by_area[st.area]?;
-            let joint = figure(stats::JOINT_V1, s.joint, st.score_ci, stats::RANK_BOOTSTRAP_V1, s.n);
-            let solved = s.solved_elsewhere_share.filter(|_| ask_solved_elsewhere).map(|share| {
-                figure(
-                    SOLVED_ELSEWHERE_SHARE,
-                    share,
-                    stats::wilson(s.solved_elsewhere, s.asked_elsewhere),
-                    wilson,
-                    s.asked_elsewhere,
-                )
-            });
+            let joint = figure(
+                stats::JOINT_V1,
+                s.joint,
+                st.score_ci,
+                stats::RANK_BOOTSTRAP_V1,
+                s.n,
+            );
+            let solved = s
+                .solved_elsewhere_share
+                .filter(|_| ask_solved_elsewhere)
+                .map(|share| {
+                    figure(
+                        SOLVED_ELSEWHERE_SHARE,
+                        share,
+                        stats::wilson(s.solved_elsewhere, s.asked_elsewhere),
+                        wilson,
+                        s.asked_elsewhere,
+                    )
+                });
             let preemptible = solved.map(|solved| {
                 figure(
                     PREEMPTIBLE_V1,
@@ -190,7 +220,13 @@ fn rows(
                 area: None,
                 items: Vec::new(),
                 often: often_figure(s),
-                bothered: figure(BOTHERED_SHARE, s.bothered_share, s.bothered_ci, wilson, s.rated),
+                bothered: figure(
+                    BOTHERED_SHARE,
+                    s.bothered_share,
+                    s.bothered_ci,
+                    wilson,
+                    s.rated,
+                ),
                 crawford: figure(
                     stats::CRAWFORD_V1,
                     s.crawford,
@@ -248,7 +284,11 @@ fn area_rows(
         items
             .iter()
             .map(|row| {
-                let item = analysis.items.iter().position(|i| i.id == row.id).unwrap_or(0);
+                let item = analysis
+                    .items
+                    .iter()
+                    .position(|i| i.id == row.id)
+                    .unwrap_or(0);
                 ChecklistRow {
                     id: keys[group_of[item]].clone(),
                     label: keys[group_of[item]].clone(),
@@ -260,7 +300,14 @@ fn area_rows(
         let grouped = stats::group_answers(answers, &group_of, keys.len());
         let labels: Vec<(String, String)> = keys.iter().map(|k| (k.clone(), k.clone())).collect();
         let go_on = |_| ControlFlow::Continue(());
-        rows(&labels, &grouped, analysis.ask_solved_elsewhere, options, &go_on)?.0
+        rows(
+            &labels,
+            &grouped,
+            analysis.ask_solved_elsewhere,
+            options,
+            &go_on,
+        )?
+        .0
     };
     for row in &mut areas {
         row.items = members(&row.id);
@@ -307,12 +354,19 @@ fn write_ins(all: &[WriteIn], in_scope: &HashSet<i64>, n: u64) -> WriteIns {
             let share = if n == 0 { 0.0 } else { k as f64 / n as f64 };
             WriteInArea {
                 area,
-                share: figure("write-in-share", share, stats::wilson(k, n), crate::report::FREQUENCY_CI, n),
+                share: figure(
+                    "write-in-share",
+                    share,
+                    stats::wilson(k, n),
+                    crate::report::FREQUENCY_CI,
+                    n,
+                ),
                 mentions,
             }
         })
         .collect();
-    out.areas.sort_by(|a, b| b.share.value.total_cmp(&a.share.value));
+    out.areas
+        .sort_by(|a, b| b.share.value.total_cmp(&a.share.value));
     out
 }
 
@@ -326,7 +380,13 @@ mod tests {
     fn pet_owners() -> Analysis {
         let often = [78, 70, 44, 98, 66];
         let bothered = [53, 46, 48, 21, 25];
-        let names = ["Get fleas", "Shed hairs", "Have unwanted babies", "Need constant feeding", "Make noise"];
+        let names = [
+            "Get fleas",
+            "Shed hairs",
+            "Have unwanted babies",
+            "Need constant feeding",
+            "Make noise",
+        ];
         let customers = (0..100)
             .map(|i| Respondent {
                 response_id: i as i64,
@@ -334,8 +394,16 @@ mod tests {
                 answers: (0..5)
                     .map(|a| ChecklistAnswer {
                         area: a,
-                        experienced: if i < often[a] { Experience::Often } else { Experience::No },
-                        bother: Some(if (i + 37 * a) % 100 < bothered[a] { 5 } else { 2 }),
+                        experienced: if i < often[a] {
+                            Experience::Often
+                        } else {
+                            Experience::No
+                        },
+                        bother: Some(if (i + 37 * a) % 100 < bothered[a] {
+                            5
+                        } else {
+                            2
+                        }),
                         solved_elsewhere: None,
                     })
                     .collect(),
@@ -347,7 +415,11 @@ mod tests {
             items: names
                 .iter()
                 .enumerate()
-                .map(|(i, n)| Item { id: format!("p{i}"), label: n.to_string(), area: None })
+                .map(|(i, n)| Item {
+                    id: format!("p{i}"),
+                    label: n.to_string(),
+                    area: None,
+                })
                 .collect(),
             customers,
             ..Analysis::default()
@@ -356,7 +428,10 @@ mod tests {
 
     fn options() -> Options {
         Options {
-            bootstrap: stats::BootstrapOptions { replicates: 200, ..Default::default() },
+            bootstrap: stats::BootstrapOptions {
+                replicates: 200,
+                ..Default::default()
+            },
             ..Options::default()
         }
     }
@@ -391,9 +466,15 @@ mod tests {
             .collect();
         assert_eq!(table, expected);
         let fleas = by_crawford[0];
-        assert_eq!((fleas.often.method, fleas.crawford.method, fleas.often.n), (OFTEN_SHARE, stats::CRAWFORD_V1, 100));
+        assert_eq!(
+            (fleas.often.method, fleas.crawford.method, fleas.often.n),
+            (OFTEN_SHARE, stats::CRAWFORD_V1, 100)
+        );
         assert!(fleas.crawford.ci.low <= 0.4134 && 0.4134 <= fleas.crawford.ci.high);
-        assert!(r.items.iter().all(|row| row.preemptible.is_none()), "not asked");
+        assert!(
+            r.items.iter().all(|row| row.preemptible.is_none()),
+            "not asked"
+        );
         assert!(r.staff_gap.is_none() && r.segments.is_none());
         assert_eq!(r.areas.len(), 5, "each item its own area");
     }
@@ -403,7 +484,8 @@ mod tests {
         let mut analysis = pet_owners();
         let alone = analyse(&analysis, &options(), &|_| ControlFlow::Continue(())).expect("valid");
         analysis.staff = analysis.customers[..10].to_vec();
-        let with_staff = analyse(&analysis, &options(), &|_| ControlFlow::Continue(())).expect("valid");
+        let with_staff =
+            analyse(&analysis, &options(), &|_| ControlFlow::Continue(())).expect("valid");
         assert_eq!(with_staff.n, 100);
         for (a, b) in alone.items.iter().zip(&with_staff.items) {
             assert_eq!((a.often, a.joint), (b.often, b.joint));
@@ -427,12 +509,20 @@ mod tests {
     #[test]
     fn an_unknown_segment_attribute_names_the_known_ones() {
         let mut analysis = pet_owners();
-        analysis.customers[0].attributes.insert("customer_type".into(), "lost".into());
-        let options = Options { by: Some("region".into()), ..options() };
+        analysis.customers[0]
+            .attributes
+            .insert("customer_type".into(), "lost".into());
+        let options = Options {
+            by: Some("region".into()),
+            ..options()
+        };
         let err = analyse(&analysis, &options, &|_| ControlFlow::Continue(())).unwrap_err();
-        assert!(matches!(
-            err,
-            Error::View(crate::report::ViewError::UnknownAttribute { ref known, .. }) if known == "customer_type"
-        ), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::View(crate::report::ViewError::UnknownAttribute { ref known, .. }) if known == "customer_type"
+            ),
+            "{err}"
+        );
     }
 }

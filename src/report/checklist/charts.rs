@@ -7,8 +7,8 @@ use std::fmt::Write;
 
 use super::{ChecklistResults, StaffGap};
 use crate::report::charts::{
-    axes, escape, nice_max, open_svg, percent, shorten, trim_number, ChartText, BRAND, GRID,
-    MUTED, WIDTH,
+    axes, escape, nice_max, open_svg, percent, shorten, trim_number, ChartText, BRAND, GRID, MUTED,
+    WIDTH,
 };
 
 /// The staff side's colour (an orange that reads apart from the brand blue).

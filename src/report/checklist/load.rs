@@ -78,7 +78,8 @@ pub fn analysis(
             .map(|(i, r)| (r.response_id, i))
             .collect();
         for (response, answer) in answers {
-            let (Some(&r), Some(&item)) = (position.get(&response), index.get(answer.item.as_str()))
+            let (Some(&r), Some(&item)) =
+                (position.get(&response), index.get(answer.item.as_str()))
             else {
                 continue;
             };
@@ -130,7 +131,11 @@ fn waves(
     Ok((wave, earlier))
 }
 
-fn responses_of(conn: &mut AnyConnection, survey_id: i64, audience: &str) -> Result<Vec<Respondent>> {
+fn responses_of(
+    conn: &mut AnyConnection,
+    survey_id: i64,
+    audience: &str,
+) -> Result<Vec<Respondent>> {
     let rows: Vec<(i64, i64, String)> = responses::table
         .filter(responses::survey_id.eq(survey_id))
         .filter(responses::audience.eq(audience))
@@ -183,8 +188,6 @@ fn to_stats(item: usize, answer: &ItemAnswer) -> ChecklistAnswer {
         },
         bother: answer.bother.map(|b| b.get()),
         // "Don't know" answered the question without saying yes.
-        solved_elsewhere: answer
-            .solved_elsewhere
-            .map(|s| s == SolvedElsewhere::Yes),
+        solved_elsewhere: answer.solved_elsewhere.map(|s| s == SolvedElsewhere::Yes),
     }
 }

@@ -29,13 +29,21 @@ pub(super) fn table(r: &ChecklistResults, out: &mut dyn Write) -> io::Result<()>
         out,
         "Checklist survey {}{}: n = {} customers{}",
         r.survey,
-        r.wave.as_deref().map(|w| format!(", wave {w}")).unwrap_or_else(|| ", all waves".into()),
+        r.wave
+            .as_deref()
+            .map(|w| format!(", wave {w}"))
+            .unwrap_or_else(|| ", all waves".into()),
         r.n,
         flag(r.small_sample, "  [n<30]")
     )?;
     rows(out, "Items", &r.items, r.preemptibility_asked)?;
     if r.areas.iter().any(|a| a.items.len() > 1) {
-        rows(out, "Areas (each customer's worst item of the area, worst-item-v1)", &r.areas, r.preemptibility_asked)?;
+        rows(
+            out,
+            "Areas (each customer's worst item of the area, worst-item-v1)",
+            &r.areas,
+            r.preemptibility_asked,
+        )?;
     }
     writeln!(
         out,
@@ -56,10 +64,21 @@ pub(super) fn table(r: &ChecklistResults, out: &mut dyn Write) -> io::Result<()>
         segments(out, s)?;
     }
     if let Some(w) = &r.wave_comparison {
-        writeln!(out, "\nWave {} against {} ({}, {}; n = {} / {}):", w.later_wave, w.earlier_wave, w.test, w.adjustment, w.later_n, w.earlier_n)?;
+        writeln!(
+            out,
+            "\nWave {} against {} ({}, {}; n = {} / {}):",
+            w.later_wave, w.earlier_wave, w.test, w.adjustment, w.later_n, w.earlier_n
+        )?;
         let width = label_width(w.items.iter().map(|i| i.label.chars().count()));
         for i in &w.items {
-            writeln!(out, "  {}  A {}  p {}  p(BH) {}", label(&i.label, width), signed_pct_ci(i.change.difference, i.change.difference_ci), p(i.change.p_value), p(i.p_adjusted))?;
+            writeln!(
+                out,
+                "  {}  A {}  p {}  p(BH) {}",
+                label(&i.label, width),
+                signed_pct_ci(i.change.difference, i.change.difference_ci),
+                p(i.change.p_value),
+                p(i.p_adjusted)
+            )?;
         }
     }
     write_ins(out, &r.write_ins, r.n)?;
@@ -69,7 +88,12 @@ pub(super) fn table(r: &ChecklistResults, out: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
-fn rows(out: &mut dyn Write, title: &str, rows: &[ChecklistRow], preemptible: bool) -> io::Result<()> {
+fn rows(
+    out: &mut dyn Write,
+    title: &str,
+    rows: &[ChecklistRow],
+    preemptible: bool,
+) -> io::Result<()> {
     let width = label_width(rows.iter().map(|r| r.label.chars().count()));
     writeln!(out, "\n{title}:")?;
     writeln!(
@@ -98,16 +122,29 @@ fn rows(out: &mut dyn Write, title: &str, rows: &[ChecklistRow], preemptible: bo
             row.p_top_k * 100.0,
             row.joint.n,
             flag(row.often.small_sample, "  [n<30]"),
-            flag(row.bothered.small_sample && !row.often.small_sample, "  [B: rated<30]"),
+            flag(
+                row.bothered.small_sample && !row.often.small_sample,
+                "  [B: rated<30]"
+            ),
         )?;
     }
     Ok(())
 }
 
 fn segments(out: &mut dyn Write, s: &ChecklistSegments) -> io::Result<()> {
-    writeln!(out, "\nBy {} ({} of {}, {}; {} without a value left out):", s.attribute, s.test, s.tested, s.adjustment, s.without_attribute)?;
+    writeln!(
+        out,
+        "\nBy {} ({} of {}, {}; {} without a value left out):",
+        s.attribute, s.test, s.tested, s.adjustment, s.without_attribute
+    )?;
     for seg in &s.segments {
-        writeln!(out, "  {}: n = {}{}", seg.segment, seg.n, flag(seg.small_sample, "  [n<30]"))?;
+        writeln!(
+            out,
+            "  {}: n = {}{}",
+            seg.segment,
+            seg.n,
+            flag(seg.small_sample, "  [n<30]")
+        )?;
     }
     let width = label_width(s.items.iter().map(|i| i.label.chars().count()));
     for item in &s.items {
@@ -117,18 +154,42 @@ fn segments(out: &mut dyn Write, s: &ChecklistSegments) -> io::Result<()> {
             .map(|c| format!("{} A {}", c.segment, pct_ci(c.often.value, c.often.ci)))
             .collect();
         let low = item.test.as_ref().is_some_and(|t| t.low_expected);
-        writeln!(out, "  {}  {}  p {}  p(BH) {}{}", label(&item.label, width), cells.join("  "), p(item.test.as_ref().map(|t| t.p_value)), p(item.p_adjusted), flag(low, "  [expected<5]"))?;
+        writeln!(
+            out,
+            "  {}  {}  p {}  p(BH) {}{}",
+            label(&item.label, width),
+            cells.join("  "),
+            p(item.test.as_ref().map(|t| t.p_value)),
+            p(item.p_adjusted),
+            flag(low, "  [expected<5]")
+        )?;
     }
     Ok(())
 }
 
 fn write_ins(out: &mut dyn Write, w: &WriteIns, n: u64) -> io::Result<()> {
-    writeln!(out, "\nOther problems written in: {} by {} of {} customers", w.mentions, w.respondents, n)?;
+    writeln!(
+        out,
+        "\nOther problems written in: {} by {} of {} customers",
+        w.mentions, w.respondents, n
+    )?;
     for a in &w.areas {
-        writeln!(out, "  {}  {} ({} mentions, n = {})", crate::text_safety::for_terminal(&a.area), pct_ci(a.share.value, a.share.ci), a.mentions, a.share.n)?;
+        writeln!(
+            out,
+            "  {}  {} ({} mentions, n = {})",
+            crate::text_safety::for_terminal(&a.area),
+            pct_ci(a.share.value, a.share.ci),
+            a.mentions,
+            a.share.n
+        )?;
     }
     for u in &w.uncoded {
-        writeln!(out, "  [{}] {}", u.why, crate::text_safety::for_terminal(&u.text))?;
+        writeln!(
+            out,
+            "  [{}] {}",
+            u.why,
+            crate::text_safety::for_terminal(&u.text)
+        )?;
     }
     Ok(())
 }
@@ -157,7 +218,11 @@ fn gap(out: &mut dyn Write, g: &StaffGap) -> io::Result<()> {
         }
     )?;
     let width = label_width(g.items.iter().map(|i| i.label.chars().count()));
-    writeln!(out, "  {}  customers        staff            gap (joint-v1)", label("item", width))?;
+    writeln!(
+        out,
+        "  {}  customers        staff            gap (joint-v1)",
+        label("item", width)
+    )?;
     for i in &g.items {
         writeln!(
             out,
@@ -174,15 +239,43 @@ fn gap(out: &mut dyn Write, g: &StaffGap) -> io::Result<()> {
         )?;
     }
     if !g.blind_spots.is_empty() {
-        writeln!(out, "  Blind spots (customers' top {}, staff rank below): {}", g.top_k, g.blind_spots.join(", "))?;
+        writeln!(
+            out,
+            "  Blind spots (customers' top {}, staff rank below): {}",
+            g.top_k,
+            g.blind_spots.join(", ")
+        )?;
     }
     Ok(())
 }
 
 const COLUMNS: [&str; 26] = [
-    "survey", "wave", "section", "id", "label", "segment", "figure", "method", "value", "low",
-    "high", "ci_method", "n", "small_sample", "position", "rank_low", "rank_high", "p_top_k",
-    "top_k", "replicates", "seed", "test", "statistic", "dof", "p_value", "p_adjusted",
+    "survey",
+    "wave",
+    "section",
+    "id",
+    "label",
+    "segment",
+    "figure",
+    "method",
+    "value",
+    "low",
+    "high",
+    "ci_method",
+    "n",
+    "small_sample",
+    "position",
+    "rank_low",
+    "rank_high",
+    "p_top_k",
+    "top_k",
+    "replicates",
+    "seed",
+    "test",
+    "statistic",
+    "dof",
+    "p_value",
+    "p_adjusted",
 ];
 
 /// One CSV row; unset cells stay empty.
@@ -199,11 +292,23 @@ struct Line {
     n: Option<u64>,
     small_sample: Option<bool>,
     ranks: Option<(usize, u32, u32, f64)>,
-    test: Option<(&'static str, Option<f64>, Option<u64>, Option<f64>, Option<f64>)>,
+    test: Option<(
+        &'static str,
+        Option<f64>,
+        Option<u64>,
+        Option<f64>,
+        Option<f64>,
+    )>,
 }
 
 impl Line {
-    fn of_figure(section: &'static str, id: &str, label: &str, figure: &'static str, f: &Figure) -> Line {
+    fn of_figure(
+        section: &'static str,
+        id: &str,
+        label: &str,
+        figure: &'static str,
+        f: &Figure,
+    ) -> Line {
         Line {
             section,
             id: id.to_string(),
@@ -245,14 +350,26 @@ fn row_lines(section: &'static str, row: &ChecklistRow) -> Vec<Line> {
 }
 
 fn lines(r: &ChecklistResults) -> Vec<Line> {
-    let mut lines: Vec<Line> = r.items.iter().flat_map(|row| row_lines("item", row)).collect();
+    let mut lines: Vec<Line> = r
+        .items
+        .iter()
+        .flat_map(|row| row_lines("item", row))
+        .collect();
     lines.extend(r.areas.iter().flat_map(|row| row_lines("area", row)));
     if let Some(s) = &r.segments {
         for item in &s.items {
             for c in &item.per_segment {
                 let mut line = Line::of_figure("segment", &item.id, &item.label, "often", &c.often);
                 line.segment = format!("{}={}", s.attribute, c.segment);
-                line.test = item.test.as_ref().map(|t| (t.method, Some(t.statistic), Some(t.dof), Some(t.p_value), item.p_adjusted));
+                line.test = item.test.as_ref().map(|t| {
+                    (
+                        t.method,
+                        Some(t.statistic),
+                        Some(t.dof),
+                        Some(t.p_value),
+                        item.p_adjusted,
+                    )
+                });
                 lines.push(line);
             }
         }
@@ -269,7 +386,13 @@ fn lines(r: &ChecklistResults) -> Vec<Line> {
                 method: OFTEN_SHARE,
                 ci_method: i.change.method,
                 n: Some(w.later_n + w.earlier_n),
-                test: Some((i.change.method, i.change.z, None, i.change.p_value, i.p_adjusted)),
+                test: Some((
+                    i.change.method,
+                    i.change.z,
+                    None,
+                    i.change.p_value,
+                    i.p_adjusted,
+                )),
                 ..Line::default()
             });
         }
@@ -280,7 +403,11 @@ fn lines(r: &ChecklistResults) -> Vec<Line> {
                 section: "staff-gap",
                 id: i.id.clone(),
                 label: i.label.clone(),
-                segment: if i.blind_spot { "blind-spot".into() } else { String::new() },
+                segment: if i.blind_spot {
+                    "blind-spot".into()
+                } else {
+                    String::new()
+                },
                 figure: "gap",
                 value: Some((i.gap, Some(i.gap_ci))),
                 method: g.method,
@@ -303,7 +430,9 @@ fn lines(r: &ChecklistResults) -> Vec<Line> {
         });
     }
     for a in &r.write_ins.areas {
-        lines.push(Line::of_figure("write-in", &a.area, &a.area, "share", &a.share));
+        lines.push(Line::of_figure(
+            "write-in", &a.area, &a.area, "share", &a.share,
+        ));
     }
     for u in &r.write_ins.uncoded {
         lines.push(Line {
@@ -328,10 +457,14 @@ pub(super) fn csv(r: &ChecklistResults, out: &mut dyn Write) -> Result<()> {
             None => (None, None, None, None),
         };
         let bootstrap = line.ranks.is_some() || line.ci_method == st.method;
-        let (test, statistic, dof, p_value, p_adjusted) = line.test.unwrap_or(("", None, None, None, None));
+        let (test, statistic, dof, p_value, p_adjusted) =
+            line.test.unwrap_or(("", None, None, None, None));
         let record = [
             spreadsheet_safe(&r.survey),
-            r.wave.clone().map(|w| spreadsheet_safe(&w)).unwrap_or_default(),
+            r.wave
+                .clone()
+                .map(|w| spreadsheet_safe(&w))
+                .unwrap_or_default(),
             line.section.to_string(),
             spreadsheet_safe(&line.id),
             spreadsheet_safe(&line.label),

@@ -34,7 +34,9 @@ fn invalid(e: StatsError) -> Error {
 /// BH-adjusted p-values beside the raw ones (`None` where there is no test).
 fn adjusted(p_values: &[Option<f64>]) -> Result<Vec<Option<f64>>> {
     let raw: Vec<f64> = p_values.iter().flatten().copied().collect();
-    let mut adjusted = stats::benjamini_hochberg(&raw).map_err(invalid)?.into_iter();
+    let mut adjusted = stats::benjamini_hochberg(&raw)
+        .map_err(invalid)?
+        .into_iter();
     Ok(p_values
         .iter()
         .map(|p| p.and_then(|_| adjusted.next()))
@@ -72,7 +74,12 @@ pub(super) fn segments(
     let with: usize = groups.values().map(Vec::len).sum();
     let per_segment: Vec<(String, Vec<stats::ChecklistAreaScore>)> = groups
         .iter()
-        .map(|(name, people)| Ok(((*name).clone(), scores(&answers_of(people), items.len()).map_err(invalid)?)))
+        .map(|(name, people)| {
+            Ok((
+                (*name).clone(),
+                scores(&answers_of(people), items.len()).map_err(invalid)?,
+            ))
+        })
         .collect::<Result<_>>()?;
     let tests: Vec<Option<stats::ChiSquareTest>> = ranked
         .iter()
@@ -85,7 +92,12 @@ pub(super) fn segments(
             stats::chi_square(&table)
         })
         .collect();
-    let p_adjusted = adjusted(&tests.iter().map(|t| t.as_ref().map(|t| t.p_value)).collect::<Vec<_>>())?;
+    let p_adjusted = adjusted(
+        &tests
+            .iter()
+            .map(|t| t.as_ref().map(|t| t.p_value))
+            .collect::<Vec<_>>(),
+    )?;
     Ok(ChecklistSegments {
         attribute: attribute.to_string(),
         tested: "often / not often",
@@ -141,7 +153,11 @@ pub(super) fn compare_waves(
     let often = |people: &[&Respondent]| {
         let mut counts = vec![0u64; count];
         for r in people {
-            for a in r.answers.iter().filter(|a| a.experienced == Experience::Often) {
+            for a in r
+                .answers
+                .iter()
+                .filter(|a| a.experienced == Experience::Often)
+            {
                 counts[a.area] += 1;
             }
         }
@@ -189,8 +205,10 @@ pub(super) fn staff_gap(
         area_count: items.len(),
         respondents,
     };
-    let gap = stats::staff_gap_with_draws(&input(customers), draws, &input(staff), &options.bootstrap)?;
-    let ids = |areas: &[usize]| -> Vec<String> { areas.iter().map(|&a| items[a].id.clone()).collect() };
+    let gap =
+        stats::staff_gap_with_draws(&input(customers), draws, &input(staff), &options.bootstrap)?;
+    let ids =
+        |areas: &[usize]| -> Vec<String> { areas.iter().map(|&a| items[a].id.clone()).collect() };
     let mut rows: Vec<GapItem> = gap
         .areas
         .iter()

@@ -17,14 +17,19 @@ use crate::web::AppState;
 pub(super) const CHARTS: [&str; 2] = ["ab", "gap"];
 
 /// The survey when it is a checklist survey.
-pub(super) fn checklist_survey(state: &AppState, slug: &crate::survey::SurveySlug) -> Result<Option<StoredSurvey>> {
+pub(super) fn checklist_survey(
+    state: &AppState,
+    slug: &crate::survey::SurveySlug,
+) -> Result<Option<StoredSurvey>> {
     let survey = store::find(&mut *state.db.conn()?, slug)?;
     Ok((survey.survey.kind == SurveyKind::Checklist).then_some(survey))
 }
 
 fn results(state: &AppState, survey: &StoredSurvey, options: &Options) -> Result<ChecklistResults> {
     let mut conn = state.db.conn()?;
-    checklist::compute(&mut conn, survey, options, &|_| std::ops::ControlFlow::Continue(()))
+    checklist::compute(&mut conn, survey, options, &|_| {
+        std::ops::ControlFlow::Continue(())
+    })
 }
 
 fn title_of(survey: &StoredSurvey) -> String {
@@ -87,7 +92,11 @@ pub(super) fn chart(
     let text = ChartText {
         title: words("title")?,
         x_axis: words("x")?,
-        y_axis: if kind == "ab" { words("y")? } else { String::new() },
+        y_axis: if kind == "ab" {
+            words("y")?
+        } else {
+            String::new()
+        },
     };
     match (kind, gap) {
         ("ab", _) => Ok(charts::ab(&results, &text)),

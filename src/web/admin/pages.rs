@@ -291,7 +291,8 @@ pub(super) async fn chart(
     let Some(kind) = chart.strip_suffix(".svg").map(str::to_string) else {
         return problem(Error::NotFound(chart), None);
     };
-    if !["scatter", "bars"].contains(&kind.as_str()) && !checklist::CHARTS.contains(&kind.as_str()) {
+    if !["scatter", "bars"].contains(&kind.as_str()) && !checklist::CHARTS.contains(&kind.as_str())
+    {
         return problem(Error::NotFound(chart), None);
     }
     let name = kind.clone();

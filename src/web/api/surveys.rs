@@ -537,7 +537,9 @@ pub async fn results(
         let survey = store::find(&mut conn, &slug)?;
         let go_on = |_| ControlFlow::Continue(());
         Ok(if survey.survey.kind == SurveyKind::Checklist {
-            serde_json::to_value(report::checklist::compute(&mut conn, &survey, &options, &go_on)?)
+            serde_json::to_value(report::checklist::compute(
+                &mut conn, &survey, &options, &go_on,
+            )?)
         } else {
             serde_json::to_value(report::compute(&mut conn, &survey, &options, &go_on)?)
         }
