@@ -161,6 +161,8 @@ pub fn crosscheck_cases(seed: u64, cases: usize) -> String {
 /// top-k overlap and tau-b.
 fn checklist_case(rng: &mut ChaCha8Rng) -> String {
     let areas = rng.random_range(2..=8usize);
+    let (customer_count, staff_count) =
+        (rng.random_range(1..=60usize), rng.random_range(1..=20usize));
     let mut draw = |count: usize| -> Vec<Vec<ChecklistAnswer>> {
         (0..count)
             .map(|_| {
@@ -182,8 +184,8 @@ fn checklist_case(rng: &mut ChaCha8Rng) -> String {
             })
             .collect()
     };
-    let customers = draw(rng.random_range(1..=60usize));
-    let staff = draw(rng.random_range(1..=20usize));
+    let customers = draw(customer_count);
+    let staff = draw(staff_count);
     let figures = |respondents: &[Vec<ChecklistAnswer>]| {
         let mut scores = checklist_scores(&ChecklistInput {
             area_count: areas,

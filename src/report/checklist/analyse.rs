@@ -35,7 +35,7 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    fn in_wave<'a>(people: &'a [Respondent], wave: Option<i64>) -> Vec<&'a Respondent> {
+    fn in_wave(people: &[Respondent], wave: Option<i64>) -> Vec<&Respondent> {
         people
             .iter()
             .filter(|r| wave.is_none_or(|w| r.wave_id == w))

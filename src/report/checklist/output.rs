@@ -278,6 +278,15 @@ const COLUMNS: [&str; 26] = [
     "p_adjusted",
 ];
 
+/// A test's method, statistic, degrees of freedom, p and adjusted p.
+type Test = (
+    &'static str,
+    Option<f64>,
+    Option<u64>,
+    Option<f64>,
+    Option<f64>,
+);
+
 /// One CSV row; unset cells stay empty.
 #[derive(Default)]
 struct Line {
@@ -292,13 +301,7 @@ struct Line {
     n: Option<u64>,
     small_sample: Option<bool>,
     ranks: Option<(usize, u32, u32, f64)>,
-    test: Option<(
-        &'static str,
-        Option<f64>,
-        Option<u64>,
-        Option<f64>,
-        Option<f64>,
-    )>,
+    test: Option<Test>,
 }
 
 impl Line {
