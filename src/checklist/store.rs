@@ -12,28 +12,7 @@ use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 
 /// The audiences a contact or response may have (`audience` columns).
-pub const CUSTOMER: &str = "customer";
-/// Staff answer "as you think our customers would"; never counted as customers.
-pub const STAFF: &str = "staff";
-
-/// Who a contact is, as `pds contacts import --audience` and `pds invite
-/// --audience` name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Audience {
-    #[default]
-    Customer,
-    /// Staff answer the checklist as they think customers would.
-    Staff,
-}
-
-impl Audience {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Audience::Customer => CUSTOMER,
-            Audience::Staff => STAFF,
-        }
-    }
-}
+pub use crate::audience::{Audience, CUSTOMER, STAFF};
 
 #[derive(Insertable)]
 #[diesel(table_name = checklist_answers)]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use crate::checklist::store::Audience;
+use crate::audience::Audience;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::invite::{contacts, privacy, EmailAddress};

@@ -1,6 +1,6 @@
 //! `pds invite --survey SLUG --wave LABEL [--segment key=value]`.
 
-use crate::checklist::store::Audience;
+use crate::audience::Audience;
 use crate::config::Settings;
 use crate::error::Result;
 use crate::invite::{self, SegmentFilter};

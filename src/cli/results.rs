@@ -72,7 +72,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ControlFlow::Continue(())
     };
     let results = if survey.survey.kind == SurveyKind::Checklist {
-        report::checklist::compute(&mut conn, &survey, &options, &progress).map(Computed::Checklist)
+        crate::checklist::results::compute(&mut conn, &survey, &options, &progress)
+            .map(Computed::Checklist)
     } else {
         report::compute(&mut conn, &survey, &options, &progress).map(Computed::Discovery)
     };

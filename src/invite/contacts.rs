@@ -190,7 +190,7 @@ pub fn store(
     rows: &[NewContact],
     progress: &indicatif::ProgressBar,
 ) -> Result<ImportReport> {
-    store_audience(db, rows, crate::checklist::store::CUSTOMER, progress)
+    store_audience(db, rows, crate::audience::CUSTOMER, progress)
 }
 
 /// [`store`] into an audience (`customer` or `staff`).
@@ -258,7 +258,7 @@ pub fn import(
     skip_invalid: bool,
     progress: &indicatif::ProgressBar,
 ) -> Result<ImportReport> {
-    let customers = crate::checklist::store::CUSTOMER;
+    let customers = crate::audience::CUSTOMER;
     import_audience(db, reader, file, skip_invalid, customers, progress)
 }
 

@@ -67,7 +67,7 @@ pub(crate) struct ContactRow {
     locale: String,
     attributes: String,
     unsubscribed_at: Option<chrono::NaiveDateTime>,
-    /// `customer` or `staff` (see [`crate::checklist::store::STAFF`]).
+    /// `customer` or `staff` (see [`crate::audience::STAFF`]).
     audience: String,
 }
 
@@ -96,7 +96,7 @@ pub fn invite(
     segment: Option<&SegmentFilter>,
     progress: &indicatif::ProgressBar,
 ) -> Result<InviteReport> {
-    let customers = crate::checklist::store::CUSTOMER;
+    let customers = crate::audience::CUSTOMER;
     invite_audience(db, settings, survey, wave, segment, customers, progress)
 }
 

@@ -506,7 +506,7 @@ impl Survey {
             "link": to.link,
             "wave": to.wave,
             "unsubscribe_link": to.unsubscribe_link,
-            "staff": to.audience == crate::checklist::store::STAFF,
+            "staff": to.audience == crate::audience::STAFF,
         });
         match reminder_number {
             None => self.render_email(to.locale, "invitation", extra),

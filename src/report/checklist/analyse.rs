@@ -1,12 +1,33 @@
 //! The figures of a checklist survey from answers already read: pure, so that the
 //! benchmark times exactly what `pds results` computes after loading.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::ControlFlow;
 
-use super::load::{Respondent, WriteIn};
 use super::*;
 use crate::stats::{self, ChecklistAnswer, ChecklistInput, StatsError};
+
+/// One response, ready for the statistics.
+#[derive(Debug, Clone, Default)]
+pub struct Respondent {
+    pub response_id: i64,
+    pub wave_id: i64,
+    /// The contact's segment columns (or `segment` of an imported response).
+    pub attributes: BTreeMap<String, String>,
+    /// `area` is the index of the item in [`Analysis::items`].
+    pub answers: Vec<ChecklistAnswer>,
+}
+
+/// A problem written in the "other problems" box.
+#[derive(Debug, Clone)]
+pub struct WriteIn {
+    pub response_id: i64,
+    pub text: String,
+    /// The label of the area it was coded into.
+    pub area: Option<String>,
+    /// Who coded it (`None`: not yet coded).
+    pub coded_by: Option<String>,
+}
 
 /// One checklist item as results name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +128,7 @@ pub fn analyse(
         survey: analysis.survey.clone(),
         kind: "checklist",
         wave: analysis.wave.as_ref().map(|w| w.1.clone()),
-        audience: crate::checklist::store::CUSTOMER,
+        audience: crate::audience::CUSTOMER,
         method: stats::JOINT_V1,
         n,
         small_sample: stats::is_small_sample(n),

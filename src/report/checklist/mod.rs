@@ -6,28 +6,24 @@
 //! and the staff gap. Only customers' answers count in customer figures; staff's
 //! are used in the staff gap alone.
 //!
-//! `load` reads the database, `analyse` is pure (what the benchmark times), `views`
-//! holds the segment, wave and staff views, `output` the table and CSV.
+//! `analyse` is pure (what the benchmark times; `checklist::results` reads the
+//! database for it), `views` holds the segment, wave and staff views, `output` the
+//! table and CSV, `charts` the dashboard's pictures.
 
 mod analyse;
 pub mod charts;
-mod load;
 mod output;
 mod views;
 
 use std::io::Write;
-use std::ops::ControlFlow;
 
 use serde::Serialize;
 
-pub use analyse::{analyse, Analysis, Item};
-pub use load::{Respondent, WriteIn};
+pub use analyse::{analyse, Analysis, Item, Respondent, WriteIn};
 
 use super::{Format, Options, SegmentInfo, StabilityInfo};
-use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::stats::{ChiSquareTest, Interval, Progress, ProportionTest};
-use crate::survey::StoredSurvey;
 
 /// `A` and `B`: a share of respondents.
 pub const OFTEN_SHARE: &str = "often-share";
@@ -222,15 +218,9 @@ pub struct GapItem {
     pub blind_spot: bool,
 }
 
-/// Computes a checklist survey's results as `options` asks.
-pub fn compute(
-    conn: &mut AnyConnection,
-    survey: &StoredSurvey,
-    options: &Options,
-    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
-) -> Result<ChecklistResults> {
-    let analysis = load::analysis(conn, survey, options)?;
-    analyse(&analysis, options, on_progress)
+/// Segment columns as stored with a response (JSON) as text.
+pub(crate) fn attributes_of(json: &str) -> std::collections::BTreeMap<String, String> {
+    super::load::parse_attributes(json)
 }
 
 /// Writes the results in `format`. CSV and JSON keep full precision.

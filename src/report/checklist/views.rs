@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::analyse::{answers_of, often_figure, Item};
-use super::load::Respondent;
+use super::analyse::{answers_of, often_figure, Item, Respondent};
 use super::*;
 use crate::report::ViewError;
 use crate::stats::{self, ChecklistAnswer, ChecklistInput, Experience, StatsError};

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::{chart_words, render};
 use crate::error::{Error, Result};
 use crate::report::charts::ChartText;
-use crate::report::checklist::{self, charts, ChecklistResults};
+use crate::report::checklist::{charts, ChecklistResults};
 use crate::report::Options;
 use crate::survey::{store, StoredSurvey, SurveyKind};
 use crate::web::AppState;
@@ -27,7 +27,7 @@ pub(super) fn checklist_survey(
 
 fn results(state: &AppState, survey: &StoredSurvey, options: &Options) -> Result<ChecklistResults> {
     let mut conn = state.db.conn()?;
-    checklist::compute(&mut conn, survey, options, &|_| {
+    crate::checklist::results::compute(&mut conn, survey, options, &|_| {
         std::ops::ControlFlow::Continue(())
     })
 }

@@ -537,7 +537,7 @@ pub async fn results(
         let survey = store::find(&mut conn, &slug)?;
         let go_on = |_| ControlFlow::Continue(());
         Ok(if survey.survey.kind == SurveyKind::Checklist {
-            serde_json::to_value(report::checklist::compute(
+            serde_json::to_value(crate::checklist::results::compute(
                 &mut conn, &survey, &options, &go_on,
             )?)
         } else {

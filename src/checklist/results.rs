@@ -1,47 +1,40 @@
-//! Reads a checklist survey's answers for results: the items (from the stored
-//! `checklist.toml`), each response in scope with its audience, segment columns and
-//! item answers, and the customers' write-ins with the area they were coded into.
-//! Both backends run these same queries.
+//! A checklist survey's results (`pds results`, the API and the dashboard): reads
+//! the items (from the stored `checklist.toml`), each response with its audience,
+//! segment columns and item answers, and the customers' write-ins with the area they
+//! were coded into, and hands them to `report::checklist::analyse`, which computes
+//! every figure. Both backends run these same queries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 use diesel::prelude::*;
 
-use super::analyse::{Analysis, Item};
-use crate::checklist::answer::{Experienced, ItemAnswer, SolvedElsewhere};
-use crate::checklist::store::{self, CUSTOMER, STAFF};
-use crate::checklist::Checklist;
+use super::answer::{Experienced, ItemAnswer, SolvedElsewhere};
+use super::store::{self, CUSTOMER, STAFF};
+use super::Checklist;
 use crate::db::schema::{areas, mentions, responses};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
+use crate::report::checklist::{
+    analyse, attributes_of, Analysis, ChecklistResults, Item, Respondent, WriteIn,
+};
 use crate::report::{Options, ViewError};
-use crate::stats::{ChecklistAnswer, Experience};
+use crate::stats::{ChecklistAnswer, Experience, Progress};
 use crate::survey::{store as survey_store, StoredSurvey, SurveyError, WaveLabel, CHECKLIST_FILE};
 
-/// One response, ready for the statistics.
-#[derive(Debug, Clone, Default)]
-pub struct Respondent {
-    pub response_id: i64,
-    pub wave_id: i64,
-    /// The contact's segment columns (or `segment` of an imported response).
-    pub attributes: BTreeMap<String, String>,
-    /// `area` is the index of the item in [`Analysis::items`].
-    pub answers: Vec<ChecklistAnswer>,
-}
-
-/// A problem written in the "other problems" box.
-#[derive(Debug, Clone)]
-pub struct WriteIn {
-    pub response_id: i64,
-    pub text: String,
-    /// The label of the area it was coded into.
-    pub area: Option<String>,
-    /// Who coded it (`None`: not yet coded).
-    pub coded_by: Option<String>,
+/// Computes a checklist survey's results as `options` asks.
+pub fn compute(
+    conn: &mut AnyConnection,
+    survey: &StoredSurvey,
+    options: &Options,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+) -> Result<ChecklistResults> {
+    let analysis = analysis(conn, survey, options)?;
+    analyse(&analysis, options, on_progress)
 }
 
 /// Everything results need, read from the database for `options`' waves.
-pub fn analysis(
+fn analysis(
     conn: &mut AnyConnection,
     survey: &StoredSurvey,
     options: &Options,
@@ -147,7 +140,7 @@ fn responses_of(
         .map(|(response_id, wave_id, attributes)| Respondent {
             response_id,
             wave_id,
-            attributes: crate::report::load::parse_attributes(&attributes),
+            attributes: attributes_of(&attributes),
             answers: Vec::new(),
         })
         .collect())
