@@ -16,7 +16,9 @@ on bad usage or a missing dependency (pip install scipy statsmodels).
 References: statsmodels proportion_confint(method="wilson"), proportions_ztest,
 confint_proportions_2indep(method="newcomb"), multipletests(method="fdr_bh"),
 mcnemar(exact=True); scipy.stats chi2_contingency (Yates when dof = 1) and
-kendalltau (tau-b).
+kendalltau (tau-b). Checklist figures (A, B, crawford-v1, joint-v1, preemptible,
+the staff gap's top-k overlap and tau-b) are recomputed with numpy from the raw
+answers.
 """
 
 import json
@@ -58,6 +60,46 @@ def close(ours, theirs, tolerance):
     if math.isnan(theirs):
         return False
     return abs(ours - theirs) <= tolerance * max(1.0, abs(theirs))
+
+
+def joint_scores(answers):
+    """Checklist joint-v1 per area: mean of often x (bother - 1) / 4 (docs/METHOD.md §4)."""
+    cells = np.array(answers, dtype=float)  # respondents x areas x [experienced, bother, solved]
+    often = cells[:, :, 0] == 2
+    return (often * np.maximum(cells[:, :, 1] - 1, 0) / 4).mean(axis=0), cells
+
+
+def checklist_figures(case):
+    """A, B, crawford-v1, joint-v1, preemptible and the staff gap's overlap and tau-b,
+    computed with numpy and SciPy from the raw answers."""
+    joint, cells = joint_scores(case["customers"])
+    staff_joint, _ = joint_scores(case["staff"])
+    often = cells[:, :, 0] == 2
+    rated = cells[:, :, 1] > 0
+    bothered = cells[:, :, 1] >= 4
+    a = often.mean(axis=0)
+    b = np.where(rated.sum(axis=0) > 0, bothered.sum(axis=0) / np.maximum(rated.sum(axis=0), 1), 0.0)
+    affected = cells[:, :, 0] > 0
+    asked = affected & (cells[:, :, 2] >= 0)
+    solved = asked & (cells[:, :, 2] == 1)
+    preemptible = [
+        float(joint[j] * (1 - solved[:, j].sum() / asked[:, j].sum())) if asked[:, j].sum() > 0 else None
+        for j in range(len(joint))
+    ]
+    k = min(case["top_k"], len(joint))
+    # Top k by score, ties by area index (a stable sort of the negated scores).
+    top = lambda scores: set(np.argsort(-np.asarray(scores), kind="stable")[:k].tolist())
+    overlap = len(top(joint) & top(staff_joint)) / k if k else 0.0
+    tau = kendalltau(staff_joint, joint, variant="b").statistic
+    return {
+        "a": a.tolist(),
+        "b": b.tolist(),
+        "crawford": (a * b).tolist(),
+        "joint": joint.tolist(),
+        "preemptible": preemptible,
+        "overlap": overlap,
+        "tau": None if tau is None or math.isnan(tau) else float(tau),
+    }
 
 
 def main(path):
@@ -140,6 +182,28 @@ def main(path):
         out.append(float(tau))
         if "rust" in case:
             check("kendall", i, "tau_b", case["rust"], tau, TOLERANCE["kendall"])
+
+    out = reference.setdefault("checklist", [])
+    for i, case in enumerate(cases.get("checklist", [])):
+        figures = checklist_figures(case)
+        out.append(figures)
+        if "rust" in case:
+            ours = case["rust"]
+            for field in ("a", "b", "crawford", "joint", "preemptible"):
+                for j, (mine, theirs) in enumerate(zip(ours[field], figures[field])):
+                    if theirs is None or mine is None:
+                        checked += 1
+                        if (theirs is None) != (mine is None):
+                            mismatches.append({"kind": "checklist", "case": i, "field": f"{field}[{j}]"})
+                    else:
+                        check("checklist", i, f"{field}[{j}]", mine, theirs, 1e-12)
+            for field in ("overlap", "tau"):
+                if figures[field] is None or ours[field] is None:
+                    checked += 1
+                    if (figures[field] is None) != (ours[field] is None):
+                        mismatches.append({"kind": "checklist", "case": i, "field": field})
+                else:
+                    check("checklist", i, field, ours[field], figures[field], 1e-12)
 
     print(json.dumps({"reference": reference, "checked": checked, "mismatches": mismatches}))
     if mismatches:

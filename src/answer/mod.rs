@@ -188,6 +188,7 @@ pub fn prepare_with(
                         responses::contact_id.eq(Some(invitee.contact_id)),
                         responses::locale.eq(invitee.locale.as_str()),
                         responses::attributes.eq(&invitee.attributes),
+                        responses::audience.eq(&invitee.audience),
                         responses::no_problems.eq(no_problems),
                         responses::submitted_at.eq(stamp),
                         responses::updated_at.eq(stamp),

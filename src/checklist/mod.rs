@@ -24,6 +24,7 @@
 pub mod answer;
 pub mod draft;
 pub mod form;
+pub mod results;
 pub mod store;
 
 use std::collections::{BTreeMap, HashSet};

@@ -12,9 +12,7 @@ use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 
 /// The audiences a contact or response may have (`audience` columns).
-pub const CUSTOMER: &str = "customer";
-/// Staff answer "as you think our customers would"; never counted as customers.
-pub const STAFF: &str = "staff";
+pub use crate::audience::{Audience, CUSTOMER, STAFF};
 
 #[derive(Insertable)]
 #[diesel(table_name = checklist_answers)]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use crate::audience::Audience;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::invite::{contacts, privacy, EmailAddress};
@@ -16,6 +17,10 @@ pub enum Command {
         /// Import the valid rows even if some rows are invalid (they are listed).
         #[arg(long)]
         skip_invalid: bool,
+        /// Whose contacts these are: customers, or staff (who answer a checklist
+        /// as they think customers would and never count as customers).
+        #[arg(long, value_enum, default_value_t = Audience::Customer)]
+        audience: Audience,
     },
     /// Erase a contact's personal data; their answers stay, anonymous.
     Erase { email: EmailAddress },
@@ -23,20 +28,32 @@ pub enum Command {
 
 pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
     match cmd {
-        Command::Import { file, skip_invalid } => {
+        Command::Import {
+            file,
+            skip_invalid,
+            audience,
+        } => {
             let reader = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
             let db = super::open_db(settings)?;
             let bar = super::progress("contacts");
-            let report =
-                contacts::import(&db, reader, &file.display().to_string(), skip_invalid, &bar)?;
+            let name = file.display().to_string();
+            let report = contacts::import_audience(
+                &db,
+                reader,
+                &name,
+                skip_invalid,
+                audience.as_str(),
+                &bar,
+            )?;
             bar.finish_and_clear();
             for line in &report.skipped {
                 eprintln!("skipped {line}");
             }
             println!(
-                "Imported {} new and updated {} known contacts from {}{}.",
+                "Imported {} new and updated {} known {} contacts from {}{}.",
                 report.inserted,
                 report.updated,
+                audience.as_str(),
                 file.display(),
                 if report.skipped.is_empty() {
                     String::new()

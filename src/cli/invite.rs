@@ -1,7 +1,9 @@
-//! `pds invite --survey SLUG --wave LABEL [--segment key=value] [--dry-run]`, and
+//! `pds invite --survey SLUG --wave LABEL [--segment key=value] [--audience staff]
+//! [--dry-run]`, and
 //! `pds invite --cadence-run [--survey SLUG] [--dry-run]`: the day's batch of the
 //! continuous surveys, for cron users.
 
+use crate::audience::Audience;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::invite::cadence::{self, CadenceReport};
@@ -34,6 +36,10 @@ pub struct Args {
     /// Only queue the emails; a running `pds serve` or `pds worker` delivers them.
     #[arg(long)]
     queue_only: bool,
+    /// Invite customers, or staff (imported with `pds contacts import --audience
+    /// staff`), who get the staff wording and never count as customers.
+    #[arg(long, value_enum, default_value_t = Audience::Customer)]
+    audience: Audience,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
@@ -51,12 +57,27 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         let segment: Option<SegmentFilter> = args.segment.as_deref().map(str::parse).transpose()?;
         let survey = store::find(&mut *db.conn()?, &slug)?;
         if args.dry_run {
-            let plan = invite::dry_run(&db, settings, &survey, &wave, segment.as_ref())?;
+            let plan = invite::dry_run(
+                &db,
+                settings,
+                &survey,
+                &wave,
+                segment.as_ref(),
+                args.audience.as_str(),
+            )?;
             print_plan(&survey.slug, &wave, &plan, settings);
             return Ok(());
         }
         let bar = super::progress("invitations");
-        let report = invite::invite(&db, settings, &survey, &wave, segment.as_ref(), &bar)?;
+        let report = invite::invite_audience(
+            &db,
+            settings,
+            &survey,
+            &wave,
+            segment.as_ref(),
+            args.audience.as_str(),
+            &bar,
+        )?;
         bar.finish_and_clear();
         println!(
             "Queued {} invitations for {} wave {} ({} invited before, {} unsubscribed, {} outside the segment, {} invited to a survey within contact_at_most_every).",

@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::report::{self, Format, Options, ViewError};
 use crate::stats::{self, BootstrapOptions};
-use crate::survey::{store, SurveySlug, WaveLabel};
+use crate::survey::{store, SurveyKind, SurveySlug, WaveLabel};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -66,23 +66,53 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let mut conn = db.conn()?;
     let survey = store::find(&mut conn, &slug)?;
     let bar = super::progress("bootstrap");
-    let results = report::compute(&mut conn, &survey, &options, &|p: stats::Progress| {
+    let progress = |p: stats::Progress| {
         bar.set_length(u64::from(p.total));
         bar.set_position(u64::from(p.done));
         ControlFlow::Continue(())
-    });
+    };
+    let results = if survey.survey.kind == SurveyKind::Checklist {
+        crate::checklist::results::compute(&mut conn, &survey, &options, &progress)
+            .map(Computed::Checklist)
+    } else {
+        report::compute(&mut conn, &survey, &options, &progress).map(Computed::Discovery)
+    };
     bar.finish_and_clear();
     let results = results.map_err(in_flags)?;
     match &args.output {
         Some(path) => {
             let mut file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-            report::write(&results, args.format, &mut file)?;
+            let rows = results.write(args.format, &mut file)?;
             file.flush().map_err(|e| Error::io(path, e))?;
-            println!("Wrote {} areas to {}.", results.areas.len(), path.display());
+            println!("Wrote {rows} to {}.", path.display());
         }
-        None => report::write(&results, args.format, &mut std::io::stdout().lock())?,
+        None => {
+            results.write(args.format, &mut std::io::stdout().lock())?;
+        }
     }
     Ok(())
+}
+
+/// The results of either kind of survey.
+enum Computed {
+    Discovery(report::Results),
+    Checklist(report::checklist::ChecklistResults),
+}
+
+impl Computed {
+    /// Writes the results; says what was written ("4 areas").
+    fn write(&self, format: Format, out: &mut dyn Write) -> Result<String> {
+        match self {
+            Computed::Discovery(r) => {
+                report::write(r, format, out)?;
+                Ok(format!("{} areas", r.areas.len()))
+            }
+            Computed::Checklist(r) => {
+                report::checklist::write(r, format, out)?;
+                Ok(format!("{} checklist items", r.items.len()))
+            }
+        }
+    }
 }
 
 /// A view that cannot be computed, said with the command's own flags.

@@ -102,9 +102,10 @@ fn select(
         .filter(cadence_runs::survey_id.eq(survey.id))
         .select(cadence_runs::day)
         .load(conn)?;
+    // A continuous survey asks customers; staff are invited to a wave by hand.
     let active: Vec<ContactRow> = plan::contacts(conn)?
         .into_iter()
-        .filter(|c| c.unsubscribed_at.is_none())
+        .filter(|c| c.unsubscribed_at.is_none() && c.audience == crate::audience::CUSTOMER)
         .collect();
     let last: HashMap<i64, chrono::NaiveDateTime> = invitations::table
         .filter(invitations::survey_id.eq(survey.id))

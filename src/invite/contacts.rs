@@ -190,6 +190,16 @@ pub fn store(
     rows: &[NewContact],
     progress: &indicatif::ProgressBar,
 ) -> Result<ImportReport> {
+    store_audience(db, rows, crate::audience::CUSTOMER, progress)
+}
+
+/// [`store`] into an audience (`customer` or `staff`).
+fn store_audience(
+    db: &Database,
+    rows: &[NewContact],
+    audience: &str,
+    progress: &indicatif::ProgressBar,
+) -> Result<ImportReport> {
     db.write(|conn| {
         let mut report = ImportReport::default();
         let stamp = now();
@@ -211,6 +221,7 @@ pub fn store(
                                 contacts::name.eq(&contact.name),
                                 contacts::locale.eq(contact.locale.as_str()),
                                 contacts::attributes.eq(&attributes),
+                                contacts::audience.eq(audience),
                                 contacts::updated_at.eq(stamp),
                             ))
                             .execute(conn)?;
@@ -223,6 +234,7 @@ pub fn store(
                                 contacts::name.eq(&contact.name),
                                 contacts::locale.eq(contact.locale.as_str()),
                                 contacts::attributes.eq(&attributes),
+                                contacts::audience.eq(audience),
                                 contacts::created_at.eq(stamp),
                                 contacts::updated_at.eq(stamp),
                             ))
@@ -246,6 +258,20 @@ pub fn import(
     skip_invalid: bool,
     progress: &indicatif::ProgressBar,
 ) -> Result<ImportReport> {
+    let customers = crate::audience::CUSTOMER;
+    import_audience(db, reader, file, skip_invalid, customers, progress)
+}
+
+/// [`import`] into an audience (`customer` or `staff`): a contact imported again
+/// moves to the audience of the latest import.
+pub fn import_audience(
+    db: &Database,
+    reader: impl Read,
+    file: &str,
+    skip_invalid: bool,
+    audience: &str,
+    progress: &indicatif::ProgressBar,
+) -> Result<ImportReport> {
     let (rows, errors) = parse(reader, file)?;
     if !errors.is_empty() && !skip_invalid {
         return Err(ImportError::Rejected {
@@ -255,7 +281,7 @@ pub fn import(
         .into());
     }
     progress.set_length(rows.len() as u64);
-    let mut report = store(db, &rows, progress)?;
+    let mut report = store_audience(db, &rows, audience, progress)?;
     report.skipped = errors;
     Ok(report)
 }

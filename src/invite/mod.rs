@@ -71,6 +71,8 @@ pub(crate) struct ContactRow {
     locale: String,
     attributes: String,
     unsubscribed_at: Option<chrono::NaiveDateTime>,
+    /// `customer` or `staff` (see [`crate::audience::STAFF`]).
+    audience: String,
 }
 
 /// Invitations and reminders to a closed survey would only lead to its closed
@@ -99,6 +101,21 @@ pub fn invite(
     segment: Option<&SegmentFilter>,
     progress: &indicatif::ProgressBar,
 ) -> Result<InviteReport> {
+    let customers = crate::audience::CUSTOMER;
+    invite_audience(db, settings, survey, wave, segment, customers, progress)
+}
+
+/// [`invite`] for the contacts of one audience (`customer` or `staff`); contacts
+/// of another audience count as outside the segment.
+pub fn invite_audience(
+    db: &Database,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    wave: &WaveLabel,
+    segment: Option<&SegmentFilter>,
+    audience: &str,
+    progress: &indicatif::ProgressBar,
+) -> Result<InviteReport> {
     refuse_closed(survey)?;
     let wave = db.write(|conn| survey_store::ensure_wave(conn, survey.id, wave))?;
     let plan = plan::plan(
@@ -106,13 +123,15 @@ pub fn invite(
         settings.contact_at_most_every,
         Some(wave.id),
         segment,
+        audience,
         now(),
     )?;
     let mut report = InviteReport {
         queued: 0,
         already_invited: plan.count(|s| *s == plan::Skip::AlreadyInvited),
         unsubscribed: plan.count(|s| *s == plan::Skip::Unsubscribed),
-        outside_segment: plan.count(|s| *s == plan::Skip::OutsideSegment),
+        outside_segment: plan
+            .count(|s| matches!(s, plan::Skip::OutsideSegment | plan::Skip::OtherAudience)),
         contacted_recently: plan.count(|s| matches!(s, plan::Skip::ContactedRecently { .. })),
     };
     let queued = invite_contacts(db, settings, survey, &wave, &plan.invite, progress)?;
@@ -121,14 +140,15 @@ pub fn invite(
     Ok(report)
 }
 
-/// Who `pds invite` would invite and skip, without storing anything (not even
-/// the wave).
+/// Who `pds invite` would invite and skip among `audience`, without storing
+/// anything (not even the wave).
 pub fn dry_run(
     db: &Database,
     settings: &Settings,
     survey: &StoredSurvey,
     wave: &WaveLabel,
     segment: Option<&SegmentFilter>,
+    audience: &str,
 ) -> Result<plan::Plan> {
     refuse_closed(survey)?;
     let mut conn = db.conn()?;
@@ -138,6 +158,7 @@ pub fn dry_run(
         settings.contact_at_most_every,
         wave_id,
         segment,
+        audience,
         now(),
     )
 }
@@ -237,6 +258,7 @@ fn queue_personal_email(
             link: &link,
             unsubscribe_link: &unsubscribe_link,
             wave: wave_label,
+            audience: &contact.audience,
         },
         reminder_number,
     )?;
@@ -314,6 +336,7 @@ pub fn remind(
                 contacts_t::locale,
                 contacts_t::attributes,
                 contacts_t::unsubscribed_at,
+                contacts_t::audience,
             ),
         ))
         .load(&mut *conn)?;
@@ -411,6 +434,9 @@ pub struct Invitee {
     pub email: String,
     pub locale: Locale,
     pub attributes: String,
+    /// The contact's audience: `customer`, or `staff`, who answer as they think
+    /// customers would and never count as customers.
+    pub audience: String,
     pub opened: bool,
     /// Whether an answer came through this invitation (in an anonymous survey the
     /// answer itself is no longer linked to it).
@@ -419,7 +445,7 @@ pub struct Invitee {
 
 type InviteeRow = (
     (i64, i64, i64, i64),
-    (String, String, String, String),
+    (String, String, String, String, String),
     String,
     Option<chrono::NaiveDateTime>,
     Option<chrono::NaiveDateTime>,
@@ -476,6 +502,7 @@ fn invitee_row(conn: &mut AnyConnection, found: Found<'_>) -> Result<Option<Invi
                 contacts_t::email,
                 contacts_t::locale,
                 contacts_t::attributes,
+                contacts_t::audience,
             ),
             waves::label,
             invitations::opened_at,
@@ -496,7 +523,7 @@ fn invitee_row(conn: &mut AnyConnection, found: Found<'_>) -> Result<Option<Invi
 fn invitee_of_row(row: InviteeRow) -> Invitee {
     let (
         (invitation_id, survey_id, wave_id, contact_id),
-        (name, email, locale, attributes),
+        (name, email, locale, attributes, audience),
         wave,
         opened_at,
         answered_at,
@@ -511,6 +538,7 @@ fn invitee_of_row(row: InviteeRow) -> Invitee {
         email,
         locale: locale.parse().unwrap_or(Locale::En),
         attributes,
+        audience,
         opened: opened_at.is_some(),
         answered: answered_at.is_some(),
     }

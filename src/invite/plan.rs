@@ -21,6 +21,8 @@ pub enum Skip {
     AlreadyInvited,
     Unsubscribed,
     OutsideSegment,
+    /// Another audience than the run's (staff in a customer run, or the reverse).
+    OtherAudience,
     /// Invited to another wave (of any survey) at `last`, less than
     /// `contact_at_most_every` ago.
     ContactedRecently {
@@ -35,6 +37,7 @@ impl Skip {
             Skip::AlreadyInvited => "invited to this wave before".into(),
             Skip::Unsubscribed => "unsubscribed (or erased)".into(),
             Skip::OutsideSegment => "outside the segment".into(),
+            Skip::OtherAudience => "another audience (customers or staff)".into(),
             Skip::ContactedRecently { last } => format!(
                 "invited to a survey on {} (contact_at_most_every = {} days)",
                 last.date(),
@@ -87,6 +90,7 @@ pub(super) fn contacts(conn: &mut AnyConnection) -> Result<Vec<ContactRow>> {
             contacts_t::locale,
             contacts_t::attributes,
             contacts_t::unsubscribed_at,
+            contacts_t::audience,
         ))
         .order(contacts_t::id)
         .load(conn)?)
@@ -131,13 +135,14 @@ impl RecentInvitations {
     }
 }
 
-/// Who `pds invite` would invite to the wave `wave_id` (`None`: not created yet)
-/// at `now`, and who it skips.
+/// Who `pds invite` would invite among `audience` (`customer` or `staff`) to the
+/// wave `wave_id` (`None`: not created yet) at `now`, and who it skips.
 pub fn plan(
     conn: &mut AnyConnection,
     cap: Option<chrono::Duration>,
     wave_id: Option<i64>,
     segment: Option<&SegmentFilter>,
+    audience: &str,
     now: chrono::NaiveDateTime,
 ) -> Result<Plan> {
     let everyone = contacts(conn)?;
@@ -153,7 +158,9 @@ pub fn plan(
     let recent = RecentInvitations::load(conn, cap, wave_id, now)?;
     let mut plan = Plan::default();
     for contact in everyone {
-        let skip = if segment.is_some_and(|f| !in_segment(&contact, f)) {
+        let skip = if contact.audience != audience {
+            Some(Skip::OtherAudience)
+        } else if segment.is_some_and(|f| !in_segment(&contact, f)) {
             Some(Skip::OutsideSegment)
         } else if invited.contains(&contact.id) {
             Some(Skip::AlreadyInvited)

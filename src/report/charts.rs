@@ -28,12 +28,12 @@ pub struct ChartText {
 /// Longest area label drawn, in characters; longer ones end in an ellipsis.
 const LABEL_CHARS: usize = 38;
 
-const WIDTH: f64 = 760.0;
+pub(super) const WIDTH: f64 = 760.0;
 const FONT: &str = "-apple-system, 'Segoe UI', Roboto, Arial, sans-serif";
-const TEXT: &str = "#1a1a1a";
-const MUTED: &str = "#4a5360";
-const BRAND: &str = "#1d4e89";
-const GRID: &str = "#d0d5dc";
+pub(super) const TEXT: &str = "#1a1a1a";
+pub(super) const MUTED: &str = "#4a5360";
+pub(super) const BRAND: &str = "#1d4e89";
+pub(super) const GRID: &str = "#d0d5dc";
 
 /// XML-escapes text for an element or an attribute value.
 pub fn escape(text: &str) -> String {
@@ -53,7 +53,7 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn shorten(label: &str) -> String {
+pub(super) fn shorten(label: &str) -> String {
     if label.chars().count() <= LABEL_CHARS {
         label.to_string()
     } else {
@@ -78,7 +78,7 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
 
 /// A "nice" upper end for an axis that must show `max`: 0.1, 0.2, 0.25, 0.5, 1 and
 /// so on, never below `floor`.
-fn nice_max(max: f64, floor: f64) -> f64 {
+pub(super) fn nice_max(max: f64, floor: f64) -> f64 {
     let max = max.max(floor);
     let magnitude = 10f64.powf(max.log10().floor());
     for step in [1.0, 2.0, 2.5, 5.0, 10.0] {
@@ -89,7 +89,7 @@ fn nice_max(max: f64, floor: f64) -> f64 {
     10.0 * magnitude
 }
 
-fn open_svg(out: &mut String, height: f64, text: &ChartText) {
+pub(super) fn open_svg(out: &mut String, height: f64, text: &ChartText) {
     let _ = write!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="chart-title" font-family="{FONT}" font-size="12" fill="{TEXT}">"#
@@ -427,7 +427,11 @@ pub fn png(svg: &str, scale: f32) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("encoding the PNG: {e}"))
 }
 
-fn axes(out: &mut String, (left, right, top, bottom): (f64, f64, f64, f64), text: &ChartText) {
+pub(super) fn axes(
+    out: &mut String,
+    (left, right, top, bottom): (f64, f64, f64, f64),
+    text: &ChartText,
+) {
     let _ = write!(
         out,
         r#"<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="{TEXT}" stroke-width="1"/><line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="{TEXT}" stroke-width="1"/><text class="axis-title" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
@@ -445,12 +449,12 @@ fn axes(out: &mut String, (left, right, top, bottom): (f64, f64, f64, f64), text
     }
 }
 
-fn percent(share: f64) -> String {
+pub(super) fn percent(share: f64) -> String {
     format!("{}%", trim_number(share * 100.0))
 }
 
 /// A tick value without needless decimals: 0, 0.05, 12.5.
-fn trim_number(v: f64) -> String {
+pub(super) fn trim_number(v: f64) -> String {
     let s = format!("{v:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

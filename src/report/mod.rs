@@ -6,6 +6,7 @@
 
 mod areas;
 pub mod charts;
+pub mod checklist;
 mod compute;
 pub mod context;
 mod csv_out;

@@ -10,7 +10,7 @@ use crate::stats::Interval;
 /// Longest area label shown; longer ones are cut with an ellipsis.
 const LABEL_CHARS: usize = 36;
 
-fn label(text: &str, width: usize) -> String {
+pub(super) fn label(text: &str, width: usize) -> String {
     let one_line = crate::text_safety::for_terminal(text);
     let cut: String = if one_line.chars().count() > width {
         one_line.chars().take(width - 1).chain(['…']).collect()
@@ -21,15 +21,15 @@ fn label(text: &str, width: usize) -> String {
     format!("{cut}{}", " ".repeat(pad))
 }
 
-fn label_width(labels: impl Iterator<Item = usize>) -> usize {
+pub(super) fn label_width(labels: impl Iterator<Item = usize>) -> usize {
     labels.map(|l| l.min(LABEL_CHARS)).max().unwrap_or(4).max(4)
 }
 
-fn pct(x: f64) -> String {
+pub(super) fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-fn pct_ci(x: f64, ci: Interval) -> String {
+pub(super) fn pct_ci(x: f64, ci: Interval) -> String {
     format!(
         "{:.1}% [{:.1}-{:.1}]",
         x * 100.0,
@@ -38,7 +38,7 @@ fn pct_ci(x: f64, ci: Interval) -> String {
     )
 }
 
-fn signed_pct_ci(x: f64, ci: Interval) -> String {
+pub(super) fn signed_pct_ci(x: f64, ci: Interval) -> String {
     format!(
         "{:+.1}% [{:+.1}, {:+.1}]",
         x * 100.0,
@@ -47,7 +47,7 @@ fn signed_pct_ci(x: f64, ci: Interval) -> String {
     )
 }
 
-fn p(value: Option<f64>) -> String {
+pub(super) fn p(value: Option<f64>) -> String {
     match value {
         None => "-".into(),
         Some(v) if v < 0.001 => "<0.001".into(),

@@ -2,7 +2,12 @@
 //! customers would"; how well their ranking of problem areas matches the
 //! customers' is the overlap of the two top-k lists and Kendall's tau-b.
 
+use std::ops::ControlFlow;
+
+use super::bootstrap::{BootstrapOptions, Progress, RANK_BOOTSTRAP_V1};
+use super::checklist::{checklist_bootstrap, checklist_scores, ChecklistDraws, ChecklistInput};
 use super::error::StatsError;
+use super::interval::Interval;
 
 /// Top-k overlap and Kendall's tau-b between two rankings of the same areas.
 pub const STAFF_VS_CUSTOMERS_V1: &str = "staff-vs-customers-v1";
@@ -117,6 +122,170 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Option<f64> {
     (denominator > 0.0).then(|| (concordant - discordant) as f64 / denominator)
 }
 
+/// The staff gap of a checklist (docs/METHOD.md §5): both sides' checklist
+/// `joint-v1` scores and ranks per item, the gap with its bootstrap interval, the
+/// ranking agreement with a bootstrap interval of Kendall's tau-b, and the blind
+/// spots.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StaffGap {
+    pub method: &'static str,
+    pub scoring: &'static str,
+    /// How the intervals were made: customers and staff resampled apart.
+    pub interval_method: &'static str,
+    pub replicates: u32,
+    pub seed: u64,
+    pub customers_n: u64,
+    pub staff_n: u64,
+    /// Either side has fewer than 30 respondents.
+    pub small_sample: bool,
+    pub agreement: RankingAgreement,
+    /// 2.5-97.5% percentile interval of tau-b over the replicates in which it
+    /// exists; `None` when it never does.
+    pub kendall_tau_b_ci: Option<Interval>,
+    /// One per area, in area order.
+    pub areas: Vec<AreaGap>,
+    /// Areas in the customers' top k that staff rank below k, largest gap first.
+    pub blind_spots: Vec<usize>,
+}
+
+/// One area's place on both sides.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AreaGap {
+    pub area: usize,
+    pub customer_score: f64,
+    pub customer_rank: u32,
+    pub staff_score: f64,
+    pub staff_rank: u32,
+    /// Customers' score minus staff's: positive when staff underrate the problem.
+    pub gap: f64,
+    pub gap_ci: Interval,
+}
+
+/// Compares staff's checklist answers with customers' (same areas).
+///
+/// Customers are resampled with `options.seed`, staff with the next seed, each as
+/// [`super::checklist_rank_stability`] does; replicate `b` of both sides makes one
+/// gap and one tau-b.
+///
+/// # Errors
+/// Invalid answers (as [`checklist_scores`]), different area counts, or
+/// `replicates == 0`.
+pub fn staff_gap(
+    customers: &ChecklistInput,
+    staff: &ChecklistInput,
+    options: &BootstrapOptions,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+) -> Result<StaffGap, StatsError> {
+    let (_, draws) = checklist_bootstrap(customers, options, on_progress)?;
+    staff_gap_with_draws(customers, &draws, staff, options)
+}
+
+/// [`staff_gap`] with the customers' draws already made by
+/// [`super::checklist_bootstrap`] with the same `options`.
+///
+/// # Errors
+/// As [`staff_gap`].
+pub fn staff_gap_with_draws(
+    customers: &ChecklistInput,
+    customer_draws: &ChecklistDraws,
+    staff: &ChecklistInput,
+    options: &BootstrapOptions,
+) -> Result<StaffGap, StatsError> {
+    if customers.area_count != staff.area_count {
+        return Err(StatsError::LengthMismatch {
+            what: "staff areas",
+            per: "area of the customers' checklist",
+            expected: customers.area_count,
+            found: staff.area_count,
+        });
+    }
+    let by_area = |input: &ChecklistInput| -> Result<Vec<f64>, StatsError> {
+        let mut scores = vec![0.0; input.area_count];
+        for s in checklist_scores(input)?.areas {
+            scores[s.area] = s.joint;
+        }
+        Ok(scores)
+    };
+    let (customer_scores, staff_scores) = (by_area(customers)?, by_area(staff)?);
+    let agreement = staff_vs_customers(&staff_scores, &customer_scores, options.top_k)?;
+    let staff_options = BootstrapOptions {
+        seed: options.seed.wrapping_add(1),
+        ..*options
+    };
+    let (_, staff_draws) =
+        checklist_bootstrap(staff, &staff_options, &|_| ControlFlow::Continue(()))?;
+    let pairs = || customer_draws.scores.iter().zip(&staff_draws.scores);
+    let mut taus: Vec<f64> = pairs().filter_map(|(c, s)| kendall_tau_b(s, c)).collect();
+    taus.sort_by(f64::total_cmp);
+    let customer_ranks = ranks_of(&customer_scores);
+    let staff_ranks = ranks_of(&staff_scores);
+    let areas: Vec<AreaGap> = (0..customers.area_count)
+        .map(|a| {
+            let mut gaps: Vec<f64> = pairs().map(|(c, s)| c[a] - s[a]).collect();
+            gaps.sort_by(f64::total_cmp);
+            AreaGap {
+                area: a,
+                customer_score: customer_scores[a],
+                customer_rank: customer_ranks[a],
+                staff_score: staff_scores[a],
+                staff_rank: staff_ranks[a],
+                gap: customer_scores[a] - staff_scores[a],
+                gap_ci: percentile_interval(&gaps).unwrap_or(Interval {
+                    low: 0.0,
+                    high: 0.0,
+                }),
+            }
+        })
+        .collect();
+    let k = options.top_k.min(areas.len()) as u32;
+    let mut blind_spots: Vec<usize> = areas
+        .iter()
+        .filter(|g| g.customer_rank <= k && g.staff_rank > k)
+        .map(|g| g.area)
+        .collect();
+    blind_spots.sort_by(|&a, &b| areas[b].gap.total_cmp(&areas[a].gap).then(a.cmp(&b)));
+    let customers_n = customers.respondents.len() as u64;
+    let staff_n = staff.respondents.len() as u64;
+    Ok(StaffGap {
+        method: STAFF_VS_CUSTOMERS_V1,
+        scoring: super::JOINT_V1,
+        interval_method: RANK_BOOTSTRAP_V1,
+        replicates: options.replicates,
+        seed: options.seed,
+        customers_n,
+        staff_n,
+        small_sample: customers_n.min(staff_n) < super::SMALL_SAMPLE,
+        agreement,
+        kendall_tau_b_ci: percentile_interval(&taus),
+        areas,
+        blind_spots,
+    })
+}
+
+/// Ranks (1 = highest score) of `scores`, ties by index.
+fn ranks_of(scores: &[f64]) -> Vec<u32> {
+    let order = top(scores, scores.len());
+    let mut ranks = vec![0; scores.len()];
+    for (position, area) in order.into_iter().enumerate() {
+        ranks[area] = position as u32 + 1;
+    }
+    ranks
+}
+
+/// 2.5-97.5% percentile interval of sorted values, interpolated as numpy does.
+fn percentile_interval(sorted: &[f64]) -> Option<Interval> {
+    let at = |q: f64| {
+        let h = q * (sorted.len() - 1) as f64;
+        let below = h.floor() as usize;
+        let above = (below + 1).min(sorted.len() - 1);
+        sorted[below] + (h - below as f64) * (sorted[above] - sorted[below])
+    };
+    (!sorted.is_empty()).then(|| Interval {
+        low: at(0.025),
+        high: at(0.975),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +332,66 @@ mod tests {
             staff_vs_customers(&[0.1, f64::NAN], &[0.1, 0.2], 1),
             Err(StatsError::NotFinite { index: 1, .. })
         ));
+    }
+
+    fn answers(often: &[usize], areas: usize) -> Vec<crate::stats::ChecklistAnswer> {
+        use crate::stats::{ChecklistAnswer, Experience};
+        (0..areas)
+            .map(|area| ChecklistAnswer {
+                area,
+                experienced: if often.contains(&area) {
+                    Experience::Often
+                } else {
+                    Experience::No
+                },
+                bother: often.contains(&area).then_some(5),
+                solved_elsewhere: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn staff_who_underrate_a_top_problem_have_a_blind_spot() {
+        // Customers: area 0 for everyone, area 1 for half, area 2 for a few.
+        let customers: Vec<_> = (0..40)
+            .map(|i| match i % 8 {
+                0..=3 => answers(&[0, 1], 3),
+                4 => answers(&[0, 2], 3),
+                _ => answers(&[0], 3),
+            })
+            .collect();
+        // Staff think area 2 matters most and never see area 0.
+        let staff: Vec<_> = (0..10)
+            .map(|i| answers(if i < 8 { &[2, 1] } else { &[1] }, 3))
+            .collect();
+        fn input(r: &[Vec<crate::stats::ChecklistAnswer>]) -> ChecklistInput<'_> {
+            ChecklistInput {
+                area_count: 3,
+                respondents: r,
+            }
+        }
+        let options = BootstrapOptions {
+            replicates: 200,
+            seed: 7,
+            top_k: 1,
+        };
+        let gap = staff_gap(&input(&customers), &input(&staff), &options, &|_| {
+            ControlFlow::Continue(())
+        })
+        .expect("valid");
+        assert_eq!(gap.areas[0].customer_rank, 1);
+        assert_eq!(gap.areas[0].staff_rank, 3);
+        assert_eq!(gap.blind_spots, vec![0]);
+        assert_eq!(gap.areas[0].gap, 1.0);
+        assert!(gap.areas[0].gap_ci.contains(1.0));
+        assert!(gap.small_sample, "10 staff");
+        let tau = gap.agreement.kendall_tau_b.expect("scores vary");
+        let ci = gap.kendall_tau_b_ci.expect("tau varies");
+        assert!(ci.low <= tau && tau <= ci.high, "{tau} in {ci:?}");
+        let again = staff_gap(&input(&customers), &input(&staff), &options, &|_| {
+            ControlFlow::Continue(())
+        })
+        .expect("valid");
+        assert_eq!(gap, again, "the same seed gives the same intervals");
     }
 }

@@ -139,53 +139,31 @@ pub(crate) fn run(
     options: &BootstrapOptions,
     on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
 ) -> Result<RankStability, StatsError> {
-    if options.replicates == 0 {
-        return Err(StatsError::Zero {
-            what: "the number of bootstrap replicates",
-        });
-    }
+    let drawn = replicate_totals(table, options, on_progress)?;
+    Ok(summarise(table, scoring, options, &drawn))
+}
+
+/// Rank stability from the replicates' per-area point totals (as
+/// [`replicate_totals`] draws them).
+pub(crate) fn summarise(
+    table: &PatternTable,
+    scoring: &'static str,
+    options: &BootstrapOptions,
+    drawn: &[Vec<u64>],
+) -> RankStability {
     let area_count = table.area_count;
     let point = table.totals();
     let point_ranks = ranks_of(&point);
-    let sampler = Sampler::new(table);
-
-    let total = options.replicates;
-    let mut sums: Vec<u64> = Vec::with_capacity(total as usize * area_count);
-    let mut ranks: Vec<u32> = Vec::with_capacity(total as usize * area_count);
-    let mut done = 0;
-    while done < total {
-        let end = (done + CHUNK).min(total);
-        let block: Vec<(Vec<u64>, Vec<u32>)> = (done..end)
-            .into_par_iter()
-            .map_init(
-                || sampler.scratch(),
-                |picks, b| {
-                    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-                    rng.set_stream(u64::from(b));
-                    let replicate = sampler.replicate(&mut rng, picks);
-                    let replicate_ranks = ranks_of(&replicate);
-                    (replicate, replicate_ranks)
-                },
-            )
-            .collect();
-        for (s, r) in block {
-            sums.extend_from_slice(&s);
-            ranks.extend_from_slice(&r);
-        }
-        done = end;
-        if on_progress(Progress { done, total }).is_break() {
-            return Err(StatsError::Cancelled);
-        }
-    }
-
+    let total = drawn.len() as u32;
+    let ranks: Vec<Vec<u32>> = drawn.par_iter().map(|d| ranks_of(d)).collect();
     let scale = table.denominator as f64 * table.n as f64;
     let to_score = |points: f64| if table.n == 0 { 0.0 } else { points / scale };
     let b = total as usize;
     let mut areas: Vec<AreaStability> = (0..area_count)
         .into_par_iter()
         .map(|a| {
-            let mut area_ranks: Vec<u32> = (0..b).map(|r| ranks[r * area_count + a]).collect();
-            let mut area_sums: Vec<u64> = (0..b).map(|r| sums[r * area_count + a]).collect();
+            let mut area_ranks: Vec<u32> = ranks.iter().map(|r| r[a]).collect();
+            let mut area_sums: Vec<u64> = drawn.iter().map(|d| d[a]).collect();
             area_ranks.sort_unstable();
             area_sums.sort_unstable();
             let top = area_ranks.partition_point(|&r| r as usize <= options.top_k);
@@ -204,7 +182,7 @@ pub(crate) fn run(
         })
         .collect();
     areas.sort_by_key(|s| s.rank);
-    Ok(RankStability {
+    RankStability {
         method: RANK_BOOTSTRAP_V1,
         scoring,
         replicates: total,
@@ -213,7 +191,48 @@ pub(crate) fn run(
         n: table.n,
         small_sample: table.n < super::SMALL_SAMPLE,
         areas,
-    })
+    }
+}
+
+/// The per-area point totals of each of `options.replicates` resamples of
+/// `table` (replicate `b` at index `b`).
+///
+/// # Errors
+/// `replicates == 0`, or [`StatsError::Cancelled`].
+pub(crate) fn replicate_totals(
+    table: &PatternTable,
+    options: &BootstrapOptions,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+) -> Result<Vec<Vec<u64>>, StatsError> {
+    if options.replicates == 0 {
+        return Err(StatsError::Zero {
+            what: "the number of bootstrap replicates",
+        });
+    }
+    let sampler = Sampler::new(table);
+    let total = options.replicates;
+    let mut drawn = Vec::with_capacity(total as usize);
+    let mut done = 0;
+    while done < total {
+        let end = (done + CHUNK).min(total);
+        let block: Vec<Vec<u64>> = (done..end)
+            .into_par_iter()
+            .map_init(
+                || sampler.scratch(),
+                |picks, b| {
+                    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+                    rng.set_stream(u64::from(b));
+                    sampler.replicate(&mut rng, picks)
+                },
+            )
+            .collect();
+        drawn.extend(block);
+        done = end;
+        if on_progress(Progress { done, total }).is_break() {
+            return Err(StatsError::Cancelled);
+        }
+    }
+    Ok(drawn)
 }
 
 /// Ranks (1 = best) of per-area point totals; ties by area index.

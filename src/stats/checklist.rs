@@ -9,7 +9,8 @@
 use std::ops::ControlFlow;
 
 use super::bootstrap::{
-    pack, run as run_bootstrap, BootstrapOptions, PatternBuilder, Progress, RankStability,
+    pack, replicate_totals, run as run_bootstrap, summarise, BootstrapOptions, PatternBuilder,
+    PatternTable, Progress, RankStability,
 };
 use super::discovery::SMALL_SAMPLE;
 use super::error::StatsError;
@@ -19,7 +20,7 @@ use super::interval::{wilson, Interval};
 pub const CRAWFORD_V1: &str = "crawford-v1";
 
 /// How often a respondent meets a problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub enum Experience {
     No,
     Sometimes,
@@ -200,6 +201,41 @@ pub fn checklist_rank_stability_with_progress(
     options: &BootstrapOptions,
     on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
 ) -> Result<RankStability, StatsError> {
+    let table = pattern_table(input)?;
+    run_bootstrap(&table, super::JOINT_V1, options, on_progress)
+}
+
+/// The resamples behind a checklist bootstrap: per replicate, each area's checklist
+/// `joint-v1` score. Kept so that the staff gap resamples the customers exactly as
+/// their rank stability did, without drawing them again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChecklistDraws {
+    pub(crate) scores: Vec<Vec<f64>>,
+}
+
+/// [`checklist_rank_stability_with_progress`] and the draws it was computed from.
+///
+/// # Errors
+/// As [`checklist_rank_stability_with_progress`].
+pub fn checklist_bootstrap(
+    input: &ChecklistInput,
+    options: &BootstrapOptions,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+) -> Result<(RankStability, ChecklistDraws), StatsError> {
+    let table = pattern_table(input)?;
+    let drawn = replicate_totals(&table, options, on_progress)?;
+    let stability = summarise(&table, super::JOINT_V1, options, &drawn);
+    let scale = 4.0 * input.respondents.len().max(1) as f64;
+    let scores = drawn
+        .into_iter()
+        .map(|totals| totals.into_iter().map(|p| p as f64 / scale).collect())
+        .collect();
+    Ok((stability, ChecklistDraws { scores }))
+}
+
+/// Respondents grouped by their checklist `joint-v1` points per area, ready for
+/// the bootstrap.
+fn pattern_table(input: &ChecklistInput) -> Result<PatternTable, StatsError> {
     let mut builder = PatternBuilder::default();
     let mut last_seen = vec![usize::MAX; input.area_count];
     let mut key = Vec::new();
@@ -215,8 +251,39 @@ pub fn checklist_rank_stability_with_progress(
         key.sort_unstable();
         builder.add(&key);
     }
-    let table = builder.finish(input.area_count, 4);
-    run_bootstrap(&table, super::JOINT_V1, options, on_progress)
+    Ok(builder.finish(input.area_count, 4))
+}
+
+/// Each respondent's answers per group of areas (`group_of[area]` in
+/// `0..group_count`): the answer to the group's area that weighs most (often before
+/// sometimes before never, then the higher bother, then the first given), so that
+/// a group's `A` counts who meets any of its problems often and its `joint-v1`
+/// takes each respondent's worst problem of the group (docs/METHOD.md §4).
+pub fn group_answers(
+    respondents: &[Vec<ChecklistAnswer>],
+    group_of: &[usize],
+    group_count: usize,
+) -> Vec<Vec<ChecklistAnswer>> {
+    let weight = |a: &ChecklistAnswer| (a.experienced as u8, a.bother.unwrap_or(0));
+    respondents
+        .iter()
+        .map(|answers| {
+            let mut best: Vec<Option<ChecklistAnswer>> = vec![None; group_count];
+            for answer in answers {
+                let Some(&group) = group_of.get(answer.area) else {
+                    continue;
+                };
+                let slot = &mut best[group];
+                if slot.is_none_or(|b| weight(answer) > weight(&b)) {
+                    *slot = Some(ChecklistAnswer {
+                        area: group,
+                        ..*answer
+                    });
+                }
+            }
+            best.into_iter().flatten().collect()
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, Default)]

@@ -9,7 +9,8 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::agreement::kendall_tau_b;
+use super::agreement::{kendall_tau_b, staff_vs_customers};
+use super::checklist::{checklist_scores, ChecklistAnswer, ChecklistInput, Experience};
 use super::hypothesis::{benjamini_hochberg, chi_square, mcnemar_exact, two_proportion_test};
 use super::interval::wilson;
 
@@ -148,7 +149,95 @@ pub fn crosscheck_cases(seed: u64, cases: usize) -> String {
     }
     kinds.push(format!("\"kendall\":[{}]", kendall_cases.join(",")));
 
+    let checklist_cases: Vec<String> = (0..cases).map(|_| checklist_case(&mut rng)).collect();
+    kinds.push(format!("\"checklist\":[{}]", checklist_cases.join(",")));
+
     format!("{{\"seed\":{seed},{}}}\n", kinds.join(","))
+}
+
+/// Random answers of customers and staff to a checklist, as `[experienced (0 never,
+/// 1 sometimes, 2 often), bother (0 = none), solved (-1 = not answered, 0, 1)]` per
+/// respondent and area, with this crate's per-area figures and the staff gap's
+/// top-k overlap and tau-b.
+fn checklist_case(rng: &mut ChaCha8Rng) -> String {
+    let areas = rng.random_range(2..=8usize);
+    let (customer_count, staff_count) =
+        (rng.random_range(1..=60usize), rng.random_range(1..=20usize));
+    let mut draw = |count: usize| -> Vec<Vec<ChecklistAnswer>> {
+        (0..count)
+            .map(|_| {
+                (0..areas)
+                    .map(|area| {
+                        let experienced =
+                            [Experience::No, Experience::Sometimes, Experience::Often]
+                                [rng.random_range(0..3usize)];
+                        let had = experienced != Experience::No;
+                        ChecklistAnswer {
+                            area,
+                            experienced,
+                            bother: had.then(|| rng.random_range(1..=5u8)),
+                            solved_elsewhere: (had && rng.random_bool(0.7))
+                                .then(|| rng.random_bool(0.3)),
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let customers = draw(customer_count);
+    let staff = draw(staff_count);
+    let figures = |respondents: &[Vec<ChecklistAnswer>]| {
+        let mut scores = checklist_scores(&ChecklistInput {
+            area_count: areas,
+            respondents,
+        })
+        .map(|s| s.areas)
+        .unwrap_or_default();
+        scores.sort_by_key(|s| s.area);
+        scores
+    };
+    let (ours, theirs) = (figures(&customers), figures(&staff));
+    let joint =
+        |s: &[super::ChecklistAreaScore]| -> Vec<f64> { s.iter().map(|a| a.joint).collect() };
+    let top_k = rng.random_range(1..=areas);
+    let agreement = staff_vs_customers(&joint(&theirs), &joint(&ours), top_k).ok();
+    let answers = |people: &[Vec<ChecklistAnswer>]| -> String {
+        let rows: Vec<String> = people
+            .iter()
+            .map(|r| {
+                let cells = r.iter().map(|a| {
+                    let solved = a.solved_elsewhere.map_or(-1, i32::from);
+                    format!(
+                        "[{},{},{solved}]",
+                        a.experienced as u8,
+                        a.bother.unwrap_or(0)
+                    )
+                });
+                format!("[{}]", join(cells))
+            })
+            .collect();
+        format!("[{}]", rows.join(","))
+    };
+    let per_area = |f: &dyn Fn(&super::ChecklistAreaScore) -> Option<f64>| {
+        format!(
+            "[{}]",
+            join(ours.iter().map(|a| f(a).map_or("null".into(), num)))
+        )
+    };
+    format!(
+        "{{\"customers\":{},\"staff\":{},\"top_k\":{top_k},\"rust\":{{\"a\":{},\"b\":{},\"crawford\":{},\"joint\":{},\"preemptible\":{},\"overlap\":{},\"tau\":{}}}}}",
+        answers(&customers),
+        answers(&staff),
+        per_area(&|a| Some(a.often_share)),
+        per_area(&|a| Some(a.bothered_share)),
+        per_area(&|a| Some(a.crawford)),
+        per_area(&|a| Some(a.joint)),
+        per_area(&|a| a.joint_preemptible),
+        agreement.as_ref().map_or("null".into(), |g| num(g.overlap_share)),
+        agreement
+            .and_then(|g| g.kendall_tau_b)
+            .map_or("null".into(), num),
+    )
 }
 
 /// A JSON number (shortest round-trip form), or `null` for NaN and infinities.
@@ -173,7 +262,15 @@ mod tests {
         let json = crosscheck_cases(7, 5);
         assert_eq!(json, crosscheck_cases(7, 5));
         assert_ne!(json, crosscheck_cases(8, 5));
-        for kind in ["wilson", "ztest", "chi2", "bh", "mcnemar", "kendall"] {
+        for kind in [
+            "wilson",
+            "ztest",
+            "chi2",
+            "bh",
+            "mcnemar",
+            "kendall",
+            "checklist",
+        ] {
             assert!(json.contains(&format!("\"{kind}\":[{{")), "{kind} missing");
         }
         assert!(!json.contains("NaN") && !json.contains("inf"));

@@ -21,15 +21,18 @@ mod ranking;
 mod segments;
 mod waves;
 
-pub use agreement::{kendall_tau_b, staff_vs_customers, RankingAgreement, STAFF_VS_CUSTOMERS_V1};
+pub use agreement::{
+    kendall_tau_b, staff_gap, staff_gap_with_draws, staff_vs_customers, AreaGap, RankingAgreement,
+    StaffGap, STAFF_VS_CUSTOMERS_V1,
+};
 pub use bootstrap::{
     rank_stability, rank_stability_with_progress, AreaStability, BootstrapOptions, Progress,
     RankStability, DEFAULT_REPLICATES, DEFAULT_SEED, DEFAULT_TOP_K, RANK_BOOTSTRAP_V1,
 };
 pub use checklist::{
-    checklist_rank_stability, checklist_rank_stability_with_progress, checklist_scores,
-    crawford_v1, ChecklistAnswer, ChecklistAreaScore, ChecklistInput, ChecklistScores, Experience,
-    CRAWFORD_V1,
+    checklist_bootstrap, checklist_rank_stability, checklist_rank_stability_with_progress,
+    checklist_scores, crawford_v1, group_answers, ChecklistAnswer, ChecklistAreaScore,
+    ChecklistDraws, ChecklistInput, ChecklistScores, Experience, CRAWFORD_V1,
 };
 pub use crosscheck::crosscheck_cases;
 pub use discovery::{joint_v1, AreaScore, DiscoveryInput, Mention, SMALL_SAMPLE};

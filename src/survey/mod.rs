@@ -584,6 +584,7 @@ impl Survey {
             "link": to.link,
             "wave": to.wave,
             "unsubscribe_link": to.unsubscribe_link,
+            "staff": to.audience == crate::audience::STAFF,
         });
         match reminder_number {
             None => self.render_email(to.locale, "invitation", extra),
@@ -823,6 +824,8 @@ pub struct Addressee<'a> {
     pub link: &'a str,
     pub unsubscribe_link: &'a str,
     pub wave: &'a str,
+    /// `customer` or `staff`: templates word a staff invitation with `{{#if staff}}`.
+    pub audience: &'a str,
 }
 
 /// Shallow-merges the keys of `extra` into `base` (both JSON objects).

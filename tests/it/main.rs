@@ -14,6 +14,7 @@ mod browser;
 mod cadence;
 mod cases;
 mod checklist;
+mod checklist_results;
 mod coding_codebook;
 mod coding_learning;
 mod coding_workflow;

@@ -1,6 +1,8 @@
 //! The statistics agree with an independent implementation: SciPy and statsmodels
 //! recompute Wilson intervals, z-tests with Newcombe intervals, chi-square (Yates
-//! when dof = 1), Benjamini-Hochberg, McNemar and Kendall's tau on generated data
+//! when dof = 1), Benjamini-Hochberg, McNemar and Kendall's tau, and numpy the
+//! checklist figures (A, B, crawford-v1, joint-v1, preemptible, the staff gap's
+//! top-k overlap and tau-b) from raw answers, on generated data
 //! (`scripts/stats_crosscheck.py`). `scripts/test` installs them; without them this
 //! test fails, it never passes silently.
 

@@ -10,6 +10,7 @@
 
 mod cache;
 mod cases;
+mod checklist;
 mod downloads;
 mod pages;
 mod review;

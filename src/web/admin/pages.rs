@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 use super::Session;
 use super::{
-    blocking, cache, chart_words, html, lang_of, problem, render, secure, see_other, session, words,
+    blocking, cache, chart_words, checklist, html, lang_of, problem, render, secure, see_other,
+    session, words,
 };
 use crate::coding::store as coding;
 use crate::error::{Error, Result};
@@ -271,6 +272,12 @@ pub(super) async fn survey(
     let lang = lang_of(&req);
     let s = session.clone();
     let page = blocking(state, move |state| {
+        let slug: SurveySlug = path.parse()?;
+        if let Some(survey) = checklist::checklist_survey(state, &slug)? {
+            let asked = (view.options()?, json!(view), view.query_string());
+            let page = checklist::page(state, session_json(&s), &survey, asked)?;
+            return Ok((StatusCode::OK, page));
+        }
         survey_page(state, &s, &path, &view, lang)
     })
     .await;
@@ -395,21 +402,32 @@ pub(super) async fn chart(
     else {
         return problem(Error::NotFound(chart), None);
     };
-    if !matches!(kind.as_str(), "scatter" | "bars") || !matches!(format.as_str(), "svg" | "png") {
+    let known =
+        matches!(kind.as_str(), "scatter" | "bars") || checklist::CHARTS.contains(&kind.as_str());
+    if !known || !matches!(format.as_str(), "svg" | "png") {
         return problem(Error::NotFound(chart), None);
     }
     let name = kind.clone();
     let png = format == "png";
     let drawn = blocking(state, move |state| {
         let slug: SurveySlug = slug.parse()?;
-        let (survey, results) = survey_results(state, &slug, &view)?;
-        let svg = draw(&survey, &results, &kind)?;
+        let (slug, svg) = match checklist::checklist_survey(state, &slug)? {
+            Some(survey) => {
+                let svg = checklist::chart(state, &survey, &kind, &view.options()?)?;
+                (survey.slug, svg)
+            }
+            None => {
+                let (survey, results) = survey_results(state, &slug, &view)?;
+                let svg = draw(&survey, &results, &kind)?;
+                (survey.slug.clone(), svg)
+            }
+        };
         let bytes = if png {
             charts::png(&svg, 2.0).map_err(Error::Internal)?
         } else {
             svg.into_bytes()
         };
-        Ok((survey.slug.clone(), bytes))
+        Ok((slug, bytes))
     })
     .await;
     match drawn {

@@ -17,7 +17,7 @@ use crate::invite::{self, contacts, overview, SegmentFilter};
 use crate::report::{self, Options};
 use crate::route::{self, Routing};
 use crate::stats::{self, BootstrapOptions};
-use crate::survey::{store, SurveySlug, WaveLabel};
+use crate::survey::{store, SurveyKind, SurveySlug, WaveLabel};
 use crate::web::AppState;
 
 /// Timestamps are UTC, RFC 3339, e.g. `2026-11-23T06:30:00Z`.
@@ -487,7 +487,10 @@ pub struct ResultsBody {
 }
 
 /// Results: problem areas ranked by `joint-v1` with rank stability, segments, wave
-/// changes and response rates; the same JSON as `pds results --format json`.
+/// changes and response rates; the same JSON as `pds results --format json`. For a
+/// checklist survey the document has `kind: "checklist"`: items and areas with A,
+/// B, crawford-v1, joint-v1 (and preemptible-v1), segments, waves, write-ins and the
+/// staff gap (see the README's "Checklist study (phase 2)").
 #[utoipa::path(
     get,
     path = "/api/surveys/{slug}/results",
@@ -538,9 +541,15 @@ pub async fn results(
     let results = blocking(state.clone(), move |state| {
         let mut conn = state.db.conn()?;
         let survey = store::find(&mut conn, &slug)?;
-        Ok(report::compute(&mut conn, &survey, &options, &|_| {
-            ControlFlow::Continue(())
-        })?)
+        let go_on = |_| ControlFlow::Continue(());
+        Ok(if survey.survey.kind == SurveyKind::Checklist {
+            serde_json::to_value(crate::checklist::results::compute(
+                &mut conn, &survey, &options, &go_on,
+            )?)
+        } else {
+            serde_json::to_value(report::compute(&mut conn, &survey, &options, &go_on)?)
+        }
+        .map_err(|e| crate::error::Error::Internal(format!("results as JSON: {e}")))?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(results))

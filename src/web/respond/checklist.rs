@@ -46,7 +46,7 @@ fn page(
     token: &Token,
     answered_before: bool,
 ) -> Result<String> {
-    let ctx = input.context(
+    let mut ctx = input.context(
         &survey.survey,
         checklist,
         &order_for(checklist, invitee),
@@ -55,6 +55,11 @@ fn page(
         &invitee.name,
         &format!("/s/{}", token.as_str()),
         answered_before,
+    );
+    // Staff answer as they think customers would, in their own wording.
+    crate::survey::merge(
+        &mut ctx,
+        serde_json::json!({"staff": invitee.audience == store::STAFF}),
     );
     survey.survey.render_page(invitee.locale, "form", ctx)
 }

@@ -1,0 +1,110 @@
+//! A checklist survey's dashboard page and charts: the ranked items with `A`, `B`,
+//! `crawford-v1`, `joint-v1` (and `preemptible-v1`), segments, waves, write-ins and
+//! the staff gap, with an A-by-B chart and a staff-against-customers dot chart.
+//! `pages.rs` hands a checklist survey's requests here.
+
+use serde_json::{json, Value};
+
+use super::{chart_words, render};
+use crate::error::{Error, Result};
+use crate::report::charts::ChartText;
+use crate::report::checklist::{charts, ChecklistResults};
+use crate::report::Options;
+use crate::survey::{store, StoredSurvey, SurveyKind};
+use crate::web::AppState;
+
+/// The charts of a checklist page.
+pub(super) const CHARTS: [&str; 2] = ["ab", "gap"];
+
+/// The survey when it is a checklist survey.
+pub(super) fn checklist_survey(
+    state: &AppState,
+    slug: &crate::survey::SurveySlug,
+) -> Result<Option<StoredSurvey>> {
+    let survey = store::find(&mut *state.db.conn()?, slug)?;
+    Ok((survey.survey.kind == SurveyKind::Checklist).then_some(survey))
+}
+
+fn results(state: &AppState, survey: &StoredSurvey, options: &Options) -> Result<ChecklistResults> {
+    let mut conn = state.db.conn()?;
+    crate::checklist::results::compute(&mut conn, survey, options, &|_| {
+        std::ops::ControlFlow::Continue(())
+    })
+}
+
+fn title_of(survey: &StoredSurvey) -> String {
+    let s = &survey.survey;
+    s.wording
+        .get(&s.default_locale)
+        .map(|w| w.title.clone())
+        .unwrap_or_default()
+}
+
+/// The checklist page of `survey` for the view `view` (its options and query).
+pub(super) fn page(
+    state: &AppState,
+    session: Value,
+    survey: &StoredSurvey,
+    view: (Options, Value, String),
+) -> Result<String> {
+    let (options, view, chart_query) = view;
+    let results = results(state, survey, &options)?;
+    let waves: Vec<String> = store::waves_of(&mut *state.db.conn()?, survey.id)?
+        .into_iter()
+        .map(|w| w.label)
+        .collect();
+    render(
+        "checklist",
+        &json!({
+            "session": session,
+            "survey": {"slug": survey.slug, "title": title_of(survey)},
+            "waves": waves,
+            "view": view,
+            "chart_query": chart_query,
+            "results": results,
+        }),
+    )
+}
+
+/// An SVG chart (`ab` or `gap`) of a checklist survey.
+pub(super) fn chart(
+    state: &AppState,
+    survey: &StoredSurvey,
+    kind: &str,
+    options: &Options,
+) -> Result<String> {
+    let results = results(state, survey, options)?;
+    let gap = results.staff_gap.as_ref();
+    let ctx = json!({
+        "survey": survey.slug,
+        "title": title_of(survey),
+        "wave": results.wave,
+        "n": results.n,
+        "method": results.method,
+        "frequency_method": crate::report::FREQUENCY_CI,
+        "customers_n": gap.map(|g| g.customers_n),
+        "staff_n": gap.map(|g| g.staff_n),
+    });
+    if !CHARTS.contains(&kind) {
+        return Err(Error::NotFound(format!("{kind}.svg")));
+    }
+    let words = |part: &str| chart_words(&format!("{kind}_{part}"), &ctx);
+    let text = ChartText {
+        title: words("title")?,
+        x_axis: words("x")?,
+        y_axis: if kind == "ab" {
+            words("y")?
+        } else {
+            String::new()
+        },
+    };
+    match (kind, gap) {
+        ("ab", _) => Ok(charts::ab(&results, &text)),
+        ("gap", Some(gap)) => Ok(charts::gap(gap, &text)),
+        ("gap", None) => Err(Error::NotFound(format!(
+            "gap.svg: no staff have answered survey {}, so there is no staff gap to draw",
+            survey.slug
+        ))),
+        _ => Err(Error::NotFound(format!("{kind}.svg"))),
+    }
+}
