@@ -3,6 +3,7 @@
 //! the capability that owns the tables; this module decides none of them.
 
 pub mod schema;
+pub mod copy;
 mod sqlite;
 
 pub use sqlite::{is_busy, GROUPED_LOCK_WAIT_MS};
