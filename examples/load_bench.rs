@@ -313,25 +313,25 @@ impl Target {
         let serve = |instance: usize| {
             let port = free_port();
             let child = start(
-            Command::new(binary)
-                .args([
-                    "serve",
-                    "--no-worker",
-                    "--bind",
-                    &format!("127.0.0.1:{port}"),
-                ])
-                .current_dir(folder.path())
-                .env("PDS_DATABASE_URL", database_url)
-                .env("PDS_MAIL_DIR", folder.path().join("mail-out"))
-                .env_remove("PDS_SMTP_URL")
-                .env("PDS_RATE_LIMIT_BURST", "1000000")
-                .env("PDS_RATE_LIMIT_PER_SECOND", "1000000")
-                .env(
-                    "PDS_LOG",
-                    std::env::var("PDS_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
-                ),
-            port,
-            Some(folder.path().join(format!("serve{instance}.log"))),
+                Command::new(binary)
+                    .args([
+                        "serve",
+                        "--no-worker",
+                        "--bind",
+                        &format!("127.0.0.1:{port}"),
+                    ])
+                    .current_dir(folder.path())
+                    .env("PDS_DATABASE_URL", &database_url)
+                    .env("PDS_MAIL_DIR", folder.path().join("mail-out"))
+                    .env_remove("PDS_SMTP_URL")
+                    .env("PDS_RATE_LIMIT_BURST", "1000000")
+                    .env("PDS_RATE_LIMIT_PER_SECOND", "1000000")
+                    .env(
+                        "PDS_LOG",
+                        std::env::var("PDS_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+                    ),
+                port,
+                Some(folder.path().join(format!("serve{instance}.log"))),
             );
             (child, port)
         };
@@ -433,7 +433,8 @@ impl Target {
 /// Servers stop with the benchmark, also when it fails half-way.
 impl Drop for Target {
     fn drop(&mut self) {
-        for child in std::iter::once(&mut self.child).chain(self.others.iter_mut().map(|(c, _)| c)) {
+        for child in std::iter::once(&mut self.child).chain(self.others.iter_mut().map(|(c, _)| c))
+        {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -749,7 +750,10 @@ fn open_loop(ports: &[u16], requests: &[Request], concurrency: usize, rate: f64)
 
 /// Sends `requests` to the instances at `ports` in turn (answer i to instance i mod n).
 fn load(ports: &[u16], requests: &[Request], concurrency: usize, rate: Option<f64>) -> Run {
-    let bases: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
+    let bases: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect();
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Run {
         ok: 0,

@@ -34,7 +34,12 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
         target.redacted()
     );
     for table in &copied {
-        println!("  {:<20} {:>10} rows  {}", table.table, table.rows, &table.checksum[..16]);
+        println!(
+            "  {:<20} {:>10} rows  {}",
+            table.table,
+            table.rows,
+            &table.checksum[..16]
+        );
     }
     println!(
         "Point database_url (or PDS_DATABASE_URL) at {} and start pds serve there.",

@@ -38,7 +38,11 @@ pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, u64);
 
 /// Copies every table of `source` into the empty PostgreSQL database at `target`,
 /// verifies each table on the target and commits. Refuses a target holding any row.
-pub fn copy(source: &Database, target: &DatabaseUrl, progress: Progress<'_>) -> Result<Vec<TableCopied>> {
+pub fn copy(
+    source: &Database,
+    target: &DatabaseUrl,
+    progress: Progress<'_>,
+) -> Result<Vec<TableCopied>> {
     let DatabaseUrl::Postgres(_) = target else {
         return Err(Error::Invalid(format!(
             "pds db copy copies into PostgreSQL; {} is not a postgres:// URL",
@@ -47,13 +51,16 @@ pub fn copy(source: &Database, target: &DatabaseUrl, progress: Progress<'_>) -> 
     };
     if source.url() == target {
         return Err(Error::Invalid(
-            "the target is the configured database itself; name an empty PostgreSQL database".into(),
+            "the target is the configured database itself; name an empty PostgreSQL database"
+                .into(),
         ));
     }
     let target_db = Database::open(target)?;
     let mut target_conn = target_db.conn()?;
     let AnyConnection::Postgresql(pg) = &mut *target_conn else {
-        return Err(Error::Internal("a postgres:// URL opened another backend".into()));
+        return Err(Error::Internal(
+            "a postgres:// URL opened another backend".into(),
+        ));
     };
     let tables = Catalog::read(pg)?.tables_in_order()?;
     refuse_non_empty(pg, &tables, target)?;
@@ -317,7 +324,9 @@ fn select_rows(table: &Table, postgres: bool, after: i64) -> String {
             .collect();
         format!("json_object({})", pairs.join(", "))
     };
-    format!("SELECT {row} AS row FROM {name} t WHERE t.{key} > {after} ORDER BY t.{key} LIMIT {BATCH}")
+    format!(
+        "SELECT {row} AS row FROM {name} t WHERE t.{key} > {after} ORDER BY t.{key} LIMIT {BATCH}"
+    )
 }
 
 /// Inserts a batch, keeping every value (ids too); self-references wait for
@@ -349,7 +358,11 @@ fn insert(pg: &mut PgConnection, table: &Table, rows: &[String]) -> Result<()> {
 }
 
 /// Sets the columns that point into their own table, once all its rows are there.
-fn fill_self_references(source: &mut AnyConnection, pg: &mut PgConnection, table: &Table) -> Result<()> {
+fn fill_self_references(
+    source: &mut AnyConnection,
+    pg: &mut PgConnection,
+    table: &Table,
+) -> Result<()> {
     let name = quoted(&table.name);
     let key = quoted(&table.key);
     let sets: Vec<String> = table
@@ -398,7 +411,10 @@ fn quoted(identifier: &str) -> String {
 
 fn parse(table: &Table, row: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
     serde_json::from_str(row).map_err(|e| {
-        Error::Internal(format!("table {}: a row did not read as JSON: {e}", table.name))
+        Error::Internal(format!(
+            "table {}: a row did not read as JSON: {e}",
+            table.name
+        ))
     })
 }
 
@@ -479,9 +495,15 @@ mod tests {
         };
         let sqlite = serde_json::json!("2026-12-01 10:00:00.1200");
         let postgres = serde_json::json!("2026-12-01T10:00:00.12");
-        assert_eq!(canonical(&column, Some(&sqlite)), canonical(&column, Some(&postgres)));
+        assert_eq!(
+            canonical(&column, Some(&sqlite)),
+            canonical(&column, Some(&postgres))
+        );
         let whole = serde_json::json!("2026-12-01 10:00:00");
-        assert_eq!(canonical(&column, Some(&whole)), "time:2026-12-01 10:00:00.000000");
+        assert_eq!(
+            canonical(&column, Some(&whole)),
+            "time:2026-12-01 10:00:00.000000"
+        );
         let text = Column {
             name: "note".into(),
             timestamp: false,

@@ -2,8 +2,8 @@
 //! embedded migrations applied on open, and the write discipline. Queries live with
 //! the capability that owns the tables; this module decides none of them.
 
-pub mod schema;
 pub mod copy;
+pub mod schema;
 mod sqlite;
 
 pub use sqlite::{is_busy, GROUPED_LOCK_WAIT_MS};

@@ -114,11 +114,22 @@ fn the_demo_moves_into_postgres_every_row_intact() {
         .unwrap());
     let sqlite_path = study.join("pds.db");
     let sqlite_url = format!("sqlite://{}", sqlite_path.display());
-    // An API key, so the keys table travels too.
-    ok(pds(dir.path(), &sqlite_url, &["keys", "create", "--name", "analyst"]));
+    // An API key, so the keys table travels too; and an area merged into one
+    // created after it, which points forward in id order.
+    ok(pds(
+        dir.path(),
+        &sqlite_url,
+        &["keys", "create", "--name", "analyst"],
+    ));
+    let merge = ["areas", "merge", "--survey", "demo", "1", "12"];
+    ok(pds(dir.path(), &sqlite_url, &merge));
     let pg_url = fresh_database(Backend::Postgres, dir.path());
 
-    let report = ok(pds(dir.path(), &sqlite_url, &["db", "copy", "--to", &pg_url]));
+    let report = ok(pds(
+        dir.path(),
+        &sqlite_url,
+        &["db", "copy", "--to", &pg_url],
+    ));
     assert!(report.contains("every table verified"), "{report}");
 
     let sizes = compare_every_table(&sqlite_path, &pg_url);
@@ -128,24 +139,48 @@ fn the_demo_moves_into_postgres_every_row_intact() {
         .map(|(t, _)| t.as_str())
         .collect();
     for table in [
-        "surveys", "contacts", "invitations", "responses", "mentions", "areas", "outbox",
-        "routing", "cases", "case_events", "api_keys",
+        "surveys",
+        "contacts",
+        "invitations",
+        "responses",
+        "mentions",
+        "areas",
+        "outbox",
+        "routing",
+        "cases",
+        "case_events",
+        "case_links",
+        "coding_decisions",
+        "api_keys",
     ] {
-        assert!(filled.contains(&table), "the demo filled {table}: {sizes:?}");
+        assert!(
+            filled.contains(&table),
+            "the demo filled {table}: {sizes:?}"
+        );
         assert!(report.contains(table), "the report names {table}: {report}");
     }
+
+    let mut pg = PgConnection::establish(&pg_url).unwrap();
+    let merged: Vec<Value> =
+        diesel::sql_query("SELECT merged_into::text AS value FROM areas WHERE id = 1")
+            .load(&mut pg)
+            .unwrap();
+    assert_eq!(merged[0].value.as_deref(), Some("12"));
 
     // The copy answers as the original did, and new rows get fresh ids.
     let results = |url: &str| ok(pds(dir.path(), url, &["results", "--survey", "demo"]));
     assert_eq!(results(&sqlite_url), results(&pg_url));
-    ok(pds(dir.path(), &pg_url, &["keys", "create", "--name", "second"]));
+    ok(pds(
+        dir.path(),
+        &pg_url,
+        &["keys", "create", "--name", "second"],
+    ));
 
     // A database that holds anything is never written over.
     let again = pds(dir.path(), &sqlite_url, &["db", "copy", "--to", &pg_url]);
     assert_eq!(again.status.code(), Some(2));
     let message = String::from_utf8_lossy(&again.stderr);
     assert!(message.contains("is not empty"), "{message}");
-    let mut pg = PgConnection::establish(&pg_url).unwrap();
     let surveys: Vec<Name> = diesel::sql_query("SELECT slug AS name FROM surveys")
         .load(&mut pg)
         .unwrap();

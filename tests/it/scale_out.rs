@@ -5,7 +5,6 @@
 //! invitation and every routed complaint exactly once (by Message-ID).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -45,7 +44,10 @@ impl Installation {
             .env("PDS_DATABASE_URL", &self.database_url)
             .env("PDS_SMTP_URL", self.smtp.url())
             .env("PDS_PUBLIC_URL", &self.public_url)
-            .env("PDS_MAIL_FROM", "Nordvik Research <research@nordvik.example>")
+            .env(
+                "PDS_MAIL_FROM",
+                "Nordvik Research <research@nordvik.example>",
+            )
             // Every simulated customer answers from 127.0.0.1.
             .env("PDS_RATE_LIMIT_BURST", "1000000")
             .env("PDS_RATE_LIMIT_PER_SECOND", "1000000")
@@ -155,7 +157,11 @@ fn links(received: &[(String, String, String)], public_url: &str) -> Vec<String>
     let by_customer: BTreeMap<usize, String> = received
         .iter()
         .filter_map(|(to, _, text)| {
-            let i = to.strip_prefix('c')?.strip_suffix("@kund.example")?.parse().ok()?;
+            let i = to
+                .strip_prefix('c')?
+                .strip_suffix("@kund.example")?
+                .parse()
+                .ok()?;
             let at = text.find(&format!("{public_url}/s/"))? + public_url.len();
             Some((i, text[at..].split_whitespace().next()?.to_string()))
         })
@@ -171,7 +177,12 @@ fn log_in(install: &Installation, base_url: &str) -> String {
         .send_form([("key", key.trim())])
         .unwrap();
     assert_eq!(response.status().as_u16(), 303);
-    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap();
     cookie.split(';').next().unwrap().to_string()
 }
 
@@ -181,7 +192,11 @@ fn survey_page(base_url: &str, cookie: &str) -> String {
         .header("Cookie", cookie)
         .call()
         .unwrap();
-    assert_eq!(response.status().as_u16(), 200, "the session is valid at {base_url}");
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "the session is valid at {base_url}"
+    );
     response.body_mut().read_to_string().unwrap()
 }
 
@@ -205,7 +220,10 @@ fn answer_all(links: &[String], first: usize, bases: [&str; 2], mut doomed: Runn
                             chosen == bases[1] && killed.load(Ordering::Relaxed),
                             "answer {i} refused by {chosen}"
                         );
-                        assert!(answer(&agent, bases[0], link, i), "answer {i} on the survivor");
+                        assert!(
+                            answer(&agent, bases[0], link, i),
+                            "answer {i} on the survivor"
+                        );
                     }
                     confirmed.fetch_add(1, Ordering::Relaxed);
                 }
@@ -284,7 +302,12 @@ fn two_instances_on_one_postgres_work_as_one() {
     stored.sort();
     let mut expected: Vec<String> = (0..CUSTOMERS).map(answer_of).collect();
     expected.sort();
-    assert!(stored == expected, "{} answers stored, {} confirmed", stored.len(), CUSTOMERS);
+    assert!(
+        stored == expected,
+        "{} answers stored, {} confirmed",
+        stored.len(),
+        CUSTOMERS
+    );
 
     // Every routed complaint reaches the team once; no invitation went out again.
     let complaints = CUSTOMERS / 4;
@@ -300,6 +323,13 @@ fn two_instances_on_one_postgres_work_as_one() {
             "the team heard of {words:?}"
         );
     }
-    assert_eq!(received.len(), CUSTOMERS + complaints, "nothing else was sent");
-    eprintln!("two instances, {CUSTOMERS} answers: {:?}", started.elapsed());
+    assert_eq!(
+        received.len(),
+        CUSTOMERS + complaints,
+        "nothing else was sent"
+    );
+    eprintln!(
+        "two instances, {CUSTOMERS} answers: {:?}",
+        started.elapsed()
+    );
 }
