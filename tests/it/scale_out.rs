@@ -288,8 +288,8 @@ fn two_instances_on_one_postgres_work_as_one() {
     // A session opened on one instance is valid on the other, whose cached
     // dashboard shows each answer stored through the first.
     let cookie = log_in(&install, &bases[0]);
-    for i in 0..2 {
-        assert!(answer(&agent(), &bases[0], &links[i], i));
+    for (i, link) in links.iter().enumerate().take(2) {
+        assert!(answer(&agent(), &bases[0], link, i));
         let page = survey_page(&bases[1], &cookie);
         let shown = format!("{} mentions not yet coded", i + 1);
         assert!(page.contains(&shown), "{shown} in {page}");
