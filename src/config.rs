@@ -145,6 +145,32 @@ pub struct Settings {
     /// A slower client gets 408 and its connection is closed, so slow senders
     /// cannot hold the server's connections.
     pub request_timeout: std::time::Duration,
+    /// The global contact frequency cap: no contact is asked to a survey (invited,
+    /// reminded, or invited by a cadence) within this long of their last
+    /// invitation to any other wave. `None`: no cap.
+    pub contact_at_most_every: Option<chrono::Duration>,
+    /// Teams' webhooks: the signing secret and whether private addresses are allowed.
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered (see README, "Webhooks").
+#[derive(Clone, Default)]
+pub struct WebhookSettings {
+    /// The key of the `X-PDS-Signature` HMAC; without it, `json` webhooks are
+    /// not delivered (the outbox records why).
+    pub secret: Option<String>,
+    /// Allow webhook URLs on loopback and private networks (off: such a URL is
+    /// refused when the routing is set and again before each delivery).
+    pub allow_private: bool,
+}
+
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("allow_private", &self.allow_private)
+            .finish()
+    }
 }
 
 /// How many requests one client address may make: `burst` at once, then one more
@@ -193,6 +219,9 @@ struct FileSettings {
     login_rate_limit_burst: Option<u32>,
     login_rate_limit_per_second: Option<f64>,
     request_timeout_seconds: Option<f64>,
+    contact_at_most_every: Option<String>,
+    webhook_secret: Option<String>,
+    webhook_allow_private: Option<bool>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "pds.toml";
@@ -350,7 +379,27 @@ impl Settings {
             )));
         }
 
+        let contact_at_most_every = contact_cap(pick(
+            "PDS_CONTACT_AT_MOST_EVERY",
+            file.contact_at_most_every,
+        ))?;
+        if let Some(text) = env(crate::clock::FIXED_NOW_VARIABLE) {
+            if crate::clock::parse(&text).is_none() {
+                return Err(Error::Config(format!(
+                    "{} {text:?} is not a UTC time such as {}; unset it to use the system clock",
+                    crate::clock::FIXED_NOW_VARIABLE,
+                    crate::clock::FORMATS
+                )));
+            }
+        }
+        let webhooks = webhook_settings(
+            pick("PDS_WEBHOOK_SECRET", file.webhook_secret),
+            env("PDS_WEBHOOK_ALLOW_PRIVATE"),
+            file.webhook_allow_private,
+        )?;
+
         Ok(Settings {
+            webhooks,
             database_url,
             mail,
             public_url,
@@ -361,6 +410,7 @@ impl Settings {
             rate_limit,
             login_rate_limit,
             request_timeout: std::time::Duration::from_secs_f64(request_timeout),
+            contact_at_most_every,
         })
     }
 
@@ -378,6 +428,47 @@ impl Settings {
     pub fn link(&self, path: &str) -> String {
         format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
     }
+}
+
+/// Parses `contact_at_most_every` (`90d`, `12w`; empty or absent: no cap).
+fn contact_cap(text: Option<String>) -> Result<Option<chrono::Duration>> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(None);
+    };
+    match crate::age::parse(&text) {
+        Some(cap) if cap >= chrono::Duration::days(1) => Ok(Some(cap)),
+        _ => Err(Error::Config(format!(
+            "contact_at_most_every {text:?} is not a length of at least a day such as 90d or 12w (units: {}); leave it out for no cap",
+            crate::age::UNITS
+        ))),
+    }
+}
+
+fn webhook_settings(
+    secret: Option<String>,
+    allow_env: Option<String>,
+    allow_file: Option<bool>,
+) -> Result<WebhookSettings> {
+    let secret = secret.filter(|s| !s.trim().is_empty());
+    if secret.as_ref().is_some_and(|s| s.len() < 16) {
+        return Err(Error::Config(
+            "webhook_secret is shorter than 16 characters; use a long random text, e.g. from `openssl rand -hex 32`".into(),
+        ));
+    }
+    let allow_private = match allow_env.as_deref().map(str::trim) {
+        None => allow_file.unwrap_or(false),
+        Some("1" | "true" | "yes") => true,
+        Some("0" | "false" | "no" | "") => false,
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "PDS_WEBHOOK_ALLOW_PRIVATE {other:?} is not true or false"
+            )))
+        }
+    };
+    Ok(WebhookSettings {
+        secret,
+        allow_private,
+    })
 }
 
 fn read_file(path: &Path) -> Result<FileSettings> {
@@ -450,6 +541,29 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("request_timeout_seconds"), "{err}");
+        let err = settings(
+            FileSettings::default(),
+            &[("PDS_CONTACT_AT_MOST_EVERY", "90")],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("contact_at_most_every \"90\""),
+            "{err}"
+        );
+        let err = settings(FileSettings::default(), &[("PDS_NOW", "next week")]).unwrap_err();
+        assert!(err.to_string().contains("PDS_NOW \"next week\""), "{err}");
+    }
+
+    #[test]
+    fn the_contact_cap_is_off_unless_set() {
+        let s = settings(FileSettings::default(), &[]).unwrap();
+        assert_eq!(s.contact_at_most_every, None);
+        let file = FileSettings {
+            contact_at_most_every: Some("90d".into()),
+            ..Default::default()
+        };
+        let s = settings(file, &[]).unwrap();
+        assert_eq!(s.contact_at_most_every, Some(chrono::Duration::days(90)));
     }
 
     #[test]

@@ -126,6 +126,8 @@ pub fn prepare_with(
                     segments: &segments,
                     customer_name: &invitee.name,
                     customer_email: &invitee.email,
+                    locale: invitee.locale,
+                    received,
                 },
                 &problems
                     .iter()

@@ -3,7 +3,8 @@
 //! transaction as the resolution. Never without the customer's consent for that
 //! problem, for an anonymous survey, for an unsubscribed or erased contact, or
 //! when the survey has no `followup` templates (surveys stored before they
-//! existed): then the case's trail says why.
+//! existed): then the case's trail says why. A survey with `followup_review = true`
+//! holds the follow-up for an analyst's review (`followup_review`) instead.
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -14,7 +15,6 @@ use crate::db::schema::{contacts, responses};
 use crate::db::AnyConnection;
 use crate::error::Result;
 use crate::mail::outbox::{self, Kind, NewMessage};
-use crate::survey::Locale;
 
 /// Whether the customer hears back about a resolved case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -22,6 +22,18 @@ use crate::survey::Locale;
 pub enum FollowUp {
     Queued,
     Skipped(Skip),
+    /// Held until an analyst approves or rejects it (`followup_review = true`).
+    #[serde(rename = "awaiting_review")]
+    AwaitingReview,
+}
+
+/// Whether a follow-up may go now or waits for the survey's review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Release {
+    /// As the survey says: held for review when `followup_review = true`.
+    AsSurveyWants,
+    /// An analyst approved it.
+    Approved,
 }
 
 /// Why no follow-up was sent.
@@ -73,6 +85,7 @@ pub(super) fn queue(
     settings: &Settings,
     case: &Case,
     note: &Note,
+    release: Release,
 ) -> Result<FollowUp> {
     if !case.may_contact {
         return Ok(FollowUp::Skipped(Skip::NoConsent));
@@ -99,8 +112,12 @@ pub(super) fn queue(
     let locale = survey
         .survey
         .locale_for(locale.parse().unwrap_or(survey.survey.default_locale));
-    if !has_followup(&survey.survey, locale) {
+    if !survey.survey.has_email(locale, "followup") {
         return Ok(FollowUp::Skipped(Skip::NoTemplate));
+    }
+    if release == Release::AsSurveyWants && survey.survey.followup_review {
+        super::followup_review::hold(conn, case.id, note)?;
+        return Ok(FollowUp::AwaitingReview);
     }
     let rendered = survey.survey.render_email(
         locale,
@@ -124,13 +141,8 @@ pub(super) fn queue(
             rendered,
             contact_id: Some(contact_id),
             list_unsubscribe: None,
+            reply_to: None,
         },
     )?;
     Ok(FollowUp::Queued)
-}
-
-fn has_followup(survey: &crate::survey::Survey, locale: Locale) -> bool {
-    survey
-        .files()
-        .contains_key(&format!("{locale}/followup.txt.hbs"))
 }

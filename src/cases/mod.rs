@@ -8,14 +8,20 @@
 //! appends an event (time, actor, action, note); events are never updated or
 //! deleted. It must not render pages or talk HTTP: the doors do that.
 
+pub mod announce;
 mod followup;
+mod followup_review;
 mod links;
+pub mod reference;
+pub mod stats;
 mod status;
+pub mod team;
 
 use diesel::prelude::*;
 use serde::Serialize;
 
 pub use followup::{FollowUp, Skip};
+pub use followup_review::{review, Decision, Reviewed};
 pub use links::{path as link_path, Links, LINK_DAYS};
 pub use status::{Action, Refused, Status};
 
@@ -42,6 +48,8 @@ pub struct NewCase<'a> {
     pub text_key: &'a str,
     pub may_contact: bool,
     pub rule: &'a str,
+    /// The short reference written into the team's email.
+    pub reference: &'a str,
 }
 
 /// A case as the doors show it.
@@ -61,6 +69,8 @@ pub struct Case {
     pub assignee: Option<String>,
     /// The problem area of the customer's words, once they are coded.
     pub area: Option<String>,
+    /// The short reference in the team's email (none for cases opened earlier).
+    pub reference: Option<String>,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
     #[serde(skip)]
@@ -153,6 +163,13 @@ pub fn record(
                     cases::updated_at.eq(stamp),
                 ))
                 .execute(conn)?;
+            if links.is_some() {
+                // A new email goes out for the corrected words, with a new
+                // reference: the case answers to the one the team read last.
+                diesel::update(cases::table.find(id))
+                    .set(cases::reference.eq(new.reference))
+                    .execute(conn)?;
+            }
             if old_text != new.text {
                 // The earlier words stay in the trail: the case's text is replaced,
                 // its history is not.
@@ -180,6 +197,7 @@ pub fn record(
                     cases::text_key.eq(new.text_key),
                     cases::may_contact.eq(i32::from(new.may_contact)),
                     cases::status.eq(Status::Open.as_str()),
+                    cases::reference.eq(new.reference),
                     cases::created_at.eq(stamp),
                     cases::updated_at.eq(stamp),
                 ))
@@ -302,6 +320,7 @@ fn from_tuple(t: CaseTuple) -> Result<Case> {
             .map_err(|e| Error::Internal(format!("case {id}: stored status: {e}")))?,
         assignee,
         area: None,
+        reference: None,
         created_at,
         updated_at,
         survey_id,
@@ -360,6 +379,10 @@ pub fn list(conn: &mut AnyConnection, filter: &Filter) -> Result<Vec<Case>> {
 /// One case with its audit trail, oldest event first.
 pub fn show(conn: &mut AnyConnection, id: i64) -> Result<(Case, Vec<Event>)> {
     let mut case = find(conn, id)?;
+    case.reference = cases::table
+        .find(id)
+        .select(cases::reference)
+        .first::<Option<String>>(conn)?;
     case.area = mentions::table
         .inner_join(areas::table)
         .filter(mentions::response_id.eq(case.response_id))
@@ -381,6 +404,28 @@ pub fn show(conn: &mut AnyConnection, id: i64) -> Result<(Case, Vec<Event>)> {
         .map(event_from_row)
         .collect();
     Ok((case, events))
+}
+
+/// The case number for `text`: a number, or a reference such as `K7M2QX4P`.
+pub fn id_of(conn: &mut AnyConnection, text: &str) -> Result<i64> {
+    if let Ok(id) = text.trim().parse::<i64>() {
+        return Ok(id);
+    }
+    let Some(reference) = reference::normalise(text) else {
+        return Err(Error::Invalid(format!(
+            "{text:?} is neither a case number nor a reference such as K7M2QX4P"
+        )));
+    };
+    cases::table
+        .filter(cases::reference.eq(&reference))
+        .select(cases::id)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "no case has the reference {reference}; see pds cases list"
+            ))
+        })
 }
 
 fn find(conn: &mut AnyConnection, id: i64) -> Result<Case> {
@@ -512,19 +557,14 @@ fn act_in(
     case.updated_at = stamp;
     let follow_up = match (action, note) {
         (Action::Resolve, Some(note)) => {
-            let outcome = followup::queue(conn, settings, &case, note)?;
-            let (event, detail) = match &outcome {
-                FollowUp::Queued => ("followup_queued", None),
-                FollowUp::Skipped(why) => ("followup_skipped", Some(why.as_str())),
-            };
-            if let FollowUp::Skipped(why) = &outcome {
-                tracing::info!(
-                    case = id,
-                    reason = why.describe(),
-                    "no follow-up to the customer"
-                );
-            }
-            append_event(conn, id, stamp, Actor::Pds, event, detail)?;
+            let outcome = followup::queue(
+                conn,
+                settings,
+                &case,
+                note,
+                followup::Release::AsSurveyWants,
+            )?;
+            record_follow_up(conn, id, stamp, &outcome)?;
             Some(outcome)
         }
         (Action::Resolve, None) => Some(FollowUp::Skipped(Skip::NoNote)),
@@ -535,6 +575,28 @@ fn act_in(
         action,
         follow_up,
     })
+}
+
+/// Appends what became of a follow-up to the case's trail.
+fn record_follow_up(
+    conn: &mut AnyConnection,
+    id: i64,
+    stamp: chrono::NaiveDateTime,
+    outcome: &FollowUp,
+) -> Result<()> {
+    let (event, detail) = match outcome {
+        FollowUp::Queued => ("followup_queued", None),
+        FollowUp::Skipped(why) => ("followup_skipped", Some(why.as_str())),
+        FollowUp::AwaitingReview => ("followup_awaiting_review", None),
+    };
+    if let FollowUp::Skipped(why) = outcome {
+        tracing::info!(
+            case = id,
+            reason = why.describe(),
+            "no follow-up to the customer"
+        );
+    }
+    append_event(conn, id, stamp, Actor::Pds, event, detail)
 }
 
 /// What an action link leads to.

@@ -95,6 +95,9 @@ pub enum Command {
         #[arg(long)]
         survey: String,
     },
+    /// "You said, we did": tell the respondents who mentioned an area (and agreed
+    /// to be contacted) what was done about it.
+    Announce(super::announce::Args),
 }
 
 pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
@@ -272,6 +275,7 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             }
             Ok(())
         }
+        Command::Announce(args) => super::announce::run(args, settings),
     }
 }
 

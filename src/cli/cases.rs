@@ -1,10 +1,10 @@
-//! `pds cases list|show|ack|resolve|decline`: what became of routed complaints,
+//! `pds cases list|show|ack|resolve|decline|review`: what became of routed complaints,
 //! and acting on them from the terminal. Customers' words and notes are printed
 //! through `text_safety::for_terminal`.
 
 use clap::Subcommand;
 
-use crate::cases::{self, Action, Actor, Filter, FollowUp, Note, Status};
+use crate::cases::{self, Action, Actor, Decision, Filter, FollowUp, Note, Status};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::survey::SurveySlug;
@@ -23,8 +23,23 @@ pub enum Command {
         #[arg(long)]
         status: Vec<String>,
     },
-    /// Show one case with its history.
-    Show { id: i64 },
+    /// Show one case with its history, by number or by the reference in its email.
+    Show { case: String },
+    /// How fast the teams act: per team and per area, median times to
+    /// acknowledge and to resolve, the share within the service levels, open
+    /// cases by age, each with its n.
+    Stats {
+        #[arg(long)]
+        survey: Option<String>,
+    },
+    /// Every case as CSV (no names or email addresses; cells safe for spreadsheets).
+    Export {
+        #[arg(long)]
+        survey: Option<String>,
+        /// Write to this file instead of the terminal.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
     /// Acknowledge a case: the team is looking into it.
     Ack {
         id: i64,
@@ -37,6 +52,21 @@ pub enum Command {
     /// Resolve a case; with --note, a customer who agreed to be contacted gets the note by email.
     Resolve {
         id: i64,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long = "as", value_name = "NAME")]
+        actor: Option<String>,
+    },
+    /// Release (--approve) or withhold (--reject) a follow-up held for review
+    /// (followup_review = true in survey.toml).
+    Review {
+        id: i64,
+        #[arg(long, conflicts_with = "reject", required_unless_present = "reject")]
+        approve: bool,
+        #[arg(long)]
+        reject: bool,
+        /// With --approve: the text the customer gets instead of the team's note;
+        /// with --reject: why (kept in the case's history).
         #[arg(long)]
         note: Option<String>,
         #[arg(long = "as", value_name = "NAME")]
@@ -88,9 +118,17 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             }
             return Ok(());
         }
-        Command::Show { id } => {
+        Command::Stats { survey } => return super::case_figures::stats(&db, survey.as_deref()),
+        Command::Export { survey, output } => {
+            return super::case_figures::export(&db, survey.as_deref(), output.as_ref())
+        }
+        Command::Show { case } => {
+            let id = cases::id_of(&mut *db.conn()?, &case)?;
             let (c, events) = cases::show(&mut *db.conn()?, id)?;
             println!("Case {}: {}", c.id, c.status.as_str());
+            if let Some(r) = &c.reference {
+                println!("Reference: {r}");
+            }
             println!(
                 "Survey: {} ({}), wave {}",
                 c.survey,
@@ -134,6 +172,13 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             }
             return Ok(());
         }
+        Command::Review {
+            id,
+            approve,
+            reject: _,
+            note,
+            actor,
+        } => return review(&db, settings, id, approve, note.as_deref(), actor),
         Command::Ack { id, note, actor } => (id, Action::Acknowledge, note, actor),
         Command::Resolve { id, note, actor } => (id, Action::Resolve, note, actor),
         Command::Decline { id, note, actor } => (id, Action::Decline, note, actor),
@@ -156,7 +201,52 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
         Some(FollowUp::Skipped(why)) => {
             println!("No follow-up to the customer: {}.", why.describe())
         }
+        Some(FollowUp::AwaitingReview) => println!(
+            "The customer's follow-up awaits review: pds cases review {} --approve (or --reject).",
+            acted.case.id
+        ),
         None => {}
+    }
+    Ok(())
+}
+
+fn review(
+    db: &crate::db::Database,
+    settings: &Settings,
+    id: i64,
+    approve: bool,
+    note: Option<&str>,
+    actor: Option<String>,
+) -> Result<()> {
+    let note =
+        Note::parse(note.unwrap_or("")).map_err(|e| Error::Invalid(format!("--note: {e}")))?;
+    let actor = actor
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into());
+    let decision = if approve {
+        Decision::Approve
+    } else {
+        Decision::Reject
+    };
+    let done = cases::review(
+        db,
+        settings,
+        id,
+        decision,
+        note.as_ref(),
+        Actor::Cli(&actor),
+    )?;
+    match done.follow_up {
+        Some(FollowUp::Queued) => println!(
+            "Case {id}: follow-up approved; the customer's email is queued and the worker sends it."
+        ),
+        Some(FollowUp::Skipped(why)) => println!(
+            "Case {id}: follow-up approved, but not sent: {}.",
+            why.describe()
+        ),
+        Some(FollowUp::AwaitingReview) | None => {
+            println!("Case {id}: follow-up rejected; the customer gets no email.")
+        }
     }
     Ok(())
 }

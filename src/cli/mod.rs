@@ -2,7 +2,9 @@
 //! domain types, calls a capability, and prints what happened. Errors become a
 //! message on stderr and an exit code (2: fix your input or settings; 1: other).
 
+mod announce;
 mod areas;
+mod case_figures;
 mod cases;
 mod checklist;
 mod code;

@@ -41,8 +41,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let r = invite::remind(&db, settings, &survey, &wave, after, args.max, &bar)?;
     bar.finish_and_clear();
     println!(
-        "Queued {} reminders for {} wave {wave} ({} answered, {} unsubscribed, {} emailed less than {} ago, {} reminded {} times already).",
-        r.queued, survey.slug, r.answered, r.unsubscribed, r.too_recent, args.after, r.reminded_enough, args.max
+        "Queued {} reminders for {} wave {wave} ({} answered, {} unsubscribed, {} emailed less than {} ago, {} reminded {} times already, {} invited to another survey within contact_at_most_every).",
+        r.queued, survey.slug, r.answered, r.unsubscribed, r.too_recent, args.after, r.reminded_enough, args.max, r.contacted_recently
     );
     if !args.queue_only {
         let transport = mail::Transport::from_settings(settings)?;

@@ -58,6 +58,7 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             let source = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
             let routing = Routing::parse(&source, &file.display().to_string())
                 .map_err(|e| Error::Invalid(e.to_string()))?;
+            route::check_webhook_addresses(&routing, settings)?;
             db.write(|conn| route::save(conn, survey.id, &routing))?;
             println!(
                 "Survey {} now routes with {} rules to {} teams; new answers use them.",

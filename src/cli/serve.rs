@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::{mail, web};
+use crate::{jobs, mail, web};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Address to listen on (overrides the bind setting).
     #[arg(long)]
     bind: Option<SocketAddr>,
-    /// Do not deliver email from this process (run `pds worker` elsewhere).
+    /// Do not deliver email or run the cadence and announcement jobs from this
+    /// process (run `pds worker` elsewhere).
     #[arg(long)]
     no_worker: bool,
 }
@@ -36,6 +37,10 @@ pub fn run(args: Args, settings: Settings) -> Result<()> {
         let (db, settings, stop) = (db.clone(), settings.clone(), stop.clone());
         std::thread::spawn(move || mail::run_worker(db, settings, Duration::from_secs(2), stop))
     });
+    let jobs = (!args.no_worker).then(|| {
+        let (db, settings, stop) = (db.clone(), settings.clone(), stop.clone());
+        std::thread::spawn(move || jobs::run(db, settings, Duration::from_secs(60), stop))
+    });
     println!(
         "Serving on http://{} (links in emails point to {}). Stop with Ctrl-C.",
         settings.bind, settings.public_url
@@ -48,6 +53,9 @@ pub fn run(args: Args, settings: Settings) -> Result<()> {
     });
     stop.store(true, Ordering::Relaxed);
     if let Some(handle) = worker {
+        let _ = handle.join();
+    }
+    if let Some(handle) = jobs {
         let _ = handle.join();
     }
     result

@@ -34,6 +34,9 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
         Command::Create { template, slug } => {
             let slug: SurveySlug = slug.parse()?;
             let checked = setup::check_folder(&template)?;
+            if let Some(routing) = &checked.routing {
+                crate::route::check_webhook_addresses(routing, settings)?;
+            }
             let db = super::open_db(settings)?;
             let stored = setup::create(&db, &slug, &checked)?;
             let survey = &checked.survey;

@@ -637,6 +637,16 @@ pub enum Decision {
     Accept {
         areas: Vec<i64>,
     },
+    /// Reverses a merge: the merged area lives again and takes back the mentions
+    /// the merge moved that are still where the merge put them.
+    Unmerge {
+        area: i64,
+    },
+    /// Reverses a move: the mentions go back to the area they were moved from.
+    Unmove {
+        mentions: Vec<i64>,
+        to: i64,
+    },
 }
 
 /// What a decision did, for the analyst to read.
@@ -833,7 +843,9 @@ pub fn decide(db: &Database, survey: &StoredSurvey, decision: &Decision) -> Resu
                     },
                 )
             }
-            Decision::Move { mentions: ids, to } => {
+            Decision::Unmerge { area: id } => unmerge(conn, &areas, survey, *id, stamp)?,
+            Decision::Move { mentions: ids, to } | Decision::Unmove { mentions: ids, to } => {
+                let undo = matches!(decision, Decision::Unmove { .. });
                 let target = area(*to)?;
                 let ids = distinct(ids)?;
                 let known: HashSet<i64> = mentions::table
@@ -856,11 +868,20 @@ pub fn decide(db: &Database, survey: &StoredSurvey, decision: &Decision) -> Resu
                         unknown.join(", ")
                     )));
                 }
-                let moved = move_mentions(conn, &ids, *to, stamp, "moved by an analyst")?;
+                let note = if undo {
+                    "moved back by an analyst"
+                } else {
+                    "moved by an analyst"
+                };
+                let moved = move_mentions(conn, &ids, *to, stamp, note)?;
                 (
-                    "move",
+                    if undo { "unmove" } else { "move" },
                     *to,
-                    format!("{moved} mentions to {:?}", target.label),
+                    if undo {
+                        format!("{moved} mentions back to {:?}, reversing a move", target.label)
+                    } else {
+                        format!("{moved} mentions to {:?}", target.label)
+                    },
                     Decided {
                         area: Some(*to),
                         mentions: moved,
@@ -913,6 +934,55 @@ pub fn decide(db: &Database, survey: &StoredSurvey, decision: &Decision) -> Resu
             .execute(conn)?;
         Ok(decided)
     })
+}
+
+/// What reversing the merge of area `id` does; see [`Decision::Unmerge`].
+fn unmerge(
+    conn: &mut AnyConnection,
+    areas: &[StoredArea],
+    survey: &StoredSurvey,
+    id: i64,
+    stamp: chrono::NaiveDateTime,
+) -> Result<(&'static str, i64, String, Decided)> {
+    let merged = areas
+        .iter()
+        .find(|a| a.id == id && a.status == MERGED)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "area {id} of survey {} is not merged, so there is no merge to undo",
+                survey.slug
+            ))
+        })?;
+    let into = merged.merged_into.unwrap_or_default();
+    let into_label = areas
+        .iter()
+        .find(|a| a.id == into)
+        .map(|a| a.label.clone())
+        .unwrap_or_default();
+    let back: Vec<i64> = mentions::table
+        .filter(mentions::area_id.eq(into))
+        .filter(mentions::coding_note.eq(format!("merged from {:?}", merged.label)))
+        .select(mentions::id)
+        .load(conn)?;
+    let moved = move_mentions(conn, &back, id, stamp, "back after a merge was undone")?;
+    diesel::update(areas::table.find(id))
+        .set((
+            areas::status.eq(ACCEPTED),
+            areas::merged_into.eq(None::<i64>),
+        ))
+        .execute(conn)?;
+    Ok((
+        "unmerge",
+        id,
+        format!(
+            "{:?} (area {id}, {moved} mentions) out of {into_label:?}, reversing the merge",
+            merged.label
+        ),
+        Decided {
+            area: Some(id),
+            mentions: moved,
+        },
+    ))
 }
 
 fn move_mentions(

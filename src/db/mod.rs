@@ -289,9 +289,10 @@ impl Database {
     }
 }
 
-/// The current time as stored in the database (UTC, microsecond precision).
+/// The current time as stored in the database (UTC, microsecond precision), from
+/// [`crate::clock`] (which `PDS_NOW` can fix).
 pub fn now() -> chrono::NaiveDateTime {
-    let t = chrono::Utc::now().naive_utc();
+    let t = crate::clock::now();
     t.with_nanosecond((t.nanosecond() / 1000) * 1000)
         .unwrap_or(t)
 }

@@ -125,6 +125,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         list_unsubscribe -> Nullable<Text>,
         contact_id -> Nullable<BigInt>,
+        reply_to -> Nullable<Text>,
     }
 }
 
@@ -266,6 +267,7 @@ diesel::table! {
         assignee -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reference -> Nullable<Text>,
     }
 }
 
@@ -300,3 +302,71 @@ diesel::allow_tables_to_appear_in_same_query!(cases, case_events, case_links);
 diesel::allow_tables_to_appear_in_same_query!(cases, surveys);
 diesel::allow_tables_to_appear_in_same_query!(cases, responses);
 diesel::allow_tables_to_appear_in_same_query!(cases, waves);
+
+// Closing the loop for customers: the cadence's daily batches, "you said, we did"
+// announcements, and follow-ups held for review.
+diesel::table! {
+    cadence_runs (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        day -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    announcements (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        area_id -> BigInt,
+        waves -> Text,
+        texts -> Text,
+        actor -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    announcement_recipients (id) {
+        id -> BigInt,
+        announcement_id -> BigInt,
+        contact_id -> BigInt,
+        wave_id -> BigInt,
+        status -> Text,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    announcement_emails (id) {
+        id -> BigInt,
+        contact_id -> BigInt,
+        wave_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    followup_reviews (case_id) {
+        case_id -> BigInt,
+        note -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(announcement_recipients -> announcements (announcement_id));
+diesel::joinable!(announcement_recipients -> contacts (contact_id));
+diesel::joinable!(announcement_recipients -> waves (wave_id));
+diesel::joinable!(announcements -> areas (area_id));
+
+diesel::allow_tables_to_appear_in_same_query!(announcement_recipients, announcements);
+diesel::allow_tables_to_appear_in_same_query!(announcement_recipients, contacts);
+diesel::allow_tables_to_appear_in_same_query!(announcement_recipients, waves);
+diesel::allow_tables_to_appear_in_same_query!(announcement_recipients, areas);
+diesel::allow_tables_to_appear_in_same_query!(announcement_recipients, surveys);
+diesel::allow_tables_to_appear_in_same_query!(announcements, contacts);
+diesel::allow_tables_to_appear_in_same_query!(announcements, waves);
+diesel::allow_tables_to_appear_in_same_query!(announcements, areas);
+diesel::allow_tables_to_appear_in_same_query!(announcements, surveys);

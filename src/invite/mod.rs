@@ -2,15 +2,17 @@
 //! Each invitation and its email are written in one transaction, and a contact is
 //! invited at most once per wave however often the command runs.
 
+pub mod cadence;
 pub mod contacts;
 pub(crate) mod error;
 pub mod overview;
+pub mod plan;
 pub mod privacy;
 mod token;
 
 pub use error::ImportError;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 
 use diesel::prelude::*;
 
@@ -57,9 +59,11 @@ pub struct InviteReport {
     pub already_invited: usize,
     pub unsubscribed: usize,
     pub outside_segment: usize,
+    /// Held back by the contact frequency cap.
+    pub contacted_recently: usize,
 }
 
-#[derive(Queryable)]
+#[derive(Debug, Queryable, Clone)]
 pub(crate) struct ContactRow {
     id: i64,
     email: String,
@@ -69,8 +73,6 @@ pub(crate) struct ContactRow {
     unsubscribed_at: Option<chrono::NaiveDateTime>,
 }
 
-/// Gives every matching contact a personal link for `wave` and queues the invitation
-/// email. Safe to re-run: contacts invited to this wave before are left alone.
 /// Invitations and reminders to a closed survey would only lead to its closed
 /// page: refused before anything is queued.
 fn refuse_closed(survey: &StoredSurvey) -> Result<()> {
@@ -86,6 +88,9 @@ fn refuse_closed(survey: &StoredSurvey) -> Result<()> {
     }
 }
 
+/// Gives every matching contact a personal link for `wave` and queues the invitation
+/// email. Safe to re-run: contacts invited to this wave before are left alone, and
+/// so are those the contact frequency cap holds back.
 pub fn invite(
     db: &Database,
     settings: &Settings,
@@ -96,49 +101,61 @@ pub fn invite(
 ) -> Result<InviteReport> {
     refuse_closed(survey)?;
     let wave = db.write(|conn| survey_store::ensure_wave(conn, survey.id, wave))?;
+    let plan = plan::plan(
+        &mut *db.conn()?,
+        settings.contact_at_most_every,
+        Some(wave.id),
+        segment,
+        now(),
+    )?;
+    let mut report = InviteReport {
+        queued: 0,
+        already_invited: plan.count(|s| *s == plan::Skip::AlreadyInvited),
+        unsubscribed: plan.count(|s| *s == plan::Skip::Unsubscribed),
+        outside_segment: plan.count(|s| *s == plan::Skip::OutsideSegment),
+        contacted_recently: plan.count(|s| matches!(s, plan::Skip::ContactedRecently { .. })),
+    };
+    let queued = invite_contacts(db, settings, survey, &wave, &plan.invite, progress)?;
+    report.queued = queued;
+    report.already_invited += plan.invite.len() - queued;
+    Ok(report)
+}
+
+/// Who `pds invite` would invite and skip, without storing anything (not even
+/// the wave).
+pub fn dry_run(
+    db: &Database,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    wave: &WaveLabel,
+    segment: Option<&SegmentFilter>,
+) -> Result<plan::Plan> {
+    refuse_closed(survey)?;
     let mut conn = db.conn()?;
-    let everyone: Vec<ContactRow> = contacts_t::table
-        .select((
-            contacts_t::id,
-            contacts_t::email,
-            contacts_t::name,
-            contacts_t::locale,
-            contacts_t::attributes,
-            contacts_t::unsubscribed_at,
-        ))
-        .order(contacts_t::id)
-        .load(&mut *conn)?;
-    let invited: HashSet<i64> = invitations::table
-        .filter(invitations::wave_id.eq(wave.id))
-        .select(invitations::contact_id)
-        .load::<i64>(&mut *conn)?
-        .into_iter()
-        .collect();
-    drop(conn);
+    let wave_id = survey_store::find_wave(&mut conn, survey.id, wave)?.map(|w| w.id);
+    plan::plan(
+        &mut conn,
+        settings.contact_at_most_every,
+        wave_id,
+        segment,
+        now(),
+    )
+}
 
-    let mut report = InviteReport::default();
-    let mut todo = Vec::new();
-    for contact in everyone {
-        if let Some(filter) = segment {
-            let attributes: BTreeMap<String, String> =
-                serde_json::from_str(&contact.attributes).unwrap_or_default();
-            if attributes.get(&filter.key) != Some(&filter.value) {
-                report.outside_segment += 1;
-                continue;
-            }
-        }
-        if invited.contains(&contact.id) {
-            report.already_invited += 1;
-        } else if contact.unsubscribed_at.is_some() {
-            report.unsubscribed += 1;
-        } else {
-            todo.push(contact);
-        }
-    }
-
-    progress.set_length(todo.len() as u64);
-    // Batches keep each transaction short; a stopped run resumes where it was.
-    for batch in todo.chunks(200) {
+/// Invites `contacts` to `wave`, in short transactions of 200 (a stopped run
+/// resumes where it was); a contact invited to the wave meanwhile is left alone.
+/// Returns how many were invited.
+fn invite_contacts(
+    db: &Database,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    wave: &crate::survey::Wave,
+    contacts: &[ContactRow],
+    progress: &indicatif::ProgressBar,
+) -> Result<usize> {
+    progress.set_length(contacts.len() as u64);
+    let mut total = 0;
+    for batch in contacts.chunks(200) {
         let queued = db.write(|conn| -> Result<usize> {
             let mut queued = 0;
             for contact in batch {
@@ -178,11 +195,10 @@ pub fn invite(
             }
             Ok(queued)
         })?;
-        report.queued += queued;
-        report.already_invited += batch.len() - queued;
+        total += queued;
         progress.inc(batch.len() as u64);
     }
-    Ok(report)
+    Ok(total)
 }
 
 /// Renders and queues an invitation (or reminder `n`) with a fresh unsubscribe link,
@@ -239,6 +255,7 @@ fn queue_personal_email(
             rendered: email,
             contact_id: Some(contact.id),
             list_unsubscribe: Some(unsubscribe_link),
+            reply_to: None,
         },
     )
 }
@@ -258,6 +275,8 @@ pub struct RemindReport {
     pub unsubscribed: usize,
     pub too_recent: usize,
     pub reminded_enough: usize,
+    /// Invited to another wave within `contact_at_most_every`.
+    pub contacted_recently: usize,
 }
 
 /// Queues a reminder for every invitation of `wave` that has not been answered,
@@ -320,6 +339,12 @@ pub fn remind(
         .into_iter()
         .filter_map(|(id, at)| id.map(|id| (id, at)))
         .collect();
+    let recent = plan::RecentInvitations::load(
+        &mut conn,
+        settings.contact_at_most_every,
+        Some(wave.id),
+        now(),
+    )?;
     drop(conn);
 
     let cutoff = now() - after;
@@ -336,6 +361,8 @@ pub fn remind(
             report.reminded_enough += 1;
         } else if last_email.is_some_and(|t| t > cutoff) {
             report.too_recent += 1;
+        } else if recent.holds(contact.id).is_some() {
+            report.contacted_recently += 1;
         } else {
             todo.push((invitation_id, reminders as u32 + 1, contact));
         }

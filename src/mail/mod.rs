@@ -4,9 +4,10 @@
 pub(crate) mod error;
 pub mod outbox;
 mod transport;
+pub mod webhook;
 
 pub use error::MailError;
-pub use transport::Transport;
+pub use transport::{SendFailure, Transport};
 
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ pub fn deliver_due(
         .mail_rate
         .map(|rate| Duration::from_secs_f64(1.0 / rate));
     let mut next_send = std::time::Instant::now();
+    let hooks = webhook::agent();
     loop {
         let batch = outbox::claim_due(db, 100, settings.outbox_lease)?;
         if batch.is_empty() {
@@ -47,7 +49,11 @@ pub fn deliver_due(
                 }
                 next_send = std::time::Instant::now().max(next_send) + pause;
             }
-            let outcome = transport.send(settings, &message);
+            let outcome = if message.kind == outbox::Kind::Webhook.as_str() {
+                webhook::send(settings, &hooks, &message)
+            } else {
+                transport.send(settings, &message)
+            };
             outcomes.push((message, outcome));
         }
         let r = outbox::record(db, &outcomes)?;

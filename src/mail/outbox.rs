@@ -23,6 +23,10 @@ pub enum Kind {
     Complaint,
     /// What a team did about a customer's complaint, to that customer.
     Followup,
+    /// "You said, we did": areas improved, to the customers who mentioned them.
+    Announcement,
+    /// A routed complaint, POSTed to a team's webhook (`mail::webhook`).
+    Webhook,
 }
 
 impl Kind {
@@ -32,6 +36,8 @@ impl Kind {
             Kind::Reminder => "reminder",
             Kind::Complaint => "complaint",
             Kind::Followup => "followup",
+            Kind::Announcement => "announcement",
+            Kind::Webhook => "webhook",
         }
     }
 }
@@ -87,6 +93,9 @@ pub struct NewMessage<'a> {
     pub contact_id: Option<i64>,
     /// The personal unsubscribe URL, sent as List-Unsubscribe (RFC 8058).
     pub list_unsubscribe: Option<String>,
+    /// Where a reply goes instead of the sender (a complaint: the customer who
+    /// agreed to be contacted), as a mailbox such as `Anna <anna@example.com>`.
+    pub reply_to: Option<String>,
 }
 
 /// Queues one message on `conn`, inside the caller's transaction.
@@ -122,6 +131,30 @@ pub fn queue(conn: &mut AnyConnection, settings: &Settings, message: NewMessage<
             outbox::created_at.eq(stamp),
             outbox::contact_id.eq(message.contact_id),
             outbox::list_unsubscribe.eq(message.list_unsubscribe),
+            outbox::reply_to.eq(message.reply_to),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Queues a webhook delivery on `conn`, inside the caller's transaction: the
+/// row's recipient is the URL, its plain-text body the JSON to POST, and its
+/// Message-ID the `X-PDS-Delivery` id that stays the same across retries.
+/// `summary` is what `pds outbox status` shows for it.
+pub fn queue_webhook(conn: &mut AnyConnection, url: &str, summary: &str, body: &str) -> Result<()> {
+    let stamp = now();
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::kind.eq(Kind::Webhook.as_str()),
+            outbox::recipient.eq(url),
+            outbox::subject.eq(summary),
+            outbox::body_text.eq(body),
+            outbox::body_html.eq(""),
+            outbox::message_id.eq(hex::encode(rand::rng().random::<[u8; 16]>())),
+            outbox::status.eq(Status::Queued.as_str()),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(stamp),
+            outbox::created_at.eq(stamp),
         ))
         .execute(conn)?;
     Ok(())
@@ -140,6 +173,8 @@ pub struct Queued {
     pub attempts: i32,
     pub list_unsubscribe: Option<String>,
     pub contact_id: Option<i64>,
+    pub kind: String,
+    pub reply_to: Option<String>,
 }
 
 const QUEUED_COLUMNS: (
@@ -153,6 +188,8 @@ const QUEUED_COLUMNS: (
     outbox::attempts,
     outbox::list_unsubscribe,
     outbox::contact_id,
+    outbox::kind,
+    outbox::reply_to,
 ) = (
     outbox::id,
     outbox::invitation_id,
@@ -164,6 +201,8 @@ const QUEUED_COLUMNS: (
     outbox::attempts,
     outbox::list_unsubscribe,
     outbox::contact_id,
+    outbox::kind,
+    outbox::reply_to,
 );
 
 /// Claims up to `limit` due rows for this worker for `lease`. Survey emails to
@@ -259,6 +298,7 @@ fn mark_sent(conn: &mut AnyConnection, message: &Queued) -> Result<()> {
                 outbox::body_text.eq(""),
                 outbox::body_html.eq(""),
                 outbox::list_unsubscribe.eq(None::<String>),
+                outbox::reply_to.eq(None::<String>),
                 outbox::last_error.eq(None::<String>),
             ))
             .execute(conn)?;
@@ -337,6 +377,7 @@ pub fn cancel_for_contact(conn: &mut AnyConnection, contact_id: i64) -> Result<u
                 Kind::Invitation.as_str(),
                 Kind::Reminder.as_str(),
                 Kind::Followup.as_str(),
+                Kind::Announcement.as_str(),
             ])),
     )
     .set((

@@ -82,6 +82,12 @@ fn build(settings: &Settings, message: &Queued) -> Result<Message, String> {
                 "List-Unsubscribe=One-Click".to_string(),
             ));
     }
+    if let Some(reply_to) = &message.reply_to {
+        let mailbox: Mailbox = reply_to
+            .parse()
+            .map_err(|e| format!("reply-to {reply_to:?}: {e}"))?;
+        builder = builder.reply_to(mailbox);
+    }
     builder
         .from(settings.mail_from.clone())
         .to(to)

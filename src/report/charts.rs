@@ -2,13 +2,18 @@
 //! and a ranked bar chart of `joint-v1` scores, each figure with its interval.
 //!
 //! Pure functions from [`Results`] to an SVG string: no database, no clock, no
-//! fonts (text is SVG `<text>`, drawn by whoever shows the picture). Every word a
+//! fonts (text is SVG `<text>`, drawn by whoever shows the picture); [`png`]
+//! rasterises such a chart with resvg and the machine's fonts. Every word a
 //! person reads (titles, axis titles) comes from the caller in [`ChartText`], so it
 //! stays in the templates; customers' words (area labels) are XML-escaped here.
 //! Styling is by presentation attributes only: the dashboard's Content-Security-Policy
 //! forbids inline `<style>`, and a chart must look the same when opened on its own.
 
 use std::fmt::Write;
+use std::sync::{Arc, LazyLock};
+
+use resvg::tiny_skia;
+use resvg::usvg::{self, fontdb};
 
 use super::{AreaResult, Results};
 
@@ -20,9 +25,6 @@ pub struct ChartText {
     pub y_axis: String,
 }
 
-/// Areas labelled on the scatter chart (the top of the ranking); the others carry
-/// their label as a tooltip only, so that the picture stays readable.
-pub const SCATTER_LABELLED: usize = 12;
 /// Longest area label drawn, in characters; longer ones end in an ellipsis.
 const LABEL_CHARS: usize = 38;
 
@@ -104,132 +106,227 @@ fn open_svg(out: &mut String, height: f64, text: &ChartText) {
 /// Frequency (x) by importance (y): each area a point with its frequency interval
 /// (horizontal whisker) and importance interval (vertical whisker), dashed lines at
 /// the median frequency and the median importance splitting the plane into
-/// quadrants, and the top [`SCATTER_LABELLED`] areas labelled.
+/// quadrants. Every point carries its rank number, drawn after all whiskers and
+/// lines (so none crosses a number) and placed clear of other numbers and points;
+/// a numbered key under the plot names every area.
 pub fn scatter(results: &Results, text: &ChartText) -> String {
-    const HEIGHT: f64 = 520.0;
-    let (left, right, top, bottom) = (72.0, WIDTH - 24.0, 40.0, HEIGHT - 62.0);
     let plotted: Vec<&AreaResult> = results
         .areas
         .iter()
         .filter(|a| a.importance.is_some())
         .collect();
-    let x_max = nice_max(
-        plotted
-            .iter()
-            .map(|a| a.frequency_ci.high)
-            .fold(0.0, f64::max),
-        0.05,
-    )
-    .min(1.0);
-    let y_max = 1.0;
-    // Importance lies in (0, 1]; the axis starts at the tenth below the lowest whisker.
-    let y_min = plotted
-        .iter()
-        .filter_map(|a| a.importance_ci.map(|c| c.low).or(a.importance))
-        .fold(1.0, f64::min);
-    let y_min = ((y_min * 10.0).floor() / 10.0).clamp(0.0, 0.5);
-    let x = |v: f64| left + (v.clamp(0.0, x_max) / x_max) * (right - left);
-    let y = |v: f64| bottom - ((v.clamp(y_min, y_max) - y_min) / (y_max - y_min)) * (bottom - top);
+    let key_rows = plotted.len().div_ceil(KEY_COLUMNS);
+    let plot_bottom = 458.0;
+    let height = plot_bottom + 62.0 + KEY_ROW * key_rows as f64 + 8.0;
+    let frame = (72.0, WIDTH - 24.0, 40.0, plot_bottom);
+    let scale = ScatterScale::fit(&plotted, frame);
 
     let mut out = String::new();
-    open_svg(&mut out, HEIGHT, text);
-    axes(&mut out, (left, right, top, bottom), text);
+    open_svg(&mut out, height, text);
+    axes(&mut out, frame, text);
+    scatter_grid(&mut out, &scale);
+    scatter_medians(&mut out, &plotted, &scale);
+    for a in &plotted {
+        scatter_whiskers(&mut out, a, &scale);
+    }
+    let points: Vec<(f64, f64)> = plotted.iter().map(|a| scale.point(a)).collect();
+    let mut placed: Vec<Box2> = Vec::new();
+    for (a, &(px, py)) in plotted.iter().zip(&points) {
+        let label = escape(&a.area);
+        let _ = write!(
+            out,
+            r#"<circle class="point" data-position="{pos}" cx="{px:.1}" cy="{py:.1}" r="5" fill="{BRAND}" stroke="white" stroke-width="1.5"><title>{pos}. {label}</title></circle>"#,
+            pos = a.position
+        );
+        let number = a.position.to_string();
+        let (lx, ly) = place_number(&number, (px, py), &points, &placed, frame);
+        placed.push(number_box(&number, lx, ly));
+        let _ = write!(
+            out,
+            r#"<text class="label" data-position="{}" x="{lx:.1}" y="{ly:.1}" font-weight="700" stroke="white" stroke-width="3" paint-order="stroke">{number}</text>"#,
+            a.position
+        );
+    }
+    scatter_key(&mut out, &plotted, plot_bottom + 62.0);
+    out.push_str("</svg>");
+    out
+}
+
+/// Columns and row height of the numbered key under the scatter chart.
+const KEY_COLUMNS: usize = 2;
+const KEY_ROW: f64 = 17.0;
+
+/// A text's box as (left, baseline, width): digits are about 7 px wide at 12 px.
+type Box2 = (f64, f64, f64);
+
+fn number_box(number: &str, x: f64, y: f64) -> Box2 {
+    (x, y, 7.5 * number.len() as f64)
+}
+
+/// Where a point's number goes: right of the point, then left, above, below and
+/// the corners, the first spot that covers neither another number nor a point.
+fn place_number(
+    number: &str,
+    (px, py): (f64, f64),
+    points: &[(f64, f64)],
+    placed: &[Box2],
+    (left, right, top, bottom): (f64, f64, f64, f64),
+) -> (f64, f64) {
+    let w = 7.5 * number.len() as f64;
+    let clear = |lx: f64, ly: f64| {
+        let inside = lx >= left + 2.0 && lx + w <= right && ly - 10.0 >= top && ly <= bottom;
+        let off_numbers = placed.iter().all(|&(ox, oy, ow)| {
+            (ly - oy).abs() >= 12.0 || lx >= ox + ow + 1.0 || ox >= lx + w + 1.0
+        });
+        let off_points = points.iter().all(|&(qx, qy)| {
+            let (nx, ny) = (qx.clamp(lx, lx + w), qy.clamp(ly - 10.0, ly));
+            (qx - nx).powi(2) + (qy - ny).powi(2) > 36.0
+        });
+        inside && off_numbers && off_points
+    };
+    let spots = [
+        (px + 7.0, py + 4.0),
+        (px - 7.0 - w, py + 4.0),
+        (px - w / 2.0, py - 8.0),
+        (px - w / 2.0, py + 17.0),
+        (px + 6.0, py - 6.0),
+        (px - 6.0 - w, py - 6.0),
+        (px + 6.0, py + 15.0),
+        (px - 6.0 - w, py + 15.0),
+    ];
+    for ring in 0..6 {
+        let push = 9.0 * ring as f64;
+        for (sx, sy) in spots {
+            let (dx, dy) = (sx - px, sy - py);
+            let norm = (dx * dx + dy * dy).sqrt().max(1.0);
+            let (lx, ly) = (sx + push * dx / norm, sy + push * dy / norm);
+            if clear(lx, ly) {
+                return (lx, ly);
+            }
+        }
+    }
+    (px + 7.0, py + 4.0)
+}
+
+/// The scatter chart's axes: frequency from 0 to a round share above the widest
+/// whisker; importance from the tenth below the lowest whisker to 1.
+struct ScatterScale {
+    frame: (f64, f64, f64, f64),
+    x_max: f64,
+    y_min: f64,
+}
+
+impl ScatterScale {
+    fn fit(plotted: &[&AreaResult], frame: (f64, f64, f64, f64)) -> ScatterScale {
+        let x_max = nice_max(
+            plotted
+                .iter()
+                .map(|a| a.frequency_ci.high)
+                .fold(0.0, f64::max),
+            0.05,
+        )
+        .min(1.0);
+        // Importance lies in (0, 1]; the axis starts at the tenth below the lowest whisker.
+        let y_min = plotted
+            .iter()
+            .filter_map(|a| a.importance_ci.map(|c| c.low).or(a.importance))
+            .fold(1.0, f64::min);
+        let y_min = ((y_min * 10.0).floor() / 10.0).clamp(0.0, 0.5);
+        ScatterScale {
+            frame,
+            x_max,
+            y_min,
+        }
+    }
+
+    fn x(&self, v: f64) -> f64 {
+        let (left, right, _, _) = self.frame;
+        left + (v.clamp(0.0, self.x_max) / self.x_max) * (right - left)
+    }
+
+    fn y(&self, v: f64) -> f64 {
+        let (_, _, top, bottom) = self.frame;
+        bottom - ((v.clamp(self.y_min, 1.0) - self.y_min) / (1.0 - self.y_min)) * (bottom - top)
+    }
+
+    fn point(&self, a: &AreaResult) -> (f64, f64) {
+        (
+            self.x(a.frequency),
+            self.y(a.importance.unwrap_or(self.y_min)),
+        )
+    }
+}
+
+fn scatter_grid(out: &mut String, scale: &ScatterScale) {
+    let (left, right, top, bottom) = scale.frame;
     for i in 0..=5 {
-        let fx = x_max * i as f64 / 5.0;
-        let fy = y_min + (y_max - y_min) * i as f64 / 5.0;
+        let fx = scale.x_max * i as f64 / 5.0;
+        let fy = scale.y_min + (1.0 - scale.y_min) * i as f64 / 5.0;
         let _ = write!(
             out,
             r#"<line x1="{0:.1}" y1="{top}" x2="{0:.1}" y2="{bottom}" stroke="{GRID}" stroke-width="1"/><text x="{0:.1}" y="{1:.1}" text-anchor="middle" fill="{MUTED}">{2}</text>"#,
-            x(fx),
+            scale.x(fx),
             bottom + 16.0,
             percent(fx)
         );
         let _ = write!(
             out,
             r#"<line x1="{left}" y1="{0:.1}" x2="{right}" y2="{0:.1}" stroke="{GRID}" stroke-width="1"/><text x="{1:.1}" y="{2:.1}" text-anchor="end" fill="{MUTED}">{3:.1}</text>"#,
-            y(fy),
+            scale.y(fy),
             left - 6.0,
-            y(fy) + 4.0,
+            scale.y(fy) + 4.0,
             fy
         );
     }
+}
+
+fn scatter_medians(out: &mut String, plotted: &[&AreaResult], scale: &ScatterScale) {
+    let (left, right, top, bottom) = scale.frame;
     let median_x = median(plotted.iter().map(|a| a.frequency).collect());
     let median_y = median(plotted.iter().filter_map(|a| a.importance).collect());
     if let (Some(mx), Some(my)) = (median_x, median_y) {
         let _ = write!(
             out,
             r#"<line class="quadrant" x1="{0:.1}" y1="{top}" x2="{0:.1}" y2="{bottom}" stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="6 4"/><line class="quadrant" x1="{left}" y1="{1:.1}" x2="{right}" y2="{1:.1}" stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="6 4"/>"#,
-            x(mx),
-            y(my)
+            scale.x(mx),
+            scale.y(my)
         );
     }
+}
 
-    // Labels go right of their point, moved down when they would overlap one
-    // already placed (boxes estimated from the character count).
-    let mut placed: Vec<(f64, f64, f64)> = Vec::new();
-    for a in &plotted {
-        let (Some(imp), label) = (a.importance, escape(&a.area)) else {
-            continue;
-        };
-        let (px, py) = (x(a.frequency), y(imp));
-        let _ = write!(out, r#"<g class="area" data-position="{}">"#, a.position);
+fn scatter_whiskers(out: &mut String, a: &AreaResult, scale: &ScatterScale) {
+    let (px, py) = scale.point(a);
+    let _ = write!(
+        out,
+        r#"<line class="whisker" x1="{:.1}" y1="{py:.1}" x2="{:.1}" y2="{py:.1}" stroke="{BRAND}" stroke-opacity="0.55" stroke-width="1.2"/>"#,
+        scale.x(a.frequency_ci.low),
+        scale.x(a.frequency_ci.high)
+    );
+    if let Some(ci) = a.importance_ci {
         let _ = write!(
             out,
-            r#"<line x1="{:.1}" y1="{py:.1}" x2="{:.1}" y2="{py:.1}" stroke="{BRAND}" stroke-width="1.2"/>"#,
-            x(a.frequency_ci.low),
-            x(a.frequency_ci.high)
+            r#"<line class="whisker" x1="{px:.1}" y1="{:.1}" x2="{px:.1}" y2="{:.1}" stroke="{BRAND}" stroke-opacity="0.55" stroke-width="1.2"/>"#,
+            scale.y(ci.low),
+            scale.y(ci.high)
         );
-        if let Some(ci) = a.importance_ci {
-            let _ = write!(
-                out,
-                r#"<line x1="{px:.1}" y1="{:.1}" x2="{px:.1}" y2="{:.1}" stroke="{BRAND}" stroke-width="1.2"/>"#,
-                y(ci.low),
-                y(ci.high)
-            );
-        }
-        let _ = write!(
-            out,
-            r#"<circle class="point" cx="{px:.1}" cy="{py:.1}" r="5" fill="{BRAND}" stroke="white" stroke-width="1.5"><title>{}. {label}</title></circle>"#,
-            a.position
-        );
-        if a.position <= SCATTER_LABELLED {
-            let shown = escape(&shorten(&a.area));
-            let w = 6.5 * (shorten(&a.area).chars().count() as f64 + 4.0);
-            let free = |lx: f64, ly: f64| {
-                lx >= left
-                    && lx + w <= WIDTH - 4.0
-                    && !placed.iter().any(|&(ox, oy, ow): &(f64, f64, f64)| {
-                        (ly - oy).abs() < 13.0 && lx < ox + ow && ox < lx + w
-                    })
-            };
-            // Right of the point, above or below it, then left; failing all, the
-            // first free line below.
-            let candidates = [
-                (px + 8.0, py - 6.0),
-                (px + 8.0, py + 14.0),
-                (px - 8.0 - w, py - 6.0),
-                (px - 8.0 - w, py + 14.0),
-                (px - w / 2.0, py - 10.0),
-                (px - w / 2.0, py + 18.0),
-            ];
-            let (lx, mut ly) = candidates
-                .into_iter()
-                .find(|&(lx, ly)| free(lx, ly))
-                .unwrap_or(((px + 8.0).min(WIDTH - 4.0 - w).max(left), py - 6.0));
-            while !free(lx, ly) && ly < bottom + 200.0 {
-                ly += 13.0;
-            }
-            placed.push((lx, ly, w));
-            let _ = write!(
-                out,
-                r#"<text class="label" x="{lx:.1}" y="{ly:.1}" stroke="white" stroke-width="3" paint-order="stroke">{}. {shown}</text>"#,
-                a.position
-            );
-        }
-        out.push_str("</g>");
     }
-    out.push_str("</svg>");
-    out
+}
+
+/// The numbered key: every plotted area, `N. label`, in rank order, in columns.
+fn scatter_key(out: &mut String, plotted: &[&AreaResult], top: f64) {
+    let rows = plotted.len().div_ceil(KEY_COLUMNS).max(1);
+    let column_width = (WIDTH - 48.0) / KEY_COLUMNS as f64;
+    for (i, a) in plotted.iter().enumerate() {
+        let (column, row) = (i / rows, i % rows);
+        let _ = write!(
+            out,
+            r#"<text class="key" data-position="{pos}" x="{:.1}" y="{:.1}"><tspan font-weight="700">{pos}.</tspan> {}</text>"#,
+            24.0 + column_width * column as f64,
+            top + KEY_ROW * row as f64,
+            escape(&shorten(&a.area)),
+            pos = a.position
+        );
+    }
 }
 
 /// The areas in rank order as horizontal bars of their `joint-v1` score, each with
@@ -284,6 +381,50 @@ pub fn bars(results: &Results, text: &ChartText) -> String {
     }
     out.push_str("</svg>");
     out
+}
+
+/// The machine's fonts, loaded once; the charts' sans-serif falls back to the first
+/// of a few common free families that is installed.
+static FONTS: LazyLock<Arc<fontdb::Database>> = LazyLock::new(|| {
+    let mut fonts = fontdb::Database::new();
+    fonts.load_system_fonts();
+    let installed = |family: &str| {
+        fonts
+            .faces()
+            .any(|f| f.families.iter().any(|(name, _)| name == family))
+    };
+    if let Some(family) = ["Liberation Sans", "DejaVu Sans", "Noto Sans", "Arial"]
+        .into_iter()
+        .find(|f| installed(f))
+    {
+        fonts.set_sans_serif_family(family);
+    }
+    Arc::new(fonts)
+});
+
+/// A chart drawn by this module as a PNG, `scale` pixels per SVG unit. Text needs
+/// a font installed on the machine (Debian's `fonts-liberation` or `fonts-dejavu`).
+pub fn png(svg: &str, scale: f32) -> Result<Vec<u8>, String> {
+    let options = usvg::Options {
+        fontdb: FONTS.clone(),
+        ..usvg::Options::default()
+    };
+    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| format!("the chart's SVG: {e}"))?;
+    let size = tree.size();
+    let (width, height) = (
+        (size.width() * scale).ceil() as u32,
+        (size.height() * scale).ceil() as u32,
+    );
+    let mut pixmap = tiny_skia::Pixmap::new(width.max(1), height.max(1))
+        .ok_or_else(|| format!("no {width}x{height} picture"))?;
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| format!("encoding the PNG: {e}"))
 }
 
 fn axes(out: &mut String, (left, right, top, bottom): (f64, f64, f64, f64), text: &ChartText) {
@@ -418,7 +559,8 @@ mod tests {
         assert_eq!(doc.root_element().tag_name().name(), "svg");
         assert_eq!(count(&doc, "circle", "point"), 20);
         assert_eq!(count(&doc, "line", "quadrant"), 2);
-        assert_eq!(count(&doc, "text", "label"), SCATTER_LABELLED);
+        assert_eq!(count(&doc, "text", "label"), 20, "every point numbered");
+        assert_eq!(count(&doc, "text", "key"), 20, "every area in the key");
         assert!(svg.contains("Frequency (wilson-95, n = 100)"));
         assert!(svg.contains("Areas &lt;by&gt; frequency &amp; importance"));
     }
@@ -450,18 +592,63 @@ mod tests {
         assert_eq!(positions, (1..=20).collect::<Vec<_>>());
     }
 
+    /// (x, y) of every element of `class`, by data-position.
+    fn spots(doc: &roxmltree::Document, element: &str, class: &str) -> Vec<(f64, f64)> {
+        doc.descendants()
+            .filter(|n| n.has_tag_name(element) && n.attribute("class") == Some(class))
+            .map(|n| {
+                let at = |a: &str| n.attribute(a).unwrap().parse::<f64>().unwrap();
+                if element == "circle" {
+                    (at("cx"), at("cy"))
+                } else {
+                    (at("x"), at("y"))
+                }
+            })
+            .collect()
+    }
+
     #[test]
-    fn labels_that_would_overlap_are_moved_apart() {
-        let areas = (1..=5).map(|i| area(i, "Same place", 0.3, 0.6)).collect();
+    fn numbers_on_a_crowded_scatter_cover_no_number_and_no_point() {
+        let areas = (1..=12)
+            .map(|i| area(i, &format!("Crowded {i}"), 0.3 + i as f64 * 0.002, 0.6))
+            .collect();
         let svg = scatter(&results(areas), &text());
         let doc = roxmltree::Document::parse(&svg).unwrap();
-        let mut ys: Vec<String> = doc
-            .descendants()
-            .filter(|n| n.attribute("class") == Some("label"))
-            .map(|n| n.attribute("y").unwrap().to_string())
-            .collect();
-        ys.dedup();
-        assert_eq!(ys.len(), 5);
+        let labels = spots(&doc, "text", "label");
+        let points = spots(&doc, "circle", "point");
+        assert_eq!(labels.len(), 12);
+        for (i, &(x, y)) in labels.iter().enumerate() {
+            let w = 7.5 * (i + 1).to_string().len() as f64;
+            for (j, &(ox, oy)) in labels.iter().enumerate().filter(|(j, _)| *j != i) {
+                let ow = 7.5 * (j + 1).to_string().len() as f64;
+                assert!(
+                    (y - oy).abs() >= 12.0 || x >= ox + ow || ox >= x + w,
+                    "numbers {} and {} overlap",
+                    i + 1,
+                    j + 1
+                );
+            }
+            for &(px, py) in &points {
+                let inside = px > x && px < x + w && py > y - 10.0 && py < y;
+                assert!(!inside, "number {} covers a point", i + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn whiskers_are_drawn_before_every_number() {
+        let svg = scatter(&sample(), &text());
+        let last_whisker = svg.rfind("class=\"whisker\"").unwrap();
+        let first_label = svg.find("class=\"label\"").unwrap();
+        assert!(last_whisker < first_label);
+    }
+
+    #[test]
+    fn a_chart_becomes_a_png_of_its_size() {
+        let png = png(&bars(&sample(), &text()), 2.0).expect("rendered");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        assert_eq!(width, 2 * WIDTH as u32);
     }
 
     #[test]

@@ -7,13 +7,16 @@
 mod areas;
 pub mod charts;
 mod compute;
+pub mod context;
 mod csv_out;
 pub(crate) mod error;
 pub mod export;
 pub mod freshness;
 mod load;
 mod results;
+pub mod summary;
 mod table;
+pub mod xlsx;
 
 use std::io::Write;
 use std::ops::ControlFlow;

@@ -19,6 +19,10 @@ pub struct Response<'a> {
     pub segments: &'a BTreeMap<String, String>,
     pub customer_name: &'a str,
     pub customer_email: &'a str,
+    /// The language the customer answered in.
+    pub locale: Locale,
+    /// When the answer arrived.
+    pub received: chrono::NaiveDateTime,
 }
 
 /// A complaint decided and rendered, waiting for the answer's transaction.
@@ -27,15 +31,22 @@ pub struct Planned {
     team: String,
     team_name: String,
     team_locale: Locale,
+    /// Empty for a team that reads a daily digest instead.
     emails: Vec<String>,
+    /// The team reads its complaints in a daily digest.
+    digest: bool,
     rule: String,
     text_key: String,
     rank: u32,
     text: String,
     may_contact: bool,
+    reference: String,
+    /// The customer, as Reply-To, when they agreed to be contacted.
+    reply_to: Option<String>,
     /// The action links in the email, stored with the case when it is queued.
     links: crate::cases::Links,
     rendered: crate::survey::Rendered,
+    webhook: Option<super::webhook::Planned>,
 }
 
 /// One problem of an answer, as routing needs it (the answer room has its own,
@@ -87,47 +98,163 @@ pub fn plan_complaints(
             let Some(team) = routing.teams.get(team_id) else {
                 continue;
             };
-            let locale = team.locale.unwrap_or(survey.survey.default_locale);
-            let mut complaint = serde_json::json!({
-                "text": problem.text,
-                "rank": problem.rank,
-                "of": problems.len(),
-                "rule": fired.rule,
-                "why": fired.why,
-            });
-            if let (Some(f), Some(o)) = (problem.frequency, complaint.as_object_mut()) {
-                o.insert("frequency".into(), f.into());
-            }
-            let links = crate::cases::Links::generate();
-            let mut ctx = serde_json::json!({
-                "team": {"name": team.name},
-                "actions": links.urls(settings),
-                "complaint": complaint,
-                "segments": response.segments.iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect::<Vec<_>>(),
-                "wave": response.wave,
-            });
-            if let (true, Some(o)) = (problem.may_contact, ctx.as_object_mut()) {
-                o.insert(
-                    "customer".into(),
-                    serde_json::json!({"name": response.customer_name, "email": response.customer_email}),
-                );
-            }
-            planned.push(Planned {
-                team: team_id.to_string(),
-                team_name: team.name.clone(),
-                team_locale: locale,
-                emails: team.emails.clone(),
-                rule: fired.rule.clone(),
-                text_key: text_key.clone(),
-                rank: problem.rank,
-                text: problem.text.to_string(),
-                may_contact: problem.may_contact,
-                links,
-                rendered: survey.survey.render_email(locale, "complaint", ctx)?,
-            });
+            let complaint = Complaint {
+                survey,
+                routing: &routing,
+                team,
+                response,
+                problem,
+                of: problems.len(),
+                fired,
+                reference: crate::cases::reference::generate(),
+                links: crate::cases::Links::generate(),
+            };
+            planned.push(complaint.plan(settings, text_key.clone())?);
         }
     }
     Ok(planned)
+}
+
+/// One complaint for one team, being planned.
+struct Complaint<'a> {
+    survey: &'a crate::survey::StoredSurvey,
+    routing: &'a super::Routing,
+    team: &'a super::Team,
+    response: &'a Response<'a>,
+    problem: &'a Problem<'a>,
+    of: usize,
+    fired: &'a Fired,
+    reference: String,
+    links: crate::cases::Links,
+}
+
+impl Complaint<'_> {
+    fn locale(&self) -> Locale {
+        self.team
+            .locale
+            .unwrap_or(self.survey.survey.default_locale)
+    }
+
+    /// The customer is named to the team only when they agreed to be contacted
+    /// about this problem (in an anonymous survey too: they chose to be).
+    fn named_customer(&self) -> bool {
+        self.problem.may_contact && !self.response.customer_email.is_empty()
+    }
+
+    /// A reply reaches the customer only with consent, and never in an anonymous
+    /// survey, whose answers are unlinked from the people who gave them.
+    fn replies_to_customer(&self) -> bool {
+        self.named_customer() && !self.survey.survey.anonymous
+    }
+
+    /// The variables of the complaint templates (docs/TEMPLATES.md).
+    fn context(&self, settings: &crate::config::Settings) -> serde_json::Value {
+        let locale = self.locale();
+        let (problem, response) = (self.problem, self.response);
+        let mut complaint = serde_json::json!({
+            "text": problem.text,
+            "snippet": snippet(problem.text, SNIPPET_CHARS),
+            "area": null,
+            "rank": problem.rank,
+            "of": self.of,
+            "rule": self.fired.rule,
+            "why": self.fired.why,
+            "reasons": super::reasons::for_template(self.routing, locale, &self.fired.reasons),
+            "reference": self.reference,
+        });
+        if let (Some(f), Some(o)) = (problem.frequency, complaint.as_object_mut()) {
+            o.insert("frequency".into(), f.into());
+        }
+        let mut ctx = serde_json::json!({
+            "team": {"name": self.team.name},
+            "actions": self.links.urls(settings),
+            "complaint": complaint,
+            "answer": {
+                "locale": response.locale.as_str(),
+                "date": response.received.format("%Y-%m-%d").to_string(),
+            },
+            "dashboard": super::reasons::dashboard(settings, self.survey.slug.as_str()),
+            "segments": super::reasons::segments(self.routing, locale, response.segments),
+            "wave": response.wave,
+            "reply_reaches_customer": self.replies_to_customer(),
+        });
+        if let (true, Some(o)) = (self.named_customer(), ctx.as_object_mut()) {
+            o.insert(
+                "customer".into(),
+                serde_json::json!({"name": response.customer_name, "email": response.customer_email}),
+            );
+        }
+        ctx
+    }
+
+    fn plan(self, settings: &crate::config::Settings, text_key: String) -> Result<Planned> {
+        let locale = self.locale();
+        let ctx = self.context(settings);
+        let rendered = self
+            .survey
+            .survey
+            .render_email(locale, "complaint", ctx.clone())?;
+        let reply_to = if self.replies_to_customer() {
+            let name = Some(self.response.customer_name.to_string()).filter(|n| !n.is_empty());
+            (self.response.customer_email.parse::<lettre::Address>().ok())
+                .map(|address| lettre::message::Mailbox::new(name, address).to_string())
+        } else {
+            None
+        };
+        let webhook = match &self.team.webhook {
+            Some(hook) => Some(super::webhook::plan(
+                hook,
+                locale,
+                &ctx,
+                &rendered.subject,
+                (
+                    self.survey.slug.as_str(),
+                    self.survey.survey.title(),
+                    &self.team.id,
+                ),
+            )?),
+            None => None,
+        };
+        Ok(Planned {
+            team: self.team.id.clone(),
+            team_name: self.team.name.clone(),
+            team_locale: locale,
+            digest: self.team.daily_digest,
+            emails: if self.team.daily_digest {
+                Vec::new()
+            } else {
+                self.team.emails.clone()
+            },
+            rule: self.fired.rule.clone(),
+            text_key,
+            rank: self.problem.rank,
+            text: self.problem.text.to_string(),
+            may_contact: self.problem.may_contact,
+            reference: self.reference,
+            reply_to,
+            links: self.links,
+            rendered,
+            webhook,
+        })
+    }
+}
+
+/// How much of the customer's words a subject shows when the area is not known.
+const SNIPPET_CHARS: usize = 48;
+
+/// The start of `text` on one line, cut at a word and marked with an ellipsis
+/// when cut.
+pub(super) fn snippet(text: &str, max: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= max {
+        return line;
+    }
+    let cut: String = line.chars().take(max).collect();
+    let at_word = match cut.rfind(' ') {
+        Some(i) if i > max / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", at_word.trim_end_matches([',', '.', ';', ':']))
 }
 
 /// Queues planned complaints for the stored response `response_id` on `conn`,
@@ -160,6 +287,7 @@ pub fn queue_planned(
             text_key: &p.text_key,
             may_contact: p.may_contact,
             rule: &p.rule,
+            reference: &p.reference,
         };
         if replaces {
             let already: i64 = rc::table
@@ -173,7 +301,16 @@ pub fn queue_planned(
                 continue;
             }
         }
-        crate::cases::record(conn, &case, replaces, Some(&p.links))?;
+        let case_id = crate::cases::record(conn, &case, replaces, Some(&p.links))?;
+        if p.digest {
+            crate::cases::team::note(
+                conn,
+                &[case_id],
+                now(),
+                crate::cases::team::DIGEST_PENDING,
+                None,
+            )?;
+        }
         diesel::insert_into(rc::table)
             .values((
                 rc::survey_id.eq(survey_id),
@@ -204,8 +341,12 @@ pub fn queue_planned(
                     rendered: message,
                     contact_id: None,
                     list_unsubscribe: None,
+                    reply_to: p.reply_to.clone(),
                 },
             )?;
+        }
+        if let Some(hook) = p.webhook {
+            hook.queue(conn)?;
         }
         routed += 1;
     }

@@ -7,9 +7,17 @@
 //! takes problems as its own `Problem`, so it never imports `answer`.
 
 mod complaints;
+mod reasons;
 mod rules;
 mod store;
+mod team_pass;
+mod team_templates;
+pub mod webhook;
 
 pub use complaints::{plan_complaints, queue_planned, Planned, Problem, Response};
-pub use rules::{Facts, Fired, Routing, RoutingError, Rule, Team};
+pub use rules::{
+    Facts, Fired, Reason, Routing, RoutingError, Rule, Sla, Team, Webhook, WebhookFormat,
+};
 pub use store::{load, save};
+pub use team_pass::{run as run_team_pass, PassReport};
+pub use webhook::check_addresses as check_webhook_addresses;

@@ -24,14 +24,25 @@ struct RoutingToml {
     teams: BTreeMap<String, TeamToml>,
     #[serde(default)]
     rules: Vec<RuleToml>,
+    /// Per locale, readable names of contact attributes (`customer_type`) and
+    /// their values (`customer_type.current`).
+    #[serde(default)]
+    labels: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TeamToml {
     name: String,
+    #[serde(default)]
     emails: Vec<String>,
     locale: Option<String>,
+    digest: Option<String>,
+    webhook: Option<String>,
+    format: Option<String>,
+    ack_within: Option<String>,
+    resolve_within: Option<String>,
+    escalate_to: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +66,48 @@ pub struct Team {
     pub name: String,
     pub emails: Vec<String>,
     pub locale: Option<Locale>,
+    /// `digest = "daily"`: one email a day listing the day's complaints instead
+    /// of one email per complaint.
+    pub daily_digest: bool,
+    pub webhook: Option<Webhook>,
+    pub sla: Sla,
+}
+
+/// Where a team's webhook posts, and in which shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: url::Url,
+    pub format: WebhookFormat,
+}
+
+/// The body a webhook receives: PDS's own signed JSON, or what Slack's and
+/// Microsoft Teams' incoming webhooks accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookFormat {
+    Json,
+    Slack,
+    Teams,
+}
+
+impl WebhookFormat {
+    fn parse(text: &str) -> Option<WebhookFormat> {
+        match text {
+            "json" => Some(WebhookFormat::Json),
+            "slack" => Some(WebhookFormat::Slack),
+            "teams" => Some(WebhookFormat::Teams),
+            _ => None,
+        }
+    }
+}
+
+/// A team's service levels (all optional): acknowledge within, resolve within
+/// (both in plain elapsed time since the case was opened), and who hears of a
+/// case that missed them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sla {
+    pub ack_within: Option<chrono::Duration>,
+    pub resolve_within: Option<chrono::Duration>,
+    pub escalate_to: Option<String>,
 }
 
 /// A keyword: a whole word, a prefix (`leverans*`), or a phrase of several words.
@@ -121,6 +174,8 @@ pub struct Rule {
 pub struct Routing {
     pub teams: BTreeMap<String, Team>,
     pub rules: Vec<Rule>,
+    /// Readable attribute names and values per locale (`[labels.sv]`).
+    labels: BTreeMap<Locale, BTreeMap<String, String>>,
     /// The file as written, stored with the survey.
     pub source: String,
 }
@@ -140,7 +195,32 @@ pub struct Facts<'a> {
 pub struct Fired {
     pub rule: String,
     pub teams: Vec<String>,
+    /// The reasons in English, for the command line (`pds route test`).
     pub why: String,
+    /// The same reasons as data, for emails to say in their own language.
+    pub reasons: Vec<Reason>,
+}
+
+/// One condition of a rule that held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    Keyword { keyword: String, matched: String },
+    Area { area: String },
+    Rank { rank: u32, max: u32 },
+    Segment { key: String, value: String },
+}
+
+impl Reason {
+    fn english(&self) -> String {
+        match self {
+            Reason::Keyword { keyword, matched } => {
+                format!("keyword {keyword:?} matched {matched:?}")
+            }
+            Reason::Area { area } => format!("area {area:?}"),
+            Reason::Rank { rank, max } => format!("rank {rank} (at most {max})"),
+            Reason::Segment { key, value } => format!("{key} = {value}"),
+        }
+    }
 }
 
 impl Routing {
@@ -171,33 +251,20 @@ impl Routing {
         let mut teams = BTreeMap::new();
         for (id, team) in raw.teams {
             let at = line_of(&format!("[teams.{id}]"));
-            if team.emails.is_empty() {
-                problems.push(format!("{at}team {id:?} has no emails"));
-            }
-            for email in &team.emails {
-                if email.parse::<lettre::Address>().is_err() {
-                    problems.push(format!(
-                        "{at}team {id:?}: {email:?} is not an email address"
-                    ));
+            let checked = check_team(&id, team, &mut |p| problems.push(format!("{at}{p}")));
+            teams.insert(id, checked);
+        }
+        let mut labels = BTreeMap::new();
+        for (locale, names) in raw.labels {
+            match locale.parse::<Locale>() {
+                Ok(l) => {
+                    labels.insert(l, names);
                 }
+                Err(e) => problems.push(format!(
+                    "{}[labels.{locale}]: {e}",
+                    line_of(&format!("[labels.{locale}]"))
+                )),
             }
-            let locale = match team.locale.as_deref().map(str::parse::<Locale>) {
-                Some(Ok(l)) => Some(l),
-                Some(Err(e)) => {
-                    problems.push(format!("{at}team {id:?}: {e}"));
-                    None
-                }
-                None => None,
-            };
-            teams.insert(
-                id.clone(),
-                Team {
-                    id,
-                    name: team.name,
-                    emails: team.emails,
-                    locale,
-                },
-            );
         }
         let mut rules = Vec::new();
         let mut names = std::collections::BTreeSet::new();
@@ -260,6 +327,7 @@ impl Routing {
             Ok(Routing {
                 teams,
                 rules,
+                labels,
                 source: source.to_string(),
             })
         } else {
@@ -279,40 +347,184 @@ impl Routing {
         self.rules
             .iter()
             .filter_map(|rule| {
-                let mut why = Vec::new();
+                let mut reasons = Vec::new();
                 if !rule.keywords.is_empty() {
-                    let hit = rule
+                    let (keyword, matched) = rule
                         .keywords
                         .iter()
                         .find_map(|k| k.find(&tokens).map(|w| (k, w)))?;
-                    why.push(format!("keyword {:?} matched {:?}", hit.0.written, hit.1));
+                    reasons.push(Reason::Keyword {
+                        keyword: keyword.written.clone(),
+                        matched,
+                    });
                 }
                 if !rule.areas.is_empty() {
                     let area = area_key.as_deref().unwrap_or(key);
                     if !rule.areas.iter().any(|a| a == area) {
                         return None;
                     }
-                    why.push(format!("area {area:?}"));
+                    reasons.push(Reason::Area {
+                        area: area.to_string(),
+                    });
                 }
                 if let Some(max) = rule.max_rank {
                     if facts.rank > max {
                         return None;
                     }
-                    why.push(format!("rank {} (at most {max})", facts.rank));
+                    reasons.push(Reason::Rank {
+                        rank: facts.rank,
+                        max,
+                    });
                 }
                 for (k, v) in &rule.segment {
                     if facts.segments.get(k) != Some(v) {
                         return None;
                     }
-                    why.push(format!("{k} = {v}"));
+                    reasons.push(Reason::Segment {
+                        key: k.clone(),
+                        value: v.clone(),
+                    });
                 }
                 Some(Fired {
                     rule: rule.name.clone(),
                     teams: rule.teams.clone(),
-                    why: why.join("; "),
+                    why: reasons
+                        .iter()
+                        .map(Reason::english)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    reasons,
                 })
             })
             .collect()
+    }
+}
+
+impl Routing {
+    /// A contact attribute's name as `[labels.LOCALE]` gives it, else the key
+    /// made readable (`customer_type` -> `Customer type`).
+    pub fn attribute_label(&self, locale: Locale, key: &str) -> String {
+        match self.labels.get(&locale).and_then(|l| l.get(key)) {
+            Some(label) => label.clone(),
+            None => {
+                let spaced = key.replace(['_', '-'], " ");
+                let mut chars = spaced.chars();
+                chars
+                    .next()
+                    .map(|c| c.to_uppercase().chain(chars).collect())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// An attribute's value as `[labels.LOCALE]` gives it (`"customer_type.current"`),
+    /// else the value with underscores as spaces.
+    pub fn value_label(&self, locale: Locale, key: &str, value: &str) -> String {
+        self.labels
+            .get(&locale)
+            .and_then(|l| l.get(&format!("{key}.{value}")))
+            .cloned()
+            .unwrap_or_else(|| value.replace('_', " "))
+    }
+}
+
+/// Checks one `[teams.ID]` table; each problem goes to `problem`.
+fn check_team(id: &str, team: TeamToml, problem: &mut dyn FnMut(String)) -> Team {
+    if team.emails.is_empty() && team.webhook.is_none() {
+        problem(format!(
+            "team {id:?} has no emails and no webhook; give it at least one of them"
+        ));
+    }
+    for email in team.emails.iter().chain(&team.escalate_to) {
+        if email.parse::<lettre::Address>().is_err() {
+            problem(format!("team {id:?}: {email:?} is not an email address"));
+        }
+    }
+    let locale = match team.locale.as_deref().map(str::parse::<Locale>) {
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) => {
+            problem(format!("team {id:?}: {e}"));
+            None
+        }
+        None => None,
+    };
+    let daily_digest = match team.digest.as_deref() {
+        None => false,
+        Some("daily") => true,
+        Some(other) => {
+            problem(format!(
+                "team {id:?}: digest {other:?} is not known; write digest = \"daily\" or leave it out"
+            ));
+            false
+        }
+    };
+    let webhook = check_webhook(id, team.webhook.as_deref(), team.format.as_deref(), problem);
+    let mut within = |key: &str, text: Option<&str>| {
+        let parsed = text.map(|t| (t, crate::age::parse(t)));
+        match parsed {
+            Some((_, Some(d))) if d > chrono::Duration::zero() => Some(d),
+            Some((t, _)) => {
+                problem(format!(
+                    "team {id:?}: {key} {t:?} is not a length of time such as \"8h\" or \"5d\" (units: {})",
+                    crate::age::UNITS
+                ));
+                None
+            }
+            None => None,
+        }
+    };
+    let sla = Sla {
+        ack_within: within("ack_within", team.ack_within.as_deref()),
+        resolve_within: within("resolve_within", team.resolve_within.as_deref()),
+        escalate_to: team.escalate_to,
+    };
+    Team {
+        id: id.to_string(),
+        name: team.name,
+        emails: team.emails,
+        locale,
+        daily_digest,
+        webhook,
+        sla,
+    }
+}
+
+fn check_webhook(
+    id: &str,
+    url: Option<&str>,
+    format: Option<&str>,
+    problem: &mut dyn FnMut(String),
+) -> Option<Webhook> {
+    let format = match format.map(|f| (f, WebhookFormat::parse(f))) {
+        None => WebhookFormat::Json,
+        Some((_, Some(f))) => f,
+        Some((f, None)) => {
+            problem(format!(
+                "team {id:?}: format {f:?} is not known; write \"json\", \"slack\" or \"teams\""
+            ));
+            WebhookFormat::Json
+        }
+    };
+    let Some(url) = url else {
+        if format != WebhookFormat::Json {
+            problem(format!("team {id:?}: format is set but webhook is not"));
+        }
+        return None;
+    };
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            Some(Webhook { url: u, format })
+        }
+        Ok(_) => {
+            problem(format!(
+                "team {id:?}: webhook {url:?} must be an http:// or https:// address"
+            ));
+            None
+        }
+        Err(e) => {
+            problem(format!("team {id:?}: webhook {url:?} is not a URL: {e}"));
+            None
+        }
     }
 }
 

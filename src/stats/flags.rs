@@ -161,6 +161,13 @@ fn check_order(order: &[usize], respondents: usize) -> Result<(), StatsError> {
     Ok(())
 }
 
+/// Whether a score is too uncertain to act on alone: its 95% interval is wider than
+/// the score itself (docs/METHOD.md §5). Unlike `k < 30`, which holds for most areas
+/// of a typical study, this marks the areas whose place rests on very few mentions.
+pub fn is_imprecise(score: f64, ci: Interval) -> bool {
+    ci.high - ci.low > score
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +187,14 @@ mod tests {
                 invited: 4
             })
         );
+    }
+
+    #[test]
+    fn an_interval_wider_than_the_score_is_imprecise() {
+        let ci = |low, high| Interval { low, high };
+        assert!(is_imprecise(0.02, ci(0.0, 0.05)));
+        assert!(!is_imprecise(0.2, ci(0.15, 0.26)));
+        assert!(!is_imprecise(0.1, ci(0.05, 0.15)));
     }
 
     #[test]

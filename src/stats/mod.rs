@@ -35,8 +35,8 @@ pub use crosscheck::crosscheck_cases;
 pub use discovery::{joint_v1, AreaScore, DiscoveryInput, Mention, SMALL_SAMPLE};
 pub use error::{Disconnection, StatsError};
 pub use flags::{
-    early_vs_late, is_small_sample, response_rate, AreaEarlyLate, EarlyLate, ResponseRate,
-    EARLY_LATE_V1, RESPONSE_RATE_V1,
+    early_vs_late, is_imprecise, is_small_sample, response_rate, AreaEarlyLate, EarlyLate,
+    ResponseRate, EARLY_LATE_V1, RESPONSE_RATE_V1,
 };
 pub use hypothesis::{
     benjamini_hochberg, chi_square, mcnemar_exact, two_proportion_test, ChiSquareTest, McNemarTest,

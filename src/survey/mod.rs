@@ -3,6 +3,7 @@
 //! validates them, renders every email and page, and stores surveys and waves.
 //! It does not decide who is invited or what an answer means.
 
+pub mod cadence;
 pub(crate) mod error;
 mod includes;
 mod locale;
@@ -17,6 +18,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use cadence::Cadence;
 pub use error::SurveyError;
 pub use locale::{Locale, UnknownLocale};
 pub use store::{StoredSurvey, Wave};
@@ -52,6 +54,20 @@ pub const FOLLOWUP_FILES: [&str; 3] = [
     "followup.subject.hbs",
     "followup.txt.hbs",
     "followup.html.hbs",
+];
+
+/// "You said, we did" (`pds areas announce`): a locale folder has all of these or
+/// none (a survey without them cannot announce).
+pub const ANNOUNCEMENT_FILES: [&str; 3] = [
+    "announcement.subject.hbs",
+    "announcement.txt.hbs",
+    "announcement.html.hbs",
+];
+
+/// The emails a survey may do without, each with its files and what to call it.
+const OPTIONAL_EMAILS: [(&str, &str, [&str; 3]); 2] = [
+    ("followup", "a follow-up", FOLLOWUP_FILES),
+    ("announcement", "an announcement", ANNOUNCEMENT_FILES),
 ];
 
 /// Keys every `messages.toml` must define.
@@ -194,6 +210,9 @@ struct SurveySection {
     #[serde(default)]
     anonymous: bool,
     closes: Option<String>,
+    cadence: Option<String>,
+    #[serde(default)]
+    followup_review: bool,
 }
 
 fn default_max_problems() -> u32 {
@@ -228,6 +247,11 @@ pub struct Survey {
     pub anonymous: bool,
     /// The last day answers are accepted (until its end, UTC).
     pub closes: Option<NaiveDate>,
+    /// A continuous survey invites each contact again this long after their last
+    /// invitation to it (`pds invite --cadence-run`, the worker in `pds serve`).
+    pub cadence: Option<Cadence>,
+    /// A resolved case's follow-up waits for an analyst's review before it is sent.
+    pub followup_review: bool,
     pub wording: BTreeMap<Locale, LocaleWording>,
     templates: templates::SurveyTemplates,
     /// The files it was made from, relative path -> text; stored with the survey.
@@ -337,6 +361,11 @@ impl Survey {
                 }
             },
         };
+        let cadence = parsed.survey.cadence.as_deref().and_then(|text| {
+            Cadence::parse(text)
+                .map_err(|e| problems.push(format!("survey.toml: {e}")))
+                .ok()
+        });
         let mut wording = BTreeMap::new();
         for locale in &locales {
             match parsed.locale.get(locale.as_str()) {
@@ -372,17 +401,20 @@ impl Survey {
                     problems.push(format!("{path}: missing"));
                 }
             }
-            let followups = FOLLOWUP_FILES
-                .iter()
-                .filter(|f| files.contains_key(&format!("{locale}/{f}")))
-                .count();
-            if followups != 0 && followups != FOLLOWUP_FILES.len() {
-                for file in FOLLOWUP_FILES {
+            for (_, what, set) in OPTIONAL_EMAILS {
+                let present = set
+                    .iter()
+                    .filter(|f| files.contains_key(&format!("{locale}/{f}")))
+                    .count();
+                if present == 0 || present == set.len() {
+                    continue;
+                }
+                for file in set {
                     let path = format!("{locale}/{file}");
                     if !files.contains_key(&path) {
                         problems.push(format!(
-                            "{path}: missing (a follow-up needs all of {})",
-                            FOLLOWUP_FILES.join(", ")
+                            "{path}: missing ({what} needs all of {})",
+                            set.join(", ")
                         ));
                     }
                 }
@@ -417,6 +449,8 @@ impl Survey {
             ask_consent: parsed.survey.ask_consent,
             anonymous: parsed.survey.anonymous,
             closes,
+            cadence,
+            followup_review: parsed.survey.followup_review,
             wording,
             templates,
             files,
@@ -438,6 +472,13 @@ impl Survey {
         } else {
             self.default_locale
         }
+    }
+
+    /// Whether the survey has templates for the email `name` in `locale` (the
+    /// optional ones, follow-up and announcement, may be absent).
+    pub fn has_email(&self, locale: Locale, name: &str) -> bool {
+        !OPTIONAL_EMAILS.iter().any(|(n, _, _)| *n == name)
+            || self.files.contains_key(&format!("{locale}/{name}.txt.hbs"))
     }
 
     /// The survey's title in its default language.
@@ -541,11 +582,7 @@ impl Survey {
         for &locale in &self.locales {
             let sample = sample_contexts(self, locale);
             for (name, extra) in sample {
-                if name == "followup"
-                    && !self
-                        .files
-                        .contains_key(&format!("{locale}/followup.txt.hbs"))
-                {
+                if !self.has_email(locale, name) {
                     continue;
                 }
                 let result = if EMAILS.contains(&name) {
@@ -676,8 +713,15 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
             "complaint",
             serde_json::json!({
                 "team": {"name": "Logistics"},
-                "complaint": {"text": "Leveransen kom <b>för sent</b>", "rank": 1, "of": 3, "frequency": "often", "rule": "late", "why": "keyword \"leverans*\""},
-                "segments": [{"key": "customer_type", "value": "current"}],
+                "complaint": {"text": "Leveransen kom <b>för sent</b>", "snippet": "Leveransen kom <b>för sent</b>", "area": "Late delivery", "rank": 1, "of": 3, "frequency": "often", "rule": "late", "why": "keyword \"leverans*\"", "reference": "K7M2QX4P",
+                    "reasons": [
+                        {"kind": "keyword", "keyword": "leverans*", "matched": "leveransen", "area": null, "rank": null, "max": null, "label": null, "value": null},
+                        {"kind": "segment", "keyword": null, "matched": null, "area": null, "rank": null, "max": null, "label": "Customer type", "value": "current"},
+                    ]},
+                "answer": {"locale": "sv", "date": "2026-12-01"},
+                "dashboard": {"url": "https://example.com/admin/surveys/s", "case_page": false},
+                "reply_reaches_customer": true,
+                "segments": [{"key": "customer_type", "value": "current", "label": "Customer type", "value_label": "current"}],
                 "wave": "2026-H2",
                 "customer": {"name": "Anna Åberg", "email": "anna@example.com"},
                 "actions": {"acknowledge": "https://example.com/c/a", "resolve": "https://example.com/c/r", "decline": "https://example.com/c/d"},
@@ -693,13 +737,28 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
                 "wave": "2026-H2",
             }),
         ),
+        (
+            "announcement",
+            serde_json::json!({
+                "contact": {"name": "Anna Åberg"},
+                "announcements": [{"area": "Late <b>delivery</b>", "text": "We changed <i>carriers</i>."}],
+                "waves": ["2026-H2"],
+                "unsubscribe_link": "https://example.com/u/x",
+            }),
+        ),
         ("unsubscribe", serde_json::json!({"action": "/u/x"})),
         ("unsubscribed", serde_json::json!({})),
     ]
 }
 
 /// The emails a survey folder has templates for.
-const EMAILS: [&str; 4] = ["invitation", "reminder", "complaint", "followup"];
+const EMAILS: [&str; 5] = [
+    "invitation",
+    "reminder",
+    "complaint",
+    "followup",
+    "announcement",
+];
 
 /// Who an invitation or reminder is for, and their personal links.
 #[derive(Debug, Clone)]

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
 
 /// How long a page may take to show what a test waits for.
-const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
 /// A phone held upright (CSS pixels).
 const PHONE: (u32, u32) = (390, 844);
@@ -355,7 +355,7 @@ fn stored_mentions(app: &TestApp) -> Vec<(u32, String, bool)> {
 // --- the browser --------------------------------------------------------------
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Script {
+pub(crate) enum Script {
     On,
     Off,
 }
@@ -376,10 +376,26 @@ where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    in_browser_with(name, script, |_| {}, body).await
+}
+
+/// As [`in_browser`], with the capabilities changed by `adjust` first (a language,
+/// say).
+pub(crate) async fn in_browser_with<F, Fut>(
+    name: &str,
+    script: Script,
+    adjust: impl FnOnce(&mut Capabilities),
+    body: F,
+) where
+    F: FnOnce(Client) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     // A new, empty profile: Chromium must not reuse state or reach for the network.
     let profile = tempfile::tempdir().expect("a Chromium profile folder");
+    let mut capabilities = capabilities(&profile.path().display().to_string(), script);
+    adjust(&mut capabilities);
     let browser = ClientBuilder::native()
-        .capabilities(capabilities(&profile.path().display().to_string(), script))
+        .capabilities(capabilities)
         .connect(&webdriver_url())
         .await
         .unwrap_or_else(|e| panic!("start Chromium through chromedriver: {e}"));
@@ -439,7 +455,7 @@ fn capabilities(profile: &str, script: Script) -> Capabilities {
 }
 
 /// Saves a PNG of the viewport to `target/browser-screenshots/NAME.png`.
-async fn save_screenshot(browser: &Client, name: &str) -> PathBuf {
+pub(crate) async fn save_screenshot(browser: &Client, name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
     let path = dir.join(format!("{name}.png"));
     match browser.screenshot().await {
@@ -453,12 +469,12 @@ async fn save_screenshot(browser: &Client, name: &str) -> PathBuf {
 }
 
 /// Presses and releases one key, sent to whatever has the focus.
-async fn press(browser: &Client, key: Key) {
+pub(crate) async fn press(browser: &Client, key: Key) {
     keys(browser, &[key.into()]).await;
 }
 
 /// Types `text` key by key into whatever has the focus.
-async fn type_text(browser: &Client, text: &str) {
+pub(crate) async fn type_text(browser: &Client, text: &str) {
     keys(browser, &text.chars().collect::<Vec<_>>()).await;
 }
 
@@ -473,7 +489,7 @@ async fn keys(browser: &Client, keys: &[char]) {
 }
 
 /// Presses Tab until the element `css` has the focus, as a keyboard user would.
-async fn tab_to(browser: &Client, css: &str) {
+pub(crate) async fn tab_to(browser: &Client, css: &str) {
     for _ in 0..60 {
         if is_focused(browser, css).await {
             return;
@@ -516,7 +532,7 @@ async fn list_items(list: &Element) -> Vec<String> {
 
 /// Fails on anything the page logged as an error, Content-Security-Policy violations
 /// included (Chromium logs them to the console).
-async fn assert_no_console_errors(browser: &Client, page: &str) {
+pub(crate) async fn assert_no_console_errors(browser: &Client, page: &str) {
     let log = browser
         .issue_cmd(BrowserLog)
         .await

@@ -2,18 +2,18 @@
 //! the links in its email (a GET only asks, a POST acts); a customer who agreed to
 //! be contacted hears back in their own language, and nobody else does.
 
-use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{copy_folder, get, link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
 
-fn parse(raw: &[u8]) -> mail_parser::Message<'_> {
+pub(crate) fn parse(raw: &[u8]) -> mail_parser::Message<'_> {
     mail_parser::MessageParser::default()
         .parse(raw)
         .expect("a MIME message")
 }
 
-fn text_of(raw: &[u8]) -> String {
+pub(crate) fn text_of(raw: &[u8]) -> String {
     parse(raw)
         .body_text(0)
         .expect("plain-text part")
@@ -35,20 +35,33 @@ fn case_links(raw: &[u8], base_url: &str) -> [String; 3] {
         .unwrap_or_else(|l: Vec<String>| panic!("three case links, found {l:?} in:\n{text}"))
 }
 
+/// The emails `email` received so far whose subject starts with one of `subjects`.
+pub(crate) fn received_titled(email: &str, subjects: &[&str]) -> Vec<Vec<u8>> {
+    received_for(email, 0)
+        .into_iter()
+        .filter(|m| {
+            parse(m)
+                .subject()
+                .is_some_and(|s| subjects.iter().any(|start| s.starts_with(start)))
+        })
+        .collect()
+}
+
+/// The subjects of the follow-up email, in English and Swedish.
+pub(crate) const FOLLOW_UP: [&str; 2] = ["What we did about the problem", "Vad vi gjorde"];
+
 /// How many follow-up emails (in either language) reached `email`.
 fn follow_ups(email: &str) -> usize {
-    received_for(email, 0)
-        .iter()
-        .filter(|m| {
-            parse(m).subject().is_some_and(|s| {
-                s.starts_with("What we did about the problem") || s.starts_with("Vad vi gjorde")
-            })
-        })
-        .count()
+    received_titled(email, &FOLLOW_UP).len()
 }
 
 /// Calls the admin API with `key`: GET, or POST with a JSON `body`.
-fn api(app: &TestApp, key: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
+pub(crate) fn api(
+    app: &TestApp,
+    key: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
     let agent = app.http();
     let url = format!("{}{path}", app.base_url);
     let auth = format!("Bearer {key}");
@@ -71,22 +84,9 @@ fn token_of(link: &str) -> &str {
     link.rsplit('/').next().expect("a token")
 }
 
-/// Copies a survey folder, so a test can change it.
-fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_folder(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// A survey folder like the discovery study, routing late deliveries to `team`
 /// (Swedish-speaking), changed by `adjust`.
-fn survey_folder(
+pub(crate) fn survey_folder(
     app: &TestApp,
     name: &str,
     team: &str,
@@ -105,7 +105,7 @@ fn survey_folder(
 
 /// Creates survey `slug` from `folder`, imports `contacts` (email, name, locale)
 /// and invites them.
-fn study(app: &TestApp, folder: &str, slug: &str, contacts: &[(&str, &str, &str)]) {
+pub(crate) fn study(app: &TestApp, folder: &str, slug: &str, contacts: &[(&str, &str, &str)]) {
     app.pds_ok(&["survey", "create", "--template", folder, "--slug", slug]);
     let mut csv = String::from("email,name,locale\n");
     for (email, name, locale) in contacts {
@@ -117,7 +117,7 @@ fn study(app: &TestApp, folder: &str, slug: &str, contacts: &[(&str, &str, &str)
 }
 
 /// The numbers of the cases `pds cases list` prints.
-fn case_ids(app: &TestApp, args: &[&str]) -> Vec<String> {
+pub(crate) fn case_ids(app: &TestApp, args: &[&str]) -> Vec<String> {
     let mut all = vec!["cases", "list"];
     all.extend_from_slice(args);
     app.pds_ok(&all)

@@ -303,7 +303,10 @@ fn an_analyst_works_in_the_dashboard(backend: Backend) {
         ],
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.header("location"), Some(late.as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("{late}?done=rename").as_str())
+    );
     assert!(get(&app, &late, cookie)
         .body
         .contains(">Slow delivery</h1>"));
@@ -313,20 +316,74 @@ fn an_analyst_works_in_the_dashboard(backend: Backend) {
         .iter()
         .any(|(_, label, _)| label == "Slow delivery"));
 
-    // Merge "Rude staff" into "Phone support": the rows become one.
+    // Merge "Rude staff" into "Phone support": asked first, then the rows become
+    // one; undone, they are two again, and the log has both decisions.
     let rude = area_link(&overview.body, "Rude staff");
+    let rude_id = rude.rsplit('/').next().unwrap();
     let phone = area_link(&overview.body, "Phone support");
     let phone_id = phone.rsplit('/').next().unwrap();
+    let merge = [
+        ("csrf", csrf.as_str()),
+        ("action", "merge"),
+        ("into", phone_id),
+    ];
+    let r = post(&app, &rude, cookie, &merge);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(r#"id="confirm-form""#), "{}", r.body);
+    assert_eq!(
+        area_rows(&get(&app, "/admin/surveys/s", cookie).body).len(),
+        4
+    );
     let r = post(
         &app,
         &rude,
         cookie,
-        &[("csrf", &csrf), ("action", "merge"), ("into", phone_id)],
+        &[merge.as_slice(), &[("confirmed", "yes")][..]].concat(),
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.header("location"), Some(phone.as_str()));
+    let merged = format!("{phone}?done=merge&from={rude_id}");
+    assert_eq!(r.header("location"), Some(merged.as_str()));
+    assert!(get(&app, &merged, cookie).body.contains("Undo the merge"));
+    assert_eq!(
+        area_rows(&get(&app, "/admin/surveys/s", cookie).body).len(),
+        3
+    );
+    let r = post(
+        &app,
+        &phone,
+        cookie,
+        &[("csrf", &csrf), ("action", "unmerge"), ("area", rude_id)],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let rows = area_rows(&get(&app, "/admin/surveys/s", cookie).body);
+    assert!(
+        rows.iter().any(|(_, label, _)| label == "Rude staff"),
+        "{rows:?}"
+    );
+    let log = app.pds_ok(&["areas", "log", "--survey", "s"]);
+    assert!(log.contains("unmerge"), "{log}");
+    let r = post(
+        &app,
+        &rude,
+        cookie,
+        &[merge.as_slice(), &[("confirmed", "yes")][..]].concat(),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
     let overview = get(&app, "/admin/surveys/s", cookie);
     assert_eq!(area_rows(&overview.body).len(), 3);
+
+    // The dashboard's downloads need the session, not an API key.
+    assert_eq!(
+        get(&app, "/admin/surveys/s/exports/areas.csv", None).status,
+        303
+    );
+    let export = get(&app, "/admin/surveys/s/exports/areas.csv", cookie);
+    assert_eq!(export.status, 200, "{}", export.body);
+    let ranked = csv::Reader::from_reader(export.body.as_bytes())
+        .records()
+        .filter(|r| r.as_ref().is_ok_and(|r| !r[0].is_empty()))
+        .count();
+    assert_eq!(ranked, 3, "{}", export.body);
 
     // Move the customer's script-tag mention from "Slow delivery" to "Invoice errors".
     let invoice = area_link(&overview.body, "Invoice errors");
@@ -344,6 +401,7 @@ fn an_analyst_works_in_the_dashboard(backend: Backend) {
             ("action", "move"),
             ("mention", mention),
             ("to", invoice_id),
+            ("confirmed", "yes"),
         ],
     );
     assert_eq!(r.status, 303, "{}", r.body);
@@ -412,3 +470,215 @@ fn hostile_segment_values_and_area_names_are_shown_as_text() {
         }
     }
 }
+
+/// Answers imported without areas: the survey page lists them with "code new
+/// answers"; after coding, an area's page groups identical texts with their count,
+/// ranks, segment and answer date; a move is confirmed, then undone.
+fn new_answers_are_coded_from_the_dashboard_and_a_move_is_undone(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    let mut csv = String::from("respondent,wave,segment,rank,problem\n");
+    for i in 0..12 {
+        let kind = if i % 2 == 0 { "current" } else { "lost" };
+        csv.push_str(&format!("r{i},w1,{kind},1,The delivery was late\n"));
+        csv.push_str(&format!("r{i},w1,{kind},2,The invoice had errors\n"));
+    }
+    let file = app.write_file("answers.csv", &csv);
+    app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "s",
+        file.to_str().unwrap(),
+    ]);
+    let cookie = log_in(&app);
+    let cookie = Some(cookie.as_str());
+
+    let overview = get(&app, "/admin/surveys/s", cookie);
+    assert!(
+        overview.body.contains(r#"id="new-answers""#),
+        "{}",
+        overview.body
+    );
+    assert!(overview.body.contains("The delivery was late"));
+    assert!(overview.body.contains(r#"<option value="segment""#));
+    let csrf = csrf_of(&overview.body);
+    let r = post(&app, "/admin/surveys/s/code", cookie, &[]);
+    assert_eq!(r.status, 403, "coding needs the CSRF token");
+    let r = post(&app, "/admin/surveys/s/code", cookie, &[("csrf", &csrf)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let overview = get(&app, r.header("location").unwrap(), cookie);
+    assert!(overview.body.contains(r#"id="coded""#), "{}", overview.body);
+    assert!(!overview.body.contains(r#"id="new-answers""#));
+    let rows = area_rows(&overview.body);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+
+    // Twelve identical texts are one row with their count, rank and segments.
+    let late = area_link(&overview.body, &rows[0].1);
+    let invoice = area_link(&overview.body, &rows[1].1);
+    let page = get(&app, &late, cookie);
+    assert_eq!(
+        page.body.matches("The delivery was late").count(),
+        1,
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(r#"<td class="count">12</td>"#),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(r#"<td class="rank">1</td>"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("segment: current; segment: lost"));
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(page
+        .body
+        .contains(&format!(r#"<td class="answered">{today}"#)));
+
+    // Move the twelve to the other area, confirmed, then undo it.
+    let at = page.body.find(r#"name="mention" value=""#).unwrap() + 22;
+    let ids = &page.body[at..at + page.body[at..].find('"').unwrap()];
+    let invoice_id = invoice.rsplit('/').next().unwrap();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("action", "move"),
+        ("mention", ids),
+        ("to", invoice_id),
+    ];
+    let ask = post(&app, &late, cookie, &form);
+    assert!(ask.body.contains("Move 12 mentions to"), "{}", ask.body);
+    let r = post(
+        &app,
+        &late,
+        cookie,
+        &[form.as_slice(), &[("confirmed", "yes")][..]].concat(),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let done = get(&app, r.header("location").unwrap(), cookie);
+    assert!(done.body.contains("Undo the move"), "{}", done.body);
+    assert!(!done.body.contains("The delivery was late"));
+    let undo_at = done.body.find(r#"value="unmove""#).expect("an undo form");
+    let undo_form = &done.body[undo_at..undo_at + done.body[undo_at..].find("</form>").unwrap()];
+    let undo: Vec<(String, String)> = undo_form
+        .split("name=\"mention\" value=\"")
+        .skip(1)
+        .map(|rest| {
+            (
+                "mention".to_string(),
+                rest[..rest.find('"').unwrap()].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(undo.len(), 12);
+    let mut fields: Vec<(&str, &str)> = vec![("csrf", &csrf), ("action", "unmove")];
+    fields.extend(undo.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let r = post(&app, &late, cookie, &fields);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let back = get(&app, r.header("location").unwrap(), cookie);
+    assert!(back.body.contains("The move is undone"), "{}", back.body);
+    assert!(back.body.contains(r#"<td class="count">12</td>"#));
+    let log = app.pds_ok(&["areas", "log", "--survey", "s"]);
+    assert!(
+        log.contains("unmove") && log.contains("reversing a move"),
+        "{log}"
+    );
+}
+
+on_both_backends!(new_answers_are_coded_from_the_dashboard_and_a_move_is_undone);
+
+/// Two customers complain of late deliveries: their cases are listed in the
+/// dashboard, filtered by status, acknowledged together, and each case's page has
+/// the words, the history and what cannot be done any more, in words.
+fn cases_are_listed_filtered_and_acknowledged_together(backend: Backend) {
+    use crate::common::{link_in, post_form, received_for, unique};
+    let app = TestApp::spawn(backend);
+    let d = unique("dc");
+    let (anna, bo, team) = (
+        format!("anna@{d}.example"),
+        format!("bo@{d}.example"),
+        format!("ops@{d}.example"),
+    );
+    let folder = crate::cases::survey_folder(&app, "study", &team, |_| {});
+    crate::cases::study(
+        &app,
+        &folder,
+        "s",
+        &[(&anna, "Anna Åberg", "en"), (&bo, "Bo Ek", "en")],
+    );
+    let agent = app.http();
+    for (email, words) in [
+        (&anna, "Late delivery of the sofa"),
+        (&bo, "Late delivery, again"),
+    ] {
+        let link = link_in(&received_for(email, 1)[0], &app.base_url);
+        let answer = [("problem_1", words), ("rank_1", "1"), ("consent_1", "yes")];
+        assert_eq!(post_form(&agent, &link, &answer).0, 200);
+    }
+    let cookie = log_in(&app);
+    let cookie = Some(cookie.as_str());
+
+    let list = get(&app, "/admin/cases?status=open", cookie);
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(
+        list.body.contains("Late delivery of the sofa")
+            && list.body.contains("Late delivery, again")
+    );
+    assert!(get(&app, "/admin/cases?status=resolved", cookie)
+        .body
+        .contains("No case matches"));
+    let csrf = csrf_of(&list.body);
+    let r = post(
+        &app,
+        "/admin/cases",
+        cookie,
+        &[
+            ("csrf", &csrf),
+            ("bulk", "acknowledge"),
+            ("case", "1"),
+            ("case", "2"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        r.header("location"),
+        Some("/admin/cases?done=acknowledge&count=2")
+    );
+    assert!(get(&app, "/admin/cases?status=open", cookie)
+        .body
+        .contains("No case matches"));
+
+    let case = get(&app, "/admin/cases/1", cookie);
+    assert!(case.body.contains("Case #1: acknowledged"), "{}", case.body);
+    assert!(case.body.contains("Late delivery of the sofa"));
+    assert!(case.body.contains("acknowledge"));
+    let r = post(
+        &app,
+        "/admin/cases",
+        cookie,
+        &[("csrf", &csrf), ("case", "1"), ("action", "acknowledge")],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains(r#"id="case-error""#), "{}", r.body);
+    assert!(r.body.contains("cannot be acknowledged now"), "{}", r.body);
+    let r = post(
+        &app,
+        "/admin/cases",
+        cookie,
+        &[
+            ("csrf", &csrf),
+            ("case", "1"),
+            ("action", "resolve"),
+            ("note", "Sent a new sofa"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(get(&app, "/admin/cases/1", cookie)
+        .body
+        .contains("Sent a new sofa"));
+}
+
+on_both_backends!(cases_are_listed_filtered_and_acknowledged_together);

@@ -2,7 +2,7 @@
 //! data no longer than needed: `pds contacts erase` and `pds purge`. The answers stay
 //! and count; nothing in the database leads back to the person. SQLite and PostgreSQL.
 
-use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{copy_folder, get, link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 use pds::db::schema::{contacts, invitations, mentions, outbox, responses};
 
@@ -260,18 +260,6 @@ fn anonymous_survey(app: &TestApp, team: &str) -> std::path::PathBuf {
     )
     .unwrap();
     folder
-}
-
-fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_folder(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn an_anonymous_answer_keeps_no_link_to_the_customer(backend: Backend) {

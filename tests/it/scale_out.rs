@@ -291,8 +291,11 @@ fn two_instances_on_one_postgres_work_as_one() {
     for (i, link) in links.iter().enumerate().take(2) {
         assert!(answer(&agent(), &bases[0], link, i));
         let page = survey_page(&bases[1], &cookie);
-        let shown = format!("{} mentions not yet coded", i + 1);
-        assert!(page.contains(&shown), "{shown} in {page}");
+        let words = answer_of(i);
+        assert!(
+            page.contains(&words),
+            "{words:?} listed as not coded yet in {page}"
+        );
     }
 
     let (bases, b) = ([bases[0].as_str(), bases[1].as_str()], b);

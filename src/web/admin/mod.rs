@@ -9,7 +9,10 @@
 //! the templates, and Handlebars escapes every value, customers' words included.
 
 mod cache;
+mod cases;
+mod downloads;
 mod pages;
+mod review;
 mod session;
 
 use std::collections::BTreeMap;
@@ -31,6 +34,8 @@ pub use session::Session;
 struct Templates {
     html: Handlebars<'static>,
     text: Handlebars<'static>,
+    /// `words.toml`: per language, the words of the localised parts.
+    words: BTreeMap<String, Value>,
 }
 
 handlebars_helper!(pct: |v: Json| match v.as_f64() {
@@ -60,6 +65,7 @@ fn compile() -> Result<Templates> {
     html.register_helper("eq", Box::new(eq));
     let mut text = Handlebars::new();
     text.register_escape_fn(handlebars::no_escape);
+    let mut words = BTreeMap::new();
     let dir = SHIPPED_TEMPLATES
         .get_dir("admin")
         .ok_or_else(|| broken("admin/", "not shipped with this build".into()))?;
@@ -89,9 +95,63 @@ fn compile() -> Result<Templates> {
                 text.register_template_string(&key, template)
                     .map_err(|e| broken(&path, e.to_string()))?;
             }
+        } else if name == "words.toml" {
+            words = parse_words(source).map_err(|reason| broken(&path, reason))?;
         }
     }
-    Ok(Templates { html, text })
+    Ok(Templates { html, text, words })
+}
+
+/// The languages of `words.toml`, each with every key the first one has.
+fn parse_words(source: &str) -> std::result::Result<BTreeMap<String, Value>, String> {
+    let languages: BTreeMap<String, BTreeMap<String, String>> =
+        toml::from_str(source).map_err(|e| e.to_string())?;
+    let keys = |l: &BTreeMap<String, String>| l.keys().cloned().collect::<Vec<_>>();
+    let english = languages.get("en").ok_or("no [en] table")?;
+    for (lang, words) in &languages {
+        if keys(words) != keys(english) {
+            return Err(format!("[{lang}] does not have the same keys as [en]"));
+        }
+    }
+    Ok(languages
+        .into_iter()
+        .map(|(lang, words)| (lang, serde_json::json!(words)))
+        .collect())
+}
+
+/// The analyst's language: Swedish when the browser prefers it to English.
+fn lang_of(req: &HttpRequest) -> &'static str {
+    let accepted = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut ranked: Vec<(f32, &str)> = accepted
+        .split(',')
+        .filter_map(|part| {
+            let mut pieces = part.trim().split(';');
+            let tag = pieces.next()?.trim();
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse().ok())
+                .unwrap_or(1.0);
+            Some((q, tag.split('-').next()?))
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    match ranked.iter().find(|(_, l)| *l == "sv" || *l == "en") {
+        Some((_, "sv")) => "sv",
+        _ => "en",
+    }
+}
+
+/// The words of `lang` for a page's context (empty if the templates are broken,
+/// which `render` then reports).
+fn words(lang: &str) -> Value {
+    templates()
+        .ok()
+        .and_then(|t| t.words.get(lang).or_else(|| t.words.get("en")).cloned())
+        .unwrap_or(Value::Null)
 }
 
 static TEMPLATES: LazyLock<Result<Templates, String>> =
@@ -199,13 +259,21 @@ pub fn scope() -> actix_web::Scope {
         .route("/login", web::get().to(pages::login_form))
         .route("/login", web::post().to(pages::login))
         .route("/logout", web::post().to(pages::logout))
+        .route("/cases", web::get().to(cases::list))
+        .route("/cases", web::post().to(cases::act))
+        .route("/cases/{id}", web::get().to(cases::show))
         .route("/surveys/{slug}", web::get().to(pages::survey))
         .route(
             "/surveys/{slug}/charts/{chart}",
             web::get().to(pages::chart),
         )
-        .route("/surveys/{slug}/areas/{id}", web::get().to(pages::area))
-        .route("/surveys/{slug}/areas/{id}", web::post().to(pages::decide))
+        .route("/surveys/{slug}/code", web::post().to(review::code))
+        .route(
+            "/surveys/{slug}/exports/{file}",
+            web::get().to(downloads::export),
+        )
+        .route("/surveys/{slug}/areas/{id}", web::get().to(review::area))
+        .route("/surveys/{slug}/areas/{id}", web::post().to(review::decide))
         .default_service(web::to(not_found))
 }
 
@@ -222,7 +290,7 @@ mod tests {
             "area": {"id": 1, "label": "L", "origin": "import", "status": "accepted", "team": null, "merged": false},
             "figures": {"position": 1, "n": 3, "mentions": 1, "frequency": 0.5, "frequency_ci": {"low": 0.1, "high": 0.9}, "importance": 0.5, "importance_ci": null, "score": 0.2, "score_ci": {"low": 0.1, "high": 0.3}, "rank_low": 1, "rank_high": 2, "p_top_k": 1.0, "first_choice_share": 0.5, "small_sample": true, "importance_small_sample": true, "method": "joint-v1", "frequency_method": "wilson-95", "importance_method": "student-t-95"},
             "mention_count": 1,
-            "mentions": [{"id": 4, "text": "<script>x</script>", "coded_by": "import", "note": null, "coded_at": null}],
+            "groups": [{"ids": "4", "first_id": 4, "text": "<script>x</script>", "count": 1, "ranks": "1", "segments": "", "answered": "2026-01-02", "coded_by": "import", "note": null}],
             "others": [{"id": 2, "label": "M"}],
         });
         let page = render("area", &ctx).unwrap();

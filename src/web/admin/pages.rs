@@ -9,19 +9,23 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::Session;
-use super::{blocking, cache, chart_words, html, problem, render, secure, see_other, session};
-use crate::coding::store::{self as coding, Decision};
+use super::{
+    blocking, cache, chart_words, html, lang_of, problem, render, secure, see_other, session, words,
+};
+use crate::coding::store as coding;
 use crate::error::{Error, Result};
+use crate::invite::overview;
 use crate::keys;
-use crate::report::{charts, Options, Results};
-use crate::survey::{store, StoredSurvey, SurveySlug, WaveLabel};
+use crate::report::{self, charts, summary, Options, Results};
+use crate::stats;
+use crate::survey::{store, StoredSurvey, SurveyError, SurveySlug, WaveLabel};
 use crate::web::AppState;
 
-fn session_json(s: &Session) -> Value {
+pub(super) fn session_json(s: &Session) -> Value {
     json!({"key_name": s.key_name, "csrf": s.csrf})
 }
 
-fn title_of(survey: &StoredSurvey) -> String {
+pub(super) fn title_of(survey: &StoredSurvey) -> String {
     let s = &survey.survey;
     s.wording
         .get(&s.default_locale)
@@ -33,11 +37,12 @@ pub(super) async fn login_form(req: HttpRequest) -> HttpResponse {
     if session::of_request(&req).await.is_some() {
         return see_other("/admin");
     }
-    login_page(StatusCode::OK, false)
+    login_page(StatusCode::OK, false, lang_of(&req))
 }
 
-fn login_page(status: StatusCode, failed: bool) -> HttpResponse {
-    match render("login", &json!({"failed": failed})) {
+fn login_page(status: StatusCode, failed: bool, lang: &str) -> HttpResponse {
+    let ctx = json!({"failed": failed, "lang": lang, "words": words(lang)});
+    match render("login", &ctx) {
         Ok(body) => html(status, body),
         Err(e) => problem(e, None),
     }
@@ -50,7 +55,11 @@ pub(super) struct LoginForm {
 }
 
 /// Logs in with an API key: a valid, unrevoked key starts a session.
-pub(super) async fn login(form: web::Form<LoginForm>, state: web::Data<AppState>) -> HttpResponse {
+pub(super) async fn login(
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let presented = form.into_inner().key;
     let https = secure(&state);
     let started = blocking(state, move |state| {
@@ -67,13 +76,13 @@ pub(super) async fn login(form: web::Form<LoginForm>, state: web::Data<AppState>
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .cookie(session::cookie(&token, https))
             .finish(),
-        Ok(None) => login_page(StatusCode::UNAUTHORIZED, true),
+        Ok(None) => login_page(StatusCode::UNAUTHORIZED, true, lang_of(&req)),
         Err(e) => problem(e, None),
     }
 }
 
 /// The fields of a dashboard form; the CSRF token is checked before anything else.
-fn form_fields(body: &web::Bytes, session: &Session) -> Option<Vec<(String, String)>> {
+pub(super) fn form_fields(body: &web::Bytes, session: &Session) -> Option<Vec<(String, String)>> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
     let presented = pairs
         .iter()
@@ -83,7 +92,7 @@ fn form_fields(body: &web::Bytes, session: &Session) -> Option<Vec<(String, Stri
     session.csrf_matches(presented).then_some(pairs)
 }
 
-fn forbidden(session: &Session) -> HttpResponse {
+pub(super) fn forbidden(session: &Session) -> HttpResponse {
     match render("forbidden", &json!({"session": session_json(session)})) {
         Ok(body) => html(StatusCode::FORBIDDEN, body),
         Err(e) => problem(e, Some(session)),
@@ -112,12 +121,28 @@ pub(super) async fn logout(
 
 pub(super) async fn surveys(session: Session, state: web::Data<AppState>) -> HttpResponse {
     let listed = blocking(state, |state| {
-        Ok(store::list(&mut *state.db.conn()?)?
-            .into_iter()
-            .map(|(slug, title, created)| {
-                json!({"slug": slug, "title": title, "created": created.format("%Y-%m-%d").to_string()})
-            })
-            .collect::<Vec<_>>())
+        let mut conn = state.db.conn()?;
+        let mut surveys = Vec::new();
+        for (slug, title, created) in store::list(&mut conn)? {
+            let survey = store::find(&mut conn, &slug.parse()?)?;
+            let waves = overview::waves(&mut conn, survey.id)?;
+            let sent: u64 = waves.iter().map(|w| w.invited).sum();
+            let answered: u64 = waves.iter().map(|w| w.answered).sum();
+            let imported: u64 = waves.iter().map(|w| w.imported).sum();
+            let rate = (sent > 0)
+                .then(|| stats::response_rate(answered.min(sent), sent).ok())
+                .flatten();
+            surveys.push(json!({
+                "slug": slug,
+                "title": title,
+                "created": created.format("%Y-%m-%d").to_string(),
+                "sent": sent,
+                "answered": answered,
+                "imported": imported,
+                "rate": rate,
+            }));
+        }
+        Ok(surveys)
     })
     .await;
     let page = listed.and_then(|surveys| {
@@ -144,6 +169,9 @@ pub(super) struct ViewQuery {
     compare_wave: Option<String>,
     #[serde(default, skip_serializing)]
     download: Option<String>,
+    /// After "code new answers": how many mentions the run placed or changed.
+    #[serde(default, skip_serializing)]
+    coded: Option<usize>,
 }
 
 impl ViewQuery {
@@ -159,6 +187,7 @@ impl ViewQuery {
             by: keep(&self.by),
             compare_wave: keep(&self.compare_wave),
             download: None,
+            coded: self.coded,
         }
     }
 
@@ -190,7 +219,7 @@ fn database_key(state: &AppState) -> String {
 }
 
 /// A survey and the results of a view of it, from the cache when nothing changed.
-fn survey_results(
+pub(super) fn survey_results(
     state: &AppState,
     slug: &SurveySlug,
     view: &ViewQuery,
@@ -203,11 +232,12 @@ fn survey_results(
 }
 
 /// Results as JSON, each area with its id and page (by label: labels of live areas
-/// are unique within a survey).
+/// are unique within a survey) and whether its score is too wide to act on alone.
 fn results_json(results: &Results, ids: &HashMap<String, i64>) -> Value {
     let mut value = serde_json::to_value(results).unwrap_or(Value::Null);
     if let Some(areas) = value.get_mut("areas").and_then(Value::as_array_mut) {
-        for a in areas {
+        for (a, figures) in areas.iter_mut().zip(&results.areas) {
+            let wide = stats::is_imprecise(figures.score, figures.score_ci);
             let id = a
                 .get("area")
                 .and_then(Value::as_str)
@@ -215,13 +245,14 @@ fn results_json(results: &Results, ids: &HashMap<String, i64>) -> Value {
                 .copied();
             if let Some(obj) = a.as_object_mut() {
                 obj.insert("area_id".into(), json!(id));
+                obj.insert("wide".into(), json!(wide));
             }
         }
     }
     value
 }
 
-fn live_area_ids(areas: &[coding::StoredArea]) -> HashMap<String, i64> {
+pub(super) fn live_area_ids(areas: &[coding::StoredArea]) -> HashMap<String, i64> {
     areas
         .iter()
         .filter(|a| a.merged_into.is_none() && a.status != "merged")
@@ -230,49 +261,125 @@ fn live_area_ids(areas: &[coding::StoredArea]) -> HashMap<String, i64> {
 }
 
 pub(super) async fn survey(
+    req: HttpRequest,
     session: Session,
     path: web::Path<String>,
     query: web::Query<ViewQuery>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let view = query.into_inner().cleaned();
+    let lang = lang_of(&req);
     let s = session.clone();
     let page = blocking(state, move |state| {
-        let session = s;
-        let slug: SurveySlug = path.parse()?;
-        let (survey, results) = survey_results(state, &slug, &view)?;
-        let mut conn = state.db.conn()?;
-        let waves: Vec<String> = store::waves_of(&mut conn, survey.id)?
-            .into_iter()
-            .map(|w| w.label)
-            .collect();
-        let ids = live_area_ids(&coding::areas_of(&mut conn, survey.id)?);
-        let chart_query = view.query_string();
-        let download_query = if chart_query.is_empty() {
-            "?download=1".to_string()
-        } else {
-            format!("{chart_query}&download=1")
-        };
-        render(
-            "survey",
-            &json!({
-                "session": session_json(&session),
-                "survey": {"slug": survey.slug, "title": title_of(&survey)},
-                "waves": waves,
-                "view": view,
-                "chart_query": chart_query,
-                "download_query": download_query,
-                "results": results_json(&results, &ids),
-            }),
-        )
+        survey_page(state, &s, &path, &view, lang)
     })
     .await;
     match page {
-        Ok(body) => html(StatusCode::OK, body),
+        Ok((status, body)) => html(status, body),
         Err(e) => problem(e, Some(&session)),
     }
 }
 
+/// Uncoded answers listed on the survey page at most; the count says how many more.
+const UNCODED_LISTED: usize = 30;
+/// Areas named in the summary at most.
+const SUMMARY_AREAS: usize = 6;
+
+/// The survey page. A view that cannot be shown (an unknown wave, a comparison
+/// without a wave) shows the whole survey instead, with the reason in words at the
+/// top, and the status of the error.
+fn survey_page(
+    state: &AppState,
+    session: &Session,
+    slug: &str,
+    view: &ViewQuery,
+    lang: &str,
+) -> Result<(StatusCode, String)> {
+    let slug: SurveySlug = slug.parse()?;
+    let (survey, results, view, failure) = match survey_results(state, &slug, view) {
+        Ok((survey, results)) => (survey, results, view.clone(), None),
+        Err(e) => {
+            let Some(failure) = view_failure(&e) else {
+                return Err(e);
+            };
+            let all = ViewQuery::default();
+            let (survey, results) = survey_results(state, &slug, &all)?;
+            (survey, results, all, Some(failure))
+        }
+    };
+    let mut conn = state.db.conn()?;
+    let waves: Vec<String> = store::waves_of(&mut conn, survey.id)?
+        .into_iter()
+        .map(|w| w.label)
+        .collect();
+    let attributes = report::context::segment_attributes(&mut conn, survey.id)?;
+    let ids = live_area_ids(&coding::areas_of(&mut conn, survey.id)?);
+    let chart_query = view.query_string();
+    let download_query = if chart_query.is_empty() {
+        "?download=1".to_string()
+    } else {
+        format!("{chart_query}&download=1")
+    };
+    let summary = summary::priorities(&results.areas, SUMMARY_AREAS);
+    let named: usize = summary.iter().map(|g| g.areas.len()).sum();
+    let mut uncoded = results.uncoded.texts.clone();
+    uncoded.truncate(UNCODED_LISTED);
+    let body = render(
+        "survey",
+        &json!({
+            "session": session_json(session),
+            "lang": lang,
+            "words": words(lang),
+            "survey": {"slug": survey.slug, "title": title_of(&survey)},
+            "waves": waves,
+            "comparisons": comparisons(&waves),
+            "attributes": attributes,
+            "view": view,
+            "error": failure.as_ref().map(|(_, m)| m),
+            "coded": view.coded,
+            "chart_query": chart_query,
+            "download_query": download_query,
+            "summary": summary,
+            "summary_more": results.areas.len() - named,
+            "uncoded_listed": uncoded,
+            "uncoded_more": results.uncoded.texts.len().saturating_sub(UNCODED_LISTED),
+            "results": results_json(&results, &ids),
+        }),
+    )?;
+    Ok((failure.map_or(StatusCode::OK, |(status, _)| status), body))
+}
+
+/// A view's error in the analyst's words with its status, when the survey itself
+/// can still be shown.
+fn view_failure(e: &Error) -> Option<(StatusCode, String)> {
+    match e {
+        Error::View(v) => Some((StatusCode::BAD_REQUEST, v.to_string())),
+        Error::Survey(w @ SurveyError::UnknownWave { .. }) => {
+            Some((StatusCode::NOT_FOUND, w.to_string()))
+        }
+        Error::Survey(w @ SurveyError::BadWave(_)) => {
+            Some((StatusCode::BAD_REQUEST, w.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// The wave comparisons that can be made: each wave with every earlier one.
+fn comparisons(waves: &[String]) -> Vec<Value> {
+    waves
+        .iter()
+        .enumerate()
+        .rev()
+        .flat_map(|(i, later)| {
+            waves[..i]
+                .iter()
+                .rev()
+                .map(move |earlier| json!({"wave": later, "compare_wave": earlier}))
+        })
+        .collect()
+}
+
+/// A chart, `scatter` or `bars`, as `.svg` or `.png` (`?download=1`: as a file).
 pub(super) async fn chart(
     _session: Session,
     path: web::Path<(String, String)>,
@@ -282,197 +389,74 @@ pub(super) async fn chart(
     let download = query.download.as_deref() == Some("1");
     let view = query.into_inner().cleaned();
     let (slug, chart) = path.into_inner();
-    let Some(kind) = chart.strip_suffix(".svg").map(str::to_string) else {
+    let Some((kind, format)) = chart
+        .split_once('.')
+        .map(|(k, f)| (k.to_string(), f.to_string()))
+    else {
         return problem(Error::NotFound(chart), None);
     };
-    if kind != "scatter" && kind != "bars" {
+    if !matches!(kind.as_str(), "scatter" | "bars") || !matches!(format.as_str(), "svg" | "png") {
         return problem(Error::NotFound(chart), None);
     }
     let name = kind.clone();
+    let png = format == "png";
     let drawn = blocking(state, move |state| {
         let slug: SurveySlug = slug.parse()?;
         let (survey, results) = survey_results(state, &slug, &view)?;
-        let ctx = json!({
-            "survey": survey.slug,
-            "title": title_of(&survey),
-            "wave": results.wave,
-            "n": results.n,
-            "method": results.method,
-            "frequency_method": results.frequency_method,
-            "importance_method": results.importance_method,
-            "bootstrap": results.rank_stability.method,
-            "replicates": results.rank_stability.replicates,
-            "seed": results.rank_stability.seed,
-        });
-        let words = |part: &str| chart_words(&format!("{kind}_{part}"), &ctx);
-        let text = charts::ChartText {
-            title: words("title")?,
-            x_axis: words("x")?,
-            y_axis: if kind == "scatter" {
-                words("y")?
-            } else {
-                String::new()
-            },
+        let svg = draw(&survey, &results, &kind)?;
+        let bytes = if png {
+            charts::png(&svg, 2.0).map_err(Error::Internal)?
+        } else {
+            svg.into_bytes()
         };
-        Ok((
-            survey.slug.clone(),
-            if kind == "scatter" {
-                charts::scatter(&results, &text)
-            } else {
-                charts::bars(&results, &text)
-            },
-        ))
+        Ok((survey.slug.clone(), bytes))
     })
     .await;
     match drawn {
-        Ok((slug, svg)) => {
+        Ok((slug, bytes)) => {
             let mut response = HttpResponse::Ok();
             response
-                .content_type("image/svg+xml")
+                .content_type(if png { "image/png" } else { "image/svg+xml" })
                 .insert_header((header::CACHE_CONTROL, "no-store"));
             if download {
                 response.insert_header((
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{slug}-{name}.svg\""),
+                    format!("attachment; filename=\"{slug}-{name}.{format}\""),
                 ));
             }
-            response.body(svg)
+            response.body(bytes)
         }
         Err(e) => problem(e, None),
     }
 }
 
-pub(super) async fn area(
-    session: Session,
-    path: web::Path<(String, i64)>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let (slug, id) = path.into_inner();
-    let s = session.clone();
-    let page = blocking(state, move |state| area_page(state, &s, &slug, id)).await;
-    match page {
-        Ok(body) => html(StatusCode::OK, body),
-        Err(e) => problem(e, Some(&session)),
-    }
-}
-
-fn area_page(state: &AppState, session: &Session, slug: &str, id: i64) -> Result<String> {
-    let slug: SurveySlug = slug.parse()?;
-    let (survey, results) = survey_results(state, &slug, &ViewQuery::default())?;
-    let mut conn = state.db.conn()?;
-    let areas = coding::areas_of(&mut conn, survey.id)?;
-    let Some(area) = areas.iter().find(|a| a.id == id) else {
-        return Err(Error::NotFound(format!("area {id}")));
+/// The SVG of chart `kind` with its words from `charts.toml`.
+fn draw(survey: &StoredSurvey, results: &Results, kind: &str) -> Result<String> {
+    let ctx = json!({
+        "survey": survey.slug,
+        "title": title_of(survey),
+        "wave": results.wave,
+        "n": results.n,
+        "method": results.method,
+        "frequency_method": results.frequency_method,
+        "importance_method": results.importance_method,
+        "bootstrap": results.rank_stability.method,
+        "replicates": results.rank_stability.replicates,
+        "seed": results.rank_stability.seed,
+    });
+    let words = |part: &str| chart_words(&format!("{kind}_{part}"), &ctx);
+    let text = charts::ChartText {
+        title: words("title")?,
+        x_axis: words("x")?,
+        y_axis: if kind == "scatter" {
+            words("y")?
+        } else {
+            String::new()
+        },
     };
-    let figures = results.areas.iter().find(|a| a.area == area.label);
-    let mentions: Vec<Value> = coding::mentions_of(&mut conn, survey.id)?
-        .into_iter()
-        .filter(|m| m.area_id == Some(id))
-        .map(|m| {
-            json!({
-                "id": m.id,
-                "text": m.text,
-                "coded_by": m.coded_by,
-                "note": m.note,
-                "coded_at": m.coded_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
-            })
-        })
-        .collect();
-    let others: Vec<Value> = areas
-        .iter()
-        .filter(|a| a.id != id && a.merged_into.is_none() && a.status != "merged")
-        .map(|a| json!({"id": a.id, "label": a.label}))
-        .collect();
-    render(
-        "area",
-        &json!({
-            "session": session_json(session),
-            "survey": {"slug": survey.slug, "title": title_of(&survey)},
-            "results": {
-                "n": results.n,
-                "method": results.method,
-                "frequency_method": results.frequency_method,
-                "importance_method": results.importance_method,
-                "rank_stability": results.rank_stability,
-            },
-            "area": {
-                "id": area.id,
-                "label": area.label,
-                "origin": area.origin,
-                "status": area.status,
-                "team": area.team,
-                "merged": area.merged_into.is_some() || area.status == "merged",
-            },
-            "figures": figures,
-            "mention_count": mentions.len(),
-            "mentions": mentions,
-            "others": others,
-        }),
-    )
-}
-
-/// A coding decision from the area page: rename, merge into another area, or move
-/// mentions to another area. Applied as `pds areas` applies it, then back to a page
-/// (post/redirect/get).
-pub(super) async fn decide(
-    session: Session,
-    path: web::Path<(String, i64)>,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let Some(fields) = form_fields(&body, &session) else {
-        return forbidden(&session);
-    };
-    let (slug, id) = path.into_inner();
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    let number = |name: &str| -> Result<i64> {
-        field(name)
-            .parse()
-            .map_err(|_| Error::Invalid(format!("{name}: choose an area")))
-    };
-    let decision = match field("action").as_str() {
-        "rename" => Ok(Decision::Rename {
-            area: id,
-            label: field("label"),
-        }),
-        "merge" => number("into").map(|into| Decision::Merge { from: id, into }),
-        "move" => number("to").and_then(|to| {
-            let mentions: Vec<i64> = fields
-                .iter()
-                .filter(|(k, _)| k == "mention")
-                .filter_map(|(_, v)| v.parse().ok())
-                .collect();
-            if mentions.is_empty() {
-                Err(Error::Invalid("move: tick at least one mention".into()))
-            } else {
-                Ok(Decision::Move { mentions, to })
-            }
-        }),
-        other => Err(Error::Invalid(format!("unknown action {other:?}"))),
-    };
-    let decision = match decision {
-        Ok(d) => d,
-        Err(e) => return problem(e, Some(&session)),
-    };
-    let back = match &decision {
-        Decision::Merge { into, .. } => *into,
-        _ => id,
-    };
-    let applied = blocking(state, move |state| {
-        let slug: SurveySlug = slug.parse()?;
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
-        coding::decide(&state.db, &survey, &decision)?;
-        Ok(survey.slug)
+    Ok(if kind == "scatter" {
+        charts::scatter(results, &text)
+    } else {
+        charts::bars(results, &text)
     })
-    .await;
-    match applied {
-        Ok(slug) => see_other(&format!("/admin/surveys/{slug}/areas/{back}")),
-        Err(e) => problem(e, Some(&session)),
-    }
 }

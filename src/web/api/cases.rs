@@ -69,7 +69,9 @@ pub struct EventBody {
     /// The rule's, team's, key's or user's name; empty for `customer` and `pds`.
     pub actor_name: String,
     /// `opened`, `text_updated` (note: the earlier words), `acknowledged`, `resolved`,
-    /// `declined`, `followup_queued` or `followup_skipped` (note: why).
+    /// `declined`, `followup_queued`, `followup_skipped` (note: why),
+    /// `followup_awaiting_review`, `followup_approved` (note: the text sent instead of
+    /// the team's, if edited) or `followup_rejected` (note: why).
     pub action: String,
     pub note: Option<String>,
 }
@@ -119,8 +121,10 @@ pub struct ActionRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActedBody {
     pub case: CaseBody,
-    /// For a resolution: `queued`, or `skipped` with the reason (`no_note`,
-    /// `no_consent`, `anonymous`, `no_contact`, `unsubscribed`, `no_template`).
+    /// For a resolution: `queued`, `awaiting_review` (the survey has
+    /// `followup_review = true`: POST /api/cases/{id}/review releases it), or
+    /// `skipped` with the reason (`no_note`, `no_consent`, `anonymous`,
+    /// `no_contact`, `unsubscribed`, `no_template`).
     pub follow_up: Option<String>,
     pub follow_up_skipped_because: Option<String>,
 }
@@ -239,16 +243,21 @@ pub async fn act(
         .map_err(crate::Error::from)?)
     })
     .await?;
-    let (follow_up, because) = match acted.follow_up {
-        Some(FollowUp::Queued) => (Some("queued".to_string()), None),
-        Some(FollowUp::Skipped(why)) => {
-            (Some("skipped".to_string()), Some(why.as_str().to_string()))
-        }
-        None => (None, None),
-    };
+    let (follow_up, because) = follow_up_words(acted.follow_up);
     Ok(HttpResponse::Ok().json(ActedBody {
         case: acted.case.into(),
         follow_up,
         follow_up_skipped_because: because,
     }))
+}
+
+/// A follow-up's outcome as the API says it: `queued`, `awaiting_review` or
+/// `skipped`, and for `skipped` the reason.
+pub(super) fn follow_up_words(outcome: Option<FollowUp>) -> (Option<String>, Option<String>) {
+    match outcome {
+        Some(FollowUp::Queued) => (Some("queued".into()), None),
+        Some(FollowUp::AwaitingReview) => (Some("awaiting_review".into()), None),
+        Some(FollowUp::Skipped(why)) => (Some("skipped".into()), Some(why.as_str().into())),
+        None => (None, None),
+    }
 }

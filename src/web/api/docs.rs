@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{areas, cases, exports, surveys, ErrorBody};
+use super::{announcements, areas, case_review, cases, exports, surveys, ErrorBody};
 
 /// Adds the bearer scheme every endpoint (but this document) requires.
 struct BearerKey;
@@ -47,9 +47,11 @@ impl Modify for BearerKey {
         areas::list,
         areas::decisions,
         areas::decide,
+        announcements::announce,
         cases::list,
         cases::show,
         cases::act,
+        case_review::review,
     ),
     components(schemas(
         ErrorBody,
@@ -69,11 +71,20 @@ impl Modify for BearerKey {
         areas::DecisionRequest,
         areas::DecidedBody,
         areas::LoggedDecisionBody,
+        announcements::AnnouncementRequest,
+        crate::cases::announce::Announced,
         cases::CaseBody,
         cases::EventBody,
         cases::CaseDetailBody,
         cases::ActionRequest,
         cases::ActedBody,
+        case_review::ReviewRequest,
+        case_review::ReviewedBody,
+        crate::route::webhook::WebhookPayload,
+        crate::route::webhook::WebhookCase,
+        crate::route::webhook::WebhookReason,
+        crate::route::webhook::WebhookCustomer,
+        crate::route::webhook::WebhookLinks,
     )),
     modifiers(&BearerKey),
     tags(
@@ -83,7 +94,8 @@ impl Modify for BearerKey {
         (name = "results", description = "Ranked problem areas"),
         (name = "routing", description = "Routing rules"),
         (name = "coding", description = "Problem areas and the analysts' decisions"),
-        (name = "cases", description = "Routed complaints as cases: what the teams did, and acting on them"),
+        (name = "cases", description = "Routed complaints as cases: what the teams did, and acting on them. \
+                                         A team's webhook (routing.toml) receives `WebhookPayload` (see its description for the signature headers)"),
         (name = "exports", description = "CSV exports for spreadsheets, R and pandas"),
         (name = "meta", description = "This document"),
     )

@@ -10,6 +10,7 @@
 //! [`crate::web::HEAVY_AT_ONCE`] exports and results computations run at once;
 //! further requests wait their turn without holding anything.
 
+use std::fs::File;
 use std::io::{self, Read, Seek};
 
 use actix_web::http::header;
@@ -18,8 +19,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{blocking, ApiError, Authenticated};
+use crate::error::Error;
 use crate::report::{self, Dialect, Export, ExportOptions};
-use crate::survey::{store, SurveySlug, WaveLabel};
+use crate::survey::{store, StoredSurvey, SurveySlug, WaveLabel};
 use crate::web::AppState;
 
 /// Bytes read from the spooled export per chunk of the response body.
@@ -97,33 +99,44 @@ pub async fn export(
         Ok(survey)
     })
     .await?;
-    let filename = format!(
-        "{}-{}.csv",
-        survey.slug,
-        match what {
-            Export::Areas => "areas",
-            Export::Mentions => "mentions",
-            Export::Responses => "responses",
-        }
-    );
+    Ok(spool_and_stream(state, survey, options, FileFormat::Csv).await?)
+}
+
+/// What a spooled export is sent as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileFormat {
+    Csv,
+    /// An Excel workbook made from the standard-dialect CSV (`report::xlsx`).
+    Xlsx,
+}
+
+/// Writes `options`' export of `survey` into a temporary file (waiting for a heavy
+/// turn), then streams the file: the door shared by the API and the dashboard.
+pub(crate) async fn spool_and_stream(
+    state: web::Data<AppState>,
+    survey: StoredSurvey,
+    options: ExportOptions,
+    format: FileFormat,
+) -> crate::error::Result<HttpResponse> {
+    let (extension, content_type) = match format {
+        FileFormat::Csv => ("csv", "text/csv; charset=utf-8"),
+        FileFormat::Xlsx => (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    };
+    let what = match options.what {
+        Export::Areas => "areas",
+        Export::Mentions => "mentions",
+        Export::Responses => "responses",
+    };
+    let filename = format!("{}-{what}.{extension}", survey.slug);
     let spooled = {
         let _turn = state.heavy_turn().await;
-        blocking(state.clone(), move |state| {
-            let mut file = tempfile::tempfile().map_err(|e| {
-                tracing::error!(error = %e, "no temporary file for an export");
-                ApiError::internal()
-            })?;
-            {
-                let mut conn = state.db.conn()?;
-                report::export(&mut conn, &survey, &options, &mut file, &|_, _| {})?;
-            }
-            file.rewind().map_err(|e| {
-                tracing::error!(error = %e, "rewinding a spooled export");
-                ApiError::internal()
-            })?;
-            Ok(file)
-        })
-        .await?
+        let worker = state.clone();
+        web::block(move || spool(&worker, &survey, &options, format, what))
+            .await
+            .map_err(|e| Error::Internal(format!("the export task failed: {e}")))??
     };
     let body = futures_util::stream::try_unfold(spooled, |mut file| async move {
         let (file, chunk) = web::block(move || {
@@ -137,11 +150,39 @@ pub async fn export(
         Ok::<_, io::Error>((!chunk.is_empty()).then(|| (web::Bytes::from(chunk), file)))
     });
     Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
+        .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),
         ))
         .streaming(body))
+}
+
+/// The export in a temporary file, rewound; the connection is back in the pool
+/// before the first byte goes out.
+fn spool(
+    state: &AppState,
+    survey: &StoredSurvey,
+    options: &ExportOptions,
+    format: FileFormat,
+    sheet: &str,
+) -> crate::error::Result<File> {
+    let io = |e: io::Error| Error::io("<temporary export file>", e);
+    let mut csv = tempfile::tempfile().map_err(io)?;
+    {
+        let mut conn = state.db.conn()?;
+        report::export(&mut conn, survey, options, &mut csv, &|_, _| {})?;
+    }
+    csv.rewind().map_err(io)?;
+    let mut file = match format {
+        FileFormat::Csv => csv,
+        FileFormat::Xlsx => {
+            let mut book = tempfile::tempfile().map_err(io)?;
+            report::xlsx::from_csv(io::BufReader::new(csv), sheet, &mut book)?;
+            book
+        }
+    };
+    file.rewind().map_err(io)?;
+    Ok(file)
 }

@@ -4,11 +4,13 @@
 //! are `{"error": "..."}` with a status that says whose move it is. The key is never
 //! logged.
 
+mod announcements;
 mod areas;
 mod auth;
+mod case_review;
 mod cases;
 mod docs;
-mod exports;
+pub(crate) mod exports;
 mod surveys;
 
 use actix_web::http::{header, StatusCode};
@@ -245,8 +247,10 @@ pub fn scope() -> actix_web::Scope {
                 .post(areas::decide),
         )
         .service(resource("/surveys/{slug}/exports/{what}").get(exports::export))
+        .service(resource("/surveys/{slug}/announcements").post(announcements::announce))
         .service(resource("/cases").get(cases::list))
         .service(resource("/cases/{id}").get(cases::show))
         .service(resource("/cases/{id}/actions").post(cases::act))
+        .service(resource("/cases/{id}/review").post(case_review::review))
         .default_service(web::to(not_found))
 }

@@ -259,6 +259,8 @@ pub struct InviteResult {
     pub already_invited: usize,
     pub unsubscribed: usize,
     pub outside_segment: usize,
+    /// Held back by the contact frequency cap (`contact_at_most_every`).
+    pub contacted_recently: usize,
 }
 
 /// Queue invitations for a wave (as `pds invite --queue-only`).
@@ -317,6 +319,7 @@ pub async fn invite(
             already_invited: r.already_invited,
             unsubscribed: r.unsubscribed,
             outside_segment: r.outside_segment,
+            contacted_recently: r.contacted_recently,
         })
     })
     .await?;
@@ -346,6 +349,8 @@ pub struct RemindResult {
     pub unsubscribed: usize,
     pub too_recent: usize,
     pub reminded_enough: usize,
+    /// Invited to another survey within `contact_at_most_every`.
+    pub contacted_recently: usize,
 }
 
 /// Parses an age such as `5d`, `36h`, `90m` or `0s` (as `pds remind --after`).
@@ -405,6 +410,7 @@ pub async fn remind(
             unsubscribed: r.unsubscribed,
             too_recent: r.too_recent,
             reminded_enough: r.reminded_enough,
+            contacted_recently: r.contacted_recently,
         })
     })
     .await?;
@@ -642,6 +648,7 @@ pub async fn set_routing(
     })?;
     let body = blocking(state, move |state| {
         let survey = store::find(&mut *state.db.conn()?, &slug)?;
+        route::check_webhook_addresses(&routing, &state.settings)?;
         state
             .db
             .write(|conn| route::save(conn, survey.id, &routing))?;

@@ -134,8 +134,15 @@ impl TestApp {
 
     /// Runs the `pds` binary against this app's database and SMTP server.
     pub fn pds(&self, args: &[&str]) -> Output {
+        self.pds_env(&[], args)
+    }
+
+    /// Runs `pds` with extra environment variables, e.g. `PDS_NOW` for a simulated day.
+    pub fn pds_env(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_pds"))
+            .envs(env.iter().copied())
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.dir.path())
             .env("PDS_DATABASE_URL", &self.database_url)
             .env("PDS_SMTP_URL", &self.smtp_url)
@@ -387,4 +394,17 @@ keywords = ["leverans*", "late"]
 teams = ["logistics"]
 "#
     )
+}
+
+/// Copies a folder (a survey folder, so a test can change it).
+pub fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

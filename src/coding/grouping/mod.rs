@@ -1,0 +1,250 @@
+//! Automatic grouping of the mentions no codebook rule covers into proposed
+//! problem areas, for an analyst to review.
+//!
+//! How, in three passes that never compare all pairs:
+//!
+//! 1. **Gather.** Distinct texts, most frequent first, each join the first-seen
+//!    text ("leader") they are most similar to, if the cosine of their TF-IDF
+//!    vectors (stems with `1 + ln tf` weights + character trigrams, see
+//!    `features`) reaches `join_similarity` (0.8: near-identical wordings).
+//!    Candidate leaders come from an inverted index over the leaders' strongest
+//!    features, so each text is compared with a few leaders, not with all.
+//! 2. **Communities** (the data decide). Each group is linked to its
+//!    `neighbours` most similar groups (found through the same kind of index),
+//!    and the Louvain method (`graph`) finds the communities of that graph: the
+//!    number of areas is where modularity peaks, at `resolution`. With
+//!    `areas = Some(k)` the older pass runs instead: reciprocal nearest groups
+//!    merge while their centroids' cosine reaches `merge_similarity`, then on
+//!    until at most `k` areas remain.
+//! 3. **Assign.** Groups of at least `min_area_size` mentions become proposed
+//!    areas. Every text with content goes to the area whose centroid it is most
+//!    similar to (so few stay uncoded: only texts with no content words or
+//!    sharing nothing with any area). Each area is labelled with its most typical
+//!    words and shown with three typical mentions.
+//!
+//! There is no randomness: the same mentions give the same areas in any order
+//! (ties are broken by the normalised text, never by position or hash order).
+
+use super::corpus::{Corpus, MentionText};
+use super::features::{vectorise_with, Weighting};
+use super::text::{Analysed, Analyzer};
+use describe::{assign, describe, drop_empty};
+use group::Group;
+use passes::{cohesion, communities, gather, merge};
+
+/// Settings of automatic grouping. `Default` suits studies of any size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupingOptions {
+    /// A fixed number of proposed areas (at most this many); `None` lets the data
+    /// decide.
+    pub areas: Option<usize>,
+    /// The fewest mentions a proposed area has; `None`: 2, or 1 in 1,000 mentions
+    /// when that is more.
+    pub min_area_size: Option<usize>,
+    /// Cosine at which a text joins a group's first text in the gather pass.
+    pub join_similarity: f32,
+    /// Cosine of two group centroids at which they merge, and the least a text
+    /// from a group too small to propose needs to an area's centroid to join it
+    /// (with a fixed number of areas, any similarity will do).
+    pub merge_similarity: f32,
+    /// Share of a vector's weight on stems; the rest is on character trigrams.
+    pub stem_weight: f32,
+    /// Neighbours each group is linked to in the similarity graph whose
+    /// communities are the areas when the data decide.
+    pub neighbours: usize,
+    /// Louvain resolution: above 1, more and smaller areas.
+    pub resolution: f64,
+    /// Cosine of two communities' centroids at which they are one area anyway;
+    /// lower when mentions are less alike their own community (see
+    /// `cohesion_factor`).
+    pub same_area_similarity: f32,
+    /// Communities merge when their centroids' cosine reaches this times the
+    /// mean cosine of a mention to its community's centroid.
+    pub cohesion_factor: f32,
+    /// Pairs of neighbouring stems as features, and `1 + ln(tf)` term weights.
+    pub bigrams: bool,
+    pub sublinear_tf: bool,
+}
+
+impl Default for GroupingOptions {
+    fn default() -> Self {
+        GroupingOptions {
+            areas: None,
+            min_area_size: None,
+            join_similarity: 0.8,
+            merge_similarity: 0.15,
+            stem_weight: 0.6,
+            neighbours: 10,
+            resolution: 2.5,
+            same_area_similarity: 0.5,
+            cohesion_factor: 1.2,
+            bigrams: false,
+            sublinear_tf: true,
+        }
+    }
+}
+
+/// An area proposed by automatic grouping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProposedArea {
+    /// A short phrase its mentions share ("late delivery"), or its two most
+    /// typical words ("leveransen / levtid").
+    pub label: String,
+    /// Up to eight typical words, most typical first.
+    pub terms: Vec<String>,
+    /// Indices (into the mentions given) of three typical, distinct mentions.
+    pub examples: Vec<usize>,
+    /// How many mentions it holds.
+    pub mentions: usize,
+}
+
+/// Why a mention was put in a proposed area.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Assignment {
+    /// Index into [`Grouping::proposals`].
+    pub proposal: usize,
+    /// Cosine similarity of the mention to the area's centroid (0 to 1).
+    pub similarity: f32,
+}
+
+/// The result of automatic grouping: an assignment per mention, in input order
+/// (`None`: close to no proposed area), and the proposed areas, largest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grouping {
+    pub assignments: Vec<Option<Assignment>>,
+    pub proposals: Vec<ProposedArea>,
+}
+
+/// Groups mentions into proposed areas.
+pub fn group(mentions: &[MentionText<'_>], options: &GroupingOptions) -> Grouping {
+    let analyzer = Analyzer::new();
+    let corpus = Corpus::build(&analyzer, mentions);
+    let all: Vec<u32> = (0..corpus.docs.len() as u32).collect();
+    let docs = group_docs(&corpus, &all, options);
+    Grouping {
+        assignments: corpus
+            .doc_of
+            .iter()
+            .map(|&d| docs.assignments[d as usize])
+            .collect(),
+        proposals: docs.proposals,
+    }
+}
+
+/// Grouping of some docs of a corpus: `assignments` is indexed like `selected`.
+pub(crate) struct DocGrouping {
+    pub assignments: Vec<Option<Assignment>>,
+    pub proposals: Vec<ProposedArea>,
+}
+
+mod describe;
+mod group;
+mod index;
+mod passes;
+#[cfg(test)]
+mod tests;
+
+/// Groups the docs `selected` of `corpus` (those no rule covered).
+pub(crate) fn group_docs(
+    corpus: &Corpus,
+    selected: &[u32],
+    options: &GroupingOptions,
+) -> DocGrouping {
+    let docs: Vec<&Analysed> = selected.iter().map(|&d| &corpus.docs[d as usize]).collect();
+    let counts: Vec<u32> = selected
+        .iter()
+        .map(|&d| corpus.counts[d as usize])
+        .collect();
+    let texts: Vec<&str> = selected
+        .iter()
+        .map(|&d| corpus.normalised[d as usize].as_str())
+        .collect();
+    let vectors = vectorise_with(
+        &docs,
+        &counts,
+        &Weighting {
+            stem_weight: options.stem_weight,
+            bigrams: options.bigrams,
+            sublinear_tf: options.sublinear_tf,
+        },
+    );
+    let matrix = &vectors.matrix;
+
+    // Most frequent first; ties by text, so input order never matters.
+    let mut order: Vec<u32> = (0..docs.len() as u32)
+        .filter(|&i| !matrix.row(i as usize).0.is_empty())
+        .collect();
+    order.sort_by(|&a, &b| {
+        counts[b as usize]
+            .cmp(&counts[a as usize])
+            .then_with(|| texts[a as usize].cmp(texts[b as usize]))
+    });
+
+    let mut groups = gather(
+        matrix,
+        vectors.features,
+        &order,
+        &counts,
+        options.join_similarity,
+    );
+    if options.areas.is_none() {
+        groups = communities(groups, vectors.features, options);
+        // Modularity never finds a single community, so a small study that
+        // speaks of one problem would be split in two; and long texts make
+        // communities of loosely similar texts. Communities whose centroids are
+        // as alike as a typical mention is to its own community's centroid
+        // (times `cohesion_factor`, at most `same_area_similarity`) are one area.
+        let alike = (options.cohesion_factor * cohesion(matrix, &counts, &groups))
+            .min(options.same_area_similarity);
+        merge(&mut groups, vectors.features, alike, None);
+    } else {
+        merge(
+            &mut groups,
+            vectors.features,
+            options.merge_similarity,
+            None,
+        );
+    }
+
+    let total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
+    let min_size = options
+        .min_area_size
+        .unwrap_or_else(|| (total.div_ceil(1000)).max(2) as usize)
+        .max(1) as u64;
+    if let Some(k) = options.areas {
+        let big = groups.iter().filter(|g| g.size >= min_size).count();
+        if big > k {
+            merge(
+                &mut groups,
+                vectors.features,
+                f32::NEG_INFINITY,
+                Some((k, min_size)),
+            );
+        }
+    }
+
+    let mut areas: Vec<Group> = groups.into_iter().filter(|g| g.size >= min_size).collect();
+    areas.sort_by(|a, b| b.size.cmp(&a.size).then(a.rank.cmp(&b.rank)));
+    if let Some(k) = options.areas {
+        areas.truncate(k.max(1));
+    }
+    // With a fixed number of areas every text with content gets one of them.
+    let least = f32::MIN_POSITIVE;
+    let assignments = assign(matrix, &vectors, &areas, least);
+    let proposals = describe(
+        corpus,
+        selected,
+        &docs,
+        &counts,
+        &texts,
+        &vectors,
+        &areas,
+        &assignments,
+    );
+    // Areas that lost every mention to others in the assign pass are dropped.
+    let (assignments, proposals) = drop_empty(assignments, proposals);
+    DocGrouping {
+        assignments,
+        proposals,
+    }
+}

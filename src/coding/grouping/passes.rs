@@ -1,0 +1,298 @@
+//! Passes 1 and 2: gathering near-identical texts, then merging groups
+//! (reciprocal nearest neighbours, or Louvain communities when the data decide).
+
+use rayon::prelude::*;
+
+use super::super::features::{dot, Matrix};
+use super::super::graph::{louvain, Graph};
+use super::group::{summed, Group};
+use super::index::{Index, Scratch};
+use super::GroupingOptions;
+
+/// Pass 1: leader grouping in `order`.
+pub(super) fn gather(
+    matrix: &Matrix,
+    features: usize,
+    order: &[u32],
+    counts: &[u32],
+    join: f32,
+) -> Vec<Group> {
+    let mut index = Index::new(features);
+    let mut leaders: Vec<u32> = Vec::new();
+    let mut members: Vec<Vec<u32>> = Vec::new();
+    let mut scratch = Scratch::default();
+    for &doc in order {
+        let row = matrix.row(doc as usize);
+        let best = index
+            .candidates(row, &mut scratch)
+            .into_iter()
+            .map(|g| (g, dot(row, matrix.row(leaders[g as usize] as usize))))
+            .fold(None, |best: Option<(u32, f32)>, (g, s)| match best {
+                Some((_, b)) if b >= s => best,
+                _ => Some((g, s)),
+            });
+        match best {
+            Some((g, s)) if s >= join => members[g as usize].push(doc),
+            _ => {
+                let g = leaders.len() as u32;
+                index.insert(g, row);
+                leaders.push(doc);
+                members.push(vec![doc]);
+            }
+        }
+    }
+    members
+        .into_par_iter()
+        .enumerate()
+        .map(|(rank, members)| {
+            let (ids, sums, size) = summed(matrix, counts, &members);
+            Group {
+                ids,
+                sums,
+                size,
+                rank,
+                members,
+            }
+        })
+        .collect()
+}
+
+/// Pass 2: merge reciprocal nearest groups while their cosine reaches
+/// `threshold`. With `until = Some((k, min_size))`, only groups of at least
+/// `min_size` mentions take part and merging stops when `k` of them remain.
+///
+/// Nearest neighbours are found once, then only for the groups a round created
+/// and for those whose nearest neighbour was merged away, so a round costs what
+/// changed, not a pass over all groups.
+pub(super) fn merge(
+    groups: &mut Vec<Group>,
+    features: usize,
+    threshold: f32,
+    until: Option<(usize, u64)>,
+) {
+    let (active, rest): (Vec<Group>, Vec<Group>) = match until {
+        Some((_, min_size)) => std::mem::take(groups)
+            .into_iter()
+            .partition(|g| g.size >= min_size),
+        None => (std::mem::take(groups), Vec::new()),
+    };
+    let mut slots: Vec<Option<Group>> = active.into_iter().map(Some).collect();
+    let mut centroids = Matrix::new();
+    let mut index = Index::new(features);
+    for (i, g) in slots.iter().flatten().enumerate() {
+        let (ids, ws) = g.centroid();
+        centroids.push(&ids, &ws);
+        index.insert(i as u32, centroids.row(i));
+    }
+    let mut alive: Vec<bool> = vec![true; slots.len()];
+    let mut replaced_by: Vec<u32> = vec![u32::MAX; slots.len()];
+    let mut remaining = slots.len();
+    let find =
+        |i: usize, centroids: &Matrix, index: &Index, alive: &[bool], scratch: &mut Scratch| {
+            let row = centroids.row(i);
+            index
+                .candidates_alive(row, scratch, alive)
+                .into_iter()
+                .filter(|&j| j as usize != i)
+                .map(|j| (j, dot(row, centroids.row(j as usize))))
+                .fold(None, |best: Option<(u32, f32)>, (j, s)| match best {
+                    Some((b_j, b)) if b > s || (b == s && b_j < j) => best,
+                    _ => Some((j, s)),
+                })
+        };
+    let mut nearest: Vec<Option<(u32, f32)>> = (0..slots.len())
+        .into_par_iter()
+        .map_init(Scratch::default, |scratch, i| {
+            find(i, &centroids, &index, &alive, scratch)
+        })
+        .collect();
+    loop {
+        if until.is_some_and(|(k, _)| remaining <= k) {
+            break;
+        }
+        let mut pairs: Vec<(usize, usize, f32)> = nearest
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                let (j, s) = (*n)?;
+                let j = j as usize;
+                let mutual =
+                    alive[i] && alive[j] && nearest[j].is_some_and(|(back, _)| back as usize == i);
+                (i < j && mutual && s >= threshold).then_some((i, j, s))
+            })
+            .collect();
+        if pairs.is_empty() {
+            break;
+        }
+        pairs.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+        if let Some((k, _)) = until {
+            pairs.truncate(remaining - k);
+        }
+        let mut created = Vec::with_capacity(pairs.len());
+        for (i, j, _) in pairs {
+            let (Some(mut a), Some(b)) = (slots[i].take(), slots[j].take()) else {
+                continue;
+            };
+            a.absorb(b);
+            let id = slots.len();
+            alive[i] = false;
+            alive[j] = false;
+            replaced_by[i] = id as u32;
+            replaced_by[j] = id as u32;
+            let (ids, ws) = a.centroid();
+            centroids.push(&ids, &ws);
+            index.insert(id as u32, centroids.row(id));
+            slots.push(Some(a));
+            alive.push(true);
+            nearest.push(None);
+            replaced_by.push(u32::MAX);
+            created.push(id);
+            remaining -= 1;
+        }
+        // A group whose nearest neighbour was merged points to the merged group;
+        // only the merged groups themselves search the index again.
+        for (x, n) in nearest.iter_mut().enumerate() {
+            if let Some((j, _)) = *n {
+                if alive[x] && !alive[j as usize] {
+                    let r = replaced_by[j as usize] as usize;
+                    *n = (r != x).then(|| (r as u32, centroids.dot(x, &centroids, r)));
+                }
+            }
+        }
+        let found: Vec<Option<(u32, f32)>> = created
+            .par_iter()
+            .map_init(Scratch::default, |scratch, &i| {
+                find(i, &centroids, &index, &alive, scratch)
+            })
+            .collect();
+        for (i, n) in created.into_iter().zip(found) {
+            nearest[i] = n;
+        }
+    }
+    let mut merged: Vec<Group> = slots.into_iter().flatten().collect();
+    merged.extend(rest);
+    merged.sort_by_key(|g| g.rank);
+    *groups = merged;
+}
+
+/// Pass 2 when the data decide: groups become nodes of a graph linking each to
+/// its `neighbours` most similar groups; the graph's communities (Louvain) are
+/// merged into one group each.
+pub(super) fn communities(
+    groups: Vec<Group>,
+    features: usize,
+    options: &GroupingOptions,
+) -> Vec<Group> {
+    if groups.len() < 2 {
+        return groups;
+    }
+    let mut centroids = Matrix::new();
+    let mut index = Index::new(features);
+    for (i, g) in groups.iter().enumerate() {
+        let (ids, ws) = g.centroid();
+        centroids.push(&ids, &ws);
+        index.insert(i as u32, centroids.row(i));
+    }
+    let k = options.neighbours.max(1);
+    let neighbours: Vec<Vec<(u32, f32)>> = (0..groups.len())
+        .into_par_iter()
+        .map_init(Scratch::default, |scratch, i| {
+            let row = centroids.row(i);
+            let mut near: Vec<(u32, f32)> = index
+                .nearest(row, scratch, 4 * k)
+                .into_iter()
+                .filter(|&j| j as usize != i)
+                .map(|j| (j, dot(row, centroids.row(j as usize))))
+                .filter(|&(_, s)| s > 0.0)
+                .collect();
+            near.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            near.truncate(k);
+            near
+        })
+        .collect();
+    let neighbours = favour_mutual(neighbours);
+    let mut graph = Graph::from_neighbours(&neighbours);
+    for (i, g) in groups.iter().enumerate() {
+        // Repeated wordings hold together: each mention past the first is a
+        // link of the group to itself.
+        graph.self_weight[i] = (g.size.saturating_sub(1)) as f64;
+    }
+    let community = louvain(&graph, resolution_for(options.resolution, groups.len()));
+    let count = community.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let mut merged: Vec<Option<Group>> = vec![None; count];
+    for (g, c) in groups.into_iter().zip(community) {
+        match &mut merged[c as usize] {
+            Some(into) => into.absorb(g),
+            slot => *slot = Some(g),
+        }
+    }
+    let mut merged: Vec<Group> = merged.into_iter().flatten().collect();
+    merged.sort_by_key(|g| g.rank);
+    merged
+}
+
+/// Weight of a link that only one of its ends counts among its nearest.
+const ONE_WAY_WEIGHT: f32 = 0.5;
+
+/// Links both ends count among their nearest keep their similarity; a one-way
+/// link (a hub's or an outlier's) counts `ONE_WAY_WEIGHT` of it, so a text near
+/// everything does not glue problems together.
+pub(super) fn favour_mutual(neighbours: Vec<Vec<(u32, f32)>>) -> Vec<Vec<(u32, f32)>> {
+    let sets: Vec<Vec<u32>> = neighbours
+        .iter()
+        .map(|list| {
+            let mut set: Vec<u32> = list.iter().map(|e| e.0).collect();
+            set.sort_unstable();
+            set
+        })
+        .collect();
+    neighbours
+        .into_iter()
+        .enumerate()
+        .map(|(i, list)| {
+            list.into_iter()
+                .map(|(j, s)| {
+                    let mutual = sets[j as usize].binary_search(&(i as u32)).is_ok();
+                    (j, if mutual { s } else { s * ONE_WAY_WEIGHT })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Mean cosine of a mention to its group's centroid, over all mentions.
+pub(super) fn cohesion(matrix: &Matrix, counts: &[u32], groups: &[Group]) -> f32 {
+    let (sum, n) = groups
+        .par_iter()
+        .map(|g| {
+            let (ids, ws) = g.centroid();
+            g.members.iter().fold((0.0f64, 0u64), |(s, n), &doc| {
+                let c = u64::from(counts[doc as usize]);
+                let sim = dot(matrix.row(doc as usize), (&ids, &ws));
+                (s + f64::from(sim) * c as f64, n + c)
+            })
+        })
+        .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    if n == 0 {
+        0.0
+    } else {
+        (sum / n as f64) as f32
+    }
+}
+
+/// Nodes from which the full resolution applies.
+const FULL_RESOLUTION_NODES: f64 = 500.0;
+
+/// The Louvain resolution for a graph of `nodes` nodes: `resolution` from
+/// `FULL_RESOLUTION_NODES` up, falling linearly to 1 (plain modularity) for a
+/// handful. Modularity's null model makes the same resolution cut a large graph
+/// into larger communities than a small one; a small study should not be split
+/// into pairs of mentions, nor a large one lumped.
+pub(super) fn resolution_for(resolution: f64, nodes: usize) -> f64 {
+    let share = (nodes as f64 / FULL_RESOLUTION_NODES).min(1.0);
+    if resolution > 1.0 {
+        1.0 + (resolution - 1.0) * share
+    } else {
+        resolution
+    }
+}

@@ -1,0 +1,279 @@
+//! Cases in the dashboard (`/admin/cases`): the routed complaints as a list with
+//! filters (team, status, area, age), a case's page with the customer's words, its
+//! history and the actions, and acknowledging several cases at once. Acting goes
+//! through `cases::act`, as the API and `pds cases` do, in the session key's name.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::pages::{forbidden, form_fields, session_json};
+use super::{blocking, html, problem, render, see_other, Session};
+use crate::cases::{self, Action, Actor, Case, Filter, Note, Status};
+use crate::error::{Error, Result};
+use crate::web::AppState;
+
+/// Cases listed at most on one page; the filters narrow a longer list.
+const LISTED: usize = 200;
+
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
+pub(super) struct CaseQuery {
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    area: Option<String>,
+    /// Only cases older than this many days.
+    #[serde(default)]
+    older_than_days: Option<String>,
+    /// After acting: what was done (`acknowledge`, ...) and to how many cases.
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    count: Option<usize>,
+}
+
+fn given(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+pub(super) async fn list(
+    session: Session,
+    query: web::Query<CaseQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let s = session.clone();
+    let page = blocking(state, move |state| list_page(state, &s, &query)).await;
+    match page {
+        Ok(body) => html(StatusCode::OK, body),
+        Err(e) => problem(e, Some(&session)),
+    }
+}
+
+fn list_page(state: &AppState, session: &Session, query: &CaseQuery) -> Result<String> {
+    let mut conn = state.db.conn()?;
+    let everything = cases::list(&mut conn, &Filter::default())?;
+    let mut teams: Vec<String> = everything.iter().map(|c| c.team.clone()).collect();
+    teams.sort();
+    teams.dedup();
+    let status: Option<Status> = given(&query.status)
+        .map(|s| s.parse().map_err(Error::Invalid))
+        .transpose()?;
+    let days: Option<i64> = given(&query.older_than_days)
+        .map(|d| {
+            d.parse()
+                .map_err(|_| Error::Invalid(format!("{d:?} is not a number of days")))
+        })
+        .transpose()?;
+    let now = chrono::Utc::now().naive_utc();
+    let area = given(&query.area).map(|a| a.to_lowercase());
+    let mut shown: Vec<Value> = Vec::new();
+    let mut matching = 0;
+    for case in everything.into_iter().rev() {
+        let fits = given(&query.team).is_none_or(|t| case.team == t)
+            && status.is_none_or(|s| case.status == s)
+            && days.is_none_or(|d| (now - case.created_at).num_days() >= d);
+        if !fits {
+            continue;
+        }
+        let case = match &area {
+            Some(wanted) => {
+                let (case, _) = cases::show(&mut conn, case.id)?;
+                let label = case.area.clone().unwrap_or_default().to_lowercase();
+                if !label.contains(wanted.as_str()) {
+                    continue;
+                }
+                case
+            }
+            None => case,
+        };
+        matching += 1;
+        if shown.len() < LISTED {
+            shown.push(case_json(&case, now));
+        }
+    }
+    render(
+        "cases",
+        &json!({
+            "session": session_json(session),
+            "cases": shown,
+            "matching": matching,
+            "more": matching > shown.len(),
+            "teams": teams,
+            "statuses": Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "query": query,
+            "listed_at_most": LISTED,
+        }),
+    )
+}
+
+fn case_json(case: &Case, now: chrono::NaiveDateTime) -> Value {
+    let mut value = serde_json::to_value(case).unwrap_or(Value::Null);
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert(
+            "age_days".into(),
+            json!((now - case.created_at).num_days().max(0)),
+        );
+        obj.insert(
+            "created".into(),
+            json!(case.created_at.format("%Y-%m-%d %H:%M").to_string()),
+        );
+        obj.insert("closed".into(), json!(case.status.is_closed()));
+    }
+    value
+}
+
+pub(super) async fn show(
+    session: Session,
+    path: web::Path<i64>,
+    query: web::Query<CaseQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    let s = session.clone();
+    let done = query.into_inner().done;
+    let page = blocking(state, move |state| {
+        case_page(state, &s, id, done.as_deref(), None)
+    })
+    .await;
+    match page {
+        Ok(body) => html(StatusCode::OK, body),
+        Err(e) => problem(e, Some(&session)),
+    }
+}
+
+fn case_page(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    done: Option<&str>,
+    error: Option<String>,
+) -> Result<String> {
+    let (case, events) = cases::show(&mut *state.db.conn()?, id)?;
+    let now = chrono::Utc::now().naive_utc();
+    let history: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "at": e.at.format("%Y-%m-%d %H:%M").to_string(),
+                "who": if e.actor_name.is_empty() { e.actor_kind.clone() } else { format!("{} {}", e.actor_kind, e.actor_name) },
+                "action": e.action,
+                "note": e.note,
+            })
+        })
+        .collect();
+    render(
+        "case",
+        &json!({
+            "session": session_json(session),
+            "case": case_json(&case, now),
+            "history": history,
+            "done": done,
+            "error": error,
+            "max_note": cases::MAX_NOTE_CHARS,
+        }),
+    )
+}
+
+/// Acts on one case from its page (`action`, optional `note`), or acknowledges every
+/// ticked case of the list (`bulk=acknowledge`, `case` fields).
+pub(super) async fn act(
+    session: Session,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Some(fields) = form_fields(&body, &session) else {
+        return forbidden(&session);
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let ids: Vec<i64> = fields
+        .iter()
+        .filter(|(k, _)| k == "case")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let bulk = field("bulk") == "acknowledge";
+    let (action, note) = (field("action"), field("note"));
+    let key = session.key_name.clone();
+    let s = session.clone();
+    let outcome = blocking(state, move |state| {
+        let single = ids.first().copied().filter(|_| !bulk);
+        let fail = |message: String| -> Result<Outcome> {
+            match single {
+                Some(id) => Ok(Outcome::Page(case_page(
+                    state,
+                    &s,
+                    id,
+                    None,
+                    Some(message),
+                )?)),
+                None => Err(Error::Invalid(message)),
+            }
+        };
+        if ids.is_empty() {
+            return Err(Error::Invalid(
+                "No case was ticked: tick the cases to acknowledge, then press the button again."
+                    .into(),
+            ));
+        }
+        let action: Action = if bulk {
+            Action::Acknowledge
+        } else {
+            match action.parse() {
+                Ok(a) => a,
+                Err(_) => return fail("Choose acknowledge, resolve or decline.".into()),
+            }
+        };
+        let note = match Note::parse(&note) {
+            Ok(n) => n,
+            Err(e) => return fail(e.to_string()),
+        };
+        let mut acted = 0;
+        for id in &ids {
+            match cases::act(
+                &state.db,
+                &state.settings,
+                *id,
+                action,
+                note.as_ref(),
+                Actor::ApiKey(&key),
+            ) {
+                Ok(_) => acted += 1,
+                Err(cases::ActError::Refused { refused, .. }) if single.is_some() => {
+                    return fail(format!(
+                        "This case is {}; it cannot be {} now.",
+                        refused.from.as_str(),
+                        refused.action.past()
+                    ));
+                }
+                Err(cases::ActError::Refused { .. }) => {}
+                Err(cases::ActError::Other(e)) => return Err(e),
+            }
+        }
+        Ok(match single {
+            Some(id) => Outcome::Redirect(format!("/admin/cases/{id}?done={}", action.as_str())),
+            None => Outcome::Redirect(format!("/admin/cases?done=acknowledge&count={acted}")),
+        })
+    })
+    .await;
+    match outcome {
+        Ok(Outcome::Redirect(to)) => see_other(&to),
+        Ok(Outcome::Page(body)) => html(StatusCode::BAD_REQUEST, body),
+        Err(e) => problem(e, Some(&session)),
+    }
+}
+
+enum Outcome {
+    Redirect(String),
+    Page(String),
+}

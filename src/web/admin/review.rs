@@ -1,0 +1,396 @@
+//! Coding review in the dashboard: an area's page (its figures, the customers' words
+//! grouped by identical text with rank, segment and answer date), the decisions an
+//! analyst makes there, and coding the answers that arrived since the last run.
+//!
+//! A merge or a move is asked for, then confirmed on the same page (plain forms, no
+//! JavaScript needed); once made, the page says what was done and offers an undo,
+//! which is itself a decision in the log (`unmerge`, `unmove`). A decision that
+//! cannot be made is shown on the page it came from, in words.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::pages::ViewQuery;
+use super::pages::{forbidden, form_fields, live_area_ids, session_json, survey_results, title_of};
+use super::{blocking, html, problem, render, see_other, Session};
+use crate::coding::store::{self as coding, Decision, StoredMention};
+use crate::coding::GroupingOptions;
+use crate::error::{Error, Result};
+use crate::report::context::{self, MentionContext};
+use crate::survey::{store, StoredSurvey, SurveySlug};
+use crate::web::AppState;
+
+/// Mention ids an undo link carries at most; a larger move is undone by hand.
+const UNDO_AT_MOST: usize = 500;
+
+/// What the area page says after a decision (`?done=...`), and what undoes it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(super) struct Done {
+    done: Option<String>,
+    /// The merged area (after a merge), or the area mentions came from (after a move).
+    from: Option<i64>,
+    /// The mentions moved, comma-separated.
+    moved: Option<String>,
+}
+
+pub(super) async fn area(
+    session: Session,
+    path: web::Path<(String, i64)>,
+    done: web::Query<Done>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (slug, id) = path.into_inner();
+    let s = session.clone();
+    let page = blocking(state, move |state| {
+        let outcome = Outcome::Done(done.into_inner());
+        area_page(state, &s, &slug, id, &outcome)
+    })
+    .await;
+    match page {
+        Ok(body) => html(StatusCode::OK, body),
+        Err(e) => problem(e, Some(&session)),
+    }
+}
+
+/// What the area page shows above the figures.
+enum Outcome {
+    /// After a redirect: what a decision did.
+    Done(Done),
+    /// A merge or move waiting for confirmation.
+    Confirm(Value),
+    /// A decision that could not be made.
+    Failed(String),
+}
+
+fn area_page(
+    state: &AppState,
+    session: &Session,
+    slug: &str,
+    id: i64,
+    outcome: &Outcome,
+) -> Result<String> {
+    let slug: SurveySlug = slug.parse()?;
+    let (survey, results) = survey_results(state, &slug, &ViewQuery::default())?;
+    let mut conn = state.db.conn()?;
+    let areas = coding::areas_of(&mut conn, survey.id)?;
+    let Some(area) = areas.iter().find(|a| a.id == id) else {
+        return Err(Error::NotFound(format!("area {id}")));
+    };
+    let label_of = |id: i64| areas.iter().find(|a| a.id == id).map(|a| a.label.clone());
+    let figures = results.areas.iter().find(|a| a.area == area.label);
+    let mentions: Vec<StoredMention> = coding::mentions_of(&mut conn, survey.id)?
+        .into_iter()
+        .filter(|m| m.area_id == Some(id))
+        .collect();
+    let ids: Vec<i64> = mentions.iter().map(|m| m.id).collect();
+    let contexts = context::of_mentions(&mut conn, &ids)?;
+    let live = live_area_ids(&areas);
+    let others: Vec<Value> = areas
+        .iter()
+        .filter(|a| a.id != id && live.contains_key(&a.label))
+        .map(|a| json!({"id": a.id, "label": a.label}))
+        .collect();
+    let (notice, confirm, error) = match outcome {
+        Outcome::Done(done) => (notice(done, &label_of), None, None),
+        Outcome::Confirm(c) => (None, Some(c.clone()), None),
+        Outcome::Failed(m) => (None, None, Some(m.clone())),
+    };
+    render(
+        "area",
+        &json!({
+            "session": session_json(session),
+            "survey": {"slug": survey.slug, "title": title_of(&survey)},
+            "results": {
+                "n": results.n,
+                "method": results.method,
+                "frequency_method": results.frequency_method,
+                "importance_method": results.importance_method,
+                "rank_stability": results.rank_stability,
+            },
+            "area": {
+                "id": area.id,
+                "label": area.label,
+                "origin": area.origin,
+                "status": area.status,
+                "team": area.team,
+                "merged": area.merged_into.is_some() || area.status == coding::MERGED,
+            },
+            "figures": figures,
+            "mention_count": mentions.len(),
+            "groups": grouped(&mentions, &contexts),
+            "others": others,
+            "notice": notice,
+            "confirm": confirm,
+            "error": error,
+        }),
+    )
+}
+
+/// The mentions with identical text (spacing aside) as one row each, most
+/// frequent first, then in order of arrival.
+fn grouped(
+    mentions: &[StoredMention],
+    contexts: &std::collections::HashMap<i64, MentionContext>,
+) -> Vec<Value> {
+    let mut groups: BTreeMap<String, Vec<&StoredMention>> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for m in mentions {
+        let key = m.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let entry = groups.entry(key.clone()).or_default();
+        if entry.is_empty() {
+            order.push(key);
+        }
+        entry.push(m);
+    }
+    order.sort_by_key(|k| std::cmp::Reverse(groups[k].len()));
+    order
+        .iter()
+        .map(|key| {
+            let members = &groups[key];
+            let found: Vec<&MentionContext> =
+                members.iter().filter_map(|m| contexts.get(&m.id)).collect();
+            let mut ranks: Vec<i32> = found.iter().map(|c| c.rank).collect();
+            ranks.sort_unstable();
+            ranks.dedup();
+            let mut segments: Vec<String> = found
+                .iter()
+                .flat_map(|c| c.attributes.iter().map(|(k, v)| format!("{k}: {v}")))
+                .collect();
+            segments.sort();
+            segments.dedup();
+            let latest = found.iter().map(|c| c.answered_at).max();
+            let first = members[0];
+            json!({
+                "ids": members.iter().map(|m| m.id.to_string()).collect::<Vec<_>>().join(","),
+                "first_id": first.id,
+                "text": first.text,
+                "count": members.len(),
+                "ranks": ranks.iter().map(i32::to_string).collect::<Vec<_>>().join(", "),
+                "segments": segments.join("; "),
+                "answered": latest.map(|t| t.format("%Y-%m-%d").to_string()),
+                "coded_by": first.coded_by,
+                "note": first.note,
+            })
+        })
+        .collect()
+}
+
+/// What the page says after a decision, with the undo form's fields.
+fn notice(done: &Done, label_of: &dyn Fn(i64) -> Option<String>) -> Option<Value> {
+    let kind = done.done.as_deref()?;
+    let from = done.from.and_then(label_of);
+    let moved: Vec<&str> = done
+        .moved
+        .as_deref()
+        .map(|m| m.split(',').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    Some(json!({
+        "kind": kind,
+        "from": done.from,
+        "from_label": from,
+        "moved": moved,
+        "count": moved.len(),
+    }))
+}
+
+/// A coding decision from the area page: rename; merge into another area, or move
+/// ticked mentions to another one (each confirmed first); undo a merge or a move.
+/// Applied as `pds areas` applies it, then back to a page (post/redirect/get).
+pub(super) async fn decide(
+    session: Session,
+    path: web::Path<(String, i64)>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Some(fields) = form_fields(&body, &session) else {
+        return forbidden(&session);
+    };
+    let (slug, id) = path.into_inner();
+    let s = session.clone();
+    let done = blocking(state, move |state| {
+        let request = Request::read(&fields, id);
+        let slug_text = slug.clone();
+        let page = |outcome: Outcome| area_page(state, &s, &slug_text, id, &outcome);
+        let request = match request {
+            Ok(r) => r,
+            Err(message) => {
+                return Ok(Answer::Page(
+                    StatusCode::BAD_REQUEST,
+                    page(Outcome::Failed(message))?,
+                ))
+            }
+        };
+        let slug: SurveySlug = slug.parse()?;
+        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+        if !request.confirmed && request.needs_confirmation() {
+            let question = request.question(state, &survey, id)?;
+            return Ok(Answer::Page(
+                StatusCode::OK,
+                page(Outcome::Confirm(question))?,
+            ));
+        }
+        match coding::decide(&state.db, &survey, &request.decision) {
+            Ok(_) => Ok(Answer::Redirect(request.after(&survey, id))),
+            Err(Error::Invalid(m)) => Ok(Answer::Page(
+                StatusCode::BAD_REQUEST,
+                page(Outcome::Failed(m))?,
+            )),
+            Err(e) => Err(e),
+        }
+    })
+    .await;
+    match done {
+        Ok(Answer::Redirect(to)) => see_other(&to),
+        Ok(Answer::Page(status, body)) => html(status, body),
+        Err(e) => problem(e, Some(&session)),
+    }
+}
+
+enum Answer {
+    Redirect(String),
+    Page(StatusCode, String),
+}
+
+/// A decision as the form asked for it.
+struct Request {
+    decision: Decision,
+    confirmed: bool,
+}
+
+impl Request {
+    /// The decision of a form posted on area `id`'s page, or what is wrong with it.
+    fn read(fields: &[(String, String)], id: i64) -> std::result::Result<Request, String> {
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        let area = |name: &str| -> std::result::Result<i64, String> {
+            field(name)
+                .parse()
+                .map_err(|_| "Choose an area from the list.".to_string())
+        };
+        let mentions: Vec<i64> = fields
+            .iter()
+            .filter(|(k, _)| k == "mention")
+            .flat_map(|(_, v)| {
+                v.split(',')
+                    .filter_map(|m| m.trim().parse().ok())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let ticked = || {
+            if mentions.is_empty() {
+                Err("Nothing was moved: tick at least one mention in the list, then choose where it goes.".to_string())
+            } else {
+                Ok(mentions.clone())
+            }
+        };
+        let decision = match field("action").as_str() {
+            "rename" => Decision::Rename {
+                area: id,
+                label: field("label"),
+            },
+            "merge" => Decision::Merge {
+                from: id,
+                into: area("into")?,
+            },
+            "move" => Decision::Move {
+                mentions: ticked()?,
+                to: area("to")?,
+            },
+            "unmerge" => Decision::Unmerge {
+                area: area("area")?,
+            },
+            "unmove" => Decision::Unmove {
+                mentions: ticked()?,
+                to: id,
+            },
+            other => {
+                return Err(format!(
+                    "The form asked for {other:?}, which the dashboard does not know."
+                ))
+            }
+        };
+        Ok(Request {
+            decision,
+            confirmed: field("confirmed") == "yes",
+        })
+    }
+
+    fn needs_confirmation(&self) -> bool {
+        matches!(
+            self.decision,
+            Decision::Merge { .. } | Decision::Move { .. }
+        )
+    }
+
+    /// What the confirmation step asks, with the fields that confirm it.
+    fn question(&self, state: &AppState, survey: &StoredSurvey, id: i64) -> Result<Value> {
+        let areas = coding::areas_of(&mut *state.db.conn()?, survey.id)?;
+        let label = |wanted: i64| {
+            areas
+                .iter()
+                .find(|a| a.id == wanted)
+                .map(|a| a.label.clone())
+                .ok_or_else(|| Error::NotFound(format!("area {wanted}")))
+        };
+        Ok(match &self.decision {
+            Decision::Merge { into, .. } => json!({
+                "action": "merge", "into": into, "into_label": label(*into)?, "from_label": label(id)?,
+            }),
+            Decision::Move { mentions, to } => json!({
+                "action": "move", "to": to, "to_label": label(*to)?,
+                "mentions": mentions, "count": mentions.len(),
+            }),
+            _ => Value::Null,
+        })
+    }
+
+    /// Where the browser goes once the decision is made.
+    fn after(&self, survey: &StoredSurvey, id: i64) -> String {
+        let page = |area: i64| format!("/admin/surveys/{}/areas/{area}", survey.slug);
+        match &self.decision {
+            Decision::Merge { from, into } => format!("{}?done=merge&from={from}", page(*into)),
+            Decision::Move { mentions, .. } if mentions.len() <= UNDO_AT_MOST => {
+                let moved: Vec<String> = mentions.iter().map(i64::to_string).collect();
+                format!("{}?done=move&moved={}", page(id), moved.join(","))
+            }
+            Decision::Move { .. } => format!("{}?done=move", page(id)),
+            Decision::Unmerge { area } => format!("{}?done=unmerge", page(*area)),
+            Decision::Unmove { .. } => format!("{}?done=unmove", page(id)),
+            _ => format!("{}?done=rename", page(id)),
+        }
+    }
+}
+
+/// Codes the answers that arrived since coding last ran, as `pds code` does (one
+/// heavy turn), then back to the survey page.
+pub(super) async fn code(
+    session: Session,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    if form_fields(&body, &session).is_none() {
+        return forbidden(&session);
+    }
+    let _turn = state.heavy_turn().await;
+    let coded = blocking(state.clone(), move |state| {
+        let slug: SurveySlug = path.parse()?;
+        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+        let run = coding::code_survey(&state.db, &survey, &GroupingOptions::default(), &|_, _| {})?;
+        Ok((survey.slug, run.changed))
+    })
+    .await;
+    match coded {
+        Ok((slug, changed)) => see_other(&format!("/admin/surveys/{slug}?coded={changed}")),
+        Err(e) => problem(e, Some(&session)),
+    }
+}

@@ -1,0 +1,78 @@
+//! "You said, we did" over the API: announce an area improved for the consenting
+//! respondents of chosen waves, as `pds areas announce` does. The worker sends the
+//! emails (see `cases::announce`); the caller's key name is recorded.
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{blocking, read_json, ApiError, Authenticated};
+use crate::cases::announce::{self, Announced, NewAnnouncement};
+use crate::survey::{store, SurveySlug, WaveLabel};
+use crate::web::AppState;
+
+/// An area marked improved.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnnouncementRequest {
+    /// The area: its id, codebook id or label.
+    #[schema(example = "late-delivery")]
+    pub area: String,
+    /// The waves whose respondents hear of it.
+    #[schema(example = json!(["2026-H2"]))]
+    pub waves: Vec<String>,
+    /// What was done, one short text per language of the survey (at most 1,000 characters each).
+    #[schema(example = json!({"en": "We changed carriers.", "sv": "Vi har bytt transportör."}))]
+    pub texts: BTreeMap<String, String>,
+}
+
+/// Announce an area improved ("you said, we did").
+///
+/// Every respondent of the waves who mentioned the area and agreed to be contacted
+/// hears of it once per wave, in their language; areas announced within the hour
+/// arrive in one email. Nothing is stored when anything is wrong.
+#[utoipa::path(
+    post,
+    path = "/api/surveys/{slug}/announcements",
+    tag = "areas",
+    security(("api_key" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    request_body = AnnouncementRequest,
+    responses(
+        (status = 201, description = "Stored; the worker sends the emails", body = Announced),
+        (status = 400, description = "An empty, missing or too long text, or an anonymous survey", body = super::ErrorBody),
+        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        (status = 404, description = "No such survey, area or wave", body = super::ErrorBody),
+    )
+)]
+pub async fn announce(
+    caller: Authenticated,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let slug: SurveySlug = path.into_inner().parse()?;
+    let request: AnnouncementRequest = read_json(payload).await?;
+    let waves: Vec<WaveLabel> = request
+        .waves
+        .iter()
+        .map(|w| w.parse())
+        .collect::<Result<_, _>>()?;
+    let done = blocking(state, move |state| {
+        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+        Ok(announce::announce(
+            &state.db,
+            &survey,
+            &NewAnnouncement {
+                area: &request.area,
+                waves: &waves,
+                texts: &request.texts,
+                actor: &format!("api:{}", caller.0.name),
+            },
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(done))
+}

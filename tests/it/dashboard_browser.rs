@@ -1,0 +1,444 @@
+//! The analyst's dashboard in headless Chromium on a 1280x900 desktop: what to fix
+//! first and the ranked bar chart on the first screen, downloads that arrive with
+//! the right content, a merge that asks first and can be undone (without
+//! JavaScript), errors shown in words on the page they came from, and the sign-in
+//! page in Swedish. Screenshots go to `target/browser-screenshots/`.
+
+use std::time::Duration;
+
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+
+use crate::browser::{in_browser_with, save_screenshot, Script, WAIT};
+use crate::common::{Backend, TestApp};
+
+const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
+
+/// A desktop screen, as the analyst has it (CSS pixels).
+const DESKTOP: (u32, u32) = (1280, 900);
+
+/// Fifteen areas, the first mentioned most; area `j` by every `(j + 2)`th respondent.
+const AREAS: [&str; 15] = [
+    "Product safety",
+    "Late delivery",
+    "Invoice errors",
+    "Phone support",
+    "Rude staff",
+    "Damaged goods",
+    "Website login",
+    "Returns",
+    "Prices",
+    "Packaging",
+    "Newsletter",
+    "Opening hours",
+    "Parking",
+    "App crashes",
+    "Gift cards",
+];
+
+/// 150 respondents in two waves and two segments; identical texts within an area.
+fn study(app: &TestApp) {
+    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    let mut csv = String::from("respondent,wave,segment,rank,problem,area\n");
+    for i in 0..150 {
+        let wave = if i < 75 { "w1" } else { "w2" };
+        let segment = if i % 3 == 0 { "lost" } else { "current" };
+        let mut rank = 1;
+        for (j, area) in AREAS.iter().enumerate() {
+            if i % (j + 2) == 0 && rank <= 5 {
+                csv.push_str(&format!(
+                    "r{i},{wave},{segment},{rank},\"Trouble with {}\",{area}\n",
+                    area.to_lowercase()
+                ));
+                rank += 1;
+            }
+        }
+        if rank == 1 {
+            csv.push_str(&format!("r{i},{wave},{segment},,,\n"));
+        }
+    }
+    let file = app.write_file("answers.csv", &csv);
+    app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "s",
+        file.to_str().unwrap(),
+    ]);
+}
+
+fn key_of(app: &TestApp) -> String {
+    let created = app.pds_ok(&["keys", "create", "--name", "analyst"]);
+    created
+        .split_whitespace()
+        .find(|w| w.starts_with("pds_"))
+        .unwrap_or_else(|| panic!("no key in: {created}"))
+        .to_string()
+}
+
+fn desktop(_: &mut Capabilities) {}
+
+async fn sign_in(browser: &Client, base_url: &str, key: &str) {
+    browser
+        .set_window_size(DESKTOP.0, DESKTOP.1)
+        .await
+        .expect("a desktop-sized window");
+    browser
+        .goto(&format!("{base_url}/admin/login"))
+        .await
+        .expect("the sign-in page");
+    browser
+        .find(Locator::Css("#key"))
+        .await
+        .expect("the key field")
+        .send_keys(key)
+        .await
+        .expect("type the key");
+    browser
+        .find(Locator::Css("form.login button[type=submit]"))
+        .await
+        .expect("the sign-in button")
+        .click()
+        .await
+        .expect("sign in");
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("table#surveys"))
+        .await
+        .expect("signed in: the survey list");
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .expect("its text")
+}
+
+async fn click(browser: &Client, css: &str) {
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// How far down the page (CSS pixels from the top of the document) an element ends.
+async fn bottom_of(browser: &Client, css: &str) -> f64 {
+    let seen = browser
+        .execute(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect(); \
+             return r.bottom + window.scrollY;",
+            vec![json!(css)],
+        )
+        .await
+        .expect("measure");
+    seen.as_f64().unwrap_or(f64::MAX)
+}
+
+/// Fetches `path` in the page, with the session's cookie, as (status, type, bytes).
+async fn download(browser: &Client, path: &str) -> (u64, String, Vec<u8>) {
+    let seen = browser
+        .execute_async(
+            "const [url, done] = arguments; \
+             fetch(url).then(r => r.arrayBuffer().then(b => done({status: r.status, \
+               type: r.headers.get('content-type') || '', disposition: r.headers.get('content-disposition') || '', \
+               hex: Array.from(new Uint8Array(b)).map(x => x.toString(16).padStart(2, '0')).join('')})));",
+            vec![json!(path)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("fetch {path}: {e}"));
+    assert!(
+        seen["disposition"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("attachment"),
+        "{path} is a download: {seen}"
+    );
+    (
+        seen["status"].as_u64().unwrap_or(0),
+        seen["type"].as_str().unwrap_or("").to_string(),
+        hex::decode(seen["hex"].as_str().unwrap_or("")).expect("hex bytes"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_survey_page_says_what_to_fix_first_on_the_first_screen() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    study(&app);
+    let key = key_of(&app);
+    let base_url = app.base_url.clone();
+    in_browser_with(
+        "dashboard-first-screen",
+        Script::On,
+        desktop,
+        move |browser| async move {
+            sign_in(&browser, &base_url, &key).await;
+            let list = text_of(&browser, "table#surveys tbody tr").await;
+            assert!(list.contains("150"), "the list shows the answers: {list}");
+
+            browser
+                .goto(&format!("{base_url}/admin/surveys/s"))
+                .await
+                .expect("the survey page");
+            let summary = text_of(&browser, "#summary").await;
+            assert!(
+                summary.contains("Fix first:") && summary.contains("Product safety"),
+                "{summary}"
+            );
+            assert!(summary.contains("n = 150"), "{summary}");
+            wait_until_loaded(&browser, "#chart-bars").await;
+            for css in ["#summary", "#chart-bars"] {
+                let bottom = bottom_of(&browser, css).await;
+                assert!(
+                    bottom <= f64::from(DESKTOP.1),
+                    "{css} ends at {bottom} px, below the first screen"
+                );
+            }
+            save_screenshot(&browser, "dashboard-survey-after").await;
+
+            // Flags tell areas apart: not every area is flagged.
+            let flagged = browser
+                .find_all(Locator::Css("#areas td.flags .flag"))
+                .await
+                .expect("flags")
+                .len();
+            assert!(flagged < AREAS.len(), "{flagged} of 15 areas flagged");
+
+            // Downloads arrive with the right content.
+            let (status, kind, csv) =
+                download(&browser, "/admin/surveys/s/exports/areas.csv").await;
+            assert_eq!(status, 200);
+            assert!(kind.starts_with("text/csv"), "{kind}");
+            let mut reader = csv::Reader::from_reader(csv.as_slice());
+            let header = reader.headers().expect("a header").clone();
+            let column = |name: &str| header.iter().position(|h| h == name).expect(name);
+            let (position, area) = (column("position"), column("area"));
+            // Ranked areas have a position; rows of other sections (per-wave
+            // response rates) follow them.
+            let areas: Vec<String> = reader
+                .records()
+                .map(|r| r.expect("a row"))
+                .filter(|r| !r[position].is_empty())
+                .map(|r| r[area].to_string())
+                .collect();
+            assert_eq!(areas.len(), AREAS.len());
+            assert_eq!(areas[0], "Product safety");
+
+            let (status, kind, book) =
+                download(&browser, "/admin/surveys/s/exports/mentions.xlsx").await;
+            assert_eq!(status, 200);
+            assert!(kind.contains("spreadsheetml"), "{kind}");
+            let sheet = sheet_xml(book);
+            assert!(sheet.contains("<row"), "{sheet}");
+            let strings = shared_strings(&browser, "/admin/surveys/s/exports/mentions.xlsx").await;
+            assert!(strings.contains("Trouble with product safety"), "{strings}");
+
+            for chart in ["bars", "scatter"] {
+                let (status, kind, png) = download(
+                    &browser,
+                    &format!("/admin/surveys/s/charts/{chart}.png?download=1"),
+                )
+                .await;
+                assert_eq!(status, 200);
+                assert_eq!(kind, "image/png");
+                assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+            }
+        },
+    )
+    .await;
+}
+
+async fn wait_until_loaded(browser: &Client, css: &str) {
+    for _ in 0..100 {
+        let loaded = browser
+            .execute(
+                "const i = document.querySelector(arguments[0]); return i.complete && i.naturalWidth > 0;",
+                vec![json!(css)],
+            )
+            .await
+            .expect("inspect the image");
+        if loaded == Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never loaded");
+}
+
+fn unzip(book: Vec<u8>, name: &str) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(book)).expect("the workbook is a zip");
+    let mut text = String::new();
+    zip.by_name(name)
+        .unwrap_or_else(|e| panic!("{name} in the workbook: {e}"))
+        .read_to_string(&mut text)
+        .expect("XML");
+    text
+}
+
+fn sheet_xml(book: Vec<u8>) -> String {
+    unzip(book, "xl/worksheets/sheet1.xml")
+}
+
+async fn shared_strings(browser: &Client, path: &str) -> String {
+    let (_, _, book) = download(browser, path).await;
+    unzip(book, "xl/sharedStrings.xml")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_asks_first_and_can_be_undone_without_javascript() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    study(&app);
+    let key = key_of(&app);
+    let base_url = app.base_url.clone();
+    in_browser_with(
+        "dashboard-merge-undo",
+        Script::Off,
+        desktop,
+        move |browser| async move {
+            sign_in(&browser, &base_url, &key).await;
+
+            // An impossible view is explained on the survey page, in words.
+            browser
+                .goto(&format!("{base_url}/admin/surveys/s?compare_wave=w1"))
+                .await
+                .expect("a comparison without a wave");
+            let error = text_of(&browser, "#view-error").await;
+            assert!(error.contains("choose a wave"), "{error}");
+            assert!(!error.contains("--"), "no command-line flags: {error}");
+            assert!(text_of(&browser, "#summary").await.contains("Fix first:"));
+            // Only known attributes and possible comparisons are offered.
+            let options = text_of(&browser, "select#by").await;
+            assert!(options.contains("segment"), "{options}");
+            let comparisons = text_of(&browser, "#comparisons").await;
+            assert!(comparisons.contains("w2 with w1") && !comparisons.contains("w1 with w2"));
+
+            browser
+                .find(Locator::LinkText("Rude staff"))
+                .await
+                .expect("the area's link")
+                .click()
+                .await
+                .expect("open the area");
+            let area_url = browser.current_url().await.expect("the area's address");
+
+            // Moving with nothing ticked says so on the same page.
+            click(&browser, "#move-form button[type=submit]").await;
+            let error = text_of(&browser, "#decision-error").await;
+            assert!(error.contains("tick at least one mention"), "{error}");
+            assert_eq!(text_of(&browser, "h1").await, "Rude staff");
+
+            // A merge asks first.
+            let phone = browser
+                .find(Locator::XPath(
+                    "//select[@id='into']/option[text()='Phone support']",
+                ))
+                .await
+                .expect("Phone support in the merge list");
+            phone.click().await.expect("choose Phone support");
+            click(&browser, "#merge-form button[type=submit]").await;
+            let question = text_of(&browser, "#confirm-form").await;
+            assert!(
+                question.contains("Merge “Rude staff” into “Phone support”?"),
+                "{question}"
+            );
+            click(&browser, "#confirm-form button[type=submit]").await;
+            let done = text_of(&browser, "#decision-done").await;
+            assert!(
+                done.contains("Merged “Rude staff” into this area"),
+                "{done}"
+            );
+            assert_eq!(text_of(&browser, "h1").await, "Phone support");
+            browser
+                .goto(&format!("{base_url}/admin/surveys/s"))
+                .await
+                .expect("the survey page");
+            assert!(!text_of(&browser, "#areas").await.contains("Rude staff"));
+
+            // ...and can be undone.
+            browser.back().await.expect("back to the area");
+            click(&browser, "#decision-done form.undo button").await;
+            let undone = text_of(&browser, "#decision-done").await;
+            assert!(undone.contains("undone"), "{undone}");
+            assert_eq!(text_of(&browser, "h1").await, "Rude staff");
+            assert_eq!(browser.current_url().await.unwrap().path(), area_url.path());
+            browser
+                .goto(&format!("{base_url}/admin/surveys/s"))
+                .await
+                .expect("the survey page");
+            assert!(text_of(&browser, "#areas").await.contains("Rude staff"));
+            save_screenshot(&browser, "dashboard-after-undo").await;
+        },
+    )
+    .await;
+    let log = app.pds_ok(&["areas", "log", "--survey", "s"]);
+    assert!(log.contains("merge") && log.contains("unmerge"), "{log}");
+    assert!(log.contains("reversing the merge"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_page_speaks_swedish_to_a_swedish_browser() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    let base_url = app.base_url.clone();
+    let swedish = |caps: &mut Capabilities| {
+        let options = caps
+            .get_mut("goog:chromeOptions")
+            .and_then(Value::as_object_mut)
+            .expect("Chromium options");
+        if let Some(args) = options.get_mut("args").and_then(Value::as_array_mut) {
+            args.push(json!("--lang=sv"));
+        }
+        options.insert("prefs".into(), json!({"intl.accept_languages": "sv,en"}));
+    };
+    in_browser_with(
+        "dashboard-sign-in-sv",
+        Script::On,
+        swedish,
+        move |browser| async move {
+            browser
+                .set_window_size(DESKTOP.0, DESKTOP.1)
+                .await
+                .expect("a desktop-sized window");
+            browser
+                .goto(&format!("{base_url}/admin"))
+                .await
+                .expect("the dashboard");
+            assert_eq!(text_of(&browser, "h1").await, "Logga in på översikten");
+            let page = text_of(&browser, "main").await;
+            assert!(page.contains("be din administratör om en nyckel"), "{page}");
+            assert!(
+                !page.contains("pds keys"),
+                "no command for a web user: {page}"
+            );
+            let lang = browser
+                .execute("return document.documentElement.lang", vec![])
+                .await
+                .expect("the page's language");
+            assert_eq!(lang, json!("sv"));
+            browser
+                .find(Locator::Css("#key"))
+                .await
+                .expect("the key field")
+                .send_keys("pds_wrong")
+                .await
+                .expect("type");
+            click(&browser, "form.login button[type=submit]").await;
+            let error = text_of(&browser, "#sign-in-error").await;
+            assert!(error.contains("Nyckeln gäller inte"), "{error}");
+            save_screenshot(&browser, "dashboard-sign-in-sv").await;
+        },
+    )
+    .await;
+}
