@@ -3,6 +3,7 @@
 //! run on the same machine (the floor any web app pays for HTTP on these cores).
 //!
 //!     cargo run --release --example load_bench -- [--answers N] [--backend sqlite|postgres|both]
+//!         [--two-instances]
 //!
 //! PostgreSQL needs a server: `--postgres-url` or `PDS_BENCH_POSTGRES_URL` (e.g.
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each run creates a database of its
@@ -23,6 +24,11 @@
 //! `/s/{token}` with the form the real page sends (all five slots, one to three
 //! problems in the contact's language from `examples/demo/problems.toml`), and each
 //! link answers once, so every stored answer is a new response.
+//!
+//! `--two-instances` adds a second PostgreSQL target: two `pds serve` processes on one
+//! database of their own, the client sending answer i to instance i mod 2 (round robin,
+//! as a load balancer would), measured in the same rounds as the one-instance target.
+//! Its CPU figures add both instances; its memory is the first instance's.
 //!
 //! The client is this program: 64 threads, each with its own keep-alive connection.
 //! Closed loop: each thread sends its next answer as soon as the last one is answered,
@@ -83,6 +89,9 @@ struct Args {
     /// Rounds; the figures are their medians.
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Also measure two `pds serve` instances sharing one PostgreSQL database.
+    #[arg(long)]
+    two_instances: bool,
     /// A PostgreSQL server to create the benchmark's database on.
     #[arg(long, env = "PDS_BENCH_POSTGRES_URL")]
     postgres_url: Option<String>,
@@ -125,22 +134,29 @@ fn main() {
             folder,
             url,
             None,
-            WARM_UP + per_target,
+            (WARM_UP + per_target, 1),
         ));
     }
     if matches!(args.backend, Backends::Postgres | Backends::Both) {
         match &args.postgres_url {
             Some(server) => {
-                let (url, name) = create_postgres_database(server);
-                let folder = tempfile::tempdir().expect("temp dir");
-                targets.push(Target::pds(
-                    "PostgreSQL",
-                    &pds,
-                    folder,
-                    url,
-                    Some((server.clone(), name)),
-                    WARM_UP + per_target,
-                ));
+                let instances = if args.two_instances { 2 } else { 1 };
+                for instances in 1..=instances {
+                    let (url, name) = create_postgres_database(server, instances);
+                    let folder = tempfile::tempdir().expect("temp dir");
+                    let backend = match instances {
+                        1 => "PostgreSQL".to_string(),
+                        n => format!("PostgreSQL x{n}"),
+                    };
+                    targets.push(Target::pds(
+                        &backend,
+                        &pds,
+                        folder,
+                        url,
+                        Some((server.clone(), name)),
+                        (WARM_UP + per_target, instances),
+                    ));
+                }
             }
             None => eprintln!(
                 "PostgreSQL skipped: give --postgres-url or PDS_BENCH_POSTGRES_URL \
@@ -157,7 +173,7 @@ fn main() {
 
     for target in &mut targets {
         let warm = target.take(WARM_UP);
-        let run = closed_loop(target.port, &warm, args.concurrency);
+        let run = closed_loop(&target.ports(), &warm, args.concurrency);
         target.check(&run, "warm-up");
     }
     for round in 0..args.runs {
@@ -165,7 +181,7 @@ fn main() {
             let requests = target.take(args.answers);
             let before = target.stored_responses();
             let cpu_before = target.cpu();
-            let run = closed_loop(target.port, &requests, args.concurrency);
+            let run = closed_loop(&target.ports(), &requests, args.concurrency);
             let cpu = target.cpu().since(&cpu_before);
             target.check(&run, "closed loop");
             if let Some(after) = target.stored_responses() {
@@ -187,7 +203,7 @@ fn main() {
             target.closed.push((run, cpu));
             let count = (args.rate * args.open_seconds).ceil() as usize;
             let requests = target.take(count);
-            let run = open_loop(target.port, &requests, args.concurrency, args.rate);
+            let run = open_loop(&target.ports(), &requests, args.concurrency, args.rate);
             target.check(&run, "open loop");
             eprintln!(
                 "round {}/{}: {:<22} open loop at {:.0}/s, p99 {:>6.1} ms",
@@ -209,6 +225,8 @@ struct Target {
     name: String,
     child: Child,
     port: u16,
+    /// Further instances of the same server on the same database.
+    others: Vec<(Child, u16)>,
     pds: Option<PdsServer>,
     requests: Vec<Request>,
     next: usize,
@@ -239,6 +257,7 @@ impl Target {
             name: name.to_string(),
             child,
             port,
+            others: Vec::new(),
             pds,
             requests: Vec::new(),
             next: 0,
@@ -256,7 +275,7 @@ impl Target {
         let log = self
             .pds
             .as_ref()
-            .and_then(|pds| std::fs::read_to_string(pds.folder.path().join("serve.log")).ok())
+            .and_then(|pds| std::fs::read_to_string(pds.folder.path().join("serve0.log")).ok())
             .unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(20).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
@@ -270,14 +289,15 @@ impl Target {
         );
     }
 
-    /// Prepares a survey with `invitations` invited contacts and starts `pds serve`.
+    /// Prepares a survey with `invitations` invited contacts and starts `instances`
+    /// `pds serve` processes on its database.
     fn pds(
         backend: &str,
         binary: &Path,
         folder: tempfile::TempDir,
         url: DatabaseUrl,
         postgres: Option<(String, String)>,
-        invitations: usize,
+        (invitations, instances): (usize, usize),
     ) -> Self {
         let started = Instant::now();
         let db = Database::open(&url).expect("open the database");
@@ -286,32 +306,37 @@ impl Target {
             "{backend}: survey, {invitations} contacts and invitations prepared in {:.1} s",
             started.elapsed().as_secs_f64()
         );
-        let port = free_port();
         let database_url = match &url {
             DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
             DatabaseUrl::Postgres(url) => url.clone(),
         };
-        let child = start(
-            Command::new(binary)
-                .args([
-                    "serve",
-                    "--no-worker",
-                    "--bind",
-                    &format!("127.0.0.1:{port}"),
-                ])
-                .current_dir(folder.path())
-                .env("PDS_DATABASE_URL", database_url)
-                .env("PDS_MAIL_DIR", folder.path().join("mail-out"))
-                .env_remove("PDS_SMTP_URL")
-                .env("PDS_RATE_LIMIT_BURST", "1000000")
-                .env("PDS_RATE_LIMIT_PER_SECOND", "1000000")
-                .env(
-                    "PDS_LOG",
-                    std::env::var("PDS_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
-                ),
-            port,
-            Some(folder.path().join("serve.log")),
-        );
+        let serve = |instance: usize| {
+            let port = free_port();
+            let child = start(
+                Command::new(binary)
+                    .args([
+                        "serve",
+                        "--no-worker",
+                        "--bind",
+                        &format!("127.0.0.1:{port}"),
+                    ])
+                    .current_dir(folder.path())
+                    .env("PDS_DATABASE_URL", &database_url)
+                    .env("PDS_MAIL_DIR", folder.path().join("mail-out"))
+                    .env_remove("PDS_SMTP_URL")
+                    .env("PDS_RATE_LIMIT_BURST", "1000000")
+                    .env("PDS_RATE_LIMIT_PER_SECOND", "1000000")
+                    .env(
+                        "PDS_LOG",
+                        std::env::var("PDS_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+                    ),
+                port,
+                Some(folder.path().join(format!("serve{instance}.log"))),
+            );
+            (child, port)
+        };
+        let (child, port) = serve(0);
+        let others = (1..instances).map(serve).collect();
         let mut target = Target::new(
             &format!("pds serve, {backend}"),
             child,
@@ -324,7 +349,15 @@ impl Target {
             }),
         );
         target.requests = requests;
+        target.others = others;
         target
+    }
+
+    /// The ports of every instance, the first first.
+    fn ports(&self) -> Vec<u16> {
+        std::iter::once(self.port)
+            .chain(self.others.iter().map(|(_, port)| *port))
+            .collect()
     }
 
     fn take(&mut self, count: usize) -> Vec<Request> {
@@ -365,6 +398,11 @@ impl Target {
     /// CPU used so far; the database server's counts as the server's.
     fn cpu(&self) -> Cpu {
         let mut cpu = Cpu::now(self.child.id());
+        cpu.server += self
+            .others
+            .iter()
+            .map(|(child, _)| cpu_seconds(child.id()))
+            .sum::<f64>();
         if let Some(pid) = self.pds.as_ref().and_then(|p| p.postmaster) {
             let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
                 .unwrap_or_default();
@@ -395,8 +433,11 @@ impl Target {
 /// Servers stop with the benchmark, also when it fails half-way.
 impl Drop for Target {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in std::iter::once(&mut self.child).chain(self.others.iter_mut().map(|(c, _)| c))
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         if let Some((server, name)) = self.pds.as_ref().and_then(|p| p.postgres.as_ref()) {
             if let Ok(mut conn) = PgConnection::establish(&without_gss(server)) {
                 let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
@@ -484,9 +525,10 @@ fn start(command: &mut Command, port: u16, log: Option<PathBuf>) -> Child {
     child
 }
 
-/// A fresh database on the PostgreSQL server at `server`, and its name.
-fn create_postgres_database(server: &str) -> (DatabaseUrl, String) {
-    let name = format!("pds_load_bench_{}", std::process::id());
+/// A fresh database on the PostgreSQL server at `server` (one per target, told
+/// apart by `tag`), and its name.
+fn create_postgres_database(server: &str, tag: usize) -> (DatabaseUrl, String) {
+    let name = format!("pds_load_bench_{}_{tag}", std::process::id());
     let mut conn = PgConnection::establish(&without_gss(server)).unwrap_or_else(|e| {
         eprintln!("cannot connect to PostgreSQL at {server}: {e}");
         std::process::exit(2)
@@ -697,17 +739,21 @@ fn send(agent: &ureq::Agent, url: &str, body: &str) -> Result<(), String> {
 }
 
 /// `concurrency` clients, each sending the next answer as soon as it has its last reply.
-fn closed_loop(port: u16, requests: &[Request], concurrency: usize) -> Run {
-    load(port, requests, concurrency, None)
+fn closed_loop(ports: &[u16], requests: &[Request], concurrency: usize) -> Run {
+    load(ports, requests, concurrency, None)
 }
 
 /// Answers scheduled at `rate` per second; latency counts from the scheduled time.
-fn open_loop(port: u16, requests: &[Request], concurrency: usize, rate: f64) -> Run {
-    load(port, requests, concurrency, Some(rate))
+fn open_loop(ports: &[u16], requests: &[Request], concurrency: usize, rate: f64) -> Run {
+    load(ports, requests, concurrency, Some(rate))
 }
 
-fn load(port: u16, requests: &[Request], concurrency: usize, rate: Option<f64>) -> Run {
-    let base = format!("http://127.0.0.1:{port}");
+/// Sends `requests` to the instances at `ports` in turn (answer i to instance i mod n).
+fn load(ports: &[u16], requests: &[Request], concurrency: usize, rate: Option<f64>) -> Run {
+    let bases: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect();
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Run {
         ok: 0,
@@ -735,6 +781,7 @@ fn load(port: u16, requests: &[Request], concurrency: usize, rate: Option<f64>) 
                         }
                         None => Instant::now(),
                     };
+                    let base = &bases[i % bases.len()];
                     match send(&agent, &format!("{base}{}", request.path), &request.body) {
                         Ok(()) => latencies.push(from.elapsed().as_secs_f64() * 1000.0),
                         Err(e) => *failures.entry(e).or_default() += 1,
@@ -869,6 +916,21 @@ fn report(args: &Args, targets: &[Target]) {
                 args.rate,
                 f.open_p99 / bare.open_p99,
                 hwm / targets[0].memory().0
+            );
+        }
+        let one_instance = targets
+            .iter()
+            .find(|t| t.name == "pds serve, PostgreSQL")
+            .filter(|_| !target.others.is_empty());
+        if let Some(one) = one_instance {
+            let one = Figures::of(one);
+            println!(
+                "    {} / 1:       throughput {:.2}, p50 closed loop {:.2}x, p99 at {:.0}/s {:.2}x",
+                1 + target.others.len(),
+                f.per_second / one.per_second,
+                f.closed_p50 / one.closed_p50,
+                args.rate,
+                f.open_p99 / one.open_p99,
             );
         }
     }

@@ -9,6 +9,7 @@ mod cases;
 mod checklist;
 mod code;
 mod contacts;
+mod db;
 mod demo;
 mod export;
 mod invite;
@@ -96,6 +97,9 @@ pub enum Command {
     Keys(keys::Command),
     /// Erase contacts not heard from for a while, and delete old sent email.
     Purge(purge::Args),
+    /// Move the whole installation into an empty PostgreSQL database.
+    #[command(subcommand)]
+    Db(db::Command),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -129,6 +133,7 @@ pub fn run(cli: Cli) -> i32 {
             Command::Cases(cmd) => cases::run(cmd, &settings),
             Command::Checklist(cmd) => checklist::run(cmd, &settings),
             Command::Purge(args) => purge::run(args, &settings),
+            Command::Db(cmd) => db::run(cmd, &settings),
             Command::Demo(_) | Command::Plan(_) => unreachable!("handled above"),
         }),
     };

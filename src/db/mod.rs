@@ -2,6 +2,7 @@
 //! embedded migrations applied on open, and the write discipline. Queries live with
 //! the capability that owns the tables; this module decides none of them.
 
+pub mod copy;
 pub mod schema;
 mod sqlite;
 

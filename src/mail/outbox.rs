@@ -196,15 +196,7 @@ pub fn claim_due(db: &Database, limit: i64, lease: std::time::Duration) -> Resul
             if room <= 0 {
                 break;
             }
-            due.extend(
-                outbox::table
-                    .filter(outbox::status.eq(status))
-                    .filter(outbox::next_attempt_at.le(stamp))
-                    .order(outbox::next_attempt_at)
-                    .limit(room)
-                    .select(Queued::as_select())
-                    .load::<Queued>(conn)?,
-            );
+            due.extend(due_rows(conn, status, stamp, room)?);
         }
         // Unsubscribing cancels queued mail at once; this catches mail queued by a
         // run that read the contact list just before the unsubscribe.
@@ -245,6 +237,35 @@ pub fn claim_due(db: &Database, limit: i64, lease: std::time::Duration) -> Resul
         }
         Ok(claimed)
     })
+}
+
+/// Up to `limit` rows in `status` due at `stamp`, oldest first. On PostgreSQL the
+/// rows are locked until the claim commits, and rows another worker (another
+/// `pds serve` or `pds worker` on the same database) is claiming are skipped instead
+/// of waited for: workers on several machines take different rows at once rather
+/// than queueing behind each other's claims. SQLite has one writer at a time, so
+/// its claims never overlap.
+fn due_rows(
+    conn: &mut AnyConnection,
+    status: &str,
+    stamp: chrono::NaiveDateTime,
+    limit: i64,
+) -> diesel::QueryResult<Vec<Queued>> {
+    // Built once per backend: the selection's type depends on it.
+    macro_rules! due {
+        () => {
+            outbox::table
+                .filter(outbox::status.eq(status))
+                .filter(outbox::next_attempt_at.le(stamp))
+                .order(outbox::next_attempt_at)
+                .limit(limit)
+                .select(Queued::as_select())
+        };
+    }
+    match conn {
+        AnyConnection::Postgresql(pg) => due!().for_update().skip_locked().load(pg),
+        AnyConnection::Sqlite(sqlite) => due!().load(sqlite),
+    }
 }
 
 /// Records a delivery. The bodies are dropped: they hold personal links, which

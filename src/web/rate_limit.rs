@@ -9,6 +9,14 @@
 //! The key is the connecting address (`peer_addr`), never `X-Forwarded-For`, which
 //! any client can write. Behind a reverse proxy every visitor therefore shares the
 //! proxy's budget; limit at the proxy, or raise the limits, in that setup.
+//!
+//! The budgets live in this process's memory: with several `pds serve` instances
+//! on one database, each keeps its own, so a client whose requests a load balancer
+//! spreads over n instances gets up to n times the configured budget. Such a
+//! set-up has a load balancer in front anyway, which is where a limit that holds
+//! across instances belongs; otherwise divide `rate_limit_burst` and
+//! `rate_limit_per_second` by n (README, "Running at scale"). A 128-bit token stays
+//! out of reach at any of these rates.
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -3,7 +3,10 @@
 //! survey and view (wave, segment attribute, compared wave), stamped with the
 //! survey's freshness (`report::freshness`: response count, latest answer, latest
 //! coding, decisions). A view whose stamp changed is computed again, so a new answer
-//! or a coding decision shows at the next page view.
+//! or a coding decision shows at the next page view. The stamp is read from the
+//! database at every view, never invalidated in memory, so several `pds serve`
+//! instances on one PostgreSQL database each see what the others stored
+//! (`tests/it/scale_out.rs`).
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
