@@ -179,6 +179,8 @@ pub fn run(args: Args) -> Result<()> {
     let mut top = results.clone();
     top.areas.truncate(15);
     report::write(&top, Format::Table, &mut std::io::stdout().lock())?;
+    println!("\n  7. how fast the teams acted on their cases (pds cases stats --survey demo):\n");
+    super::case_figures::stats(&db, Some("demo"))?;
     let serve = serve_command(dir, &args.base_url);
     println!(
         "\nWrote:\n  {}  the SQLite database\n  {}/  one .eml file per email (invitations, routed complaints, follow-ups)\n  {}  every area, full precision\nDone in {:.1} s.\n\nThe links in the .eml files point to {}. To open them, serve the demo there:\n  {serve}\n{}Explore further with (export PDS_DATABASE_URL=sqlite://{db} first):\n  pds areas list --survey demo        the problem areas and how they were coded\n  pds export --survey demo --what mentions --excel -o mentions.csv\n  pds keys create --name me           prints a key for the dashboard, at {}admin",

@@ -132,6 +132,18 @@ fn the_demo_runs_a_whole_study_and_writes_results_csv() {
         ),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("pds cases stats --survey demo") && stdout.contains("median-v1"),
+        "the demo prints how fast the teams acted: {stdout}"
+    );
+    let stats = stdout
+        .split("pds cases stats --survey demo")
+        .nth(1)
+        .unwrap();
+    assert!(
+        stats.lines().any(|l| l.starts_with("logistics")),
+        "a row per team: {stats}"
+    );
     assert_eq!(
         invitations, 200,
         "one .eml per invitation, each with a personal link"
