@@ -14,7 +14,8 @@
 //! with none, a segment each; 90% of the mentions name their area, the rest are
 //! left to `pds code`. Every run starts from a fresh database (a new SQLite file, or
 //! a new database on the PostgreSQL server, dropped afterwards); figures are medians
-//! over `--runs` (default 3). `--pds` measures another build of `pds` (an older
+//! over `--runs` (default 3), but for `pds code`, which runs in the first round only
+//! (minutes at this size). `--pds` measures another build of `pds` (an older
 //! one, for a before/after table); by default `target/<profile>/pds` is built first.
 
 use std::io::Write;
@@ -73,7 +74,10 @@ fn main() {
     }
     let pds = args.pds.clone().unwrap_or_else(pds_binary);
     let temp = tempfile::tempdir().expect("a temporary folder");
-    let dir = args.keep.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    let dir = args
+        .keep
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&dir).expect("the folder for the data");
     let file = dir.join("responses.csv");
     let started = Instant::now();
@@ -108,7 +112,7 @@ fn main() {
             if !args.no_baselines {
                 bare.push(bare_load(backend, &file, &folder));
             }
-            steps.push(commands(&pds, backend, &file, &folder, mentions));
+            steps.push(commands(&pds, backend, &file, &folder, mentions, run == 0));
             if args.keep.is_none() || run + 1 < args.runs {
                 let _ = std::fs::remove_dir_all(&folder);
             }
@@ -218,9 +222,13 @@ fn commands(
     file: &Path,
     folder: &Path,
     mentions: u64,
+    code: bool,
 ) -> Vec<(String, Measured)> {
     let (url, dropper) = match backend {
-        Backend::Sqlite => (format!("sqlite://{}", folder.join("pds.db").display()), None),
+        Backend::Sqlite => (
+            format!("sqlite://{}", folder.join("pds.db").display()),
+            None,
+        ),
         Backend::Postgres(server) => {
             let (url, name) = create_postgres_database(server);
             (url, Some((server.clone(), name)))
@@ -238,20 +246,41 @@ fn commands(
         measure_child(&mut command, &step.join(" "))
     };
     let file = file.display().to_string();
-    run(&["survey", "create", "--template", SURVEY_FOLDER, "--slug", SURVEY]);
+    run(&[
+        "survey",
+        "create",
+        "--template",
+        SURVEY_FOLDER,
+        "--slug",
+        SURVEY,
+    ]);
     let mut steps = Vec::new();
     let import = run(&["responses", "import", "--survey", SURVEY, &file]);
-    steps.push((format!("pds responses import ({mentions} mentions)"), import));
+    steps.push((
+        format!("pds responses import ({mentions} mentions)"),
+        import,
+    ));
     let results = folder.join("results.csv").display().to_string();
-    let step = run(&["results", "--survey", SURVEY, "--format", "csv", "-o", &results]);
+    let step = run(&[
+        "results", "--survey", SURVEY, "--format", "csv", "-o", &results,
+    ]);
     steps.push(("pds results --format csv".to_string(), step));
     let export = folder.join("mentions.csv").display().to_string();
-    let step = run(&["export", "--survey", SURVEY, "--what", "mentions", "-o", &export]);
+    let step = run(&[
+        "export", "--survey", SURVEY, "--what", "mentions", "-o", &export,
+    ]);
     steps.push(("pds export --what mentions".to_string(), step));
     let export = folder.join("areas.csv").display().to_string();
-    let step = run(&["export", "--survey", SURVEY, "--what", "areas", "-o", &export]);
+    let step = run(&[
+        "export", "--survey", SURVEY, "--what", "areas", "-o", &export,
+    ]);
     steps.push(("pds export --what areas".to_string(), step));
-    steps.push(("pds code".to_string(), run(&["code", "--survey", SURVEY])));
+    if code {
+        steps.push((
+            "pds code (first round only)".to_string(),
+            run(&["code", "--survey", SURVEY]),
+        ));
+    }
     if let Some((server, name)) = dropper {
         drop_postgres_database(&server, &name);
     }
@@ -422,7 +451,9 @@ fn insert_rows(conn: &mut SqliteConnection, file: &Path) -> QueryResult<()> {
                 )
             })
             .collect();
-        diesel::insert_into(bare::table).values(values).execute(conn)
+        diesel::insert_into(bare::table)
+            .values(values)
+            .execute(conn)
     };
     for row in bare_rows(file) {
         batch.push(row);
@@ -471,7 +502,7 @@ fn report(backend: &Backend, runs: &[Vec<(String, Measured)>], bare: &[Measured]
         );
     }
     for (i, (step, _)) in runs[0].iter().enumerate() {
-        let all: Vec<Measured> = runs.iter().map(|r| r[i].1).collect();
+        let all: Vec<Measured> = runs.iter().filter_map(|r| r.get(i)).map(|s| s.1).collect();
         let m = Measured::median(&all);
         let rate = match (i, bare) {
             (0, Some(bare)) => format!(

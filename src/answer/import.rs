@@ -295,8 +295,7 @@ impl Respondents {
         let who = |r: &Respondents| {
             format!(
                 "respondent {:?} (wave {})",
-                r.ids[number as usize],
-                r.waves[r.wave[number as usize] as usize]
+                r.ids[number as usize], r.waves[r.wave[number as usize] as usize]
             )
         };
         check_field("segment", row.segment, false)?;
@@ -304,7 +303,10 @@ impl Respondents {
             0
         } else {
             let next = self.segments.len() as u32;
-            let index = *self.segment_of.entry(row.segment.to_string()).or_insert(next);
+            let index = *self
+                .segment_of
+                .entry(row.segment.to_string())
+                .or_insert(next);
             if index == next {
                 self.segments.push(row.segment.to_string());
             }
@@ -364,8 +366,8 @@ impl Respondents {
             Ok(r) if (1..=max_problems).contains(&r) => r,
             _ => {
                 return Err(format!(
-                    "rank {rank:?} is not a whole number from 1 to {max_problems} (1 = most important)"
-                ))
+                "rank {rank:?} is not a whole number from 1 to {max_problems} (1 = most important)"
+            ))
             }
         };
         if problem.chars().count() > MAX_TEXT_CHARS {
@@ -564,8 +566,11 @@ struct NewMention {
 /// transaction holds the only write lock, so the ids after the highest ever used are
 /// ours. PostgreSQL: ids are drawn from the table's sequence, a block at a time, so
 /// that concurrent writers never get the same.
+#[derive(Default)]
 struct ResponseIds {
     next: Vec<i64>,
+    /// SQLite: the last id handed out (ids handed out are not all written yet).
+    last: Option<i64>,
 }
 
 impl ResponseIds {
@@ -577,11 +582,15 @@ impl ResponseIds {
         use diesel::sql_types::BigInt;
         self.next = match conn {
             AnyConnection::Sqlite(c) => {
-                let highest: i64 = diesel::select(sql::<BigInt>(
-                    "MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'responses'), 0), \
-                     COALESCE((SELECT MAX(id) FROM responses), 0))",
-                ))
-                .get_result(c)?;
+                let highest: i64 = match self.last {
+                    Some(last) => last,
+                    None => diesel::select(sql::<BigInt>(
+                        "MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'responses'), 0), \
+                         COALESCE((SELECT MAX(id) FROM responses), 0))",
+                    ))
+                    .get_result(c)?,
+                };
+                self.last = Some(highest + BATCH as i64);
                 (highest + 1..=highest + BATCH as i64).rev().collect()
             }
             AnyConnection::Postgresql(c) => {
@@ -647,7 +656,7 @@ impl<'a> Writer<'a> {
             attributes,
             response_of: vec![0; respondents.seen.len()],
             earlier: HashMap::new(),
-            ids: ResponseIds { next: Vec::new() },
+            ids: ResponseIds::default(),
             area_ids: HashMap::new(),
             new_responses: Vec::new(),
             replaced: Vec::new(),
@@ -690,7 +699,12 @@ impl<'a> Writer<'a> {
         }
     }
 
-    fn row(&mut self, conn: &mut AnyConnection, row: GoodRow, bar: &indicatif::ProgressBar) -> Result<()> {
+    fn row(
+        &mut self,
+        conn: &mut AnyConnection,
+        row: GoodRow,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<()> {
         let n = row.number as usize;
         if self.response_of[n] == 0 {
             self.response_of[n] = match self.earlier.get(&row.number) {
@@ -773,7 +787,9 @@ impl<'a> Writer<'a> {
             .collect();
         match conn {
             AnyConnection::Sqlite(c) => {
-                diesel::insert_into(responses::table).values(&new).execute(c)?;
+                diesel::insert_into(responses::table)
+                    .values(&new)
+                    .execute(c)?;
                 diesel::insert_into(imported_responses::table)
                     .values(&imported)
                     .execute(c)?;
@@ -929,7 +945,12 @@ mod tests {
 
     #[test]
     fn unknown_or_missing_columns_are_refused() {
-        let err = parse(std::io::Cursor::new("respondent,wave,rank,problem\n"), "r.csv", 5).unwrap_err();
+        let err = parse(
+            std::io::Cursor::new("respondent,wave,rank,problem\n"),
+            "r.csv",
+            5,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("segment"), "{err}");
         let err = parse(
             std::io::Cursor::new("respondent,wave,segment,rank,problem,areas\n"),

@@ -274,7 +274,11 @@ fn scoped(loaded: &load::Loaded, sets: &[&[usize]]) -> (Vec<usize>, Vec<Vec<Vec<
     let local = local_numbers(&global, loaded.areas.len());
     let inputs = sets
         .iter()
-        .map(|set| set.iter().map(|&i| renumbered(&loaded.mentions[i], &local)).collect())
+        .map(|set| {
+            set.iter()
+                .map(|&i| renumbered(&loaded.mentions[i], &local))
+                .collect()
+        })
         .collect();
     (global, inputs)
 }
@@ -293,7 +297,10 @@ fn scoped_one<'a>(
             used[m.area] = true;
         }
         if used.iter().all(|&u| u) {
-            return ((0..loaded.areas.len()).collect(), Cow::Borrowed(&loaded.mentions));
+            return (
+                (0..loaded.areas.len()).collect(),
+                Cow::Borrowed(&loaded.mentions),
+            );
         }
     }
     let (global, mut inputs) = scoped(loaded, &[set]);
