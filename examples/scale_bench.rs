@@ -140,6 +140,8 @@ impl Backend {
 #[derive(Debug, Clone, Copy)]
 struct Measured {
     seconds: f64,
+    /// User and system CPU time: on a shared machine, wall time also counts waiting.
+    cpu_seconds: f64,
     peak_mib: f64,
 }
 
@@ -151,6 +153,7 @@ impl Measured {
         };
         Measured {
             seconds: mid(all.iter().map(|m| m.seconds).collect()),
+            cpu_seconds: mid(all.iter().map(|m| m.cpu_seconds).collect()),
             peak_mib: mid(all.iter().map(|m| m.peak_mib).collect()),
         }
     }
@@ -160,8 +163,8 @@ impl std::fmt::Display for Measured {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:>7.2} s  peak {:>6.0} MiB",
-            self.seconds, self.peak_mib
+            "{:>7.2} s  cpu {:>7.2} s  peak {:>6.0} MiB",
+            self.seconds, self.cpu_seconds, self.peak_mib
         )
     }
 }
@@ -240,10 +243,8 @@ fn commands(
             .args(step)
             .current_dir(folder)
             .env("PDS_DATABASE_URL", &url)
-            .env("PDS_MAIL_DIR", folder.join("mail"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        measure_child(&mut command, &step.join(" "))
+            .env("PDS_MAIL_DIR", folder.join("mail"));
+        measure_child(&mut command, &step.join(" "), &folder.join("stderr.txt"))
     };
     let file = file.display().to_string();
     run(&[
@@ -287,10 +288,18 @@ fn commands(
     steps
 }
 
-/// Runs `command` to its end; exits the benchmark with its words if it fails.
-fn measure_child(command: &mut Command, what: &str) -> Measured {
+/// Runs `command` to its end (its standard error into `log`); exits the benchmark
+/// with its words if it fails.
+// The child is reaped by `wait4`, which also gives its own peak memory.
+#[allow(clippy::zombie_processes)]
+fn measure_child(command: &mut Command, what: &str, log: &Path) -> Measured {
     let started = Instant::now();
-    let child = command.spawn().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let stderr = std::fs::File::create(log).expect("a log file");
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
@@ -298,16 +307,15 @@ fn measure_child(command: &mut Command, what: &str) -> Measured {
     // SAFETY: the pid is our own child, not yet waited for; both pointers are valid.
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let seconds = started.elapsed().as_secs_f64();
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr {
-        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
-    }
     if waited != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        eprintln!("`pds {what}` failed:\n{stderr}");
+        let said = std::fs::read_to_string(log).unwrap_or_default();
+        eprintln!("`{what}` failed:\n{said}");
         std::process::exit(1);
     }
+    let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Measured {
         seconds,
+        cpu_seconds: cpu(usage.ru_utime) + cpu(usage.ru_stime),
         peak_mib: usage.ru_maxrss as f64 / 1024.0,
     }
 }
@@ -315,12 +323,9 @@ fn measure_child(command: &mut Command, what: &str) -> Measured {
 fn run_stats_core(file: &Path) -> Measured {
     let exe = std::env::current_exe().expect("this program's path");
     let mut command = Command::new(exe);
-    command
-        .arg("--stats-core")
-        .arg(file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    measure_child(&mut command, "statistics core")
+    command.arg("--stats-core").arg(file);
+    let log = file.with_extension("stats-core.txt");
+    measure_child(&mut command, "statistics core", &log)
 }
 
 /// The baseline: what any program pays to get from the file to the ranking.
@@ -394,12 +399,14 @@ fn bare_load(backend: &Backend, file: &Path, folder: &Path) -> Measured {
             drop_postgres_database(server, &name);
             return Measured {
                 seconds,
+                cpu_seconds: 0.0,
                 peak_mib: 0.0,
             };
         }
     }
     Measured {
         seconds: started.elapsed().as_secs_f64(),
+        cpu_seconds: 0.0,
         peak_mib: 0.0,
     }
 }
