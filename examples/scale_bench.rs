@@ -109,11 +109,18 @@ fn main() {
             let folder = dir.join(format!("{}-{run}", backend.name()));
             let _ = std::fs::remove_dir_all(&folder);
             std::fs::create_dir_all(&folder).expect("a run folder");
-            if !args.no_baselines {
-                bare.push(bare_load(backend, &file, &folder));
-            }
             steps.push(commands(&pds, backend, &file, &folder, mentions, run == 0));
             if args.keep.is_none() || run + 1 < args.runs {
+                let _ = std::fs::remove_dir_all(&folder);
+            }
+        }
+        // After the commands: a child's peak memory counts the pages it shares with
+        // this process until it starts `pds`, and the bare COPY holds every row.
+        for run in 0..args.runs {
+            if !args.no_baselines {
+                let folder = dir.join(format!("{}-bare-{run}", backend.name()));
+                std::fs::create_dir_all(&folder).expect("a run folder");
+                bare.push(bare_load(backend, &file, &folder));
                 let _ = std::fs::remove_dir_all(&folder);
             }
         }
