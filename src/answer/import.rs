@@ -11,10 +11,17 @@
 //! A file with any bad row imports nothing, unless the caller chooses to skip bad
 //! rows; then every respondent with a bad row is left out whole, since half an
 //! answer would distort the ranking.
+//!
+//! The file is read twice, so that memory does not grow with its texts: the first
+//! reading checks every row and keeps only each respondent's shape (segment, ranks
+//! given and on which lines); the second stores the rows of the respondents without
+//! errors, in batches (multi-row INSERT on SQLite, COPY on PostgreSQL), all in one
+//! transaction.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::form::MAX_TEXT_CHARS;
@@ -34,6 +41,9 @@ pub const SEGMENT_ATTRIBUTE: &str = "segment";
 
 const REQUIRED: [&str; 5] = ["respondent", "wave", "segment", "rank", "problem"];
 const OPTIONAL: [&str; 1] = ["area"];
+/// Rows stored per statement: 2,000 mentions of 7 values stay under SQLite's limit of
+/// 32,766 values per statement, and a batch of texts stays a few hundred KiB.
+const BATCH: usize = 2_000;
 
 /// One problem of an imported respondent; ranks are renumbered 1..m in the order
 /// given, as the form does, so a skipped number leaves no gap.
@@ -68,26 +78,62 @@ pub struct ResponsesReport {
     pub errors: Vec<String>,
 }
 
-/// A respondent while their rows are read.
-struct Draft {
-    respondent: String,
-    wave: WaveLabel,
-    segment: Option<String>,
+/// Where each column is.
+struct Columns {
+    respondent: usize,
+    wave: usize,
+    segment: usize,
+    rank: usize,
+    problem: usize,
+    area: Option<usize>,
+}
+
+/// One respondent as the first reading leaves it: no texts, only what the checks of
+/// later rows need.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
     first_line: u64,
-    no_problems_line: Option<u64>,
-    /// `(rank as written, text, area, line)`.
-    problems: Vec<(u32, String, Option<String>, u64)>,
+    /// 0: no "no problems" row.
+    no_problems_line: u64,
+    /// 0: no segment; else the segment's index + 1.
+    segment: u32,
+    /// Bit `r` set: rank `r` is given (ranks are at most `MAX_PROBLEMS_LIMIT`).
+    ranks: u16,
     bad: bool,
 }
 
-/// Parses a whole responses file for a survey that lets respondents list up to
-/// `max_problems` problems. Returns the respondents without errors, the number of
-/// respondents with errors, and one message per bad row.
-pub fn parse(
-    reader: impl Read,
-    file: &str,
+/// Every respondent of a file, numbered in order of their first row.
+#[derive(Default)]
+struct Respondents {
     max_problems: u32,
-) -> Result<(Vec<ImportedRespondent>, usize, Vec<String>), ImportError> {
+    waves: Vec<WaveLabel>,
+    wave_of: HashMap<String, u32>,
+    /// Per wave: respondent id to number.
+    number_of: Vec<HashMap<Box<str>, u32>>,
+    ids: Vec<Box<str>>,
+    wave: Vec<u32>,
+    seen: Vec<Seen>,
+    /// `max_problems` lines per respondent: the line of each rank given (0: none).
+    rank_lines: Vec<u64>,
+    segments: Vec<String>,
+    segment_of: HashMap<String, u32>,
+}
+
+/// What the first reading found.
+struct Checked {
+    respondents: Respondents,
+    errors: Vec<String>,
+    bad: usize,
+}
+
+/// A row of a respondent without errors, as the second reading hands it on.
+struct GoodRow<'r> {
+    number: u32,
+    /// `(rank renumbered 1..m, text, area)`; `None` for a "no problems" row.
+    problem: Option<(u32, &'r str, Option<&'r str>)>,
+}
+
+fn open<R: Read>(reader: R, file: &str) -> Result<(csv::Reader<R>, Columns), ImportError> {
     let mut csv = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
@@ -124,176 +170,344 @@ pub fn parse(
             missing.join(",")
         )));
     }
+    let columns = Columns {
+        respondent: column["respondent"],
+        wave: column["wave"],
+        segment: column["segment"],
+        rank: column["rank"],
+        problem: column["problem"],
+        area: column.get("area").copied(),
+    };
+    Ok((csv, columns))
+}
 
-    let mut drafts: Vec<Draft> = Vec::new();
-    let mut draft_of: HashMap<(String, String), usize> = HashMap::new();
+/// The first reading: checks every row; keeps each respondent's shape.
+fn check(reader: impl Read, file: &str, max_problems: u32) -> Result<Checked, ImportError> {
+    let (mut csv, columns) = open(reader, file)?;
+    let mut respondents = Respondents {
+        max_problems,
+        ..Respondents::default()
+    };
     let mut errors: Vec<String> = Vec::new();
-    for record in csv.records() {
-        let record = match record {
-            Ok(r) => r,
+    let mut record = csv::StringRecord::new();
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
                 errors.push(format!("line {line}: {e}"));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
                 continue;
             }
-        };
+        }
         let line = record.position().map_or(0, |p| p.line());
-        let field = |name: &str| {
-            column
-                .get(name)
-                .and_then(|&i| record.get(i))
-                .unwrap_or("")
-                .to_string()
-        };
-        let respondent = field("respondent");
-        if let Err(reason) = check_field("respondent", &respondent, true) {
+        let field = |i: usize| record.get(i).unwrap_or("");
+        let respondent = field(columns.respondent);
+        if let Err(reason) = check_field("respondent", respondent, true) {
             errors.push(format!("line {line}: {reason}"));
             continue;
         }
-        let wave: WaveLabel = match field("wave").parse() {
+        let wave = match respondents.wave_number(field(columns.wave)) {
             Ok(w) => w,
             Err(e) => {
                 errors.push(format!("line {line}: {e}"));
                 continue;
             }
         };
-        let key = (wave.as_str().to_string(), respondent.clone());
-        let index = *draft_of.entry(key).or_insert_with(|| {
-            drafts.push(Draft {
-                respondent: respondent.clone(),
-                wave: wave.clone(),
-                segment: None,
-                first_line: line,
-                no_problems_line: None,
-                problems: Vec::new(),
-                bad: false,
-            });
-            drafts.len() - 1
-        });
-        let draft = &mut drafts[index];
-        if let Err(reason) = read_row(draft, line, &field, max_problems) {
-            draft.bad = true;
+        let number = respondents.number(wave, respondent, line);
+        let row = Row {
+            segment: field(columns.segment),
+            rank: field(columns.rank),
+            problem: field(columns.problem),
+            area: columns.area.map_or("", field),
+        };
+        if let Err(reason) = respondents.check_row(number, line, &row) {
+            respondents.seen[number as usize].bad = true;
             errors.push(format!("line {line}: {reason}"));
         }
     }
-
-    let bad = drafts.iter().filter(|d| d.bad).count();
-    let respondents = drafts
-        .into_iter()
-        .filter(|d| !d.bad)
-        .map(|mut d| {
-            d.problems.sort_by_key(|p| p.0);
-            ImportedRespondent {
-                respondent: d.respondent,
-                wave: d.wave,
-                segment: d.segment,
-                problems: d
-                    .problems
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (_, text, area, _))| ImportedProblem {
-                        rank: i as u32 + 1,
-                        text,
-                        area,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    Ok((respondents, bad, errors))
+    let bad = respondents.seen.iter().filter(|s| s.bad).count();
+    Ok(Checked {
+        respondents,
+        errors,
+        bad,
+    })
 }
 
-/// Adds one row to its respondent, or says what is wrong with it.
-fn read_row(
-    draft: &mut Draft,
-    line: u64,
-    field: &dyn Fn(&str) -> String,
-    max_problems: u32,
-) -> std::result::Result<(), String> {
-    let who = format!("respondent {:?} (wave {})", draft.respondent, draft.wave);
-    let segment = field("segment");
-    check_field("segment", &segment, false)?;
-    let segment = (!segment.is_empty()).then_some(segment);
-    if line == draft.first_line {
-        draft.segment = segment;
-    } else if segment != draft.segment {
-        return Err(format!(
-            "{who} is in segment {:?} here but {:?} on line {}",
-            segment.unwrap_or_default(),
-            draft.segment.clone().unwrap_or_default(),
-            draft.first_line
-        ));
+/// The fields of one row that belong to its respondent.
+struct Row<'r> {
+    segment: &'r str,
+    rank: &'r str,
+    problem: &'r str,
+    area: &'r str,
+}
+
+impl Respondents {
+    fn wave_number(&mut self, text: &str) -> std::result::Result<u32, String> {
+        if let Some(&w) = self.wave_of.get(text) {
+            return Ok(w);
+        }
+        let label: WaveLabel = text.parse().map_err(|e| format!("{e}"))?;
+        let w = self.waves.len() as u32;
+        self.waves.push(label);
+        self.number_of.push(HashMap::new());
+        self.wave_of.insert(text.to_string(), w);
+        Ok(w)
     }
 
-    let (rank, problem, area) = (field("rank"), field("problem"), field("area"));
-    check_field("area", &area, false)?;
-    if rank.is_empty() && problem.is_empty() {
-        if !area.is_empty() {
+    /// The respondent's number, a new one at their first row.
+    fn number(&mut self, wave: u32, respondent: &str, line: u64) -> u32 {
+        if let Some(&n) = self.number_of[wave as usize].get(respondent) {
+            return n;
+        }
+        let n = self.seen.len() as u32;
+        self.number_of[wave as usize].insert(respondent.into(), n);
+        self.ids.push(respondent.into());
+        self.wave.push(wave);
+        self.seen.push(Seen {
+            first_line: line,
+            ..Seen::default()
+        });
+        self.rank_lines
+            .extend(std::iter::repeat_n(0, self.max_problems as usize));
+        n
+    }
+
+    fn find(&self, wave: &str, respondent: &str) -> Option<u32> {
+        let w = self.wave_of.get(wave)?;
+        self.number_of[*w as usize].get(respondent).copied()
+    }
+
+    fn segment(&self, seen: &Seen) -> Option<&str> {
+        (seen.segment > 0).then(|| self.segments[seen.segment as usize - 1].as_str())
+    }
+
+    fn rank_line(&self, number: u32, rank: u32) -> u64 {
+        self.rank_lines[number as usize * self.max_problems as usize + rank as usize - 1]
+    }
+
+    /// Adds one row to respondent `number`, or says what is wrong with it.
+    fn check_row(&mut self, number: u32, line: u64, row: &Row) -> std::result::Result<(), String> {
+        let max_problems = self.max_problems;
+        let who = |r: &Respondents| {
+            format!(
+                "respondent {:?} (wave {})",
+                r.ids[number as usize], r.waves[r.wave[number as usize] as usize]
+            )
+        };
+        check_field("segment", row.segment, false)?;
+        let segment = if row.segment.is_empty() {
+            0
+        } else {
+            let next = self.segments.len() as u32;
+            let index = *self
+                .segment_of
+                .entry(row.segment.to_string())
+                .or_insert(next);
+            if index == next {
+                self.segments.push(row.segment.to_string());
+            }
+            index + 1
+        };
+        let seen = self.seen[number as usize];
+        if line == seen.first_line {
+            self.seen[number as usize].segment = segment;
+        } else if segment != seen.segment {
             return Err(format!(
-                "area {area:?} is given without a problem (a row with empty rank and problem means \"no problems\")"
+                "{} is in segment {:?} here but {:?} on line {}",
+                who(self),
+                row.segment,
+                self.segment(&seen).unwrap_or_default(),
+                seen.first_line
             ));
         }
-        if let Some(first) = draft.no_problems_line {
+
+        let (rank, problem, area) = (row.rank, row.problem, row.area);
+        check_field("area", area, false)?;
+        if rank.is_empty() && problem.is_empty() {
+            if !area.is_empty() {
+                return Err(format!(
+                    "area {area:?} is given without a problem (a row with empty rank and problem means \"no problems\")"
+                ));
+            }
+            if seen.no_problems_line > 0 {
+                return Err(format!(
+                    "{} already has a \"no problems\" row on line {}",
+                    who(self),
+                    seen.no_problems_line
+                ));
+            }
+            if seen.ranks != 0 {
+                let first = (1..=max_problems)
+                    .map(|r| self.rank_line(number, r))
+                    .filter(|&l| l > 0)
+                    .min()
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{} has problems (line {first}) and also this \"no problems\" row (empty rank and problem)",
+                    who(self)
+                ));
+            }
+            self.seen[number as usize].no_problems_line = line;
+            return Ok(());
+        }
+        if problem.is_empty() {
             return Err(format!(
-                "{who} already has a \"no problems\" row on line {first}"
+                "rank {rank:?} has no problem text (leave both empty for a respondent with no problems)"
             ));
         }
-        if let Some(p) = draft.problems.first() {
-            return Err(format!(
-                "{who} has problems (line {}) and also this \"no problems\" row (empty rank and problem)",
-                p.3
-            ));
+        if rank.is_empty() {
+            return Err("the problem has no rank (1 = most important)".into());
         }
-        draft.no_problems_line = Some(line);
-        return Ok(());
-    }
-    if problem.is_empty() {
-        return Err(format!(
-            "rank {rank:?} has no problem text (leave both empty for a respondent with no problems)"
-        ));
-    }
-    if rank.is_empty() {
-        return Err("the problem has no rank (1 = most important)".into());
-    }
-    let rank: u32 = match rank.parse() {
-        Ok(r) if (1..=max_problems).contains(&r) => r,
-        _ => {
-            return Err(format!(
+        let rank: u32 = match rank.parse() {
+            Ok(r) if (1..=max_problems).contains(&r) => r,
+            _ => {
+                return Err(format!(
                 "rank {rank:?} is not a whole number from 1 to {max_problems} (1 = most important)"
             ))
+            }
+        };
+        if problem.chars().count() > MAX_TEXT_CHARS {
+            return Err(format!(
+                "the problem is longer than {MAX_TEXT_CHARS} characters"
+            ));
         }
-    };
-    if problem.chars().count() > MAX_TEXT_CHARS {
-        return Err(format!(
-            "the problem is longer than {MAX_TEXT_CHARS} characters"
-        ));
+        if problem
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err("the problem contains control characters".into());
+        }
+        if !area.is_empty() && coding::group_key(area).is_empty() {
+            return Err(format!("area {area:?} has no letters or digits"));
+        }
+        if seen.no_problems_line > 0 {
+            return Err(format!(
+                "{} has a \"no problems\" row on line {} and also this problem",
+                who(self),
+                seen.no_problems_line
+            ));
+        }
+        if seen.ranks & (1 << rank) != 0 {
+            return Err(format!(
+                "{} already has rank {rank} on line {}",
+                who(self),
+                self.rank_line(number, rank)
+            ));
+        }
+        if seen.ranks.count_ones() >= max_problems {
+            return Err(format!(
+                "{} lists more than {max_problems} problems, the most this survey asks for",
+                who(self)
+            ));
+        }
+        self.seen[number as usize].ranks |= 1 << rank;
+        let at = number as usize * max_problems as usize + rank as usize - 1;
+        self.rank_lines[at] = line;
+        Ok(())
     }
-    if problem
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err("the problem contains control characters".into());
+}
+
+/// The second reading: hands on every row of the respondents without errors, with
+/// ranks renumbered 1..m in the order of the ranks given.
+fn for_each_good_row<E: From<ImportError>>(
+    reader: impl Read,
+    file: &str,
+    checked: &Checked,
+    mut f: impl FnMut(GoodRow) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    let (mut csv, columns) = open(reader, file)?;
+    let respondents = &checked.respondents;
+    let mut record = csv::StringRecord::new();
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            // Reported by the first reading; such a row belongs to no respondent.
+            Err(e) if !matches!(e.kind(), csv::ErrorKind::Io(_)) => continue,
+            Err(e) => {
+                return Err(ImportError::Header {
+                    file: file.to_string(),
+                    reason: format!("reading it again: {e}"),
+                }
+                .into())
+            }
+        }
+        let field = |i: usize| record.get(i).unwrap_or("");
+        let Some(number) = respondents.find(field(columns.wave), field(columns.respondent)) else {
+            continue;
+        };
+        let seen = &respondents.seen[number as usize];
+        if seen.bad {
+            continue;
+        }
+        let problem = match field(columns.rank).parse::<u32>() {
+            Ok(rank) => {
+                let renumbered = (seen.ranks & ((1u16 << rank) - 1)).count_ones() + 1;
+                let area = columns.area.map_or("", field);
+                Some((
+                    renumbered,
+                    field(columns.problem),
+                    (!area.is_empty()).then_some(area),
+                ))
+            }
+            Err(_) => None,
+        };
+        f(GoodRow { number, problem })?;
     }
-    if !area.is_empty() && coding::group_key(&area).is_empty() {
-        return Err(format!("area {area:?} has no letters or digits"));
-    }
-    if let Some(first) = draft.no_problems_line {
-        return Err(format!(
-            "{who} has a \"no problems\" row on line {first} and also this problem"
-        ));
-    }
-    if let Some(same) = draft.problems.iter().find(|p| p.0 == rank) {
-        return Err(format!("{who} already has rank {rank} on line {}", same.3));
-    }
-    if draft.problems.len() >= max_problems as usize {
-        return Err(format!(
-            "{who} lists more than {max_problems} problems, the most this survey asks for"
-        ));
-    }
-    draft
-        .problems
-        .push((rank, problem, (!area.is_empty()).then_some(area), line));
-    Ok(())
+}
+
+/// Parses a whole responses file for a survey that lets respondents list up to
+/// `max_problems` problems, into memory. Returns the respondents without errors, the
+/// number of respondents with errors, and one message per bad row.
+pub fn parse<R: Read + Seek>(
+    mut reader: R,
+    file: &str,
+    max_problems: u32,
+) -> std::result::Result<(Vec<ImportedRespondent>, usize, Vec<String>), ImportError> {
+    let checked = check(&mut reader, file, max_problems)?;
+    rewind(&mut reader, file)?;
+    let r = &checked.respondents;
+    let mut gathered: Vec<Option<ImportedRespondent>> = vec![None; r.seen.len()];
+    for_each_good_row::<ImportError>(&mut reader, file, &checked, |row| {
+        let n = row.number as usize;
+        let respondent = gathered[n].get_or_insert_with(|| ImportedRespondent {
+            respondent: r.ids[n].to_string(),
+            wave: r.waves[r.wave[n] as usize].clone(),
+            segment: r.segment(&r.seen[n]).map(str::to_string),
+            problems: Vec::new(),
+        });
+        if let Some((rank, text, area)) = row.problem {
+            respondent.problems.push(ImportedProblem {
+                rank,
+                text: text.to_string(),
+                area: area.map(str::to_string),
+            });
+        }
+        Ok(())
+    })?;
+    let respondents = gathered
+        .into_iter()
+        .flatten()
+        .map(|mut r| {
+            r.problems.sort_by_key(|p| p.rank);
+            r
+        })
+        .collect();
+    Ok((respondents, checked.bad, checked.errors))
+}
+
+fn rewind(reader: &mut impl Seek, file: &str) -> std::result::Result<(), ImportError> {
+    reader
+        .seek(SeekFrom::Start(0))
+        .map(|_| ())
+        .map_err(|e| ImportError::Header {
+            file: file.to_string(),
+            reason: format!("cannot read it a second time: {e}"),
+        })
 }
 
 fn check_field(what: &str, value: &str, required: bool) -> std::result::Result<(), String> {
@@ -311,114 +525,296 @@ fn check_field(what: &str, value: &str, required: bool) -> std::result::Result<(
     Ok(())
 }
 
-/// Stores imported respondents in one transaction. A respondent already imported
-/// into the same survey and wave has their answer replaced (first import time kept).
-pub fn store(
-    db: &Database,
-    survey: &StoredSurvey,
-    respondents: &[ImportedRespondent],
-    progress: &indicatif::ProgressBar,
-) -> Result<ResponsesReport> {
-    db.write(|conn| {
-        let stamp = now();
-        let locale = survey.survey.default_locale.as_str();
-        let mut report = ResponsesReport::default();
-        let mut wave_ids: HashMap<WaveLabel, i64> = HashMap::new();
-        let mut area_ids: HashMap<String, i64> = HashMap::new();
-        for r in respondents {
-            let wave_id = match wave_ids.get(&r.wave) {
-                Some(id) => *id,
-                None => {
-                    let id = survey_store::ensure_wave(conn, survey.id, &r.wave)?.id;
-                    wave_ids.insert(r.wave.clone(), id);
-                    id
-                }
-            };
-            let attributes: BTreeMap<&str, &str> = r
-                .segment
-                .iter()
-                .map(|s| (SEGMENT_ATTRIBUTE, s.as_str()))
-                .collect();
-            let attributes = serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into());
-            let no_problems = i32::from(r.problems.is_empty());
-            let existing: Option<i64> = imported_responses::table
-                .filter(imported_responses::survey_id.eq(survey.id))
-                .filter(imported_responses::wave_id.eq(wave_id))
-                .filter(imported_responses::respondent.eq(&r.respondent))
-                .select(imported_responses::response_id)
-                .first(conn)
-                .optional()?;
-            let response_id = match existing {
-                Some(id) => {
-                    diesel::update(responses::table.find(id))
-                        .set((
-                            responses::attributes.eq(&attributes),
-                            responses::no_problems.eq(no_problems),
-                            responses::updated_at.eq(stamp),
-                        ))
-                        .execute(conn)?;
-                    diesel::delete(mentions::table.filter(mentions::response_id.eq(id)))
-                        .execute(conn)?;
-                    report.replaced += 1;
-                    id
-                }
-                None => {
-                    diesel::insert_into(responses::table)
-                        .values((
-                            responses::survey_id.eq(survey.id),
-                            responses::wave_id.eq(wave_id),
-                            responses::locale.eq(locale),
-                            responses::attributes.eq(&attributes),
-                            responses::no_problems.eq(no_problems),
-                            responses::submitted_at.eq(stamp),
-                            responses::updated_at.eq(stamp),
-                        ))
-                        .execute(conn)?;
-                    // No RETURNING across both backends: the row just inserted is the
-                    // newest response of this wave without an invitation (form answers
-                    // always have one), and this transaction holds it.
-                    let id: i64 = responses::table
-                        .filter(responses::survey_id.eq(survey.id))
-                        .filter(responses::wave_id.eq(wave_id))
-                        .filter(responses::invitation_id.is_null())
-                        .select(diesel::dsl::max(responses::id))
-                        .first::<Option<i64>>(conn)?
-                        .ok_or(diesel::result::Error::NotFound)?;
-                    diesel::insert_into(imported_responses::table)
-                        .values((
-                            imported_responses::response_id.eq(id),
-                            imported_responses::survey_id.eq(survey.id),
-                            imported_responses::wave_id.eq(wave_id),
-                            imported_responses::respondent.eq(&r.respondent),
-                            imported_responses::imported_at.eq(stamp),
-                        ))
-                        .execute(conn)?;
-                    report.inserted += 1;
-                    id
-                }
-            };
-            for p in &r.problems {
-                let area_id = match &p.area {
-                    Some(label) => Some(area_id(conn, survey.id, label, &mut area_ids)?),
-                    None => None,
-                };
-                diesel::insert_into(mentions::table)
-                    .values((
-                        mentions::response_id.eq(response_id),
-                        mentions::rank.eq(p.rank as i32),
-                        mentions::text.eq(&p.text),
-                        mentions::may_contact.eq(0),
-                        mentions::area_id.eq(area_id),
-                        mentions::coded_by.eq(area_id.map(|_| CODED_BY_IMPORT)),
-                        mentions::coded_at.eq(area_id.map(|_| stamp)),
-                    ))
-                    .execute(conn)?;
-                report.mentions += 1;
-            }
-            progress.inc(1);
+/// A response row of an imported respondent, with its id chosen beforehand (see
+/// [`ResponseIds`]) so that its mentions can be stored in the same batch.
+#[derive(Insertable)]
+#[diesel(table_name = responses, treat_none_as_default_value = false)]
+struct NewResponse {
+    id: i64,
+    survey_id: i64,
+    wave_id: i64,
+    locale: String,
+    attributes: String,
+    no_problems: i32,
+    submitted_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = imported_responses, treat_none_as_default_value = false)]
+struct NewImported {
+    response_id: i64,
+    survey_id: i64,
+    wave_id: i64,
+    respondent: String,
+    imported_at: chrono::NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = mentions, treat_none_as_default_value = false)]
+struct NewMention {
+    response_id: i64,
+    rank: i32,
+    text: String,
+    may_contact: i32,
+    area_id: Option<i64>,
+    coded_by: Option<&'static str>,
+    coded_at: Option<chrono::NaiveDateTime>,
+}
+
+/// Ids for new responses, taken before their rows are written. SQLite: the write
+/// transaction holds the only write lock, so the ids after the highest ever used are
+/// ours. PostgreSQL: ids are drawn from the table's sequence, a block at a time, so
+/// that concurrent writers never get the same.
+#[derive(Default)]
+struct ResponseIds {
+    next: Vec<i64>,
+    /// SQLite: the last id handed out (ids handed out are not all written yet).
+    last: Option<i64>,
+}
+
+impl ResponseIds {
+    fn take(&mut self, conn: &mut AnyConnection) -> Result<i64> {
+        if let Some(id) = self.next.pop() {
+            return Ok(id);
         }
-        Ok(report)
-    })
+        use diesel::dsl::sql;
+        use diesel::sql_types::BigInt;
+        self.next = match conn {
+            AnyConnection::Sqlite(c) => {
+                let highest: i64 = match self.last {
+                    Some(last) => last,
+                    None => diesel::select(sql::<BigInt>(
+                        "MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'responses'), 0), \
+                         COALESCE((SELECT MAX(id) FROM responses), 0))",
+                    ))
+                    .get_result(c)?,
+                };
+                self.last = Some(highest + BATCH as i64);
+                (highest + 1..=highest + BATCH as i64).rev().collect()
+            }
+            AnyConnection::Postgresql(c) => {
+                let mut ids: Vec<i64> = diesel::select(sql::<BigInt>(&format!(
+                    "nextval(pg_get_serial_sequence('responses', 'id')) FROM generate_series(1, {BATCH})"
+                )))
+                .load(c)?;
+                ids.reverse();
+                ids
+            }
+        };
+        self.next
+            .pop()
+            .ok_or_else(|| diesel::result::Error::NotFound.into())
+    }
+}
+
+/// The second reading's rows, gathered into batches and stored.
+struct Writer<'a> {
+    survey: &'a StoredSurvey,
+    respondents: &'a Respondents,
+    stamp: chrono::NaiveDateTime,
+    wave_ids: Vec<i64>,
+    /// The `attributes` JSON of each segment (index 0: no segment).
+    attributes: Vec<String>,
+    /// Per respondent: the response id once their first row is stored (0: not yet).
+    response_of: Vec<i64>,
+    /// Respondents imported before, by number: their response id.
+    earlier: HashMap<u32, i64>,
+    ids: ResponseIds,
+    area_ids: HashMap<String, i64>,
+    new_responses: Vec<u32>,
+    replaced: Vec<u32>,
+    mentions: Vec<NewMention>,
+    report: ResponsesReport,
+}
+
+impl<'a> Writer<'a> {
+    fn new(
+        conn: &mut AnyConnection,
+        survey: &'a StoredSurvey,
+        respondents: &'a Respondents,
+    ) -> Result<Self> {
+        let mut wave_ids = Vec::new();
+        for wave in &respondents.waves {
+            wave_ids.push(survey_store::ensure_wave(conn, survey.id, wave)?.id);
+        }
+        let attributes = std::iter::once(None)
+            .chain(respondents.segments.iter().map(Some))
+            .map(|segment| {
+                let map: BTreeMap<&str, &str> = segment
+                    .iter()
+                    .map(|s| (SEGMENT_ATTRIBUTE, s.as_str()))
+                    .collect();
+                serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
+            })
+            .collect();
+        let mut writer = Writer {
+            survey,
+            respondents,
+            stamp: now(),
+            wave_ids,
+            attributes,
+            response_of: vec![0; respondents.seen.len()],
+            earlier: HashMap::new(),
+            ids: ResponseIds::default(),
+            area_ids: HashMap::new(),
+            new_responses: Vec::new(),
+            replaced: Vec::new(),
+            mentions: Vec::with_capacity(BATCH),
+            report: ResponsesReport::default(),
+        };
+        writer.find_earlier(conn)?;
+        Ok(writer)
+    }
+
+    /// Finds the respondents of the file imported before (their answers are replaced).
+    fn find_earlier(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        let mut last = 0;
+        loop {
+            let page: Vec<(i64, i64, String, i64)> = imported_responses::table
+                .filter(imported_responses::survey_id.eq(self.survey.id))
+                .filter(imported_responses::id.gt(last))
+                .order(imported_responses::id)
+                .select((
+                    imported_responses::id,
+                    imported_responses::wave_id,
+                    imported_responses::respondent,
+                    imported_responses::response_id,
+                ))
+                .limit(10_000)
+                .load(conn)?;
+            let Some(end) = page.last().map(|p| p.0) else {
+                return Ok(());
+            };
+            last = end;
+            for (_, wave_id, respondent, response_id) in page {
+                let Some(wave) = self.wave_ids.iter().position(|&w| w == wave_id) else {
+                    continue;
+                };
+                let found = self.respondents.number_of[wave].get(respondent.as_str());
+                if let Some(&n) = found.filter(|&&n| !self.respondents.seen[n as usize].bad) {
+                    self.earlier.insert(n, response_id);
+                }
+            }
+        }
+    }
+
+    fn row(
+        &mut self,
+        conn: &mut AnyConnection,
+        row: GoodRow,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<()> {
+        let n = row.number as usize;
+        if self.response_of[n] == 0 {
+            self.response_of[n] = match self.earlier.get(&row.number) {
+                Some(&id) => {
+                    self.replaced.push(row.number);
+                    id
+                }
+                None => {
+                    self.new_responses.push(row.number);
+                    self.ids.take(conn)?
+                }
+            };
+            bar.inc(1);
+        }
+        if let Some((rank, text, area)) = row.problem {
+            let area_id = match area {
+                Some(label) => Some(area_id(conn, self.survey.id, label, &mut self.area_ids)?),
+                None => None,
+            };
+            self.mentions.push(NewMention {
+                response_id: self.response_of[n],
+                rank: rank as i32,
+                text: text.to_string(),
+                may_contact: 0,
+                area_id,
+                coded_by: area_id.map(|_| CODED_BY_IMPORT),
+                coded_at: area_id.map(|_| self.stamp),
+            });
+        }
+        if self.mentions.len() >= BATCH || self.new_responses.len() >= BATCH {
+            self.flush(conn)?;
+        }
+        Ok(())
+    }
+
+    /// Stores what is gathered: replaced answers first (their old mentions go), then
+    /// new responses, then mentions, which refer to both.
+    fn flush(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        let r = self.respondents;
+        let no_problems = |n: u32| i32::from(r.seen[n as usize].ranks == 0);
+        let attributes = |n: u32| self.attributes[r.seen[n as usize].segment as usize].as_str();
+        for &n in &self.replaced {
+            let id = self.response_of[n as usize];
+            diesel::update(responses::table.find(id))
+                .set((
+                    responses::attributes.eq(attributes(n)),
+                    responses::no_problems.eq(no_problems(n)),
+                    responses::updated_at.eq(self.stamp),
+                ))
+                .execute(conn)?;
+            diesel::delete(mentions::table.filter(mentions::response_id.eq(id))).execute(conn)?;
+        }
+        self.report.replaced += self.replaced.len();
+        self.replaced.clear();
+        let locale = self.survey.survey.default_locale.as_str();
+        let new: Vec<NewResponse> = self
+            .new_responses
+            .iter()
+            .map(|&n| NewResponse {
+                id: self.response_of[n as usize],
+                survey_id: self.survey.id,
+                wave_id: self.wave_ids[r.wave[n as usize] as usize],
+                locale: locale.to_string(),
+                attributes: attributes(n).to_string(),
+                no_problems: no_problems(n),
+                submitted_at: self.stamp,
+                updated_at: self.stamp,
+            })
+            .collect();
+        let imported: Vec<NewImported> = self
+            .new_responses
+            .iter()
+            .map(|&n| NewImported {
+                response_id: self.response_of[n as usize],
+                survey_id: self.survey.id,
+                wave_id: self.wave_ids[r.wave[n as usize] as usize],
+                respondent: r.ids[n as usize].to_string(),
+                imported_at: self.stamp,
+            })
+            .collect();
+        match conn {
+            AnyConnection::Sqlite(c) => {
+                diesel::insert_into(responses::table)
+                    .values(&new)
+                    .execute(c)?;
+                diesel::insert_into(imported_responses::table)
+                    .values(&imported)
+                    .execute(c)?;
+                diesel::insert_into(mentions::table)
+                    .values(&self.mentions)
+                    .execute(c)?;
+            }
+            AnyConnection::Postgresql(c) => {
+                diesel::copy_from(responses::table)
+                    .from_insertable(&new)
+                    .execute(c)?;
+                diesel::copy_from(imported_responses::table)
+                    .from_insertable(&imported)
+                    .execute(c)?;
+                diesel::copy_from(mentions::table)
+                    .from_insertable(&self.mentions)
+                    .execute(c)?;
+            }
+        }
+        self.report.inserted += new.len();
+        self.report.mentions += self.mentions.len();
+        self.new_responses.clear();
+        self.mentions.clear();
+        Ok(())
+    }
 }
 
 /// The id of the survey's area with this label (by normalised text), created if new.
@@ -428,10 +824,10 @@ fn area_id(
     label: &str,
     cache: &mut HashMap<String, i64>,
 ) -> Result<i64> {
-    let key = coding::group_key(label);
-    if let Some(id) = cache.get(&key) {
+    if let Some(id) = cache.get(label) {
         return Ok(*id);
     }
+    let key = coding::group_key(label);
     let find = |conn: &mut AnyConnection| {
         areas::table
             .filter(areas::survey_id.eq(survey_id))
@@ -454,34 +850,53 @@ fn area_id(
             find(conn)?.ok_or(diesel::result::Error::NotFound)?
         }
     };
-    cache.insert(key, id);
+    cache.insert(label.to_string(), id);
     Ok(id)
 }
 
-/// Parses and stores a responses file. With `skip_invalid` false, one bad row means
+/// Reads and stores a responses file. With `skip_invalid` false, one bad row means
 /// nothing is imported and every bad row is reported.
-pub fn import(
+pub fn import<R: Read + Seek>(
     db: &Database,
     survey: &StoredSurvey,
-    reader: impl Read,
+    mut reader: R,
     file: &str,
     skip_invalid: bool,
     progress: &indicatif::ProgressBar,
 ) -> Result<ResponsesReport> {
-    let (respondents, bad, errors) = parse(reader, file, survey.survey.max_problems)?;
-    if !errors.is_empty() && !skip_invalid {
+    let checked = check(&mut reader, file, survey.survey.max_problems)?;
+    if !checked.errors.is_empty() && !skip_invalid {
         return Err(ImportError::Rejected {
             file: file.to_string(),
-            errors,
+            errors: checked.errors,
         }
         .into());
     }
-    progress.set_length(respondents.len() as u64);
-    let mut report = store(db, survey, &respondents, progress)?;
-    report.skipped_respondents = bad;
-    report.errors = errors;
+    rewind(&mut reader, file)?;
+    progress.set_length((checked.respondents.seen.len() - checked.bad) as u64);
+    let mut report = db.write(|conn| {
+        let large_cache = matches!(conn, AnyConnection::Sqlite(_));
+        if large_cache {
+            // Index pages of a million new rows stay in memory until the commit.
+            conn.batch_execute(&format!("PRAGMA cache_size = -{SQLITE_CACHE_KIB}"))?;
+        }
+        let mut writer = Writer::new(conn, survey, &checked.respondents)?;
+        let stored = for_each_good_row(&mut reader, file, &checked, |row| {
+            writer.row(conn, row, progress)
+        })
+        .and_then(|()| writer.flush(conn));
+        if large_cache {
+            conn.batch_execute("PRAGMA cache_size = -2000")?;
+        }
+        stored.map(|()| writer.report)
+    })?;
+    report.skipped_respondents = checked.bad;
+    report.errors = checked.errors;
     Ok(report)
 }
+
+/// SQLite's page cache during an import, in KiB (its default is 2,000).
+const SQLITE_CACHE_KIB: u32 = 65_536;
 
 #[cfg(test)]
 mod tests {
@@ -494,7 +909,7 @@ mod tests {
                    r1,2026-H1,current,1,Late delivery,\n\
                    r2,2026-H1,lost,,,\n\
                    r1,2026-H2,current,3,Late again,Delivery\n";
-        let (rows, bad, errors) = parse(csv.as_bytes(), "r.csv", 5).unwrap();
+        let (rows, bad, errors) = parse(std::io::Cursor::new(csv), "r.csv", 5).unwrap();
         assert_eq!((bad, errors.len()), (0, 0), "{errors:?}");
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].problems[0].text, "Late delivery");
@@ -516,7 +931,7 @@ mod tests {
                    r4,w,a,,\n\
                    r4,w,b,1,Other segment\n\
                    r5,w,a,x,Not a number\n";
-        let (rows, bad, errors) = parse(csv.as_bytes(), "r.csv", 5).unwrap();
+        let (rows, bad, errors) = parse(std::io::Cursor::new(csv), "r.csv", 5).unwrap();
         assert_eq!(errors.len(), 6, "{errors:?}");
         assert!(errors[0].starts_with("line 3:") && errors[0].contains("line 2"));
         assert!(errors[1].starts_with("line 4:") && errors[1].contains("1 to 5"));
@@ -530,10 +945,15 @@ mod tests {
 
     #[test]
     fn unknown_or_missing_columns_are_refused() {
-        let err = parse("respondent,wave,rank,problem\n".as_bytes(), "r.csv", 5).unwrap_err();
+        let err = parse(
+            std::io::Cursor::new("respondent,wave,rank,problem\n"),
+            "r.csv",
+            5,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("segment"), "{err}");
         let err = parse(
-            "respondent,wave,segment,rank,problem,areas\n".as_bytes(),
+            std::io::Cursor::new("respondent,wave,segment,rank,problem,areas\n"),
             "r.csv",
             5,
         )

@@ -51,7 +51,7 @@ pub fn grouping_of(origin: &str) -> String {
 
 /// Groups mentions into their stored areas (see the module comment).
 pub fn group(mentions: &[StoredMention]) -> Grouping {
-    let mut index: HashMap<i64, usize> = HashMap::new();
+    let mut numbering = Numbering::default();
     let mut grouping = Grouping::default();
     for (i, m) in mentions.iter().enumerate() {
         let Some((id, label, by)) = &m.coded else {
@@ -59,17 +59,32 @@ pub fn group(mentions: &[StoredMention]) -> Grouping {
             grouping.uncoded.push(i);
             continue;
         };
-        let next = grouping.areas.len();
-        let area = *index.entry(*id).or_insert_with(|| {
-            grouping.areas.push(Area {
-                label: label.clone(),
-                grouping: by.clone(),
+        grouping.area_of.push(Some(numbering.area(*id, label, by)));
+    }
+    grouping.areas = numbering.areas;
+    grouping
+}
+
+/// Numbers stored areas in order of first mention, as [`group`] does, for a caller
+/// that reads mentions in that order without keeping them.
+#[derive(Debug, Default)]
+pub struct Numbering {
+    index: HashMap<i64, usize>,
+    pub areas: Vec<Area>,
+}
+
+impl Numbering {
+    /// The number of the area stored as `id` (labelled `label`, grouping `by`).
+    pub fn area(&mut self, id: i64, label: &str, by: &str) -> usize {
+        let next = self.areas.len();
+        *self.index.entry(id).or_insert_with(|| {
+            self.areas.push(Area {
+                label: label.to_string(),
+                grouping: by.to_string(),
             });
             next
-        });
-        grouping.area_of.push(Some(area));
+        })
     }
-    grouping
 }
 
 #[cfg(test)]

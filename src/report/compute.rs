@@ -2,7 +2,8 @@
 //! their answers to `stats`, and the optional views (worths, segments, wave
 //! changes, early against late respondents). Every figure comes from `stats`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::ControlFlow;
 
 use super::error::ViewError;
@@ -49,16 +50,27 @@ pub fn compute(
             .chain(earlier.iter().map(|e| e.id))
             .collect()
     });
-    let loaded = load::responses_of(conn, survey.id, wave_ids.as_deref())?;
-    let in_scope: Vec<&load::Respondent> = loaded
-        .respondents
-        .iter()
-        .filter(|r| wave.as_ref().is_none_or(|w| r.wave_id == w.id))
+    let scope = load::Scope {
+        survey_id: survey.id,
+        wave_ids: wave_ids.as_deref(),
+    };
+    let loaded = load::responses_of(conn, scope)?;
+    // Indices into `loaded` of the respondents in scope.
+    let in_scope: Vec<usize> = (0..loaded.respondents.len())
+        .filter(|&i| {
+            wave.as_ref()
+                .is_none_or(|w| loaded.respondents[i].wave_id == w.id)
+        })
         .collect();
+    let in_scope_waves: Option<Vec<i64>> = wave.as_ref().map(|w| vec![w.id]);
+    let in_scope_only = load::Scope {
+        survey_id: survey.id,
+        wave_ids: in_scope_waves.as_deref(),
+    };
 
     let max_problems = survey.survey.max_problems;
-    let (local_areas, inputs) = scoped(&loaded.areas, &[&in_scope]);
-    let respondents = &inputs[0];
+    let (local_areas, respondents) = scoped_one(&loaded, &in_scope);
+    let respondents: &[Vec<stats::Mention>] = &respondents;
     let input = stats::DiscoveryInput {
         max_problems,
         area_count: local_areas.len(),
@@ -119,8 +131,9 @@ pub fn compute(
     let segments = match &options.by {
         Some(attribute) => Some(segments(
             attribute,
+            load::attribute_values(conn, in_scope_only, attribute)?,
+            &loaded,
             &in_scope,
-            respondents,
             &input,
             &ranked,
             &|a| area_of(a).clone(),
@@ -130,13 +143,12 @@ pub fn compute(
 
     let wave_comparison = match (&earlier, &wave) {
         (Some(e), Some(w)) => {
-            let before: Vec<&load::Respondent> = loaded
-                .respondents
-                .iter()
-                .filter(|r| r.wave_id == e.id)
+            let before: Vec<usize> = (0..loaded.respondents.len())
+                .filter(|&i| loaded.respondents[i].wave_id == e.id)
                 .collect();
             Some(compare_waves(
-                &loaded.areas,
+                &loaded,
+                &load::people(conn, scope)?,
                 &before,
                 &in_scope,
                 max_problems,
@@ -174,9 +186,11 @@ pub fn compute(
     }
 
     let early_late = early_late(
+        conn,
+        in_scope_only,
+        &loaded,
         &in_scope,
         &local_areas,
-        &loaded.areas,
         &ranked,
         max_problems,
     )?;
@@ -194,11 +208,13 @@ pub fn compute(
     };
     let n = in_scope.len() as u64;
     // A respondent whose problems are not coded yet still has problems.
-    let with_uncoded: std::collections::HashSet<i64> =
-        loaded.uncoded.iter().map(|m| m.response_id).collect();
+    let with_uncoded: HashSet<i64> = loaded.uncoded.iter().map(|m| m.response_id).collect();
     let respondents_with_problems = in_scope
         .iter()
-        .filter(|r| !r.mentions.is_empty() || with_uncoded.contains(&r.response_id))
+        .filter(|&&i| {
+            !loaded.mentions[i].is_empty()
+                || with_uncoded.contains(&loaded.respondents[i].response_id)
+        })
         .count() as u64;
     let mut uncoded = Uncoded::default();
     for m in &loaded.uncoded {
@@ -244,41 +260,70 @@ pub fn compute(
 
 /// Restricts respondents to the areas they mention: returns the global index of
 /// each local area (areas mentioned in any of `sets`, in global order) and each
-/// set's mentions renumbered to local areas.
-fn scoped(
-    all: &[Area],
-    sets: &[&[&load::Respondent]],
-) -> (Vec<usize>, Vec<Vec<Vec<stats::Mention>>>) {
-    let mut used = vec![false; all.len()];
+/// set's mentions renumbered to local areas. `sets` hold indices into `loaded`.
+fn scoped(loaded: &load::Loaded, sets: &[&[usize]]) -> (Vec<usize>, Vec<Vec<Vec<stats::Mention>>>) {
+    let mut used = vec![false; loaded.areas.len()];
     for set in sets {
-        for r in set.iter() {
-            for m in &r.mentions {
+        for &i in set.iter() {
+            for m in &loaded.mentions[i] {
                 used[m.area] = true;
             }
         }
     }
-    let global: Vec<usize> = (0..all.len()).filter(|&a| used[a]).collect();
-    let mut local = vec![usize::MAX; all.len()];
-    for (l, &g) in global.iter().enumerate() {
-        local[g] = l;
-    }
+    let global: Vec<usize> = (0..loaded.areas.len()).filter(|&a| used[a]).collect();
+    let local = local_numbers(&global, loaded.areas.len());
     let inputs = sets
         .iter()
         .map(|set| {
             set.iter()
-                .map(|r| {
-                    r.mentions
-                        .iter()
-                        .map(|m| stats::Mention {
-                            area: local[m.area],
-                            rank: m.rank,
-                        })
-                        .collect()
-                })
+                .map(|&i| renumbered(&loaded.mentions[i], &local))
                 .collect()
         })
         .collect();
     (global, inputs)
+}
+
+/// As [`scoped`] for one set, borrowing the loaded mentions when the set is every
+/// respondent and every area is mentioned (the usual case: areas are numbered from
+/// the mentions read), so a million respondents are not copied.
+fn scoped_one<'a>(
+    loaded: &'a load::Loaded,
+    set: &[usize],
+) -> (Vec<usize>, Cow<'a, [Vec<stats::Mention>]>) {
+    let every_respondent = set.len() == loaded.respondents.len();
+    let mut used = vec![false; loaded.areas.len()];
+    if every_respondent {
+        for m in loaded.mentions.iter().flatten() {
+            used[m.area] = true;
+        }
+        if used.iter().all(|&u| u) {
+            return (
+                (0..loaded.areas.len()).collect(),
+                Cow::Borrowed(&loaded.mentions),
+            );
+        }
+    }
+    let (global, mut inputs) = scoped(loaded, &[set]);
+    (global, Cow::Owned(inputs.remove(0)))
+}
+
+/// The local number of each global area (`usize::MAX`: not in `global`).
+fn local_numbers(global: &[usize], area_count: usize) -> Vec<usize> {
+    let mut local = vec![usize::MAX; area_count];
+    for (l, &g) in global.iter().enumerate() {
+        local[g] = l;
+    }
+    local
+}
+
+fn renumbered(mentions: &[stats::Mention], local: &[usize]) -> Vec<stats::Mention> {
+    mentions
+        .iter()
+        .map(|m| stats::Mention {
+            area: local[m.area],
+            rank: m.rank,
+        })
+        .collect()
 }
 
 fn worth(
@@ -347,33 +392,28 @@ fn worth(
 
 fn segments(
     attribute: &str,
-    in_scope: &[&load::Respondent],
-    respondents: &[Vec<stats::Mention>],
+    (values_by_response, mut known): (HashMap<i64, String>, Vec<String>),
+    loaded: &load::Loaded,
+    in_scope: &[usize],
     input: &stats::DiscoveryInput,
     ranked: &[usize],
     area: &dyn Fn(usize) -> Area,
 ) -> Result<Segments> {
     let values: Vec<Option<&String>> = in_scope
         .iter()
-        .map(|r| r.attributes.get(attribute))
+        .map(|&i| values_by_response.get(&loaded.respondents[i].response_id))
         .collect();
     let mut names: Vec<&String> = values.iter().flatten().copied().collect();
     names.sort_unstable();
     names.dedup();
     if names.is_empty() {
-        let mut known: Vec<&String> = in_scope.iter().flat_map(|r| r.attributes.keys()).collect();
         known.sort_unstable();
-        known.dedup();
         return Err(ViewError::UnknownAttribute {
             attribute: attribute.to_string(),
             known: if known.is_empty() {
                 "none".to_string()
             } else {
-                known
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                known.join(", ")
             },
         }
         .into());
@@ -381,6 +421,7 @@ fn segments(
     let index: BTreeMap<&String, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut with: Vec<Vec<stats::Mention>> = Vec::new();
     let mut segment_of = Vec::new();
+    let respondents = input.respondents;
     for (value, mentions) in values.iter().zip(respondents) {
         if let Some(v) = value {
             with.push(mentions.clone());
@@ -453,33 +494,31 @@ fn segments(
 }
 
 fn compare_waves(
-    all: &[Area],
-    before: &[&load::Respondent],
-    after: &[&load::Respondent],
+    loaded: &load::Loaded,
+    people: &HashMap<i64, String>,
+    before: &[usize],
+    after: &[usize],
     max_problems: u32,
     (earlier_label, later_label): (&str, &str),
 ) -> Result<WaveChange> {
-    let (global, inputs) = scoped(all, &[before, after]);
+    let all = &loaded.areas;
+    let (global, inputs) = scoped(loaded, &[before, after]);
     let input = |respondents| stats::DiscoveryInput {
         max_problems,
         area_count: global.len(),
         respondents,
     };
     // The same person in both waves: the same contact, or the same imported id.
-    let person = |r: &load::Respondent| match (&r.contact_id, &r.imported_as) {
-        (Some(c), _) => Some(format!("contact {c}")),
-        (None, Some(id)) => Some(format!("imported {id}")),
-        _ => None,
-    };
-    let earlier_index: HashMap<String, usize> = before
+    let person = |i: usize| people.get(&loaded.respondents[i].response_id);
+    let earlier_index: HashMap<&String, usize> = before
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| person(r).map(|p| (p, i)))
+        .filter_map(|(i, &r)| person(r).map(|p| (p, i)))
         .collect();
     let pairs: Vec<(usize, usize)> = after
         .iter()
         .enumerate()
-        .filter_map(|(j, r)| person(r).and_then(|p| earlier_index.get(&p).map(|&i| (i, j))))
+        .filter_map(|(j, &r)| person(r).and_then(|p| earlier_index.get(p).map(|&i| (i, j))))
         .collect();
     let comparison = stats::wave_comparison(&input(&inputs[0]), &input(&inputs[1]), &pairs)
         .map_err(|e| Error::Invalid(e.to_string()))?;
@@ -524,33 +563,30 @@ fn compare_waves(
 /// Early against late respondents among those who answered through the form (an
 /// imported answer's time is the import's, not the respondent's).
 fn early_late(
-    in_scope: &[&load::Respondent],
+    conn: &mut AnyConnection,
+    scope: load::Scope,
+    loaded: &load::Loaded,
+    in_scope: &[usize],
     local_areas: &[usize],
-    all: &[Area],
     ranked: &[usize],
     max_problems: u32,
 ) -> Result<Option<EarlyLateResult>> {
-    let mut answered: Vec<&load::Respondent> =
-        in_scope.iter().copied().filter(|r| r.via_form).collect();
+    let mut answered: Vec<usize> = in_scope
+        .iter()
+        .copied()
+        .filter(|&i| loaded.respondents[i].via_form)
+        .collect();
     if answered.len() < 2 {
         return Ok(None);
     }
-    answered.sort_by_key(|r| (r.submitted_at, r.response_id));
-    let mut local = vec![usize::MAX; all.len()];
-    for (l, &g) in local_areas.iter().enumerate() {
-        local[g] = l;
-    }
+    let times = load::form_answer_times(conn, scope)?;
+    let id = |i: usize| loaded.respondents[i].response_id;
+    answered.sort_by_key(|&i| (times.get(&id(i)).copied(), id(i)));
+    let all = &loaded.areas;
+    let local = local_numbers(local_areas, all.len());
     let respondents: Vec<Vec<stats::Mention>> = answered
         .iter()
-        .map(|r| {
-            r.mentions
-                .iter()
-                .map(|m| stats::Mention {
-                    area: local[m.area],
-                    rank: m.rank,
-                })
-                .collect()
-        })
+        .map(|&i| renumbered(&loaded.mentions[i], &local))
         .collect();
     let order: Vec<usize> = (0..respondents.len()).collect();
     let result = stats::early_vs_late(

@@ -115,3 +115,67 @@ fn plan_gives_discovery_coverage_and_interviews_needed() {
     let out = app.pds(&["plan", "--incidence", "1.5", "--interviews", "3"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A file of several thousand respondents is stored in many batches: every
+/// respondent once, with every mention in its area, also when a respondent's rows
+/// are far apart; importing it again replaces each answer instead of adding one.
+fn a_large_file_is_imported_whole_and_again_replaces(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    app.pds_ok(&[
+        "survey",
+        "create",
+        "--template",
+        TEMPLATE,
+        "--slug",
+        "phone",
+    ]);
+    let respondents = 7_000;
+    let mut csv = String::from("respondent,wave,segment,rank,problem,area\n");
+    for r in 0..respondents {
+        if r % 10 == 0 {
+            csv.push_str(&format!("p{r},2026-H1,lost,,,\n"));
+            continue;
+        }
+        csv.push_str(&format!(
+            "p{r},2026-H1,current,2,Invoice {r} wrong,Billing\n"
+        ));
+    }
+    // The first problems of the same respondents, after all their second ones.
+    for r in (0..respondents).filter(|r| r % 10 != 0) {
+        csv.push_str(&format!(
+            "p{r},2026-H1,current,1,Parcel {r} late,Delivery\n"
+        ));
+    }
+    let file = app.write_file("phone.csv", &csv);
+    let path = file.to_str().unwrap();
+    let out = app.pds_ok(&["responses", "import", "--survey", "phone", path]);
+    assert!(
+        out.contains("Imported 7000 new and replaced 0 earlier respondents (12600 mentions)"),
+        "{out}"
+    );
+    let again = app.pds_ok(&["responses", "import", "--survey", "phone", path]);
+    assert!(
+        again.contains("Imported 0 new and replaced 7000 earlier respondents (12600 mentions)"),
+        "{again}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&app.pds_ok(&["results", "--survey", "phone", "--format", "json"]))
+            .unwrap();
+    assert_eq!(r["n"], 7000, "each respondent once: {r}");
+    assert_eq!(r["respondents_with_problems"], 6300);
+    let areas = r["areas"].as_array().unwrap();
+    assert_eq!(areas[0]["area"], "Delivery", "ranked first in every answer");
+    assert_eq!(areas[0]["mentions"], 6300);
+    assert_eq!(areas[0]["first_choice_share"], 0.9);
+    assert_eq!(areas[1]["area"], "Billing");
+    assert_eq!(areas[1]["mentions"], 6300);
+    let by = app.pds_ok(&[
+        "results", "--survey", "phone", "--by", "segment", "--format", "json",
+    ]);
+    let by: serde_json::Value = serde_json::from_str(&by).unwrap();
+    assert_eq!(by["segments"]["segments"][0]["segment"], "current", "{by}");
+    assert_eq!(by["segments"]["segments"][0]["n"], 6300);
+    assert_eq!(by["segments"]["segments"][1]["n"], 700);
+}
+
+on_both_backends!(a_large_file_is_imported_whole_and_again_replaces);
