@@ -731,7 +731,9 @@ fn send(agent: &ureq::Agent, url: &str, body: &str) -> Result<(), String> {
         .body_mut()
         .read_to_vec()
         .map_err(|e| e.to_string())?;
-    if (200..300).contains(&status) {
+    // A stored answer is confirmed by a redirect to its thank-you page (303, so a
+    // refresh does not send it again); the thank-you page itself is not fetched.
+    if (200..300).contains(&status) || status == 303 {
         Ok(())
     } else {
         Err(format!("HTTP {status}"))
