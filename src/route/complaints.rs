@@ -173,7 +173,7 @@ impl Complaint<'_> {
                 "locale": response.locale.as_str(),
                 "date": response.received.format("%Y-%m-%d").to_string(),
             },
-            "dashboard": super::reasons::dashboard(settings, self.survey.slug.as_str()),
+            "dashboard": super::reasons::dashboard_case(settings, &self.reference),
             "segments": super::reasons::segments(self.routing, locale, response.segments),
             "wave": response.wave,
             "reply_reaches_customer": self.replies_to_customer(),

@@ -62,13 +62,15 @@ pub(super) fn segments(
         .collect()
 }
 
-/// The dashboard link for a complaint. There is no page per case yet, so it is
-/// the survey's page (`case_page` false tells the template to say so).
-pub(super) fn dashboard(settings: &Settings, survey_slug: &str) -> Value {
-    json!({
-        "url": settings.link(&format!("/admin/surveys/{survey_slug}")),
-        "case_page": false,
-    })
+/// The dashboard link for one complaint: its case's page, found by the case's
+/// reference (the email is written before the case row has its number).
+pub(super) fn dashboard_case(settings: &Settings, reference: &str) -> Value {
+    json!({"url": settings.link(&format!("/admin/cases/{reference}"))})
+}
+
+/// The dashboard link for an email listing several cases: the list of cases.
+pub(super) fn dashboard_cases(settings: &Settings) -> Value {
+    json!({"url": settings.link("/admin/cases")})
 }
 
 #[cfg(test)]

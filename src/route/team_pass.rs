@@ -236,7 +236,7 @@ impl Pass<'_> {
             "team": {"name": team.name},
             "count": items.len(),
             "cases": items,
-            "dashboard": super::reasons::dashboard(self.settings, &self.survey.slug),
+            "dashboard": super::reasons::dashboard_cases(self.settings),
             "sla": {"ack_within": show(team.sla.ack_within), "resolve_within": show(team.sla.resolve_within)},
         });
         crate::survey::merge(&mut ctx, extra);

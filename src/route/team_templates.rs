@@ -104,7 +104,7 @@ mod tests {
                     "kind": kind, "day": "2027-01-04", "count": 1,
                     "team": {"name": "Logistik"},
                     "cases": [case],
-                    "dashboard": {"url": "https://x/admin/surveys/s", "case_page": false},
+                    "dashboard": {"url": "https://x/admin/cases"},
                     "sla": {"ack_within": "8 timmar", "resolve_within": null},
                 });
                 let r = cases_email(locale, &ctx).unwrap();

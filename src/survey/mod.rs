@@ -774,7 +774,7 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
                         {"kind": "segment", "keyword": null, "matched": null, "area": null, "rank": null, "max": null, "label": "Customer type", "value": "current"},
                     ]},
                 "answer": {"locale": "sv", "date": "2026-12-01"},
-                "dashboard": {"url": "https://example.com/admin/surveys/s", "case_page": false},
+                "dashboard": {"url": "https://example.com/admin/cases/K7M2QX4P"},
                 "reply_reaches_customer": true,
                 "segments": [{"key": "customer_type", "value": "current", "label": "Customer type", "value_label": "current"}],
                 "wave": "2026-H2",

@@ -19,10 +19,10 @@ fn browser() -> ureq::Agent {
         .into()
 }
 
-struct Page {
-    status: u16,
+pub(crate) struct Page {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Page {
@@ -49,7 +49,7 @@ fn page(mut response: ureq::http::Response<ureq::Body>) -> Page {
     }
 }
 
-fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> Page {
+pub(crate) fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> Page {
     let mut r = browser().get(&format!("{}{path}", app.base_url));
     if let Some(c) = cookie {
         r = r.header("Cookie", c);
@@ -106,7 +106,7 @@ fn study(app: &TestApp) {
     ]);
 }
 
-fn log_in(app: &TestApp) -> String {
+pub(crate) fn log_in(app: &TestApp) -> String {
     let key = app
         .pds_ok(&["keys", "create", "--name", "a"])
         .trim()

@@ -176,8 +176,7 @@ customer_type = "Kundtyp"
         format!("Referens: {reference}"),
         format!("Svarsdatum: {today}"),
         "Kunden svarade på: svenska".to_string(),
-        format!("I översikten: {}/admin/surveys/s", app.base_url),
-        "Översikten har ännu ingen egen sida per ärende".to_string(),
+        format!("I översikten: {}/admin/cases/{reference}", app.base_url),
         "orden ”leveransen” matchar sökordet ”leverans*”".to_string(),
         "Kundtyp: befintlig kund".to_string(),
         "Svarar du på det här mejlet går svaret till kunden".to_string(),
@@ -199,6 +198,18 @@ customer_type = "Kundtyp"
     assert!(
         html.contains(&reference) && html.contains("befintlig kund"),
         "{html}"
+    );
+    // The email's dashboard link opens the case's own page for a signed-in analyst.
+    let cookie = crate::dashboard::log_in(&app);
+    let case_page =
+        crate::dashboard::get(&app, &format!("/admin/cases/{reference}"), Some(&cookie));
+    assert_eq!(case_page.status, 200, "{}", case_page.body);
+    assert!(
+        case_page
+            .body
+            .contains("Leveransen kom två veckor för sent"),
+        "the case page shows the words: {}",
+        case_page.body
     );
     let shown = app.pds_ok(&["cases", "show", &reference.to_lowercase()]);
     assert!(

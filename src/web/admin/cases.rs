@@ -130,14 +130,16 @@ fn case_json(case: &Case, now: chrono::NaiveDateTime) -> Value {
 
 pub(super) async fn show(
     session: Session,
-    path: web::Path<i64>,
+    path: web::Path<String>,
     query: web::Query<CaseQuery>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    // A case number, or its reference as the team's email links it.
     let id = path.into_inner();
     let s = session.clone();
     let done = query.into_inner().done;
     let page = blocking(state, move |state| {
+        let id = cases::id_of(&mut *state.db.conn()?, &id)?;
         case_page(state, &s, id, done.as_deref(), None)
     })
     .await;
