@@ -478,7 +478,7 @@ async fn assert_chart_is_drawn(browser: &Client, chart: &Element) {
 
 /// Creates survey `s` from the discovery template, invites one contact in `locale`
 /// and returns their personal link from the invitation email.
-fn invited_customer(app: &TestApp, locale: &str) -> String {
+pub(crate) fn invited_customer(app: &TestApp, locale: &str) -> String {
     app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
     let email = format!("{}@{}.example", unique("c"), unique("d"));
     let file = app.write_file(
@@ -557,7 +557,7 @@ fn webdriver_url() -> String {
 
 /// Runs `body` in a fresh headless Chromium the size of a phone. If `body` panics,
 /// saves a screenshot as `NAME.png` and panics with its path.
-async fn in_browser<F, Fut>(name: &str, script: Script, body: F)
+pub(crate) async fn in_browser<F, Fut>(name: &str, script: Script, body: F)
 where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,

@@ -67,7 +67,7 @@ fn post(app: &TestApp, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) 
 
 /// Forty respondents in two waves and two segments, with areas named in the file;
 /// one customer wrote a script tag.
-fn study(app: &TestApp) {
+pub(crate) fn study(app: &TestApp) {
     app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
     let mut csv = String::from("respondent,wave,segment,rank,problem,area\n");
     for i in 0..40 {

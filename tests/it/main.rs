@@ -6,6 +6,7 @@
 #[macro_use]
 mod common;
 
+mod accessibility;
 mod admin_api;
 mod announcements;
 mod answer_form;
