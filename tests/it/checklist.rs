@@ -408,9 +408,19 @@ fn customer_answers_the_checklist_from_the_emailed_link(backend: Backend) {
     let link = link_in(&mails[0], &app.base_url);
     let agent = app.http();
 
+    let invitation_text = String::from_utf8_lossy(&mails[0]).to_string();
+    assert!(
+        invitation_text.contains("Questions about the study?"),
+        "the invitation names who to ask: {invitation_text}"
+    );
     let (status, page) = get(&agent, &link);
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Goods arrived damaged"), "{page}");
+    assert!(
+        page.contains("Questions about the study?")
+            && page.contains("https://nordvik.example/privacy"),
+        "the form gives a contact and the privacy notice: {page}"
+    );
     assert!(
         page.contains("does another supplier already solve"),
         "{page}"
