@@ -128,13 +128,21 @@ fn answer_of(i: usize) -> String {
     }
 }
 
-/// Posts customer `i`'s answer to `base_url`; true when thanked (200).
+/// Posts customer `i`'s answer to `base_url`; true when stored and thanked: the
+/// form answers with a redirect (303) to its thank-you page.
 fn answer(agent: &ureq::Agent, base_url: &str, token_path: &str, i: usize) -> bool {
     let text = answer_of(i);
     agent
         .post(&format!("{base_url}{token_path}"))
         .send_form([("problem_1", text.as_str()), ("rank_1", "1")])
-        .is_ok_and(|r| r.status().as_u16() == 200)
+        .is_ok_and(|r| {
+            let thanked = r
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .is_some_and(|l| l.ends_with("/thanks"));
+            r.status().as_u16() == 303 && thanked
+        })
 }
 
 fn set_up(install: &Installation) {
