@@ -54,6 +54,25 @@ async fn check(browser: &Client, axe: &str, page: &str, found: &mut Vec<String>)
     }
 }
 
+async fn click(browser: &Client, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} on the page: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn wait_for(browser: &Client, css: &str) {
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"));
+}
+
 /// A contact in each language invited to survey `s`; their personal links.
 fn invite_two(app: &TestApp) -> Vec<String> {
     let emails: Vec<String> = (0..2)
@@ -93,41 +112,13 @@ async fn every_page_passes_axe_core_wcag_2_a_and_aa() {
         }
         // Sending "yes, I have had problems" with no words gives the error summary.
         browser.goto(&links[1]).await.expect("the form");
-        browser
-            .find(Locator::Css("#send"))
-            .await
-            .expect("the send button")
-            .click()
-            .await
-            .expect("send");
-        browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("[role=alert], .error-summary, #errors"))
-            .await
-            .expect("the error summary");
+        click(&browser, "#send").await;
+        wait_for(&browser, "[role=alert], .error-summary, #errors").await;
         check(&browser, &axe, "form with errors", &mut found).await;
         browser.goto(&links[0]).await.expect("the form");
-        browser
-            .find(Locator::Css("#no_problems_yes"))
-            .await
-            .expect("the no-problems choice")
-            .click()
-            .await
-            .expect("tap no problems");
-        browser
-            .find(Locator::Css("#send"))
-            .await
-            .expect("send")
-            .click()
-            .await
-            .expect("send");
-        browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("p.lead"))
-            .await
-            .expect("the thank-you page");
+        click(&browser, "#no_problems_yes").await;
+        click(&browser, "#send").await;
+        wait_for(&browser, "p.lead").await;
         check(&browser, &axe, "thank-you page", &mut found).await;
 
         browser
@@ -142,19 +133,8 @@ async fn every_page_passes_axe_core_wcag_2_a_and_aa() {
             .send_keys(&key)
             .await
             .expect("type the key");
-        browser
-            .find(Locator::Css("form.login button[type=submit]"))
-            .await
-            .expect("the sign-in button")
-            .click()
-            .await
-            .expect("sign in");
-        browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("a[href='/admin/surveys/s']"))
-            .await
-            .expect("the survey list");
+        click(&browser, "form.login button[type=submit]").await;
+        wait_for(&browser, "a[href='/admin/surveys/s']").await;
         check(&browser, &axe, "survey list", &mut found).await;
         for (page, path) in [
             ("survey page", "/admin/surveys/s"),
@@ -175,12 +155,7 @@ async fn every_page_passes_axe_core_wcag_2_a_and_aa() {
             .await
             .expect("a link to an area page");
         area.click().await.expect("open an area");
-        browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("h1"))
-            .await
-            .expect("the area page");
+        wait_for(&browser, "h1").await;
         check(&browser, &axe, "area page", &mut found).await;
         assert!(
             found.is_empty(),
