@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::{Case, Note};
 use crate::config::Settings;
-use crate::db::schema::{contacts, responses};
-use crate::db::AnyConnection;
+use crate::db::schema::{contacts, followup_reviews, responses};
+use crate::db::{now, AnyConnection};
 use crate::error::Result;
 use crate::mail::outbox::{self, Kind, NewMessage};
 
@@ -116,7 +116,7 @@ pub(super) fn queue(
         return Ok(FollowUp::Skipped(Skip::NoTemplate));
     }
     if release == Release::AsSurveyWants && survey.survey.followup_review {
-        super::followup_review::hold(conn, case.id, note)?;
+        hold(conn, case.id, note)?;
         return Ok(FollowUp::AwaitingReview);
     }
     let rendered = survey.survey.render_email(
@@ -145,4 +145,21 @@ pub(super) fn queue(
         },
     )?;
     Ok(FollowUp::Queued)
+}
+
+/// The status of a follow-up held for an analyst's review (`followup_review`).
+pub(super) const AWAITING: &str = "awaiting";
+
+/// Holds the follow-up of case `case_id` with `note` for review, inside the
+/// resolution's transaction.
+pub(super) fn hold(conn: &mut AnyConnection, case_id: i64, note: &Note) -> Result<()> {
+    diesel::insert_into(followup_reviews::table)
+        .values((
+            followup_reviews::case_id.eq(case_id),
+            followup_reviews::note.eq(note.as_str()),
+            followup_reviews::status.eq(AWAITING),
+            followup_reviews::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

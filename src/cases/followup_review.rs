@@ -8,14 +8,12 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::followup::{self, Release};
+use super::followup::{self, Release, AWAITING};
 use super::{append_event, find, record_follow_up, Actor, FollowUp, Note};
 use crate::config::Settings;
 use crate::db::schema::followup_reviews;
-use crate::db::{now, AnyConnection, Database};
+use crate::db::{now, Database};
 use crate::error::{Error, Result};
-
-const AWAITING: &str = "awaiting";
 
 /// An analyst's decision on a held follow-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,20 +30,6 @@ pub struct Reviewed {
     pub decision: Decision,
     /// For an approval: whether the customer's email was queued, or why not.
     pub follow_up: Option<FollowUp>,
-}
-
-/// Holds the follow-up of case `case_id` with `note` for review, inside the
-/// resolution's transaction.
-pub(super) fn hold(conn: &mut AnyConnection, case_id: i64, note: &Note) -> Result<()> {
-    diesel::insert_into(followup_reviews::table)
-        .values((
-            followup_reviews::case_id.eq(case_id),
-            followup_reviews::note.eq(note.as_str()),
-            followup_reviews::status.eq(AWAITING),
-            followup_reviews::created_at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// Approves (queuing the follow-up, with `note` instead of the team's when given)
