@@ -80,10 +80,15 @@ fn key_of(app: &TestApp) -> String {
 fn desktop(_: &mut Capabilities) {}
 
 async fn sign_in(browser: &Client, base_url: &str, key: &str) {
+    sign_in_on(browser, base_url, key, DESKTOP).await
+}
+
+/// Signs in on a screen of `size` CSS pixels.
+async fn sign_in_on(browser: &Client, base_url: &str, key: &str, size: (u32, u32)) {
     browser
-        .set_window_size(DESKTOP.0, DESKTOP.1)
+        .set_window_size(size.0, size.1)
         .await
-        .expect("a desktop-sized window");
+        .expect("a window of that size");
     browser
         .goto(&format!("{base_url}/admin/login"))
         .await
@@ -441,4 +446,82 @@ async fn the_sign_in_page_speaks_swedish_to_a_swedish_browser() {
         },
     )
     .await;
+}
+
+/// A phone, as a team member has it on the go (CSS pixels).
+const PHONE: (u32, u32) = (390, 844);
+
+/// A team member opens the cases on a phone, finds the customer's complaint, and
+/// resolves it with a note; the page fits the phone's width, the case's history
+/// says so, and the customer, who agreed to be contacted, gets the note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_member_resolves_a_case_from_a_phone() {
+    use crate::common::{link_in, post_form, received_for, unique};
+    let app = TestApp::spawn(Backend::Sqlite);
+    let d = unique("ph");
+    let (anna, team) = (format!("anna@{d}.example"), format!("ops@{d}.example"));
+    let folder = crate::cases::survey_folder(&app, "study", &team, |_| {});
+    crate::cases::study(&app, &folder, "s", &[(&anna, "Anna Åberg", "en")]);
+    let link = link_in(&received_for(&anna, 1)[0], &app.base_url);
+    let answer = [
+        ("problem_1", "The sofa came three weeks late"),
+        ("rank_1", "1"),
+        ("consent_1", "yes"),
+    ];
+    assert_eq!(post_form(&app.http(), &link, &answer).0, 200);
+    let key = app
+        .pds_ok(&["keys", "create", "--name", "ops"])
+        .trim()
+        .to_string();
+    let base = app.base_url.clone();
+    in_browser_with(
+        "case-on-a-phone",
+        Script::On,
+        |_| {},
+        move |browser| async move {
+            sign_in_on(&browser, &base, &key, PHONE).await;
+            browser
+                .goto(&format!("{base}/admin/cases?status=open"))
+                .await
+                .expect("the open cases");
+            assert!(text_of(&browser, "main")
+                .await
+                .contains("The sofa came three weeks late"));
+            click(&browser, "a[href='/admin/cases/1']").await;
+            let words = text_of(&browser, "#case-words").await;
+            assert!(words.contains("The sofa came three weeks late"), "{words}");
+            let width = browser
+                .execute("return document.documentElement.scrollWidth;", vec![])
+                .await
+                .expect("the page width")
+                .as_f64()
+                .unwrap_or(f64::MAX);
+            assert!(
+                width <= f64::from(PHONE.0),
+                "the case page is {width} px wide on a phone"
+            );
+            browser
+                .find(Locator::Css("#note"))
+                .await
+                .expect("the note field")
+                .send_keys("We changed carriers; your next delivery is on time.")
+                .await
+                .expect("type the note");
+            click(&browser, "#case-act button[value=resolve]").await;
+            let title = text_of(&browser, "h1").await;
+            assert!(title.contains("resolved"), "{title}");
+            let history = text_of(&browser, "#case-history").await;
+            assert!(history.contains("We changed carriers"), "{history}");
+            save_screenshot(&browser, "case-resolved-on-a-phone").await;
+        },
+    )
+    .await;
+    app.pds_ok(&["worker", "--once"]);
+    let mails = received_for(&anna, 2);
+    assert!(
+        mails
+            .iter()
+            .any(|m| String::from_utf8_lossy(m).contains("We changed carriers")),
+        "the customer hears what was done"
+    );
 }
