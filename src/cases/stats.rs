@@ -46,6 +46,22 @@ impl Timing {
     pub fn share_within(&self) -> Option<f64> {
         (self.sla_n > 0).then(|| self.within_sla as f64 / self.sla_n as f64)
     }
+
+    /// "12.5 h (7)": the median with its n, or "- (0)".
+    pub fn median_text(&self) -> String {
+        match self.median_hours {
+            Some(h) => format!("{h:.1} h ({})", self.n),
+            None => format!("- ({})", self.n),
+        }
+    }
+
+    /// "80% (5)": the share within the service level with its n, or "no SLA".
+    pub fn share_text(&self) -> String {
+        match self.share_within() {
+            Some(s) => format!("{:.0}% ({})", s * 100.0, self.sla_n),
+            None => "no SLA".into(),
+        }
+    }
 }
 
 /// The figures of one team or one area.

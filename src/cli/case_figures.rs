@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::cases::stats::{self, Deadlines, Figures, Timing};
+use crate::cases::stats::{self, Figures};
 use crate::cases::team::{self as case_team, TeamCase};
 use crate::db::{AnyConnection, Database};
 use crate::error::{Error, Result};
@@ -23,37 +23,22 @@ fn surveys(conn: &mut AnyConnection, survey: Option<&str>) -> Result<Vec<StoredS
     }
 }
 
-fn deadlines(db: &Database, survey: &StoredSurvey) -> Result<impl Fn(&str) -> Deadlines> {
-    let routing = crate::route::load(&mut *db.conn()?, survey.id)?;
-    Ok(move |team: &str| {
-        routing
-            .as_ref()
-            .and_then(|r| r.teams.get(team))
-            .map(|t| Deadlines {
-                ack_within: t.sla.ack_within,
-                resolve_within: t.sla.resolve_within,
-            })
-            .unwrap_or_default()
-    })
-}
-
 pub fn stats(db: &Database, survey: Option<&str>) -> Result<()> {
     let now = crate::db::now();
     let list = surveys(&mut *db.conn()?, survey)?;
     for survey in list {
-        let cases = case_team::load(&mut *db.conn()?, survey.id, &[], None)?;
+        let (count, figures) = crate::route::case_figures(&mut *db.conn()?, survey.id, now)?;
         println!(
             "Survey {}: {} cases, as of {} UTC. Times in hours, {} (n = cases with the time); \
              within SLA: share of the cases whose deadline has passed or that were acted on (n).",
             survey.slug,
-            cases.len(),
+            count,
             now.format("%Y-%m-%d %H:%M"),
             stats::METHOD
         );
-        if cases.is_empty() {
+        if count == 0 {
             continue;
         }
-        let figures = stats::compute(&cases, deadlines(db, &survey)?, now);
         print_table(
             "team",
             figures.teams.iter().map(|(k, f)| (for_terminal(k), f)),
@@ -90,26 +75,12 @@ fn print_table<'a>(by: &str, rows: impl Iterator<Item = (String, &'a Figures)>) 
             "{:<28} {:>5}  {:>16}  {:>14}  {:>16}  {:>14}  {:>20}",
             excerpt(&name, 28),
             f.cases,
-            median(&f.acknowledge),
-            share(&f.acknowledge),
-            median(&f.resolve),
-            share(&f.resolve),
+            f.acknowledge.median_text(),
+            f.acknowledge.share_text(),
+            f.resolve.median_text(),
+            f.resolve.share_text(),
             format!("{a}/{b}/{c} ({})", a + b + c),
         );
-    }
-}
-
-fn median(t: &Timing) -> String {
-    match t.median_hours {
-        Some(h) => format!("{h:.1} h ({})", t.n),
-        None => format!("- ({})", t.n),
-    }
-}
-
-fn share(t: &Timing) -> String {
-    match t.share_within() {
-        Some(s) => format!("{:.0}% ({})", s * 100.0, t.sla_n),
-        None => "no SLA".into(),
     }
 }
 

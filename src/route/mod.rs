@@ -18,6 +18,6 @@ pub use complaints::{plan_complaints, queue_planned, Planned, Problem, Response}
 pub use rules::{
     Facts, Fired, Reason, Routing, RoutingError, Rule, Sla, Team, Webhook, WebhookFormat,
 };
-pub use store::{load, save};
+pub use store::{case_figures, load, save};
 pub use team_pass::{run as run_team_pass, PassReport};
 pub use webhook::check_addresses as check_webhook_addresses;

@@ -77,3 +77,27 @@ pub fn save(conn: &mut AnyConnection, survey_id: i64, routing: &Routing) -> Resu
     }
     Ok(())
 }
+
+/// How fast the teams of survey `survey_id` act on its cases at `now`
+/// (`pds cases stats` and the dashboard's case figures): each team's service
+/// levels come from the survey's routing rules. Returns the number of cases too.
+pub fn case_figures(
+    conn: &mut AnyConnection,
+    survey_id: i64,
+    now: chrono::NaiveDateTime,
+) -> Result<(usize, crate::cases::stats::Stats)> {
+    use crate::cases::stats::{self, Deadlines};
+    let routing = load(conn, survey_id)?;
+    let cases = crate::cases::team::load(conn, survey_id, &[], None)?;
+    let deadlines = |team: &str| {
+        routing
+            .as_ref()
+            .and_then(|r| r.teams.get(team))
+            .map(|t| Deadlines {
+                ack_within: t.sla.ack_within,
+                resolve_within: t.sla.resolve_within,
+            })
+            .unwrap_or_default()
+    };
+    Ok((cases.len(), stats::compute(&cases, deadlines, now)))
+}

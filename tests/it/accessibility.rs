@@ -139,6 +139,7 @@ async fn every_page_passes_axe_core_wcag_2_a_and_aa() {
         for (page, path) in [
             ("survey page", "/admin/surveys/s"),
             ("cases", "/admin/cases"),
+            ("case figures", "/admin/cases/figures"),
         ] {
             browser
                 .goto(&format!("{base}{path}"))

@@ -651,6 +651,20 @@ fn cases_are_listed_filtered_and_acknowledged_together(backend: Backend) {
         .body
         .contains("No case matches"));
 
+    // The figures page says how fast the team acted, with the method and each n.
+    let figures = get(&app, "/admin/cases/figures", cookie);
+    assert_eq!(figures.status, 200, "{}", figures.body);
+    let table = &figures.body[figures
+        .body
+        .find("id=\"figures-s-team\"")
+        .expect("the per-team table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(figures.body.contains("median-v1"), "{}", figures.body);
+    assert!(
+        table.contains("<td>2</td>") && table.contains("h (2)"),
+        "two cases, both acknowledged, the median over n = 2: {table}"
+    );
+
     let case = get(&app, "/admin/cases/1", cookie);
     assert!(case.body.contains("Case #1: acknowledged"), "{}", case.body);
     assert!(case.body.contains("Late delivery of the sofa"));

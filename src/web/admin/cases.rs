@@ -279,3 +279,63 @@ enum Outcome {
     Redirect(String),
     Page(String),
 }
+
+/// `/admin/cases/figures`: `pds cases stats` for every survey, per team and per area.
+pub(super) async fn figures(session: Session, state: web::Data<AppState>) -> HttpResponse {
+    let s = session.clone();
+    let page = blocking(state, move |state| figures_page(state, &s)).await;
+    match page {
+        Ok(body) => html(StatusCode::OK, body),
+        Err(e) => problem(e, Some(&session)),
+    }
+}
+
+fn figures_page(state: &AppState, session: &Session) -> Result<String> {
+    let now = crate::db::now();
+    let mut conn = state.db.conn()?;
+    let mut surveys = Vec::new();
+    for (slug, title, _) in crate::survey::store::list(&mut conn)? {
+        let survey = crate::survey::store::find(&mut conn, &slug.parse()?)?;
+        let (count, figures) = crate::route::case_figures(&mut conn, survey.id, now)?;
+        let rows = |named: Vec<(String, &cases::stats::Figures)>| -> Vec<Value> {
+            named
+                .into_iter()
+                .map(|(name, f)| {
+                    let [a, b, c] = f.open_by_age;
+                    json!({
+                        "name": name,
+                        "cases": f.cases,
+                        "ack_median": f.acknowledge.median_text(),
+                        "ack_share": f.acknowledge.share_text(),
+                        "resolve_median": f.resolve.median_text(),
+                        "resolve_share": f.resolve.share_text(),
+                        "open_by_age": format!("{a} / {b} / {c} ({})", a + b + c),
+                    })
+                })
+                .collect()
+        };
+        let teams = rows(figures.teams.iter().map(|(k, f)| (k.clone(), f)).collect());
+        let areas = rows(
+            figures
+                .areas
+                .iter()
+                .map(|(k, f)| (k.clone().unwrap_or_else(|| "(not coded yet)".into()), f))
+                .collect(),
+        );
+        surveys.push(json!({
+            "slug": slug,
+            "title": title,
+            "cases": count,
+            "tables": [{"by": "team", "rows": teams}, {"by": "area", "rows": areas}],
+        }));
+    }
+    render(
+        "case_figures",
+        &json!({
+            "session": session_json(session),
+            "now": now.format("%Y-%m-%d %H:%M").to_string(),
+            "method": cases::stats::METHOD,
+            "surveys": surveys,
+        }),
+    )
+}

@@ -262,6 +262,7 @@ pub fn scope() -> actix_web::Scope {
         .route("/logout", web::post().to(pages::logout))
         .route("/cases", web::get().to(cases::list))
         .route("/cases", web::post().to(cases::act))
+        .route("/cases/figures", web::get().to(cases::figures))
         .route("/cases/{id}", web::get().to(cases::show))
         .route("/surveys/{slug}", web::get().to(pages::survey))
         .route(
