@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::coding::group_key;
+use crate::config::SECRET_ENV_PREFIX;
 use crate::error::Result;
 use crate::survey::Locale;
 
@@ -40,6 +41,7 @@ struct TeamToml {
     digest: Option<String>,
     webhook: Option<String>,
     format: Option<String>,
+    secret_env: Option<String>,
     ack_within: Option<String>,
     resolve_within: Option<String>,
     escalate_to: Option<String>,
@@ -78,6 +80,10 @@ pub struct Team {
 pub struct Webhook {
     pub url: url::Url,
     pub format: WebhookFormat,
+    /// The environment variable holding this team's signing secret
+    /// (`secret_env = "PDS_WEBHOOK_SECRET_LOGISTICS"`); `None`: the global
+    /// `webhook_secret`. The secret itself never stands in routing.toml.
+    pub secret_env: Option<String>,
 }
 
 /// The body a webhook receives: PDS's own signed JSON, or what Slack's and
@@ -458,7 +464,7 @@ fn check_team(id: &str, team: TeamToml, problem: &mut dyn FnMut(String)) -> Team
             false
         }
     };
-    let webhook = check_webhook(id, team.webhook.as_deref(), team.format.as_deref(), problem);
+    let webhook = check_webhook(id, &team, problem);
     let mut within = |key: &str, text: Option<&str>| {
         let parsed = text.map(|t| (t, crate::age::parse(t)));
         match parsed {
@@ -489,13 +495,9 @@ fn check_team(id: &str, team: TeamToml, problem: &mut dyn FnMut(String)) -> Team
     }
 }
 
-fn check_webhook(
-    id: &str,
-    url: Option<&str>,
-    format: Option<&str>,
-    problem: &mut dyn FnMut(String),
-) -> Option<Webhook> {
-    let format = match format.map(|f| (f, WebhookFormat::parse(f))) {
+fn check_webhook(id: &str, team: &TeamToml, problem: &mut dyn FnMut(String)) -> Option<Webhook> {
+    let secret_env = check_secret_env(id, team.secret_env.as_deref(), problem);
+    let format = match team.format.as_deref().map(|f| (f, WebhookFormat::parse(f))) {
         None => WebhookFormat::Json,
         Some((_, Some(f))) => f,
         Some((f, None)) => {
@@ -505,15 +507,21 @@ fn check_webhook(
             WebhookFormat::Json
         }
     };
-    let Some(url) = url else {
-        if format != WebhookFormat::Json {
-            problem(format!("team {id:?}: format is set but webhook is not"));
+    let Some(url) = team.webhook.as_deref() else {
+        if format != WebhookFormat::Json || secret_env.is_some() {
+            problem(format!(
+                "team {id:?}: format or secret_env is set but webhook is not"
+            ));
         }
         return None;
     };
     match url::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
-            Some(Webhook { url: u, format })
+            Some(Webhook {
+                url: u,
+                format,
+                secret_env,
+            })
         }
         Ok(_) => {
             problem(format!(
@@ -526,6 +534,31 @@ fn check_webhook(
             None
         }
     }
+}
+
+/// Checks a team's `secret_env`: the name of a variable starting with
+/// `PDS_WEBHOOK_SECRET_`, in capitals, digits and underscores.
+fn check_secret_env(
+    id: &str,
+    name: Option<&str>,
+    problem: &mut dyn FnMut(String),
+) -> Option<String> {
+    let name = name?;
+    let suffix = name.strip_prefix(SECRET_ENV_PREFIX).unwrap_or_default();
+    let valid = !suffix.is_empty()
+        && suffix
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        problem(format!(
+            "team {id:?}: secret_env {name:?} is not the name of an environment variable \
+             starting with {SECRET_ENV_PREFIX} (capitals, digits, underscores), such as \
+             \"{SECRET_ENV_PREFIX}{}\"; write the variable's name here, never the secret",
+            id.to_ascii_uppercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        ));
+        return None;
+    }
+    Some(name.to_string())
 }
 
 #[cfg(test)]
@@ -544,6 +577,31 @@ mod tests {
             err.contains("rule name \"late\" is used by two rules"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_team_names_its_webhook_secret_by_variable_never_by_value() {
+        let team = |extra: &str| {
+            format!(
+                "[teams.ops]\nname = \"Ops\"\nwebhook = \"https://hooks.example/x\"\n{extra}\n\
+                 [[rules]]\nname = \"late\"\nkeywords = [\"late\"]\nteams = [\"ops\"]\n"
+            )
+        };
+        let routing = Routing::parse(&team("secret_env = \"PDS_WEBHOOK_SECRET_OPS\""), "r")
+            .expect("a variable's name");
+        let hook = routing.teams["ops"].webhook.clone().unwrap();
+        assert_eq!(hook.secret_env.as_deref(), Some("PDS_WEBHOOK_SECRET_OPS"));
+        let global = Routing::parse(&team(""), "r").unwrap();
+        assert_eq!(global.teams["ops"].webhook.clone().unwrap().secret_env, None);
+        for wrong in ["3f9a0c1b2d4e5f60718293a4b5c6d7e8", "PDS_DATABASE_URL", "PDS_WEBHOOK_SECRET_"] {
+            let err = Routing::parse(&team(&format!("secret_env = \"{wrong}\"")), "r")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("never the secret") && err.contains("PDS_WEBHOOK_SECRET_OPS"),
+                "{wrong}: {err}"
+            );
+        }
     }
 
     const EXAMPLE: &str = r#"

@@ -557,9 +557,14 @@ fn receiver(port: u16) -> Arc<Mutex<Vec<Received>>> {
 }
 
 fn verify(r: &Received) -> bool {
+    verify_with(SECRET, r)
+}
+
+/// Whether `r` carries the signature the receiver computes with `secret`.
+fn verify_with(secret: &str, r: &Received) -> bool {
     use hmac::{Hmac, Mac};
     let timestamp = &r.headers["x-pds-timestamp"];
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{timestamp}.{}", r.body).as_bytes());
     let expected = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
     r.headers.get("x-pds-signature") == Some(&expected)
@@ -696,3 +701,68 @@ fn webhooks_are_signed_and_survive_a_receiver_that_is_down(backend: Backend) {
 }
 
 on_both_backends!(webhooks_are_signed_and_survive_a_receiver_that_is_down);
+
+/// Two teams' receivers each check their own secret: one team names its
+/// variable with `secret_env`, the other is signed with the global secret. A
+/// worker started without the team's variable delivers nothing to it and says
+/// which variable to set; once set, the retried payload arrives signed.
+fn each_team_signs_with_its_own_secret(backend: Backend) {
+    const LOGISTICS_SECRET: &str = "logistics-own-secret-9876543210";
+    let app = TestApp::spawn(backend);
+    let d = unique("k");
+    let port = free_port();
+    let routing = format!(
+        "[teams.logistics]\nname = \"Logistik\"\nwebhook = \"http://127.0.0.1:{port}/logistics\"\n\
+         secret_env = \"PDS_WEBHOOK_SECRET_LOGISTICS\"\n\n\
+         [teams.billing]\nname = \"Billing\"\nwebhook = \"http://127.0.0.1:{port}/billing\"\n\n\
+         [[rules]]\nname = \"sena\"\nkeywords = [\"leverans*\"]\nteams = [\"logistics\", \"billing\"]\n"
+    );
+    let global = [
+        ("PDS_WEBHOOK_SECRET", SECRET),
+        ("PDS_WEBHOOK_ALLOW_PRIVATE", "true"),
+    ];
+    let folder = app.dir.path().join("k");
+    copy_folder(std::path::Path::new(DISCOVERY), &folder);
+    std::fs::write(folder.join("routing.toml"), &routing).unwrap();
+    let folder = folder.to_str().unwrap();
+    let created = app.pds_env(
+        &global,
+        &["survey", "create", "--template", folder, "--slug", "k"],
+    );
+    assert!(created.status.success(), "{created:?}");
+    let anna = format!("anna@{d}.example");
+    let file = app.write_file("k.csv", &format!("email,name,locale\n{anna},Anna,sv\n"));
+    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    app.pds_ok(&["invite", "--survey", "k", "--wave", "w1"]);
+    let link = link_in(&received_for(&anna, 1)[0], &app.base_url);
+    answer(&app, &link, &[("Leveransen kom för sent", false)]);
+
+    let got = receiver(port);
+    let out = app.pds_env(&global, &["worker", "--once"]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("Delivered 1") && printed.contains("failed 1"), "{printed}");
+    let status = app.pds_ok(&["outbox", "status"]);
+    assert!(
+        status.contains("PDS_WEBHOOK_SECRET_LOGISTICS") && status.contains("not set"),
+        "the failure names the variable to set: {status}"
+    );
+    let with_team = [
+        global[0],
+        global[1],
+        ("PDS_WEBHOOK_SECRET_LOGISTICS", LOGISTICS_SECRET),
+    ];
+    app.pds_env(&with_team, &["outbox", "retry"]);
+    let out = app.pds_env(&with_team, &["worker", "--once"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Delivered 1"));
+
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "each team's payload once: {got:?}");
+    let at = |path: &str| got.iter().find(|r| r.path == path).unwrap().clone();
+    let (logistics, billing) = (at("/logistics"), at("/billing"));
+    assert!(verify_with(LOGISTICS_SECRET, &logistics), "{logistics:?}");
+    assert!(!verify_with(SECRET, &logistics), "not the global secret");
+    assert!(verify_with(SECRET, &billing), "{billing:?}");
+    assert!(!verify_with(LOGISTICS_SECRET, &billing));
+}
+
+on_both_backends!(each_team_signs_with_its_own_secret);
