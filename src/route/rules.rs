@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::coding::group_key;
 use crate::config::SECRET_ENV_PREFIX;
+use crate::working_hours::{Calendar, WorkingHours};
 use crate::error::Result;
 use crate::survey::Locale;
 
@@ -45,6 +46,10 @@ struct TeamToml {
     ack_within: Option<String>,
     resolve_within: Option<String>,
     escalate_to: Option<String>,
+    working_hours: Option<String>,
+    timezone: Option<String>,
+    #[serde(default)]
+    holidays: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,13 +112,22 @@ impl WebhookFormat {
 }
 
 /// A team's service levels (all optional): acknowledge within, resolve within
-/// (both in plain elapsed time since the case was opened), and who hears of a
-/// case that missed them.
+/// (counted in the team's working hours when it has a calendar, else in plain
+/// elapsed time since the case was opened), and who hears of a case that
+/// missed them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sla {
     pub ack_within: Option<chrono::Duration>,
     pub resolve_within: Option<chrono::Duration>,
     pub escalate_to: Option<String>,
+    pub calendar: Calendar,
+}
+
+impl Sla {
+    /// When a case opened at `opened` has missed `within` taken `times` times.
+    pub fn due(&self, opened: chrono::NaiveDateTime, within: chrono::Duration, times: i32) -> chrono::NaiveDateTime {
+        self.calendar.after(opened, within * times)
+    }
 }
 
 /// A keyword: a whole word, a prefix (`leverans*`), or a phrase of several words.
@@ -482,6 +496,7 @@ fn check_team(id: &str, team: TeamToml, problem: &mut dyn FnMut(String)) -> Team
     let sla = Sla {
         ack_within: within("ack_within", team.ack_within.as_deref()),
         resolve_within: within("resolve_within", team.resolve_within.as_deref()),
+        calendar: check_calendar(id, &team, problem),
         escalate_to: team.escalate_to,
     };
     Team {
@@ -533,6 +548,32 @@ fn check_webhook(id: &str, team: &TeamToml, problem: &mut dyn FnMut(String)) -> 
             problem(format!("team {id:?}: webhook {url:?} is not a URL: {e}"));
             None
         }
+    }
+}
+
+/// Checks a team's working-hours calendar: `working_hours` with its
+/// `timezone`, and `holidays` only beside them.
+fn check_calendar(id: &str, team: &TeamToml, problem: &mut dyn FnMut(String)) -> Calendar {
+    match (&team.working_hours, &team.timezone) {
+        (Some(hours), Some(zone)) => WorkingHours::parse(hours, zone, &team.holidays)
+            .map(Calendar::Working)
+            .unwrap_or_else(|e| {
+                problem(format!("team {id:?}: {e}"));
+                Calendar::Elapsed
+            }),
+        (Some(_), None) => {
+            problem(format!(
+                "team {id:?}: working_hours needs a timezone, such as timezone = \"Europe/Stockholm\""
+            ));
+            Calendar::Elapsed
+        }
+        (None, _) if team.timezone.is_some() || !team.holidays.is_empty() => {
+            problem(format!(
+                "team {id:?}: timezone and holidays go with working_hours, such as working_hours = \"Mon-Fri 08:00-17:00\""
+            ));
+            Calendar::Elapsed
+        }
+        (None, _) => Calendar::Elapsed,
     }
 }
 
