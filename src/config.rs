@@ -175,7 +175,10 @@ impl WebhookSettings {
     /// The key that signs a webhook: the team's own secret when it names one
     /// (an error, saying what to set, when that variable is missing), else the
     /// global `webhook_secret`.
-    pub fn secret_for(&self, secret_env: Option<&str>) -> std::result::Result<Option<&str>, String> {
+    pub fn secret_for(
+        &self,
+        secret_env: Option<&str>,
+    ) -> std::result::Result<Option<&str>, String> {
         match secret_env {
             None => Ok(self.secret.as_deref()),
             Some(name) => self.team_secrets.get(name).map(|s| Some(s.as_str())).ok_or_else(|| {
@@ -192,7 +195,10 @@ impl std::fmt::Debug for WebhookSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookSettings")
             .field("secret", &self.secret.as_ref().map(|_| "***"))
-            .field("team_secrets", &self.team_secrets.keys().collect::<Vec<_>>())
+            .field(
+                "team_secrets",
+                &self.team_secrets.keys().collect::<Vec<_>>(),
+            )
             .field("allow_private", &self.allow_private)
             .finish()
     }
@@ -685,11 +691,16 @@ mod tests {
             Ok(Some("the-ops-team-secret-456"))
         );
         assert_eq!(hooks.secret_for(None), Ok(Some("the-global-secret-0123")));
-        let missing = hooks.secret_for(Some("PDS_WEBHOOK_SECRET_SALES")).unwrap_err();
+        let missing = hooks
+            .secret_for(Some("PDS_WEBHOOK_SECRET_SALES"))
+            .unwrap_err();
         assert!(missing.contains("PDS_WEBHOOK_SECRET_SALES") && missing.contains("not set"));
         assert!(!format!("{hooks:?}").contains("the-ops-team-secret"));
         let short = [("PDS_WEBHOOK_SECRET_OPS".to_string(), "short".to_string())];
         let err = team_secrets(short.into_iter()).unwrap_err().to_string();
-        assert!(err.contains("PDS_WEBHOOK_SECRET_OPS is shorter than 16"), "{err}");
+        assert!(
+            err.contains("PDS_WEBHOOK_SECRET_OPS is shorter than 16"),
+            "{err}"
+        );
     }
 }

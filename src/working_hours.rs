@@ -42,7 +42,8 @@ pub struct WorkingHours {
 }
 
 /// How `working_hours` is written, for error messages.
-pub const FORM: &str = "days and hours such as \"Mon-Fri 08:00-17:00\" or \"Mon-Thu,Sat 09:00-12:30\"";
+pub const FORM: &str =
+    "days and hours such as \"Mon-Fri 08:00-17:00\" or \"Mon-Thu,Sat 09:00-12:30\"";
 
 /// The most days a deadline is looked for ahead: a calendar with nearly every
 /// day a holiday still ends, ten years on.
@@ -56,7 +57,8 @@ impl WorkingHours {
             .trim()
             .split_once(' ')
             .ok_or_else(|| format!("working_hours {spec:?} is not {FORM}"))?;
-        let days = parse_days(days).ok_or_else(|| format!("working_hours {spec:?}: the days are not {FORM}"))?;
+        let days = parse_days(days)
+            .ok_or_else(|| format!("working_hours {spec:?}: the days are not {FORM}"))?;
         let (opens, closes) = hours
             .trim()
             .split_once('-')
@@ -68,7 +70,9 @@ impl WorkingHours {
             ));
         }
         let zone: Tz = zone.parse().map_err(|_| {
-            format!("timezone {zone:?} is not a time zone name such as \"Europe/Stockholm\" or \"UTC\"")
+            format!(
+                "timezone {zone:?} is not a time zone name such as \"Europe/Stockholm\" or \"UTC\""
+            )
         })?;
         let holidays = holidays
             .iter()
@@ -116,7 +120,10 @@ impl WorkingHours {
         if !self.days[weekday] || self.holidays.contains(&day) {
             return None;
         }
-        Some((self.utc(day.and_time(self.opens)), self.utc(day.and_time(self.closes))))
+        Some((
+            self.utc(day.and_time(self.opens)),
+            self.utc(day.and_time(self.closes)),
+        ))
     }
 
     /// A local time in UTC. A time that does not exist (the hour skipped when
@@ -126,7 +133,11 @@ impl WorkingHours {
         self.zone
             .from_local_datetime(&local)
             .earliest()
-            .or_else(|| self.zone.from_local_datetime(&(local + Duration::hours(1))).earliest())
+            .or_else(|| {
+                self.zone
+                    .from_local_datetime(&(local + Duration::hours(1)))
+                    .earliest()
+            })
             .map_or(local, |t| t.naive_utc())
     }
 }
@@ -233,7 +244,10 @@ mod tests {
         let ny = WorkingHours::parse("Mon-Sun 01:00-03:00", "America/New_York", &[]).unwrap();
         // 2027-03-14: 02:00 does not exist; the day has one working hour (01:00-03:00 EDT = 1 h).
         let day_start = utc("2027-03-14 06:00"); // 01:00 EST
-        assert_eq!(ny.after(day_start, Duration::minutes(30)), utc("2027-03-14 06:30"));
+        assert_eq!(
+            ny.after(day_start, Duration::minutes(30)),
+            utc("2027-03-14 06:30")
+        );
         assert_eq!(
             ny.after(day_start, Duration::minutes(90)),
             utc("2027-03-15 05:30"),
@@ -244,7 +258,10 @@ mod tests {
     #[test]
     fn elapsed_time_counts_every_hour() {
         let start = utc("2027-01-15 15:00");
-        assert_eq!(Calendar::Elapsed.after(start, Duration::hours(8)), utc("2027-01-15 23:00"));
+        assert_eq!(
+            Calendar::Elapsed.after(start, Duration::hours(8)),
+            utc("2027-01-15 23:00")
+        );
     }
 
     #[test]
@@ -252,9 +269,24 @@ mod tests {
         for (spec, zone, holiday, says) in [
             ("weekdays", "UTC", "2027-01-01", "Mon-Fri 08:00-17:00"),
             ("Mon-Fri 8-17", "UTC", "2027-01-01", "the hours are not"),
-            ("Fri-Mon 08:00-17:00", "UTC", "2027-01-01", "the days are not"),
-            ("Mon-Fri 17:00-08:00", "UTC", "2027-01-01", "must end after it starts"),
-            ("Mon-Fri 08:00-17:00", "Stockholm", "2027-01-01", "Europe/Stockholm"),
+            (
+                "Fri-Mon 08:00-17:00",
+                "UTC",
+                "2027-01-01",
+                "the days are not",
+            ),
+            (
+                "Mon-Fri 17:00-08:00",
+                "UTC",
+                "2027-01-01",
+                "must end after it starts",
+            ),
+            (
+                "Mon-Fri 08:00-17:00",
+                "Stockholm",
+                "2027-01-01",
+                "Europe/Stockholm",
+            ),
             ("Mon-Fri 08:00-17:00", "UTC", "24 Dec", "2027-12-24"),
         ] {
             let err = WorkingHours::parse(spec, zone, &[holiday.to_string()]).unwrap_err();

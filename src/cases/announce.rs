@@ -114,7 +114,7 @@ pub fn preview(
     new: &NewAnnouncement<'_>,
 ) -> Result<Announced> {
     let checked = check(db, survey, new)?;
-    let audience = Audience::of(&mut db.conn()?, &checked)?;
+    let audience = Audience::of(&mut *db.conn()?, &checked)?;
     Ok(audience.announced(0, &checked.area, new.waves))
 }
 

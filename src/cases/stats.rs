@@ -97,7 +97,8 @@ pub fn compute(
         teams.entry(c.team.clone()).or_default().push(c);
         areas.entry(c.area.clone()).or_default().push(c);
     }
-    let levels: BTreeMap<&str, Deadlines> = teams.keys().map(|t| (t.as_str(), deadlines(t))).collect();
+    let levels: BTreeMap<String, Deadlines> =
+        teams.keys().map(|t| (t.clone(), deadlines(t))).collect();
     let figures = |group: Vec<&TeamCase>| figures(&group, &levels, now);
     Stats {
         teams: teams.into_iter().map(|(k, g)| (k, figures(g))).collect(),
@@ -150,11 +151,11 @@ fn timing(
 
 fn figures(
     group: &[&TeamCase],
-    levels: &BTreeMap<&str, Deadlines>,
+    levels: &BTreeMap<String, Deadlines>,
     now: NaiveDateTime,
 ) -> Figures {
     let due = |case: &TeamCase, within: fn(&Deadlines) -> Option<Duration>| {
-        let level = levels.get(case.team.as_str())?;
+        let level = levels.get(&case.team)?;
         within(level).map(|w| level.calendar.after(case.created_at, w))
     };
     let mut open_by_age = [0; 3];

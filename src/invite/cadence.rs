@@ -341,14 +341,14 @@ mod tests {
         };
         let start = day("2027-01-04");
         let mut invited: HashMap<i64, Vec<chrono::NaiveDateTime>> = HashMap::new();
+        let mut daily = Vec::new();
         for k in 0..730 {
             let at = start + chrono::Duration::days(k);
             if k == 150 {
                 standing.active.extend((1000..1200).map(contact));
             }
-            let holds = |id: i64| {
-                (id < 50 && k < 60).then_some(Skip::ContactedRecently { last: start })
-            };
+            let holds =
+                |id: i64| (id < 50 && k < 60).then_some(Skip::ContactedRecently { last: start });
             let choice = choose(&standing, year, at, holds);
             let share = standing.active.len() as f64 / 365.0;
             let n = choice.chosen.len();
@@ -359,14 +359,27 @@ mod tests {
             if k >= 60 && choice.due > n {
                 assert!(n as f64 >= share.floor() - 1.0, "day {k}: only {n}");
             }
+            daily.push(n);
             for c in &choice.chosen {
                 standing.last.insert(c.id, at);
                 invited.entry(c.id).or_default().push(at);
             }
             standing.runs.push(at.date().to_string());
         }
-        let first_year: Vec<i64> = (0..1000).filter(|id| invited[id][0] < start + chrono::Duration::days(366)).collect();
-        assert_eq!(first_year.len(), 1000, "the first thousand within the first year");
+        // Spread, not front-loaded: any 30 days before the import take their
+        // share of 1,000 a year (82.2), not 3 a day (90).
+        for window in daily[..150].windows(30) {
+            let n: usize = window.iter().sum();
+            assert!((81..=84).contains(&n), "{n} in 30 days: {daily:?}");
+        }
+        let first_year: Vec<i64> = (0..1000)
+            .filter(|id| invited[id][0] < start + chrono::Duration::days(366))
+            .collect();
+        assert_eq!(
+            first_year.len(),
+            1000,
+            "the first thousand within the first year"
+        );
         for (id, times) in &invited {
             assert!(times.len() <= 2, "{id}: {times:?}");
             if let [a, b] = times[..] {
@@ -374,6 +387,9 @@ mod tests {
             }
         }
         let second_round = invited.values().filter(|t| t.len() == 2).count();
-        assert!(second_round >= 900, "a year on, the round starts again: {second_round}");
+        assert!(
+            second_round >= 900,
+            "a year on, the round starts again: {second_round}"
+        );
     }
 }

@@ -90,7 +90,11 @@ fn checked_addresses(url: &url::Url, allow_private: bool) -> Result<Vec<SocketAd
         return Err(format!("webhook {url}: the host {host} has no address"));
     }
     if !allow_private {
-        if let Some(ip) = addresses.iter().map(SocketAddr::ip).find(|ip| is_private(*ip)) {
+        if let Some(ip) = addresses
+            .iter()
+            .map(SocketAddr::ip)
+            .find(|ip| is_private(*ip))
+        {
             return Err(format!(
                 "webhook {url}: {host} resolves to {ip}, a loopback or private address; \
                  webhooks go to the public internet only (set webhook_allow_private = true \
@@ -246,7 +250,9 @@ mod tests {
         let request = receiver.join().unwrap();
         assert!(
             request.starts_with("POST /hook ")
-                && request.to_ascii_lowercase().contains("host: rebound.invalid"),
+                && request
+                    .to_ascii_lowercase()
+                    .contains("host: rebound.invalid"),
             "{request}"
         );
     }

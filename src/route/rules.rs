@@ -7,9 +7,9 @@ use serde::Deserialize;
 
 use crate::coding::group_key;
 use crate::config::SECRET_ENV_PREFIX;
-use crate::working_hours::{Calendar, WorkingHours};
 use crate::error::Result;
 use crate::survey::Locale;
+use crate::working_hours::{Calendar, WorkingHours};
 
 /// A routing file that cannot be used, with where and why.
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +125,12 @@ pub struct Sla {
 
 impl Sla {
     /// When a case opened at `opened` has missed `within` taken `times` times.
-    pub fn due(&self, opened: chrono::NaiveDateTime, within: chrono::Duration, times: i32) -> chrono::NaiveDateTime {
+    pub fn due(
+        &self,
+        opened: chrono::NaiveDateTime,
+        within: chrono::Duration,
+        times: i32,
+    ) -> chrono::NaiveDateTime {
         self.calendar.after(opened, within * times)
     }
 }
@@ -595,7 +600,8 @@ fn check_secret_env(
             "team {id:?}: secret_env {name:?} is not the name of an environment variable \
              starting with {SECRET_ENV_PREFIX} (capitals, digits, underscores), such as \
              \"{SECRET_ENV_PREFIX}{}\"; write the variable's name here, never the secret",
-            id.to_ascii_uppercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            id.to_ascii_uppercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
         ));
         return None;
     }
@@ -633,8 +639,15 @@ mod tests {
         let hook = routing.teams["ops"].webhook.clone().unwrap();
         assert_eq!(hook.secret_env.as_deref(), Some("PDS_WEBHOOK_SECRET_OPS"));
         let global = Routing::parse(&team(""), "r").unwrap();
-        assert_eq!(global.teams["ops"].webhook.clone().unwrap().secret_env, None);
-        for wrong in ["3f9a0c1b2d4e5f60718293a4b5c6d7e8", "PDS_DATABASE_URL", "PDS_WEBHOOK_SECRET_"] {
+        assert_eq!(
+            global.teams["ops"].webhook.clone().unwrap().secret_env,
+            None
+        );
+        for wrong in [
+            "3f9a0c1b2d4e5f60718293a4b5c6d7e8",
+            "PDS_DATABASE_URL",
+            "PDS_WEBHOOK_SECRET_",
+        ] {
             let err = Routing::parse(&team(&format!("secret_env = \"{wrong}\"")), "r")
                 .unwrap_err()
                 .to_string();

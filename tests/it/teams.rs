@@ -740,7 +740,10 @@ fn each_team_signs_with_its_own_secret(backend: Backend) {
     let got = receiver(port);
     let out = app.pds_env(&global, &["worker", "--once"]);
     let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(printed.contains("Delivered 1") && printed.contains("failed 1"), "{printed}");
+    assert!(
+        printed.contains("Delivered 1") && printed.contains("failed 1"),
+        "{printed}"
+    );
     let status = app.pds_ok(&["outbox", "status"]);
     assert!(
         status.contains("PDS_WEBHOOK_SECRET_LOGISTICS") && status.contains("not set"),

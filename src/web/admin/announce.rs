@@ -115,11 +115,16 @@ pub(super) async fn post(
                 )))
             }
             Ok(step) => (StatusCode::OK, step),
-            Err(Error::Invalid(m) | Error::NotFound(m)) => (StatusCode::BAD_REQUEST, Step::Failed(m)),
+            Err(Error::Invalid(m) | Error::NotFound(m)) => {
+                (StatusCode::BAD_REQUEST, Step::Failed(m))
+            }
             Err(Error::Survey(e)) => (StatusCode::BAD_REQUEST, Step::Failed(e.to_string())),
             Err(e) => return Err(e),
         };
-        Ok(Answer::Page(status, page(state, &s, &survey, id, &draft, step)?))
+        Ok(Answer::Page(
+            status,
+            page(state, &s, &survey, id, &draft, step)?,
+        ))
     })
     .await;
     match answer {
