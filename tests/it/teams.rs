@@ -397,6 +397,72 @@ fn overdue_cases_are_reminded_and_escalated_once(backend: Backend) {
 
 on_both_backends!(overdue_cases_are_reminded_and_escalated_once);
 
+/// A team that works Mon-Fri 08:00-17:00 in Stockholm, with Monday
+/// 2026-01-19 a holiday, and ack_within = "2h": a case opened on Friday at
+/// 16:00 there (15:00 UTC) has one working hour on Friday and the second on
+/// Tuesday, so the reminder comes on Tuesday at 09:00 and the escalation at
+/// twice the time, 11:00, not on Friday evening; and an acknowledgement on
+/// Tuesday at 08:00 counts as within the service level in the figures.
+fn service_levels_count_working_hours_only(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    let d = unique("h");
+    let (anna, team, boss) = (
+        format!("anna@{d}.example"),
+        format!("ops@{d}.example"),
+        format!("boss@{d}.example"),
+    );
+    let routing = format!(
+        "[teams.logistics]\nname = \"Logistik\"\nemails = [\"{team}\"]\nlocale = \"sv\"\n\
+         ack_within = \"2h\"\nescalate_to = \"{boss}\"\n\
+         working_hours = \"Mon-Fri 08:00-17:00\"\ntimezone = \"Europe/Stockholm\"\n\
+         holidays = [\"2026-01-19\"]\n\n\
+         [[rules]]\nname = \"sena\"\nkeywords = [\"leverans*\"]\nteams = [\"logistics\"]\n"
+    );
+    let links = study(&app, "h", &routing, &[(&anna, "Anna", "sv", "current")]);
+    answer(&app, &links[0], &[("Leveransen kom för sent", false)]);
+    app.pds_ok(&["worker", "--once"]);
+    assert_eq!(received_for(&team, 1).len(), 1, "the complaint itself");
+    let friday = chrono::NaiveDate::from_ymd_opt(2026, 1, 16)
+        .unwrap()
+        .and_hms_opt(15, 0, 0)
+        .unwrap();
+    backdate(&app, 1, friday, &[]);
+
+    let pass = |at: &str| app.pds_ok(&["worker", "--once", "--now", at]);
+    for (at, expected) in [
+        ("2026-01-16T22:00:00", "0 reminders, 0 escalations"), // 7 h later, 1 working hour
+        ("2026-01-19T12:00:00", "0 reminders, 0 escalations"), // the holiday
+        ("2026-01-20T07:59:00", "0 reminders, 0 escalations"), // Tuesday 08:59 there
+        ("2026-01-20T08:00:00", "1 reminders, 0 escalations"),
+        ("2026-01-20T09:59:00", "0 reminders, 0 escalations"),
+        ("2026-01-20T10:00:00", "0 reminders, 1 escalations"),
+    ] {
+        let out = pass(at);
+        assert!(out.contains(expected), "at {at}: {out}");
+    }
+    assert_eq!(received_for(&boss, 1).len(), 1);
+
+    app.pds_ok(&["cases", "ack", "1"]);
+    backdate(&app, 1, friday, &[("acknowledged", 88)]); // Tuesday 07:00 UTC
+    let out = app.pds_ok(&["cases", "stats", "--survey", "h"]);
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("logistics "))
+        .unwrap_or_else(|| panic!("a row for the team:\n{out}"));
+    let cells: Vec<&str> = row
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cells[..4],
+        ["logistics", "1", "88.0 h (1)", "100% (1)"],
+        "88 hours, but one working hour and a half: {out}"
+    );
+}
+
+on_both_backends!(service_levels_count_working_hours_only);
+
 /// Sets a case's opening and its events' times, in hours after `day0`.
 fn backdate(app: &TestApp, case: i64, day0: chrono::NaiveDateTime, events: &[(&str, i64)]) {
     use diesel::RunQueryDsl;
