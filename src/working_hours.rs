@@ -21,6 +21,14 @@ pub enum Calendar {
 }
 
 impl Calendar {
+    /// The working hours as written, or `None` for elapsed time.
+    pub fn working_hours(&self) -> Option<String> {
+        match self {
+            Calendar::Elapsed => None,
+            Calendar::Working(hours) => Some(hours.to_string()),
+        }
+    }
+
     /// The moment `amount` of counted time after `start` (both UTC).
     pub fn after(&self, start: NaiveDateTime, amount: Duration) -> NaiveDateTime {
         match self {
@@ -39,6 +47,14 @@ pub struct WorkingHours {
     closes: NaiveTime,
     zone: Tz,
     holidays: BTreeSet<NaiveDate>,
+    /// As routing.toml writes it, with the zone: "Mon-Fri 08:00-17:00 Europe/Stockholm".
+    written: String,
+}
+
+impl std::fmt::Display for WorkingHours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.written)
+    }
 }
 
 /// How `working_hours` is written, for error messages.
@@ -87,6 +103,7 @@ impl WorkingHours {
             closes,
             zone,
             holidays,
+            written,
         })
     }
 

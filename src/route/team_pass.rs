@@ -240,7 +240,11 @@ impl Pass<'_> {
             "count": items.len(),
             "cases": items,
             "dashboard": super::reasons::dashboard_cases(self.settings),
-            "sla": {"ack_within": show(team.sla.ack_within), "resolve_within": show(team.sla.resolve_within)},
+            "sla": {
+                "ack_within": show(team.sla.ack_within),
+                "resolve_within": show(team.sla.resolve_within),
+                "working_hours": team.sla.calendar.working_hours(),
+            },
         });
         crate::survey::merge(&mut ctx, extra);
         crate::survey::merge(&mut common, ctx);

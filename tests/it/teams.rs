@@ -441,6 +441,18 @@ fn service_levels_count_working_hours_only(backend: Backend) {
         assert!(out.contains(expected), "at {at}: {out}");
     }
     assert_eq!(received_for(&boss, 1).len(), 1);
+    let mails = received_for(&team, 2);
+    let reminder = mails
+        .iter()
+        .find(|m| subject(m).contains("Påminnelse"))
+        .expect("a reminder to the team");
+    let text = text_of(reminder);
+    assert!(
+        text.contains(
+            "bekräfta inom 2 timmar, räknat i er arbetstid, Mon-Fri 08:00-17:00 Europe/Stockholm,"
+        ),
+        "{text}"
+    );
 
     app.pds_ok(&["cases", "ack", "1"]);
     backdate(&app, 1, friday, &[("acknowledged", 88)]); // Tuesday 07:00 UTC
@@ -457,7 +469,7 @@ fn service_levels_count_working_hours_only(backend: Backend) {
     assert_eq!(
         cells[..4],
         ["logistics", "1", "88.0 h (1)", "100% (1)"],
-        "88 hours, but one working hour and a half: {out}"
+        "88 hours, but one working hour: {out}"
     );
 }
 
