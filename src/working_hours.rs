@@ -85,7 +85,8 @@ impl WorkingHours {
                 "working_hours {spec:?}: a working day must end after it starts, on the same day"
             ));
         }
-        let zone: Tz = zone.parse().map_err(|_| {
+        let written = format!("{} {}", spec.trim(), zone.trim());
+        let zone: Tz = zone.trim().parse().map_err(|_| {
             format!(
                 "timezone {zone:?} is not a time zone name such as \"Europe/Stockholm\" or \"UTC\""
             )

@@ -484,9 +484,19 @@ fn check_team(id: &str, team: TeamToml, problem: &mut dyn FnMut(String)) -> Team
         }
     };
     let webhook = check_webhook(id, &team, problem);
+    let calendar = check_calendar(id, &team, problem);
+    let working = calendar != Calendar::Elapsed;
     let mut within = |key: &str, text: Option<&str>| {
         let parsed = text.map(|t| (t, crate::age::parse(t)));
         match parsed {
+            // A working day is not 24 hours: days would mean two things.
+            Some((t, Some(_))) if working && !in_hours(t) => {
+                problem(format!(
+                    "team {id:?}: {key} {t:?}: with working_hours, write the working time in hours, \
+                     such as \"4h\", or \"45h\" for five 9-hour days"
+                ));
+                None
+            }
             Some((_, Some(d))) if d > chrono::Duration::zero() => Some(d),
             Some((t, _)) => {
                 problem(format!(
@@ -501,7 +511,7 @@ fn check_team(id: &str, team: TeamToml, problem: &mut dyn FnMut(String)) -> Team
     let sla = Sla {
         ack_within: within("ack_within", team.ack_within.as_deref()),
         resolve_within: within("resolve_within", team.resolve_within.as_deref()),
-        calendar: check_calendar(id, &team, problem),
+        calendar,
         escalate_to: team.escalate_to,
     };
     Team {
@@ -554,6 +564,13 @@ fn check_webhook(id: &str, team: &TeamToml, problem: &mut dyn FnMut(String)) -> 
             None
         }
     }
+}
+
+/// Whether a length is written in hours or shorter units, which mean the same
+/// in working time as on the clock (a day or a week does not).
+fn in_hours(text: &str) -> bool {
+    let unit = text.trim().trim_start_matches(|c: char| c.is_ascii_digit());
+    matches!(unit, "h" | "m" | "min" | "s")
 }
 
 /// Checks a team's working-hours calendar: `working_hours` with its
@@ -624,6 +641,38 @@ mod tests {
             err.contains("rule name \"late\" is used by two rules"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_working_hours_team_counts_in_hours_in_its_time_zone() {
+        let team = |extra: &str| {
+            format!(
+                "[teams.ops]\nname = \"Ops\"\nemails = [\"ops@example.com\"]\n{extra}\n\
+                 [[rules]]\nname = \"late\"\nkeywords = [\"late\"]\nteams = [\"ops\"]\n"
+            )
+        };
+        let hours = "working_hours = \"Mon-Fri 08:00-17:00\"\ntimezone = \"Europe/Stockholm\"\n";
+        let routing = Routing::parse(&team(&format!("{hours}ack_within = \"4h\"")), "r").unwrap();
+        let sla = &routing.teams["ops"].sla;
+        assert_eq!(
+            sla.calendar.working_hours().as_deref(),
+            Some("Mon-Fri 08:00-17:00 Europe/Stockholm")
+        );
+        for (extra, says) in [
+            (
+                format!("{hours}resolve_within = \"5d\""),
+                "write the working time in hours",
+            ),
+            (
+                "working_hours = \"Mon-Fri 08:00-17:00\"".to_string(),
+                "needs a timezone",
+            ),
+            ("timezone = \"UTC\"".to_string(), "go with working_hours"),
+            (format!("{hours}holidays = [\"24/12\"]"), "is not a date"),
+        ] {
+            let err = Routing::parse(&team(&extra), "r").unwrap_err().to_string();
+            assert!(err.contains(says), "{extra}: {err}");
+        }
     }
 
     #[test]

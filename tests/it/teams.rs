@@ -456,16 +456,7 @@ fn service_levels_count_working_hours_only(backend: Backend) {
 
     app.pds_ok(&["cases", "ack", "1"]);
     backdate(&app, 1, friday, &[("acknowledged", 88)]); // Tuesday 07:00 UTC
-    let out = app.pds_ok(&["cases", "stats", "--survey", "h"]);
-    let row = out
-        .lines()
-        .find(|l| l.starts_with("logistics "))
-        .unwrap_or_else(|| panic!("a row for the team:\n{out}"));
-    let cells: Vec<&str> = row
-        .split("  ")
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
+    let (out, cells) = team_row(&app, "h");
     assert_eq!(
         cells[..4],
         ["logistics", "1", "88.0 h (1)", "100% (1)"],
@@ -474,6 +465,23 @@ fn service_levels_count_working_hours_only(backend: Backend) {
 }
 
 on_both_backends!(service_levels_count_working_hours_only);
+
+/// What `pds cases stats --survey SURVEY` printed, and the cells of the
+/// logistics team's row.
+fn team_row(app: &TestApp, survey: &str) -> (String, Vec<String>) {
+    let out = app.pds_ok(&["cases", "stats", "--survey", survey]);
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("logistics "))
+        .unwrap_or_else(|| panic!("a row for the team:\n{out}"));
+    let cells = row
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect();
+    (out, cells)
+}
 
 /// Sets a case's opening and its events' times, in hours after `day0`.
 fn backdate(app: &TestApp, case: i64, day0: chrono::NaiveDateTime, events: &[(&str, i64)]) {
@@ -530,16 +538,7 @@ fn case_figures_on_a_known_set(backend: Backend) {
     backdate(&app, 2, day0, &[("acknowledged", 10)]);
     backdate(&app, 3, day0, &[]);
 
-    let out = app.pds_ok(&["cases", "stats", "--survey", "f"]);
-    let row = out
-        .lines()
-        .find(|l| l.starts_with("logistics "))
-        .unwrap_or_else(|| panic!("a row for the team:\n{out}"));
-    let cells: Vec<&str> = row
-        .split("  ")
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
+    let (out, cells) = team_row(&app, "f");
     assert_eq!(
         cells,
         [

@@ -93,10 +93,10 @@ pub(super) async fn post(
     let answer = blocking(state, move |state| {
         let draft = Draft::read(&fields);
         let survey = find_survey(state, &slug)?;
-        let area = area_label(state, &survey, id)?.0;
+        area_label(state, &survey, id)?; // an unknown area is a missing page
         let outcome = waves_of(&draft).and_then(|waves| {
             let new = NewAnnouncement {
-                area: &area.to_string(),
+                area: &id.to_string(),
                 waves: &waves,
                 texts: &draft.texts,
                 actor: &format!("dashboard:{}", s.key_name),
@@ -144,12 +144,12 @@ fn find_survey(state: &AppState, slug: &str) -> Result<StoredSurvey> {
     store::find(&mut *state.db.conn()?, &slug)
 }
 
-/// The area's id and label, or not found.
-fn area_label(state: &AppState, survey: &StoredSurvey, id: i64) -> Result<(i64, String)> {
+/// Area `id`'s label, or not found.
+fn area_label(state: &AppState, survey: &StoredSurvey, id: i64) -> Result<String> {
     coding::areas_of(&mut *state.db.conn()?, survey.id)?
         .into_iter()
         .find(|a| a.id == id)
-        .map(|a| (a.id, a.label))
+        .map(|a| a.label)
         .ok_or_else(|| Error::NotFound(format!("area {id}")))
 }
 
@@ -170,7 +170,7 @@ fn page(
     draft: &Draft,
     step: Step,
 ) -> Result<String> {
-    let (_, label) = area_label(state, survey, id)?;
+    let label = area_label(state, survey, id)?;
     let waves = store::waves_of(&mut *state.db.conn()?, survey.id)?;
     let locales: Vec<Value> = survey
         .survey
