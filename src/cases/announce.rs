@@ -59,6 +59,9 @@ pub struct Announced {
     pub without_consent: usize,
     /// Mentioners who have unsubscribed or were erased.
     pub unsubscribed: usize,
+    /// Of `contacts`, those already told about every one of these waves: they get
+    /// no second such email for the same wave.
+    pub already_told: usize,
 }
 
 /// Checks `new` against `survey`, and stores it with its pending recipients in one
@@ -158,6 +161,8 @@ struct Audience {
     told: BTreeSet<(i64, i64)>,
     without_consent: BTreeSet<(i64, i64)>,
     unsubscribed: BTreeSet<i64>,
+    /// (contact, wave) pairs that had their email for the wave already.
+    emailed: BTreeSet<(i64, i64)>,
 }
 
 impl Audience {
@@ -187,10 +192,21 @@ impl Audience {
         }
         // A respondent who consented for one mention of the area is told.
         without_consent.retain(|k| !told.contains(k));
+        let emailed = announcement_emails::table
+            .filter(announcement_emails::wave_id.eq_any(&checked.wave_ids))
+            .select((
+                announcement_emails::contact_id,
+                announcement_emails::wave_id,
+            ))
+            .load::<(i64, i64)>(conn)?
+            .into_iter()
+            .filter(|pair| told.contains(pair))
+            .collect();
         Ok(Audience {
             told,
             without_consent,
             unsubscribed,
+            emailed,
         })
     }
 
@@ -206,6 +222,8 @@ impl Audience {
             contacts: contacts(&self.told),
             without_consent: contacts(&self.without_consent),
             unsubscribed: self.unsubscribed.len(),
+            already_told: contacts(&self.told)
+                - contacts(&self.told.difference(&self.emailed).copied().collect()),
         }
     }
 }

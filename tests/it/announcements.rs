@@ -426,6 +426,27 @@ fn an_analyst_announces_an_area_from_the_dashboard(backend: Backend) {
         announcements_to(&bo).is_empty(),
         "Bo did not agree to be contacted"
     );
+
+    // A second announcement for the same wave: the preview says that the two
+    // were told about it already.
+    let again = post(
+        &app,
+        &path,
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("text_sv", sv),
+            ("text_en", en),
+            ("wave", "w1"),
+        ],
+    );
+    assert!(
+        again
+            .body
+            .contains("2 of them were told about these waves already"),
+        "{}",
+        again.body
+    );
 }
 
 on_both_backends!(an_analyst_announces_an_area_from_the_dashboard);
