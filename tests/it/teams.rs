@@ -334,9 +334,11 @@ fn received_within_none(email: &str) -> bool {
 
 on_both_backends!(a_digest_team_gets_one_email_a_day);
 
-fn overdue_cases_are_reminded_and_escalated_once(backend: Backend) {
-    let app = TestApp::spawn(backend);
-    let d = unique("l");
+/// Survey `slug` whose Swedish logistics team has the service levels `levels`
+/// (routing.toml lines) and an escalation address; Anna's complaint has opened
+/// case 1 and reached the team. Returns the team's and the escalation's addresses.
+fn service_level_study(app: &TestApp, slug: &str, levels: &str) -> (String, String) {
+    let d = unique(slug);
     let (anna, team, boss) = (
         format!("anna@{d}.example"),
         format!("ops@{d}.example"),
@@ -344,13 +346,20 @@ fn overdue_cases_are_reminded_and_escalated_once(backend: Backend) {
     );
     let routing = format!(
         "[teams.logistics]\nname = \"Logistik\"\nemails = [\"{team}\"]\nlocale = \"sv\"\n\
-         ack_within = \"8h\"\nresolve_within = \"5d\"\nescalate_to = \"{boss}\"\n\n\
+         escalate_to = \"{boss}\"\n{levels}\n\n\
          [[rules]]\nname = \"sena\"\nkeywords = [\"leverans*\"]\nteams = [\"logistics\"]\n"
     );
-    let links = study(&app, "l", &routing, &[(&anna, "Anna", "sv", "current")]);
-    answer(&app, &links[0], &[("Leveransen kom för sent", false)]);
+    let links = study(app, slug, &routing, &[(&anna, "Anna", "sv", "current")]);
+    answer(app, &links[0], &[("Leveransen kom för sent", false)]);
     app.pds_ok(&["worker", "--once"]);
     assert_eq!(received_for(&team, 1).len(), 1, "the complaint itself");
+    (team, boss)
+}
+
+fn overdue_cases_are_reminded_and_escalated_once(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    let (team, boss) =
+        service_level_study(&app, "l", "ack_within = \"8h\"\nresolve_within = \"5d\"");
 
     let out = worker_at(&app, 7);
     assert!(
@@ -405,23 +414,12 @@ on_both_backends!(overdue_cases_are_reminded_and_escalated_once);
 /// Tuesday at 08:00 counts as within the service level in the figures.
 fn service_levels_count_working_hours_only(backend: Backend) {
     let app = TestApp::spawn(backend);
-    let d = unique("h");
-    let (anna, team, boss) = (
-        format!("anna@{d}.example"),
-        format!("ops@{d}.example"),
-        format!("boss@{d}.example"),
+    let (team, boss) = service_level_study(
+        &app,
+        "h",
+        "ack_within = \"2h\"\nworking_hours = \"Mon-Fri 08:00-17:00\"\n\
+         timezone = \"Europe/Stockholm\"\nholidays = [\"2026-01-19\"]",
     );
-    let routing = format!(
-        "[teams.logistics]\nname = \"Logistik\"\nemails = [\"{team}\"]\nlocale = \"sv\"\n\
-         ack_within = \"2h\"\nescalate_to = \"{boss}\"\n\
-         working_hours = \"Mon-Fri 08:00-17:00\"\ntimezone = \"Europe/Stockholm\"\n\
-         holidays = [\"2026-01-19\"]\n\n\
-         [[rules]]\nname = \"sena\"\nkeywords = [\"leverans*\"]\nteams = [\"logistics\"]\n"
-    );
-    let links = study(&app, "h", &routing, &[(&anna, "Anna", "sv", "current")]);
-    answer(&app, &links[0], &[("Leveransen kom för sent", false)]);
-    app.pds_ok(&["worker", "--once"]);
-    assert_eq!(received_for(&team, 1).len(), 1, "the complaint itself");
     let friday = chrono::NaiveDate::from_ymd_opt(2026, 1, 16)
         .unwrap()
         .and_hms_opt(15, 0, 0)
