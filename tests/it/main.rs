@@ -15,6 +15,8 @@ mod browser;
 mod cadence;
 mod cases;
 mod checklist;
+mod checklist_import;
+mod checklist_staff;
 mod checklist_results;
 mod coding_codebook;
 mod coding_learning;

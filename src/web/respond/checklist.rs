@@ -113,7 +113,7 @@ pub(super) fn prepare(
         )));
     };
     let order = order_for(&checklist, &invitee);
-    let answer = match input.validate(&survey.survey, &checklist, &order) {
+    let answer = match input.validate(&survey.survey, &checklist, &order, &invitee.audience) {
         Ok(a) => a,
         Err(errors) => {
             let answered_before =
