@@ -223,6 +223,13 @@ impl ChecklistInput {
                 .collect::<Vec<_>>()
         };
         let mut previous_group: Option<&str> = None;
+        let mut section = 0;
+        let sections = checklist
+            .items
+            .iter()
+            .map(|i| i.group.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len();
         let items: Vec<_> = order
             .iter()
             .enumerate()
@@ -231,6 +238,7 @@ impl ChecklistInput {
                 let input = self.items.get(item.id.as_str()).cloned().unwrap_or_default();
                 let first_in_group = previous_group != Some(item.group.as_str());
                 previous_group = Some(item.group.as_str());
+                section += usize::from(first_in_group);
                 let bother = input.bother.map(|b| b.get().to_string());
                 serde_json::json!({
                     "index": place + 1,
@@ -238,6 +246,7 @@ impl ChecklistInput {
                     "text": item.text.get(&locale).or_else(|| item.text.values().next()),
                     "group": item.group,
                     "first_in_group": first_in_group,
+                    "section": section,
                     "error": errors.items.get(item.id.as_str()).map(|key| survey.message(locale, key, serde_json::json!({}))),
                     "experienced_options": options(&crate::survey::EXPERIENCED, input.experienced.map(Experienced::as_str)),
                     "bother_options": options(&["1", "2", "3", "4", "5"], bother.as_deref()),
@@ -261,6 +270,19 @@ impl ChecklistInput {
                 checklist.ask_solved_elsewhere.into(),
             );
             map.insert("has_errors".into(), (!errors.is_empty()).into());
+            // Sections are the checklist's groups (kept together in every order);
+            // the progress counts the items answered so far.
+            map.insert("sections".into(), sections.into());
+            map.insert("total".into(), order.len().into());
+            let answered = order
+                .iter()
+                .filter(|&&i| {
+                    self.items
+                        .get(checklist.items[i].id.as_str())
+                        .is_some_and(|input| input.experienced.is_some())
+                })
+                .count();
+            map.insert("answered".into(), answered.into());
         }
         ctx
     }
