@@ -15,6 +15,7 @@ mod browser;
 mod cadence;
 mod cases;
 mod checklist;
+mod checklist_browser;
 mod checklist_import;
 mod checklist_staff;
 mod checklist_results;
