@@ -202,8 +202,16 @@ fn survey_toml(template: &Survey, discovery: &StoredSurvey) -> Result<String> {
         // Trust lines come from the discovery survey, never from the example
         // organisation of the template: the same people answer for both studies.
         let trust = &source.trust;
-        set_or_remove(survey, "reply_to", trust.reply_to.as_ref().map(ToString::to_string));
-        set_or_remove(survey, "privacy_url", trust.privacy_url.as_ref().map(ToString::to_string));
+        set_or_remove(
+            survey,
+            "reply_to",
+            trust.reply_to.as_ref().map(ToString::to_string),
+        );
+        set_or_remove(
+            survey,
+            "privacy_url",
+            trust.privacy_url.as_ref().map(ToString::to_string),
+        );
     }
     if let Some(wording) = table.get_mut("locale").and_then(|s| s.as_table_mut()) {
         wording.retain(|l, _| source.locales.iter().any(|s| s.as_str() == l));

@@ -330,7 +330,9 @@ mod tests {
             ("rank_1", "1"),
         ]));
         let input = ChecklistInput::from_pairs(&fields, &checklist, survey.max_problems).unwrap();
-        let answer = input.validate(&survey, &checklist, &order, "customer").unwrap();
+        let answer = input
+            .validate(&survey, &checklist, &order, "customer")
+            .unwrap();
         assert_eq!(answer.items.len(), 4);
         for (place, (a, &index)) in answer.items.iter().zip(&order).enumerate() {
             assert_eq!(a.item, checklist.items[index].id);
@@ -359,7 +361,9 @@ mod tests {
             ("experienced_invoice-errors", "rarely"),
         ]);
         let input = ChecklistInput::from_pairs(&fields, &checklist, survey.max_problems).unwrap();
-        let errors = input.validate(&survey, &checklist, &order, "customer").unwrap_err();
+        let errors = input
+            .validate(&survey, &checklist, &order, "customer")
+            .unwrap_err();
         assert_eq!(errors.items["late-delivery"], "bother_missing");
         assert_eq!(errors.items["damaged-goods"], "follow_up_without_problem");
         assert_eq!(errors.items["invoice-errors"], "item_unanswered");
@@ -405,11 +409,15 @@ mod tests {
         fields.push(("audience".into(), "customer".into()));
         let input = ChecklistInput::from_pairs(&fields, &checklist, survey.max_problems).unwrap();
         let order = checklist.order_for(5);
-        let errors = input.validate(&survey, &checklist, &order, "staff").unwrap_err();
+        let errors = input
+            .validate(&survey, &checklist, &order, "staff")
+            .unwrap_err();
         assert_eq!(errors.write_ins.form[0].0, "audience_fixed");
         assert!(errors.items.is_empty(), "{errors:?}");
         assert!(
-            input.validate(&survey, &checklist, &order, "customer").is_ok(),
+            input
+                .validate(&survey, &checklist, &order, "customer")
+                .is_ok(),
             "the link's own audience is no claim to refuse"
         );
     }

@@ -146,7 +146,13 @@ fn columns<R: Read>(
         file: file.to_string(),
         reason,
     };
-    let names = || format!("{} and optionally {}", REQUIRED.join(","), OPTIONAL.join(","));
+    let names = || {
+        format!(
+            "{} and optionally {}",
+            REQUIRED.join(","),
+            OPTIONAL.join(",")
+        )
+    };
     let mut columns = HashMap::new();
     let headers = csv.headers().map_err(|e| header_error(e.to_string()))?;
     for (i, h) in headers.iter().enumerate() {
@@ -223,7 +229,10 @@ impl Parser<'_> {
         let mut good = Vec::new();
         let mut bad = 0;
         for key in &self.order {
-            let g = self.respondents.remove(key).expect("every key has its respondent");
+            let g = self
+                .respondents
+                .remove(key)
+                .expect("every key has its respondent");
             let missing: Vec<&str> = g
                 .items
                 .iter()
@@ -325,10 +334,16 @@ impl Gathering {
             );
         }
         if let Some((earlier, _)) = &self.items[index] {
-            return Err(format!("{who} already answered item {id:?} on line {earlier}"));
+            return Err(format!(
+                "{who} already answered item {id:?} on line {earlier}"
+            ));
         }
         let experienced: Experienced = match row.get("experienced") {
-            "" => return Err(format!("item {id:?} has no answer in experienced (never, sometimes or often)")),
+            "" => {
+                return Err(format!(
+                    "item {id:?} has no answer in experienced (never, sometimes or often)"
+                ))
+            }
             text => text.parse().map_err(|e| format!("experienced {e}"))?,
         };
         let bother = match row.get("bother") {
@@ -382,7 +397,9 @@ impl Gathering {
             }
         };
         if problem.chars().count() > MAX_TEXT_CHARS {
-            return Err(format!("the problem is longer than {MAX_TEXT_CHARS} characters"));
+            return Err(format!(
+                "the problem is longer than {MAX_TEXT_CHARS} characters"
+            ));
         }
         if problem
             .chars()
@@ -391,7 +408,9 @@ impl Gathering {
             return Err("the problem contains control characters".into());
         }
         if let Some((_, earlier, _)) = self.write_ins.iter().find(|(r, _, _)| *r == rank) {
-            return Err(format!("{who} already has other problem rank {rank} on line {earlier}"));
+            return Err(format!(
+                "{who} already has other problem rank {rank} on line {earlier}"
+            ));
         }
         self.write_ins.push((rank, line, problem.to_string()));
         Ok(())
@@ -405,7 +424,11 @@ impl Gathering {
             segment: (!self.segment.is_empty()).then_some(self.segment),
             audience: audience_of(&self.audience).expect("checked with every row"),
             items: self.items.into_iter().flatten().map(|(_, a)| a).collect(),
-            write_ins: self.write_ins.into_iter().map(|(_, _, text)| text).collect(),
+            write_ins: self
+                .write_ins
+                .into_iter()
+                .map(|(_, _, text)| text)
+                .collect(),
         }
     }
 }
@@ -421,8 +444,7 @@ pub fn import(
     skip_invalid: bool,
 ) -> Result<ResponsesReport> {
     let checklist = Checklist::of_survey(survey)?;
-    let (respondents, bad, errors) =
-        parse(reader, file, &checklist, survey.survey.max_problems)?;
+    let (respondents, bad, errors) = parse(reader, file, &checklist, survey.survey.max_problems)?;
     if !errors.is_empty() && !skip_invalid {
         return Err(ImportError::Rejected {
             file: file.to_string(),
@@ -527,7 +549,9 @@ fn last_inserted_id(conn: &mut AnyConnection) -> Result<i64> {
     use diesel::dsl::sql;
     use diesel::sql_types::BigInt;
     Ok(match conn {
-        AnyConnection::Sqlite(c) => diesel::select(sql::<BigInt>("last_insert_rowid()")).get_result(c)?,
+        AnyConnection::Sqlite(c) => {
+            diesel::select(sql::<BigInt>("last_insert_rowid()")).get_result(c)?
+        }
         AnyConnection::Postgresql(c) => diesel::select(sql::<BigInt>("lastval()")).get_result(c)?,
     })
 }
@@ -594,12 +618,27 @@ mod tests {
         let (rows, bad, errors) = parsed(&csv);
         assert!(rows.is_empty(), "{rows:?}");
         assert_eq!(bad, 5);
-        assert!(errors[0].starts_with("line 6: item \"parking\" is not in this checklist; its items are late-delivery"), "{errors:?}");
-        assert!(errors[1].starts_with("line 7: item \"late-delivery\", never: how much it bothers"), "{errors:?}");
+        assert!(
+            errors[0].starts_with(
+                "line 6: item \"parking\" is not in this checklist; its items are late-delivery"
+            ),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].starts_with("line 7: item \"late-delivery\", never: how much it bothers"),
+            "{errors:?}"
+        );
         assert!(errors[2].starts_with("line 12: respondent \"p3\" (wave w1) already answered item \"late-delivery\" on line 8"), "{errors:?}");
         assert!(errors[3].starts_with("line 13: item \"late-delivery\", often: sometimes or often needs how much it bothers"), "{errors:?}");
-        assert!(errors[4].starts_with("line 14: audience \"boss\""), "{errors:?}");
-        assert_eq!(errors.len(), 5, "p2 and p4 also miss items, but their bad row says enough: {errors:?}");
+        assert!(
+            errors[4].starts_with("line 14: audience \"boss\""),
+            "{errors:?}"
+        );
+        assert_eq!(
+            errors.len(),
+            5,
+            "p2 and p4 also miss items, but their bad row says enough: {errors:?}"
+        );
     }
 
     #[test]
@@ -624,6 +663,10 @@ mod tests {
             3,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("missing column(s) item,experienced"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("missing column(s) item,experienced"),
+            "{err}"
+        );
     }
 }

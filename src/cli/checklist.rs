@@ -7,9 +7,9 @@ use clap::Subcommand;
 
 use crate::checklist::draft::{self, Choice};
 use crate::config::Settings;
+use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::setup;
-use crate::db::Database;
 use crate::survey::{store, StoredSurvey, Survey, SurveySlug};
 
 /// How many areas a draft takes when neither --top nor --areas says.

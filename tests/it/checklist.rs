@@ -42,7 +42,10 @@ fn coded_discovery(backend: Backend) -> TestApp {
     let text = std::fs::read_to_string(&toml)
         .unwrap()
         .replace("research@nordvik.example\"", "insights@acme.example\"")
-        .replace("https://nordvik.example/privacy", "https://acme.example/privacy")
+        .replace(
+            "https://nordvik.example/privacy",
+            "https://acme.example/privacy",
+        )
         .replace("Nordvik Supply customer research", "Acme insights")
         .replace("Questions about the study? Write to", "Ask Acme:");
     std::fs::write(&toml, text).unwrap();

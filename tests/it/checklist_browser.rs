@@ -105,6 +105,17 @@ async fn bother(browser: &Client, item: &str, value: u8) {
     assert!(is_checked(browser, &format!("#bother_{item}_{value}")).await);
 }
 
+/// Opens `link` in a window the width of the narrowest phone, and checks that
+/// the page does not scroll sideways.
+async fn open_on_a_narrow_phone(browser: &Client, link: &str) {
+    browser
+        .set_window_size(NARROW.0, NARROW.1)
+        .await
+        .expect("a narrow phone");
+    browser.goto(link).await.expect("open the personal link");
+    assert!(!scrolls_sideways(browser).await, "fits 320 px");
+}
+
 async fn send(browser: &Client) {
     tab_to(browser, "button[type=submit]").await;
     press(browser, Key::Enter).await;
@@ -125,61 +136,71 @@ async fn wait_for_thanks(browser: &Client) {
 async fn with_javascript_follow_ups_appear_only_for_a_problem_had() {
     let app = TestApp::spawn(Backend::Sqlite);
     let link = invited(&app);
-    in_browser("checklist-javascript", Script::On, move |browser| async move {
-        browser.set_window_size(NARROW.0, NARROW.1).await.expect("a narrow phone");
-        browser.goto(&link).await.expect("open the personal link");
-        browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("html.js"))
-            .await
-            .expect("the checklist script runs");
-        assert_no_console_errors(&browser, "the checklist form").await;
-        assert!(!scrolls_sideways(&browser).await, "fits 320 px");
-        assert_eq!(text_of(&browser, "#progress_text").await, "0 of 4 answered");
-        assert!(is_shown(&browser, "#section_1").await, "sections are marked");
-        assert!(text_of(&browser, "#section_3").await.contains("Part 3 of 3"));
-
-        let order = items_in_order(&browser).await;
-        assert_eq!(order.len(), 4);
-        for item in &order {
+    in_browser(
+        "checklist-javascript",
+        Script::On,
+        move |browser| async move {
+            open_on_a_narrow_phone(&browser, &link).await;
+            browser
+                .wait()
+                .at_most(WAIT)
+                .for_element(Locator::Css("html.js"))
+                .await
+                .expect("the checklist script runs");
+            assert_no_console_errors(&browser, "the checklist form").await;
+            assert_eq!(text_of(&browser, "#progress_text").await, "0 of 4 answered");
             assert!(
-                !is_shown(&browser, &format!("#item_{item} .field-bother")).await,
-                "{item}: no follow-up before an answer"
+                is_shown(&browser, "#section_1").await,
+                "sections are marked"
             );
-        }
-        let (first, second) = (&order[0], &order[1]);
-        choose(&browser, first, "often").await;
-        assert!(is_shown(&browser, &format!("#item_{first} .field-bother")).await);
-        assert!(is_shown(&browser, &format!("#item_{first} .field-solved")).await);
-        assert_eq!(text_of(&browser, "#progress_text").await, "1 of 4 answered");
-        bother(&browser, first, 4).await;
+            assert!(text_of(&browser, "#section_3")
+                .await
+                .contains("Part 3 of 3"));
 
-        // "Sometimes" with a bother, then "never" after all: the follow-ups go,
-        // and take their answer with them.
-        choose(&browser, second, "sometimes").await;
-        bother(&browser, second, 2).await;
-        // Back to the question, as Shift+Tab would take a keyboard user there.
-        browser
-            .execute(
-                "document.getElementById(arguments[0]).focus();",
-                vec![format!("experienced_{second}_sometimes").into()],
-            )
-            .await
-            .expect("focus the answer");
-        press(&browser, Key::Left).await;
-        assert!(is_checked(&browser, &format!("#experienced_{second}_never")).await);
-        assert!(!is_shown(&browser, &format!("#item_{second} .field-bother")).await);
-        assert!(!is_checked(&browser, &format!("#bother_{second}_2")).await);
+            let order = items_in_order(&browser).await;
+            assert_eq!(order.len(), 4);
+            for item in &order {
+                assert!(
+                    !is_shown(&browser, &format!("#item_{item} .field-bother")).await,
+                    "{item}: no follow-up before an answer"
+                );
+            }
+            let (first, second) = (&order[0], &order[1]);
+            choose(&browser, first, "often").await;
+            assert!(is_shown(&browser, &format!("#item_{first} .field-bother")).await);
+            assert!(is_shown(&browser, &format!("#item_{first} .field-solved")).await);
+            assert_eq!(text_of(&browser, "#progress_text").await, "1 of 4 answered");
+            bother(&browser, first, 4).await;
 
-        for item in &order[2..] {
-            choose(&browser, item, "never").await;
-        }
-        assert_eq!(text_of(&browser, "#progress_text").await, "4 of 4 answered");
-        assert!(!scrolls_sideways(&browser).await, "still fits with follow-ups");
-        send(&browser).await;
-        wait_for_thanks(&browser).await;
-    })
+            // "Sometimes" with a bother, then "never" after all: the follow-ups go,
+            // and take their answer with them.
+            choose(&browser, second, "sometimes").await;
+            bother(&browser, second, 2).await;
+            // Back to the question, as Shift+Tab would take a keyboard user there.
+            browser
+                .execute(
+                    "document.getElementById(arguments[0]).focus();",
+                    vec![format!("experienced_{second}_sometimes").into()],
+                )
+                .await
+                .expect("focus the answer");
+            press(&browser, Key::Left).await;
+            assert!(is_checked(&browser, &format!("#experienced_{second}_never")).await);
+            assert!(!is_shown(&browser, &format!("#item_{second} .field-bother")).await);
+            assert!(!is_checked(&browser, &format!("#bother_{second}_2")).await);
+
+            for item in &order[2..] {
+                choose(&browser, item, "never").await;
+            }
+            assert_eq!(text_of(&browser, "#progress_text").await, "4 of 4 answered");
+            assert!(
+                !scrolls_sideways(&browser).await,
+                "still fits with follow-ups"
+            );
+            send(&browser).await;
+            wait_for_thanks(&browser).await;
+        },
+    )
     .await;
 
     let answers = stored(&app);
@@ -193,44 +214,49 @@ async fn with_javascript_follow_ups_appear_only_for_a_problem_had() {
 async fn without_javascript_every_question_shows_and_the_server_counts_the_progress() {
     let app = TestApp::spawn(Backend::Sqlite);
     let link = invited(&app);
-    in_browser("checklist-no-javascript", Script::Off, move |browser| async move {
-        browser.set_window_size(NARROW.0, NARROW.1).await.expect("a narrow phone");
-        browser.goto(&link).await.expect("open the personal link");
-        assert!(!scrolls_sideways(&browser).await, "fits 320 px");
-        let order = items_in_order(&browser).await;
-        for item in &order {
-            assert!(
-                is_shown(&browser, &format!("#item_{item} .field-bother")).await,
-                "{item}: without JavaScript the follow-up is always there"
-            );
-        }
-        assert_eq!(text_of(&browser, "#progress_text").await, "0 of 4 answered");
+    in_browser(
+        "checklist-no-javascript",
+        Script::Off,
+        move |browser| async move {
+            open_on_a_narrow_phone(&browser, &link).await;
+            let order = items_in_order(&browser).await;
+            for item in &order {
+                assert!(
+                    is_shown(&browser, &format!("#item_{item} .field-bother")).await,
+                    "{item}: without JavaScript the follow-up is always there"
+                );
+            }
+            assert_eq!(text_of(&browser, "#progress_text").await, "0 of 4 answered");
 
-        // Three answered, one forgotten: the page comes back with the choices
-        // kept, the progress counted and the mistake marked.
-        choose(&browser, &order[0], "often").await;
-        bother(&browser, &order[0], 5).await;
-        choose(&browser, &order[1], "never").await;
-        choose(&browser, &order[2], "never").await;
-        send(&browser).await;
-        browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("#error-summary"))
-            .await
-            .expect("the errors");
-        assert_eq!(text_of(&browser, "#progress_text").await, "3 of 4 answered");
-        assert!(is_checked(&browser, &format!("#bother_{}_5", order[0])).await);
-        choose(&browser, &order[3], "never").await;
-        send(&browser).await;
-        wait_for_thanks(&browser).await;
-    })
+            // Three answered, one forgotten: the page comes back with the choices
+            // kept, the progress counted and the mistake marked.
+            choose(&browser, &order[0], "often").await;
+            bother(&browser, &order[0], 5).await;
+            choose(&browser, &order[1], "never").await;
+            choose(&browser, &order[2], "never").await;
+            send(&browser).await;
+            browser
+                .wait()
+                .at_most(WAIT)
+                .for_element(Locator::Css("#error-summary"))
+                .await
+                .expect("the errors");
+            assert_eq!(text_of(&browser, "#progress_text").await, "3 of 4 answered");
+            assert!(is_checked(&browser, &format!("#bother_{}_5", order[0])).await);
+            choose(&browser, &order[3], "never").await;
+            send(&browser).await;
+            wait_for_thanks(&browser).await;
+        },
+    )
     .await;
 
     let answers = stored(&app);
     assert_eq!(answers.len(), 4, "{answers:?}");
     assert_eq!(
-        answers.iter().filter(|(_, e, b)| e == "often" && *b == Some(5)).count(),
+        answers
+            .iter()
+            .filter(|(_, e, b)| e == "often" && *b == Some(5))
+            .count(),
         1,
         "{answers:?}"
     );

@@ -69,7 +69,13 @@ fn interviewers_import_checklist_answers_from_a_file(backend: Backend) {
     bad.push_str("p3,2027-H1,current,,late-delivery,never,,,,\n");
     bad.push_str("p4,2027-H1,current,,late-delivery,never,,,,\n");
     let file = app.write_file("bad.csv", &bad);
-    let out = app.pds(&["responses", "import", "--survey", "check", file.to_str().unwrap()]);
+    let out = app.pds(&[
+        "responses",
+        "import",
+        "--survey",
+        "check",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     for expected in [
@@ -99,7 +105,8 @@ fn interviewers_import_checklist_answers_from_a_file(backend: Backend) {
     let path = file.to_str().unwrap();
     let printed = app.pds_ok(&["responses", "import", "--survey", "check", path]);
     assert!(
-        printed.contains("Imported 6 new and replaced 0 earlier respondents (2 mentions written in)"),
+        printed
+            .contains("Imported 6 new and replaced 0 earlier respondents (2 mentions written in)"),
         "{printed}"
     );
     let r = results(&app);
@@ -117,15 +124,38 @@ fn interviewers_import_checklist_answers_from_a_file(backend: Backend) {
         "{r}"
     );
     let by = app.pds_ok(&[
-        "results", "--survey", "check", "--by", "segment", "--format", "json", "--bootstrap", "100",
+        "results",
+        "--survey",
+        "check",
+        "--by",
+        "segment",
+        "--format",
+        "json",
+        "--bootstrap",
+        "100",
     ]);
-    assert!(by.contains("\"lost\"") && by.contains("\"current\""), "{by}");
+    assert!(
+        by.contains("\"lost\"") && by.contains("\"current\""),
+        "{by}"
+    );
 
     // Importing again replaces: p1 now never had late deliveries.
-    let again = good.replace("p1,2027-H1,lost,customer,late-delivery,often,5,no,,", "p1,2027-H1,lost,customer,late-delivery,never,,,,");
+    let again = good.replace(
+        "p1,2027-H1,lost,customer,late-delivery,often,5,no,,",
+        "p1,2027-H1,lost,customer,late-delivery,never,,,,",
+    );
     let file = app.write_file("again.csv", &again);
-    let printed = app.pds_ok(&["responses", "import", "--survey", "check", file.to_str().unwrap()]);
-    assert!(printed.contains("Imported 0 new and replaced 6"), "{printed}");
+    let printed = app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "check",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        printed.contains("Imported 0 new and replaced 6"),
+        "{printed}"
+    );
     let r = results(&app);
     assert_eq!(r["n"], 4, "{r}");
     assert!((late_often(&r) - 0.5).abs() < 1e-12, "{r}");

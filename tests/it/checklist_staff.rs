@@ -6,7 +6,9 @@
 
 use diesel::prelude::*;
 
-use crate::common::{get, link_in, post_form, received_for, received_within, unique, Backend, TestApp};
+use crate::common::{
+    get, link_in, post_form, received_for, received_within, unique, Backend, TestApp,
+};
 
 const CHECKLIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/checklist");
 
@@ -69,7 +71,15 @@ fn a_staff_link_always_answers_as_staff(backend: Backend) {
     let (answering, silent, customer) = (address("s"), address("s"), address("c"));
     import(&app, "staff.csv", &[&answering, &silent], true);
     import(&app, "customers.csv", &[&customer], false);
-    app.pds_ok(&["invite", "--survey", "check", "--wave", "w1", "--audience", "staff"]);
+    app.pds_ok(&[
+        "invite",
+        "--survey",
+        "check",
+        "--wave",
+        "w1",
+        "--audience",
+        "staff",
+    ]);
     app.pds_ok(&["invite", "--survey", "check", "--wave", "w1"]);
     let link = link_in(&received_for(&answering, 1)[0], &app.base_url);
 
@@ -79,7 +89,10 @@ fn a_staff_link_always_answers_as_staff(backend: Backend) {
     let agent = app.http();
     let (status, page) = get(&agent, &link);
     assert_eq!(status, 200);
-    assert!(page.contains("id=\"staff-note\""), "still the staff wording: {page}");
+    assert!(
+        page.contains("id=\"staff-note\""),
+        "still the staff wording: {page}"
+    );
 
     // A form that claims to be a customer's answer is refused, nothing stored.
     let mut claimed = WHOLE.to_vec();
@@ -96,13 +109,23 @@ fn a_staff_link_always_answers_as_staff(backend: Backend) {
     let (status, page) = post_form(&agent, &link, &WHOLE);
     assert_eq!(status, 200, "{page}");
     assert_eq!(stored_audiences(&app), ["staff"]);
-    let json = app.pds_ok(&["results", "--survey", "check", "--format", "json", "--bootstrap", "50"]);
+    let json = app.pds_ok(&[
+        "results",
+        "--survey",
+        "check",
+        "--format",
+        "json",
+        "--bootstrap",
+        "50",
+    ]);
     let results: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(results["n"], 0, "staff never count as customers: {results}");
 
     // Reminders: the staff member who has not answered gets the staff wording
     // (their invitation is staff's), the customer the customers' wording.
-    let printed = app.pds_ok(&["remind", "--survey", "check", "--wave", "w1", "--after", "0s"]);
+    let printed = app.pds_ok(&[
+        "remind", "--survey", "check", "--wave", "w1", "--after", "0s",
+    ]);
     assert!(printed.contains("Queued 2 reminders"), "{printed}");
     let staff_mail = received_for(&silent, 2);
     assert_eq!(staff_mail.len(), 2, "invitation and reminder");
@@ -111,7 +134,10 @@ fn a_staff_link_always_answers_as_staff(backend: Backend) {
         .map(|raw| subject_and_text(raw))
         .find(|(subject, _)| subject.starts_with("Reminder"))
         .expect("a reminder");
-    assert_eq!(subject, "Reminder for staff: how would our customers answer? (about 5 minutes)");
+    assert_eq!(
+        subject,
+        "Reminder for staff: how would our customers answer? (about 5 minutes)"
+    );
     assert!(
         text.contains("as a member of staff, how you think our customers would answer"),
         "{text}"
@@ -122,7 +148,10 @@ fn a_staff_link_always_answers_as_staff(backend: Backend) {
         .map(|raw| subject_and_text(raw))
         .find(|(subject, _)| subject.starts_with("Reminder"))
         .expect("a reminder");
-    assert!(subject.starts_with("Reminder: which of these problems"), "{subject}");
+    assert!(
+        subject.starts_with("Reminder: which of these problems"),
+        "{subject}"
+    );
     assert!(!text.contains("member of staff"), "{text}");
     assert_eq!(
         received_within(&answering, 2, std::time::Duration::from_secs(1)).len(),

@@ -157,7 +157,10 @@ fn the_demo_runs_a_whole_study_and_writes_results_csv() {
 
     // Phase 2: a checklist of the top areas, answered over HTTP by customers in
     // three segments and by staff; its ranking, segments and the staff gap.
-    let phase2 = stdout.split("phase 2:").nth(1).expect("the checklist phase");
+    let phase2 = stdout
+        .split("phase 2:")
+        .nth(1)
+        .expect("the checklist phase");
     for words in [
         "drafted a checklist of the top 8 areas (late-delivery,",
         "300 customers and 30 staff followed their link and answered every item over HTTP",

@@ -70,8 +70,7 @@ impl Phase2<'_> {
             STAFF_MEMBERS,
             delivered.sent
         );
-        let listener =
-            TcpListener::bind("127.0.0.1:0").map_err(|e| Error::io("127.0.0.1:0", e))?;
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::io("127.0.0.1:0", e))?;
         let (customers, staff) = serving(self.db, self.settings, listener, |port| {
             self.answer(&survey, port)
         })?;
@@ -84,8 +83,12 @@ impl Phase2<'_> {
     /// Step 8: the checklist folder drafted from the top areas, and the survey.
     fn draft(&self) -> Result<StoredSurvey> {
         let folder = self.dir.join(FOLDER);
-        let (checked, chosen) =
-            super::super::checklist::draft_folder(self.db, self.discovery, &folder, &Choice::Top(ITEMS))?;
+        let (checked, chosen) = super::super::checklist::draft_folder(
+            self.db,
+            self.discovery,
+            &folder,
+            &Choice::Top(ITEMS),
+        )?;
         let slug: SurveySlug = SLUG.parse()?;
         let survey = crate::setup::create(self.db, &slug, &checked)?;
         println!(
@@ -116,12 +119,28 @@ impl Phase2<'_> {
             staff.push_str(&format!("staff.{i:02}{DOMAIN},Staff member {i},en\n"));
         }
         let hidden = indicatif::ProgressBar::hidden();
-        for (name, text) in [("checklist-customers.csv", &customers), ("staff.csv", &staff)] {
+        for (name, text) in [
+            ("checklist-customers.csv", &customers),
+            ("staff.csv", &staff),
+        ] {
             let path = self.dir.join(name);
             std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
         }
-        contacts::import(self.db, customers.as_bytes(), "checklist-customers.csv", false, &hidden)?;
-        contacts::import_audience(self.db, staff.as_bytes(), "staff.csv", false, STAFF, &hidden)?;
+        contacts::import(
+            self.db,
+            customers.as_bytes(),
+            "checklist-customers.csv",
+            false,
+            &hidden,
+        )?;
+        contacts::import_audience(
+            self.db,
+            staff.as_bytes(),
+            "staff.csv",
+            false,
+            STAFF,
+            &hidden,
+        )?;
         let wave: WaveLabel = WAVE.parse()?;
         // The checklist's customer panel, not the discovery study's customers.
         let panel = SegmentFilter {
@@ -214,7 +233,9 @@ impl Phase2<'_> {
             };
             form.push((format!("experienced_{id}"), experienced.into()));
             if experienced != "never" {
-                let value = (bother + rng.random_range(-1.2..1.2)).round().clamp(1.0, 5.0);
+                let value = (bother + rng.random_range(-1.2..1.2))
+                    .round()
+                    .clamp(1.0, 5.0);
                 form.push((format!("bother_{id}"), (value as u8).to_string()));
             }
         }
@@ -224,7 +245,12 @@ impl Phase2<'_> {
                 .bank
                 .problem
                 .iter()
-                .filter(|p| checklist.items.iter().all(|i| i.area.as_deref() != Some(p.area.as_str())))
+                .filter(|p| {
+                    checklist
+                        .items
+                        .iter()
+                        .all(|i| i.area.as_deref() != Some(p.area.as_str()))
+                })
                 .collect();
             if let Some(problem) = unasked.get(rng.random_range(0..unasked.len().max(1))) {
                 form.push(("problem_1".into(), problem.en[0].clone()));
@@ -241,12 +267,10 @@ impl Phase2<'_> {
             by: Some("customer_type".into()),
             ..Options::default()
         };
-        let results = crate::checklist::results::compute(
-            &mut *self.db.conn()?,
-            survey,
-            &options,
-            &|_| ControlFlow::Continue(()),
-        )?;
+        let results =
+            crate::checklist::results::compute(&mut *self.db.conn()?, survey, &options, &|_| {
+                ControlFlow::Continue(())
+            })?;
         println!(
             " 11. the checklist ranking, what drives lost customers, and the staff gap (pds results --survey {SLUG} --wave {WAVE} --by customer_type):\n"
         );
@@ -282,10 +306,14 @@ impl Respondent {
         let recognised = (0.1 + 2.0 * incidence).min(0.9);
         let area = problem.map_or("", |p| p.area.as_str());
         let had = match self {
-            Respondent::Customer("lost") if area.contains("support") || area.contains("complaint") => {
+            Respondent::Customer("lost")
+                if area.contains("support") || area.contains("complaint") =>
+            {
                 (recognised * 1.8).min(0.95)
             }
-            Respondent::Customer("potential") if area.contains("pricing") => (recognised * 1.8).min(0.95),
+            Respondent::Customer("potential") if area.contains("pricing") => {
+                (recognised * 1.8).min(0.95)
+            }
             Respondent::Customer(_) => recognised,
             // Staff do not see what customers rank first.
             Respondent::Staff if rank < BLIND_SPOTS => recognised * 0.3,

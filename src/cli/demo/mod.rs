@@ -184,6 +184,7 @@ pub fn run(args: Args) -> Result<()> {
         bank: &bank,
         seed: args.seed,
     };
+    let phase2_started = Instant::now();
     if results.areas.is_empty() {
         println!("\n  8. no problem areas to draft a checklist from, so no second phase");
     } else {
@@ -191,12 +192,13 @@ pub fn run(args: Args) -> Result<()> {
     }
     let serve = serve_command(dir, &args.base_url);
     println!(
-        "\nWrote:\n  {}  the SQLite database\n  {}/  one .eml file per email (invitations, routed complaints, follow-ups)\n  {}  every area, full precision\n  {}/  the checklist survey folder drafted from the areas\nDone in {:.1} s.\n\nThe links in the .eml files point to {}. To open them, serve the demo there:\n  {serve}\n{}Explore further with (export PDS_DATABASE_URL=sqlite://{db} first):\n  pds areas list --survey demo        the problem areas and how they were coded\n  pds results --survey demo-checklist --by customer_type   the checklist results in full\n  pds export --survey demo --what mentions --excel -o mentions.csv\n  pds keys create --name me           prints a key for the dashboard, at {}admin",
+        "\nWrote:\n  {}  the SQLite database\n  {}/  one .eml file per email (invitations, routed complaints, follow-ups)\n  {}  every area, full precision\n  {}/  the checklist survey folder drafted from the areas\nDone in {:.1} s (the checklist phase {:.1} s of it).\n\nThe links in the .eml files point to {}. To open them, serve the demo there:\n  {serve}\n{}Explore further with (export PDS_DATABASE_URL=sqlite://{db} first):\n  pds areas list --survey demo        the problem areas and how they were coded\n  pds results --survey demo-checklist --by customer_type   the checklist results in full\n  pds export --survey demo --what mentions --excel -o mentions.csv\n  pds keys create --name me           prints a key for the dashboard, at {}admin",
         settings_db_path(dir).display(),
         mail_dir.display(),
         csv_path.display(),
         dir.join(checklist::FOLDER).display(),
         started.elapsed().as_secs_f64(),
+        phase2_started.elapsed().as_secs_f64(),
         args.base_url,
         serve.note(),
         args.base_url,
