@@ -16,12 +16,10 @@ use diesel::prelude::*;
 
 pub use form::{Answer, Edit, FormErrors, FormInput, Frequency, Problem};
 
-use std::collections::BTreeMap;
-
 use crate::config::Settings;
 use crate::db::schema::{invitations, mentions, responses};
 use crate::db::{now, AnyConnection, Database};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::invite::Invitee;
 use crate::route;
 use crate::survey::StoredSurvey;
@@ -114,36 +112,34 @@ pub fn prepare_with(
     // Routing decisions and the teams' emails are worked out before the write lock
     // is taken; only the inserts happen inside it.
     let planned = match answer {
-        Answer::Problems(problems) => {
-            let segments: BTreeMap<String, String> =
-                serde_json::from_str(&invitee.attributes).unwrap_or_default();
-            route::plan_complaints(
-                &mut *db.conn()?,
-                settings,
-                survey,
-                &route::Response {
-                    wave: &invitee.wave,
-                    segments: &segments,
-                    customer_name: &invitee.name,
-                    customer_email: &invitee.email,
-                    locale: invitee.locale,
-                    received,
-                },
-                &problems
-                    .iter()
-                    .map(|p| route::Problem {
-                        rank: p.rank,
-                        text: &p.text,
-                        frequency: p.frequency.map(Frequency::as_str),
-                        may_contact: p.may_contact,
-                    })
-                    .collect::<Vec<_>>(),
-            )?
-        }
+        Answer::Problems(problems) => route::plan_complaints(
+            &mut *db.conn()?,
+            settings,
+            survey,
+            &route::Response {
+                wave: &invitee.wave,
+                segments: &invitee.attributes,
+                customer_name: &invitee.name,
+                customer_email: &invitee.email,
+                locale: invitee.locale,
+                received,
+            },
+            &problems
+                .iter()
+                .map(|p| route::Problem {
+                    rank: p.rank,
+                    text: &p.text,
+                    frequency: p.frequency.map(Frequency::as_str),
+                    may_contact: p.may_contact,
+                })
+                .collect::<Vec<_>>(),
+        )?,
         Answer::NoProblems => Vec::new(),
     };
     let settings = settings.clone();
     let invitee = invitee.clone();
+    let attributes = serde_json::to_string(&invitee.attributes)
+        .map_err(|e| Error::Internal(format!("segment columns as JSON: {e}")))?;
     let answer = answer.clone();
     let write = Box::new(move |conn: &mut AnyConnection| {
         let stamp = received;
@@ -187,7 +183,7 @@ pub fn prepare_with(
                         responses::invitation_id.eq(Some(invitee.invitation_id)),
                         responses::contact_id.eq(Some(invitee.contact_id)),
                         responses::locale.eq(invitee.locale.as_str()),
-                        responses::attributes.eq(&invitee.attributes),
+                        responses::attributes.eq(&attributes),
                         responses::audience.eq(&invitee.audience),
                         responses::no_problems.eq(no_problems),
                         responses::submitted_at.eq(stamp),

@@ -12,7 +12,7 @@ mod token;
 
 pub use error::ImportError;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 
@@ -63,7 +63,8 @@ pub struct InviteReport {
     pub contacted_recently: usize,
 }
 
-#[derive(Debug, Queryable, Clone)]
+#[derive(Debug, Queryable, Selectable, Clone)]
+#[diesel(table_name = contacts_t)]
 pub(crate) struct ContactRow {
     id: i64,
     email: String,
@@ -101,29 +102,42 @@ pub fn invite(
     segment: Option<&SegmentFilter>,
     progress: &indicatif::ProgressBar,
 ) -> Result<InviteReport> {
-    let customers = crate::audience::CUSTOMER;
-    invite_audience(db, settings, survey, wave, segment, customers, progress)
+    let whom = Whom {
+        survey,
+        wave,
+        segment,
+        audience: crate::audience::CUSTOMER,
+    };
+    invite_audience(db, settings, &whom, progress)
 }
 
-/// [`invite`] for the contacts of one audience (`customer` or `staff`); contacts
-/// of another audience count as outside the segment.
+/// Whom a run invites: the contacts of `audience` (`customer` or `staff`) in
+/// `segment`, to `wave` of `survey`. Contacts of another audience count as
+/// outside the segment.
+#[derive(Debug, Clone, Copy)]
+pub struct Whom<'a> {
+    pub survey: &'a StoredSurvey,
+    pub wave: &'a WaveLabel,
+    pub segment: Option<&'a SegmentFilter>,
+    pub audience: &'a str,
+}
+
+/// [`invite`] for the contacts of one audience.
 pub fn invite_audience(
     db: &Database,
     settings: &Settings,
-    survey: &StoredSurvey,
-    wave: &WaveLabel,
-    segment: Option<&SegmentFilter>,
-    audience: &str,
+    whom: &Whom,
     progress: &indicatif::ProgressBar,
 ) -> Result<InviteReport> {
+    let survey = whom.survey;
     refuse_closed(survey)?;
-    let wave = db.write(|conn| survey_store::ensure_wave(conn, survey.id, wave))?;
+    let wave = db.write(|conn| survey_store::ensure_wave(conn, survey.id, whom.wave))?;
     let plan = plan::plan(
         &mut *db.conn()?,
         settings.contact_at_most_every,
         Some(wave.id),
-        segment,
-        audience,
+        whom.segment,
+        whom.audience,
         now(),
     )?;
     let mut report = InviteReport {
@@ -142,23 +156,16 @@ pub fn invite_audience(
 
 /// Who `pds invite` would invite and skip among `audience`, without storing
 /// anything (not even the wave).
-pub fn dry_run(
-    db: &Database,
-    settings: &Settings,
-    survey: &StoredSurvey,
-    wave: &WaveLabel,
-    segment: Option<&SegmentFilter>,
-    audience: &str,
-) -> Result<plan::Plan> {
-    refuse_closed(survey)?;
+pub fn dry_run(db: &Database, settings: &Settings, whom: &Whom) -> Result<plan::Plan> {
+    refuse_closed(whom.survey)?;
     let mut conn = db.conn()?;
-    let wave_id = survey_store::find_wave(&mut conn, survey.id, wave)?.map(|w| w.id);
+    let wave_id = survey_store::find_wave(&mut conn, whom.survey.id, whom.wave)?.map(|w| w.id);
     plan::plan(
         &mut conn,
         settings.contact_at_most_every,
         wave_id,
-        segment,
-        audience,
+        whom.segment,
+        whom.audience,
         now(),
     )
 }
@@ -329,15 +336,7 @@ pub fn remind(
         .select((
             invitations::id,
             invitations::answered_at,
-            (
-                contacts_t::id,
-                contacts_t::email,
-                contacts_t::name,
-                contacts_t::locale,
-                contacts_t::attributes,
-                contacts_t::unsubscribed_at,
-                contacts_t::audience,
-            ),
+            ContactRow::as_select(),
         ))
         .load(&mut *conn)?;
     use diesel::dsl::{count_star, max as sql_max};
@@ -433,7 +432,9 @@ pub struct Invitee {
     pub name: String,
     pub email: String,
     pub locale: Locale,
-    pub attributes: String,
+    /// The contact's segment columns from the contact list (`customer_type` →
+    /// `current`), copied onto the response.
+    pub attributes: BTreeMap<String, String>,
     /// The contact's audience: `customer`, or `staff`, who answer as they think
     /// customers would and never count as customers.
     pub audience: String,
@@ -443,13 +444,23 @@ pub struct Invitee {
     pub answered: bool,
 }
 
-type InviteeRow = (
-    (i64, i64, i64, i64),
-    (String, String, String, String, String),
-    String,
-    Option<chrono::NaiveDateTime>,
-    Option<chrono::NaiveDateTime>,
-);
+/// An invitation with its contact and wave, as [`Invitee`] is made from.
+#[derive(Queryable)]
+struct InviteeRow {
+    invitation_id: i64,
+    survey_id: i64,
+    wave_id: i64,
+    contact_id: i64,
+    name: String,
+    email: String,
+    locale: String,
+    /// The contact's segment columns as stored: a JSON object of strings.
+    attributes: String,
+    audience: String,
+    wave: String,
+    opened_at: Option<chrono::NaiveDateTime>,
+    answered_at: Option<chrono::NaiveDateTime>,
+}
 
 /// Looks a token up by its hash. `None` for unknown tokens.
 pub fn find_invitee(conn: &mut AnyConnection, token: &Token) -> Result<Option<Invitee>> {
@@ -491,19 +502,15 @@ fn invitee_row(conn: &mut AnyConnection, found: Found<'_>) -> Result<Option<Invi
         .inner_join(contacts_t::table)
         .inner_join(waves::table)
         .select((
-            (
-                invitations::id,
-                invitations::survey_id,
-                invitations::wave_id,
-                contacts_t::id,
-            ),
-            (
-                contacts_t::name,
-                contacts_t::email,
-                contacts_t::locale,
-                contacts_t::attributes,
-                contacts_t::audience,
-            ),
+            invitations::id,
+            invitations::survey_id,
+            invitations::wave_id,
+            contacts_t::id,
+            contacts_t::name,
+            contacts_t::email,
+            contacts_t::locale,
+            contacts_t::attributes,
+            contacts_t::audience,
             waves::label,
             invitations::opened_at,
             invitations::answered_at,
@@ -521,26 +528,21 @@ fn invitee_row(conn: &mut AnyConnection, found: Found<'_>) -> Result<Option<Invi
 }
 
 fn invitee_of_row(row: InviteeRow) -> Invitee {
-    let (
-        (invitation_id, survey_id, wave_id, contact_id),
-        (name, email, locale, attributes, audience),
-        wave,
-        opened_at,
-        answered_at,
-    ) = row;
     Invitee {
-        invitation_id,
-        survey_id,
-        wave_id,
-        wave,
-        contact_id,
-        name,
-        email,
-        locale: locale.parse().unwrap_or(Locale::En),
-        attributes,
-        audience,
-        opened: opened_at.is_some(),
-        answered: answered_at.is_some(),
+        invitation_id: row.invitation_id,
+        survey_id: row.survey_id,
+        wave_id: row.wave_id,
+        wave: row.wave,
+        contact_id: row.contact_id,
+        name: row.name,
+        email: row.email,
+        locale: row.locale.parse().unwrap_or(Locale::En),
+        // Written by `contacts::import` from the same map type; anything else
+        // counts as no segment columns, as it did when read at each use.
+        attributes: serde_json::from_str(&row.attributes).unwrap_or_default(),
+        audience: row.audience,
+        opened: row.opened_at.is_some(),
+        answered: row.answered_at.is_some(),
     }
 }
 

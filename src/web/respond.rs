@@ -118,19 +118,34 @@ fn form_page(
     s.render_page(invitee.locale, "form", ctx)
 }
 
+/// Runs `page` on the blocking pool for the invitee whose personal link is
+/// `path`, once the link is known and its survey open; the not-found or closed
+/// page otherwise.
+async fn for_invitee(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    page: impl FnOnce(&AppState, Token, Invitee, std::sync::Arc<StoredSurvey>) -> Result<Outcome>
+        + Send
+        + 'static,
+) -> HttpResponse {
+    let Ok(token) = path.into_inner().parse::<Token>() else {
+        return state.site_page(&req, "not_found", 404);
+    };
+    let outcome = run(state.clone(), move |state| match open(state, &token)? {
+        Ok((invitee, survey)) => page(state, token, invitee, survey),
+        Err(outcome) => Ok(outcome),
+    })
+    .await;
+    finish(&state, &req, outcome)
+}
+
 pub(super) async fn show_form(
     path: web::Path<String>,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> HttpResponse {
-    let Ok(token) = path.into_inner().parse::<Token>() else {
-        return state.site_page(&req, "not_found", 404);
-    };
-    let outcome = run(state.clone(), move |state| {
-        let (invitee, survey) = match open(state, &token)? {
-            Ok(found) => found,
-            Err(outcome) => return Ok(outcome),
-        };
+    for_invitee(path, state, req, |state, token, invitee, survey| {
         if survey.survey.anonymous && invitee.answered {
             return already_answered(&survey, &invitee);
         }
@@ -166,8 +181,7 @@ pub(super) async fn show_form(
         )?;
         Ok(Outcome::Page(StatusCode::OK, page))
     })
-    .await;
-    finish(&state, &req, outcome)
+    .await
 }
 
 /// What a submission needs once it has been read and checked.
@@ -445,14 +459,7 @@ pub(super) async fn show_thanks(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> HttpResponse {
-    let Ok(token) = path.into_inner().parse::<Token>() else {
-        return state.site_page(&req, "not_found", 404);
-    };
-    let outcome = run(state.clone(), move |state| {
-        let (invitee, survey) = match open(state, &token)? {
-            Ok(found) => found,
-            Err(outcome) => return Ok(outcome),
-        };
+    for_invitee(path, state, req, |state, token, invitee, survey| {
         let anonymous = survey.survey.anonymous;
         let answer = match state.receipts.find(&token, anonymous) {
             Some(answer) => Some(answer),
@@ -465,6 +472,5 @@ pub(super) async fn show_thanks(
             None => Ok(Outcome::SeeOther(format!("/s/{}", token.as_str()))),
         }
     })
-    .await;
-    finish(&state, &req, outcome)
+    .await
 }
