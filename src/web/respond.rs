@@ -31,11 +31,7 @@ async fn run(
     state: web::Data<AppState>,
     f: impl FnOnce(&AppState) -> Result<Outcome> + Send + 'static,
 ) -> Outcome {
-    match web::block(move || f(&state)).await {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(e)) => failed(e),
-        Err(e) => failed(e),
-    }
+    super::blocking(state, f).await.unwrap_or_else(failed)
 }
 
 /// The error page for a step that failed; why is logged, never shown.
@@ -360,7 +356,7 @@ async fn store(
         }
     }
     let waiting = waiting();
-    unblock(web::block(move || inbox.keep(&waiting)).await)?;
+    super::blocking(state.clone(), move |_| inbox.keep(&waiting)).await?;
     state.wake_inbox();
     // Stored as soon as the lock is free; for the customer it is stored now.
     Ok(answer::Stored::New)
@@ -381,13 +377,6 @@ pub(super) fn prepare_waiting(
             answer::inbox::prepare_problems(db, settings, survey, invitee, waiting)
         }
     }
-}
-
-/// The outcome of a blocking task, whose thread may have failed.
-fn unblock<T>(
-    outcome: std::result::Result<Result<T>, actix_web::error::BlockingError>,
-) -> Result<T> {
-    outcome.map_err(|e| crate::error::Error::Internal(format!("a blocking task failed: {e}")))?
 }
 
 pub(super) async fn submit(
@@ -419,14 +408,13 @@ pub(super) async fn submit(
     // Reading, checking and routing the answer happen on a blocking thread; the
     // commit is awaited without one (answers commit in groups, see
     // `Database::write_grouped`), and the thank-you page is rendered here.
-    let prepared = web::block({
-        let state = state.clone();
-        move || prepare_submission(&state, &token, too_large, &body)
+    let prepared = super::blocking(state.clone(), move |state| {
+        prepare_submission(state, &token, too_large, &body)
     })
     .await;
     let outcome = match prepared {
-        Ok(Ok(Submission::Done(outcome))) => outcome,
-        Ok(Ok(Submission::Store(ready))) => {
+        Ok(Submission::Done(outcome)) => outcome,
+        Ok(Submission::Store(ready)) => {
             let Ready {
                 prepared,
                 survey,
@@ -446,7 +434,6 @@ pub(super) async fn submit(
                 Err(e) => failed(e),
             }
         }
-        Ok(Err(e)) => failed(e),
         Err(e) => failed(e),
     };
     finish(&state, &req, outcome)
