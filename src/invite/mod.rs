@@ -339,28 +339,8 @@ pub fn remind(
             ContactRow::as_select(),
         ))
         .load(&mut *conn)?;
-    use diesel::dsl::{count_star, max as sql_max};
-    let history: HashMap<i64, (i64, Option<chrono::NaiveDateTime>)> = outbox_t::table
-        .filter(outbox_t::invitation_id.is_not_null())
-        .filter(outbox_t::kind.eq(outbox::Kind::Reminder.as_str()))
-        .group_by(outbox_t::invitation_id)
-        .select((
-            outbox_t::invitation_id,
-            count_star(),
-            sql_max(outbox_t::created_at),
-        ))
-        .load::<(Option<i64>, i64, Option<chrono::NaiveDateTime>)>(&mut *conn)?
-        .into_iter()
-        .filter_map(|(id, n, last)| id.map(|id| (id, (n, last))))
-        .collect();
-    let first_sent: HashMap<i64, chrono::NaiveDateTime> = outbox_t::table
-        .filter(outbox_t::invitation_id.is_not_null())
-        .filter(outbox_t::kind.eq(outbox::Kind::Invitation.as_str()))
-        .select((outbox_t::invitation_id, outbox_t::created_at))
-        .load::<(Option<i64>, chrono::NaiveDateTime)>(&mut *conn)?
-        .into_iter()
-        .filter_map(|(id, at)| id.map(|id| (id, at)))
-        .collect();
+    let history = reminders_sent(&mut conn)?;
+    let first_sent = invitations_sent(&mut conn)?;
     let recent = plan::RecentInvitations::load(
         &mut conn,
         settings.contact_at_most_every,
@@ -391,33 +371,75 @@ pub fn remind(
     }
     progress.set_length(todo.len() as u64);
     for batch in todo.chunks(200) {
-        db.write(|conn| -> Result<()> {
-            for (invitation_id, number, contact) in batch {
-                let token = Token::generate();
-                diesel::insert_into(invitation_tokens::table)
-                    .values((
-                        invitation_tokens::invitation_id.eq(invitation_id),
-                        invitation_tokens::token_hash.eq(token.hash()),
-                        invitation_tokens::created_at.eq(now()),
-                    ))
-                    .execute(conn)?;
-                queue_personal_email(
-                    conn,
-                    settings,
-                    survey,
-                    &wave.label,
-                    contact,
-                    *invitation_id,
-                    &token,
-                    Some(*number),
-                )?;
-            }
-            Ok(())
-        })?;
+        db.write(|conn| queue_reminders(conn, settings, survey, &wave.label, batch))?;
         report.queued += batch.len();
         progress.inc(batch.len() as u64);
     }
     Ok(report)
+}
+
+/// Per invitation, how many reminders were queued and when the last one was.
+fn reminders_sent(
+    conn: &mut AnyConnection,
+) -> Result<HashMap<i64, (i64, Option<chrono::NaiveDateTime>)>> {
+    use diesel::dsl::{count_star, max as sql_max};
+    Ok(outbox_t::table
+        .filter(outbox_t::invitation_id.is_not_null())
+        .filter(outbox_t::kind.eq(outbox::Kind::Reminder.as_str()))
+        .group_by(outbox_t::invitation_id)
+        .select((
+            outbox_t::invitation_id,
+            count_star(),
+            sql_max(outbox_t::created_at),
+        ))
+        .load::<(Option<i64>, i64, Option<chrono::NaiveDateTime>)>(conn)?
+        .into_iter()
+        .filter_map(|(id, n, last)| id.map(|id| (id, (n, last))))
+        .collect())
+}
+
+/// Per invitation, when its invitation email was queued.
+fn invitations_sent(conn: &mut AnyConnection) -> Result<HashMap<i64, chrono::NaiveDateTime>> {
+    Ok(outbox_t::table
+        .filter(outbox_t::invitation_id.is_not_null())
+        .filter(outbox_t::kind.eq(outbox::Kind::Invitation.as_str()))
+        .select((outbox_t::invitation_id, outbox_t::created_at))
+        .load::<(Option<i64>, chrono::NaiveDateTime)>(conn)?
+        .into_iter()
+        .filter_map(|(id, at)| id.map(|id| (id, at)))
+        .collect())
+}
+
+/// Queues reminder `number` to each `(invitation, number, contact)`, each with a
+/// new personal link to the same answer.
+fn queue_reminders(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    wave: &str,
+    batch: &[(i64, u32, ContactRow)],
+) -> Result<()> {
+    for (invitation_id, number, contact) in batch {
+        let token = Token::generate();
+        diesel::insert_into(invitation_tokens::table)
+            .values((
+                invitation_tokens::invitation_id.eq(invitation_id),
+                invitation_tokens::token_hash.eq(token.hash()),
+                invitation_tokens::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+        queue_personal_email(
+            conn,
+            settings,
+            survey,
+            wave,
+            contact,
+            *invitation_id,
+            &token,
+            Some(*number),
+        )?;
+    }
+    Ok(())
 }
 
 /// The person behind a valid token, with what the answer form needs.
