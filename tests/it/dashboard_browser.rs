@@ -10,7 +10,7 @@ use fantoccini::wd::Capabilities;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
-use crate::browser::{click, in_browser_with, save_screenshot, wait_for, Script};
+use crate::browser::{click, in_browser_with, save_screenshot, wait_for, Script, WAIT};
 use crate::common::{Backend, TestApp};
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
@@ -84,12 +84,22 @@ async fn sign_in_on(browser: &Client, base_url: &str, key: &str, size: (u32, u32
         .send_keys(key)
         .await
         .expect("type the key");
-    click(&browser, "form.login button[type=submit]").await;
-    wait_for(&browser, "table#surveys").await;
+    click(browser, "form.login button[type=submit]").await;
+    wait_for(browser, "table#surveys").await;
 }
 
+/// The text of the element `css`. After a click that loads a page, the element
+/// found may be the old page's and go stale before it is read: then it is found
+/// again on the new page.
 async fn text_of(browser: &Client, css: &str) -> String {
-    wait_for(browser, css).await.text().await.expect("its text")
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        match wait_for(browser, css).await.text().await {
+            Ok(text) => return text,
+            Err(e) if std::time::Instant::now() > deadline => panic!("the text of {css}: {e}"),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
 }
 
 /// How far down the page (CSS pixels from the top of the document) an element ends.
