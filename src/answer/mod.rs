@@ -111,7 +111,13 @@ pub fn prepare_with(
     let anonymous = survey.survey.anonymous;
     // Routing decisions and the teams' emails are worked out before the write lock
     // is taken; only the inserts happen inside it.
-    let planned = plan_routing(db, settings, survey, invitee, answer, received)?;
+    let planned = match answer {
+        Answer::Problems(problems) => {
+            let mut conn = db.conn()?;
+            plan_routing(&mut conn, settings, survey, invitee, problems, received)?
+        }
+        Answer::NoProblems => Vec::new(),
+    };
     let settings = settings.clone();
     let invitee = invitee.clone();
     let attributes = serde_json::to_string(&invitee.attributes)
@@ -158,18 +164,15 @@ pub fn prepare_with(
 
 /// Which team hears of which problem, with their emails rendered.
 fn plan_routing(
-    db: &Database,
+    conn: &mut AnyConnection,
     settings: &Settings,
     survey: &StoredSurvey,
     invitee: &Invitee,
-    answer: &Answer,
+    problems: &[Problem],
     received: chrono::NaiveDateTime,
 ) -> Result<Vec<route::Planned>> {
-    let Answer::Problems(problems) = answer else {
-        return Ok(Vec::new());
-    };
     route::plan_complaints(
-        &mut *db.conn()?,
+        conn,
         settings,
         survey,
         &route::Response {
