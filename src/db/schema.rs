@@ -46,6 +46,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         opened_at -> Nullable<Timestamp>,
         answered_at -> Nullable<Timestamp>,
+        audience -> Text,
     }
 }
 

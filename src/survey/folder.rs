@@ -61,11 +61,12 @@ pub const MESSAGE_KEYS: [&str; 7] = [
 ];
 
 /// Keys a checklist survey's `messages.toml` must define besides [`MESSAGE_KEYS`].
-pub const CHECKLIST_MESSAGE_KEYS: [&str; 4] = [
+pub const CHECKLIST_MESSAGE_KEYS: [&str; 5] = [
     "item_unanswered",
     "bother_missing",
     "follow_up_without_problem",
     "draft_item",
+    "audience_fixed",
 ];
 
 /// Checks that every locale folder has its files, that an optional email's files

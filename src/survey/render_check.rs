@@ -74,6 +74,7 @@ fn sample_item(index: u32, with_error: bool) -> serde_json::Value {
         "text": "Leveransen kom senare än utlovat <b>",
         "group": "delivery",
         "first_in_group": index == 1,
+        "section": 1,
         "error": if with_error { serde_json::Value::from("sample error") } else { serde_json::Value::Null },
         "experienced_options": options(&EXPERIENCED, "sometimes"),
         "bother_options": options(&["1", "2", "3", "4", "5"], "4"),
@@ -116,6 +117,9 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
             "form_errors": ["sample"],
             "ask_solved_elsewhere": true,
             "items": [sample_item(1, true), sample_item(2, false)],
+            "sections": 1,
+            "total": 2,
+            "answered": 1,
             "slots": slots,
         }),
     };
