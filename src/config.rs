@@ -291,26 +291,10 @@ impl Settings {
                 .unwrap_or_else(|| "sqlite://pds.db".into()),
         )?;
 
-        let mail = match pick("PDS_SMTP_URL", file.smtp_url).filter(|s| !s.trim().is_empty()) {
-            Some(url) => {
-                let shown = redact_url(&url);
-                let parsed = Url::parse(&url).map_err(|e| {
-                    Error::Config(format!("smtp_url {shown:?} is not a valid URL: {e}"))
-                })?;
-                if !matches!(parsed.scheme(), "smtp" | "smtps") {
-                    return Err(Error::Config(format!(
-                        "smtp_url {shown:?} must start with smtp:// or smtps://"
-                    )));
-                }
-                if parsed.host_str().is_none_or(str::is_empty) {
-                    return Err(Error::Config(format!("smtp_url {shown:?} names no host")));
-                }
-                MailTransport::Smtp(SecretUrl::new(url))
-            }
-            None => MailTransport::File(PathBuf::from(
-                pick("PDS_MAIL_DIR", file.mail_dir).unwrap_or_else(|| "mail-out".into()),
-            )),
-        };
+        let mail = mail_transport(
+            pick("PDS_SMTP_URL", file.smtp_url),
+            pick("PDS_MAIL_DIR", file.mail_dir),
+        )?;
 
         let bind_text = pick("PDS_BIND", file.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind: SocketAddr = bind_text.parse().map_err(|_| {
@@ -319,18 +303,9 @@ impl Settings {
             ))
         })?;
 
-        let public_text =
-            pick("PDS_PUBLIC_URL", file.public_url).unwrap_or_else(|| format!("http://{bind}"));
-        let public_url = Url::parse(&public_text).map_err(|e| {
-            Error::Config(format!(
-                "public_url {public_text:?} is not a valid URL ({e}); use e.g. https://survey.example.com"
-            ))
-        })?;
-        if !matches!(public_url.scheme(), "http" | "https") {
-            return Err(Error::Config(format!(
-                "public_url {public_text:?} must start with http:// or https://"
-            )));
-        }
+        let public_url = public_url(
+            pick("PDS_PUBLIC_URL", file.public_url).unwrap_or_else(|| format!("http://{bind}")),
+        )?;
 
         let from_text = pick("PDS_MAIL_FROM", file.mail_from)
             .unwrap_or_else(|| "Customer research <pds@localhost>".into());
@@ -340,34 +315,8 @@ impl Settings {
             ))
         })?;
 
-        let mail_rate = match env("PDS_MAIL_RATE") {
-            Some(text) => Some(text.trim().parse::<f64>().map_err(|_| {
-                Error::Config(format!(
-                    "mail_rate {text:?} is not a number of messages per second"
-                ))
-            })?),
-            None => file.mail_rate,
-        };
-        if let Some(rate) = mail_rate {
-            if !(rate.is_finite() && rate > 0.0) {
-                return Err(Error::Config(format!(
-                    "mail_rate {rate} must be a positive number of messages per second (leave it out for no limit)"
-                )));
-            }
-        }
-        let lease = match env("PDS_OUTBOX_LEASE_SECONDS") {
-            Some(text) => text.trim().parse::<u64>().map_err(|_| {
-                Error::Config(format!(
-                    "outbox_lease_seconds {text:?} is not a whole number of seconds"
-                ))
-            })?,
-            None => file.outbox_lease_seconds.unwrap_or(300),
-        };
-        if lease == 0 {
-            return Err(Error::Config(
-                "outbox_lease_seconds must be at least 1".into(),
-            ));
-        }
+        let mail_rate = mail_rate(env("PDS_MAIL_RATE"), file.mail_rate)?;
+        let lease = outbox_lease(env("PDS_OUTBOX_LEASE_SECONDS"), file.outbox_lease_seconds)?;
 
         let number = |key: &str, from_file: Option<f64>, default: f64| -> Result<f64> {
             match env(&format!("PDS_{}", key.to_uppercase())) {
@@ -416,15 +365,7 @@ impl Settings {
             "PDS_CONTACT_AT_MOST_EVERY",
             file.contact_at_most_every,
         ))?;
-        if let Some(text) = env(crate::clock::FIXED_NOW_VARIABLE) {
-            if crate::clock::parse(&text).is_none() {
-                return Err(Error::Config(format!(
-                    "{} {text:?} is not a UTC time such as {}; unset it to use the system clock",
-                    crate::clock::FIXED_NOW_VARIABLE,
-                    crate::clock::FORMATS
-                )));
-            }
-        }
+        check_fixed_now(env(crate::clock::FIXED_NOW_VARIABLE))?;
         let webhooks = webhook_settings(
             pick("PDS_WEBHOOK_SECRET", file.webhook_secret),
             env("PDS_WEBHOOK_ALLOW_PRIVATE"),
@@ -460,6 +401,92 @@ impl Settings {
     /// The absolute link for a path such as `/s/TOKEN`.
     pub fn link(&self, path: &str) -> String {
         format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
+    }
+}
+
+/// SMTP when a URL is given (checked; shown only redacted), else files in a folder.
+fn mail_transport(smtp_url: Option<String>, mail_dir: Option<String>) -> Result<MailTransport> {
+    let Some(url) = smtp_url.filter(|s| !s.trim().is_empty()) else {
+        return Ok(MailTransport::File(PathBuf::from(
+            mail_dir.unwrap_or_else(|| "mail-out".into()),
+        )));
+    };
+    let shown = redact_url(&url);
+    let parsed = Url::parse(&url)
+        .map_err(|e| Error::Config(format!("smtp_url {shown:?} is not a valid URL: {e}")))?;
+    if !matches!(parsed.scheme(), "smtp" | "smtps") {
+        return Err(Error::Config(format!(
+            "smtp_url {shown:?} must start with smtp:// or smtps://"
+        )));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(Error::Config(format!("smtp_url {shown:?} names no host")));
+    }
+    Ok(MailTransport::Smtp(SecretUrl::new(url)))
+}
+
+/// The address customers' links start with: http or https.
+fn public_url(text: String) -> Result<Url> {
+    let public_url = Url::parse(&text).map_err(|e| {
+        Error::Config(format!(
+            "public_url {text:?} is not a valid URL ({e}); use e.g. https://survey.example.com"
+        ))
+    })?;
+    if !matches!(public_url.scheme(), "http" | "https") {
+        return Err(Error::Config(format!(
+            "public_url {text:?} must start with http:// or https://"
+        )));
+    }
+    Ok(public_url)
+}
+
+/// Messages per second the worker may send at most; `None` for no limit.
+fn mail_rate(from_env: Option<String>, from_file: Option<f64>) -> Result<Option<f64>> {
+    let mail_rate = match from_env {
+        Some(text) => Some(text.trim().parse::<f64>().map_err(|_| {
+            Error::Config(format!(
+                "mail_rate {text:?} is not a number of messages per second"
+            ))
+        })?),
+        None => from_file,
+    };
+    if let Some(rate) = mail_rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(Error::Config(format!(
+                "mail_rate {rate} must be a positive number of messages per second (leave it out for no limit)"
+            )));
+        }
+    }
+    Ok(mail_rate)
+}
+
+/// How long a claimed outbox row is the worker's, in whole seconds (at least 1).
+fn outbox_lease(from_env: Option<String>, from_file: Option<u64>) -> Result<u64> {
+    let lease = match from_env {
+        Some(text) => text.trim().parse::<u64>().map_err(|_| {
+            Error::Config(format!(
+                "outbox_lease_seconds {text:?} is not a whole number of seconds"
+            ))
+        })?,
+        None => from_file.unwrap_or(300),
+    };
+    if lease == 0 {
+        return Err(Error::Config(
+            "outbox_lease_seconds must be at least 1".into(),
+        ));
+    }
+    Ok(lease)
+}
+
+/// `PDS_NOW`, when set, must be a time the clock can run at.
+fn check_fixed_now(text: Option<String>) -> Result<()> {
+    match text {
+        Some(text) if crate::clock::parse(&text).is_none() => Err(Error::Config(format!(
+            "{} {text:?} is not a UTC time such as {}; unset it to use the system clock",
+            crate::clock::FIXED_NOW_VARIABLE,
+            crate::clock::FORMATS
+        ))),
+        _ => Ok(()),
     }
 }
 

@@ -138,17 +138,20 @@ fn erase_contact(
     Ok(report)
 }
 
-type OutboxRow = (
-    i64,
-    Option<i64>,
-    Option<i64>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-);
+/// An email in the outbox that may name the person being forgotten.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+struct OutboxRow {
+    id: i64,
+    contact_id: Option<i64>,
+    invitation_id: Option<i64>,
+    recipient: String,
+    status: String,
+    subject: String,
+    body_text: String,
+    body_html: String,
+    last_error: Option<String>,
+}
 
 /// Email addressed to the person loses its recipient and bodies (and is cancelled if
 /// not yet sent); email to others that quotes them (a complaint routed to a team with
@@ -175,21 +178,22 @@ fn scrub_outbox(
                 .or(outbox::body_html.like(&pattern))
                 .or(outbox::last_error.like(&pattern)),
         )
-        .select((
-            outbox::id,
-            outbox::contact_id,
-            outbox::invitation_id,
-            outbox::recipient,
-            outbox::status,
-            outbox::subject,
-            outbox::body_text,
-            outbox::body_html,
-            outbox::last_error,
-        ))
+        .select(OutboxRow::as_select())
         .load(conn)?;
     let placeholder = placeholder(contact_id);
     let (mut scrubbed, mut cancelled) = (0, 0);
-    for (id, to_contact, invitation, recipient, status, subject, text, html, error) in rows {
+    for row in rows {
+        let OutboxRow {
+            id,
+            contact_id: to_contact,
+            invitation_id: invitation,
+            recipient,
+            status,
+            subject,
+            body_text: text,
+            body_html: html,
+            last_error: error,
+        } = row;
         let addressed = to_contact == Some(contact_id)
             || invitation.is_some_and(|i| invitation_ids.contains(&i))
             || recipient.contains(email);

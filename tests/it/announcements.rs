@@ -88,7 +88,7 @@ fn consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language(backend
     assert_eq!(post_form(&app.http(), unsubscribe, &[]).0, 200);
     // Eve answers only the second wave.
     let eve_w1 = link_in(&first(&eve), &app.base_url);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w2"]);
+    app.invite("s", "w2");
     let eve_w2 = received_for(&eve, 2)
         .into_iter()
         .find(|m| link_in(m, &app.base_url) != eve_w1)
@@ -249,10 +249,7 @@ fn consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language(backend
     assert_eq!(announcements_to(&anna).len(), 1);
 
     // The admin API announces the same way.
-    let key = app
-        .pds_ok(&["keys", "create", "--name", "ci"])
-        .trim()
-        .to_string();
+    let key = app.create_key("ci");
     let (status, body) = api(
         &app,
         &key,

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::cases::survey_folder;
-use crate::common::{received_for, unique, Backend, TestApp};
+use crate::common::{args, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 use pds::db::schema::{contacts, invitations, outbox, surveys, waves};
 
@@ -64,8 +64,7 @@ fn import(app: &TestApp, emails: &[String]) {
         let locale = if i % 2 == 0 { "sv" } else { "en" };
         csv.push_str(&format!("{e},Kund {i},{locale},{group}\n"));
     }
-    let file = app.write_file("contacts.csv", &csv);
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    app.import_contacts(&csv);
 }
 
 fn a_continuous_survey_invites_everyone_once_a_year_within_the_cap(backend: Backend) {
@@ -76,30 +75,14 @@ fn a_continuous_survey_invites_everyone_once_a_year_within_the_cap(backend: Back
     app.pds_ok(&["contacts", "erase", &emails[39]]);
     let yearly = folder_with(&app, "yearly", "cadence = \"12 months\"\n");
     let adhoc = folder_with(&app, "adhoc", "");
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        &yearly,
-        "--slug",
-        "yearly",
-    ]);
-    app.pds_ok(&["survey", "create", "--template", &adhoc, "--slug", "adhoc"]);
+    app.create_survey(&yearly, "yearly");
+    app.create_survey(&adhoc, "adhoc");
 
     // Ten contacts are asked by another survey just before the year starts.
     let out = pds_at(
         &app,
         "2026-12-20T10:00:00",
-        &[
-            "invite",
-            "--survey",
-            "adhoc",
-            "--wave",
-            "dec",
-            "--segment",
-            "group=early",
-            "--queue-only",
-        ],
+        &args("invite --survey adhoc --wave dec --segment group=early --queue-only"),
     );
     assert!(out.contains("Queued 10 invitations"), "{out}");
 
@@ -139,16 +122,7 @@ fn a_continuous_survey_invites_everyone_once_a_year_within_the_cap(backend: Back
             let out = pds_at(
                 &app,
                 &now,
-                &[
-                    "remind",
-                    "--survey",
-                    "adhoc",
-                    "--wave",
-                    "dec",
-                    "--after",
-                    "5d",
-                    "--queue-only",
-                ],
+                &args("remind --survey adhoc --wave dec --after 5d --queue-only"),
             );
             assert!(
                 out.contains(&format!("Queued {} reminders", 10 - held))
@@ -229,22 +203,13 @@ fn a_dry_run_says_who_would_be_invited_and_why_not_and_stores_nothing(backend: B
     let emails: Vec<String> = (0..12).map(|i| format!("d{i:02}@{d}.example")).collect();
     import(&app, &emails);
     let folder = folder_with(&app, "s", "");
-    app.pds_ok(&["survey", "create", "--template", &folder, "--slug", "s"]);
-    app.pds_ok(&["survey", "create", "--template", &folder, "--slug", "other"]);
+    app.create_survey(&folder, "s");
+    app.create_survey(&folder, "other");
     // d00 was asked by another survey a month ago; d11 asked to be forgotten.
     pds_at(
         &app,
         "2026-11-01T09:00:00",
-        &[
-            "invite",
-            "--survey",
-            "other",
-            "--wave",
-            "nov",
-            "--segment",
-            "group=early",
-            "--queue-only",
-        ],
+        &args("invite --survey other --wave nov --segment group=early --queue-only"),
     );
     app.pds_ok(&["contacts", "erase", &emails[11]]);
     let outbox_before: i64 = outbox::table
@@ -278,16 +243,7 @@ fn a_dry_run_says_who_would_be_invited_and_why_not_and_stores_nothing(backend: B
     let segment = pds_at(
         &app,
         "2026-12-01T09:00:00",
-        &[
-            "invite",
-            "--survey",
-            "s",
-            "--wave",
-            "dec",
-            "--segment",
-            "group=rest",
-            "--dry-run",
-        ],
+        &args("invite --survey s --wave dec --segment group=rest --dry-run"),
     );
     // The erased contact has no segment values left either.
     assert!(
@@ -362,7 +318,7 @@ fn a_wrong_cadence_or_cap_is_named_with_how_to_write_it() {
     );
 
     let plain = folder_with(&app, "plain", "");
-    app.pds_ok(&["survey", "create", "--template", &plain, "--slug", "plain"]);
+    app.create_survey(&plain, "plain");
     let out = app.pds(&["invite", "--cadence-run", "--survey", "plain"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr)

@@ -9,9 +9,10 @@ use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 
 use crate::browser::{
-    assert_no_console_errors, in_browser, is_checked, is_shown, press, tab_to, Script, WAIT,
+    assert_no_console_errors, in_browser, is_checked, is_shown, press, tab_to, wait_for, Script,
+    WAIT,
 };
-use crate::common::{link_in, received_for, unique, Backend, TestApp};
+use crate::common::{link_in, new_email, received_for, Backend, TestApp};
 
 const CHECKLIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/checklist");
 /// The narrowest phone the form is made for (CSS pixels).
@@ -19,18 +20,11 @@ const NARROW: (u32, u32) = (320, 640);
 
 /// A checklist survey with one invited customer; returns their personal link.
 fn invited(app: &TestApp) -> String {
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        CHECKLIST,
-        "--slug",
-        "check",
-    ]);
-    let email = format!("{}@{}.example", unique("c"), unique("d"));
+    app.create_survey(CHECKLIST, "check");
+    let email = new_email("c");
     let file = app.write_file("c.csv", &format!("email,name,locale\n{email},Kim,en\n"));
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "check", "--wave", "w1"]);
+    app.invite("check", "w1");
     link_in(&received_for(&email, 1)[0], &app.base_url)
 }
 
@@ -141,12 +135,7 @@ async fn with_javascript_follow_ups_appear_only_for_a_problem_had() {
         Script::On,
         move |browser| async move {
             open_on_a_narrow_phone(&browser, &link).await;
-            browser
-                .wait()
-                .at_most(WAIT)
-                .for_element(Locator::Css("html.js"))
-                .await
-                .expect("the checklist script runs");
+            wait_for(&browser, "html.js").await;
             assert_no_console_errors(&browser, "the checklist form").await;
             assert_eq!(text_of(&browser, "#progress_text").await, "0 of 4 answered");
             assert!(
@@ -235,12 +224,7 @@ async fn without_javascript_every_question_shows_and_the_server_counts_the_progr
             choose(&browser, &order[1], "never").await;
             choose(&browser, &order[2], "never").await;
             send(&browser).await;
-            browser
-                .wait()
-                .at_most(WAIT)
-                .for_element(Locator::Css("#error-summary"))
-                .await
-                .expect("the errors");
+            wait_for(&browser, "#error-summary").await;
             assert_eq!(text_of(&browser, "#progress_text").await, "3 of 4 answered");
             assert!(is_checked(&browser, &format!("#bother_{}_5", order[0])).await);
             choose(&browser, &order[3], "never").await;

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::common::{Backend, TestApp};
+use crate::common::{args, Backend, TestApp};
 
 const CHECKLIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/checklist");
 const HEADER: &str =
@@ -25,15 +25,9 @@ fn rows(respondent: &str, segment: &str, audience: &str, late: &str) -> String {
 }
 
 fn results(app: &TestApp) -> Value {
-    let json = app.pds_ok(&[
-        "results",
-        "--survey",
-        "check",
-        "--format",
-        "json",
-        "--bootstrap",
-        "100",
-    ]);
+    let json = app.pds_ok(&args(
+        "results --survey check --format json --bootstrap 100",
+    ));
     serde_json::from_str(&json).expect("JSON")
 }
 
@@ -50,14 +44,7 @@ fn late_often(results: &Value) -> f64 {
 
 fn interviewers_import_checklist_answers_from_a_file(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        CHECKLIST,
-        "--slug",
-        "check",
-    ]);
+    app.create_survey(CHECKLIST, "check");
 
     // An unknown item, a bother for "never", an item answered twice and a
     // respondent who skipped items: every line named, nothing stored.
@@ -123,17 +110,9 @@ fn interviewers_import_checklist_answers_from_a_file(backend: Backend) {
         uncoded.contains(&"The driver never calls ahead") && uncoded.contains(&"Parking is hard"),
         "{r}"
     );
-    let by = app.pds_ok(&[
-        "results",
-        "--survey",
-        "check",
-        "--by",
-        "segment",
-        "--format",
-        "json",
-        "--bootstrap",
-        "100",
-    ]);
+    let by = app.pds_ok(&args(
+        "results --survey check --by segment --format json --bootstrap 100",
+    ));
     assert!(
         by.contains("\"lost\"") && by.contains("\"current\""),
         "{by}"
@@ -144,14 +123,7 @@ fn interviewers_import_checklist_answers_from_a_file(backend: Backend) {
         "p1,2027-H1,lost,customer,late-delivery,often,5,no,,",
         "p1,2027-H1,lost,customer,late-delivery,never,,,,",
     );
-    let file = app.write_file("again.csv", &again);
-    let printed = app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "check",
-        file.to_str().unwrap(),
-    ]);
+    let printed = app.import_responses("check", &again);
     assert!(
         printed.contains("Imported 0 new and replaced 6"),
         "{printed}"

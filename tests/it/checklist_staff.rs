@@ -7,7 +7,7 @@
 use diesel::prelude::*;
 
 use crate::common::{
-    get, link_in, post_form, received_for, received_within, unique, Backend, TestApp,
+    args, get, link_in, post_form, received_for, received_within, unique, Backend, TestApp,
 };
 
 const CHECKLIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/checklist");
@@ -60,27 +60,12 @@ fn stored_audiences(app: &TestApp) -> Vec<String> {
 
 fn a_staff_link_always_answers_as_staff(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        CHECKLIST,
-        "--slug",
-        "check",
-    ]);
+    app.create_survey(CHECKLIST, "check");
     let (answering, silent, customer) = (address("s"), address("s"), address("c"));
     import(&app, "staff.csv", &[&answering, &silent], true);
     import(&app, "customers.csv", &[&customer], false);
-    app.pds_ok(&[
-        "invite",
-        "--survey",
-        "check",
-        "--wave",
-        "w1",
-        "--audience",
-        "staff",
-    ]);
-    app.pds_ok(&["invite", "--survey", "check", "--wave", "w1"]);
+    app.pds_ok(&args("invite --survey check --wave w1 --audience staff"));
+    app.invite("check", "w1");
     let link = link_in(&received_for(&answering, 1)[0], &app.base_url);
 
     // Both staff members are later imported as customers (a list mix-up): the
@@ -109,23 +94,13 @@ fn a_staff_link_always_answers_as_staff(backend: Backend) {
     let (status, page) = post_form(&agent, &link, &WHOLE);
     assert_eq!(status, 200, "{page}");
     assert_eq!(stored_audiences(&app), ["staff"]);
-    let json = app.pds_ok(&[
-        "results",
-        "--survey",
-        "check",
-        "--format",
-        "json",
-        "--bootstrap",
-        "50",
-    ]);
+    let json = app.pds_ok(&args("results --survey check --format json --bootstrap 50"));
     let results: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(results["n"], 0, "staff never count as customers: {results}");
 
     // Reminders: the staff member who has not answered gets the staff wording
     // (their invitation is staff's), the customer the customers' wording.
-    let printed = app.pds_ok(&[
-        "remind", "--survey", "check", "--wave", "w1", "--after", "0s",
-    ]);
+    let printed = app.pds_ok(&args("remind --survey check --wave w1 --after 0s"));
     assert!(printed.contains("Queued 2 reminders"), "{printed}");
     let staff_mail = received_for(&silent, 2);
     assert_eq!(staff_mail.len(), 2, "invitation and reminder");

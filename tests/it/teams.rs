@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use crate::common::{
-    copy_folder, free_port, link_in, post_form, received_for, unique, Backend, TestApp,
+    copy_folder, emails, free_port, link_in, post_form, received_for, unique, Backend, TestApp,
 };
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
@@ -54,21 +54,14 @@ fn study(
     let folder = app.dir.path().join(slug);
     copy_folder(std::path::Path::new(DISCOVERY), &folder);
     std::fs::write(folder.join("routing.toml"), routing).unwrap();
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        folder.to_str().unwrap(),
-        "--slug",
-        slug,
-    ]);
+    app.create_survey(folder.to_str().unwrap(), slug);
     let mut csv = String::from("email,name,locale,customer_type\n");
     for (email, name, locale, kind) in contacts {
         csv.push_str(&format!("{email},{name},{locale},{kind}\n"));
     }
     let file = app.write_file(&format!("{slug}.csv"), &csv);
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", slug, "--wave", "w1"]);
+    app.invite(slug, "w1");
     contacts
         .iter()
         .map(|(email, ..)| link_in(&received_for(email, 1)[0], &app.base_url))
@@ -262,12 +255,7 @@ fn worker_at(app: &TestApp, hours: i64) -> String {
 
 fn a_digest_team_gets_one_email_a_day(backend: Backend) {
     let app = TestApp::spawn(backend);
-    let d = unique("g");
-    let (anna, bo, team) = (
-        format!("anna@{d}.example"),
-        format!("bo@{d}.example"),
-        format!("logistik@{d}.example"),
-    );
+    let [anna, bo, team] = emails(["anna", "bo", "logistik"]);
     let routing = format!(
         "[teams.logistics]\nname = \"Logistik\"\nemails = [\"{team}\"]\nlocale = \"sv\"\ndigest = \"daily\"\n\n\
          [[rules]]\nname = \"sena\"\nkeywords = [\"leverans*\", \"late\"]\nteams = [\"logistics\"]\n"
@@ -338,12 +326,7 @@ on_both_backends!(a_digest_team_gets_one_email_a_day);
 /// (routing.toml lines) and an escalation address; Anna's complaint has opened
 /// case 1 and reached the team. Returns the team's and the escalation's addresses.
 fn service_level_study(app: &TestApp, slug: &str, levels: &str) -> (String, String) {
-    let d = unique(slug);
-    let (anna, team, boss) = (
-        format!("anna@{d}.example"),
-        format!("ops@{d}.example"),
-        format!("boss@{d}.example"),
-    );
+    let [anna, team, boss] = emails(["anna", "ops", "boss"]);
     let routing = format!(
         "[teams.logistics]\nname = \"Logistik\"\nemails = [\"{team}\"]\nlocale = \"sv\"\n\
          escalate_to = \"{boss}\"\n{levels}\n\n\
@@ -698,7 +681,7 @@ fn webhooks_are_signed_and_survive_a_receiver_that_is_down(backend: Backend) {
     }
     let file = app.write_file("w.csv", &csv);
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "w", "--wave", "w1"]);
+    app.invite("w", "w1");
     for (i, p) in people.iter().enumerate() {
         let link = link_in(&received_for(p, 1)[0], &app.base_url);
         answer(

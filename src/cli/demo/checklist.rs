@@ -152,15 +152,13 @@ impl Phase2<'_> {
             .iter_mut()
             .zip([(CUSTOMER, Some(&panel)), (STAFF, None)])
         {
-            let report = invite::invite_audience(
-                self.db,
-                self.settings,
+            let whom = invite::Whom {
                 survey,
-                &wave,
+                wave: &wave,
                 segment,
                 audience,
-                &hidden,
-            )?;
+            };
+            let report = invite::invite_audience(self.db, self.settings, &whom, &hidden)?;
             *count = report.queued;
         }
         Ok((invited[0], invited[1]))

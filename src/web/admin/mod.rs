@@ -9,7 +9,7 @@
 //! the templates, and Handlebars escapes every value, customers' words included.
 
 mod announce;
-mod cache;
+pub(crate) mod cache;
 mod cases;
 mod checklist;
 mod downloads;
@@ -231,14 +231,12 @@ fn problem(e: Error, session: Option<&Session>) -> HttpResponse {
     html(status, body)
 }
 
-/// Runs `f` on the blocking pool (database work never blocks the server's threads).
+/// [`super::blocking`] for the dashboard's handlers: their errors are the crate's.
 async fn blocking<T: Send + 'static>(
     state: web::Data<AppState>,
     f: impl FnOnce(&AppState) -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    web::block(move || f(&state))
-        .await
-        .map_err(|e| Error::Internal(format!("the dashboard task failed: {e}")))?
+    super::blocking(state, f).await
 }
 
 /// Whether the session cookie must be Secure: when the public address is https.
