@@ -126,6 +126,7 @@ pub(super) async fn show_form(
     let Ok(token) = path.into_inner().parse::<Token>() else {
         return state.site_page(&req, "not_found", 404);
     };
+    let just_saved = req.query_string() == checklist::SAVED_QUERY;
     let outcome = run(state.clone(), move |state| {
         let (invitee, survey) = match open(state, &token)? {
             Ok(found) => found,
@@ -149,7 +150,8 @@ pub(super) async fn show_form(
             }
         }
         if survey.survey.kind == SurveyKind::Checklist {
-            return checklist::show(state, &survey, &invitee, &token, previous.as_ref());
+            let previous = previous.as_ref();
+            return checklist::show(state, &survey, &invitee, &token, previous, just_saved);
         }
         let m = survey.survey.max_problems;
         let input = previous
