@@ -14,7 +14,8 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    checklist_drafts, contacts, invitation_tokens, invitations, mentions, outbox, responses, unsubscribe_tokens,
+    checklist_drafts, contacts, invitation_tokens, invitations, mentions, outbox, responses,
+    unsubscribe_tokens,
 };
 use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result};

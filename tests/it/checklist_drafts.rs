@@ -70,9 +70,7 @@ fn responses_stored(app: &TestApp) -> i64 {
 }
 
 fn checked(page: &str, field: &str, value: &str) -> bool {
-    page.contains(&format!(
-        "name=\"{field}\" value=\"{value}\" checked"
-    ))
+    page.contains(&format!("name=\"{field}\" value=\"{value}\" checked"))
 }
 
 fn a_respondent_saves_half_and_finishes_later(backend: Backend) {
@@ -85,7 +83,10 @@ fn a_respondent_saves_half_and_finishes_later(backend: Backend) {
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Your answers so far are saved"), "{page}");
     assert!(!page.contains("Please check your answer"), "{page}");
-    assert!(checked(&page, "experienced_late-delivery", "often"), "{page}");
+    assert!(
+        checked(&page, "experienced_late-delivery", "often"),
+        "{page}"
+    );
     assert_eq!(responses_stored(&app), 0, "a draft is not an answer");
     assert_eq!(drafts_stored(&app).len(), 1);
 
@@ -96,9 +97,15 @@ fn a_respondent_saves_half_and_finishes_later(backend: Backend) {
         page.contains("The answers you saved last time are filled in"),
         "{page}"
     );
-    assert!(checked(&page, "experienced_late-delivery", "often"), "{page}");
+    assert!(
+        checked(&page, "experienced_late-delivery", "often"),
+        "{page}"
+    );
     assert!(checked(&page, "bother_late-delivery", "4"), "{page}");
-    assert!(checked(&page, "experienced_damaged-goods", "never"), "{page}");
+    assert!(
+        checked(&page, "experienced_damaged-goods", "never"),
+        "{page}"
+    );
     assert!(
         !page.contains("name=\"experienced_invoice-errors\" value=\"never\" checked"),
         "not answered yet: {page}"

@@ -132,10 +132,10 @@ fn save_draft(
         Err(TooLong(slot)) => {
             let mut errors = ChecklistErrors::default();
             let max = crate::answer::form::MAX_TEXT_CHARS;
-            errors.write_ins.slots.insert(
-                slot,
-                ("text_too_long", serde_json::json!({ "max": max })),
-            );
+            errors
+                .write_ins
+                .slots
+                .insert(slot, ("text_too_long", serde_json::json!({ "max": max })));
             let body = page(
                 survey,
                 checklist,
