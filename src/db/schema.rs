@@ -136,6 +136,7 @@ diesel::table! {
         contact_id -> Nullable<BigInt>,
         sender_name -> Nullable<Text>,
         reply_to -> Nullable<Text>,
+        webhook_secret_env -> Nullable<Text>,
     }
 }
 
