@@ -23,6 +23,7 @@
 
 pub mod answer;
 pub mod draft;
+pub mod drafts;
 pub mod form;
 pub mod import;
 pub mod results;

@@ -109,6 +109,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    checklist_drafts (invitation_id) {
+        invitation_id -> BigInt,
+        answers -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> BigInt,
         kind -> Text,
@@ -178,6 +186,7 @@ diesel::joinable!(invitations -> surveys (survey_id));
 diesel::joinable!(responses -> waves (wave_id));
 diesel::joinable!(mentions -> responses (response_id));
 diesel::joinable!(checklist_answers -> responses (response_id));
+diesel::joinable!(checklist_drafts -> invitations (invitation_id));
 diesel::joinable!(mentions -> areas (area_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(invitation_tokens -> invitations (invitation_id));
@@ -192,6 +201,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     areas,
     mentions,
     checklist_answers,
+    checklist_drafts,
     outbox,
     routing,
     routed_complaints,

@@ -2,7 +2,8 @@
 //! their row, blanked (email `erased-<id>@invalid`, no name, no segment values), so
 //! invitations still count in response rates and every foreign key stays valid on
 //! both backends. Their answers stay, anonymous: the mentions are the study's data,
-//! the person behind them is not. This room must not delete answers or mentions.
+//! the person behind them is not. This room must not delete answers or mentions;
+//! checklist drafts (answers saved half-way, never sent) are deleted.
 //!
 //! Segment values copied onto a response (`responses.attributes`, e.g.
 //! `customer_type=current`) are kept: they are analysis categories, not identities,
@@ -13,7 +14,8 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    contacts, invitation_tokens, invitations, mentions, outbox, responses, unsubscribe_tokens,
+    checklist_drafts, contacts, invitation_tokens, invitations, mentions, outbox, responses,
+    unsubscribe_tokens,
 };
 use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result};
@@ -42,6 +44,8 @@ pub struct ErasureReport {
     pub links_revoked: usize,
     pub emails_scrubbed: usize,
     pub emails_cancelled: usize,
+    /// Checklists saved half-way ("Save and continue later") and never sent.
+    pub drafts_deleted: usize,
 }
 
 /// Erases the contact with this email address in one transaction. Fails with
@@ -93,6 +97,12 @@ fn erase_contact(
     }
     report.links_revoked += diesel::delete(
         unsubscribe_tokens::table.filter(unsubscribe_tokens::contact_id.eq(contact_id)),
+    )
+    .execute(conn)?;
+    // A checklist saved half-way can hold written-in text; it was never sent, so
+    // nothing of it is the study's data.
+    report.drafts_deleted = diesel::delete(
+        checklist_drafts::table.filter(checklist_drafts::invitation_id.eq_any(&invitation_ids)),
     )
     .execute(conn)?;
 

@@ -141,7 +141,8 @@ pub(super) async fn show_form(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> HttpResponse {
-    for_invitee(path, state, req, |state, token, invitee, survey| {
+    let just_saved = req.query_string() == checklist::SAVED_QUERY;
+    for_invitee(path, state, req, move |state, token, invitee, survey| {
         if survey.survey.anonymous && invitee.answered {
             return already_answered(&survey, &invitee);
         }
@@ -160,7 +161,8 @@ pub(super) async fn show_form(
             }
         }
         if survey.survey.kind == SurveyKind::Checklist {
-            return checklist::show(state, &survey, &invitee, &token, previous.as_ref());
+            let previous = previous.as_ref();
+            return checklist::show(state, &survey, &invitee, &token, previous, just_saved);
         }
         let m = survey.survey.max_problems;
         let input = previous

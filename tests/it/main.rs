@@ -16,6 +16,7 @@ mod cadence;
 mod cases;
 mod checklist;
 mod checklist_browser;
+mod checklist_drafts;
 mod checklist_import;
 mod checklist_results;
 mod checklist_staff;
