@@ -414,7 +414,8 @@ fn the_demo_prints_how_to_serve_it_so_the_links_in_its_emails_open() {
             links.push(text[start..].split_whitespace().next().unwrap().to_string());
         }
     }
-    assert_eq!(links.len(), 200);
+    // 200 discovery invitations, then the checklist phase's 300 customers and 30 staff.
+    assert_eq!(links.len(), 200 + 300 + 30);
     assert!(
         links
             .iter()
