@@ -788,8 +788,16 @@ impl<'a> Writer<'a> {
         match conn {
             AnyConnection::Sqlite(c) => {
                 insert_prepared::<NewResponse, _, ROWS_PER_STATEMENT>(c, responses::table, &new)?;
-                insert_prepared::<NewImported, _, ROWS_PER_STATEMENT>(c, imported_responses::table, &imported)?;
-                insert_prepared::<NewMention, _, ROWS_PER_STATEMENT>(c, mentions::table, &self.mentions)?;
+                insert_prepared::<NewImported, _, ROWS_PER_STATEMENT>(
+                    c,
+                    imported_responses::table,
+                    &imported,
+                )?;
+                insert_prepared::<NewMention, _, ROWS_PER_STATEMENT>(
+                    c,
+                    mentions::table,
+                    &self.mentions,
+                )?;
             }
             AnyConnection::Postgresql(c) => {
                 diesel::copy_from(responses::table)

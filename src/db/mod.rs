@@ -233,7 +233,10 @@ impl Database {
     /// transaction, and does so again for the connection's next user). The log is
     /// then copied into the database file at once, so that the next command does not
     /// pay for it.
-    pub fn write_bulk<T, E>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T, E>) -> Result<T, E>
+    pub fn write_bulk<T, E>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E>
     where
         E: From<diesel::result::Error> + From<Error>,
     {
