@@ -789,15 +789,17 @@ impl<'a> Writer<'a> {
             .collect();
         match conn {
             AnyConnection::Sqlite(c) => {
-                diesel::insert_into(responses::table)
-                    .values(&new)
-                    .execute(c)?;
-                diesel::insert_into(imported_responses::table)
-                    .values(&imported)
-                    .execute(c)?;
-                diesel::insert_into(mentions::table)
-                    .values(&self.mentions)
-                    .execute(c)?;
+                insert_prepared::<NewResponse, _, ROWS_PER_STATEMENT>(c, responses::table, &new)?;
+                insert_prepared::<NewImported, _, ROWS_PER_STATEMENT>(
+                    c,
+                    imported_responses::table,
+                    &imported,
+                )?;
+                insert_prepared::<NewMention, _, ROWS_PER_STATEMENT>(
+                    c,
+                    mentions::table,
+                    &self.mentions,
+                )?;
             }
             AnyConnection::Postgresql(c) => {
                 diesel::copy_from(responses::table)
@@ -817,6 +819,38 @@ impl<'a> Writer<'a> {
         self.mentions.clear();
         Ok(())
     }
+}
+
+/// Rows per SQLite INSERT statement of an import: the statement is prepared once and
+/// run again for every `ROWS_PER_STATEMENT` rows.
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// Inserts `rows` into `table` on SQLite with statements of `N` rows and of one row,
+/// each prepared once per connection (diesel caches a statement whose shape is known
+/// from its type; a batch of any other length would be parsed and planned again).
+fn insert_prepared<T, Tab, const N: usize>(
+    conn: &mut SqliteConnection,
+    table: Tab,
+    rows: &[T],
+) -> QueryResult<()>
+where
+    Tab: diesel::Table + Copy,
+    for<'r> &'r [T; N]: Insertable<Tab>,
+    for<'r> &'r T: Insertable<Tab>,
+    for<'r> diesel::query_builder::InsertStatement<Tab, <&'r [T; N] as Insertable<Tab>>::Values>:
+        diesel::query_dsl::methods::ExecuteDsl<SqliteConnection>,
+    for<'r> diesel::query_builder::InsertStatement<Tab, <&'r T as Insertable<Tab>>::Values>:
+        diesel::query_dsl::methods::ExecuteDsl<SqliteConnection>,
+{
+    let mut chunks = rows.chunks_exact(N);
+    for chunk in &mut chunks {
+        let chunk: &[T; N] = chunk.try_into().expect("chunks_exact gives N rows");
+        diesel::insert_into(table).values(chunk).execute(conn)?;
+    }
+    for row in chunks.remainder() {
+        diesel::insert_into(table).values(row).execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The id of the survey's area with this label (by normalised text), created if new.
@@ -876,7 +910,7 @@ pub fn import<R: Read + Seek>(
     }
     rewind(&mut reader, file)?;
     progress.set_length((checked.respondents.seen.len() - checked.bad) as u64);
-    let mut report = db.write(|conn| {
+    let mut report = db.write_bulk(|conn| {
         let large_cache = matches!(conn, AnyConnection::Sqlite(_));
         if large_cache {
             // Index pages of a million new rows stay in memory until the commit.

@@ -225,6 +225,41 @@ impl Database {
         result
     }
 
+    /// Like [`Database::write`], for a bulk load (an import of a million rows) whose
+    /// every reference `f` takes from rows it reads or writes in the same transaction.
+    /// On SQLite the load holds the write lock throughout, so no other writer can
+    /// remove what it refers to; foreign keys are therefore not checked during it
+    /// (a quarter of the load's work; SQLite can only switch them outside a
+    /// transaction, and does so again for the connection's next user). The log is
+    /// then copied into the database file at once, so that the next command does not
+    /// pay for it.
+    pub fn write_bulk<T, E>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<Error>,
+    {
+        let Some(writer) = &self.writer else {
+            return self.write(f);
+        };
+        let result = {
+            let _guard = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut conn = self.conn()?;
+            conn.batch_execute("PRAGMA foreign_keys = OFF")?;
+            let result = write_transaction(&mut conn, f);
+            conn.batch_execute("PRAGMA foreign_keys = ON")?;
+            result
+        };
+        if result.is_ok() {
+            sqlite::checkpoint_turn(&self.pool);
+        }
+        self.wrote(1);
+        result
+    }
+
     /// Like [`Database::write`], for many small writes arriving at once (answers):
     /// on SQLite, a thread of the database's own commits every write waiting for it
     /// in one transaction, each inside a savepoint of its own. A write that fails

@@ -79,7 +79,7 @@ pub fn responses_of(conn: &mut AnyConnection, scope: Scope) -> Result<Loaded> {
         let end = (start + CHUNK).min(loaded.respondents.len());
         let chunk = &loaded.respondents[start..end];
         let ids = (chunk[0].response_id, chunk[chunk.len() - 1].response_id);
-        let mut rows: Vec<MentionRow> = mentions_between(scope, ids)
+        let mut rows: Vec<MentionRow> = mentions_between(ids)
             .select((
                 mentions::response_id,
                 mentions::rank,
@@ -109,7 +109,7 @@ pub fn responses_of(conn: &mut AnyConnection, scope: Scope) -> Result<Loaded> {
                 .filter(|(_, l)| l.is_none())
                 .map(|(id, _)| *id)
                 .collect();
-            uncoded_between(conn, scope, chunk, &missing, &mut loaded.uncoded)?;
+            uncoded_between(conn, chunk, &missing, &mut loaded.uncoded)?;
         }
     }
     loaded.areas = numbering.areas;
@@ -161,33 +161,17 @@ fn unindexed_survey_id(
     responses::survey_id + 0_i64
 }
 
-/// Mentions of the responses in `scope` whose ids lie in `first..=last`.
-fn mentions_between(
-    scope: Scope,
-    (first, last): (i64, i64),
-) -> mentions_in_scope::BoxedQuery<'static> {
-    let mut query = mentions::table
-        .inner_join(responses::table)
-        .filter(unindexed_survey_id().eq(scope.survey_id))
-        .filter(responses::id.between(first, last))
+/// Mentions whose response ids lie in `first..=last`: a superset of the mentions
+/// of a chunk's responses (other surveys' responses may lie between), which the
+/// callers narrow by looking each response up in the chunk. Without a join to
+/// `responses` the query walks the `mentions_response` index alone.
+fn mentions_between((first, last): (i64, i64)) -> mentions::BoxedQuery<'static, AnyBackend> {
+    mentions::table
         .filter(mentions::response_id.between(first, last))
-        .into_boxed();
-    if let Some(ids) = scope.wave_ids {
-        query = query.filter(responses::wave_id.eq_any(ids.to_vec()));
-    }
-    query
+        .into_boxed()
 }
 
-mod mentions_in_scope {
-    use crate::db::schema::{mentions, responses};
-    use crate::db::AnyConnection;
-
-    pub type BoxedQuery<'a> = diesel::helper_types::IntoBoxed<
-        'a,
-        diesel::helper_types::InnerJoin<mentions::table, responses::table>,
-        <AnyConnection as diesel::Connection>::Backend,
-    >;
-}
+type AnyBackend = <AnyConnection as diesel::Connection>::Backend;
 
 /// Reads the label and origin of every area id in `rows` not read yet.
 fn read_labels(
@@ -220,13 +204,12 @@ fn read_labels(
 /// Appends the mentions in no area of the responses in `chunk`, by response and rank.
 fn uncoded_between(
     conn: &mut AnyConnection,
-    scope: Scope,
     chunk: &[Respondent],
     missing_areas: &[i64],
     uncoded: &mut Vec<UncodedMention>,
 ) -> Result<()> {
     let ids = (chunk[0].response_id, chunk[chunk.len() - 1].response_id);
-    let mut query = mentions_between(scope, ids);
+    let mut query = mentions_between(ids);
     query = if missing_areas.is_empty() {
         query.filter(mentions::area_id.is_null())
     } else {
