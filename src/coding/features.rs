@@ -75,10 +75,19 @@ fn keys_of(doc: &Analysed, bigrams: bool) -> Vec<(Key, u32)> {
     let mut previous: Option<&str> = None;
     let swedish = doc.locale == Locale::Sv;
     for stem in doc.stems() {
-        keys.push(Key::stem(stem));
-        if swedish {
-            // The glossary's English stems, so both languages meet.
-            keys.extend(glossary::english_of(stem).into_iter().map(Key::stem));
+        // A Swedish word the glossary knows counts as its English stem (its own
+        // trigrams stay), so both languages' wordings of one problem meet:
+        // on the sv/en fixture ARI 0.383 -> 0.441; adding the English stem
+        // beside the Swedish one gave 0.383, and English trigrams too 0.412.
+        let english = if swedish {
+            glossary::english_of(stem)
+        } else {
+            Vec::new()
+        };
+        if english.is_empty() {
+            keys.push(Key::stem(stem));
+        } else {
+            keys.extend(english.into_iter().map(Key::stem));
         }
         if bigrams {
             if let Some(before) = previous {

@@ -26,7 +26,7 @@ pub(crate) struct Page {
 }
 
 impl Page {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -57,7 +57,7 @@ pub(crate) fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> Page {
     page(r.call().expect("GET"))
 }
 
-fn post(app: &TestApp, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Page {
+pub(crate) fn post(app: &TestApp, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Page {
     let mut r = browser().post(&format!("{}{path}", app.base_url));
     if let Some(c) = cookie {
         r = r.header("Cookie", c);
@@ -123,7 +123,7 @@ pub(crate) fn log_in(app: &TestApp) -> String {
     set_cookie.split(';').next().unwrap().to_string()
 }
 
-fn csrf_of(body: &str) -> String {
+pub(crate) fn csrf_of(body: &str) -> String {
     let at = body.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     body[at..at + 64].to_string()
 }
@@ -147,7 +147,7 @@ fn area_rows(body: &str) -> Vec<(usize, String, String)> {
         .collect()
 }
 
-fn area_link(body: &str, label: &str) -> String {
+pub(crate) fn area_link(body: &str, label: &str) -> String {
     let end = body.find(&format!("\">{label}</a>")).expect("area link");
     let start = body[..end].rfind("href=\"").unwrap() + 6;
     body[start..end].to_string()

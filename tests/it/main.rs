@@ -18,6 +18,7 @@ mod checklist;
 mod checklist_results;
 mod coding_codebook;
 mod coding_learning;
+mod coding_review;
 mod coding_workflow;
 mod commands;
 mod crash_safety;
