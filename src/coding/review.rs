@@ -13,6 +13,7 @@ use super::corpus::MentionText;
 use super::features::{dot, vectorise_with, FnvMap, Vectors, Weighting};
 use super::grouping::GroupingOptions;
 use super::text::{Analysed, Analyzer};
+use crate::survey::Locale;
 
 /// Mentions of another area that make up its centroid, at most.
 pub const PER_AREA: usize = 200;
@@ -190,14 +191,14 @@ fn typical_words(
     centroid: &Centroid,
     area: usize,
 ) -> Vec<(String, f32)> {
-    let mut forms: FnvMap<&str, FnvMap<&str, u32>> = FnvMap::default();
+    let mut forms: FnvMap<(&str, Locale), FnvMap<&str, u32>> = FnvMap::default();
     for (d, doc) in docs.iter().enumerate() {
         if area_of_doc[d] != area {
             continue;
         }
         for t in doc.content() {
             *forms
-                .entry(t.stem.as_str())
+                .entry((t.stem.as_str(), doc.locale))
                 .or_default()
                 .entry(t.word.as_str())
                 .or_insert(0) += 1;
@@ -205,8 +206,8 @@ fn typical_words(
     }
     let mut words: Vec<(String, f32)> = forms
         .into_iter()
-        .filter_map(|(stem, written)| {
-            let id = vectors.stem_id(stem)?;
+        .filter_map(|((stem, locale), written)| {
+            let id = vectors.stem_id(stem, locale)?;
             let k = centroid.0.binary_search(&id).ok()?;
             let word = written
                 .into_iter()
@@ -233,7 +234,6 @@ fn shared(a: &[(String, f32)], b: &[(String, f32)]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::survey::Locale;
 
     fn texts(list: &[&'static str]) -> Vec<MentionText<'static>> {
         list.iter()
