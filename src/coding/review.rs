@@ -107,7 +107,11 @@ pub fn review(
         })
         .filter(|s| s.similarity > 0.0)
         .collect();
-    similar.sort_by(|x, y| y.similarity.total_cmp(&x.similarity).then(x.area.cmp(&y.area)));
+    similar.sort_by(|x, y| {
+        y.similarity
+            .total_cmp(&x.similarity)
+            .then(x.area.cmp(&y.area))
+    });
     similar.truncate(MERGE_SUGGESTIONS);
 
     let mentions = (0..picked.len())
@@ -225,10 +229,17 @@ fn typical_words(
 fn shared(a: &[(String, f32)], b: &[(String, f32)]) -> Vec<String> {
     let mut both: Vec<(&str, f32)> = a
         .iter()
-        .filter_map(|(w, x)| b.iter().find(|(v, _)| v == w).map(|(_, y)| (w.as_str(), x + y)))
+        .filter_map(|(w, x)| {
+            b.iter()
+                .find(|(v, _)| v == w)
+                .map(|(_, y)| (w.as_str(), x + y))
+        })
         .collect();
     both.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(y.0)));
-    both.into_iter().take(WORDS).map(|(w, _)| w.to_string()).collect()
+    both.into_iter()
+        .take(WORDS)
+        .map(|(w, _)| w.to_string())
+        .collect()
 }
 
 #[cfg(test)]
@@ -254,7 +265,11 @@ mod tests {
         let area_of = [Some(0), Some(0), Some(0), Some(0), Some(1), Some(1)];
         let r = review(&mentions, &area_of, 2, 0);
         assert_eq!(r.mentions.len(), 4);
-        assert!(r.words.iter().take(2).any(|w| w == "delivery"), "{:?}", r.words);
+        assert!(
+            r.words.iter().take(2).any(|w| w == "delivery"),
+            "{:?}",
+            r.words
+        );
         assert_eq!(r.mentions[0].better, None);
         assert!(r.mentions[0].words.contains(&"delivery".to_string()));
         let better = r.mentions[3].better.as_ref().expect("a better area");
@@ -278,7 +293,10 @@ mod tests {
         let first = r.similar.first().expect("a merge suggestion");
         assert_eq!(first.area, 1);
         assert!(first.words.contains(&"late".to_string()), "{first:?}");
-        assert!(r.similar.iter().all(|s| s.area != 2 || s.similarity < first.similarity));
+        assert!(r
+            .similar
+            .iter()
+            .all(|s| s.area != 2 || s.similarity < first.similarity));
     }
 
     #[test]

@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use super::pages::ViewQuery;
 use super::pages::{forbidden, form_fields, live_area_ids, session_json, survey_results, title_of};
 use super::{blocking, html, problem, render, see_other, Session};
-use crate::coding::store::{self as coding, Decision, StoredMention};
 use crate::coding::review::{review, AreaReview};
+use crate::coding::store::{self as coding, Decision, StoredMention};
 use crate::coding::{GroupingOptions, MentionText};
 use crate::error::{Error, Result};
 use crate::report::context::{self, MentionContext};
@@ -167,12 +167,16 @@ fn grouped(
             segments.dedup();
             let latest = found.iter().map(|c| c.answered_at).max();
             let first = members[0];
-            let ids = members.iter().map(|m| m.id.to_string()).collect::<Vec<_>>().join(",");
+            let ids = members
+                .iter()
+                .map(|m| m.id.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
             let why = suggestions.of_mention(first.id);
             json!({
                 "why": why.as_ref().map(|w| &w.0),
                 "suggestion": why.and_then(|w| w.1).map(|better| json!({
-                    "value": format!("{ids}>{}", better.0),
+                    "value": format!("{ids}:{}", better.0),
                     "label": better.1,
                     "similarity": format!("{:.2}", better.2),
                     "words": better.3,
@@ -286,7 +290,10 @@ impl Suggestions {
             .collect();
         listed.dedup_by_key(|a| a.0);
         let slot: HashMap<i64, usize> = listed.iter().enumerate().map(|(i, a)| (a.0, i)).collect();
-        let texts: Vec<MentionText<'_>> = all.iter().map(|m| MentionText::new(&m.text, m.locale)).collect();
+        let texts: Vec<MentionText<'_>> = all
+            .iter()
+            .map(|m| MentionText::new(&m.text, m.locale))
+            .collect();
         let area_of: Vec<Option<usize>> = all
             .iter()
             .map(|m| m.area_id.and_then(|a| slot.get(&a).copied()))
@@ -385,10 +392,15 @@ impl Request {
                 Ok(mentions.clone())
             }
         };
-        // A suggested move is one click: its button carries `MENTIONS>AREA`.
-        if let Some((ids, to)) = field("suggested").split_once('>') {
-            let mentions: Vec<i64> = ids.split(',').filter_map(|m| m.trim().parse().ok()).collect();
-            let to = to.parse().map_err(|_| "Choose an area from the list.".to_string())?;
+        // A suggested move is one click: its button carries `MENTIONS:AREA`.
+        if let Some((ids, to)) = field("suggested").split_once(':') {
+            let mentions: Vec<i64> = ids
+                .split(',')
+                .filter_map(|m| m.trim().parse().ok())
+                .collect();
+            let to = to
+                .parse()
+                .map_err(|_| "Choose an area from the list.".to_string())?;
             if mentions.is_empty() {
                 return Err("The suggestion names no mention; reload the page.".to_string());
             }
