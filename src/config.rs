@@ -153,21 +153,52 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
 }
 
+/// What a team's `secret_env` in routing.toml must start with, so that it can
+/// name webhook secrets only, not any other variable of the server's environment.
+pub const SECRET_ENV_PREFIX: &str = "PDS_WEBHOOK_SECRET_";
+
 /// How webhooks are delivered (see README, "Webhooks").
 #[derive(Clone, Default)]
 pub struct WebhookSettings {
     /// The key of the `X-PDS-Signature` HMAC; without it, `json` webhooks are
     /// not delivered (the outbox records why).
     pub secret: Option<String>,
+    /// Teams' own secrets: every `PDS_WEBHOOK_SECRET_*` environment variable by
+    /// its name, which a team names with `secret_env` in routing.toml.
+    pub team_secrets: std::collections::BTreeMap<String, String>,
     /// Allow webhook URLs on loopback and private networks (off: such a URL is
     /// refused when the routing is set and again before each delivery).
     pub allow_private: bool,
+}
+
+impl WebhookSettings {
+    /// The key that signs a webhook: the team's own secret when it names one
+    /// (an error, saying what to set, when that variable is missing), else the
+    /// global `webhook_secret`.
+    pub fn secret_for(
+        &self,
+        secret_env: Option<&str>,
+    ) -> std::result::Result<Option<&str>, String> {
+        match secret_env {
+            None => Ok(self.secret.as_deref()),
+            Some(name) => self.team_secrets.get(name).map(|s| Some(s.as_str())).ok_or_else(|| {
+                format!(
+                    "the team's webhook is signed with {name} (secret_env in routing.toml), which is not set \
+                     where the worker runs; set it (at least 16 characters) and run pds outbox retry"
+                )
+            }),
+        }
+    }
 }
 
 impl std::fmt::Debug for WebhookSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookSettings")
             .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field(
+                "team_secrets",
+                &self.team_secrets.keys().collect::<Vec<_>>(),
+            )
             .field("allow_private", &self.allow_private)
             .finish()
     }
@@ -237,7 +268,9 @@ impl Settings {
             None => None,
         }
         .unwrap_or_default();
-        Self::from_sources(file, |name| std::env::var(name).ok())
+        let mut settings = Self::from_sources(file, |name| std::env::var(name).ok())?;
+        settings.webhooks.team_secrets = team_secrets(std::env::vars())?;
+        Ok(settings)
     }
 
     /// Settings for a folder of its own (the demo, tests): SQLite and file mail there.
@@ -451,9 +484,7 @@ fn webhook_settings(
 ) -> Result<WebhookSettings> {
     let secret = secret.filter(|s| !s.trim().is_empty());
     if secret.as_ref().is_some_and(|s| s.len() < 16) {
-        return Err(Error::Config(
-            "webhook_secret is shorter than 16 characters; use a long random text, e.g. from `openssl rand -hex 32`".into(),
-        ));
+        return Err(too_short_secret("webhook_secret"));
     }
     let allow_private = match allow_env.as_deref().map(str::trim) {
         None => allow_file.unwrap_or(false),
@@ -467,8 +498,34 @@ fn webhook_settings(
     };
     Ok(WebhookSettings {
         secret,
+        team_secrets: Default::default(),
         allow_private,
     })
+}
+
+fn too_short_secret(name: &str) -> Error {
+    Error::Config(format!(
+        "{name} is shorter than 16 characters; use a long random text, e.g. from `openssl rand -hex 32`"
+    ))
+}
+
+/// The teams' webhook secrets among the environment's `variables`: each
+/// `PDS_WEBHOOK_SECRET_*` (the global `PDS_WEBHOOK_SECRET` is not one), at least
+/// 16 characters long.
+fn team_secrets(
+    variables: impl Iterator<Item = (String, String)>,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut secrets = std::collections::BTreeMap::new();
+    for (name, value) in variables {
+        if !name.starts_with(SECRET_ENV_PREFIX) || value.trim().is_empty() {
+            continue;
+        }
+        if value.len() < 16 {
+            return Err(too_short_secret(&name));
+        }
+        secrets.insert(name, value);
+    }
+    Ok(secrets)
 }
 
 fn read_file(path: &Path) -> Result<FileSettings> {
@@ -610,5 +667,40 @@ mod tests {
     fn passwords_are_redacted() {
         let url = DatabaseUrl::parse("postgres://u:secret@h/db").unwrap();
         assert!(!url.redacted().contains("secret"));
+    }
+
+    #[test]
+    fn each_team_secret_comes_from_its_own_variable() {
+        let vars = [
+            ("PDS_WEBHOOK_SECRET", "the-global-secret-0123"),
+            ("PDS_WEBHOOK_SECRET_OPS", "the-ops-team-secret-456"),
+            ("HOME", "/root"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let hooks = WebhookSettings {
+            secret: Some("the-global-secret-0123".into()),
+            team_secrets: team_secrets(vars.into_iter()).unwrap(),
+            allow_private: false,
+        };
+        assert_eq!(
+            hooks.team_secrets.keys().collect::<Vec<_>>(),
+            ["PDS_WEBHOOK_SECRET_OPS"]
+        );
+        assert_eq!(
+            hooks.secret_for(Some("PDS_WEBHOOK_SECRET_OPS")),
+            Ok(Some("the-ops-team-secret-456"))
+        );
+        assert_eq!(hooks.secret_for(None), Ok(Some("the-global-secret-0123")));
+        let missing = hooks
+            .secret_for(Some("PDS_WEBHOOK_SECRET_SALES"))
+            .unwrap_err();
+        assert!(missing.contains("PDS_WEBHOOK_SECRET_SALES") && missing.contains("not set"));
+        assert!(!format!("{hooks:?}").contains("the-ops-team-secret"));
+        let short = [("PDS_WEBHOOK_SECRET_OPS".to_string(), "short".to_string())];
+        let err = team_secrets(short.into_iter()).unwrap_err().to_string();
+        assert!(
+            err.contains("PDS_WEBHOOK_SECRET_OPS is shorter than 16"),
+            "{err}"
+        );
     }
 }

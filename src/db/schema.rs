@@ -46,6 +46,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         opened_at -> Nullable<Timestamp>,
         answered_at -> Nullable<Timestamp>,
+        audience -> Text,
     }
 }
 
@@ -127,6 +128,7 @@ diesel::table! {
         contact_id -> Nullable<BigInt>,
         sender_name -> Nullable<Text>,
         reply_to -> Nullable<Text>,
+        webhook_secret_env -> Nullable<Text>,
     }
 }
 

@@ -196,6 +196,7 @@ fn invite_contacts(
                         invitations::contact_id.eq(contact.id),
                         invitations::token_hash.eq(token.hash()),
                         invitations::created_at.eq(now()),
+                        invitations::audience.eq(&contact.audience),
                     ))
                     .execute(conn)?;
                 let invitation_id: i64 = invitations::table
@@ -336,7 +337,9 @@ pub fn remind(
                 contacts_t::locale,
                 contacts_t::attributes,
                 contacts_t::unsubscribed_at,
-                contacts_t::audience,
+                // The invitation's audience, not the contact's today: a staff
+                // invitation is reminded in the staff wording.
+                invitations::audience,
             ),
         ))
         .load(&mut *conn)?;
@@ -434,8 +437,10 @@ pub struct Invitee {
     pub email: String,
     pub locale: Locale,
     pub attributes: String,
-    /// The contact's audience: `customer`, or `staff`, who answer as they think
-    /// customers would and never count as customers.
+    /// The invitation's audience, fixed when it was made: `customer`, or `staff`,
+    /// who answer as they think customers would and never count as customers. The
+    /// link records answers in this audience whatever the contact is later
+    /// imported as, and whatever a submitted form claims.
     pub audience: String,
     pub opened: bool,
     /// Whether an answer came through this invitation (in an anonymous survey the
@@ -502,7 +507,7 @@ fn invitee_row(conn: &mut AnyConnection, found: Found<'_>) -> Result<Option<Invi
                 contacts_t::email,
                 contacts_t::locale,
                 contacts_t::attributes,
-                contacts_t::audience,
+                invitations::audience,
             ),
             waves::label,
             invitations::opened_at,

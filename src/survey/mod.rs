@@ -83,11 +83,12 @@ pub const MESSAGE_KEYS: [&str; 7] = [
 ];
 
 /// Keys a checklist survey's `messages.toml` must define besides [`MESSAGE_KEYS`].
-pub const CHECKLIST_MESSAGE_KEYS: [&str; 4] = [
+pub const CHECKLIST_MESSAGE_KEYS: [&str; 5] = [
     "item_unanswered",
     "bother_missing",
     "follow_up_without_problem",
     "draft_item",
+    "audience_fixed",
 ];
 
 /// What a survey asks: customers' own words (discovery, phase 1 of the method) or
@@ -687,6 +688,7 @@ fn sample_item(index: u32, with_error: bool) -> serde_json::Value {
         "text": "Leveransen kom senare än utlovat <b>",
         "group": "delivery",
         "first_in_group": index == 1,
+        "section": 1,
         "error": if with_error { serde_json::Value::from("sample error") } else { serde_json::Value::Null },
         "experienced_options": options(&EXPERIENCED, "sometimes"),
         "bother_options": options(&["1", "2", "3", "4", "5"], "4"),
@@ -746,6 +748,9 @@ fn sample_contexts(survey: &Survey, _locale: Locale) -> Vec<(&'static str, serde
             "form_errors": ["sample"],
             "ask_solved_elsewhere": true,
             "items": [sample_item(1, true), sample_item(2, false)],
+            "sections": 1,
+            "total": 2,
+            "answered": 1,
             "slots": slots,
         }),
     };

@@ -158,6 +158,23 @@ async fn every_page_passes_axe_core_wcag_2_a_and_aa() {
         area.click().await.expect("open an area");
         wait_for(&browser, "h1").await;
         check(&browser, &axe, "area page", &mut found).await;
+        // "You said, we did" from the area page: the form, then its preview.
+        click(&browser, "#announce-link").await;
+        wait_for(&browser, "#announce-form").await;
+        check(&browser, &axe, "announce form", &mut found).await;
+        for field in ["#text-sv", "#text-en"] {
+            browser
+                .find(Locator::Css(field))
+                .await
+                .expect("a text per language")
+                .send_keys("We changed carriers.")
+                .await
+                .expect("type the text");
+        }
+        click(&browser, "#announce-waves input[type=checkbox]").await;
+        click(&browser, "#announce-form button[type=submit]").await;
+        wait_for(&browser, "#announce-confirm").await;
+        check(&browser, &axe, "announce preview", &mut found).await;
         assert!(
             found.is_empty(),
             "axe-core found {} WCAG 2 A/AA violations:\n{}",

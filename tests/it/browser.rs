@@ -704,7 +704,7 @@ async fn value_of(browser: &Client, css: &str) -> String {
 }
 
 /// Whether the element `css` is displayed (not `hidden`, not `display: none`).
-async fn is_shown(browser: &Client, css: &str) -> bool {
+pub(crate) async fn is_shown(browser: &Client, css: &str) -> bool {
     let element = browser
         .find(Locator::Css(css))
         .await
@@ -741,7 +741,7 @@ async fn top_of(browser: &Client, css: &str) -> f64 {
         .unwrap_or(f64::MAX)
 }
 
-async fn is_checked(browser: &Client, css: &str) -> bool {
+pub(crate) async fn is_checked(browser: &Client, css: &str) -> bool {
     let field = browser.find(Locator::Css(css)).await.expect("checkbox");
     field.is_selected().await.expect("checked")
 }

@@ -32,14 +32,28 @@ fn csv_of(answers: &[(&str, &[&str])]) -> String {
     csv
 }
 
-/// A coded discovery survey `disc` in a fresh app.
+/// A coded discovery survey `disc` in a fresh app, from the shipped folder with
+/// Acme's trust lines instead of the example organisation's.
 fn coded_discovery(backend: Backend) -> TestApp {
     let app = TestApp::spawn(backend);
+    let folder = app.dir.path().join("acme-discovery");
+    crate::common::copy_folder(std::path::Path::new(DISCOVERY), &folder);
+    let toml = folder.join("survey.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("research@nordvik.example\"", "insights@acme.example\"")
+        .replace(
+            "https://nordvik.example/privacy",
+            "https://acme.example/privacy",
+        )
+        .replace("Nordvik Supply customer research", "Acme insights")
+        .replace("Questions about the study? Write to", "Ask Acme:");
+    std::fs::write(&toml, text).unwrap();
     app.pds_ok(&[
         "survey",
         "create",
         "--template",
-        DISCOVERY,
+        folder.to_str().unwrap(),
         "--slug",
         "disc",
     ]);
@@ -113,6 +127,16 @@ fn analyst_drafts_a_checklist_from_the_discovery_areas(backend: Backend) {
         "{survey_toml}"
     );
     assert!(out_dir.join("sv/form.html.hbs").is_file());
+    // Who customers can reach is the discovery survey's, not the template's.
+    for trust in [
+        "reply_to = \"insights@acme.example\"",
+        "privacy_url = \"https://acme.example/privacy\"",
+        "sender = \"Acme insights\"",
+        "contact = \"Ask Acme: research@nordvik.example",
+        "sender = \"Nordvik Supply kundundersökning\"",
+    ] {
+        assert!(survey_toml.contains(trust), "{trust}:\n{survey_toml}");
+    }
 
     // The analyst words the first item as a concrete problem and creates the survey.
     let edited = drafted.replace(
@@ -240,7 +264,11 @@ fn checklist_with_a_response(app: &TestApp) -> i64 {
     ]);
     let file = app.write_file(
         "answers.csv",
-        "respondent,wave,segment,rank,problem,area\nr01,2027-H1,,,,\n",
+        "respondent,wave,item,experienced\n\
+         r01,2027-H1,late-delivery,never\n\
+         r01,2027-H1,damaged-goods,never\n\
+         r01,2027-H1,invoice-errors,never\n\
+         r01,2027-H1,hard-to-reach,never\n",
     );
     app.pds_ok(&[
         "responses",

@@ -145,14 +145,38 @@ fn the_demo_runs_a_whole_study_and_writes_results_csv() {
         "a row per team: {stats}"
     );
     assert_eq!(
-        invitations, 200,
-        "one .eml per invitation, each with a personal link"
+        invitations,
+        200 + 300 + 30,
+        "one .eml per invitation, each with a personal link: discovery, then the checklist's customers and staff"
     );
     assert!(
         complaints > 0,
         "routed complaints were delivered to the teams too"
     );
     assert!(stdout.contains(&format!("{complaints} emails")), "{stdout}");
+
+    // Phase 2: a checklist of the top areas, answered over HTTP by customers in
+    // three segments and by staff; its ranking, segments and the staff gap.
+    let phase2 = stdout
+        .split("phase 2:")
+        .nth(1)
+        .expect("the checklist phase");
+    for words in [
+        "drafted a checklist of the top 8 areas (late-delivery,",
+        "300 customers and 30 staff followed their link and answered every item over HTTP",
+        "n = 300 customers",
+        "joint-v1",
+        "lost: n = 100",
+        "chi-square-v1",
+        "customers n = 300, staff n = 30",
+        "Kendall tau-b",
+        "Blind spots (customers' top 5, staff rank below):",
+    ] {
+        assert!(phase2.contains(words), "{words}:\n{phase2}");
+    }
+    let drafted =
+        std::fs::read_to_string(dir.path().join("study/checklist/checklist.toml")).unwrap();
+    assert_eq!(drafted.matches("[[item]]").count(), 8, "{drafted}");
     let csv = std::fs::read_to_string(dir.path().join("study/results.csv")).unwrap();
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let rows: Vec<_> = reader.records().map(|r| r.unwrap()).collect();

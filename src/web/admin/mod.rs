@@ -8,6 +8,7 @@
 //! blocking pool and render a template. No sentence is built here: all words are in
 //! the templates, and Handlebars escapes every value, customers' words included.
 
+mod announce;
 mod cache;
 mod cases;
 mod checklist;
@@ -273,6 +274,14 @@ pub fn scope() -> actix_web::Scope {
         .route(
             "/surveys/{slug}/exports/{file}",
             web::get().to(downloads::export),
+        )
+        .route(
+            "/surveys/{slug}/areas/{id}/announce",
+            web::get().to(announce::form),
+        )
+        .route(
+            "/surveys/{slug}/areas/{id}/announce",
+            web::post().to(announce::post),
         )
         .route("/surveys/{slug}/areas/{id}", web::get().to(review::area))
         .route("/surveys/{slug}/areas/{id}", web::post().to(review::decide))

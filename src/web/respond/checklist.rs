@@ -15,20 +15,9 @@ use crate::answer::{self, Answer};
 use crate::checklist::form::{ChecklistErrors, ChecklistInput};
 use crate::checklist::{store, Checklist};
 use crate::db::now;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::invite::{Invitee, Token};
-use crate::survey::{StoredSurvey, CHECKLIST_FILE};
-
-/// The survey's checklist, as stored with it (checked when it was created).
-fn checklist_of(survey: &StoredSurvey) -> Result<Checklist> {
-    let text = survey.survey.file(CHECKLIST_FILE).unwrap_or_default();
-    Checklist::parse(CHECKLIST_FILE, text, &survey.survey.locales).map_err(|e| {
-        Error::Internal(format!(
-            "survey {}: its stored checklist no longer parses: {e}",
-            survey.slug
-        ))
-    })
-}
+use crate::survey::StoredSurvey;
 
 /// The order this respondent sees the items in: the same every time the link is
 /// opened, different from one invitation to the next.
@@ -72,7 +61,7 @@ pub(super) fn show(
     token: &Token,
     write_ins: Option<&Answer>,
 ) -> Result<Outcome> {
-    let checklist = checklist_of(survey)?;
+    let checklist = Checklist::of_survey(survey)?;
     let mut conn = state.db.conn()?;
     let items = match store::response_of_invitation(&mut conn, invitee.invitation_id)? {
         Some(response) => store::answers_of(&mut conn, response)?,
@@ -102,7 +91,7 @@ pub(super) fn prepare(
     too_large: bool,
     pairs: &[(String, String)],
 ) -> Result<Submission> {
-    let checklist = checklist_of(&survey)?;
+    let checklist = Checklist::of_survey(&survey)?;
     let m = survey.survey.max_problems;
     if too_large {
         let mut errors = ChecklistErrors::default();
@@ -124,7 +113,7 @@ pub(super) fn prepare(
         )));
     };
     let order = order_for(&checklist, &invitee);
-    let answer = match input.validate(&survey.survey, &checklist, &order) {
+    let answer = match input.validate(&survey.survey, &checklist, &order, &invitee.audience) {
         Ok(a) => a,
         Err(errors) => {
             let answered_before =
