@@ -266,6 +266,9 @@ pub(super) async fn decide(
     }
 }
 
+/// A better area for a mention: id, label, similarity, shared words.
+type Better = (i64, String, f32, String);
+
 /// What the review suggests on an area's page (see `coding::review`), with the
 /// stored areas its indices stand for.
 struct Suggestions {
@@ -317,7 +320,7 @@ impl Suggestions {
 
     /// Why a mention is here, in words, and a better area (id, label,
     /// similarity, shared words) when the review sees one.
-    fn of_mention(&self, mention: i64) -> Option<(String, Option<(i64, String, f32, String)>)> {
+    fn of_mention(&self, mention: i64) -> Option<(String, Option<Better>)> {
         let r = self.review.mentions.get(*self.index_of.get(&mention)?)?;
         let words = if r.words.is_empty() {
             "no typical word of this area".to_string()
