@@ -19,6 +19,10 @@
 //! the usual columns. One model learns from every row of TRAIN.csv, another from
 //! the first N rows of each label (default 10).
 //!
+//! `--set NAME=VALUE` (repeatable) changes one setting of automatic grouping for
+//! this run, to tune on a dev file: `join_similarity`, `stem_weight`,
+//! `neighbours`, `resolution`, `same_area_similarity`, `cohesion_factor`.
+//!
 //! Without arguments it reads `tests/fixtures/coding/sample.csv`; labelled data
 //! kept outside the repository is named by its path.
 
@@ -48,6 +52,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         Some(n) => n.parse().map_err(|e| format!("--per-label {n}: {e}"))?,
         None => 10,
     };
+    let mut options = GroupingOptions::default();
+    while let Some(setting) = take_option(&mut args, "--set")? {
+        set(&mut options, &setting)?;
+    }
     let files = files_to_read(args.into_iter().map(PathBuf::from).collect())?;
     if let Some(train) = train {
         let train_file = PathBuf::from(train);
@@ -60,7 +68,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     for file in &files {
         let data = read(file)?;
-        evaluate(file, &data);
+        evaluate(file, &data, &options);
     }
     Ok(())
 }
@@ -76,6 +84,26 @@ fn take_option(args: &mut Vec<String>, name: &str) -> Result<Option<String>, Box
     let value = args.remove(at + 1);
     args.remove(at);
     Ok(Some(value))
+}
+
+/// Applies `NAME=VALUE` to `options`.
+fn set(options: &mut GroupingOptions, setting: &str) -> Result<(), Box<dyn Error>> {
+    let (name, value) = setting
+        .split_once('=')
+        .ok_or_else(|| format!("--set {setting}: write NAME=VALUE"))?;
+    let number: f64 = value
+        .parse()
+        .map_err(|e| format!("--set {setting}: {value:?} is not a number ({e})"))?;
+    match name {
+        "join_similarity" => options.join_similarity = number as f32,
+        "stem_weight" => options.stem_weight = number as f32,
+        "neighbours" => options.neighbours = number as usize,
+        "resolution" => options.resolution = number,
+        "same_area_similarity" => options.same_area_similarity = number as f32,
+        "cohesion_factor" => options.cohesion_factor = number as f32,
+        other => return Err(format!("--set: no setting {other:?}").into()),
+    }
+    Ok(())
 }
 
 fn files_to_read(args: Vec<PathBuf>) -> Result<Vec<PathBuf>, Box<dyn Error>> {
@@ -126,7 +154,7 @@ fn read(file: &Path) -> Result<Labelled, Box<dyn Error>> {
     Ok(data)
 }
 
-fn evaluate(file: &Path, data: &Labelled) {
+fn evaluate(file: &Path, data: &Labelled, options: &GroupingOptions) {
     let mentions: Vec<MentionText<'_>> = data
         .texts
         .iter()
@@ -143,7 +171,7 @@ fn evaluate(file: &Path, data: &Labelled) {
         "method", "areas", "uncoded", "ARI", "NMI", "purity", "mentions/s"
     );
 
-    let data_decides = GroupingOptions::default();
+    let data_decides = options.clone();
     let (grouping, rate) = timed(mentions.len(), || group(&mentions, &data_decides));
     report(
         "automatic, data decides",
@@ -155,7 +183,7 @@ fn evaluate(file: &Path, data: &Labelled) {
 
     let fixed = GroupingOptions {
         areas: Some(data.names.len()),
-        ..GroupingOptions::default()
+        ..options.clone()
     };
     let (fixed_grouping, rate) = timed(mentions.len(), || group(&mentions, &fixed));
     let title = format!("automatic, k = {}", data.names.len());

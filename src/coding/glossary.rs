@@ -1,7 +1,8 @@
 //! A small Swedish-English glossary of the words customers use to describe
 //! problems with a supplier, so that a Swedish and an English wording of one
-//! problem share features: "leveransen kom för sent" gets the English stems of
-//! "delivery" and "late" beside its own.
+//! problem share features: in "leveransen kom för sent" the known words count
+//! as the English stems of "delivery" and "late" (their own character trigrams
+//! stay).
 //!
 //! Written for this project (not taken from any dictionary) and under the
 //! project's licence (MIT OR Apache-2.0). It covers general customer-service

@@ -305,7 +305,7 @@ impl Learned {
             if words.iter().any(|w| w.1 == token.word) {
                 continue;
             }
-            if let Some(f) = self.vocabulary.stem_id(&token.stem) {
+            if let Some(f) = self.vocabulary.stem_id(&token.stem, doc.locale) {
                 if let Ok(k) = ids.binary_search(&f) {
                     let push = xs[k] * self.weights[f as usize * c + area];
                     if push > 0.0 {

@@ -11,6 +11,8 @@
 //! - `features`, `grouping`: TF-IDF vectors and the automatic grouping of what no
 //!   rule covers into proposed areas, without all-pairs comparison;
 //! - `pipeline`: rules then grouping over a batch, one [`Coding`] per mention;
+//! - `review`: what the coding review shows beside an area (its words, areas
+//!   like it to merge into, a better area for each mention, with similarities);
 //! - `evaluate`: agreement with reference labels (ARI, NMI, purity);
 //! - `store`: the one room here that touches the database: codebooks, areas, each
 //!   mention's area with who coded it and why, analysts' decisions. The rooms
@@ -28,6 +30,7 @@ pub mod graph;
 pub mod grouping;
 pub mod learn;
 mod pipeline;
+pub mod review;
 pub mod rules;
 pub mod stopwords;
 pub mod store;

@@ -137,7 +137,7 @@ fn area_rows(body: &str) -> Vec<(usize, String, String)> {
         .collect()
 }
 
-fn area_link(body: &str, label: &str) -> String {
+pub(crate) fn area_link(body: &str, label: &str) -> String {
     let end = body.find(&format!("\">{label}</a>")).expect("area link");
     let start = body[..end].rfind("href=\"").unwrap() + 6;
     body[start..end].to_string()

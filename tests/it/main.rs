@@ -22,6 +22,7 @@ mod checklist_results;
 mod checklist_staff;
 mod coding_codebook;
 mod coding_learning;
+mod coding_review;
 mod coding_workflow;
 mod commands;
 mod crash_safety;

@@ -90,7 +90,7 @@ pub(super) fn describe(
                 let row = vectors.matrix.row(d);
                 for token in docs[d].content() {
                     let w = vectors
-                        .stem_id(&token.stem)
+                        .stem_id(&token.stem, docs[d].locale)
                         .and_then(|id| row.0.binary_search(&id).ok())
                         .map_or(0.0, |k| row.1[k]);
                     *weight.entry(&token.stem).or_insert(0.0) += w * c as f32;

@@ -7,7 +7,7 @@
 //! which is itself a decision in the log (`unmerge`, `unmove`). A decision that
 //! cannot be made is shown on the page it came from, in words.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -17,8 +17,9 @@ use serde_json::{json, Value};
 use super::pages::ViewQuery;
 use super::pages::{forbidden, form_fields, live_area_ids, session_json, survey_results, title_of};
 use super::{blocking, html, problem, render, see_other, Session};
+use crate::coding::review::{review, AreaReview};
 use crate::coding::store::{self as coding, Decision, StoredMention};
-use crate::coding::GroupingOptions;
+use crate::coding::{GroupingOptions, MentionText};
 use crate::error::{Error, Result};
 use crate::report::context::{self, MentionContext};
 use crate::survey::{store, StoredSurvey, SurveySlug};
@@ -82,13 +83,12 @@ fn area_page(
     };
     let label_of = |id: i64| areas.iter().find(|a| a.id == id).map(|a| a.label.clone());
     let figures = results.areas.iter().find(|a| a.area == area.label);
-    let mentions: Vec<StoredMention> = coding::mentions_of(&mut conn, survey.id)?
-        .into_iter()
-        .filter(|m| m.area_id == Some(id))
-        .collect();
+    let all = coding::mentions_of(&mut conn, survey.id)?;
+    let live = live_area_ids(&areas);
+    let suggestions = Suggestions::of(&all, &areas, &live, id);
+    let mentions: Vec<StoredMention> = all.into_iter().filter(|m| m.area_id == Some(id)).collect();
     let ids: Vec<i64> = mentions.iter().map(|m| m.id).collect();
     let contexts = context::of_mentions(&mut conn, &ids)?;
-    let live = live_area_ids(&areas);
     let others: Vec<Value> = areas
         .iter()
         .filter(|a| a.id != id && live.contains_key(&a.label))
@@ -121,7 +121,9 @@ fn area_page(
             },
             "figures": figures,
             "mention_count": mentions.len(),
-            "groups": grouped(&mentions, &contexts),
+            "groups": grouped(&mentions, &contexts, &suggestions),
+            "words": suggestions.review.words,
+            "similar": suggestions.similar(),
             "others": others,
             "notice": notice,
             "confirm": confirm,
@@ -134,7 +136,8 @@ fn area_page(
 /// frequent first, then in order of arrival.
 fn grouped(
     mentions: &[StoredMention],
-    contexts: &std::collections::HashMap<i64, MentionContext>,
+    contexts: &HashMap<i64, MentionContext>,
+    suggestions: &Suggestions,
 ) -> Vec<Value> {
     let mut groups: BTreeMap<String, Vec<&StoredMention>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
@@ -164,8 +167,21 @@ fn grouped(
             segments.dedup();
             let latest = found.iter().map(|c| c.answered_at).max();
             let first = members[0];
+            let ids = members
+                .iter()
+                .map(|m| m.id.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let why = suggestions.of_mention(first.id);
             json!({
-                "ids": members.iter().map(|m| m.id.to_string()).collect::<Vec<_>>().join(","),
+                "why": why.as_ref().map(|w| &w.0),
+                "suggestion": why.and_then(|w| w.1).map(|better| json!({
+                    "value": format!("{ids}:{}", better.0),
+                    "label": better.1,
+                    "similarity": format!("{:.2}", better.2),
+                    "words": better.3,
+                })),
+                "ids": ids,
                 "first_id": first.id,
                 "text": first.text,
                 "count": members.len(),
@@ -250,6 +266,93 @@ pub(super) async fn decide(
     }
 }
 
+/// A better area for a mention: id, label, similarity, shared words.
+type Better = (i64, String, f32, String);
+
+/// What the review suggests on an area's page (see `coding::review`), with the
+/// stored areas its indices stand for.
+struct Suggestions {
+    review: AreaReview,
+    /// Stored area id and label of each review index.
+    areas: Vec<(i64, String)>,
+    /// Review index of each mention of the area, by mention id.
+    index_of: HashMap<i64, usize>,
+}
+
+impl Suggestions {
+    fn of(
+        all: &[StoredMention],
+        areas: &[coding::StoredArea],
+        live: &HashMap<String, i64>,
+        focus: i64,
+    ) -> Suggestions {
+        let mut listed: Vec<(i64, String)> = areas
+            .iter()
+            .filter(|a| live.get(&a.label) == Some(&a.id) || a.id == focus)
+            .map(|a| (a.id, a.label.clone()))
+            .collect();
+        listed.dedup_by_key(|a| a.0);
+        let slot: HashMap<i64, usize> = listed.iter().enumerate().map(|(i, a)| (a.0, i)).collect();
+        let texts: Vec<MentionText<'_>> = all
+            .iter()
+            .map(|m| MentionText::new(&m.text, m.locale))
+            .collect();
+        let area_of: Vec<Option<usize>> = all
+            .iter()
+            .map(|m| m.area_id.and_then(|a| slot.get(&a).copied()))
+            .collect();
+        let index_of = all
+            .iter()
+            .filter(|m| m.area_id == Some(focus))
+            .enumerate()
+            .map(|(i, m)| (m.id, i))
+            .collect();
+        let review = match slot.get(&focus) {
+            Some(&f) => review(&texts, &area_of, listed.len(), f),
+            None => AreaReview::default(),
+        };
+        Suggestions {
+            review,
+            areas: listed,
+            index_of,
+        }
+    }
+
+    /// Why a mention is here, in words, and a better area (id, label,
+    /// similarity, shared words) when the review sees one.
+    fn of_mention(&self, mention: i64) -> Option<(String, Option<Better>)> {
+        let r = self.review.mentions.get(*self.index_of.get(&mention)?)?;
+        let words = if r.words.is_empty() {
+            "no typical word of this area".to_string()
+        } else {
+            format!("shares {}", r.words.join(", "))
+        };
+        let why = format!("similarity {:.2} to this area; {words}", r.similarity);
+        let better = r.better.as_ref().map(|b| {
+            let (id, label) = self.areas[b.area].clone();
+            (id, label, b.similarity, b.words.join(", "))
+        });
+        Some((why, better))
+    }
+
+    /// Areas like this one, to merge into, with the similarity and shared words.
+    fn similar(&self) -> Vec<Value> {
+        self.review
+            .similar
+            .iter()
+            .map(|s| {
+                let (id, label) = &self.areas[s.area];
+                json!({
+                    "id": id,
+                    "label": label,
+                    "similarity": format!("{:.2}", s.similarity),
+                    "words": s.words.join(", "),
+                })
+            })
+            .collect()
+    }
+}
+
 enum Answer {
     Redirect(String),
     Page(StatusCode, String),
@@ -292,6 +395,23 @@ impl Request {
                 Ok(mentions.clone())
             }
         };
+        // A suggested move is one click: its button carries `MENTIONS:AREA`.
+        if let Some((ids, to)) = field("suggested").split_once(':') {
+            let mentions: Vec<i64> = ids
+                .split(',')
+                .filter_map(|m| m.trim().parse().ok())
+                .collect();
+            let to = to
+                .parse()
+                .map_err(|_| "Choose an area from the list.".to_string())?;
+            if mentions.is_empty() {
+                return Err("The suggestion names no mention; reload the page.".to_string());
+            }
+            return Ok(Request {
+                decision: Decision::Move { mentions, to },
+                confirmed: true,
+            });
+        }
         let decision = match field("action").as_str() {
             "rename" => Decision::Rename {
                 area: id,
@@ -305,6 +425,7 @@ impl Request {
                 mentions: ticked()?,
                 to: area("to")?,
             },
+            "accept" => Decision::Accept { areas: vec![id] },
             "unmerge" => Decision::Unmerge {
                 area: area("area")?,
             },
@@ -365,6 +486,7 @@ impl Request {
             Decision::Move { .. } => format!("{}?done=move", page(id)),
             Decision::Unmerge { area } => format!("{}?done=unmerge", page(*area)),
             Decision::Unmove { .. } => format!("{}?done=unmove", page(id)),
+            Decision::Accept { .. } => format!("{}?done=accept", page(id)),
             _ => format!("{}?done=rename", page(id)),
         }
     }
