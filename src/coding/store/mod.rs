@@ -118,7 +118,24 @@ type MentionRow = (
 
 /// Every mention of a survey, by id.
 pub fn mentions_of(conn: &mut AnyConnection, survey_id: i64) -> Result<Vec<StoredMention>> {
-    let rows: Vec<MentionRow> = mentions::table
+    mentions_where(conn, survey_id, Which::All)
+}
+
+/// Which of a survey's mentions to read.
+enum Which<'a> {
+    All,
+    /// Those coding may change: never coded, or coded by rule or automatically.
+    Undecided,
+    Ids(&'a [i64]),
+}
+
+/// The survey's mentions that `which` selects, by id.
+fn mentions_where(
+    conn: &mut AnyConnection,
+    survey_id: i64,
+    which: Which<'_>,
+) -> Result<Vec<StoredMention>> {
+    let mut query = mentions::table
         .inner_join(responses::table)
         .filter(responses::survey_id.eq(survey_id))
         .select((
@@ -133,7 +150,19 @@ pub fn mentions_of(conn: &mut AnyConnection, survey_id: i64) -> Result<Vec<Store
             mentions::coding_note,
         ))
         .order(mentions::id)
-        .load(conn)?;
+        .into_boxed();
+    match which {
+        Which::All => {}
+        Which::Undecided => {
+            query = query.filter(
+                mentions::coded_by
+                    .is_null()
+                    .or(mentions::coded_by.ne_all([BY_ANALYST, BY_IMPORT])),
+            )
+        }
+        Which::Ids(ids) => query = query.filter(mentions::id.eq_any(ids)),
+    }
+    let rows: Vec<MentionRow> = query.load(conn)?;
     Ok(rows
         .into_iter()
         .map(
