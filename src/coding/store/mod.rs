@@ -23,9 +23,10 @@ pub use codebook::{load_codebook, save_codebook, SurveyCodebook};
 pub use decisions::{decide, decisions_of, Decided, Decision, LoggedDecision};
 pub use run::{code_survey, CodingRun};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use diesel::prelude::*;
+use diesel::connection::DefaultLoadingMode;
 
 use crate::db::schema::{areas, mentions, responses};
 use crate::db::{now, AnyConnection};
@@ -124,9 +125,9 @@ pub fn mentions_of(conn: &mut AnyConnection, survey_id: i64) -> Result<Vec<Store
 /// Which of a survey's mentions to read.
 enum Which<'a> {
     All,
-    /// Those coding may change: never coded, or coded by rule or automatically.
-    Undecided,
-    Ids(&'a [i64]),
+    /// Those coding may change (never coded, or coded by rule or automatically)
+    /// and these: read in one pass, and kept as they stream by.
+    UndecidedAnd(&'a HashSet<i64>),
 }
 
 /// The survey's mentions that `which` selects, by id.
@@ -135,7 +136,7 @@ fn mentions_where(
     survey_id: i64,
     which: Which<'_>,
 ) -> Result<Vec<StoredMention>> {
-    let mut query = mentions::table
+    let query = mentions::table
         .inner_join(responses::table)
         .filter(responses::survey_id.eq(survey_id))
         .select((
@@ -149,20 +150,18 @@ fn mentions_where(
             mentions::coded_at,
             mentions::coding_note,
         ))
-        .order(mentions::id)
-        .into_boxed();
-    match which {
-        Which::All => {}
-        Which::Undecided => {
-            query = query.filter(
-                mentions::coded_by
-                    .is_null()
-                    .or(mentions::coded_by.ne_all([BY_ANALYST, BY_IMPORT])),
-            )
+        .order(mentions::id);
+    let keep = |row: &MentionRow| match which {
+        Which::All => true,
+        Which::UndecidedAnd(ids) => !is_decided(row.6.as_deref()) || ids.contains(&row.0),
+    };
+    let mut rows: Vec<MentionRow> = Vec::new();
+    for row in query.load_iter::<MentionRow, DefaultLoadingMode>(conn)? {
+        let row = row?;
+        if keep(&row) {
+            rows.push(row);
         }
-        Which::Ids(ids) => query = query.filter(mentions::id.eq_any(ids)),
     }
-    let rows: Vec<MentionRow> = query.load(conn)?;
     Ok(rows
         .into_iter()
         .map(

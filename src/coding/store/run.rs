@@ -136,11 +136,8 @@ fn mentions_to_code(
     let Some(sample) = sample(&decided, DECIDED_SAMPLE) else {
         return Ok((mentions_where(conn, survey_id, Which::All)?, decided.len()));
     };
-    let mut chosen = mentions_where(conn, survey_id, Which::Undecided)?;
-    for ids in sample.chunks(BATCH) {
-        chosen.extend(mentions_where(conn, survey_id, Which::Ids(ids))?);
-    }
-    chosen.sort_unstable_by_key(|m| m.id);
+    let sample: HashSet<i64> = sample.into_iter().collect();
+    let chosen = mentions_where(conn, survey_id, Which::UndecidedAnd(&sample))?;
     Ok((chosen, decided.len()))
 }
 
