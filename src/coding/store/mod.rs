@@ -25,8 +25,8 @@ pub use run::{code_survey, CodingRun};
 
 use std::collections::{BTreeMap, HashSet};
 
-use diesel::prelude::*;
 use diesel::connection::DefaultLoadingMode;
+use diesel::prelude::*;
 
 use crate::db::schema::{areas, mentions, responses};
 use crate::db::{now, AnyConnection};
