@@ -153,21 +153,52 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
 }
 
+/// What a team's `secret_env` in routing.toml must start with, so that it can
+/// name webhook secrets only, not any other variable of the server's environment.
+pub const SECRET_ENV_PREFIX: &str = "PDS_WEBHOOK_SECRET_";
+
 /// How webhooks are delivered (see README, "Webhooks").
 #[derive(Clone, Default)]
 pub struct WebhookSettings {
     /// The key of the `X-PDS-Signature` HMAC; without it, `json` webhooks are
     /// not delivered (the outbox records why).
     pub secret: Option<String>,
+    /// Teams' own secrets: every `PDS_WEBHOOK_SECRET_*` environment variable by
+    /// its name, which a team names with `secret_env` in routing.toml.
+    pub team_secrets: std::collections::BTreeMap<String, String>,
     /// Allow webhook URLs on loopback and private networks (off: such a URL is
     /// refused when the routing is set and again before each delivery).
     pub allow_private: bool,
+}
+
+impl WebhookSettings {
+    /// The key that signs a webhook: the team's own secret when it names one
+    /// (an error, saying what to set, when that variable is missing), else the
+    /// global `webhook_secret`.
+    pub fn secret_for(
+        &self,
+        secret_env: Option<&str>,
+    ) -> std::result::Result<Option<&str>, String> {
+        match secret_env {
+            None => Ok(self.secret.as_deref()),
+            Some(name) => self.team_secrets.get(name).map(|s| Some(s.as_str())).ok_or_else(|| {
+                format!(
+                    "the team's webhook is signed with {name} (secret_env in routing.toml), which is not set \
+                     where the worker runs; set it (at least 16 characters) and run pds outbox retry"
+                )
+            }),
+        }
+    }
 }
 
 impl std::fmt::Debug for WebhookSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookSettings")
             .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field(
+                "team_secrets",
+                &self.team_secrets.keys().collect::<Vec<_>>(),
+            )
             .field("allow_private", &self.allow_private)
             .finish()
     }
@@ -237,7 +268,9 @@ impl Settings {
             None => None,
         }
         .unwrap_or_default();
-        Self::from_sources(file, |name| std::env::var(name).ok())
+        let mut settings = Self::from_sources(file, |name| std::env::var(name).ok())?;
+        settings.webhooks.team_secrets = team_secrets(std::env::vars())?;
+        Ok(settings)
     }
 
     /// Settings for a folder of its own (the demo, tests): SQLite and file mail there.
@@ -258,26 +291,10 @@ impl Settings {
                 .unwrap_or_else(|| "sqlite://pds.db".into()),
         )?;
 
-        let mail = match pick("PDS_SMTP_URL", file.smtp_url).filter(|s| !s.trim().is_empty()) {
-            Some(url) => {
-                let shown = redact_url(&url);
-                let parsed = Url::parse(&url).map_err(|e| {
-                    Error::Config(format!("smtp_url {shown:?} is not a valid URL: {e}"))
-                })?;
-                if !matches!(parsed.scheme(), "smtp" | "smtps") {
-                    return Err(Error::Config(format!(
-                        "smtp_url {shown:?} must start with smtp:// or smtps://"
-                    )));
-                }
-                if parsed.host_str().is_none_or(str::is_empty) {
-                    return Err(Error::Config(format!("smtp_url {shown:?} names no host")));
-                }
-                MailTransport::Smtp(SecretUrl::new(url))
-            }
-            None => MailTransport::File(PathBuf::from(
-                pick("PDS_MAIL_DIR", file.mail_dir).unwrap_or_else(|| "mail-out".into()),
-            )),
-        };
+        let mail = mail_transport(
+            pick("PDS_SMTP_URL", file.smtp_url),
+            pick("PDS_MAIL_DIR", file.mail_dir),
+        )?;
 
         let bind_text = pick("PDS_BIND", file.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind: SocketAddr = bind_text.parse().map_err(|_| {
@@ -286,18 +303,9 @@ impl Settings {
             ))
         })?;
 
-        let public_text =
-            pick("PDS_PUBLIC_URL", file.public_url).unwrap_or_else(|| format!("http://{bind}"));
-        let public_url = Url::parse(&public_text).map_err(|e| {
-            Error::Config(format!(
-                "public_url {public_text:?} is not a valid URL ({e}); use e.g. https://survey.example.com"
-            ))
-        })?;
-        if !matches!(public_url.scheme(), "http" | "https") {
-            return Err(Error::Config(format!(
-                "public_url {public_text:?} must start with http:// or https://"
-            )));
-        }
+        let public_url = public_url(
+            pick("PDS_PUBLIC_URL", file.public_url).unwrap_or_else(|| format!("http://{bind}")),
+        )?;
 
         let from_text = pick("PDS_MAIL_FROM", file.mail_from)
             .unwrap_or_else(|| "Customer research <pds@localhost>".into());
@@ -307,34 +315,8 @@ impl Settings {
             ))
         })?;
 
-        let mail_rate = match env("PDS_MAIL_RATE") {
-            Some(text) => Some(text.trim().parse::<f64>().map_err(|_| {
-                Error::Config(format!(
-                    "mail_rate {text:?} is not a number of messages per second"
-                ))
-            })?),
-            None => file.mail_rate,
-        };
-        if let Some(rate) = mail_rate {
-            if !(rate.is_finite() && rate > 0.0) {
-                return Err(Error::Config(format!(
-                    "mail_rate {rate} must be a positive number of messages per second (leave it out for no limit)"
-                )));
-            }
-        }
-        let lease = match env("PDS_OUTBOX_LEASE_SECONDS") {
-            Some(text) => text.trim().parse::<u64>().map_err(|_| {
-                Error::Config(format!(
-                    "outbox_lease_seconds {text:?} is not a whole number of seconds"
-                ))
-            })?,
-            None => file.outbox_lease_seconds.unwrap_or(300),
-        };
-        if lease == 0 {
-            return Err(Error::Config(
-                "outbox_lease_seconds must be at least 1".into(),
-            ));
-        }
+        let mail_rate = mail_rate(env("PDS_MAIL_RATE"), file.mail_rate)?;
+        let lease = outbox_lease(env("PDS_OUTBOX_LEASE_SECONDS"), file.outbox_lease_seconds)?;
 
         let number = |key: &str, from_file: Option<f64>, default: f64| -> Result<f64> {
             match env(&format!("PDS_{}", key.to_uppercase())) {
@@ -383,15 +365,7 @@ impl Settings {
             "PDS_CONTACT_AT_MOST_EVERY",
             file.contact_at_most_every,
         ))?;
-        if let Some(text) = env(crate::clock::FIXED_NOW_VARIABLE) {
-            if crate::clock::parse(&text).is_none() {
-                return Err(Error::Config(format!(
-                    "{} {text:?} is not a UTC time such as {}; unset it to use the system clock",
-                    crate::clock::FIXED_NOW_VARIABLE,
-                    crate::clock::FORMATS
-                )));
-            }
-        }
+        check_fixed_now(env(crate::clock::FIXED_NOW_VARIABLE))?;
         let webhooks = webhook_settings(
             pick("PDS_WEBHOOK_SECRET", file.webhook_secret),
             env("PDS_WEBHOOK_ALLOW_PRIVATE"),
@@ -430,6 +404,92 @@ impl Settings {
     }
 }
 
+/// SMTP when a URL is given (checked; shown only redacted), else files in a folder.
+fn mail_transport(smtp_url: Option<String>, mail_dir: Option<String>) -> Result<MailTransport> {
+    let Some(url) = smtp_url.filter(|s| !s.trim().is_empty()) else {
+        return Ok(MailTransport::File(PathBuf::from(
+            mail_dir.unwrap_or_else(|| "mail-out".into()),
+        )));
+    };
+    let shown = redact_url(&url);
+    let parsed = Url::parse(&url)
+        .map_err(|e| Error::Config(format!("smtp_url {shown:?} is not a valid URL: {e}")))?;
+    if !matches!(parsed.scheme(), "smtp" | "smtps") {
+        return Err(Error::Config(format!(
+            "smtp_url {shown:?} must start with smtp:// or smtps://"
+        )));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(Error::Config(format!("smtp_url {shown:?} names no host")));
+    }
+    Ok(MailTransport::Smtp(SecretUrl::new(url)))
+}
+
+/// The address customers' links start with: http or https.
+fn public_url(text: String) -> Result<Url> {
+    let public_url = Url::parse(&text).map_err(|e| {
+        Error::Config(format!(
+            "public_url {text:?} is not a valid URL ({e}); use e.g. https://survey.example.com"
+        ))
+    })?;
+    if !matches!(public_url.scheme(), "http" | "https") {
+        return Err(Error::Config(format!(
+            "public_url {text:?} must start with http:// or https://"
+        )));
+    }
+    Ok(public_url)
+}
+
+/// Messages per second the worker may send at most; `None` for no limit.
+fn mail_rate(from_env: Option<String>, from_file: Option<f64>) -> Result<Option<f64>> {
+    let mail_rate = match from_env {
+        Some(text) => Some(text.trim().parse::<f64>().map_err(|_| {
+            Error::Config(format!(
+                "mail_rate {text:?} is not a number of messages per second"
+            ))
+        })?),
+        None => from_file,
+    };
+    if let Some(rate) = mail_rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(Error::Config(format!(
+                "mail_rate {rate} must be a positive number of messages per second (leave it out for no limit)"
+            )));
+        }
+    }
+    Ok(mail_rate)
+}
+
+/// How long a claimed outbox row is the worker's, in whole seconds (at least 1).
+fn outbox_lease(from_env: Option<String>, from_file: Option<u64>) -> Result<u64> {
+    let lease = match from_env {
+        Some(text) => text.trim().parse::<u64>().map_err(|_| {
+            Error::Config(format!(
+                "outbox_lease_seconds {text:?} is not a whole number of seconds"
+            ))
+        })?,
+        None => from_file.unwrap_or(300),
+    };
+    if lease == 0 {
+        return Err(Error::Config(
+            "outbox_lease_seconds must be at least 1".into(),
+        ));
+    }
+    Ok(lease)
+}
+
+/// `PDS_NOW`, when set, must be a time the clock can run at.
+fn check_fixed_now(text: Option<String>) -> Result<()> {
+    match text {
+        Some(text) if crate::clock::parse(&text).is_none() => Err(Error::Config(format!(
+            "{} {text:?} is not a UTC time such as {}; unset it to use the system clock",
+            crate::clock::FIXED_NOW_VARIABLE,
+            crate::clock::FORMATS
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Parses `contact_at_most_every` (`90d`, `12w`; empty or absent: no cap).
 fn contact_cap(text: Option<String>) -> Result<Option<chrono::Duration>> {
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
@@ -451,9 +511,7 @@ fn webhook_settings(
 ) -> Result<WebhookSettings> {
     let secret = secret.filter(|s| !s.trim().is_empty());
     if secret.as_ref().is_some_and(|s| s.len() < 16) {
-        return Err(Error::Config(
-            "webhook_secret is shorter than 16 characters; use a long random text, e.g. from `openssl rand -hex 32`".into(),
-        ));
+        return Err(too_short_secret("webhook_secret"));
     }
     let allow_private = match allow_env.as_deref().map(str::trim) {
         None => allow_file.unwrap_or(false),
@@ -467,8 +525,34 @@ fn webhook_settings(
     };
     Ok(WebhookSettings {
         secret,
+        team_secrets: Default::default(),
         allow_private,
     })
+}
+
+fn too_short_secret(name: &str) -> Error {
+    Error::Config(format!(
+        "{name} is shorter than 16 characters; use a long random text, e.g. from `openssl rand -hex 32`"
+    ))
+}
+
+/// The teams' webhook secrets among the environment's `variables`: each
+/// `PDS_WEBHOOK_SECRET_*` (the global `PDS_WEBHOOK_SECRET` is not one), at least
+/// 16 characters long.
+fn team_secrets(
+    variables: impl Iterator<Item = (String, String)>,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut secrets = std::collections::BTreeMap::new();
+    for (name, value) in variables {
+        if !name.starts_with(SECRET_ENV_PREFIX) || value.trim().is_empty() {
+            continue;
+        }
+        if value.len() < 16 {
+            return Err(too_short_secret(&name));
+        }
+        secrets.insert(name, value);
+    }
+    Ok(secrets)
 }
 
 fn read_file(path: &Path) -> Result<FileSettings> {
@@ -610,5 +694,40 @@ mod tests {
     fn passwords_are_redacted() {
         let url = DatabaseUrl::parse("postgres://u:secret@h/db").unwrap();
         assert!(!url.redacted().contains("secret"));
+    }
+
+    #[test]
+    fn each_team_secret_comes_from_its_own_variable() {
+        let vars = [
+            ("PDS_WEBHOOK_SECRET", "the-global-secret-0123"),
+            ("PDS_WEBHOOK_SECRET_OPS", "the-ops-team-secret-456"),
+            ("HOME", "/root"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let hooks = WebhookSettings {
+            secret: Some("the-global-secret-0123".into()),
+            team_secrets: team_secrets(vars.into_iter()).unwrap(),
+            allow_private: false,
+        };
+        assert_eq!(
+            hooks.team_secrets.keys().collect::<Vec<_>>(),
+            ["PDS_WEBHOOK_SECRET_OPS"]
+        );
+        assert_eq!(
+            hooks.secret_for(Some("PDS_WEBHOOK_SECRET_OPS")),
+            Ok(Some("the-ops-team-secret-456"))
+        );
+        assert_eq!(hooks.secret_for(None), Ok(Some("the-global-secret-0123")));
+        let missing = hooks
+            .secret_for(Some("PDS_WEBHOOK_SECRET_SALES"))
+            .unwrap_err();
+        assert!(missing.contains("PDS_WEBHOOK_SECRET_SALES") && missing.contains("not set"));
+        assert!(!format!("{hooks:?}").contains("the-ops-team-secret"));
+        let short = [("PDS_WEBHOOK_SECRET_OPS".to_string(), "short".to_string())];
+        let err = team_secrets(short.into_iter()).unwrap_err().to_string();
+        assert!(
+            err.contains("PDS_WEBHOOK_SECRET_OPS is shorter than 16"),
+            "{err}"
+        );
     }
 }

@@ -30,5 +30,6 @@ pub mod stats;
 pub mod survey;
 pub mod text_safety;
 pub mod web;
+pub mod working_hours;
 
 pub use error::{Error, Result};

@@ -510,7 +510,9 @@ fn rewind(reader: &mut impl Seek, file: &str) -> std::result::Result<(), ImportE
         })
 }
 
-fn check_field(what: &str, value: &str, required: bool) -> std::result::Result<(), String> {
+/// Checks a short field of an imported row (respondent id, segment): length and
+/// no control characters; `Err` says what is wrong.
+pub fn check_field(what: &str, value: &str, required: bool) -> std::result::Result<(), String> {
     if required && value.is_empty() {
         return Err(format!("{what} is empty"));
     }

@@ -16,12 +16,10 @@ use diesel::prelude::*;
 
 pub use form::{Answer, Edit, FormErrors, FormInput, Frequency, Problem};
 
-use std::collections::BTreeMap;
-
 use crate::config::Settings;
 use crate::db::schema::{invitations, mentions, responses};
 use crate::db::{now, AnyConnection, Database};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::invite::Invitee;
 use crate::route;
 use crate::survey::StoredSurvey;
@@ -115,106 +113,26 @@ pub fn prepare_with(
     // is taken; only the inserts happen inside it.
     let planned = match answer {
         Answer::Problems(problems) => {
-            let segments: BTreeMap<String, String> =
-                serde_json::from_str(&invitee.attributes).unwrap_or_default();
-            route::plan_complaints(
-                &mut *db.conn()?,
-                settings,
-                survey,
-                &route::Response {
-                    wave: &invitee.wave,
-                    segments: &segments,
-                    customer_name: &invitee.name,
-                    customer_email: &invitee.email,
-                    locale: invitee.locale,
-                    received,
-                },
-                &problems
-                    .iter()
-                    .map(|p| route::Problem {
-                        rank: p.rank,
-                        text: &p.text,
-                        frequency: p.frequency.map(Frequency::as_str),
-                        may_contact: p.may_contact,
-                    })
-                    .collect::<Vec<_>>(),
-            )?
+            let mut conn = db.conn()?;
+            plan_routing(&mut conn, settings, survey, invitee, problems, received)?
         }
         Answer::NoProblems => Vec::new(),
     };
     let settings = settings.clone();
     let invitee = invitee.clone();
+    let attributes = serde_json::to_string(&invitee.attributes)
+        .map_err(|e| Error::Internal(format!("segment columns as JSON: {e}")))?;
     let answer = answer.clone();
     let write = Box::new(move |conn: &mut AnyConnection| {
         let stamp = received;
-        if anonymous {
-            // Claims the link before anything is written: of two submissions at
-            // once, exactly one finds answered_at empty.
-            let claimed = diesel::update(
-                invitations::table
-                    .find(invitee.invitation_id)
-                    .filter(invitations::answered_at.is_null()),
-            )
-            .set(invitations::answered_at.eq(crate::invite::coarse_stamp(stamp)))
-            .execute(conn)?;
-            if claimed == 0 {
-                return Ok(Stored::AlreadyAnswered);
-            }
+        if anonymous && !claim_link(conn, invitee.invitation_id, stamp)? {
+            return Ok(Stored::AlreadyAnswered);
         }
-        let existing: Option<i64> = responses::table
-            .filter(responses::invitation_id.eq(invitee.invitation_id))
-            .select(responses::id)
-            .first(conn)
-            .optional()?;
-        let no_problems = i32::from(matches!(answer, Answer::NoProblems));
-        let (response_id, stored) = match existing {
-            Some(id) => {
-                diesel::update(responses::table.find(id))
-                    .set((
-                        responses::no_problems.eq(no_problems),
-                        responses::updated_at.eq(stamp),
-                    ))
-                    .execute(conn)?;
-                diesel::delete(mentions::table.filter(mentions::response_id.eq(id)))
-                    .execute(conn)?;
-                (id, Stored::Replaced)
-            }
-            None => {
-                diesel::insert_into(responses::table)
-                    .values((
-                        responses::survey_id.eq(invitee.survey_id),
-                        responses::wave_id.eq(invitee.wave_id),
-                        responses::invitation_id.eq(Some(invitee.invitation_id)),
-                        responses::contact_id.eq(Some(invitee.contact_id)),
-                        responses::locale.eq(invitee.locale.as_str()),
-                        responses::attributes.eq(&invitee.attributes),
-                        responses::audience.eq(&invitee.audience),
-                        responses::no_problems.eq(no_problems),
-                        responses::submitted_at.eq(stamp),
-                        responses::updated_at.eq(stamp),
-                    ))
-                    .execute(conn)?;
-                let id = responses::table
-                    .filter(responses::invitation_id.eq(invitee.invitation_id))
-                    .select(responses::id)
-                    .first(conn)?;
-                (id, Stored::New)
-            }
-        };
-        if let Answer::Problems(problems) = answer {
-            // One statement per mention: multi-row inserts are not portable across
-            // both backends in diesel's MultiConnection.
-            for p in problems {
-                diesel::insert_into(mentions::table)
-                    .values((
-                        mentions::response_id.eq(response_id),
-                        mentions::rank.eq(p.rank as i32),
-                        mentions::text.eq(&p.text),
-                        mentions::frequency.eq(p.frequency.map(Frequency::as_str)),
-                        mentions::may_contact.eq(i32::from(p.may_contact)),
-                    ))
-                    .execute(conn)?;
-            }
+        let no_problems = matches!(answer, Answer::NoProblems);
+        let (response_id, stored) =
+            store_response(conn, &invitee, &attributes, no_problems, stamp)?;
+        if let Answer::Problems(problems) = &answer {
+            store_mentions(conn, response_id, problems)?;
         }
         if let Some(also) = also {
             also(conn, response_id)?;
@@ -242,6 +160,120 @@ pub fn prepare_with(
         Ok(stored)
     });
     Ok(Prepared { write })
+}
+
+/// Which team hears of which problem, with their emails rendered.
+fn plan_routing(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    invitee: &Invitee,
+    problems: &[Problem],
+    received: chrono::NaiveDateTime,
+) -> Result<Vec<route::Planned>> {
+    route::plan_complaints(
+        conn,
+        settings,
+        survey,
+        &route::Response {
+            wave: &invitee.wave,
+            segments: &invitee.attributes,
+            customer_name: &invitee.name,
+            customer_email: &invitee.email,
+            locale: invitee.locale,
+            received,
+        },
+        &problems
+            .iter()
+            .map(|p| route::Problem {
+                rank: p.rank,
+                text: &p.text,
+                frequency: p.frequency.map(Frequency::as_str),
+                may_contact: p.may_contact,
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Claims an anonymous survey's link before anything is written: of two
+/// submissions at once, exactly one finds `answered_at` empty. `false` when the
+/// other one did.
+fn claim_link(
+    conn: &mut AnyConnection,
+    invitation_id: i64,
+    stamp: chrono::NaiveDateTime,
+) -> Result<bool> {
+    let claimed = diesel::update(
+        invitations::table
+            .find(invitation_id)
+            .filter(invitations::answered_at.is_null()),
+    )
+    .set(invitations::answered_at.eq(crate::invite::coarse_stamp(stamp)))
+    .execute(conn)?;
+    Ok(claimed > 0)
+}
+
+/// The invitation's response, new or replaced (its mentions removed); its id.
+fn store_response(
+    conn: &mut AnyConnection,
+    invitee: &Invitee,
+    attributes: &str,
+    no_problems: bool,
+    stamp: chrono::NaiveDateTime,
+) -> Result<(i64, Stored)> {
+    let no_problems = i32::from(no_problems);
+    let existing: Option<i64> = responses::table
+        .filter(responses::invitation_id.eq(invitee.invitation_id))
+        .select(responses::id)
+        .first(conn)
+        .optional()?;
+    if let Some(id) = existing {
+        diesel::update(responses::table.find(id))
+            .set((
+                responses::no_problems.eq(no_problems),
+                responses::updated_at.eq(stamp),
+            ))
+            .execute(conn)?;
+        diesel::delete(mentions::table.filter(mentions::response_id.eq(id))).execute(conn)?;
+        return Ok((id, Stored::Replaced));
+    }
+    diesel::insert_into(responses::table)
+        .values((
+            responses::survey_id.eq(invitee.survey_id),
+            responses::wave_id.eq(invitee.wave_id),
+            responses::invitation_id.eq(Some(invitee.invitation_id)),
+            responses::contact_id.eq(Some(invitee.contact_id)),
+            responses::locale.eq(invitee.locale.as_str()),
+            responses::attributes.eq(attributes),
+            responses::audience.eq(&invitee.audience),
+            responses::no_problems.eq(no_problems),
+            responses::submitted_at.eq(stamp),
+            responses::updated_at.eq(stamp),
+        ))
+        .execute(conn)?;
+    let id = responses::table
+        .filter(responses::invitation_id.eq(invitee.invitation_id))
+        .select(responses::id)
+        .first(conn)?;
+    Ok((id, Stored::New))
+}
+
+/// The problems of a response, one row each.
+fn store_mentions(conn: &mut AnyConnection, response_id: i64, problems: &[Problem]) -> Result<()> {
+    // One statement per mention: multi-row inserts are not portable across both
+    // backends in diesel's MultiConnection.
+    for p in problems {
+        diesel::insert_into(mentions::table)
+            .values((
+                mentions::response_id.eq(response_id),
+                mentions::rank.eq(p.rank as i32),
+                mentions::text.eq(&p.text),
+                mentions::frequency.eq(p.frequency.map(Frequency::as_str)),
+                mentions::may_contact.eq(i32::from(p.may_contact)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The answer stored for an invitation, if any.

@@ -59,6 +59,9 @@ pub struct Announced {
     pub without_consent: usize,
     /// Mentioners who have unsubscribed or were erased.
     pub unsubscribed: usize,
+    /// Of `contacts`, those already told about every one of these waves: they get
+    /// no second such email for the same wave.
+    pub already_told: usize,
 }
 
 /// Checks `new` against `survey`, and stores it with its pending recipients in one
@@ -68,6 +71,66 @@ pub fn announce(
     survey: &StoredSurvey,
     new: &NewAnnouncement<'_>,
 ) -> Result<Announced> {
+    let checked = check(db, survey, new)?;
+    let texts_json =
+        serde_json::to_string(&checked.texts).map_err(|e| Error::Internal(e.to_string()))?;
+    let waves_json =
+        serde_json::to_string(&new.waves.iter().map(|w| w.as_str()).collect::<Vec<_>>())
+            .map_err(|e| Error::Internal(e.to_string()))?;
+    db.write(|conn| -> Result<Announced> {
+        let stamp = now();
+        diesel::insert_into(announcements::table)
+            .values((
+                announcements::survey_id.eq(survey.id),
+                announcements::area_id.eq(checked.area.id),
+                announcements::waves.eq(&waves_json),
+                announcements::texts.eq(&texts_json),
+                announcements::actor.eq(new.actor),
+                announcements::created_at.eq(stamp),
+            ))
+            .execute(conn)?;
+        let id: i64 = announcements::table
+            .filter(announcements::survey_id.eq(survey.id))
+            .select(diesel::dsl::max(announcements::id))
+            .first::<Option<i64>>(conn)?
+            .ok_or_else(|| Error::Internal("an announcement just stored is not there".into()))?;
+        let audience = Audience::of(conn, &checked)?;
+        for &(contact, wave) in &audience.told {
+            diesel::insert_into(recipients::table)
+                .values((
+                    recipients::announcement_id.eq(id),
+                    recipients::contact_id.eq(contact),
+                    recipients::wave_id.eq(wave),
+                    recipients::status.eq(PENDING),
+                ))
+                .execute(conn)?;
+        }
+        Ok(audience.announced(id, &checked.area, new.waves))
+    })
+}
+
+/// What announcing `new` would do, with the same checks, storing nothing: the
+/// dashboard's preview before the analyst confirms. Its `id` is 0.
+pub fn preview(
+    db: &Database,
+    survey: &StoredSurvey,
+    new: &NewAnnouncement<'_>,
+) -> Result<Announced> {
+    let checked = check(db, survey, new)?;
+    let audience = Audience::of(&mut *db.conn()?, &checked)?;
+    Ok(audience.announced(0, &checked.area, new.waves))
+}
+
+/// An announcement that passed the checks.
+struct Checked {
+    texts: BTreeMap<String, String>,
+    area: coding::StoredArea,
+    wave_ids: Vec<i64>,
+}
+
+/// The checks before anything is stored: not anonymous, a text per language,
+/// a known area and known waves.
+fn check(db: &Database, survey: &StoredSurvey, new: &NewAnnouncement<'_>) -> Result<Checked> {
     if survey.survey.anonymous {
         return Err(Error::Invalid(format!(
             "survey {} is anonymous: its answers keep no link to a contact, so nobody can be told",
@@ -81,35 +144,34 @@ pub fn announce(
         &survey.slug,
         new.area,
     )?;
-    let waves = known_waves(&mut conn, survey, new.waves)?;
-    drop(conn);
-    let texts_json = serde_json::to_string(&texts).map_err(|e| Error::Internal(e.to_string()))?;
-    let waves_json =
-        serde_json::to_string(&new.waves.iter().map(|w| w.as_str()).collect::<Vec<_>>())
-            .map_err(|e| Error::Internal(e.to_string()))?;
-    db.write(|conn| -> Result<Announced> {
-        let stamp = now();
-        diesel::insert_into(announcements::table)
-            .values((
-                announcements::survey_id.eq(survey.id),
-                announcements::area_id.eq(area.id),
-                announcements::waves.eq(&waves_json),
-                announcements::texts.eq(&texts_json),
-                announcements::actor.eq(new.actor),
-                announcements::created_at.eq(stamp),
-            ))
-            .execute(conn)?;
-        let id: i64 = announcements::table
-            .filter(announcements::survey_id.eq(survey.id))
-            .select(diesel::dsl::max(announcements::id))
-            .first::<Option<i64>>(conn)?
-            .ok_or_else(|| Error::Internal("an announcement just stored is not there".into()))?;
-        let wave_ids: Vec<i64> = waves.iter().map(|w| w.id).collect();
+    let wave_ids = known_waves(&mut conn, survey, new.waves)?
+        .iter()
+        .map(|w| w.id)
+        .collect();
+    Ok(Checked {
+        texts,
+        area,
+        wave_ids,
+    })
+}
+
+/// The respondents of the waves who mentioned the area: those to tell (contact,
+/// wave), and those who may not be told.
+struct Audience {
+    told: BTreeSet<(i64, i64)>,
+    without_consent: BTreeSet<(i64, i64)>,
+    unsubscribed: BTreeSet<i64>,
+    /// (contact, wave) pairs that had their email for the wave already.
+    emailed: BTreeSet<(i64, i64)>,
+}
+
+impl Audience {
+    fn of(conn: &mut AnyConnection, checked: &Checked) -> Result<Audience> {
         let mentioners: Vec<(i64, i64, i32, Option<chrono::NaiveDateTime>)> = mentions::table
             .inner_join(responses::table)
             .inner_join(contacts::table.on(responses::contact_id.eq(contacts::id.nullable())))
-            .filter(mentions::area_id.eq(area.id))
-            .filter(responses::wave_id.eq_any(&wave_ids))
+            .filter(mentions::area_id.eq(checked.area.id))
+            .filter(responses::wave_id.eq_any(&checked.wave_ids))
             .select((
                 contacts::id,
                 responses::wave_id,
@@ -128,32 +190,42 @@ pub fn announce(
                 told.insert((contact, wave));
             }
         }
-        for &(contact, wave) in &told {
-            diesel::insert_into(recipients::table)
-                .values((
-                    recipients::announcement_id.eq(id),
-                    recipients::contact_id.eq(contact),
-                    recipients::wave_id.eq(wave),
-                    recipients::status.eq(PENDING),
-                ))
-                .execute(conn)?;
-        }
-        let contacts: BTreeSet<i64> = told.iter().map(|(c, _)| *c).collect();
+        // A respondent who consented for one mention of the area is told.
         without_consent.retain(|k| !told.contains(k));
-        Ok(Announced {
+        let emailed = announcement_emails::table
+            .filter(announcement_emails::wave_id.eq_any(&checked.wave_ids))
+            .select((
+                announcement_emails::contact_id,
+                announcement_emails::wave_id,
+            ))
+            .load::<(i64, i64)>(conn)?
+            .into_iter()
+            .filter(|pair| told.contains(pair))
+            .collect();
+        Ok(Audience {
+            told,
+            without_consent,
+            unsubscribed,
+            emailed,
+        })
+    }
+
+    fn announced(&self, id: i64, area: &coding::StoredArea, waves: &[WaveLabel]) -> Announced {
+        let contacts = |pairs: &BTreeSet<(i64, i64)>| {
+            pairs.iter().map(|(c, _)| *c).collect::<BTreeSet<_>>().len()
+        };
+        Announced {
             id,
             area_id: area.id,
             area: area.label.clone(),
-            waves: new.waves.iter().map(|w| w.to_string()).collect(),
-            contacts: contacts.len(),
-            without_consent: without_consent
-                .iter()
-                .map(|(c, _)| *c)
-                .collect::<BTreeSet<_>>()
-                .len(),
-            unsubscribed: unsubscribed.len(),
-        })
-    })
+            waves: waves.iter().map(|w| w.to_string()).collect(),
+            contacts: contacts(&self.told),
+            without_consent: contacts(&self.without_consent),
+            unsubscribed: self.unsubscribed.len(),
+            already_told: contacts(&self.told)
+                - contacts(&self.told.difference(&self.emailed).copied().collect()),
+        }
+    }
 }
 
 const PENDING: &str = "pending";

@@ -6,8 +6,9 @@
 //!   (acknowledged, resolved or declined), over the cases that have one;
 //! - time to resolve: from opening to resolved or declined, over closed cases;
 //! - within SLA: of the cases whose deadline has passed or that were acted on,
-//!   the share acted on within the team's `ack_within` (`resolve_within`); none
-//!   when the team has no such service level;
+//!   the share acted on within the team's `ack_within` (`resolve_within`),
+//!   counted in the team's working hours when it has a calendar; none when the
+//!   team has no such service level;
 //! - open cases by age: open or acknowledged cases, under 1 day, 1 to 7 days,
 //!   over 7 days since opening.
 //!
@@ -21,15 +22,18 @@ use serde::Serialize;
 
 use super::team::TeamCase;
 use super::Status;
+use crate::working_hours::Calendar;
 
 /// The method name printed beside the medians.
 pub const METHOD: &str = "median-v1";
 
 /// A team's service levels, as the stats need them.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Deadlines {
     pub ack_within: Option<Duration>,
     pub resolve_within: Option<Duration>,
+    /// How the times are counted (working hours or elapsed).
+    pub calendar: Calendar,
 }
 
 /// A median time and a share within the service level, each with its n.
@@ -93,7 +97,9 @@ pub fn compute(
         teams.entry(c.team.clone()).or_default().push(c);
         areas.entry(c.area.clone()).or_default().push(c);
     }
-    let figures = |group: Vec<&TeamCase>| figures(&group, &deadlines, now);
+    let levels: BTreeMap<String, Deadlines> =
+        teams.keys().map(|t| (t.clone(), deadlines(t))).collect();
+    let figures = |group: Vec<&TeamCase>| figures(&group, &levels, now);
     Stats {
         teams: teams.into_iter().map(|(k, g)| (k, figures(g))).collect(),
         areas: areas.into_iter().map(|(k, g)| (k, figures(g))).collect(),
@@ -114,7 +120,7 @@ fn hours(d: Duration) -> f64 {
 fn timing(
     group: &[&TeamCase],
     done: impl Fn(&TeamCase) -> Option<NaiveDateTime>,
-    within: impl Fn(&TeamCase) -> Option<Duration>,
+    due: impl Fn(&TeamCase) -> Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> Timing {
     let mut times = Vec::new();
@@ -124,8 +130,7 @@ fn timing(
         if let Some(at) = finished {
             times.push(hours(at - case.created_at));
         }
-        if let Some(limit) = within(case) {
-            let deadline = case.created_at + limit;
+        if let Some(deadline) = due(case) {
             match finished {
                 Some(at) => {
                     sla_n += 1;
@@ -146,9 +151,13 @@ fn timing(
 
 fn figures(
     group: &[&TeamCase],
-    deadlines: &impl Fn(&str) -> Deadlines,
+    levels: &BTreeMap<String, Deadlines>,
     now: NaiveDateTime,
 ) -> Figures {
+    let due = |case: &TeamCase, within: fn(&Deadlines) -> Option<Duration>| {
+        let level = levels.get(&case.team)?;
+        within(level).map(|w| level.calendar.after(case.created_at, w))
+    };
     let mut open_by_age = [0; 3];
     for c in group {
         if matches!(c.status, Status::Open | Status::Acknowledged) {
@@ -165,13 +174,13 @@ fn figures(
         acknowledge: timing(
             group,
             |c| first_of(c, &["acknowledged", "resolved", "declined"]),
-            |c| deadlines(&c.team).ack_within,
+            |c| due(c, |d| d.ack_within),
             now,
         ),
         resolve: timing(
             group,
             |c| first_of(c, &["resolved", "declined"]),
-            |c| deadlines(&c.team).resolve_within,
+            |c| due(c, |d| d.resolve_within),
             now,
         ),
         open_by_age,
@@ -234,6 +243,7 @@ mod tests {
         let sla = |_: &str| Deadlines {
             ack_within: Some(Duration::hours(8)),
             resolve_within: Some(Duration::hours(24)),
+            calendar: Calendar::Elapsed,
         };
         let stats = compute(&cases, sla, at(48));
         let ops = &stats.teams["ops"];

@@ -199,6 +199,19 @@ fn survey_toml(template: &Survey, discovery: &StoredSurvey) -> Result<String> {
             "default_locale".into(),
             toml::Value::from(source.default_locale.as_str()),
         );
+        // Trust lines come from the discovery survey, never from the example
+        // organisation of the template: the same people answer for both studies.
+        let trust = &source.trust;
+        set_or_remove(
+            survey,
+            "reply_to",
+            trust.reply_to.as_ref().map(ToString::to_string),
+        );
+        set_or_remove(
+            survey,
+            "privacy_url",
+            trust.privacy_url.as_ref().map(ToString::to_string),
+        );
     }
     if let Some(wording) = table.get_mut("locale").and_then(|s| s.as_table_mut()) {
         wording.retain(|l, _| source.locales.iter().any(|s| s.as_str() == l));
@@ -212,6 +225,8 @@ fn survey_toml(template: &Survey, discovery: &StoredSurvey) -> Result<String> {
                     "organisation".into(),
                     toml::Value::from(words.organisation.clone()),
                 );
+                set_or_remove(w, "sender", words.sender.clone());
+                set_or_remove(w, "contact", words.contact.clone());
             }
         }
     }
@@ -223,6 +238,14 @@ fn survey_toml(template: &Survey, discovery: &StoredSurvey) -> Result<String> {
          # docs/TEMPLATES.md for every setting.\n\n{body}",
         discovery.slug
     ))
+}
+
+/// `key = value` in `table`, or no `key` when there is no value.
+fn set_or_remove(table: &mut toml::Table, key: &str, value: Option<String>) {
+    match value {
+        Some(v) => table.insert(key.into(), toml::Value::from(v)),
+        None => table.remove(key),
+    };
 }
 
 fn checklist_toml(template: &Survey, discovery: &StoredSurvey, areas: &[&DraftArea]) -> String {

@@ -5,7 +5,8 @@
 //!
 //! Field names: `experienced_{id}` (never, sometimes, often), `bother_{id}` (1-5),
 //! `solved_{id}` (yes, no, dont_know), and the write-ins' `problem_N`, `rank_N`,
-//! `consent_N`.
+//! `consent_N`. A submission that claims an `audience` other than its link's (a
+//! staff invitation's link used to send a customer's answer) is refused.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,6 +31,9 @@ pub struct ChecklistInput {
     pub items: HashMap<String, ItemInput>,
     /// The "other problems" boxes, read as the discovery form reads them.
     pub write_ins: FormInput,
+    /// An `audience` field: the form has none, so only a crafted request claims
+    /// an audience; the link's own audience always decides.
+    pub claimed_audience: Option<String>,
 }
 
 /// What is wrong with a checklist submission, as `messages.toml` keys.
@@ -71,7 +75,12 @@ impl ChecklistInput {
         max_problems: u32,
     ) -> Result<Self, UnknownItem> {
         let mut items: HashMap<String, ItemInput> = HashMap::new();
+        let mut claimed_audience = None;
         for (key, value) in pairs {
+            if key == "audience" {
+                claimed_audience = Some(value.trim().to_string());
+                continue;
+            }
             let Some((prefix, id)) = PREFIXES
                 .iter()
                 .find_map(|p| key.strip_prefix(p).map(|id| (*p, id)))
@@ -91,6 +100,7 @@ impl ChecklistInput {
         Ok(ChecklistInput {
             items,
             write_ins: FormInput::from_pairs(pairs, max_problems),
+            claimed_audience,
         })
     }
 
@@ -116,16 +126,19 @@ impl ChecklistInput {
                 Some(answer) => FormInput::from_answer(answer, max_problems),
                 None => FormInput::from_pairs(&[], max_problems),
             },
+            claimed_audience: None,
         }
     }
 
-    /// Checks every item and the write-ins. `order` is the respondent's order
-    /// (indexes into the checklist's items), stored with each answer.
+    /// Checks every item and the write-ins, for a link of `audience` (`customer`
+    /// or `staff`). `order` is the respondent's order (indexes into the
+    /// checklist's items), stored with each answer.
     pub fn validate(
         &self,
         survey: &Survey,
         checklist: &Checklist,
         order: &[usize],
+        audience: &str,
     ) -> Result<ChecklistAnswer, ChecklistErrors> {
         let mut errors = ChecklistErrors::default();
         let mut answers = Vec::with_capacity(order.len());
@@ -168,6 +181,17 @@ impl ChecklistInput {
                 None
             }
         };
+        if self
+            .claimed_audience
+            .as_deref()
+            .is_some_and(|claimed| claimed != audience)
+        {
+            let staff = audience == crate::audience::STAFF;
+            errors
+                .write_ins
+                .form
+                .push(("audience_fixed", serde_json::json!({ "staff": staff })));
+        }
         match write_ins {
             Some(write_ins) if errors.is_empty() => Ok(ChecklistAnswer {
                 items: answers,
@@ -199,6 +223,13 @@ impl ChecklistInput {
                 .collect::<Vec<_>>()
         };
         let mut previous_group: Option<&str> = None;
+        let mut section = 0;
+        let sections = checklist
+            .items
+            .iter()
+            .map(|i| i.group.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len();
         let items: Vec<_> = order
             .iter()
             .enumerate()
@@ -207,6 +238,7 @@ impl ChecklistInput {
                 let input = self.items.get(item.id.as_str()).cloned().unwrap_or_default();
                 let first_in_group = previous_group != Some(item.group.as_str());
                 previous_group = Some(item.group.as_str());
+                section += usize::from(first_in_group);
                 let bother = input.bother.map(|b| b.get().to_string());
                 serde_json::json!({
                     "index": place + 1,
@@ -214,6 +246,7 @@ impl ChecklistInput {
                     "text": item.text.get(&locale).or_else(|| item.text.values().next()),
                     "group": item.group,
                     "first_in_group": first_in_group,
+                    "section": section,
                     "error": errors.items.get(item.id.as_str()).map(|key| survey.message(locale, key, serde_json::json!({}))),
                     "experienced_options": options(&crate::survey::EXPERIENCED, input.experienced.map(Experienced::as_str)),
                     "bother_options": options(&["1", "2", "3", "4", "5"], bother.as_deref()),
@@ -237,6 +270,19 @@ impl ChecklistInput {
                 checklist.ask_solved_elsewhere.into(),
             );
             map.insert("has_errors".into(), (!errors.is_empty()).into());
+            // Sections are the checklist's groups (kept together in every order);
+            // the progress counts the items answered so far.
+            map.insert("sections".into(), sections.into());
+            map.insert("total".into(), order.len().into());
+            let answered = order
+                .iter()
+                .filter(|&&i| {
+                    self.items
+                        .get(checklist.items[i].id.as_str())
+                        .is_some_and(|input| input.experienced.is_some())
+                })
+                .count();
+            map.insert("answered".into(), answered.into());
         }
         ctx
     }
@@ -284,7 +330,9 @@ mod tests {
             ("rank_1", "1"),
         ]));
         let input = ChecklistInput::from_pairs(&fields, &checklist, survey.max_problems).unwrap();
-        let answer = input.validate(&survey, &checklist, &order).unwrap();
+        let answer = input
+            .validate(&survey, &checklist, &order, "customer")
+            .unwrap();
         assert_eq!(answer.items.len(), 4);
         for (place, (a, &index)) in answer.items.iter().zip(&order).enumerate() {
             assert_eq!(a.item, checklist.items[index].id);
@@ -313,7 +361,9 @@ mod tests {
             ("experienced_invoice-errors", "rarely"),
         ]);
         let input = ChecklistInput::from_pairs(&fields, &checklist, survey.max_problems).unwrap();
-        let errors = input.validate(&survey, &checklist, &order).unwrap_err();
+        let errors = input
+            .validate(&survey, &checklist, &order, "customer")
+            .unwrap_err();
         assert_eq!(errors.items["late-delivery"], "bother_missing");
         assert_eq!(errors.items["damaged-goods"], "follow_up_without_problem");
         assert_eq!(errors.items["invoice-errors"], "item_unanswered");
@@ -353,12 +403,32 @@ mod tests {
     }
 
     #[test]
+    fn a_staff_link_cannot_send_a_customers_answer() {
+        let (survey, checklist) = setup();
+        let mut fields = pairs(&ALL_NEVER);
+        fields.push(("audience".into(), "customer".into()));
+        let input = ChecklistInput::from_pairs(&fields, &checklist, survey.max_problems).unwrap();
+        let order = checklist.order_for(5);
+        let errors = input
+            .validate(&survey, &checklist, &order, "staff")
+            .unwrap_err();
+        assert_eq!(errors.write_ins.form[0].0, "audience_fixed");
+        assert!(errors.items.is_empty(), "{errors:?}");
+        assert!(
+            input
+                .validate(&survey, &checklist, &order, "customer")
+                .is_ok(),
+            "the link's own audience is no claim to refuse"
+        );
+    }
+
+    #[test]
     fn no_write_ins_is_no_other_problems() {
         let (survey, checklist) = setup();
         let input = ChecklistInput::from_pairs(&pairs(&ALL_NEVER), &checklist, survey.max_problems)
             .unwrap();
         let answer = input
-            .validate(&survey, &checklist, &checklist.order_for(3))
+            .validate(&survey, &checklist, &checklist.order_for(3), "customer")
             .unwrap();
         assert_eq!(answer.write_ins, Answer::NoProblems);
     }

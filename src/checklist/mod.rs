@@ -23,7 +23,9 @@
 
 pub mod answer;
 pub mod draft;
+pub mod drafts;
 pub mod form;
+pub mod import;
 pub mod results;
 pub mod store;
 
@@ -36,7 +38,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::source_lines::{one_line, LineIndex};
-use crate::survey::Locale;
+use crate::survey::{Locale, CHECKLIST_FILE};
 
 /// The most items one checklist may hold: the method asks for a few dozen, and a
 /// respondent answers every one.
@@ -298,6 +300,18 @@ impl Checklist {
         Ok(Checklist {
             ask_solved_elsewhere: raw.checklist.ask_solved_elsewhere,
             items,
+        })
+    }
+
+    /// The checklist of a stored checklist survey (checked when the survey was
+    /// created, so one that no longer parses is our fault, not the user's).
+    pub fn of_survey(survey: &crate::survey::StoredSurvey) -> crate::error::Result<Checklist> {
+        let text = survey.survey.file(CHECKLIST_FILE).unwrap_or_default();
+        Checklist::parse(CHECKLIST_FILE, text, &survey.survey.locales).map_err(|e| {
+            crate::error::Error::Internal(format!(
+                "survey {}: its stored checklist no longer parses: {e}",
+                survey.slug
+            ))
         })
     }
 

@@ -20,7 +20,7 @@ use crate::report::checklist::{
 };
 use crate::report::{Options, ViewError};
 use crate::stats::{ChecklistAnswer, Experience, Progress};
-use crate::survey::{store as survey_store, StoredSurvey, SurveyError, WaveLabel, CHECKLIST_FILE};
+use crate::survey::{store as survey_store, StoredSurvey, SurveyError, WaveLabel};
 
 /// Computes a checklist survey's results as `options` asks.
 pub fn compute(
@@ -39,12 +39,7 @@ fn analysis(
     survey: &StoredSurvey,
     options: &Options,
 ) -> Result<Analysis> {
-    let checklist = Checklist::parse(
-        CHECKLIST_FILE,
-        survey.survey.file(CHECKLIST_FILE).unwrap_or_default(),
-        &survey.survey.locales,
-    )
-    .map_err(|e| Error::Internal(format!("survey {}: stored checklist: {e}", survey.slug)))?;
+    let checklist = Checklist::of_survey(survey)?;
     let locale = survey.survey.default_locale;
     let items: Vec<Item> = checklist
         .items

@@ -117,166 +117,175 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             survey,
             area,
             label,
-        } => {
-            let survey = find(&survey)?;
-            let area = area_named(&db, &survey, &area)?;
-            store::decide(
-                &db,
-                &survey,
-                &Decision::Rename {
-                    area: area.id,
-                    label: label.clone(),
-                },
-            )?;
-            println!(
-                "Area {} is now called {:?} (was {:?}).",
-                area.id,
-                label.trim(),
-                area.label
-            );
-            Ok(())
-        }
-        Command::Merge { survey, from, into } => {
-            let survey = find(&survey)?;
-            let (from, into) = (
-                area_named(&db, &survey, &from)?,
-                area_named(&db, &survey, &into)?,
-            );
-            let done = store::decide(
-                &db,
-                &survey,
-                &Decision::Merge {
-                    from: from.id,
-                    into: into.id,
-                },
-            )?;
-            println!(
-                "Merged {:?} (area {}) into {:?} (area {}): {} mentions moved.",
-                from.label, from.id, into.label, into.id, done.mentions
-            );
-            Ok(())
-        }
+        } => rename(&db, &find(&survey)?, &area, label),
+        Command::Merge { survey, from, into } => merge(&db, &find(&survey)?, &from, &into),
         Command::Split {
             survey,
             area,
             mentions,
             label,
-        } => {
-            let survey = find(&survey)?;
-            let area = area_named(&db, &survey, &area)?;
-            let done = store::decide(
-                &db,
-                &survey,
-                &Decision::Split {
-                    area: area.id,
-                    mentions,
-                    label: label.clone(),
-                },
-            )?;
-            println!(
-                "Split {} mentions of {:?} into the new area {} {:?}.",
-                done.mentions,
-                area.label,
-                done.area.unwrap_or_default(),
-                label.trim()
-            );
-            Ok(())
-        }
+        } => split(&db, &find(&survey)?, &area, mentions, label),
         Command::Move {
             survey,
             mentions,
             to,
-        } => {
-            let survey = find(&survey)?;
-            let to = area_named(&db, &survey, &to)?;
-            let done = store::decide(
-                &db,
-                &survey,
-                &Decision::Move {
-                    mentions,
-                    to: to.id,
-                },
-            )?;
-            println!(
-                "Moved {} mentions to {:?} (area {}).",
-                done.mentions, to.label, to.id
-            );
-            Ok(())
-        }
-        Command::Accept { survey, areas, all } => {
-            let survey = find(&survey)?;
-            let ids: Vec<i64> = if all {
-                store::areas_of(&mut *db.conn()?, survey.id)?
-                    .into_iter()
-                    .filter(|a| a.status != store::MERGED)
-                    .map(|a| a.id)
-                    .collect()
-            } else {
-                areas
-                    .iter()
-                    .map(|a| area_named(&db, &survey, a).map(|a| a.id))
-                    .collect::<Result<_>>()?
-            };
-            if ids.is_empty() {
-                println!(
-                    "Survey {} has no areas yet; run `pds code --survey {}` first.",
-                    survey.slug, survey.slug
-                );
-                return Ok(());
-            }
-            let done = store::decide(&db, &survey, &Decision::Accept { areas: ids.clone() })?;
-            println!(
-                "Accepted {} area(s); {} mentions are now the analyst's and stay when coding runs again.",
-                ids.len(),
-                done.mentions
-            );
-            Ok(())
-        }
-        Command::Codebook { survey, file } => {
-            let survey = find(&survey)?;
-            match file {
-                None => match store::load_codebook(&mut *db.conn()?, survey.id)? {
-                    Some(c) => print!("{}", c.source),
-                    None => println!(
-                        "Survey {} has no codebook; add one with `pds areas codebook --survey {} codebook.toml`.",
-                        survey.slug, survey.slug
-                    ),
-                },
-                Some(file) => {
-                    let source =
-                        std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
-                    let codebook = SurveyCodebook::parse(&source, &file.display().to_string())
-                        .map_err(|e| Error::Invalid(e.to_string()))?;
-                    db.write(|conn| store::save_codebook(conn, survey.id, &codebook))?;
-                    println!(
-                        "Survey {} now has a codebook of {} areas; run `pds code --survey {}` to apply it.",
-                        survey.slug,
-                        codebook.codebook.areas.len(),
-                        survey.slug
-                    );
-                }
-            }
-            Ok(())
-        }
-        Command::Log { survey } => {
-            let survey = find(&survey)?;
-            let log = store::decisions_of(&mut *db.conn()?, survey.id)?;
-            if log.is_empty() {
-                println!("No analyst decisions yet for survey {}.", survey.slug);
-            }
-            for d in log {
-                println!(
-                    "{}  {:<7} area {:>5}  {}",
-                    d.decided_at.format("%Y-%m-%d %H:%M:%S"),
-                    d.action,
-                    d.area_id.map(|a| a.to_string()).unwrap_or_default(),
-                    one_line(&d.detail)
-                );
-            }
-            Ok(())
-        }
+        } => move_mentions(&db, &find(&survey)?, mentions, &to),
+        Command::Accept { survey, areas, all } => accept(&db, &find(&survey)?, &areas, all),
+        Command::Codebook { survey, file } => codebook(&db, &find(&survey)?, file),
+        Command::Log { survey } => log(&db, &find(&survey)?),
         Command::Announce(args) => super::announce::run(args, settings),
     }
+}
+
+fn rename(db: &Database, survey: &StoredSurvey, area: &str, label: String) -> Result<()> {
+    let area = area_named(db, survey, area)?;
+    store::decide(
+        db,
+        survey,
+        &Decision::Rename {
+            area: area.id,
+            label: label.clone(),
+        },
+    )?;
+    println!(
+        "Area {} is now called {:?} (was {:?}).",
+        area.id,
+        label.trim(),
+        area.label
+    );
+    Ok(())
+}
+
+fn merge(db: &Database, survey: &StoredSurvey, from: &str, into: &str) -> Result<()> {
+    let (from, into) = (area_named(db, survey, from)?, area_named(db, survey, into)?);
+    let done = store::decide(
+        db,
+        survey,
+        &Decision::Merge {
+            from: from.id,
+            into: into.id,
+        },
+    )?;
+    println!(
+        "Merged {:?} (area {}) into {:?} (area {}): {} mentions moved.",
+        from.label, from.id, into.label, into.id, done.mentions
+    );
+    Ok(())
+}
+
+fn split(
+    db: &Database,
+    survey: &StoredSurvey,
+    area: &str,
+    mentions: Vec<i64>,
+    label: String,
+) -> Result<()> {
+    let area = area_named(db, survey, area)?;
+    let done = store::decide(
+        db,
+        survey,
+        &Decision::Split {
+            area: area.id,
+            mentions,
+            label: label.clone(),
+        },
+    )?;
+    println!(
+        "Split {} mentions of {:?} into the new area {} {:?}.",
+        done.mentions,
+        area.label,
+        done.area.unwrap_or_default(),
+        label.trim()
+    );
+    Ok(())
+}
+
+fn move_mentions(db: &Database, survey: &StoredSurvey, mentions: Vec<i64>, to: &str) -> Result<()> {
+    let to = area_named(db, survey, to)?;
+    let done = store::decide(
+        db,
+        survey,
+        &Decision::Move {
+            mentions,
+            to: to.id,
+        },
+    )?;
+    println!(
+        "Moved {} mentions to {:?} (area {}).",
+        done.mentions, to.label, to.id
+    );
+    Ok(())
+}
+
+fn accept(db: &Database, survey: &StoredSurvey, areas: &[String], all: bool) -> Result<()> {
+    let ids: Vec<i64> = if all {
+        store::areas_of(&mut *db.conn()?, survey.id)?
+            .into_iter()
+            .filter(|a| a.status != store::MERGED)
+            .map(|a| a.id)
+            .collect()
+    } else {
+        areas
+            .iter()
+            .map(|a| area_named(db, survey, a).map(|a| a.id))
+            .collect::<Result<_>>()?
+    };
+    if ids.is_empty() {
+        println!(
+            "Survey {} has no areas yet; run `pds code --survey {}` first.",
+            survey.slug, survey.slug
+        );
+        return Ok(());
+    }
+    let done = store::decide(db, survey, &Decision::Accept { areas: ids.clone() })?;
+    println!(
+        "Accepted {} area(s); {} mentions are now the analyst's and stay when coding runs again.",
+        ids.len(),
+        done.mentions
+    );
+    Ok(())
+}
+
+/// Prints the survey's codebook, or replaces it with `file`.
+fn codebook(db: &Database, survey: &StoredSurvey, file: Option<PathBuf>) -> Result<()> {
+    let Some(file) = file else {
+        match store::load_codebook(&mut *db.conn()?, survey.id)? {
+            Some(c) => print!("{}", c.source),
+            None => println!(
+                "Survey {} has no codebook; add one with `pds areas codebook --survey {} codebook.toml`.",
+                survey.slug, survey.slug
+            ),
+        }
+        return Ok(());
+    };
+    let source = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+    let codebook = SurveyCodebook::parse(&source, &file.display().to_string())
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    db.write(|conn| store::save_codebook(conn, survey.id, &codebook))?;
+    println!(
+        "Survey {} now has a codebook of {} areas; run `pds code --survey {}` to apply it.",
+        survey.slug,
+        codebook.codebook.areas.len(),
+        survey.slug
+    );
+    Ok(())
+}
+
+fn log(db: &Database, survey: &StoredSurvey) -> Result<()> {
+    let log = store::decisions_of(&mut *db.conn()?, survey.id)?;
+    if log.is_empty() {
+        println!("No analyst decisions yet for survey {}.", survey.slug);
+    }
+    for d in log {
+        println!(
+            "{}  {:<7} area {:>5}  {}",
+            d.decided_at.format("%Y-%m-%d %H:%M:%S"),
+            d.action,
+            d.area_id.map(|a| a.to_string()).unwrap_or_default(),
+            one_line(&d.detail)
+        );
+    }
+    Ok(())
 }
 
 fn area_named(db: &Database, survey: &StoredSurvey, wanted: &str) -> Result<StoredArea> {

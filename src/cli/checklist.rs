@@ -7,9 +7,10 @@ use clap::Subcommand;
 
 use crate::checklist::draft::{self, Choice};
 use crate::config::Settings;
+use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::setup;
-use crate::survey::{store, Survey, SurveySlug};
+use crate::survey::{store, StoredSurvey, Survey, SurveySlug};
 
 /// How many areas a draft takes when neither --top nor --areas says.
 const DEFAULT_TOP: u64 = 10;
@@ -50,24 +51,14 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             };
             refuse_a_used_folder(&out)?;
             let db = super::open_db(settings)?;
-            let mut conn = db.conn()?;
-            let discovery = store::find(&mut conn, &from.parse::<SurveySlug>()?)?;
-            let ranked = draft::ranked_areas(&mut conn, &discovery)?;
-            let chosen = draft::choose(&ranked, &choice)?;
-            let template = Survey::shipped("checklist")?;
-            let files = draft::folder(&template, &discovery, &chosen)?;
-            write_folder(&out, &files)?;
-            let checked = setup::check_folder(&out)?;
+            let discovery = store::find(&mut *db.conn()?, &from.parse::<SurveySlug>()?)?;
+            let (checked, chosen) = draft_folder(&db, &discovery, &out, &choice)?;
             println!(
                 "Wrote {} with a checklist of {} items from the areas of {} (ranked first: {}).",
                 out.display(),
                 checked.checklist.map(|c| c.items.len()).unwrap_or_default(),
                 discovery.slug,
-                chosen
-                    .iter()
-                    .map(|a| a.area.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                chosen.join(", ")
             );
             println!(
                 "Next: edit {}/checklist.toml (each item one concrete problem), then pds survey create --template {} --slug NAME",
@@ -77,6 +68,29 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Writes a checklist survey folder at `out` drafted from `discovery`'s areas as
+/// `choice` says, and checks it. Returns the checked folder and the areas chosen.
+pub(super) fn draft_folder(
+    db: &Database,
+    discovery: &StoredSurvey,
+    out: &Path,
+    choice: &Choice,
+) -> Result<(setup::CheckedSurvey, Vec<String>)> {
+    let ranked = draft::ranked_areas(&mut *db.conn()?, discovery)?;
+    let chosen = draft::choose(&ranked, choice)?;
+    if chosen.is_empty() {
+        return Err(Error::Invalid(format!(
+            "survey {} has no problem areas yet; code its answers first (pds code --survey {})",
+            discovery.slug, discovery.slug
+        )));
+    }
+    let template = Survey::shipped("checklist")?;
+    let files = draft::folder(&template, discovery, &chosen)?;
+    write_folder(out, &files)?;
+    let checked = setup::check_folder(out)?;
+    Ok((checked, chosen.iter().map(|a| a.area.clone()).collect()))
 }
 
 /// An analyst's edits are never overwritten: the folder must be new or empty.

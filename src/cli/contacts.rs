@@ -67,13 +67,14 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             let db = super::open_db(settings)?;
             let report = privacy::erase(&db, &email)?;
             println!(
-                "Erased contact {}: {} answer(s) unlinked and kept anonymous, {} invitation(s) kept for response rates, {} personal link(s) revoked, {} email(s) scrubbed ({} cancelled before sending).",
+                "Erased contact {}: {} answer(s) unlinked and kept anonymous, {} invitation(s) kept for response rates, {} personal link(s) revoked, {} email(s) scrubbed ({} cancelled before sending), {} unsent checklist draft(s) deleted.",
                 report.contact_id,
                 report.responses_unlinked,
                 report.invitations_kept,
                 report.links_revoked,
                 report.emails_scrubbed,
                 report.emails_cancelled,
+                report.drafts_deleted,
             );
             Ok(())
         }

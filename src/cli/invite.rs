@@ -56,28 +56,19 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         let wave: WaveLabel = wave.parse()?;
         let segment: Option<SegmentFilter> = args.segment.as_deref().map(str::parse).transpose()?;
         let survey = store::find(&mut *db.conn()?, &slug)?;
+        let whom = invite::Whom {
+            survey: &survey,
+            wave: &wave,
+            segment: segment.as_ref(),
+            audience: args.audience.as_str(),
+        };
         if args.dry_run {
-            let plan = invite::dry_run(
-                &db,
-                settings,
-                &survey,
-                &wave,
-                segment.as_ref(),
-                args.audience.as_str(),
-            )?;
+            let plan = invite::dry_run(&db, settings, &whom)?;
             print_plan(&survey.slug, &wave, &plan, settings);
             return Ok(());
         }
         let bar = super::progress("invitations");
-        let report = invite::invite_audience(
-            &db,
-            settings,
-            &survey,
-            &wave,
-            segment.as_ref(),
-            args.audience.as_str(),
-            &bar,
-        )?;
+        let report = invite::invite_audience(&db, settings, &whom, &bar)?;
         bar.finish_and_clear();
         println!(
             "Queued {} invitations for {} wave {} ({} invited before, {} unsubscribed, {} outside the segment, {} invited to a survey within contact_at_most_every).",

@@ -46,6 +46,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         opened_at -> Nullable<Timestamp>,
         answered_at -> Nullable<Timestamp>,
+        audience -> Text,
     }
 }
 
@@ -108,6 +109,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    checklist_drafts (invitation_id) {
+        invitation_id -> BigInt,
+        answers -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> BigInt,
         kind -> Text,
@@ -127,6 +136,7 @@ diesel::table! {
         contact_id -> Nullable<BigInt>,
         sender_name -> Nullable<Text>,
         reply_to -> Nullable<Text>,
+        webhook_secret_env -> Nullable<Text>,
     }
 }
 
@@ -176,6 +186,7 @@ diesel::joinable!(invitations -> surveys (survey_id));
 diesel::joinable!(responses -> waves (wave_id));
 diesel::joinable!(mentions -> responses (response_id));
 diesel::joinable!(checklist_answers -> responses (response_id));
+diesel::joinable!(checklist_drafts -> invitations (invitation_id));
 diesel::joinable!(mentions -> areas (area_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(invitation_tokens -> invitations (invitation_id));
@@ -190,6 +201,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     areas,
     mentions,
     checklist_answers,
+    checklist_drafts,
     outbox,
     routing,
     routed_complaints,

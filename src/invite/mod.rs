@@ -12,7 +12,7 @@ mod token;
 
 pub use error::ImportError;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 
@@ -63,7 +63,8 @@ pub struct InviteReport {
     pub contacted_recently: usize,
 }
 
-#[derive(Debug, Queryable, Clone)]
+#[derive(Debug, Queryable, Selectable, Clone)]
+#[diesel(table_name = contacts_t)]
 pub(crate) struct ContactRow {
     id: i64,
     email: String,
@@ -101,29 +102,42 @@ pub fn invite(
     segment: Option<&SegmentFilter>,
     progress: &indicatif::ProgressBar,
 ) -> Result<InviteReport> {
-    let customers = crate::audience::CUSTOMER;
-    invite_audience(db, settings, survey, wave, segment, customers, progress)
+    let whom = Whom {
+        survey,
+        wave,
+        segment,
+        audience: crate::audience::CUSTOMER,
+    };
+    invite_audience(db, settings, &whom, progress)
 }
 
-/// [`invite`] for the contacts of one audience (`customer` or `staff`); contacts
-/// of another audience count as outside the segment.
+/// Whom a run invites: the contacts of `audience` (`customer` or `staff`) in
+/// `segment`, to `wave` of `survey`. Contacts of another audience count as
+/// outside the segment.
+#[derive(Debug, Clone, Copy)]
+pub struct Whom<'a> {
+    pub survey: &'a StoredSurvey,
+    pub wave: &'a WaveLabel,
+    pub segment: Option<&'a SegmentFilter>,
+    pub audience: &'a str,
+}
+
+/// [`invite`] for the contacts of one audience.
 pub fn invite_audience(
     db: &Database,
     settings: &Settings,
-    survey: &StoredSurvey,
-    wave: &WaveLabel,
-    segment: Option<&SegmentFilter>,
-    audience: &str,
+    whom: &Whom,
     progress: &indicatif::ProgressBar,
 ) -> Result<InviteReport> {
+    let survey = whom.survey;
     refuse_closed(survey)?;
-    let wave = db.write(|conn| survey_store::ensure_wave(conn, survey.id, wave))?;
+    let wave = db.write(|conn| survey_store::ensure_wave(conn, survey.id, whom.wave))?;
     let plan = plan::plan(
         &mut *db.conn()?,
         settings.contact_at_most_every,
         Some(wave.id),
-        segment,
-        audience,
+        whom.segment,
+        whom.audience,
         now(),
     )?;
     let mut report = InviteReport {
@@ -142,23 +156,16 @@ pub fn invite_audience(
 
 /// Who `pds invite` would invite and skip among `audience`, without storing
 /// anything (not even the wave).
-pub fn dry_run(
-    db: &Database,
-    settings: &Settings,
-    survey: &StoredSurvey,
-    wave: &WaveLabel,
-    segment: Option<&SegmentFilter>,
-    audience: &str,
-) -> Result<plan::Plan> {
-    refuse_closed(survey)?;
+pub fn dry_run(db: &Database, settings: &Settings, whom: &Whom) -> Result<plan::Plan> {
+    refuse_closed(whom.survey)?;
     let mut conn = db.conn()?;
-    let wave_id = survey_store::find_wave(&mut conn, survey.id, wave)?.map(|w| w.id);
+    let wave_id = survey_store::find_wave(&mut conn, whom.survey.id, whom.wave)?.map(|w| w.id);
     plan::plan(
         &mut conn,
         settings.contact_at_most_every,
         wave_id,
-        segment,
-        audience,
+        whom.segment,
+        whom.audience,
         now(),
     )
 }
@@ -196,6 +203,7 @@ fn invite_contacts(
                         invitations::contact_id.eq(contact.id),
                         invitations::token_hash.eq(token.hash()),
                         invitations::created_at.eq(now()),
+                        invitations::audience.eq(&contact.audience),
                     ))
                     .execute(conn)?;
                 let invitation_id: i64 = invitations::table
@@ -336,32 +344,14 @@ pub fn remind(
                 contacts_t::locale,
                 contacts_t::attributes,
                 contacts_t::unsubscribed_at,
-                contacts_t::audience,
+                // The invitation's audience, not the contact's today: a staff
+                // invitation is reminded in the staff wording.
+                invitations::audience,
             ),
         ))
         .load(&mut *conn)?;
-    use diesel::dsl::{count_star, max as sql_max};
-    let history: HashMap<i64, (i64, Option<chrono::NaiveDateTime>)> = outbox_t::table
-        .filter(outbox_t::invitation_id.is_not_null())
-        .filter(outbox_t::kind.eq(outbox::Kind::Reminder.as_str()))
-        .group_by(outbox_t::invitation_id)
-        .select((
-            outbox_t::invitation_id,
-            count_star(),
-            sql_max(outbox_t::created_at),
-        ))
-        .load::<(Option<i64>, i64, Option<chrono::NaiveDateTime>)>(&mut *conn)?
-        .into_iter()
-        .filter_map(|(id, n, last)| id.map(|id| (id, (n, last))))
-        .collect();
-    let first_sent: HashMap<i64, chrono::NaiveDateTime> = outbox_t::table
-        .filter(outbox_t::invitation_id.is_not_null())
-        .filter(outbox_t::kind.eq(outbox::Kind::Invitation.as_str()))
-        .select((outbox_t::invitation_id, outbox_t::created_at))
-        .load::<(Option<i64>, chrono::NaiveDateTime)>(&mut *conn)?
-        .into_iter()
-        .filter_map(|(id, at)| id.map(|id| (id, at)))
-        .collect();
+    let history = reminders_sent(&mut conn)?;
+    let first_sent = invitations_sent(&mut conn)?;
     let recent = plan::RecentInvitations::load(
         &mut conn,
         settings.contact_at_most_every,
@@ -392,33 +382,75 @@ pub fn remind(
     }
     progress.set_length(todo.len() as u64);
     for batch in todo.chunks(200) {
-        db.write(|conn| -> Result<()> {
-            for (invitation_id, number, contact) in batch {
-                let token = Token::generate();
-                diesel::insert_into(invitation_tokens::table)
-                    .values((
-                        invitation_tokens::invitation_id.eq(invitation_id),
-                        invitation_tokens::token_hash.eq(token.hash()),
-                        invitation_tokens::created_at.eq(now()),
-                    ))
-                    .execute(conn)?;
-                queue_personal_email(
-                    conn,
-                    settings,
-                    survey,
-                    &wave.label,
-                    contact,
-                    *invitation_id,
-                    &token,
-                    Some(*number),
-                )?;
-            }
-            Ok(())
-        })?;
+        db.write(|conn| queue_reminders(conn, settings, survey, &wave.label, batch))?;
         report.queued += batch.len();
         progress.inc(batch.len() as u64);
     }
     Ok(report)
+}
+
+/// Per invitation, how many reminders were queued and when the last one was.
+fn reminders_sent(
+    conn: &mut AnyConnection,
+) -> Result<HashMap<i64, (i64, Option<chrono::NaiveDateTime>)>> {
+    use diesel::dsl::{count_star, max as sql_max};
+    Ok(outbox_t::table
+        .filter(outbox_t::invitation_id.is_not_null())
+        .filter(outbox_t::kind.eq(outbox::Kind::Reminder.as_str()))
+        .group_by(outbox_t::invitation_id)
+        .select((
+            outbox_t::invitation_id,
+            count_star(),
+            sql_max(outbox_t::created_at),
+        ))
+        .load::<(Option<i64>, i64, Option<chrono::NaiveDateTime>)>(conn)?
+        .into_iter()
+        .filter_map(|(id, n, last)| id.map(|id| (id, (n, last))))
+        .collect())
+}
+
+/// Per invitation, when its invitation email was queued.
+fn invitations_sent(conn: &mut AnyConnection) -> Result<HashMap<i64, chrono::NaiveDateTime>> {
+    Ok(outbox_t::table
+        .filter(outbox_t::invitation_id.is_not_null())
+        .filter(outbox_t::kind.eq(outbox::Kind::Invitation.as_str()))
+        .select((outbox_t::invitation_id, outbox_t::created_at))
+        .load::<(Option<i64>, chrono::NaiveDateTime)>(conn)?
+        .into_iter()
+        .filter_map(|(id, at)| id.map(|id| (id, at)))
+        .collect())
+}
+
+/// Queues reminder `number` to each `(invitation, number, contact)`, each with a
+/// new personal link to the same answer.
+fn queue_reminders(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    survey: &StoredSurvey,
+    wave: &str,
+    batch: &[(i64, u32, ContactRow)],
+) -> Result<()> {
+    for (invitation_id, number, contact) in batch {
+        let token = Token::generate();
+        diesel::insert_into(invitation_tokens::table)
+            .values((
+                invitation_tokens::invitation_id.eq(invitation_id),
+                invitation_tokens::token_hash.eq(token.hash()),
+                invitation_tokens::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+        queue_personal_email(
+            conn,
+            settings,
+            survey,
+            wave,
+            contact,
+            *invitation_id,
+            &token,
+            Some(*number),
+        )?;
+    }
+    Ok(())
 }
 
 /// The person behind a valid token, with what the answer form needs.
@@ -433,9 +465,13 @@ pub struct Invitee {
     pub name: String,
     pub email: String,
     pub locale: Locale,
-    pub attributes: String,
-    /// The contact's audience: `customer`, or `staff`, who answer as they think
-    /// customers would and never count as customers.
+    /// The contact's segment columns from the contact list (`customer_type` →
+    /// `current`), copied onto the response.
+    pub attributes: BTreeMap<String, String>,
+    /// The invitation's audience, fixed when it was made: `customer`, or `staff`,
+    /// who answer as they think customers would and never count as customers. The
+    /// link records answers in this audience whatever the contact is later
+    /// imported as, and whatever a submitted form claims.
     pub audience: String,
     pub opened: bool,
     /// Whether an answer came through this invitation (in an anonymous survey the
@@ -443,13 +479,23 @@ pub struct Invitee {
     pub answered: bool,
 }
 
-type InviteeRow = (
-    (i64, i64, i64, i64),
-    (String, String, String, String, String),
-    String,
-    Option<chrono::NaiveDateTime>,
-    Option<chrono::NaiveDateTime>,
-);
+/// An invitation with its contact and wave, as [`Invitee`] is made from.
+#[derive(Queryable)]
+struct InviteeRow {
+    invitation_id: i64,
+    survey_id: i64,
+    wave_id: i64,
+    contact_id: i64,
+    name: String,
+    email: String,
+    locale: String,
+    /// The contact's segment columns as stored: a JSON object of strings.
+    attributes: String,
+    audience: String,
+    wave: String,
+    opened_at: Option<chrono::NaiveDateTime>,
+    answered_at: Option<chrono::NaiveDateTime>,
+}
 
 /// Looks a token up by its hash. `None` for unknown tokens.
 pub fn find_invitee(conn: &mut AnyConnection, token: &Token) -> Result<Option<Invitee>> {
@@ -491,19 +537,15 @@ fn invitee_row(conn: &mut AnyConnection, found: Found<'_>) -> Result<Option<Invi
         .inner_join(contacts_t::table)
         .inner_join(waves::table)
         .select((
-            (
-                invitations::id,
-                invitations::survey_id,
-                invitations::wave_id,
-                contacts_t::id,
-            ),
-            (
-                contacts_t::name,
-                contacts_t::email,
-                contacts_t::locale,
-                contacts_t::attributes,
-                contacts_t::audience,
-            ),
+            invitations::id,
+            invitations::survey_id,
+            invitations::wave_id,
+            contacts_t::id,
+            contacts_t::name,
+            contacts_t::email,
+            contacts_t::locale,
+            contacts_t::attributes,
+            invitations::audience,
             waves::label,
             invitations::opened_at,
             invitations::answered_at,
@@ -521,26 +563,21 @@ fn invitee_row(conn: &mut AnyConnection, found: Found<'_>) -> Result<Option<Invi
 }
 
 fn invitee_of_row(row: InviteeRow) -> Invitee {
-    let (
-        (invitation_id, survey_id, wave_id, contact_id),
-        (name, email, locale, attributes, audience),
-        wave,
-        opened_at,
-        answered_at,
-    ) = row;
     Invitee {
-        invitation_id,
-        survey_id,
-        wave_id,
-        wave,
-        contact_id,
-        name,
-        email,
-        locale: locale.parse().unwrap_or(Locale::En),
-        attributes,
-        audience,
-        opened: opened_at.is_some(),
-        answered: answered_at.is_some(),
+        invitation_id: row.invitation_id,
+        survey_id: row.survey_id,
+        wave_id: row.wave_id,
+        wave: row.wave,
+        contact_id: row.contact_id,
+        name: row.name,
+        email: row.email,
+        locale: row.locale.parse().unwrap_or(Locale::En),
+        // Written by `contacts::import` from the same map type; anything else
+        // counts as no segment columns, as it did when read at each use.
+        attributes: serde_json::from_str(&row.attributes).unwrap_or_default(),
+        audience: row.audience,
+        opened: row.opened_at.is_some(),
+        answered: row.answered_at.is_some(),
     }
 }
 

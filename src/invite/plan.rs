@@ -83,15 +83,7 @@ pub(super) fn person(c: &ContactRow) -> Person {
 /// Every contact, in import order.
 pub(super) fn contacts(conn: &mut AnyConnection) -> Result<Vec<ContactRow>> {
     Ok(contacts_t::table
-        .select((
-            contacts_t::id,
-            contacts_t::email,
-            contacts_t::name,
-            contacts_t::locale,
-            contacts_t::attributes,
-            contacts_t::unsubscribed_at,
-            contacts_t::audience,
-        ))
+        .select(ContactRow::as_select())
         .order(contacts_t::id)
         .load(conn)?)
 }

@@ -2,7 +2,8 @@
 //! their row, blanked (email `erased-<id>@invalid`, no name, no segment values), so
 //! invitations still count in response rates and every foreign key stays valid on
 //! both backends. Their answers stay, anonymous: the mentions are the study's data,
-//! the person behind them is not. This room must not delete answers or mentions.
+//! the person behind them is not. This room must not delete answers or mentions;
+//! checklist drafts (answers saved half-way, never sent) are deleted.
 //!
 //! Segment values copied onto a response (`responses.attributes`, e.g.
 //! `customer_type=current`) are kept: they are analysis categories, not identities,
@@ -13,7 +14,8 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    contacts, invitation_tokens, invitations, mentions, outbox, responses, unsubscribe_tokens,
+    checklist_drafts, contacts, invitation_tokens, invitations, mentions, outbox, responses,
+    unsubscribe_tokens,
 };
 use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result};
@@ -42,6 +44,8 @@ pub struct ErasureReport {
     pub links_revoked: usize,
     pub emails_scrubbed: usize,
     pub emails_cancelled: usize,
+    /// Checklists saved half-way ("Save and continue later") and never sent.
+    pub drafts_deleted: usize,
 }
 
 /// Erases the contact with this email address in one transaction. Fails with
@@ -95,6 +99,12 @@ fn erase_contact(
         unsubscribe_tokens::table.filter(unsubscribe_tokens::contact_id.eq(contact_id)),
     )
     .execute(conn)?;
+    // A checklist saved half-way can hold written-in text; it was never sent, so
+    // nothing of it is the study's data.
+    report.drafts_deleted = diesel::delete(
+        checklist_drafts::table.filter(checklist_drafts::invitation_id.eq_any(&invitation_ids)),
+    )
+    .execute(conn)?;
 
     // Answers stay and still count; nothing leads from them to the person, and
     // nobody may be contacted about them any more.
@@ -138,17 +148,20 @@ fn erase_contact(
     Ok(report)
 }
 
-type OutboxRow = (
-    i64,
-    Option<i64>,
-    Option<i64>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-);
+/// An email in the outbox that may name the person being forgotten.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+struct OutboxRow {
+    id: i64,
+    contact_id: Option<i64>,
+    invitation_id: Option<i64>,
+    recipient: String,
+    status: String,
+    subject: String,
+    body_text: String,
+    body_html: String,
+    last_error: Option<String>,
+}
 
 /// Email addressed to the person loses its recipient and bodies (and is cancelled if
 /// not yet sent); email to others that quotes them (a complaint routed to a team with
@@ -175,21 +188,22 @@ fn scrub_outbox(
                 .or(outbox::body_html.like(&pattern))
                 .or(outbox::last_error.like(&pattern)),
         )
-        .select((
-            outbox::id,
-            outbox::contact_id,
-            outbox::invitation_id,
-            outbox::recipient,
-            outbox::status,
-            outbox::subject,
-            outbox::body_text,
-            outbox::body_html,
-            outbox::last_error,
-        ))
+        .select(OutboxRow::as_select())
         .load(conn)?;
     let placeholder = placeholder(contact_id);
     let (mut scrubbed, mut cancelled) = (0, 0);
-    for (id, to_contact, invitation, recipient, status, subject, text, html, error) in rows {
+    for row in rows {
+        let OutboxRow {
+            id,
+            contact_id: to_contact,
+            invitation_id: invitation,
+            recipient,
+            status,
+            subject,
+            body_text: text,
+            body_html: html,
+            last_error: error,
+        } = row;
         let addressed = to_contact == Some(contact_id)
             || invitation.is_some_and(|i| invitation_ids.contains(&i))
             || recipient.contains(email);

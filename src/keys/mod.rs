@@ -104,7 +104,8 @@ impl KeyName {
 }
 
 /// A stored key as `pds keys list` shows it: never the key itself.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
 pub struct KeyInfo {
     pub id: i64,
     pub name: String,
@@ -149,13 +150,7 @@ pub fn create(db: &Database, name: &KeyName) -> Result<ApiKey> {
 /// Every key, oldest first.
 pub fn list(conn: &mut AnyConnection) -> Result<Vec<KeyInfo>> {
     Ok(api_keys::table
-        .select((
-            api_keys::id,
-            api_keys::name,
-            api_keys::created_at,
-            api_keys::last_used_at,
-            api_keys::revoked_at,
-        ))
+        .select(KeyInfo::as_select())
         .order(api_keys::id)
         .load(conn)?)
 }
@@ -173,13 +168,7 @@ pub fn revoke(db: &Database, name: &KeyName) -> Result<KeyInfo> {
         .execute(conn)?;
         let info = api_keys::table
             .filter(api_keys::name.eq(name.as_str()))
-            .select((
-                api_keys::id,
-                api_keys::name,
-                api_keys::created_at,
-                api_keys::last_used_at,
-                api_keys::revoked_at,
-            ))
+            .select(KeyInfo::as_select())
             .first::<KeyInfo>(conn)
             .optional()?;
         info.ok_or_else(|| {

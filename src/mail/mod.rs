@@ -34,7 +34,6 @@ pub fn deliver_due(
         .mail_rate
         .map(|rate| Duration::from_secs_f64(1.0 / rate));
     let mut next_send = std::time::Instant::now();
-    let hooks = webhook::agent();
     loop {
         let batch = outbox::claim_due(db, 100, settings.outbox_lease)?;
         if batch.is_empty() {
@@ -50,7 +49,7 @@ pub fn deliver_due(
                 next_send = std::time::Instant::now().max(next_send) + pause;
             }
             let outcome = if message.kind == outbox::Kind::Webhook.as_str() {
-                webhook::send(settings, &hooks, &message)
+                webhook::send(settings, &message)
             } else {
                 transport.send(settings, &message)
             };

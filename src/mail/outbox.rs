@@ -143,8 +143,15 @@ pub fn queue(conn: &mut AnyConnection, settings: &Settings, message: NewMessage<
 /// Queues a webhook delivery on `conn`, inside the caller's transaction: the
 /// row's recipient is the URL, its plain-text body the JSON to POST, and its
 /// Message-ID the `X-PDS-Delivery` id that stays the same across retries.
-/// `summary` is what `pds outbox status` shows for it.
-pub fn queue_webhook(conn: &mut AnyConnection, url: &str, summary: &str, body: &str) -> Result<()> {
+/// `summary` is what `pds outbox status` shows for it; `secret_env` names the
+/// team's own signing secret (`None`: the global `webhook_secret`).
+pub fn queue_webhook(
+    conn: &mut AnyConnection,
+    url: &str,
+    summary: &str,
+    body: &str,
+    secret_env: Option<&str>,
+) -> Result<()> {
     let stamp = now();
     diesel::insert_into(outbox::table)
         .values((
@@ -153,6 +160,7 @@ pub fn queue_webhook(conn: &mut AnyConnection, url: &str, summary: &str, body: &
             outbox::subject.eq(summary),
             outbox::body_text.eq(body),
             outbox::body_html.eq(""),
+            outbox::webhook_secret_env.eq(secret_env),
             outbox::message_id.eq(hex::encode(rand::rng().random::<[u8; 16]>())),
             outbox::status.eq(Status::Queued.as_str()),
             outbox::attempts.eq(0),
@@ -181,6 +189,8 @@ pub struct Queued {
     /// The From display name; the `mail_from` setting's name when `None`.
     pub sender_name: Option<String>,
     pub reply_to: Option<String>,
+    /// A webhook's own signing secret's variable (`secret_env` in routing.toml).
+    pub webhook_secret_env: Option<String>,
 }
 
 /// Claims up to `limit` due rows for this worker for `lease`. Survey emails to

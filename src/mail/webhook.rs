@@ -1,15 +1,19 @@
 //! Webhook deliveries: a queued outbox row of kind `webhook` is POSTed to its
-//! URL, signed (HMAC-SHA256 of `TIMESTAMP.BODY` with the `webhook_secret`
-//! setting, header `X-PDS-Signature: v1=HEX`). Only http(s), and never to
-//! loopback or private networks unless `webhook_allow_private` says so: the host
-//! is resolved and every address it resolves to is checked, when the routing is
-//! set and again before each delivery. No redirects are followed.
+//! URL, signed (HMAC-SHA256 of `TIMESTAMP.BODY` with the team's own secret or
+//! the `webhook_secret` setting, header `X-PDS-Signature: v1=HEX`). Only
+//! http(s), and never to loopback or private networks unless
+//! `webhook_allow_private` says so: the host is resolved and every address it
+//! resolves to is checked, when the routing is set and again before each
+//! delivery, and the delivery connects to the addresses it checked (a second
+//! lookup could answer differently: DNS rebinding). No redirects are followed.
 
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::DefaultConnector;
 
 use super::outbox::Queued;
 use super::SendFailure;
@@ -62,6 +66,12 @@ fn is_private(ip: IpAddr) -> bool {
 /// (unless `allow_private`) no resolved address on a private network. The error
 /// says what to change.
 pub fn check_url(url: &url::Url, allow_private: bool) -> Result<(), String> {
+    checked_addresses(url, allow_private).map(|_| ())
+}
+
+/// Resolves `url`'s host once and checks every address as `check_url` does;
+/// returns the addresses, which are the only ones a delivery may connect to.
+fn checked_addresses(url: &url::Url, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
             "webhook {url} must be an http:// or https:// address"
@@ -72,16 +82,19 @@ pub fn check_url(url: &url::Url, allow_private: bool) -> Result<(), String> {
         .ok_or_else(|| format!("webhook {url} names no host"))?;
     let port = url.port_or_known_default().unwrap_or(443);
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<IpAddr> = (bare, port)
+    let addresses: Vec<SocketAddr> = (bare, port)
         .to_socket_addrs()
         .map_err(|e| format!("webhook {url}: the host {host} does not resolve ({e})"))?
-        .map(|a| a.ip())
         .collect();
     if addresses.is_empty() {
         return Err(format!("webhook {url}: the host {host} has no address"));
     }
     if !allow_private {
-        if let Some(ip) = addresses.iter().find(|ip| is_private(**ip)) {
+        if let Some(ip) = addresses
+            .iter()
+            .map(SocketAddr::ip)
+            .find(|ip| is_private(*ip))
+        {
             return Err(format!(
                 "webhook {url}: {host} resolves to {ip}, a loopback or private address; \
                  webhooks go to the public internet only (set webhook_allow_private = true \
@@ -89,18 +102,42 @@ pub fn check_url(url: &url::Url, allow_private: bool) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    Ok(addresses)
 }
 
-/// The HTTP client for webhooks: a timeout, no redirects, statuses as values.
-pub(super) fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
+/// A resolver that answers every lookup with the addresses checked before: the
+/// connection goes where the check looked, whatever the name resolves to by
+/// then. TLS still verifies the certificate against the URL's host name.
+#[derive(Debug)]
+struct Pinned(Vec<SocketAddr>);
+
+impl Resolver for Pinned {
+    fn resolve(
+        &self,
+        _uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let mut addresses = self.empty();
+        for address in &self.0 {
+            if addresses.try_push(*address).is_err() {
+                break; // ureq keeps at most 16; each was checked.
+            }
+        }
+        Ok(addresses)
+    }
+}
+
+/// The HTTP client for one delivery: connects only to `addresses`, a timeout, no
+/// redirects, statuses as values.
+fn pinned_agent(addresses: Vec<SocketAddr>) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
         .timeout_global(Some(TIMEOUT))
         .max_redirects(0)
         .http_status_as_error(false)
         .user_agent(concat!("pds/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+        .build();
+    ureq::Agent::with_parts(config, DefaultConnector::new(), Pinned(addresses))
 }
 
 fn permanent(reason: String) -> SendFailure {
@@ -113,49 +150,53 @@ fn permanent(reason: String) -> SendFailure {
 /// POSTs one queued webhook row. 2xx is delivered; a refused address, a missing
 /// secret or a 4xx answer (but 408 and 429) is permanent; anything else is
 /// retried with backoff by the outbox.
-pub(super) fn send(
-    settings: &Settings,
-    agent: &ureq::Agent,
-    message: &Queued,
-) -> Result<(), SendFailure> {
+pub(super) fn send(settings: &Settings, message: &Queued) -> Result<(), SendFailure> {
     let url = url::Url::parse(&message.recipient)
         .map_err(|e| permanent(format!("webhook {:?}: {e}", message.recipient)))?;
-    check_url(&url, settings.webhooks.allow_private).map_err(|reason| SendFailure {
-        // A name that does not resolve may resolve later; a private address stays.
-        permanent: reason.contains("private address"),
-        reason,
-    })?;
+    let secret = settings
+        .webhooks
+        .secret_for(message.webhook_secret_env.as_deref())
+        .map_err(permanent)?;
+    if secret.is_none() && message.subject.starts_with(SIGNED) {
+        return Err(permanent(
+            "no webhook_secret is set, so the payload cannot be signed; set PDS_WEBHOOK_SECRET and run pds outbox retry".into(),
+        ));
+    }
+    let addresses =
+        checked_addresses(&url, settings.webhooks.allow_private).map_err(|reason| SendFailure {
+            // A name that does not resolve may resolve later; a private address stays.
+            permanent: reason.contains("private address"),
+            reason,
+        })?;
     let body = &message.body_text;
     let timestamp = chrono::Utc::now().timestamp();
-    let mut request = agent
+    let mut request = pinned_agent(addresses)
         .post(url.as_str())
         .header("Content-Type", "application/json")
         .header("X-PDS-Event", "case.opened")
         .header("X-PDS-Delivery", &message.message_id)
         .header("X-PDS-Timestamp", timestamp.to_string());
-    if let Some(secret) = &settings.webhooks.secret {
+    if let Some(secret) = secret {
         request = request.header("X-PDS-Signature", signature(secret, timestamp, body));
-    } else if message.subject.starts_with(SIGNED) {
-        return Err(permanent(
-            "no webhook_secret is set, so the payload cannot be signed; set PDS_WEBHOOK_SECRET and run pds outbox retry".into(),
-        ));
     }
     match request.send(body.as_str()) {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            match status {
-                200..=299 => Ok(()),
-                408 | 429 | 500..=599 => Err(SendFailure {
-                    permanent: false,
-                    reason: format!("the receiver answered {status}"),
-                }),
-                _ => Err(permanent(format!("the receiver answered {status}"))),
-            }
-        }
+        Ok(response) => answered(response.status().as_u16()),
         Err(e) => Err(SendFailure {
             permanent: false,
             reason: format!("webhook {url}: {e}"),
         }),
+    }
+}
+
+/// What the receiver's status means for the delivery.
+fn answered(status: u16) -> Result<(), SendFailure> {
+    match status {
+        200..=299 => Ok(()),
+        408 | 429 | 500..=599 => Err(SendFailure {
+            permanent: false,
+            reason: format!("the receiver answered {status}"),
+        }),
+        _ => Err(permanent(format!("the receiver answered {status}"))),
     }
 }
 
@@ -179,6 +220,40 @@ mod tests {
         assert_ne!(
             s,
             signature("secret-key-of-16+", 1_700_000_001, r#"{"a":1}"#)
+        );
+    }
+
+    /// A delivery connects to the address that was checked, not to whatever a
+    /// second lookup of the name would answer: a name that does not resolve at
+    /// all still reaches the pinned receiver, and the request keeps its Host.
+    #[test]
+    fn a_delivery_connects_to_the_checked_address_only() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let pinned = listener.local_addr().unwrap();
+        let receiver = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = vec![0; 4096];
+            let n = stream.read(&mut request).unwrap();
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            String::from_utf8_lossy(&request[..n]).into_owned()
+        });
+        let url = format!("http://rebound.invalid:{}/hook", pinned.port());
+        let status = pinned_agent(vec![pinned])
+            .post(&url)
+            .send("{}")
+            .expect("reaches the pinned address")
+            .status();
+        assert_eq!(status.as_u16(), 204);
+        let request = receiver.join().unwrap();
+        assert!(
+            request.starts_with("POST /hook ")
+                && request
+                    .to_ascii_lowercase()
+                    .contains("host: rebound.invalid"),
+            "{request}"
         );
     }
 

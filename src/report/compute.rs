@@ -158,32 +158,7 @@ pub fn compute(
         _ => None,
     };
 
-    let mut waves_shown = survey_store::waves_of(conn, survey.id)?;
-    if let Some(ids) = &wave_ids {
-        waves_shown.retain(|w| ids.contains(&w.id));
-    }
-    let invited = load::invitations_per_wave(conn, survey.id)?;
-    let mut response_rates = Vec::new();
-    for w in &waves_shown {
-        let of_wave = loaded.respondents.iter().filter(|r| r.wave_id == w.id);
-        let completed = of_wave.clone().filter(|r| r.via_form).count() as u64;
-        let imported = of_wave.filter(|r| !r.via_form).count() as u64;
-        let invited = invited.get(&w.id).copied().unwrap_or(0);
-        let rate = (invited > 0)
-            .then(|| stats::response_rate(completed.min(invited), invited))
-            .transpose()
-            .map_err(invalid)?;
-        response_rates.push(WaveResponse {
-            wave: w.label.clone(),
-            method: stats::RESPONSE_RATE_V1,
-            invited,
-            completed,
-            imported,
-            rate: rate.map(|r| r.rate),
-            ci: rate.map(|r| r.ci),
-            small_sample: rate.map_or(stats::is_small_sample(completed), |r| r.small_sample),
-        });
-    }
+    let response_rates = response_rates(conn, survey, wave_ids.as_deref(), &loaded)?;
 
     let early_late = early_late(
         conn,
@@ -195,17 +170,7 @@ pub fn compute(
         max_problems,
     )?;
 
-    let mut groupings: Vec<&str> = local_areas
-        .iter()
-        .map(|&g| loaded.areas[g].grouping.as_str())
-        .collect();
-    groupings.sort_unstable();
-    groupings.dedup();
-    let grouping = if groupings.is_empty() {
-        TEXT_GROUPING.to_string()
-    } else {
-        groupings.join("+")
-    };
+    let grouping = grouping_of(&loaded, &local_areas);
     let n = in_scope.len() as u64;
     // A respondent whose problems are not coded yet still has problems.
     let with_uncoded: HashSet<i64> = loaded.uncoded.iter().map(|m| m.response_id).collect();
@@ -216,26 +181,7 @@ pub fn compute(
                 || with_uncoded.contains(&loaded.respondents[i].response_id)
         })
         .count() as u64;
-    let mut uncoded = Uncoded::default();
-    for m in &loaded.uncoded {
-        if wave.as_ref().is_none_or(|w| m.wave_id == w.id) {
-            uncoded.mentions += 1;
-            let why = match m.coded_by {
-                None => {
-                    uncoded.not_yet_coded += 1;
-                    "not-yet-coded"
-                }
-                Some(_) => {
-                    uncoded.not_placed += 1;
-                    "not-placed"
-                }
-            };
-            uncoded.texts.push(UncodedText {
-                text: m.text.clone(),
-                why,
-            });
-        }
-    }
+    let uncoded = uncoded_of(&loaded, wave.as_ref().map(|w| w.id));
     Ok(Results {
         survey: survey.slug.clone(),
         wave: options.wave.as_ref().map(|w| w.to_string()),
@@ -256,6 +202,84 @@ pub fn compute(
         segments,
         wave_comparison,
     })
+}
+
+/// The response rate of each wave shown (the wave in scope and the one compared
+/// with, or all): form answers over invitations; imported answers apart.
+fn response_rates(
+    conn: &mut AnyConnection,
+    survey: &StoredSurvey,
+    wave_ids: Option<&[i64]>,
+    loaded: &load::Loaded,
+) -> Result<Vec<WaveResponse>> {
+    let mut waves_shown = survey_store::waves_of(conn, survey.id)?;
+    if let Some(ids) = wave_ids {
+        waves_shown.retain(|w| ids.contains(&w.id));
+    }
+    let invited = load::invitations_per_wave(conn, survey.id)?;
+    let mut response_rates = Vec::new();
+    for w in &waves_shown {
+        let of_wave = loaded.respondents.iter().filter(|r| r.wave_id == w.id);
+        let completed = of_wave.clone().filter(|r| r.via_form).count() as u64;
+        let imported = of_wave.filter(|r| !r.via_form).count() as u64;
+        let invited = invited.get(&w.id).copied().unwrap_or(0);
+        let rate = (invited > 0)
+            .then(|| stats::response_rate(completed.min(invited), invited))
+            .transpose()
+            .map_err(|e| Error::Invalid(format!("survey {}: {e}", survey.slug)))?;
+        response_rates.push(WaveResponse {
+            wave: w.label.clone(),
+            method: stats::RESPONSE_RATE_V1,
+            invited,
+            completed,
+            imported,
+            rate: rate.map(|r| r.rate),
+            ci: rate.map(|r| r.ci),
+            small_sample: rate.map_or(stats::is_small_sample(completed), |r| r.small_sample),
+        });
+    }
+    Ok(response_rates)
+}
+
+/// How the ranked areas were grouped: their groupings joined by `+`, or
+/// [`TEXT_GROUPING`] when there are none.
+fn grouping_of(loaded: &load::Loaded, local_areas: &[usize]) -> String {
+    let mut groupings: Vec<&str> = local_areas
+        .iter()
+        .map(|&g| loaded.areas[g].grouping.as_str())
+        .collect();
+    groupings.sort_unstable();
+    groupings.dedup();
+    if groupings.is_empty() {
+        TEXT_GROUPING.to_string()
+    } else {
+        groupings.join("+")
+    }
+}
+
+/// The mentions in no area of the respondents of `wave_id` (or all), and why.
+fn uncoded_of(loaded: &load::Loaded, wave_id: Option<i64>) -> Uncoded {
+    let mut uncoded = Uncoded::default();
+    for m in &loaded.uncoded {
+        if wave_id.is_none_or(|w| m.wave_id == w) {
+            uncoded.mentions += 1;
+            let why = match m.coded_by {
+                None => {
+                    uncoded.not_yet_coded += 1;
+                    "not-yet-coded"
+                }
+                Some(_) => {
+                    uncoded.not_placed += 1;
+                    "not-placed"
+                }
+            };
+            uncoded.texts.push(UncodedText {
+                text: m.text.clone(),
+                why,
+            });
+        }
+    }
+    uncoded
 }
 
 /// Restricts respondents to the areas they mention: returns the global index of

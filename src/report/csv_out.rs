@@ -145,19 +145,37 @@ pub fn write(results: &Results, out: &mut dyn Write) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let fail = |e: csv::Error| Error::Internal(format!("writing CSV: {e}"));
     w.write_record(COLUMNS).map_err(fail)?;
-    let wave = results.wave.as_deref().unwrap_or("");
+    let mut rows = overall_rows(results);
+    rows.extend(segment_rows(results));
+    rows.extend(wave_change_rows(results));
+    rows.extend(response_rate_rows(results));
+    rows.extend(uncoded_rows(results));
+    for row in &rows {
+        w.write_record(&row.0).map_err(fail)?;
+    }
+    w.flush().map_err(|e| Error::io("<output>", e))?;
+    Ok(())
+}
+
+/// A row that names the survey and the wave in scope.
+fn scoped_row(results: &Results) -> Row {
+    let mut row = Row::new();
+    row.text("survey", &results.survey)
+        .text("wave", results.wave.as_deref().unwrap_or(""));
+    row
+}
+
+/// One row per ranked area, with its worth, early/late test and the response rate
+/// of the wave in scope.
+fn overall_rows(results: &Results) -> Vec<Row> {
     let scope_rate = match (&results.wave, results.response_rates.as_slice()) {
         (Some(w), rates) => rates.iter().find(|r| &r.wave == w),
         (None, [only]) => Some(only),
         _ => None,
     };
-    let common = |row: &mut Row| {
-        row.text("survey", &results.survey).text("wave", wave);
-    };
-
+    let mut rows = Vec::new();
     for (i, a) in results.areas.iter().enumerate() {
-        let mut row = Row::new();
-        common(&mut row);
+        let mut row = scoped_row(results);
         row.set("section", "overall")
             .set("position", a.position)
             .text("area", &a.area)
@@ -205,82 +223,101 @@ pub fn write(results: &Results, out: &mut dyn Write) -> Result<()> {
         if let Some(r) = scope_rate {
             row.rate(r);
         }
-        w.write_record(&row.0).map_err(fail)?;
+        rows.push(row);
     }
+    rows
+}
 
-    if let Some(seg) = &results.segments {
-        for a in &seg.areas {
-            for cell in &a.per_segment {
-                let mut row = Row::new();
-                common(&mut row);
-                row.set("section", "segment")
-                    .text("segment_attribute", &seg.attribute)
-                    .text("segment", &cell.segment)
-                    .text("area", &a.area)
-                    .set("method", cell.method)
-                    .text("grouping", &a.grouping)
-                    .set("n", cell.n)
-                    .set("mentions", cell.mentions)
-                    .set("frequency", cell.frequency)
-                    .interval("frequency_low", "frequency_high", Some(cell.frequency_ci))
-                    .set("frequency_method", results.frequency_method)
-                    .opt("importance", cell.importance)
-                    .set("score", cell.score)
-                    .set("small_sample", cell.small_sample)
-                    .set("test_method", seg.test)
-                    .set("adjustment", seg.adjustment)
-                    .opt("p_adjusted", a.p_adjusted);
-                if let Some(t) = &a.test {
-                    row.set("statistic", t.statistic)
-                        .set("dof", t.dof)
-                        .set("p_value", t.p_value)
-                        .set("yates", t.yates)
-                        .set("min_expected", t.min_expected)
-                        .set("low_expected", t.low_expected);
-                }
-                w.write_record(&row.0).map_err(fail)?;
-            }
-        }
-    }
-
-    if let Some(change) = &results.wave_comparison {
-        for a in &change.areas {
-            let mut row = Row::new();
-            common(&mut row);
-            let c = &a.change;
-            row.set("section", "wave-change")
-                .text("compare_wave", &change.earlier_wave)
+/// One row per area and segment, with the area's chi-square test.
+fn segment_rows(results: &Results) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let Some(seg) = &results.segments else {
+        return rows;
+    };
+    for a in &seg.areas {
+        for cell in &a.per_segment {
+            let mut row = scoped_row(results);
+            row.set("section", "segment")
+                .text("segment_attribute", &seg.attribute)
+                .text("segment", &cell.segment)
                 .text("area", &a.area)
-                .set("method", change.method)
+                .set("method", cell.method)
                 .text("grouping", &a.grouping)
-                .set("n", change.later_n)
-                .set("mentions", a.later_mentions)
-                .set("frequency", a.later_frequency)
-                .set("small_sample", c.small_sample)
-                .set("earlier_n", change.earlier_n)
-                .set("earlier_mentions", a.earlier_mentions)
-                .set("earlier_frequency", a.earlier_frequency)
-                .set("difference", c.difference)
-                .interval("difference_low", "difference_high", Some(c.difference_ci))
-                .set("test_method", change.test)
-                .opt("statistic", c.z)
-                .opt("p_value", c.p_value)
-                .opt("p_adjusted", a.p_adjusted)
-                .set("adjustment", change.adjustment)
-                .set("paired_method", change.paired_test)
-                .set("pairs", change.pairs);
-            if let Some(p) = &a.paired {
-                row.set("yes_to_no", p.yes_to_no)
-                    .set("no_to_yes", p.no_to_yes)
-                    .set("paired_p_value", p.p_value)
-                    .opt("paired_p_adjusted", a.paired_p_adjusted);
+                .set("n", cell.n)
+                .set("mentions", cell.mentions)
+                .set("frequency", cell.frequency)
+                .interval("frequency_low", "frequency_high", Some(cell.frequency_ci))
+                .set("frequency_method", results.frequency_method)
+                .opt("importance", cell.importance)
+                .set("score", cell.score)
+                .set("small_sample", cell.small_sample)
+                .set("test_method", seg.test)
+                .set("adjustment", seg.adjustment)
+                .opt("p_adjusted", a.p_adjusted);
+            if let Some(t) = &a.test {
+                row.set("statistic", t.statistic)
+                    .set("dof", t.dof)
+                    .set("p_value", t.p_value)
+                    .set("yates", t.yates)
+                    .set("min_expected", t.min_expected)
+                    .set("low_expected", t.low_expected);
             }
-            w.write_record(&row.0).map_err(fail)?;
+            rows.push(row);
         }
     }
+    rows
+}
 
-    if results.response_rates.len() > 1 {
-        for r in &results.response_rates {
+/// One row per area: the change from the earlier wave, with its paired test.
+fn wave_change_rows(results: &Results) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let Some(change) = &results.wave_comparison else {
+        return rows;
+    };
+    for a in &change.areas {
+        let mut row = scoped_row(results);
+        let c = &a.change;
+        row.set("section", "wave-change")
+            .text("compare_wave", &change.earlier_wave)
+            .text("area", &a.area)
+            .set("method", change.method)
+            .text("grouping", &a.grouping)
+            .set("n", change.later_n)
+            .set("mentions", a.later_mentions)
+            .set("frequency", a.later_frequency)
+            .set("small_sample", c.small_sample)
+            .set("earlier_n", change.earlier_n)
+            .set("earlier_mentions", a.earlier_mentions)
+            .set("earlier_frequency", a.earlier_frequency)
+            .set("difference", c.difference)
+            .interval("difference_low", "difference_high", Some(c.difference_ci))
+            .set("test_method", change.test)
+            .opt("statistic", c.z)
+            .opt("p_value", c.p_value)
+            .opt("p_adjusted", a.p_adjusted)
+            .set("adjustment", change.adjustment)
+            .set("paired_method", change.paired_test)
+            .set("pairs", change.pairs);
+        if let Some(p) = &a.paired {
+            row.set("yes_to_no", p.yes_to_no)
+                .set("no_to_yes", p.no_to_yes)
+                .set("paired_p_value", p.p_value)
+                .opt("paired_p_adjusted", a.paired_p_adjusted);
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+/// One row per wave's response rate, when there is more than one wave.
+fn response_rate_rows(results: &Results) -> Vec<Row> {
+    if results.response_rates.len() <= 1 {
+        return Vec::new();
+    }
+    results
+        .response_rates
+        .iter()
+        .map(|r| {
             let mut row = Row::new();
             row.set("section", "response-rate")
                 .text("survey", &results.survey)
@@ -289,19 +326,24 @@ pub fn write(results: &Results, out: &mut dyn Write) -> Result<()> {
                 .set("n", r.invited)
                 .set("small_sample", r.small_sample)
                 .rate(r);
-            w.write_record(&row.0).map_err(fail)?;
-        }
-    }
-    let u = &results.uncoded;
-    for t in &u.texts {
-        let mut row = Row::new();
-        common(&mut row);
-        row.set("section", "uncoded")
-            .text("area", &t.text)
-            .set("method", t.why)
-            .set("n", results.n);
-        w.write_record(&row.0).map_err(fail)?;
-    }
-    w.flush().map_err(|e| Error::io("<output>", e))?;
-    Ok(())
+            row
+        })
+        .collect()
+}
+
+/// One row per mention in no area, as the customer wrote it.
+fn uncoded_rows(results: &Results) -> Vec<Row> {
+    results
+        .uncoded
+        .texts
+        .iter()
+        .map(|t| {
+            let mut row = scoped_row(results);
+            row.set("section", "uncoded")
+                .text("area", &t.text)
+                .set("method", t.why)
+                .set("n", results.n);
+            row
+        })
+        .collect()
 }

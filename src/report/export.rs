@@ -330,20 +330,21 @@ const MENTION_COLUMNS_AFTER: [&str; 6] = [
     "coded_by",
 ];
 
-/// `(mention id, response id, wave id, attributes, rank, text, frequency,
-/// may contact, area label, coded by)`.
-type MentionRow = (
-    i64,
-    i64,
-    i64,
-    String,
-    i32,
-    String,
-    Option<String>,
-    i32,
-    Option<String>,
-    Option<String>,
-);
+/// One mention as exported, with its response's wave and segment columns.
+#[derive(Queryable)]
+struct MentionRow {
+    id: i64,
+    response_id: i64,
+    wave_id: i64,
+    attributes: String,
+    rank: i32,
+    text: String,
+    frequency: Option<String>,
+    may_contact: i32,
+    /// The label of its area, once coded.
+    area: Option<String>,
+    coded_by: Option<String>,
+}
 
 fn mentions_csv(
     conn: &mut AnyConnection,
@@ -414,35 +415,34 @@ fn mentions_csv(
         let Some(tail) = page.last() else {
             break;
         };
-        last = tail.0;
+        last = tail.id;
         let mut number = Number::default();
-        for (id, response_id, wave, attrs, rank, text, frequency, may_contact, area, coded_by) in
-            &page
-        {
+        for m in &page {
             w.write_field(&survey_cell).map_err(csv_error)?;
-            w.write_field(waves.get(wave).map(String::as_str).unwrap_or(""))
+            w.write_field(waves.get(&m.wave_id).map(String::as_str).unwrap_or(""))
                 .map_err(csv_error)?;
-            w.write_field(number.format(*response_id))
+            w.write_field(number.format(m.response_id))
                 .map_err(csv_error)?;
-            w.write_field(number.format(*id)).map_err(csv_error)?;
-            for cell in segments.of(*response_id, attrs, &keys) {
+            w.write_field(number.format(m.id)).map_err(csv_error)?;
+            for cell in segments.of(m.response_id, &m.attributes, &keys) {
                 w.write_field(cell).map_err(csv_error)?;
             }
-            w.write_field(number.format(*rank)).map_err(csv_error)?;
-            w.write_field(spreadsheet_safe(text)).map_err(csv_error)?;
+            w.write_field(number.format(m.rank)).map_err(csv_error)?;
+            w.write_field(spreadsheet_safe(&m.text))
+                .map_err(csv_error)?;
             w.write_field(
-                frequency
+                m.frequency
                     .as_deref()
                     .map(spreadsheet_safe)
                     .unwrap_or_default(),
             )
             .map_err(csv_error)?;
-            w.write_field(if *may_contact != 0 { "true" } else { "false" })
+            w.write_field(if m.may_contact != 0 { "true" } else { "false" })
                 .map_err(csv_error)?;
-            w.write_field(area.as_deref().map(spreadsheet_safe).unwrap_or_default())
+            w.write_field(m.area.as_deref().map(spreadsheet_safe).unwrap_or_default())
                 .map_err(csv_error)?;
             w.write_field(
-                coded_by
+                m.coded_by
                     .as_deref()
                     .map(spreadsheet_safe)
                     .unwrap_or_default(),
@@ -468,17 +468,18 @@ const RESPONSE_COLUMNS: [&str; 8] = [
     "mentions",
 ];
 
-/// `(response id, wave id, invitation id, attributes, no problems, submitted at,
-/// updated at)`.
-type ResponseRow = (
-    i64,
-    i64,
-    Option<i64>,
-    String,
-    i32,
-    chrono::NaiveDateTime,
-    chrono::NaiveDateTime,
-);
+/// One response as exported.
+#[derive(Queryable)]
+struct ResponseRow {
+    id: i64,
+    wave_id: i64,
+    /// `None` for an imported answer.
+    invitation_id: Option<i64>,
+    attributes: String,
+    no_problems: i32,
+    submitted_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
 
 fn responses_csv(
     conn: &mut AnyConnection,
@@ -537,8 +538,8 @@ fn responses_csv(
         let Some(tail) = page.last() else {
             break;
         };
-        last = tail.0;
-        let ids: Vec<i64> = page.iter().map(|r| r.0).collect();
+        last = tail.id;
+        let ids: Vec<i64> = page.iter().map(|r| r.id).collect();
         let counts: HashMap<i64, i64> = mentions::table
             .filter(mentions::response_id.eq_any(&ids))
             .group_by(mentions::response_id)
@@ -547,24 +548,25 @@ fn responses_csv(
             .into_iter()
             .collect();
         let mut number = Number::default();
-        for (id, wave, invitation_id, attrs, no_problems, submitted_at, updated_at) in &page {
+        for r in &page {
             w.write_field(&survey_cell).map_err(csv_error)?;
-            w.write_field(waves.get(wave).map(String::as_str).unwrap_or(""))
+            w.write_field(waves.get(&r.wave_id).map(String::as_str).unwrap_or(""))
                 .map_err(csv_error)?;
-            w.write_field(number.format(*id)).map_err(csv_error)?;
-            w.write_field(if invitation_id.is_some() {
+            w.write_field(number.format(r.id)).map_err(csv_error)?;
+            w.write_field(if r.invitation_id.is_some() {
                 "form"
             } else {
                 "import"
             })
             .map_err(csv_error)?;
-            w.write_field(timestamp(submitted_at)).map_err(csv_error)?;
-            w.write_field(timestamp(updated_at)).map_err(csv_error)?;
-            w.write_field(if *no_problems != 0 { "true" } else { "false" })
+            w.write_field(timestamp(&r.submitted_at))
                 .map_err(csv_error)?;
-            w.write_field(number.format(counts.get(id).copied().unwrap_or(0)))
+            w.write_field(timestamp(&r.updated_at)).map_err(csv_error)?;
+            w.write_field(if r.no_problems != 0 { "true" } else { "false" })
                 .map_err(csv_error)?;
-            for cell in segments.of(*id, attrs, &keys) {
+            w.write_field(number.format(counts.get(&r.id).copied().unwrap_or(0)))
+                .map_err(csv_error)?;
+            for cell in segments.of(r.id, &r.attributes, &keys) {
                 w.write_field(cell).map_err(csv_error)?;
             }
             w.write_record(None::<&[u8]>).map_err(csv_error)?;

@@ -62,17 +62,27 @@ pub enum Format {
 
 /// Writes the results in `format`. CSV and JSON keep full precision.
 pub fn write(results: &Results, format: Format, out: &mut dyn Write) -> Result<()> {
+    write_as(results, format, out, csv_out::write, table::write)
+}
+
+/// Writes `results` as pretty JSON, or with the writer of its CSV or table.
+pub(crate) fn write_as<R: serde::Serialize>(
+    results: &R,
+    format: Format,
+    out: &mut dyn Write,
+    csv: impl FnOnce(&R, &mut dyn Write) -> Result<()>,
+    table: impl FnOnce(&R, &mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let io = |e: std::io::Error| Error::io("<output>", e);
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, results)
                 .map_err(|e| Error::Internal(format!("writing JSON: {e}")))?;
-            writeln!(out).map_err(io)?;
+            writeln!(out).map_err(io)
         }
-        Format::Csv => csv_out::write(results, out)?,
-        Format::Table => table::write(results, out).map_err(io)?,
+        Format::Csv => csv(results, out),
+        Format::Table => table(results, out).map_err(io),
     }
-    Ok(())
 }
 
 /// A CSV cell's text: formulas neutralised, control characters made visible

@@ -96,6 +96,7 @@ pub fn case_figures(
             .map(|t| Deadlines {
                 ack_within: t.sla.ack_within,
                 resolve_within: t.sla.resolve_within,
+                calendar: t.sla.calendar.clone(),
             })
             .unwrap_or_default()
     };

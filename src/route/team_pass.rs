@@ -4,8 +4,10 @@
 //! - **Daily digest** (`digest = "daily"`): the complaints a team's cases were
 //!   opened for on one day (UTC) go out in one email the next day, each with its
 //!   own action links; the case trail records `digested` so none is listed twice.
-//! - **Service levels** (`ack_within`, `resolve_within`, `escalate_to`), in plain
-//!   elapsed time since the case was opened: a case not acknowledged within
+//! - **Service levels** (`ack_within`, `resolve_within`, `escalate_to`), in the
+//!   team's working hours when routing.toml gives it a calendar
+//!   (`working_hours`, `timezone`, `holidays`), else in plain elapsed time
+//!   since the case was opened: a case not acknowledged within
 //!   `ack_within`, or not resolved or declined within `resolve_within`, is
 //!   listed once in a reminder to the team (`sla_reminded`, note `ack` or
 //!   `resolve`); one still not acknowledged at twice `ack_within`, or still open
@@ -163,8 +165,9 @@ impl Pass<'_> {
     /// Which deadline `case` has missed by `times` its length: `resolve` before
     /// `ack` (a case past both is late above all in being resolved).
     fn missed(&self, team: &Team, case: &TeamCase, times: i32) -> Option<&'static str> {
-        let age = self.now - case.created_at;
-        let past = |d: Option<Duration>| d.is_some_and(|d| age >= d * times);
+        let past = |d: Option<Duration>| {
+            d.is_some_and(|d| self.now >= team.sla.due(case.created_at, d, times))
+        };
         if past(team.sla.resolve_within) {
             Some("resolve")
         } else if case.status == Status::Open && past(team.sla.ack_within) {
@@ -237,7 +240,11 @@ impl Pass<'_> {
             "count": items.len(),
             "cases": items,
             "dashboard": super::reasons::dashboard_cases(self.settings),
-            "sla": {"ack_within": show(team.sla.ack_within), "resolve_within": show(team.sla.resolve_within)},
+            "sla": {
+                "ack_within": show(team.sla.ack_within),
+                "resolve_within": show(team.sla.resolve_within),
+                "working_hours": team.sla.calendar.working_hours(),
+            },
         });
         crate::survey::merge(&mut ctx, extra);
         crate::survey::merge(&mut common, ctx);

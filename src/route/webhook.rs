@@ -15,8 +15,9 @@ use crate::survey::Locale;
 /// it: one POST per complaint, `Content-Type: application/json`, signed.
 /// Headers: `X-PDS-Event` (`case.opened`), `X-PDS-Delivery` (the same for every
 /// retry of one payload: drop repeats), `X-PDS-Timestamp` (Unix seconds) and
-/// `X-PDS-Signature: v1=HEX`, the HMAC-SHA256 with the `webhook_secret`
-/// setting of `TIMESTAMP.BODY` (the timestamp, a full stop, the raw body).
+/// `X-PDS-Signature: v1=HEX`, the HMAC-SHA256 of `TIMESTAMP.BODY` (the
+/// timestamp, a full stop, the raw body) keyed with the team's own secret
+/// (`secret_env` in routing.toml) or else the `webhook_secret` setting.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct WebhookPayload {
     /// `case.opened`.
@@ -91,6 +92,7 @@ pub struct Planned {
     url: String,
     body: String,
     summary: String,
+    secret_env: Option<String>,
 }
 
 /// Builds the body for `hook` from the complaint email's variables `ctx`.
@@ -145,6 +147,7 @@ pub(super) fn plan(
     .map_err(|e| Error::Internal(format!("webhook body: {e}")))?;
     Ok(Planned {
         url: hook.url.to_string(),
+        secret_env: hook.secret_env.clone(),
         body,
         // A `json` payload must be signed; the worker refuses to send it unsigned.
         summary: format!(
@@ -197,7 +200,13 @@ fn teams(title: &str, text: &str) -> Value {
 impl Planned {
     /// Queues the delivery inside the answer's transaction.
     pub(super) fn queue(self, conn: &mut AnyConnection) -> Result<()> {
-        crate::mail::outbox::queue_webhook(conn, &self.url, &self.summary, &self.body)
+        crate::mail::outbox::queue_webhook(
+            conn,
+            &self.url,
+            &self.summary,
+            &self.body,
+            self.secret_env.as_deref(),
+        )
     }
 }
 

@@ -57,6 +57,8 @@ pub struct AppState {
     inbox_wake: Option<std::sync::mpsc::SyncSender<()>>,
     /// Answers just sent, for their thank-you page after the redirect.
     receipts: respond::Receipts,
+    /// The dashboard's computed results per view, kept while nothing changed.
+    pub(crate) views: admin::cache::Views,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
             surveys: RwLock::new(HashMap::new()),
             heavy: tokio::sync::Semaphore::new(HEAVY_AT_ONCE),
             receipts: respond::Receipts::default(),
+            views: admin::cache::Views::default(),
         })
     }
 
@@ -277,4 +280,21 @@ pub fn start(listener: TcpListener, state: AppState) -> Result<Server> {
     .map_err(|e| Error::Invalid(format!("cannot listen on {address:?}: {e}")))?
     .run();
     Ok(server)
+}
+
+/// Runs `f` with the app's state on the blocking pool, so database work never
+/// blocks the server's threads: the one way every door of the web app does it. A
+/// task whose thread failed is our fault ([`Error::Internal`]), told in the error
+/// type of the door that asked (`ApiError` for the API).
+pub(crate) async fn blocking<T, E>(
+    state: web::Data<AppState>,
+    f: impl FnOnce(&AppState) -> std::result::Result<T, E> + Send + 'static,
+) -> std::result::Result<T, E>
+where
+    T: Send + 'static,
+    E: From<Error> + Send + 'static,
+{
+    web::block(move || f(&state))
+        .await
+        .map_err(|e| E::from(Error::Internal(format!("a blocking task failed: {e}"))))?
 }

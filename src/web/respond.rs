@@ -31,11 +31,7 @@ async fn run(
     state: web::Data<AppState>,
     f: impl FnOnce(&AppState) -> Result<Outcome> + Send + 'static,
 ) -> Outcome {
-    match web::block(move || f(&state)).await {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(e)) => failed(e),
-        Err(e) => failed(e),
-    }
+    super::blocking(state, f).await.unwrap_or_else(failed)
 }
 
 /// The error page for a step that failed; why is logged, never shown.
@@ -118,19 +114,35 @@ fn form_page(
     s.render_page(invitee.locale, "form", ctx)
 }
 
+/// Runs `page` on the blocking pool for the invitee whose personal link is
+/// `path`, once the link is known and its survey open; the not-found or closed
+/// page otherwise.
+async fn for_invitee(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    page: impl FnOnce(&AppState, Token, Invitee, std::sync::Arc<StoredSurvey>) -> Result<Outcome>
+        + Send
+        + 'static,
+) -> HttpResponse {
+    let Ok(token) = path.into_inner().parse::<Token>() else {
+        return state.site_page(&req, "not_found", 404);
+    };
+    let outcome = run(state.clone(), move |state| match open(state, &token)? {
+        Ok((invitee, survey)) => page(state, token, invitee, survey),
+        Err(outcome) => Ok(outcome),
+    })
+    .await;
+    finish(&state, &req, outcome)
+}
+
 pub(super) async fn show_form(
     path: web::Path<String>,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> HttpResponse {
-    let Ok(token) = path.into_inner().parse::<Token>() else {
-        return state.site_page(&req, "not_found", 404);
-    };
-    let outcome = run(state.clone(), move |state| {
-        let (invitee, survey) = match open(state, &token)? {
-            Ok(found) => found,
-            Err(outcome) => return Ok(outcome),
-        };
+    let just_saved = req.query_string() == checklist::SAVED_QUERY;
+    for_invitee(path, state, req, move |state, token, invitee, survey| {
         if survey.survey.anonymous && invitee.answered {
             return already_answered(&survey, &invitee);
         }
@@ -149,7 +161,8 @@ pub(super) async fn show_form(
             }
         }
         if survey.survey.kind == SurveyKind::Checklist {
-            return checklist::show(state, &survey, &invitee, &token, previous.as_ref());
+            let previous = previous.as_ref();
+            return checklist::show(state, &survey, &invitee, &token, previous, just_saved);
         }
         let m = survey.survey.max_problems;
         let input = previous
@@ -166,8 +179,7 @@ pub(super) async fn show_form(
         )?;
         Ok(Outcome::Page(StatusCode::OK, page))
     })
-    .await;
-    finish(&state, &req, outcome)
+    .await
 }
 
 /// What a submission needs once it has been read and checked.
@@ -346,7 +358,7 @@ async fn store(
         }
     }
     let waiting = waiting();
-    unblock(web::block(move || inbox.keep(&waiting)).await)?;
+    super::blocking(state.clone(), move |_| inbox.keep(&waiting)).await?;
     state.wake_inbox();
     // Stored as soon as the lock is free; for the customer it is stored now.
     Ok(answer::Stored::New)
@@ -367,13 +379,6 @@ pub(super) fn prepare_waiting(
             answer::inbox::prepare_problems(db, settings, survey, invitee, waiting)
         }
     }
-}
-
-/// The outcome of a blocking task, whose thread may have failed.
-fn unblock<T>(
-    outcome: std::result::Result<Result<T>, actix_web::error::BlockingError>,
-) -> Result<T> {
-    outcome.map_err(|e| crate::error::Error::Internal(format!("a blocking task failed: {e}")))?
 }
 
 pub(super) async fn submit(
@@ -405,14 +410,13 @@ pub(super) async fn submit(
     // Reading, checking and routing the answer happen on a blocking thread; the
     // commit is awaited without one (answers commit in groups, see
     // `Database::write_grouped`), and the thank-you page is rendered here.
-    let prepared = web::block({
-        let state = state.clone();
-        move || prepare_submission(&state, &token, too_large, &body)
+    let prepared = super::blocking(state.clone(), move |state| {
+        prepare_submission(state, &token, too_large, &body)
     })
     .await;
     let outcome = match prepared {
-        Ok(Ok(Submission::Done(outcome))) => outcome,
-        Ok(Ok(Submission::Store(ready))) => {
+        Ok(Submission::Done(outcome)) => outcome,
+        Ok(Submission::Store(ready)) => {
             let Ready {
                 prepared,
                 survey,
@@ -432,7 +436,6 @@ pub(super) async fn submit(
                 Err(e) => failed(e),
             }
         }
-        Ok(Err(e)) => failed(e),
         Err(e) => failed(e),
     };
     finish(&state, &req, outcome)
@@ -445,14 +448,7 @@ pub(super) async fn show_thanks(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> HttpResponse {
-    let Ok(token) = path.into_inner().parse::<Token>() else {
-        return state.site_page(&req, "not_found", 404);
-    };
-    let outcome = run(state.clone(), move |state| {
-        let (invitee, survey) = match open(state, &token)? {
-            Ok(found) => found,
-            Err(outcome) => return Ok(outcome),
-        };
+    for_invitee(path, state, req, |state, token, invitee, survey| {
         let anonymous = survey.survey.anonymous;
         let answer = match state.receipts.find(&token, anonymous) {
             Some(answer) => Some(answer),
@@ -465,6 +461,5 @@ pub(super) async fn show_thanks(
             None => Ok(Outcome::SeeOther(format!("/s/{}", token.as_str()))),
         }
     })
-    .await;
-    finish(&state, &req, outcome)
+    .await
 }

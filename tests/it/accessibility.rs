@@ -7,9 +7,9 @@
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 
-use crate::browser::{in_browser, Script, WAIT};
+use crate::browser::{click, in_browser, wait_for, Script};
 use crate::common::Backend;
-use crate::common::{link_in, received_for, unique, TestApp};
+use crate::common::{link_in, new_email, received_for, TestApp};
 
 fn axe_source() -> String {
     let path = std::env::var("PDS_TEST_AXE").unwrap_or_else(|_| {
@@ -54,39 +54,14 @@ async fn check(browser: &Client, axe: &str, page: &str, found: &mut Vec<String>)
     }
 }
 
-async fn click(browser: &Client, css: &str) {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} on the page: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
-async fn wait_for(browser: &Client, css: &str) {
-    browser
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"));
-}
-
 /// A contact in each language invited to survey `s`; their personal links.
 fn invite_two(app: &TestApp) -> Vec<String> {
-    let emails: Vec<String> = (0..2)
-        .map(|_| format!("{}@{}.example", unique("a11y"), unique("d")))
-        .collect();
-    let file = app.write_file(
-        "contacts.csv",
-        &format!(
-            "email,name,locale\n{},Åsa Öberg,sv\n{},Ann Smith,en\n",
-            emails[0], emails[1]
-        ),
-    );
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w3"]);
+    let emails: Vec<String> = (0..2).map(|_| new_email("a11y")).collect();
+    app.import_contacts(&format!(
+        "email,name,locale\n{},Åsa Öberg,sv\n{},Ann Smith,en\n",
+        emails[0], emails[1]
+    ));
+    app.invite("s", "w3");
     emails
         .iter()
         .map(|e| link_in(&received_for(e, 1)[0], &app.base_url))
@@ -99,10 +74,7 @@ async fn every_page_passes_axe_core_wcag_2_a_and_aa() {
     let app = TestApp::spawn(Backend::Sqlite);
     crate::dashboard::study(&app);
     let links = invite_two(&app);
-    let key = app
-        .pds_ok(&["keys", "create", "--name", "a11y"])
-        .trim()
-        .to_string();
+    let key = app.create_key("a11y");
     let base = app.base_url.clone();
     in_browser("accessibility", Script::On, move |browser| async move {
         let mut found = Vec::new();
@@ -158,6 +130,23 @@ async fn every_page_passes_axe_core_wcag_2_a_and_aa() {
         area.click().await.expect("open an area");
         wait_for(&browser, "h1").await;
         check(&browser, &axe, "area page", &mut found).await;
+        // "You said, we did" from the area page: the form, then its preview.
+        click(&browser, "#announce-link").await;
+        wait_for(&browser, "#announce-form").await;
+        check(&browser, &axe, "announce form", &mut found).await;
+        for field in ["#text-sv", "#text-en"] {
+            browser
+                .find(Locator::Css(field))
+                .await
+                .expect("a text per language")
+                .send_keys("We changed carriers.")
+                .await
+                .expect("type the text");
+        }
+        click(&browser, "#announce-waves input[type=checkbox]").await;
+        click(&browser, "#announce-form button[type=submit]").await;
+        wait_for(&browser, "#announce-confirm").await;
+        check(&browser, &axe, "announce preview", &mut found).await;
         assert!(
             found.is_empty(),
             "axe-core found {} WCAG 2 A/AA violations:\n{}",

@@ -2,55 +2,12 @@
 //! then surveys, contacts, invitations, reminders, results and routing over JSON,
 //! with errors that say what to fix. Runs on SQLite and PostgreSQL.
 
-use crate::common::{link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{args, link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
-
-/// Sends a request and returns (status, body as JSON, or as a string when it is not JSON).
-fn call(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    key: Option<&str>,
-    body: Option<(&str, &str)>,
-) -> (u16, Value) {
-    let url = format!("{}{path}", app.base_url);
-    let agent = app.http();
-    let auth = key.map(|k| format!("Bearer {k}"));
-    let mut response = match (method, body) {
-        ("GET" | "DELETE", _) => {
-            let mut r = if method == "GET" {
-                agent.get(&url)
-            } else {
-                agent.delete(&url)
-            };
-            if let Some(a) = &auth {
-                r = r.header("Authorization", a);
-            }
-            r.call()
-        }
-        (_, body) => {
-            let mut r = match method {
-                "POST" => agent.post(&url),
-                "PUT" => agent.put(&url),
-                other => panic!("no {other} in this test"),
-            };
-            if let Some(a) = &auth {
-                r = r.header("Authorization", a);
-            }
-            let (content_type, text) = body.unwrap_or(("application/json", ""));
-            r.header("Content-Type", content_type).send(text)
-        }
-    }
-    .expect("request");
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().expect("body");
-    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, value)
-}
 
 fn error_of(body: &Value) -> &str {
     body["error"]
@@ -75,20 +32,20 @@ fn contacts_in_db(app: &TestApp) -> i64 {
 
 fn requests_need_a_valid_unrevoked_key(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
 
-    let (status, body) = call(&app, "GET", "/api/surveys", None, None);
+    let (status, body) = app.api_call("GET", "/api/surveys", None, None);
     assert_eq!(status, 401, "{body}");
     assert!(error_of(&body).contains("Authorization: Bearer"), "{body}");
 
     let made_up = format!("pds_{}", "0".repeat(64));
-    let (status, body) = call(&app, "GET", "/api/surveys", Some(&made_up), None);
+    let (status, body) = app.api_call("GET", "/api/surveys", Some(&made_up), None);
     assert_eq!(status, 401, "{body}");
-    let (status, _) = call(&app, "GET", "/api/surveys", Some("not-a-key"), None);
+    let (status, _) = app.api_call("GET", "/api/surveys", Some("not-a-key"), None);
     assert_eq!(status, 401);
 
     let key = create_key(&app, "ci");
-    let (status, body) = call(&app, "GET", "/api/surveys", Some(&key), None);
+    let (status, body) = app.api_call("GET", "/api/surveys", Some(&key), None);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body[0]["slug"], "s", "{body}");
     assert!(body[0]["title"].is_string(), "{body}");
@@ -128,20 +85,20 @@ fn requests_need_a_valid_unrevoked_key(backend: Backend) {
     );
 
     app.pds_ok(&["keys", "revoke", "ci"]);
-    let (status, body) = call(&app, "GET", "/api/surveys", Some(&key), None);
+    let (status, body) = app.api_call("GET", "/api/surveys", Some(&key), None);
     assert_eq!(status, 401, "a revoked key opens nothing: {body}");
     assert!(error_of(&body).contains("revoked"), "{body}");
     let ci = fields(&app.pds_ok(&["keys", "list"]));
     assert_eq!(ci.len(), 7, "revoked, with its time: {ci:?}");
 
     let other = create_key(&app, "dashboard");
-    let (status, body) = call(&app, "GET", "/api/surveys/nope", Some(&other), None);
+    let (status, body) = app.api_call("GET", "/api/surveys/nope", Some(&other), None);
     assert_eq!(status, 404, "{body}");
     assert!(error_of(&body).contains("nope"), "{body}");
-    let (status, body) = call(&app, "GET", "/api/nothing-here", Some(&other), None);
+    let (status, body) = app.api_call("GET", "/api/nothing-here", Some(&other), None);
     assert_eq!(status, 404, "{body}");
     error_of(&body);
-    let (status, body) = call(&app, "DELETE", "/api/surveys/s", Some(&other), None);
+    let (status, body) = app.api_call("DELETE", "/api/surveys/s", Some(&other), None);
     assert_eq!(status, 405, "{body}");
     error_of(&body);
 
@@ -150,8 +107,7 @@ fn requests_need_a_valid_unrevoked_key(backend: Backend) {
     while big.len() <= 10 * 1024 * 1024 {
         big.push_str("someone@example.com,Someone with a long name,en\n");
     }
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/contacts",
         Some(&other),
@@ -166,7 +122,7 @@ on_both_backends!(requests_need_a_valid_unrevoked_key);
 
 fn a_study_run_through_the_api(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     let key = create_key(&app, "script");
     let key = Some(key.as_str());
 
@@ -175,8 +131,7 @@ fn a_study_run_through_the_api(backend: Backend) {
                ok@example.com,Ok,en,current\n\
                anna@,Anna,sv,current\n\
                bo@example.se,Bo,xx,lost\n";
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/contacts",
         key,
@@ -195,8 +150,7 @@ fn a_study_run_through_the_api(backend: Backend) {
     assert!(problems[1].starts_with("line 4"), "{body}");
     assert_eq!(contacts_in_db(&app), 0);
 
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/contacts?skip_invalid=true",
         key,
@@ -210,8 +164,7 @@ fn a_study_run_through_the_api(backend: Backend) {
     let bo = format!("{}@example.com", unique("bo"));
     let good =
         format!("email,name,locale,customer_type\n{anna},Anna,sv,current\n{bo},Bo,en,lost\n");
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/contacts",
         key,
@@ -221,8 +174,7 @@ fn a_study_run_through_the_api(backend: Backend) {
     assert_eq!(body["inserted"], 2, "{body}");
 
     // Invitations are queued; the worker delivers them.
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/invitations",
         key,
@@ -234,8 +186,7 @@ fn a_study_run_through_the_api(backend: Backend) {
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["queued"], 2, "ok@ and Anna are current: {body}");
     assert_eq!(body["outside_segment"], 1, "{body}");
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/invitations",
         key,
@@ -244,8 +195,7 @@ fn a_study_run_through_the_api(backend: Backend) {
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["queued"], 1, "only Bo is new to the wave: {body}");
     assert_eq!(body["already_invited"], 2, "{body}");
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/invitations",
         key,
@@ -256,8 +206,7 @@ fn a_study_run_through_the_api(backend: Backend) {
     );
     assert_eq!(status, 400, "{body}");
     assert!(error_of(&body).contains("column=value"), "{body}");
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/invitations",
         key,
@@ -265,8 +214,7 @@ fn a_study_run_through_the_api(backend: Backend) {
     );
     assert_eq!(status, 400, "{body}");
     let huge = format!(r#"{{"wave": "{}"}}"#, "x".repeat(70 * 1024));
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/invitations",
         key,
@@ -292,7 +240,7 @@ fn a_study_run_through_the_api(backend: Backend) {
     );
     assert_eq!(status, 200);
 
-    let (status, body) = call(&app, "GET", "/api/surveys/s", key, None);
+    let (status, body) = app.api_call("GET", "/api/surveys/s", key, None);
     assert_eq!(status, 200, "{body}");
     let wave = &body["waves"][0];
     assert_eq!(wave["label"], "w1", "{body}");
@@ -302,8 +250,7 @@ fn a_study_run_through_the_api(backend: Backend) {
     assert!((rate - 1.0 / 3.0).abs() < 1e-12, "{body}");
     assert_eq!(wave["method"], "response-rate-v1");
 
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/reminders",
         key,
@@ -317,8 +264,7 @@ fn a_study_run_through_the_api(backend: Backend) {
     assert_eq!(body["answered"], 1, "{body}");
     app.pds_ok(&["worker", "--once"]);
     assert_eq!(received_for(&bo, 2).len(), 2, "Bo's reminder arrived");
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/reminders",
         key,
@@ -335,32 +281,12 @@ fn a_study_run_through_the_api(backend: Backend) {
             responses.push_str(&format!("r{i},w2,{segment},2,Invoice was wrong,Billing\n"));
         }
     }
-    let file = app.write_file("responses.csv", &responses);
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "s",
-        file.to_str().unwrap(),
-    ]);
-    let cli: Value = serde_json::from_str(&app.pds_ok(&[
-        "results",
-        "--survey",
-        "s",
-        "--format",
-        "json",
-        "--seed",
-        "7",
-        "--bootstrap",
-        "300",
-        "--by",
-        "segment",
-        "--top",
-        "2",
-    ]))
+    app.import_responses("s", &responses);
+    let cli: Value = serde_json::from_str(&app.pds_ok(&args(
+        "results --survey s --format json --seed 7 --bootstrap 300 --by segment --top 2",
+    )))
     .unwrap();
-    let (status, api) = call(
-        &app,
+    let (status, api) = app.api_call(
         "GET",
         "/api/surveys/s/results?seed=7&bootstrap=300&by=segment&top=2",
         key,
@@ -369,23 +295,16 @@ fn a_study_run_through_the_api(backend: Backend) {
     assert_eq!(status, 200, "{api}");
     assert_eq!(api, cli);
     assert_eq!(api["rank_stability"]["seed"], 7);
-    let (status, body) = call(&app, "GET", "/api/surveys/s/results?bootstrap=0", key, None);
+    let (status, body) = app.api_call("GET", "/api/surveys/s/results?bootstrap=0", key, None);
     assert_eq!(status, 400, "{body}");
-    let (status, body) = call(
-        &app,
-        "GET",
-        "/api/surveys/s/results?seed=minus-one",
-        key,
-        None,
-    );
+    let (status, body) = app.api_call("GET", "/api/surveys/s/results?seed=minus-one", key, None);
     assert_eq!(status, 400, "{body}");
     error_of(&body);
 
     // Exports: the same file as `pds export`, streamed.
     for what in ["areas", "mentions", "responses"] {
         let cli = app.pds_ok(&["export", "--survey", "s", "--what", what, "--excel"]);
-        let (status, api) = call(
-            &app,
+        let (status, api) = app.api_call(
             "GET",
             &format!("/api/surveys/s/exports/{what}?excel=true"),
             key,
@@ -399,33 +318,20 @@ fn a_study_run_through_the_api(backend: Backend) {
         );
         assert_eq!(api, cli, "{what}");
     }
-    let (status, api) = call(
-        &app,
-        "GET",
-        "/api/surveys/s/exports/mentions?wave=w2",
-        key,
-        None,
-    );
+    let (status, api) = app.api_call("GET", "/api/surveys/s/exports/mentions?wave=w2", key, None);
     assert_eq!(status, 200, "{api}");
     assert!(api.as_str().unwrap().contains("Delivery was late"));
-    let (status, body) = call(&app, "GET", "/api/surveys/s/exports/contacts", key, None);
+    let (status, body) = app.api_call("GET", "/api/surveys/s/exports/contacts", key, None);
     assert_eq!(status, 400, "{body}");
     assert!(error_of(&body).contains("mentions"), "{body}");
-    let (status, body) = call(
-        &app,
-        "GET",
-        "/api/surveys/s/exports/mentions?wave=w9",
-        key,
-        None,
-    );
+    let (status, body) = app.api_call("GET", "/api/surveys/s/exports/mentions?wave=w9", key, None);
     assert_eq!(status, 404, "{body}");
 
     // Routing: a broken file changes nothing and names the line.
-    let (status, body) = call(&app, "GET", "/api/surveys/s/routing", key, None);
+    let (status, body) = app.api_call("GET", "/api/surveys/s/routing", key, None);
     let before = (status, body);
     let broken = "[teams.logistics]\nname = \"Logistik\"\nemails = [\"not-an-address\"]\n\n[[rules]]\nname = \"late\"\nkeywords = [\"late\"]\nteams = [\"logistics\"]\n";
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "PUT",
         "/api/surveys/s/routing",
         key,
@@ -438,8 +344,7 @@ fn a_study_run_through_the_api(backend: Backend) {
         "{body}"
     );
     let unparsable = "[teams.logistics]\nname = \"Logistik\"\nemails = [\n";
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "PUT",
         "/api/surveys/s/routing",
         key,
@@ -451,13 +356,12 @@ fn a_study_run_through_the_api(backend: Backend) {
         "{body}"
     );
     assert_eq!(
-        call(&app, "GET", "/api/surveys/s/routing", key, None),
+        app.api_call("GET", "/api/surveys/s/routing", key, None),
         before
     );
 
     let fixed = broken.replace("not-an-address", "logistik@nordvik.example");
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "PUT",
         "/api/surveys/s/routing",
         key,
@@ -465,14 +369,14 @@ fn a_study_run_through_the_api(backend: Backend) {
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["rules"], json!(["late"]));
-    let (status, body) = call(&app, "GET", "/api/surveys/s/routing", key, None);
+    let (status, body) = app.api_call("GET", "/api/surveys/s/routing", key, None);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["source"], fixed.as_str());
     let shown = app.pds_ok(&["route", "show", "--survey", "s"]);
     assert_eq!(shown, fixed);
 
     // Areas and the analyst's decisions, as `pds areas` makes them.
-    let (status, body) = call(&app, "GET", "/api/surveys/s/areas", key, None);
+    let (status, body) = app.api_call("GET", "/api/surveys/s/areas", key, None);
     assert_eq!(status, 200, "{body}");
     let area = |body: &Value, label: &str| -> Value {
         body["areas"]
@@ -492,23 +396,21 @@ fn a_study_run_through_the_api(backend: Backend) {
     );
     let rename =
         json!({"action": "rename", "area": billing["id"], "label": "Invoices"}).to_string();
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/areas/decisions",
         key,
         Some(("application/json", &rename)),
     );
     assert_eq!(status, 200, "{body}");
-    let (_, body) = call(&app, "GET", "/api/surveys/s/areas", key, None);
+    let (_, body) = app.api_call("GET", "/api/surveys/s/areas", key, None);
     assert_eq!(area(&body, "Invoices")["id"], billing["id"], "{body}");
-    let (status, body) = call(&app, "GET", "/api/surveys/s/areas/decisions", key, None);
+    let (status, body) = app.api_call("GET", "/api/surveys/s/areas/decisions", key, None);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body[0]["action"], "rename", "{body}");
     let listed = app.pds_ok(&["areas", "list", "--survey", "s"]);
     assert!(listed.contains("Invoices"), "{listed}");
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/areas/decisions",
         key,
@@ -518,8 +420,7 @@ fn a_study_run_through_the_api(backend: Backend) {
         )),
     );
     assert_eq!(status, 404, "{body}");
-    let (status, body) = call(
-        &app,
+    let (status, body) = app.api_call(
         "POST",
         "/api/surveys/s/areas/decisions",
         key,
@@ -534,7 +435,7 @@ on_both_backends!(a_study_run_through_the_api);
 #[test]
 fn the_openapi_document_names_every_endpoint_and_the_bearer_scheme() {
     let app = TestApp::spawn(Backend::Sqlite);
-    let (status, doc) = call(&app, "GET", "/api/openapi.json", None, None);
+    let (status, doc) = app.api_call("GET", "/api/openapi.json", None, None);
     assert_eq!(status, 200, "no key needed for the document");
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
     let paths = doc["paths"].as_object().unwrap();

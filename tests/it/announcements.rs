@@ -88,7 +88,7 @@ fn consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language(backend
     assert_eq!(post_form(&app.http(), unsubscribe, &[]).0, 200);
     // Eve answers only the second wave.
     let eve_w1 = link_in(&first(&eve), &app.base_url);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w2"]);
+    app.invite("s", "w2");
     let eve_w2 = received_for(&eve, 2)
         .into_iter()
         .find(|m| link_in(m, &app.base_url) != eve_w1)
@@ -249,10 +249,7 @@ fn consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language(backend
     assert_eq!(announcements_to(&anna).len(), 1);
 
     // The admin API announces the same way.
-    let key = app
-        .pds_ok(&["keys", "create", "--name", "ci"])
-        .trim()
-        .to_string();
+    let key = app.create_key("ci");
     let (status, body) = api(
         &app,
         &key,
@@ -273,3 +270,180 @@ fn consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language(backend
 }
 
 on_both_backends!(consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language);
+
+/// The area's id on the dashboard (`/admin/surveys/s/areas/{id}`) by its
+/// labels (the survey's default language names it).
+fn area_id(app: &TestApp, labels: [&str; 2]) -> i64 {
+    use pds::db::schema::areas;
+    areas::table
+        .filter(areas::label.eq_any(labels))
+        .select(areas::id)
+        .first(&mut *app.db.conn().unwrap())
+        .unwrap()
+}
+
+/// An analyst announces an improved area from the dashboard, without
+/// JavaScript: the area page links to a form with a text per language and the
+/// waves; a preview says how many customers will receive it and stores
+/// nothing; a form that cannot be announced comes back with what to fix and
+/// the words kept; only the confirmation announces, and the customers who
+/// agreed get the email in their language from the SMTP server.
+fn an_analyst_announces_an_area_from_the_dashboard(backend: Backend) {
+    use crate::dashboard::{csrf_of, get, log_in, post};
+    let app = TestApp::spawn(backend);
+    let d = unique("da");
+    let [anna, bo, cy] = ["anna", "bo", "cy"].map(|n| format!("{n}@{d}.example"));
+    let folder = survey_folder(&app, "study", &format!("ops@{d}.example"), |_| {});
+    study(
+        &app,
+        &folder,
+        "s",
+        &[
+            (&anna, "Anna Åberg", "sv"),
+            (&bo, "Bo Ek", "en"),
+            (&cy, "Cy Lund", "en"),
+        ],
+    );
+    let first = |email: &str| received_for(email, 1).remove(0);
+    answer(&app, &first(&anna), &[("Leveransen kom för sent", true)]);
+    answer(&app, &first(&bo), &[("Late delivery again", false)]);
+    answer(&app, &first(&cy), &[("The delivery was <b>late</b>", true)]);
+    app.pds_ok(&["code", "--survey", "s"]);
+    let cookie = log_in(&app);
+    let id = area_id(&app, ["Late delivery", "Sena leveranser"]);
+    let area_page = get(&app, &format!("/admin/surveys/s/areas/{id}"), Some(&cookie));
+    let path = format!("/admin/surveys/s/areas/{id}/announce");
+    assert!(
+        area_page.body.contains(&format!("href=\"{path}\"")),
+        "the area page links to it"
+    );
+
+    let form = get(&app, &path, Some(&cookie));
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(
+        form.body.contains("name=\"text_sv\"")
+            && form.body.contains("name=\"text_en\"")
+            && form.body.contains("name=\"wave\" value=\"w1\""),
+        "{}",
+        form.body
+    );
+    let csrf = csrf_of(&form.body);
+    let sv = "Vi har bytt transportör.";
+    let en = "We changed carriers & <now> keep our dates.";
+
+    // Without the session's CSRF token nothing happens.
+    let forged = post(
+        &app,
+        &path,
+        Some(&cookie),
+        &[("text_sv", sv), ("text_en", en), ("wave", "w1")],
+    );
+    assert_eq!(forged.status, 403);
+    // A missing text comes back with what to fix, the other text kept.
+    let missing = post(
+        &app,
+        &path,
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("text_sv", sv),
+            ("text_en", " "),
+            ("wave", "w1"),
+        ],
+    );
+    assert_eq!(missing.status, 400, "{}", missing.body);
+    assert!(
+        missing.body.contains("the en text is empty") && missing.body.contains(sv),
+        "{}",
+        missing.body
+    );
+    // The preview counts who will hear of it and stores nothing.
+    let preview = post(
+        &app,
+        &path,
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("text_sv", sv),
+            ("text_en", en),
+            ("wave", "w1"),
+        ],
+    );
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert!(
+        preview
+            .body
+            .contains("Send this to <span id=\"announce-count\">2</span> customers?")
+            && preview.body.contains("Not told: 1 who did not agree")
+            && preview
+                .body
+                .contains("We changed carriers &amp; &lt;now&gt; keep our dates."),
+        "{}",
+        preview.body
+    );
+    assert_eq!(stored_announcements(&app), 0, "a preview stores nothing");
+
+    // Confirmed: announced as pds areas announce does, then back to the page.
+    let done = post(
+        &app,
+        &path,
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("confirmed", "yes"),
+            ("text_sv", sv),
+            ("text_en", en),
+            ("wave", "w1"),
+        ],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    let location = done.header("location").unwrap().to_string();
+    let after = get(&app, &location, Some(&cookie));
+    assert!(
+        after.body.contains("Announced: 2 customers"),
+        "{}",
+        after.body
+    );
+    app.pds_ok(&["areas", "announce", "--survey", "s", "--send-now"]);
+    received_for(&anna, 2);
+    let to_anna = announcements_to(&anna);
+    assert_eq!(to_anna.len(), 1);
+    assert!(
+        text_of(&to_anna[0]).contains(sv),
+        "{}",
+        text_of(&to_anna[0])
+    );
+    received_for(&cy, 2);
+    let to_cy = announcements_to(&cy);
+    assert_eq!(to_cy.len(), 1);
+    let body = text_of(&to_cy[0]);
+    assert!(body.contains(en) && !body.contains(sv), "{body}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        announcements_to(&bo).is_empty(),
+        "Bo did not agree to be contacted"
+    );
+
+    // A second announcement for the same wave: the preview says that the two
+    // were told about it already.
+    let again = post(
+        &app,
+        &path,
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("text_sv", sv),
+            ("text_en", en),
+            ("wave", "w1"),
+        ],
+    );
+    assert!(
+        again
+            .body
+            .contains("2 of them were told about these waves already"),
+        "{}",
+        again.body
+    );
+}
+
+on_both_backends!(an_analyst_announces_an_area_from_the_dashboard);

@@ -1,18 +1,18 @@
 //! The respondent's form behind a personal link: what a customer sees when they
 //! make mistakes, come with a wrong or expired link, or type something hostile.
 
-use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{get, link_in, new_email, post_form, received_for, Backend, TestApp};
 
 /// Creates a survey from `folder`, invites one contact and returns their link.
 fn invited_customer(app: &TestApp, folder: &str, locale: &str) -> String {
-    app.pds_ok(&["survey", "create", "--template", folder, "--slug", "s"]);
-    let email = format!("{}@{}.example", unique("c"), unique("d"));
+    app.create_survey(folder, "s");
+    let email = new_email("c");
     let file = app.write_file(
         "c.csv",
         &format!("email,name,locale\n{email},Kim <i>Kund</i>,{locale}\n"),
     );
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w1"]);
+    app.invite("s", "w1");
     let mails = received_for(&email, 1);
     assert_eq!(mails.len(), 1);
     link_in(&mails[0], &app.base_url)

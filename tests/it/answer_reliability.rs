@@ -15,16 +15,15 @@ const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/d
 
 /// Creates survey `s`, invites `n` customers and returns their personal links.
 fn invited_customers(app: &TestApp, n: usize) -> Vec<String> {
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     let domain = unique("d");
     let emails: Vec<String> = (0..n).map(|i| format!("c{i}@{domain}.example")).collect();
     let mut csv = String::from("email,name,locale\n");
     for e in &emails {
         csv.push_str(&format!("{e},Kim Kund,sv\n"));
     }
-    let file = app.write_file("contacts.csv", &csv);
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w1"]);
+    app.import_contacts(&csv);
+    app.invite("s", "w1");
     emails
         .iter()
         .map(|e| link_in(&received_for(e, 1)[0], &app.base_url))
@@ -448,14 +447,7 @@ fn invitations_to_a_closed_survey_are_refused_with_the_reason() {
         toml.replace("closes = \"2027-06-30\"", "closes = \"2020-01-31\""),
     )
     .unwrap();
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        folder.to_str().unwrap(),
-        "--slug",
-        "old",
-    ]);
+    app.create_survey(folder.to_str().unwrap(), "old");
     let file = app.write_file(
         "c.csv",
         &format!("email,name,locale\n{}@x.example,Kim,sv\n", unique("c")),
@@ -500,18 +492,11 @@ fn a_checklist_answer_sent_while_the_lock_is_held_waits_in_the_inbox_with_its_it
     use pds::checklist::store::{answers_of, response_of_invitation};
     const CHECKLIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/checklist");
     let app = TestApp::spawn(Backend::Sqlite);
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        CHECKLIST,
-        "--slug",
-        "check",
-    ]);
-    let email = format!("{}@{}.example", unique("c"), unique("d"));
+    app.create_survey(CHECKLIST, "check");
+    let email = new_email("c");
     let file = app.write_file("c.csv", &format!("email,name,locale\n{email},Kim,en\n"));
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "check", "--wave", "w1"]);
+    app.invite("check", "w1");
     let link = link_in(&received_for(&email, 1)[0], &app.base_url);
     let mut lock = hold_write_lock(&app);
     let (status, page) = post_form(

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::common::{link_in, received_for, unique, Backend, TestApp};
+use crate::common::{link_in, new_email, received_for, Backend, TestApp};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
@@ -35,12 +35,7 @@ async fn customer_answers_on_a_phone_with_the_keyboard_alone() {
     let link = invited_customer(&app, "sv");
     in_browser("keyboard-form", Script::On, move |browser| async move {
         browser.goto(&link).await.expect("open the personal link");
-        browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("html.js"))
-            .await
-            .expect("the form script runs");
+        wait_for(&browser, "html.js").await;
         assert_no_console_errors(&browser, "the form").await;
         assert!(
             !is_shown(&browser, "#slot_2").await,
@@ -92,12 +87,7 @@ async fn customer_answers_on_a_phone_with_the_keyboard_alone() {
 
         tab_to(&browser, "#send").await;
         press(&browser, Key::Enter).await;
-        let thanks = browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("ol.mentions"))
-            .await
-            .expect("the thank-you page lists the problems");
+        let thanks = wait_for(&browser, "ol.mentions").await;
         assert_eq!(
             list_items(&thanks).await,
             [SECOND_PROBLEM, FIRST_PROBLEM],
@@ -171,12 +161,7 @@ async fn without_javascript_add_another_and_move_are_answered_by_the_server() {
             tab_to(&browser, "#send").await;
             press(&browser, Key::Enter).await;
 
-            let thanks = browser
-                .wait()
-                .at_most(WAIT)
-                .for_element(Locator::Css("ol.mentions"))
-                .await
-                .expect("the thank-you page lists the problems");
+            let thanks = wait_for(&browser, "ol.mentions").await;
             assert_eq!(list_items(&thanks).await, [SECOND_PROBLEM, FIRST_PROBLEM]);
         },
     )
@@ -194,17 +179,12 @@ async fn without_javascript_add_another_and_move_are_answered_by_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_empty_form_fits_a_phone_and_no_problems_is_two_taps_away() {
     let app = TestApp::spawn(Backend::Sqlite);
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     let links = invited_contacts(&app, &["en", "sv"]);
     in_browser("empty-form-height", Script::On, move |browser| async move {
         for (locale, link) in ["en", "sv"].iter().zip(&links) {
             browser.goto(link).await.expect("open the personal link");
-            browser
-                .wait()
-                .at_most(WAIT)
-                .for_element(Locator::Css("html.js"))
-                .await
-                .expect("the form script runs");
+            wait_for(&browser, "html.js").await;
             let height = browser
                 .execute("return document.documentElement.scrollHeight;", vec![])
                 .await
@@ -225,26 +205,9 @@ async fn the_empty_form_fits_a_phone_and_no_problems_is_two_taps_away() {
         }
         // The English customer had no problems: two taps, and nothing to reorder.
         browser.goto(&links[0]).await.expect("open the link again");
-        browser
-            .find(Locator::Css("#no_problems_yes"))
-            .await
-            .expect("the choice")
-            .click()
-            .await
-            .expect("tap “no problems”");
-        browser
-            .find(Locator::Css("#send"))
-            .await
-            .expect("the send button")
-            .click()
-            .await
-            .expect("tap send");
-        let lead = browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("p.lead"))
-            .await
-            .expect("the thank-you page");
+        click(&browser, "#no_problems_yes").await;
+        click(&browser, "#send").await;
+        let lead = wait_for(&browser, "p.lead").await;
         assert!(lead.text().await.expect("text").contains("no problems"));
         let body = browser.find(Locator::Css("main")).await.expect("main");
         let text = body.text().await.expect("text");
@@ -259,12 +222,7 @@ async fn the_error_summary_links_to_each_field_and_long_text_is_counted_not_cut(
     let link = invited_customer(&app, "en");
     in_browser("error-summary", Script::On, move |browser| async move {
         browser.goto(&link).await.expect("open the personal link");
-        browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("html.js"))
-            .await
-            .expect("the form script runs");
+        wait_for(&browser, "html.js").await;
         // Pasted text over the limit: the counter says so, nothing is cut.
         let long = "Leveransen kom sent. ".repeat(50);
         browser
@@ -280,19 +238,8 @@ async fn the_error_summary_links_to_each_field_and_long_text_is_counted_not_cut(
             .await
             .expect("counter");
         assert!(counter.text().await.expect("text").contains("50 too many"));
-        browser
-            .find(Locator::Css("#send"))
-            .await
-            .expect("send")
-            .click()
-            .await
-            .expect("tap send");
-        let summary = browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("#error-summary a"))
-            .await
-            .expect("an error summary with a link");
+        click(&browser, "#send").await;
+        let summary = wait_for(&browser, "#error-summary a").await;
         assert!(
             is_focused(&browser, "#error-summary").await,
             "the summary takes the focus"
@@ -321,7 +268,7 @@ async fn the_error_summary_links_to_each_field_and_long_text_is_counted_not_cut(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analyst_logs_in_and_sees_the_chart_and_the_areas_in_the_api_order() {
     let app = TestApp::spawn(Backend::Sqlite);
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     // 40 respondents, three areas with clearly different scores.
     let mut responses = String::from("respondent,wave,segment,rank,problem,area\n");
     for i in 0..40 {
@@ -333,14 +280,7 @@ async fn analyst_logs_in_and_sees_the_chart_and_the_areas_in_the_api_order() {
             responses.push_str(&format!("r{i},w1,,3,Ingen svarade i växeln,Kundtjänst\n"));
         }
     }
-    let file = app.write_file("responses.csv", &responses);
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "s",
-        file.to_str().unwrap(),
-    ]);
+    app.import_responses("s", &responses);
     app.pds_ok(&["code", "--survey", "s"]);
     let created = app.pds_ok(&["keys", "create", "--name", "b"]);
     let key = created
@@ -384,12 +324,7 @@ async fn analyst_logs_in_and_sees_the_chart_and_the_areas_in_the_api_order() {
             .goto(&format!("{base_url}/admin/surveys/s"))
             .await
             .expect("open the survey");
-        let chart = browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("#chart-scatter"))
-            .await
-            .expect("the frequency-by-importance chart");
+        let chart = wait_for(&browser, "#chart-scatter").await;
         assert_chart_is_drawn(&browser, &chart).await;
 
         let mut shown = Vec::new();
@@ -479,14 +414,10 @@ async fn assert_chart_is_drawn(browser: &Client, chart: &Element) {
 /// Creates survey `s` from the discovery template, invites one contact in `locale`
 /// and returns their personal link from the invitation email.
 pub(crate) fn invited_customer(app: &TestApp, locale: &str) -> String {
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
-    let email = format!("{}@{}.example", unique("c"), unique("d"));
-    let file = app.write_file(
-        "contacts.csv",
-        &format!("email,name,locale\n{email},Åsa Öberg,{locale}\n"),
-    );
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w1"]);
+    app.create_survey(DISCOVERY, "s");
+    let email = new_email("c");
+    app.import_contacts(&format!("email,name,locale\n{email},Åsa Öberg,{locale}\n"));
+    app.invite("s", "w1");
     let mails = received_for(&email, 1);
     assert_eq!(mails.len(), 1, "one invitation");
     link_in(&mails[0], &app.base_url)
@@ -494,17 +425,13 @@ pub(crate) fn invited_customer(app: &TestApp, locale: &str) -> String {
 
 /// Invites one contact per locale to survey `s`; their links, in that order.
 fn invited_contacts(app: &TestApp, locales: &[&str]) -> Vec<String> {
-    let emails: Vec<String> = locales
-        .iter()
-        .map(|_| format!("{}@{}.example", unique("c"), unique("d")))
-        .collect();
+    let emails: Vec<String> = locales.iter().map(|_| new_email("c")).collect();
     let mut csv = String::from("email,name,locale\n");
     for (email, locale) in emails.iter().zip(locales) {
         csv.push_str(&format!("{email},Åsa Öberg,{locale}\n"));
     }
-    let file = app.write_file("contacts.csv", &csv);
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w1"]);
+    app.import_contacts(&csv);
+    app.invite("s", "w1");
     emails
         .iter()
         .map(|email| link_in(&received_for(email, 1)[0], &app.base_url))
@@ -655,6 +582,25 @@ pub(crate) async fn save_screenshot(browser: &Client, name: &str) -> PathBuf {
 }
 
 /// Presses and releases one key, sent to whatever has the focus.
+/// Waits up to [`WAIT`] for the element `css` to appear and returns it.
+pub(crate) async fn wait_for(browser: &Client, css: &str) -> Element {
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}
+
+/// Waits for the element `css` and clicks it.
+pub(crate) async fn click(browser: &Client, css: &str) {
+    wait_for(browser, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
 pub(crate) async fn press(browser: &Client, key: Key) {
     keys(browser, &[key.into()]).await;
 }
@@ -704,7 +650,7 @@ async fn value_of(browser: &Client, css: &str) -> String {
 }
 
 /// Whether the element `css` is displayed (not `hidden`, not `display: none`).
-async fn is_shown(browser: &Client, css: &str) -> bool {
+pub(crate) async fn is_shown(browser: &Client, css: &str) -> bool {
     let element = browser
         .find(Locator::Css(css))
         .await
@@ -741,7 +687,7 @@ async fn top_of(browser: &Client, css: &str) -> f64 {
         .unwrap_or(f64::MAX)
 }
 
-async fn is_checked(browser: &Client, css: &str) -> bool {
+pub(crate) async fn is_checked(browser: &Client, css: &str) -> bool {
     let field = browser.find(Locator::Css(css)).await.expect("checkbox");
     field.is_selected().await.expect("checked")
 }

@@ -2,7 +2,9 @@
 //! the links in its email (a GET only asks, a POST acts); a customer who agreed to
 //! be contacted hears back in their own language, and nobody else does.
 
-use crate::common::{copy_folder, get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{
+    copy_folder, emails, get, link_in, post_form, received_for, unique, Backend, TestApp,
+};
 use diesel::prelude::*;
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
@@ -62,22 +64,10 @@ pub(crate) fn api(
     path: &str,
     body: Option<&str>,
 ) -> (u16, serde_json::Value) {
-    let agent = app.http();
-    let url = format!("{}{path}", app.base_url);
-    let auth = format!("Bearer {key}");
-    let mut response = match body {
-        None => agent.get(&url).header("Authorization", &auth).call(),
-        Some(json) => agent
-            .post(&url)
-            .header("Authorization", &auth)
-            .header("Content-Type", "application/json")
-            .send(json),
+    match body {
+        None => app.api_get(key, path),
+        Some(json) => app.api_call("POST", path, Some(key), Some(("application/json", json))),
     }
-    .expect("request");
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().expect("body");
-    let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-    (status, value)
 }
 
 fn token_of(link: &str) -> &str {
@@ -106,14 +96,14 @@ pub(crate) fn survey_folder(
 /// Creates survey `slug` from `folder`, imports `contacts` (email, name, locale)
 /// and invites them.
 pub(crate) fn study(app: &TestApp, folder: &str, slug: &str, contacts: &[(&str, &str, &str)]) {
-    app.pds_ok(&["survey", "create", "--template", folder, "--slug", slug]);
+    app.create_survey(folder, slug);
     let mut csv = String::from("email,name,locale\n");
     for (email, name, locale) in contacts {
         csv.push_str(&format!("{email},{name},{locale}\n"));
     }
     let file = app.write_file(&format!("{slug}.csv"), &csv);
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", slug, "--wave", "w1"]);
+    app.invite(slug, "w1");
 }
 
 /// The numbers of the cases `pds cases list` prints.
@@ -304,12 +294,7 @@ on_both_backends!(a_team_closes_the_loop_from_the_complaint_email);
 
 fn only_customers_who_agreed_and_are_still_subscribed_hear_back(backend: Backend) {
     let app = TestApp::spawn(backend);
-    let d = unique("f");
-    let (anna, bo, team) = (
-        format!("anna@{d}.example"),
-        format!("bo@{d}.example"),
-        format!("ops@{d}.example"),
-    );
+    let [anna, bo, team] = emails(["anna", "bo", "ops"]);
     let folder = survey_folder(&app, "study", &team, |_| {});
     study(
         &app,
@@ -338,10 +323,7 @@ fn only_customers_who_agreed_and_are_still_subscribed_hear_back(backend: Backend
     let ids = case_ids(&app, &["--status", "open"]);
     assert_eq!(ids.len(), 2, "{ids:?}");
     // One case is resolved over the API, the other from the terminal.
-    let key = app
-        .pds_ok(&["keys", "create", "--name", "ci"])
-        .trim()
-        .to_string();
+    let key = app.create_key("ci");
     let (status, acted) = api(
         &app,
         &key,
@@ -422,12 +404,7 @@ on_both_backends!(only_customers_who_agreed_and_are_still_subscribed_hear_back);
 
 fn anonymous_and_older_surveys_send_no_follow_up_and_old_links_expire(backend: Backend) {
     let app = TestApp::spawn(backend);
-    let d = unique("a");
-    let (anna, bo, team) = (
-        format!("anna@{d}.example"),
-        format!("bo@{d}.example"),
-        format!("ops@{d}.example"),
-    );
+    let [anna, bo, team] = emails(["anna", "bo", "ops"]);
     let anonymous = survey_folder(&app, "anonymous", &team, |f| {
         let toml = std::fs::read_to_string(f.join("survey.toml")).unwrap();
         std::fs::write(

@@ -3,7 +3,7 @@
 //! checklist survey; a broken checklist is refused with its file and line. Runs on
 //! SQLite and PostgreSQL.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{new_email, Backend, TestApp};
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
 const CHECKLIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/checklist");
@@ -32,25 +32,25 @@ fn csv_of(answers: &[(&str, &[&str])]) -> String {
     csv
 }
 
-/// A coded discovery survey `disc` in a fresh app.
+/// A coded discovery survey `disc` in a fresh app, from the shipped folder with
+/// Acme's trust lines instead of the example organisation's.
 fn coded_discovery(backend: Backend) -> TestApp {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        DISCOVERY,
-        "--slug",
-        "disc",
-    ]);
-    let file = app.write_file("answers.csv", &csv_of(ANSWERS));
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "disc",
-        file.to_str().unwrap(),
-    ]);
+    let folder = app.dir.path().join("acme-discovery");
+    crate::common::copy_folder(std::path::Path::new(DISCOVERY), &folder);
+    let toml = folder.join("survey.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("research@nordvik.example\"", "insights@acme.example\"")
+        .replace(
+            "https://nordvik.example/privacy",
+            "https://acme.example/privacy",
+        )
+        .replace("Nordvik Supply customer research", "Acme insights")
+        .replace("Questions about the study? Write to", "Ask Acme:");
+    std::fs::write(&toml, text).unwrap();
+    app.create_survey(folder.to_str().unwrap(), "disc");
+    app.import_responses("disc", &csv_of(ANSWERS));
     app.pds_ok(&["code", "--survey", "disc"]);
     app
 }
@@ -113,6 +113,16 @@ fn analyst_drafts_a_checklist_from_the_discovery_areas(backend: Backend) {
         "{survey_toml}"
     );
     assert!(out_dir.join("sv/form.html.hbs").is_file());
+    // Who customers can reach is the discovery survey's, not the template's.
+    for trust in [
+        "reply_to = \"insights@acme.example\"",
+        "privacy_url = \"https://acme.example/privacy\"",
+        "sender = \"Acme insights\"",
+        "contact = \"Ask Acme: research@nordvik.example",
+        "sender = \"Nordvik Supply kundundersökning\"",
+    ] {
+        assert!(survey_toml.contains(trust), "{trust}:\n{survey_toml}");
+    }
 
     // The analyst words the first item as a concrete problem and creates the survey.
     let edited = drafted.replace(
@@ -120,7 +130,7 @@ fn analyst_drafts_a_checklist_from_the_discovery_areas(backend: Backend) {
         "text.en = \"The delivery came later than promised\"",
     );
     std::fs::write(&path, edited).unwrap();
-    let created = app.pds_ok(&["survey", "create", "--template", out, "--slug", "check"]);
+    let created = app.create_survey(out, "check");
     assert!(created.contains("a checklist of 2 items"), "{created}");
 
     // Named areas come in the order named.
@@ -230,25 +240,15 @@ fn a_checklist_with_a_duplicate_id_is_refused_with_its_line() {
 fn checklist_with_a_response(app: &TestApp) -> i64 {
     use diesel::prelude::*;
     use pds::db::schema::{responses, surveys};
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        CHECKLIST,
-        "--slug",
+    app.create_survey(CHECKLIST, "check");
+    app.import_responses(
         "check",
-    ]);
-    let file = app.write_file(
-        "answers.csv",
-        "respondent,wave,segment,rank,problem,area\nr01,2027-H1,,,,\n",
+        "respondent,wave,item,experienced\n\
+         r01,2027-H1,late-delivery,never\n\
+         r01,2027-H1,damaged-goods,never\n\
+         r01,2027-H1,invoice-errors,never\n\
+         r01,2027-H1,hard-to-reach,never\n",
     );
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "check",
-        file.to_str().unwrap(),
-    ]);
     let mut conn = app.db.conn().unwrap();
     let survey: i64 = surveys::table
         .filter(surveys::slug.eq("check"))
@@ -388,22 +388,15 @@ fn items_shown(page: &str) -> Vec<String> {
 }
 
 fn customer_answers_the_checklist_from_the_emailed_link(backend: Backend) {
-    use crate::common::{get, link_in, post_form, received_for, unique};
+    use crate::common::{get, link_in, post_form, received_for};
     use pds::checklist::store::{answers_of, response_of_invitation};
 
     let app = TestApp::spawn(backend);
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        CHECKLIST,
-        "--slug",
-        "check",
-    ]);
-    let email = format!("{}@{}.example", unique("c"), unique("d"));
+    app.create_survey(CHECKLIST, "check");
+    let email = new_email("c");
     let file = app.write_file("c.csv", &format!("email,name,locale\n{email},Kim,en\n"));
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "check", "--wave", "w1"]);
+    app.invite("check", "w1");
     let mails = received_for(&email, 1);
     let link = link_in(&mails[0], &app.base_url);
     let agent = app.http();

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{args, get, link_in, post_form, received_for, unique, Backend, TestApp};
 
 const CHECKLIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/checklist");
 const ITEMS: [&str; 4] = [
@@ -194,31 +194,16 @@ fn failure(app: &TestApp, args: &[&str]) -> String {
 /// and 4 current customers in wave w2. Returns the customers' w1 answers and the
 /// staff's.
 fn answered_checklist(app: &TestApp) -> (Vec<Vec<ItemAnswer>>, Vec<Vec<ItemAnswer>>) {
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        CHECKLIST,
-        "--slug",
-        "check",
-    ]);
+    app.create_survey(CHECKLIST, "check");
     let segments = ["current", "lost"].repeat(6);
     let customers = import_contacts(app, "cust", "customer", &segments);
     let staff = import_contacts(app, "staff", "staff", &["staff"; 4]);
-    let invited = app.pds_ok(&["invite", "--survey", "check", "--wave", "w1"]);
+    let invited = app.invite("check", "w1");
     assert!(
         invited.contains("Queued 12 invitations"),
         "customers only: {invited}"
     );
-    let invited = app.pds_ok(&[
-        "invite",
-        "--survey",
-        "check",
-        "--wave",
-        "w1",
-        "--audience",
-        "staff",
-    ]);
+    let invited = app.pds_ok(&args("invite --survey check --wave w1 --audience staff"));
     assert!(invited.contains("Queued 4 invitations"), "{invited}");
 
     let mut given = Vec::new();
@@ -384,17 +369,9 @@ fn checklist_results_show_every_section(backend: Backend) {
     assert_eq!(change["test"], "two-proportion-z-v1");
 
     // The table and CSV carry the same figures with their names.
-    let table = app.pds_ok(&[
-        "results",
-        "--survey",
-        "check",
-        "--wave",
-        "w1",
-        "--bootstrap",
-        "200",
-        "--top",
-        "2",
-    ]);
+    let table = app.pds_ok(&args(
+        "results --survey check --wave w1 --bootstrap 200 --top 2",
+    ));
     for words in [
         "n = 12 customers",
         "crawford-v1",
@@ -405,17 +382,9 @@ fn checklist_results_show_every_section(backend: Backend) {
     ] {
         assert!(table.contains(words), "{words}: {table}");
     }
-    let csv = app.pds_ok(&[
-        "results",
-        "--survey",
-        "check",
-        "--wave",
-        "w1",
-        "--format",
-        "csv",
-        "--bootstrap",
-        "200",
-    ]);
+    let csv = app.pds_ok(&args(
+        "results --survey check --wave w1 --format csv --bootstrap 200",
+    ));
     assert!(csv.starts_with("survey,wave,section,id,label"), "{csv}");
     assert!(
         csv.lines()
@@ -431,15 +400,7 @@ fn checklist_results_show_every_section(backend: Backend) {
     // Bad views are refused with what to fix.
     let err = failure(
         &app,
-        &[
-            "results",
-            "--survey",
-            "check",
-            "--wave",
-            "w1",
-            "--compare-wave",
-            "w9",
-        ],
+        &args("results --survey check --wave w1 --compare-wave w9"),
     );
     assert!(err.contains("no wave \"w9\""), "{err}");
     let err = failure(&app, &["results", "--survey", "check", "--by", "region"]);
@@ -452,10 +413,7 @@ fn checklist_results_show_every_section(backend: Backend) {
 }
 
 fn api_and_dashboard_show_the_checklist(app: &TestApp) {
-    let key = app
-        .pds_ok(&["keys", "create", "--name", "analyst"])
-        .trim()
-        .to_string();
+    let key = app.create_key("analyst");
     let agent = app.http();
     let url = format!(
         "{}/api/surveys/check/results?wave=w1&bootstrap=200&top=2",

@@ -88,7 +88,7 @@ fn import(app: &TestApp, name: &str, csv: &str) {
 
 fn wave_two_is_coded_like_wave_one(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&["survey", "create", "--template", TEMPLATE, "--slug", "s"]);
+    app.create_survey(TEMPLATE, "s");
     import(&app, "wave1.csv", &csv_of("2026-H1", WAVE_1));
     app.pds_ok(&["code", "--survey", "s"]);
 

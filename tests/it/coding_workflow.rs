@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::{Backend, TestApp};
+use crate::common::{args, Backend, TestApp};
 use diesel::prelude::*;
 use pds::db::schema::{mentions, responses};
 use serde_json::Value;
@@ -119,29 +119,14 @@ fn assert_nothing_lost_or_doubled(app: &TestApp, total: usize) {
 
 fn analyst_codes_and_decisions_survive_a_rerun(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&["survey", "create", "--template", TEMPLATE, "--slug", "s"]);
-    let file = app.write_file("answers.csv", &csv_of(ANSWERS));
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "s",
-        file.to_str().unwrap(),
-    ]);
+    app.create_survey(TEMPLATE, "s");
+    app.import_responses("s", &csv_of(ANSWERS));
     let total: usize = ANSWERS.iter().map(|a| a.1.len()).sum();
 
     // Before coding, results rank only the imported area and list the rest apart.
     let r = json(
         &app,
-        &[
-            "results",
-            "--survey",
-            "s",
-            "--format",
-            "json",
-            "--bootstrap",
-            "50",
-        ],
+        &args("results --survey s --format json --bootstrap 50"),
     );
     assert_eq!(r["areas"].as_array().unwrap().len(), 1, "{r:#}");
     assert_eq!(r["uncoded"]["not_yet_coded"], (total - 1) as u64);
@@ -354,14 +339,7 @@ fn analyst_codes_and_decisions_survive_a_rerun(backend: Backend) {
         &["no parking space at the warehouse again", "🙂🙂"],
         "",
     )];
-    let file = app.write_file("more.csv", &csv_of(more));
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "s",
-        file.to_str().unwrap(),
-    ]);
+    app.import_responses("s", &csv_of(more));
     let l = list(&app);
     assert_eq!(l["not_yet_coded"], 2);
     app.pds_ok(&["code", "--survey", "s"]);
@@ -377,15 +355,7 @@ fn analyst_codes_and_decisions_survive_a_rerun(backend: Backend) {
     // Results rank the coded areas; the unplaced mention is listed apart.
     let r = json(
         &app,
-        &[
-            "results",
-            "--survey",
-            "s",
-            "--format",
-            "json",
-            "--bootstrap",
-            "100",
-        ],
+        &args("results --survey s --format json --bootstrap 100"),
     );
     let areas = r["areas"].as_array().unwrap();
     let labels: Vec<&str> = areas.iter().map(|a| a["area"].as_str().unwrap()).collect();
@@ -423,7 +393,7 @@ on_both_backends!(analyst_codes_and_decisions_survive_a_rerun);
 /// Odd input keeps its text exactly as written and is coded without trouble.
 fn odd_mentions_keep_their_words(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&["survey", "create", "--template", TEMPLATE, "--slug", "s"]);
+    app.create_survey(TEMPLATE, "s");
     let answers: &[(&str, &[&str], &str)] = &[
         ("a", &["placeholder one"], ""),
         ("b", &["placeholder two"], ""),
@@ -435,14 +405,7 @@ fn odd_mentions_keep_their_words(backend: Backend) {
         ),
         ("e", &["Leveransen was late igen, very sent!"], ""),
     ];
-    let file = app.write_file("odd.csv", &csv_of(answers));
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "s",
-        file.to_str().unwrap(),
-    ]);
+    app.import_responses("s", &csv_of(answers));
     // Longer and emptier than the form allows, stored by some other door.
     let long = "leverans ".repeat(1_111) + "ö";
     let mut conn = app.db.conn().unwrap();
@@ -480,15 +443,7 @@ fn odd_mentions_keep_their_words(backend: Backend) {
     assert_nothing_lost_or_doubled(&app, 5);
     let r = json(
         &app,
-        &[
-            "results",
-            "--survey",
-            "s",
-            "--format",
-            "json",
-            "--bootstrap",
-            "50",
-        ],
+        &args("results --survey s --format json --bootstrap 50"),
     );
     let shown: Vec<&str> = r["uncoded"]["texts"]
         .as_array()
@@ -506,15 +461,7 @@ fn odd_mentions_keep_their_words(backend: Backend) {
         shown.contains(&""),
         "the empty mention is listed, not lost: {shown:?}"
     );
-    let csv = app.pds_ok(&[
-        "results",
-        "--survey",
-        "s",
-        "--format",
-        "csv",
-        "--bootstrap",
-        "50",
-    ]);
+    let csv = app.pds_ok(&args("results --survey s --format csv --bootstrap 50"));
     assert!(csv.contains("uncoded"), "{csv}");
 }
 
@@ -529,16 +476,8 @@ fn broken_codebook_is_refused_with_its_line(backend: Backend) {
     let broken =
         "[[area]]\nid = \"late\"\nlabel = { en = \"Late\" }\nkeywords = [\n  \"lev*rans\",\n]\n";
     std::fs::write(folder.join("codebook.toml"), broken).unwrap();
-    let out = app.pds(&[
-        "survey",
-        "create",
-        "--template",
-        folder.to_str().unwrap(),
-        "--slug",
-        "b",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, stderr) = app.create_survey_fails(folder.to_str().unwrap(), "b");
+    assert_eq!(code, Some(2));
     assert!(
         stderr.contains("codebook.toml line 5: area \"late\": keyword \"lev*rans\""),
         "{stderr}"
@@ -546,7 +485,7 @@ fn broken_codebook_is_refused_with_its_line(backend: Backend) {
     let out = app.pds(&["survey", "check", "--template", folder.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
 
-    app.pds_ok(&["survey", "create", "--template", TEMPLATE, "--slug", "s"]);
+    app.create_survey(TEMPLATE, "s");
     let shown = app.pds_ok(&["areas", "codebook", "--survey", "s"]);
     assert!(shown.contains("id = \"late-delivery\""), "{shown}");
     let file = app.write_file(

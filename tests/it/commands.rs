@@ -1,7 +1,7 @@
 //! The command line as an analyst meets it: bad input is refused with messages that
 //! say what to fix, and nothing half-written is left behind.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{args, run_demo, Backend, TestApp};
 
 #[test]
 fn a_contacts_file_with_bad_rows_imports_nothing_and_names_each_line() {
@@ -51,16 +51,8 @@ fn a_broken_survey_folder_is_reported_file_by_file() {
         "[survey]\ndefault_locale = \"en\"\nlocales = [\"en\", \"fi\"]\nmax_problems = 0\n\n[locale.en]\ntitle = \"T\"\nquestion = \"Q\"\norganisation = \"O\"\n",
     )
     .unwrap();
-    let out = app.pds(&[
-        "survey",
-        "create",
-        "--template",
-        folder.to_str().unwrap(),
-        "--slug",
-        "b",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = app.create_survey_fails(folder.to_str().unwrap(), "b");
+    assert_eq!(code, Some(2));
     assert!(err.contains("unknown locale \"fi\""), "{err}");
     assert!(err.contains("max_problems is 0"), "{err}");
     let out = app.pds_ok(&["survey", "list"]);
@@ -91,17 +83,7 @@ fn unknown_survey_and_wave_are_named() {
 #[test]
 fn the_demo_runs_a_whole_study_and_writes_results_csv() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pds"))
-        .args(["demo", "--dir", "study"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_demo(dir.path(), &[]);
     assert!(
         stdout.contains("joint-v1") && stdout.contains("n = 150"),
         "{stdout}"
@@ -145,14 +127,38 @@ fn the_demo_runs_a_whole_study_and_writes_results_csv() {
         "a row per team: {stats}"
     );
     assert_eq!(
-        invitations, 200,
-        "one .eml per invitation, each with a personal link"
+        invitations,
+        200 + 300 + 30,
+        "one .eml per invitation, each with a personal link: discovery, then the checklist's customers and staff"
     );
     assert!(
         complaints > 0,
         "routed complaints were delivered to the teams too"
     );
     assert!(stdout.contains(&format!("{complaints} emails")), "{stdout}");
+
+    // Phase 2: a checklist of the top areas, answered over HTTP by customers in
+    // three segments and by staff; its ranking, segments and the staff gap.
+    let phase2 = stdout
+        .split("phase 2:")
+        .nth(1)
+        .expect("the checklist phase");
+    for words in [
+        "drafted a checklist of the top 8 areas (late-delivery,",
+        "300 customers and 30 staff followed their link and answered every item over HTTP",
+        "n = 300 customers",
+        "joint-v1",
+        "lost: n = 100",
+        "chi-square-v1",
+        "customers n = 300, staff n = 30",
+        "Kendall tau-b",
+        "Blind spots (customers' top 5, staff rank below):",
+    ] {
+        assert!(phase2.contains(words), "{words}:\n{phase2}");
+    }
+    let drafted =
+        std::fs::read_to_string(dir.path().join("study/checklist/checklist.toml")).unwrap();
+    assert_eq!(drafted.matches("[[item]]").count(), 8, "{drafted}");
     let csv = std::fs::read_to_string(dir.path().join("study/results.csv")).unwrap();
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let rows: Vec<_> = reader.records().map(|r| r.unwrap()).collect();
@@ -174,7 +180,7 @@ fn the_demo_runs_a_whole_study_and_writes_results_csv() {
 fn a_segment_is_invited_on_its_own_and_the_rest_later() {
     let app = TestApp::spawn(Backend::Sqlite);
     let template = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
-    app.pds_ok(&["survey", "create", "--template", template, "--slug", "seg"]);
+    app.create_survey(template, "seg");
     let domain = crate::common::unique("seg");
     let file = app.write_file(
         "c.csv",
@@ -183,15 +189,9 @@ fn a_segment_is_invited_on_its_own_and_the_rest_later() {
         ),
     );
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    let out = app.pds_ok(&[
-        "invite",
-        "--survey",
-        "seg",
-        "--wave",
-        "w",
-        "--segment",
-        "customer_type=lost",
-    ]);
+    let out = app.pds_ok(&args(
+        "invite --survey seg --wave w --segment customer_type=lost",
+    ));
     assert!(
         out.contains("Queued 2 invitations") && out.contains("1 outside the segment"),
         "{out}"
@@ -200,7 +200,7 @@ fn a_segment_is_invited_on_its_own_and_the_rest_later() {
         crate::common::received_for(&format!("c@{domain}.example"), 1).len(),
         1
     );
-    let out = app.pds_ok(&["invite", "--survey", "seg", "--wave", "w"]);
+    let out = app.invite("seg", "w");
     assert!(
         out.contains("Queued 1 invitations") && out.contains("2 invited before"),
         "{out}"
@@ -210,15 +210,7 @@ fn a_segment_is_invited_on_its_own_and_the_rest_later() {
         1
     );
 
-    let out = app.pds(&[
-        "invite",
-        "--survey",
-        "seg",
-        "--wave",
-        "w",
-        "--segment",
-        "lost",
-    ]);
+    let out = app.pds(&args("invite --survey seg --wave w --segment lost"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("column=value"));
 }

@@ -637,12 +637,11 @@ fn confirmed_answers_survive_a_killed_server(backend: Backend) {
 
     // A study whose late-delivery complaints go to the logistics team; every
     // customer is invited by email.
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     let routing = app.write_file("routing.toml", &routing_toml(&team));
     app.pds_ok(&["route", "set", "--survey", "s", routing.to_str().unwrap()]);
-    let file = app.write_file("contacts.csv", &contacts_csv("c", &d, CUSTOMERS));
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w1"]);
+    app.import_contacts(&contacts_csv("c", &d, CUSTOMERS));
+    app.invite("s", "w1");
     let customers = invited_customers(&sink, &app.base_url);
     assert_eq!(customers.len(), CUSTOMERS, "every invitation arrived");
     let crowd = &customers[..CUSTOMERS - LATECOMERS];

@@ -3,7 +3,7 @@
 //! wave views, the customers' own words (escaped), and coding review forms that
 //! need the session's CSRF token. Runs on SQLite and PostgreSQL.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{emails, Backend, TestApp};
 use serde_json::Value;
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
@@ -26,7 +26,7 @@ pub(crate) struct Page {
 }
 
 impl Page {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -57,7 +57,7 @@ pub(crate) fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> Page {
     page(r.call().expect("GET"))
 }
 
-fn post(app: &TestApp, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Page {
+pub(crate) fn post(app: &TestApp, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Page {
     let mut r = browser().post(&format!("{}{path}", app.base_url));
     if let Some(c) = cookie {
         r = r.header("Cookie", c);
@@ -68,7 +68,7 @@ fn post(app: &TestApp, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) 
 /// Forty respondents in two waves and two segments, with areas named in the file;
 /// one customer wrote a script tag.
 pub(crate) fn study(app: &TestApp) {
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     let mut csv = String::from("respondent,wave,segment,rank,problem,area\n");
     for i in 0..40 {
         let wave = if i % 2 == 0 { "w1" } else { "w2" };
@@ -96,21 +96,11 @@ pub(crate) fn study(app: &TestApp) {
             csv.push_str(&format!("r{i},{wave},{segment},,,\n"));
         }
     }
-    let file = app.write_file("answers.csv", &csv);
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "s",
-        file.to_str().unwrap(),
-    ]);
+    app.import_responses("s", &csv);
 }
 
 pub(crate) fn log_in(app: &TestApp) -> String {
-    let key = app
-        .pds_ok(&["keys", "create", "--name", "a"])
-        .trim()
-        .to_string();
+    let key = app.create_key("a");
     let response = post(app, "/admin/login", None, &[("key", &key)]);
     assert_eq!(response.status, 303, "{}", response.body);
     assert_eq!(response.header("location"), Some("/admin"));
@@ -123,7 +113,7 @@ pub(crate) fn log_in(app: &TestApp) -> String {
     set_cookie.split(';').next().unwrap().to_string()
 }
 
-fn csrf_of(body: &str) -> String {
+pub(crate) fn csrf_of(body: &str) -> String {
     let at = body.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     body[at..at + 64].to_string()
 }
@@ -431,7 +421,7 @@ fn a_revoked_key_ends_its_sessions() {
 #[test]
 fn hostile_segment_values_and_area_names_are_shown_as_text() {
     let app = TestApp::spawn(Backend::Sqlite);
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     let segment = "<img src=x onerror=alert(1)>";
     let area = "<script>alert('area')</script>";
     let mut csv = String::from("respondent,wave,segment,rank,problem,area\n");
@@ -441,14 +431,7 @@ fn hostile_segment_values_and_area_names_are_shown_as_text() {
             "r{i},w1,\"{seg}\",1,\"The parcel was late\",\"{area}\"\n"
         ));
     }
-    let file = app.write_file("answers.csv", &csv);
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "s",
-        file.to_str().unwrap(),
-    ]);
+    app.import_responses("s", &csv);
     let cookie = log_in(&app);
     for path in ["/admin/surveys/s", "/admin/surveys/s?by=segment"] {
         let page = get(&app, path, Some(&cookie));
@@ -476,21 +459,14 @@ fn hostile_segment_values_and_area_names_are_shown_as_text() {
 /// ranks, segment and answer date; a move is confirmed, then undone.
 fn new_answers_are_coded_from_the_dashboard_and_a_move_is_undone(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     let mut csv = String::from("respondent,wave,segment,rank,problem\n");
     for i in 0..12 {
         let kind = if i % 2 == 0 { "current" } else { "lost" };
         csv.push_str(&format!("r{i},w1,{kind},1,The delivery was late\n"));
         csv.push_str(&format!("r{i},w1,{kind},2,The invoice had errors\n"));
     }
-    let file = app.write_file("answers.csv", &csv);
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "s",
-        file.to_str().unwrap(),
-    ]);
+    app.import_responses("s", &csv);
     let cookie = log_in(&app);
     let cookie = Some(cookie.as_str());
 
@@ -594,14 +570,9 @@ on_both_backends!(new_answers_are_coded_from_the_dashboard_and_a_move_is_undone)
 /// dashboard, filtered by status, acknowledged together, and each case's page has
 /// the words, the history and what cannot be done any more, in words.
 fn cases_are_listed_filtered_and_acknowledged_together(backend: Backend) {
-    use crate::common::{link_in, post_form, received_for, unique};
+    use crate::common::{link_in, post_form, received_for};
     let app = TestApp::spawn(backend);
-    let d = unique("dc");
-    let (anna, bo, team) = (
-        format!("anna@{d}.example"),
-        format!("bo@{d}.example"),
-        format!("ops@{d}.example"),
-    );
+    let [anna, bo, team] = emails(["anna", "bo", "ops"]);
     let folder = crate::cases::survey_folder(&app, "study", &team, |_| {});
     crate::cases::study(
         &app,

@@ -10,7 +10,7 @@ use fantoccini::wd::Capabilities;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
-use crate::browser::{in_browser_with, save_screenshot, Script, WAIT};
+use crate::browser::{click, in_browser_with, save_screenshot, wait_for, Script, WAIT};
 use crate::common::{Backend, TestApp};
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
@@ -39,7 +39,7 @@ const AREAS: [&str; 15] = [
 
 /// 150 respondents in two waves and two segments; identical texts within an area.
 fn study(app: &TestApp) {
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     let mut csv = String::from("respondent,wave,segment,rank,problem,area\n");
     for i in 0..150 {
         let wave = if i < 75 { "w1" } else { "w2" };
@@ -58,23 +58,7 @@ fn study(app: &TestApp) {
             csv.push_str(&format!("r{i},{wave},{segment},,,\n"));
         }
     }
-    let file = app.write_file("answers.csv", &csv);
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "s",
-        file.to_str().unwrap(),
-    ]);
-}
-
-fn key_of(app: &TestApp) -> String {
-    let created = app.pds_ok(&["keys", "create", "--name", "analyst"]);
-    created
-        .split_whitespace()
-        .find(|w| w.starts_with("pds_"))
-        .unwrap_or_else(|| panic!("no key in: {created}"))
-        .to_string()
+    app.import_responses("s", &csv);
 }
 
 fn desktop(_: &mut Capabilities) {}
@@ -100,43 +84,22 @@ async fn sign_in_on(browser: &Client, base_url: &str, key: &str, size: (u32, u32
         .send_keys(key)
         .await
         .expect("type the key");
-    browser
-        .find(Locator::Css("form.login button[type=submit]"))
-        .await
-        .expect("the sign-in button")
-        .click()
-        .await
-        .expect("sign in");
-    browser
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("table#surveys"))
-        .await
-        .expect("signed in: the survey list");
+    click(browser, "form.login button[type=submit]").await;
+    wait_for(browser, "table#surveys").await;
 }
 
+/// The text of the element `css`. After a click that loads a page, the element
+/// found may be the old page's and go stale before it is read: then it is found
+/// again on the new page.
 async fn text_of(browser: &Client, css: &str) -> String {
-    browser
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .expect("its text")
-}
-
-async fn click(browser: &Client, css: &str) {
-    browser
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        match wait_for(browser, css).await.text().await {
+            Ok(text) => return text,
+            Err(e) if std::time::Instant::now() > deadline => panic!("the text of {css}: {e}"),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
 }
 
 /// How far down the page (CSS pixels from the top of the document) an element ends.
@@ -182,7 +145,7 @@ async fn download(browser: &Client, path: &str) -> (u64, String, Vec<u8>) {
 async fn the_survey_page_says_what_to_fix_first_on_the_first_screen() {
     let app = TestApp::spawn(Backend::Sqlite);
     study(&app);
-    let key = key_of(&app);
+    let key = app.create_key("analyst");
     let base_url = app.base_url.clone();
     in_browser_with(
         "dashboard-first-screen",
@@ -306,7 +269,7 @@ async fn shared_strings(browser: &Client, path: &str) -> String {
 async fn a_merge_asks_first_and_can_be_undone_without_javascript() {
     let app = TestApp::spawn(Backend::Sqlite);
     study(&app);
-    let key = key_of(&app);
+    let key = app.create_key("analyst");
     let base_url = app.base_url.clone();
     in_browser_with(
         "dashboard-merge-undo",
@@ -469,10 +432,7 @@ async fn a_team_member_resolves_a_case_from_a_phone() {
         ("consent_1", "yes"),
     ];
     assert_eq!(post_form(&app.http(), &link, &answer).0, 200);
-    let key = app
-        .pds_ok(&["keys", "create", "--name", "ops"])
-        .trim()
-        .to_string();
+    let key = app.create_key("ops");
     let base = app.base_url.clone();
     in_browser_with(
         "case-on-a-phone",

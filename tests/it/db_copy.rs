@@ -123,6 +123,17 @@ fn the_demo_moves_into_postgres_every_row_intact() {
     ));
     let merge = ["areas", "merge", "--survey", "demo", "1", "12"];
     ok(pds(dir.path(), &sqlite_url, &merge));
+    // A checklist saved half-way by someone who has not sent it yet.
+    let mut sqlite = SqliteConnection::establish(&sqlite_path.to_string_lossy()).unwrap();
+    let saved = diesel::sql_query(
+        "INSERT INTO checklist_drafts (invitation_id, answers, updated_at) \
+         SELECT i.id, '{\"problem_1\": \"Slow replies\"}', '2026-12-01 10:00:00.5' \
+         FROM invitations i WHERE NOT EXISTS \
+           (SELECT 1 FROM responses r WHERE r.invitation_id = i.id) LIMIT 1",
+    )
+    .execute(&mut sqlite)
+    .unwrap();
+    assert_eq!(saved, 1, "the demo leaves an invitation unanswered");
     let pg_url = fresh_database(Backend::Postgres, dir.path());
 
     let report = ok(pds(
@@ -152,6 +163,7 @@ fn the_demo_moves_into_postgres_every_row_intact() {
         "case_links",
         "coding_decisions",
         "api_keys",
+        "checklist_drafts",
     ] {
         assert!(
             filled.contains(&table),
@@ -184,5 +196,9 @@ fn the_demo_moves_into_postgres_every_row_intact() {
     let surveys: Vec<Name> = diesel::sql_query("SELECT slug AS name FROM surveys")
         .load(&mut pg)
         .unwrap();
-    assert_eq!(surveys.len(), 1, "the refused copy added nothing");
+    assert_eq!(
+        surveys.len(),
+        2,
+        "the refused copy added nothing to the demo's two surveys (discovery and checklist)"
+    );
 }

@@ -11,14 +11,10 @@ fn customer_answers_from_the_emailed_link(backend: Backend) {
     let anna = format!("anna@{domain}");
     let john = format!("john@{domain}");
 
-    let out = app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
+    let out = app.create_survey(
         concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery"),
-        "--slug",
         "study",
-    ]);
+    );
     assert!(out.contains("Created survey study"), "{out}");
 
     let csv = format!(
@@ -28,7 +24,7 @@ fn customer_answers_from_the_emailed_link(backend: Backend) {
     let out = app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
     assert!(out.contains("Imported 2 new"), "{out}");
 
-    let out = app.pds_ok(&["invite", "--survey", "study", "--wave", "2026-H2"]);
+    let out = app.invite("study", "2026-H2");
     assert!(out.contains("Queued 2 invitations"), "{out}");
     assert!(out.contains("Delivered 2 emails"), "{out}");
 
@@ -69,7 +65,7 @@ fn customer_answers_from_the_emailed_link(backend: Backend) {
     assert!(!john_html.contains("<b>"), "{john_html}");
 
     // Running the invitation again sends nothing new.
-    let out = app.pds_ok(&["invite", "--survey", "study", "--wave", "2026-H2"]);
+    let out = app.invite("study", "2026-H2");
     assert!(
         out.contains("Queued 0 invitations") && out.contains("2 invited before"),
         "{out}"

@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 
 use crate::common::{
-    get, link_in, post_form, received_for, routing_toml, unique, Backend, SmtpSink, TestApp,
+    args, emails, get, link_in, post_form, received_for, routing_toml, unique, Backend, SmtpSink,
+    TestApp,
 };
 use diesel::prelude::*;
 
@@ -20,7 +21,7 @@ fn parse(raw: &[u8]) -> mail_parser::Message<'_> {
 /// Creates survey `s` with routing to `team`, imports `contacts` (email, name,
 /// locale, customer_type) and invites them all.
 fn study(app: &TestApp, team: &str, contacts: &[(&str, &str, &str, &str)]) {
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     let routing = app.write_file("routing.toml", &routing_toml(team));
     let out = app.pds_ok(&["route", "set", "--survey", "s", routing.to_str().unwrap()]);
     assert!(out.contains("1 rules to 1 teams"), "{out}");
@@ -28,19 +29,13 @@ fn study(app: &TestApp, team: &str, contacts: &[(&str, &str, &str, &str)]) {
     for (email, name, locale, kind) in contacts {
         csv.push_str(&format!("{email},{name},{locale},{kind}\n"));
     }
-    let file = app.write_file("contacts.csv", &csv);
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w1"]);
+    app.import_contacts(&csv);
+    app.invite("s", "w1");
 }
 
 fn routed_complaints_reach_the_team_once(backend: Backend) {
     let app = TestApp::spawn(backend);
-    let d = unique("r");
-    let (anna, bo, team) = (
-        format!("anna@{d}.example"),
-        format!("bo@{d}.example"),
-        format!("ops@{d}.example"),
-    );
+    let [anna, bo, team] = emails(["anna", "bo", "ops"]);
     study(
         &app,
         &team,
@@ -137,15 +132,10 @@ on_both_backends!(routed_complaints_reach_the_team_once);
 
 fn reminders_go_only_to_those_who_have_not_answered_or_unsubscribed(backend: Backend) {
     let app = TestApp::spawn(backend);
-    let d = unique("u");
-    let (a, b, c) = (
-        format!("a@{d}.example"),
-        format!("b@{d}.example"),
-        format!("c@{d}.example"),
-    );
+    let [a, b, c, team] = emails(["a", "b", "c", "ops"]);
     study(
         &app,
-        &format!("ops@{d}.example"),
+        &team,
         &[
             (&a, "A", "en", "current"),
             (&b, "Björn Öst", "sv", "current"),
@@ -190,9 +180,7 @@ fn reminders_go_only_to_those_who_have_not_answered_or_unsubscribed(backend: Bac
     // A answers; B does not; C unsubscribed. Only B is reminded, with a working link.
     let a_link = link_in(&received_for(&a, 1)[0], &app.base_url);
     assert_eq!(post_form(&agent, &a_link, &[("no_problems", "yes")]).0, 200);
-    let out = app.pds_ok(&[
-        "remind", "--survey", "s", "--wave", "w1", "--after", "0s", "--max", "1",
-    ]);
+    let out = app.pds_ok(&args("remind --survey s --wave w1 --after 0s --max 1"));
     assert!(
         out.contains("Queued 1 reminders")
             && out.contains("1 answered")
@@ -216,16 +204,14 @@ fn reminders_go_only_to_those_who_have_not_answered_or_unsubscribed(backend: Bac
     };
     let (status, _) = get(&agent, &reminder_link);
     assert_eq!(status, 200, "the reminder's link opens the form");
-    let out = app.pds_ok(&[
-        "remind", "--survey", "s", "--wave", "w1", "--after", "0s", "--max", "1",
-    ]);
+    let out = app.pds_ok(&args("remind --survey s --wave w1 --after 0s --max 1"));
     assert!(
         out.contains("Queued 0 reminders") && out.contains("1 reminded 1 times"),
         "{out}"
     );
 
     // An unsubscribed contact is never emailed again, by any command.
-    let out = app.pds_ok(&["invite", "--survey", "s", "--wave", "w2"]);
+    let out = app.invite("s", "w2");
     assert!(
         out.contains("Queued 2 invitations") && out.contains("1 unsubscribed"),
         "{out}"
@@ -314,13 +300,13 @@ fn a_refused_recipient_is_marked_failed_with_the_servers_answer_and_the_rest_are
     let app = TestApp::spawn_with_smtp(Backend::Sqlite, &sink.url());
     let good1 = format!("g1@{d}.example");
     let good2 = format!("g2@{d}.example");
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     let file = app.write_file(
         "c.csv",
         &format!("email,name,locale\n{good1},G1,en\n{bad},Bad,en\n{good2},G2,sv\n"),
     );
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    let out = app.pds_ok(&["invite", "--survey", "s", "--wave", "w"]);
+    let out = app.invite("s", "w");
     let status = app.pds_ok(&["outbox", "status"]);
     assert!(
         out.contains("Delivered 2 emails") && out.contains("1 failed"),
@@ -337,7 +323,7 @@ fn a_worker_killed_mid_batch_loses_nothing() {
     let sink = SmtpSink::start(crate::common::free_port(), dir.path(), &[]);
     let app = TestApp::spawn_with_smtp(Backend::Sqlite, &sink.url());
     let d = unique("kill");
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     let mut csv = String::from("email,name,locale\n");
     for i in 0..300 {
         csv.push_str(&format!("k{i}@{d}.example,K {i},en\n"));

@@ -5,7 +5,7 @@
 //! comma, CRLF) and that no export names or addresses a customer. Runs on SQLite
 //! and PostgreSQL, through the real binary.
 
-use crate::common::{link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{args, link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 use pds::db::schema::mentions;
 
@@ -95,22 +95,8 @@ fn export(app: &TestApp, what: &str, extra: &[&str]) -> Vec<u8> {
 
 fn analyst_exports_mentions_as_the_customers_wrote_them(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        TEMPLATE,
-        "--slug",
-        "phone",
-    ]);
-    let file = app.write_file("interviews.csv", &responses_file());
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "phone",
-        file.to_str().unwrap(),
-    ]);
+    app.create_survey(TEMPLATE, "phone");
+    app.import_responses("phone", &responses_file());
     {
         let mut conn = app.db.conn().unwrap();
         for (placeholder, text) in [("placeholder tab", TAB), ("placeholder cr", CR)] {
@@ -197,9 +183,9 @@ fn analyst_exports_mentions_as_the_customers_wrote_them(backend: Backend) {
     // One wave only.
     let (_, later) = parse(&export(&app, "mentions", &["--wave", "2026-H2"]));
     assert!(later.is_empty(), "{later:?}");
-    let unknown = app.pds(&[
-        "export", "--survey", "phone", "--what", "mentions", "--wave", "2027-H1",
-    ]);
+    let unknown = app.pds(&args(
+        "export --survey phone --what mentions --wave 2027-H1",
+    ));
     assert_eq!(unknown.status.code(), Some(2));
     let message = String::from_utf8_lossy(&unknown.stderr);
     assert!(message.contains("no wave \"2027-H1\""), "{message}");
@@ -297,23 +283,15 @@ on_both_backends!(analyst_exports_mentions_as_the_customers_wrote_them);
 /// carries their email address or name, while their segment columns are there.
 fn exports_never_name_or_address_a_customer(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        TEMPLATE,
-        "--slug",
-        "phone",
-    ]);
+    app.create_survey(TEMPLATE, "phone");
     let domain = format!("{}.example", unique("x"));
     let people = [("anna", "Anna Åkerlund"), ("bo", "Bo Östlund")];
     let mut contacts = String::from("email,name,locale,customer_type,region\n");
     for (p, name) in people {
         contacts.push_str(&format!("{p}@{domain},{name},sv,current,Norr\n"));
     }
-    let file = app.write_file("contacts.csv", &contacts);
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "phone", "--wave", "2026-H1"]);
+    app.import_contacts(&contacts);
+    app.invite("phone", "2026-H1");
     let agent = app.http();
     for (p, _) in people {
         let mail = received_for(&format!("{p}@{domain}"), 1);

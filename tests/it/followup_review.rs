@@ -92,10 +92,7 @@ fn an_analyst_approves_or_rejects_each_follow_up_before_it_is_sent(backend: Back
         out.contains("follow-up approved; the customer's email is queued"),
         "{out}"
     );
-    let key = app
-        .pds_ok(&["keys", "create", "--name", "ci"])
-        .trim()
-        .to_string();
+    let key = app.create_key("ci");
     let (status, body) = api(
         &app,
         &key,

@@ -52,13 +52,9 @@ fn a_form_that_trickles_in_is_cut_off_with_408_and_nothing_is_stored() {
     });
     let d = unique("slow");
     let email = format!("slow@{d}.example");
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
-    let file = app.write_file(
-        "contacts.csv",
-        &format!("email,name,locale\n{email},Slow,en\n"),
-    );
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w"]);
+    app.create_survey(DISCOVERY, "s");
+    app.import_contacts(&format!("email,name,locale\n{email},Slow,en\n"));
+    app.invite("s", "w");
     let link = link_in(&received_for(&email, 1)[0], &app.base_url);
     let path = link.trim_start_matches(&app.base_url);
 
@@ -157,13 +153,12 @@ fn the_server_log_of_a_whole_study_holds_no_token_email_or_key() {
         format!("bo.nyman@{d}.example"),
         format!("carin.ek@{d}.example"),
     ];
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     let mut csv = String::from("email,name,locale,customer_type\n");
     for (i, email) in people.iter().enumerate() {
         csv.push_str(&format!("{email},Person {i},sv,current\n"));
     }
-    let file = app.write_file("contacts.csv", &csv);
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    app.import_contacts(&csv);
     let server = Server::start(&app);
     let key_out = app.pds_ok(&["keys", "create", "--name", "analyst"]);
     let key = key_out.trim().to_string();
@@ -274,7 +269,7 @@ fn hostile_names_and_segment_values_reach_the_team_as_text() {
     let d = unique("xss");
     let email = format!("eve@{d}.example");
     let team = format!("team@{d}.example");
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
+    app.create_survey(DISCOVERY, "s");
     app.write_file(
         "routing.toml",
         &format!(
@@ -283,14 +278,10 @@ fn hostile_names_and_segment_values_reach_the_team_as_text() {
         ),
     );
     app.pds_ok(&["route", "set", "--survey", "s", "routing.toml"]);
-    let file = app.write_file(
-        "contacts.csv",
-        &format!(
+    app.import_contacts(&format!(
             "email,name,locale,customer_type\n{email},\"<b onmouseover=alert(1)>Eve</b>\",en,\"<script>alert('seg')</script>\"\n"
-        ),
-    );
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w"]);
+        ));
+    app.invite("s", "w");
     let raw = &received_for(&email, 1)[0];
     let link = link_in(raw, &app.base_url);
     let invitation = mail_parser::MessageParser::default().parse(raw).unwrap();
@@ -324,14 +315,10 @@ fn hostile_names_and_segment_values_reach_the_team_as_text() {
 fn an_encoded_link_answers_like_the_plain_one_and_leaves_no_token_in_the_log(backend: Backend) {
     let app = TestApp::spawn(backend);
     let email = format!("encoded@{}.example", unique("enc"));
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
-    let file = app.write_file(
-        "contacts.csv",
-        &format!("email,name,locale\n{email},Enc,en\n"),
-    );
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    app.create_survey(DISCOVERY, "s");
+    app.import_contacts(&format!("email,name,locale\n{email},Enc,en\n"));
     let server = Server::start(&app);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w"]);
+    app.invite("s", "w");
     // The links name the in-process app's address; the tokens work on either server.
     let raw = &received_for(&email, 1)[0];
     let link = link_in(raw, &app.base_url);

@@ -4,7 +4,7 @@
 //! the survey and reads its answers, in every email and page, in both languages.
 //! The same form with JavaScript, and its height on a phone, are in `browser.rs`.
 
-use crate::common::{get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{get, link_in, new_email, post_form, received_for, Backend, TestApp};
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
 const PRIVACY: &str = "https://nordvik.example/privacy";
@@ -12,18 +12,15 @@ const PRIVACY: &str = "https://nordvik.example/privacy";
 /// Creates survey `s` from the shipped discovery folder and invites one contact per
 /// locale given; returns (email, personal link) for each.
 fn invited(app: &TestApp, locales: &[&str]) -> Vec<(String, String)> {
-    app.pds_ok(&["survey", "create", "--template", DISCOVERY, "--slug", "s"]);
-    let contacts: Vec<(String, &str)> = locales
-        .iter()
-        .map(|l| (format!("{}@{}.example", unique("c"), unique("d")), *l))
-        .collect();
+    app.create_survey(DISCOVERY, "s");
+    let contacts: Vec<(String, &str)> = locales.iter().map(|l| (new_email("c"), *l)).collect();
     let mut csv = String::from("email,name,locale\n");
     for (email, locale) in &contacts {
         csv.push_str(&format!("{email},Kim Kund,{locale}\n"));
     }
     let file = app.write_file("c.csv", &csv);
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "s", "--wave", "w1"]);
+    app.invite("s", "w1");
     contacts
         .into_iter()
         .map(|(email, _)| {
@@ -393,25 +390,8 @@ fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
 fn the_demo_prints_how_to_serve_it_so_the_links_in_its_emails_open() {
     let dir = tempfile::tempdir().unwrap();
     let base_url = format!("http://127.0.0.1:{}", crate::common::free_port());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pds"))
-        .args([
-            "demo",
-            "--dir",
-            "study",
-            "--respondents",
-            "3",
-            "--base-url",
-            &base_url,
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout =
+        crate::common::run_demo(dir.path(), &["--respondents", "3", "--base-url", &base_url]);
     let serve = stdout
         .lines()
         .map(str::trim)
@@ -434,7 +414,8 @@ fn the_demo_prints_how_to_serve_it_so_the_links_in_its_emails_open() {
             links.push(text[start..].split_whitespace().next().unwrap().to_string());
         }
     }
-    assert_eq!(links.len(), 200);
+    // 200 discovery invitations, then the checklist phase's 300 customers and 30 staff.
+    assert_eq!(links.len(), 200 + 300 + 30);
     assert!(
         links
             .iter()

@@ -2,7 +2,9 @@
 //! data no longer than needed: `pds contacts erase` and `pds purge`. The answers stay
 //! and count; nothing in the database leads back to the person. SQLite and PostgreSQL.
 
-use crate::common::{copy_folder, get, link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{
+    args, copy_folder, get, link_in, post_form, received_for, unique, Backend, TestApp,
+};
 use diesel::prelude::*;
 use pds::db::schema::{contacts, invitations, mentions, outbox, responses};
 
@@ -10,21 +12,13 @@ const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/d
 
 /// Creates the survey, imports `people` (email, name) and invites them all.
 fn invited(app: &TestApp, people: &[(&str, &str)]) {
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        DISCOVERY,
-        "--slug",
-        "study",
-    ]);
+    app.create_survey(DISCOVERY, "study");
     let mut csv = String::from("email,name,locale,customer_type\n");
     for (email, name) in people {
         csv.push_str(&format!("{email},{name},en,current\n"));
     }
-    let file = app.write_file("contacts.csv", &csv);
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    let out = app.pds_ok(&["invite", "--survey", "study", "--wave", "2026-H2"]);
+    app.import_contacts(&csv);
+    let out = app.invite("study", "2026-H2");
     assert!(
         out.contains(&format!("Queued {} invitations", people.len())),
         "{out}"
@@ -94,16 +88,9 @@ fn customer_is_forgotten_but_her_answer_still_counts(backend: Backend) {
     invited(&app, &[(&anna, "Anna Åberg"), (&john, "John Smith")]);
 
     let link = link_in(&received_for(&anna, 1)[0], &app.base_url);
-    let out = app.pds_ok(&[
-        "remind",
-        "--survey",
-        "study",
-        "--wave",
-        "2026-H2",
-        "--after",
-        "0s",
-        "--queue-only",
-    ]);
+    let out = app.pds_ok(&args(
+        "remind --survey study --wave 2026-H2 --after 0s --queue-only",
+    ));
     assert!(
         out.contains("2"),
         "a reminder waits for each of them: {out}"
@@ -269,21 +256,10 @@ fn an_anonymous_answer_keeps_no_link_to_the_customer(backend: Backend) {
     let john = format!("john@{domain}");
     let team = format!("logistics@{domain}");
     let folder = anonymous_survey(&app, &team);
-    let out = app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        folder.to_str().unwrap(),
-        "--slug",
-        "study",
-    ]);
+    let out = app.create_survey(folder.to_str().unwrap(), "study");
     assert!(out.contains("anonymous"), "{out}");
-    let file = app.write_file(
-        "contacts.csv",
-        &format!("email,name,locale,customer_type\n{anna},Anna Åberg,en,current\n{john},John Smith,en,former\n"),
-    );
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "study", "--wave", "2026-H2"]);
+    app.import_contacts(&format!("email,name,locale,customer_type\n{anna},Anna Åberg,en,current\n{john},John Smith,en,former\n"));
+    app.invite("study", "2026-H2");
     let link = link_in(&received_for(&anna, 1)[0], &app.base_url);
 
     let agent = app.http();
@@ -391,16 +367,9 @@ fn an_anonymous_answer_keeps_no_link_to_the_customer(backend: Backend) {
     assert_eq!(respondents(&app), 1);
 
     // Reminders still skip her, and erasing her finds no answer to unlink.
-    let out = app.pds_ok(&[
-        "remind",
-        "--survey",
-        "study",
-        "--wave",
-        "2026-H2",
-        "--after",
-        "0s",
-        "--queue-only",
-    ]);
+    let out = app.pds_ok(&args(
+        "remind --survey study --wave 2026-H2 --after 0s --queue-only",
+    ));
     assert!(
         out.contains("Queued 1 reminders") && out.contains("(1 answered"),
         "only John is reminded: {out}"

@@ -2,21 +2,14 @@
 //! and names every bad row by line; `--skip-invalid` imports the respondents without
 //! errors. Also `pds plan`, the other command that works without a study.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{args, Backend, TestApp};
 
 const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
 
 #[test]
 fn a_file_with_bad_rows_imports_nothing_and_names_each_line() {
     let app = TestApp::spawn(Backend::Sqlite);
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        TEMPLATE,
-        "--slug",
-        "paper",
-    ]);
+    app.create_survey(TEMPLATE, "paper");
     let file = app.write_file(
         "paper.csv",
         "respondent,wave,segment,rank,problem\n\
@@ -98,13 +91,7 @@ fn plan_gives_discovery_coverage_and_interviews_needed() {
     );
     let out = app.pds_ok(&["plan", "--incidence", "2%", "--interviews", "30"]);
     assert!(out.contains("0.455"), "{out}");
-    let out = app.pds_ok(&[
-        "plan",
-        "--incidence",
-        "0.10",
-        "--target-probability",
-        "0.95",
-    ]);
+    let out = app.pds_ok(&args("plan --incidence 0.10 --target-probability 0.95"));
     assert!(out.contains("plan 29 interviews"), "{out}");
     let out = app.pds_ok(&["plan", "--incidence", "0.10", "--json"]);
     let plans: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -121,14 +108,7 @@ fn plan_gives_discovery_coverage_and_interviews_needed() {
 /// are far apart; importing it again replaces each answer instead of adding one.
 fn a_large_file_is_imported_whole_and_again_replaces(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        TEMPLATE,
-        "--slug",
-        "phone",
-    ]);
+    app.create_survey(TEMPLATE, "phone");
     let respondents = 7_000;
     let mut csv = String::from("respondent,wave,segment,rank,problem,area\n");
     for r in 0..respondents {
@@ -169,9 +149,7 @@ fn a_large_file_is_imported_whole_and_again_replaces(backend: Backend) {
     assert_eq!(areas[0]["first_choice_share"], 0.9);
     assert_eq!(areas[1]["area"], "Billing");
     assert_eq!(areas[1]["mentions"], 6300);
-    let by = app.pds_ok(&[
-        "results", "--survey", "phone", "--by", "segment", "--format", "json",
-    ]);
+    let by = app.pds_ok(&args("results --survey phone --by segment --format json"));
     let by: serde_json::Value = serde_json::from_str(&by).unwrap();
     assert_eq!(by["segments"]["segments"][0]["segment"], "current", "{by}");
     assert_eq!(by["segments"]["segments"][0]["n"], 6300);

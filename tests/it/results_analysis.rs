@@ -4,7 +4,7 @@
 //! frequency, score = frequency x importance) are recomputed here from the data, and
 //! every section names its method, n and seed. Runs on SQLite and PostgreSQL.
 
-use crate::common::{link_in, post_form, received_for, unique, Backend, TestApp};
+use crate::common::{args, link_in, post_form, received_for, unique, Backend, TestApp};
 use serde_json::Value;
 
 const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
@@ -83,29 +83,13 @@ fn close(a: f64, b: f64) -> bool {
 
 fn analyst_ranks_imported_responses(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        TEMPLATE,
-        "--slug",
-        "phone",
-    ]);
-    let file = app.write_file("interviews.csv", &responses_csv());
-    let out = app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "phone",
-        file.to_str().unwrap(),
-    ]);
+    app.create_survey(TEMPLATE, "phone");
+    let out = app.import_responses("phone", &responses_csv());
     assert!(out.contains("Imported 120 new and replaced 0"), "{out}");
     // Mentions without an area in the file are coded with the survey's codebook.
     app.pds_ok(&["code", "--survey", "phone"]);
 
-    let json = app.pds_ok(&[
-        "results", "--survey", "phone", "--wave", "2026-H2", "--format", "json",
-    ]);
+    let json = app.pds_ok(&args("results --survey phone --wave 2026-H2 --format json"));
     let r: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(r["method"], "joint-v1");
     assert_eq!(r["n"], PER_WAVE as u64);
@@ -158,23 +142,11 @@ fn analyst_ranks_imported_responses(backend: Backend) {
     assert!(r["early_late"].is_null());
 
     // The same seed gives the same output; another seed is named in the output.
-    let again = app.pds_ok(&[
-        "results", "--survey", "phone", "--wave", "2026-H2", "--format", "json",
-    ]);
+    let again = app.pds_ok(&args("results --survey phone --wave 2026-H2 --format json"));
     assert_eq!(json, again, "same data and seed, same output");
-    let other: Value = serde_json::from_str(&app.pds_ok(&[
-        "results",
-        "--survey",
-        "phone",
-        "--wave",
-        "2026-H2",
-        "--format",
-        "json",
-        "--seed",
-        "7",
-        "--bootstrap",
-        "500",
-    ]))
+    let other: Value = serde_json::from_str(&app.pds_ok(&args(
+        "results --survey phone --wave 2026-H2 --format json --seed 7 --bootstrap 500",
+    )))
     .unwrap();
     assert_eq!(other["rank_stability"]["seed"], 7);
     assert_eq!(other["rank_stability"]["replicates"], 500);
@@ -184,20 +156,7 @@ fn analyst_ranks_imported_responses(backend: Backend) {
     );
 
     // Segments and the change since the first wave, with their methods.
-    let json = app.pds_ok(&[
-        "results",
-        "--survey",
-        "phone",
-        "--wave",
-        "2026-H2",
-        "--compare-wave",
-        "2026-H1",
-        "--by",
-        "segment",
-        "--worth",
-        "--format",
-        "json",
-    ]);
+    let json = app.pds_ok(&args("results --survey phone --wave 2026-H2 --compare-wave 2026-H1 --by segment --worth --format json"));
     let r: Value = serde_json::from_str(&json).unwrap();
     let seg = &r["segments"];
     assert_eq!(seg["attribute"], "segment");
@@ -238,17 +197,9 @@ fn analyst_ranks_imported_responses(backend: Backend) {
     assert_eq!(r["worth"]["method"], "worth-pl-v1");
 
     // The terminal view names the methods, n, the seed and the flags.
-    let table = app.pds_ok(&[
-        "results",
-        "--survey",
-        "phone",
-        "--wave",
-        "2026-H2",
-        "--compare-wave",
-        "2026-H1",
-        "--by",
-        "segment",
-    ]);
+    let table = app.pds_ok(&args(
+        "results --survey phone --wave 2026-H2 --compare-wave 2026-H1 --by segment",
+    ));
     for expected in [
         "n = 60",
         "joint-v1",
@@ -270,19 +221,9 @@ fn analyst_ranks_imported_responses(backend: Backend) {
     }
 
     // CSV: every row carries its method and n; bootstrap figures carry the seed.
-    let csv_out = app.pds_ok(&[
-        "results",
-        "--survey",
-        "phone",
-        "--wave",
-        "2026-H2",
-        "--compare-wave",
-        "2026-H1",
-        "--by",
-        "segment",
-        "--format",
-        "csv",
-    ]);
+    let csv_out = app.pds_ok(&args(
+        "results --survey phone --wave 2026-H2 --compare-wave 2026-H1 --by segment --format csv",
+    ));
     let mut reader = csv::Reader::from_reader(csv_out.as_bytes());
     let headers = reader.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
@@ -305,23 +246,11 @@ fn analyst_ranks_imported_responses(backend: Backend) {
     }
 
     // Importing the same file again replaces the answers instead of adding to them.
-    let out = app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "phone",
-        file.to_str().unwrap(),
-    ]);
+    let out = app.import_responses("phone", &responses_csv());
     assert!(out.contains("Imported 0 new and replaced 120"), "{out}");
-    let r: Value = serde_json::from_str(&app.pds_ok(&[
-        "results",
-        "--survey",
-        "phone",
-        "--format",
-        "json",
-        "--bootstrap",
-        "100",
-    ]))
+    let r: Value = serde_json::from_str(&app.pds_ok(&args(
+        "results --survey phone --format json --bootstrap 100",
+    )))
     .unwrap();
     assert_eq!(r["n"], 120, "both waves together, nobody twice");
 }
@@ -332,7 +261,7 @@ on_both_backends!(analyst_ranks_imported_responses);
 /// waves, sees the response rate per wave and the segments of the contacts file.
 fn analyst_compares_waves_answered_through_the_form(backend: Backend) {
     let app = TestApp::spawn(backend);
-    app.pds_ok(&["survey", "create", "--template", TEMPLATE, "--slug", "web"]);
+    app.create_survey(TEMPLATE, "web");
     let domain = format!("{}.example", unique("w"));
     let people = ["anna", "bo", "cai"];
     let mut csv = String::from("email,name,locale,customer_type\n");
@@ -342,11 +271,10 @@ fn analyst_compares_waves_answered_through_the_form(backend: Backend) {
             ["current", "lost", "current"][i]
         ));
     }
-    let file = app.write_file("contacts.csv", &csv);
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    app.import_contacts(&csv);
     let agent = app.http();
     for (w, wave) in WAVES.iter().enumerate() {
-        app.pds_ok(&["invite", "--survey", "web", "--wave", wave]);
+        app.invite("web", wave);
         for (i, p) in people.iter().enumerate() {
             let mails = received_for(&format!("{p}@{domain}"), w + 1);
             assert_eq!(mails.len(), w + 1, "{p} has an invitation per wave");
@@ -365,19 +293,7 @@ fn analyst_compares_waves_answered_through_the_form(backend: Backend) {
         }
     }
     app.pds_ok(&["code", "--survey", "web"]);
-    let r: Value = serde_json::from_str(&app.pds_ok(&[
-        "results",
-        "--survey",
-        "web",
-        "--wave",
-        "2026-H2",
-        "--compare-wave",
-        "2026-H1",
-        "--by",
-        "customer_type",
-        "--format",
-        "json",
-    ]))
+    let r: Value = serde_json::from_str(&app.pds_ok(&args("results --survey web --wave 2026-H2 --compare-wave 2026-H1 --by customer_type --format json")))
     .unwrap();
     assert_eq!(r["n"], 2);
     assert_eq!(r["small_sample"], true);
@@ -429,27 +345,16 @@ on_both_backends!(analyst_compares_waves_answered_through_the_form);
 #[test]
 fn an_impossible_view_is_explained_in_each_door_s_own_words() {
     let app = TestApp::spawn(Backend::Sqlite);
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
+    app.create_survey(
         concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery"),
-        "--slug",
         "s",
-    ]);
+    );
     let mut csv = String::from("respondent,wave,segment,rank,problem\n");
     for i in 0..6 {
         let wave = if i % 2 == 0 { "w1" } else { "w2" };
         csv.push_str(&format!("r{i},{wave},current,1,Leveransen kom för sent\n"));
     }
-    let file = app.write_file("answers.csv", &csv);
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "s",
-        file.to_str().unwrap(),
-    ]);
+    app.import_responses("s", &csv);
 
     // The command line names its flags.
     for (args, said) in [

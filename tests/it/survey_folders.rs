@@ -193,30 +193,12 @@ fn a_stored_survey_with_mutual_includes_cannot_stop_the_server(backend: Backend)
     use pds::db::schema::surveys;
     let app = TestApp::spawn(backend);
     let email = format!("bo@{}.example", unique("boom"));
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        DISCOVERY,
-        "--slug",
-        "boom",
-    ]);
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        DISCOVERY,
-        "--slug",
-        "calm",
-    ]);
-    let file = app.write_file(
-        "contacts.csv",
-        &format!("email,name,locale\n{email},Bo,en\n"),
-    );
-    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "boom", "--wave", "w"]);
+    app.create_survey(DISCOVERY, "boom");
+    app.create_survey(DISCOVERY, "calm");
+    app.import_contacts(&format!("email,name,locale\n{email},Bo,en\n"));
+    app.invite("boom", "w");
     let boom_link = link_in(&received_for(&email, 1)[0], &app.base_url);
-    app.pds_ok(&["invite", "--survey", "calm", "--wave", "w"]);
+    app.invite("calm", "w");
     let calm_link = received_for(&email, 2)
         .iter()
         .map(|raw| link_in(raw, &app.base_url))

@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use crate::common::{
-    copy_folder, free_port, link_in, post_form, received_for, unique, Backend, TestApp,
+    copy_folder, emails, free_port, link_in, post_form, received_for, unique, Backend, TestApp,
 };
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
@@ -54,21 +54,14 @@ fn study(
     let folder = app.dir.path().join(slug);
     copy_folder(std::path::Path::new(DISCOVERY), &folder);
     std::fs::write(folder.join("routing.toml"), routing).unwrap();
-    app.pds_ok(&[
-        "survey",
-        "create",
-        "--template",
-        folder.to_str().unwrap(),
-        "--slug",
-        slug,
-    ]);
+    app.create_survey(folder.to_str().unwrap(), slug);
     let mut csv = String::from("email,name,locale,customer_type\n");
     for (email, name, locale, kind) in contacts {
         csv.push_str(&format!("{email},{name},{locale},{kind}\n"));
     }
     let file = app.write_file(&format!("{slug}.csv"), &csv);
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", slug, "--wave", "w1"]);
+    app.invite(slug, "w1");
     contacts
         .iter()
         .map(|(email, ..)| link_in(&received_for(email, 1)[0], &app.base_url))
@@ -262,12 +255,7 @@ fn worker_at(app: &TestApp, hours: i64) -> String {
 
 fn a_digest_team_gets_one_email_a_day(backend: Backend) {
     let app = TestApp::spawn(backend);
-    let d = unique("g");
-    let (anna, bo, team) = (
-        format!("anna@{d}.example"),
-        format!("bo@{d}.example"),
-        format!("logistik@{d}.example"),
-    );
+    let [anna, bo, team] = emails(["anna", "bo", "logistik"]);
     let routing = format!(
         "[teams.logistics]\nname = \"Logistik\"\nemails = [\"{team}\"]\nlocale = \"sv\"\ndigest = \"daily\"\n\n\
          [[rules]]\nname = \"sena\"\nkeywords = [\"leverans*\", \"late\"]\nteams = [\"logistics\"]\n"
@@ -334,23 +322,27 @@ fn received_within_none(email: &str) -> bool {
 
 on_both_backends!(a_digest_team_gets_one_email_a_day);
 
-fn overdue_cases_are_reminded_and_escalated_once(backend: Backend) {
-    let app = TestApp::spawn(backend);
-    let d = unique("l");
-    let (anna, team, boss) = (
-        format!("anna@{d}.example"),
-        format!("ops@{d}.example"),
-        format!("boss@{d}.example"),
-    );
+/// Survey `slug` whose Swedish logistics team has the service levels `levels`
+/// (routing.toml lines) and an escalation address; Anna's complaint has opened
+/// case 1 and reached the team. Returns the team's and the escalation's addresses.
+fn service_level_study(app: &TestApp, slug: &str, levels: &str) -> (String, String) {
+    let [anna, team, boss] = emails(["anna", "ops", "boss"]);
     let routing = format!(
         "[teams.logistics]\nname = \"Logistik\"\nemails = [\"{team}\"]\nlocale = \"sv\"\n\
-         ack_within = \"8h\"\nresolve_within = \"5d\"\nescalate_to = \"{boss}\"\n\n\
+         escalate_to = \"{boss}\"\n{levels}\n\n\
          [[rules]]\nname = \"sena\"\nkeywords = [\"leverans*\"]\nteams = [\"logistics\"]\n"
     );
-    let links = study(&app, "l", &routing, &[(&anna, "Anna", "sv", "current")]);
-    answer(&app, &links[0], &[("Leveransen kom för sent", false)]);
+    let links = study(app, slug, &routing, &[(&anna, "Anna", "sv", "current")]);
+    answer(app, &links[0], &[("Leveransen kom för sent", false)]);
     app.pds_ok(&["worker", "--once"]);
     assert_eq!(received_for(&team, 1).len(), 1, "the complaint itself");
+    (team, boss)
+}
+
+fn overdue_cases_are_reminded_and_escalated_once(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    let (team, boss) =
+        service_level_study(&app, "l", "ack_within = \"8h\"\nresolve_within = \"5d\"");
 
     let out = worker_at(&app, 7);
     assert!(
@@ -396,6 +388,81 @@ fn overdue_cases_are_reminded_and_escalated_once(backend: Backend) {
 }
 
 on_both_backends!(overdue_cases_are_reminded_and_escalated_once);
+
+/// A team that works Mon-Fri 08:00-17:00 in Stockholm, with Monday
+/// 2026-01-19 a holiday, and ack_within = "2h": a case opened on Friday at
+/// 16:00 there (15:00 UTC) has one working hour on Friday and the second on
+/// Tuesday, so the reminder comes on Tuesday at 09:00 and the escalation at
+/// twice the time, 11:00, not on Friday evening; and an acknowledgement on
+/// Tuesday at 08:00 counts as within the service level in the figures.
+fn service_levels_count_working_hours_only(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    let (team, boss) = service_level_study(
+        &app,
+        "h",
+        "ack_within = \"2h\"\nworking_hours = \"Mon-Fri 08:00-17:00\"\n\
+         timezone = \"Europe/Stockholm\"\nholidays = [\"2026-01-19\"]",
+    );
+    let friday = chrono::NaiveDate::from_ymd_opt(2026, 1, 16)
+        .unwrap()
+        .and_hms_opt(15, 0, 0)
+        .unwrap();
+    backdate(&app, 1, friday, &[]);
+
+    let pass = |at: &str| app.pds_ok(&["worker", "--once", "--now", at]);
+    for (at, expected) in [
+        ("2026-01-16T22:00:00", "0 reminders, 0 escalations"), // 7 h later, 1 working hour
+        ("2026-01-19T12:00:00", "0 reminders, 0 escalations"), // the holiday
+        ("2026-01-20T07:59:00", "0 reminders, 0 escalations"), // Tuesday 08:59 there
+        ("2026-01-20T08:00:00", "1 reminders, 0 escalations"),
+        ("2026-01-20T09:59:00", "0 reminders, 0 escalations"),
+        ("2026-01-20T10:00:00", "0 reminders, 1 escalations"),
+    ] {
+        let out = pass(at);
+        assert!(out.contains(expected), "at {at}: {out}");
+    }
+    assert_eq!(received_for(&boss, 1).len(), 1);
+    let mails = received_for(&team, 2);
+    let reminder = mails
+        .iter()
+        .find(|m| subject(m).contains("Påminnelse"))
+        .expect("a reminder to the team");
+    let text = text_of(reminder);
+    assert!(
+        text.contains(
+            "bekräfta inom 2 timmar, räknat i er arbetstid, Mon-Fri 08:00-17:00 Europe/Stockholm,"
+        ),
+        "{text}"
+    );
+
+    app.pds_ok(&["cases", "ack", "1"]);
+    backdate(&app, 1, friday, &[("acknowledged", 88)]); // Tuesday 07:00 UTC
+    let (out, cells) = team_row(&app, "h");
+    assert_eq!(
+        cells[..4],
+        ["logistics", "1", "88.0 h (1)", "100% (1)"],
+        "88 hours, but one working hour: {out}"
+    );
+}
+
+on_both_backends!(service_levels_count_working_hours_only);
+
+/// What `pds cases stats --survey SURVEY` printed, and the cells of the
+/// logistics team's row.
+fn team_row(app: &TestApp, survey: &str) -> (String, Vec<String>) {
+    let out = app.pds_ok(&["cases", "stats", "--survey", survey]);
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("logistics "))
+        .unwrap_or_else(|| panic!("a row for the team:\n{out}"));
+    let cells = row
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect();
+    (out, cells)
+}
 
 /// Sets a case's opening and its events' times, in hours after `day0`.
 fn backdate(app: &TestApp, case: i64, day0: chrono::NaiveDateTime, events: &[(&str, i64)]) {
@@ -452,16 +519,7 @@ fn case_figures_on_a_known_set(backend: Backend) {
     backdate(&app, 2, day0, &[("acknowledged", 10)]);
     backdate(&app, 3, day0, &[]);
 
-    let out = app.pds_ok(&["cases", "stats", "--survey", "f"]);
-    let row = out
-        .lines()
-        .find(|l| l.starts_with("logistics "))
-        .unwrap_or_else(|| panic!("a row for the team:\n{out}"));
-    let cells: Vec<&str> = row
-        .split("  ")
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
+    let (out, cells) = team_row(&app, "f");
     assert_eq!(
         cells,
         [
@@ -557,9 +615,14 @@ fn receiver(port: u16) -> Arc<Mutex<Vec<Received>>> {
 }
 
 fn verify(r: &Received) -> bool {
+    verify_with(SECRET, r)
+}
+
+/// Whether `r` carries the signature the receiver computes with `secret`.
+fn verify_with(secret: &str, r: &Received) -> bool {
     use hmac::{Hmac, Mac};
     let timestamp = &r.headers["x-pds-timestamp"];
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{timestamp}.{}", r.body).as_bytes());
     let expected = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
     r.headers.get("x-pds-signature") == Some(&expected)
@@ -618,7 +681,7 @@ fn webhooks_are_signed_and_survive_a_receiver_that_is_down(backend: Backend) {
     }
     let file = app.write_file("w.csv", &csv);
     app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
-    app.pds_ok(&["invite", "--survey", "w", "--wave", "w1"]);
+    app.invite("w", "w1");
     for (i, p) in people.iter().enumerate() {
         let link = link_in(&received_for(p, 1)[0], &app.base_url);
         answer(
@@ -696,3 +759,71 @@ fn webhooks_are_signed_and_survive_a_receiver_that_is_down(backend: Backend) {
 }
 
 on_both_backends!(webhooks_are_signed_and_survive_a_receiver_that_is_down);
+
+/// Two teams' receivers each check their own secret: one team names its
+/// variable with `secret_env`, the other is signed with the global secret. A
+/// worker started without the team's variable delivers nothing to it and says
+/// which variable to set; once set, the retried payload arrives signed.
+fn each_team_signs_with_its_own_secret(backend: Backend) {
+    const LOGISTICS_SECRET: &str = "logistics-own-secret-9876543210";
+    let app = TestApp::spawn(backend);
+    let d = unique("k");
+    let port = free_port();
+    let routing = format!(
+        "[teams.logistics]\nname = \"Logistik\"\nwebhook = \"http://127.0.0.1:{port}/logistics\"\n\
+         secret_env = \"PDS_WEBHOOK_SECRET_LOGISTICS\"\n\n\
+         [teams.billing]\nname = \"Billing\"\nwebhook = \"http://127.0.0.1:{port}/billing\"\n\n\
+         [[rules]]\nname = \"sena\"\nkeywords = [\"leverans*\"]\nteams = [\"logistics\", \"billing\"]\n"
+    );
+    let global = [
+        ("PDS_WEBHOOK_SECRET", SECRET),
+        ("PDS_WEBHOOK_ALLOW_PRIVATE", "true"),
+    ];
+    let folder = app.dir.path().join("k");
+    copy_folder(std::path::Path::new(DISCOVERY), &folder);
+    std::fs::write(folder.join("routing.toml"), &routing).unwrap();
+    let folder = folder.to_str().unwrap();
+    let created = app.pds_env(
+        &global,
+        &["survey", "create", "--template", folder, "--slug", "k"],
+    );
+    assert!(created.status.success(), "{created:?}");
+    let anna = format!("anna@{d}.example");
+    let file = app.write_file("k.csv", &format!("email,name,locale\n{anna},Anna,sv\n"));
+    app.pds_ok(&["contacts", "import", file.to_str().unwrap()]);
+    app.pds_ok(&["invite", "--survey", "k", "--wave", "w1"]);
+    let link = link_in(&received_for(&anna, 1)[0], &app.base_url);
+    answer(&app, &link, &[("Leveransen kom för sent", false)]);
+
+    let got = receiver(port);
+    let out = app.pds_env(&global, &["worker", "--once"]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("Delivered 1") && printed.contains("failed 1"),
+        "{printed}"
+    );
+    let status = app.pds_ok(&["outbox", "status"]);
+    assert!(
+        status.contains("PDS_WEBHOOK_SECRET_LOGISTICS") && status.contains("not set"),
+        "the failure names the variable to set: {status}"
+    );
+    let with_team = [
+        global[0],
+        global[1],
+        ("PDS_WEBHOOK_SECRET_LOGISTICS", LOGISTICS_SECRET),
+    ];
+    app.pds_env(&with_team, &["outbox", "retry"]);
+    let out = app.pds_env(&with_team, &["worker", "--once"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Delivered 1"));
+
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "each team's payload once: {got:?}");
+    let at = |path: &str| got.iter().find(|r| r.path == path).unwrap().clone();
+    let (logistics, billing) = (at("/logistics"), at("/billing"));
+    assert!(verify_with(LOGISTICS_SECRET, &logistics), "{logistics:?}");
+    assert!(!verify_with(SECRET, &logistics), "not the global secret");
+    assert!(verify_with(SECRET, &billing), "{billing:?}");
+    assert!(!verify_with(LOGISTICS_SECRET, &billing));
+}
+
+on_both_backends!(each_team_signs_with_its_own_secret);

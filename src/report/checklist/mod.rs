@@ -225,15 +225,5 @@ pub(crate) fn attributes_of(json: &str) -> std::collections::BTreeMap<String, St
 
 /// Writes the results in `format`. CSV and JSON keep full precision.
 pub fn write(results: &ChecklistResults, format: Format, out: &mut dyn Write) -> Result<()> {
-    let io = |e: std::io::Error| Error::io("<output>", e);
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, results)
-                .map_err(|e| Error::Internal(format!("writing JSON: {e}")))?;
-            writeln!(out).map_err(io)?;
-        }
-        Format::Csv => output::csv(results, out)?,
-        Format::Table => output::table(results, out).map_err(io)?,
-    }
-    Ok(())
+    super::write_as(results, format, out, output::csv, output::table)
 }

@@ -6,11 +6,12 @@
 //! or a coding decision shows at the next page view. The stamp is read from the
 //! database at every view, never invalidated in memory, so several `pds serve`
 //! instances on one PostgreSQL database each see what the others stored
-//! (`tests/it/scale_out.rs`).
+//! (`tests/it/scale_out.rs`). The cache is the app's ([`crate::web::AppState`]),
+//! like every cache of the web app.
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 use crate::db::AnyConnection;
 use crate::error::Result;
@@ -23,7 +24,6 @@ const MAX_VIEWS: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct View {
-    database: String,
     survey_id: i64,
     wave: Option<String>,
     by: Option<String>,
@@ -33,18 +33,30 @@ struct View {
 /// Each view's results with the freshness stamp they were computed at.
 type Kept = HashMap<View, (Freshness, Arc<Results>)>;
 
-static VIEWS: LazyLock<Mutex<Kept>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+/// The dashboard's computed views of one app (its one database).
+#[derive(Debug, Default)]
+pub(crate) struct Views(Mutex<Kept>);
 
-/// The results of `options` (default bootstrap) for `survey`, computed again only
-/// when the survey's data changed since they were last computed.
-pub fn results(
-    database: &str,
+impl Views {
+    /// The results of `options` (default bootstrap) for `survey`, computed again
+    /// only when the survey's data changed since they were last computed.
+    pub(crate) fn results(
+        &self,
+        conn: &mut AnyConnection,
+        survey: &StoredSurvey,
+        options: &Options,
+    ) -> Result<Arc<Results>> {
+        results(&self.0, conn, survey, options)
+    }
+}
+
+fn results(
+    views: &Mutex<Kept>,
     conn: &mut AnyConnection,
     survey: &StoredSurvey,
     options: &Options,
 ) -> Result<Arc<Results>> {
     let view = View {
-        database: database.to_string(),
         survey_id: survey.id,
         wave: options.wave.as_ref().map(|w| w.to_string()),
         by: options.by.clone(),
@@ -52,7 +64,7 @@ pub fn results(
     };
     let stamp = freshness::of_survey(conn, survey.id)?;
     {
-        let views = VIEWS.lock().unwrap_or_else(|p| p.into_inner());
+        let views = views.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((kept, results)) = views.get(&view) {
             if *kept == stamp {
                 return Ok(results.clone());
@@ -62,7 +74,7 @@ pub fn results(
     let computed = Arc::new(report::compute(conn, survey, options, &|_| {
         ControlFlow::Continue(())
     })?);
-    let mut views = VIEWS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut views = views.lock().unwrap_or_else(|p| p.into_inner());
     if views.len() >= MAX_VIEWS {
         views.clear();
     }

@@ -8,7 +8,8 @@
 //! blocking pool and render a template. No sentence is built here: all words are in
 //! the templates, and Handlebars escapes every value, customers' words included.
 
-mod cache;
+mod announce;
+pub(crate) mod cache;
 mod cases;
 mod checklist;
 mod downloads;
@@ -230,14 +231,12 @@ fn problem(e: Error, session: Option<&Session>) -> HttpResponse {
     html(status, body)
 }
 
-/// Runs `f` on the blocking pool (database work never blocks the server's threads).
+/// [`super::blocking`] for the dashboard's handlers: their errors are the crate's.
 async fn blocking<T: Send + 'static>(
     state: web::Data<AppState>,
     f: impl FnOnce(&AppState) -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    web::block(move || f(&state))
-        .await
-        .map_err(|e| Error::Internal(format!("the dashboard task failed: {e}")))?
+    super::blocking(state, f).await
 }
 
 /// Whether the session cookie must be Secure: when the public address is https.
@@ -273,6 +272,14 @@ pub fn scope() -> actix_web::Scope {
         .route(
             "/surveys/{slug}/exports/{file}",
             web::get().to(downloads::export),
+        )
+        .route(
+            "/surveys/{slug}/areas/{id}/announce",
+            web::get().to(announce::form),
+        )
+        .route(
+            "/surveys/{slug}/areas/{id}/announce",
+            web::post().to(announce::post),
         )
         .route("/surveys/{slug}/areas/{id}", web::get().to(review::area))
         .route("/surveys/{slug}/areas/{id}", web::post().to(review::decide))

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use super::Session;
 use super::{
-    blocking, cache, chart_words, checklist, html, lang_of, problem, render, secure, see_other,
-    session, words,
+    blocking, chart_words, checklist, html, lang_of, problem, render, secure, see_other, session,
+    words,
 };
 use crate::coding::store as coding;
 use crate::error::{Error, Result};
@@ -215,10 +215,6 @@ impl ViewQuery {
     }
 }
 
-fn database_key(state: &AppState) -> String {
-    format!("{:?}", state.settings.database_url)
-}
-
 /// A survey and the results of a view of it, from the cache when nothing changed.
 pub(super) fn survey_results(
     state: &AppState,
@@ -228,7 +224,7 @@ pub(super) fn survey_results(
     let options = view.options()?;
     let mut conn = state.db.conn()?;
     let survey = store::find(&mut conn, slug)?;
-    let results = cache::results(&database_key(state), &mut conn, &survey, &options)?;
+    let results = state.views.results(&mut conn, &survey, &options)?;
     Ok((survey, results))
 }
 

@@ -147,18 +147,12 @@ impl From<crate::survey::SurveyError> for ApiError {
     }
 }
 
-/// Runs `f` on the blocking pool (database work never blocks the server's threads).
+/// [`super::blocking`] for the API's handlers: their errors are [`ApiError`]s.
 pub(crate) async fn blocking<T: Send + 'static>(
     state: web::Data<AppState>,
     f: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    web::block(move || f(&state)).await.map_err(|e| {
-        tracing::error!(error = %e, "admin API task failed");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the server could not complete the request; its log says why",
-        )
-    })?
+    super::blocking(state, f).await
 }
 
 /// Reads a whole request body of at most `limit` bytes; 413 beyond it.

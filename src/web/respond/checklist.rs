@@ -4,7 +4,8 @@
 //! order (shuffled with the invitation's id as seed) and then the "other problems"
 //! write-ins. Thin: reading, checking and the page's context are the checklist
 //! room's; storing is the answer room's, with the item answers in the same
-//! transaction.
+//! transaction. "Save and continue later" keeps a draft (`checklist::drafts`)
+//! instead of sending, and the link opens the form filled in from it.
 
 use std::sync::Arc;
 
@@ -12,23 +13,13 @@ use actix_web::http::StatusCode;
 
 use super::{AppState, Outcome, Ready, Submission};
 use crate::answer::{self, Answer};
+use crate::checklist::drafts::{self, Draft, TooLong};
 use crate::checklist::form::{ChecklistErrors, ChecklistInput};
 use crate::checklist::{store, Checklist};
 use crate::db::now;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::invite::{Invitee, Token};
-use crate::survey::{StoredSurvey, CHECKLIST_FILE};
-
-/// The survey's checklist, as stored with it (checked when it was created).
-fn checklist_of(survey: &StoredSurvey) -> Result<Checklist> {
-    let text = survey.survey.file(CHECKLIST_FILE).unwrap_or_default();
-    Checklist::parse(CHECKLIST_FILE, text, &survey.survey.locales).map_err(|e| {
-        Error::Internal(format!(
-            "survey {}: its stored checklist no longer parses: {e}",
-            survey.slug
-        ))
-    })
-}
+use crate::survey::StoredSurvey;
 
 /// The order this respondent sees the items in: the same every time the link is
 /// opened, different from one invitation to the next.
@@ -45,6 +36,7 @@ fn page(
     errors: &ChecklistErrors,
     token: &Token,
     answered_before: bool,
+    draft: DraftNote,
 ) -> Result<String> {
     let mut ctx = input.context(
         &survey.survey,
@@ -59,27 +51,57 @@ fn page(
     // Staff answer as they think customers would, in their own wording.
     crate::survey::merge(
         &mut ctx,
-        serde_json::json!({"staff": invitee.audience == store::STAFF}),
+        serde_json::json!({
+            "staff": invitee.audience == store::STAFF,
+            "draft_saved": draft == DraftNote::Saved,
+            "draft_restored": draft == DraftNote::Restored,
+        }),
     );
     survey.survey.render_page(invitee.locale, "form", ctx)
 }
 
-/// GET: the form, filled in with the answer given before through this link.
+/// What the form says about a draft ("Save and continue later").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DraftNote {
+    None,
+    /// Just saved: the form again, with a note that nothing is sent yet.
+    Saved,
+    /// Opened again: the answers saved before are filled in.
+    Restored,
+}
+
+/// GET: the form, filled in with the draft saved through this link, or else the
+/// answer given before through it. `just_saved`: shown right after a save.
 pub(super) fn show(
     state: &AppState,
     survey: &StoredSurvey,
     invitee: &Invitee,
     token: &Token,
     write_ins: Option<&Answer>,
+    just_saved: bool,
 ) -> Result<Outcome> {
-    let checklist = checklist_of(survey)?;
+    let checklist = Checklist::of_survey(survey)?;
+    let m = survey.survey.max_problems;
     let mut conn = state.db.conn()?;
-    let items = match store::response_of_invitation(&mut conn, invitee.invitation_id)? {
-        Some(response) => store::answers_of(&mut conn, response)?,
-        None => Vec::new(),
+    let (input, note) = match drafts::load(&mut conn, invitee.invitation_id)? {
+        Some(draft) => {
+            let note = if just_saved {
+                DraftNote::Saved
+            } else {
+                DraftNote::Restored
+            };
+            (draft.to_input(&checklist, m), note)
+        }
+        None => {
+            let items = match store::response_of_invitation(&mut conn, invitee.invitation_id)? {
+                Some(response) => store::answers_of(&mut conn, response)?,
+                None => Vec::new(),
+            };
+            let input = ChecklistInput::from_answer(&items, write_ins, m);
+            (input, DraftNote::None)
+        }
     };
     drop(conn);
-    let input = ChecklistInput::from_answer(&items, write_ins, survey.survey.max_problems);
     let body = page(
         survey,
         &checklist,
@@ -88,9 +110,57 @@ pub(super) fn show(
         &ChecklistErrors::default(),
         token,
         write_ins.is_some(),
+        note,
     )?;
     Ok(Outcome::Page(StatusCode::OK, body))
 }
+
+/// "Save and continue later": keeps what is chosen so far, unchecked for
+/// completeness, and sends the person back to the form (303) with a note; a
+/// written-in problem over the form's length limit comes back as the form's
+/// error (422), nothing kept.
+fn save_draft(
+    state: &AppState,
+    survey: &StoredSurvey,
+    checklist: &Checklist,
+    invitee: &Invitee,
+    token: &Token,
+    input: &ChecklistInput,
+) -> Result<Outcome> {
+    let draft = match Draft::of_input(input) {
+        Ok(draft) => draft,
+        Err(TooLong(slot)) => {
+            let mut errors = ChecklistErrors::default();
+            let max = crate::answer::form::MAX_TEXT_CHARS;
+            errors
+                .write_ins
+                .slots
+                .insert(slot, ("text_too_long", serde_json::json!({ "max": max })));
+            let body = page(
+                survey,
+                checklist,
+                invitee,
+                input,
+                &errors,
+                token,
+                false,
+                DraftNote::None,
+            )?;
+            return Ok(Outcome::Page(StatusCode::UNPROCESSABLE_ENTITY, body));
+        }
+    };
+    let invitation_id = invitee.invitation_id;
+    state
+        .db
+        .write(|conn| drafts::save(conn, invitation_id, &draft, now()))?;
+    Ok(Outcome::SeeOther(format!(
+        "/s/{}?{SAVED_QUERY}",
+        token.as_str()
+    )))
+}
+
+/// The query the form is shown with right after a save.
+pub(super) const SAVED_QUERY: &str = "saved=1";
 
 /// POST: reads and checks the form; a form with errors comes back with them (422),
 /// a whole one is prepared for storing with its item answers.
@@ -102,7 +172,7 @@ pub(super) fn prepare(
     too_large: bool,
     pairs: &[(String, String)],
 ) -> Result<Submission> {
-    let checklist = checklist_of(&survey)?;
+    let checklist = Checklist::of_survey(&survey)?;
     let m = survey.survey.max_problems;
     if too_large {
         let mut errors = ChecklistErrors::default();
@@ -111,7 +181,16 @@ pub(super) fn prepare(
             .form
             .push(("form_too_large", serde_json::json!({})));
         let input = ChecklistInput::from_answer(&[], None, m);
-        let body = page(&survey, &checklist, &invitee, &input, &errors, token, false)?;
+        let body = page(
+            &survey,
+            &checklist,
+            &invitee,
+            &input,
+            &errors,
+            token,
+            false,
+            DraftNote::None,
+        )?;
         return Ok(Submission::Done(Outcome::Page(
             StatusCode::PAYLOAD_TOO_LARGE,
             body,
@@ -123,8 +202,12 @@ pub(super) fn prepare(
             String::new(),
         )));
     };
+    if pairs.iter().any(|(k, _)| k == SAVE_BUTTON) {
+        let outcome = save_draft(state, &survey, &checklist, &invitee, token, &input)?;
+        return Ok(Submission::Done(outcome));
+    }
     let order = order_for(&checklist, &invitee);
-    let answer = match input.validate(&survey.survey, &checklist, &order) {
+    let answer = match input.validate(&survey.survey, &checklist, &order, &invitee.audience) {
         Ok(a) => a,
         Err(errors) => {
             let answered_before =
@@ -137,6 +220,7 @@ pub(super) fn prepare(
                 &errors,
                 token,
                 answered_before,
+                DraftNote::None,
             )?;
             return Ok(Submission::Done(Outcome::Page(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -164,7 +248,12 @@ pub(super) fn prepare(
     })))
 }
 
-/// The write-ins and the item answers, ready to store in one transaction.
+/// The name of the "Save and continue later" button: a submission that carries it
+/// is kept as a draft, not sent.
+const SAVE_BUTTON: &str = "save_draft";
+
+/// The write-ins and the item answers, ready to store in one transaction, which
+/// also deletes the link's draft: a sent answer leaves none behind.
 fn prepare_items(
     db: &crate::db::Database,
     settings: &crate::config::Settings,
@@ -174,6 +263,7 @@ fn prepare_items(
     items: Vec<crate::checklist::answer::ItemAnswer>,
     received: chrono::NaiveDateTime,
 ) -> Result<answer::Prepared> {
+    let invitation_id = invitee.invitation_id;
     answer::prepare_with(
         db,
         settings,
@@ -182,7 +272,8 @@ fn prepare_items(
         write_ins,
         received,
         Some(Box::new(move |conn, response| {
-            store::replace_answers(conn, response, &items)
+            store::replace_answers(conn, response, &items)?;
+            drafts::discard(conn, invitation_id)
         })),
     )
 }

@@ -14,6 +14,9 @@ use pds::config::{DatabaseUrl, Settings};
 use pds::db::Database;
 use rand::Rng;
 
+mod builders;
+pub use builders::{args, emails, new_email, run_demo};
+
 /// Defines, for each story `f(backend: Backend)`, a module of the same name with
 /// the tests `on_sqlite` and `on_postgres` (e.g. `privacy::purge_forgets...::on_postgres`),
 /// so every story runs on both databases without a hand-written pair.

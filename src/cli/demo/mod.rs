@@ -4,7 +4,10 @@
 //! and answer with real POSTs, then the ranked areas and `results.csv`.
 //! The links in the `.eml` files point to a stable address (`--base-url`), not to
 //! the demo's own port, and the demo ends by printing the `pds serve` command
-//! that serves this database there, so the links open afterwards.
+//! that serves this database there, so the links open afterwards. Then the study's
+//! second phase (`checklist.rs`): a checklist drafted from the top areas, answered
+//! by simulated customers in three segments and by staff, with its ranking and the
+//! staff gap.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -24,8 +27,10 @@ use crate::report::{self, Format};
 use crate::survey::{SurveySlug, WaveLabel};
 use crate::{invite, mail, web};
 
-const CONTACTS_CSV: &str = include_str!("../../examples/demo/contacts.csv");
-const PROBLEMS_TOML: &str = include_str!("../../examples/demo/problems.toml");
+mod checklist;
+
+const CONTACTS_CSV: &str = include_str!("../../../examples/demo/contacts.csv");
+const PROBLEMS_TOML: &str = include_str!("../../../examples/demo/problems.toml");
 const MARKER: &str = ".pds-demo";
 
 #[derive(Debug, clap::Args)]
@@ -55,7 +60,6 @@ struct ProblemBank {
 
 #[derive(Debug, Deserialize)]
 struct BankProblem {
-    #[allow(dead_code)]
     area: String,
     incidence: f64,
     severity: f64,
@@ -126,22 +130,11 @@ pub fn run(args: Args) -> Result<()> {
     );
 
     // 4. The server, and customers answering through it.
-    let state = web::AppState::new(db.clone(), settings.clone())?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    let server_thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = web::start(listener, state)?;
-            let _ = tx.send(server.handle());
-            server.await.map_err(|e| Error::Invalid(e.to_string()))
-        })
-    });
-    let handle = rx
-        .recv()
-        .map_err(|_| Error::Invalid("the demo server did not start".into()))?;
-    let answered = simulate_customers(&mail_dir, &args, &settings, address.port());
-    actix_web::rt::System::new().block_on(handle.stop(true));
-    let _ = server_thread.join();
-    let answered = answered?;
+    let bank: ProblemBank = toml::from_str(PROBLEMS_TOML)
+        .map_err(|e| Error::Invalid(format!("examples/demo/problems.toml: {e}")))?;
+    let answered = serving(&db, &settings, listener, |port| {
+        simulate_customers(&mail_dir, &args, &bank, &settings, port)
+    })?;
     println!(
         "  4. served the form on http://{address}; {} customers followed their link and answered ({} with problems, {} with none)",
         answered.0 + answered.1,
@@ -181,13 +174,31 @@ pub fn run(args: Args) -> Result<()> {
     report::write(&top, Format::Table, &mut std::io::stdout().lock())?;
     println!("\n  7. how fast the teams acted on their cases (pds cases stats --survey demo):\n");
     super::case_figures::stats(&db, Some("demo"))?;
+
+    // 8-11. Phase 2: the checklist study, customers and staff.
+    let phase2 = checklist::Phase2 {
+        db: &db,
+        settings: &settings,
+        discovery: &survey,
+        dir,
+        bank: &bank,
+        seed: args.seed,
+    };
+    let phase2_started = Instant::now();
+    if results.areas.is_empty() {
+        println!("\n  8. no problem areas to draft a checklist from, so no second phase");
+    } else {
+        phase2.run(&transport)?;
+    }
     let serve = serve_command(dir, &args.base_url);
     println!(
-        "\nWrote:\n  {}  the SQLite database\n  {}/  one .eml file per email (invitations, routed complaints, follow-ups)\n  {}  every area, full precision\nDone in {:.1} s.\n\nThe links in the .eml files point to {}. To open them, serve the demo there:\n  {serve}\n{}Explore further with (export PDS_DATABASE_URL=sqlite://{db} first):\n  pds areas list --survey demo        the problem areas and how they were coded\n  pds export --survey demo --what mentions --excel -o mentions.csv\n  pds keys create --name me           prints a key for the dashboard, at {}admin",
+        "\nWrote:\n  {}  the SQLite database\n  {}/  one .eml file per email (invitations, routed complaints, follow-ups)\n  {}  every area, full precision\n  {}/  the checklist survey folder drafted from the areas\nDone in {:.1} s (the checklist phase {:.1} s of it).\n\nThe links in the .eml files point to {}. To open them, serve the demo there:\n  {serve}\n{}Explore further with (export PDS_DATABASE_URL=sqlite://{db} first):\n  pds areas list --survey demo        the problem areas and how they were coded\n  pds results --survey demo-checklist --by customer_type   the checklist results in full\n  pds export --survey demo --what mentions --excel -o mentions.csv\n  pds keys create --name me           prints a key for the dashboard, at {}admin",
         settings_db_path(dir).display(),
         mail_dir.display(),
         csv_path.display(),
+        dir.join(checklist::FOLDER).display(),
         started.elapsed().as_secs_f64(),
+        phase2_started.elapsed().as_secs_f64(),
         args.base_url,
         serve.note(),
         args.base_url,
@@ -310,22 +321,38 @@ fn prepare_folder(dir: &Path) -> Result<()> {
     .map_err(|e| Error::io(dir, e))
 }
 
-/// Reads each invitation email, picks respondents, and has them answer over HTTP.
-/// Returns (respondents with problems, respondents with none).
-fn simulate_customers(
-    mail_dir: &Path,
-    args: &Args,
+/// Runs the answer form on `listener` while `f` gets the port to reach it at.
+fn serving<T>(
+    db: &Database,
     settings: &Settings,
-    port: u16,
-) -> Result<(usize, usize)> {
-    let bank: ProblemBank = toml::from_str(PROBLEMS_TOML)
-        .map_err(|e| Error::Invalid(format!("examples/demo/problems.toml: {e}")))?;
-    let locale_of: HashMap<String, String> = csv::Reader::from_reader(CONTACTS_CSV.as_bytes())
-        .records()
-        .filter_map(|r| r.ok())
-        .map(|r| (r[0].to_lowercase(), r[2].to_string()))
-        .collect();
-    // The emails link to the base URL; the customers reach this run's server.
+    listener: TcpListener,
+    f: impl FnOnce(u16) -> Result<T>,
+) -> Result<T> {
+    let port = listener
+        .local_addr()
+        .map_err(|e| Error::io("127.0.0.1:0", e))?
+        .port();
+    let state = web::AppState::new(db.clone(), settings.clone())?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server_thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = web::start(listener, state)?;
+            let _ = tx.send(server.handle());
+            server.await.map_err(|e| Error::Invalid(e.to_string()))
+        })
+    });
+    let handle = rx
+        .recv()
+        .map_err(|_| Error::Invalid("the demo server did not start".into()))?;
+    let result = f(port);
+    actix_web::rt::System::new().block_on(handle.stop(true));
+    let _ = server_thread.join();
+    result
+}
+
+/// The personal link in each email of `mail_dir`, by recipient (lower case),
+/// pointed at this run's server on `port` instead of the base URL.
+fn links_in(mail_dir: &Path, settings: &Settings, port: u16) -> Result<Vec<(String, String)>> {
     let prefix = settings.link("/s/");
     let here = format!("http://127.0.0.1:{port}/s/");
     let mut links = Vec::new();
@@ -355,27 +382,68 @@ fn simulate_customers(
             links.push((to, format!("{here}{token}")));
         }
     }
+    Ok(links)
+}
+
+/// An HTTP client that hands every status back instead of failing on it.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// A simulated respondent opens their link and sends `form`; anything but the
+/// form (200) and the thank-you page after it (200, the redirect followed) is a
+/// failure of the demo.
+fn answer_over_http(agent: &ureq::Agent, link: &str, form: &[(String, String)]) -> Result<()> {
+    let page = agent
+        .get(link)
+        .call()
+        .map_err(|e| Error::Invalid(format!("demo respondent could not open {link}: {e}")))?;
+    if page.status() != 200 {
+        return Err(Error::Invalid(format!(
+            "the form answered {} for a demo respondent",
+            page.status()
+        )));
+    }
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let response = agent
+        .post(link)
+        .send_form(pairs)
+        .map_err(|e| Error::Invalid(format!("demo respondent could not answer: {e}")))?;
+    if response.status() != 200 {
+        return Err(Error::Invalid(format!(
+            "the form refused a demo answer with status {}",
+            response.status()
+        )));
+    }
+    Ok(())
+}
+
+/// Reads each invitation email, picks respondents, and has them answer over HTTP.
+/// Returns (respondents with problems, respondents with none).
+fn simulate_customers(
+    mail_dir: &Path,
+    args: &Args,
+    bank: &ProblemBank,
+    settings: &Settings,
+    port: u16,
+) -> Result<(usize, usize)> {
+    let locale_of: HashMap<String, String> = csv::Reader::from_reader(CONTACTS_CSV.as_bytes())
+        .records()
+        .filter_map(|r| r.ok())
+        .map(|r| (r[0].to_lowercase(), r[2].to_string()))
+        .collect();
+    let mut links = links_in(mail_dir, settings, port)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     links.shuffle(&mut rng);
     links.truncate(args.respondents);
 
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = agent();
     let (mut with, mut without) = (0, 0);
     for (email, link) in links {
         let sv = locale_of.get(&email).is_some_and(|l| l == "sv");
-        let page = agent
-            .get(&link)
-            .call()
-            .map_err(|e| Error::Invalid(format!("demo customer could not open {link}: {e}")))?;
-        if page.status() != 200 {
-            return Err(Error::Invalid(format!(
-                "the form answered {} for a demo customer",
-                page.status()
-            )));
-        }
         let mut drawn: Vec<(f64, &BankProblem)> = Vec::new();
         for problem in &bank.problem {
             if rng.random_bool(problem.incidence.clamp(0.0, 1.0)) {
@@ -413,17 +481,7 @@ fn simulate_customers(
                 form.push((format!("consent_{n}"), "yes".into()));
             }
         }
-        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let response = agent
-            .post(&link)
-            .send_form(pairs)
-            .map_err(|e| Error::Invalid(format!("demo customer could not answer: {e}")))?;
-        if response.status() != 200 {
-            return Err(Error::Invalid(format!(
-                "the form refused a demo answer with status {}",
-                response.status()
-            )));
-        }
+        answer_over_http(&agent, &link, &form)?;
     }
     Ok((with, without))
 }
