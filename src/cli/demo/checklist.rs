@@ -77,6 +77,13 @@ impl Phase2<'_> {
         println!(
             " 10. {customers} customers and {staff} staff followed their link and answered every item over HTTP (staff as they think customers would)"
         );
+        // The problems written in beside the items are coded like discovery answers.
+        let hidden = indicatif::ProgressBar::hidden();
+        let coded = crate::cli::code::code(self.db, &survey, &Default::default(), &hidden)?;
+        println!(
+            "     coded the {} problems written in beside the items into {} areas ({} grouped automatically, {} not placed)",
+            coded.mentions, coded.areas, coded.automatic, coded.uncoded
+        );
         self.print_results(&survey)
     }
 
