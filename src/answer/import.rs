@@ -362,25 +362,7 @@ impl Respondents {
         if rank.is_empty() {
             return Err("the problem has no rank (1 = most important)".into());
         }
-        let rank: u32 = match rank.parse() {
-            Ok(r) if (1..=max_problems).contains(&r) => r,
-            _ => {
-                return Err(format!(
-                "rank {rank:?} is not a whole number from 1 to {max_problems} (1 = most important)"
-            ))
-            }
-        };
-        if problem.chars().count() > MAX_TEXT_CHARS {
-            return Err(format!(
-                "the problem is longer than {MAX_TEXT_CHARS} characters"
-            ));
-        }
-        if problem
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Err("the problem contains control characters".into());
-        }
+        let rank = ranked_problem(rank, problem, max_problems, "")?;
         if !area.is_empty() && coding::group_key(area).is_empty() {
             return Err(format!("area {area:?} has no letters or digits"));
         }
@@ -933,6 +915,38 @@ pub fn import<R: Read + Seek>(
 
 /// SQLite's page cache during an import, in KiB (its default is 2,000).
 const SQLITE_CACHE_KIB: u32 = 65_536;
+
+/// The rank of an imported problem, once its rank is a whole number from 1 to
+/// `max_problems` and its text short enough and free of control characters;
+/// else what to fix. `whose` follows "rank" in the message (" of the other
+/// problem" for a checklist's write-in).
+pub(crate) fn ranked_problem(
+    rank: &str,
+    problem: &str,
+    max_problems: u32,
+    whose: &str,
+) -> std::result::Result<u32, String> {
+    let rank: u32 = match rank.parse() {
+        Ok(r) if (1..=max_problems).contains(&r) => r,
+        _ => {
+            return Err(format!(
+                "rank {rank:?}{whose} is not a whole number from 1 to {max_problems} (1 = most important)"
+            ))
+        }
+    };
+    if problem.chars().count() > MAX_TEXT_CHARS {
+        return Err(format!(
+            "the problem is longer than {MAX_TEXT_CHARS} characters"
+        ));
+    }
+    if problem
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("the problem contains control characters".into());
+    }
+    Ok(rank)
+}
 
 #[cfg(test)]
 mod tests {

@@ -31,7 +31,6 @@ use diesel::prelude::*;
 
 use super::answer::{Bother, Experienced, ItemAnswer, SolvedElsewhere};
 use super::{store, Checklist};
-use crate::answer::form::MAX_TEXT_CHARS;
 use crate::answer::import::{check_field, ResponsesReport, SEGMENT_ATTRIBUTE};
 use crate::audience::{CUSTOMER, STAFF};
 use crate::db::schema::{imported_responses, mentions, responses};
@@ -388,25 +387,12 @@ impl Gathering {
                     .into(),
             );
         }
-        let rank: u32 = match rank.parse() {
-            Ok(r) if (1..=max_problems).contains(&r) => r,
-            _ => {
-                return Err(format!(
-                    "rank {rank:?} of the other problem is not a whole number from 1 to {max_problems} (1 = most important)"
-                ))
-            }
-        };
-        if problem.chars().count() > MAX_TEXT_CHARS {
-            return Err(format!(
-                "the problem is longer than {MAX_TEXT_CHARS} characters"
-            ));
-        }
-        if problem
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Err("the problem contains control characters".into());
-        }
+        let rank = crate::answer::import::ranked_problem(
+            rank,
+            problem,
+            max_problems,
+            " of the other problem",
+        )?;
         if let Some((_, earlier, _)) = self.write_ins.iter().find(|(r, _, _)| *r == rank) {
             return Err(format!(
                 "{who} already has other problem rank {rank} on line {earlier}"
