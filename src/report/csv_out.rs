@@ -145,12 +145,16 @@ pub fn write(results: &Results, out: &mut dyn Write) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let fail = |e: csv::Error| Error::Internal(format!("writing CSV: {e}"));
     w.write_record(COLUMNS).map_err(fail)?;
-    let mut rows = overall_rows(results);
-    rows.extend(segment_rows(results));
-    rows.extend(wave_change_rows(results));
-    rows.extend(response_rate_rows(results));
-    rows.extend(uncoded_rows(results));
-    for row in &rows {
+    // Row by row: the uncoded section has one row per distinct uncoded text, which
+    // at a million respondents is hundreds of thousands of rows of ~40 cells, too
+    // many to hold at once (collecting them doubled `pds results`' peak memory).
+    let rows = overall_rows(results)
+        .into_iter()
+        .chain(segment_rows(results))
+        .chain(wave_change_rows(results))
+        .chain(response_rate_rows(results))
+        .chain(uncoded_rows(results));
+    for row in rows {
         w.write_record(&row.0).map_err(fail)?;
     }
     w.flush().map_err(|e| Error::io("<output>", e))?;
@@ -332,18 +336,13 @@ fn response_rate_rows(results: &Results) -> Vec<Row> {
 }
 
 /// One row per mention in no area, as the customer wrote it.
-fn uncoded_rows(results: &Results) -> Vec<Row> {
-    results
-        .uncoded
-        .texts
-        .iter()
-        .map(|t| {
-            let mut row = scoped_row(results);
-            row.set("section", "uncoded")
-                .text("area", &t.text)
-                .set("method", t.why)
-                .set("n", results.n);
-            row
-        })
-        .collect()
+fn uncoded_rows(results: &Results) -> impl Iterator<Item = Row> + '_ {
+    results.uncoded.texts.iter().map(|t| {
+        let mut row = scoped_row(results);
+        row.set("section", "uncoded")
+            .text("area", &t.text)
+            .set("method", t.why)
+            .set("n", results.n);
+        row
+    })
 }
