@@ -143,6 +143,91 @@ impl fmt::Display for ChecklistError {
     }
 }
 
+/// An item's `area`, if it is an area id; else a problem and none.
+fn check_area(
+    id: &ItemId,
+    area: Option<Spanned<String>>,
+    at: &mut dyn FnMut(usize, String),
+) -> Option<String> {
+    match area {
+        Some(area) if !is_key(area.get_ref()) => {
+            at(
+                area.span().start,
+                format!(
+                    "item \"{id}\": area {:?} is not an area id (a-z, 0-9, '-'); leave `area` out if the item came from no area",
+                    area.get_ref()
+                ),
+            );
+            None
+        }
+        Some(area) => Some(area.into_inner()),
+        None => None,
+    }
+}
+
+/// An item's `group`, or the default group (also after a problem).
+fn check_group(
+    id: &ItemId,
+    group: Option<Spanned<String>>,
+    at: &mut dyn FnMut(usize, String),
+) -> String {
+    match group {
+        Some(group) if !is_key(group.get_ref()) => {
+            at(
+                group.span().start,
+                format!(
+                    "item \"{id}\": group {:?} must be lower-case letters a-z, digits and '-', such as \"delivery\"",
+                    group.get_ref()
+                ),
+            );
+            DEFAULT_GROUP.to_string()
+        }
+        Some(group) => group.into_inner(),
+        None => DEFAULT_GROUP.to_string(),
+    }
+}
+
+/// An item's wordings by locale: one for each of the survey's `locales`, none
+/// for another, none empty or too long.
+fn check_text(
+    id: &ItemId,
+    raw: &Spanned<BTreeMap<String, String>>,
+    locales: &[Locale],
+    at: &mut dyn FnMut(usize, String),
+) -> BTreeMap<Locale, String> {
+    let text_at = raw.span().start;
+    let mut text = BTreeMap::new();
+    for (locale, wording) in raw.get_ref() {
+        let wording = wording.trim();
+        match locale.parse::<Locale>() {
+            Err(e) => at(text_at, format!("item \"{id}\": text: {e}")),
+            Ok(l) if !locales.contains(&l) => at(
+                text_at,
+                format!("item \"{id}\": text.{l}: the survey is not offered in {l} (survey.toml locales); remove it or add the locale"),
+            ),
+            Ok(l) if wording.is_empty() => {
+                at(text_at, format!("item \"{id}\": text.{l} is empty"))
+            }
+            Ok(l) if wording.chars().count() > MAX_TEXT_CHARS => at(
+                text_at,
+                format!("item \"{id}\": text.{l} is longer than {MAX_TEXT_CHARS} characters; a checklist item is one short sentence"),
+            ),
+            Ok(l) => {
+                text.insert(l, wording.to_string());
+            }
+        }
+    }
+    for locale in locales {
+        if !raw.get_ref().contains_key(locale.as_str()) {
+            at(
+                text_at,
+                format!("item \"{id}\": text has no {locale} wording; the survey is offered in {locale}, so write text.{locale}"),
+            );
+        }
+    }
+    text
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawChecklist {
@@ -212,64 +297,9 @@ impl Checklist {
                 );
                 continue;
             }
-            let area = match raw_item.area {
-                Some(area) if !is_key(area.get_ref()) => {
-                    at(
-                        area.span().start,
-                        format!(
-                            "item \"{id}\": area {:?} is not an area id (a-z, 0-9, '-'); leave `area` out if the item came from no area",
-                            area.get_ref()
-                        ),
-                    );
-                    None
-                }
-                Some(area) => Some(area.into_inner()),
-                None => None,
-            };
-            let group = match raw_item.group {
-                Some(group) if !is_key(group.get_ref()) => {
-                    at(
-                        group.span().start,
-                        format!(
-                            "item \"{id}\": group {:?} must be lower-case letters a-z, digits and '-', such as \"delivery\"",
-                            group.get_ref()
-                        ),
-                    );
-                    DEFAULT_GROUP.to_string()
-                }
-                Some(group) => group.into_inner(),
-                None => DEFAULT_GROUP.to_string(),
-            };
-            let text_at = raw_item.text.span().start;
-            let mut text = BTreeMap::new();
-            for (locale, wording) in raw_item.text.get_ref() {
-                let wording = wording.trim();
-                match locale.parse::<Locale>() {
-                    Err(e) => at(text_at, format!("item \"{id}\": text: {e}")),
-                    Ok(l) if !locales.contains(&l) => at(
-                        text_at,
-                        format!("item \"{id}\": text.{l}: the survey is not offered in {l} (survey.toml locales); remove it or add the locale"),
-                    ),
-                    Ok(l) if wording.is_empty() => {
-                        at(text_at, format!("item \"{id}\": text.{l} is empty"))
-                    }
-                    Ok(l) if wording.chars().count() > MAX_TEXT_CHARS => at(
-                        text_at,
-                        format!("item \"{id}\": text.{l} is longer than {MAX_TEXT_CHARS} characters; a checklist item is one short sentence"),
-                    ),
-                    Ok(l) => {
-                        text.insert(l, wording.to_string());
-                    }
-                }
-            }
-            for locale in locales {
-                if !raw_item.text.get_ref().contains_key(locale.as_str()) {
-                    at(
-                        text_at,
-                        format!("item \"{id}\": text has no {locale} wording; the survey is offered in {locale}, so write text.{locale}"),
-                    );
-                }
-            }
+            let area = check_area(&id, raw_item.area, &mut at);
+            let group = check_group(&id, raw_item.group, &mut at);
+            let text = check_text(&id, &raw_item.text, locales, &mut at);
             items.push(Item {
                 id,
                 area,
