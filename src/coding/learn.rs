@@ -50,6 +50,8 @@ impl Default for LearningOptions {
                 stem_weight: 0.6,
                 bigrams: true,
                 sublinear_tf: true,
+                keywords: 0,
+                compound_tails: false,
             },
         }
     }
