@@ -21,8 +21,7 @@
 //!
 //! `--set NAME=VALUE` (repeatable) changes one setting of automatic grouping for
 //! this run, to tune on a dev file: `join_similarity`, `stem_weight`,
-//! `neighbours`, `resolution`, `same_area_similarity`, `cohesion_factor`, `keywords`,
-//! `compound_tails` (0 or 1), `link_power`.
+//! `neighbours`, `resolution`, `same_area_similarity`, `cohesion_factor`.
 //!
 //! Without arguments it reads `tests/fixtures/coding/sample.csv`; labelled data
 //! kept outside the repository is named by its path.
@@ -102,9 +101,6 @@ fn set(options: &mut GroupingOptions, setting: &str) -> Result<(), Box<dyn Error
         "resolution" => options.resolution = number,
         "same_area_similarity" => options.same_area_similarity = number as f32,
         "cohesion_factor" => options.cohesion_factor = number as f32,
-        "keywords" => options.keywords = number as usize,
-        "compound_tails" => options.compound_tails = number != 0.0,
-        "link_power" => options.link_power = number as f32,
         other => return Err(format!("--set: no setting {other:?}").into()),
     }
     Ok(())

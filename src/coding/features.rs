@@ -69,13 +69,12 @@ impl Key {
 /// the stems, pairs of neighbouring stems when `bigrams` (in the stem block:
 /// "top up" and "exchange rate" say more than their words), and the character
 /// trigrams of each stem.
-fn keys_of(doc: &Analysed, weighting: &Weighting, bilingual: bool) -> Vec<(Key, u32)> {
-    let (bigrams, tails) = (weighting.bigrams, weighting.compound_tails);
+fn keys_of(doc: &Analysed, bigrams: bool, bilingual: bool) -> Vec<(Key, u32)> {
     let mut keys = Vec::new();
     let mut chars = Vec::with_capacity(48);
     let mut previous: Option<&str> = None;
     for stem in doc.stems() {
-        keys.extend(stem_keys(stem, doc.locale, bilingual, tails));
+        keys.extend(stem_keys(stem, doc.locale, bilingual));
         if bigrams {
             if let Some(before) = previous {
                 keys.push(Key::bigram(before, stem));
@@ -115,9 +114,9 @@ fn keys_of(doc: &Analysed, weighting: &Weighting, bilingual: bool) -> Vec<(Key, 
 /// Swedish-only study the two rules tie on the SweFAQ dev file (ARI 0.553), and
 /// replacing merges distinct Swedish words that share a gloss ("fel", "tid"), so
 /// there the earlier rule stays (README, "Evaluation", says how this was chosen).
-fn stem_keys(stem: &str, locale: Locale, bilingual: bool, tails: bool) -> Vec<Key> {
+fn stem_keys(stem: &str, locale: Locale, bilingual: bool) -> Vec<Key> {
     let english = if locale == Locale::Sv {
-        glossary::english_of_compound(stem, tails)
+        glossary::english_of(stem)
     } else {
         Vec::new()
     };
@@ -218,20 +217,18 @@ pub struct Vectors {
     idf: Vec<f32>,
     /// Whether the corpus holds Swedish and English texts (see [`stem_keys`]).
     bilingual: bool,
-    /// Whether a compound's known last part alone finds its English stem.
-    tails: bool,
 }
 
 impl Vectors {
     /// The feature id of a stem of a text in `locale` (for a Swedish word the
     /// glossary knows, of its first English stem), if the corpus has it.
     pub fn stem_id(&self, stem: &str, locale: Locale) -> Option<u32> {
-        stem_id(&self.id_of, stem, locale, [self.bilingual, self.tails])
+        stem_id(&self.id_of, stem, locale, self.bilingual)
     }
 }
 
-fn stem_id(id_of: &FnvMap<Key, u32>, stem: &str, locale: Locale, rules: [bool; 2]) -> Option<u32> {
-    stem_keys(stem, locale, rules[0], rules[1])
+fn stem_id(id_of: &FnvMap<Key, u32>, stem: &str, locale: Locale, bilingual: bool) -> Option<u32> {
+    stem_keys(stem, locale, bilingual)
         .first()
         .and_then(|k| id_of.get(k).copied())
 }
@@ -248,14 +245,6 @@ pub struct Weighting {
     /// a long complaint that says "report" ten times is about reports, but not
     /// ten times more than one that says it once.
     pub sublinear_tf: bool,
-    /// Stems kept per text, its heaviest by TF-IDF (and four times as many
-    /// trigrams); 0 keeps all. A long complaint is about its keywords, not about
-    /// every word it uses on the way.
-    pub keywords: usize,
-    /// A Swedish compound the glossary cannot split into two known words
-    /// counts as its known last part ("glasleveransen" as "delivery"): Swedish
-    /// compounds name a kind of their last part.
-    pub compound_tails: bool,
 }
 
 /// Turns analysed texts into TF-IDF vectors. `counts[i]` is how many mentions text
@@ -270,8 +259,6 @@ pub fn vectorise(docs: &[&Analysed], counts: &[u32], stem_weight: f32) -> Vector
             stem_weight,
             bigrams: false,
             sublinear_tf: false,
-            keywords: 0,
-            compound_tails: false,
         },
     )
 }
@@ -283,7 +270,7 @@ pub fn vectorise_with(docs: &[&Analysed], counts: &[u32], weighting: &Weighting)
         .all(|&l| docs.iter().any(|d| d.locale == l));
     let keys: Vec<Vec<(Key, u32)>> = docs
         .par_iter()
-        .map(|d| keys_of(d, weighting, bilingual))
+        .map(|d| keys_of(d, weighting.bigrams, bilingual))
         .collect();
 
     // Document frequency per key, counted in parallel chunks and merged.
@@ -338,7 +325,6 @@ pub fn vectorise_with(docs: &[&Analysed], counts: &[u32], weighting: &Weighting)
         id_of: vocabulary.id_of,
         idf: vocabulary.idf,
         bilingual,
-        tails: weighting.compound_tails,
     }
 }
 
@@ -378,8 +364,7 @@ impl Vocabulary {
 
     /// The feature id of a stem of a text in `locale`, as [`Vectors::stem_id`].
     pub fn stem_id(&self, stem: &str, locale: Locale) -> Option<u32> {
-        let rules = [self.bilingual, self.weighting.compound_tails];
-        stem_id(&self.id_of, stem, locale, rules)
+        stem_id(&self.id_of, stem, locale, self.bilingual)
     }
 
     /// Number of features (ids are `0..features()`).
@@ -389,7 +374,7 @@ impl Vocabulary {
 
     /// The unit-length vector of a text in this vocabulary's space.
     pub fn vector(&self, doc: &Analysed) -> (Vec<u32>, Vec<f32>) {
-        self.row(&keys_of(doc, &self.weighting, self.bilingual))
+        self.row(&keys_of(doc, self.weighting.bigrams, self.bilingual))
     }
 
     fn row(&self, ks: &[(Key, u32)]) -> (Vec<u32>, Vec<f32>) {
@@ -402,7 +387,7 @@ impl Vocabulary {
             .filter_map(|(k, tf)| self.id_of.get(k).map(|&id| (id, *tf)))
             .collect();
         pairs.sort_unstable();
-        let mut ids: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+        let ids: Vec<u32> = pairs.iter().map(|p| p.0).collect();
         let mut weights: Vec<f32> = pairs
             .iter()
             .map(|&(id, tf)| {
@@ -414,10 +399,6 @@ impl Vocabulary {
                 tf * idf[id as usize]
             })
             .collect();
-        if weighting.keywords > 0 {
-            let blocks = [weighting.keywords, NGRAMS_PER_KEYWORD * weighting.keywords];
-            (ids, weights) = keep_strongest(ids, weights, is_stem, blocks);
-        }
         let norm = |stem: bool| -> f32 {
             ids.iter()
                 .zip(&weights)
@@ -442,35 +423,6 @@ impl Vocabulary {
         }
         (ids, weights)
     }
-}
-
-/// Trigrams kept per stem kept when only keywords are kept.
-const NGRAMS_PER_KEYWORD: usize = 4;
-
-/// The `keep[0]` heaviest stem features and `keep[1]` heaviest trigram
-/// features of a row (ties: lower id), ids ascending.
-fn keep_strongest(
-    ids: Vec<u32>,
-    weights: Vec<f32>,
-    is_stem: &[bool],
-    keep: [usize; 2],
-) -> (Vec<u32>, Vec<f32>) {
-    let mut kept: Vec<(u32, f32)> = Vec::with_capacity(ids.len());
-    for (block, n) in [(true, keep[0]), (false, keep[1])] {
-        let mut entries: Vec<(u32, f32)> = ids
-            .iter()
-            .zip(&weights)
-            .filter(|(id, _)| is_stem[**id as usize] == block)
-            .map(|(id, w)| (*id, *w))
-            .collect();
-        if entries.len() > n {
-            entries.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            entries.truncate(n);
-        }
-        kept.extend(entries);
-    }
-    kept.sort_unstable_by_key(|e| e.0);
-    kept.into_iter().unzip()
 }
 
 #[cfg(test)]
@@ -547,8 +499,6 @@ mod tests {
             stem_weight: 0.6,
             bigrams: true,
             sublinear_tf: true,
-            keywords: 0,
-            compound_tails: false,
         };
         let (vocabulary, matrix) = Vocabulary::build(&refs, &[1, 1], &weighting);
         let again = vocabulary.vector(&docs[0]);
@@ -588,42 +538,6 @@ mod tests {
             v.matrix.dot(0, &v.matrix, 1)
         );
         assert!(c[0][2] < 0.2, "{c:?}");
-    }
-
-    #[test]
-    fn only_keywords_are_kept_when_asked() {
-        let is_stem = [true, true, true, false, false];
-        let (ids, weights) = keep_strongest(
-            vec![0, 1, 2, 3, 4],
-            vec![0.2, 0.9, 0.5, 0.1, 0.3],
-            &is_stem,
-            [2, 1],
-        );
-        assert_eq!(ids, [1, 2, 4]);
-        assert_eq!(weights, [0.9, 0.5, 0.3]);
-        // A long complaint keeps its heaviest stems; a short text is untouched.
-        let analyzer = Analyzer::new();
-        let long = analyzer.analyse(
-            "the bank reported a late payment on my credit report although the payment was made",
-            Some(Locale::En),
-        );
-        let short = analyzer.analyse("late payment", Some(Locale::En));
-        let weighting = Weighting {
-            stem_weight: 0.6,
-            bigrams: false,
-            sublinear_tf: true,
-            keywords: 3,
-            compound_tails: false,
-        };
-        let (vocabulary, matrix) = Vocabulary::build(&[&long, &short], &[1, 1], &weighting);
-        let stems = |row: usize| {
-            let ids = matrix.row(row).0;
-            ids.iter()
-                .filter(|&&id| vocabulary.is_stem[id as usize])
-                .count()
-        };
-        assert_eq!(stems(0), 3);
-        assert_eq!(stems(1), 2);
     }
 
     #[test]

@@ -275,13 +275,6 @@ fn table() -> &'static FnvMap<String, String> {
 /// The English stems a Swedish stem stands for: one for a known word, two for
 /// a compound of two known words, none otherwise.
 pub fn english_of(swedish_stem: &str) -> Vec<&'static str> {
-    english_of_compound(swedish_stem, false)
-}
-
-/// [`english_of`], and with `tails` a compound whose last part alone is known
-/// (at least four letters) stands for that part: "glasleveransen" for
-/// "delivery", as Swedish compounds name a kind of their last part.
-pub fn english_of_compound(swedish_stem: &str, tails: bool) -> Vec<&'static str> {
     let table = table();
     if let Some(en) = table.get(swedish_stem) {
         return vec![en.as_str()];
@@ -304,26 +297,7 @@ pub fn english_of_compound(swedish_stem: &str, tails: bool) -> Vec<&'static str>
             }
         }
     }
-    if tails {
-        return known_tail(table, swedish_stem, &bounds);
-    }
     Vec::new()
-}
-
-/// The English stem of the longest known last part of a compound, if any.
-fn known_tail(
-    table: &'static FnvMap<String, String>,
-    swedish_stem: &str,
-    bounds: &[usize],
-) -> Vec<&'static str> {
-    bounds
-        .iter()
-        .skip(3)
-        .map(|&at| &swedish_stem[at..])
-        .filter(|tail| tail.chars().count() >= 4)
-        .find_map(|tail| table.get(tail))
-        .map(|en| vec![en.as_str()])
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -362,21 +336,6 @@ mod tests {
             ]
         );
         assert!(stems("xyzzyplugh").is_empty());
-    }
-
-    #[test]
-    fn a_compound_with_a_known_last_part_stands_for_it_when_asked() {
-        let a = Analyzer::new();
-        let stem = a.stem("glasleveransen", Locale::Sv).into_owned();
-        assert!(english_of(&stem).is_empty());
-        assert_eq!(
-            english_of_compound(&stem, true),
-            [a.stem("delivery", Locale::En).into_owned()]
-        );
-        // A known word and a two-part compound are found as before.
-        let fakturan = a.stem("fakturan", Locale::Sv).into_owned();
-        assert_eq!(english_of_compound(&fakturan, true), english_of(&fakturan));
-        assert!(english_of_compound("xyzzyplugh", true).is_empty());
     }
 
     #[test]

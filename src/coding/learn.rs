@@ -50,8 +50,6 @@ impl Default for LearningOptions {
                 stem_weight: 0.6,
                 bigrams: true,
                 sublinear_tf: true,
-                keywords: 0,
-                compound_tails: false,
             },
         }
     }

@@ -91,8 +91,6 @@ pub fn review(
             stem_weight: grouping.stem_weight,
             bigrams: false,
             sublinear_tf: grouping.sublinear_tf,
-            keywords: grouping.keywords,
-            compound_tails: grouping.compound_tails,
         },
     );
     let area_of_doc: Vec<usize> = picked.iter().map(|&m| area_of[m].unwrap_or(0)).collect();

@@ -64,14 +64,6 @@ pub struct GroupingOptions {
     /// Pairs of neighbouring stems as features, and `1 + ln(tf)` term weights.
     pub bigrams: bool,
     pub sublinear_tf: bool,
-    /// Stems kept per text (its heaviest by TF-IDF); 0 keeps all.
-    pub keywords: usize,
-    /// A Swedish compound counts as its known last part (see
-    /// `Weighting::compound_tails`).
-    pub compound_tails: bool,
-    /// Links of the similarity graph weigh their cosine to this power: above
-    /// 1, strong links count for more against many weak ones.
-    pub link_power: f32,
 }
 
 impl Default for GroupingOptions {
@@ -88,9 +80,6 @@ impl Default for GroupingOptions {
             cohesion_factor: 1.2,
             bigrams: false,
             sublinear_tf: true,
-            keywords: 0,
-            compound_tails: false,
-            link_power: 1.0,
         }
     }
 }
@@ -177,8 +166,6 @@ pub(crate) fn group_docs(
             stem_weight: options.stem_weight,
             bigrams: options.bigrams,
             sublinear_tf: options.sublinear_tf,
-            keywords: options.keywords,
-            compound_tails: options.compound_tails,
         },
     );
     let matrix = &vectors.matrix;

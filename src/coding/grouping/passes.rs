@@ -207,11 +207,6 @@ pub(super) fn communities(
                 .collect();
             near.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             near.truncate(k);
-            if options.link_power != 1.0 {
-                for link in &mut near {
-                    link.1 = link.1.powf(options.link_power);
-                }
-            }
             near
         })
         .collect();
