@@ -143,48 +143,19 @@ impl fmt::Display for ChecklistError {
     }
 }
 
-/// An item's `area`, if it is an area id; else a problem and none.
-fn check_area(
-    id: &ItemId,
-    area: Option<Spanned<String>>,
+/// `value` if it is a key (lower-case letters a-z, digits and '-'); else the
+/// problem `problem(value)` at its place, and none.
+fn key_or_problem(
+    value: Option<Spanned<String>>,
     at: &mut dyn FnMut(usize, String),
+    problem: impl FnOnce(&str) -> String,
 ) -> Option<String> {
-    match area {
-        Some(area) if !is_key(area.get_ref()) => {
-            at(
-                area.span().start,
-                format!(
-                    "item \"{id}\": area {:?} is not an area id (a-z, 0-9, '-'); leave `area` out if the item came from no area",
-                    area.get_ref()
-                ),
-            );
-            None
-        }
-        Some(area) => Some(area.into_inner()),
-        None => None,
+    let value = value?;
+    if is_key(value.get_ref()) {
+        return Some(value.into_inner());
     }
-}
-
-/// An item's `group`, or the default group (also after a problem).
-fn check_group(
-    id: &ItemId,
-    group: Option<Spanned<String>>,
-    at: &mut dyn FnMut(usize, String),
-) -> String {
-    match group {
-        Some(group) if !is_key(group.get_ref()) => {
-            at(
-                group.span().start,
-                format!(
-                    "item \"{id}\": group {:?} must be lower-case letters a-z, digits and '-', such as \"delivery\"",
-                    group.get_ref()
-                ),
-            );
-            DEFAULT_GROUP.to_string()
-        }
-        Some(group) => group.into_inner(),
-        None => DEFAULT_GROUP.to_string(),
-    }
+    at(value.span().start, problem(value.get_ref()));
+    None
 }
 
 /// An item's wordings by locale: one for each of the survey's `locales`, none
@@ -297,8 +268,17 @@ impl Checklist {
                 );
                 continue;
             }
-            let area = check_area(&id, raw_item.area, &mut at);
-            let group = check_group(&id, raw_item.group, &mut at);
+            let area = key_or_problem(raw_item.area, &mut at, |area| {
+                format!(
+                    "item \"{id}\": area {area:?} is not an area id (a-z, 0-9, '-'); leave `area` out if the item came from no area"
+                )
+            });
+            let group = key_or_problem(raw_item.group, &mut at, |group| {
+                format!(
+                    "item \"{id}\": group {group:?} must be lower-case letters a-z, digits and '-', such as \"delivery\""
+                )
+            })
+            .unwrap_or_else(|| DEFAULT_GROUP.to_string());
             let text = check_text(&id, &raw_item.text, locales, &mut at);
             items.push(Item {
                 id,
@@ -412,6 +392,21 @@ text.sv = "Fakturan var fel"
         assert_eq!(c.items[0].line, 5);
         assert_eq!(c.items[1].group, DEFAULT_GROUP);
         assert_eq!(c.items[1].text[&Locale::Sv], "Fakturan var fel");
+    }
+
+    #[test]
+    fn an_area_or_group_that_is_not_a_key_is_refused_with_its_line() {
+        let source = GOOD
+            .replace("area = \"late-delivery\"", "area = \"Late delivery\"")
+            .replace("group = \"delivery\"", "group = \"Delivery!\"");
+        let p = problems(&source, &BOTH);
+        assert_eq!(
+            p,
+            vec![
+                "checklist.toml line 6: item \"late-delivery\": area \"Late delivery\" is not an area id (a-z, 0-9, '-'); leave `area` out if the item came from no area",
+                "checklist.toml line 7: item \"late-delivery\": group \"Delivery!\" must be lower-case letters a-z, digits and '-', such as \"delivery\"",
+            ]
+        );
     }
 
     #[test]
