@@ -239,9 +239,7 @@ impl Survey {
         kind: &str,
         extra: serde_json::Value,
     ) -> Result<Rendered, crate::Error> {
-        let locale = self.locale_for(locale);
-        let mut ctx = self.common_context(locale);
-        merge(&mut ctx, extra);
+        let (locale, ctx) = self.context_with(locale, extra);
         let mut rendered = self.templates.render_email(locale, kind, &ctx)?;
         // A team's email is not from the survey to a customer: the route room
         // decides who it comes from and where replies go.
@@ -288,10 +286,21 @@ impl Survey {
         page: &str,
         extra: serde_json::Value,
     ) -> Result<String, crate::Error> {
+        let (locale, ctx) = self.context_with(locale, extra);
+        self.templates.render_html(locale, page, &ctx)
+    }
+
+    /// The locale the survey speaks for `locale`, and the common variables in it
+    /// with `extra` merged over them.
+    fn context_with(
+        &self,
+        locale: Locale,
+        extra: serde_json::Value,
+    ) -> (Locale, serde_json::Value) {
         let locale = self.locale_for(locale);
         let mut ctx = self.common_context(locale);
         merge(&mut ctx, extra);
-        self.templates.render_html(locale, page, &ctx)
+        (locale, ctx)
     }
 
     /// A validation message from `messages.toml`, with its variables filled in.

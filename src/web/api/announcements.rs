@@ -8,9 +8,9 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{blocking, read_json, ApiError, Authenticated};
+use super::{read_json, with_survey, ApiError, Authenticated, Unauthorized};
 use crate::cases::announce::{self, Announced, NewAnnouncement};
-use crate::survey::{store, SurveySlug, WaveLabel};
+use crate::survey::{SurveySlug, WaveLabel};
 use crate::web::AppState;
 
 /// An area marked improved.
@@ -43,7 +43,7 @@ pub struct AnnouncementRequest {
     responses(
         (status = 201, description = "Stored; the worker sends the emails", body = Announced),
         (status = 400, description = "An empty, missing or too long text, or an anonymous survey", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey, area or wave", body = super::ErrorBody),
     )
 )]
@@ -60,8 +60,7 @@ pub async fn announce(
         .iter()
         .map(|w| w.parse())
         .collect::<Result<_, _>>()?;
-    let done = blocking(state, move |state| {
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+    let done = with_survey(state, slug, move |state, survey| {
         Ok(announce::announce(
             &state.db,
             &survey,

@@ -8,15 +8,12 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{blocking, read_json, ApiError, Authenticated};
+use super::{
+    read_json, utc, with_survey, ApiError, Authenticated, JsonTooLarge, SurveyErrors, Unauthorized,
+};
 use crate::coding::store::{self as coding, Decision};
-use crate::survey::{store, SurveySlug};
+use crate::survey::SurveySlug;
 use crate::web::AppState;
-
-fn utc(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 /// A problem area.
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,9 +54,7 @@ pub struct AreasBody {
     params(("slug" = String, Path, description = "The survey's slug")),
     responses(
         (status = 200, description = "The areas", body = AreasBody),
-        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such survey", body = super::ErrorBody),
+        SurveyErrors,
     )
 )]
 pub async fn list(
@@ -68,9 +63,8 @@ pub async fn list(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let slug: SurveySlug = path.parse()?;
-    let body = blocking(state, move |state| {
+    let body = with_survey(state, slug, |state, survey| {
         let mut conn = state.db.conn()?;
-        let survey = store::find(&mut conn, &slug)?;
         let mut counts: HashMap<Option<i64>, u64> = HashMap::new();
         for m in coding::mentions_of(&mut conn, survey.id)? {
             *counts.entry(m.area_id).or_default() += 1;
@@ -162,9 +156,9 @@ pub struct DecidedBody {
     responses(
         (status = 200, description = "Applied", body = DecidedBody),
         (status = 400, description = "Bad JSON, or a decision that cannot be made (e.g. an area that was merged)", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey, area or mention", body = super::ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = super::ErrorBody),
+        JsonTooLarge,
     )
 )]
 pub async fn decide(
@@ -176,8 +170,7 @@ pub async fn decide(
     let slug: SurveySlug = path.parse()?;
     let request: DecisionRequest = read_json(payload).await?;
     let decision = Decision::from(request);
-    let decided = blocking(state, move |state| {
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+    let decided = with_survey(state, slug, move |state, survey| {
         Ok(coding::decide(&state.db, &survey, &decision)?)
     })
     .await?;
@@ -206,9 +199,7 @@ pub struct LoggedDecisionBody {
     params(("slug" = String, Path, description = "The survey's slug")),
     responses(
         (status = 200, description = "The decisions log", body = [LoggedDecisionBody]),
-        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such survey", body = super::ErrorBody),
+        SurveyErrors,
     )
 )]
 pub async fn decisions(
@@ -217,10 +208,8 @@ pub async fn decisions(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let slug: SurveySlug = path.parse()?;
-    let log = blocking(state, move |state| {
-        let mut conn = state.db.conn()?;
-        let survey = store::find(&mut conn, &slug)?;
-        Ok(coding::decisions_of(&mut conn, survey.id)?
+    let log = with_survey(state, slug, |state, survey| {
+        Ok(coding::decisions_of(&mut *state.db.conn()?, survey.id)?
             .into_iter()
             .map(|d| LoggedDecisionBody {
                 action: d.action,

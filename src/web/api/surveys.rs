@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    blocking, read_json, read_text, ApiError, Authenticated, MAX_CSV_BYTES, MAX_JSON_BYTES,
+    blocking, read_json, read_text, utc, with_survey, ApiError, Authenticated, JsonTooLarge,
+    SurveyErrors, Unauthorized, MAX_CSV_BYTES, MAX_JSON_BYTES,
 };
 use crate::invite::{self, contacts, overview, SegmentFilter};
 use crate::report::{self, Options};
@@ -19,12 +20,6 @@ use crate::route::{self, Routing};
 use crate::stats::{self, BootstrapOptions};
 use crate::survey::{store, SurveyKind, SurveySlug, WaveLabel};
 use crate::web::AppState;
-
-/// Timestamps are UTC, RFC 3339, e.g. `2026-11-23T06:30:00Z`.
-fn utc(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 fn slug_of(path: &str) -> Result<SurveySlug, ApiError> {
     Ok(path.parse::<SurveySlug>()?)
@@ -92,7 +87,7 @@ pub struct SurveyDetail {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Every stored survey, oldest first", body = [SurveySummary]),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
     )
 )]
 pub async fn list(
@@ -122,9 +117,7 @@ pub async fn list(
     params(("slug" = String, Path, description = "The survey's slug, e.g. acme-2026")),
     responses(
         (status = 200, description = "The survey and its waves", body = SurveyDetail),
-        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such survey", body = super::ErrorBody),
+        SurveyErrors,
     )
 )]
 pub async fn show(
@@ -133,10 +126,8 @@ pub async fn show(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let slug = slug_of(&path)?;
-    let detail = blocking(state, move |state| {
-        let mut conn = state.db.conn()?;
-        let survey = store::find(&mut conn, &slug)?;
-        let waves = overview::waves(&mut conn, survey.id)?
+    let detail = with_survey(state, slug, |state, survey| {
+        let waves = overview::waves(&mut *state.db.conn()?, survey.id)?
             .into_iter()
             .map(|w| WaveSummary {
                 label: w.label,
@@ -203,9 +194,7 @@ pub struct ImportResult {
     ),
     responses(
         (status = 200, description = "Imported", body = ImportResult),
-        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such survey", body = super::ErrorBody),
+        SurveyErrors,
         (status = 413, description = "The body is over 10 MiB", body = super::ErrorBody),
         (status = 422, description = "Bad header or rows; nothing was imported; `problems` lists every bad row by line", body = super::ErrorBody),
     )
@@ -220,8 +209,7 @@ pub async fn import_contacts(
     let slug = slug_of(&path)?;
     let csv = read_text(payload, MAX_CSV_BYTES).await?;
     let skip_invalid = query.skip_invalid;
-    let report = blocking(state, move |state| {
-        store::find(&mut *state.db.conn()?, &slug)?;
+    let report = with_survey(state, slug, move |state, _| {
         Ok(contacts::import(
             &state.db,
             csv.as_bytes(),
@@ -278,9 +266,9 @@ pub struct InviteResult {
     responses(
         (status = 202, description = "Queued", body = InviteResult),
         (status = 400, description = "Bad JSON, wave label or segment", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey", body = super::ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = super::ErrorBody),
+        JsonTooLarge,
     )
 )]
 pub async fn invite(
@@ -303,8 +291,7 @@ pub async fn invite(
                 request.segment.as_deref().unwrap_or_default()
             ))
         })?;
-    let result = blocking(state, move |state| {
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+    let result = with_survey(state, slug, move |state, survey| {
         let r = invite::invite(
             &state.db,
             &state.settings,
@@ -376,9 +363,9 @@ fn parse_age(text: &str) -> Result<chrono::Duration, ApiError> {
     responses(
         (status = 202, description = "Queued", body = RemindResult),
         (status = 400, description = "Bad JSON, wave label or age", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey or wave", body = super::ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = super::ErrorBody),
+        JsonTooLarge,
     )
 )]
 pub async fn remind(
@@ -392,8 +379,7 @@ pub async fn remind(
     let wave: WaveLabel = request.wave.parse()?;
     let after = parse_age(request.after.as_deref().unwrap_or("5d"))?;
     let max = request.max.unwrap_or(2);
-    let result = blocking(state, move |state| {
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+    let result = with_survey(state, slug, move |state, survey| {
         let r = invite::remind(
             &state.db,
             &state.settings,
@@ -500,7 +486,7 @@ pub struct ResultsBody {
     responses(
         (status = 200, description = "The results", body = ResultsBody),
         (status = 400, description = "A query parameter is not valid", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey or wave", body = super::ErrorBody),
     )
 )]
@@ -538,9 +524,8 @@ pub async fn results(
         worth: q.worth,
     };
     let _turn = state.heavy_turn().await;
-    let results = blocking(state.clone(), move |state| {
+    let results = with_survey(state.clone(), slug, move |state, survey| {
         let mut conn = state.db.conn()?;
-        let survey = store::find(&mut conn, &slug)?;
         let go_on = |_| ControlFlow::Continue(());
         Ok(if survey.survey.kind == SurveyKind::Checklist {
             serde_json::to_value(crate::checklist::results::compute(
@@ -586,7 +571,7 @@ impl From<&Routing> for RoutingBody {
     responses(
         (status = 200, description = "The stored routing rules", body = RoutingBody),
         (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey, or it has no routing rules", body = super::ErrorBody),
     )
 )]
@@ -596,10 +581,8 @@ pub async fn routing(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let slug = slug_of(&path)?;
-    let body = blocking(state, move |state| {
-        let mut conn = state.db.conn()?;
-        let survey = store::find(&mut conn, &slug)?;
-        match route::load(&mut conn, survey.id)? {
+    let body = with_survey(state, slug, |state, survey| {
+        match route::load(&mut *state.db.conn()?, survey.id)? {
             Some(r) => Ok(RoutingBody::from(&r)),
             None => Err(ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -631,10 +614,8 @@ pub async fn routing(
     ),
     responses(
         (status = 200, description = "Stored; the rules now in force", body = RoutingBody),
-        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such survey", body = super::ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = super::ErrorBody),
+        SurveyErrors,
+        JsonTooLarge,
         (status = 422, description = "The file has problems; `problems` names each with its line", body = super::ErrorBody),
     )
 )]
@@ -655,8 +636,7 @@ pub async fn set_routing(
             e.problems,
         )
     })?;
-    let body = blocking(state, move |state| {
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+    let body = with_survey(state, slug, move |state, survey| {
         route::check_webhook_addresses(&routing, &state.settings)?;
         state
             .db
