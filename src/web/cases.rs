@@ -145,6 +145,23 @@ fn link_page(state: &AppState, req: &HttpRequest, link: &LinkState) -> HttpRespo
         // Only reached when a POST lost a race: say what the link does now.
         LinkState::Usable { case, events, .. } => ("used", 409, Some(case), events),
     };
+    case_link_page(state, req, (reason, status), case, events)
+}
+
+/// A refused POST: nothing was looked up or changed.
+fn problem_page(state: &AppState, req: &HttpRequest, reason: &str, status: u16) -> HttpResponse {
+    case_link_page(state, req, (reason, status), None, &[])
+}
+
+/// The page saying why a link does not act now (`reason`, with its status), in
+/// the team's language where there is a case, else the browser's.
+fn case_link_page(
+    state: &AppState,
+    req: &HttpRequest,
+    (reason, status): (&str, u16),
+    case: Option<&Case>,
+    events: &[Event],
+) -> HttpResponse {
     let locale = case
         .map(|c| c.team_locale)
         .or_else(|| preferred_locale(req))
@@ -157,28 +174,6 @@ fn link_page(state: &AppState, req: &HttpRequest, link: &LinkState) -> HttpRespo
             "reason": reason,
             "case": case,
             "events": events,
-            "note_max": MAX_NOTE_CHARS,
-        }),
-    );
-    rendered(
-        state,
-        req,
-        body,
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-    )
-}
-
-/// A refused POST: nothing was looked up or changed.
-fn problem_page(state: &AppState, req: &HttpRequest, reason: &str, status: u16) -> HttpResponse {
-    let locale = preferred_locale(req).unwrap_or(Locale::En);
-    let body = state.site.render_with(
-        locale,
-        "case_link",
-        status,
-        serde_json::json!({
-            "reason": reason,
-            "case": null,
-            "events": [],
             "note_max": MAX_NOTE_CHARS,
         }),
     );

@@ -11,8 +11,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::pages::{forbidden, form_fields, session_json, title_of};
-use super::{answer, find_survey, render, show_page, Answer, Session};
+use super::pages::{session_json, title_of};
+use super::{answer_form, find_survey, render, show_page, Answer, Session};
 use crate::cases::announce::{self, Announced, NewAnnouncement};
 use crate::coding::store as coding;
 use crate::error::{Error, Result};
@@ -80,11 +80,8 @@ pub(super) async fn post(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let Some(fields) = form_fields(&body, &session) else {
-        return forbidden(&session);
-    };
     let (slug, id) = path.into_inner();
-    answer(state, session, move |state, s| {
+    answer_form(state, session, &body, move |state, s, fields| {
         let draft = Draft::read(&fields);
         let survey = find_survey(state, &slug)?;
         area_label(state, &survey, id)?; // an unknown area is a missing page

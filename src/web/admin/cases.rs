@@ -8,8 +8,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::pages::{forbidden, form_fields, session_json};
-use super::{answer, render, show_page, Answer, Session};
+use super::pages::{field, session_json};
+use super::{answer_form, render, show_page, Answer, Session};
 use crate::cases::{self, Action, Actor, Case, Filter, Note, Status};
 use crate::error::{Error, Result};
 use crate::web::AppState;
@@ -179,24 +179,14 @@ pub(super) async fn act(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let Some(fields) = form_fields(&body, &session) else {
-        return forbidden(&session);
-    };
-    let field = |name: &str| {
-        fields
+    answer_form(state, session, &body, move |state, s, fields| {
+        let field = |name: &str| field(&fields, name);
+        let ids: Vec<i64> = fields
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    let ids: Vec<i64> = fields
-        .iter()
-        .filter(|(k, _)| k == "case")
-        .filter_map(|(_, v)| v.parse().ok())
-        .collect();
-    let bulk = field("bulk") == "acknowledge";
-    let (action, note) = (field("action"), field("note"));
-    answer(state, session, move |state, s| {
+            .filter(|(k, _)| k == "case")
+            .filter_map(|(_, v)| v.parse().ok())
+            .collect();
+        let bulk = field("bulk") == "acknowledge";
         let single = ids.first().copied().filter(|_| !bulk);
         let fail = |message: String| -> Result<Answer> {
             match single {
@@ -216,12 +206,12 @@ pub(super) async fn act(
         let action: Action = if bulk {
             Action::Acknowledge
         } else {
-            match action.parse() {
+            match field("action").parse() {
                 Ok(a) => a,
                 Err(_) => return fail("Choose acknowledge, resolve or decline.".into()),
             }
         };
-        let note = match Note::parse(&note) {
+        let note = match Note::parse(&field("note")) {
             Ok(n) => n,
             Err(e) => return fail(e.to_string()),
         };

@@ -262,6 +262,20 @@ async fn answer(
     }
 }
 
+/// [`answer`] for a form the session posted, with its fields once its CSRF token
+/// matches; the forbidden page otherwise.
+async fn answer_form(
+    state: web::Data<AppState>,
+    session: Session,
+    body: &web::Bytes,
+    f: impl FnOnce(&AppState, &Session, Vec<(String, String)>) -> Result<Answer> + Send + 'static,
+) -> HttpResponse {
+    let Some(fields) = pages::form_fields(body, &session) else {
+        return pages::forbidden(&session);
+    };
+    answer(state, session, move |state, s| f(state, s, fields)).await
+}
+
 /// [`answer`] with the page `f` renders, shown with 200.
 async fn show_page(
     state: web::Data<AppState>,

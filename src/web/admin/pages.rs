@@ -91,6 +91,15 @@ pub(super) fn form_fields(body: &web::Bytes, session: &Session) -> Option<Vec<(S
     session.csrf_matches(presented).then_some(pairs)
 }
 
+/// The value of a form's field `name`, trimmed; empty when the form has none.
+pub(super) fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
 pub(super) fn forbidden(session: &Session) -> HttpResponse {
     match render("forbidden", &json!({"session": session_json(session)})) {
         Ok(body) => html(StatusCode::FORBIDDEN, body),

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::pages::ViewQuery;
 use super::pages::{forbidden, form_fields, live_area_ids, session_json, survey_results, title_of};
-use super::{answer, find_survey, render, show_page, Answer, Session};
+use super::{answer, answer_form, find_survey, render, show_page, Answer, Session};
 use crate::coding::review::{review, AreaReview};
 use crate::coding::store::{self as coding, Decision, StoredMention};
 use crate::coding::{GroupingOptions, MentionText};
@@ -217,11 +217,8 @@ pub(super) async fn decide(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let Some(fields) = form_fields(&body, &session) else {
-        return forbidden(&session);
-    };
     let (slug, id) = path.into_inner();
-    answer(state, session, move |state, s| {
+    answer_form(state, session, &body, move |state, s, fields| {
         let request = Request::read(&fields, id);
         let page = |outcome: Outcome| area_page(state, s, &slug, id, &outcome);
         let request = match request {
@@ -349,13 +346,7 @@ struct Request {
 impl Request {
     /// The decision of a form posted on area `id`'s page, or what is wrong with it.
     fn read(fields: &[(String, String)], id: i64) -> std::result::Result<Request, String> {
-        let field = |name: &str| {
-            fields
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.trim().to_string())
-                .unwrap_or_default()
-        };
+        let field = |name: &str| super::pages::field(fields, name);
         let area = |name: &str| -> std::result::Result<i64, String> {
             field(name)
                 .parse()
