@@ -8,9 +8,9 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{read_json, with_survey, ApiError, Authenticated, Unauthorized};
+use super::{read_json, with_survey, ApiError, Authenticated, SlugPath, Unauthorized};
 use crate::cases::announce::{self, Announced, NewAnnouncement};
-use crate::survey::{SurveySlug, WaveLabel};
+use crate::survey::WaveLabel;
 use crate::web::AppState;
 
 /// An area marked improved.
@@ -38,7 +38,7 @@ pub struct AnnouncementRequest {
     path = "/api/surveys/{slug}/announcements",
     tag = "areas",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     request_body = AnnouncementRequest,
     responses(
         (status = 201, description = "Stored; the worker sends the emails", body = Announced),
@@ -49,11 +49,11 @@ pub struct AnnouncementRequest {
 )]
 pub async fn announce(
     caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug: SurveySlug = path.into_inner().parse()?;
+    let slug = path.slug()?;
     let request: AnnouncementRequest = read_json(payload).await?;
     let waves: Vec<WaveLabel> = request
         .waves

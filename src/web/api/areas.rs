@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    read_json, utc, with_survey, ApiError, Authenticated, JsonTooLarge, SurveyErrors, Unauthorized,
+    read_json, utc, with_survey, ApiError, Authenticated, JsonTooLarge, SlugPath, SurveyErrors,
+    Unauthorized,
 };
 use crate::coding::store::{self as coding, Decision};
-use crate::survey::SurveySlug;
 use crate::web::AppState;
 
 /// A problem area.
@@ -51,7 +51,7 @@ pub struct AreasBody {
     path = "/api/surveys/{slug}/areas",
     tag = "coding",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     responses(
         (status = 200, description = "The areas", body = AreasBody),
         SurveyErrors,
@@ -59,10 +59,10 @@ pub struct AreasBody {
 )]
 pub async fn list(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug: SurveySlug = path.parse()?;
+    let slug = path.slug()?;
     let body = with_survey(state, slug, |state, survey| {
         let mut conn = state.db.conn()?;
         let mut counts: HashMap<Option<i64>, u64> = HashMap::new();
@@ -150,7 +150,7 @@ pub struct DecidedBody {
     path = "/api/surveys/{slug}/areas/decisions",
     tag = "coding",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     request_body(content = DecisionRequest, description = "At most 64 KiB of JSON",
         example = json!({"action": "rename", "area": 12, "label": "Parking at the warehouse"})),
     responses(
@@ -163,11 +163,11 @@ pub struct DecidedBody {
 )]
 pub async fn decide(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug: SurveySlug = path.parse()?;
+    let slug = path.slug()?;
     let request: DecisionRequest = read_json(payload).await?;
     let decision = Decision::from(request);
     let decided = with_survey(state, slug, move |state, survey| {
@@ -196,7 +196,7 @@ pub struct LoggedDecisionBody {
     path = "/api/surveys/{slug}/areas/decisions",
     tag = "coding",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     responses(
         (status = 200, description = "The decisions log", body = [LoggedDecisionBody]),
         SurveyErrors,
@@ -204,10 +204,10 @@ pub struct LoggedDecisionBody {
 )]
 pub async fn decisions(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug: SurveySlug = path.parse()?;
+    let slug = path.slug()?;
     let log = with_survey(state, slug, |state, survey| {
         Ok(coding::decisions_of(&mut *state.db.conn()?, survey.id)?
             .into_iter()

@@ -18,7 +18,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{with_survey, ApiError, Authenticated, Unauthorized};
+use super::{with_survey, ApiError, Authenticated, SlugPath, Unauthorized};
 use crate::error::Error;
 use crate::report::{self, Dialect, Export, ExportOptions};
 use crate::survey::{store, StoredSurvey, SurveySlug, WaveLabel};
@@ -49,7 +49,7 @@ pub struct ExportQuery {
     tag = "exports",
     security(("api_key" = [])),
     params(
-        ("slug" = String, Path, description = "The survey's slug"),
+        SlugPath,
         ("what" = String, Path, description = "`areas`, `mentions` or `responses`"),
         ExportQuery
     ),

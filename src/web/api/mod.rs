@@ -16,8 +16,8 @@ mod surveys;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse, ResponseError};
 use futures_util::StreamExt;
-use serde::Serialize;
-use utoipa::{IntoResponses, ToSchema};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 use super::AppState;
 use crate::error::Error;
@@ -78,6 +78,21 @@ pub enum CaseErrors {
     Unauthorized(ErrorBody),
     #[response(status = 404, description = "No such case")]
     NoCase(ErrorBody),
+}
+
+/// The survey an endpoint's path names (`/api/surveys/{slug}/...`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SlugPath {
+    /// The survey's slug
+    slug: String,
+}
+
+impl SlugPath {
+    /// The slug, checked: 400 when it is not one.
+    pub(crate) fn slug(&self) -> Result<SurveySlug, ApiError> {
+        Ok(self.slug.parse::<SurveySlug>()?)
+    }
 }
 
 /// Timestamps are UTC, RFC 3339, e.g. `2026-11-23T06:30:00Z`.

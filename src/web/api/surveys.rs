@@ -12,18 +12,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     blocking, read_json, read_text, utc, with_survey, ApiError, Authenticated, JsonTooLarge,
-    SurveyErrors, Unauthorized, MAX_CSV_BYTES, MAX_JSON_BYTES,
+    SlugPath, SurveyErrors, Unauthorized, MAX_CSV_BYTES, MAX_JSON_BYTES,
 };
 use crate::invite::{self, contacts, overview, SegmentFilter};
 use crate::report::{self, Options};
 use crate::route::{self, Routing};
 use crate::stats::{self, BootstrapOptions};
-use crate::survey::{store, SurveyKind, SurveySlug, WaveLabel};
+use crate::survey::{store, SurveyKind, WaveLabel};
 use crate::web::AppState;
-
-fn slug_of(path: &str) -> Result<SurveySlug, ApiError> {
-    Ok(path.parse::<SurveySlug>()?)
-}
 
 /// A survey in the list.
 #[derive(Debug, Serialize, ToSchema)]
@@ -122,10 +118,10 @@ pub async fn list(
 )]
 pub async fn show(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
+    let slug = path.slug()?;
     let detail = with_survey(state, slug, |state, survey| {
         let waves = overview::waves(&mut *state.db.conn()?, survey.id)?
             .into_iter()
@@ -185,7 +181,7 @@ pub struct ImportResult {
     path = "/api/surveys/{slug}/contacts",
     tag = "contacts",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug"), ImportQuery),
+    params(SlugPath, ImportQuery),
     request_body(
         content = String,
         content_type = "text/csv",
@@ -201,12 +197,12 @@ pub struct ImportResult {
 )]
 pub async fn import_contacts(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     query: web::Query<ImportQuery>,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
+    let slug = path.slug()?;
     let csv = read_text(payload, MAX_CSV_BYTES).await?;
     let skip_invalid = query.skip_invalid;
     let report = with_survey(state, slug, move |state, _| {
@@ -261,7 +257,7 @@ pub struct InviteResult {
     path = "/api/surveys/{slug}/invitations",
     tag = "invitations",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     request_body(content = InviteRequest, description = "At most 64 KiB of JSON"),
     responses(
         (status = 202, description = "Queued", body = InviteResult),
@@ -273,11 +269,11 @@ pub struct InviteResult {
 )]
 pub async fn invite(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
+    let slug = path.slug()?;
     let request: InviteRequest = read_json(payload).await?;
     let wave: WaveLabel = request.wave.parse()?;
     let segment: Option<SegmentFilter> = request
@@ -358,7 +354,7 @@ fn parse_age(text: &str) -> Result<chrono::Duration, ApiError> {
     path = "/api/surveys/{slug}/reminders",
     tag = "invitations",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     request_body(content = RemindRequest, description = "At most 64 KiB of JSON"),
     responses(
         (status = 202, description = "Queued", body = RemindResult),
@@ -370,11 +366,11 @@ fn parse_age(text: &str) -> Result<chrono::Duration, ApiError> {
 )]
 pub async fn remind(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
+    let slug = path.slug()?;
     let request: RemindRequest = read_json(payload).await?;
     let wave: WaveLabel = request.wave.parse()?;
     let after = parse_age(request.after.as_deref().unwrap_or("5d"))?;
@@ -482,7 +478,7 @@ pub struct ResultsBody {
     path = "/api/surveys/{slug}/results",
     tag = "results",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug"), ResultsQuery),
+    params(SlugPath, ResultsQuery),
     responses(
         (status = 200, description = "The results", body = ResultsBody),
         (status = 400, description = "A query parameter is not valid", body = super::ErrorBody),
@@ -492,11 +488,11 @@ pub struct ResultsBody {
 )]
 pub async fn results(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     query: web::Query<ResultsQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
+    let slug = path.slug()?;
     let q = query.into_inner();
     let wave = |w: &Option<String>| -> Result<Option<WaveLabel>, ApiError> {
         Ok(w.as_deref().map(str::parse).transpose()?)
@@ -567,7 +563,7 @@ impl From<&Routing> for RoutingBody {
     path = "/api/surveys/{slug}/routing",
     tag = "routing",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     responses(
         (status = 200, description = "The stored routing rules", body = RoutingBody),
         (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
@@ -577,10 +573,10 @@ impl From<&Routing> for RoutingBody {
 )]
 pub async fn routing(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
+    let slug = path.slug()?;
     let body = with_survey(state, slug, |state, survey| {
         match route::load(&mut *state.db.conn()?, survey.id)? {
             Some(r) => Ok(RoutingBody::from(&r)),
@@ -606,7 +602,7 @@ pub async fn routing(
     path = "/api/surveys/{slug}/routing",
     tag = "routing",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     request_body(
         content = String,
         content_type = "application/toml",
@@ -621,11 +617,11 @@ pub async fn routing(
 )]
 pub async fn set_routing(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
+    let slug = path.slug()?;
     let source = read_text(payload, MAX_JSON_BYTES).await?;
     let routing = Routing::parse(&source, "routing.toml").map_err(|e| {
         ApiError::unprocessable(
