@@ -144,7 +144,7 @@ pub async fn show(
             slug: survey.slug.clone(),
             title: survey.survey.title().to_string(),
             created_at: utc(survey.created_at),
-            max_problems: survey.survey.max_problems as u32,
+            max_problems: survey.survey.max_problems,
             closes_at: survey.survey.closes_at().map(utc),
             anonymous: survey.survey.anonymous,
             waves,
