@@ -596,46 +596,32 @@ mod tests {
 
     #[test]
     fn bad_settings_name_the_setting() {
-        let err = settings(FileSettings::default(), &[("PDS_BIND", "localhost")]).unwrap_err();
-        assert!(err.to_string().contains("bind \"localhost\""), "{err}");
-        let err = settings(FileSettings::default(), &[("PDS_SMTP_URL", "http://x")]).unwrap_err();
-        assert!(err.to_string().contains("smtp_url"), "{err}");
-        let err = settings(FileSettings::default(), &[("PDS_MAIL_FROM", "nobody")]).unwrap_err();
-        assert!(err.to_string().contains("mail_from"), "{err}");
-        let err = settings(
-            FileSettings::default(),
-            &[("PDS_DATABASE_URL", "mysql://x")],
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("unknown scheme"), "{err}");
-        let err = settings(FileSettings::default(), &[("PDS_RATE_LIMIT_BURST", "0")]).unwrap_err();
-        assert!(err.to_string().contains("rate_limit_burst"), "{err}");
-        let err = settings(
-            FileSettings::default(),
-            &[("PDS_LOGIN_RATE_LIMIT_PER_SECOND", "-1")],
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string().contains("login_rate_limit_per_second"),
-            "{err}"
-        );
-        let err = settings(
-            FileSettings::default(),
-            &[("PDS_REQUEST_TIMEOUT_SECONDS", "0")],
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("request_timeout_seconds"), "{err}");
-        let err = settings(
-            FileSettings::default(),
-            &[("PDS_CONTACT_AT_MOST_EVERY", "90")],
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string().contains("contact_at_most_every \"90\""),
-            "{err}"
-        );
-        let err = settings(FileSettings::default(), &[("PDS_NOW", "next week")]).unwrap_err();
-        assert!(err.to_string().contains("PDS_NOW \"next week\""), "{err}");
+        for (variable, value, says) in [
+            ("PDS_BIND", "localhost", "bind \"localhost\""),
+            ("PDS_SMTP_URL", "http://x", "smtp_url"),
+            ("PDS_MAIL_FROM", "nobody", "mail_from"),
+            ("PDS_DATABASE_URL", "mysql://x", "unknown scheme"),
+            ("PDS_RATE_LIMIT_BURST", "0", "rate_limit_burst"),
+            (
+                "PDS_LOGIN_RATE_LIMIT_PER_SECOND",
+                "-1",
+                "login_rate_limit_per_second",
+            ),
+            (
+                "PDS_REQUEST_TIMEOUT_SECONDS",
+                "0",
+                "request_timeout_seconds",
+            ),
+            (
+                "PDS_CONTACT_AT_MOST_EVERY",
+                "90",
+                "contact_at_most_every \"90\"",
+            ),
+            ("PDS_NOW", "next week", "PDS_NOW \"next week\""),
+        ] {
+            let err = settings(FileSettings::default(), &[(variable, value)]).unwrap_err();
+            assert!(err.to_string().contains(says), "{variable}={value}: {err}");
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod keys;
 pub mod mail;
 pub mod report;
 pub mod route;
+pub mod secret;
 pub mod setup;
 pub mod source_lines;
 pub mod stats;

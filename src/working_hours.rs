@@ -200,64 +200,51 @@ mod tests {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
     }
 
+    /// Asserts, for each (holidays, opened, working hours, due), when a case opened
+    /// at `opened` (UTC) is due in Stockholm (UTC).
+    fn assert_due_in_stockholm(cases: &[(&[&str], &str, i64, &str)]) {
+        for (holidays, opened, hours, due) in cases {
+            assert_eq!(
+                stockholm(holidays).after(utc(opened), Duration::hours(*hours)),
+                utc(due),
+                "opened {opened} UTC with {hours} h, holidays {holidays:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_case_opened_in_the_evening_is_due_the_next_working_morning() {
-        // Wednesday 2027-01-13, 18:00 in Stockholm (17:00 UTC, winter time).
-        let opened = utc("2027-01-13 17:00");
-        assert_eq!(
-            stockholm(&[]).after(opened, Duration::hours(2)),
-            utc("2027-01-14 09:00"),
-            "Thursday 10:00 in Stockholm"
-        );
-        // Opened at 15:00 local with 4 working hours: 2 today, 2 tomorrow.
-        assert_eq!(
-            stockholm(&[]).after(utc("2027-01-13 14:00"), Duration::hours(4)),
-            utc("2027-01-14 09:00")
-        );
-        // Nine hours is exactly one working day.
-        assert_eq!(
-            stockholm(&[]).after(utc("2027-01-13 07:00"), Duration::hours(9)),
-            utc("2027-01-13 16:00")
-        );
+        assert_due_in_stockholm(&[
+            // Wednesday 18:00 in Stockholm (winter time): Thursday 10:00.
+            (&[], "2027-01-13 17:00", 2, "2027-01-14 09:00"),
+            // Opened at 15:00 local with 4 working hours: 2 today, 2 tomorrow.
+            (&[], "2027-01-13 14:00", 4, "2027-01-14 09:00"),
+            // Nine hours is exactly one working day.
+            (&[], "2027-01-13 07:00", 9, "2027-01-13 16:00"),
+        ]);
     }
 
     #[test]
     fn weekends_and_holidays_do_not_count() {
-        // Friday 2027-01-15 16:00 local: one hour on Friday, seven on Monday.
-        let friday = utc("2027-01-15 15:00");
-        assert_eq!(
-            stockholm(&[]).after(friday, Duration::hours(8)),
-            utc("2027-01-18 14:00"),
-            "Monday 15:00 local"
-        );
-        // Monday is a holiday: Tuesday instead.
-        assert_eq!(
-            stockholm(&["2027-01-18"]).after(friday, Duration::hours(8)),
-            utc("2027-01-19 14:00")
-        );
-        // Opened on a Saturday: the clock starts on Monday at 08:00.
-        assert_eq!(
-            stockholm(&[]).after(utc("2027-01-16 10:00"), Duration::hours(1)),
-            utc("2027-01-18 08:00")
-        );
+        assert_due_in_stockholm(&[
+            // Friday 16:00 local: one hour on Friday, seven on Monday (15:00 local).
+            (&[], "2027-01-15 15:00", 8, "2027-01-18 14:00"),
+            // Monday is a holiday: Tuesday instead.
+            (&["2027-01-18"], "2027-01-15 15:00", 8, "2027-01-19 14:00"),
+            // Opened on a Saturday: the clock starts on Monday at 08:00.
+            (&[], "2027-01-16 10:00", 1, "2027-01-18 08:00"),
+        ]);
     }
 
     #[test]
     fn summer_time_moves_the_hours_in_utc() {
-        // Summer time starts on Sunday 2027-03-28: Friday closes at 16:00 UTC,
-        // Monday opens at 06:00 UTC.
-        let friday = utc("2027-03-26 15:00");
-        assert_eq!(
-            stockholm(&[]).after(friday, Duration::hours(2)),
-            utc("2027-03-29 07:00"),
-            "Monday 09:00 in Stockholm"
-        );
-        // And back on Sunday 2027-10-31.
-        assert_eq!(
-            stockholm(&[]).after(utc("2027-10-29 14:00"), Duration::hours(2)),
-            utc("2027-11-01 08:00"),
-            "Monday 09:00 in Stockholm, winter time"
-        );
+        assert_due_in_stockholm(&[
+            // Summer time starts on Sunday 2027-03-28: Friday closes at 16:00 UTC,
+            // Monday opens at 06:00 UTC (09:00 in Stockholm).
+            (&[], "2027-03-26 15:00", 2, "2027-03-29 07:00"),
+            // And back on Sunday 2027-10-31: Monday 09:00, winter time.
+            (&[], "2027-10-29 14:00", 2, "2027-11-01 08:00"),
+        ]);
         // A zone whose working hours cross the change at night: New York.
         let ny = WorkingHours::parse("Mon-Sun 01:00-03:00", "America/New_York", &[]).unwrap();
         // 2027-03-14: 02:00 does not exist; the day has one working hour (01:00-03:00 EDT = 1 h).

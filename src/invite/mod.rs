@@ -324,12 +324,7 @@ pub fn remind(
 ) -> Result<RemindReport> {
     refuse_closed(survey)?;
     let mut conn = db.conn()?;
-    let wave = survey_store::find_wave(&mut conn, survey.id, wave)?.ok_or_else(|| {
-        Error::from(crate::survey::SurveyError::UnknownWave {
-            survey: survey.slug.clone(),
-            wave: wave.to_string(),
-        })
-    })?;
+    let wave = survey_store::existing_wave(&mut conn, survey, wave)?;
     let rows: Vec<(i64, Option<chrono::NaiveDateTime>, ContactRow)> = invitations::table
         .inner_join(contacts_t::table)
         .filter(invitations::wave_id.eq(wave.id))
@@ -651,13 +646,19 @@ pub fn find_unsubscriber(conn: &mut AnyConnection, token: &Token) -> Result<Opti
 /// for them, in one transaction. Complaints routed to teams are not affected.
 pub fn unsubscribe(db: &Database, contact_id: i64) -> Result<usize> {
     db.write(|conn| {
-        diesel::update(
-            contacts_t::table
-                .find(contact_id)
-                .filter(contacts_t::unsubscribed_at.is_null()),
-        )
-        .set(contacts_t::unsubscribed_at.eq(now()))
-        .execute(conn)?;
+        mark_unsubscribed(conn, contact_id)?;
         outbox::cancel_for_contact(conn, contact_id)
     })
+}
+
+/// Marks a contact unsubscribed now, unless they already are.
+fn mark_unsubscribed(conn: &mut AnyConnection, contact_id: i64) -> Result<()> {
+    diesel::update(
+        contacts_t::table
+            .find(contact_id)
+            .filter(contacts_t::unsubscribed_at.is_null()),
+    )
+    .set(contacts_t::unsubscribed_at.eq(now()))
+    .execute(conn)?;
+    Ok(())
 }

@@ -32,39 +32,35 @@ pub struct WaveCounts {
 
 /// Every wave of a survey, oldest first, with its counts.
 pub fn waves(conn: &mut AnyConnection, survey_id: i64) -> Result<Vec<WaveCounts>> {
-    let count_by_wave = |rows: Vec<(i64, i64)>| -> HashMap<i64, u64> {
-        rows.into_iter()
-            .map(|(wave, n)| (wave, n.max(0) as u64))
-            .collect()
-    };
-    let invited = count_by_wave(
-        invitations::table
-            .filter(invitations::survey_id.eq(survey_id))
-            .group_by(invitations::wave_id)
-            .select((invitations::wave_id, diesel::dsl::count_star()))
-            .load(conn)?,
-    );
-    let answered = count_by_wave(
-        invitations::table
-            .filter(invitations::survey_id.eq(survey_id))
-            .filter(invitations::answered_at.is_not_null())
-            .group_by(invitations::wave_id)
-            .select((invitations::wave_id, diesel::dsl::count_star()))
-            .load(conn)?,
-    );
-    let imported = count_by_wave(
-        responses::table
-            .filter(responses::survey_id.eq(survey_id))
-            .filter(responses::invitation_id.is_null())
-            .group_by(responses::wave_id)
-            .select((responses::wave_id, diesel::dsl::count_star()))
-            .load(conn)?,
-    );
+    let count = |n: i64| n.max(0) as u64;
+    // Invited and answered per wave in one pass: COUNT(answered_at) counts the
+    // answered ones (those with a time).
+    let invitations: HashMap<i64, (u64, u64)> = invitations::table
+        .filter(invitations::survey_id.eq(survey_id))
+        .group_by(invitations::wave_id)
+        .select((
+            invitations::wave_id,
+            diesel::dsl::count_star(),
+            diesel::dsl::count(invitations::answered_at),
+        ))
+        .load::<(i64, i64, i64)>(conn)?
+        .into_iter()
+        .map(|(wave, invited, answered)| (wave, (count(invited), count(answered))))
+        .collect();
+    let imported: HashMap<i64, u64> = responses::table
+        .filter(responses::survey_id.eq(survey_id))
+        .filter(responses::invitation_id.is_null())
+        .group_by(responses::wave_id)
+        .select((responses::wave_id, diesel::dsl::count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .map(|(wave, n)| (wave, count(n)))
+        .collect();
     survey_store::waves_of(conn, survey_id)?
         .into_iter()
         .map(|w| {
-            let invited = invited.get(&w.id).copied().unwrap_or(0);
-            let answered = answered.get(&w.id).copied().unwrap_or(0).min(invited);
+            let (invited, answered) = invitations.get(&w.id).copied().unwrap_or((0, 0));
+            let answered = answered.min(invited);
             let rate = (invited > 0)
                 .then(|| stats::response_rate(answered, invited))
                 .transpose()

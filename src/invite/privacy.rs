@@ -138,13 +138,7 @@ fn erase_contact(
         ))
         .execute(conn)?;
     // Unsubscribed, so that no later invitation run picks the blank row up.
-    diesel::update(
-        contacts::table
-            .find(contact_id)
-            .filter(contacts::unsubscribed_at.is_null()),
-    )
-    .set(contacts::unsubscribed_at.eq(now()))
-    .execute(conn)?;
+    super::mark_unsubscribed(conn, contact_id)?;
     Ok(report)
 }
 

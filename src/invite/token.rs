@@ -4,8 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+use crate::secret;
 
 /// A token as it appears in a link: 32 lower-case hex digits.
 #[derive(Clone, PartialEq, Eq)]
@@ -14,14 +13,12 @@ pub struct Token(String);
 impl Token {
     /// A fresh token from the operating system's cryptographic generator.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
-        Token(hex::encode(bytes))
+        Token(secret::random_hex::<16>())
     }
 
     /// The form stored in the database.
     pub fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+        secret::hash(&self.0)
     }
 
     pub fn as_str(&self) -> &str {
@@ -44,7 +41,7 @@ impl FromStr for Token {
     type Err = NotAToken;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if secret::is_hex(s, 32) {
             Ok(Token(s.to_string()))
         } else {
             Err(NotAToken)

@@ -10,13 +10,12 @@ use std::fmt;
 use std::str::FromStr;
 
 use diesel::prelude::*;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::db::schema::api_keys;
 use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result};
+use crate::secret;
 
 /// What every key starts with, so that a key found in a file or a log is recognisable.
 pub const PREFIX: &str = "pds_";
@@ -30,14 +29,12 @@ pub struct ApiKey(String);
 impl ApiKey {
     /// A fresh key from the operating system's cryptographic generator.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        ApiKey(format!("{PREFIX}{}", hex::encode(bytes)))
+        ApiKey(format!("{PREFIX}{}", secret::random_hex::<32>()))
     }
 
     /// The form stored in the database.
     pub fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+        secret::hash(&self.0)
     }
 
     /// The key itself; shown to the user once, at creation.
@@ -62,11 +59,7 @@ impl FromStr for ApiKey {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let digits = s.strip_prefix(PREFIX).ok_or(NotAKey)?;
-        if digits.len() == 64
-            && digits
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        {
+        if secret::is_hex(digits, 64) {
             Ok(ApiKey(s.to_string()))
         } else {
             Err(NotAKey)

@@ -5,13 +5,12 @@
 //! token. The cookie and the HTTP side live in `web::admin::session`.
 
 use diesel::prelude::*;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::db::schema::{admin_sessions, api_keys};
 use crate::db::{now, AnyConnection, Database};
 use crate::error::Result;
+use crate::secret::{self, hash};
 
 /// How long a session lasts after login.
 pub const LIFETIME_HOURS: i64 = 8;
@@ -33,20 +32,10 @@ impl Session {
     }
 }
 
-fn random_hex() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 /// Starts a session for the key `key_id`; returns the token for the cookie. Expired
 /// sessions are cleared on the way.
 pub fn start(db: &Database, key_id: i64) -> Result<String> {
-    let token = random_hex();
+    let token = secret::random_hex::<32>();
     let stamp = now();
     db.write(|conn| {
         diesel::delete(admin_sessions::table.filter(admin_sessions::expires_at.lt(stamp)))
@@ -54,7 +43,7 @@ pub fn start(db: &Database, key_id: i64) -> Result<String> {
         diesel::insert_into(admin_sessions::table)
             .values((
                 admin_sessions::token_hash.eq(hash(&token)),
-                admin_sessions::csrf_token.eq(random_hex()),
+                admin_sessions::csrf_token.eq(secret::random_hex::<32>()),
                 admin_sessions::key_id.eq(key_id),
                 admin_sessions::created_at.eq(stamp),
                 admin_sessions::expires_at.eq(stamp + chrono::Duration::hours(LIFETIME_HOURS)),

@@ -378,63 +378,63 @@ mod tests {
         problems
     }
 
+    /// Asserts that `files` have exactly one problem, and that it says `says`.
+    fn assert_one_problem(files: &[(&str, &str)], says: &str) {
+        let problems = problems_of(files);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains(says), "{problems:?}");
+    }
+
     #[test]
     fn templates_that_include_each_other_are_named() {
-        let problems = problems_of(&[
-            (
-                "en/a.html.hbs",
-                "{{#if (eq text \"boom\")}}{{> en/b.html.hbs}}{{/if}}",
-            ),
-            ("en/b.html.hbs", "<p>{{> en/a.html.hbs}}</p>"),
-            ("en/form.html.hbs", "{{> en/a.html.hbs}}"),
-        ]);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(
-            problems[0].contains("en/a.html.hbs includes en/b.html.hbs includes en/a.html.hbs"),
-            "{problems:?}"
+        assert_one_problem(
+            &[
+                (
+                    "en/a.html.hbs",
+                    "{{#if (eq text \"boom\")}}{{> en/b.html.hbs}}{{/if}}",
+                ),
+                ("en/b.html.hbs", "<p>{{> en/a.html.hbs}}</p>"),
+                ("en/form.html.hbs", "{{> en/a.html.hbs}}"),
+            ],
+            "en/a.html.hbs includes en/b.html.hbs includes en/a.html.hbs",
         );
     }
 
     #[test]
     fn a_template_including_itself_is_named() {
-        let problems = problems_of(&[("en/a.html.hbs", "{{> en/a.html.hbs}}")]);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(
-            problems[0].contains("en/a.html.hbs includes itself"),
-            "{problems:?}"
+        assert_one_problem(
+            &[("en/a.html.hbs", "{{> en/a.html.hbs}}")],
+            "en/a.html.hbs includes itself",
         );
     }
 
     #[test]
     fn inline_partials_are_followed() {
-        let problems = problems_of(&[(
-            "en/form.html.hbs",
-            "{{#*inline \"row\"}}{{#each rows}}{{> row}}{{/each}}{{/inline}}{{> row}}",
-        )]);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(
-            problems[0].contains("inline partial \"row\" in en/form.html.hbs includes itself"),
-            "{problems:?}"
+        assert_one_problem(
+            &[(
+                "en/form.html.hbs",
+                "{{#*inline \"row\"}}{{#each rows}}{{> row}}{{/each}}{{/inline}}{{> row}}",
+            )],
+            "inline partial \"row\" in en/form.html.hbs includes itself",
         );
     }
 
     #[test]
     fn a_computed_partial_name_is_refused() {
-        let problems = problems_of(&[
-            ("en/a.html.hbs", "{{> (lookup this \"text\")}}"),
-            ("en/b.html.hbs", "x"),
-        ]);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].contains("computed"), "{problems:?}");
+        assert_one_problem(
+            &[
+                ("en/a.html.hbs", "{{> (lookup this \"text\")}}"),
+                ("en/b.html.hbs", "x"),
+            ],
+            "computed",
+        );
     }
 
     #[test]
     fn a_missing_partial_is_named() {
-        let problems = problems_of(&[("en/a.html.hbs", "{{> en/nope.html.hbs}}")]);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(
-            problems[0].contains("en/a.html.hbs: includes en/nope.html.hbs"),
-            "{problems:?}"
+        assert_one_problem(
+            &[("en/a.html.hbs", "{{> en/nope.html.hbs}}")],
+            "en/a.html.hbs: includes en/nope.html.hbs",
         );
         // With block content to fall back on, a missing partial is allowed.
         assert!(problems_of(&[(
@@ -481,9 +481,7 @@ mod tests {
             .iter()
             .map(|(n, b)| (n.as_str(), b.as_str()))
             .collect();
-        let problems = problems_of(&refs);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].contains("includes are 9 deep"), "{problems:?}");
+        assert_one_problem(&refs, "includes are 9 deep");
         assert!(problems_of(&refs[1..]).is_empty());
     }
 

@@ -239,9 +239,7 @@ impl Survey {
         kind: &str,
         extra: serde_json::Value,
     ) -> Result<Rendered, crate::Error> {
-        let locale = self.locale_for(locale);
-        let mut ctx = self.common_context(locale);
-        merge(&mut ctx, extra);
+        let (locale, ctx) = self.context_with(locale, extra);
         let mut rendered = self.templates.render_email(locale, kind, &ctx)?;
         // A team's email is not from the survey to a customer: the route room
         // decides who it comes from and where replies go.
@@ -288,10 +286,21 @@ impl Survey {
         page: &str,
         extra: serde_json::Value,
     ) -> Result<String, crate::Error> {
+        let (locale, ctx) = self.context_with(locale, extra);
+        self.templates.render_html(locale, page, &ctx)
+    }
+
+    /// The locale the survey speaks for `locale`, and the common variables in it
+    /// with `extra` merged over them.
+    fn context_with(
+        &self,
+        locale: Locale,
+        extra: serde_json::Value,
+    ) -> (Locale, serde_json::Value) {
         let locale = self.locale_for(locale);
         let mut ctx = self.common_context(locale);
         merge(&mut ctx, extra);
-        self.templates.render_html(locale, page, &ctx)
+        (locale, ctx)
     }
 
     /// A validation message from `messages.toml`, with its variables filled in.
@@ -345,6 +354,15 @@ pub(crate) fn merge(base: &mut serde_json::Value, extra: serde_json::Value) {
 mod tests {
     use super::*;
 
+    /// The shipped discovery survey's files with `changed` written over them.
+    fn shipped_with(changed: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut files = Survey::shipped("discovery").unwrap().files().clone();
+        for (name, text) in changed {
+            files.insert(name.to_string(), text.to_string());
+        }
+        files
+    }
+
     #[test]
     fn the_shipped_discovery_survey_is_valid() {
         let survey = Survey::shipped("discovery").expect("shipped survey validates");
@@ -370,22 +388,17 @@ mod tests {
 
     #[test]
     fn a_misspelt_variable_is_caught_before_any_email_is_sent() {
-        let mut files = Survey::shipped("discovery").unwrap().files().clone();
-        files.insert(
-            "en/invitation.txt.hbs".into(),
-            "Hello {{contact.nmae}}".into(),
-        );
+        let files = shipped_with(&[("en/invitation.txt.hbs", "Hello {{contact.nmae}}")]);
         let err = Survey::from_files("x", files).unwrap_err().to_string();
         assert!(err.contains("en/invitation.txt.hbs"), "{err}");
     }
 
     #[test]
     fn a_template_may_include_another_by_its_file_name() {
-        let mut files = Survey::shipped("discovery").unwrap().files().clone();
-        files.insert(
-            "en/signature.html.hbs".into(),
-            "<p class=\"signature\">{{survey.organisation}}</p>".into(),
-        );
+        let mut files = shipped_with(&[(
+            "en/signature.html.hbs",
+            "<p class=\"signature\">{{survey.organisation}}</p>",
+        )]);
         let thanks = files["en/thanks.html.hbs"].clone() + "{{> en/signature.html.hbs}}";
         files.insert("en/thanks.html.hbs".into(), thanks);
         let survey = Survey::from_files("x", files).expect("valid with a shared partial");
@@ -401,12 +414,10 @@ mod tests {
 
     #[test]
     fn templates_that_include_each_other_are_refused_with_their_names() {
-        let mut files = Survey::shipped("discovery").unwrap().files().clone();
-        files.insert(
-            "sv/a.html.hbs".into(),
-            "{{#if x}}{{> sv/b.html.hbs}}{{/if}}".into(),
-        );
-        files.insert("sv/b.html.hbs".into(), "{{> sv/a.html.hbs}}".into());
+        let files = shipped_with(&[
+            ("sv/a.html.hbs", "{{#if x}}{{> sv/b.html.hbs}}{{/if}}"),
+            ("sv/b.html.hbs", "{{> sv/a.html.hbs}}"),
+        ]);
         let err = Survey::from_files("x", files).unwrap_err().to_string();
         assert!(
             err.contains("sv/a.html.hbs includes sv/b.html.hbs includes sv/a.html.hbs"),

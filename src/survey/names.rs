@@ -64,17 +64,25 @@ impl FromStr for SurveySlug {
     }
 }
 
-impl SurveySlug {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+/// `as_str` and `Display` of a name that is its checked text.
+macro_rules! text_name {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl fmt::Display for SurveySlug {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+text_name!(SurveySlug);
+text_name!(WaveLabel);
 
 /// A wave label such as `2026-H2`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -90,17 +98,5 @@ impl FromStr for WaveLabel {
         } else {
             Err(SurveyError::BadWave(s.to_string()))
         }
-    }
-}
-
-impl WaveLabel {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for WaveLabel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }

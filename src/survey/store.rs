@@ -153,6 +153,21 @@ pub fn find_wave(
         .optional()?)
 }
 
+/// The wave of `survey` with this label; [`SurveyError::UnknownWave`] when there
+/// is none.
+pub fn existing_wave(
+    conn: &mut AnyConnection,
+    survey: &StoredSurvey,
+    label: &WaveLabel,
+) -> Result<Wave> {
+    find_wave(conn, survey.id, label)?.ok_or_else(|| {
+        Error::from(SurveyError::UnknownWave {
+            survey: survey.slug.clone(),
+            wave: label.to_string(),
+        })
+    })
+}
+
 pub fn waves_of(conn: &mut AnyConnection, survey_id: i64) -> Result<Vec<Wave>> {
     Ok(waves::table
         .filter(waves::survey_id.eq(survey_id))

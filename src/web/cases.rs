@@ -8,7 +8,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::{html, preferred_locale, AppState};
+use super::{blocking, html, preferred_locale, AppState};
 use crate::cases::{self, Acted, Case, Event, LinkOutcome, LinkState, Note, MAX_NOTE_CHARS};
 use crate::invite::Token;
 use crate::survey::Locale;
@@ -29,19 +29,19 @@ pub(super) async fn confirm(
     let Ok(token) = path.into_inner().parse::<Token>() else {
         return link_page(&state, &req, &LinkState::Unknown);
     };
-    let inner = state.clone();
-    let found =
-        web::block(move || cases::open_link(&mut *inner.db.conn()?, &token).map(|s| (s, token)))
-            .await;
+    let found = blocking(state.clone(), move |state| {
+        cases::open_link(&mut *state.db.conn()?, &token).map(|s| (s, token))
+    })
+    .await;
     match found {
-        Ok(Ok((
+        Ok((
             LinkState::Usable {
                 case,
                 events,
                 action,
             },
             token,
-        ))) => {
+        )) => {
             let body = state.site.render_with(
                 case.team_locale,
                 "case_action",
@@ -57,12 +57,11 @@ pub(super) async fn confirm(
             );
             rendered(&state, &req, body, StatusCode::OK)
         }
-        Ok(Ok((other, _))) => link_page(&state, &req, &other),
-        Ok(Err(e)) => {
+        Ok((other, _)) => link_page(&state, &req, &other),
+        Err(e) => {
             tracing::error!(error = %e, "a case link could not be read");
             state.site_page(&req, "error", 500)
         }
-        Err(_) => state.site_page(&req, "error", 500),
     }
 }
 
@@ -83,14 +82,13 @@ pub(super) async fn act(
         Ok(note) => note,
         Err(_) => return problem_page(&state, &req, "note_too_long", 400),
     };
-    let inner = state.clone();
-    let done = web::block(move || {
-        cases::act_by_link(&inner.db, &inner.settings, &token, note.as_ref())
+    let done = blocking(state.clone(), move |state| {
+        cases::act_by_link(&state.db, &state.settings, &token, note.as_ref())
             .map(|outcome| (outcome, note))
     })
     .await;
     match done {
-        Ok(Ok((LinkOutcome::Acted(acted), note))) => {
+        Ok((LinkOutcome::Acted(acted), note)) => {
             let Acted {
                 case,
                 action,
@@ -113,12 +111,11 @@ pub(super) async fn act(
             );
             rendered(&state, &req, body, StatusCode::OK)
         }
-        Ok(Ok((LinkOutcome::NotActed(state_now), _))) => link_page(&state, &req, &state_now),
-        Ok(Err(e)) => {
+        Ok((LinkOutcome::NotActed(state_now), _)) => link_page(&state, &req, &state_now),
+        Err(e) => {
             tracing::error!(error = %e, "acting on a case by email link failed");
             state.site_page(&req, "error", 500)
         }
-        Err(_) => state.site_page(&req, "error", 500),
     }
 }
 
@@ -148,6 +145,23 @@ fn link_page(state: &AppState, req: &HttpRequest, link: &LinkState) -> HttpRespo
         // Only reached when a POST lost a race: say what the link does now.
         LinkState::Usable { case, events, .. } => ("used", 409, Some(case), events),
     };
+    case_link_page(state, req, (reason, status), case, events)
+}
+
+/// A refused POST: nothing was looked up or changed.
+fn problem_page(state: &AppState, req: &HttpRequest, reason: &str, status: u16) -> HttpResponse {
+    case_link_page(state, req, (reason, status), None, &[])
+}
+
+/// The page saying why a link does not act now (`reason`, with its status), in
+/// the team's language where there is a case, else the browser's.
+fn case_link_page(
+    state: &AppState,
+    req: &HttpRequest,
+    (reason, status): (&str, u16),
+    case: Option<&Case>,
+    events: &[Event],
+) -> HttpResponse {
     let locale = case
         .map(|c| c.team_locale)
         .or_else(|| preferred_locale(req))
@@ -160,28 +174,6 @@ fn link_page(state: &AppState, req: &HttpRequest, link: &LinkState) -> HttpRespo
             "reason": reason,
             "case": case,
             "events": events,
-            "note_max": MAX_NOTE_CHARS,
-        }),
-    );
-    rendered(
-        state,
-        req,
-        body,
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-    )
-}
-
-/// A refused POST: nothing was looked up or changed.
-fn problem_page(state: &AppState, req: &HttpRequest, reason: &str, status: u16) -> HttpResponse {
-    let locale = preferred_locale(req).unwrap_or(Locale::En);
-    let body = state.site.render_with(
-        locale,
-        "case_link",
-        status,
-        serde_json::json!({
-            "reason": reason,
-            "case": null,
-            "events": [],
             "note_max": MAX_NOTE_CHARS,
         }),
     );

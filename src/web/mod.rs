@@ -192,6 +192,20 @@ fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
+/// 303 See Other to `location`, never cached (post/redirect/get); a cookie may be
+/// added before `finish`.
+fn redirect(location: &str) -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::SeeOther();
+    response
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    response
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    redirect(location).finish()
+}
+
 /// Routes and middleware; shared by `serve`, the demo and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(api::scope())

@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
-use super::{html, AppState, MAX_FORM_BYTES};
+use super::{html, see_other, AppState, MAX_FORM_BYTES};
 use crate::answer::{self, Answer, Edit, FormErrors, FormInput};
 use crate::db::now;
 use crate::error::Result;
@@ -47,10 +47,7 @@ fn finish(state: &AppState, req: &HttpRequest, outcome: Outcome) -> HttpResponse
             state.site_page(req, "error", status.as_u16())
         }
         Outcome::Page(status, body) => html(status, body),
-        Outcome::SeeOther(location) => HttpResponse::SeeOther()
-            .insert_header((actix_web::http::header::LOCATION, location))
-            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-            .finish(),
+        Outcome::SeeOther(location) => see_other(&location),
     }
 }
 

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{html, AppState};
+use super::{blocking, html, AppState};
 use crate::invite::{self, Token, Unsubscriber};
 
 fn page(
@@ -46,36 +46,37 @@ async fn handle(
     let Ok(token) = path.into_inner().parse::<Token>() else {
         return state.site_page(&req, "not_found", 404);
     };
-    let inner = state.clone();
-    let result = web::block(move || -> crate::Result<Option<String>> {
-        let Some(who) = invite::find_unsubscriber(&mut *inner.db.conn()?, &token)? else {
-            return Ok(None);
-        };
-        if act {
-            let cancelled = invite::unsubscribe(&inner.db, who.contact_id)?;
-            tracing::info!(cancelled, "a contact unsubscribed");
-            page(&inner, &who, "unsubscribed", serde_json::json!({})).map(Some)
-        } else if who.already {
-            page(&inner, &who, "unsubscribed", serde_json::json!({})).map(Some)
-        } else {
-            let action = format!("/u/{}", token.as_str());
-            page(
-                &inner,
-                &who,
-                "unsubscribe",
-                serde_json::json!({ "action": action }),
-            )
-            .map(Some)
-        }
-    })
+    let result = blocking(
+        state.clone(),
+        move |state| -> crate::Result<Option<String>> {
+            let Some(who) = invite::find_unsubscriber(&mut *state.db.conn()?, &token)? else {
+                return Ok(None);
+            };
+            if act {
+                let cancelled = invite::unsubscribe(&state.db, who.contact_id)?;
+                tracing::info!(cancelled, "a contact unsubscribed");
+                page(state, &who, "unsubscribed", serde_json::json!({})).map(Some)
+            } else if who.already {
+                page(state, &who, "unsubscribed", serde_json::json!({})).map(Some)
+            } else {
+                let action = format!("/u/{}", token.as_str());
+                page(
+                    state,
+                    &who,
+                    "unsubscribe",
+                    serde_json::json!({ "action": action }),
+                )
+                .map(Some)
+            }
+        },
+    )
     .await;
     match result {
-        Ok(Ok(Some(body))) => html(StatusCode::OK, body),
-        Ok(Ok(None)) => state.site_page(&req, "not_found", 404),
-        Ok(Err(e)) => {
+        Ok(Some(body)) => html(StatusCode::OK, body),
+        Ok(None) => state.site_page(&req, "not_found", 404),
+        Err(e) => {
             tracing::error!(error = %e, "unsubscribe failed");
             state.site_page(&req, "error", 500)
         }
-        Err(_) => state.site_page(&req, "error", 500),
     }
 }

@@ -11,12 +11,12 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::pages::{forbidden, form_fields, session_json, title_of};
-use super::{blocking, html, problem, render, see_other, Session};
+use super::pages::{session_json, title_of};
+use super::{answer_form, find_survey, render, show_page, Answer, Session};
 use crate::cases::announce::{self, Announced, NewAnnouncement};
 use crate::coding::store as coding;
 use crate::error::{Error, Result};
-use crate::survey::{store, StoredSurvey, SurveySlug, WaveLabel};
+use crate::survey::{store, StoredSurvey, WaveLabel};
 use crate::web::AppState;
 
 /// What the form holds: a text per locale code, and the chosen waves.
@@ -64,17 +64,12 @@ pub(super) async fn form(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let (slug, id) = path.into_inner();
-    let s = session.clone();
     let step = done.announced.map_or(Step::Write, Step::Done);
-    let page = blocking(state, move |state| {
+    show_page(state, session, move |state, s| {
         let survey = find_survey(state, &slug)?;
-        page(state, &s, &survey, id, &Draft::default(), step)
+        page(state, s, &survey, id, &Draft::default(), step)
     })
-    .await;
-    match page {
-        Ok(body) => html(StatusCode::OK, body),
-        Err(e) => problem(e, Some(&session)),
-    }
+    .await
 }
 
 /// A preview (the form as written) or, confirmed, the announcement itself;
@@ -85,12 +80,8 @@ pub(super) async fn post(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let Some(fields) = form_fields(&body, &session) else {
-        return forbidden(&session);
-    };
     let (slug, id) = path.into_inner();
-    let s = session.clone();
-    let answer = blocking(state, move |state| {
+    answer_form(state, session, &body, move |state, s, fields| {
         let draft = Draft::read(&fields);
         let survey = find_survey(state, &slug)?;
         area_label(state, &survey, id)?; // an unknown area is a missing page
@@ -123,25 +114,10 @@ pub(super) async fn post(
         };
         Ok(Answer::Page(
             status,
-            page(state, &s, &survey, id, &draft, step)?,
+            page(state, s, &survey, id, &draft, step)?,
         ))
     })
-    .await;
-    match answer {
-        Ok(Answer::Page(status, body)) => html(status, body),
-        Ok(Answer::Redirect(location)) => see_other(&location),
-        Err(e) => problem(e, Some(&session)),
-    }
-}
-
-enum Answer {
-    Redirect(String),
-    Page(StatusCode, String),
-}
-
-fn find_survey(state: &AppState, slug: &str) -> Result<StoredSurvey> {
-    let slug: SurveySlug = slug.parse()?;
-    store::find(&mut *state.db.conn()?, &slug)
+    .await
 }
 
 /// Area `id`'s label, or not found.

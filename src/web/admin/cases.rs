@@ -8,8 +8,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::pages::{forbidden, form_fields, session_json};
-use super::{blocking, html, problem, render, see_other, Session};
+use super::pages::{field, session_json};
+use super::{answer_form, render, show_page, Answer, Session};
 use crate::cases::{self, Action, Actor, Case, Filter, Note, Status};
 use crate::error::{Error, Result};
 use crate::web::AppState;
@@ -47,12 +47,7 @@ pub(super) async fn list(
     query: web::Query<CaseQuery>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let s = session.clone();
-    let page = blocking(state, move |state| list_page(state, &s, &query)).await;
-    match page {
-        Ok(body) => html(StatusCode::OK, body),
-        Err(e) => problem(e, Some(&session)),
-    }
+    show_page(state, session, move |state, s| list_page(state, s, &query)).await
 }
 
 fn list_page(state: &AppState, session: &Session, query: &CaseQuery) -> Result<String> {
@@ -136,17 +131,12 @@ pub(super) async fn show(
 ) -> HttpResponse {
     // A case number, or its reference as the team's email links it.
     let id = path.into_inner();
-    let s = session.clone();
     let done = query.into_inner().done;
-    let page = blocking(state, move |state| {
+    show_page(state, session, move |state, s| {
         let id = cases::id_of(&mut *state.db.conn()?, &id)?;
-        case_page(state, &s, id, done.as_deref(), None)
+        case_page(state, s, id, done.as_deref(), None)
     })
-    .await;
-    match page {
-        Ok(body) => html(StatusCode::OK, body),
-        Err(e) => problem(e, Some(&session)),
-    }
+    .await
 }
 
 fn case_page(
@@ -189,36 +179,21 @@ pub(super) async fn act(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let Some(fields) = form_fields(&body, &session) else {
-        return forbidden(&session);
-    };
-    let field = |name: &str| {
-        fields
+    answer_form(state, session, &body, move |state, s, fields| {
+        let field = |name: &str| field(&fields, name);
+        let ids: Vec<i64> = fields
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    let ids: Vec<i64> = fields
-        .iter()
-        .filter(|(k, _)| k == "case")
-        .filter_map(|(_, v)| v.parse().ok())
-        .collect();
-    let bulk = field("bulk") == "acknowledge";
-    let (action, note) = (field("action"), field("note"));
-    let key = session.key_name.clone();
-    let s = session.clone();
-    let outcome = blocking(state, move |state| {
+            .filter(|(k, _)| k == "case")
+            .filter_map(|(_, v)| v.parse().ok())
+            .collect();
+        let bulk = field("bulk") == "acknowledge";
         let single = ids.first().copied().filter(|_| !bulk);
-        let fail = |message: String| -> Result<Outcome> {
+        let fail = |message: String| -> Result<Answer> {
             match single {
-                Some(id) => Ok(Outcome::Page(case_page(
-                    state,
-                    &s,
-                    id,
-                    None,
-                    Some(message),
-                )?)),
+                Some(id) => Ok(Answer::Page(
+                    StatusCode::BAD_REQUEST,
+                    case_page(state, s, id, None, Some(message))?,
+                )),
                 None => Err(Error::Invalid(message)),
             }
         };
@@ -231,12 +206,12 @@ pub(super) async fn act(
         let action: Action = if bulk {
             Action::Acknowledge
         } else {
-            match action.parse() {
+            match field("action").parse() {
                 Ok(a) => a,
                 Err(_) => return fail("Choose acknowledge, resolve or decline.".into()),
             }
         };
-        let note = match Note::parse(&note) {
+        let note = match Note::parse(&field("note")) {
             Ok(n) => n,
             Err(e) => return fail(e.to_string()),
         };
@@ -248,7 +223,7 @@ pub(super) async fn act(
                 *id,
                 action,
                 note.as_ref(),
-                Actor::ApiKey(&key),
+                Actor::ApiKey(&s.key_name),
             ) {
                 Ok(_) => acted += 1,
                 Err(cases::ActError::Refused { refused, .. }) if single.is_some() => {
@@ -262,32 +237,17 @@ pub(super) async fn act(
                 Err(cases::ActError::Other(e)) => return Err(e),
             }
         }
-        Ok(match single {
-            Some(id) => Outcome::Redirect(format!("/admin/cases/{id}?done={}", action.as_str())),
-            None => Outcome::Redirect(format!("/admin/cases?done=acknowledge&count={acted}")),
-        })
+        Ok(Answer::Redirect(match single {
+            Some(id) => format!("/admin/cases/{id}?done={}", action.as_str()),
+            None => format!("/admin/cases?done=acknowledge&count={acted}"),
+        }))
     })
-    .await;
-    match outcome {
-        Ok(Outcome::Redirect(to)) => see_other(&to),
-        Ok(Outcome::Page(body)) => html(StatusCode::BAD_REQUEST, body),
-        Err(e) => problem(e, Some(&session)),
-    }
-}
-
-enum Outcome {
-    Redirect(String),
-    Page(String),
+    .await
 }
 
 /// `/admin/cases/figures`: `pds cases stats` for every survey, per team and per area.
 pub(super) async fn figures(session: Session, state: web::Data<AppState>) -> HttpResponse {
-    let s = session.clone();
-    let page = blocking(state, move |state| figures_page(state, &s)).await;
-    match page {
-        Ok(body) => html(StatusCode::OK, body),
-        Err(e) => problem(e, Some(&session)),
-    }
+    show_page(state, session, figures_page).await
 }
 
 fn figures_page(state: &AppState, session: &Session) -> Result<String> {

@@ -5,9 +5,9 @@
 
 use serde_json::{json, Value};
 
-use super::{chart_words, render};
+use super::pages::title_of;
+use super::{chart_text, render};
 use crate::error::{Error, Result};
-use crate::report::charts::ChartText;
 use crate::report::checklist::{charts, ChecklistResults};
 use crate::report::Options;
 use crate::survey::{store, StoredSurvey, SurveyKind};
@@ -30,14 +30,6 @@ fn results(state: &AppState, survey: &StoredSurvey, options: &Options) -> Result
     crate::checklist::results::compute(&mut conn, survey, options, &|_| {
         std::ops::ControlFlow::Continue(())
     })
-}
-
-fn title_of(survey: &StoredSurvey) -> String {
-    let s = &survey.survey;
-    s.wording
-        .get(&s.default_locale)
-        .map(|w| w.title.clone())
-        .unwrap_or_default()
 }
 
 /// The checklist page of `survey` for the view `view` (its options and query).
@@ -88,16 +80,7 @@ pub(super) fn chart(
     if !CHARTS.contains(&kind) {
         return Err(Error::NotFound(format!("{kind}.svg")));
     }
-    let words = |part: &str| chart_words(&format!("{kind}_{part}"), &ctx);
-    let text = ChartText {
-        title: words("title")?,
-        x_axis: words("x")?,
-        y_axis: if kind == "ab" {
-            words("y")?
-        } else {
-            String::new()
-        },
-    };
+    let text = chart_text(kind, kind == "ab", &ctx)?;
     match (kind, gap) {
         ("ab", _) => Ok(charts::ab(&results, &text)),
         ("gap", Some(gap)) => Ok(charts::gap(gap, &text)),

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{blocking, problem, Session};
 use crate::error::Error;
 use crate::report::{Dialect, Export, ExportOptions};
-use crate::survey::{store, SurveyError, SurveySlug, WaveLabel};
+use crate::survey::{store, SurveySlug, WaveLabel};
 use crate::web::api::exports::{spool_and_stream, FileFormat};
 use crate::web::AppState;
 
@@ -37,12 +37,7 @@ pub(super) async fn export(
         let mut conn = state.db.conn()?;
         let survey = store::find(&mut conn, &slug)?;
         if let Some(label) = &wave {
-            store::find_wave(&mut conn, survey.id, label)?.ok_or_else(|| {
-                SurveyError::UnknownWave {
-                    survey: survey.slug.clone(),
-                    wave: label.to_string(),
-                }
-            })?;
+            store::existing_wave(&mut conn, &survey, label)?;
         }
         Ok((survey, wave))
     })

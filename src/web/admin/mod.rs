@@ -25,9 +25,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use handlebars::{handlebars_helper, Handlebars};
 use serde_json::Value;
 
-use super::AppState;
+use super::{html, redirect, see_other, AppState};
 use crate::error::{Error, Result};
-use crate::survey::{SurveyError, SHIPPED_TEMPLATES};
+use crate::report::charts::ChartText;
+use crate::survey::{store, StoredSurvey, SurveyError, SurveySlug, SHIPPED_TEMPLATES};
 
 pub use session::Session;
 
@@ -166,40 +167,40 @@ fn templates() -> Result<&'static Templates> {
     })
 }
 
+/// `name` of `registry` rendered with `ctx`; `template` says which file in errors.
+fn render_in(
+    registry: &Handlebars<'static>,
+    name: &str,
+    ctx: &Value,
+    template: String,
+) -> Result<String> {
+    registry.render(name, ctx).map_err(|e| Error::Render {
+        template,
+        reason: e.to_string(),
+    })
+}
+
 /// A dashboard page rendered from `survey-templates/admin/{page}.html.hbs`.
 fn render(page: &str, ctx: &Value) -> Result<String> {
-    templates()?
-        .html
-        .render(page, ctx)
-        .map_err(|e| Error::Render {
-            template: format!("admin/{page}.html.hbs"),
-            reason: e.to_string(),
-        })
+    let template = format!("admin/{page}.html.hbs");
+    render_in(&templates()?.html, page, ctx, template)
 }
 
 /// Words for a chart from `survey-templates/admin/charts.toml`.
 fn chart_words(key: &str, ctx: &Value) -> Result<String> {
-    templates()?
-        .text
-        .render(key, ctx)
-        .map_err(|e| Error::Render {
-            template: format!("admin/charts.toml: {key}"),
-            reason: e.to_string(),
-        })
+    let template = format!("admin/charts.toml: {key}");
+    render_in(&templates()?.text, key, ctx, template)
 }
 
-fn html(status: StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body)
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
+/// The words of chart `kind`: `{kind}_title`, `{kind}_x` and, when the chart has
+/// a named y axis, `{kind}_y` from `charts.toml`.
+fn chart_text(kind: &str, y_axis: bool, ctx: &Value) -> Result<ChartText> {
+    let words = |part: &str| chart_words(&format!("{kind}_{part}"), ctx);
+    Ok(ChartText {
+        title: words("title")?,
+        x_axis: words("x")?,
+        y_axis: if y_axis { words("y")? } else { String::new() },
+    })
 }
 
 /// A page that says what went wrong: the crate's error turned into a status once,
@@ -237,6 +238,60 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&AppState) -> Result<T> + Send + 'static,
 ) -> Result<T> {
     super::blocking(state, f).await
+}
+
+/// What a dashboard handler answers: a page with its status, or a redirect
+/// (post/redirect/get).
+enum Answer {
+    Page(StatusCode, String),
+    Redirect(String),
+}
+
+/// Runs `f` on the blocking pool for the logged-in analyst and sends what it
+/// answers; the problem page, with the session, when it fails.
+async fn answer(
+    state: web::Data<AppState>,
+    session: Session,
+    f: impl FnOnce(&AppState, &Session) -> Result<Answer> + Send + 'static,
+) -> HttpResponse {
+    let s = session.clone();
+    match blocking(state, move |state| f(state, &s)).await {
+        Ok(Answer::Page(status, body)) => html(status, body),
+        Ok(Answer::Redirect(location)) => see_other(&location),
+        Err(e) => problem(e, Some(&session)),
+    }
+}
+
+/// [`answer`] for a form the session posted, with its fields once its CSRF token
+/// matches; the forbidden page otherwise.
+async fn answer_form(
+    state: web::Data<AppState>,
+    session: Session,
+    body: &web::Bytes,
+    f: impl FnOnce(&AppState, &Session, Vec<(String, String)>) -> Result<Answer> + Send + 'static,
+) -> HttpResponse {
+    let Some(fields) = pages::form_fields(body, &session) else {
+        return pages::forbidden(&session);
+    };
+    answer(state, session, move |state, s| f(state, s, fields)).await
+}
+
+/// [`answer`] with the page `f` renders, shown with 200.
+async fn show_page(
+    state: web::Data<AppState>,
+    session: Session,
+    f: impl FnOnce(&AppState, &Session) -> Result<String> + Send + 'static,
+) -> HttpResponse {
+    answer(state, session, |state, s| {
+        Ok(Answer::Page(StatusCode::OK, f(state, s)?))
+    })
+    .await
+}
+
+/// The survey a path's slug names.
+fn find_survey(state: &AppState, slug: &str) -> Result<StoredSurvey> {
+    let slug: SurveySlug = slug.parse()?;
+    store::find(&mut *state.db.conn()?, &slug)
 }
 
 /// Whether the session cookie must be Secure: when the public address is https.

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use super::Session;
 use super::{
-    blocking, chart_words, checklist, html, lang_of, problem, render, secure, see_other, session,
-    words,
+    answer, blocking, chart_text, checklist, html, lang_of, problem, redirect, render, secure,
+    see_other, session, show_page, words, Answer,
 };
 use crate::coding::store as coding;
 use crate::error::{Error, Result};
@@ -72,9 +72,7 @@ pub(super) async fn login(
     })
     .await;
     match started {
-        Ok(Some(token)) => HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/admin"))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
+        Ok(Some(token)) => redirect("/admin")
             .cookie(session::cookie(&token, https))
             .finish(),
         Ok(None) => login_page(StatusCode::UNAUTHORIZED, true, lang_of(&req)),
@@ -91,6 +89,15 @@ pub(super) fn form_fields(body: &web::Bytes, session: &Session) -> Option<Vec<(S
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
     session.csrf_matches(presented).then_some(pairs)
+}
+
+/// The value of a form's field `name`, trimmed; empty when the form has none.
+pub(super) fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
 }
 
 pub(super) fn forbidden(session: &Session) -> HttpResponse {
@@ -111,9 +118,7 @@ pub(super) async fn logout(
     let https = secure(&state);
     let id = session.id;
     match blocking(state, move |state| session::end(&state.db, id)).await {
-        Ok(()) => HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/admin/login"))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
+        Ok(()) => redirect("/admin/login")
             .cookie(session::removal(https))
             .finish(),
         Err(e) => problem(e, Some(&session)),
@@ -121,7 +126,7 @@ pub(super) async fn logout(
 }
 
 pub(super) async fn surveys(session: Session, state: web::Data<AppState>) -> HttpResponse {
-    let listed = blocking(state, |state| {
+    show_page(state, session, |state, s| {
         let mut conn = state.db.conn()?;
         let mut surveys = Vec::new();
         for (slug, title, created) in store::list(&mut conn)? {
@@ -143,19 +148,12 @@ pub(super) async fn surveys(session: Session, state: web::Data<AppState>) -> Htt
                 "rate": rate,
             }));
         }
-        Ok(surveys)
-    })
-    .await;
-    let page = listed.and_then(|surveys| {
         render(
             "surveys",
-            &json!({"session": session_json(&session), "surveys": surveys}),
+            &json!({"session": session_json(s), "surveys": surveys}),
         )
-    });
-    match page {
-        Ok(body) => html(StatusCode::OK, body),
-        Err(e) => problem(e, Some(&session)),
-    }
+    })
+    .await
 }
 
 /// Which view of a survey: all waves or one, by a segment attribute, compared with
@@ -266,21 +264,17 @@ pub(super) async fn survey(
 ) -> HttpResponse {
     let view = query.into_inner().cleaned();
     let lang = lang_of(&req);
-    let s = session.clone();
-    let page = blocking(state, move |state| {
+    answer(state, session, move |state, s| {
         let slug: SurveySlug = path.parse()?;
         if let Some(survey) = checklist::checklist_survey(state, &slug)? {
             let asked = (view.options()?, json!(view), view.query_string());
-            let page = checklist::page(state, session_json(&s), &survey, asked)?;
-            return Ok((StatusCode::OK, page));
+            let page = checklist::page(state, session_json(s), &survey, asked)?;
+            return Ok(Answer::Page(StatusCode::OK, page));
         }
-        survey_page(state, &s, &path, &view, lang)
+        let (status, body) = survey_page(state, s, &path, &view, lang)?;
+        Ok(Answer::Page(status, body))
     })
-    .await;
-    match page {
-        Ok((status, body)) => html(status, body),
-        Err(e) => problem(e, Some(&session)),
-    }
+    .await
 }
 
 /// Uncoded answers listed on the survey page at most; the count says how many more.
@@ -458,16 +452,7 @@ fn draw(survey: &StoredSurvey, results: &Results, kind: &str) -> Result<String> 
         "replicates": results.rank_stability.replicates,
         "seed": results.rank_stability.seed,
     });
-    let words = |part: &str| chart_words(&format!("{kind}_{part}"), &ctx);
-    let text = charts::ChartText {
-        title: words("title")?,
-        x_axis: words("x")?,
-        y_axis: if kind == "scatter" {
-            words("y")?
-        } else {
-            String::new()
-        },
-    };
+    let text = chart_text(kind, kind == "scatter", &ctx)?;
     Ok(if kind == "scatter" {
         charts::scatter(results, &text)
     } else {

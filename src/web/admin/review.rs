@@ -16,13 +16,13 @@ use serde_json::{json, Value};
 
 use super::pages::ViewQuery;
 use super::pages::{forbidden, form_fields, live_area_ids, session_json, survey_results, title_of};
-use super::{blocking, html, problem, render, see_other, Session};
+use super::{answer, answer_form, find_survey, render, show_page, Answer, Session};
 use crate::coding::review::{review, AreaReview};
 use crate::coding::store::{self as coding, Decision, StoredMention};
 use crate::coding::{GroupingOptions, MentionText};
 use crate::error::{Error, Result};
 use crate::report::context::{self, MentionContext};
-use crate::survey::{store, StoredSurvey, SurveySlug};
+use crate::survey::{StoredSurvey, SurveySlug};
 use crate::web::AppState;
 
 /// Mention ids an undo link carries at most; a larger move is undone by hand.
@@ -45,16 +45,11 @@ pub(super) async fn area(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let (slug, id) = path.into_inner();
-    let s = session.clone();
-    let page = blocking(state, move |state| {
+    show_page(state, session, move |state, s| {
         let outcome = Outcome::Done(done.into_inner());
-        area_page(state, &s, &slug, id, &outcome)
+        area_page(state, s, &slug, id, &outcome)
     })
-    .await;
-    match page {
-        Ok(body) => html(StatusCode::OK, body),
-        Err(e) => problem(e, Some(&session)),
-    }
+    .await
 }
 
 /// What the area page shows above the figures.
@@ -222,15 +217,10 @@ pub(super) async fn decide(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let Some(fields) = form_fields(&body, &session) else {
-        return forbidden(&session);
-    };
     let (slug, id) = path.into_inner();
-    let s = session.clone();
-    let done = blocking(state, move |state| {
+    answer_form(state, session, &body, move |state, s, fields| {
         let request = Request::read(&fields, id);
-        let slug_text = slug.clone();
-        let page = |outcome: Outcome| area_page(state, &s, &slug_text, id, &outcome);
+        let page = |outcome: Outcome| area_page(state, s, &slug, id, &outcome);
         let request = match request {
             Ok(r) => r,
             Err(message) => {
@@ -240,8 +230,7 @@ pub(super) async fn decide(
                 ))
             }
         };
-        let slug: SurveySlug = slug.parse()?;
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+        let survey = find_survey(state, &slug)?;
         if !request.confirmed && request.needs_confirmation() {
             let question = request.question(state, &survey, id)?;
             return Ok(Answer::Page(
@@ -258,12 +247,7 @@ pub(super) async fn decide(
             Err(e) => Err(e),
         }
     })
-    .await;
-    match done {
-        Ok(Answer::Redirect(to)) => see_other(&to),
-        Ok(Answer::Page(status, body)) => html(status, body),
-        Err(e) => problem(e, Some(&session)),
-    }
+    .await
 }
 
 /// A better area for a mention: id, label, similarity, shared words.
@@ -353,11 +337,6 @@ impl Suggestions {
     }
 }
 
-enum Answer {
-    Redirect(String),
-    Page(StatusCode, String),
-}
-
 /// A decision as the form asked for it.
 struct Request {
     decision: Decision,
@@ -367,13 +346,7 @@ struct Request {
 impl Request {
     /// The decision of a form posted on area `id`'s page, or what is wrong with it.
     fn read(fields: &[(String, String)], id: i64) -> std::result::Result<Request, String> {
-        let field = |name: &str| {
-            fields
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.trim().to_string())
-                .unwrap_or_default()
-        };
+        let field = |name: &str| super::pages::field(fields, name);
         let area = |name: &str| -> std::result::Result<i64, String> {
             field(name)
                 .parse()
@@ -504,15 +477,13 @@ pub(super) async fn code(
         return forbidden(&session);
     }
     let _turn = state.heavy_turn().await;
-    let coded = blocking(state.clone(), move |state| {
-        let slug: SurveySlug = path.parse()?;
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+    answer(state.clone(), session, move |state, _| {
+        let survey = find_survey(state, &path)?;
         let run = coding::code_survey(&state.db, &survey, &GroupingOptions::default(), &|_, _| {})?;
-        Ok((survey.slug, run.changed))
+        Ok(Answer::Redirect(format!(
+            "/admin/surveys/{}?coded={}",
+            survey.slug, run.changed
+        )))
     })
-    .await;
-    match coded {
-        Ok((slug, changed)) => see_other(&format!("/admin/surveys/{slug}?coded={changed}")),
-        Err(e) => problem(e, Some(&session)),
-    }
+    .await
 }

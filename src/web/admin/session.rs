@@ -11,7 +11,6 @@ use std::pin::Pin;
 use crate::web::AppState;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 
 /// The session cookie's name.
@@ -50,10 +49,7 @@ impl std::fmt::Display for LoginNeeded {
 
 impl ResponseError for LoginNeeded {
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/admin/login"))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish()
+        crate::web::see_other("/admin/login")
     }
 }
 
@@ -61,18 +57,12 @@ impl ResponseError for LoginNeeded {
 pub async fn of_request(req: &HttpRequest) -> Option<Session> {
     let token = req.cookie(COOKIE)?.value().to_string();
     let state = req.app_data::<web::Data<AppState>>()?.clone();
-    let found = web::block(move || find(&mut *state.db.conn()?, &token)).await;
-    match found {
-        Ok(Ok(session)) => session,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "looking up a dashboard session failed");
-            None
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "dashboard session task failed");
-            None
-        }
-    }
+    let found =
+        crate::web::blocking(state, move |state| find(&mut *state.db.conn()?, &token)).await;
+    found.unwrap_or_else(|e: crate::Error| {
+        tracing::error!(error = %e, "looking up a dashboard session failed");
+        None
+    })
 }
 
 impl FromRequest for Session {

@@ -8,9 +8,9 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{blocking, read_json, ApiError, Authenticated};
+use super::{read_json, with_survey, ApiError, Authenticated, SlugPath, Unauthorized};
 use crate::cases::announce::{self, Announced, NewAnnouncement};
-use crate::survey::{store, SurveySlug, WaveLabel};
+use crate::survey::WaveLabel;
 use crate::web::AppState;
 
 /// An area marked improved.
@@ -38,30 +38,29 @@ pub struct AnnouncementRequest {
     path = "/api/surveys/{slug}/announcements",
     tag = "areas",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     request_body = AnnouncementRequest,
     responses(
         (status = 201, description = "Stored; the worker sends the emails", body = Announced),
         (status = 400, description = "An empty, missing or too long text, or an anonymous survey", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey, area or wave", body = super::ErrorBody),
     )
 )]
 pub async fn announce(
     caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug: SurveySlug = path.into_inner().parse()?;
+    let slug = path.slug()?;
     let request: AnnouncementRequest = read_json(payload).await?;
     let waves: Vec<WaveLabel> = request
         .waves
         .iter()
         .map(|w| w.parse())
         .collect::<Result<_, _>>()?;
-    let done = blocking(state, move |state| {
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+    let done = with_survey(state, slug, move |state, survey| {
         Ok(announce::announce(
             &state.db,
             &survey,

@@ -8,15 +8,12 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{blocking, read_json, ApiError, Authenticated};
+use super::{
+    read_json, utc, with_survey, ApiError, Authenticated, JsonTooLarge, SlugPath, SurveyErrors,
+    Unauthorized,
+};
 use crate::coding::store::{self as coding, Decision};
-use crate::survey::{store, SurveySlug};
 use crate::web::AppState;
-
-fn utc(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 /// A problem area.
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,23 +51,20 @@ pub struct AreasBody {
     path = "/api/surveys/{slug}/areas",
     tag = "coding",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     responses(
         (status = 200, description = "The areas", body = AreasBody),
-        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such survey", body = super::ErrorBody),
+        SurveyErrors,
     )
 )]
 pub async fn list(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug: SurveySlug = path.parse()?;
-    let body = blocking(state, move |state| {
+    let slug = path.slug()?;
+    let body = with_survey(state, slug, |state, survey| {
         let mut conn = state.db.conn()?;
-        let survey = store::find(&mut conn, &slug)?;
         let mut counts: HashMap<Option<i64>, u64> = HashMap::new();
         for m in coding::mentions_of(&mut conn, survey.id)? {
             *counts.entry(m.area_id).or_default() += 1;
@@ -156,28 +150,27 @@ pub struct DecidedBody {
     path = "/api/surveys/{slug}/areas/decisions",
     tag = "coding",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     request_body(content = DecisionRequest, description = "At most 64 KiB of JSON",
         example = json!({"action": "rename", "area": 12, "label": "Parking at the warehouse"})),
     responses(
         (status = 200, description = "Applied", body = DecidedBody),
         (status = 400, description = "Bad JSON, or a decision that cannot be made (e.g. an area that was merged)", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey, area or mention", body = super::ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = super::ErrorBody),
+        JsonTooLarge,
     )
 )]
 pub async fn decide(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug: SurveySlug = path.parse()?;
+    let slug = path.slug()?;
     let request: DecisionRequest = read_json(payload).await?;
     let decision = Decision::from(request);
-    let decided = blocking(state, move |state| {
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+    let decided = with_survey(state, slug, move |state, survey| {
         Ok(coding::decide(&state.db, &survey, &decision)?)
     })
     .await?;
@@ -203,24 +196,20 @@ pub struct LoggedDecisionBody {
     path = "/api/surveys/{slug}/areas/decisions",
     tag = "coding",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     responses(
         (status = 200, description = "The decisions log", body = [LoggedDecisionBody]),
-        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such survey", body = super::ErrorBody),
+        SurveyErrors,
     )
 )]
 pub async fn decisions(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug: SurveySlug = path.parse()?;
-    let log = blocking(state, move |state| {
-        let mut conn = state.db.conn()?;
-        let survey = store::find(&mut conn, &slug)?;
-        Ok(coding::decisions_of(&mut conn, survey.id)?
+    let slug = path.slug()?;
+    let log = with_survey(state, slug, |state, survey| {
+        Ok(coding::decisions_of(&mut *state.db.conn()?, survey.id)?
             .into_iter()
             .map(|d| LoggedDecisionBody {
                 action: d.action,

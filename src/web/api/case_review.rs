@@ -6,8 +6,8 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{blocking, read_json, ApiError, Authenticated};
-use crate::cases::{self, Actor, Decision, Note};
+use super::{blocking, read_json, ApiError, Authenticated, CaseErrors};
+use crate::cases::{self, Actor, Decision};
 use crate::web::AppState;
 
 /// An analyst's decision on a held follow-up.
@@ -45,8 +45,7 @@ pub struct ReviewedBody {
     responses(
         (status = 200, description = "Decided", body = ReviewedBody),
         (status = 400, description = "Unknown decision, a note too long, or no follow-up awaits review for the case (nothing changed)", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such case", body = super::ErrorBody),
+        CaseErrors,
     )
 )]
 pub async fn review(
@@ -66,8 +65,7 @@ pub async fn review(
             )))
         }
     };
-    let note = Note::parse(request.note.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let note = super::cases::note_of(request.note.as_deref())?;
     let done = blocking(state, move |state| {
         Ok(cases::review(
             &state.db,

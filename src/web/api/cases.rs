@@ -6,15 +6,10 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{blocking, read_json, ApiError, Authenticated};
+use super::{blocking, read_json, utc, ApiError, Authenticated, CaseErrors, Unauthorized};
 use crate::cases::{self, Action, Actor, Case, Event, Filter, FollowUp, Note, Status};
 use crate::survey::SurveySlug;
 use crate::web::AppState;
-
-fn utc(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 /// A routed complaint and what became of it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -139,7 +134,7 @@ pub struct ActedBody {
     responses(
         (status = 200, description = "The cases", body = [CaseBody]),
         (status = 400, description = "A bad slug or status", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
     )
 )]
 pub async fn list(
@@ -180,8 +175,7 @@ pub async fn list(
     params(("id" = i64, Path, description = "The case's number")),
     responses(
         (status = 200, description = "The case", body = CaseDetailBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such case", body = super::ErrorBody),
+        CaseErrors,
     )
 )]
 pub async fn show(
@@ -211,8 +205,7 @@ pub async fn show(
     responses(
         (status = 200, description = "Done", body = ActedBody),
         (status = 400, description = "Unknown action, a note too long, or the action does not apply to the case's status (nothing changed)", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such case", body = super::ErrorBody),
+        CaseErrors,
     )
 )]
 pub async fn act(
@@ -229,8 +222,7 @@ pub async fn act(
             request.action
         ))
     })?;
-    let note = Note::parse(request.note.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let note = note_of(request.note.as_deref())?;
     let acted = blocking(state, move |state| {
         Ok(cases::act(
             &state.db,
@@ -249,6 +241,11 @@ pub async fn act(
         follow_up,
         follow_up_skipped_because: because,
     }))
+}
+
+/// A request's note: none when it is missing or empty; 400 when it is too long.
+pub(super) fn note_of(text: Option<&str>) -> Result<Option<Note>, ApiError> {
+    Note::parse(text.unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 /// A follow-up's outcome as the API says it: `queued`, `awaiting_review` or

@@ -18,10 +18,11 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{blocking, ApiError, Authenticated};
+use super::{with_survey, ApiError, Authenticated, SlugPath, Unauthorized};
 use crate::error::Error;
 use crate::report::{self, Dialect, Export, ExportOptions};
 use crate::survey::{store, StoredSurvey, SurveySlug, WaveLabel};
+use crate::web::blocking;
 use crate::web::AppState;
 
 /// Bytes read from the spooled export per chunk of the response body.
@@ -48,14 +49,14 @@ pub struct ExportQuery {
     tag = "exports",
     security(("api_key" = [])),
     params(
-        ("slug" = String, Path, description = "The survey's slug"),
+        SlugPath,
         ("what" = String, Path, description = "`areas`, `mentions` or `responses`"),
         ExportQuery
     ),
     responses(
         (status = 200, description = "The CSV file, streamed", content_type = "text/csv", body = String),
         (status = 400, description = "Unknown export or bad wave label", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey or wave", body = super::ErrorBody),
     )
 )]
@@ -85,16 +86,9 @@ pub async fn export(
         },
     };
     // Unknown surveys and waves get a JSON error before the file starts.
-    let survey = blocking(state.clone(), move |state| {
-        let mut conn = state.db.conn()?;
-        let survey = store::find(&mut conn, &slug)?;
+    let survey = with_survey(state.clone(), slug, move |state, survey| {
         if let Some(label) = &wave {
-            store::find_wave(&mut conn, survey.id, label)?.ok_or_else(|| {
-                crate::survey::SurveyError::UnknownWave {
-                    survey: survey.slug.clone(),
-                    wave: label.to_string(),
-                }
-            })?;
+            store::existing_wave(&mut *state.db.conn()?, &survey, label)?;
         }
         Ok(survey)
     })
@@ -133,21 +127,17 @@ pub(crate) async fn spool_and_stream(
     let filename = format!("{}-{what}.{extension}", survey.slug);
     let spooled = {
         let _turn = state.heavy_turn().await;
-        let worker = state.clone();
-        web::block(move || spool(&worker, &survey, &options, format, what))
-            .await
-            .map_err(|e| Error::Internal(format!("the export task failed: {e}")))??
-    };
-    let body = futures_util::stream::try_unfold(spooled, |mut file| async move {
-        let (file, chunk) = web::block(move || {
-            let mut chunk = vec![0; CHUNK];
-            let read = file.read(&mut chunk)?;
-            chunk.truncate(read);
-            Ok::<_, io::Error>((file, chunk))
+        blocking(state.clone(), move |state| {
+            spool(state, &survey, &options, format, what)
         })
-        .await
-        .map_err(io::Error::other)??;
-        Ok::<_, io::Error>((!chunk.is_empty()).then(|| (web::Bytes::from(chunk), file)))
+        .await?
+    };
+    let body = futures_util::stream::try_unfold(spooled, move |file| {
+        let state = state.clone();
+        async move {
+            let (file, chunk) = blocking(state, move |_| read_chunk(file)).await?;
+            Ok::<_, Error>((!chunk.is_empty()).then(|| (web::Bytes::from(chunk), file)))
+        }
     });
     Ok(HttpResponse::Ok()
         .content_type(content_type)
@@ -157,6 +147,16 @@ pub(crate) async fn spool_and_stream(
             format!("attachment; filename=\"{filename}\""),
         ))
         .streaming(body))
+}
+
+/// The next chunk of a spooled export; empty at its end.
+fn read_chunk(mut file: File) -> crate::error::Result<(File, Vec<u8>)> {
+    let mut chunk = vec![0; CHUNK];
+    let read = file
+        .read(&mut chunk)
+        .map_err(|e| Error::io("<temporary export file>", e))?;
+    chunk.truncate(read);
+    Ok((file, chunk))
 }
 
 /// The export in a temporary file, rewound; the connection is back in the pool

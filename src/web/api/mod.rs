@@ -16,13 +16,13 @@ mod surveys;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse, ResponseError};
 use futures_util::StreamExt;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 use super::AppState;
 use crate::error::Error;
 use crate::invite::ImportError;
-use crate::survey::SurveyError;
+use crate::survey::{store, StoredSurvey, SurveyError, SurveySlug};
 
 pub use auth::Authenticated;
 pub use docs::ApiDoc;
@@ -42,6 +42,63 @@ pub struct ErrorBody {
     /// there are any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+}
+
+/// The 401 of every endpoint but the OpenAPI document. The types from here to
+/// [`CaseErrors`] only document responses (utoipa reads them); nothing builds them.
+#[allow(dead_code)]
+#[derive(IntoResponses)]
+#[response(status = 401, description = "No key, or a bad or revoked key")]
+pub struct Unauthorized(ErrorBody);
+
+/// The 413 of an endpoint that takes JSON (or TOML) of at most [`MAX_JSON_BYTES`].
+#[allow(dead_code)]
+#[derive(IntoResponses)]
+#[response(status = 413, description = "The body is over 64 KiB")]
+pub struct JsonTooLarge(ErrorBody);
+
+/// The errors of an endpoint on `/api/surveys/{slug}` whose other input cannot be
+/// wrong: a bad slug, no key, no such survey.
+#[allow(dead_code)]
+#[derive(IntoResponses)]
+pub enum SurveyErrors {
+    #[response(status = 400, description = "The slug is not a valid slug")]
+    BadSlug(ErrorBody),
+    #[response(status = 401, description = "No key, or a bad or revoked key")]
+    Unauthorized(ErrorBody),
+    #[response(status = 404, description = "No such survey")]
+    NoSurvey(ErrorBody),
+}
+
+/// The errors every endpoint on `/api/cases/{id}` shares: no key, no such case.
+#[allow(dead_code)]
+#[derive(IntoResponses)]
+pub enum CaseErrors {
+    #[response(status = 401, description = "No key, or a bad or revoked key")]
+    Unauthorized(ErrorBody),
+    #[response(status = 404, description = "No such case")]
+    NoCase(ErrorBody),
+}
+
+/// The survey an endpoint's path names (`/api/surveys/{slug}/...`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SlugPath {
+    /// The survey's slug
+    slug: String,
+}
+
+impl SlugPath {
+    /// The slug, checked: 400 when it is not one.
+    pub(crate) fn slug(&self) -> Result<SurveySlug, ApiError> {
+        Ok(self.slug.parse::<SurveySlug>()?)
+    }
+}
+
+/// Timestamps are UTC, RFC 3339, e.g. `2026-11-23T06:30:00Z`.
+pub(crate) fn utc(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A failed request: a status and a message that says what to fix.
@@ -132,10 +189,7 @@ impl From<Error> for ApiError {
             }
             other => {
                 tracing::error!(error = %other, "admin API request failed");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the server could not complete the request; its log says why",
-                )
+                ApiError::internal()
             }
         }
     }
@@ -153,6 +207,20 @@ pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     super::blocking(state, f).await
+}
+
+/// Runs `f` on the blocking pool with the survey `slug` names; 404 when there is
+/// none. The survey's connection is back in the pool before `f` runs.
+pub(crate) async fn with_survey<T: Send + 'static>(
+    state: web::Data<AppState>,
+    slug: SurveySlug,
+    f: impl FnOnce(&AppState, StoredSurvey) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    blocking(state, move |state| {
+        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+        f(state, survey)
+    })
+    .await
 }
 
 /// Reads a whole request body of at most `limit` bytes; 413 beyond it.

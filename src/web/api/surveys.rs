@@ -11,24 +11,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    blocking, read_json, read_text, ApiError, Authenticated, MAX_CSV_BYTES, MAX_JSON_BYTES,
+    blocking, read_json, read_text, utc, with_survey, ApiError, Authenticated, JsonTooLarge,
+    SlugPath, SurveyErrors, Unauthorized, MAX_CSV_BYTES, MAX_JSON_BYTES,
 };
 use crate::invite::{self, contacts, overview, SegmentFilter};
 use crate::report::{self, Options};
 use crate::route::{self, Routing};
 use crate::stats::{self, BootstrapOptions};
-use crate::survey::{store, SurveyKind, SurveySlug, WaveLabel};
+use crate::survey::{store, SurveyKind, WaveLabel};
 use crate::web::AppState;
-
-/// Timestamps are UTC, RFC 3339, e.g. `2026-11-23T06:30:00Z`.
-fn utc(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-fn slug_of(path: &str) -> Result<SurveySlug, ApiError> {
-    Ok(path.parse::<SurveySlug>()?)
-}
 
 /// A survey in the list.
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,7 +83,7 @@ pub struct SurveyDetail {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Every stored survey, oldest first", body = [SurveySummary]),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
     )
 )]
 pub async fn list(
@@ -122,21 +113,17 @@ pub async fn list(
     params(("slug" = String, Path, description = "The survey's slug, e.g. acme-2026")),
     responses(
         (status = 200, description = "The survey and its waves", body = SurveyDetail),
-        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such survey", body = super::ErrorBody),
+        SurveyErrors,
     )
 )]
 pub async fn show(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
-    let detail = blocking(state, move |state| {
-        let mut conn = state.db.conn()?;
-        let survey = store::find(&mut conn, &slug)?;
-        let waves = overview::waves(&mut conn, survey.id)?
+    let slug = path.slug()?;
+    let detail = with_survey(state, slug, |state, survey| {
+        let waves = overview::waves(&mut *state.db.conn()?, survey.id)?
             .into_iter()
             .map(|w| WaveSummary {
                 label: w.label,
@@ -157,7 +144,7 @@ pub async fn show(
             slug: survey.slug.clone(),
             title: survey.survey.title().to_string(),
             created_at: utc(survey.created_at),
-            max_problems: survey.survey.max_problems as u32,
+            max_problems: survey.survey.max_problems,
             closes_at: survey.survey.closes_at().map(utc),
             anonymous: survey.survey.anonymous,
             waves,
@@ -194,7 +181,7 @@ pub struct ImportResult {
     path = "/api/surveys/{slug}/contacts",
     tag = "contacts",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug"), ImportQuery),
+    params(SlugPath, ImportQuery),
     request_body(
         content = String,
         content_type = "text/csv",
@@ -203,25 +190,22 @@ pub struct ImportResult {
     ),
     responses(
         (status = 200, description = "Imported", body = ImportResult),
-        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such survey", body = super::ErrorBody),
+        SurveyErrors,
         (status = 413, description = "The body is over 10 MiB", body = super::ErrorBody),
         (status = 422, description = "Bad header or rows; nothing was imported; `problems` lists every bad row by line", body = super::ErrorBody),
     )
 )]
 pub async fn import_contacts(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     query: web::Query<ImportQuery>,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
+    let slug = path.slug()?;
     let csv = read_text(payload, MAX_CSV_BYTES).await?;
     let skip_invalid = query.skip_invalid;
-    let report = blocking(state, move |state| {
-        store::find(&mut *state.db.conn()?, &slug)?;
+    let report = with_survey(state, slug, move |state, _| {
         Ok(contacts::import(
             &state.db,
             csv.as_bytes(),
@@ -273,23 +257,23 @@ pub struct InviteResult {
     path = "/api/surveys/{slug}/invitations",
     tag = "invitations",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     request_body(content = InviteRequest, description = "At most 64 KiB of JSON"),
     responses(
         (status = 202, description = "Queued", body = InviteResult),
         (status = 400, description = "Bad JSON, wave label or segment", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey", body = super::ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = super::ErrorBody),
+        JsonTooLarge,
     )
 )]
 pub async fn invite(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
+    let slug = path.slug()?;
     let request: InviteRequest = read_json(payload).await?;
     let wave: WaveLabel = request.wave.parse()?;
     let segment: Option<SegmentFilter> = request
@@ -303,8 +287,7 @@ pub async fn invite(
                 request.segment.as_deref().unwrap_or_default()
             ))
         })?;
-    let result = blocking(state, move |state| {
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+    let result = with_survey(state, slug, move |state, survey| {
         let r = invite::invite(
             &state.db,
             &state.settings,
@@ -371,29 +354,28 @@ fn parse_age(text: &str) -> Result<chrono::Duration, ApiError> {
     path = "/api/surveys/{slug}/reminders",
     tag = "invitations",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     request_body(content = RemindRequest, description = "At most 64 KiB of JSON"),
     responses(
         (status = 202, description = "Queued", body = RemindResult),
         (status = 400, description = "Bad JSON, wave label or age", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey or wave", body = super::ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = super::ErrorBody),
+        JsonTooLarge,
     )
 )]
 pub async fn remind(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
+    let slug = path.slug()?;
     let request: RemindRequest = read_json(payload).await?;
     let wave: WaveLabel = request.wave.parse()?;
     let after = parse_age(request.after.as_deref().unwrap_or("5d"))?;
     let max = request.max.unwrap_or(2);
-    let result = blocking(state, move |state| {
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+    let result = with_survey(state, slug, move |state, survey| {
         let r = invite::remind(
             &state.db,
             &state.settings,
@@ -496,21 +478,21 @@ pub struct ResultsBody {
     path = "/api/surveys/{slug}/results",
     tag = "results",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug"), ResultsQuery),
+    params(SlugPath, ResultsQuery),
     responses(
         (status = 200, description = "The results", body = ResultsBody),
         (status = 400, description = "A query parameter is not valid", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey or wave", body = super::ErrorBody),
     )
 )]
 pub async fn results(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     query: web::Query<ResultsQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
+    let slug = path.slug()?;
     let q = query.into_inner();
     let wave = |w: &Option<String>| -> Result<Option<WaveLabel>, ApiError> {
         Ok(w.as_deref().map(str::parse).transpose()?)
@@ -538,9 +520,8 @@ pub async fn results(
         worth: q.worth,
     };
     let _turn = state.heavy_turn().await;
-    let results = blocking(state.clone(), move |state| {
+    let results = with_survey(state.clone(), slug, move |state, survey| {
         let mut conn = state.db.conn()?;
-        let survey = store::find(&mut conn, &slug)?;
         let go_on = |_| ControlFlow::Continue(());
         Ok(if survey.survey.kind == SurveyKind::Checklist {
             serde_json::to_value(crate::checklist::results::compute(
@@ -582,24 +563,22 @@ impl From<&Routing> for RoutingBody {
     path = "/api/surveys/{slug}/routing",
     tag = "routing",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     responses(
         (status = 200, description = "The stored routing rules", body = RoutingBody),
         (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such survey, or it has no routing rules", body = super::ErrorBody),
     )
 )]
 pub async fn routing(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
-    let body = blocking(state, move |state| {
-        let mut conn = state.db.conn()?;
-        let survey = store::find(&mut conn, &slug)?;
-        match route::load(&mut conn, survey.id)? {
+    let slug = path.slug()?;
+    let body = with_survey(state, slug, |state, survey| {
+        match route::load(&mut *state.db.conn()?, survey.id)? {
             Some(r) => Ok(RoutingBody::from(&r)),
             None => Err(ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -623,7 +602,7 @@ pub async fn routing(
     path = "/api/surveys/{slug}/routing",
     tag = "routing",
     security(("api_key" = [])),
-    params(("slug" = String, Path, description = "The survey's slug")),
+    params(SlugPath),
     request_body(
         content = String,
         content_type = "application/toml",
@@ -631,20 +610,18 @@ pub async fn routing(
     ),
     responses(
         (status = 200, description = "Stored; the rules now in force", body = RoutingBody),
-        (status = 400, description = "The slug is not a valid slug", body = super::ErrorBody),
-        (status = 401, description = "No key, or a bad or revoked key", body = super::ErrorBody),
-        (status = 404, description = "No such survey", body = super::ErrorBody),
-        (status = 413, description = "The body is over 64 KiB", body = super::ErrorBody),
+        SurveyErrors,
+        JsonTooLarge,
         (status = 422, description = "The file has problems; `problems` names each with its line", body = super::ErrorBody),
     )
 )]
 pub async fn set_routing(
     _caller: Authenticated,
-    path: web::Path<String>,
+    path: web::Path<SlugPath>,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug_of(&path)?;
+    let slug = path.slug()?;
     let source = read_text(payload, MAX_JSON_BYTES).await?;
     let routing = Routing::parse(&source, "routing.toml").map_err(|e| {
         ApiError::unprocessable(
@@ -655,8 +632,7 @@ pub async fn set_routing(
             e.problems,
         )
     })?;
-    let body = blocking(state, move |state| {
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+    let body = with_survey(state, slug, move |state, survey| {
         route::check_webhook_addresses(&routing, &state.settings)?;
         state
             .db

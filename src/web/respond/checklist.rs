@@ -174,6 +174,24 @@ pub(super) fn prepare(
 ) -> Result<Submission> {
     let checklist = Checklist::of_survey(&survey)?;
     let m = survey.survey.max_problems;
+    // The form back to the respondent with what to fix.
+    let back = |status,
+                input: &ChecklistInput,
+                errors: &ChecklistErrors,
+                answered_before|
+     -> Result<Submission> {
+        let body = page(
+            &survey,
+            &checklist,
+            &invitee,
+            input,
+            errors,
+            token,
+            answered_before,
+            DraftNote::None,
+        )?;
+        Ok(Submission::Done(Outcome::Page(status, body)))
+    };
     if too_large {
         let mut errors = ChecklistErrors::default();
         errors
@@ -181,20 +199,7 @@ pub(super) fn prepare(
             .form
             .push(("form_too_large", serde_json::json!({})));
         let input = ChecklistInput::from_answer(&[], None, m);
-        let body = page(
-            &survey,
-            &checklist,
-            &invitee,
-            &input,
-            &errors,
-            token,
-            false,
-            DraftNote::None,
-        )?;
-        return Ok(Submission::Done(Outcome::Page(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            body,
-        )));
+        return back(StatusCode::PAYLOAD_TOO_LARGE, &input, &errors, false);
     }
     let Ok(input) = ChecklistInput::from_pairs(pairs, &checklist, m) else {
         return Ok(Submission::Done(Outcome::Page(
@@ -212,20 +217,12 @@ pub(super) fn prepare(
         Err(errors) => {
             let answered_before =
                 answer::load(&mut *state.db.conn()?, invitee.invitation_id)?.is_some();
-            let body = page(
-                &survey,
-                &checklist,
-                &invitee,
+            return back(
+                StatusCode::UNPROCESSABLE_ENTITY,
                 &input,
                 &errors,
-                token,
                 answered_before,
-                DraftNote::None,
-            )?;
-            return Ok(Submission::Done(Outcome::Page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                body,
-            )));
+            );
         }
     };
     let also = crate::checklist::answer::to_json(&answer.items);
