@@ -5,11 +5,8 @@
 //! Speed comes from two facts. Scores are sums of small integer points per
 //! respondent, so respondents with the same answer pattern are interchangeable:
 //! they are grouped once and a replicate draws how many times each *pattern* is
-//! picked (a multinomial over patterns) instead of picking a million rows. The
-//! multinomial is drawn exactly: sequential binomials over the common patterns,
-//! then the rest of the draws uniformly among the rows of the rare ones (for a
-//! pattern seen only a few times a uniform pick is cheaper than a binomial draw,
-//! and the split leaves the distribution unchanged).
+//! picked (a multinomial over patterns, drawn exactly by [`super::resample`])
+//! instead of picking a million rows.
 //!
 //! Replicate `b` draws from its own ChaCha8 stream (`seed`, stream `b`), so the
 //! output depends only on the data and the seed: not on the number of threads,
@@ -18,14 +15,14 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Binomial, Distribution};
 use rayon::prelude::*;
 
 use super::discovery::{best_ranks, rank_points, DiscoveryInput};
 use super::error::StatsError;
 use super::interval::Interval;
+use super::resample::Sampler;
 
 /// Rank stability by resampling whole respondents (docs/METHOD.md §5).
 pub const RANK_BOOTSTRAP_V1: &str = "rank-bootstrap-v1";
@@ -37,9 +34,6 @@ pub const DEFAULT_REPLICATES: u32 = 2000;
 /// `k` of `P(top k)` unless the caller chooses otherwise.
 pub const DEFAULT_TOP_K: usize = 5;
 
-/// Patterns seen at least this often get a binomial draw of their own; rarer ones
-/// are picked row by row. Any value gives the same distribution; this one is fast.
-const COMMON_PATTERN: u64 = 16;
 /// Replicates run between two progress reports.
 const CHUNK: u32 = 64;
 
@@ -308,8 +302,14 @@ impl PatternTable {
         totals
     }
 
-    fn pattern(&self, g: usize) -> &[(u32, u32)] {
+    /// The `(area, points)` entries of pattern `g`.
+    pub(super) fn pattern(&self, g: usize) -> &[(u32, u32)] {
         &self.entries[self.offsets[g]..self.offsets[g + 1]]
+    }
+
+    /// Respondents with each pattern, most common pattern first.
+    pub(super) fn counts(&self) -> &[u64] {
+        &self.counts
     }
 }
 
@@ -365,93 +365,6 @@ impl PatternBuilder {
             entries,
             counts,
         }
-    }
-}
-
-/// Draws one resample's per-area point totals from a [`PatternTable`].
-struct Sampler<'a> {
-    table: &'a PatternTable,
-    /// Patterns `0..common` get a binomial draw each.
-    common: usize,
-    /// One entry per respondent of a rare pattern (`common..`), in pattern order:
-    /// the respondent's pattern. Picking an entry uniformly picks a rare respondent.
-    rare_rows: Vec<u32>,
-}
-
-impl<'a> Sampler<'a> {
-    fn new(table: &'a PatternTable) -> Self {
-        let common = table.counts.partition_point(|&c| c >= COMMON_PATTERN);
-        let mut rare_rows = Vec::new();
-        for (g, &count) in table.counts.iter().enumerate().skip(common) {
-            rare_rows.extend(std::iter::repeat_n(g as u32, count as usize));
-        }
-        Sampler {
-            table,
-            common,
-            rare_rows,
-        }
-    }
-
-    /// Scratch space for [`Sampler::replicate`]: a pick counter per rare respondent.
-    fn scratch(&self) -> Vec<u8> {
-        vec![0; self.rare_rows.len()]
-    }
-
-    /// Per-area point totals of one resample of `n` respondents. `picks` must come
-    /// from [`Sampler::scratch`] and is left all zero again.
-    fn replicate(&self, rng: &mut ChaCha8Rng, picks: &mut [u8]) -> Vec<u64> {
-        let table = self.table;
-        let mut totals = vec![0u64; table.area_count];
-        // Multinomial(n; counts / n) as a chain of binomials: pattern g takes
-        // Bin(draws left, count_g / respondents not yet considered).
-        let mut draws_left = table.n;
-        let mut rows_left = table.n;
-        for (g, &count) in table.counts[..self.common].iter().enumerate() {
-            if draws_left == 0 {
-                break;
-            }
-            let picked = if count >= rows_left {
-                draws_left
-            } else {
-                Binomial::new(draws_left, count as f64 / rows_left as f64)
-                    .expect("count / rows_left lies in [0, 1]")
-                    .sample(rng)
-            };
-            draws_left -= picked;
-            rows_left -= count;
-            if picked > 0 {
-                add_pattern(&mut totals, table.pattern(g), picked);
-            }
-        }
-        if draws_left == 0 || self.rare_rows.is_empty() {
-            return totals;
-        }
-        // The remaining draws pick rare respondents uniformly. Picks are tallied in
-        // a byte per respondent (small enough to stay in cache) and the patterns
-        // then read in memory order: far faster than reading a pattern per pick.
-        for _ in 0..draws_left {
-            let row = rng.random_range(0..self.rare_rows.len());
-            let tally = &mut picks[row];
-            *tally += 1;
-            if *tally == u8::MAX {
-                let pattern = table.pattern(self.rare_rows[row] as usize);
-                add_pattern(&mut totals, pattern, u64::from(u8::MAX));
-                *tally = 0;
-            }
-        }
-        for (tally, &g) in picks.iter_mut().zip(&self.rare_rows) {
-            if *tally > 0 {
-                add_pattern(&mut totals, table.pattern(g as usize), u64::from(*tally));
-                *tally = 0;
-            }
-        }
-        totals
-    }
-}
-
-fn add_pattern(totals: &mut [u64], pattern: &[(u32, u32)], times: u64) {
-    for &(area, points) in pattern {
-        totals[area as usize] += times * u64::from(points);
     }
 }
 
@@ -552,68 +465,6 @@ mod tests {
             rank_stability(&input(&rows), &options(100)),
             rank_stability(&input(&reversed), &options(100))
         );
-    }
-
-    #[test]
-    fn every_replicate_draws_exactly_n_respondents() {
-        // Everyone mentions area 5 at the last rank (1 point), so area 5's total in
-        // a replicate is the number of respondents drawn.
-        let mut rows = respondents();
-        for row in &mut rows {
-            row.retain(|m| m.area != 5);
-            row.push(Mention { area: 5, rank: 3 });
-        }
-        let table = PatternTable::from_discovery(&input(&rows)).expect("valid");
-        let sampler = Sampler::new(&table);
-        assert!(sampler.common > 0 && !sampler.rare_rows.is_empty());
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut picks = sampler.scratch();
-        for _ in 0..200 {
-            assert_eq!(sampler.replicate(&mut rng, &mut picks)[5], 300);
-            assert!(picks.iter().all(|&p| p == 0));
-        }
-    }
-
-    #[test]
-    fn a_rare_respondent_picked_very_often_is_still_counted_exactly() {
-        // White-box: treat one pattern of 1000 respondents as the rare pool, so all
-        // 1000 draws land on one row and its byte counter overflows three times.
-        let rows = vec![vec![Mention { area: 0, rank: 1 }]; 1000];
-        let table = PatternTable::from_discovery(&input(&rows)).expect("valid");
-        let sampler = Sampler {
-            table: &table,
-            common: 0,
-            rare_rows: vec![0],
-        };
-        let mut picks = sampler.scratch();
-        let mut rng = ChaCha8Rng::seed_from_u64(9);
-        assert_eq!(sampler.replicate(&mut rng, &mut picks)[0], 3000);
-        assert_eq!(picks, vec![0]);
-    }
-
-    #[test]
-    fn the_multinomial_has_the_right_mean() {
-        let rows = respondents();
-        let table = PatternTable::from_discovery(&input(&rows)).expect("valid");
-        let sampler = Sampler::new(&table);
-        let point = table.totals();
-        let mut mean = [0f64; 6];
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let mut picks = sampler.scratch();
-        let reps = 4000;
-        for _ in 0..reps {
-            for (m, t) in mean.iter_mut().zip(sampler.replicate(&mut rng, &mut picks)) {
-                *m += t as f64 / reps as f64;
-            }
-        }
-        for (m, p) in mean.iter().zip(&point) {
-            // Standard error of a mean over 4000 resamples of 300 respondents is
-            // well below 1% of the total here.
-            assert!(
-                (m - *p as f64).abs() <= 0.02 * (*p as f64) + 1.0,
-                "{m} vs {p}"
-            );
-        }
     }
 
     #[test]

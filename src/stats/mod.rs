@@ -18,6 +18,7 @@ mod planning;
 #[cfg(test)]
 mod properties;
 mod ranking;
+mod resample;
 mod segments;
 mod waves;
 
