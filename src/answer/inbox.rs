@@ -24,7 +24,7 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-use super::{Answer, Prepared, Stored};
+use super::{Answer, Prepared, Services, Stored};
 use crate::config::{DatabaseUrl, Settings};
 use crate::db::Database;
 use crate::error::{Error, Result};
@@ -49,12 +49,11 @@ pub struct Waiting {
 /// Turns a waiting answer into one ready to store (routing decided, emails
 /// rendered), as the submission would have been.
 pub type Preparer<'a> =
-    dyn Fn(&Database, &Settings, &StoredSurvey, &Invitee, &Waiting) -> Result<Prepared> + 'a;
+    dyn Fn(Services<'_>, &StoredSurvey, &Invitee, &Waiting) -> Result<Prepared> + 'a;
 
 /// The preparer for a discovery answer (the problems alone).
 pub fn prepare_problems(
-    db: &Database,
-    settings: &Settings,
+    services: Services<'_>,
     survey: &StoredSurvey,
     invitee: &Invitee,
     waiting: &Waiting,
@@ -66,8 +65,7 @@ pub fn prepare_problems(
         ));
     }
     super::prepare_received(
-        db,
-        settings,
+        services,
         survey,
         invitee,
         &waiting.answer,
@@ -200,15 +198,14 @@ impl Inbox {
     /// is still taken. `survey` finds a survey by id (the server's cache).
     pub fn drain(
         &self,
-        db: &Database,
-        settings: &Settings,
+        services: Services<'_>,
         survey: &dyn Fn(i64) -> Result<std::sync::Arc<StoredSurvey>>,
         prepare: &Preparer<'_>,
     ) -> Result<Drained> {
         let mut drained = Drained::default();
         let files = self.waiting_files()?;
         for (i, file) in files.iter().enumerate() {
-            match self.store_one(db, settings, survey, prepare, file) {
+            match self.store_one(services, survey, prepare, file) {
                 Ok(()) => {
                     fs::remove_file(file).map_err(|e| Error::io(file, e))?;
                     self.handled();
@@ -240,12 +237,12 @@ impl Inbox {
 
     fn store_one(
         &self,
-        db: &Database,
-        settings: &Settings,
+        services: Services<'_>,
         survey: &dyn Fn(i64) -> Result<std::sync::Arc<StoredSurvey>>,
         prepare: &Preparer<'_>,
         file: &Path,
     ) -> Result<()> {
+        let db = services.db;
         let bytes = fs::read(file).map_err(|e| Error::io(file, e))?;
         let waiting: Waiting = serde_json::from_slice(&bytes).map_err(|e| {
             Error::Internal(format!("{}: not a waiting answer: {e}", file.display()))
@@ -258,7 +255,7 @@ impl Inbox {
                 ))
             })?;
         let survey = survey(invitee.survey_id)?;
-        let prepared = prepare(db, settings, &survey, &invitee, &waiting)?;
+        let prepared = prepare(services, &survey, &invitee, &waiting)?;
         match prepared.store(db)? {
             Stored::New | Stored::Replaced | Stored::AlreadyAnswered => Ok(()),
         }
@@ -279,7 +276,15 @@ pub fn drain_once(db: &Database, settings: &Settings) -> Result<Option<Drained>>
         )?))
     };
     inbox
-        .drain(db, settings, &surveys, &prepare_problems)
+        .drain(
+            Services {
+                db,
+                settings,
+                rules: &crate::route::ParsedRules::default(),
+            },
+            &surveys,
+            &prepare_problems,
+        )
         .map(Some)
 }
 

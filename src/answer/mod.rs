@@ -24,6 +24,16 @@ use crate::invite::Invitee;
 use crate::route;
 use crate::survey::StoredSurvey;
 
+/// What preparing an answer needs from the running process: the database, the
+/// settings and the routing rules parsed once (the server keeps them in its
+/// state, a command for its run).
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    pub db: &'a Database,
+    pub settings: &'a Settings,
+    pub rules: &'a route::ParsedRules,
+}
+
 /// Whether a submission created the response or replaced an earlier one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -31,19 +41,6 @@ pub enum Stored {
     Replaced,
     /// An anonymous survey's link that has answered before: nothing was stored.
     AlreadyAnswered,
-}
-
-/// Stores `answer` for the invitee: the response row and all its mentions together.
-/// Complaints that routing rules send to operations teams are queued in the same
-/// transaction.
-pub fn store(
-    db: &Database,
-    settings: &Settings,
-    survey: &StoredSurvey,
-    invitee: &Invitee,
-    answer: &Answer,
-) -> Result<Stored> {
-    prepare(db, settings, survey, invitee, answer)?.store(db)
 }
 
 /// An answer ready to be stored: routing decided and the teams' emails rendered,
@@ -56,7 +53,9 @@ pub struct Prepared {
 type StoreWrite = dyn FnOnce(&mut AnyConnection) -> Result<Stored> + Send;
 
 impl Prepared {
-    /// Stores the answer, waiting for the commit (see [`store`]).
+    /// Stores the answer: the response row, all its mentions and the complaints
+    /// routing rules send to operations teams, in one transaction, waiting for
+    /// the commit.
     pub fn store(self, db: &Database) -> Result<Stored> {
         db.write_grouped(self.write)
     }
@@ -68,29 +67,27 @@ impl Prepared {
     }
 }
 
-/// Does the work of [`store`] that needs no write lock: reads the routing rules,
+/// Does the work of storing an answer that needs no write lock: reads the routing rules,
 /// decides which team hears of which problem and renders their emails.
 pub fn prepare(
-    db: &Database,
-    settings: &Settings,
+    services: Services<'_>,
     survey: &StoredSurvey,
     invitee: &Invitee,
     answer: &Answer,
 ) -> Result<Prepared> {
-    prepare_received(db, settings, survey, invitee, answer, now())
+    prepare_received(services, survey, invitee, answer, now())
 }
 
 /// [`prepare`] for an answer received at `received` (one that waited in the
 /// [`inbox`]): it is stored with that time.
 pub fn prepare_received(
-    db: &Database,
-    settings: &Settings,
+    services: Services<'_>,
     survey: &StoredSurvey,
     invitee: &Invitee,
     answer: &Answer,
     received: chrono::NaiveDateTime,
 ) -> Result<Prepared> {
-    prepare_with(db, settings, survey, invitee, answer, received, None)
+    prepare_with(services, survey, invitee, answer, received, None)
 }
 
 /// More of an answer that is stored with its response, in the same transaction:
@@ -100,8 +97,7 @@ pub type AlsoStore = Box<dyn FnOnce(&mut AnyConnection, i64) -> Result<()> + Sen
 
 /// [`prepare`] for an answer with more to store (`also`), received at `received`.
 pub fn prepare_with(
-    db: &Database,
-    settings: &Settings,
+    services: Services<'_>,
     survey: &StoredSurvey,
     invitee: &Invitee,
     answer: &Answer,
@@ -113,12 +109,12 @@ pub fn prepare_with(
     // is taken; only the inserts happen inside it.
     let planned = match answer {
         Answer::Problems(problems) => {
-            let mut conn = db.conn()?;
-            plan_routing(&mut conn, settings, survey, invitee, problems, received)?
+            let mut conn = services.db.conn()?;
+            plan_routing(&mut conn, services, survey, invitee, problems, received)?
         }
         Answer::NoProblems => Vec::new(),
     };
-    let settings = settings.clone();
+    let settings = services.settings.clone();
     let invitee = invitee.clone();
     let attributes = serde_json::to_string(&invitee.attributes)
         .map_err(|e| Error::Internal(format!("segment columns as JSON: {e}")))?;
@@ -165,7 +161,7 @@ pub fn prepare_with(
 /// Which team hears of which problem, with their emails rendered.
 fn plan_routing(
     conn: &mut AnyConnection,
-    settings: &Settings,
+    services: Services<'_>,
     survey: &StoredSurvey,
     invitee: &Invitee,
     problems: &[Problem],
@@ -173,7 +169,8 @@ fn plan_routing(
 ) -> Result<Vec<route::Planned>> {
     route::plan_complaints(
         conn,
-        settings,
+        services.settings,
+        services.rules,
         survey,
         &route::Response {
             wave: &invitee.wave,

@@ -3,7 +3,7 @@
 //! queued emails written in the answer's transaction.
 
 use super::rules::{Facts, Fired};
-use super::store::load_shared;
+use super::store::ParsedRules;
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
@@ -69,11 +69,12 @@ pub struct Problem<'a> {
 pub fn plan_complaints(
     conn: &mut AnyConnection,
     settings: &crate::config::Settings,
+    rules: &ParsedRules,
     survey: &crate::survey::StoredSurvey,
     response: &Response<'_>,
     problems: &[Problem<'_>],
 ) -> Result<Vec<Planned>> {
-    let Some(routing) = load_shared(conn, survey.id)? else {
+    let Some(routing) = rules.load(conn, survey.id)? else {
         return Ok(Vec::new());
     };
     let mut planned = Vec::new();

@@ -3,7 +3,7 @@
 
 use super::rules::Routing;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 use diesel::prelude::*;
 
@@ -11,50 +11,63 @@ use crate::db::schema::routing;
 use crate::db::{now, AnyConnection};
 use crate::error::{Error, Result};
 
-/// The routing rules stored for a survey, if any.
+/// The routing rules stored for a survey, if any, parsed now.
 pub fn load(conn: &mut AnyConnection, survey_id: i64) -> Result<Option<Routing>> {
-    Ok(load_shared(conn, survey_id)?.map(|r| Routing::clone(&r)))
+    stored_source(conn, survey_id)?
+        .map(|source| parse_stored(&source))
+        .transpose()
 }
 
-/// Rules already parsed, by survey. Parsing `routing.toml` (the TOML and every
-/// keyword normalised) costs more than the rest of storing an answer, and answers
-/// are stored one at a time, so it is done once per text: the stored text is still
-/// read each time and compared, so `pds route set` from another process applies to
-/// the next answer. One entry per survey that has received answers.
-static PARSED: LazyLock<Mutex<HashMap<i64, Arc<Routing>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-/// Like [`load`], sharing the parsed rules instead of copying them.
-pub(super) fn load_shared(
-    conn: &mut AnyConnection,
-    survey_id: i64,
-) -> Result<Option<Arc<Routing>>> {
-    let source: Option<String> = routing::table
+fn stored_source(conn: &mut AnyConnection, survey_id: i64) -> Result<Option<String>> {
+    Ok(routing::table
         .find(survey_id)
         .select(routing::definition)
         .first(conn)
-        .optional()?;
-    let Some(source) = source else {
-        return Ok(None);
-    };
-    let cached = PARSED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .get(&survey_id)
-        .filter(|r| r.source == source)
-        .cloned();
-    if let Some(routing) = cached {
-        return Ok(Some(routing));
+        .optional()?)
+}
+
+fn parse_stored(source: &str) -> Result<Routing> {
+    Routing::parse(source, "stored routing.toml")
+        .map_err(|e| Error::Internal(format!("the stored routing rules are damaged: {e}")))
+}
+
+/// Routing rules already parsed, by survey. Parsing `routing.toml` (the TOML and
+/// every keyword normalised) costs more than the rest of storing an answer, and
+/// answers are stored one at a time, so it is done once per text: the stored text
+/// is still read each time and compared, so `pds route set` from another process
+/// applies to the next answer. One entry per survey that has received answers.
+/// The server keeps one in its state (`web::AppState`); a command makes one for
+/// its run.
+#[derive(Debug, Default)]
+pub struct ParsedRules(Mutex<HashMap<i64, Arc<Routing>>>);
+
+impl ParsedRules {
+    /// Like [`load`], sharing rules parsed before while their text is unchanged.
+    pub(super) fn load(
+        &self,
+        conn: &mut AnyConnection,
+        survey_id: i64,
+    ) -> Result<Option<Arc<Routing>>> {
+        let Some(source) = stored_source(conn, survey_id)? else {
+            return Ok(None);
+        };
+        let cached = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&survey_id)
+            .filter(|r| r.source == source)
+            .cloned();
+        if let Some(routing) = cached {
+            return Ok(Some(routing));
+        }
+        let parsed = Arc::new(parse_stored(&source)?);
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(survey_id, parsed.clone());
+        Ok(Some(parsed))
     }
-    let parsed = Arc::new(
-        Routing::parse(&source, "stored routing.toml")
-            .map_err(|e| Error::Internal(format!("the stored routing rules are damaged: {e}")))?,
-    );
-    PARSED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(survey_id, parsed.clone());
-    Ok(Some(parsed))
 }
 
 /// Stores (or replaces) a survey's routing rules; the caller has validated them.

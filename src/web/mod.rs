@@ -59,20 +59,35 @@ pub struct AppState {
     receipts: respond::Receipts,
     /// The dashboard's computed results per view, kept while nothing changed.
     pub(crate) views: admin::cache::Views,
+    /// Each survey's routing rules, parsed once per text (shared with the inbox
+    /// thread).
+    routing_rules: Arc<crate::route::ParsedRules>,
 }
 
 impl AppState {
+    /// What storing an answer needs from this server.
+    pub(crate) fn services(&self) -> crate::answer::Services<'_> {
+        crate::answer::Services {
+            db: &self.db,
+            settings: &self.settings,
+            rules: &self.routing_rules,
+        }
+    }
+
     pub fn new(db: Database, settings: Settings) -> Result<Self> {
+        let routing_rules = Arc::new(crate::route::ParsedRules::default());
         let inbox = crate::answer::inbox::Inbox::of(db.url());
         let inbox_wake = match &inbox {
             Some(inbox) => Some(start_inbox_drain(
                 inbox.clone(),
                 db.clone(),
                 settings.clone(),
+                routing_rules.clone(),
             )?),
             None => None,
         };
         Ok(AppState {
+            routing_rules,
             inbox,
             inbox_wake,
             db,
@@ -144,6 +159,7 @@ fn start_inbox_drain(
     inbox: crate::answer::inbox::Inbox,
     db: Database,
     settings: Settings,
+    rules: Arc<crate::route::ParsedRules>,
 ) -> Result<std::sync::mpsc::SyncSender<()>> {
     use std::sync::mpsc::RecvTimeoutError;
     let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
@@ -155,7 +171,12 @@ fn start_inbox_drain(
             };
             loop {
                 if inbox.holds_any() {
-                    match inbox.drain(&db, &settings, &surveys, &respond::prepare_waiting) {
+                    let services = crate::answer::Services {
+                        db: &db,
+                        settings: &settings,
+                        rules: &rules,
+                    };
+                    match inbox.drain(services, &surveys, &respond::prepare_waiting) {
                         Ok(drained) if drained.stored + drained.rejected > 0 => {
                             tracing::info!(
                                 stored = drained.stored,

@@ -282,7 +282,7 @@ fn prepare_submission(
             )));
         }
     };
-    let prepared = answer::prepare(&state.db, &state.settings, &survey, &invitee, &answer)?;
+    let prepared = answer::prepare(state.services(), &survey, &invitee, &answer)?;
     Ok(Submission::Store(Box::new(Ready {
         prepared,
         survey,
@@ -364,16 +364,15 @@ async fn store(
 /// Prepares an answer that waited in the answer inbox, by its survey's kind: the
 /// server's preparer for `answer::inbox::Inbox::drain`.
 pub(super) fn prepare_waiting(
-    db: &crate::db::Database,
-    settings: &crate::config::Settings,
+    services: answer::Services<'_>,
     survey: &StoredSurvey,
     invitee: &Invitee,
     waiting: &answer::inbox::Waiting,
 ) -> Result<answer::Prepared> {
     match survey.survey.kind {
-        SurveyKind::Checklist => checklist::prepare_waiting(db, settings, survey, invitee, waiting),
+        SurveyKind::Checklist => checklist::prepare_waiting(services, survey, invitee, waiting),
         SurveyKind::Discovery => {
-            answer::inbox::prepare_problems(db, settings, survey, invitee, waiting)
+            answer::inbox::prepare_problems(services, survey, invitee, waiting)
         }
     }
 }

@@ -227,8 +227,7 @@ pub(super) fn prepare(
     };
     let also = crate::checklist::answer::to_json(&answer.items);
     let prepared = prepare_items(
-        &state.db,
-        &state.settings,
+        state.services(),
         &survey,
         &invitee,
         &answer.write_ins,
@@ -252,8 +251,7 @@ const SAVE_BUTTON: &str = "save_draft";
 /// The write-ins and the item answers, ready to store in one transaction, which
 /// also deletes the link's draft: a sent answer leaves none behind.
 fn prepare_items(
-    db: &crate::db::Database,
-    settings: &crate::config::Settings,
+    services: answer::Services<'_>,
     survey: &StoredSurvey,
     invitee: &Invitee,
     write_ins: &answer::Answer,
@@ -262,8 +260,7 @@ fn prepare_items(
 ) -> Result<answer::Prepared> {
     let invitation_id = invitee.invitation_id;
     answer::prepare_with(
-        db,
-        settings,
+        services,
         survey,
         invitee,
         write_ins,
@@ -278,8 +275,7 @@ fn prepare_items(
 /// A checklist answer that waited in the answer inbox, prepared again from what
 /// the inbox kept (its item answers checked again on the way in).
 pub(super) fn prepare_waiting(
-    db: &crate::db::Database,
-    settings: &crate::config::Settings,
+    services: answer::Services<'_>,
     survey: &StoredSurvey,
     invitee: &Invitee,
     waiting: &answer::inbox::Waiting,
@@ -292,8 +288,7 @@ pub(super) fn prepare_waiting(
         .map_err(|e| crate::error::Error::Internal(format!("a waiting checklist answer: {e}")))?
         .unwrap_or_default();
     prepare_items(
-        db,
-        settings,
+        services,
         survey,
         invitee,
         &waiting.answer,
