@@ -191,7 +191,7 @@ fn copy_and_insert_store_the_same_rows() {
             let app = TestApp::spawn(backend);
             app.create_survey(TEMPLATE, "phone");
             let file = app.write_file("phone.csv", &varied_file(5_003));
-            let now = [("PDS_NOW", "2026-12-01T09:30:00Z")];
+            let now = [("PDS_NOW", "2026-12-01T09:30:00")];
             let import = ["responses", "import", "--survey", "phone"];
             let out = app.pds_env(&now, &[&import[..], &[file.to_str().unwrap()]].concat());
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -9,7 +9,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::store::Batch;
+use super::store::{Batch, NewImported, NewMention, NewResponse};
 use crate::db::AnyConnection;
 use crate::db::schema::{imported_responses, mentions, responses};
 
@@ -23,26 +23,30 @@ const CACHE_KIB: u32 = 32_768;
 
 /// Stores one batch: responses, their import rows, then mentions.
 pub(super) fn insert_batch(conn: &mut SqliteConnection, batch: &Batch) -> QueryResult<()> {
-    insert_prepared::<_, _, ROWS_PER_STATEMENT>(conn, responses::table, &batch.responses)?;
-    insert_prepared::<_, _, ROWS_PER_STATEMENT>(conn, imported_responses::table, &batch.imported)?;
-    insert_prepared::<_, _, ROWS_PER_STATEMENT>(conn, mentions::table, &batch.mentions)
+    insert_prepared::<NewResponse, _, ROWS_PER_STATEMENT>(conn, responses::table, &batch.responses)?;
+    insert_prepared::<NewImported, _, ROWS_PER_STATEMENT>(
+        conn,
+        imported_responses::table,
+        &batch.imported,
+    )?;
+    insert_prepared::<NewMention, _, ROWS_PER_STATEMENT>(conn, mentions::table, &batch.mentions)
 }
 
 /// Inserts `rows` into `table` with statements of `N` rows and of one row, each
 /// prepared once per connection (diesel caches a statement whose shape is known
 /// from its type; a batch of any other length would be parsed and planned again).
-fn insert_prepared<T, Tab, const N: usize>(
+fn insert_prepared<'r, T, Tab, const N: usize>(
     conn: &mut SqliteConnection,
     table: Tab,
-    rows: &[T],
+    rows: &'r [T],
 ) -> QueryResult<()>
 where
     Tab: diesel::Table + Copy,
-    for<'r> &'r [T; N]: Insertable<Tab>,
-    for<'r> &'r T: Insertable<Tab>,
-    for<'r> diesel::query_builder::InsertStatement<Tab, <&'r [T; N] as Insertable<Tab>>::Values>:
+    &'r [T; N]: Insertable<Tab>,
+    &'r T: Insertable<Tab>,
+    diesel::query_builder::InsertStatement<Tab, <&'r [T; N] as Insertable<Tab>>::Values>:
         diesel::query_dsl::methods::ExecuteDsl<SqliteConnection>,
-    for<'r> diesel::query_builder::InsertStatement<Tab, <&'r T as Insertable<Tab>>::Values>:
+    diesel::query_builder::InsertStatement<Tab, <&'r T as Insertable<Tab>>::Values>:
         diesel::query_dsl::methods::ExecuteDsl<SqliteConnection>,
 {
     let mut chunks = rows.chunks_exact(N);

@@ -1,6 +1,6 @@
 //! Storing the second reading's rows: response ids chosen beforehand, earlier
-//! answers of the same respondents replaced, rows gathered into batches that
-//! borrow their texts from one buffer, then handed to the backend's bulk path
+//! answers of the same respondents replaced first, rows gathered into batches
+//! (their texts in one buffer until the batch is built), then handed to the backend's bulk path
 //! (`sqlite.rs`: prepared multi-row INSERTs; `postgres.rs`: COPY). Runs inside the
 //! import's one transaction; decides nothing about the file's validity.
 
@@ -25,12 +25,12 @@ pub(super) const BATCH: usize = 2_000;
 /// The import's one time stamp, formatted once: diesel would format a
 /// `NaiveDateTime` again for every row and column that holds it on SQLite (7% of
 /// an import of a million respondents).
-#[derive(Debug, diesel::expression::AsExpression)]
+#[derive(Debug, Clone, diesel::expression::AsExpression)]
 #[diesel(sql_type = Timestamp)]
 pub(super) struct Stamp {
     at: chrono::NaiveDateTime,
-    /// As diesel writes a timestamp on SQLite.
-    text: String,
+    /// As diesel writes a timestamp on SQLite; shared by every row.
+    text: std::sync::Arc<str>,
 }
 
 impl Stamp {
@@ -38,7 +38,7 @@ impl Stamp {
         let at = now();
         Stamp {
             at,
-            text: at.format("%F %T%.f").to_string(),
+            text: at.format("%F %T%.f").to_string().into(),
         }
     }
 }
@@ -48,7 +48,7 @@ impl ToSql<Timestamp, diesel::sqlite::Sqlite> for Stamp {
         &'b self,
         out: &mut Output<'b, '_, diesel::sqlite::Sqlite>,
     ) -> diesel::serialize::Result {
-        out.set_value(self.text.as_str());
+        out.set_value(&*self.text);
         Ok(IsNull::No)
     }
 }
@@ -59,48 +59,51 @@ impl ToSql<Timestamp, diesel::pg::Pg> for Stamp {
     }
 }
 
+// The rows own their texts: diesel caches a multi-row INSERT by the type of its
+// rows, which must therefore not borrow.
+
 /// A response row of an imported respondent, with its id chosen beforehand (see
 /// [`ResponseIds`]) so that its mentions can be stored in the same batch.
 #[derive(Insertable)]
 #[diesel(table_name = responses, treat_none_as_default_value = false)]
-pub(super) struct NewResponse<'a> {
+pub(super) struct NewResponse {
     pub id: i64,
     pub survey_id: i64,
     pub wave_id: i64,
-    pub locale: &'a str,
-    pub attributes: &'a str,
+    pub locale: String,
+    pub attributes: String,
     pub no_problems: i32,
-    pub submitted_at: &'a Stamp,
-    pub updated_at: &'a Stamp,
+    pub submitted_at: Stamp,
+    pub updated_at: Stamp,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = imported_responses, treat_none_as_default_value = false)]
-pub(super) struct NewImported<'a> {
+pub(super) struct NewImported {
     pub response_id: i64,
     pub survey_id: i64,
     pub wave_id: i64,
-    pub respondent: &'a str,
-    pub imported_at: &'a Stamp,
+    pub respondent: String,
+    pub imported_at: Stamp,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = mentions, treat_none_as_default_value = false)]
-pub(super) struct NewMention<'a> {
+pub(super) struct NewMention {
     pub response_id: i64,
     pub rank: i32,
-    pub text: &'a str,
+    pub text: String,
     pub may_contact: i32,
     pub area_id: Option<i64>,
     pub coded_by: Option<&'static str>,
-    pub coded_at: Option<&'a Stamp>,
+    pub coded_at: Option<Stamp>,
 }
 
 /// One batch's rows, as the backend stores them.
-pub(super) struct Batch<'a> {
-    pub responses: Vec<NewResponse<'a>>,
-    pub imported: Vec<NewImported<'a>>,
-    pub mentions: Vec<NewMention<'a>>,
+pub(super) struct Batch {
+    pub responses: Vec<NewResponse>,
+    pub imported: Vec<NewImported>,
+    pub mentions: Vec<NewMention>,
 }
 
 /// A mention waiting for its batch; its text is in [`Writer::texts`].
@@ -232,7 +235,7 @@ impl<'a> Writer<'a> {
                     .set((
                         responses::attributes.eq(&self.attributes[seen.segment as usize]),
                         responses::no_problems.eq(i32::from(seen.ranks == 0)),
-                        responses::updated_at.eq(&self.stamp),
+                        responses::updated_at.eq(self.stamp.at),
                     ))
                     .execute(conn)?;
                 self.response_of[n as usize] = id;
@@ -324,9 +327,9 @@ impl<'a> Writer<'a> {
             AnyConnection::Sqlite(c) => super::sqlite::insert_batch(c, &batch)?,
             AnyConnection::Postgresql(c) => super::postgres::copy_batch(c, &batch)?,
         }
-        self.report.inserted += batch.responses.len();
-        self.report.mentions += batch.mentions.len();
         drop(batch);
+        self.report.inserted += self.new_responses.len();
+        self.report.mentions += self.mentions.len();
         self.new_responses.clear();
         self.mentions.clear();
         self.texts.clear();
@@ -334,8 +337,8 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// The gathered rows as the backend stores them, borrowing their texts.
-    fn batch(&self) -> Batch<'_> {
+    /// The gathered rows as the backend stores them.
+    fn batch(&self) -> Batch {
         let r = self.respondents;
         let locale = self.survey.survey.default_locale.as_str();
         let stamp = &self.stamp;
@@ -348,11 +351,11 @@ impl<'a> Writer<'a> {
                     id: self.response_of[n as usize],
                     survey_id: self.survey.id,
                     wave_id: self.wave_ids[seen.wave as usize],
-                    locale,
-                    attributes: &self.attributes[seen.segment as usize],
+                    locale: locale.to_string(),
+                    attributes: self.attributes[seen.segment as usize].clone(),
                     no_problems: i32::from(seen.ranks == 0),
-                    submitted_at: stamp,
-                    updated_at: stamp,
+                    submitted_at: stamp.clone(),
+                    updated_at: stamp.clone(),
                 }
             })
             .collect();
@@ -363,8 +366,8 @@ impl<'a> Writer<'a> {
                 response_id: self.response_of[n as usize],
                 survey_id: self.survey.id,
                 wave_id: self.wave_ids[r.seen[n as usize].wave as usize],
-                respondent: r.id(n),
-                imported_at: stamp,
+                respondent: r.id(n).to_string(),
+                imported_at: stamp.clone(),
             })
             .collect();
         let mut start = 0;
@@ -377,11 +380,11 @@ impl<'a> Writer<'a> {
                 NewMention {
                     response_id: m.response_id,
                     rank: m.rank as i32,
-                    text,
+                    text: text.to_string(),
                     may_contact: 0,
                     area_id: m.area_id,
                     coded_by: m.area_id.map(|_| CODED_BY_IMPORT),
-                    coded_at: m.area_id.map(|_| stamp),
+                    coded_at: m.area_id.map(|_| stamp.clone()),
                 }
             })
             .collect();
