@@ -333,8 +333,28 @@ pub struct Sent {
     pub waiting: usize,
 }
 
-/// A pending row with what its email needs.
-type PendingRow = (i64, i64, i64, i64, i64, String, chrono::NaiveDateTime);
+/// A pending recipient row with what its email needs.
+#[derive(Queryable)]
+struct PendingRow {
+    id: i64,
+    contact_id: i64,
+    wave_id: i64,
+    survey_id: i64,
+    area_id: i64,
+    /// The announcement's texts by locale, as JSON.
+    texts: String,
+    /// When the announcement was made.
+    created_at: chrono::NaiveDateTime,
+}
+
+/// The contact an announcement email goes to.
+#[derive(Queryable)]
+struct Recipient {
+    email: String,
+    name: String,
+    locale: String,
+    unsubscribed_at: Option<chrono::NaiveDateTime>,
+}
 
 /// Sends each contact one email with all their pending announcements whose
 /// newest is at least `hold` old, each contact in a transaction of its own.
@@ -355,12 +375,15 @@ pub fn send_pending(db: &Database, settings: &Settings, hold: chrono::Duration) 
         .load(&mut *db.conn()?)?;
     let mut by_contact: BTreeMap<(i64, i64), Vec<PendingRow>> = BTreeMap::new();
     for row in rows {
-        by_contact.entry((row.1, row.3)).or_default().push(row);
+        by_contact
+            .entry((row.contact_id, row.survey_id))
+            .or_default()
+            .push(row);
     }
     let cutoff = now() - hold;
     let mut sent = Sent::default();
     for ((contact, survey_id), rows) in by_contact {
-        if rows.iter().any(|r| r.6 > cutoff) {
+        if rows.iter().any(|r| r.created_at > cutoff) {
             sent.waiting += 1;
             continue;
         }
@@ -380,21 +403,7 @@ fn send_to(
     sent: &mut Sent,
 ) -> Result<()> {
     let stamp = now();
-    let mark = |conn: &mut AnyConnection, ids: &[i64], status: &str| -> Result<()> {
-        diesel::update(recipients::table.filter(recipients::id.eq_any(ids)))
-            .set((
-                recipients::status.eq(status),
-                recipients::decided_at.eq(stamp),
-            ))
-            .execute(conn)?;
-        Ok(())
-    };
-    let (email, name, locale, unsubscribed_at): (
-        String,
-        String,
-        String,
-        Option<chrono::NaiveDateTime>,
-    ) = contacts::table
+    let recipient: Recipient = contacts::table
         .find(contact_id)
         .select((
             contacts::email,
@@ -403,10 +412,9 @@ fn send_to(
             contacts::unsubscribed_at,
         ))
         .first(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    if unsubscribed_at.is_some() {
-        sent.unsubscribed += ids.len();
-        return mark(conn, &ids, UNSUBSCRIBED);
+    if recipient.unsubscribed_at.is_some() {
+        sent.unsubscribed += rows.len();
+        return mark(conn, rows.iter(), UNSUBSCRIBED, stamp);
     }
     let told: BTreeSet<i64> = announcement_emails::table
         .filter(announcement_emails::contact_id.eq(contact_id))
@@ -415,20 +423,19 @@ fn send_to(
         .into_iter()
         .collect();
     let (old, new): (Vec<&PendingRow>, Vec<&PendingRow>) =
-        rows.iter().partition(|r| told.contains(&r.2));
+        rows.iter().partition(|r| told.contains(&r.wave_id));
     sent.already_told += old.len();
-    mark(
-        conn,
-        &old.iter().map(|r| r.0).collect::<Vec<_>>(),
-        ALREADY_TOLD,
-    )?;
+    mark(conn, old.iter().copied(), ALREADY_TOLD, stamp)?;
     if new.is_empty() {
         return Ok(());
     }
-    let locale = survey
-        .survey
-        .locale_for(locale.parse().unwrap_or(survey.survey.default_locale));
-    let waves: BTreeSet<i64> = new.iter().map(|r| r.2).collect();
+    let locale = survey.survey.locale_for(
+        recipient
+            .locale
+            .parse()
+            .unwrap_or(survey.survey.default_locale),
+    );
+    let waves: BTreeSet<i64> = new.iter().map(|r| r.wave_id).collect();
     for wave in &waves {
         diesel::insert_into(announcement_emails::table)
             .values((
@@ -444,21 +451,12 @@ fn send_to(
         .filter(|w| waves.contains(&w.id))
         .map(|w| w.label)
         .collect();
-    let unsubscribe = Token::generate();
-    diesel::insert_into(unsubscribe_tokens::table)
-        .values((
-            unsubscribe_tokens::contact_id.eq(contact_id),
-            unsubscribe_tokens::invitation_id.eq(None::<i64>),
-            unsubscribe_tokens::token_hash.eq(unsubscribe.hash()),
-            unsubscribe_tokens::created_at.eq(stamp),
-        ))
-        .execute(conn)?;
-    let unsubscribe_link = settings.link(&format!("/u/{}", unsubscribe.as_str()));
+    let unsubscribe_link = unsubscribe_link(conn, settings, contact_id, stamp)?;
     let rendered = survey.survey.render_email(
         locale,
         "announcement",
         serde_json::json!({
-            "contact": {"name": name},
+            "contact": {"name": recipient.name},
             "announcements": items,
             "waves": wave_labels,
             "unsubscribe_link": unsubscribe_link,
@@ -470,8 +468,8 @@ fn send_to(
         NewMessage {
             kind: Kind::Announcement,
             invitation_id: None,
-            recipient_name: &name,
-            recipient_email: &email,
+            recipient_name: &recipient.name,
+            recipient_email: &recipient.email,
             rendered,
             contact_id: Some(contact_id),
             list_unsubscribe: Some(unsubscribe_link),
@@ -479,7 +477,44 @@ fn send_to(
         },
     )?;
     sent.emails += 1;
-    mark(conn, &new.iter().map(|r| r.0).collect::<Vec<_>>(), SENT)
+    mark(conn, new.iter().copied(), SENT, stamp)
+}
+
+/// Records what became of the recipient rows `rows` (sent, already told,
+/// unsubscribed) at `stamp`.
+fn mark<'r>(
+    conn: &mut AnyConnection,
+    rows: impl Iterator<Item = &'r PendingRow>,
+    status: &str,
+    stamp: chrono::NaiveDateTime,
+) -> Result<()> {
+    let ids: Vec<i64> = rows.map(|r| r.id).collect();
+    diesel::update(recipients::table.filter(recipients::id.eq_any(ids)))
+        .set((
+            recipients::status.eq(status),
+            recipients::decided_at.eq(stamp),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A new one-click unsubscribe link for the contact (stored hashed).
+fn unsubscribe_link(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    contact_id: i64,
+    stamp: chrono::NaiveDateTime,
+) -> Result<String> {
+    let unsubscribe = Token::generate();
+    diesel::insert_into(unsubscribe_tokens::table)
+        .values((
+            unsubscribe_tokens::contact_id.eq(contact_id),
+            unsubscribe_tokens::invitation_id.eq(None::<i64>),
+            unsubscribe_tokens::token_hash.eq(unsubscribe.hash()),
+            unsubscribe_tokens::created_at.eq(stamp),
+        ))
+        .execute(conn)?;
+    Ok(settings.link(&format!("/u/{}", unsubscribe.as_str())))
 }
 
 /// One item per announcement (an area announced twice says both texts), in the
@@ -493,8 +528,9 @@ fn items(
     let areas = coding::areas_of(conn, survey.id)?;
     let mut seen = BTreeSet::new();
     let mut items = Vec::new();
-    for (_, _, _, _, area_id, texts, at) in rows.iter().copied() {
-        if !seen.insert((*area_id, texts.clone(), *at)) {
+    for row in rows {
+        let (area_id, texts) = (&row.area_id, &row.texts);
+        if !seen.insert((row.area_id, row.texts.clone(), row.created_at)) {
             continue;
         }
         let texts: BTreeMap<String, String> = serde_json::from_str(texts)

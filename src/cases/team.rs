@@ -54,10 +54,23 @@ impl TeamCase {
     }
 }
 
-type Row = (
-    (i64, i64, String, Option<String>, i32, String, String),
-    (NaiveDateTime, i32, i64, String, NaiveDateTime, Option<i64>),
-);
+/// A case's row with its answer's language, time and contact.
+#[derive(Queryable)]
+struct Row {
+    id: i64,
+    survey_id: i64,
+    team: String,
+    reference: Option<String>,
+    rank: i32,
+    text: String,
+    status: String,
+    created_at: NaiveDateTime,
+    may_contact: i32,
+    response_id: i64,
+    answer_locale: String,
+    answered_at: NaiveDateTime,
+    contact_id: Option<i64>,
+}
 
 /// The cases of survey `survey_id` in `statuses` (all when empty), oldest first;
 /// `only` narrows them to these ids.
@@ -72,23 +85,19 @@ pub fn load(
         .filter(cases::survey_id.eq(survey_id))
         .order(cases::id)
         .select((
-            (
-                cases::id,
-                cases::survey_id,
-                cases::team,
-                cases::reference,
-                cases::rank,
-                cases::text,
-                cases::status,
-            ),
-            (
-                cases::created_at,
-                cases::may_contact,
-                cases::response_id,
-                responses::locale,
-                responses::submitted_at,
-                responses::contact_id,
-            ),
+            cases::id,
+            cases::survey_id,
+            cases::team,
+            cases::reference,
+            cases::rank,
+            cases::text,
+            cases::status,
+            cases::created_at,
+            cases::may_contact,
+            cases::response_id,
+            responses::locale,
+            responses::submitted_at,
+            responses::contact_id,
         ))
         .into_boxed();
     if !statuses.is_empty() {
@@ -98,74 +107,98 @@ pub fn load(
         query = query.filter(cases::id.eq_any(ids.to_vec()));
     }
     let rows: Vec<Row> = query.load(conn)?;
-    let response_ids: Vec<i64> = rows.iter().map(|r| r.1 .2).collect();
-    let case_ids: Vec<i64> = rows.iter().map(|r| r.0 .0).collect();
-    let of: HashMap<i64, i64> = mentions::table
-        .filter(mentions::response_id.eq_any(&response_ids))
-        .group_by(mentions::response_id)
-        .select((mentions::response_id, diesel::dsl::count_star()))
-        .load(conn)?
-        .into_iter()
-        .collect();
-    let area: HashMap<(i64, i32), String> = mentions::table
-        .inner_join(areas::table)
-        .filter(mentions::response_id.eq_any(&response_ids))
-        .select((mentions::response_id, mentions::rank, areas::label))
-        .load::<(i64, i32, String)>(conn)?
-        .into_iter()
-        .map(|(r, k, l)| ((r, k), l))
-        .collect();
-    let contact_ids: Vec<i64> = rows.iter().filter_map(|r| r.1 .5).collect();
-    let reachable: HashMap<i64, (String, String)> = contacts::table
-        .filter(contacts::id.eq_any(&contact_ids))
-        .filter(contacts::unsubscribed_at.is_null())
-        .select((contacts::id, contacts::name, contacts::email))
-        .load::<(i64, String, String)>(conn)?
-        .into_iter()
-        .map(|(id, n, e)| (id, (n, e)))
-        .collect();
-    let mut events: HashMap<i64, Vec<(NaiveDateTime, String, Option<String>)>> = HashMap::new();
-    for (case_id, at, action, note) in case_events::table
-        .filter(case_events::case_id.eq_any(&case_ids))
-        .order(case_events::id)
-        .select((
-            case_events::case_id,
-            case_events::at,
-            case_events::action,
-            case_events::note,
-        ))
-        .load::<(i64, NaiveDateTime, String, Option<String>)>(conn)?
-    {
-        events.entry(case_id).or_default().push((at, action, note));
+    let mut around = Around::read(conn, &rows)?;
+    rows.into_iter().map(|row| around.case(row)).collect()
+}
+
+/// What the cases' rows need from other tables, read once for all of them.
+struct Around {
+    /// Problems per response.
+    of: HashMap<i64, i64>,
+    /// Area labels by (response, rank) of the coded mentions.
+    area: HashMap<(i64, i32), String>,
+    /// (name, email) of the contacts who have not unsubscribed.
+    reachable: HashMap<i64, (String, String)>,
+    /// Each case's trail, oldest first.
+    events: HashMap<i64, Vec<(NaiveDateTime, String, Option<String>)>>,
+}
+
+impl Around {
+    fn read(conn: &mut AnyConnection, rows: &[Row]) -> Result<Around> {
+        let response_ids: Vec<i64> = rows.iter().map(|r| r.response_id).collect();
+        let case_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let of: HashMap<i64, i64> = mentions::table
+            .filter(mentions::response_id.eq_any(&response_ids))
+            .group_by(mentions::response_id)
+            .select((mentions::response_id, diesel::dsl::count_star()))
+            .load(conn)?
+            .into_iter()
+            .collect();
+        let area: HashMap<(i64, i32), String> = mentions::table
+            .inner_join(areas::table)
+            .filter(mentions::response_id.eq_any(&response_ids))
+            .select((mentions::response_id, mentions::rank, areas::label))
+            .load::<(i64, i32, String)>(conn)?
+            .into_iter()
+            .map(|(r, k, l)| ((r, k), l))
+            .collect();
+        let contact_ids: Vec<i64> = rows.iter().filter_map(|r| r.contact_id).collect();
+        let reachable: HashMap<i64, (String, String)> = contacts::table
+            .filter(contacts::id.eq_any(&contact_ids))
+            .filter(contacts::unsubscribed_at.is_null())
+            .select((contacts::id, contacts::name, contacts::email))
+            .load::<(i64, String, String)>(conn)?
+            .into_iter()
+            .map(|(id, n, e)| (id, (n, e)))
+            .collect();
+        let mut events: HashMap<i64, Vec<(NaiveDateTime, String, Option<String>)>> = HashMap::new();
+        for (case_id, at, action, note) in case_events::table
+            .filter(case_events::case_id.eq_any(&case_ids))
+            .order(case_events::id)
+            .select((
+                case_events::case_id,
+                case_events::at,
+                case_events::action,
+                case_events::note,
+            ))
+            .load::<(i64, NaiveDateTime, String, Option<String>)>(conn)?
+        {
+            events.entry(case_id).or_default().push((at, action, note));
+        }
+        Ok(Around {
+            of,
+            area,
+            reachable,
+            events,
+        })
     }
-    rows.into_iter()
-        .map(
-            |((id, survey_id, team, reference, rank, text, status), rest)| {
-                let (created_at, may_contact, response_id, answer_locale, answered_at, contact) =
-                    rest;
-                Ok(TeamCase {
-                    id,
-                    survey_id,
-                    team,
-                    reference,
-                    rank,
-                    of: of.get(&response_id).copied().unwrap_or(1),
-                    text,
-                    status: status
-                        .parse()
-                        .map_err(|e| Error::Internal(format!("case {id}: stored status: {e}")))?,
-                    created_at,
-                    answer_locale,
-                    answered_at,
-                    area: area.get(&(response_id, rank)).cloned(),
-                    customer: contact
-                        .filter(|_| may_contact != 0)
-                        .and_then(|c| reachable.get(&c).cloned()),
-                    events: events.remove(&id).unwrap_or_default(),
-                })
-            },
-        )
-        .collect()
+
+    /// The row as a team's case; its trail is taken out of `self`.
+    fn case(&mut self, row: Row) -> Result<TeamCase> {
+        let id = row.id;
+        Ok(TeamCase {
+            id,
+            survey_id: row.survey_id,
+            team: row.team,
+            reference: row.reference,
+            rank: row.rank,
+            of: self.of.get(&row.response_id).copied().unwrap_or(1),
+            text: row.text,
+            status: row
+                .status
+                .parse()
+                .map_err(|e| Error::Internal(format!("case {id}: stored status: {e}")))?,
+            created_at: row.created_at,
+            answer_locale: row.answer_locale,
+            answered_at: row.answered_at,
+            area: self.area.get(&(row.response_id, row.rank)).cloned(),
+            customer: row
+                .contact_id
+                .filter(|_| row.may_contact != 0)
+                .and_then(|c| self.reachable.get(&c).cloned()),
+            events: self.events.remove(&id).unwrap_or_default(),
+        })
+    }
 }
 
 /// The cases of survey `survey_id` that wait for their team's daily digest

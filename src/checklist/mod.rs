@@ -143,6 +143,62 @@ impl fmt::Display for ChecklistError {
     }
 }
 
+/// `value` if it is a key (lower-case letters a-z, digits and '-'); else the
+/// problem `problem(value)` at its place, and none.
+fn key_or_problem(
+    value: Option<Spanned<String>>,
+    at: &mut dyn FnMut(usize, String),
+    problem: impl FnOnce(&str) -> String,
+) -> Option<String> {
+    let value = value?;
+    if is_key(value.get_ref()) {
+        return Some(value.into_inner());
+    }
+    at(value.span().start, problem(value.get_ref()));
+    None
+}
+
+/// An item's wordings by locale: one for each of the survey's `locales`, none
+/// for another, none empty or too long.
+fn check_text(
+    id: &ItemId,
+    raw: &Spanned<BTreeMap<String, String>>,
+    locales: &[Locale],
+    at: &mut dyn FnMut(usize, String),
+) -> BTreeMap<Locale, String> {
+    let text_at = raw.span().start;
+    let mut text = BTreeMap::new();
+    for (locale, wording) in raw.get_ref() {
+        let wording = wording.trim();
+        match locale.parse::<Locale>() {
+            Err(e) => at(text_at, format!("item \"{id}\": text: {e}")),
+            Ok(l) if !locales.contains(&l) => at(
+                text_at,
+                format!("item \"{id}\": text.{l}: the survey is not offered in {l} (survey.toml locales); remove it or add the locale"),
+            ),
+            Ok(l) if wording.is_empty() => {
+                at(text_at, format!("item \"{id}\": text.{l} is empty"))
+            }
+            Ok(l) if wording.chars().count() > MAX_TEXT_CHARS => at(
+                text_at,
+                format!("item \"{id}\": text.{l} is longer than {MAX_TEXT_CHARS} characters; a checklist item is one short sentence"),
+            ),
+            Ok(l) => {
+                text.insert(l, wording.to_string());
+            }
+        }
+    }
+    for locale in locales {
+        if !raw.get_ref().contains_key(locale.as_str()) {
+            at(
+                text_at,
+                format!("item \"{id}\": text has no {locale} wording; the survey is offered in {locale}, so write text.{locale}"),
+            );
+        }
+    }
+    text
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawChecklist {
@@ -212,64 +268,18 @@ impl Checklist {
                 );
                 continue;
             }
-            let area = match raw_item.area {
-                Some(area) if !is_key(area.get_ref()) => {
-                    at(
-                        area.span().start,
-                        format!(
-                            "item \"{id}\": area {:?} is not an area id (a-z, 0-9, '-'); leave `area` out if the item came from no area",
-                            area.get_ref()
-                        ),
-                    );
-                    None
-                }
-                Some(area) => Some(area.into_inner()),
-                None => None,
-            };
-            let group = match raw_item.group {
-                Some(group) if !is_key(group.get_ref()) => {
-                    at(
-                        group.span().start,
-                        format!(
-                            "item \"{id}\": group {:?} must be lower-case letters a-z, digits and '-', such as \"delivery\"",
-                            group.get_ref()
-                        ),
-                    );
-                    DEFAULT_GROUP.to_string()
-                }
-                Some(group) => group.into_inner(),
-                None => DEFAULT_GROUP.to_string(),
-            };
-            let text_at = raw_item.text.span().start;
-            let mut text = BTreeMap::new();
-            for (locale, wording) in raw_item.text.get_ref() {
-                let wording = wording.trim();
-                match locale.parse::<Locale>() {
-                    Err(e) => at(text_at, format!("item \"{id}\": text: {e}")),
-                    Ok(l) if !locales.contains(&l) => at(
-                        text_at,
-                        format!("item \"{id}\": text.{l}: the survey is not offered in {l} (survey.toml locales); remove it or add the locale"),
-                    ),
-                    Ok(l) if wording.is_empty() => {
-                        at(text_at, format!("item \"{id}\": text.{l} is empty"))
-                    }
-                    Ok(l) if wording.chars().count() > MAX_TEXT_CHARS => at(
-                        text_at,
-                        format!("item \"{id}\": text.{l} is longer than {MAX_TEXT_CHARS} characters; a checklist item is one short sentence"),
-                    ),
-                    Ok(l) => {
-                        text.insert(l, wording.to_string());
-                    }
-                }
-            }
-            for locale in locales {
-                if !raw_item.text.get_ref().contains_key(locale.as_str()) {
-                    at(
-                        text_at,
-                        format!("item \"{id}\": text has no {locale} wording; the survey is offered in {locale}, so write text.{locale}"),
-                    );
-                }
-            }
+            let area = key_or_problem(raw_item.area, &mut at, |area| {
+                format!(
+                    "item \"{id}\": area {area:?} is not an area id (a-z, 0-9, '-'); leave `area` out if the item came from no area"
+                )
+            });
+            let group = key_or_problem(raw_item.group, &mut at, |group| {
+                format!(
+                    "item \"{id}\": group {group:?} must be lower-case letters a-z, digits and '-', such as \"delivery\""
+                )
+            })
+            .unwrap_or_else(|| DEFAULT_GROUP.to_string());
+            let text = check_text(&id, &raw_item.text, locales, &mut at);
             items.push(Item {
                 id,
                 area,
@@ -382,6 +392,21 @@ text.sv = "Fakturan var fel"
         assert_eq!(c.items[0].line, 5);
         assert_eq!(c.items[1].group, DEFAULT_GROUP);
         assert_eq!(c.items[1].text[&Locale::Sv], "Fakturan var fel");
+    }
+
+    #[test]
+    fn an_area_or_group_that_is_not_a_key_is_refused_with_its_line() {
+        let source = GOOD
+            .replace("area = \"late-delivery\"", "area = \"Late delivery\"")
+            .replace("group = \"delivery\"", "group = \"Delivery!\"");
+        let p = problems(&source, &BOTH);
+        assert_eq!(
+            p,
+            vec![
+                "checklist.toml line 6: item \"late-delivery\": area \"Late delivery\" is not an area id (a-z, 0-9, '-'); leave `area` out if the item came from no area",
+                "checklist.toml line 7: item \"late-delivery\": group \"Delivery!\" must be lower-case letters a-z, digits and '-', such as \"delivery\"",
+            ]
+        );
     }
 
     #[test]

@@ -12,12 +12,12 @@ mod rules;
 mod store;
 mod team_pass;
 mod team_templates;
+mod teams;
 pub mod webhook;
 
 pub use complaints::{plan_complaints, queue_planned, Planned, Problem, Response};
-pub use rules::{
-    Facts, Fired, Reason, Routing, RoutingError, Rule, Sla, Team, Webhook, WebhookFormat,
-};
+pub use rules::{Facts, Fired, Reason, Routing, RoutingError, Rule};
 pub use store::{case_figures, load, save};
 pub use team_pass::{run as run_team_pass, PassReport};
+pub use teams::{Sla, Team, Webhook, WebhookFormat};
 pub use webhook::check_addresses as check_webhook_addresses;

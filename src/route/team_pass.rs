@@ -19,7 +19,8 @@
 use chrono::{Duration, NaiveDateTime};
 use serde_json::{json, Value};
 
-use super::rules::{Routing, Team};
+use super::rules::Routing;
+use super::teams::Team;
 use crate::cases::team::{self as case_team, TeamCase, DIGESTED};
 use crate::cases::{Links, Status};
 use crate::config::Settings;

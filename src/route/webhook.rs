@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::rules::{Webhook, WebhookFormat};
+use super::teams::{Webhook, WebhookFormat};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::survey::Locale;

@@ -34,18 +34,18 @@ fn requests_need_a_valid_unrevoked_key(backend: Backend) {
     let app = TestApp::spawn(backend);
     app.create_survey(DISCOVERY, "s");
 
-    let (status, body) = app.api_call("GET", "/api/surveys", None, None);
+    let (status, body) = app.api(None).get("/api/surveys");
     assert_eq!(status, 401, "{body}");
     assert!(error_of(&body).contains("Authorization: Bearer"), "{body}");
 
     let made_up = format!("pds_{}", "0".repeat(64));
-    let (status, body) = app.api_call("GET", "/api/surveys", Some(&made_up), None);
+    let (status, body) = app.api(Some(&made_up)).get("/api/surveys");
     assert_eq!(status, 401, "{body}");
-    let (status, _) = app.api_call("GET", "/api/surveys", Some("not-a-key"), None);
+    let (status, _) = app.api(Some("not-a-key")).get("/api/surveys");
     assert_eq!(status, 401);
 
     let key = create_key(&app, "ci");
-    let (status, body) = app.api_call("GET", "/api/surveys", Some(&key), None);
+    let (status, body) = app.api(Some(&key)).get("/api/surveys");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body[0]["slug"], "s", "{body}");
     assert!(body[0]["title"].is_string(), "{body}");
@@ -85,20 +85,20 @@ fn requests_need_a_valid_unrevoked_key(backend: Backend) {
     );
 
     app.pds_ok(&["keys", "revoke", "ci"]);
-    let (status, body) = app.api_call("GET", "/api/surveys", Some(&key), None);
+    let (status, body) = app.api(Some(&key)).get("/api/surveys");
     assert_eq!(status, 401, "a revoked key opens nothing: {body}");
     assert!(error_of(&body).contains("revoked"), "{body}");
     let ci = fields(&app.pds_ok(&["keys", "list"]));
     assert_eq!(ci.len(), 7, "revoked, with its time: {ci:?}");
 
     let other = create_key(&app, "dashboard");
-    let (status, body) = app.api_call("GET", "/api/surveys/nope", Some(&other), None);
+    let (status, body) = app.api(Some(&other)).get("/api/surveys/nope");
     assert_eq!(status, 404, "{body}");
     assert!(error_of(&body).contains("nope"), "{body}");
-    let (status, body) = app.api_call("GET", "/api/nothing-here", Some(&other), None);
+    let (status, body) = app.api(Some(&other)).get("/api/nothing-here");
     assert_eq!(status, 404, "{body}");
     error_of(&body);
-    let (status, body) = app.api_call("DELETE", "/api/surveys/s", Some(&other), None);
+    let (status, body) = app.api(Some(&other)).delete("/api/surveys/s");
     assert_eq!(status, 405, "{body}");
     error_of(&body);
 
@@ -107,12 +107,9 @@ fn requests_need_a_valid_unrevoked_key(backend: Backend) {
     while big.len() <= 10 * 1024 * 1024 {
         big.push_str("someone@example.com,Someone with a long name,en\n");
     }
-    let (status, body) = app.api_call(
-        "POST",
-        "/api/surveys/s/contacts",
-        Some(&other),
-        Some(("text/csv", &big)),
-    );
+    let (status, body) = app
+        .api(Some(&other))
+        .post_csv("/api/surveys/s/contacts", &big);
     assert_eq!(status, 413, "{body}");
     assert!(error_of(&body).contains("larger than"), "{body}");
     assert_eq!(contacts_in_db(&app), 0);
@@ -131,12 +128,7 @@ fn a_study_run_through_the_api(backend: Backend) {
                ok@example.com,Ok,en,current\n\
                anna@,Anna,sv,current\n\
                bo@example.se,Bo,xx,lost\n";
-    let (status, body) = app.api_call(
-        "POST",
-        "/api/surveys/s/contacts",
-        key,
-        Some(("text/csv", bad)),
-    );
+    let (status, body) = app.api(key).post_csv("/api/surveys/s/contacts", bad);
     assert_eq!(status, 422, "{body}");
     assert!(error_of(&body).contains("nothing was imported"), "{body}");
     let problems: Vec<&str> = body["problems"]
@@ -150,12 +142,9 @@ fn a_study_run_through_the_api(backend: Backend) {
     assert!(problems[1].starts_with("line 4"), "{body}");
     assert_eq!(contacts_in_db(&app), 0);
 
-    let (status, body) = app.api_call(
-        "POST",
-        "/api/surveys/s/contacts?skip_invalid=true",
-        key,
-        Some(("text/csv", bad)),
-    );
+    let (status, body) = app
+        .api(key)
+        .post_csv("/api/surveys/s/contacts?skip_invalid=true", bad);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["inserted"], 1);
     assert_eq!(body["skipped"].as_array().unwrap().len(), 2);
@@ -164,62 +153,36 @@ fn a_study_run_through_the_api(backend: Backend) {
     let bo = format!("{}@example.com", unique("bo"));
     let good =
         format!("email,name,locale,customer_type\n{anna},Anna,sv,current\n{bo},Bo,en,lost\n");
-    let (status, body) = app.api_call(
-        "POST",
-        "/api/surveys/s/contacts",
-        key,
-        Some(("text/csv", &good)),
-    );
+    let (status, body) = app.api(key).post_csv("/api/surveys/s/contacts", &good);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["inserted"], 2, "{body}");
 
     // Invitations are queued; the worker delivers them.
-    let (status, body) = app.api_call(
-        "POST",
+    let (status, body) = app.api(key).post_json(
         "/api/surveys/s/invitations",
-        key,
-        Some((
-            "application/json",
-            r#"{"wave": "w1", "segment": "customer_type=current"}"#,
-        )),
+        r#"{"wave": "w1", "segment": "customer_type=current"}"#,
     );
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["queued"], 2, "ok@ and Anna are current: {body}");
     assert_eq!(body["outside_segment"], 1, "{body}");
-    let (status, body) = app.api_call(
-        "POST",
-        "/api/surveys/s/invitations",
-        key,
-        Some(("application/json", r#"{"wave": "w1"}"#)),
-    );
+    let (status, body) = app
+        .api(key)
+        .post_json("/api/surveys/s/invitations", r#"{"wave": "w1"}"#);
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["queued"], 1, "only Bo is new to the wave: {body}");
     assert_eq!(body["already_invited"], 2, "{body}");
-    let (status, body) = app.api_call(
-        "POST",
+    let (status, body) = app.api(key).post_json(
         "/api/surveys/s/invitations",
-        key,
-        Some((
-            "application/json",
-            r#"{"wave": "w1", "segment": "nonsense"}"#,
-        )),
+        r#"{"wave": "w1", "segment": "nonsense"}"#,
     );
     assert_eq!(status, 400, "{body}");
     assert!(error_of(&body).contains("column=value"), "{body}");
-    let (status, body) = app.api_call(
-        "POST",
-        "/api/surveys/s/invitations",
-        key,
-        Some(("application/json", r#"{"wav": "w1"}"#)),
-    );
+    let (status, body) = app
+        .api(key)
+        .post_json("/api/surveys/s/invitations", r#"{"wav": "w1"}"#);
     assert_eq!(status, 400, "{body}");
     let huge = format!(r#"{{"wave": "{}"}}"#, "x".repeat(70 * 1024));
-    let (status, body) = app.api_call(
-        "POST",
-        "/api/surveys/s/invitations",
-        key,
-        Some(("application/json", &huge)),
-    );
+    let (status, body) = app.api(key).post_json("/api/surveys/s/invitations", &huge);
     assert_eq!(status, 413, "{body}");
     error_of(&body);
 
@@ -240,7 +203,7 @@ fn a_study_run_through_the_api(backend: Backend) {
     );
     assert_eq!(status, 200);
 
-    let (status, body) = app.api_call("GET", "/api/surveys/s", key, None);
+    let (status, body) = app.api(key).get("/api/surveys/s");
     assert_eq!(status, 200, "{body}");
     let wave = &body["waves"][0];
     assert_eq!(wave["label"], "w1", "{body}");
@@ -250,26 +213,18 @@ fn a_study_run_through_the_api(backend: Backend) {
     assert!((rate - 1.0 / 3.0).abs() < 1e-12, "{body}");
     assert_eq!(wave["method"], "response-rate-v1");
 
-    let (status, body) = app.api_call(
-        "POST",
+    let (status, body) = app.api(key).post_json(
         "/api/surveys/s/reminders",
-        key,
-        Some((
-            "application/json",
-            r#"{"wave": "w1", "after": "0s", "max": 1}"#,
-        )),
+        r#"{"wave": "w1", "after": "0s", "max": 1}"#,
     );
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["queued"], 2, "all but Anna, who answered: {body}");
     assert_eq!(body["answered"], 1, "{body}");
     app.pds_ok(&["worker", "--once"]);
     assert_eq!(received_for(&bo, 2).len(), 2, "Bo's reminder arrived");
-    let (status, body) = app.api_call(
-        "POST",
-        "/api/surveys/s/reminders",
-        key,
-        Some(("application/json", r#"{"wave": "no-such-wave"}"#)),
-    );
+    let (status, body) = app
+        .api(key)
+        .post_json("/api/surveys/s/reminders", r#"{"wave": "no-such-wave"}"#);
     assert_eq!(status, 404, "{body}");
 
     // Results: the same document as `pds results --format json`, same data, same seed.
@@ -286,30 +241,24 @@ fn a_study_run_through_the_api(backend: Backend) {
         "results --survey s --format json --seed 7 --bootstrap 300 --by segment --top 2",
     )))
     .unwrap();
-    let (status, api) = app.api_call(
-        "GET",
-        "/api/surveys/s/results?seed=7&bootstrap=300&by=segment&top=2",
-        key,
-        None,
-    );
+    let (status, api) = app
+        .api(key)
+        .get("/api/surveys/s/results?seed=7&bootstrap=300&by=segment&top=2");
     assert_eq!(status, 200, "{api}");
     assert_eq!(api, cli);
     assert_eq!(api["rank_stability"]["seed"], 7);
-    let (status, body) = app.api_call("GET", "/api/surveys/s/results?bootstrap=0", key, None);
+    let (status, body) = app.api(key).get("/api/surveys/s/results?bootstrap=0");
     assert_eq!(status, 400, "{body}");
-    let (status, body) = app.api_call("GET", "/api/surveys/s/results?seed=minus-one", key, None);
+    let (status, body) = app.api(key).get("/api/surveys/s/results?seed=minus-one");
     assert_eq!(status, 400, "{body}");
     error_of(&body);
 
     // Exports: the same file as `pds export`, streamed.
     for what in ["areas", "mentions", "responses"] {
         let cli = app.pds_ok(&["export", "--survey", "s", "--what", what, "--excel"]);
-        let (status, api) = app.api_call(
-            "GET",
-            &format!("/api/surveys/s/exports/{what}?excel=true"),
-            key,
-            None,
-        );
+        let (status, api) = app
+            .api(key)
+            .get(&format!("/api/surveys/s/exports/{what}?excel=true"));
         assert_eq!(status, 200, "{what}: {api}");
         let api = api.as_str().unwrap();
         assert!(
@@ -318,25 +267,20 @@ fn a_study_run_through_the_api(backend: Backend) {
         );
         assert_eq!(api, cli, "{what}");
     }
-    let (status, api) = app.api_call("GET", "/api/surveys/s/exports/mentions?wave=w2", key, None);
+    let (status, api) = app.api(key).get("/api/surveys/s/exports/mentions?wave=w2");
     assert_eq!(status, 200, "{api}");
     assert!(api.as_str().unwrap().contains("Delivery was late"));
-    let (status, body) = app.api_call("GET", "/api/surveys/s/exports/contacts", key, None);
+    let (status, body) = app.api(key).get("/api/surveys/s/exports/contacts");
     assert_eq!(status, 400, "{body}");
     assert!(error_of(&body).contains("mentions"), "{body}");
-    let (status, body) = app.api_call("GET", "/api/surveys/s/exports/mentions?wave=w9", key, None);
+    let (status, body) = app.api(key).get("/api/surveys/s/exports/mentions?wave=w9");
     assert_eq!(status, 404, "{body}");
 
     // Routing: a broken file changes nothing and names the line.
-    let (status, body) = app.api_call("GET", "/api/surveys/s/routing", key, None);
+    let (status, body) = app.api(key).get("/api/surveys/s/routing");
     let before = (status, body);
     let broken = "[teams.logistics]\nname = \"Logistik\"\nemails = [\"not-an-address\"]\n\n[[rules]]\nname = \"late\"\nkeywords = [\"late\"]\nteams = [\"logistics\"]\n";
-    let (status, body) = app.api_call(
-        "PUT",
-        "/api/surveys/s/routing",
-        key,
-        Some(("application/toml", broken)),
-    );
+    let (status, body) = app.api(key).put_toml("/api/surveys/s/routing", broken);
     assert_eq!(status, 422, "{body}");
     let problem = body["problems"][0].as_str().unwrap();
     assert!(
@@ -344,39 +288,26 @@ fn a_study_run_through_the_api(backend: Backend) {
         "{body}"
     );
     let unparsable = "[teams.logistics]\nname = \"Logistik\"\nemails = [\n";
-    let (status, body) = app.api_call(
-        "PUT",
-        "/api/surveys/s/routing",
-        key,
-        Some(("application/toml", unparsable)),
-    );
+    let (status, body) = app.api(key).put_toml("/api/surveys/s/routing", unparsable);
     assert_eq!(status, 422, "{body}");
     assert!(
         body["problems"][0].as_str().unwrap().starts_with("line "),
         "{body}"
     );
-    assert_eq!(
-        app.api_call("GET", "/api/surveys/s/routing", key, None),
-        before
-    );
+    assert_eq!(app.api(key).get("/api/surveys/s/routing"), before);
 
     let fixed = broken.replace("not-an-address", "logistik@nordvik.example");
-    let (status, body) = app.api_call(
-        "PUT",
-        "/api/surveys/s/routing",
-        key,
-        Some(("application/toml", &fixed)),
-    );
+    let (status, body) = app.api(key).put_toml("/api/surveys/s/routing", &fixed);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["rules"], json!(["late"]));
-    let (status, body) = app.api_call("GET", "/api/surveys/s/routing", key, None);
+    let (status, body) = app.api(key).get("/api/surveys/s/routing");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["source"], fixed.as_str());
     let shown = app.pds_ok(&["route", "show", "--survey", "s"]);
     assert_eq!(shown, fixed);
 
     // Areas and the analyst's decisions, as `pds areas` makes them.
-    let (status, body) = app.api_call("GET", "/api/surveys/s/areas", key, None);
+    let (status, body) = app.api(key).get("/api/surveys/s/areas");
     assert_eq!(status, 200, "{body}");
     let area = |body: &Value, label: &str| -> Value {
         body["areas"]
@@ -396,35 +327,25 @@ fn a_study_run_through_the_api(backend: Backend) {
     );
     let rename =
         json!({"action": "rename", "area": billing["id"], "label": "Invoices"}).to_string();
-    let (status, body) = app.api_call(
-        "POST",
-        "/api/surveys/s/areas/decisions",
-        key,
-        Some(("application/json", &rename)),
-    );
+    let (status, body) = app
+        .api(key)
+        .post_json("/api/surveys/s/areas/decisions", &rename);
     assert_eq!(status, 200, "{body}");
-    let (_, body) = app.api_call("GET", "/api/surveys/s/areas", key, None);
+    let (_, body) = app.api(key).get("/api/surveys/s/areas");
     assert_eq!(area(&body, "Invoices")["id"], billing["id"], "{body}");
-    let (status, body) = app.api_call("GET", "/api/surveys/s/areas/decisions", key, None);
+    let (status, body) = app.api(key).get("/api/surveys/s/areas/decisions");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body[0]["action"], "rename", "{body}");
     let listed = app.pds_ok(&["areas", "list", "--survey", "s"]);
     assert!(listed.contains("Invoices"), "{listed}");
-    let (status, body) = app.api_call(
-        "POST",
+    let (status, body) = app.api(key).post_json(
         "/api/surveys/s/areas/decisions",
-        key,
-        Some((
-            "application/json",
-            r#"{"action": "rename", "area": 999999, "label": "x"}"#,
-        )),
+        r#"{"action": "rename", "area": 999999, "label": "x"}"#,
     );
     assert_eq!(status, 404, "{body}");
-    let (status, body) = app.api_call(
-        "POST",
+    let (status, body) = app.api(key).post_json(
         "/api/surveys/s/areas/decisions",
-        key,
-        Some(("application/json", r#"{"action": "explode", "area": 1}"#)),
+        r#"{"action": "explode", "area": 1}"#,
     );
     assert_eq!(status, 400, "{body}");
     error_of(&body);
@@ -435,7 +356,7 @@ on_both_backends!(a_study_run_through_the_api);
 #[test]
 fn the_openapi_document_names_every_endpoint_and_the_bearer_scheme() {
     let app = TestApp::spawn(Backend::Sqlite);
-    let (status, doc) = app.api_call("GET", "/api/openapi.json", None, None);
+    let (status, doc) = app.api(None).get("/api/openapi.json");
     assert_eq!(status, 200, "no key needed for the document");
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
     let paths = doc["paths"].as_object().unwrap();

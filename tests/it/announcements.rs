@@ -2,7 +2,7 @@
 //! respondent of the chosen wave(s) who mentioned one and agreed to be contacted
 //! hears of it once per wave, in their own language, several areas in one email.
 
-use crate::cases::{api, parse, received_titled, study, survey_folder, text_of};
+use crate::cases::{parse, received_titled, study, survey_folder, text_of};
 use crate::common::{link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
 
@@ -45,25 +45,32 @@ fn stored_announcements(app: &TestApp) -> i64 {
     a + r
 }
 
+/// The people of these stories: name and language.
+const PEOPLE: [(&str, &str, &str); 5] = [
+    ("anna", "Anna Åberg", "sv"),
+    ("bo", "Bo Ek", "en"),
+    ("cy", "Cy Lund", "en"),
+    ("dan", "Dan Berg", "en"),
+    ("eve", "Eve Nord", "sv"),
+];
+
+/// The study `s` (its team at `ops@D.example`) with the first N of [`PEOPLE`]
+/// invited to wave `w1` from addresses on domain `D.example`; their addresses.
+fn invited_to_study<const N: usize>(app: &TestApp, d: &str) -> [String; N] {
+    let emails: [String; N] = std::array::from_fn(|i| format!("{}@{d}.example", PEOPLE[i].0));
+    let folder = survey_folder(app, "study", &format!("ops@{d}.example"), |_| {});
+    let contacts: Vec<(&str, &str, &str)> = emails
+        .iter()
+        .zip(PEOPLE)
+        .map(|(email, (_, name, locale))| (email.as_str(), name, locale))
+        .collect();
+    study(app, &folder, "s", &contacts);
+    emails
+}
+
 fn consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language(backend: Backend) {
     let app = TestApp::spawn(backend);
-    let d = unique("y");
-    let [anna, bo, cy, dan, eve] =
-        ["anna", "bo", "cy", "dan", "eve"].map(|n| format!("{n}@{d}.example"));
-    let team = format!("ops@{d}.example");
-    let folder = survey_folder(&app, "study", &team, |_| {});
-    study(
-        &app,
-        &folder,
-        "s",
-        &[
-            (&anna, "Anna Åberg", "sv"),
-            (&bo, "Bo Ek", "en"),
-            (&cy, "Cy Lund", "en"),
-            (&dan, "Dan Berg", "en"),
-            (&eve, "Eve Nord", "sv"),
-        ],
-    );
+    let [anna, bo, cy, dan, eve] = invited_to_study(&app, &unique("y"));
     let first = |email: &str| received_for(email, 1).remove(0);
     answer(
         &app,
@@ -250,20 +257,14 @@ fn consenting_mentioners_of_an_area_hear_once_per_wave_in_their_language(backend
 
     // The admin API announces the same way.
     let key = app.create_key("ci");
-    let (status, body) = api(
-        &app,
-        &key,
+    let (status, body) = app.api(Some(&key)).post_json(
         "/api/surveys/s/announcements",
-        Some(r#"{"area": "teleport", "waves": ["w1"], "texts": {"sv": "x", "en": "y"}}"#),
+        r#"{"area": "teleport", "waves": ["w1"], "texts": {"sv": "x", "en": "y"}}"#,
     );
     assert_eq!(status, 404, "{body}");
-    let (status, body) = api(
-        &app,
-        &key,
+    let (status, body) = app.api(Some(&key)).post_json(
         "/api/surveys/s/announcements",
-        Some(
-            r#"{"area": "invoice-errors", "waves": ["w2"], "texts": {"sv": "Klart.", "en": "Done."}}"#,
-        ),
+        r#"{"area": "invoice-errors", "waves": ["w2"], "texts": {"sv": "Klart.", "en": "Done."}}"#,
     );
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["contacts"], 0, "{body}");
@@ -291,19 +292,7 @@ fn area_id(app: &TestApp, labels: [&str; 2]) -> i64 {
 fn an_analyst_announces_an_area_from_the_dashboard(backend: Backend) {
     use crate::dashboard::{csrf_of, get, log_in, post};
     let app = TestApp::spawn(backend);
-    let d = unique("da");
-    let [anna, bo, cy] = ["anna", "bo", "cy"].map(|n| format!("{n}@{d}.example"));
-    let folder = survey_folder(&app, "study", &format!("ops@{d}.example"), |_| {});
-    study(
-        &app,
-        &folder,
-        "s",
-        &[
-            (&anna, "Anna Åberg", "sv"),
-            (&bo, "Bo Ek", "en"),
-            (&cy, "Cy Lund", "en"),
-        ],
-    );
+    let [anna, bo, cy] = invited_to_study(&app, &unique("da"));
     let first = |email: &str| received_for(email, 1).remove(0);
     answer(&app, &first(&anna), &[("Leveransen kom för sent", true)]);
     answer(&app, &first(&bo), &[("Late delivery again", false)]);
@@ -330,6 +319,12 @@ fn an_analyst_announces_an_area_from_the_dashboard(backend: Backend) {
     let csrf = csrf_of(&form.body);
     let sv = "Vi har bytt transportör.";
     let en = "We changed carriers & <now> keep our dates.";
+    let announcement = [
+        ("csrf", csrf.as_str()),
+        ("text_sv", sv),
+        ("text_en", en),
+        ("wave", "w1"),
+    ];
 
     // Without the session's CSRF token nothing happens.
     let forged = post(
@@ -358,17 +353,7 @@ fn an_analyst_announces_an_area_from_the_dashboard(backend: Backend) {
         missing.body
     );
     // The preview counts who will hear of it and stores nothing.
-    let preview = post(
-        &app,
-        &path,
-        Some(&cookie),
-        &[
-            ("csrf", &csrf),
-            ("text_sv", sv),
-            ("text_en", en),
-            ("wave", "w1"),
-        ],
-    );
+    let preview = post(&app, &path, Some(&cookie), &announcement);
     assert_eq!(preview.status, 200, "{}", preview.body);
     assert!(
         preview
@@ -388,13 +373,7 @@ fn an_analyst_announces_an_area_from_the_dashboard(backend: Backend) {
         &app,
         &path,
         Some(&cookie),
-        &[
-            ("csrf", &csrf),
-            ("confirmed", "yes"),
-            ("text_sv", sv),
-            ("text_en", en),
-            ("wave", "w1"),
-        ],
+        &[&announcement[..], &[("confirmed", "yes")]].concat(),
     );
     assert_eq!(done.status, 303, "{}", done.body);
     let location = done.header("location").unwrap().to_string();
@@ -426,17 +405,7 @@ fn an_analyst_announces_an_area_from_the_dashboard(backend: Backend) {
 
     // A second announcement for the same wave: the preview says that the two
     // were told about it already.
-    let again = post(
-        &app,
-        &path,
-        Some(&cookie),
-        &[
-            ("csrf", &csrf),
-            ("text_sv", sv),
-            ("text_en", en),
-            ("wave", "w1"),
-        ],
-    );
+    let again = post(&app, &path, Some(&cookie), &announcement);
     assert!(
         again
             .body

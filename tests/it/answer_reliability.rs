@@ -499,21 +499,7 @@ fn a_checklist_answer_sent_while_the_lock_is_held_waits_in_the_inbox_with_its_it
     app.invite("check", "w1");
     let link = link_in(&received_for(&email, 1)[0], &app.base_url);
     let mut lock = hold_write_lock(&app);
-    let (status, page) = post_form(
-        &app.http(),
-        &link,
-        &[
-            ("experienced_late-delivery", "often"),
-            ("bother_late-delivery", "5"),
-            ("solved_late-delivery", "yes"),
-            ("experienced_damaged-goods", "never"),
-            ("experienced_invoice-errors", "sometimes"),
-            ("bother_invoice-errors", "3"),
-            ("experienced_hard-to-reach", "never"),
-            ("problem_1", "Parking is hard"),
-            ("rank_1", "1"),
-        ],
-    );
+    let (status, page) = post_form(&app.http(), &link, &WHOLE_CHECKLIST_ANSWER);
     assert_eq!(status, 200, "{page}");
     let inbox = pds::answer::inbox::Inbox::of(&app.settings.database_url).unwrap();
     assert_eq!(
@@ -537,12 +523,7 @@ fn a_checklist_answer_sent_while_the_lock_is_held_waits_in_the_inbox_with_its_it
         .expect("the answer is stored");
     let stored = answers_of(&mut conn, response).unwrap();
     assert_eq!(stored.len(), 4, "every item answer came with it");
-    let late = stored
-        .iter()
-        .find(|a| a.item.as_str() == "late-delivery")
-        .unwrap();
-    assert_eq!(late.bother.map(|b| b.get()), Some(5));
-    assert_eq!(late.solved_elsewhere.map(|s| s.as_str()), Some("yes"));
+    assert_late_delivery_as_whole_answer(&stored);
     drop(conn);
     let csv = app.pds_ok(&["export", "--survey", "check", "--what", "mentions"]);
     assert!(

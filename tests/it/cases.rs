@@ -58,18 +58,6 @@ fn follow_ups(email: &str) -> usize {
 }
 
 /// Calls the admin API with `key`: GET, or POST with a JSON `body`.
-pub(crate) fn api(
-    app: &TestApp,
-    key: &str,
-    path: &str,
-    body: Option<&str>,
-) -> (u16, serde_json::Value) {
-    match body {
-        None => app.api_get(key, path),
-        Some(json) => app.api_call("POST", path, Some(key), Some(("application/json", json))),
-    }
-}
-
 fn token_of(link: &str) -> &str {
     link.rsplit('/').next().expect("a token")
 }
@@ -324,11 +312,9 @@ fn only_customers_who_agreed_and_are_still_subscribed_hear_back(backend: Backend
     assert_eq!(ids.len(), 2, "{ids:?}");
     // One case is resolved over the API, the other from the terminal.
     let key = app.create_key("ci");
-    let (status, acted) = api(
-        &app,
-        &key,
+    let (status, acted) = app.api(Some(&key)).post_json(
         &format!("/api/cases/{}/actions", ids[0]),
-        Some(r#"{"action": "resolve", "note": "Fixed."}"#),
+        r#"{"action": "resolve", "note": "Fixed."}"#,
     );
     assert_eq!(status, 200, "{acted}");
     assert_eq!(acted["case"]["status"], "resolved", "{acted}");
@@ -345,15 +331,12 @@ fn only_customers_who_agreed_and_are_still_subscribed_hear_back(backend: Backend
             || (api_reason == "no_consent" && cli.contains(unsubscribed)),
         "{api_reason}\n{cli}"
     );
-    let (status, listed) = api(
-        &app,
-        &key,
-        "/api/cases?status=resolved&team=logistics",
-        None,
-    );
+    let (status, listed) = app
+        .api(Some(&key))
+        .get("/api/cases?status=resolved&team=logistics");
     assert_eq!(status, 200);
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
-    let (status, shown) = api(&app, &key, &format!("/api/cases/{}", ids[0]), None);
+    let (status, shown) = app.api(Some(&key)).get(&format!("/api/cases/{}", ids[0]));
     assert_eq!(status, 200);
     let history = shown["history"].as_array().unwrap();
     assert!(
@@ -363,11 +346,9 @@ fn only_customers_who_agreed_and_are_still_subscribed_hear_back(backend: Backend
             && e["note"] == "Fixed."),
         "{shown}"
     );
-    let (status, refused) = api(
-        &app,
-        &key,
+    let (status, refused) = app.api(Some(&key)).post_json(
         &format!("/api/cases/{}/actions", ids[0]),
-        Some(r#"{"action": "acknowledge"}"#),
+        r#"{"action": "acknowledge"}"#,
     );
     assert_eq!(status, 400);
     assert!(
@@ -377,7 +358,7 @@ fn only_customers_who_agreed_and_are_still_subscribed_hear_back(backend: Backend
             .contains("cannot be acknowledged now"),
         "{refused}"
     );
-    let (_, doc) = api(&app, &key, "/api/openapi.json", None);
+    let (_, doc) = app.api(Some(&key)).get("/api/openapi.json");
     assert!(doc["paths"]["/api/cases/{id}/actions"]["post"].is_object());
     assert!(case_ids(&app, &["--status", "open"]).is_empty());
     assert_eq!(

@@ -3,7 +3,9 @@
 //! checklist survey; a broken checklist is refused with its file and line. Runs on
 //! SQLite and PostgreSQL.
 
-use crate::common::{new_email, Backend, TestApp};
+use crate::common::{
+    assert_late_delivery_as_whole_answer, new_email, Backend, TestApp, WHOLE_CHECKLIST_ANSWER,
+};
 
 const DISCOVERY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
 const CHECKLIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/checklist");
@@ -473,17 +475,7 @@ fn customer_answers_the_checklist_from_the_emailed_link(backend: Backend) {
     let (status, _) = post_form(&agent, &link, &[("experienced_parking", "often")]);
     assert_eq!(status, 400);
 
-    let whole = [
-        ("experienced_late-delivery", "often"),
-        ("bother_late-delivery", "5"),
-        ("solved_late-delivery", "yes"),
-        ("experienced_damaged-goods", "never"),
-        ("experienced_invoice-errors", "sometimes"),
-        ("bother_invoice-errors", "3"),
-        ("experienced_hard-to-reach", "never"),
-        ("problem_1", "Parking is hard"),
-        ("rank_1", "1"),
-    ];
+    let whole = WHOLE_CHECKLIST_ANSWER;
     let (status, page) = post_form(&agent, &link, &whole);
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("We have received your answer"), "{page}");
@@ -504,12 +496,7 @@ fn customer_answers_the_checklist_from_the_emailed_link(backend: Backend) {
     let stored = answers_of(&mut conn, response).unwrap();
     let stored_order: Vec<_> = stored.iter().map(|a| a.item.as_str().to_string()).collect();
     assert_eq!(stored_order, order, "the order shown is stored");
-    let late = stored
-        .iter()
-        .find(|a| a.item.as_str() == "late-delivery")
-        .unwrap();
-    assert_eq!(late.bother.map(|b| b.get()), Some(5));
-    assert_eq!(late.solved_elsewhere.map(|s| s.as_str()), Some("yes"));
+    assert_late_delivery_as_whole_answer(&stored);
     drop(conn);
 
     // Coming back through the link shows the answer given.

@@ -75,21 +75,10 @@ fn coded(app: &TestApp) -> Vec<(String, String, String, String, String, String)>
     out
 }
 
-fn import(app: &TestApp, name: &str, csv: &str) {
-    let file = app.write_file(name, csv);
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "s",
-        file.to_str().unwrap(),
-    ]);
-}
-
 fn wave_two_is_coded_like_wave_one(backend: Backend) {
     let app = TestApp::spawn(backend);
     app.create_survey(TEMPLATE, "s");
-    import(&app, "wave1.csv", &csv_of("2026-H1", WAVE_1));
+    app.import_responses("s", &csv_of("2026-H1", WAVE_1));
     app.pds_ok(&["code", "--survey", "s"]);
 
     // The analyst makes an area per problem: the first mention is split out of
@@ -121,16 +110,7 @@ fn wave_two_is_coded_like_wave_one(backend: Backend) {
             .map(|m| m.0.clone())
             .collect();
         assert_eq!(ids.len(), texts.len() - 1, "{now:?}");
-        app.pds_ok(&[
-            "areas",
-            "move",
-            "--survey",
-            "s",
-            "--mentions",
-            &ids.join(","),
-            "--to",
-            &area,
-        ]);
+        app.move_mentions("s", &ids.join(","), &area);
     }
     let decided = coded(&app);
     for (text, label) in WAVE_1 {
@@ -139,7 +119,7 @@ fn wave_two_is_coded_like_wave_one(backend: Backend) {
     }
 
     // Wave 2 arrives and is coded where the decisions point, with the reason.
-    import(&app, "wave2.csv", &csv_of("2026-H2", WAVE_2));
+    app.import_responses("s", &csv_of("2026-H2", WAVE_2));
     let out = app.pds_ok(&["code", "--survey", "s"]);
     assert!(out.contains("Coded survey s"), "{out}");
     let after = coded(&app);

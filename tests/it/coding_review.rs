@@ -30,14 +30,7 @@ fn study(app: &TestApp, with_areas: bool) {
             mention("Wrong VAT amount on the invoice", "Late delivery");
         }
     }
-    let file = app.write_file("answers.csv", &csv);
-    app.pds_ok(&[
-        "responses",
-        "import",
-        "--survey",
-        "s",
-        file.to_str().unwrap(),
-    ]);
+    app.import_responses("s", &csv);
 }
 
 /// The text of the element that follows `marker` up to its closing `</td>`.

@@ -239,16 +239,7 @@ fn analyst_codes_and_decisions_survive_a_rerun(backend: Backend) {
         .find(|m| m["text"] == "levtid")
         .unwrap()["id"]
         .to_string();
-    app.pds_ok(&[
-        "areas",
-        "move",
-        "--survey",
-        "s",
-        "--mentions",
-        &levtid,
-        "--to",
-        &parking_id,
-    ]);
+    app.move_mentions("s", &levtid, &parking_id);
     app.pds_ok(&["areas", "accept", "--survey", "s", "Yard safety"]);
     assert_nothing_lost_or_doubled(&app, total);
 

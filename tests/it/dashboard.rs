@@ -312,32 +312,23 @@ fn an_analyst_works_in_the_dashboard(backend: Backend) {
     let rude_id = rude.rsplit('/').next().unwrap();
     let phone = area_link(&overview.body, "Phone support");
     let phone_id = phone.rsplit('/').next().unwrap();
+    let overview_rows = || area_rows(&get(&app, "/admin/surveys/s", cookie).body);
     let merge = [
         ("csrf", csrf.as_str()),
         ("action", "merge"),
         ("into", phone_id),
     ];
+    let confirmed_merge = [merge.as_slice(), &[("confirmed", "yes")]].concat();
     let r = post(&app, &rude, cookie, &merge);
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains(r#"id="confirm-form""#), "{}", r.body);
-    assert_eq!(
-        area_rows(&get(&app, "/admin/surveys/s", cookie).body).len(),
-        4
-    );
-    let r = post(
-        &app,
-        &rude,
-        cookie,
-        &[merge.as_slice(), &[("confirmed", "yes")][..]].concat(),
-    );
+    assert_eq!(overview_rows().len(), 4);
+    let r = post(&app, &rude, cookie, &confirmed_merge);
     assert_eq!(r.status, 303, "{}", r.body);
     let merged = format!("{phone}?done=merge&from={rude_id}");
     assert_eq!(r.header("location"), Some(merged.as_str()));
     assert!(get(&app, &merged, cookie).body.contains("Undo the merge"));
-    assert_eq!(
-        area_rows(&get(&app, "/admin/surveys/s", cookie).body).len(),
-        3
-    );
+    assert_eq!(overview_rows().len(), 3);
     let r = post(
         &app,
         &phone,
@@ -345,19 +336,14 @@ fn an_analyst_works_in_the_dashboard(backend: Backend) {
         &[("csrf", &csrf), ("action", "unmerge"), ("area", rude_id)],
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    let rows = area_rows(&get(&app, "/admin/surveys/s", cookie).body);
+    let rows = overview_rows();
     assert!(
         rows.iter().any(|(_, label, _)| label == "Rude staff"),
         "{rows:?}"
     );
     let log = app.pds_ok(&["areas", "log", "--survey", "s"]);
     assert!(log.contains("unmerge"), "{log}");
-    let r = post(
-        &app,
-        &rude,
-        cookie,
-        &[merge.as_slice(), &[("confirmed", "yes")][..]].concat(),
-    );
+    let r = post(&app, &rude, cookie, &confirmed_merge);
     assert_eq!(r.status, 303, "{}", r.body);
     let overview = get(&app, "/admin/surveys/s", cookie);
     assert_eq!(area_rows(&overview.body).len(), 3);

@@ -45,26 +45,12 @@ fn routed_complaints_reach_the_team_once(backend: Backend) {
         ],
     );
 
-    let out = app.pds_ok(&[
-        "route",
-        "test",
-        "--survey",
-        "s",
-        "--text",
-        "Leveransen kom för sent",
-    ]);
+    let out = route_test(&app, "Leveransen kom för sent");
     assert!(
         out.contains("Rule \"late deliveries\" fires") && out.contains("leverans*"),
         "{out}"
     );
-    let out = app.pds_ok(&[
-        "route",
-        "test",
-        "--survey",
-        "s",
-        "--text",
-        "Fakturan var fel",
-    ]);
+    let out = route_test(&app, "Fakturan var fel");
     assert!(out.contains("No rule fires"), "{out}");
 
     let agent = app.http();
@@ -382,4 +368,9 @@ fn a_worker_killed_mid_batch_loses_nothing() {
         received.len() - 300 <= 100,
         "at most the claimed batch is repeated, under the same Message-IDs"
     );
+}
+
+/// `pds route test --survey s --text TEXT`: which rule fires for these words.
+fn route_test(app: &TestApp, text: &str) -> String {
+    app.pds_ok(&["route", "test", "--survey", "s", "--text", text])
 }

@@ -3,7 +3,7 @@
 //! withholds it; every decision is in the case's history. Consent, unsubscribe and
 //! erasure still stop a follow-up that was approved.
 
-use crate::cases::{api, case_ids, received_titled, study, survey_folder, text_of, FOLLOW_UP};
+use crate::cases::{case_ids, received_titled, study, survey_folder, text_of, FOLLOW_UP};
 use crate::common::{link_in, post_form, received_for, unique, Backend, TestApp};
 
 fn follow_ups(email: &str) -> Vec<Vec<u8>> {
@@ -93,11 +93,9 @@ fn an_analyst_approves_or_rejects_each_follow_up_before_it_is_sent(backend: Back
         "{out}"
     );
     let key = app.create_key("ci");
-    let (status, body) = api(
-        &app,
-        &key,
+    let (status, body) = app.api(Some(&key)).post_json(
         &format!("/api/cases/{}/review", ids[1]),
-        Some(r#"{"decision": "reject", "note": "Too vague for the customer."}"#),
+        r#"{"decision": "reject", "note": "Too vague for the customer."}"#,
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["follow_up"], serde_json::Value::Null, "{body}");
@@ -113,7 +111,7 @@ fn an_analyst_approves_or_rejects_each_follow_up_before_it_is_sent(backend: Back
             && shown.contains("followup_queued"),
         "{shown}"
     );
-    let (_, detail) = api(&app, &key, &format!("/api/cases/{}", ids[1]), None);
+    let (_, detail) = app.api(Some(&key)).get(&format!("/api/cases/{}", ids[1]));
     assert!(
         detail["history"]
             .as_array()
@@ -139,11 +137,9 @@ fn an_analyst_approves_or_rejects_each_follow_up_before_it_is_sent(backend: Back
         String::from_utf8_lossy(&out.stderr).contains("has no follow-up awaiting review"),
         "{out:?}"
     );
-    let (status, body) = api(
-        &app,
-        &key,
+    let (status, body) = app.api(Some(&key)).post_json(
         &format!("/api/cases/{}/review", ids[0]),
-        Some(r#"{"decision": "maybe"}"#),
+        r#"{"decision": "maybe"}"#,
     );
     assert_eq!(status, 400, "{body}");
 

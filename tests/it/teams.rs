@@ -151,12 +151,9 @@ customer_type = "Kundtyp"
     app.pds_ok(&["worker", "--once"]);
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
 
-    let to_logistik = received_for(&logistik, 2);
-    let swedish = to_logistik
-        .iter()
-        .find(|m| text_of(m).contains("Leveransen kom"))
+    let swedish = mail_to(&logistik, 2, |m| text_of(m).contains("Leveransen kom"))
         .expect("Anna's complaint reached Logistik");
-    let s = subject(swedish);
+    let s = subject(&swedish);
     assert!(
         s.contains("”Leveransen kom två veckor för sent och ingen…")
             && s.contains("prio 1 av 2")
@@ -164,7 +161,7 @@ customer_type = "Kundtyp"
         "a snippet of the words, the rank in Swedish and a reference: {s}"
     );
     let reference = reference_in(&s);
-    let text = text_of(swedish);
+    let text = text_of(&swedish);
     for expected in [
         format!("Referens: {reference}"),
         format!("Svarsdatum: {today}"),
@@ -183,11 +180,11 @@ customer_type = "Kundtyp"
         );
     }
     assert_eq!(
-        reply_to(swedish).as_deref(),
+        reply_to(&swedish).as_deref(),
         Some(anna.as_str()),
         "she agreed"
     );
-    let html = parse(swedish).body_html(0).unwrap().into_owned();
+    let html = parse(&swedish).body_html(0).unwrap().into_owned();
     assert!(
         html.contains(&reference) && html.contains("befintlig kund"),
         "{html}"
@@ -210,10 +207,10 @@ customer_type = "Kundtyp"
         "{shown}"
     );
 
-    let bos = received_for(&billing, 2)
-        .into_iter()
-        .find(|m| text_of(m).contains("The delivery was late again"))
-        .expect("Bo's complaint reached Billing");
+    let bos = mail_to(&billing, 2, |m| {
+        text_of(m).contains("The delivery was late again")
+    })
+    .expect("Bo's complaint reached Billing");
     let s = subject(&bos);
     assert!(
         s.contains("“The delivery was late again”") && s.contains("prio 1 of 1"),
@@ -230,9 +227,7 @@ customer_type = "Kundtyp"
         assert!(text.contains(expected), "{expected:?} in:\n{text}");
     }
     assert_eq!(reply_to(&bos), None, "Bo did not agree to be contacted");
-    let annas_in_english = received_for(&billing, 2)
-        .into_iter()
-        .find(|m| text_of(m).contains("Leveransen kom"))
+    let annas_in_english = mail_to(&billing, 2, |m| text_of(m).contains("Leveransen kom"))
         .expect("Billing hears of Anna's complaint too");
     assert!(
         text_of(&annas_in_english).contains("Language of the answer: Swedish"),
@@ -351,12 +346,9 @@ fn overdue_cases_are_reminded_and_escalated_once(backend: Backend) {
     );
     let out = worker_at(&app, 9);
     assert!(out.contains("1 reminders, 0 escalations"), "{out}");
-    let mails = received_for(&team, 2);
-    let reminder = mails
-        .iter()
-        .find(|m| subject(m).contains("Påminnelse"))
-        .expect("a reminder to the team");
-    let text = text_of(reminder);
+    let reminder =
+        mail_to(&team, 2, |m| subject(m).contains("Påminnelse")).expect("a reminder to the team");
+    let text = text_of(&reminder);
     assert!(
         text.contains("Leveransen kom för sent")
             && text.contains("inte bekräftat i tid")
@@ -422,12 +414,9 @@ fn service_levels_count_working_hours_only(backend: Backend) {
         assert!(out.contains(expected), "at {at}: {out}");
     }
     assert_eq!(received_for(&boss, 1).len(), 1);
-    let mails = received_for(&team, 2);
-    let reminder = mails
-        .iter()
-        .find(|m| subject(m).contains("Påminnelse"))
-        .expect("a reminder to the team");
-    let text = text_of(reminder);
+    let reminder =
+        mail_to(&team, 2, |m| subject(m).contains("Påminnelse")).expect("a reminder to the team");
+    let text = text_of(&reminder);
     assert!(
         text.contains(
             "bekräfta inom 2 timmar, räknat i er arbetstid, Mon-Fri 08:00-17:00 Europe/Stockholm,"
@@ -827,3 +816,11 @@ fn each_team_signs_with_its_own_secret(backend: Backend) {
 }
 
 on_both_backends!(each_team_signs_with_its_own_secret);
+
+/// The first message to `email` (once at least `at_least` have arrived) that
+/// `matches`.
+fn mail_to(email: &str, at_least: usize, matches: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
+    received_for(email, at_least)
+        .into_iter()
+        .find(|m| matches(m.as_slice()))
+}

@@ -42,6 +42,32 @@ pub fn emails<const N: usize>(names: [&str; N]) -> [String; N] {
     names.map(|name| format!("{name}@{domain}.example"))
 }
 
+/// A whole answer to the shipped checklist template (`survey-templates/checklist`),
+/// as its form posts it: every item, bother where it happens, one item solved
+/// elsewhere, and one problem written in.
+pub const WHOLE_CHECKLIST_ANSWER: [(&str, &str); 9] = [
+    ("experienced_late-delivery", "often"),
+    ("bother_late-delivery", "5"),
+    ("solved_late-delivery", "yes"),
+    ("experienced_damaged-goods", "never"),
+    ("experienced_invoice-errors", "sometimes"),
+    ("bother_invoice-errors", "3"),
+    ("experienced_hard-to-reach", "never"),
+    ("problem_1", "Parking is hard"),
+    ("rank_1", "1"),
+];
+
+/// Checks that the late-delivery item was stored as [`WHOLE_CHECKLIST_ANSWER`]
+/// gives it: bothers 5, solved elsewhere.
+pub fn assert_late_delivery_as_whole_answer(stored: &[pds::checklist::answer::ItemAnswer]) {
+    let late = stored
+        .iter()
+        .find(|a| a.item.as_str() == "late-delivery")
+        .expect("the late-delivery item is stored");
+    assert_eq!(late.bother.map(|b| b.get()), Some(5));
+    assert_eq!(late.solved_elsewhere.map(|s| s.as_str()), Some("yes"));
+}
+
 impl TestApp {
     /// `pds survey create --template TEMPLATE --slug SLUG`; its output.
     pub fn create_survey(&self, template: &str, slug: &str) -> String {
@@ -97,6 +123,21 @@ impl TestApp {
             "--survey",
             slug,
             file.to_str().unwrap(),
+        ])
+    }
+
+    /// `pds areas move --survey SLUG --mentions IDS --to AREA`: an analyst moves
+    /// mentions (ids joined by commas) into an area; its output.
+    pub fn move_mentions(&self, slug: &str, mentions: &str, area: &str) -> String {
+        self.pds_ok(&[
+            "areas",
+            "move",
+            "--survey",
+            slug,
+            "--mentions",
+            mentions,
+            "--to",
+            area,
         ])
     }
 
@@ -162,5 +203,46 @@ impl TestApp {
     pub fn api_post(&self, key: &str, path: &str, body: &Value) -> (u16, Value) {
         let text = body.to_string();
         self.api_call("POST", path, Some(key), Some(("application/json", &text)))
+    }
+
+    /// The admin API as a client holding `key` (or no key) calls it.
+    pub fn api<'a>(&'a self, key: Option<&'a str>) -> Api<'a> {
+        Api { app: self, key }
+    }
+}
+
+/// Typed requests to the admin API with one key: each returns the status and the
+/// body as JSON (or as a JSON string when it is not JSON).
+pub struct Api<'a> {
+    app: &'a TestApp,
+    key: Option<&'a str>,
+}
+
+impl Api<'_> {
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        self.app.api_call("GET", path, self.key, None)
+    }
+
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        self.app.api_call("DELETE", path, self.key, None)
+    }
+
+    /// `POST PATH` with a JSON body written as text (so that a test may send
+    /// JSON that is wrong).
+    pub fn post_json(&self, path: &str, json: &str) -> (u16, Value) {
+        self.app
+            .api_call("POST", path, self.key, Some(("application/json", json)))
+    }
+
+    /// `POST PATH` with a CSV file as the body.
+    pub fn post_csv(&self, path: &str, csv: &str) -> (u16, Value) {
+        self.app
+            .api_call("POST", path, self.key, Some(("text/csv", csv)))
+    }
+
+    /// `PUT PATH` with a TOML file as the body.
+    pub fn put_toml(&self, path: &str, toml: &str) -> (u16, Value) {
+        self.app
+            .api_call("PUT", path, self.key, Some(("application/toml", toml)))
     }
 }

@@ -15,7 +15,9 @@ use pds::db::Database;
 use rand::Rng;
 
 mod builders;
-pub use builders::{args, emails, new_email, run_demo};
+pub use builders::{
+    args, assert_late_delivery_as_whole_answer, emails, new_email, run_demo, WHOLE_CHECKLIST_ANSWER,
+};
 
 /// Defines, for each story `f(backend: Backend)`, a module of the same name with
 /// the tests `on_sqlite` and `on_postgres` (e.g. `privacy::purge_forgets...::on_postgres`),

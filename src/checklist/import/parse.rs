@@ -1,43 +1,17 @@
-//! Checklist answers collected by phone or on paper, imported from CSV so that they
-//! count with the answers given through the form (`pds responses import` on a
-//! checklist survey; docs/TEMPLATES.md and README "Importing checklist answers").
-//!
-//! One row per item answered, and one per "other problem" written in:
-//!
-//! ```csv
-//! respondent,wave,segment,audience,item,experienced,bother,solved_elsewhere,rank,problem
-//! p1,2027-H1,lost,customer,late-delivery,often,5,no,,
-//! p1,2027-H1,lost,customer,damaged-goods,never,,,,
-//! p1,2027-H1,lost,customer,,,,,1,The driver never calls ahead
-//! ```
-//!
-//! `respondent`, `wave`, `item` and `experienced` are required columns; `segment`,
-//! `audience` (`customer`, the default, or `staff`), `bother`, `solved_elsewhere`,
-//! `rank` and `problem` are optional. A respondent answers every item of the
-//! checklist exactly once, as on the form: bother (1-5) exactly for sometimes and
-//! often, `solved_elsewhere` (yes, no, dont_know) only then and only when the survey
-//! asks it. Importing the same respondent and wave again replaces their answer.
-//!
-//! A file with any bad row imports nothing (every bad row is reported with its
-//! line), unless the caller chooses to skip bad rows; then every respondent with a
-//! bad row is left out whole. Meant for the hundreds or thousands of answers an
-//! interview team collects: the file is read into memory once and stored in one
-//! transaction.
+//! A checklist answers file read into whole respondents: the header checked, each
+//! row checked against the checklist, rows gathered per respondent and wave, and
+//! a respondent with any bad row left out whole. Reads only; `mod.rs` stores.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Read;
 
-use diesel::prelude::*;
-
-use super::answer::{Bother, Experienced, ItemAnswer, SolvedElsewhere};
-use super::{store, Checklist};
-use crate::answer::import::{check_field, ResponsesReport, SEGMENT_ATTRIBUTE};
+use super::super::answer::{Bother, Experienced, ItemAnswer, SolvedElsewhere};
+use super::super::Checklist;
+use super::ImportedChecklist;
+use crate::answer::import::check_field;
 use crate::audience::{CUSTOMER, STAFF};
-use crate::db::schema::{imported_responses, mentions, responses};
-use crate::db::{now, AnyConnection, Database};
-use crate::error::Result;
 use crate::invite::ImportError;
-use crate::survey::{store as survey_store, StoredSurvey, WaveLabel};
+use crate::survey::WaveLabel;
 
 const REQUIRED: [&str; 4] = ["respondent", "wave", "item", "experienced"];
 const OPTIONAL: [&str; 6] = [
@@ -48,20 +22,6 @@ const OPTIONAL: [&str; 6] = [
     "rank",
     "problem",
 ];
-
-/// One respondent of a wave, gathered from their rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportedChecklist {
-    pub respondent: String,
-    pub wave: WaveLabel,
-    pub segment: Option<String>,
-    /// `customer` or `staff`.
-    pub audience: &'static str,
-    /// One per item, in the order of the checklist.
-    pub items: Vec<ItemAnswer>,
-    /// The other problems written in, ranked 1..m in the order of their ranks.
-    pub write_ins: Vec<String>,
-}
 
 /// A respondent while their rows are read.
 struct Gathering {
@@ -417,129 +377,6 @@ impl Gathering {
                 .collect(),
         }
     }
-}
-
-/// Reads and stores a checklist answers file for `survey`, a checklist survey.
-/// With `skip_invalid` false, one bad row means nothing is imported and every bad
-/// row is reported.
-pub fn import(
-    db: &Database,
-    survey: &StoredSurvey,
-    reader: impl Read,
-    file: &str,
-    skip_invalid: bool,
-) -> Result<ResponsesReport> {
-    let checklist = Checklist::of_survey(survey)?;
-    let (respondents, bad, errors) = parse(reader, file, &checklist, survey.survey.max_problems)?;
-    if !errors.is_empty() && !skip_invalid {
-        return Err(ImportError::Rejected {
-            file: file.to_string(),
-            errors,
-        }
-        .into());
-    }
-    let mut report = db.write(|conn| -> Result<ResponsesReport> {
-        let mut report = ResponsesReport::default();
-        for respondent in &respondents {
-            store_one(conn, survey, respondent, &mut report)?;
-        }
-        Ok(report)
-    })?;
-    report.skipped_respondents = bad;
-    report.errors = errors;
-    Ok(report)
-}
-
-/// Stores one respondent: their response (a new one, or the one an earlier import
-/// of the same respondent and wave made), write-ins and item answers.
-fn store_one(
-    conn: &mut AnyConnection,
-    survey: &StoredSurvey,
-    r: &ImportedChecklist,
-    report: &mut ResponsesReport,
-) -> Result<()> {
-    let wave = survey_store::ensure_wave(conn, survey.id, &r.wave)?;
-    let stamp = now();
-    let attributes: BTreeMap<&str, &str> = r
-        .segment
-        .iter()
-        .map(|s| (SEGMENT_ATTRIBUTE, s.as_str()))
-        .collect();
-    let attributes = serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into());
-    let no_problems = i32::from(r.write_ins.is_empty());
-    let earlier: Option<i64> = imported_responses::table
-        .filter(imported_responses::survey_id.eq(survey.id))
-        .filter(imported_responses::wave_id.eq(wave.id))
-        .filter(imported_responses::respondent.eq(&r.respondent))
-        .select(imported_responses::response_id)
-        .first(conn)
-        .optional()?;
-    let response_id = match earlier {
-        Some(id) => {
-            diesel::update(responses::table.find(id))
-                .set((
-                    responses::attributes.eq(&attributes),
-                    responses::audience.eq(r.audience),
-                    responses::no_problems.eq(no_problems),
-                    responses::updated_at.eq(stamp),
-                ))
-                .execute(conn)?;
-            diesel::delete(mentions::table.filter(mentions::response_id.eq(id))).execute(conn)?;
-            report.replaced += 1;
-            id
-        }
-        None => {
-            diesel::insert_into(responses::table)
-                .values((
-                    responses::survey_id.eq(survey.id),
-                    responses::wave_id.eq(wave.id),
-                    responses::locale.eq(survey.survey.default_locale.as_str()),
-                    responses::attributes.eq(&attributes),
-                    responses::audience.eq(r.audience),
-                    responses::no_problems.eq(no_problems),
-                    responses::submitted_at.eq(stamp),
-                    responses::updated_at.eq(stamp),
-                ))
-                .execute(conn)?;
-            let id = last_inserted_id(conn)?;
-            diesel::insert_into(imported_responses::table)
-                .values((
-                    imported_responses::response_id.eq(id),
-                    imported_responses::survey_id.eq(survey.id),
-                    imported_responses::wave_id.eq(wave.id),
-                    imported_responses::respondent.eq(&r.respondent),
-                    imported_responses::imported_at.eq(stamp),
-                ))
-                .execute(conn)?;
-            report.inserted += 1;
-            id
-        }
-    };
-    for (rank, text) in r.write_ins.iter().enumerate() {
-        diesel::insert_into(mentions::table)
-            .values((
-                mentions::response_id.eq(response_id),
-                mentions::rank.eq(rank as i32 + 1),
-                mentions::text.eq(text),
-                mentions::may_contact.eq(0),
-            ))
-            .execute(conn)?;
-    }
-    report.mentions += r.write_ins.len();
-    store::replace_answers(conn, response_id, &r.items)
-}
-
-/// The id of the row this connection inserted last (this session's, so another
-/// writer's rows never interfere).
-fn last_inserted_id(conn: &mut AnyConnection) -> Result<i64> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::BigInt;
-    Ok(match conn {
-        AnyConnection::Sqlite(c) => {
-            diesel::select(sql::<BigInt>("last_insert_rowid()")).get_result(c)?
-        }
-        AnyConnection::Postgresql(c) => diesel::select(sql::<BigInt>("lastval()")).get_result(c)?,
-    })
 }
 
 #[cfg(test)]
