@@ -244,16 +244,8 @@ fn commands(
     let (url, dropper) = fresh_database(backend, folder);
     let run = |step: &[&str]| run_pds(pds, &url, folder, step);
     let file = file.display().to_string();
-    run(&[
-        "survey",
-        "create",
-        "--template",
-        SURVEY_FOLDER,
-        "--slug",
-        SURVEY,
-    ]);
     let mut steps = Vec::new();
-    let import = run(&["responses", "import", "--survey", SURVEY, &file]);
+    let import = create_and_import(&run, &file);
     steps.push((
         format!("pds responses import ({mentions} mentions)"),
         import,
@@ -311,6 +303,19 @@ fn run_pds(pds: &Path, url: &str, folder: &Path, step: &[&str]) -> Measured {
     measure_child(&mut command, &step.join(" "), &folder.join("stderr.txt"))
 }
 
+/// Creates the survey and imports the file into it; measures the import.
+fn create_and_import(run: &dyn Fn(&[&str]) -> Measured, file: &str) -> Measured {
+    run(&[
+        "survey",
+        "create",
+        "--template",
+        SURVEY_FOLDER,
+        "--slug",
+        SURVEY,
+    ]);
+    run(&["responses", "import", "--survey", SURVEY, file])
+}
+
 /// Runs only `pds responses import` on a fresh database in `folder`.
 fn import_command(
     pds: &Path,
@@ -322,12 +327,14 @@ fn import_command(
     let (url, dropper) = fresh_database(backend, folder);
     let run = |step: &[&str]| run_pds(pds, &url, folder, step);
     let file = file.display().to_string();
-    run(&["survey", "create", "--template", SURVEY_FOLDER, "--slug", SURVEY]);
-    let import = run(&["responses", "import", "--survey", SURVEY, &file]);
+    let import = create_and_import(&run, &file);
     if let Some((server, name)) = dropper {
         drop_postgres_database(&server, &name);
     }
-    vec![(format!("pds responses import ({mentions} mentions)"), import)]
+    vec![(
+        format!("pds responses import ({mentions} mentions)"),
+        import,
+    )]
 }
 
 /// Runs `command` to its end (its standard error into `log`); exits the benchmark

@@ -194,10 +194,16 @@ fn copy_and_insert_store_the_same_rows() {
             let now = [("PDS_NOW", "2026-12-01T09:30:00")];
             let import = ["responses", "import", "--survey", "phone"];
             let out = app.pds_env(&now, &[&import[..], &[file.to_str().unwrap()]].concat());
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(
-                stdout.contains("Imported 5003 new and replaced 0 earlier respondents (6254 mentions)"),
+                stdout.contains(
+                    "Imported 5003 new and replaced 0 earlier respondents (6254 mentions)"
+                ),
                 "{stdout}"
             );
             let export = |what: &str| {
@@ -214,9 +220,19 @@ fn copy_and_insert_store_the_same_rows() {
     assert_eq!(exports[0].0, exports[1].0, "the same responses");
     assert_eq!(exports[0].1, exports[1].1, "the same mentions");
     let mentions = &exports[0].1;
-    assert!(mentions.contains(",1,Parcel 1 late,"), "{}", &mentions[..600]);
-    assert!(mentions.contains(",2,Refund 1 slow,"), "rank 3 renumbered to 2");
-    assert!(mentions.contains("\"Rude, \"\"very\"\" rude\""), "quotes kept");
+    assert!(
+        mentions.contains(",1,Parcel 1 late,"),
+        "{}",
+        &mentions[..600]
+    );
+    assert!(
+        mentions.contains(",2,Refund 1 slow,"),
+        "rank 3 renumbered to 2"
+    );
+    assert!(
+        mentions.contains("\"Rude, \"\"very\"\" rude\""),
+        "quotes kept"
+    );
 }
 
 /// The database refuses a row far into the file (a trigger stands in for a full

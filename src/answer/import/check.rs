@@ -69,7 +69,11 @@ pub(super) struct GoodRow<'r> {
 }
 
 /// The first reading: checks every row; keeps each respondent's shape.
-pub(super) fn check(reader: impl Read, file: &str, max_problems: u32) -> Result<Checked, ImportError> {
+pub(super) fn check(
+    reader: impl Read,
+    file: &str,
+    max_problems: u32,
+) -> Result<Checked, ImportError> {
     let mut rows = Rows::open(reader, file)?;
     let mut respondents = Respondents {
         max_problems,
@@ -199,9 +203,11 @@ impl Respondents {
 
     /// The respondent's number, a new one at their first row.
     fn number(&mut self, wave: u32, respondent: &str, line: u32) -> u32 {
-        if let Some(n) = self.last.get().filter(|&n| {
-            self.seen[n as usize].wave == wave && self.id(n) == respondent
-        }) {
+        if let Some(n) = self
+            .last
+            .get()
+            .filter(|&n| self.seen[n as usize].wave == wave && self.id(n) == respondent)
+        {
             return n;
         }
         if let Some(n) = self.find_in(wave, respondent) {
@@ -222,9 +228,10 @@ impl Respondents {
             let n = n as usize;
             &ids[if n == 0 { 0 } else { ends[n - 1] }..ends[n]]
         };
-        self.numbers.insert_unique(hasher.hash_one((wave, respondent)), n, |&m| {
-            hasher.hash_one((seen[m as usize].wave, id_of(m)))
-        });
+        self.numbers
+            .insert_unique(hasher.hash_one((wave, respondent)), n, |&m| {
+                hasher.hash_one((seen[m as usize].wave, id_of(m)))
+            });
         self.rank_lines
             .extend(std::iter::repeat_n(0, self.max_problems as usize));
         self.last.set(Some(n));
@@ -248,7 +255,11 @@ impl Respondents {
 
     fn who(&self, number: u32) -> String {
         let wave = self.seen[number as usize].wave as usize;
-        format!("respondent {:?} (wave {})", self.id(number), self.waves[wave])
+        format!(
+            "respondent {:?} (wave {})",
+            self.id(number),
+            self.waves[wave]
+        )
     }
 
     fn segment_number(&mut self, segment: &str) -> Result<u32, String> {

@@ -41,7 +41,6 @@ pub const CODED_BY_IMPORT: &str = "import";
 /// The response attribute that the `segment` column fills (`pds results --by segment`).
 pub const SEGMENT_ATTRIBUTE: &str = "segment";
 
-
 /// One problem of an imported respondent; ranks are renumbered 1..m in the order
 /// given, as the form does, so a skipped number leaves no gap.
 #[derive(Debug, Clone, PartialEq, Eq)]

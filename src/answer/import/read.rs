@@ -75,7 +75,10 @@ impl<R: Read> Rows<R> {
             Ok(true) => line_of(self.record.position().map_or(0, |p| p.line())),
             Ok(false) => Ok(None),
             Err(e) => Err(RowError {
-                line: e.position().map_or(0, |p| p.line()).min(u64::from(u32::MAX)) as u32,
+                line: e
+                    .position()
+                    .map_or(0, |p| p.line())
+                    .min(u64::from(u32::MAX)) as u32,
                 fatal: matches!(e.kind(), csv::ErrorKind::Io(_)),
                 message: e.to_string(),
             }),
@@ -114,8 +117,7 @@ impl<R: Read> Rows<R> {
 fn line_of(line: u64) -> Result<Option<u32>, RowError> {
     u32::try_from(line).map(Some).map_err(|_| RowError {
         line: u32::MAX,
-        message: "the file has more than 4,294,967,295 lines; split it into several files"
-            .into(),
+        message: "the file has more than 4,294,967,295 lines; split it into several files".into(),
         fatal: true,
     })
 }

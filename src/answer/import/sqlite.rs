@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::store::{Batch, NewImported, NewMention, NewResponse};
-use crate::db::AnyConnection;
 use crate::db::schema::{imported_responses, mentions, responses};
+use crate::db::AnyConnection;
 
 /// Rows per INSERT statement: the statement is prepared once and run again for
 /// every `ROWS_PER_STATEMENT` rows (7 values a mention: 3,500, within SQLite's
@@ -23,7 +23,11 @@ const CACHE_KIB: u32 = 32_768;
 
 /// Stores one batch: responses, their import rows, then mentions.
 pub(super) fn insert_batch(conn: &mut SqliteConnection, batch: &Batch) -> QueryResult<()> {
-    insert_prepared::<NewResponse, _, ROWS_PER_STATEMENT>(conn, responses::table, &batch.responses)?;
+    insert_prepared::<NewResponse, _, ROWS_PER_STATEMENT>(
+        conn,
+        responses::table,
+        &batch.responses,
+    )?;
     insert_prepared::<NewImported, _, ROWS_PER_STATEMENT>(
         conn,
         imported_responses::table,
@@ -127,8 +131,8 @@ fn end_load(conn: &mut SqliteConnection, set_aside: &[Index], loaded: bool) -> Q
 
 /// Mentions stored so far (ids are never reused, so the highest id bounds it).
 fn existing_mentions(conn: &mut SqliteConnection) -> QueryResult<u64> {
-    let count: Count = diesel::sql_query("SELECT COALESCE(MAX(id), 0) AS rows FROM mentions")
-        .get_result(conn)?;
+    let count: Count =
+        diesel::sql_query("SELECT COALESCE(MAX(id), 0) AS rows FROM mentions").get_result(conn)?;
     Ok(count.rows.max(0) as u64)
 }
 
@@ -140,7 +144,10 @@ fn set_indexes_aside(conn: &mut SqliteConnection) -> QueryResult<Vec<Index>> {
     )
     .load(conn)?;
     for index in &indexes {
-        conn.batch_execute(&format!("DROP INDEX \"{}\"", index.name.replace('"', "\"\"")))?;
+        conn.batch_execute(&format!(
+            "DROP INDEX \"{}\"",
+            index.name.replace('"', "\"\"")
+        ))?;
     }
     Ok(indexes)
 }
