@@ -1,7 +1,7 @@
 //! The first reading of a responses file checks every row and keeps only each
 //! respondent's shape (wave, segment, ranks given and on which lines), in a few
 //! flat vectors and one buffer of respondent ids, so that memory grows by about
-//! 60 bytes a respondent and not with the texts. The second reading hands on the
+//! 80 bytes a respondent and not with the texts. The second reading hands on the
 //! rows of the respondents without errors. Neither touches the database.
 
 use std::cell::Cell;
