@@ -62,6 +62,9 @@ struct Args {
     /// Only the `pds` commands, no baselines (for measuring an older `--pds`).
     #[arg(long)]
     no_baselines: bool,
+    /// Only `pds responses import` and the bare INSERT or COPY baseline.
+    #[arg(long)]
+    import_only: bool,
     /// Internal: the statistics core on FILE, in a child process of its own.
     #[arg(long, hide = true)]
     stats_core: Option<PathBuf>,
@@ -95,7 +98,7 @@ fn main() {
     if let Some(url) = &args.postgres_url {
         backends.push(Backend::Postgres(url.clone()));
     }
-    if !args.no_baselines {
+    if !args.no_baselines && !args.import_only {
         let core: Vec<Measured> = (0..args.runs).map(|_| run_stats_core(&file)).collect();
         println!(
             "baseline, statistics core (parse the file, joint-v1 + bootstrap B = 2000): {}",
@@ -109,7 +112,11 @@ fn main() {
             let folder = dir.join(format!("{}-{run}", backend.name()));
             let _ = std::fs::remove_dir_all(&folder);
             std::fs::create_dir_all(&folder).expect("a run folder");
-            steps.push(commands(&pds, backend, &file, &folder, mentions, run == 0));
+            steps.push(if args.import_only {
+                import_command(&pds, backend, &file, &folder, mentions)
+            } else {
+                commands(&pds, backend, &file, &folder, mentions, run == 0)
+            });
             if args.keep.is_none() || run + 1 < args.runs {
                 let _ = std::fs::remove_dir_all(&folder);
             }
@@ -234,36 +241,11 @@ fn commands(
     mentions: u64,
     code: bool,
 ) -> Vec<(String, Measured)> {
-    let (url, dropper) = match backend {
-        Backend::Sqlite => (
-            format!("sqlite://{}", folder.join("pds.db").display()),
-            None,
-        ),
-        Backend::Postgres(server) => {
-            let (url, name) = create_postgres_database(server);
-            (url, Some((server.clone(), name)))
-        }
-    };
-    let run = |step: &[&str]| {
-        let mut command = Command::new(pds);
-        command
-            .args(step)
-            .current_dir(folder)
-            .env("PDS_DATABASE_URL", &url)
-            .env("PDS_MAIL_DIR", folder.join("mail"));
-        measure_child(&mut command, &step.join(" "), &folder.join("stderr.txt"))
-    };
+    let (url, dropper) = fresh_database(backend, folder);
+    let run = |step: &[&str]| run_pds(pds, &url, folder, step);
     let file = file.display().to_string();
-    run(&[
-        "survey",
-        "create",
-        "--template",
-        SURVEY_FOLDER,
-        "--slug",
-        SURVEY,
-    ]);
     let mut steps = Vec::new();
-    let import = run(&["responses", "import", "--survey", SURVEY, &file]);
+    let import = create_and_import(&run, &file);
     steps.push((
         format!("pds responses import ({mentions} mentions)"),
         import,
@@ -293,6 +275,66 @@ fn commands(
         drop_postgres_database(&server, &name);
     }
     steps
+}
+
+/// A new database for one run: an SQLite file in `folder`, or a database on the
+/// PostgreSQL server (with the server and name to drop it by).
+fn fresh_database(backend: &Backend, folder: &Path) -> (String, Option<(String, String)>) {
+    match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}", folder.join("pds.db").display()),
+            None,
+        ),
+        Backend::Postgres(server) => {
+            let (url, name) = create_postgres_database(server);
+            (url, Some((server.clone(), name)))
+        }
+    }
+}
+
+/// Runs `pds step` on the database at `url`, measured.
+fn run_pds(pds: &Path, url: &str, folder: &Path, step: &[&str]) -> Measured {
+    let mut command = Command::new(pds);
+    command
+        .args(step)
+        .current_dir(folder)
+        .env("PDS_DATABASE_URL", url)
+        .env("PDS_MAIL_DIR", folder.join("mail"));
+    measure_child(&mut command, &step.join(" "), &folder.join("stderr.txt"))
+}
+
+/// Creates the survey and imports the file into it; measures the import.
+fn create_and_import(run: &dyn Fn(&[&str]) -> Measured, file: &str) -> Measured {
+    run(&[
+        "survey",
+        "create",
+        "--template",
+        SURVEY_FOLDER,
+        "--slug",
+        SURVEY,
+    ]);
+    run(&["responses", "import", "--survey", SURVEY, file])
+}
+
+/// Runs only `pds responses import` on a fresh database in `folder`.
+fn import_command(
+    pds: &Path,
+    backend: &Backend,
+    file: &Path,
+    folder: &Path,
+    mentions: u64,
+) -> Vec<(String, Measured)> {
+    let (url, dropper) = fresh_database(backend, folder);
+    let run = |step: &[&str]| run_pds(pds, &url, folder, step);
+    let file = file.display().to_string();
+    let import = create_and_import(&run, &file);
+    if let Some((server, name)) = dropper {
+        drop_postgres_database(&server, &name);
+    }
+    vec![(
+        format!("pds responses import ({mentions} mentions)"),
+        import,
+    )]
 }
 
 /// Runs `command` to its end (its standard error into `log`); exits the benchmark

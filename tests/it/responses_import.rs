@@ -2,6 +2,9 @@
 //! and names every bad row by line; `--skip-invalid` imports the respondents without
 //! errors. Also `pds plan`, the other command that works without a study.
 
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
 use crate::common::{args, Backend, TestApp};
 
 const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
@@ -157,3 +160,134 @@ fn a_large_file_is_imported_whole_and_again_replaces(backend: Backend) {
 }
 
 on_both_backends!(a_large_file_is_imported_whole_and_again_replaces);
+
+/// A file whose respondents fill several batches, with the shapes an import must
+/// keep: ranks with a gap (renumbered 1..m), rows of one respondent far apart, no
+/// problems, segments, mentions with and without an area.
+fn varied_file(respondents: usize) -> String {
+    let mut csv = String::from("respondent,wave,segment,rank,problem,area\n");
+    for r in 0..respondents {
+        match r % 4 {
+            0 => csv.push_str(&format!("v{r},2026-H1,lost,,,\n")),
+            1 => csv.push_str(&format!(
+                "v{r},2026-H1,current,3,Refund {r} slow,Billing\nv{r},2026-H1,current,1,Parcel {r} late,\n"
+            )),
+            _ => csv.push_str(&format!("v{r},2026-H1,new,1,\"Rude, \"\"very\"\" rude\",Staff\n")),
+        }
+    }
+    for r in (0..respondents).filter(|r| r % 4 == 2) {
+        csv.push_str(&format!("v{r},2026-H1,new,2,Login {r} fails,Website\n"));
+    }
+    csv
+}
+
+/// PostgreSQL stores an import by COPY and SQLite by INSERT: the same file gives
+/// the same responses and mentions on both, as their exports show.
+#[test]
+fn copy_and_insert_store_the_same_rows() {
+    let exports: Vec<(String, String)> = [Backend::Sqlite, Backend::Postgres]
+        .into_iter()
+        .map(|backend| {
+            let app = TestApp::spawn(backend);
+            app.create_survey(TEMPLATE, "phone");
+            let file = app.write_file("phone.csv", &varied_file(5_003));
+            let now = [("PDS_NOW", "2026-12-01T09:30:00")];
+            let import = ["responses", "import", "--survey", "phone"];
+            let out = app.pds_env(&now, &[&import[..], &[file.to_str().unwrap()]].concat());
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                stdout.contains(
+                    "Imported 5003 new and replaced 0 earlier respondents (6254 mentions)"
+                ),
+                "{stdout}"
+            );
+            let export = |what: &str| {
+                let path = app.dir.path().join(format!("{what}.csv"));
+                app.pds_ok(&args(&format!(
+                    "export --survey phone --what {what} -o {}",
+                    path.display()
+                )));
+                std::fs::read_to_string(path).unwrap()
+            };
+            (export("responses"), export("mentions"))
+        })
+        .collect();
+    assert_eq!(exports[0].0, exports[1].0, "the same responses");
+    assert_eq!(exports[0].1, exports[1].1, "the same mentions");
+    let mentions = &exports[0].1;
+    assert!(
+        mentions.contains(",1,Parcel 1 late,"),
+        "{}",
+        &mentions[..600]
+    );
+    assert!(
+        mentions.contains(",2,Refund 1 slow,"),
+        "rank 3 renumbered to 2"
+    );
+    assert!(
+        mentions.contains("\"Rude, \"\"very\"\" rude\""),
+        "quotes kept"
+    );
+}
+
+/// The database refuses a row far into the file (a trigger stands in for a full
+/// disk or a lost connection): nothing of the file stays, on SQLite the indexes
+/// set aside for the load are back, and the same file imports once the cause is gone.
+fn a_failure_while_storing_leaves_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    app.create_survey(TEMPLATE, "phone");
+    let mut csv = varied_file(6_000);
+    csv.push_str("last,2026-H1,new,1,refused by the database,\n");
+    let file = app.write_file("phone.csv", &csv);
+    let path = file.to_str().unwrap();
+    let refuse = match backend {
+        Backend::Sqlite => {
+            "CREATE TRIGGER refuse BEFORE INSERT ON mentions \
+             WHEN NEW.text = 'refused by the database' \
+             BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END;"
+        }
+        Backend::Postgres => {
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN \
+             IF NEW.text = 'refused by the database' THEN \
+             RAISE EXCEPTION 'refused by a test trigger'; END IF; RETURN NEW; END $$ \
+             LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse BEFORE INSERT ON mentions \
+             FOR EACH ROW EXECUTE FUNCTION refuse();"
+        }
+    };
+    app.db.conn().unwrap().batch_execute(refuse).unwrap();
+    let out = app.pds(&["responses", "import", "--survey", "phone", path]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refused by a test trigger"), "{stderr}");
+    let r: serde_json::Value =
+        serde_json::from_str(&app.pds_ok(&["results", "--survey", "phone", "--format", "json"]))
+            .unwrap();
+    assert_eq!(r["n"], 0, "nothing was stored: {r}");
+    if backend == Backend::Sqlite {
+        let indexes: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN \
+             ('mentions_response', 'mentions_area', 'responses_survey_wave'))",
+        ))
+        .get_result(&mut *app.db.conn().unwrap())
+        .unwrap();
+        assert_eq!(indexes, 3, "the indexes are back");
+    }
+    let drop = match backend {
+        Backend::Sqlite => "DROP TRIGGER refuse",
+        Backend::Postgres => "DROP TRIGGER refuse ON mentions",
+    };
+    app.db.conn().unwrap().batch_execute(drop).unwrap();
+    let out = app.pds_ok(&["responses", "import", "--survey", "phone", path]);
+    assert!(
+        out.contains("Imported 6001 new and replaced 0 earlier respondents (7501 mentions)"),
+        "{out}"
+    );
+}
+
+on_both_backends!(a_failure_while_storing_leaves_nothing);

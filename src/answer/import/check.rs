@@ -1,0 +1,374 @@
+//! The first reading of a responses file checks every row and keeps only each
+//! respondent's shape (wave, segment, ranks given and on which lines), in a few
+//! flat vectors and one buffer of respondent ids, so that memory grows by about
+//! 80 bytes a respondent and not with the texts. The second reading hands on the
+//! rows of the respondents without errors. Neither touches the database.
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
+use std::io::Read;
+
+use super::read::{Fields, Rows};
+use crate::coding;
+use crate::invite::ImportError;
+use crate::survey::WaveLabel;
+
+/// One respondent as the first reading leaves it: no texts, only what the checks of
+/// later rows need.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Seen {
+    pub wave: u32,
+    first_line: u32,
+    /// 0: no "no problems" row.
+    no_problems_line: u32,
+    /// 0: no segment; else the segment's index + 1.
+    pub segment: u32,
+    /// Bit `r` set: rank `r` is given (ranks are at most `MAX_PROBLEMS_LIMIT`).
+    pub ranks: u16,
+    pub bad: bool,
+}
+
+/// Every respondent of a file, numbered in order of their first row.
+#[derive(Default)]
+pub(super) struct Respondents {
+    max_problems: u32,
+    pub waves: Vec<WaveLabel>,
+    /// Each wave as written in the file.
+    wave_texts: Vec<String>,
+    /// Every respondent id, one after the other: respondent `n`'s ends at `ends[n]`.
+    ids: String,
+    ends: Vec<usize>,
+    /// Respondent numbers by (wave, id).
+    numbers: hashbrown::HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
+    /// The respondent of the row before: their next row needs no look-up.
+    last: Cell<Option<u32>>,
+    pub seen: Vec<Seen>,
+    /// `max_problems` lines per respondent: the line of each rank given (0: none).
+    rank_lines: Vec<u32>,
+    pub segments: Vec<String>,
+    segment_of: HashMap<String, u32>,
+    /// Area labels already found to have letters or digits.
+    areas_seen: HashSet<String>,
+}
+
+/// What the first reading found.
+pub(super) struct Checked {
+    pub respondents: Respondents,
+    pub errors: Vec<String>,
+    /// Respondents with a bad row.
+    pub bad: usize,
+}
+
+/// A row of a respondent without errors, as the second reading hands it on.
+pub(super) struct GoodRow<'r> {
+    pub number: u32,
+    /// `(rank renumbered 1..m, text, area)`; `None` for a "no problems" row.
+    pub problem: Option<(u32, &'r str, Option<&'r str>)>,
+}
+
+/// The first reading: checks every row; keeps each respondent's shape.
+pub(super) fn check(
+    reader: impl Read,
+    file: &str,
+    max_problems: u32,
+) -> Result<Checked, ImportError> {
+    let mut rows = Rows::open(reader, file)?;
+    let mut respondents = Respondents {
+        max_problems,
+        ..Respondents::default()
+    };
+    let mut errors: Vec<String> = Vec::new();
+    loop {
+        let line = match rows.next() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                errors.push(format!("line {}: {}", e.line, e.message));
+                if e.fatal {
+                    break;
+                }
+                continue;
+            }
+        };
+        if let Err(reason) = rows
+            .fields()
+            .and_then(|fields| respondents.add_row(line, &fields))
+        {
+            errors.push(format!("line {line}: {reason}"));
+        }
+    }
+    let bad = respondents.seen.iter().filter(|s| s.bad).count();
+    Ok(Checked {
+        respondents,
+        errors,
+        bad,
+    })
+}
+
+/// The second reading: hands on every row of the respondents without errors, with
+/// ranks renumbered 1..m in the order of the ranks given.
+pub(super) fn for_each_good_row<E: From<ImportError>>(
+    reader: impl Read,
+    file: &str,
+    respondents: &Respondents,
+    mut f: impl FnMut(GoodRow, u64) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut rows = Rows::open(reader, file)?;
+    loop {
+        match rows.next() {
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(()),
+            // Reported by the first reading; such a row belongs to no respondent.
+            Err(e) if !e.fatal => continue,
+            Err(e) => {
+                return Err(ImportError::Header {
+                    file: file.to_string(),
+                    reason: format!("reading it again: {}", e.message),
+                }
+                .into())
+            }
+        }
+        let Ok(fields) = rows.fields() else {
+            continue;
+        };
+        let Some(number) = respondents.find(fields.wave, fields.respondent) else {
+            continue;
+        };
+        let seen = respondents.seen[number as usize];
+        if seen.bad {
+            continue;
+        }
+        let problem = fields.rank.parse::<u32>().ok().map(|rank| {
+            let renumbered = (seen.ranks & ((1u16 << rank) - 1)).count_ones() + 1;
+            let area = (!fields.area.is_empty()).then_some(fields.area);
+            (renumbered, fields.problem, area)
+        });
+        f(GoodRow { number, problem }, rows.byte())?;
+    }
+}
+
+impl Respondents {
+    /// Respondent `n`'s id as written in the file.
+    pub fn id(&self, n: u32) -> &str {
+        let n = n as usize;
+        let start = if n == 0 { 0 } else { self.ends[n - 1] };
+        &self.ids[start..self.ends[n]]
+    }
+
+    pub fn segment(&self, seen: &Seen) -> Option<&str> {
+        (seen.segment > 0).then(|| self.segments[seen.segment as usize - 1].as_str())
+    }
+
+    /// The number of the respondent with this id in this wave (as written), if any.
+    pub fn find(&self, wave: &str, respondent: &str) -> Option<u32> {
+        if let Some(n) = self.last.get() {
+            let seen = &self.seen[n as usize];
+            if self.id(n) == respondent && self.wave_texts[seen.wave as usize] == wave {
+                return Some(n);
+            }
+        }
+        let w = self.wave_texts.iter().position(|t| t == wave)? as u32;
+        let found = self.find_in(w, respondent);
+        if found.is_some() {
+            self.last.set(found);
+        }
+        found
+    }
+
+    fn find_in(&self, wave: u32, respondent: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one((wave, respondent));
+        self.numbers
+            .find(hash, |&n| {
+                self.seen[n as usize].wave == wave && self.id(n) == respondent
+            })
+            .copied()
+    }
+
+    /// The number of the respondent with this id in the wave `waves[wave]`, if any.
+    pub fn find_in_wave(&self, wave: usize, respondent: &str) -> Option<u32> {
+        self.find_in(wave as u32, respondent)
+    }
+
+    fn wave_number(&mut self, text: &str) -> Result<u32, String> {
+        if let Some(w) = self.wave_texts.iter().position(|t| t == text) {
+            return Ok(w as u32);
+        }
+        let label: WaveLabel = text.parse().map_err(|e| format!("{e}"))?;
+        self.waves.push(label);
+        self.wave_texts.push(text.to_string());
+        Ok(self.waves.len() as u32 - 1)
+    }
+
+    /// The respondent's number, a new one at their first row.
+    fn number(&mut self, wave: u32, respondent: &str, line: u32) -> u32 {
+        if let Some(n) = self
+            .last
+            .get()
+            .filter(|&n| self.seen[n as usize].wave == wave && self.id(n) == respondent)
+        {
+            return n;
+        }
+        if let Some(n) = self.find_in(wave, respondent) {
+            self.last.set(Some(n));
+            return n;
+        }
+        let n = self.seen.len() as u32;
+        self.ids.push_str(respondent);
+        self.ends.push(self.ids.len());
+        self.seen.push(Seen {
+            wave,
+            first_line: line,
+            ..Seen::default()
+        });
+        let hasher = &self.hasher;
+        let (ids, ends, seen) = (&self.ids, &self.ends, &self.seen);
+        let id_of = |n: u32| {
+            let n = n as usize;
+            &ids[if n == 0 { 0 } else { ends[n - 1] }..ends[n]]
+        };
+        self.numbers
+            .insert_unique(hasher.hash_one((wave, respondent)), n, |&m| {
+                hasher.hash_one((seen[m as usize].wave, id_of(m)))
+            });
+        self.rank_lines
+            .extend(std::iter::repeat_n(0, self.max_problems as usize));
+        self.last.set(Some(n));
+        n
+    }
+
+    /// Checks one row and adds it to its respondent, or says what is wrong with it
+    /// (and marks the respondent bad, if the row names one).
+    fn add_row(&mut self, line: u32, fields: &Fields) -> Result<(), String> {
+        super::check_field("respondent", fields.respondent, true)?;
+        let wave = self.wave_number(fields.wave)?;
+        let number = self.number(wave, fields.respondent, line);
+        self.check_row(number, line, fields).inspect_err(|_| {
+            self.seen[number as usize].bad = true;
+        })
+    }
+
+    fn rank_line(&self, number: u32, rank: u32) -> u32 {
+        self.rank_lines[number as usize * self.max_problems as usize + rank as usize - 1]
+    }
+
+    fn who(&self, number: u32) -> String {
+        let wave = self.seen[number as usize].wave as usize;
+        format!(
+            "respondent {:?} (wave {})",
+            self.id(number),
+            self.waves[wave]
+        )
+    }
+
+    fn segment_number(&mut self, segment: &str) -> Result<u32, String> {
+        super::check_field("segment", segment, false)?;
+        if segment.is_empty() {
+            return Ok(0);
+        }
+        if let Some(&index) = self.segment_of.get(segment) {
+            return Ok(index + 1);
+        }
+        let index = self.segments.len() as u32;
+        self.segment_of.insert(segment.to_string(), index);
+        self.segments.push(segment.to_string());
+        Ok(index + 1)
+    }
+
+    /// Adds one row to respondent `number`, or says what is wrong with it.
+    fn check_row(&mut self, number: u32, line: u32, row: &Fields) -> Result<(), String> {
+        let segment = self.segment_number(row.segment)?;
+        let seen = self.seen[number as usize];
+        if line == seen.first_line {
+            self.seen[number as usize].segment = segment;
+        } else if segment != seen.segment {
+            return Err(format!(
+                "{} is in segment {:?} here but {:?} on line {}",
+                self.who(number),
+                row.segment,
+                self.segment(&seen).unwrap_or_default(),
+                seen.first_line
+            ));
+        }
+        super::check_field("area", row.area, false)?;
+        if row.rank.is_empty() && row.problem.is_empty() {
+            return self.no_problems_row(number, line, row.area);
+        }
+        if row.problem.is_empty() {
+            return Err(format!(
+                "rank {:?} has no problem text (leave both empty for a respondent with no problems)",
+                row.rank
+            ));
+        }
+        if row.rank.is_empty() {
+            return Err("the problem has no rank (1 = most important)".into());
+        }
+        self.problem_row(number, line, row)
+    }
+
+    fn no_problems_row(&mut self, number: u32, line: u32, area: &str) -> Result<(), String> {
+        let seen = self.seen[number as usize];
+        if !area.is_empty() {
+            return Err(format!(
+                "area {area:?} is given without a problem (a row with empty rank and problem means \"no problems\")"
+            ));
+        }
+        if seen.no_problems_line > 0 {
+            return Err(format!(
+                "{} already has a \"no problems\" row on line {}",
+                self.who(number),
+                seen.no_problems_line
+            ));
+        }
+        if seen.ranks != 0 {
+            let first = (1..=self.max_problems)
+                .map(|r| self.rank_line(number, r))
+                .filter(|&l| l > 0)
+                .min()
+                .unwrap_or_default();
+            return Err(format!(
+                "{} has problems (line {first}) and also this \"no problems\" row (empty rank and problem)",
+                self.who(number)
+            ));
+        }
+        self.seen[number as usize].no_problems_line = line;
+        Ok(())
+    }
+
+    fn problem_row(&mut self, number: u32, line: u32, row: &Fields) -> Result<(), String> {
+        let max_problems = self.max_problems;
+        let seen = self.seen[number as usize];
+        let rank = super::ranked_problem(row.rank, row.problem, max_problems, "")?;
+        if !row.area.is_empty() && !self.areas_seen.contains(row.area) {
+            if coding::group_key(row.area).is_empty() {
+                return Err(format!("area {:?} has no letters or digits", row.area));
+            }
+            self.areas_seen.insert(row.area.to_string());
+        }
+        if seen.no_problems_line > 0 {
+            return Err(format!(
+                "{} has a \"no problems\" row on line {} and also this problem",
+                self.who(number),
+                seen.no_problems_line
+            ));
+        }
+        if seen.ranks & (1 << rank) != 0 {
+            return Err(format!(
+                "{} already has rank {rank} on line {}",
+                self.who(number),
+                self.rank_line(number, rank)
+            ));
+        }
+        if seen.ranks.count_ones() >= max_problems {
+            return Err(format!(
+                "{} lists more than {max_problems} problems, the most this survey asks for",
+                self.who(number)
+            ));
+        }
+        self.seen[number as usize].ranks |= 1 << rank;
+        let at = number as usize * max_problems as usize + rank as usize - 1;
+        self.rank_lines[at] = line;
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! Reading a responses file: its header, then its rows as trimmed text fields,
+//! one reused record and no string per field. Checks nothing but the CSV and
+//! its encoding; what a field must hold is the business of `check`.
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+
+use crate::invite::ImportError;
+
+const REQUIRED: [&str; 5] = ["respondent", "wave", "segment", "rank", "problem"];
+const OPTIONAL: [&str; 1] = ["area"];
+
+/// Where each column is.
+struct Columns {
+    respondent: usize,
+    wave: usize,
+    segment: usize,
+    rank: usize,
+    problem: usize,
+    area: Option<usize>,
+}
+
+/// One row's fields, trimmed (the area empty when the file has no such column).
+pub(super) struct Fields<'r> {
+    pub respondent: &'r str,
+    pub wave: &'r str,
+    pub segment: &'r str,
+    pub rank: &'r str,
+    pub problem: &'r str,
+    pub area: &'r str,
+}
+
+/// What went wrong with a row that is not even CSV (or not UTF-8): the line and why.
+pub(super) struct RowError {
+    pub line: u32,
+    pub message: String,
+    /// The file could not be read further.
+    pub fatal: bool,
+}
+
+/// The rows of a responses file, read one at a time into one record.
+pub(super) struct Rows<R> {
+    csv: csv::Reader<R>,
+    record: csv::ByteRecord,
+    columns: Columns,
+}
+
+impl<R: Read> Rows<R> {
+    /// Reads the header; says what to fix if the columns are not those of the format.
+    pub(super) fn open(reader: R, file: &str) -> Result<Self, ImportError> {
+        let mut csv = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(reader);
+        let header_error = |reason: String| ImportError::Header {
+            file: file.to_string(),
+            reason,
+        };
+        let headers: Vec<String> = csv
+            .headers()
+            .map_err(|e| header_error(e.to_string()))?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
+            .collect();
+        let columns = columns(&headers).map_err(header_error)?;
+        Ok(Rows {
+            csv,
+            record: csv::ByteRecord::new(),
+            columns,
+        })
+    }
+
+    /// Moves to the next row and gives its line, `None` at the end of the file.
+    pub(super) fn next(&mut self) -> Result<Option<u32>, RowError> {
+        match self.csv.read_byte_record(&mut self.record) {
+            Ok(true) => line_of(self.record.position().map_or(0, |p| p.line())),
+            Ok(false) => Ok(None),
+            Err(e) => Err(RowError {
+                line: e
+                    .position()
+                    .map_or(0, |p| p.line())
+                    .min(u64::from(u32::MAX)) as u32,
+                fatal: matches!(e.kind(), csv::ErrorKind::Io(_)),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// The current row's fields, or which one is not UTF-8.
+    pub(super) fn fields(&self) -> Result<Fields<'_>, String> {
+        let field = |i: usize| -> Result<&str, String> {
+            let bytes = self.record.get(i).unwrap_or_default();
+            std::str::from_utf8(bytes)
+                .map(str::trim)
+                .map_err(|_| format!("field {} is not UTF-8 text; save the file as UTF-8", i + 1))
+        };
+        let c = &self.columns;
+        Ok(Fields {
+            respondent: field(c.respondent)?,
+            wave: field(c.wave)?,
+            segment: field(c.segment)?,
+            rank: field(c.rank)?,
+            problem: field(c.problem)?,
+            area: match c.area {
+                Some(i) => field(i)?,
+                None => "",
+            },
+        })
+    }
+
+    /// How far into the file the reading is, in bytes.
+    pub(super) fn byte(&self) -> u64 {
+        self.csv.position().byte()
+    }
+}
+
+/// Lines are kept as 32-bit numbers (a file of more lines would be over 40 GB).
+fn line_of(line: u64) -> Result<Option<u32>, RowError> {
+    u32::try_from(line).map(Some).map_err(|_| RowError {
+        line: u32::MAX,
+        message: "the file has more than 4,294,967,295 lines; split it into several files".into(),
+        fatal: true,
+    })
+}
+
+fn columns(headers: &[String]) -> Result<Columns, String> {
+    let mut column: HashMap<&str, usize> = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        let Some(name) = REQUIRED.iter().chain(&OPTIONAL).find(|c| **c == h) else {
+            return Err(format!(
+                "unknown column {h:?}; the columns are respondent,wave,segment,rank,problem and optionally area"
+            ));
+        };
+        if column.insert(name, i).is_some() {
+            return Err(format!("column {h:?} appears twice"));
+        }
+    }
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .filter(|c| !column.contains_key(*c))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "missing column(s) {}; the first line must name the columns respondent,wave,segment,rank,problem (and optionally area)",
+            missing.join(",")
+        ));
+    }
+    Ok(Columns {
+        respondent: column["respondent"],
+        wave: column["wave"],
+        segment: column["segment"],
+        rank: column["rank"],
+        problem: column["problem"],
+        area: column.get("area").copied(),
+    })
+}
+
+/// Back to the start of the file, for the second reading.
+pub(super) fn rewind(reader: &mut impl Seek, file: &str) -> Result<(), ImportError> {
+    reader
+        .seek(SeekFrom::Start(0))
+        .map(|_| ())
+        .map_err(|e| ImportError::Header {
+            file: file.to_string(),
+            reason: format!("cannot read it a second time: {e}"),
+        })
+}

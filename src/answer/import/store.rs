@@ -1,0 +1,434 @@
+//! Storing the second reading's rows: response ids chosen beforehand, earlier
+//! answers of the same respondents replaced first, rows gathered into batches
+//! (their texts in one buffer until the batch is built), then handed to the backend's bulk path
+//! (`sqlite.rs`: prepared multi-row INSERTs; `postgres.rs`: COPY). Runs inside the
+//! import's one transaction; decides nothing about the file's validity.
+
+use std::collections::{BTreeMap, HashMap};
+
+use diesel::prelude::*;
+use diesel::serialize::{IsNull, Output, ToSql};
+use diesel::sql_types::Timestamp;
+
+use super::check::Respondents;
+use super::{ResponsesReport, CODED_BY_IMPORT, SEGMENT_ATTRIBUTE};
+use crate::coding;
+use crate::db::schema::{areas, imported_responses, mentions, responses};
+use crate::db::{now, AnyConnection};
+use crate::error::Result;
+use crate::survey::{store as survey_store, StoredSurvey};
+
+/// Rows gathered before they are stored: 2,000 mentions keep a batch of texts to a
+/// few hundred KiB.
+pub(super) const BATCH: usize = 2_000;
+
+/// The import's one time stamp, formatted once: diesel would format a
+/// `NaiveDateTime` again for every row and column that holds it on SQLite (7% of
+/// an import of a million respondents).
+#[derive(Debug, Clone, diesel::expression::AsExpression)]
+#[diesel(sql_type = Timestamp)]
+pub(super) struct Stamp {
+    at: chrono::NaiveDateTime,
+    /// As diesel writes a timestamp on SQLite; shared by every row.
+    text: std::sync::Arc<str>,
+}
+
+impl Stamp {
+    fn now() -> Self {
+        let at = now();
+        Stamp {
+            at,
+            text: at.format("%F %T%.f").to_string().into(),
+        }
+    }
+}
+
+impl ToSql<Timestamp, diesel::sqlite::Sqlite> for Stamp {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut Output<'b, '_, diesel::sqlite::Sqlite>,
+    ) -> diesel::serialize::Result {
+        out.set_value(&*self.text);
+        Ok(IsNull::No)
+    }
+}
+
+impl ToSql<Timestamp, diesel::pg::Pg> for Stamp {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, diesel::pg::Pg>) -> diesel::serialize::Result {
+        ToSql::<Timestamp, diesel::pg::Pg>::to_sql(&self.at, out)
+    }
+}
+
+// The rows own their texts: diesel caches a multi-row INSERT by the type of its
+// rows, which must therefore not borrow.
+
+/// A response row of an imported respondent, with its id chosen beforehand (see
+/// [`ResponseIds`]) so that its mentions can be stored in the same batch.
+#[derive(Insertable)]
+#[diesel(table_name = responses, treat_none_as_default_value = false)]
+pub(super) struct NewResponse {
+    pub id: i64,
+    pub survey_id: i64,
+    pub wave_id: i64,
+    pub locale: String,
+    pub attributes: String,
+    pub no_problems: i32,
+    pub submitted_at: Stamp,
+    pub updated_at: Stamp,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = imported_responses, treat_none_as_default_value = false)]
+pub(super) struct NewImported {
+    pub response_id: i64,
+    pub survey_id: i64,
+    pub wave_id: i64,
+    pub respondent: String,
+    pub imported_at: Stamp,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = mentions, treat_none_as_default_value = false)]
+pub(super) struct NewMention {
+    pub response_id: i64,
+    pub rank: i32,
+    pub text: String,
+    pub may_contact: i32,
+    pub area_id: Option<i64>,
+    pub coded_by: Option<&'static str>,
+    pub coded_at: Option<Stamp>,
+}
+
+/// One batch's rows, as the backend stores them.
+pub(super) struct Batch {
+    pub responses: Vec<NewResponse>,
+    pub imported: Vec<NewImported>,
+    pub mentions: Vec<NewMention>,
+}
+
+/// A mention waiting for its batch; its text is in [`Writer::texts`].
+struct Pending {
+    response_id: i64,
+    rank: u32,
+    text_end: usize,
+    area_id: Option<i64>,
+}
+
+/// Ids for new responses, taken before their rows are written. SQLite: the write
+/// transaction holds the only write lock, so the ids after the highest ever used are
+/// ours. PostgreSQL: ids are drawn from the table's sequence, a block at a time, so
+/// that concurrent writers never get the same.
+#[derive(Default)]
+struct ResponseIds {
+    next: Vec<i64>,
+    /// SQLite: the last id handed out (ids handed out are not all written yet).
+    last: Option<i64>,
+}
+
+impl ResponseIds {
+    fn take(&mut self, conn: &mut AnyConnection) -> Result<i64> {
+        if let Some(id) = self.next.pop() {
+            return Ok(id);
+        }
+        use diesel::dsl::sql;
+        use diesel::sql_types::BigInt;
+        self.next = match conn {
+            AnyConnection::Sqlite(c) => {
+                let highest: i64 = match self.last {
+                    Some(last) => last,
+                    None => diesel::select(sql::<BigInt>(
+                        "MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'responses'), 0), \
+                         COALESCE((SELECT MAX(id) FROM responses), 0))",
+                    ))
+                    .get_result(c)?,
+                };
+                self.last = Some(highest + BATCH as i64);
+                (highest + 1..=highest + BATCH as i64).rev().collect()
+            }
+            AnyConnection::Postgresql(c) => {
+                let mut ids: Vec<i64> = diesel::select(sql::<BigInt>(&format!(
+                    "nextval(pg_get_serial_sequence('responses', 'id')) FROM generate_series(1, {BATCH})"
+                )))
+                .load(c)?;
+                ids.reverse();
+                ids
+            }
+        };
+        self.next
+            .pop()
+            .ok_or_else(|| diesel::result::Error::NotFound.into())
+    }
+}
+
+/// The second reading's rows, gathered into batches and stored.
+pub(super) struct Writer<'a> {
+    survey: &'a StoredSurvey,
+    respondents: &'a Respondents,
+    stamp: Stamp,
+    wave_ids: Vec<i64>,
+    /// The `attributes` JSON of each segment (index 0: no segment).
+    attributes: Vec<String>,
+    /// Per respondent: their response id once known (0: not yet).
+    response_of: Vec<i64>,
+    /// Per respondent: whether a row of theirs was handed on yet.
+    started: Vec<bool>,
+    ids: ResponseIds,
+    area_ids: HashMap<String, i64>,
+    new_responses: Vec<u32>,
+    /// The texts of the batch's mentions, one after the other.
+    texts: String,
+    mentions: Vec<Pending>,
+    /// Respondents begun since the progress bar last moved.
+    begun: u64,
+    pub report: ResponsesReport,
+}
+
+impl<'a> Writer<'a> {
+    pub(super) fn new(
+        conn: &mut AnyConnection,
+        survey: &'a StoredSurvey,
+        respondents: &'a Respondents,
+    ) -> Result<Self> {
+        let mut wave_ids = Vec::new();
+        for wave in &respondents.waves {
+            wave_ids.push(survey_store::ensure_wave(conn, survey.id, wave)?.id);
+        }
+        let attributes = std::iter::once(None)
+            .chain(respondents.segments.iter().map(Some))
+            .map(|segment| {
+                let map: BTreeMap<&str, &str> = segment
+                    .iter()
+                    .map(|s| (SEGMENT_ATTRIBUTE, s.as_str()))
+                    .collect();
+                serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
+            })
+            .collect();
+        Ok(Writer {
+            survey,
+            respondents,
+            stamp: Stamp::now(),
+            wave_ids,
+            attributes,
+            response_of: vec![0; respondents.seen.len()],
+            started: vec![false; respondents.seen.len()],
+            ids: ResponseIds::default(),
+            area_ids: HashMap::new(),
+            new_responses: Vec::new(),
+            texts: String::new(),
+            mentions: Vec::with_capacity(BATCH),
+            begun: 0,
+            report: ResponsesReport::default(),
+        })
+    }
+
+    /// Replaces the answers of the file's respondents imported before: their
+    /// response rows take the file's segment and shape, their old mentions go.
+    /// Done before any new row is stored, so that a bulk load may set indexes
+    /// aside after it. Returns how many there were.
+    pub(super) fn replace_earlier(&mut self, conn: &mut AnyConnection) -> Result<usize> {
+        let earlier = self.find_earlier(conn)?;
+        let r = self.respondents;
+        for chunk in earlier.chunks(500) {
+            for &(n, id) in chunk {
+                let seen = &r.seen[n as usize];
+                diesel::update(responses::table.find(id))
+                    .set((
+                        responses::attributes.eq(&self.attributes[seen.segment as usize]),
+                        responses::no_problems.eq(i32::from(seen.ranks == 0)),
+                        responses::updated_at.eq(self.stamp.at),
+                    ))
+                    .execute(conn)?;
+                self.response_of[n as usize] = id;
+            }
+            let ids: Vec<i64> = chunk.iter().map(|&(_, id)| id).collect();
+            diesel::delete(mentions::table.filter(mentions::response_id.eq_any(ids)))
+                .execute(conn)?;
+        }
+        self.report.replaced = earlier.len();
+        Ok(earlier.len())
+    }
+
+    /// The respondents of the file imported before, without errors: (number, response id).
+    fn find_earlier(&self, conn: &mut AnyConnection) -> Result<Vec<(u32, i64)>> {
+        let mut earlier = Vec::new();
+        let mut last = 0;
+        loop {
+            let page: Vec<(i64, i64, String, i64)> = imported_responses::table
+                .filter(imported_responses::survey_id.eq(self.survey.id))
+                .filter(imported_responses::id.gt(last))
+                .order(imported_responses::id)
+                .select((
+                    imported_responses::id,
+                    imported_responses::wave_id,
+                    imported_responses::respondent,
+                    imported_responses::response_id,
+                ))
+                .limit(10_000)
+                .load(conn)?;
+            let Some(end) = page.last().map(|p| p.0) else {
+                return Ok(earlier);
+            };
+            last = end;
+            for (_, wave_id, respondent, response_id) in page {
+                let Some(wave) = self.wave_ids.iter().position(|&w| w == wave_id) else {
+                    continue;
+                };
+                let found = self.respondents.find_in_wave(wave, &respondent);
+                if let Some(n) = found.filter(|&n| !self.respondents.seen[n as usize].bad) {
+                    earlier.push((n, response_id));
+                }
+            }
+        }
+    }
+
+    /// Takes one row; stores a batch when it is full.
+    pub(super) fn row(
+        &mut self,
+        conn: &mut AnyConnection,
+        row: super::check::GoodRow,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<()> {
+        let n = row.number as usize;
+        if !self.started[n] {
+            self.started[n] = true;
+            self.begun += 1;
+            if self.response_of[n] == 0 {
+                self.response_of[n] = self.ids.take(conn)?;
+                self.new_responses.push(row.number);
+            }
+        }
+        if let Some((rank, text, area)) = row.problem {
+            let area_id = match area {
+                Some(label) => Some(area_id(conn, self.survey.id, label, &mut self.area_ids)?),
+                None => None,
+            };
+            self.texts.push_str(text);
+            self.mentions.push(Pending {
+                response_id: self.response_of[n],
+                rank,
+                text_end: self.texts.len(),
+                area_id,
+            });
+        }
+        if self.mentions.len() >= BATCH || self.new_responses.len() >= BATCH {
+            self.flush(conn, bar)?;
+        }
+        Ok(())
+    }
+
+    /// Stores what is gathered: new responses and their import rows, then mentions.
+    pub(super) fn flush(
+        &mut self,
+        conn: &mut AnyConnection,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<()> {
+        let batch = self.batch();
+        match conn {
+            AnyConnection::Sqlite(c) => super::sqlite::insert_batch(c, &batch)?,
+            AnyConnection::Postgresql(c) => super::postgres::copy_batch(c, &batch)?,
+        }
+        drop(batch);
+        self.report.inserted += self.new_responses.len();
+        self.report.mentions += self.mentions.len();
+        self.new_responses.clear();
+        self.mentions.clear();
+        self.texts.clear();
+        bar.inc(std::mem::take(&mut self.begun));
+        Ok(())
+    }
+
+    /// The gathered rows as the backend stores them.
+    fn batch(&self) -> Batch {
+        let r = self.respondents;
+        let locale = self.survey.survey.default_locale.as_str();
+        let stamp = &self.stamp;
+        let responses = self
+            .new_responses
+            .iter()
+            .map(|&n| {
+                let seen = &r.seen[n as usize];
+                NewResponse {
+                    id: self.response_of[n as usize],
+                    survey_id: self.survey.id,
+                    wave_id: self.wave_ids[seen.wave as usize],
+                    locale: locale.to_string(),
+                    attributes: self.attributes[seen.segment as usize].clone(),
+                    no_problems: i32::from(seen.ranks == 0),
+                    submitted_at: stamp.clone(),
+                    updated_at: stamp.clone(),
+                }
+            })
+            .collect();
+        let imported = self
+            .new_responses
+            .iter()
+            .map(|&n| NewImported {
+                response_id: self.response_of[n as usize],
+                survey_id: self.survey.id,
+                wave_id: self.wave_ids[r.seen[n as usize].wave as usize],
+                respondent: r.id(n).to_string(),
+                imported_at: stamp.clone(),
+            })
+            .collect();
+        let mut start = 0;
+        let mentions = self
+            .mentions
+            .iter()
+            .map(|m| {
+                let text = &self.texts[start..m.text_end];
+                start = m.text_end;
+                NewMention {
+                    response_id: m.response_id,
+                    rank: m.rank as i32,
+                    text: text.to_string(),
+                    may_contact: 0,
+                    area_id: m.area_id,
+                    coded_by: m.area_id.map(|_| CODED_BY_IMPORT),
+                    coded_at: m.area_id.map(|_| stamp.clone()),
+                }
+            })
+            .collect();
+        Batch {
+            responses,
+            imported,
+            mentions,
+        }
+    }
+}
+
+/// The id of the survey's area with this label (by normalised text), created if new.
+fn area_id(
+    conn: &mut AnyConnection,
+    survey_id: i64,
+    label: &str,
+    cache: &mut HashMap<String, i64>,
+) -> Result<i64> {
+    if let Some(id) = cache.get(label) {
+        return Ok(*id);
+    }
+    let key = coding::group_key(label);
+    let find = |conn: &mut AnyConnection| {
+        areas::table
+            .filter(areas::survey_id.eq(survey_id))
+            .filter(areas::key.eq(&key))
+            .select(areas::id)
+            .first::<i64>(conn)
+            .optional()
+    };
+    let id = match find(conn)? {
+        Some(id) => id,
+        None => {
+            diesel::insert_into(areas::table)
+                .values((
+                    areas::survey_id.eq(survey_id),
+                    areas::key.eq(&key),
+                    areas::label.eq(label),
+                    areas::created_at.eq(now()),
+                ))
+                .execute(conn)?;
+            find(conn)?.ok_or(diesel::result::Error::NotFound)?
+        }
+    };
+    cache.insert(label.to_string(), id);
+    Ok(id)
+}
