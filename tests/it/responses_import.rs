@@ -261,6 +261,8 @@ fn a_failure_while_storing_leaves_nothing(backend: Backend) {
         }
     };
     app.db.conn().unwrap().batch_execute(refuse).unwrap();
+    let guards_before = set_aside_during_a_load(&app, backend);
+    assert!(guards_before >= 3, "{guards_before}");
     let out = app.pds(&["responses", "import", "--survey", "phone", path]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -269,15 +271,11 @@ fn a_failure_while_storing_leaves_nothing(backend: Backend) {
         serde_json::from_str(&app.pds_ok(&["results", "--survey", "phone", "--format", "json"]))
             .unwrap();
     assert_eq!(r["n"], 0, "nothing was stored: {r}");
-    if backend == Backend::Sqlite {
-        let indexes: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "(SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN \
-             ('mentions_response', 'mentions_area', 'responses_survey_wave'))",
-        ))
-        .get_result(&mut *app.db.conn().unwrap())
-        .unwrap();
-        assert_eq!(indexes, 3, "the indexes are back");
-    }
+    assert_eq!(
+        set_aside_during_a_load(&app, backend),
+        guards_before,
+        "the indexes (SQLite) or foreign keys (PostgreSQL) are back"
+    );
     let drop = match backend {
         Backend::Sqlite => "DROP TRIGGER refuse",
         Backend::Postgres => "DROP TRIGGER refuse ON mentions",
@@ -288,6 +286,35 @@ fn a_failure_while_storing_leaves_nothing(backend: Backend) {
         out.contains("Imported 6001 new and replaced 0 earlier respondents (7501 mentions)"),
         "{out}"
     );
+    assert_eq!(set_aside_during_a_load(&app, backend), guards_before);
+    if backend == Backend::Postgres {
+        let orphan = app.db.conn().unwrap().batch_execute(
+            "INSERT INTO mentions (response_id, rank, text, may_contact) VALUES (-1, 1, 'x', 0)",
+        );
+        let refused = orphan
+            .expect_err("a mention of no response is refused")
+            .to_string();
+        assert!(refused.contains("foreign key"), "{refused}");
+    }
 }
 
 on_both_backends!(a_failure_while_storing_leaves_nothing);
+
+/// What a large import sets aside and must put back: the secondary indexes of
+/// `responses` and `mentions` on SQLite, the foreign keys of the tables it fills
+/// on PostgreSQL.
+fn set_aside_during_a_load(app: &TestApp, backend: Backend) -> i64 {
+    let count = match backend {
+        Backend::Sqlite => {
+            "(SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN \
+             ('mentions_response', 'mentions_area', 'responses_survey_wave'))"
+        }
+        Backend::Postgres => {
+            "(SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' AND conrelid IN \
+             ('responses'::regclass, 'imported_responses'::regclass, 'mentions'::regclass))"
+        }
+    };
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(count))
+        .get_result(&mut *app.db.conn().unwrap())
+        .unwrap()
+}

@@ -162,7 +162,12 @@ pub fn import<R: Read + Seek>(
             })?;
             writer.flush(conn, progress)
         };
-        sqlite::bulk_load(conn, new_mentions(&checked), load)?;
+        match conn {
+            AnyConnection::Sqlite(_) => sqlite::bulk_load(conn, new_mentions(&checked), load)?,
+            AnyConnection::Postgresql(_) => {
+                postgres::bulk_load(conn, new_mentions(&checked), load)?
+            }
+        }
         Ok::<_, crate::error::Error>(writer.report)
     })?;
     report.skipped_respondents = checked.bad;

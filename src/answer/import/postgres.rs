@@ -2,8 +2,22 @@
 //! (binary), one COPY per table, inside the import's one transaction; response ids
 //! come from the table's sequence beforehand (`store::ResponseIds`), and the
 //! sequences of the other tables move on by themselves as COPY fills their ids.
+//!
+//! An import that at least doubles the stored mentions sets the foreign keys of
+//! `responses`, `imported_responses` and `mentions` aside during the load and adds
+//! them again at its end: PostgreSQL checks a foreign key row by row as rows
+//! arrive (millions of index lookups, most of a large import's time), but checks
+//! a constraint added to a filled table in one pass over it. All of this happens
+//! inside the import's one transaction, so a failure, including a row that breaks
+//! a constraint when it is added again, rolls the rows and the constraints back
+//! together. Dropping a constraint locks its tables until the commit, as the
+//! SQLite import holds the write lock throughout.
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::db::AnyConnection;
 
 use super::store::Batch;
 use crate::db::schema::{imported_responses, mentions, responses};
@@ -24,4 +38,80 @@ pub(super) fn copy_batch(conn: &mut PgConnection, batch: &Batch) -> QueryResult<
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// A foreign key as PostgreSQL's catalog describes it.
+#[derive(QueryableByName)]
+struct ForeignKey {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    definition: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    rows: i64,
+}
+
+/// Runs `load` (storing about `new_mentions` mentions), with the foreign keys of
+/// the tables it fills set aside when the load at least doubles the mentions;
+/// they are added again, and so checked over the whole tables, before returning.
+pub(super) fn bulk_load<T, E>(
+    conn: &mut AnyConnection,
+    new_mentions: u64,
+    load: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let set_aside = match conn {
+        AnyConnection::Postgresql(c) => begin_load(c, new_mentions)?,
+        AnyConnection::Sqlite(_) => Vec::new(),
+    };
+    let loaded = load(conn)?;
+    if let AnyConnection::Postgresql(c) = conn {
+        for key in &set_aside {
+            c.batch_execute(&format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} {}",
+                quoted(&key.table_name),
+                quoted(&key.name),
+                key.definition
+            ))?;
+        }
+    }
+    Ok(loaded)
+}
+
+/// Sets the foreign keys aside if the load pays for checking them again.
+fn begin_load(conn: &mut PgConnection, new_mentions: u64) -> QueryResult<Vec<ForeignKey>> {
+    let existing: Count =
+        diesel::sql_query("SELECT COUNT(*) AS rows FROM mentions").get_result(conn)?;
+    if new_mentions < existing.rows.max(0) as u64 {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<ForeignKey> = diesel::sql_query(
+        "SELECT c.conrelid::regclass::text AS table_name, c.conname::text AS name, \
+         pg_get_constraintdef(c.oid) AS definition FROM pg_constraint c \
+         WHERE c.contype = 'f' AND c.conrelid IN \
+         ('responses'::regclass, 'imported_responses'::regclass, 'mentions'::regclass) \
+         ORDER BY c.conname",
+    )
+    .load(conn)?;
+    for key in &keys {
+        conn.batch_execute(&format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            quoted(&key.table_name),
+            quoted(&key.name)
+        ))?;
+    }
+    Ok(keys)
+}
+
+/// A name as an SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }

@@ -84,7 +84,7 @@ struct Count {
 /// at least doubles those tables; the indexes are built again before returning.
 /// Only indexes created by migrations are set aside (those of UNIQUE constraints
 /// stay, as they check the load), and they come back from their own definitions.
-/// On PostgreSQL, just runs `load`.
+/// (PostgreSQL's counterpart is `postgres::bulk_load`.)
 pub(super) fn bulk_load<T, E>(
     conn: &mut AnyConnection,
     new_mentions: u64,
@@ -95,7 +95,7 @@ where
 {
     let set_aside = match conn {
         AnyConnection::Sqlite(c) => begin_load(c, new_mentions)?,
-        AnyConnection::Postgresql(_) => return load(conn),
+        AnyConnection::Postgresql(_) => Vec::new(),
     };
     let loaded = load(conn);
     if let AnyConnection::Sqlite(c) = conn {
