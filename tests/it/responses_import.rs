@@ -301,8 +301,8 @@ fn a_failure_while_storing_leaves_nothing(backend: Backend) {
 on_both_backends!(a_failure_while_storing_leaves_nothing);
 
 /// What a large import sets aside and must put back: the secondary indexes of
-/// `responses` and `mentions` on SQLite, the foreign keys of the tables it fills
-/// on PostgreSQL.
+/// `responses` and `mentions` on SQLite, the foreign keys and indexes of the
+/// tables it fills on PostgreSQL.
 fn set_aside_during_a_load(app: &TestApp, backend: Backend) -> i64 {
     let count = match backend {
         Backend::Sqlite => {
@@ -311,7 +311,9 @@ fn set_aside_during_a_load(app: &TestApp, backend: Backend) -> i64 {
         }
         Backend::Postgres => {
             "(SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' AND conrelid IN \
-             ('responses'::regclass, 'imported_responses'::regclass, 'mentions'::regclass))"
+             ('responses'::regclass, 'imported_responses'::regclass, 'mentions'::regclass)) \
+             + (SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() \
+             AND tablename IN ('responses', 'imported_responses', 'mentions'))"
         }
     };
     diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(count))

@@ -4,10 +4,12 @@
 //! sequences of the other tables move on by themselves as COPY fills their ids.
 //!
 //! An import that at least doubles the stored mentions sets the foreign keys of
-//! `responses`, `imported_responses` and `mentions` aside during the load and adds
-//! them again at its end: PostgreSQL checks a foreign key row by row as rows
-//! arrive (millions of index lookups, most of a large import's time), but checks
-//! a constraint added to a filled table in one pass over it. All of this happens
+//! `responses`, `imported_responses` and `mentions`, and their secondary indexes,
+//! aside during the load and adds them again at its end: PostgreSQL checks a
+//! foreign key row by row as rows arrive (millions of index lookups, most of a
+//! large import's time), but checks a constraint added to a filled table in one
+//! pass over it, and builds an index by sorting once. Indexes that back a
+//! primary key or UNIQUE constraint stay, as they check the load. All of this happens
 //! inside the import's one transaction, so a failure, including a row that breaks
 //! a constraint when it is added again, rolls the rows and the constraints back
 //! together. Dropping a constraint locks its tables until the commit, as the
@@ -51,6 +53,22 @@ struct ForeignKey {
     definition: String,
 }
 
+/// A secondary index, with the statement that creates it.
+#[derive(QueryableByName)]
+struct Index {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    definition: String,
+}
+
+/// What a large load sets aside and puts back.
+#[derive(Default)]
+struct SetAside {
+    keys: Vec<ForeignKey>,
+    indexes: Vec<Index>,
+}
+
 #[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = BigInt)]
@@ -70,11 +88,14 @@ where
 {
     let set_aside = match conn {
         AnyConnection::Postgresql(c) => begin_load(c, new_mentions)?,
-        AnyConnection::Sqlite(_) => Vec::new(),
+        AnyConnection::Sqlite(_) => SetAside::default(),
     };
     let loaded = load(conn)?;
     if let AnyConnection::Postgresql(c) = conn {
-        for key in &set_aside {
+        for index in &set_aside.indexes {
+            c.batch_execute(&index.definition)?;
+        }
+        for key in &set_aside.keys {
             c.batch_execute(&format!(
                 "ALTER TABLE {} ADD CONSTRAINT {} {}",
                 quoted(&key.table_name),
@@ -87,11 +108,11 @@ where
 }
 
 /// Sets the foreign keys aside if the load pays for checking them again.
-fn begin_load(conn: &mut PgConnection, new_mentions: u64) -> QueryResult<Vec<ForeignKey>> {
+fn begin_load(conn: &mut PgConnection, new_mentions: u64) -> QueryResult<SetAside> {
     let existing: Count =
         diesel::sql_query("SELECT COUNT(*) AS rows FROM mentions").get_result(conn)?;
     if new_mentions < existing.rows.max(0) as u64 {
-        return Ok(Vec::new());
+        return Ok(SetAside::default());
     }
     let keys: Vec<ForeignKey> = diesel::sql_query(
         "SELECT c.conrelid::regclass::text AS table_name, c.conname::text AS name, \
@@ -108,7 +129,18 @@ fn begin_load(conn: &mut PgConnection, new_mentions: u64) -> QueryResult<Vec<For
             quoted(&key.name)
         ))?;
     }
-    Ok(keys)
+    let indexes: Vec<Index> = diesel::sql_query(
+        "SELECT i.indexname::text AS name, i.indexdef AS definition FROM pg_indexes i \
+         WHERE i.schemaname = current_schema() \
+         AND i.tablename IN ('responses', 'imported_responses', 'mentions') \
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) \
+         ORDER BY i.indexname",
+    )
+    .load(conn)?;
+    for index in &indexes {
+        conn.batch_execute(&format!("DROP INDEX {}", quoted(&index.name)))?;
+    }
+    Ok(SetAside { keys, indexes })
 }
 
 /// A name as an SQL identifier.
