@@ -9,12 +9,12 @@
 use std::ops::ControlFlow;
 
 use super::bootstrap::{
-    pack, replicate_totals, run as run_bootstrap, summarise, BootstrapOptions, PatternBuilder,
-    PatternTable, Progress, RankStability,
+    replicate_totals, run as run_bootstrap, summarise, BootstrapOptions, Progress, RankStability,
 };
 use super::discovery::SMALL_SAMPLE;
 use super::error::StatsError;
 use super::interval::{wilson, Interval};
+use super::patterns::{pack, PatternBuilder, PatternTable};
 
 /// Crawford & Di Benedetto's bothersomeness technique: `A * B`.
 pub const CRAWFORD_V1: &str = "crawford-v1";

@@ -14,6 +14,7 @@ mod error;
 mod flags;
 mod hypothesis;
 mod interval;
+mod patterns;
 mod planning;
 #[cfg(test)]
 mod properties;

@@ -11,7 +11,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution};
 
-use super::bootstrap::PatternTable;
+use super::patterns::PatternTable;
 
 /// Patterns seen at least this often get a binomial draw of their own; rarer ones
 /// are picked row by row. Any value gives the same distribution; this one is fast.

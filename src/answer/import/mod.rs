@@ -21,6 +21,7 @@
 mod check;
 mod postgres;
 mod read;
+mod rows;
 mod sqlite;
 mod store;
 

@@ -21,7 +21,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use crate::db::AnyConnection;
 
-use super::store::Batch;
+use super::rows::Batch;
 use crate::db::schema::{imported_responses, mentions, responses};
 
 /// Stores one batch: responses, their import rows, then mentions.

@@ -9,7 +9,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::store::{Batch, NewImported, NewMention, NewResponse};
+use super::rows::{Batch, NewImported, NewMention, NewResponse};
 use crate::db::schema::{imported_responses, mentions, responses};
 use crate::db::AnyConnection;
 

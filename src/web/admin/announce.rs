@@ -11,7 +11,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::pages::{session_json, title_of};
+use super::pages::session_json;
+use super::title_of;
 use super::{answer_form, find_survey, render, show_page, Answer, Session};
 use crate::cases::announce::{self, Announced, NewAnnouncement};
 use crate::coding::store as coding;

@@ -5,8 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::pages::title_of;
-use super::{chart_text, render};
+use super::{chart_text, render, title_of};
 use crate::error::{Error, Result};
 use crate::report::checklist::{charts, ChecklistResults};
 use crate::report::Options;

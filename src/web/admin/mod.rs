@@ -32,6 +32,15 @@ use crate::survey::{store, StoredSurvey, SurveyError, SurveySlug, SHIPPED_TEMPLA
 
 pub use session::Session;
 
+/// A survey's title in its default language, for page headings.
+pub(super) fn title_of(survey: &StoredSurvey) -> String {
+    let s = &survey.survey;
+    s.wording
+        .get(&s.default_locale)
+        .map(|w| w.title.clone())
+        .unwrap_or_default()
+}
+
 /// The dashboard's templates: pages (HTML-escaped) and the words on charts (plain,
 /// escaped as XML by the chart code).
 struct Templates {

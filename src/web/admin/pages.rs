@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::Session;
 use super::{
     answer, blocking, chart_text, checklist, html, lang_of, problem, redirect, render, secure,
-    see_other, session, show_page, words, Answer,
+    see_other, session, show_page, title_of, words, Answer,
 };
 use crate::coding::store as coding;
 use crate::error::{Error, Result};
@@ -24,14 +24,6 @@ use crate::web::AppState;
 
 pub(super) fn session_json(s: &Session) -> Value {
     json!({"key_name": s.key_name, "csrf": s.csrf})
-}
-
-pub(super) fn title_of(survey: &StoredSurvey) -> String {
-    let s = &survey.survey;
-    s.wording
-        .get(&s.default_locale)
-        .map(|w| w.title.clone())
-        .unwrap_or_default()
 }
 
 pub(super) async fn login_form(req: HttpRequest) -> HttpResponse {

@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::pages::ViewQuery;
-use super::pages::{forbidden, form_fields, live_area_ids, session_json, survey_results, title_of};
+use super::pages::{forbidden, form_fields, live_area_ids, session_json, survey_results};
+use super::title_of;
 use super::{answer, answer_form, find_survey, render, show_page, Answer, Session};
 use crate::coding::review::{review, AreaReview};
 use crate::coding::store::{self as coding, Decision, StoredMention};
