@@ -47,9 +47,8 @@ impl Default for LearningOptions {
             sure_probability: 0.5,
             sure_similarity: 0.1,
             weighting: Weighting {
-                stem_weight: 0.6,
                 bigrams: true,
-                sublinear_tf: true,
+                ..Weighting::default()
             },
         }
     }

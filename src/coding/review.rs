@@ -88,9 +88,8 @@ pub fn review(
         &refs,
         &vec![1; refs.len()],
         &Weighting {
-            stem_weight: grouping.stem_weight,
             bigrams: false,
-            sublinear_tf: grouping.sublinear_tf,
+            ..grouping.weighting
         },
     );
     let area_of_doc: Vec<usize> = picked.iter().map(|&m| area_of[m].unwrap_or(0)).collect();

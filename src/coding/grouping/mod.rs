@@ -26,11 +26,12 @@
 //! (ties are broken by the normalised text, never by position or hash order).
 
 use super::corpus::{Corpus, MentionText};
-use super::features::{vectorise_with, Weighting};
+use super::features::{vectorise_with, Vectors, Weighting};
 use super::text::{Analysed, Analyzer};
 use describe::{assign, describe, drop_empty};
 use group::Group;
 use passes::{cohesion, communities, gather, merge};
+use vote::{absorb_small, vote};
 
 /// Settings of automatic grouping. `Default` suits studies of any size.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,13 +48,14 @@ pub struct GroupingOptions {
     /// from a group too small to propose needs to an area's centroid to join it
     /// (with a fixed number of areas, any similarity will do).
     pub merge_similarity: f32,
-    /// Share of a vector's weight on stems; the rest is on character trigrams.
-    pub stem_weight: f32,
     /// Neighbours each group is linked to in the similarity graph whose
     /// communities are the areas when the data decide.
     pub neighbours: usize,
     /// Louvain resolution: above 1, more and smaller areas.
     pub resolution: f64,
+    /// Communities by the Leiden method (each refined into well-connected
+    /// parts before aggregation) instead of plain Louvain.
+    pub leiden: bool,
     /// Cosine of two communities' centroids at which they are one area anyway;
     /// lower when mentions are less alike their own community (see
     /// `cohesion_factor`).
@@ -61,9 +63,17 @@ pub struct GroupingOptions {
     /// Communities merge when their centroids' cosine reaches this times the
     /// mean cosine of a mention to its community's centroid.
     pub cohesion_factor: f32,
-    /// Pairs of neighbouring stems as features, and `1 + ln(tf)` term weights.
-    pub bigrams: bool,
-    pub sublinear_tf: bool,
+    /// How texts become vectors: the share of stems against character
+    /// trigrams, term-frequency and IDF weighting.
+    pub weighting: Weighting,
+    /// After the communities, each text moves to the area most of its
+    /// `vote_neighbours` nearest texts are in, until none moves (0: off).
+    pub vote_neighbours: usize,
+    /// An area smaller than this share of the mean area size joins the nearest
+    /// larger area if their centroids' cosine reaches `small_area_similarity`
+    /// (0: off).
+    pub small_area_share: f32,
+    pub small_area_similarity: f32,
 }
 
 impl Default for GroupingOptions {
@@ -73,13 +83,15 @@ impl Default for GroupingOptions {
             min_area_size: None,
             join_similarity: 0.8,
             merge_similarity: 0.15,
-            stem_weight: 0.6,
             neighbours: 10,
             resolution: 2.5,
+            leiden: false,
             same_area_similarity: 0.5,
             cohesion_factor: 1.2,
-            bigrams: false,
-            sublinear_tf: true,
+            weighting: Weighting::default(),
+            vote_neighbours: 0,
+            small_area_share: 0.0,
+            small_area_similarity: 0.5,
         }
     }
 }
@@ -143,6 +155,7 @@ mod index;
 mod passes;
 #[cfg(test)]
 mod tests;
+mod vote;
 
 /// Groups the docs `selected` of `corpus` (those no rule covered).
 pub(crate) fn group_docs(
@@ -159,78 +172,20 @@ pub(crate) fn group_docs(
         .iter()
         .map(|&d| corpus.normalised[d as usize].as_str())
         .collect();
-    let vectors = vectorise_with(
-        &docs,
-        &counts,
-        &Weighting {
-            stem_weight: options.stem_weight,
-            bigrams: options.bigrams,
-            sublinear_tf: options.sublinear_tf,
-        },
-    );
-    let matrix = &vectors.matrix;
-
-    // Most frequent first; ties by text, so input order never matters.
-    let mut order: Vec<u32> = (0..docs.len() as u32)
-        .filter(|&i| !matrix.row(i as usize).0.is_empty())
-        .collect();
-    order.sort_by(|&a, &b| {
-        counts[b as usize]
-            .cmp(&counts[a as usize])
-            .then_with(|| texts[a as usize].cmp(texts[b as usize]))
-    });
-
-    let mut groups = gather(
-        matrix,
+    let vectors = vectorise_with(&docs, &counts, &options.weighting);
+    let order = gather_order(&vectors, &counts, &texts);
+    let groups = gather(
+        &vectors.matrix,
         vectors.features,
         &order,
         &counts,
         options.join_similarity,
     );
-    if options.areas.is_none() {
-        groups = communities(groups, vectors.features, options);
-        // Modularity never finds a single community, so a small study that
-        // speaks of one problem would be split in two; and long texts make
-        // communities of loosely similar texts. Communities whose centroids are
-        // as alike as a typical mention is to its own community's centroid
-        // (times `cohesion_factor`, at most `same_area_similarity`) are one area.
-        let alike = (options.cohesion_factor * cohesion(matrix, &counts, &groups))
-            .min(options.same_area_similarity);
-        merge(&mut groups, vectors.features, alike, None);
-    } else {
-        merge(
-            &mut groups,
-            vectors.features,
-            options.merge_similarity,
-            None,
-        );
+    let areas = proposed_areas(groups, &vectors, &counts, options);
+    let mut assignments = assign(&vectors.matrix, &vectors, &areas, f32::MIN_POSITIVE);
+    if options.vote_neighbours > 0 {
+        assignments = vote(&vectors, &counts, &order, assignments, options);
     }
-
-    let total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
-    let min_size = options
-        .min_area_size
-        .unwrap_or_else(|| (total.div_ceil(1000)).max(2) as usize)
-        .max(1) as u64;
-    if let Some(k) = options.areas {
-        let big = groups.iter().filter(|g| g.size >= min_size).count();
-        if big > k {
-            merge(
-                &mut groups,
-                vectors.features,
-                f32::NEG_INFINITY,
-                Some((k, min_size)),
-            );
-        }
-    }
-
-    let mut areas: Vec<Group> = groups.into_iter().filter(|g| g.size >= min_size).collect();
-    areas.sort_by(|a, b| b.size.cmp(&a.size).then(a.rank.cmp(&b.rank)));
-    if let Some(k) = options.areas {
-        areas.truncate(k.max(1));
-    }
-    // With a fixed number of areas every text with content gets one of them.
-    let least = f32::MIN_POSITIVE;
-    let assignments = assign(matrix, &vectors, &areas, least);
     let proposals = describe(
         corpus,
         selected,
@@ -247,4 +202,74 @@ pub(crate) fn group_docs(
         assignments,
         proposals,
     }
+}
+
+/// The order of the gather pass: texts with content, most frequent first; ties
+/// by text, so input order never matters.
+fn gather_order(vectors: &Vectors, counts: &[u32], texts: &[&str]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..counts.len() as u32)
+        .filter(|&i| !vectors.matrix.row(i as usize).0.is_empty())
+        .collect();
+    order.sort_by(|&a, &b| {
+        counts[b as usize]
+            .cmp(&counts[a as usize])
+            .then_with(|| texts[a as usize].cmp(texts[b as usize]))
+    });
+    order
+}
+
+/// Pass 2: the gathered groups become areas (communities when the data decide,
+/// else merging down to `areas`), largest first; groups too small to propose
+/// are left out.
+fn proposed_areas(
+    mut groups: Vec<Group>,
+    vectors: &Vectors,
+    counts: &[u32],
+    options: &GroupingOptions,
+) -> Vec<Group> {
+    let total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
+    let min_size = options
+        .min_area_size
+        .unwrap_or_else(|| (total.div_ceil(1000)).max(2) as usize)
+        .max(1) as u64;
+    match options.areas {
+        None => {
+            groups = communities(groups, vectors.features, options);
+            // Modularity never finds a single community, so a small study that
+            // speaks of one problem would be split in two; and long texts make
+            // communities of loosely similar texts. Communities whose centroids
+            // are as alike as a typical mention is to its own community's
+            // centroid (times `cohesion_factor`, at most `same_area_similarity`)
+            // are one area.
+            let alike = (options.cohesion_factor * cohesion(&vectors.matrix, counts, &groups))
+                .min(options.same_area_similarity);
+            merge(&mut groups, vectors.features, alike, None);
+            if options.small_area_share > 0.0 {
+                absorb_small(&mut groups, min_size, options);
+            }
+        }
+        Some(k) => {
+            merge(
+                &mut groups,
+                vectors.features,
+                options.merge_similarity,
+                None,
+            );
+            let big = groups.iter().filter(|g| g.size >= min_size).count();
+            if big > k {
+                merge(
+                    &mut groups,
+                    vectors.features,
+                    f32::NEG_INFINITY,
+                    Some((k, min_size)),
+                );
+            }
+        }
+    }
+    let mut areas: Vec<Group> = groups.into_iter().filter(|g| g.size >= min_size).collect();
+    areas.sort_by(|a, b| b.size.cmp(&a.size).then(a.rank.cmp(&b.rank)));
+    if let Some(k) = options.areas {
+        areas.truncate(k.max(1));
+    }
+    areas
 }

@@ -1,0 +1,293 @@
+//! Passes after the communities: small areas join a near larger one, and each
+//! text moves to the area most of its nearest texts are in (a k-nearest-
+//! neighbour vote, repeated until no text moves).
+//!
+//! Why: an area's centroid is an average, and a text near the edge of two
+//! areas can be nearer the wrong centroid while almost every text like it sits
+//! in the other area. The vote asks the texts themselves.
+
+use rayon::prelude::*;
+
+use super::super::features::{dot, Matrix, Vectors};
+use super::group::{summed, Group};
+use super::index::{Index, Scratch};
+use super::{Assignment, GroupingOptions};
+
+/// Rounds of the vote at most; it usually settles in a few.
+const MAX_ROUNDS: usize = 20;
+
+/// How much a text's own area counts in its vote, per mention of the text (a
+/// neighbour counts its cosine per mention).
+const OWN_VOTE: f32 = 1.0;
+
+/// Each text with an area moves to the area its `vote_neighbours` nearest
+/// texts vote for; the similarity shown is then to the area's new centroid.
+pub(super) fn vote(
+    vectors: &Vectors,
+    counts: &[u32],
+    order: &[u32],
+    assignments: Vec<Option<Assignment>>,
+    options: &GroupingOptions,
+) -> Vec<Option<Assignment>> {
+    let areas = assignments
+        .iter()
+        .flatten()
+        .map(|a| a.proposal + 1)
+        .max()
+        .unwrap_or(0);
+    let neighbours = nearest_texts(&vectors.matrix, vectors.features, order, options.vote_neighbours);
+    let mut area: Vec<Option<u32>> = assignments
+        .iter()
+        .map(|a| a.map(|a| a.proposal as u32))
+        .collect();
+    settle(&neighbours, counts, order, &mut area, areas);
+    with_similarity(&vectors.matrix, counts, &area, areas)
+}
+
+/// The `k` nearest texts of each text in `order` (by cosine, found through an
+/// inverted index), nearest first; texts not in `order` get none.
+pub(super) fn nearest_texts(
+    matrix: &Matrix,
+    features: usize,
+    order: &[u32],
+    k: usize,
+) -> Vec<Vec<(u32, f32)>> {
+    let mut index = Index::new(features);
+    for &doc in order {
+        index.insert(doc, matrix.row(doc as usize));
+    }
+    let found: Vec<(u32, Vec<(u32, f32)>)> = order
+        .par_iter()
+        .map_init(Scratch::default, |scratch, &doc| {
+            let row = matrix.row(doc as usize);
+            let mut near: Vec<(u32, f32)> = index
+                .nearest(row, scratch, 4 * k)
+                .into_iter()
+                .filter(|&j| j != doc)
+                .map(|j| (j, dot(row, matrix.row(j as usize))))
+                .filter(|&(_, s)| s > 0.0)
+                .collect();
+            near.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            near.truncate(k);
+            (doc, near)
+        })
+        .collect();
+    let mut neighbours = vec![Vec::new(); matrix.rows()];
+    for (doc, near) in found {
+        neighbours[doc as usize] = near;
+    }
+    neighbours
+}
+
+/// The vote: in `order`, each text with an area moves to the area with the
+/// most votes (its own counts `OWN_VOTE` per mention, each neighbour its
+/// cosine per mention), until a round moves none. Returns the moves made.
+pub(super) fn settle(
+    neighbours: &[Vec<(u32, f32)>],
+    counts: &[u32],
+    order: &[u32],
+    area: &mut [Option<u32>],
+    areas: usize,
+) -> usize {
+    let mut tally = vec![0.0f32; areas];
+    let mut touched: Vec<u32> = Vec::new();
+    let mut moves = 0;
+    for _ in 0..MAX_ROUNDS {
+        let mut moved = 0;
+        for &doc in order {
+            let Some(own) = area[doc as usize] else {
+                continue;
+            };
+            let mut add = |a: u32, w: f32, tally: &mut [f32]| {
+                if tally[a as usize] == 0.0 {
+                    touched.push(a);
+                }
+                tally[a as usize] += w;
+            };
+            add(own, OWN_VOTE * counts[doc as usize] as f32, &mut tally);
+            for &(j, s) in &neighbours[doc as usize] {
+                if let Some(a) = area[j as usize] {
+                    add(a, s * counts[j as usize] as f32, &mut tally);
+                }
+            }
+            touched.sort_unstable();
+            let mut best = own;
+            for &a in &touched {
+                if tally[a as usize] > tally[best as usize] {
+                    best = a;
+                }
+            }
+            for a in touched.drain(..) {
+                tally[a as usize] = 0.0;
+            }
+            if best != own {
+                area[doc as usize] = Some(best);
+                moved += 1;
+            }
+        }
+        moves += moved;
+        if moved == 0 {
+            break;
+        }
+    }
+    moves
+}
+
+/// Assignments for `area`, each with its cosine to its area's centroid.
+fn with_similarity(
+    matrix: &Matrix,
+    counts: &[u32],
+    area: &[Option<u32>],
+    areas: usize,
+) -> Vec<Option<Assignment>> {
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); areas];
+    for (doc, a) in area.iter().enumerate() {
+        if let Some(a) = a {
+            members[*a as usize].push(doc as u32);
+        }
+    }
+    let centroids: Vec<(Vec<u32>, Vec<f32>)> = members
+        .par_iter()
+        .map(|m| {
+            let (ids, sums, _) = summed(matrix, counts, m);
+            let norm = sums.iter().map(|w| w * w).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+            (ids, sums.into_iter().map(|w| w / norm).collect())
+        })
+        .collect();
+    area.par_iter()
+        .enumerate()
+        .map(|(doc, a)| {
+            let a = (*a)? as usize;
+            let c = &centroids[a];
+            Some(Assignment {
+                proposal: a,
+                similarity: dot(matrix.row(doc), (&c.0, &c.1)).clamp(0.0, 1.0),
+            })
+        })
+        .collect()
+}
+
+/// Areas (groups of at least `min_size` mentions) smaller than
+/// `small_area_share` of the mean area join the area whose centroid is
+/// nearest, smallest first, if the cosine reaches `small_area_similarity`.
+pub(super) fn absorb_small(groups: &mut Vec<Group>, min_size: u64, options: &GroupingOptions) {
+    let areas: Vec<usize> = (0..groups.len())
+        .filter(|&g| groups[g].size >= min_size)
+        .collect();
+    if areas.len() < 2 {
+        return;
+    }
+    let mean = areas.iter().map(|&g| groups[g].size).sum::<u64>() as f32 / areas.len() as f32;
+    let mut small: Vec<usize> = areas
+        .iter()
+        .copied()
+        .filter(|&g| (groups[g].size as f32) < options.small_area_share * mean)
+        .collect();
+    small.sort_by_key(|&g| (groups[g].size, groups[g].rank));
+    let mut centroids: Vec<(Vec<u32>, Vec<f32>)> = groups.iter().map(Group::centroid).collect();
+    let mut gone = vec![false; groups.len()];
+    for g in small {
+        let own = (&centroids[g].0[..], &centroids[g].1[..]);
+        let nearest = areas
+            .iter()
+            .filter(|&&o| o != g && !gone[o])
+            .map(|&o| (o, dot(own, (&centroids[o].0, &centroids[o].1))))
+            .fold(None, |best: Option<(usize, f32)>, (o, s)| match best {
+                Some((_, b)) if b >= s => best,
+                _ => Some((o, s)),
+            });
+        if let Some((into, s)) = nearest {
+            if s >= options.small_area_similarity {
+                let moved = groups[g].clone();
+                groups[into].absorb(moved);
+                centroids[into] = groups[into].centroid();
+                gone[g] = true;
+            }
+        }
+    }
+    let mut kept: Vec<Group> = std::mem::take(groups)
+        .into_iter()
+        .zip(gone)
+        .filter_map(|(g, gone)| (!gone).then_some(g))
+        .collect();
+    kept.sort_by_key(|g| g.rank);
+    *groups = kept;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four texts: 0, 1 and 2 are alike, 3 stands apart.
+    fn neighbours() -> Vec<Vec<(u32, f32)>> {
+        vec![
+            vec![(1, 0.9), (2, 0.8)],
+            vec![(0, 0.9), (2, 0.85)],
+            vec![(1, 0.85), (0, 0.8), (3, 0.1)],
+            vec![(2, 0.1)],
+        ]
+    }
+
+    #[test]
+    fn a_text_moves_to_the_area_of_its_neighbours() {
+        // Text 2 was put in area 1 (say, by a centroid), its neighbours are in 0.
+        let mut area = vec![Some(0), Some(0), Some(1), Some(1)];
+        let moves = settle(&neighbours(), &[1, 1, 1, 1], &[0, 1, 2, 3], &mut area, 2);
+        assert_eq!(area, [Some(0), Some(0), Some(0), Some(1)]);
+        assert_eq!(moves, 1);
+        // A fixed point: voting again moves nothing.
+        assert_eq!(settle(&neighbours(), &[1; 4], &[0, 1, 2, 3], &mut area, 2), 0);
+    }
+
+    #[test]
+    fn a_text_said_often_keeps_its_area_and_uncoded_texts_stay_uncoded() {
+        // Text 2 stands for five mentions: its own vote outweighs its neighbours.
+        let mut area = vec![Some(0), Some(0), Some(1), None];
+        settle(&neighbours(), &[1, 1, 5, 1], &[2, 0, 1, 3], &mut area, 2);
+        assert_eq!(area, [Some(0), Some(0), Some(1), None]);
+    }
+
+    fn group(rank: usize, ids: &[u32], sums: &[f32], size: u64) -> Group {
+        Group {
+            ids: ids.to_vec(),
+            sums: sums.to_vec(),
+            size,
+            rank,
+            members: vec![rank as u32],
+        }
+    }
+
+    #[test]
+    fn a_small_area_joins_a_similar_larger_one_only() {
+        let options = GroupingOptions {
+            small_area_share: 0.5,
+            small_area_similarity: 0.6,
+            ..GroupingOptions::default()
+        };
+        let mut groups = vec![
+            group(0, &[0, 1], &[30.0, 10.0], 40),
+            group(1, &[2, 3], &[30.0, 10.0], 40),
+            group(2, &[0, 1], &[3.0, 2.0], 5),  // like group 0
+            group(3, &[4, 5], &[3.0, 2.0], 5),  // like nothing
+            group(4, &[9], &[1.0], 1),          // below the least area size
+        ];
+        absorb_small(&mut groups, 2, &options);
+        let sizes: Vec<(usize, u64)> = groups.iter().map(|g| (g.rank, g.size)).collect();
+        assert_eq!(sizes, [(0, 45), (1, 40), (3, 5), (4, 1)]);
+        assert_eq!(groups[0].members, [0, 2]);
+    }
+
+    #[test]
+    fn the_vote_reports_the_similarity_to_the_new_centroid() {
+        let mut matrix = Matrix::new();
+        for row in [[1.0f32, 0.0], [0.8, 0.6], [0.0, 1.0]] {
+            let norm = row.iter().map(|w| w * w).sum::<f32>().sqrt();
+            matrix.push(&[0, 1], &[row[0] / norm, row[1] / norm]);
+        }
+        let got = with_similarity(&matrix, &[1, 1, 1], &[Some(0), Some(0), Some(1)], 2);
+        let a = got[0].expect("coded");
+        assert_eq!(a.proposal, 0);
+        assert!(a.similarity > 0.9 && a.similarity < 1.0, "{a:?}");
+        assert!((got[2].expect("coded").similarity - 1.0).abs() < 1e-5);
+    }
+}
