@@ -22,10 +22,7 @@
 //! `--set NAME=VALUE` (repeatable) changes one setting of automatic grouping for
 //! this run, to tune on a dev file: `join_similarity`, `stem_weight`,
 //! `neighbours`, `resolution`, `same_area_similarity`, `cohesion_factor`,
-//! `vote_neighbours`, `small_area_share`, `small_area_similarity`, and the
-//! term weighting's `saturation`, `length_norm`, `idf_power`, `max_df`,
-//! `lead_stems`, `lead_weight`, `telling_words`, `monolingual_glossary` (0 or 1);
-//! `leiden` (0 or 1).
+//! `vote_neighbours`.
 //!
 //! Without arguments it reads `tests/fixtures/coding/sample.csv`; labelled data
 //! kept outside the repository is named by its path.
@@ -101,22 +98,11 @@ fn set(options: &mut GroupingOptions, setting: &str) -> Result<(), Box<dyn Error
     match name {
         "join_similarity" => options.join_similarity = number as f32,
         "stem_weight" => options.weighting.stem_weight = number as f32,
-        "saturation" => options.weighting.saturation = number as f32,
-        "length_norm" => options.weighting.length_norm = number as f32,
-        "idf_power" => options.weighting.idf_power = number as f32,
-        "max_df" => options.weighting.max_df = number as f32,
-        "lead_stems" => options.weighting.lead_stems = number as usize,
-        "lead_weight" => options.weighting.lead_weight = number as u32,
-        "telling_words" => options.weighting.telling_words = number != 0.0,
-        "leiden" => options.leiden = number != 0.0,
-        "monolingual_glossary" => options.weighting.monolingual_glossary = number != 0.0,
-        "vote_neighbours" => options.vote_neighbours = number as usize,
-        "small_area_share" => options.small_area_share = number as f32,
-        "small_area_similarity" => options.small_area_similarity = number as f32,
         "neighbours" => options.neighbours = number as usize,
         "resolution" => options.resolution = number,
         "same_area_similarity" => options.same_area_similarity = number as f32,
         "cohesion_factor" => options.cohesion_factor = number as f32,
+        "vote_neighbours" => options.vote_neighbours = number as usize,
         other => return Err(format!("--set: no setting {other:?}").into()),
     }
     Ok(())

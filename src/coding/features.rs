@@ -19,8 +19,7 @@ use rayon::prelude::*;
 pub use fnv::FnvHashMap as FnvMap;
 
 use super::glossary;
-use super::stopwords;
-use super::text::{Analysed, TokenKind};
+use super::text::Analysed;
 use crate::survey::Locale;
 
 /// Length of the character n-grams.
@@ -69,21 +68,13 @@ impl Key {
 /// The feature keys of one analysed text, sorted, each with how often it occurs:
 /// the stems, pairs of neighbouring stems when `bigrams` (in the stem block:
 /// "top up" and "exchange rate" say more than their words), and the character
-/// trigrams of each stem; the first `lead_stems` stems count more (see
-/// [`Weighting`]).
-fn keys_of(doc: &Analysed, weighting: &Weighting, glossary: Glossary) -> Vec<(Key, u32)> {
+/// trigrams of each stem.
+fn keys_of(doc: &Analysed, bigrams: bool, bilingual: bool) -> Vec<(Key, u32)> {
     let mut keys = Vec::new();
     let mut chars = Vec::with_capacity(48);
     let mut previous: Option<&str> = None;
-    let bigrams = weighting.bigrams;
-    for (position, stem) in doc.stems().enumerate() {
-        let times = if position < weighting.lead_stems {
-            1 + weighting.lead_weight as usize
-        } else {
-            1
-        };
-        let before = keys.len();
-        keys.extend(stem_keys(stem, doc.locale, glossary));
+    for stem in doc.stems() {
+        keys.extend(stem_keys(stem, doc.locale, bilingual));
         if bigrams {
             if let Some(before) = previous {
                 keys.push(Key::bigram(before, stem));
@@ -99,18 +90,6 @@ fn keys_of(doc: &Analysed, weighting: &Weighting, glossary: Glossary) -> Vec<(Ke
         } else {
             keys.extend(chars.windows(NGRAM).map(Key::ngram));
         }
-        for _ in 1..times {
-            keys.extend_from_within(before..);
-        }
-    }
-    if weighting.telling_words {
-        keys.extend(
-            doc.tokens
-                .iter()
-                .filter(|t| t.kind == TokenKind::Stop)
-                .filter_map(|t| stopwords::telling(&t.word))
-                .map(Key::stem),
-        );
     }
     keys.sort_unstable();
     let mut counted: Vec<(Key, u32)> = Vec::with_capacity(keys.len());
@@ -135,29 +114,18 @@ fn keys_of(doc: &Analysed, weighting: &Weighting, glossary: Glossary) -> Vec<(Ke
 /// Swedish-only study the two rules tie on the SweFAQ dev file (ARI 0.553), and
 /// replacing merges distinct Swedish words that share a gloss ("fel", "tid"), so
 /// there the earlier rule stays (README, "Evaluation", says how this was chosen).
-fn stem_keys(stem: &str, locale: Locale, glossary: Glossary) -> Vec<Key> {
-    let english = if locale == Locale::Sv && glossary != Glossary::Off {
-        glossary::english_of(stem)
+fn stem_keys(stem: &str, locale: Locale, bilingual: bool) -> Vec<Key> {
+    let english = if locale == Locale::Sv {
+        glossary::english_of(stem, bilingual)
     } else {
         Vec::new()
     };
     let mut keys = Vec::with_capacity(1 + english.len());
-    if english.is_empty() || glossary == Glossary::Beside {
+    if english.is_empty() || !bilingual {
         keys.push(Key::stem(stem));
     }
     keys.extend(english.into_iter().map(Key::stem));
     keys
-}
-
-/// How the Swedish-English glossary applies to a corpus (see [`stem_keys`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Glossary {
-    /// Swedish and English texts: a known Swedish word counts as its English stem.
-    Instead,
-    /// One language: the English stem counts beside the Swedish one.
-    Beside,
-    /// One language, and `Weighting::monolingual_glossary` is off.
-    Off,
 }
 
 /// Unit-length sparse vectors, one row per text, in one flat store.
@@ -248,20 +216,19 @@ pub struct Vectors {
     id_of: FnvMap<Key, u32>,
     idf: Vec<f32>,
     /// Whether the corpus holds Swedish and English texts (see [`stem_keys`]).
-    glossary: Glossary,
-    mean_length: f32,
+    bilingual: bool,
 }
 
 impl Vectors {
     /// The feature id of a stem of a text in `locale` (for a Swedish word the
     /// glossary knows, of its first English stem), if the corpus has it.
     pub fn stem_id(&self, stem: &str, locale: Locale) -> Option<u32> {
-        stem_id(&self.id_of, stem, locale, self.glossary)
+        stem_id(&self.id_of, stem, locale, self.bilingual)
     }
 }
 
-fn stem_id(id_of: &FnvMap<Key, u32>, stem: &str, locale: Locale, glossary: Glossary) -> Option<u32> {
-    stem_keys(stem, locale, glossary)
+fn stem_id(id_of: &FnvMap<Key, u32>, stem: &str, locale: Locale, bilingual: bool) -> Option<u32> {
+    stem_keys(stem, locale, bilingual)
         .first()
         .and_then(|k| id_of.get(k).copied())
 }
@@ -278,27 +245,6 @@ pub struct Weighting {
     /// a long complaint that says "report" ten times is about reports, but not
     /// ten times more than one that says it once.
     pub sublinear_tf: bool,
-    /// BM25 term-frequency saturation `k1` (0: off, `sublinear_tf` decides):
-    /// `tf (k1 + 1) / (tf + k1 (1 - b + b len / mean len))`, `b` being
-    /// `length_norm` and `len` the text's number of content words.
-    pub saturation: f32,
-    pub length_norm: f32,
-    /// IDF raised to this power: above 1, words most texts use (a complaint
-    /// form's boilerplate) weigh less against the words that tell texts apart.
-    pub idf_power: f32,
-    /// Stems in more than this share of the mentions are left out (1: none).
-    pub max_df: f32,
-    /// The first `lead_stems` content words of a text count `1 + lead_weight`
-    /// times: a long complaint usually says what it is about first.
-    pub lead_stems: usize,
-    pub lead_weight: u32,
-    /// Negation and question words (`stopwords::TELLING`: "not", "why",
-    /// "varför") as features of the stem block, though they are stop words.
-    pub telling_words: bool,
-    /// In a study of one language, a Swedish word the glossary knows counts
-    /// its English stem beside its own (else the glossary is not used there;
-    /// with both languages it always is).
-    pub monolingual_glossary: bool,
 }
 
 impl Default for Weighting {
@@ -307,14 +253,6 @@ impl Default for Weighting {
             stem_weight: 0.6,
             bigrams: false,
             sublinear_tf: true,
-            saturation: 0.0,
-            length_norm: 0.75,
-            idf_power: 1.0,
-            max_df: 1.0,
-            lead_stems: 0,
-            lead_weight: 0,
-            telling_words: false,
-            monolingual_glossary: true,
         }
     }
 }
@@ -340,14 +278,9 @@ pub fn vectorise_with(docs: &[&Analysed], counts: &[u32], weighting: &Weighting)
     let bilingual = [Locale::Sv, Locale::En]
         .iter()
         .all(|&l| docs.iter().any(|d| d.locale == l));
-    let glossary = match (bilingual, weighting.monolingual_glossary) {
-        (true, _) => Glossary::Instead,
-        (false, true) => Glossary::Beside,
-        (false, false) => Glossary::Off,
-    };
     let keys: Vec<Vec<(Key, u32)>> = docs
         .par_iter()
-        .map(|d| keys_of(d, weighting, glossary))
+        .map(|d| keys_of(d, weighting.bigrams, bilingual))
         .collect();
 
     // Document frequency per key, counted in parallel chunks and merged.
@@ -383,7 +316,7 @@ pub fn vectorise_with(docs: &[&Analysed], counts: &[u32], weighting: &Weighting)
         .collect();
     let idf: Vec<f32> = vocabulary
         .iter()
-        .map(|&(k, df)| idf_of(weighting, k, df, total))
+        .map(|(_, df)| (((1 + total) as f64 / (1 + df) as f64).ln() + 1.0) as f32)
         .collect();
     let is_stem: Vec<bool> = vocabulary.iter().map(|(k, _)| k.is_stem()).collect();
 
@@ -392,8 +325,7 @@ pub fn vectorise_with(docs: &[&Analysed], counts: &[u32], weighting: &Weighting)
         idf,
         is_stem,
         id_of,
-        glossary,
-        mean_length: mean_length(&keys, counts),
+        bilingual,
     };
     let rows: Vec<(Vec<u32>, Vec<f32>)> = keys.par_iter().map(|ks| vocabulary.row(ks)).collect();
     Vectors {
@@ -402,53 +334,7 @@ pub fn vectorise_with(docs: &[&Analysed], counts: &[u32], weighting: &Weighting)
         is_stem: vocabulary.is_stem,
         id_of: vocabulary.id_of,
         idf: vocabulary.idf,
-        glossary,
-        mean_length: vocabulary.mean_length,
-    }
-}
-
-/// The IDF weight of a feature found in `df` of `total` mentions: smoothed
-/// `1 + ln((1 + total) / (1 + df))`, raised to `idf_power`; 0 for a stem in
-/// more than `max_df` of the mentions.
-fn idf_of(weighting: &Weighting, key: Key, df: u64, total: u64) -> f32 {
-    if key.is_stem() && (df as f64) > f64::from(weighting.max_df) * total as f64 {
-        return 0.0;
-    }
-    let idf = ((1 + total) as f64 / (1 + df) as f64).ln() + 1.0;
-    idf.powf(f64::from(weighting.idf_power)) as f32
-}
-
-/// Number of stem occurrences of a text (its length for BM25).
-fn length_of(keys: &[(Key, u32)]) -> u32 {
-    keys.iter().filter(|(k, _)| k.is_stem()).map(|(_, n)| n).sum()
-}
-
-/// Mean length of the texts, each counted as often as it was mentioned.
-fn mean_length(keys: &[Vec<(Key, u32)>], counts: &[u32]) -> f32 {
-    let (sum, n) = keys
-        .iter()
-        .zip(counts)
-        .fold((0.0f64, 0.0f64), |(s, n), (ks, &c)| {
-            (s + f64::from(length_of(ks)) * f64::from(c), n + f64::from(c))
-        });
-    if n > 0.0 {
-        (sum / n) as f32
-    } else {
-        1.0
-    }
-}
-
-/// The weight of a feature a text of `relative_length` (its length over the
-/// mean) holds `tf` times, before IDF.
-fn term_weight(weighting: &Weighting, tf: u32, relative_length: f32) -> f32 {
-    let tf = tf as f32;
-    if weighting.saturation > 0.0 {
-        let (k1, b) = (weighting.saturation, weighting.length_norm.clamp(0.0, 1.0));
-        tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * relative_length))
-    } else if weighting.sublinear_tf {
-        1.0 + tf.ln()
-    } else {
-        1.0
+        bilingual,
     }
 }
 
@@ -461,9 +347,7 @@ pub struct Vocabulary {
     is_stem: Vec<bool>,
     id_of: FnvMap<Key, u32>,
     /// Whether the training corpus held Swedish and English texts.
-    glossary: Glossary,
-    /// Mean number of stems of the training texts (for BM25 saturation).
-    mean_length: f32,
+    bilingual: bool,
 }
 
 impl Vocabulary {
@@ -482,8 +366,7 @@ impl Vocabulary {
                 idf,
                 is_stem: v.is_stem,
                 id_of: v.id_of,
-                glossary: v.glossary,
-                mean_length: v.mean_length,
+                bilingual: v.bilingual,
             },
             v.matrix,
         )
@@ -491,7 +374,7 @@ impl Vocabulary {
 
     /// The feature id of a stem of a text in `locale`, as [`Vectors::stem_id`].
     pub fn stem_id(&self, stem: &str, locale: Locale) -> Option<u32> {
-        stem_id(&self.id_of, stem, locale, self.glossary)
+        stem_id(&self.id_of, stem, locale, self.bilingual)
     }
 
     /// Number of features (ids are `0..features()`).
@@ -501,7 +384,7 @@ impl Vocabulary {
 
     /// The unit-length vector of a text in this vocabulary's space.
     pub fn vector(&self, doc: &Analysed) -> (Vec<u32>, Vec<f32>) {
-        self.row(&keys_of(doc, &self.weighting, self.glossary))
+        self.row(&keys_of(doc, self.weighting.bigrams, self.bilingual))
     }
 
     fn row(&self, ks: &[(Key, u32)]) -> (Vec<u32>, Vec<f32>) {
@@ -515,10 +398,16 @@ impl Vocabulary {
             .collect();
         pairs.sort_unstable();
         let ids: Vec<u32> = pairs.iter().map(|p| p.0).collect();
-        let relative_length = length_of(ks) as f32 / self.mean_length.max(1e-6);
         let mut weights: Vec<f32> = pairs
             .iter()
-            .map(|&(id, tf)| term_weight(weighting, tf, relative_length) * idf[id as usize])
+            .map(|&(id, tf)| {
+                let tf = if weighting.sublinear_tf {
+                    1.0 + (tf as f32).ln()
+                } else {
+                    1.0
+                };
+                tf * idf[id as usize]
+            })
             .collect();
         let norm = |stem: bool| -> f32 {
             ids.iter()
@@ -658,69 +547,6 @@ mod tests {
             v.matrix.dot(0, &v.matrix, 1)
         );
         assert!(c[0][2] < 0.2, "{c:?}");
-    }
-
-    #[test]
-    fn saturation_grows_with_tf_ever_slower_and_less_in_long_texts() {
-        let bm25 = Weighting {
-            saturation: 1.2,
-            length_norm: 0.75,
-            ..Weighting::default()
-        };
-        let w = |tf, len| term_weight(&bm25, tf, len);
-        assert!(w(2, 1.0) > w(1, 1.0) && w(3, 1.0) > w(2, 1.0));
-        assert!(w(2, 1.0) - w(1, 1.0) > w(3, 1.0) - w(2, 1.0));
-        assert!(w(100, 1.0) < 2.2 + 1e-3);
-        assert!(w(2, 4.0) < w(2, 1.0));
-        // Off, the earlier `1 + ln tf` holds.
-        let plain = Weighting::default();
-        assert!((term_weight(&plain, 3, 9.0) - (1.0 + 3f32.ln())).abs() < 1e-6);
-    }
-
-    #[test]
-    fn boilerplate_stems_weigh_less_or_nothing() {
-        let stem = Key::stem("report");
-        let plain = Weighting::default();
-        let squared = Weighting {
-            idf_power: 2.0,
-            ..Weighting::default()
-        };
-        let capped = Weighting {
-            max_df: 0.5,
-            ..Weighting::default()
-        };
-        // In 90 of 100 mentions against a word in 2 of them.
-        let ratio = |w: &Weighting| idf_of(w, stem, 90, 100) / idf_of(w, stem, 2, 100);
-        assert!(ratio(&squared) < ratio(&plain));
-        assert_eq!(idf_of(&capped, stem, 90, 100), 0.0);
-        assert!(idf_of(&capped, stem, 40, 100) > 0.0);
-        // Trigrams are never left out.
-        assert!(idf_of(&capped, Key::ngram(&['a', 'b', 'c']), 90, 100) > 0.0);
-    }
-
-    #[test]
-    fn the_first_words_of_a_text_count_more_when_asked() {
-        let analyzer = Analyzer::new();
-        let docs: Vec<Analysed> = [
-            "mortgage payment misapplied, the bank report and account statement",
-            "mortgage payment misapplied",
-            "bank report and account statement",
-        ]
-        .iter()
-        .map(|t| analyzer.analyse(t, Some(Locale::En)))
-        .collect();
-        let refs: Vec<&Analysed> = docs.iter().collect();
-        let cos = |weighting: &Weighting| {
-            let v = vectorise_with(&refs, &[1, 1, 1], weighting);
-            (v.matrix.dot(0, &v.matrix, 1), v.matrix.dot(0, &v.matrix, 2))
-        };
-        let plain = cos(&Weighting::default());
-        let lead = cos(&Weighting {
-            lead_stems: 3,
-            lead_weight: 2,
-            ..Weighting::default()
-        });
-        assert!(lead.0 > plain.0 && lead.1 < plain.1, "{plain:?} {lead:?}");
     }
 
     #[test]

@@ -92,130 +92,18 @@ pub fn louvain(graph: &Graph, resolution: f64) -> Vec<u32> {
     membership
 }
 
-/// Community of each node by the Leiden method (Traag, Waltman & van Eck
-/// 2019) at `resolution`, deterministic: as Louvain, but before each
-/// aggregation every community is refined into sub-communities that are each
-/// well connected (a node joins a sub-community of its own community only if
-/// it is well linked to the rest of it and modularity rises), and the
-/// aggregated graph starts from the unrefined communities. So no community is
-/// held together by a node that has since moved away.
-pub fn leiden(graph: &Graph, resolution: f64) -> Vec<u32> {
-    let n = graph.nodes();
-    let mut membership: Vec<u32> = (0..n as u32).collect();
-    let mut level = graph.clone();
-    let mut start: Vec<u32> = (0..n as u32).collect();
-    let mut partition = start.clone();
-    for _ in 0..32 {
-        (partition, _) = local_moves_from(&level, resolution, start);
-        let refined = refine(&level, &partition, resolution);
-        let count = refined.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
-        if count == level.nodes() {
-            break;
-        }
-        start = vec![0; count];
-        for (node, &r) in refined.iter().enumerate() {
-            start[r as usize] = partition[node];
-        }
-        for m in membership.iter_mut() {
-            *m = refined[*m as usize];
-        }
-        level = aggregate(&level, &refined);
-        partition = start.clone();
-    }
-    let mut community: Vec<u32> = membership.iter().map(|&m| partition[m as usize]).collect();
-    renumber(&mut community);
-    community
-}
-
-/// Leiden's refinement of `partition`: every node starts alone; in node order,
-/// a node still alone joins the sub-community (inside its own community, among
-/// its neighbours) that raises modularity most, if its links to the rest of
-/// its community are at least what the null model expects.
-fn refine(graph: &Graph, partition: &[u32], resolution: f64) -> Vec<u32> {
-    let n = graph.nodes();
-    let degree = graph.degrees();
-    let total: f64 = degree.iter().sum();
-    let mut refined: Vec<u32> = (0..n as u32).collect();
-    if total <= 0.0 {
-        return refined;
-    }
-    let count = partition.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
-    let mut community_tot = vec![0.0; count];
-    for (i, &c) in partition.iter().enumerate() {
-        community_tot[c as usize] += degree[i];
-    }
-    let mut tot: Vec<f64> = degree.clone();
-    let mut alone = vec![true; n];
-    let mut links: Vec<f64> = vec![0.0; n];
-    let mut touched: Vec<u32> = Vec::new();
-    for i in 0..n {
-        if !alone[i] {
-            continue;
-        }
-        let own = partition[i];
-        let inside: f64 = graph.adjacency[i]
-            .iter()
-            .filter(|&&(j, _)| partition[j as usize] == own)
-            .map(|e| e.1)
-            .sum();
-        let expected = resolution * degree[i] * (community_tot[own as usize] - degree[i]) / total;
-        if inside < expected {
-            continue;
-        }
-        for &(j, w) in &graph.adjacency[i] {
-            if partition[j as usize] != own {
-                continue;
-            }
-            let r = refined[j as usize];
-            if links[r as usize] == 0.0 {
-                touched.push(r);
-            }
-            links[r as usize] += w;
-        }
-        touched.sort_unstable();
-        let gain = |r: u32| links[r as usize] - resolution * tot[r as usize] * degree[i] / total;
-        let mut best: Option<(u32, f64)> = None;
-        for &r in &touched {
-            let g = gain(r);
-            if r != i as u32 && g > 1e-12 && best.is_none_or(|(_, b)| g > b + 1e-12) {
-                best = Some((r, g));
-            }
-        }
-        for r in touched.drain(..) {
-            links[r as usize] = 0.0;
-        }
-        if let Some((r, _)) = best {
-            refined[i] = r;
-            tot[r as usize] += degree[i];
-            tot[i] -= degree[i];
-            alone[i] = false;
-            alone[r as usize] = false;
-        }
-    }
-    renumber(&mut refined);
-    refined
-}
-
 /// One level of Louvain: nodes move to the neighbouring community that raises
 /// modularity most, until none does. Returns each node's community (numbered
 /// densely from 0) and whether any node moved.
 fn local_moves(graph: &Graph, resolution: f64) -> (Vec<u32>, bool) {
-    local_moves_from(graph, resolution, (0..graph.nodes() as u32).collect())
-}
-
-/// [`local_moves`] from the communities `community` (one per node, each below
-/// the number of nodes).
-fn local_moves_from(graph: &Graph, resolution: f64, mut community: Vec<u32>) -> (Vec<u32>, bool) {
     let n = graph.nodes();
     let degree = graph.degrees();
     let total: f64 = degree.iter().sum();
+    let mut community: Vec<u32> = (0..n as u32).collect();
     if total <= 0.0 {
         return (community, false);
     }
-    let mut tot: Vec<f64> = vec![0.0; n];
-    for (i, &c) in community.iter().enumerate() {
-        tot[c as usize] += degree[i];
-    }
+    let mut tot: Vec<f64> = degree.clone();
     let mut links: Vec<f64> = vec![0.0; n];
     let mut touched: Vec<u32> = Vec::new();
     let mut moved = false;
@@ -363,53 +251,6 @@ mod tests {
         assert!(modularity(&graph, &c, 1.0) > 0.4);
         let one = vec![0; 10];
         assert!(modularity(&graph, &c, 1.0) > modularity(&graph, &one, 1.0));
-    }
-
-    /// Whether every community of `community` is connected in `graph`.
-    fn connected(graph: &Graph, community: &[u32]) -> bool {
-        let count = community.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
-        (0..count as u32).all(|c| {
-            let nodes: Vec<usize> = (0..graph.nodes()).filter(|&i| community[i] == c).collect();
-            let mut seen = vec![false; graph.nodes()];
-            let mut stack = vec![nodes[0]];
-            seen[nodes[0]] = true;
-            while let Some(i) = stack.pop() {
-                for &(j, _) in &graph.adjacency[i] {
-                    if community[j as usize] == c && !seen[j as usize] {
-                        seen[j as usize] = true;
-                        stack.push(j as usize);
-                    }
-                }
-            }
-            nodes.iter().all(|&i| seen[i])
-        })
-    }
-
-    #[test]
-    fn leiden_finds_the_cliques_and_only_connected_communities() {
-        let graph = two_cliques(5);
-        assert_eq!(leiden(&graph, 1.0), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
-        // A ring of ten cliques at several resolutions: every community is
-        // connected, and none is worse than Louvain's by much.
-        let mut neighbours: Vec<Vec<(u32, f32)>> = vec![Vec::new(); 40];
-        for c in 0..10u32 {
-            for a in 0..4 {
-                for b in (a + 1)..4 {
-                    neighbours[(c * 4 + a) as usize].push((c * 4 + b, 0.5 + 0.1 * a as f32));
-                }
-            }
-            neighbours[(c * 4) as usize].push((((c + 1) % 10) * 4 + 1, 0.9));
-        }
-        let graph = Graph::from_neighbours(&neighbours);
-        for r in [0.3, 1.0, 2.5] {
-            let c = leiden(&graph, r);
-            assert!(connected(&graph, &c), "resolution {r}: {c:?}");
-            let q = modularity(&graph, &c, r);
-            let louvain_q = modularity(&graph, &louvain(&graph, r), r);
-            assert!(q >= louvain_q - 0.05, "resolution {r}: {q} against {louvain_q}");
-        }
-        assert!(leiden(&Graph::new(0), 1.0).is_empty());
-        assert_eq!(leiden(&Graph::new(3), 1.0), [0, 1, 2]);
     }
 
     #[test]

@@ -157,37 +157,6 @@ pub const ENGLISH: &[&str] = &[
     "yourselves",
 ];
 
-/// Stop words that still tell what a customer asks or reports: negation and
-/// question words ("why was my transfer declined", "card not working",
-/// "ingen svarar"). Each stands for one English word in either language, so
-/// "varför" and "why" are one feature when grouping asks for them.
-pub const TELLING: &[(&str, &str)] = &[
-    ("can", "can"),
-    ("hur", "how"),
-    ("how", "how"),
-    ("ingen", "no"),
-    ("inte", "not"),
-    ("kan", "can"),
-    ("kunde", "can"),
-    ("no", "no"),
-    ("not", "not"),
-    ("när", "when"),
-    ("vad", "what"),
-    ("varför", "why"),
-    ("what", "what"),
-    ("when", "when"),
-    ("where", "where"),
-    ("why", "why"),
-];
-
-/// The English word a telling stop word stands for (see [`TELLING`]).
-pub fn telling(word: &str) -> Option<&'static str> {
-    TELLING
-        .binary_search_by(|(w, _)| (*w).cmp(word))
-        .ok()
-        .map(|i| TELLING[i].1)
-}
-
 /// Whether `word` (already lower-cased) is a stop word in either language. Both
 /// lists apply to every mention: mixed-language mentions are common and the two
 /// lists barely collide on words that matter.
@@ -241,17 +210,6 @@ mod tests {
             ENGLISH.windows(2).all(|w| w[0] < w[1]),
             "ENGLISH is not sorted"
         );
-    }
-
-    #[test]
-    fn telling_words_are_sorted_stop_words_with_one_english_word() {
-        assert!(TELLING.windows(2).all(|w| w[0].0 < w[1].0), "TELLING is not sorted");
-        assert_eq!(telling("varför"), Some("why"));
-        assert_eq!(telling("inte"), telling("not"));
-        assert_eq!(telling("the"), None);
-        for (word, _) in TELLING {
-            assert!(is_stop_word(word), "{word}");
-        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Automatic grouping of the mentions no codebook rule covers into proposed
 //! problem areas, for an analyst to review.
 //!
-//! How, in three passes that never compare all pairs:
+//! How, in four passes that never compare all pairs:
 //!
 //! 1. **Gather.** Distinct texts, most frequent first, each join the first-seen
 //!    text ("leader") they are most similar to, if the cosine of their TF-IDF
@@ -19,8 +19,11 @@
 //! 3. **Assign.** Groups of at least `min_area_size` mentions become proposed
 //!    areas. Every text with content goes to the area whose centroid it is most
 //!    similar to (so few stay uncoded: only texts with no content words or
-//!    sharing nothing with any area). Each area is labelled with its most typical
-//!    words and shown with three typical mentions.
+//!    sharing nothing with any area).
+//! 4. **Vote** (`vote`). Each text moves to the area most of its
+//!    `vote_neighbours` nearest texts are in, until none moves. Each area is
+//!    labelled with its most typical words and shown with three typical
+//!    mentions.
 //!
 //! There is no randomness: the same mentions give the same areas in any order
 //! (ties are broken by the normalised text, never by position or hash order).
@@ -31,7 +34,7 @@ use super::text::{Analysed, Analyzer};
 use describe::{assign, describe, drop_empty};
 use group::Group;
 use passes::{cohesion, communities, gather, merge};
-use vote::{absorb_small, vote};
+use vote::vote;
 
 /// Settings of automatic grouping. `Default` suits studies of any size.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,9 +56,6 @@ pub struct GroupingOptions {
     pub neighbours: usize,
     /// Louvain resolution: above 1, more and smaller areas.
     pub resolution: f64,
-    /// Communities by the Leiden method (each refined into well-connected
-    /// parts before aggregation) instead of plain Louvain.
-    pub leiden: bool,
     /// Cosine of two communities' centroids at which they are one area anyway;
     /// lower when mentions are less alike their own community (see
     /// `cohesion_factor`).
@@ -69,11 +69,6 @@ pub struct GroupingOptions {
     /// After the communities, each text moves to the area most of its
     /// `vote_neighbours` nearest texts are in, until none moves (0: off).
     pub vote_neighbours: usize,
-    /// An area smaller than this share of the mean area size joins the nearest
-    /// larger area if their centroids' cosine reaches `small_area_similarity`
-    /// (0: off).
-    pub small_area_share: f32,
-    pub small_area_similarity: f32,
 }
 
 impl Default for GroupingOptions {
@@ -85,13 +80,10 @@ impl Default for GroupingOptions {
             merge_similarity: 0.15,
             neighbours: 10,
             resolution: 2.5,
-            leiden: false,
             same_area_similarity: 0.5,
             cohesion_factor: 1.2,
             weighting: Weighting::default(),
-            vote_neighbours: 0,
-            small_area_share: 0.0,
-            small_area_similarity: 0.5,
+            vote_neighbours: 12,
         }
     }
 }
@@ -244,9 +236,6 @@ fn proposed_areas(
             let alike = (options.cohesion_factor * cohesion(&vectors.matrix, counts, &groups))
                 .min(options.same_area_similarity);
             merge(&mut groups, vectors.features, alike, None);
-            if options.small_area_share > 0.0 {
-                absorb_small(&mut groups, min_size, options);
-            }
         }
         Some(k) => {
             merge(

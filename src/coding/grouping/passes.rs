@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::super::features::{dot, Matrix};
-use super::super::graph::{leiden, louvain, Graph};
+use super::super::graph::{louvain, Graph};
 use super::group::{summed, Group};
 use super::index::{Index, Scratch};
 use super::GroupingOptions;
@@ -217,12 +217,7 @@ pub(super) fn communities(
         // link of the group to itself.
         graph.self_weight[i] = (g.size.saturating_sub(1)) as f64;
     }
-    let resolution = resolution_for(options.resolution, groups.len());
-    let community = if options.leiden {
-        leiden(&graph, resolution)
-    } else {
-        louvain(&graph, resolution)
-    };
+    let community = louvain(&graph, resolution_for(options.resolution, groups.len()));
     let count = community.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
     let mut merged: Vec<Option<Group>> = vec![None; count];
     for (g, c) in groups.into_iter().zip(community) {

@@ -1,6 +1,6 @@
-//! Passes after the communities: small areas join a near larger one, and each
-//! text moves to the area most of its nearest texts are in (a k-nearest-
-//! neighbour vote, repeated until no text moves).
+//! Pass 4, after the communities: each text moves to the area most of its
+//! nearest texts are in (a k-nearest-neighbour vote, repeated until no text
+//! moves).
 //!
 //! Why: an area's centroid is an average, and a text near the edge of two
 //! areas can be nearer the wrong centroid while almost every text like it sits
@@ -9,9 +9,12 @@
 use rayon::prelude::*;
 
 use super::super::features::{dot, Matrix, Vectors};
-use super::group::{summed, Group};
+use super::group::summed;
 use super::index::{Index, Scratch};
 use super::{Assignment, GroupingOptions};
+
+/// Candidates per neighbour wanted whose exact cosine is computed.
+const CANDIDATES: usize = 2;
 
 /// Rounds of the vote at most; it usually settles in a few.
 const MAX_ROUNDS: usize = 20;
@@ -35,13 +38,39 @@ pub(super) fn vote(
         .map(|a| a.proposal + 1)
         .max()
         .unwrap_or(0);
-    let neighbours = nearest_texts(&vectors.matrix, vectors.features, order, options.vote_neighbours);
+    let coded: u64 = assignments
+        .iter()
+        .zip(counts)
+        .filter(|(a, _)| a.is_some())
+        .map(|(_, &c)| u64::from(c))
+        .sum();
+    let k = neighbours_for(options.vote_neighbours, coded, areas);
+    if k == 0 {
+        return assignments;
+    }
+    let neighbours = nearest_texts(&vectors.matrix, vectors.features, order, k);
     let mut area: Vec<Option<u32>> = assignments
         .iter()
         .map(|a| a.map(|a| a.proposal as u32))
         .collect();
     settle(&neighbours, counts, order, &mut area, areas);
     with_similarity(&vectors.matrix, counts, &area, areas)
+}
+
+/// Neighbours each text asks: `wanted`, but at most half the mean area size
+/// (`coded` mentions in `areas` areas), so that most of a text's neighbours
+/// can be in its own area; a small study's small areas are otherwise outvoted
+/// by their larger neighbours. 0 (no vote) below 2.
+pub(super) fn neighbours_for(wanted: usize, coded: u64, areas: usize) -> usize {
+    if areas == 0 {
+        return 0;
+    }
+    let k = wanted.min((coded / areas as u64 / 2) as usize);
+    if k < 2 {
+        0
+    } else {
+        k
+    }
 }
 
 /// The `k` nearest texts of each text in `order` (by cosine, found through an
@@ -61,7 +90,7 @@ pub(super) fn nearest_texts(
         .map_init(Scratch::default, |scratch, &doc| {
             let row = matrix.row(doc as usize);
             let mut near: Vec<(u32, f32)> = index
-                .nearest(row, scratch, 4 * k)
+                .nearest(row, scratch, CANDIDATES * k)
                 .into_iter()
                 .filter(|&j| j != doc)
                 .map(|j| (j, dot(row, matrix.row(j as usize))))
@@ -150,7 +179,12 @@ fn with_similarity(
         .par_iter()
         .map(|m| {
             let (ids, sums, _) = summed(matrix, counts, m);
-            let norm = sums.iter().map(|w| w * w).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+            let norm = sums
+                .iter()
+                .map(|w| w * w)
+                .sum::<f32>()
+                .sqrt()
+                .max(f32::MIN_POSITIVE);
             (ids, sums.into_iter().map(|w| w / norm).collect())
         })
         .collect();
@@ -165,53 +199,6 @@ fn with_similarity(
             })
         })
         .collect()
-}
-
-/// Areas (groups of at least `min_size` mentions) smaller than
-/// `small_area_share` of the mean area join the area whose centroid is
-/// nearest, smallest first, if the cosine reaches `small_area_similarity`.
-pub(super) fn absorb_small(groups: &mut Vec<Group>, min_size: u64, options: &GroupingOptions) {
-    let areas: Vec<usize> = (0..groups.len())
-        .filter(|&g| groups[g].size >= min_size)
-        .collect();
-    if areas.len() < 2 {
-        return;
-    }
-    let mean = areas.iter().map(|&g| groups[g].size).sum::<u64>() as f32 / areas.len() as f32;
-    let mut small: Vec<usize> = areas
-        .iter()
-        .copied()
-        .filter(|&g| (groups[g].size as f32) < options.small_area_share * mean)
-        .collect();
-    small.sort_by_key(|&g| (groups[g].size, groups[g].rank));
-    let mut centroids: Vec<(Vec<u32>, Vec<f32>)> = groups.iter().map(Group::centroid).collect();
-    let mut gone = vec![false; groups.len()];
-    for g in small {
-        let own = (&centroids[g].0[..], &centroids[g].1[..]);
-        let nearest = areas
-            .iter()
-            .filter(|&&o| o != g && !gone[o])
-            .map(|&o| (o, dot(own, (&centroids[o].0, &centroids[o].1))))
-            .fold(None, |best: Option<(usize, f32)>, (o, s)| match best {
-                Some((_, b)) if b >= s => best,
-                _ => Some((o, s)),
-            });
-        if let Some((into, s)) = nearest {
-            if s >= options.small_area_similarity {
-                let moved = groups[g].clone();
-                groups[into].absorb(moved);
-                centroids[into] = groups[into].centroid();
-                gone[g] = true;
-            }
-        }
-    }
-    let mut kept: Vec<Group> = std::mem::take(groups)
-        .into_iter()
-        .zip(gone)
-        .filter_map(|(g, gone)| (!gone).then_some(g))
-        .collect();
-    kept.sort_by_key(|g| g.rank);
-    *groups = kept;
 }
 
 #[cfg(test)]
@@ -236,7 +223,10 @@ mod tests {
         assert_eq!(area, [Some(0), Some(0), Some(0), Some(1)]);
         assert_eq!(moves, 1);
         // A fixed point: voting again moves nothing.
-        assert_eq!(settle(&neighbours(), &[1; 4], &[0, 1, 2, 3], &mut area, 2), 0);
+        assert_eq!(
+            settle(&neighbours(), &[1; 4], &[0, 1, 2, 3], &mut area, 2),
+            0
+        );
     }
 
     #[test]
@@ -247,34 +237,13 @@ mod tests {
         assert_eq!(area, [Some(0), Some(0), Some(1), None]);
     }
 
-    fn group(rank: usize, ids: &[u32], sums: &[f32], size: u64) -> Group {
-        Group {
-            ids: ids.to_vec(),
-            sums: sums.to_vec(),
-            size,
-            rank,
-            members: vec![rank as u32],
-        }
-    }
-
     #[test]
-    fn a_small_area_joins_a_similar_larger_one_only() {
-        let options = GroupingOptions {
-            small_area_share: 0.5,
-            small_area_similarity: 0.6,
-            ..GroupingOptions::default()
-        };
-        let mut groups = vec![
-            group(0, &[0, 1], &[30.0, 10.0], 40),
-            group(1, &[2, 3], &[30.0, 10.0], 40),
-            group(2, &[0, 1], &[3.0, 2.0], 5),  // like group 0
-            group(3, &[4, 5], &[3.0, 2.0], 5),  // like nothing
-            group(4, &[9], &[1.0], 1),          // below the least area size
-        ];
-        absorb_small(&mut groups, 2, &options);
-        let sizes: Vec<(usize, u64)> = groups.iter().map(|g| (g.rank, g.size)).collect();
-        assert_eq!(sizes, [(0, 45), (1, 40), (3, 5), (4, 1)]);
-        assert_eq!(groups[0].members, [0, 2]);
+    fn small_areas_ask_fewer_neighbours() {
+        assert_eq!(neighbours_for(12, 3_000, 50), 12);
+        assert_eq!(neighbours_for(12, 110, 11), 5);
+        assert_eq!(neighbours_for(12, 30, 10), 0);
+        assert_eq!(neighbours_for(12, 30, 0), 0);
+        assert_eq!(neighbours_for(0, 3_000, 50), 0);
     }
 
     #[test]
