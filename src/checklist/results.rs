@@ -12,12 +12,11 @@ use diesel::prelude::*;
 use super::answer::{Experienced, ItemAnswer, SolvedElsewhere};
 use super::store::{self, CUSTOMER, STAFF};
 use super::Checklist;
+use crate::attributes::Attributes;
 use crate::db::schema::{areas, mentions, responses};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::report::checklist::{
-    analyse, attributes_of, Analysis, ChecklistResults, Item, Respondent, WriteIn,
-};
+use crate::report::checklist::{analyse, Analysis, ChecklistResults, Item, Respondent, WriteIn};
 use crate::report::{Options, ViewError};
 use crate::stats::{ChecklistAnswer, Experience, Progress};
 use crate::survey::{store as survey_store, StoredSurvey, SurveyError, WaveLabel};
@@ -130,15 +129,18 @@ fn responses_of(
         .select((responses::id, responses::wave_id, responses::attributes))
         .order(responses::id)
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(response_id, wave_id, attributes)| Respondent {
-            response_id,
-            wave_id,
-            attributes: attributes_of(&attributes),
-            answers: Vec::new(),
+    rows.into_iter()
+        .map(|(response_id, wave_id, attributes)| {
+            Ok(Respondent {
+                response_id,
+                wave_id,
+                attributes: Attributes::from_stored(&attributes, || {
+                    format!("response {response_id}")
+                })?,
+                answers: Vec::new(),
+            })
         })
-        .collect())
+        .collect()
 }
 
 fn write_ins(conn: &mut AnyConnection, survey_id: i64) -> Result<Vec<WriteIn>> {

@@ -12,13 +12,14 @@ mod token;
 
 pub use error::ImportError;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use diesel::prelude::*;
 
 pub use contacts::{EmailAddress, ImportReport, NewContact};
 pub use token::{NotAToken, Token};
 
+use crate::attributes::Attributes;
 use crate::config::Settings;
 use crate::db::schema::{
     contacts as contacts_t, invitation_tokens, invitations, outbox as outbox_t, unsubscribe_tokens,
@@ -462,7 +463,7 @@ pub struct Invitee {
     pub locale: Locale,
     /// The contact's segment columns from the contact list (`customer_type` →
     /// `current`), copied onto the response.
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: Attributes,
     /// The invitation's audience, fixed when it was made: `customer`, or `staff`,
     /// who answer as they think customers would and never count as customers. The
     /// link records answers in this audience whatever the contact is later
@@ -508,7 +509,7 @@ pub fn find_invitee(conn: &mut AnyConnection, token: &Token) -> Result<Option<In
             return find_invitee_by_invitation(conn, id);
         }
     }
-    Ok(row.map(invitee_of_row))
+    row.map(invitee_of_row).transpose()
 }
 
 /// The invitee of an invitation by its id (for answers that waited in the inbox,
@@ -517,7 +518,9 @@ pub fn find_invitee_by_invitation(
     conn: &mut AnyConnection,
     invitation_id: i64,
 ) -> Result<Option<Invitee>> {
-    Ok(invitee_row(conn, Found::ByInvitation(invitation_id))?.map(invitee_of_row))
+    invitee_row(conn, Found::ByInvitation(invitation_id))?
+        .map(invitee_of_row)
+        .transpose()
 }
 
 /// How an invitee is looked up.
@@ -557,8 +560,12 @@ fn invitee_row(conn: &mut AnyConnection, found: Found<'_>) -> Result<Option<Invi
     })
 }
 
-fn invitee_of_row(row: InviteeRow) -> Invitee {
-    Invitee {
+/// An invitee from its row; a contact's stored segment columns that cannot be read
+/// are refused, naming the contact, rather than read as none.
+fn invitee_of_row(row: InviteeRow) -> Result<Invitee> {
+    let attributes =
+        Attributes::from_stored(&row.attributes, || format!("contact {}", row.contact_id))?;
+    Ok(Invitee {
         invitation_id: row.invitation_id,
         survey_id: row.survey_id,
         wave_id: row.wave_id,
@@ -567,13 +574,11 @@ fn invitee_of_row(row: InviteeRow) -> Invitee {
         name: row.name,
         email: row.email,
         locale: row.locale.parse().unwrap_or(Locale::En),
-        // Written by `contacts::import` from the same map type; anything else
-        // counts as no segment columns, as it did when read at each use.
-        attributes: serde_json::from_str(&row.attributes).unwrap_or_default(),
+        attributes,
         audience: row.audience,
         opened: row.opened_at.is_some(),
         answered: row.answered_at.is_some(),
-    }
+    })
 }
 
 /// Records the first time the personal link was opened: the moment, or in an
