@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{announcements, areas, case_review, cases, exports, surveys, ErrorBody};
+use super::{announcements, areas, case_review, cases, exports, invitations, surveys, ErrorBody};
 
 /// Adds the bearer scheme every endpoint (but this document) requires.
 struct BearerKey;
@@ -37,9 +37,9 @@ impl Modify for BearerKey {
         openapi_json,
         surveys::list,
         surveys::show,
-        surveys::import_contacts,
-        surveys::invite,
-        surveys::remind,
+        invitations::import_contacts,
+        invitations::invite,
+        invitations::remind,
         surveys::results,
         surveys::routing,
         surveys::set_routing,
@@ -59,11 +59,11 @@ impl Modify for BearerKey {
         surveys::SurveyDetail,
         surveys::WaveSummary,
         surveys::IntervalBody,
-        surveys::ImportResult,
-        surveys::InviteRequest,
-        surveys::InviteResult,
-        surveys::RemindRequest,
-        surveys::RemindResult,
+        invitations::ImportResult,
+        invitations::InviteRequest,
+        invitations::InviteResult,
+        invitations::RemindRequest,
+        invitations::RemindResult,
         surveys::ResultsBody,
         surveys::RoutingBody,
         areas::AreaBody,

@@ -2,126 +2,25 @@
 //! environment variables, which win. Validated once at start; everything after that
 //! trusts the parsed [`Settings`]. Defaults serve a newcomer on one machine.
 
+mod limits;
+mod urls;
+mod webhooks;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use lettre::message::Mailbox;
 use serde::Deserialize;
 use url::Url;
 
+pub use limits::RateLimit;
+pub use urls::{redact_url, DatabaseUrl, MailTransport, SecretUrl};
+pub use webhooks::{WebhookSettings, SECRET_ENV_PREFIX};
+
 use crate::error::{Error, Result};
-
-/// A URL that may carry a password (`smtp://user:secret@host`). It prints itself
-/// without the password, in `Debug` and `Display` alike, so that it can reach an
-/// error message or a log line only redacted; `expose` hands the whole URL to the
-/// one place that connects with it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretUrl(String);
-
-impl SecretUrl {
-    pub fn new(url: impl Into<String>) -> Self {
-        SecretUrl(url.into())
-    }
-
-    /// The URL with its password, for connecting and nothing else.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", redact_url(&self.0))
-    }
-}
-
-impl std::fmt::Display for SecretUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&redact_url(&self.0))
-    }
-}
-
-/// `url` with any password replaced by `***`; text that is not a URL is shown
-/// only up to any `@`, in case it holds credentials all the same.
-pub fn redact_url(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(_) => url.to_string(),
-        Err(_) => match url.rsplit_once('@') {
-            Some((_, host)) => format!("***@{host}"),
-            None => url.to_string(),
-        },
-    }
-}
-
-/// Where the data lives, chosen by the URL scheme.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    /// An SQLite file, created on first use.
-    Sqlite(PathBuf),
-    /// A PostgreSQL connection URL.
-    Postgres(String),
-}
-
-impl DatabaseUrl {
-    /// Accepts `sqlite://PATH`, `sqlite:PATH`, a bare file path, or
-    /// `postgres://...` / `postgresql://...`.
-    pub fn parse(value: &str) -> Result<Self> {
-        let value = value.trim();
-        if value.is_empty() {
-            return Err(Error::Config(
-                "database_url is empty; use e.g. sqlite://pds.db or postgres://user@host/db".into(),
-            ));
-        }
-        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
-            Url::parse(value).map_err(|e| {
-                Error::Config(format!("database_url {value:?} is not a valid URL: {e}"))
-            })?;
-            return Ok(DatabaseUrl::Postgres(value.to_string()));
-        }
-        let path = value
-            .strip_prefix("sqlite://")
-            .or_else(|| value.strip_prefix("sqlite:"))
-            .unwrap_or(value);
-        if path.contains("://") {
-            return Err(Error::Config(format!(
-                "database_url {value:?}: unknown scheme; use sqlite://FILE or postgres://..."
-            )));
-        }
-        if path.is_empty() {
-            return Err(Error::Config(
-                "database_url names no SQLite file; use e.g. sqlite://pds.db".into(),
-            ));
-        }
-        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
-    }
-
-    /// The URL with any password removed, for messages and logs.
-    pub fn redacted(&self) -> String {
-        match self {
-            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-            DatabaseUrl::Postgres(url) => redact_url(url),
-        }
-    }
-}
-
-impl std::fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DatabaseUrl({:?})", self.redacted())
-    }
-}
-
-/// How email leaves the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MailTransport {
-    /// One `.eml` file per message in this folder: the zero-setup default.
-    File(PathBuf),
-    /// A real SMTP server, e.g. `smtp://127.0.0.1:2525` or `smtps://user:pw@host`.
-    Smtp(SecretUrl),
-}
+use limits::{contact_cap, mail_rate, outbox_lease};
+use urls::{mail_transport, public_url};
+use webhooks::{team_secrets, webhook_settings};
 
 /// The validated settings every command runs with.
 #[derive(Debug, Clone)]
@@ -151,86 +50,6 @@ pub struct Settings {
     pub contact_at_most_every: Option<chrono::Duration>,
     /// Teams' webhooks: the signing secret and whether private addresses are allowed.
     pub webhooks: WebhookSettings,
-}
-
-/// What a team's `secret_env` in routing.toml must start with, so that it can
-/// name webhook secrets only, not any other variable of the server's environment.
-pub const SECRET_ENV_PREFIX: &str = "PDS_WEBHOOK_SECRET_";
-
-/// How webhooks are delivered (see README, "Webhooks").
-#[derive(Clone, Default)]
-pub struct WebhookSettings {
-    /// The key of the `X-PDS-Signature` HMAC; without it, `json` webhooks are
-    /// not delivered (the outbox records why).
-    pub secret: Option<String>,
-    /// Teams' own secrets: every `PDS_WEBHOOK_SECRET_*` environment variable by
-    /// its name, which a team names with `secret_env` in routing.toml.
-    pub team_secrets: std::collections::BTreeMap<String, String>,
-    /// Allow webhook URLs on loopback and private networks (off: such a URL is
-    /// refused when the routing is set and again before each delivery).
-    pub allow_private: bool,
-}
-
-impl WebhookSettings {
-    /// The key that signs a webhook: the team's own secret when it names one
-    /// (an error, saying what to set, when that variable is missing), else the
-    /// global `webhook_secret`.
-    pub fn secret_for(
-        &self,
-        secret_env: Option<&str>,
-    ) -> std::result::Result<Option<&str>, String> {
-        match secret_env {
-            None => Ok(self.secret.as_deref()),
-            Some(name) => self.team_secrets.get(name).map(|s| Some(s.as_str())).ok_or_else(|| {
-                format!(
-                    "the team's webhook is signed with {name} (secret_env in routing.toml), which is not set \
-                     where the worker runs; set it (at least 16 characters) and run pds outbox retry"
-                )
-            }),
-        }
-    }
-}
-
-impl std::fmt::Debug for WebhookSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookSettings")
-            .field("secret", &self.secret.as_ref().map(|_| "***"))
-            .field(
-                "team_secrets",
-                &self.team_secrets.keys().collect::<Vec<_>>(),
-            )
-            .field("allow_private", &self.allow_private)
-            .finish()
-    }
-}
-
-/// How many requests one client address may make: `burst` at once, then one more
-/// every `replenish`. Limits by the connecting address: behind a reverse proxy
-/// that is the proxy's address, so every visitor shares one budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    pub burst: std::num::NonZeroU32,
-    pub replenish: std::time::Duration,
-}
-
-impl RateLimit {
-    /// Parses a burst and a per-second rate, naming `key` in any error.
-    fn parse(key: &str, burst: u32, per_second: f64) -> Result<Self> {
-        let burst = std::num::NonZeroU32::new(burst).ok_or_else(|| {
-            Error::Config(format!(
-                "{key}_burst must be at least 1 request (it is how many a client may send at once)"
-            ))
-        })?;
-        if !(per_second.is_finite() && per_second > 0.0) {
-            return Err(Error::Config(format!(
-                "{key}_per_second {per_second} must be a positive number of requests per second, e.g. 1 or 0.1"
-            )));
-        }
-        Ok(RateLimit {
-            burst,
-            replenish: std::time::Duration::from_secs_f64(1.0 / per_second),
-        })
-    }
 }
 
 /// The raw form of `pds.toml`; every field optional.
@@ -404,80 +223,6 @@ impl Settings {
     }
 }
 
-/// SMTP when a URL is given (checked; shown only redacted), else files in a folder.
-fn mail_transport(smtp_url: Option<String>, mail_dir: Option<String>) -> Result<MailTransport> {
-    let Some(url) = smtp_url.filter(|s| !s.trim().is_empty()) else {
-        return Ok(MailTransport::File(PathBuf::from(
-            mail_dir.unwrap_or_else(|| "mail-out".into()),
-        )));
-    };
-    let shown = redact_url(&url);
-    let parsed = Url::parse(&url)
-        .map_err(|e| Error::Config(format!("smtp_url {shown:?} is not a valid URL: {e}")))?;
-    if !matches!(parsed.scheme(), "smtp" | "smtps") {
-        return Err(Error::Config(format!(
-            "smtp_url {shown:?} must start with smtp:// or smtps://"
-        )));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(Error::Config(format!("smtp_url {shown:?} names no host")));
-    }
-    Ok(MailTransport::Smtp(SecretUrl::new(url)))
-}
-
-/// The address customers' links start with: http or https.
-fn public_url(text: String) -> Result<Url> {
-    let public_url = Url::parse(&text).map_err(|e| {
-        Error::Config(format!(
-            "public_url {text:?} is not a valid URL ({e}); use e.g. https://survey.example.com"
-        ))
-    })?;
-    if !matches!(public_url.scheme(), "http" | "https") {
-        return Err(Error::Config(format!(
-            "public_url {text:?} must start with http:// or https://"
-        )));
-    }
-    Ok(public_url)
-}
-
-/// Messages per second the worker may send at most; `None` for no limit.
-fn mail_rate(from_env: Option<String>, from_file: Option<f64>) -> Result<Option<f64>> {
-    let mail_rate = match from_env {
-        Some(text) => Some(text.trim().parse::<f64>().map_err(|_| {
-            Error::Config(format!(
-                "mail_rate {text:?} is not a number of messages per second"
-            ))
-        })?),
-        None => from_file,
-    };
-    if let Some(rate) = mail_rate {
-        if !(rate.is_finite() && rate > 0.0) {
-            return Err(Error::Config(format!(
-                "mail_rate {rate} must be a positive number of messages per second (leave it out for no limit)"
-            )));
-        }
-    }
-    Ok(mail_rate)
-}
-
-/// How long a claimed outbox row is the worker's, in whole seconds (at least 1).
-fn outbox_lease(from_env: Option<String>, from_file: Option<u64>) -> Result<u64> {
-    let lease = match from_env {
-        Some(text) => text.trim().parse::<u64>().map_err(|_| {
-            Error::Config(format!(
-                "outbox_lease_seconds {text:?} is not a whole number of seconds"
-            ))
-        })?,
-        None => from_file.unwrap_or(300),
-    };
-    if lease == 0 {
-        return Err(Error::Config(
-            "outbox_lease_seconds must be at least 1".into(),
-        ));
-    }
-    Ok(lease)
-}
-
 /// `PDS_NOW`, when set, must be a time the clock can run at.
 fn check_fixed_now(text: Option<String>) -> Result<()> {
     match text {
@@ -488,71 +233,6 @@ fn check_fixed_now(text: Option<String>) -> Result<()> {
         ))),
         _ => Ok(()),
     }
-}
-
-/// Parses `contact_at_most_every` (`90d`, `12w`; empty or absent: no cap).
-fn contact_cap(text: Option<String>) -> Result<Option<chrono::Duration>> {
-    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-        return Ok(None);
-    };
-    match crate::age::parse(&text) {
-        Some(cap) if cap >= chrono::Duration::days(1) => Ok(Some(cap)),
-        _ => Err(Error::Config(format!(
-            "contact_at_most_every {text:?} is not a length of at least a day such as 90d or 12w (units: {}); leave it out for no cap",
-            crate::age::UNITS
-        ))),
-    }
-}
-
-fn webhook_settings(
-    secret: Option<String>,
-    allow_env: Option<String>,
-    allow_file: Option<bool>,
-) -> Result<WebhookSettings> {
-    let secret = secret.filter(|s| !s.trim().is_empty());
-    if secret.as_ref().is_some_and(|s| s.len() < 16) {
-        return Err(too_short_secret("webhook_secret"));
-    }
-    let allow_private = match allow_env.as_deref().map(str::trim) {
-        None => allow_file.unwrap_or(false),
-        Some("1" | "true" | "yes") => true,
-        Some("0" | "false" | "no" | "") => false,
-        Some(other) => {
-            return Err(Error::Config(format!(
-                "PDS_WEBHOOK_ALLOW_PRIVATE {other:?} is not true or false"
-            )))
-        }
-    };
-    Ok(WebhookSettings {
-        secret,
-        team_secrets: Default::default(),
-        allow_private,
-    })
-}
-
-fn too_short_secret(name: &str) -> Error {
-    Error::Config(format!(
-        "{name} is shorter than 16 characters; use a long random text, e.g. from `openssl rand -hex 32`"
-    ))
-}
-
-/// The teams' webhook secrets among the environment's `variables`: each
-/// `PDS_WEBHOOK_SECRET_*` (the global `PDS_WEBHOOK_SECRET` is not one), at least
-/// 16 characters long.
-fn team_secrets(
-    variables: impl Iterator<Item = (String, String)>,
-) -> Result<std::collections::BTreeMap<String, String>> {
-    let mut secrets = std::collections::BTreeMap::new();
-    for (name, value) in variables {
-        if !name.starts_with(SECRET_ENV_PREFIX) || value.trim().is_empty() {
-            continue;
-        }
-        if value.len() < 16 {
-            return Err(too_short_secret(&name));
-        }
-        secrets.insert(name, value);
-    }
-    Ok(secrets)
 }
 
 fn read_file(path: &Path) -> Result<FileSettings> {

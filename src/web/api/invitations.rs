@@ -1,0 +1,261 @@
+//! Who an analyst asks: contacts import, invitations and reminders for a wave
+//! (queued; the worker delivers). Each handler parses, calls `invite`, and
+//! serialises.
+
+use actix_web::{web, HttpResponse};
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    read_json, read_text, with_survey, ApiError, Authenticated, JsonTooLarge, SlugPath,
+    SurveyErrors, Unauthorized, MAX_CSV_BYTES,
+};
+use crate::invite::{self, contacts, SegmentFilter};
+use crate::survey::WaveLabel;
+use crate::web::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// Import the valid rows even if some rows are invalid (they are listed in `skipped`).
+    #[serde(default)]
+    pub skip_invalid: bool,
+}
+
+/// What a contacts import did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    pub inserted: usize,
+    pub updated: usize,
+    /// Rows left out with `skip_invalid=true`, each with its line number.
+    pub skipped: Vec<String>,
+}
+
+/// Import contacts from CSV (`email,name,locale`, then any segment columns).
+///
+/// The same rules as `pds contacts import`: a file with a bad row imports nothing
+/// and gets 422 with every bad row by line number, unless `skip_invalid=true`.
+/// Contacts are shared by all surveys; the survey in the path must exist.
+#[utoipa::path(
+    post,
+    path = "/api/surveys/{slug}/contacts",
+    tag = "contacts",
+    security(("api_key" = [])),
+    params(SlugPath, ImportQuery),
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "The contacts file, UTF-8, at most 10 MiB",
+        example = "email,name,locale,customer_type\nanna@example.se,Anna Åberg,sv,current\n"
+    ),
+    responses(
+        (status = 200, description = "Imported", body = ImportResult),
+        SurveyErrors,
+        (status = 413, description = "The body is over 10 MiB", body = super::ErrorBody),
+        (status = 422, description = "Bad header or rows; nothing was imported; `problems` lists every bad row by line", body = super::ErrorBody),
+    )
+)]
+pub async fn import_contacts(
+    _caller: Authenticated,
+    path: web::Path<SlugPath>,
+    query: web::Query<ImportQuery>,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let slug = path.slug()?;
+    let csv = read_text(payload, MAX_CSV_BYTES).await?;
+    let skip_invalid = query.skip_invalid;
+    let report = with_survey(state, slug, move |state, _| {
+        Ok(contacts::import(
+            &state.db,
+            csv.as_bytes(),
+            "contacts.csv",
+            skip_invalid,
+            &ProgressBar::hidden(),
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ImportResult {
+        inserted: report.inserted,
+        updated: report.updated,
+        skipped: report.skipped,
+    }))
+}
+
+/// Whom to invite.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    /// The wave label (created on first use).
+    #[schema(example = "2026-H2")]
+    pub wave: String,
+    /// Only contacts whose segment column has this value, as `column=value`.
+    #[schema(example = "customer_type=current")]
+    pub segment: Option<String>,
+}
+
+/// What an invitation run queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteResult {
+    pub wave: String,
+    /// Invitations queued now; the worker in `pds serve` (or `pds worker`) delivers them.
+    pub queued: usize,
+    pub already_invited: usize,
+    pub unsubscribed: usize,
+    pub outside_segment: usize,
+    /// Held back by the contact frequency cap (`contact_at_most_every`).
+    pub contacted_recently: usize,
+}
+
+/// Queue invitations for a wave (as `pds invite --queue-only`).
+///
+/// Every matching contact not yet invited to the wave gets a personal link; the
+/// emails are queued in the outbox and delivered by the worker. Re-running never
+/// invites a contact twice to the same wave.
+#[utoipa::path(
+    post,
+    path = "/api/surveys/{slug}/invitations",
+    tag = "invitations",
+    security(("api_key" = [])),
+    params(SlugPath),
+    request_body(content = InviteRequest, description = "At most 64 KiB of JSON"),
+    responses(
+        (status = 202, description = "Queued", body = InviteResult),
+        (status = 400, description = "Bad JSON, wave label or segment", body = super::ErrorBody),
+        Unauthorized,
+        (status = 404, description = "No such survey", body = super::ErrorBody),
+        JsonTooLarge,
+    )
+)]
+pub async fn invite(
+    _caller: Authenticated,
+    path: web::Path<SlugPath>,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let slug = path.slug()?;
+    let request: InviteRequest = read_json(payload).await?;
+    let wave: WaveLabel = request.wave.parse()?;
+    let segment: Option<SegmentFilter> = request
+        .segment
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "segment {:?}: write it as column=value, e.g. customer_type=current",
+                request.segment.as_deref().unwrap_or_default()
+            ))
+        })?;
+    let result = with_survey(state, slug, move |state, survey| {
+        let r = invite::invite(
+            &state.db,
+            &state.settings,
+            &survey,
+            &wave,
+            segment.as_ref(),
+            &ProgressBar::hidden(),
+        )?;
+        Ok(InviteResult {
+            wave: wave.to_string(),
+            queued: r.queued,
+            already_invited: r.already_invited,
+            unsubscribed: r.unsubscribed,
+            outside_segment: r.outside_segment,
+            contacted_recently: r.contacted_recently,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(result))
+}
+
+/// Whom to remind.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemindRequest {
+    #[schema(example = "2026-H2")]
+    pub wave: String,
+    /// Remind those whose last email is at least this old: `5d`, `36h`, `90m`, `0s`.
+    #[schema(example = "5d")]
+    pub after: Option<String>,
+    /// The most reminders one contact gets for the wave (default 2).
+    #[schema(example = 2)]
+    pub max: Option<u32>,
+}
+
+/// What a reminder run queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RemindResult {
+    pub wave: String,
+    pub queued: usize,
+    pub answered: usize,
+    pub unsubscribed: usize,
+    pub too_recent: usize,
+    pub reminded_enough: usize,
+    /// Invited to another survey within `contact_at_most_every`.
+    pub contacted_recently: usize,
+}
+
+/// Parses an age such as `5d`, `36h`, `90m` or `0s` (as `pds remind --after`).
+fn parse_age(text: &str) -> Result<chrono::Duration, ApiError> {
+    crate::invite::parse_age(text).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "after {text:?}: write a number and a unit (d, h, m for minutes, s), e.g. 5d, 36h or 90m"
+        ))
+    })
+}
+
+/// Queue reminders for a wave (as `pds remind --queue-only`).
+///
+/// Reminds contacts who have not answered and have not unsubscribed, whose last
+/// email is older than `after`, at most `max` times each.
+#[utoipa::path(
+    post,
+    path = "/api/surveys/{slug}/reminders",
+    tag = "invitations",
+    security(("api_key" = [])),
+    params(SlugPath),
+    request_body(content = RemindRequest, description = "At most 64 KiB of JSON"),
+    responses(
+        (status = 202, description = "Queued", body = RemindResult),
+        (status = 400, description = "Bad JSON, wave label or age", body = super::ErrorBody),
+        Unauthorized,
+        (status = 404, description = "No such survey or wave", body = super::ErrorBody),
+        JsonTooLarge,
+    )
+)]
+pub async fn remind(
+    _caller: Authenticated,
+    path: web::Path<SlugPath>,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let slug = path.slug()?;
+    let request: RemindRequest = read_json(payload).await?;
+    let wave: WaveLabel = request.wave.parse()?;
+    let after = parse_age(request.after.as_deref().unwrap_or("5d"))?;
+    let max = request.max.unwrap_or(2);
+    let result = with_survey(state, slug, move |state, survey| {
+        let r = invite::remind(
+            &state.db,
+            &state.settings,
+            &survey,
+            &wave,
+            after,
+            max,
+            &ProgressBar::hidden(),
+        )?;
+        Ok(RemindResult {
+            wave: wave.to_string(),
+            queued: r.queued,
+            answered: r.answered,
+            unsubscribed: r.unsubscribed,
+            too_recent: r.too_recent,
+            reminded_enough: r.reminded_enough,
+            contacted_recently: r.contacted_recently,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(result))
+}
