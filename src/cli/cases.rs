@@ -89,89 +89,12 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             survey,
             team,
             status,
-        } => {
-            let filter = Filter {
-                survey: survey
-                    .map(|s| s.parse::<SurveySlug>().map(|s| s.to_string()))
-                    .transpose()?,
-                team,
-                status: status
-                    .iter()
-                    .map(|s| s.parse::<Status>().map_err(Error::Invalid))
-                    .collect::<Result<_>>()?,
-            };
-            let found = cases::list(&mut *db.conn()?, &filter)?;
-            if found.is_empty() {
-                println!("No cases match.");
-            }
-            for c in found {
-                println!(
-                    "{:>5}  {:<12}  {:<10}  {:<12}  {}  rank {}  {}",
-                    c.id,
-                    c.status.as_str(),
-                    c.survey,
-                    for_terminal(&c.team),
-                    c.created_at.format("%Y-%m-%d"),
-                    c.rank,
-                    excerpt(&for_terminal(&c.text), 60),
-                );
-            }
-            return Ok(());
-        }
+        } => return list(&db, survey, team, &status),
         Command::Stats { survey } => return super::case_figures::stats(&db, survey.as_deref()),
         Command::Export { survey, output } => {
             return super::case_figures::export(&db, survey.as_deref(), output.as_ref())
         }
-        Command::Show { case } => {
-            let id = cases::id_of(&mut *db.conn()?, &case)?;
-            let (c, events) = cases::show(&mut *db.conn()?, id)?;
-            println!("Case {}: {}", c.id, c.status.as_str());
-            if let Some(r) = &c.reference {
-                println!("Reference: {r}");
-            }
-            println!(
-                "Survey: {} ({}), wave {}",
-                c.survey,
-                for_terminal(&c.survey_title),
-                c.wave
-            );
-            println!(
-                "Team: {} ({})",
-                for_terminal(&c.team_name),
-                for_terminal(&c.team)
-            );
-            println!("Rank: {}", c.rank);
-            if let Some(area) = &c.area {
-                println!("Area: {}", for_terminal(area));
-            }
-            println!(
-                "Customer agreed to be contacted: {}",
-                if c.may_contact { "yes" } else { "no" }
-            );
-            println!("Words: {}", for_terminal(&c.text));
-            println!("History:");
-            for e in events {
-                let note = e
-                    .note
-                    .map(|n| format!(": {}", for_terminal(&n)))
-                    .unwrap_or_default();
-                let who = match e.actor_kind.as_str() {
-                    "rule" => format!("routing rule {:?}", e.actor_name),
-                    "team" => format!("{} (email link)", e.actor_name),
-                    "api" => format!("API key {:?}", e.actor_name),
-                    "cli" => format!("{} (command line)", e.actor_name),
-                    other => other.to_string(),
-                };
-                println!(
-                    "  {}  {}  {}{}",
-                    e.at.format("%Y-%m-%d %H:%M:%S"),
-                    for_terminal(&who),
-                    e.action,
-                    note
-                );
-            }
-            return Ok(());
-        }
+        Command::Show { case } => return show(&db, &case),
         Command::Review {
             id,
             approve,
@@ -183,12 +106,112 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
         Command::Resolve { id, note, actor } => (id, Action::Resolve, note, actor),
         Command::Decline { id, note, actor } => (id, Action::Decline, note, actor),
     };
-    let note =
-        Note::parse(note.as_deref().unwrap_or("")).map_err(|e| Error::Invalid(e.to_string()))?;
+    act(&db, settings, id, action, note.as_deref(), actor)
+}
+
+/// `pds cases list`: one line per case that matches.
+fn list(
+    db: &crate::db::Database,
+    survey: Option<String>,
+    team: Option<String>,
+    status: &[String],
+) -> Result<()> {
+    let filter = Filter {
+        survey: survey
+            .map(|s| s.parse::<SurveySlug>().map(|s| s.to_string()))
+            .transpose()?,
+        team,
+        status: status
+            .iter()
+            .map(|s| s.parse::<Status>().map_err(Error::Invalid))
+            .collect::<Result<_>>()?,
+    };
+    let found = cases::list(&mut *db.conn()?, &filter)?;
+    if found.is_empty() {
+        println!("No cases match.");
+    }
+    for c in found {
+        println!(
+            "{:>5}  {:<12}  {:<10}  {:<12}  {}  rank {}  {}",
+            c.id,
+            c.status.as_str(),
+            c.survey,
+            for_terminal(&c.team),
+            c.created_at.format("%Y-%m-%d"),
+            c.rank,
+            excerpt(&for_terminal(&c.text), 60),
+        );
+    }
+    Ok(())
+}
+
+/// `pds cases show`: the case, then its history.
+fn show(db: &crate::db::Database, case: &str) -> Result<()> {
+    let id = cases::id_of(&mut *db.conn()?, case)?;
+    let (c, events) = cases::show(&mut *db.conn()?, id)?;
+    println!("Case {}: {}", c.id, c.status.as_str());
+    if let Some(r) = &c.reference {
+        println!("Reference: {r}");
+    }
+    println!(
+        "Survey: {} ({}), wave {}",
+        c.survey,
+        for_terminal(&c.survey_title),
+        c.wave
+    );
+    println!(
+        "Team: {} ({})",
+        for_terminal(&c.team_name),
+        for_terminal(&c.team)
+    );
+    println!("Rank: {}", c.rank);
+    if let Some(area) = &c.area {
+        println!("Area: {}", for_terminal(area));
+    }
+    println!(
+        "Customer agreed to be contacted: {}",
+        if c.may_contact { "yes" } else { "no" }
+    );
+    println!("Words: {}", for_terminal(&c.text));
+    println!("History:");
+    for e in events {
+        let note = e
+            .note
+            .map(|n| format!(": {}", for_terminal(&n)))
+            .unwrap_or_default();
+        let who = match e.actor_kind.as_str() {
+            "rule" => format!("routing rule {:?}", e.actor_name),
+            "team" => format!("{} (email link)", e.actor_name),
+            "api" => format!("API key {:?}", e.actor_name),
+            "cli" => format!("{} (command line)", e.actor_name),
+            other => other.to_string(),
+        };
+        println!(
+            "  {}  {}  {}{}",
+            e.at.format("%Y-%m-%d %H:%M:%S"),
+            for_terminal(&who),
+            e.action,
+            note
+        );
+    }
+    Ok(())
+}
+
+/// `pds cases ack|resolve|decline`: the action, then what became of the
+/// customer's follow-up.
+fn act(
+    db: &crate::db::Database,
+    settings: &Settings,
+    id: i64,
+    action: Action,
+    note: Option<&str>,
+    actor: Option<String>,
+) -> Result<()> {
+    let note = Note::parse(note.unwrap_or("")).map_err(|e| Error::Invalid(e.to_string()))?;
     let actor = actor
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
-    let acted = cases::act(&db, settings, id, action, note.as_ref(), Actor::Cli(&actor))?;
+    let acted = cases::act(db, settings, id, action, note.as_ref(), Actor::Cli(&actor))?;
     println!(
         "Case {} is now {}.",
         acted.case.id,

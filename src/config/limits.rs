@@ -13,8 +13,29 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
+    /// `KEY_burst` and `KEY_per_second` from `PDS_*` variables, else the file's
+    /// `from_file`, else `defaults`.
+    pub(super) fn from_sources(
+        env: &dyn Fn(&str) -> Option<String>,
+        key: &str,
+        from_file: (Option<u32>, Option<f64>),
+        defaults: (u32, f64),
+    ) -> Result<Self> {
+        let burst_key = format!("{key}_burst");
+        let burst = match env(&format!("PDS_{}", burst_key.to_uppercase())) {
+            Some(text) => text.trim().parse::<u32>().map_err(|_| {
+                Error::Config(format!(
+                    "{burst_key} {text:?} is not a whole number of requests"
+                ))
+            })?,
+            None => from_file.0.unwrap_or(defaults.0),
+        };
+        let per_second = number(env, &format!("{key}_per_second"), from_file.1, defaults.1)?;
+        Self::parse(key, burst, per_second)
+    }
+
     /// Parses a burst and a per-second rate, naming `key` in any error.
-    pub(super) fn parse(key: &str, burst: u32, per_second: f64) -> Result<Self> {
+    fn parse(key: &str, burst: u32, per_second: f64) -> Result<Self> {
         let burst = std::num::NonZeroU32::new(burst).ok_or_else(|| {
             Error::Config(format!(
                 "{key}_burst must be at least 1 request (it is how many a client may send at once)"
@@ -82,4 +103,34 @@ pub(super) fn contact_cap(text: Option<String>) -> Result<Option<chrono::Duratio
             crate::age::UNITS
         ))),
     }
+}
+
+/// A number setting: its `PDS_*` variable when set, else the file's, else `default`.
+fn number(
+    env: &dyn Fn(&str) -> Option<String>,
+    key: &str,
+    from_file: Option<f64>,
+    default: f64,
+) -> Result<f64> {
+    match env(&format!("PDS_{}", key.to_uppercase())) {
+        Some(text) => text
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| Error::Config(format!("{key} {text:?} is not a number"))),
+        None => Ok(from_file.unwrap_or(default)),
+    }
+}
+
+/// How long a client may take to send a request: 0.1 s to an hour (default 10 s).
+pub(super) fn request_timeout(
+    env: &dyn Fn(&str) -> Option<String>,
+    from_file: Option<f64>,
+) -> Result<std::time::Duration> {
+    let seconds = number(env, "request_timeout_seconds", from_file, 10.0)?;
+    if !(seconds.is_finite() && (0.1..=3600.0).contains(&seconds)) {
+        return Err(Error::Config(format!(
+            "request_timeout_seconds {seconds} must be between 0.1 and 3600 seconds"
+        )));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }

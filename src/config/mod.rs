@@ -18,8 +18,8 @@ pub use urls::{redact_url, DatabaseUrl, MailTransport, SecretUrl};
 pub use webhooks::{WebhookSettings, SECRET_ENV_PREFIX};
 
 use crate::error::{Error, Result};
-use limits::{contact_cap, mail_rate, outbox_lease};
-use urls::{mail_transport, public_url};
+use limits::{contact_cap, mail_rate, outbox_lease, request_timeout};
+use urls::{bind_address, mail_from, mail_transport, public_url};
 use webhooks::{team_secrets, webhook_settings};
 
 /// The validated settings every command runs with.
@@ -102,84 +102,42 @@ impl Settings {
         Self::from_sources(file, |_| None)
     }
 
+    /// Settings from the file's values and `env` (the environment, which wins), each
+    /// checked in turn; the first that is wrong is the error.
     fn from_sources(file: FileSettings, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let env: &dyn Fn(&str) -> Option<String> = &env;
         let pick = |name: &str, from_file: Option<String>| env(name).or(from_file);
-
         let database_url = DatabaseUrl::parse(
             &pick("PDS_DATABASE_URL", file.database_url)
                 .unwrap_or_else(|| "sqlite://pds.db".into()),
         )?;
-
         let mail = mail_transport(
             pick("PDS_SMTP_URL", file.smtp_url),
             pick("PDS_MAIL_DIR", file.mail_dir),
         )?;
-
-        let bind_text = pick("PDS_BIND", file.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
-        let bind: SocketAddr = bind_text.parse().map_err(|_| {
-            Error::Config(format!(
-                "bind {bind_text:?} is not an address and port such as 127.0.0.1:8080"
-            ))
-        })?;
-
+        let bind = bind_address(pick("PDS_BIND", file.bind))?;
         let public_url = public_url(
             pick("PDS_PUBLIC_URL", file.public_url).unwrap_or_else(|| format!("http://{bind}")),
         )?;
-
-        let from_text = pick("PDS_MAIL_FROM", file.mail_from)
-            .unwrap_or_else(|| "Customer research <pds@localhost>".into());
-        let mail_from: Mailbox = from_text.parse().map_err(|e| {
-            Error::Config(format!(
-                "mail_from {from_text:?} is not an address such as \"Research <research@example.com>\": {e}"
-            ))
-        })?;
-
+        let mail_from = mail_from(pick("PDS_MAIL_FROM", file.mail_from))?;
         let mail_rate = mail_rate(env("PDS_MAIL_RATE"), file.mail_rate)?;
         let lease = outbox_lease(env("PDS_OUTBOX_LEASE_SECONDS"), file.outbox_lease_seconds)?;
-
-        let number = |key: &str, from_file: Option<f64>, default: f64| -> Result<f64> {
-            match env(&format!("PDS_{}", key.to_uppercase())) {
-                Some(text) => text
-                    .trim()
-                    .parse::<f64>()
-                    .map_err(|_| Error::Config(format!("{key} {text:?} is not a number"))),
-                None => Ok(from_file.unwrap_or(default)),
-            }
-        };
-        let whole = |key: &str, from_file: Option<u32>, default: u32| -> Result<u32> {
-            match env(&format!("PDS_{}", key.to_uppercase())) {
-                Some(text) => text.trim().parse::<u32>().map_err(|_| {
-                    Error::Config(format!("{key} {text:?} is not a whole number of requests"))
-                }),
-                None => Ok(from_file.unwrap_or(default)),
-            }
-        };
-        let rate_limit = RateLimit::parse(
+        let rate_limit = RateLimit::from_sources(
+            env,
             "rate_limit",
-            whole("rate_limit_burst", file.rate_limit_burst, 30)?,
-            number("rate_limit_per_second", file.rate_limit_per_second, 1.0)?,
+            (file.rate_limit_burst, file.rate_limit_per_second),
+            (30, 1.0),
         )?;
-        let login_rate_limit = RateLimit::parse(
+        let login_rate_limit = RateLimit::from_sources(
+            env,
             "login_rate_limit",
-            whole("login_rate_limit_burst", file.login_rate_limit_burst, 5)?,
-            number(
-                "login_rate_limit_per_second",
+            (
+                file.login_rate_limit_burst,
                 file.login_rate_limit_per_second,
-                0.1,
-            )?,
+            ),
+            (5, 0.1),
         )?;
-
-        let request_timeout = number(
-            "request_timeout_seconds",
-            file.request_timeout_seconds,
-            10.0,
-        )?;
-        if !(request_timeout.is_finite() && (0.1..=3600.0).contains(&request_timeout)) {
-            return Err(Error::Config(format!(
-                "request_timeout_seconds {request_timeout} must be between 0.1 and 3600 seconds"
-            )));
-        }
-
+        let request_timeout = request_timeout(env, file.request_timeout_seconds)?;
         let contact_at_most_every = contact_cap(pick(
             "PDS_CONTACT_AT_MOST_EVERY",
             file.contact_at_most_every,
@@ -190,7 +148,6 @@ impl Settings {
             env("PDS_WEBHOOK_ALLOW_PRIVATE"),
             file.webhook_allow_private,
         )?;
-
         Ok(Settings {
             webhooks,
             database_url,
@@ -202,7 +159,7 @@ impl Settings {
             outbox_lease: std::time::Duration::from_secs(lease),
             rate_limit,
             login_rate_limit,
-            request_timeout: std::time::Duration::from_secs_f64(request_timeout),
+            request_timeout,
             contact_at_most_every,
         })
     }

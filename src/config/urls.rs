@@ -1,8 +1,11 @@
 //! The addresses in the settings: the database URL, the SMTP URL (which may carry a
-//! password, so it is shown only redacted) and the public URL of the links.
+//! password, so it is shown only redacted), the address served, the public URL of
+//! the links and the sender of the emails.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use lettre::message::Mailbox;
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -156,4 +159,25 @@ pub(super) fn public_url(text: String) -> Result<Url> {
         )));
     }
     Ok(public_url)
+}
+
+/// The address and port the server listens on (default 127.0.0.1:8080).
+pub(super) fn bind_address(text: Option<String>) -> Result<SocketAddr> {
+    let bind_text = text.unwrap_or_else(|| "127.0.0.1:8080".into());
+    bind_text.parse().map_err(|_| {
+        Error::Config(format!(
+            "bind {bind_text:?} is not an address and port such as 127.0.0.1:8080"
+        ))
+    })
+}
+
+/// The sender of every email, with a name (default `Customer research
+/// <pds@localhost>`).
+pub(super) fn mail_from(text: Option<String>) -> Result<Mailbox> {
+    let from_text = text.unwrap_or_else(|| "Customer research <pds@localhost>".into());
+    from_text.parse().map_err(|e| {
+        Error::Config(format!(
+            "mail_from {from_text:?} is not an address such as \"Research <research@example.com>\": {e}"
+        ))
+    })
 }

@@ -26,7 +26,108 @@ pub fn compute(
     options: &Options,
     on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
 ) -> Result<Results> {
+    let (wave, earlier) = waves_asked(conn, survey, options)?;
+    let wave_ids: Option<Vec<i64>> = wave.as_ref().map(|w| {
+        std::iter::once(w.id)
+            .chain(earlier.iter().map(|e| e.id))
+            .collect()
+    });
+    let scope = load::Scope {
+        survey_id: survey.id,
+        wave_ids: wave_ids.as_deref(),
+    };
+    let loaded = load::responses_of(conn, scope)?;
+    let in_scope = respondents_of(&loaded, wave.as_ref().map(|w| w.id));
+    let in_scope_waves: Option<Vec<i64>> = wave.as_ref().map(|w| vec![w.id]);
+    let in_scope_only = load::Scope {
+        survey_id: survey.id,
+        wave_ids: in_scope_waves.as_deref(),
+    };
+
+    let max_problems = survey.survey.max_problems;
+    let (local_areas, respondents) = scoped_one(&loaded, &in_scope);
+    let input = stats::DiscoveryInput {
+        max_problems,
+        area_count: local_areas.len(),
+        respondents: &respondents,
+    };
+    let area_of = |local: usize| &loaded.areas[local_areas[local]];
     let invalid = |e: StatsError| Error::Invalid(format!("survey {}: {e}", survey.slug));
+    let (areas, ranked) =
+        ranked_areas(&input, &options.bootstrap, on_progress, &area_of).map_err(invalid)?;
+    let worth = if options.worth && !local_areas.is_empty() {
+        Some(worth(&input, &ranked, &|a| area_of(a).label.clone())?)
+    } else {
+        None
+    };
+    let segments = match &options.by {
+        Some(attribute) => Some(segments(
+            attribute,
+            load::attribute_values(conn, in_scope_only, attribute)?,
+            &loaded,
+            &in_scope,
+            &input,
+            &ranked,
+            &|a| area_of(a).clone(),
+        )?),
+        None => None,
+    };
+    let wave_comparison = match (&earlier, &wave) {
+        (Some(e), Some(w)) => Some(compare_waves(
+            &loaded,
+            &load::people(conn, scope)?,
+            &respondents_of(&loaded, Some(e.id)),
+            &in_scope,
+            max_problems,
+            (&e.label, &w.label),
+        )?),
+        _ => None,
+    };
+    let response_rates = response_rates(conn, survey, wave_ids.as_deref(), &loaded)?;
+    let early_late = early_late(
+        conn,
+        in_scope_only,
+        &loaded,
+        &in_scope,
+        &local_areas,
+        &ranked,
+        max_problems,
+    )?;
+    let n = in_scope.len() as u64;
+    Ok(Results {
+        survey: survey.slug.clone(),
+        wave: options.wave.as_ref().map(|w| w.to_string()),
+        method: stats::JOINT_V1,
+        grouping: grouping_of(&loaded, &local_areas),
+        n,
+        respondents_with_problems: with_problems(&loaded, &in_scope),
+        max_problems,
+        small_sample: stats::is_small_sample(n),
+        frequency_method: FREQUENCY_CI,
+        importance_method: IMPORTANCE_CI,
+        rank_stability: StabilityInfo {
+            method: stats::RANK_BOOTSTRAP_V1,
+            replicates: options.bootstrap.replicates,
+            seed: options.bootstrap.seed,
+            top_k: options.bootstrap.top_k,
+        },
+        areas,
+        uncoded: uncoded_of(&loaded, wave.as_ref().map(|w| w.id)),
+        worth,
+        response_rates,
+        early_late,
+        segments,
+        wave_comparison,
+    })
+}
+
+/// The wave `options` asks for and the earlier one to compare it with, each
+/// found by its label; comparing needs a wave, and another one.
+fn waves_asked(
+    conn: &mut AnyConnection,
+    survey: &StoredSurvey,
+    options: &Options,
+) -> Result<(Option<survey_store::Wave>, Option<survey_store::Wave>)> {
     let find_wave = |conn: &mut AnyConnection, label: &WaveLabel| {
         survey_store::find_wave(conn, survey.id, label)?.ok_or_else(|| {
             Error::from(SurveyError::UnknownWave {
@@ -51,163 +152,73 @@ pub fn compute(
             Some(e)
         }
     };
-    let wave_ids: Option<Vec<i64>> = wave.as_ref().map(|w| {
-        std::iter::once(w.id)
-            .chain(earlier.iter().map(|e| e.id))
-            .collect()
-    });
-    let scope = load::Scope {
-        survey_id: survey.id,
-        wave_ids: wave_ids.as_deref(),
-    };
-    let loaded = load::responses_of(conn, scope)?;
-    // Indices into `loaded` of the respondents in scope.
-    let in_scope: Vec<usize> = (0..loaded.respondents.len())
-        .filter(|&i| {
-            wave.as_ref()
-                .is_none_or(|w| loaded.respondents[i].wave_id == w.id)
-        })
-        .collect();
-    let in_scope_waves: Option<Vec<i64>> = wave.as_ref().map(|w| vec![w.id]);
-    let in_scope_only = load::Scope {
-        survey_id: survey.id,
-        wave_ids: in_scope_waves.as_deref(),
-    };
+    Ok((wave, earlier))
+}
 
-    let max_problems = survey.survey.max_problems;
-    let (local_areas, respondents) = scoped_one(&loaded, &in_scope);
-    let respondents: &[Vec<stats::Mention>] = &respondents;
-    let input = stats::DiscoveryInput {
-        max_problems,
-        area_count: local_areas.len(),
-        respondents,
-    };
-    let scores = stats::joint_v1(&input).map_err(invalid)?;
-    let stability_info = StabilityInfo {
-        method: stats::RANK_BOOTSTRAP_V1,
-        replicates: options.bootstrap.replicates,
-        seed: options.bootstrap.seed,
-        top_k: options.bootstrap.top_k,
-    };
-    let area_of = |local: usize| &loaded.areas[local_areas[local]];
+/// Indices into `loaded` of the respondents of wave `wave_id`, or of all.
+fn respondents_of(loaded: &load::Loaded, wave_id: Option<i64>) -> Vec<usize> {
+    (0..loaded.respondents.len())
+        .filter(|&i| wave_id.is_none_or(|w| loaded.respondents[i].wave_id == w))
+        .collect()
+}
+
+/// The areas ranked by `joint-v1` with their bootstrap rank stability, and the
+/// local index of each in the order of the ranking.
+fn ranked_areas<'a>(
+    input: &stats::DiscoveryInput,
+    bootstrap: &stats::BootstrapOptions,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+    area_of: &dyn Fn(usize) -> &'a Area,
+) -> Result<(Vec<AreaResult>, Vec<usize>), StatsError> {
+    let scores = stats::joint_v1(input)?;
     let mut areas = Vec::new();
-    // Local index of each area, in the order of the ranking.
     let mut ranked: Vec<usize> = Vec::new();
-    if !local_areas.is_empty() {
-        let stability =
-            stats::rank_stability_with_progress(&input, &options.bootstrap, on_progress)
-                .map_err(invalid)?;
-        let score_of: HashMap<usize, &stats::AreaScore> =
-            scores.iter().map(|s| (s.area, s)).collect();
-        for st in &stability.areas {
-            let s = score_of[&st.area];
-            let area = area_of(st.area);
-            ranked.push(st.area);
-            areas.push(AreaResult {
-                position: st.rank as usize,
-                area: area.label.clone(),
-                grouping: area.grouping.clone(),
-                method: stats::JOINT_V1,
-                n: s.n,
-                mentions: s.k,
-                frequency: s.frequency,
-                frequency_ci: s.frequency_ci,
-                frequency_method: FREQUENCY_CI,
-                importance: s.importance,
-                importance_ci: s.importance_ci,
-                importance_method: IMPORTANCE_CI,
-                score: s.score,
-                score_ci: st.score_ci,
-                rank_low: st.rank_low,
-                rank_high: st.rank_high,
-                p_top_k: st.p_top_k,
-                first_choice_share: s.first_choice_share,
-                small_sample: s.small_sample,
-                importance_small_sample: s.importance_small_sample,
-            });
-        }
+    if input.area_count == 0 {
+        return Ok((areas, ranked));
     }
+    let stability = stats::rank_stability_with_progress(input, bootstrap, on_progress)?;
+    let score_of: HashMap<usize, &stats::AreaScore> = scores.iter().map(|s| (s.area, s)).collect();
+    for st in &stability.areas {
+        let s = score_of[&st.area];
+        let area = area_of(st.area);
+        ranked.push(st.area);
+        areas.push(AreaResult {
+            position: st.rank as usize,
+            area: area.label.clone(),
+            grouping: area.grouping.clone(),
+            method: stats::JOINT_V1,
+            n: s.n,
+            mentions: s.k,
+            frequency: s.frequency,
+            frequency_ci: s.frequency_ci,
+            frequency_method: FREQUENCY_CI,
+            importance: s.importance,
+            importance_ci: s.importance_ci,
+            importance_method: IMPORTANCE_CI,
+            score: s.score,
+            score_ci: st.score_ci,
+            rank_low: st.rank_low,
+            rank_high: st.rank_high,
+            p_top_k: st.p_top_k,
+            first_choice_share: s.first_choice_share,
+            small_sample: s.small_sample,
+            importance_small_sample: s.importance_small_sample,
+        });
+    }
+    Ok((areas, ranked))
+}
 
-    let worth = if options.worth && !local_areas.is_empty() {
-        Some(worth(&input, &ranked, &|a| area_of(a).label.clone())?)
-    } else {
-        None
-    };
-
-    let segments = match &options.by {
-        Some(attribute) => Some(segments(
-            attribute,
-            load::attribute_values(conn, in_scope_only, attribute)?,
-            &loaded,
-            &in_scope,
-            &input,
-            &ranked,
-            &|a| area_of(a).clone(),
-        )?),
-        None => None,
-    };
-
-    let wave_comparison = match (&earlier, &wave) {
-        (Some(e), Some(w)) => {
-            let before: Vec<usize> = (0..loaded.respondents.len())
-                .filter(|&i| loaded.respondents[i].wave_id == e.id)
-                .collect();
-            Some(compare_waves(
-                &loaded,
-                &load::people(conn, scope)?,
-                &before,
-                &in_scope,
-                max_problems,
-                (&e.label, &w.label),
-            )?)
-        }
-        _ => None,
-    };
-
-    let response_rates = response_rates(conn, survey, wave_ids.as_deref(), &loaded)?;
-
-    let early_late = early_late(
-        conn,
-        in_scope_only,
-        &loaded,
-        &in_scope,
-        &local_areas,
-        &ranked,
-        max_problems,
-    )?;
-
-    let grouping = grouping_of(&loaded, &local_areas);
-    let n = in_scope.len() as u64;
-    // A respondent whose problems are not coded yet still has problems.
+/// How many of the respondents `in_scope` have problems: a respondent whose
+/// problems are not coded yet still has problems.
+fn with_problems(loaded: &load::Loaded, in_scope: &[usize]) -> u64 {
     let with_uncoded: HashSet<i64> = loaded.uncoded.iter().map(|m| m.response_id).collect();
-    let respondents_with_problems = in_scope
+    in_scope
         .iter()
         .filter(|&&i| {
             !loaded.mentions[i].is_empty()
                 || with_uncoded.contains(&loaded.respondents[i].response_id)
         })
-        .count() as u64;
-    let uncoded = uncoded_of(&loaded, wave.as_ref().map(|w| w.id));
-    Ok(Results {
-        survey: survey.slug.clone(),
-        wave: options.wave.as_ref().map(|w| w.to_string()),
-        method: stats::JOINT_V1,
-        grouping,
-        n,
-        respondents_with_problems,
-        max_problems,
-        small_sample: stats::is_small_sample(n),
-        frequency_method: FREQUENCY_CI,
-        importance_method: IMPORTANCE_CI,
-        rank_stability: stability_info,
-        areas,
-        uncoded,
-        worth,
-        response_rates,
-        early_late,
-        segments,
-        wave_comparison,
-    })
+        .count() as u64
 }
 
 /// The response rate of each wave shown (the wave in scope and the one compared

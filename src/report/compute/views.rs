@@ -76,7 +76,7 @@ pub(super) fn worth(
 
 pub(super) fn segments(
     attribute: &str,
-    (values_by_response, mut known): (HashMap<i64, String>, Vec<String>),
+    (values_by_response, known): (HashMap<i64, String>, Vec<String>),
     loaded: &load::Loaded,
     in_scope: &[usize],
     input: &stats::DiscoveryInput,
@@ -87,21 +87,7 @@ pub(super) fn segments(
         .iter()
         .map(|&i| values_by_response.get(&loaded.respondents[i].response_id))
         .collect();
-    let mut names: Vec<&String> = values.iter().flatten().copied().collect();
-    names.sort_unstable();
-    names.dedup();
-    if names.is_empty() {
-        known.sort_unstable();
-        return Err(ViewError::UnknownAttribute {
-            attribute: attribute.to_string(),
-            known: if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            },
-        }
-        .into());
-    }
+    let names = segment_names(attribute, &values, known)?;
     let index: BTreeMap<&String, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut with: Vec<Vec<stats::Mention>> = Vec::new();
     let mut segment_of = Vec::new();
@@ -154,20 +140,7 @@ pub(super) fn segments(
                         .segments
                         .iter()
                         .zip(&score_of)
-                        .map(|(seg, scores)| {
-                            let s = scores[&a];
-                            SegmentCell {
-                                segment: names[seg.segment].clone(),
-                                method: stats::JOINT_V1,
-                                n: s.n,
-                                mentions: s.k,
-                                frequency: s.frequency,
-                                frequency_ci: s.frequency_ci,
-                                importance: s.importance,
-                                score: s.score,
-                                small_sample: s.small_sample,
-                            }
-                        })
+                        .map(|(segment, scores)| segment_cell(names[segment.segment], scores[&a]))
                         .collect(),
                     test: test_of.get(&a).and_then(|t| t.test.clone()),
                     p_adjusted: test_of.get(&a).and_then(|t| t.p_adjusted),
@@ -175,6 +148,46 @@ pub(super) fn segments(
             })
             .collect(),
     })
+}
+
+/// The values of the attribute among `values`, sorted; when there are none, the
+/// error names the attributes that respondents do have (`known`).
+fn segment_names<'a>(
+    attribute: &str,
+    values: &[Option<&'a String>],
+    mut known: Vec<String>,
+) -> Result<Vec<&'a String>> {
+    let mut names: Vec<&String> = values.iter().flatten().copied().collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        known.sort_unstable();
+        return Err(ViewError::UnknownAttribute {
+            attribute: attribute.to_string(),
+            known: if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            },
+        }
+        .into());
+    }
+    Ok(names)
+}
+
+/// An area's `joint-v1` figures in one segment.
+fn segment_cell(segment: &str, s: &stats::AreaScore) -> SegmentCell {
+    SegmentCell {
+        segment: segment.to_string(),
+        method: stats::JOINT_V1,
+        n: s.n,
+        mentions: s.k,
+        frequency: s.frequency,
+        frequency_ci: s.frequency_ci,
+        importance: s.importance,
+        score: s.score,
+        small_sample: s.small_sample,
+    }
 }
 
 pub(super) fn compare_waves(
