@@ -15,11 +15,11 @@ use super::Checklist;
 use crate::attributes::Attributes;
 use crate::db::schema::{areas, mentions, responses};
 use crate::db::AnyConnection;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::checklist::{analyse, Analysis, ChecklistResults, Item, Respondent, WriteIn};
-use crate::report::{Options, ViewError};
+use crate::report::Options;
 use crate::stats::{ChecklistAnswer, Experience, Progress};
-use crate::survey::{store as survey_store, StoredSurvey, SurveyError, WaveLabel};
+use crate::survey::StoredSurvey;
 
 /// Computes a checklist survey's results as `options` asks.
 pub fn compute(
@@ -49,7 +49,7 @@ fn analysis(
             area: i.area.clone(),
         })
         .collect();
-    let (wave, earlier) = waves(conn, survey, options)?;
+    let (wave, earlier) = crate::report::waves_asked(conn, survey, options)?;
     let index: HashMap<&str, usize> = items
         .iter()
         .enumerate()
@@ -86,36 +86,6 @@ fn analysis(
         staff,
         write_ins: write_ins(conn, survey.id)?,
     })
-}
-
-/// The wave in scope and the one to compare it with, checked as discovery results
-/// check them.
-fn waves(
-    conn: &mut AnyConnection,
-    survey: &StoredSurvey,
-    options: &Options,
-) -> Result<(Option<survey_store::Wave>, Option<survey_store::Wave>)> {
-    let mut find = |label: &WaveLabel| {
-        survey_store::find_wave(conn, survey.id, label)?.ok_or_else(|| {
-            Error::from(SurveyError::UnknownWave {
-                survey: survey.slug.clone(),
-                wave: label.to_string(),
-            })
-        })
-    };
-    let wave = options.wave.as_ref().map(&mut find).transpose()?;
-    let earlier = match (&options.compare_wave, &wave) {
-        (None, _) => None,
-        (Some(_), None) => return Err(ViewError::CompareWithoutWave.into()),
-        (Some(label), Some(w)) => {
-            let e = find(label)?;
-            if e.id == w.id {
-                return Err(ViewError::CompareWithItself(label.to_string()).into());
-            }
-            Some(e)
-        }
-    };
-    Ok((wave, earlier))
 }
 
 fn responses_of(

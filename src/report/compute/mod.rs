@@ -15,7 +15,7 @@ use super::*;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::stats::{self, Progress, StatsError};
-use crate::survey::{store as survey_store, StoredSurvey, SurveyError, WaveLabel};
+use crate::survey::{store as survey_store, StoredSurvey};
 use scope::scoped_one;
 use views::{compare_waves, early_late, segments, worth};
 
@@ -122,30 +122,23 @@ pub fn compute(
 }
 
 /// The wave `options` asks for and the earlier one to compare it with, each
-/// found by its label; comparing needs a wave, and another one.
-fn waves_asked(
+/// found by its label; comparing needs a wave, and another one. Discovery and
+/// checklist results check them alike.
+pub fn waves_asked(
     conn: &mut AnyConnection,
     survey: &StoredSurvey,
     options: &Options,
 ) -> Result<(Option<survey_store::Wave>, Option<survey_store::Wave>)> {
-    let find_wave = |conn: &mut AnyConnection, label: &WaveLabel| {
-        survey_store::find_wave(conn, survey.id, label)?.ok_or_else(|| {
-            Error::from(SurveyError::UnknownWave {
-                survey: survey.slug.clone(),
-                wave: label.to_string(),
-            })
-        })
-    };
     let wave = options
         .wave
         .as_ref()
-        .map(|w| find_wave(conn, w))
+        .map(|w| survey_store::existing_wave(conn, survey, w))
         .transpose()?;
     let earlier = match (&options.compare_wave, &wave) {
         (None, _) => None,
         (Some(_), None) => return Err(ViewError::CompareWithoutWave.into()),
         (Some(label), Some(w)) => {
-            let e = find_wave(conn, label)?;
+            let e = survey_store::existing_wave(conn, survey, label)?;
             if e.id == w.id {
                 return Err(ViewError::CompareWithItself(label.to_string()).into());
             }
