@@ -84,7 +84,7 @@ pub enum Command {
 
 pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
     let db = super::open_db(settings)?;
-    let (id, action, note, actor) = match cmd {
+    let (id, step, note, actor) = match cmd {
         Command::List {
             survey,
             team,
@@ -101,12 +101,19 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
             reject: _,
             note,
             actor,
-        } => return review(&db, settings, id, approve, note.as_deref(), actor),
-        Command::Ack { id, note, actor } => (id, Action::Acknowledge, note, actor),
-        Command::Resolve { id, note, actor } => (id, Action::Resolve, note, actor),
-        Command::Decline { id, note, actor } => (id, Action::Decline, note, actor),
+        } => {
+            let decision = if approve {
+                Decision::Approve
+            } else {
+                Decision::Reject
+            };
+            (id, Step::Review(decision), note, actor)
+        }
+        Command::Ack { id, note, actor } => (id, Step::Act(Action::Acknowledge), note, actor),
+        Command::Resolve { id, note, actor } => (id, Step::Act(Action::Resolve), note, actor),
+        Command::Decline { id, note, actor } => (id, Step::Act(Action::Decline), note, actor),
     };
-    act(&db, settings, id, action, note.as_deref(), actor)
+    take_step(&db, settings, id, step, note.as_deref(), actor)
 }
 
 /// `pds cases list`: one line per case that matches.
@@ -197,27 +204,54 @@ fn show(db: &crate::db::Database, case: &str) -> Result<()> {
     Ok(())
 }
 
-/// `pds cases ack|resolve|decline`: the action, then what became of the
-/// customer's follow-up.
-fn act(
+/// A step on a case from the command line.
+enum Step {
+    /// `pds cases ack|resolve|decline`.
+    Act(Action),
+    /// `pds cases review --approve|--reject`.
+    Review(Decision),
+}
+
+/// Takes `step` on case `id` with its `--note`, by the one named with `--as`
+/// (else `$USER`), then says what became of the customer's follow-up.
+fn take_step(
     db: &crate::db::Database,
     settings: &Settings,
     id: i64,
-    action: Action,
+    step: Step,
     note: Option<&str>,
     actor: Option<String>,
 ) -> Result<()> {
-    let note = Note::parse(note.unwrap_or("")).map_err(|e| Error::Invalid(e.to_string()))?;
+    let note = Note::parse(note.unwrap_or("")).map_err(|e| {
+        Error::Invalid(match step {
+            Step::Act(_) => e.to_string(),
+            Step::Review(_) => format!("--note: {e}"),
+        })
+    })?;
     let actor = actor
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
-    let acted = cases::act(db, settings, id, action, note.as_ref(), Actor::Cli(&actor))?;
+    let actor = Actor::Cli(&actor);
+    match step {
+        Step::Act(action) => {
+            let acted = cases::act(db, settings, id, action, note.as_ref(), actor)?;
+            say_acted(&acted);
+        }
+        Step::Review(decision) => {
+            let done = cases::review(db, settings, id, decision, note.as_ref(), actor)?;
+            say_reviewed(id, done.follow_up);
+        }
+    }
+    Ok(())
+}
+
+fn say_acted(acted: &cases::Acted) {
     println!(
         "Case {} is now {}.",
         acted.case.id,
         acted.case.status.as_str()
     );
-    match acted.follow_up {
+    match &acted.follow_up {
         Some(FollowUp::Queued) => {
             println!("The customer's follow-up email is queued; the worker sends it.")
         }
@@ -230,36 +264,10 @@ fn act(
         ),
         None => {}
     }
-    Ok(())
 }
 
-fn review(
-    db: &crate::db::Database,
-    settings: &Settings,
-    id: i64,
-    approve: bool,
-    note: Option<&str>,
-    actor: Option<String>,
-) -> Result<()> {
-    let note =
-        Note::parse(note.unwrap_or("")).map_err(|e| Error::Invalid(format!("--note: {e}")))?;
-    let actor = actor
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into());
-    let decision = if approve {
-        Decision::Approve
-    } else {
-        Decision::Reject
-    };
-    let done = cases::review(
-        db,
-        settings,
-        id,
-        decision,
-        note.as_ref(),
-        Actor::Cli(&actor),
-    )?;
-    match done.follow_up {
+fn say_reviewed(id: i64, follow_up: Option<FollowUp>) {
+    match follow_up {
         Some(FollowUp::Queued) => println!(
             "Case {id}: follow-up approved; the customer's email is queued and the worker sends it."
         ),
@@ -271,7 +279,6 @@ fn review(
             println!("Case {id}: follow-up rejected; the customer gets no email.")
         }
     }
-    Ok(())
 }
 
 fn excerpt(text: &str, chars: usize) -> String {

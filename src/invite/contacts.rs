@@ -72,16 +72,8 @@ pub fn parse(reader: impl Read, file: &str) -> Result<(Vec<NewContact>, Vec<Stri
         .trim(csv::Trim::All)
         .flexible(false)
         .from_reader(reader);
-    let header_error = |reason: String| ImportError::Header {
-        file: file.to_string(),
-        reason,
-    };
-    let headers: Vec<String> = csv
-        .headers()
-        .map_err(|e| header_error(e.to_string()))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
-        .collect();
+    let header_error = |reason: String| ImportError::header(file, reason);
+    let headers = super::header_names(&mut csv, file)?;
     let expected = ["email", "name", "locale"];
     if headers.len() < 3
         || !headers

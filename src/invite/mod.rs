@@ -11,7 +11,7 @@ pub mod plan;
 pub mod privacy;
 mod token;
 
-pub use error::ImportError;
+pub use error::{header_names, ImportError};
 
 use std::collections::HashMap;
 

@@ -56,21 +56,11 @@ pub(super) fn segments(
         }
     }
     if groups.is_empty() {
-        let mut known: Vec<&str> = customers
+        let known: Vec<&str> = customers
             .iter()
             .flat_map(|r| r.attributes.names())
             .collect();
-        known.sort_unstable();
-        known.dedup();
-        return Err(ViewError::UnknownAttribute {
-            attribute: attribute.to_string(),
-            known: if known.is_empty() {
-                "none".into()
-            } else {
-                known.join(", ")
-            },
-        }
-        .into());
+        return Err(ViewError::unknown_attribute(attribute, known).into());
     }
     let with: usize = groups.values().map(Vec::len).sum();
     let per_segment: Vec<(String, Vec<stats::ChecklistAreaScore>)> = groups

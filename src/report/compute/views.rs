@@ -155,22 +155,13 @@ pub(super) fn segments(
 fn segment_names<'a>(
     attribute: &str,
     values: &[Option<&'a String>],
-    mut known: Vec<String>,
+    known: Vec<String>,
 ) -> Result<Vec<&'a String>> {
     let mut names: Vec<&String> = values.iter().flatten().copied().collect();
     names.sort_unstable();
     names.dedup();
     if names.is_empty() {
-        known.sort_unstable();
-        return Err(ViewError::UnknownAttribute {
-            attribute: attribute.to_string(),
-            known: if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            },
-        }
-        .into());
+        return Err(ViewError::unknown_attribute(attribute, known).into());
     }
     Ok(names)
 }
