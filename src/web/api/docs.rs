@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{announcements, areas, case_review, cases, exports, invitations, surveys, ErrorBody};
+use super::{announcements, areas, case_review, cases, exports, results, surveys, ErrorBody};
 
 /// Adds the bearer scheme every endpoint (but this document) requires.
 struct BearerKey;
@@ -37,10 +37,10 @@ impl Modify for BearerKey {
         openapi_json,
         surveys::list,
         surveys::show,
-        invitations::import_contacts,
-        invitations::invite,
-        invitations::remind,
-        surveys::results,
+        surveys::import_contacts,
+        surveys::invite,
+        surveys::remind,
+        results::results,
         surveys::routing,
         surveys::set_routing,
         exports::export,
@@ -59,12 +59,12 @@ impl Modify for BearerKey {
         surveys::SurveyDetail,
         surveys::WaveSummary,
         surveys::IntervalBody,
-        invitations::ImportResult,
-        invitations::InviteRequest,
-        invitations::InviteResult,
-        invitations::RemindRequest,
-        invitations::RemindResult,
-        surveys::ResultsBody,
+        surveys::ImportResult,
+        surveys::InviteRequest,
+        surveys::InviteResult,
+        surveys::RemindRequest,
+        surveys::RemindResult,
+        results::ResultsBody,
         surveys::RoutingBody,
         areas::AreaBody,
         areas::AreasBody,

@@ -11,7 +11,7 @@ mod case_review;
 mod cases;
 mod docs;
 pub(crate) mod exports;
-mod invitations;
+mod results;
 mod surveys;
 
 use actix_web::http::{header, StatusCode};
@@ -294,10 +294,10 @@ pub fn scope() -> actix_web::Scope {
         .service(resource("/openapi.json").get(docs::openapi_json))
         .service(resource("/surveys").get(surveys::list))
         .service(resource("/surveys/{slug}").get(surveys::show))
-        .service(resource("/surveys/{slug}/contacts").post(invitations::import_contacts))
-        .service(resource("/surveys/{slug}/invitations").post(invitations::invite))
-        .service(resource("/surveys/{slug}/reminders").post(invitations::remind))
-        .service(resource("/surveys/{slug}/results").get(surveys::results))
+        .service(resource("/surveys/{slug}/contacts").post(surveys::import_contacts))
+        .service(resource("/surveys/{slug}/invitations").post(surveys::invite))
+        .service(resource("/surveys/{slug}/reminders").post(surveys::remind))
+        .service(resource("/surveys/{slug}/results").get(results::results))
         .service(
             resource("/surveys/{slug}/routing")
                 .get(surveys::routing)

@@ -1,23 +1,22 @@
-//! Surveys and what an analyst reads and sets of them: waves and their counts,
-//! results and routing rules (contacts, invitations and reminders are in
-//! `invitations.rs`). Each handler parses, calls the capability, and serialises.
-
-use std::ops::ControlFlow;
+//! Surveys and what an analyst does with them: waves and their counts, contacts
+//! import, invitations and reminders (queued; the worker delivers) and routing
+//! rules (results are in `results.rs`). Each handler parses, calls the
+//! capability, and serialises.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    blocking, read_text, utc, with_survey, ApiError, Authenticated, JsonTooLarge, SlugPath,
-    SurveyErrors, Unauthorized, MAX_JSON_BYTES,
+    blocking, read_json, read_text, utc, with_survey, ApiError, Authenticated, JsonTooLarge,
+    SlugPath, SurveyErrors, Unauthorized, MAX_CSV_BYTES, MAX_JSON_BYTES,
 };
-use crate::invite::overview;
-use crate::report::{self, Options};
+use crate::invite::{self, contacts, overview, SegmentFilter};
 use crate::route::{self, Routing};
-use crate::stats::{self, BootstrapOptions};
-use crate::survey::{store, SurveyKind, WaveLabel};
+use crate::stats;
+use crate::survey::{store, WaveLabel};
 use crate::web::AppState;
 
 /// A survey in the list.
@@ -155,139 +154,247 @@ pub async fn show(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ResultsQuery {
-    /// Only this wave (default: all waves together).
-    pub wave: Option<String>,
-    /// Compare segments by this respondent attribute (a contacts segment column, or
-    /// `segment` for imported responses).
-    pub by: Option<String>,
-    /// Compare `wave` with this earlier wave.
-    pub compare_wave: Option<String>,
-    /// Bootstrap replicates for rank stability, 1 to 20,000 (default 2000); `pds results` on the command line allows more.
-    #[param(minimum = 1, maximum = 1000000)]
-    pub bootstrap: Option<u32>,
-    /// Seed of the bootstrap (default 20040501); the same data and seed give the same output.
-    pub seed: Option<u64>,
-    /// k of P(top k), 1 to 10,000 (default 5).
-    #[param(minimum = 1, maximum = 10000)]
-    pub top: Option<u64>,
-    /// Also fit Plackett-Luce worths (`worth-pl-v1`).
+pub struct ImportQuery {
+    /// Import the valid rows even if some rows are invalid (they are listed in `skipped`).
     #[serde(default)]
-    pub worth: bool,
+    pub skip_invalid: bool,
 }
 
-/// The results document: exactly what `pds results --format json` prints. Every
-/// figure names its method and n; see the README's Results section.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub struct ResultsBody {
-    #[schema(example = "acme-2026")]
-    survey: String,
-    /// The wave in scope; null for all waves together.
-    wave: Option<String>,
-    #[schema(example = "joint-v1")]
-    method: String,
-    grouping: String,
-    /// Respondents in scope.
-    n: u64,
-    respondents_with_problems: u64,
-    max_problems: u32,
-    small_sample: bool,
-    frequency_method: String,
-    importance_method: String,
-    /// `method`, `replicates`, `seed`, `top_k` of the rank bootstrap.
-    #[schema(value_type = Object)]
-    rank_stability: (),
-    /// Areas in rank order, each with frequency, importance, score, intervals,
-    /// rank interval and P(top k).
-    #[schema(value_type = Vec<Object>)]
-    areas: (),
-    /// Mentions in no area, listed apart.
-    #[schema(value_type = Object)]
-    uncoded: (),
-    /// Plackett-Luce worths (with `worth=true`).
-    #[schema(value_type = Option<Object>)]
-    worth: (),
-    /// Response rate per wave (`response-rate-v1`).
-    #[schema(value_type = Vec<Object>)]
-    response_rates: (),
-    /// Early against late respondents (`early-late-v1`).
-    #[schema(value_type = Option<Object>)]
-    early_late: (),
-    /// Segment comparison (with `by`).
-    #[schema(value_type = Option<Object>)]
-    segments: (),
-    /// Wave comparison (with `wave` and `compare_wave`).
-    #[schema(value_type = Option<Object>)]
-    wave_comparison: (),
+/// What a contacts import did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    pub inserted: usize,
+    pub updated: usize,
+    /// Rows left out with `skip_invalid=true`, each with its line number.
+    pub skipped: Vec<String>,
 }
 
-/// Results: problem areas ranked by `joint-v1` with rank stability, segments, wave
-/// changes and response rates; the same JSON as `pds results --format json`. For a
-/// checklist survey the document has `kind: "checklist"`: items and areas with A,
-/// B, crawford-v1, joint-v1 (and preemptible-v1), segments, waves, write-ins and the
-/// staff gap (see the README's "Checklist study (phase 2)").
+/// Import contacts from CSV (`email,name,locale`, then any segment columns).
+///
+/// The same rules as `pds contacts import`: a file with a bad row imports nothing
+/// and gets 422 with every bad row by line number, unless `skip_invalid=true`.
+/// Contacts are shared by all surveys; the survey in the path must exist.
 #[utoipa::path(
-    get,
-    path = "/api/surveys/{slug}/results",
-    tag = "results",
+    post,
+    path = "/api/surveys/{slug}/contacts",
+    tag = "contacts",
     security(("api_key" = [])),
-    params(SlugPath, ResultsQuery),
+    params(SlugPath, ImportQuery),
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "The contacts file, UTF-8, at most 10 MiB",
+        example = "email,name,locale,customer_type\nanna@example.se,Anna Åberg,sv,current\n"
+    ),
     responses(
-        (status = 200, description = "The results", body = ResultsBody),
-        (status = 400, description = "A query parameter is not valid", body = super::ErrorBody),
-        Unauthorized,
-        (status = 404, description = "No such survey or wave", body = super::ErrorBody),
+        (status = 200, description = "Imported", body = ImportResult),
+        SurveyErrors,
+        (status = 413, description = "The body is over 10 MiB", body = super::ErrorBody),
+        (status = 422, description = "Bad header or rows; nothing was imported; `problems` lists every bad row by line", body = super::ErrorBody),
     )
 )]
-pub async fn results(
+pub async fn import_contacts(
     _caller: Authenticated,
     path: web::Path<SlugPath>,
-    query: web::Query<ResultsQuery>,
+    query: web::Query<ImportQuery>,
     state: web::Data<AppState>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let slug = path.slug()?;
-    let q = query.into_inner();
-    let wave = |w: &Option<String>| -> Result<Option<WaveLabel>, ApiError> {
-        Ok(w.as_deref().map(str::parse).transpose()?)
-    };
-    let replicates = q.bootstrap.unwrap_or(stats::DEFAULT_REPLICATES);
-    if !(1..=crate::web::MAX_REPLICATES_OVER_HTTP).contains(&replicates) {
-        return Err(ApiError::bad_request(format!(
-            "bootstrap must be 1 to {} replicates over HTTP (more: pds results --bootstrap on the command line)",
-            crate::web::MAX_REPLICATES_OVER_HTTP
-        )));
-    }
-    let top = q.top.unwrap_or(stats::DEFAULT_TOP_K as u64);
-    if !(1..=10_000).contains(&top) {
-        return Err(ApiError::bad_request("top must be 1 to 10000"));
-    }
-    let options = Options {
-        wave: wave(&q.wave)?,
-        by: q.by.map(|b| b.trim().to_string()),
-        compare_wave: wave(&q.compare_wave)?,
-        bootstrap: BootstrapOptions {
-            replicates,
-            seed: q.seed.unwrap_or(stats::DEFAULT_SEED),
-            top_k: top as usize,
-        },
-        worth: q.worth,
-    };
-    let _turn = state.heavy_turn().await;
-    let results = with_survey(state.clone(), slug, move |state, survey| {
-        let mut conn = state.db.conn()?;
-        let go_on = |_| ControlFlow::Continue(());
-        Ok(if survey.survey.kind == SurveyKind::Checklist {
-            serde_json::to_value(crate::checklist::results::compute(
-                &mut conn, &survey, &options, &go_on,
-            )?)
-        } else {
-            serde_json::to_value(report::compute(&mut conn, &survey, &options, &go_on)?)
-        }
-        .map_err(|e| crate::error::Error::Internal(format!("results as JSON: {e}")))?)
+    let csv = read_text(payload, MAX_CSV_BYTES).await?;
+    let skip_invalid = query.skip_invalid;
+    let report = with_survey(state, slug, move |state, _| {
+        Ok(contacts::import(
+            &state.db,
+            csv.as_bytes(),
+            "contacts.csv",
+            skip_invalid,
+            &ProgressBar::hidden(),
+        )?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(results))
+    Ok(HttpResponse::Ok().json(ImportResult {
+        inserted: report.inserted,
+        updated: report.updated,
+        skipped: report.skipped,
+    }))
+}
+
+/// Whom to invite.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    /// The wave label (created on first use).
+    #[schema(example = "2026-H2")]
+    pub wave: String,
+    /// Only contacts whose segment column has this value, as `column=value`.
+    #[schema(example = "customer_type=current")]
+    pub segment: Option<String>,
+}
+
+/// What an invitation run queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteResult {
+    pub wave: String,
+    /// Invitations queued now; the worker in `pds serve` (or `pds worker`) delivers them.
+    pub queued: usize,
+    pub already_invited: usize,
+    pub unsubscribed: usize,
+    pub outside_segment: usize,
+    /// Held back by the contact frequency cap (`contact_at_most_every`).
+    pub contacted_recently: usize,
+}
+
+/// Queue invitations for a wave (as `pds invite --queue-only`).
+///
+/// Every matching contact not yet invited to the wave gets a personal link; the
+/// emails are queued in the outbox and delivered by the worker. Re-running never
+/// invites a contact twice to the same wave.
+#[utoipa::path(
+    post,
+    path = "/api/surveys/{slug}/invitations",
+    tag = "invitations",
+    security(("api_key" = [])),
+    params(SlugPath),
+    request_body(content = InviteRequest, description = "At most 64 KiB of JSON"),
+    responses(
+        (status = 202, description = "Queued", body = InviteResult),
+        (status = 400, description = "Bad JSON, wave label or segment", body = super::ErrorBody),
+        Unauthorized,
+        (status = 404, description = "No such survey", body = super::ErrorBody),
+        JsonTooLarge,
+    )
+)]
+pub async fn invite(
+    _caller: Authenticated,
+    path: web::Path<SlugPath>,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let slug = path.slug()?;
+    let request: InviteRequest = read_json(payload).await?;
+    let wave: WaveLabel = request.wave.parse()?;
+    let segment: Option<SegmentFilter> = request
+        .segment
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "segment {:?}: write it as column=value, e.g. customer_type=current",
+                request.segment.as_deref().unwrap_or_default()
+            ))
+        })?;
+    let result = with_survey(state, slug, move |state, survey| {
+        let r = invite::invite(
+            &state.db,
+            &state.settings,
+            &survey,
+            &wave,
+            segment.as_ref(),
+            &ProgressBar::hidden(),
+        )?;
+        Ok(InviteResult {
+            wave: wave.to_string(),
+            queued: r.queued,
+            already_invited: r.already_invited,
+            unsubscribed: r.unsubscribed,
+            outside_segment: r.outside_segment,
+            contacted_recently: r.contacted_recently,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(result))
+}
+
+/// Whom to remind.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemindRequest {
+    #[schema(example = "2026-H2")]
+    pub wave: String,
+    /// Remind those whose last email is at least this old: `5d`, `36h`, `90m`, `0s`.
+    #[schema(example = "5d")]
+    pub after: Option<String>,
+    /// The most reminders one contact gets for the wave (default 2).
+    #[schema(example = 2)]
+    pub max: Option<u32>,
+}
+
+/// What a reminder run queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RemindResult {
+    pub wave: String,
+    pub queued: usize,
+    pub answered: usize,
+    pub unsubscribed: usize,
+    pub too_recent: usize,
+    pub reminded_enough: usize,
+    /// Invited to another survey within `contact_at_most_every`.
+    pub contacted_recently: usize,
+}
+
+/// Parses an age such as `5d`, `36h`, `90m` or `0s` (as `pds remind --after`).
+fn parse_age(text: &str) -> Result<chrono::Duration, ApiError> {
+    crate::invite::parse_age(text).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "after {text:?}: write a number and a unit (d, h, m for minutes, s), e.g. 5d, 36h or 90m"
+        ))
+    })
+}
+
+/// Queue reminders for a wave (as `pds remind --queue-only`).
+///
+/// Reminds contacts who have not answered and have not unsubscribed, whose last
+/// email is older than `after`, at most `max` times each.
+#[utoipa::path(
+    post,
+    path = "/api/surveys/{slug}/reminders",
+    tag = "invitations",
+    security(("api_key" = [])),
+    params(SlugPath),
+    request_body(content = RemindRequest, description = "At most 64 KiB of JSON"),
+    responses(
+        (status = 202, description = "Queued", body = RemindResult),
+        (status = 400, description = "Bad JSON, wave label or age", body = super::ErrorBody),
+        Unauthorized,
+        (status = 404, description = "No such survey or wave", body = super::ErrorBody),
+        JsonTooLarge,
+    )
+)]
+pub async fn remind(
+    _caller: Authenticated,
+    path: web::Path<SlugPath>,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let slug = path.slug()?;
+    let request: RemindRequest = read_json(payload).await?;
+    let wave: WaveLabel = request.wave.parse()?;
+    let after = parse_age(request.after.as_deref().unwrap_or("5d"))?;
+    let max = request.max.unwrap_or(2);
+    let result = with_survey(state, slug, move |state, survey| {
+        let r = invite::remind(
+            &state.db,
+            &state.settings,
+            &survey,
+            &wave,
+            after,
+            max,
+            &ProgressBar::hidden(),
+        )?;
+        Ok(RemindResult {
+            wave: wave.to_string(),
+            queued: r.queued,
+            answered: r.answered,
+            unsubscribed: r.unsubscribed,
+            too_recent: r.too_recent,
+            reminded_enough: r.reminded_enough,
+            contacted_recently: r.contacted_recently,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(result))
 }
 
 /// A survey's routing rules.
