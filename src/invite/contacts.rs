@@ -10,7 +10,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::ImportError;
-use crate::attributes::{self, Attributes, MAX_ATTRIBUTES};
+/// Most segment columns a contacts file may have.
+pub use crate::attributes::MAX_ATTRIBUTES;
+use crate::attributes::{self, Attributes};
 use crate::db::schema::contacts;
 use crate::db::{now, Database};
 use crate::error::Result;
