@@ -230,11 +230,12 @@ mod tests {
     }
 
     #[test]
-    fn a_text_said_often_keeps_its_area_and_uncoded_texts_stay_uncoded() {
-        // Text 2 stands for five mentions: its own vote outweighs its neighbours.
+    fn a_wording_said_often_keeps_its_area_and_uncoded_texts_stay_uncoded() {
+        // Text 2 stands for five mentions: its own vote outweighs its
+        // neighbours', and its five votes then bring them over.
         let mut area = vec![Some(0), Some(0), Some(1), None];
         settle(&neighbours(), &[1, 1, 5, 1], &[2, 0, 1, 3], &mut area, 2);
-        assert_eq!(area, [Some(0), Some(0), Some(1), None]);
+        assert_eq!(area, [Some(1), Some(1), Some(1), None]);
     }
 
     #[test]
