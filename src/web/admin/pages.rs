@@ -311,8 +311,7 @@ fn survey_page(
     };
     let summary = summary::priorities(&results.areas, SUMMARY_AREAS);
     let named: usize = summary.iter().map(|g| g.areas.len()).sum();
-    let mut uncoded = results.uncoded.texts.clone();
-    uncoded.truncate(UNCODED_LISTED);
+    let uncoded: Vec<_> = results.uncoded.texts.iter().take(UNCODED_LISTED).collect();
     let body = render(
         "survey",
         &json!({
