@@ -42,4 +42,5 @@ mod results_analysis;
 mod scale_out;
 mod stats_crosscheck;
 mod survey_folders;
+mod survey_summary;
 mod teams;
