@@ -309,7 +309,12 @@ fn run_pds(pds: &Path, url: &str, folder: &Path, step: &[&str]) -> Measured {
 /// results, the second comes from the cache. Each is timed from request to last
 /// byte, with the server's CPU time for it (from `/proc`) and its peak memory so far.
 fn dashboard(pds: &Path, url: &str, folder: &Path) -> Vec<(String, Measured)> {
-    let key = pds_output(pds, url, folder, &["keys", "create", "--name", "scale-bench"]);
+    let key = pds_output(
+        pds,
+        url,
+        folder,
+        &["keys", "create", "--name", "scale-bench"],
+    );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -333,8 +338,16 @@ fn dashboard(pds: &Path, url: &str, folder: &Path) -> Vec<(String, Measured)> {
         .into();
     let cookie = log_in(&agent, &base, key.trim());
     let page = format!("{base}/admin/surveys/{SURVEY}");
-    let views = ["dashboard: first survey page", "dashboard: survey page again (cached)"]
-        .map(|what| (what.to_string(), timed_view(&agent, &page, &cookie, server.id())));
+    let views = [
+        "dashboard: first survey page",
+        "dashboard: survey page again (cached)",
+    ]
+    .map(|what| {
+        (
+            what.to_string(),
+            timed_view(&agent, &page, &cookie, server.id()),
+        )
+    });
     let _ = server.kill();
     let _ = server.wait();
     views.into()
@@ -349,7 +362,11 @@ fn pds_output(pds: &Path, url: &str, folder: &Path, step: &[&str]) -> String {
         .env("PDS_MAIL_DIR", folder.join("mail"))
         .output()
         .expect("pds");
-    assert!(out.status.success(), "{step:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{step:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -387,7 +404,10 @@ fn timed_view(agent: &ureq::Agent, page: &str, cookie: &str, server: u32) -> Mea
     let status = response.status();
     let body = response.into_body().read_to_string().expect("the page");
     let seconds = started.elapsed().as_secs_f64();
-    assert!(status == 200 && body.contains("rank-bootstrap-v1"), "{status}: {body}");
+    assert!(
+        status == 200 && body.contains("rank-bootstrap-v1"),
+        "{status}: {body}"
+    );
     Measured {
         seconds,
         cpu_seconds: process_cpu_seconds(server) - cpu_before,
@@ -402,7 +422,12 @@ fn process_cpu_seconds(pid: u32) -> f64 {
     // utime and stime are the 14th and 15th of the line.
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // SAFETY: sysconf only reads a configuration value.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     (ticks(11) + ticks(12)) / per_second

@@ -168,12 +168,14 @@ impl Taken {
                     rank: rank.max(0) as u32,
                 }),
                 Some(None) => unknown_area = true,
-                None => self.uncoded.extend(text.map(|(text, coded_by)| UncodedMention {
-                    response_id,
-                    wave_id: chunk[i].wave_id,
-                    text,
-                    coded_by,
-                })),
+                None => self
+                    .uncoded
+                    .extend(text.map(|(text, coded_by)| UncodedMention {
+                        response_id,
+                        wave_id: chunk[i].wave_id,
+                        text,
+                        coded_by,
+                    })),
             }
         }
         if unknown_area {
@@ -267,7 +269,9 @@ impl AreaNumbers {
             return number;
         }
         let (label, origin) = self.labels.remove(&id)?;
-        let number = self.numbering.area(id, &label, &areas::grouping_of(&origin));
+        let number = self
+            .numbering
+            .area(id, &label, &areas::grouping_of(&origin));
         self.number_of.insert(id, Some(number));
         Some(number)
     }

@@ -133,7 +133,13 @@ impl<'a> Sampler<'a> {
     /// the tallies are then summed per `(area, points)` column, which reads memory
     /// in order and takes no branch per respondent: far faster than reading a
     /// pattern per pick, or per picked respondent.
-    fn draw_rare(&self, rng: &mut ChaCha8Rng, draws: u64, scratch: &mut Scratch, totals: &mut [u64]) {
+    fn draw_rare(
+        &self,
+        rng: &mut ChaCha8Rng,
+        draws: u64,
+        scratch: &mut Scratch,
+        totals: &mut [u64],
+    ) {
         let table = self.table;
         let Scratch { picks, words } = scratch;
         let rows = u32::try_from(self.rare_rows.len()).expect("rare rows are numbered by u32");
@@ -311,7 +317,18 @@ mod tests {
     fn words_give_the_numbers_random_range_gives() {
         // Ranges near 2^32 land in the biased zone half the time, so the second
         // word (and its carry) is exercised as well as the common path.
-        let ranges = [1, 2, 3, 7, 1000, 223_080, 1 << 31, (1 << 31) + 1, u32::MAX - 4, u32::MAX];
+        let ranges = [
+            1,
+            2,
+            3,
+            7,
+            1000,
+            223_080,
+            1 << 31,
+            (1 << 31) + 1,
+            u32::MAX - 4,
+            u32::MAX,
+        ];
         for (seed, &range) in ranges.iter().enumerate() {
             let mut expected_rng = ChaCha8Rng::seed_from_u64(seed as u64);
             expected_rng.set_stream(5);
@@ -319,7 +336,11 @@ mod tests {
             let mut words = Words::default();
             for _ in 0..5000 {
                 let expected = expected_rng.random_range(0..range as usize);
-                assert_eq!(words.below(range, &mut rng) as usize, expected, "range {range}");
+                assert_eq!(
+                    words.below(range, &mut rng) as usize,
+                    expected,
+                    "range {range}"
+                );
             }
         }
     }
@@ -348,7 +369,10 @@ mod tests {
         let mut scratch = sampler.scratch();
         let reps = 4000;
         for _ in 0..reps {
-            for (m, t) in mean.iter_mut().zip(sampler.replicate(&mut rng, &mut scratch)) {
+            for (m, t) in mean
+                .iter_mut()
+                .zip(sampler.replicate(&mut rng, &mut scratch))
+            {
                 *m += t as f64 / reps as f64;
             }
         }

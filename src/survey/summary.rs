@@ -56,15 +56,20 @@ pub fn coded(conn: &mut AnyConnection, survey_id: i64, at: NaiveDateTime) -> Res
 
 /// Notes the segment attributes a respondent's `attributes` (a JSON object) has a
 /// value for.
-pub fn respondent_attributes(conn: &mut AnyConnection, survey_id: i64, attributes: &str) -> Result<()> {
-    let names: Vec<String> = match serde_json::from_str::<BTreeMap<String, serde_json::Value>>(attributes) {
-        Ok(map) => map
-            .into_iter()
-            .filter(|(_, value)| !value.is_null())
-            .map(|(name, _)| name)
-            .collect(),
-        Err(_) => Vec::new(),
-    };
+pub fn respondent_attributes(
+    conn: &mut AnyConnection,
+    survey_id: i64,
+    attributes: &str,
+) -> Result<()> {
+    let names: Vec<String> =
+        match serde_json::from_str::<BTreeMap<String, serde_json::Value>>(attributes) {
+            Ok(map) => map
+                .into_iter()
+                .filter(|(_, value)| !value.is_null())
+                .map(|(name, _)| name)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
     attribute_names(conn, survey_id, &names)
 }
 
@@ -75,10 +80,12 @@ pub fn attribute_names(conn: &mut AnyConnection, survey_id: i64, names: &[String
         // Two writers may note the same name at once: the second one's row is
         // left out, not an error.
         match conn {
-            AnyConnection::Sqlite(c) => diesel::sql_query(format!("{INSERT} (?, ?) ON CONFLICT DO NOTHING"))
-                .bind::<BigInt, _>(survey_id)
-                .bind::<Text, _>(name)
-                .execute(c)?,
+            AnyConnection::Sqlite(c) => {
+                diesel::sql_query(format!("{INSERT} (?, ?) ON CONFLICT DO NOTHING"))
+                    .bind::<BigInt, _>(survey_id)
+                    .bind::<Text, _>(name)
+                    .execute(c)?
+            }
             AnyConnection::Postgresql(c) => {
                 diesel::sql_query(format!("{INSERT} ($1, $2) ON CONFLICT DO NOTHING"))
                     .bind::<BigInt, _>(survey_id)
@@ -118,7 +125,8 @@ mod tests {
 
     fn survey(conn: &mut AnyConnection) -> i64 {
         let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
-        let loaded = crate::survey::Survey::from_folder(std::path::Path::new(folder)).expect("the template");
+        let loaded =
+            crate::survey::Survey::from_folder(std::path::Path::new(folder)).expect("the template");
         store::insert(conn, &"s".parse().expect("a slug"), &loaded).expect("stored")
     }
 
@@ -143,7 +151,8 @@ mod tests {
         coded(&mut conn, id, at(9)).expect("noted");
         assert_eq!(last_coded(&mut conn, id).expect("read"), Some(at(9)));
 
-        respondent_attributes(&mut conn, id, r#"{"region":"north","segment":"lost"}"#).expect("noted");
+        respondent_attributes(&mut conn, id, r#"{"region":"north","segment":"lost"}"#)
+            .expect("noted");
         respondent_attributes(&mut conn, id, r#"{"segment":"new","tier":null}"#).expect("noted");
         respondent_attributes(&mut conn, id, "not json").expect("nothing to note");
         attribute_names(&mut conn, id, &["customer_type".to_string()]).expect("noted");
@@ -153,6 +162,8 @@ mod tests {
         );
         // Another survey's summary is its own.
         assert_eq!(last_coded(&mut conn, id + 1).expect("read"), None);
-        assert!(segment_attributes(&mut conn, id + 1).expect("read").is_empty());
+        assert!(segment_attributes(&mut conn, id + 1)
+            .expect("read")
+            .is_empty());
     }
 }

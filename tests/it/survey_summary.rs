@@ -24,7 +24,10 @@ fn the_dashboard_follows_imports_and_coding_through_the_summary(backend: Backend
     let first = get(&app, "/admin/surveys/s", cookie);
     assert_eq!(first.status, 200, "{}", first.body);
     assert!(first.body.contains("Late delivery"), "{}", first.body);
-    assert!(!first.body.contains(SEGMENT_CHOICE), "no respondent has a segment yet");
+    assert!(
+        !first.body.contains(SEGMENT_CHOICE),
+        "no respondent has a segment yet"
+    );
     assert!(!first.body.contains(NEW_ANSWERS), "{}", first.body);
 
     // Respondents with a segment and problems in no area: both show at once.
