@@ -145,7 +145,9 @@ fn generate(n: usize, seed: u64) -> Analysis {
             answers: answers(&mut rng, segment == "lost", false),
             ..Respondent::default()
         };
-        r.attributes.insert("customer_type".into(), segment.into());
+        r.attributes
+            .insert("customer_type", segment)
+            .expect("a short segment name is a valid segment column");
         customers.push(r);
     }
     let staff = (0..STAFF)

@@ -89,4 +89,12 @@ impl Error {
     }
 }
 
+/// A stored `attributes` column that cannot be read is our data gone wrong, not
+/// the user's input: it is told with the row it belongs to.
+impl From<crate::attributes::Unreadable> for Error {
+    fn from(e: crate::attributes::Unreadable) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -9,6 +9,7 @@
 
 pub mod age;
 pub mod answer;
+pub mod attributes;
 pub mod audience;
 pub mod cases;
 pub mod checklist;

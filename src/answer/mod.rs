@@ -19,7 +19,7 @@ pub use form::{Answer, Edit, FormErrors, FormInput, Frequency, Problem};
 use crate::config::Settings;
 use crate::db::schema::{invitations, mentions, responses};
 use crate::db::{now, AnyConnection, Database};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::invite::Invitee;
 use crate::route;
 use crate::survey::StoredSurvey;
@@ -116,8 +116,7 @@ pub fn prepare_with(
     };
     let settings = services.settings.clone();
     let invitee = invitee.clone();
-    let attributes = serde_json::to_string(&invitee.attributes)
-        .map_err(|e| Error::Internal(format!("segment columns as JSON: {e}")))?;
+    let attributes = invitee.attributes.to_stored();
     let answer = answer.clone();
     let write = Box::new(move |conn: &mut AnyConnection| {
         let stamp = received;
@@ -174,7 +173,7 @@ fn plan_routing(
         survey,
         &route::Response {
             wave: &invitee.wave,
-            segments: &invitee.attributes,
+            segments: invitee.attributes.as_map(),
             customer_name: &invitee.name,
             customer_email: &invitee.email,
             locale: invitee.locale,

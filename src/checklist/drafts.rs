@@ -146,18 +146,7 @@ pub fn discard(conn: &mut AnyConnection, invitation_id: i64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::survey::Survey;
-
-    fn setup() -> (Survey, Checklist) {
-        let survey = Survey::shipped("checklist").unwrap();
-        let checklist = Checklist::parse(
-            "checklist.toml",
-            survey.file("checklist.toml").unwrap(),
-            &survey.locales,
-        )
-        .unwrap();
-        (survey, checklist)
-    }
+    use crate::checklist::form::tests::setup;
 
     fn input(list: &[(&str, &str)], checklist: &Checklist, m: u32) -> ChecklistInput {
         let pairs: Vec<(String, String)> = list

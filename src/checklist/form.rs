@@ -289,10 +289,11 @@ impl ChecklistInput {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn setup() -> (Survey, Checklist) {
+    /// The shipped checklist survey and its parsed checklist.
+    pub(in crate::checklist) fn setup() -> (Survey, Checklist) {
         let survey = Survey::shipped("checklist").unwrap();
         let checklist = Checklist::parse(
             "checklist.toml",

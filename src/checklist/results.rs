@@ -12,15 +12,14 @@ use diesel::prelude::*;
 use super::answer::{Experienced, ItemAnswer, SolvedElsewhere};
 use super::store::{self, CUSTOMER, STAFF};
 use super::Checklist;
+use crate::attributes::Attributes;
 use crate::db::schema::{areas, mentions, responses};
 use crate::db::AnyConnection;
-use crate::error::{Error, Result};
-use crate::report::checklist::{
-    analyse, attributes_of, Analysis, ChecklistResults, Item, Respondent, WriteIn,
-};
-use crate::report::{Options, ViewError};
+use crate::error::Result;
+use crate::report::checklist::{analyse, Analysis, ChecklistResults, Item, Respondent, WriteIn};
+use crate::report::Options;
 use crate::stats::{ChecklistAnswer, Experience, Progress};
-use crate::survey::{store as survey_store, StoredSurvey, SurveyError, WaveLabel};
+use crate::survey::StoredSurvey;
 
 /// Computes a checklist survey's results as `options` asks.
 pub fn compute(
@@ -50,7 +49,7 @@ fn analysis(
             area: i.area.clone(),
         })
         .collect();
-    let (wave, earlier) = waves(conn, survey, options)?;
+    let (wave, earlier) = crate::report::waves_asked(conn, survey, options)?;
     let index: HashMap<&str, usize> = items
         .iter()
         .enumerate()
@@ -89,36 +88,6 @@ fn analysis(
     })
 }
 
-/// The wave in scope and the one to compare it with, checked as discovery results
-/// check them.
-fn waves(
-    conn: &mut AnyConnection,
-    survey: &StoredSurvey,
-    options: &Options,
-) -> Result<(Option<survey_store::Wave>, Option<survey_store::Wave>)> {
-    let mut find = |label: &WaveLabel| {
-        survey_store::find_wave(conn, survey.id, label)?.ok_or_else(|| {
-            Error::from(SurveyError::UnknownWave {
-                survey: survey.slug.clone(),
-                wave: label.to_string(),
-            })
-        })
-    };
-    let wave = options.wave.as_ref().map(&mut find).transpose()?;
-    let earlier = match (&options.compare_wave, &wave) {
-        (None, _) => None,
-        (Some(_), None) => return Err(ViewError::CompareWithoutWave.into()),
-        (Some(label), Some(w)) => {
-            let e = find(label)?;
-            if e.id == w.id {
-                return Err(ViewError::CompareWithItself(label.to_string()).into());
-            }
-            Some(e)
-        }
-    };
-    Ok((wave, earlier))
-}
-
 fn responses_of(
     conn: &mut AnyConnection,
     survey_id: i64,
@@ -130,15 +99,18 @@ fn responses_of(
         .select((responses::id, responses::wave_id, responses::attributes))
         .order(responses::id)
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(response_id, wave_id, attributes)| Respondent {
-            response_id,
-            wave_id,
-            attributes: attributes_of(&attributes),
-            answers: Vec::new(),
+    rows.into_iter()
+        .map(|(response_id, wave_id, attributes)| {
+            Ok(Respondent {
+                response_id,
+                wave_id,
+                attributes: Attributes::from_stored(&attributes, || {
+                    format!("response {response_id}")
+                })?,
+                answers: Vec::new(),
+            })
         })
-        .collect())
+        .collect()
 }
 
 fn write_ins(conn: &mut AnyConnection, survey_id: i64) -> Result<Vec<WriteIn>> {

@@ -2,7 +2,7 @@
 //! any bad row imports nothing unless the caller chooses to skip bad rows; a contact
 //! imported again is updated, never duplicated.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Read;
 use std::str::FromStr;
 
@@ -10,15 +10,16 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::ImportError;
+/// Most segment columns a contacts file may have.
+pub use crate::attributes::MAX_ATTRIBUTES;
+use crate::attributes::{self, Attributes};
 use crate::db::schema::contacts;
 use crate::db::{now, Database};
 use crate::error::Result;
 use crate::survey::Locale;
 
-/// Longest accepted name, attribute name or attribute value, in characters.
-pub const MAX_FIELD_CHARS: usize = 200;
-/// Most segment columns a contacts file may have.
-pub const MAX_ATTRIBUTES: usize = 32;
+/// Longest accepted name, in characters (segment columns: [`attributes::MAX_CHARS`]).
+pub const MAX_FIELD_CHARS: usize = attributes::MAX_CHARS;
 
 /// An email address that lettre accepts, stored lower-cased so that re-imports match.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,7 +56,7 @@ pub struct NewContact {
     pub name: String,
     pub locale: Locale,
     /// Segment columns, e.g. `customer_type = current`.
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: Attributes,
 }
 
 /// What an import did.
@@ -73,16 +74,8 @@ pub fn parse(reader: impl Read, file: &str) -> Result<(Vec<NewContact>, Vec<Stri
         .trim(csv::Trim::All)
         .flexible(false)
         .from_reader(reader);
-    let header_error = |reason: String| ImportError::Header {
-        file: file.to_string(),
-        reason,
-    };
-    let headers: Vec<String> = csv
-        .headers()
-        .map_err(|e| header_error(e.to_string()))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
-        .collect();
+    let header_error = |reason: String| ImportError::header(file, reason);
+    let headers = super::header_names(&mut csv, file)?;
     let expected = ["email", "name", "locale"];
     if headers.len() < 3
         || !headers
@@ -103,10 +96,7 @@ pub fn parse(reader: impl Read, file: &str) -> Result<(Vec<NewContact>, Vec<Stri
         )));
     }
     for (i, name) in segment_names.iter().enumerate() {
-        if name.is_empty()
-            || name.chars().count() > MAX_FIELD_CHARS
-            || name.chars().any(char::is_control)
-        {
+        if attributes::check_name(name).is_err() {
             return Err(header_error(format!(
                 "segment column {} has no usable name",
                 i + 4
@@ -152,16 +142,17 @@ fn parse_row(record: &csv::StringRecord, segment_names: &[String]) -> Result<New
     let field = |i: usize| record.get(i).unwrap_or("");
     let email: EmailAddress = field(0).parse()?;
     let name = field(1).to_string();
-    check_text("name", &name)?;
+    attributes::check_value(&name).map_err(|why| format!("name {why}"))?;
     let locale: Locale = field(2)
         .parse()
         .map_err(|e: crate::survey::UnknownLocale| e.to_string())?;
-    let mut attributes = BTreeMap::new();
+    let mut attributes = Attributes::new();
     for (i, key) in segment_names.iter().enumerate() {
-        let value = field(3 + i).to_string();
-        check_text(key, &value)?;
+        let value = field(3 + i);
+        let refused = |why: attributes::Refused| format!("{key} {why}");
+        attributes::check_value(value).map_err(refused)?;
         if !value.is_empty() {
-            attributes.insert(key.clone(), value);
+            attributes.insert(key, value).map_err(refused)?;
         }
     }
     Ok(NewContact {
@@ -170,18 +161,6 @@ fn parse_row(record: &csv::StringRecord, segment_names: &[String]) -> Result<New
         locale,
         attributes,
     })
-}
-
-fn check_text(what: &str, value: &str) -> Result<(), String> {
-    if value.chars().count() > MAX_FIELD_CHARS {
-        return Err(format!(
-            "{what} is longer than {MAX_FIELD_CHARS} characters"
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(format!("{what} contains control characters"));
-    }
-    Ok(())
 }
 
 /// Stores contacts in one transaction: new emails are inserted, known ones updated.
@@ -212,8 +191,7 @@ fn store_audience(
                 .into_iter()
                 .collect();
             for contact in chunk {
-                let attributes =
-                    serde_json::to_string(&contact.attributes).unwrap_or_else(|_| "{}".into());
+                let attributes = contact.attributes.to_stored();
                 match known.get(contact.email.as_str()) {
                     Some(id) => {
                         diesel::update(contacts::table.find(id))
@@ -299,7 +277,7 @@ mod tests {
                    ANNA@example.se,Anna again,sv,East\n";
         let (rows, errors) = parse(csv.as_bytes(), "c.csv").unwrap();
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].attributes["region"], "North");
+        assert_eq!(rows[0].attributes.get("region").unwrap(), "North");
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(
             errors[0].starts_with("line 3: \"anna@\" is not an email address"),

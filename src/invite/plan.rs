@@ -4,12 +4,13 @@
 //! `contact_at_most_every`). `pds invite`, `pds invite --dry-run`, reminders and
 //! the cadence all ask here; nothing here writes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 use serde::Serialize;
 
 use super::{ContactRow, SegmentFilter};
+use crate::attributes::Attributes;
 use crate::db::schema::{contacts as contacts_t, invitations};
 use crate::db::AnyConnection;
 use crate::error::Result;
@@ -150,9 +151,13 @@ pub fn plan(
     let recent = RecentInvitations::load(conn, cap, wave_id, now)?;
     let mut plan = Plan::default();
     for contact in everyone {
+        let outside = match segment {
+            Some(filter) => !in_segment(&contact, filter)?,
+            None => false,
+        };
         let skip = if contact.audience != audience {
             Some(Skip::OtherAudience)
-        } else if segment.is_some_and(|f| !in_segment(&contact, f)) {
+        } else if outside {
             Some(Skip::OutsideSegment)
         } else if invited.contains(&contact.id) {
             Some(Skip::AlreadyInvited)
@@ -169,8 +174,10 @@ pub fn plan(
     Ok(plan)
 }
 
-fn in_segment(contact: &ContactRow, filter: &SegmentFilter) -> bool {
-    let attributes: BTreeMap<String, String> =
-        serde_json::from_str(&contact.attributes).unwrap_or_default();
-    attributes.get(&filter.key) == Some(&filter.value)
+/// Whether the contact's segment column `filter.key` is `filter.value`; a stored
+/// column that cannot be read stops the plan, naming the contact.
+fn in_segment(contact: &ContactRow, filter: &SegmentFilter) -> Result<bool> {
+    let attributes =
+        Attributes::from_stored(&contact.attributes, || format!("contact {}", contact.id))?;
+    Ok(attributes.get(&filter.key) == Some(filter.value.as_str()))
 }

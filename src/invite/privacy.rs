@@ -138,7 +138,7 @@ fn erase_contact(
         ))
         .execute(conn)?;
     // Unsubscribed, so that no later invitation run picks the blank row up.
-    super::mark_unsubscribed(conn, contact_id)?;
+    super::invitee::mark_unsubscribed(conn, contact_id)?;
     Ok(report)
 }
 

@@ -3,10 +3,11 @@
 //! exist), and each mention's rank, answer date and segment values (on an area's
 //! page). Reads only.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use diesel::prelude::*;
 
+use crate::attributes::Attributes;
 use crate::db::schema::{mentions, responses};
 use crate::db::AnyConnection;
 use crate::error::Result;
@@ -18,11 +19,12 @@ pub fn segment_attributes(conn: &mut AnyConnection, survey_id: i64) -> Result<Ve
         .select(responses::attributes)
         .distinct()
         .load(conn)?;
-    let keys: BTreeSet<String> = distinct
-        .iter()
-        .filter_map(|a| serde_json::from_str::<BTreeMap<String, String>>(a).ok())
-        .flat_map(BTreeMap::into_keys)
-        .collect();
+    let mut keys = BTreeSet::new();
+    for stored in &distinct {
+        let attributes =
+            Attributes::from_stored(stored, || format!("a response of survey {survey_id}"))?;
+        keys.extend(attributes.into_names());
+    }
     Ok(keys.into_iter().collect())
 }
 
@@ -33,7 +35,7 @@ pub struct MentionContext {
     pub rank: i32,
     pub answered_at: chrono::NaiveDateTime,
     /// The respondent's segment values (`customer_type = current`).
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: Attributes,
 }
 
 /// The context of each of `ids` (mentions of any survey), by mention id.
@@ -50,16 +52,16 @@ pub fn of_mentions(conn: &mut AnyConnection, ids: &[i64]) -> Result<HashMap<i64,
                 responses::attributes,
             ))
             .load(conn)?;
-        found.extend(rows.into_iter().map(|(id, rank, answered_at, attributes)| {
-            (
-                id,
-                MentionContext {
-                    rank,
-                    answered_at,
-                    attributes: serde_json::from_str(&attributes).unwrap_or_default(),
-                },
-            )
-        }));
+        for (id, rank, answered_at, stored) in rows {
+            let attributes =
+                Attributes::from_stored(&stored, || format!("the response of mention {id}"))?;
+            let context = MentionContext {
+                rank,
+                answered_at,
+                attributes,
+            };
+            found.insert(id, context);
+        }
     }
     Ok(found)
 }

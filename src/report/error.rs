@@ -13,3 +13,21 @@ pub enum ViewError {
     #[error("no respondent in scope has a value for the attribute {attribute:?}; known attributes: {known}")]
     UnknownAttribute { attribute: String, known: String },
 }
+
+impl ViewError {
+    /// No respondent in scope has `attribute`; `known` are the attributes they do
+    /// have, named sorted and once each ("none" when there are none).
+    pub fn unknown_attribute<S: AsRef<str> + Ord>(attribute: &str, mut known: Vec<S>) -> Self {
+        known.sort_unstable();
+        known.dedup();
+        let known: Vec<&str> = known.iter().map(AsRef::as_ref).collect();
+        ViewError::UnknownAttribute {
+            attribute: attribute.to_string(),
+            known: if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            },
+        }
+    }
+}

@@ -3,12 +3,13 @@
 //! apart), and invitation
 //! counts for response rates. Both backends run these same queries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::Range;
 
 use diesel::prelude::*;
 
 use super::areas::{self, Area, Numbering};
+use crate::attributes::Attributes;
 use crate::db::schema::{areas as areas_t, imported_responses, invitations, mentions, responses};
 use crate::db::{self, AnyConnection};
 use crate::error::Result;
@@ -405,7 +406,8 @@ pub fn attribute_values(
     let mut values = HashMap::new();
     let mut known: Vec<String> = Vec::new();
     for (id, json) in query.load::<(i64, String)>(conn)? {
-        for (key, value) in parse_attributes(&json) {
+        let attributes = Attributes::from_stored(&json, || format!("response {id}"))?;
+        for (key, value) in attributes {
             if key == attribute {
                 values.insert(id, value);
             } else if !known.contains(&key) {
@@ -463,24 +465,6 @@ pub fn form_answer_times(
         query = query.filter(responses::wave_id.eq_any(ids.to_vec()));
     }
     Ok(query.load(conn)?.into_iter().collect())
-}
-
-/// Segment columns as text; values that are not strings keep their JSON spelling.
-pub(super) fn parse_attributes(json: &str) -> BTreeMap<String, String> {
-    match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(serde_json::Value::Object(map)) => map
-            .into_iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| {
-                let v = match v {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                (k, v)
-            })
-            .collect(),
-        _ => BTreeMap::new(),
-    }
 }
 
 /// Invitations per wave of a survey.

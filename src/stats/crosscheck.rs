@@ -20,8 +20,28 @@ use super::interval::wilson;
 /// crate's answer under `"rust"`. Same seed, same cases.
 pub fn crosscheck_cases(seed: u64, cases: usize) -> String {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut kinds: Vec<String> = Vec::new();
+    // In this order: each kind draws from the one generator after the one before.
+    let kinds = [
+        ("wilson", wilson_cases(&mut rng, cases)),
+        ("ztest", z_cases(&mut rng, cases)),
+        ("chi2", chi_cases(&mut rng, cases)),
+        ("bh", bh_cases(&mut rng, cases)),
+        ("mcnemar", mcnemar_cases(&mut rng, cases)),
+        ("kendall", kendall_cases(&mut rng, cases)),
+        (
+            "checklist",
+            (0..cases).map(|_| checklist_case(&mut rng)).collect(),
+        ),
+    ];
+    let kinds: Vec<String> = kinds
+        .iter()
+        .map(|(name, cases)| format!("\"{name}\":[{}]", cases.join(",")))
+        .collect();
+    format!("{{\"seed\":{seed},{}}}\n", kinds.join(","))
+}
 
+/// Wilson intervals of random counts, a fifth of them at 0 or n.
+fn wilson_cases(rng: &mut ChaCha8Rng, cases: usize) -> Vec<String> {
     let mut wilson_cases = Vec::new();
     for _ in 0..cases {
         let n = rng.random_range(1..=600u64);
@@ -37,8 +57,11 @@ pub fn crosscheck_cases(seed: u64, cases: usize) -> String {
             num(ci.high)
         ));
     }
-    kinds.push(format!("\"wilson\":[{}]", wilson_cases.join(",")));
+    wilson_cases
+}
 
+/// Pooled two-proportion z-tests with their Newcombe intervals (tables with no test left out).
+fn z_cases(rng: &mut ChaCha8Rng, cases: usize) -> Vec<String> {
     let mut z_cases = Vec::new();
     while z_cases.len() < cases {
         let (n1, n2) = (rng.random_range(1..=600u64), rng.random_range(1..=600u64));
@@ -56,8 +79,11 @@ pub fn crosscheck_cases(seed: u64, cases: usize) -> String {
             num(test.difference_ci.high)
         ));
     }
-    kinds.push(format!("\"ztest\":[{}]", z_cases.join(",")));
+    z_cases
+}
 
+/// Chi-square tests of random tables of 2 to 5 rows (tables with an empty row or column left out).
+fn chi_cases(rng: &mut ChaCha8Rng, cases: usize) -> Vec<String> {
     let mut chi_cases = Vec::new();
     while chi_cases.len() < cases {
         let rows = rng.random_range(2..=5usize);
@@ -93,8 +119,11 @@ pub fn crosscheck_cases(seed: u64, cases: usize) -> String {
             test.yates
         ));
     }
-    kinds.push(format!("\"chi2\":[{}]", chi_cases.join(",")));
+    chi_cases
+}
 
+/// Benjamini-Hochberg adjustments of random p-values, with ties at 0, 0.05 and 1.
+fn bh_cases(rng: &mut ChaCha8Rng, cases: usize) -> Vec<String> {
     let mut bh_cases = Vec::new();
     for _ in 0..cases {
         let m = rng.random_range(1..=25usize);
@@ -113,8 +142,11 @@ pub fn crosscheck_cases(seed: u64, cases: usize) -> String {
             join(adjusted.iter().map(|&x| num(x)))
         ));
     }
-    kinds.push(format!("\"bh\":[{}]", bh_cases.join(",")));
+    bh_cases
+}
 
+/// McNemar exact tests of random paired tables.
+fn mcnemar_cases(rng: &mut ChaCha8Rng, cases: usize) -> Vec<String> {
     let mut mcnemar_cases = Vec::new();
     for _ in 0..cases {
         let (b, c) = (rng.random_range(0..=60u64), rng.random_range(0..=60u64));
@@ -125,8 +157,11 @@ pub fn crosscheck_cases(seed: u64, cases: usize) -> String {
             num(test.p_value)
         ));
     }
-    kinds.push(format!("\"mcnemar\":[{}]", mcnemar_cases.join(",")));
+    mcnemar_cases
+}
 
+/// Kendall's tau-b of random tied scores (pairs with no tau-b left out).
+fn kendall_cases(rng: &mut ChaCha8Rng, cases: usize) -> Vec<String> {
     let mut kendall_cases = Vec::new();
     while kendall_cases.len() < cases {
         let m = rng.random_range(2..=30usize);
@@ -147,12 +182,7 @@ pub fn crosscheck_cases(seed: u64, cases: usize) -> String {
             num(tau)
         ));
     }
-    kinds.push(format!("\"kendall\":[{}]", kendall_cases.join(",")));
-
-    let checklist_cases: Vec<String> = (0..cases).map(|_| checklist_case(&mut rng)).collect();
-    kinds.push(format!("\"checklist\":[{}]", checklist_cases.join(",")));
-
-    format!("{{\"seed\":{seed},{}}}\n", kinds.join(","))
+    kendall_cases
 }
 
 /// Random answers of customers and staff to a checklist, as `[experienced (0 never,

@@ -40,6 +40,7 @@ mod rate_limit;
 mod responses_import;
 mod results_analysis;
 mod scale_out;
+mod segment_columns;
 mod stats_crosscheck;
 mod survey_folders;
 mod survey_summary;

@@ -123,11 +123,9 @@ pub(super) fn for_each_good_row<E: From<ImportError>>(
             // Reported by the first reading; such a row belongs to no respondent.
             Err(e) if !e.fatal => continue,
             Err(e) => {
-                return Err(ImportError::Header {
-                    file: file.to_string(),
-                    reason: format!("reading it again: {}", e.message),
-                }
-                .into())
+                return Err(
+                    ImportError::header(file, format!("reading it again: {}", e.message)).into(),
+                )
             }
         }
         let Ok(fields) = rows.fields() else {

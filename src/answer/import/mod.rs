@@ -29,14 +29,15 @@ use std::io::{Read, Seek};
 
 use super::form::MAX_TEXT_CHARS;
 use crate::db::{AnyConnection, Database};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::invite::ImportError;
 use crate::survey::{StoredSurvey, WaveLabel};
 use check::{check, for_each_good_row, Checked};
 use read::rewind;
 
-/// Longest respondent id, segment or area label, in characters.
-pub const MAX_FIELD_CHARS: usize = 200;
+/// Longest respondent id, segment or area label, in characters: as long as a
+/// segment column may be.
+pub const MAX_FIELD_CHARS: usize = crate::attributes::MAX_CHARS;
 /// How imported area labels are marked on their mentions (`mentions.coded_by`).
 pub const CODED_BY_IMPORT: &str = "import";
 /// The response attribute that the `segment` column fills (`pds results --by segment`).
@@ -122,15 +123,19 @@ pub fn check_field(what: &str, value: &str, required: bool) -> std::result::Resu
     if required && value.is_empty() {
         return Err(format!("{what} is empty"));
     }
-    if value.chars().count() > MAX_FIELD_CHARS {
-        return Err(format!(
-            "{what} is longer than {MAX_FIELD_CHARS} characters"
-        ));
+    crate::attributes::check_value(value).map_err(|why| format!("{what} {why}"))
+}
+
+/// The stored segment columns of an imported response: [`SEGMENT_ATTRIBUTE`] when
+/// the file gives a segment, else none.
+pub fn segment_attributes(segment: Option<&str>) -> Result<String> {
+    let mut attributes = crate::attributes::Attributes::new();
+    if let Some(value) = segment {
+        attributes
+            .insert(SEGMENT_ATTRIBUTE, value)
+            .map_err(|why| Error::Invalid(format!("segment {value:?} {why}")))?;
     }
-    if value.chars().any(char::is_control) {
-        return Err(format!("{what} contains control characters"));
-    }
-    Ok(())
+    Ok(attributes.to_stored())
 }
 
 /// Reads and stores a responses file. With `skip_invalid` false, one bad row means

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 
-use crate::invite::ImportError;
+use crate::invite::{header_names, ImportError};
 
 const REQUIRED: [&str; 5] = ["respondent", "wave", "segment", "rank", "problem"];
 const OPTIONAL: [&str; 1] = ["area"];
@@ -51,17 +51,11 @@ impl<R: Read> Rows<R> {
         let mut csv = csv::ReaderBuilder::new()
             .flexible(false)
             .from_reader(reader);
-        let header_error = |reason: String| ImportError::Header {
-            file: file.to_string(),
-            reason,
-        };
-        let headers: Vec<String> = csv
-            .headers()
-            .map_err(|e| header_error(e.to_string()))?
+        let headers: Vec<String> = header_names(&mut csv, file)?
             .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
+            .map(|h| h.trim().to_lowercase())
             .collect();
-        let columns = columns(&headers).map_err(header_error)?;
+        let columns = columns(&headers).map_err(|reason| ImportError::header(file, reason))?;
         Ok(Rows {
             csv,
             record: csv::ByteRecord::new(),
@@ -160,8 +154,5 @@ pub(super) fn rewind(reader: &mut impl Seek, file: &str) -> Result<(), ImportErr
     reader
         .seek(SeekFrom::Start(0))
         .map(|_| ())
-        .map_err(|e| ImportError::Header {
-            file: file.to_string(),
-            reason: format!("cannot read it a second time: {e}"),
-        })
+        .map_err(|e| ImportError::header(file, format!("cannot read it a second time: {e}")))
 }

@@ -4,13 +4,13 @@
 //! (`sqlite.rs`: prepared multi-row INSERTs; `postgres.rs`: COPY). Runs inside the
 //! import's one transaction; decides nothing about the file's validity.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use diesel::prelude::*;
 
 use super::check::Respondents;
 use super::rows::{Batch, NewImported, NewMention, NewResponse, Stamp};
-use super::{ResponsesReport, CODED_BY_IMPORT, SEGMENT_ATTRIBUTE};
+use super::{segment_attributes, ResponsesReport, CODED_BY_IMPORT, SEGMENT_ATTRIBUTE};
 use crate::coding;
 use crate::db::schema::{areas, imported_responses, mentions, responses};
 use crate::db::{now, AnyConnection};
@@ -111,15 +111,9 @@ impl<'a> Writer<'a> {
             wave_ids.push(survey_store::ensure_wave(conn, survey.id, wave)?.id);
         }
         let attributes = std::iter::once(None)
-            .chain(respondents.segments.iter().map(Some))
-            .map(|segment| {
-                let map: BTreeMap<&str, &str> = segment
-                    .iter()
-                    .map(|s| (SEGMENT_ATTRIBUTE, s.as_str()))
-                    .collect();
-                serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
-            })
-            .collect();
+            .chain(respondents.segments.iter().map(|s| Some(s.as_str())))
+            .map(segment_attributes)
+            .collect::<Result<_>>()?;
         if !respondents.segments.is_empty() {
             summary::attribute_names(conn, survey.id, &[SEGMENT_ATTRIBUTE.to_string()])?;
         }

@@ -29,14 +29,13 @@
 
 mod parse;
 
-use std::collections::BTreeMap;
 use std::io::Read;
 
 use diesel::prelude::*;
 
 use super::answer::ItemAnswer;
 use super::{store, Checklist};
-use crate::answer::import::{ResponsesReport, SEGMENT_ATTRIBUTE};
+use crate::answer::import::{segment_attributes, ResponsesReport};
 use crate::db::schema::{imported_responses, mentions, responses};
 use crate::db::{now, AnyConnection, Database};
 use crate::error::Result;
@@ -100,16 +99,12 @@ fn store_one(
 ) -> Result<()> {
     let wave = survey_store::ensure_wave(conn, survey.id, &r.wave)?;
     let stamp = now();
-    let attributes: BTreeMap<&str, &str> = r
-        .segment
-        .iter()
-        .map(|s| (SEGMENT_ATTRIBUTE, s.as_str()))
-        .collect();
+    let attributes = segment_attributes(r.segment.as_deref())?;
     let response = NewResponse {
         survey_id: survey.id,
         wave_id: wave.id,
         locale: survey.survey.default_locale.as_str(),
-        attributes: serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into()),
+        attributes,
         audience: r.audience,
         no_problems: i32::from(r.write_ins.is_empty()),
         submitted_at: stamp,

@@ -101,10 +101,7 @@ fn columns<R: Read>(
     csv: &mut csv::Reader<R>,
     file: &str,
 ) -> std::result::Result<HashMap<&'static str, usize>, ImportError> {
-    let header_error = |reason: String| ImportError::Header {
-        file: file.to_string(),
-        reason,
-    };
+    let header_error = |reason: String| ImportError::header(file, reason);
     let names = || {
         format!(
             "{} and optionally {}",
@@ -113,9 +110,8 @@ fn columns<R: Read>(
         )
     };
     let mut columns = HashMap::new();
-    let headers = csv.headers().map_err(|e| header_error(e.to_string()))?;
-    for (i, h) in headers.iter().enumerate() {
-        let h = h.trim_start_matches('\u{feff}').trim().to_lowercase();
+    for (i, h) in crate::invite::header_names(csv, file)?.iter().enumerate() {
+        let h = h.trim().to_lowercase();
         let Some(name) = REQUIRED.iter().chain(&OPTIONAL).find(|c| **c == h) else {
             return Err(header_error(format!(
                 "unknown column {h:?}; a checklist survey's answers have the columns {}",

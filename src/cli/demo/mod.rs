@@ -24,7 +24,7 @@ use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::invite::contacts;
 use crate::report::{self, Format};
-use crate::survey::{SurveySlug, WaveLabel};
+use crate::survey::{StoredSurvey, SurveySlug, WaveLabel};
 use crate::{invite, mail, web};
 
 mod checklist;
@@ -75,105 +75,19 @@ pub fn run(args: Args) -> Result<()> {
     let address = listener
         .local_addr()
         .map_err(|e| Error::io("127.0.0.1:0", e))?;
-    let mut settings = Settings::in_folder(dir)?.with_bind(address);
-    if !matches!(args.base_url.scheme(), "http" | "https") {
-        return Err(Error::Config(format!(
-            "--base-url {} must start with http:// or https://, e.g. {DEFAULT_BASE_URL}",
-            args.base_url
-        )));
-    }
-    settings.public_url = args.base_url.clone();
-    // All the simulated customers answer from 127.0.0.1, which the per-address limit
-    // on personal links would otherwise slow to a trickle.
-    settings.rate_limit = crate::config::RateLimit {
-        burst: std::num::NonZeroU32::new(100_000).unwrap_or(std::num::NonZeroU32::MIN),
-        replenish: std::time::Duration::from_millis(1),
-    };
+    let settings = demo_settings(&args, address)?;
     let db = Database::open(&settings.database_url)?;
     println!(
         "pds demo: a Problem Detection Study end to end, in {}/",
         dir.display()
     );
-
-    // 1. The survey, from the shipped discovery folder.
-    let slug: SurveySlug = "demo".parse()?;
-    let survey = crate::setup::create(&db, &slug, &crate::setup::shipped("discovery")?)?;
-    println!(
-        "  1. created survey '{}' ({}), M = {}",
-        survey.slug,
-        survey.survey.title(),
-        survey.survey.max_problems
-    );
-
-    // 2. Contacts.
-    let contacts_path = dir.join("contacts.csv");
-    std::fs::write(&contacts_path, CONTACTS_CSV).map_err(|e| Error::io(&contacts_path, e))?;
-    let hidden = indicatif::ProgressBar::hidden();
-    let imported = contacts::import(&db, CONTACTS_CSV.as_bytes(), "contacts.csv", false, &hidden)?;
-    println!(
-        "  2. imported {} contacts (Swedish and English) from {}",
-        imported.inserted,
-        contacts_path.display()
-    );
-
-    // 3. Invitations through the outbox and the file transport.
-    let wave: WaveLabel = "2026-H2".parse()?;
-    let invited = invite::invite(&db, &settings, &survey, &wave, None, &hidden)?;
     let transport = mail::Transport::from_settings(&settings)?;
-    let delivered = mail::deliver_due(&db, &settings, &transport)?;
+    let survey = create_and_invite(&db, &settings, &transport, dir)?;
     let mail_dir = dir.join("mail-out");
-    println!(
-        "  3. queued {} invitations for wave {wave}, delivered {} as .eml files in {}",
-        invited.queued,
-        delivered.sent,
-        mail_dir.display()
-    );
-
-    // 4. The server, and customers answering through it.
     let bank: ProblemBank = toml::from_str(PROBLEMS_TOML)
         .map_err(|e| Error::Invalid(format!("examples/demo/problems.toml: {e}")))?;
-    let answered = serving(&db, &settings, listener, |port| {
-        simulate_customers(&mail_dir, &args, &bank, &settings, port)
-    })?;
-    println!(
-        "  4. served the form on http://{address}; {} customers followed their link and answered ({} with problems, {} with none)",
-        answered.0 + answered.1,
-        answered.0,
-        answered.1
-    );
-    let routed = mail::deliver_due(&db, &settings, &transport)?;
-    println!(
-        "     complaints were routed to operations teams as they arrived (survey-templates/discovery/routing.toml): {} emails in {}",
-        routed.sent,
-        mail_dir.display()
-    );
-    let (acknowledged, resolved, followed_up) = close_some_loops(&db, &settings)?;
-    let answered_back = mail::deliver_due(&db, &settings, &transport)?;
-    println!(
-        "     each routed complaint is a case; a team acknowledged {acknowledged} and resolved {resolved} with a note, and {followed_up} customers who agreed to be contacted were told what was done ({} follow-up emails in {}); see them with pds cases list",
-        answered_back.sent,
-        mail_dir.display()
-    );
-
-    // 5. Coding the answers into problem areas, then ranked areas and CSV.
-    let coded = super::code::code(&db, &survey, &Default::default(), &hidden)?;
-    println!(
-        "  5. coded {} mentions into {} problem areas with survey-templates/discovery/codebook.toml ({} by its rules, {} grouped automatically, {} not placed); see them with pds areas list --survey demo",
-        coded.mentions, coded.areas, coded.by_rule, coded.automatic, coded.uncoded
-    );
-    let results = report::results(&mut *db.conn()?, &survey, None)?;
-    let csv_path = dir.join("results.csv");
-    let mut file = std::fs::File::create(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
-    report::write(&results, Format::Csv, &mut file)?;
-    println!(
-        "  6. ranked improvement areas (top 15 of {}):\n",
-        results.areas.len()
-    );
-    let mut top = results.clone();
-    top.areas.truncate(15);
-    report::write(&top, Format::Table, &mut std::io::stdout().lock())?;
-    println!("\n  7. how fast the teams acted on their cases (pds cases stats --survey demo):\n");
-    super::case_figures::stats(&db, Some("demo"))?;
+    answer_and_act(&db, &settings, &transport, listener, &args, &bank)?;
+    let (results, csv_path) = code_and_rank(&db, &survey, dir)?;
 
     // 8-11. Phase 2: the checklist study, customers and staff.
     let phase2 = checklist::Phase2 {
@@ -205,6 +119,133 @@ pub fn run(args: Args) -> Result<()> {
         db = settings_db_path(dir).display(),
     );
     Ok(())
+}
+
+/// The demo folder's settings, served at `address`, with links to `--base-url`.
+fn demo_settings(args: &Args, address: std::net::SocketAddr) -> Result<Settings> {
+    let mut settings = Settings::in_folder(&args.dir)?.with_bind(address);
+    if !matches!(args.base_url.scheme(), "http" | "https") {
+        return Err(Error::Config(format!(
+            "--base-url {} must start with http:// or https://, e.g. {DEFAULT_BASE_URL}",
+            args.base_url
+        )));
+    }
+    settings.public_url = args.base_url.clone();
+    // All the simulated customers answer from 127.0.0.1, which the per-address limit
+    // on personal links would otherwise slow to a trickle.
+    settings.rate_limit = crate::config::RateLimit {
+        burst: std::num::NonZeroU32::new(100_000).unwrap_or(std::num::NonZeroU32::MIN),
+        replenish: std::time::Duration::from_millis(1),
+    };
+    Ok(settings)
+}
+
+/// Steps 1 to 3: the survey from the shipped discovery folder, the contacts, and
+/// their invitations delivered as `.eml` files.
+fn create_and_invite(
+    db: &Database,
+    settings: &Settings,
+    transport: &mail::Transport,
+    dir: &Path,
+) -> Result<StoredSurvey> {
+    // 1. The survey, from the shipped discovery folder.
+    let slug: SurveySlug = "demo".parse()?;
+    let survey = crate::setup::create(db, &slug, &crate::setup::shipped("discovery")?)?;
+    println!(
+        "  1. created survey '{}' ({}), M = {}",
+        survey.slug,
+        survey.survey.title(),
+        survey.survey.max_problems
+    );
+
+    // 2. Contacts.
+    let contacts_path = dir.join("contacts.csv");
+    std::fs::write(&contacts_path, CONTACTS_CSV).map_err(|e| Error::io(&contacts_path, e))?;
+    let hidden = indicatif::ProgressBar::hidden();
+    let imported = contacts::import(db, CONTACTS_CSV.as_bytes(), "contacts.csv", false, &hidden)?;
+    println!(
+        "  2. imported {} contacts (Swedish and English) from {}",
+        imported.inserted,
+        contacts_path.display()
+    );
+
+    // 3. Invitations through the outbox and the file transport.
+    let wave: WaveLabel = "2026-H2".parse()?;
+    let invited = invite::invite(db, settings, &survey, &wave, None, &hidden)?;
+    let delivered = mail::deliver_due(db, settings, transport)?;
+    println!(
+        "  3. queued {} invitations for wave {wave}, delivered {} as .eml files in {}",
+        invited.queued,
+        delivered.sent,
+        dir.join("mail-out").display()
+    );
+    Ok(survey)
+}
+
+/// Step 4: the server, customers answering through it, their complaints routed to
+/// teams, and teams acting on some of the cases.
+fn answer_and_act(
+    db: &Database,
+    settings: &Settings,
+    transport: &mail::Transport,
+    listener: TcpListener,
+    args: &Args,
+    bank: &ProblemBank,
+) -> Result<()> {
+    let address = settings.bind;
+    let mail_dir = args.dir.join("mail-out");
+    let answered = serving(db, settings, listener, |port| {
+        simulate_customers(&mail_dir, args, bank, settings, port)
+    })?;
+    println!(
+        "  4. served the form on http://{address}; {} customers followed their link and answered ({} with problems, {} with none)",
+        answered.0 + answered.1,
+        answered.0,
+        answered.1
+    );
+    let routed = mail::deliver_due(db, settings, transport)?;
+    println!(
+        "     complaints were routed to operations teams as they arrived (survey-templates/discovery/routing.toml): {} emails in {}",
+        routed.sent,
+        mail_dir.display()
+    );
+    let (acknowledged, resolved, followed_up) = close_some_loops(db, settings)?;
+    let answered_back = mail::deliver_due(db, settings, transport)?;
+    println!(
+        "     each routed complaint is a case; a team acknowledged {acknowledged} and resolved {resolved} with a note, and {followed_up} customers who agreed to be contacted were told what was done ({} follow-up emails in {}); see them with pds cases list",
+        answered_back.sent,
+        mail_dir.display()
+    );
+    Ok(())
+}
+
+/// Steps 5 to 7: the answers coded into problem areas, the ranked areas (printed,
+/// and in full in `results.csv`, whose path is returned) and the teams' case figures.
+fn code_and_rank(
+    db: &Database,
+    survey: &StoredSurvey,
+    dir: &Path,
+) -> Result<(report::Results, PathBuf)> {
+    let hidden = indicatif::ProgressBar::hidden();
+    let coded = super::code::code(db, survey, &Default::default(), &hidden)?;
+    println!(
+        "  5. coded {} mentions into {} problem areas with survey-templates/discovery/codebook.toml ({} by its rules, {} grouped automatically, {} not placed); see them with pds areas list --survey demo",
+        coded.mentions, coded.areas, coded.by_rule, coded.automatic, coded.uncoded
+    );
+    let results = report::results(&mut *db.conn()?, survey, None)?;
+    let csv_path = dir.join("results.csv");
+    let mut file = std::fs::File::create(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
+    report::write(&results, Format::Csv, &mut file)?;
+    println!(
+        "  6. ranked improvement areas (top 15 of {}):\n",
+        results.areas.len()
+    );
+    let mut top = results.clone();
+    top.areas.truncate(15);
+    report::write(&top, Format::Table, &mut std::io::stdout().lock())?;
+    println!("\n  7. how fast the teams acted on their cases (pds cases stats --survey demo):\n");
+    super::case_figures::stats(db, Some("demo"))?;
+    Ok((results, csv_path))
 }
 
 /// Acts on a few cases as a team would from its email: acknowledges three (of

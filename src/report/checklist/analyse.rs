@@ -1,7 +1,7 @@
 //! The figures of a checklist survey from answers already read: pure, so that the
 //! benchmark times exactly what `pds results` computes after loading.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use super::*;
@@ -13,7 +13,7 @@ pub struct Respondent {
     pub response_id: i64,
     pub wave_id: i64,
     /// The contact's segment columns (or `segment` of an imported response).
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: crate::attributes::Attributes,
     /// `area` is the index of the item in [`Analysis::items`].
     pub answers: Vec<ChecklistAnswer>,
 }
@@ -532,7 +532,8 @@ mod tests {
         let mut analysis = pet_owners();
         analysis.customers[0]
             .attributes
-            .insert("customer_type".into(), "lost".into());
+            .insert("customer_type", "lost")
+            .unwrap();
         let options = Options {
             by: Some("region".into()),
             ..options()

@@ -218,11 +218,6 @@ pub struct GapItem {
     pub blind_spot: bool,
 }
 
-/// Segment columns as stored with a response (JSON) as text.
-pub(crate) fn attributes_of(json: &str) -> std::collections::BTreeMap<String, String> {
-    super::load::parse_attributes(json)
-}
-
 /// Writes the results in `format`. CSV and JSON keep full precision.
 pub fn write(results: &ChecklistResults, format: Format, out: &mut dyn Write) -> Result<()> {
     super::write_as(results, format, out, output::csv, output::table)

@@ -49,33 +49,25 @@ pub(super) fn segments(
     items: &[Item],
     ranked: &[ChecklistRow],
 ) -> Result<ChecklistSegments> {
-    let mut groups: BTreeMap<&String, Vec<&Respondent>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<&Respondent>> = BTreeMap::new();
     for r in customers {
         if let Some(value) = r.attributes.get(attribute) {
             groups.entry(value).or_default().push(r);
         }
     }
     if groups.is_empty() {
-        let mut known: Vec<&String> = customers.iter().flat_map(|r| r.attributes.keys()).collect();
-        known.sort_unstable();
-        known.dedup();
-        let known: Vec<&str> = known.iter().map(|k| k.as_str()).collect();
-        return Err(ViewError::UnknownAttribute {
-            attribute: attribute.to_string(),
-            known: if known.is_empty() {
-                "none".into()
-            } else {
-                known.join(", ")
-            },
-        }
-        .into());
+        let known: Vec<&str> = customers
+            .iter()
+            .flat_map(|r| r.attributes.names())
+            .collect();
+        return Err(ViewError::unknown_attribute(attribute, known).into());
     }
     let with: usize = groups.values().map(Vec::len).sum();
     let per_segment: Vec<(String, Vec<stats::ChecklistAreaScore>)> = groups
         .iter()
         .map(|(name, people)| {
             Ok((
-                (*name).clone(),
+                name.to_string(),
                 scores(&answers_of(people), items.len()).map_err(invalid)?,
             ))
         })

@@ -32,7 +32,7 @@ use super::{Format, Options};
 use crate::db::schema::responses;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::survey::{store as survey_store, StoredSurvey, SurveyError, WaveLabel};
+use crate::survey::{store as survey_store, StoredSurvey, WaveLabel};
 use rows::{mentions_csv, responses_csv};
 
 /// Rows read per query: large enough that the round trips do not show, small
@@ -89,16 +89,7 @@ pub fn export(
     progress: OnProgress,
 ) -> Result<Exported> {
     let wave_id = match &options.wave {
-        Some(label) => Some(
-            survey_store::find_wave(conn, survey.id, label)?
-                .ok_or_else(|| {
-                    Error::from(SurveyError::UnknownWave {
-                        survey: survey.slug.clone(),
-                        wave: label.to_string(),
-                    })
-                })?
-                .id,
-        ),
+        Some(label) => Some(survey_store::existing_wave(conn, survey, label)?.id),
         None => None,
     };
     let mut out = BufWriter::with_capacity(1 << 16, out);

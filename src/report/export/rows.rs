@@ -8,15 +8,19 @@ use std::io::Write;
 use diesel::prelude::*;
 
 use super::{csv_error, io, page_survey_id, writer, Dialect, Exported, OnProgress, PAGE};
+use crate::attributes::Attributes;
 use crate::db::schema::{areas, mentions, responses};
 use crate::db::AnyConnection;
 use crate::error::Result;
 use crate::report::spreadsheet_safe;
 use crate::survey::{store as survey_store, StoredSurvey};
 
-/// Segment columns as text; values that are not strings keep their JSON spelling.
-fn attributes(json: &str) -> std::collections::BTreeMap<String, String> {
-    crate::report::load::parse_attributes(json)
+/// A response's stored segment columns; one that cannot be read stops the export,
+/// naming the response.
+fn attributes(response_id: i64, json: &str) -> Result<Attributes> {
+    Ok(Attributes::from_stored(json, || {
+        format!("response {response_id}")
+    })?)
 }
 
 /// The segment keys of the responses in scope, sorted, read page by page.
@@ -43,9 +47,9 @@ fn segment_keys(
             break;
         };
         last = *id;
-        for (_, json) in &page {
+        for (id, json) in &page {
             if json != "{}" {
-                keys.extend(attributes(json).into_keys());
+                keys.extend(attributes(*id, json)?.into_names());
             }
         }
     }
@@ -81,9 +85,9 @@ struct SegmentCells {
 }
 
 impl SegmentCells {
-    fn of(&mut self, response_id: i64, json: &str, keys: &[String]) -> &[String] {
+    fn read(&mut self, response_id: i64, json: &str, keys: &[String]) -> Result<()> {
         if response_id != self.response_id {
-            let mut values = attributes(json);
+            let mut values = attributes(response_id, json)?;
             self.cells.clear();
             self.cells.extend(keys.iter().map(|k| {
                 values
@@ -93,7 +97,7 @@ impl SegmentCells {
             }));
             self.response_id = response_id;
         }
-        &self.cells
+        Ok(())
     }
 }
 
@@ -184,6 +188,9 @@ pub(super) fn mentions_csv(
     };
     let write = |_: &mut AnyConnection, page: &[MentionRow]| -> Result<()> {
         for m in page {
+            sheet
+                .segments
+                .read(m.response_id, &m.attributes, &sheet.keys)?;
             sheet.write_mention(&mut w, m).map_err(csv_error)?;
         }
         Ok(())
@@ -275,6 +282,7 @@ pub(super) fn responses_csv(
             .collect();
         for r in page {
             let mentions = counts.get(&r.id).copied().unwrap_or(0);
+            sheet.segments.read(r.id, &r.attributes, &sheet.keys)?;
             sheet
                 .write_response(&mut w, r, mentions)
                 .map_err(csv_error)?;
@@ -357,7 +365,7 @@ impl Sheet {
         self.write_survey_and_wave(w, m.wave_id)?;
         w.write_field(self.number.format(m.response_id))?;
         w.write_field(self.number.format(m.id))?;
-        for cell in self.segments.of(m.response_id, &m.attributes, &self.keys) {
+        for cell in &self.segments.cells {
             w.write_field(cell)?;
         }
         w.write_field(self.number.format(m.rank))?;
@@ -386,7 +394,7 @@ impl Sheet {
         w.write_field(timestamp(&r.updated_at))?;
         w.write_field(if r.no_problems != 0 { "true" } else { "false" })?;
         w.write_field(self.number.format(mentions))?;
-        for cell in self.segments.of(r.id, &r.attributes, &self.keys) {
+        for cell in &self.segments.cells {
             w.write_field(cell)?;
         }
         w.write_record(None::<&[u8]>)

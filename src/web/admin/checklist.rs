@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::{chart_text, render, title_of};
+use super::{chart_context, chart_text, render, title_of};
 use crate::error::{Error, Result};
 use crate::report::checklist::{charts, ChecklistResults};
 use crate::report::Options;
@@ -66,16 +66,15 @@ pub(super) fn chart(
 ) -> Result<String> {
     let results = results(state, survey, options)?;
     let gap = results.staff_gap.as_ref();
-    let ctx = json!({
-        "survey": survey.slug,
-        "title": title_of(survey),
-        "wave": results.wave,
-        "n": results.n,
-        "method": results.method,
-        "frequency_method": crate::report::FREQUENCY_CI,
-        "customers_n": gap.map(|g| g.customers_n),
-        "staff_n": gap.map(|g| g.staff_n),
-    });
+    let sample = (results.wave.as_deref(), results.n, results.method);
+    let ctx = chart_context(
+        survey,
+        sample,
+        json!({
+            "customers_n": gap.map(|g| g.customers_n),
+            "staff_n": gap.map(|g| g.staff_n),
+        }),
+    );
     if !CHARTS.contains(&kind) {
         return Err(Error::NotFound(format!("{kind}.svg")));
     }

@@ -201,6 +201,25 @@ fn chart_words(key: &str, ctx: &Value) -> Result<String> {
     render_in(&templates()?.text, key, ctx, template)
 }
 
+/// What the words of every chart may name: the survey, its title, the wave, the
+/// sample size and its method (`sample`), and the frequency method; `more` adds
+/// what one chart's words name besides.
+fn chart_context(survey: &StoredSurvey, sample: (Option<&str>, u64, &str), more: Value) -> Value {
+    let (wave, n, method) = sample;
+    let mut ctx = serde_json::json!({
+        "survey": survey.slug,
+        "title": title_of(survey),
+        "wave": wave,
+        "n": n,
+        "method": method,
+        "frequency_method": crate::report::FREQUENCY_CI,
+    });
+    if let (Some(ctx), Value::Object(more)) = (ctx.as_object_mut(), more) {
+        ctx.extend(more);
+    }
+    ctx
+}
+
 /// The words of chart `kind`: `{kind}_title`, `{kind}_x` and, when the chart has
 /// a named y axis, `{kind}_y` from `charts.toml`.
 fn chart_text(kind: &str, y_axis: bool, ctx: &Value) -> Result<ChartText> {

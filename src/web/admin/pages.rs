@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use super::Session;
 use super::{
-    answer, blocking, chart_text, checklist, html, lang_of, problem, redirect, render, secure,
-    see_other, session, show_page, title_of, words, Answer,
+    answer, blocking, chart_context, chart_text, checklist, html, lang_of, problem, redirect,
+    render, secure, see_other, session, show_page, title_of, words, Answer,
 };
 use crate::coding::store as coding;
 use crate::error::{Error, Result};
@@ -446,18 +446,17 @@ pub(super) async fn chart(
 
 /// The SVG of chart `kind` with its words from `charts.toml`.
 fn draw(survey: &StoredSurvey, results: &Results, kind: &str) -> Result<String> {
-    let ctx = json!({
-        "survey": survey.slug,
-        "title": title_of(survey),
-        "wave": results.wave,
-        "n": results.n,
-        "method": results.method,
-        "frequency_method": results.frequency_method,
-        "importance_method": results.importance_method,
-        "bootstrap": results.rank_stability.method,
-        "replicates": results.rank_stability.replicates,
-        "seed": results.rank_stability.seed,
-    });
+    let sample = (results.wave.as_deref(), results.n, results.method);
+    let ctx = chart_context(
+        survey,
+        sample,
+        json!({
+            "importance_method": results.importance_method,
+            "bootstrap": results.rank_stability.method,
+            "replicates": results.rank_stability.replicates,
+            "seed": results.rank_stability.seed,
+        }),
+    );
     let text = chart_text(kind, kind == "scatter", &ctx)?;
     Ok(if kind == "scatter" {
         charts::scatter(results, &text)

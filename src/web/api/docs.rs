@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{announcements, areas, case_review, cases, exports, surveys, ErrorBody};
+use super::{announcements, areas, case_review, cases, exports, results, surveys, ErrorBody};
 
 /// Adds the bearer scheme every endpoint (but this document) requires.
 struct BearerKey;
@@ -40,7 +40,7 @@ impl Modify for BearerKey {
         surveys::import_contacts,
         surveys::invite,
         surveys::remind,
-        surveys::results,
+        results::results,
         surveys::routing,
         surveys::set_routing,
         exports::export,
@@ -64,7 +64,7 @@ impl Modify for BearerKey {
         surveys::InviteResult,
         surveys::RemindRequest,
         surveys::RemindResult,
-        surveys::ResultsBody,
+        results::ResultsBody,
         surveys::RoutingBody,
         areas::AreaBody,
         areas::AreasBody,

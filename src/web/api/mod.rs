@@ -11,6 +11,7 @@ mod case_review;
 mod cases;
 mod docs;
 pub(crate) mod exports;
+mod results;
 mod surveys;
 
 use actix_web::http::{header, StatusCode};
@@ -296,7 +297,7 @@ pub fn scope() -> actix_web::Scope {
         .service(resource("/surveys/{slug}/contacts").post(surveys::import_contacts))
         .service(resource("/surveys/{slug}/invitations").post(surveys::invite))
         .service(resource("/surveys/{slug}/reminders").post(surveys::remind))
-        .service(resource("/surveys/{slug}/results").get(surveys::results))
+        .service(resource("/surveys/{slug}/results").get(results::results))
         .service(
             resource("/surveys/{slug}/routing")
                 .get(surveys::routing)
