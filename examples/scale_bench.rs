@@ -265,6 +265,7 @@ fn commands(
         "export", "--survey", SURVEY, "--what", "areas", "-o", &export,
     ]);
     steps.push(("pds export --what areas".to_string(), step));
+    steps.extend(dashboard(pds, &url, folder));
     if code {
         steps.push((
             "pds code (first round only)".to_string(),
@@ -301,6 +302,145 @@ fn run_pds(pds: &Path, url: &str, folder: &Path, step: &[&str]) -> Measured {
         .env("PDS_DATABASE_URL", url)
         .env("PDS_MAIL_DIR", folder.join("mail"));
     measure_child(&mut command, &step.join(" "), &folder.join("stderr.txt"))
+}
+
+/// The dashboard's survey page at this size: `pds serve` on the run's database, a
+/// session from a new API key, then the page twice: the first view computes the
+/// results, the second comes from the cache. Each is timed from request to last
+/// byte, with the server's CPU time for it (from `/proc`) and its peak memory so far.
+fn dashboard(pds: &Path, url: &str, folder: &Path) -> Vec<(String, Measured)> {
+    let key = pds_output(
+        pds,
+        url,
+        folder,
+        &["keys", "create", "--name", "scale-bench"],
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let log = std::fs::File::create(folder.join("serve.txt")).expect("a log file");
+    let mut server = Command::new(pds)
+        .args(["serve", "--no-worker", "--bind", &bind])
+        .current_dir(folder)
+        .env("PDS_DATABASE_URL", url)
+        .env("PDS_MAIL_DIR", folder.join("mail"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("pds serve");
+    let base = format!("http://{bind}");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let cookie = log_in(&agent, &base, key.trim());
+    let page = format!("{base}/admin/surveys/{SURVEY}");
+    let views = [
+        "dashboard: first survey page",
+        "dashboard: survey page again (cached)",
+    ]
+    .map(|what| {
+        (
+            what.to_string(),
+            timed_view(&agent, &page, &cookie, server.id()),
+        )
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    views.into()
+}
+
+/// Runs `pds step` and returns what it printed.
+fn pds_output(pds: &Path, url: &str, folder: &Path, step: &[&str]) -> String {
+    let out = Command::new(pds)
+        .args(step)
+        .current_dir(folder)
+        .env("PDS_DATABASE_URL", url)
+        .env("PDS_MAIL_DIR", folder.join("mail"))
+        .output()
+        .expect("pds");
+    assert!(
+        out.status.success(),
+        "{step:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Logs in with `key` once the server answers (it applies migrations first);
+/// returns the session cookie.
+fn log_in(agent: &ureq::Agent, base: &str, key: &str) -> String {
+    let started = Instant::now();
+    loop {
+        if let Ok(response) = agent
+            .post(format!("{base}/admin/login"))
+            .send_form([("key", key)])
+        {
+            let cookie = response
+                .headers()
+                .get("set-cookie")
+                .and_then(|c| c.to_str().ok())
+                .and_then(|c| c.split(';').next())
+                .unwrap_or_else(|| panic!("no session from the login: {}", response.status()));
+            return cookie.to_string();
+        }
+        assert!(started.elapsed().as_secs() < 120, "pds serve did not start");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// One view of `page`, timed; the server's CPU time over it and its peak memory.
+fn timed_view(agent: &ureq::Agent, page: &str, cookie: &str, server: u32) -> Measured {
+    let cpu_before = process_cpu_seconds(server);
+    let started = Instant::now();
+    let response = agent
+        .get(page)
+        .header("Cookie", cookie)
+        .call()
+        .expect("the survey page");
+    let status = response.status();
+    let body = response.into_body().read_to_string().expect("the page");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(
+        status == 200 && body.contains("rank-bootstrap-v1"),
+        "{status}: {body}"
+    );
+    Measured {
+        seconds,
+        cpu_seconds: process_cpu_seconds(server) - cpu_before,
+        peak_mib: process_peak_mib(server),
+    }
+}
+
+/// User and system CPU time of process `pid` so far (`/proc/PID/stat`).
+fn process_cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) are space-separated;
+    // utime and stime are the 14th and 15th of the line.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / per_second
+}
+
+/// Peak resident memory of process `pid` so far (`VmHWM` of `/proc/PID/status`).
+fn process_peak_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 /// Creates the survey and imports the file into it; measures the import.

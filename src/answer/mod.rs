@@ -247,6 +247,7 @@ fn store_response(
             responses::updated_at.eq(stamp),
         ))
         .execute(conn)?;
+    crate::survey::summary::respondent_attributes(conn, invitee.survey_id, attributes)?;
     let id = responses::table
         .filter(responses::invitation_id.eq(invitee.invitation_id))
         .select(responses::id)

@@ -369,6 +369,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    survey_summaries (survey_id) {
+        survey_id -> BigInt,
+        last_coded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    survey_attributes (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        name -> Text,
+    }
+}
+
 diesel::joinable!(announcement_recipients -> announcements (announcement_id));
 diesel::joinable!(announcement_recipients -> contacts (contact_id));
 diesel::joinable!(announcement_recipients -> waves (wave_id));

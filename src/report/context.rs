@@ -1,9 +1,8 @@
-//! What the dashboard shows around the figures: the segment attributes a survey's
-//! respondents carry (offered as choices, so nobody types an attribute that does not
-//! exist), and each mention's rank, answer date and segment values (on an area's
-//! page). Reads only.
+//! What the dashboard shows around the figures: each mention's rank, answer date
+//! and segment values (on an area's page). Reads only. The segment attributes a
+//! survey's respondents carry, offered as choices, come from `survey::summary`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use diesel::prelude::*;
 
@@ -11,22 +10,6 @@ use crate::attributes::Attributes;
 use crate::db::schema::{mentions, responses};
 use crate::db::AnyConnection;
 use crate::error::Result;
-
-/// The segment attributes of a survey's respondents, sorted.
-pub fn segment_attributes(conn: &mut AnyConnection, survey_id: i64) -> Result<Vec<String>> {
-    let distinct: Vec<String> = responses::table
-        .filter(responses::survey_id.eq(survey_id))
-        .select(responses::attributes)
-        .distinct()
-        .load(conn)?;
-    let mut keys = BTreeSet::new();
-    for stored in &distinct {
-        let attributes =
-            Attributes::from_stored(stored, || format!("a response of survey {survey_id}"))?;
-        keys.extend(attributes.into_names());
-    }
-    Ok(keys.into_iter().collect())
-}
 
 /// A mention's place in its answer.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,12 +2,13 @@
 //! whenever anything the results rest on changes (an answer arrives or is edited,
 //! coding runs, an analyst decides). The dashboard keys its cache of computed
 //! results on it, so a new answer is in the next page view. One cheap query per
-//! table, each on an indexed survey column.
+//! table, each on an indexed survey column; when mentions were last coded comes
+//! from the survey's summary (`survey::summary`), not from its mentions.
 
 use diesel::dsl::{count_star, max};
 use diesel::prelude::*;
 
-use crate::db::schema::{areas, coding_decisions, mentions, responses};
+use crate::db::schema::{areas, coding_decisions, responses};
 use crate::db::AnyConnection;
 use crate::error::Result;
 
@@ -27,11 +28,7 @@ pub fn of_survey(conn: &mut AnyConnection, survey_id: i64) -> Result<Freshness> 
         .filter(responses::survey_id.eq(survey_id))
         .select((count_star(), max(responses::updated_at)))
         .first(conn)?;
-    let last_coded: Option<chrono::NaiveDateTime> = mentions::table
-        .inner_join(responses::table)
-        .filter(responses::survey_id.eq(survey_id))
-        .select(max(mentions::coded_at))
-        .first(conn)?;
+    let last_coded = crate::survey::summary::last_coded(conn, survey_id)?;
     let decisions: i64 = coding_decisions::table
         .filter(coding_decisions::survey_id.eq(survey_id))
         .count()

@@ -4,13 +4,14 @@
 //! counts for response rates. Both backends run these same queries.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use diesel::prelude::*;
 
 use super::areas::{self, Area, Numbering};
 use crate::attributes::Attributes;
 use crate::db::schema::{areas as areas_t, imported_responses, invitations, mentions, responses};
-use crate::db::AnyConnection;
+use crate::db::{self, AnyConnection};
 use crate::error::Result;
 use crate::stats;
 
@@ -60,61 +61,233 @@ pub struct Scope<'a> {
     pub wave_ids: Option<&'a [i64]>,
 }
 
-/// `(response id, rank, mention id, area id)`: sorted, the order in which areas are
-/// numbered.
-type MentionRow = (i64, i32, i64, Option<i64>);
+/// `(response id, rank, mention id, area id, text and coder if in no area)`: sorted,
+/// the order in which areas are numbered.
+type MentionRow = (i64, i32, i64, Option<i64>, Option<(String, Option<String>)>);
 
 /// Loads the responses in `scope`, ordered by id, with their coded mentions as
 /// area numbers (no text is read but that of mentions in no area).
+///
+/// Mentions are read `CHUNK` responses at a time. On SQLite a second connection
+/// reads every other chunk on a thread of its own, while this one reads the rest
+/// and takes the chunks in order (areas are numbered in order of first mention).
 pub fn responses_of(conn: &mut AnyConnection, scope: Scope) -> Result<Loaded> {
     let respondents = respondents_of(conn, scope)?;
-    let mut loaded = Loaded {
-        mentions: vec![Vec::new(); respondents.len()],
-        respondents,
-        ..Loaded::default()
+    let chunks: Vec<Range<usize>> = (0..respondents.len())
+        .step_by(CHUNK)
+        .map(|start| start..(start + CHUNK).min(respondents.len()))
+        .collect();
+    let second = match chunks.len() {
+        0 | 1 => None,
+        _ => db::second_reader(conn)?,
     };
-    let mut numbering = Numbering::default();
-    // `None`: the area id names no area (counted as not coded, as before coding).
-    let mut labels: HashMap<i64, Option<(String, String)>> = HashMap::new();
-    for start in (0..loaded.respondents.len()).step_by(CHUNK) {
-        let end = (start + CHUNK).min(loaded.respondents.len());
-        let chunk = &loaded.respondents[start..end];
-        let ids = (chunk[0].response_id, chunk[chunk.len() - 1].response_id);
-        let mut rows: Vec<MentionRow> = mentions_between(ids)
-            .select((
-                mentions::response_id,
-                mentions::rank,
-                mentions::id,
-                mentions::area_id,
-            ))
-            .load(conn)?;
-        rows.sort_unstable();
-        read_labels(conn, &rows, &mut labels)?;
-        let mut any_uncoded = false;
-        for (response_id, rank, _, area_id) in rows {
-            let Ok(i) = chunk.binary_search_by_key(&response_id, |r| r.response_id) else {
-                continue;
-            };
-            let label = area_id.and_then(|id| labels[&id].as_ref().map(|l| (id, l)));
-            match label {
-                Some((id, (label, origin))) => loaded.mentions[start + i].push(stats::Mention {
-                    area: numbering.area(id, label, &areas::grouping_of(origin)),
-                    rank: rank.max(0) as u32,
-                }),
-                None => any_uncoded = true,
+    let mut taken = Taken {
+        mentions: vec![Vec::new(); respondents.len()],
+        ..Taken::default()
+    };
+    match second {
+        None => {
+            let mut rows = Vec::new();
+            for range in &chunks {
+                read_mentions(conn, &respondents[range.clone()], &mut rows)?;
+                taken.chunk(conn, &respondents, range.start, &mut rows)?;
             }
         }
-        if any_uncoded {
-            let missing: Vec<i64> = labels
-                .iter()
-                .filter(|(_, l)| l.is_none())
-                .map(|(id, _)| *id)
-                .collect();
-            uncoded_between(conn, chunk, &missing, &mut loaded.uncoded)?;
-        }
+        Some(mut other) => std::thread::scope(|threads| {
+            let (sender, received) = std::sync::mpsc::sync_channel(1);
+            let (give_back, given_back) = std::sync::mpsc::channel::<Vec<MentionRow>>();
+            let odd: Vec<Range<usize>> = chunks.iter().skip(1).step_by(2).cloned().collect();
+            let respondents = &respondents;
+            threads.spawn(move || {
+                for range in odd {
+                    let mut rows = given_back.try_recv().unwrap_or_default();
+                    let read = read_mentions(&mut other, &respondents[range], &mut rows);
+                    let failed = read.is_err();
+                    if sender.send(read.map(|()| rows)).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            let mut own = Vec::new();
+            for (i, range) in chunks.iter().enumerate() {
+                let mut rows = if i % 2 == 0 {
+                    read_mentions(conn, &respondents[range.clone()], &mut own)?;
+                    std::mem::take(&mut own)
+                } else {
+                    received.recv().map_err(|_| {
+                        crate::error::Error::Internal("the second reader stopped".into())
+                    })??
+                };
+                taken.chunk(conn, respondents, range.start, &mut rows)?;
+                if i % 2 == 0 {
+                    own = rows;
+                } else {
+                    let _ = give_back.send(rows);
+                }
+            }
+            Ok::<(), crate::error::Error>(())
+        })?,
     }
-    loaded.areas = numbering.areas;
-    Ok(loaded)
+    Ok(Loaded {
+        respondents,
+        mentions: taken.mentions,
+        areas: taken.areas.numbering.areas,
+        uncoded: taken.uncoded,
+    })
+}
+
+/// What [`responses_of`] has taken from the chunks read so far.
+#[derive(Default)]
+struct Taken {
+    mentions: Vec<Vec<stats::Mention>>,
+    uncoded: Vec<UncodedMention>,
+    areas: AreaNumbers,
+}
+
+impl Taken {
+    /// Takes the mentions `rows` (as [`read_mentions`] reads them, emptied here)
+    /// of the chunk of `respondents` that starts at `start`.
+    fn chunk(
+        &mut self,
+        conn: &mut AnyConnection,
+        respondents: &[Respondent],
+        start: usize,
+        rows: &mut Vec<MentionRow>,
+    ) -> Result<()> {
+        let chunk = &respondents[start..(start + CHUNK).min(respondents.len())];
+        self.areas.read_labels(conn, rows)?;
+        let uncoded_before = self.uncoded.len();
+        let mut unknown_area = false;
+        let mut at = 0;
+        for (response_id, rank, _, area_id, text) in rows.drain(..) {
+            let Some(i) = position_from(chunk, &mut at, response_id) else {
+                continue;
+            };
+            match area_id.map(|id| self.areas.number(id)) {
+                Some(Some(area)) => self.mentions[start + i].push(stats::Mention {
+                    area,
+                    rank: rank.max(0) as u32,
+                }),
+                Some(None) => unknown_area = true,
+                None => self
+                    .uncoded
+                    .extend(text.map(|(text, coded_by)| UncodedMention {
+                        response_id,
+                        wave_id: chunk[i].wave_id,
+                        text,
+                        coded_by,
+                    })),
+            }
+        }
+        if unknown_area {
+            // Rare: an area id that names no area counts as not coded; read this
+            // chunk's mentions in no area again, with those.
+            self.uncoded.truncate(uncoded_before);
+            uncoded_between(conn, chunk, &self.areas.unknown(), &mut self.uncoded)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads into `rows` (emptied first) the mentions whose response ids lie within
+/// `chunk`'s, sorted; the text and coder only of those in no area.
+fn read_mentions(
+    conn: &mut AnyConnection,
+    chunk: &[Respondent],
+    rows: &mut Vec<MentionRow>,
+) -> Result<()> {
+    use diesel::connection::DefaultLoadingMode;
+    use diesel::dsl::case_when;
+
+    rows.clear();
+    let ids = (chunk[0].response_id, chunk[chunk.len() - 1].response_id);
+    let uncoded = mentions::area_id.is_null();
+    let query = mentions_between(ids).select((
+        mentions::response_id,
+        mentions::rank,
+        mentions::id,
+        mentions::area_id,
+        case_when(uncoded, mentions::text),
+        case_when(uncoded, mentions::coded_by),
+    ));
+    type Read = (i64, i32, i64, Option<i64>, Option<String>, Option<String>);
+    for row in query.load_iter::<Read, DefaultLoadingMode>(conn)? {
+        let (response_id, rank, id, area_id, text, coded_by) = row?;
+        rows.push((response_id, rank, id, area_id, text.map(|t| (t, coded_by))));
+    }
+    rows.sort_unstable_by_key(|r| (r.0, r.1, r.2));
+    Ok(())
+}
+
+/// The index in `chunk` (sorted by response id) of `response_id`, for ids asked
+/// in ascending order; `at` keeps the place between calls.
+fn position_from(chunk: &[Respondent], at: &mut usize, response_id: i64) -> Option<usize> {
+    while *at < chunk.len() && chunk[*at].response_id < response_id {
+        *at += 1;
+    }
+    (chunk.get(*at)?.response_id == response_id).then_some(*at)
+}
+
+/// The number of each stored area in the order of first mention (as
+/// [`areas::group`] numbers them), and which area ids name no area.
+#[derive(Default)]
+struct AreaNumbers {
+    numbering: Numbering,
+    /// `None`: the id names no area (its mentions count as not coded).
+    number_of: HashMap<i64, Option<usize>>,
+    /// Label and origin of ids read but not numbered yet.
+    labels: HashMap<i64, (String, String)>,
+}
+
+impl AreaNumbers {
+    /// Reads the label and origin of every area id in `rows` not read yet.
+    fn read_labels(&mut self, conn: &mut AnyConnection, rows: &[MentionRow]) -> Result<()> {
+        let mut new: Vec<i64> = rows
+            .iter()
+            .filter_map(|r| r.3)
+            .filter(|id| !self.number_of.contains_key(id) && !self.labels.contains_key(id))
+            .collect();
+        new.sort_unstable();
+        new.dedup();
+        for ids in new.chunks(10_000) {
+            let found: Vec<(i64, String, String)> = areas_t::table
+                .filter(areas_t::id.eq_any(ids))
+                .select((areas_t::id, areas_t::label, areas_t::origin))
+                .load(conn)?;
+            self.number_of.extend(ids.iter().map(|id| (*id, None)));
+            for (id, label, origin) in found {
+                self.number_of.remove(&id);
+                self.labels.insert(id, (label, origin));
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of area `id` (read by [`AreaNumbers::read_labels`]), numbering it
+    /// at its first mention; `None` if it names no area.
+    fn number(&mut self, id: i64) -> Option<usize> {
+        if let Some(&number) = self.number_of.get(&id) {
+            return number;
+        }
+        let (label, origin) = self.labels.remove(&id)?;
+        let number = self
+            .numbering
+            .area(id, &label, &areas::grouping_of(&origin));
+        self.number_of.insert(id, Some(number));
+        Some(number)
+    }
+
+    /// The area ids read that name no area.
+    fn unknown(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .number_of
+            .iter()
+            .filter(|(_, n)| n.is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
 }
 
 fn respondents_of(conn: &mut AnyConnection, scope: Scope) -> Result<Vec<Respondent>> {
@@ -173,34 +346,6 @@ fn mentions_between((first, last): (i64, i64)) -> mentions::BoxedQuery<'static, 
 }
 
 type AnyBackend = <AnyConnection as diesel::Connection>::Backend;
-
-/// Reads the label and origin of every area id in `rows` not read yet.
-fn read_labels(
-    conn: &mut AnyConnection,
-    rows: &[MentionRow],
-    labels: &mut HashMap<i64, Option<(String, String)>>,
-) -> Result<()> {
-    let mut new: Vec<i64> = rows
-        .iter()
-        .filter_map(|r| r.3)
-        .filter(|id| !labels.contains_key(id))
-        .collect();
-    new.sort_unstable();
-    new.dedup();
-    for ids in new.chunks(10_000) {
-        let found: Vec<(i64, String, String)> = areas_t::table
-            .filter(areas_t::id.eq_any(ids))
-            .select((areas_t::id, areas_t::label, areas_t::origin))
-            .load(conn)?;
-        labels.extend(ids.iter().map(|id| (*id, None)));
-        labels.extend(
-            found
-                .into_iter()
-                .map(|(id, label, origin)| (id, Some((label, origin)))),
-        );
-    }
-    Ok(())
-}
 
 /// Appends the mentions in no area of the responses in `chunk`, by response and rank.
 fn uncoded_between(

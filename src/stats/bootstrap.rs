@@ -213,10 +213,10 @@ pub(crate) fn replicate_totals(
             .into_par_iter()
             .map_init(
                 || sampler.scratch(),
-                |picks, b| {
+                |scratch, b| {
                     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
                     rng.set_stream(u64::from(b));
-                    sampler.replicate(&mut rng, picks)
+                    sampler.replicate(&mut rng, scratch)
                 },
             )
             .collect();

@@ -6,8 +6,13 @@
 //! common patterns, then the rest of the draws uniformly among the rows of the rare
 //! ones (for a pattern seen only a few times a uniform pick is cheaper than a
 //! binomial draw, and the split leaves the distribution unchanged).
+//!
+//! The uniform picks read the replicate's ChaCha8 stream a block of words at a time
+//! ([`Words`]) and turn each word into a row exactly as `rand`'s `random_range` does,
+//! so the picks, and every figure drawn from them, are the same as drawing them one
+//! call at a time: only faster (no call and no buffer check per word in `rand`).
 
-use rand::Rng;
+use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution};
 
@@ -82,14 +87,18 @@ impl<'a> Sampler<'a> {
         }
     }
 
-    /// Scratch space for [`Sampler::replicate`]: a pick counter per rare respondent.
-    pub fn scratch(&self) -> Vec<u8> {
-        vec![0; self.rare_rows.len()]
+    /// Scratch space for [`Sampler::replicate`].
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            picks: vec![0; self.rare_rows.len()],
+            words: Words::default(),
+        }
     }
 
-    /// Per-area point totals of one resample of `n` respondents. `picks` must come
-    /// from [`Sampler::scratch`] and is left all zero again.
-    pub fn replicate(&self, rng: &mut ChaCha8Rng, picks: &mut [u8]) -> Vec<u64> {
+    /// Per-area point totals of one resample of `n` respondents. `scratch` must come
+    /// from [`Sampler::scratch`]. Reads `rng` past the words it uses: the caller
+    /// draws nothing more from it.
+    pub fn replicate(&self, rng: &mut ChaCha8Rng, scratch: &mut Scratch) -> Vec<u64> {
         let table = self.table;
         let mut totals = vec![0u64; table.area_count];
         // Multinomial(n; counts / n) as a chain of binomials: pattern g takes
@@ -114,7 +123,7 @@ impl<'a> Sampler<'a> {
             }
         }
         if draws_left > 0 && !self.rare_rows.is_empty() {
-            self.draw_rare(rng, draws_left, picks, &mut totals);
+            self.draw_rare(rng, draws_left, scratch, &mut totals);
         }
         totals
     }
@@ -124,10 +133,19 @@ impl<'a> Sampler<'a> {
     /// the tallies are then summed per `(area, points)` column, which reads memory
     /// in order and takes no branch per respondent: far faster than reading a
     /// pattern per pick, or per picked respondent.
-    fn draw_rare(&self, rng: &mut ChaCha8Rng, draws: u64, picks: &mut [u8], totals: &mut [u64]) {
+    fn draw_rare(
+        &self,
+        rng: &mut ChaCha8Rng,
+        draws: u64,
+        scratch: &mut Scratch,
+        totals: &mut [u64],
+    ) {
         let table = self.table;
+        let Scratch { picks, words } = scratch;
+        let rows = u32::try_from(self.rare_rows.len()).expect("rare rows are numbered by u32");
+        words.restart();
         for _ in 0..draws {
-            let row = rng.random_range(0..self.rare_rows.len());
+            let row = words.below(rows, rng) as usize;
             let tally = &mut picks[row];
             *tally += 1;
             if *tally == u8::MAX {
@@ -145,6 +163,67 @@ impl<'a> Sampler<'a> {
     }
 }
 
+/// [`Sampler::replicate`]'s working space, kept between replicates.
+pub(super) struct Scratch {
+    /// How often each rare respondent was picked (mod 255), all zero between draws.
+    picks: Vec<u8>,
+    words: Words,
+}
+
+/// Words of the stream read at once by [`Words`].
+const WORDS: usize = 512;
+
+/// A ChaCha8 stream's 32-bit words, read a block at a time: the words `next_u32`
+/// would return, in the same order (the stream is one sequence of words, however it
+/// is read).
+struct Words {
+    block: Box<[u8; 4 * WORDS]>,
+    next: usize,
+}
+
+impl Default for Words {
+    fn default() -> Self {
+        Words {
+            block: Box::new([0; 4 * WORDS]),
+            next: WORDS,
+        }
+    }
+}
+
+impl Words {
+    /// Forgets the words read so far: the next word comes from the stream.
+    fn restart(&mut self) {
+        self.next = WORDS;
+    }
+
+    #[inline(always)]
+    fn word(&mut self, rng: &mut ChaCha8Rng) -> u32 {
+        if self.next == WORDS {
+            rng.fill_bytes(&mut self.block[..]);
+            self.next = 0;
+        }
+        let at = 4 * self.next;
+        self.next += 1;
+        let bytes = &self.block[at..at + 4];
+        u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+    }
+
+    /// A uniform number in `0..range` (`range > 0`), computed from the words
+    /// exactly as rand 0.9's `random_range(0..range)` computes it for a `usize`
+    /// range below 2^32: the high half of word * range, and when the low half
+    /// falls in the biased zone, one more word decides a carry (Canon's method).
+    #[inline(always)]
+    fn below(&mut self, range: u32, rng: &mut ChaCha8Rng) -> u32 {
+        let wide = u64::from(self.word(rng)) * u64::from(range);
+        let (high, low) = ((wide >> 32) as u32, wide as u32);
+        if low <= range.wrapping_neg() {
+            return high;
+        }
+        let next = ((u64::from(self.word(rng)) * u64::from(range)) >> 32) as u32;
+        high + u32::from(low.checked_add(next).is_none())
+    }
+}
+
 fn add_pattern(totals: &mut [u64], pattern: &[(u32, u32)], times: u64) {
     for &(area, points) in pattern {
         totals[area as usize] += times * u64::from(points);
@@ -153,7 +232,7 @@ fn add_pattern(totals: &mut [u64], pattern: &[(u32, u32)], times: u64) {
 
 #[cfg(test)]
 mod tests {
-    use rand::SeedableRng;
+    use rand::{Rng, SeedableRng};
 
     use super::*;
     use crate::stats::{DiscoveryInput, Mention};
@@ -199,10 +278,10 @@ mod tests {
         let sampler = Sampler::new(&table);
         assert!(sampler.common > 0 && !sampler.rare_rows.is_empty());
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut picks = sampler.scratch();
+        let mut scratch = sampler.scratch();
         for _ in 0..200 {
-            assert_eq!(sampler.replicate(&mut rng, &mut picks)[5], 300);
-            assert!(picks.iter().all(|&p| p == 0));
+            assert_eq!(sampler.replicate(&mut rng, &mut scratch)[5], 300);
+            assert!(scratch.picks.iter().all(|&p| p == 0));
         }
     }
 
@@ -213,12 +292,12 @@ mod tests {
         let table = table_of(&rows);
         let sampler = Sampler::new(&table);
         assert!(sampler.rare_rows.len() > 20, "{}", sampler.rare_rows.len());
-        let mut picks = sampler.scratch();
+        let mut scratch = sampler.scratch();
         for seed in 0..20 {
             let mut totals = vec![0u64; table.area_count];
             let draws = 7 * seed + 1;
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            sampler.draw_rare(&mut rng, draws, &mut picks, &mut totals);
+            sampler.draw_rare(&mut rng, draws, &mut scratch, &mut totals);
             let mut expected = vec![0u64; table.area_count];
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             for _ in 0..draws {
@@ -230,7 +309,39 @@ mod tests {
                 );
             }
             assert_eq!(totals, expected);
-            assert!(picks.iter().all(|&p| p == 0));
+            assert!(scratch.picks.iter().all(|&p| p == 0));
+        }
+    }
+
+    #[test]
+    fn words_give_the_numbers_random_range_gives() {
+        // Ranges near 2^32 land in the biased zone half the time, so the second
+        // word (and its carry) is exercised as well as the common path.
+        let ranges = [
+            1,
+            2,
+            3,
+            7,
+            1000,
+            223_080,
+            1 << 31,
+            (1 << 31) + 1,
+            u32::MAX - 4,
+            u32::MAX,
+        ];
+        for (seed, &range) in ranges.iter().enumerate() {
+            let mut expected_rng = ChaCha8Rng::seed_from_u64(seed as u64);
+            expected_rng.set_stream(5);
+            let mut rng = expected_rng.clone();
+            let mut words = Words::default();
+            for _ in 0..5000 {
+                let expected = expected_rng.random_range(0..range as usize);
+                assert_eq!(
+                    words.below(range, &mut rng) as usize,
+                    expected,
+                    "range {range}"
+                );
+            }
         }
     }
 
@@ -241,10 +352,10 @@ mod tests {
         let rows = vec![vec![Mention { area: 0, rank: 1 }]; 1000];
         let table = table_of(&rows);
         let sampler = Sampler::with_rare_rows(&table, 0, vec![0]);
-        let mut picks = sampler.scratch();
+        let mut scratch = sampler.scratch();
         let mut rng = ChaCha8Rng::seed_from_u64(9);
-        assert_eq!(sampler.replicate(&mut rng, &mut picks)[0], 3000);
-        assert_eq!(picks, vec![0]);
+        assert_eq!(sampler.replicate(&mut rng, &mut scratch)[0], 3000);
+        assert_eq!(scratch.picks, vec![0]);
     }
 
     #[test]
@@ -255,10 +366,13 @@ mod tests {
         let point = table.totals();
         let mut mean = [0f64; 6];
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let mut picks = sampler.scratch();
+        let mut scratch = sampler.scratch();
         let reps = 4000;
         for _ in 0..reps {
-            for (m, t) in mean.iter_mut().zip(sampler.replicate(&mut rng, &mut picks)) {
+            for (m, t) in mean
+                .iter_mut()
+                .zip(sampler.replicate(&mut rng, &mut scratch))
+            {
                 *m += t as f64 / reps as f64;
             }
         }

@@ -12,6 +12,7 @@ mod locale;
 mod names;
 mod render_check;
 pub mod store;
+pub mod summary;
 mod templates;
 pub mod trust;
 

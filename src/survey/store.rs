@@ -80,10 +80,12 @@ pub fn insert(conn: &mut AnyConnection, slug: &SurveySlug, survey: &Survey) -> R
             surveys::created_at.eq(now()),
         ))
         .execute(conn)?;
-    Ok(surveys::table
+    let id = surveys::table
         .filter(surveys::slug.eq(&slug_text))
         .select(surveys::id)
-        .first(conn)?)
+        .first(conn)?;
+    super::summary::create(conn, id)?;
+    Ok(id)
 }
 
 /// The survey with this slug.

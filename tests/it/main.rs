@@ -43,4 +43,5 @@ mod scale_out;
 mod segment_columns;
 mod stats_crosscheck;
 mod survey_folders;
+mod survey_summary;
 mod teams;

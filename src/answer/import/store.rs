@@ -10,12 +10,12 @@ use diesel::prelude::*;
 
 use super::check::Respondents;
 use super::rows::{Batch, NewImported, NewMention, NewResponse, Stamp};
-use super::{segment_attributes, ResponsesReport, CODED_BY_IMPORT};
+use super::{segment_attributes, ResponsesReport, CODED_BY_IMPORT, SEGMENT_ATTRIBUTE};
 use crate::coding;
 use crate::db::schema::{areas, imported_responses, mentions, responses};
 use crate::db::{now, AnyConnection};
 use crate::error::Result;
-use crate::survey::{store as survey_store, StoredSurvey};
+use crate::survey::{store as survey_store, summary, StoredSurvey};
 
 /// Rows gathered before they are stored: 2,000 mentions keep a batch of texts to a
 /// few hundred KiB.
@@ -89,6 +89,8 @@ pub(super) struct Writer<'a> {
     started: Vec<bool>,
     ids: ResponseIds,
     area_ids: HashMap<String, i64>,
+    /// Whether the survey's summary knows that this import coded mentions.
+    noted_coded: bool,
     new_responses: Vec<u32>,
     /// The texts of the batch's mentions, one after the other.
     texts: String,
@@ -112,6 +114,9 @@ impl<'a> Writer<'a> {
             .chain(respondents.segments.iter().map(|s| Some(s.as_str())))
             .map(segment_attributes)
             .collect::<Result<_>>()?;
+        if !respondents.segments.is_empty() {
+            summary::attribute_names(conn, survey.id, &[SEGMENT_ATTRIBUTE.to_string()])?;
+        }
         Ok(Writer {
             survey,
             respondents,
@@ -122,6 +127,7 @@ impl<'a> Writer<'a> {
             started: vec![false; respondents.seen.len()],
             ids: ResponseIds::default(),
             area_ids: HashMap::new(),
+            noted_coded: false,
             new_responses: Vec::new(),
             texts: String::new(),
             mentions: Vec::with_capacity(BATCH),
@@ -231,6 +237,10 @@ impl<'a> Writer<'a> {
         conn: &mut AnyConnection,
         bar: &indicatif::ProgressBar,
     ) -> Result<()> {
+        if !self.noted_coded && !self.area_ids.is_empty() {
+            summary::coded(conn, self.survey.id, self.stamp.at)?;
+            self.noted_coded = true;
+        }
         let batch = self.batch();
         match conn {
             AnyConnection::Sqlite(c) => super::sqlite::insert_batch(c, &batch)?,

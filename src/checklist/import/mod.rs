@@ -110,6 +110,7 @@ fn store_one(
         submitted_at: stamp,
         updated_at: stamp,
     };
+    crate::survey::summary::respondent_attributes(conn, survey.id, &response.attributes)?;
     let response_id = match earlier_import(conn, &response, &r.respondent)? {
         Some(id) => {
             replace_response(conn, id, &response)?;

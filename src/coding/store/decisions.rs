@@ -92,6 +92,7 @@ pub fn decide(db: &Database, survey: &StoredSurvey, decision: &Decision) -> Resu
                 coding_decisions::decided_at.eq(at.stamp),
             ))
             .execute(conn)?;
+        crate::survey::summary::coded(conn, survey.id, at.stamp)?;
         Ok(done.decided)
     })
 }

@@ -220,8 +220,23 @@ pub(super) fn survey_results(
 
 /// Results as JSON, each area with its id and page (by label: labels of live areas
 /// are unique within a survey) and whether its score is too wide to act on alone.
+/// The results as the page's template reads them. The texts of the mentions in no
+/// area are left out: the page lists the first few apart, and a million
+/// respondents can leave hundreds of thousands (as JSON, twice: the template engine
+/// copies its data).
 fn results_json(results: &Results, ids: &HashMap<String, i64>) -> Value {
-    let mut value = serde_json::to_value(results).unwrap_or(Value::Null);
+    let uncoded = &results.uncoded;
+    let counts = report::Uncoded {
+        mentions: uncoded.mentions,
+        not_yet_coded: uncoded.not_yet_coded,
+        not_placed: uncoded.not_placed,
+        texts: Vec::new(),
+    };
+    let shown = Results {
+        uncoded: counts,
+        ..results.clone()
+    };
+    let mut value = serde_json::to_value(&shown).unwrap_or(Value::Null);
     if let Some(areas) = value.get_mut("areas").and_then(Value::as_array_mut) {
         for (a, figures) in areas.iter_mut().zip(&results.areas) {
             let wide = stats::is_imprecise(figures.score, figures.score_ci);
@@ -301,7 +316,7 @@ fn survey_page(
         .into_iter()
         .map(|w| w.label)
         .collect();
-    let attributes = report::context::segment_attributes(&mut conn, survey.id)?;
+    let attributes = crate::survey::summary::segment_attributes(&mut conn, survey.id)?;
     let ids = live_area_ids(&coding::areas_of(&mut conn, survey.id)?);
     let chart_query = view.query_string();
     let download_query = if chart_query.is_empty() {
@@ -311,8 +326,7 @@ fn survey_page(
     };
     let summary = summary::priorities(&results.areas, SUMMARY_AREAS);
     let named: usize = summary.iter().map(|g| g.areas.len()).sum();
-    let mut uncoded = results.uncoded.texts.clone();
-    uncoded.truncate(UNCODED_LISTED);
+    let uncoded: Vec<_> = results.uncoded.texts.iter().take(UNCODED_LISTED).collect();
     let body = render(
         "survey",
         &json!({

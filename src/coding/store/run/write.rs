@@ -72,6 +72,9 @@ pub(super) fn store(
         }
     }
     changes.apply(conn)?;
+    if run.changed > 0 {
+        crate::survey::summary::coded(conn, survey.id, stamp)?;
+    }
     run.areas = remove_empty_proposals(conn, survey.id)?;
     Ok(())
 }
