@@ -128,6 +128,22 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Option<f64> {
 /// spots.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StaffGap {
+    #[serde(flatten)]
+    pub stamp: GapStamp,
+    pub agreement: RankingAgreement,
+    /// 2.5-97.5% percentile interval of tau-b over the replicates in which it
+    /// exists; `None` when it never does.
+    pub kendall_tau_b_ci: Option<Interval>,
+    /// One per area, in area order.
+    pub areas: Vec<AreaGap>,
+    /// Areas in the customers' top k that staff rank below k, largest gap first.
+    pub blind_spots: Vec<usize>,
+}
+
+/// The methods and sample sizes of a staff gap, which every view of it repeats
+/// (flattened into it).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct GapStamp {
     pub method: &'static str,
     pub scoring: &'static str,
     /// How the intervals were made: customers and staff resampled apart.
@@ -138,14 +154,6 @@ pub struct StaffGap {
     pub staff_n: u64,
     /// Either side has fewer than 30 respondents.
     pub small_sample: bool,
-    pub agreement: RankingAgreement,
-    /// 2.5-97.5% percentile interval of tau-b over the replicates in which it
-    /// exists; `None` when it never does.
-    pub kendall_tau_b_ci: Option<Interval>,
-    /// One per area, in area order.
-    pub areas: Vec<AreaGap>,
-    /// Areas in the customers' top k that staff rank below k, largest gap first.
-    pub blind_spots: Vec<usize>,
 }
 
 /// One area's place on both sides.
@@ -247,14 +255,16 @@ pub fn staff_gap_with_draws(
     let customers_n = customers.respondents.len() as u64;
     let staff_n = staff.respondents.len() as u64;
     Ok(StaffGap {
-        method: STAFF_VS_CUSTOMERS_V1,
-        scoring: super::JOINT_V1,
-        interval_method: RANK_BOOTSTRAP_V1,
-        replicates: options.replicates,
-        seed: options.seed,
-        customers_n,
-        staff_n,
-        small_sample: customers_n.min(staff_n) < super::SMALL_SAMPLE,
+        stamp: GapStamp {
+            method: STAFF_VS_CUSTOMERS_V1,
+            scoring: super::JOINT_V1,
+            interval_method: RANK_BOOTSTRAP_V1,
+            replicates: options.replicates,
+            seed: options.seed,
+            customers_n,
+            staff_n,
+            small_sample: customers_n.min(staff_n) < super::SMALL_SAMPLE,
+        },
         agreement,
         kendall_tau_b_ci: percentile_interval(&taus),
         areas,

@@ -217,14 +217,7 @@ pub(super) fn staff_gap(
         .collect();
     rows.sort_by_key(|r| r.customer_rank);
     Ok(StaffGap {
-        method: gap.method,
-        scoring: gap.scoring,
-        interval_method: gap.interval_method,
-        replicates: gap.replicates,
-        seed: gap.seed,
-        customers_n: gap.customers_n,
-        staff_n: gap.staff_n,
-        small_sample: gap.small_sample,
+        stamp: gap.stamp,
         top_k: gap.agreement.top_k,
         overlap_share: gap.agreement.overlap_share,
         in_both: ids(&gap.agreement.in_both),
