@@ -394,7 +394,7 @@ mod tests {
         assert_eq!(gap.blind_spots, vec![0]);
         assert_eq!(gap.areas[0].gap, 1.0);
         assert!(gap.areas[0].gap_ci.contains(1.0));
-        assert!(gap.small_sample, "10 staff");
+        assert!(gap.stamp.small_sample, "10 staff");
         let tau = gap.agreement.kendall_tau_b.expect("scores vary");
         let ci = gap.kendall_tau_b_ci.expect("tau varies");
         assert!(ci.low <= tau && tau <= ci.high, "{tau} in {ci:?}");
