@@ -160,6 +160,14 @@ pub struct GapStamp {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AreaGap {
     pub area: usize,
+    #[serde(flatten)]
+    pub figures: GapFigures,
+}
+
+/// Both sides' score and rank of one area and the gap between them, which every
+/// view of it repeats (flattened into it).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct GapFigures {
     pub customer_score: f64,
     pub customer_rank: u32,
     pub staff_score: f64,
@@ -233,25 +241,33 @@ pub fn staff_gap_with_draws(
             gaps.sort_by(f64::total_cmp);
             AreaGap {
                 area: a,
-                customer_score: customer_scores[a],
-                customer_rank: customer_ranks[a],
-                staff_score: staff_scores[a],
-                staff_rank: staff_ranks[a],
-                gap: customer_scores[a] - staff_scores[a],
-                gap_ci: percentile_interval(&gaps).unwrap_or(Interval {
-                    low: 0.0,
-                    high: 0.0,
-                }),
+                figures: GapFigures {
+                    customer_score: customer_scores[a],
+                    customer_rank: customer_ranks[a],
+                    staff_score: staff_scores[a],
+                    staff_rank: staff_ranks[a],
+                    gap: customer_scores[a] - staff_scores[a],
+                    gap_ci: percentile_interval(&gaps).unwrap_or(Interval {
+                        low: 0.0,
+                        high: 0.0,
+                    }),
+                },
             }
         })
         .collect();
     let k = options.top_k.min(areas.len()) as u32;
     let mut blind_spots: Vec<usize> = areas
         .iter()
-        .filter(|g| g.customer_rank <= k && g.staff_rank > k)
+        .filter(|g| g.figures.customer_rank <= k && g.figures.staff_rank > k)
         .map(|g| g.area)
         .collect();
-    blind_spots.sort_by(|&a, &b| areas[b].gap.total_cmp(&areas[a].gap).then(a.cmp(&b)));
+    blind_spots.sort_by(|&a, &b| {
+        areas[b]
+            .figures
+            .gap
+            .total_cmp(&areas[a].figures.gap)
+            .then(a.cmp(&b))
+    });
     let customers_n = customers.respondents.len() as u64;
     let staff_n = staff.respondents.len() as u64;
     Ok(StaffGap {
@@ -389,11 +405,11 @@ mod tests {
             ControlFlow::Continue(())
         })
         .expect("valid");
-        assert_eq!(gap.areas[0].customer_rank, 1);
-        assert_eq!(gap.areas[0].staff_rank, 3);
+        assert_eq!(gap.areas[0].figures.customer_rank, 1);
+        assert_eq!(gap.areas[0].figures.staff_rank, 3);
         assert_eq!(gap.blind_spots, vec![0]);
-        assert_eq!(gap.areas[0].gap, 1.0);
-        assert!(gap.areas[0].gap_ci.contains(1.0));
+        assert_eq!(gap.areas[0].figures.gap, 1.0);
+        assert!(gap.areas[0].figures.gap_ci.contains(1.0));
         assert!(gap.stamp.small_sample, "10 staff");
         let tau = gap.agreement.kendall_tau_b.expect("scores vary");
         let ci = gap.kendall_tau_b_ci.expect("tau varies");

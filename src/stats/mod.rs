@@ -24,8 +24,8 @@ mod segments;
 mod waves;
 
 pub use agreement::{
-    kendall_tau_b, staff_gap, staff_gap_with_draws, staff_vs_customers, AreaGap, GapStamp,
-    RankingAgreement, StaffGap, STAFF_VS_CUSTOMERS_V1,
+    kendall_tau_b, staff_gap, staff_gap_with_draws, staff_vs_customers, AreaGap, GapFigures,
+    GapStamp, RankingAgreement, StaffGap, STAFF_VS_CUSTOMERS_V1,
 };
 pub use bootstrap::{
     rank_stability, rank_stability_with_progress, AreaStability, BootstrapOptions, Progress,

@@ -23,7 +23,7 @@ pub use analyse::{analyse, Analysis, Item, Respondent, WriteIn};
 
 use super::{Format, Options, SegmentInfo, StabilityInfo};
 use crate::error::{Error, Result};
-use crate::stats::{ChiSquareTest, GapStamp, Interval, Progress, ProportionTest};
+use crate::stats::{ChiSquareTest, GapFigures, GapStamp, Interval, Progress, ProportionTest};
 
 /// `A` and `B`: a share of respondents.
 pub const OFTEN_SHARE: &str = "often-share";
@@ -201,13 +201,9 @@ pub struct StaffGap {
 pub struct GapItem {
     pub id: String,
     pub label: String,
-    pub customer_score: f64,
-    pub customer_rank: u32,
-    pub staff_score: f64,
-    pub staff_rank: u32,
-    /// Customers' minus staff's `joint-v1`: positive when staff underrate it.
-    pub gap: f64,
-    pub gap_ci: Interval,
+    /// `gap`: customers' minus staff's `joint-v1`, positive when staff underrate it.
+    #[serde(flatten)]
+    pub figures: GapFigures,
     pub blind_spot: bool,
 }
 

@@ -228,13 +228,13 @@ fn gap(out: &mut dyn Write, g: &StaffGap) -> io::Result<()> {
             out,
             "  {}  #{:<2} {:.3}       #{:<2} {:.3}       {:+.3} [{:+.3}, {:+.3}]{}",
             label(&i.label, width),
-            i.customer_rank,
-            i.customer_score,
-            i.staff_rank,
-            i.staff_score,
-            i.gap,
-            i.gap_ci.low,
-            i.gap_ci.high,
+            i.figures.customer_rank,
+            i.figures.customer_score,
+            i.figures.staff_rank,
+            i.figures.staff_score,
+            i.figures.gap,
+            i.figures.gap_ci.low,
+            i.figures.gap_ci.high,
             flag(i.blind_spot, "  BLIND SPOT")
         )?;
     }
@@ -412,12 +412,17 @@ fn lines(r: &ChecklistResults) -> Vec<Line> {
                     String::new()
                 },
                 figure: "gap",
-                value: Some((i.gap, Some(i.gap_ci))),
+                value: Some((i.figures.gap, Some(i.figures.gap_ci))),
                 method: g.stamp.method,
                 ci_method: g.stamp.interval_method,
                 n: Some(g.stamp.customers_n.min(g.stamp.staff_n)),
                 small_sample: Some(g.stamp.small_sample),
-                ranks: Some((i.customer_rank as usize, i.staff_rank, i.staff_rank, 0.0)),
+                ranks: Some((
+                    i.figures.customer_rank as usize,
+                    i.figures.staff_rank,
+                    i.figures.staff_rank,
+                    0.0,
+                )),
                 ..Line::default()
             });
         }

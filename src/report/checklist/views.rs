@@ -206,16 +206,11 @@ pub(super) fn staff_gap(
         .map(|g| GapItem {
             id: items[g.area].id.clone(),
             label: items[g.area].label.clone(),
-            customer_score: g.customer_score,
-            customer_rank: g.customer_rank,
-            staff_score: g.staff_score,
-            staff_rank: g.staff_rank,
-            gap: g.gap,
-            gap_ci: g.gap_ci,
+            figures: g.figures,
             blind_spot: gap.blind_spots.contains(&g.area),
         })
         .collect();
-    rows.sort_by_key(|r| r.customer_rank);
+    rows.sort_by_key(|r| r.figures.customer_rank);
     Ok(StaffGap {
         stamp: gap.stamp,
         top_k: gap.agreement.top_k,
