@@ -62,3 +62,11 @@ pub use waves::{wave_comparison, AreaChange, ChangeTests, WaveComparison, WaveSt
 /// Discovery scoring: frequency weighted by importance (docs/METHOD.md §3), and its
 /// checklist form (§4).
 pub const JOINT_V1: &str = "joint-v1";
+
+/// `x` rounded to `digits` decimals: how the tests compare a figure with a
+/// published table.
+#[cfg(test)]
+pub(crate) fn rounded(x: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
+}
