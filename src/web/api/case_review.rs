@@ -6,9 +6,9 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{blocking, read_json, ApiError, Authenticated, CaseErrors};
-use crate::cases::{self, Actor, Decision};
-use crate::web::AppState;
+use super::cases::CaseCall;
+use super::{read_json, ApiError, CaseErrors};
+use crate::cases::{self, Decision};
 
 /// An analyst's decision on a held follow-up.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -47,13 +47,8 @@ pub struct ReviewedBody {
         CaseErrors,
     )
 )]
-pub async fn review(
-    caller: Authenticated,
-    path: web::Path<i64>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+pub async fn review(call: CaseCall, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let id = call.id;
     let request: ReviewRequest = read_json(payload).await?;
     let decision = match request.decision.as_str() {
         "approve" => Decision::Approve,
@@ -65,17 +60,18 @@ pub async fn review(
         }
     };
     let note = super::cases::note_of(request.note.as_deref())?;
-    let done = blocking(state, move |state| {
-        Ok(cases::review(
-            &state.db,
-            &state.settings,
-            id,
-            decision,
-            note.as_ref(),
-            Actor::ApiKey(&caller.0.name),
-        )?)
-    })
-    .await?;
+    let done = call
+        .run(move |state, id, actor| {
+            cases::review(
+                &state.db,
+                &state.settings,
+                id,
+                decision,
+                note.as_ref(),
+                actor,
+            )
+        })
+        .await?;
     let (follow_up, because) = super::cases::follow_up_words(done.follow_up);
     Ok(HttpResponse::Ok().json(ReviewedBody {
         case: id,

@@ -2,7 +2,9 @@
 //! (acknowledge, resolve, decline) exactly as `pds cases` does. The caller's key
 //! name is recorded as the actor.
 
-use actix_web::{web, HttpResponse};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -176,16 +178,10 @@ pub async fn list(
         CaseErrors,
     )
 )]
-pub async fn show(
-    _caller: Authenticated,
-    path: web::Path<i64>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let (case, events) = blocking(state, move |state| {
-        Ok(cases::show(&mut *state.db.conn()?, id)?)
-    })
-    .await?;
+pub async fn show(call: CaseCall) -> Result<HttpResponse, ApiError> {
+    let (case, events) = call
+        .run(|state, id, _| cases::show(&mut *state.db.conn()?, id))
+        .await?;
     Ok(HttpResponse::Ok().json(CaseDetailBody {
         case: case.into(),
         history: events.into_iter().map(EventBody::from).collect(),
@@ -205,13 +201,7 @@ pub async fn show(
         CaseErrors,
     )
 )]
-pub async fn act(
-    caller: Authenticated,
-    path: web::Path<i64>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+pub async fn act(call: CaseCall, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let request: ActionRequest = read_json(payload).await?;
     let action: Action = request.action.parse().map_err(|_| {
         ApiError::bad_request(format!(
@@ -220,24 +210,60 @@ pub async fn act(
         ))
     })?;
     let note = note_of(request.note.as_deref())?;
-    let acted = blocking(state, move |state| {
-        Ok(cases::act(
-            &state.db,
-            &state.settings,
-            id,
-            action,
-            note.as_ref(),
-            Actor::ApiKey(&caller.0.name),
-        )
-        .map_err(crate::Error::from)?)
-    })
-    .await?;
+    let acted = call
+        .run(move |state, id, actor| {
+            cases::act(&state.db, &state.settings, id, action, note.as_ref(), actor)
+                .map_err(crate::Error::from)
+        })
+        .await?;
     let (follow_up, because) = follow_up_words(acted.follow_up);
     Ok(HttpResponse::Ok().json(ActedBody {
         case: acted.case.into(),
         follow_up,
         follow_up_skipped_because: because,
     }))
+}
+
+/// What every call on one case brings: a valid API key, the case's number and
+/// the app. They are extracted together as a handler's own arguments are (the
+/// key, then the number), so a call gets the same status it got before.
+pub struct CaseCall {
+    caller: Authenticated,
+    pub id: i64,
+    state: web::Data<AppState>,
+}
+
+impl FromRequest for CaseCall {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let parts =
+            <(Authenticated, web::Path<i64>, web::Data<AppState>)>::from_request(req, payload);
+        Box::pin(async move {
+            let (caller, path, state) = parts.await?;
+            Ok(CaseCall {
+                caller,
+                id: path.into_inner(),
+                state,
+            })
+        })
+    }
+}
+
+impl CaseCall {
+    /// Runs `f` on the blocking pool with the case's number, the caller's key
+    /// name as the actor recorded in the case's history.
+    pub(super) async fn run<T: Send + 'static>(
+        self,
+        f: impl FnOnce(&AppState, i64, Actor) -> crate::Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let CaseCall { caller, id, state } = self;
+        blocking(state, move |state| {
+            Ok(f(state, id, Actor::ApiKey(&caller.0.name))?)
+        })
+        .await
+    }
 }
 
 /// A request's note: none when it is missing or empty; 400 when it is too long.
