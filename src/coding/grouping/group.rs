@@ -1,6 +1,6 @@
 //! A group of docs while grouping: its truncated centroid sums and members.
 
-use super::super::features::{FnvMap, Matrix};
+use super::super::features::{FnvMap, Matrix, DENSE_BASE};
 
 /// Features kept in a group centroid.
 pub(super) const CENTROID_FEATURES: usize = 96;
@@ -63,12 +63,16 @@ impl Group {
     }
 }
 
-/// Keeps the `CENTROID_FEATURES` heaviest features, ids ascending.
+/// Keeps the `CENTROID_FEATURES` heaviest stems and trigrams and the whole
+/// word vector, if any; `pairs` and the result have ids ascending.
 fn truncate(mut pairs: Vec<(u32, f32)>) -> (Vec<u32>, Vec<f32>) {
-    if pairs.len() > CENTROID_FEATURES {
+    let sparse = pairs.partition_point(|p| p.0 < DENSE_BASE);
+    if sparse > CENTROID_FEATURES {
+        let dense = pairs.split_off(sparse);
         pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         pairs.truncate(CENTROID_FEATURES);
         pairs.sort_by_key(|p| p.0);
+        pairs.extend(dense);
     }
     pairs.into_iter().unzip()
 }

@@ -31,6 +31,7 @@
 use super::corpus::{Corpus, MentionText};
 use super::features::{vectorise_with, Vectors, Weighting};
 use super::text::{Analysed, Analyzer};
+use super::word_vectors::WordVectors;
 use describe::{assign, describe, drop_empty};
 use group::Group;
 use passes::{cohesion, communities, gather, merge};
@@ -69,6 +70,11 @@ pub struct GroupingOptions {
     /// After the communities, each text moves to the area most of its
     /// `vote_neighbours` nearest texts are in, until none moves (0: off).
     pub vote_neighbours: usize,
+    /// Share of a similarity that comes from the texts' word vectors (the
+    /// table shipped in `coding-vectors/`, see `word_vectors`), the rest from
+    /// their stems and trigrams; 0, or pds built without the table: words
+    /// and trigrams alone.
+    pub word_vectors: f32,
 }
 
 impl Default for GroupingOptions {
@@ -84,6 +90,7 @@ impl Default for GroupingOptions {
             cohesion_factor: 1.2,
             weighting: Weighting::default(),
             vote_neighbours: 12,
+            word_vectors: 0.5,
         }
     }
 }
@@ -164,7 +171,10 @@ pub(crate) fn group_docs(
         .iter()
         .map(|&d| corpus.normalised[d as usize].as_str())
         .collect();
-    let vectors = vectorise_with(&docs, &counts, &options.weighting);
+    let mut vectors = vectorise_with(&docs, &counts, &options.weighting);
+    if let Some(table) = WordVectors::builtin() {
+        vectors.add_word_vectors(&docs, &counts, table, options.word_vectors);
+    }
     let order = gather_order(&vectors, &counts, &texts);
     let groups = gather(
         &vectors.matrix,

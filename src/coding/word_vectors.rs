@@ -1,0 +1,262 @@
+//! Word vectors shipped with pds (`coding-vectors/words.bin`): a static table
+//! from a Snowball stem, per language, to a short unit vector, so that texts
+//! sharing no word but saying the same thing ("kortet är spärrat", "my card is
+//! blocked") can still be near each other in automatic grouping.
+//!
+//! The table was made once, offline, from the multilingual-e5-small sentence
+//! model (MIT licence) by `scripts/make-word-vectors.py`: each word of the
+//! model's own vocabulary embedded alone, stemmed as Swedish and as English,
+//! reduced by PCA and quantised to int8 (`coding-vectors/README.md` says how
+//! and its size). Nothing is downloaded at run time. Built without the
+//! default cargo feature `word-vectors`, pds has no table and groups by words
+//! and character trigrams alone, as before.
+
+use std::sync::OnceLock;
+
+use super::features::FnvMap;
+use super::text::Analysed;
+use crate::survey::Locale;
+
+const MAGIC: &[u8; 8] = b"PDSWV1\0\0";
+
+/// A stem-to-vector table for Swedish and English.
+#[derive(Debug, Clone)]
+pub struct WordVectors {
+    dims: usize,
+    swedish: FnvMap<Box<str>, u32>,
+    english: FnvMap<Box<str>, u32>,
+    /// Unit-length rows, `dims` values each.
+    values: Vec<f32>,
+}
+
+/// Why a table could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("word-vector table: {0}")]
+pub struct TableError(String);
+
+impl WordVectors {
+    /// Reads a table in the format `scripts/make-word-vectors.py` writes.
+    pub fn parse(bytes: &[u8]) -> Result<WordVectors, TableError> {
+        let mut at = Reader { bytes, at: 0 };
+        if at.take(8)? != MAGIC {
+            return Err(TableError("not a pds word-vector table".into()));
+        }
+        let dims = at.u32()? as usize;
+        let count = at.u32()? as usize;
+        if dims == 0 || dims > 1024 {
+            return Err(TableError(format!("{dims} dimensions")));
+        }
+        let mut swedish = FnvMap::default();
+        let mut english = FnvMap::default();
+        for row in 0..count {
+            let language = at.take(1)?[0];
+            let len = at.take(1)?[0] as usize;
+            let stem = std::str::from_utf8(at.take(len)?)
+                .map_err(|_| TableError(format!("entry {row} is not UTF-8")))?;
+            let map = match language {
+                0 => &mut swedish,
+                1 => &mut english,
+                other => return Err(TableError(format!("entry {row}: language {other}"))),
+            };
+            map.insert(stem.into(), row as u32);
+        }
+        let raw = at.take(count * dims)?;
+        if at.at != bytes.len() {
+            return Err(TableError("bytes after the last vector".into()));
+        }
+        let values = raw
+            .chunks_exact(dims)
+            .flat_map(|row| {
+                let norm = row
+                    .iter()
+                    .map(|&v| f32::from(v as i8).powi(2))
+                    .sum::<f32>()
+                    .sqrt()
+                    .max(1.0);
+                row.iter().map(move |&v| f32::from(v as i8) / norm)
+            })
+            .collect();
+        Ok(WordVectors {
+            dims,
+            swedish,
+            english,
+            values,
+        })
+    }
+
+    /// The table shipped inside pds, if it was built with the `word-vectors`
+    /// feature (the default).
+    pub fn builtin() -> Option<&'static WordVectors> {
+        static TABLE: OnceLock<Option<WordVectors>> = OnceLock::new();
+        TABLE.get_or_init(load_builtin).as_ref()
+    }
+
+    /// Length of every vector.
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// Stems in the table.
+    pub fn len(&self) -> usize {
+        self.values.len() / self.dims
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The unit vector of a Snowball stem of a word in `locale`.
+    pub fn get(&self, stem: &str, locale: Locale) -> Option<&[f32]> {
+        let map = match locale {
+            Locale::Sv => &self.swedish,
+            Locale::En => &self.english,
+        };
+        let row = *map.get(stem)? as usize;
+        Some(&self.values[row * self.dims..(row + 1) * self.dims])
+    }
+
+    /// A text's vector: the sum of its content words' vectors, each weighted
+    /// by `weight(stem)` (its IDF), or `None` when the table knows none of them.
+    pub fn text_vector(&self, doc: &Analysed, weight: impl Fn(&str) -> f32) -> Option<Vec<f32>> {
+        let mut sum = vec![0.0f32; self.dims];
+        let mut found = false;
+        for stem in doc.stems() {
+            if let Some(v) = self.get(stem, doc.locale) {
+                let w = weight(stem);
+                sum.iter_mut().zip(v).for_each(|(s, x)| *s += w * x);
+                found = true;
+            }
+        }
+        found.then_some(sum)
+    }
+}
+
+#[cfg(feature = "word-vectors")]
+fn load_builtin() -> Option<WordVectors> {
+    static BYTES: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/coding-vectors/words.bin"
+    ));
+    WordVectors::parse(BYTES).ok()
+}
+
+#[cfg(not(feature = "word-vectors"))]
+fn load_builtin() -> Option<WordVectors> {
+    None
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], TableError> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or_else(|| TableError(format!("cut short at byte {}", self.at)))?;
+        let slice = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(slice)
+    }
+
+    fn u32(&mut self) -> Result<u32, TableError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coding::text::Analyzer;
+
+    /// A table in the shipped format: (language, stem, vector).
+    fn table(entries: &[(u8, &str, [i8; 3])]) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(3u32.to_le_bytes());
+        bytes.extend((entries.len() as u32).to_le_bytes());
+        for (language, stem, _) in entries {
+            bytes.push(*language);
+            bytes.push(stem.len() as u8);
+            bytes.extend(stem.as_bytes());
+        }
+        for (_, _, v) in entries {
+            bytes.extend(v.iter().map(|&x| x as u8));
+        }
+        bytes
+    }
+
+    #[test]
+    fn a_table_is_read_and_its_rows_have_unit_length() {
+        let t = WordVectors::parse(&table(&[
+            (0, "kort", [100, 0, 0]),
+            (1, "card", [90, 30, 0]),
+        ]))
+        .expect("valid table");
+        assert_eq!((t.dims(), t.len()), (3, 2));
+        let card = t.get("card", Locale::En).expect("card");
+        assert!((card.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-5);
+        // Stems are per language.
+        assert!(t.get("card", Locale::Sv).is_none());
+        assert!(t.get("kort", Locale::Sv).is_some());
+    }
+
+    #[test]
+    fn a_broken_table_is_refused_with_a_reason() {
+        let good = table(&[(0, "kort", [1, 2, 3])]);
+        let err = |b: &[u8]| WordVectors::parse(b).expect_err("broken").to_string();
+        assert!(err(&good[..good.len() - 1]).contains("cut short"));
+        assert!(err(b"GIF89a..").contains("not a pds word-vector table"));
+        let mut wrong_language = good.clone();
+        wrong_language[16] = 7;
+        assert!(err(&wrong_language).contains("language 7"));
+        let mut extra = good;
+        extra.push(0);
+        assert!(err(&extra).contains("after the last vector"));
+    }
+
+    #[test]
+    fn a_text_vector_weights_the_words_the_table_knows() {
+        let t = WordVectors::parse(&table(&[
+            (1, "card", [127, 0, 0]),
+            (1, "block", [0, 127, 0]),
+        ]))
+        .expect("valid table");
+        let analyzer = Analyzer::new();
+        let doc = analyzer.analyse("my card is blocked, zzyzx", Some(Locale::En));
+        let v = t
+            .text_vector(&doc, |stem| if stem == "card" { 2.0 } else { 1.0 })
+            .expect("known words");
+        assert!((v[0] - 2.0).abs() < 1e-5 && (v[1] - 1.0).abs() < 1e-5, "{v:?}");
+        let unknown = analyzer.analyse("zzyzx", Some(Locale::En));
+        assert!(t.text_vector(&unknown, |_| 1.0).is_none());
+    }
+
+    #[cfg(feature = "word-vectors")]
+    #[test]
+    fn the_shipped_table_puts_a_swedish_word_near_its_english_translation() {
+        let t = WordVectors::builtin().expect("shipped table loads");
+        assert!(t.len() > 10_000, "{} stems", t.len());
+        let analyzer = Analyzer::new();
+        let cos = |a: (&str, Locale), b: (&str, Locale)| -> f32 {
+            let stem = |(w, l): (&str, Locale)| analyzer.stem(w, l).into_owned();
+            let (x, y) = (stem(a), stem(b));
+            let (x, y) = (
+                t.get(&x, a.1).expect("known word"),
+                t.get(&y, b.1).expect("known word"),
+            );
+            x.iter().zip(y).map(|(p, q)| p * q).sum()
+        };
+        let card = ("card", Locale::En);
+        let kort = ("kort", Locale::Sv);
+        let refund = ("refund", Locale::En);
+        let password = ("password", Locale::En);
+        let losenord = ("lösenord", Locale::Sv);
+        assert!(cos(kort, card) > cos(kort, refund), "kort / card");
+        assert!(cos(losenord, password) > cos(losenord, card), "lösenord");
+        assert!(cos(losenord, password) > cos(losenord, refund), "lösenord");
+    }
+}
