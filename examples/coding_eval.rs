@@ -22,7 +22,12 @@
 //! `--set NAME=VALUE` (repeatable) changes one setting of automatic grouping for
 //! this run, to tune on a dev file: `join_similarity`, `stem_weight`,
 //! `neighbours`, `resolution`, `same_area_similarity`, `cohesion_factor`,
-//! `vote_neighbours`.
+//! `vote_neighbours`, `word_vectors` (the share of similarity from word vectors).
+//!
+//! `--word-vectors FILE` groups with another word-vector table (made by
+//! `scripts/make-word-vectors.py`) instead of the one built in, and
+//! `--word-vectors none` with none, as pds built without the `word-vectors`
+//! feature does.
 //!
 //! Without arguments it reads `tests/fixtures/coding/sample.csv`; labelled data
 //! kept outside the repository is named by its path.
@@ -33,6 +38,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use pds::coding::evaluate::{adjusted_rand_index, normalized_mutual_information, purity};
+use pds::coding::word_vectors::WordVectors;
 use pds::coding::{
     group, Analyzer, Grouping, GroupingOptions, Learned, LearningOptions, MentionText,
 };
@@ -53,6 +59,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         Some(n) => n.parse().map_err(|e| format!("--per-label {n}: {e}"))?,
         None => 10,
     };
+    if let Some(table) = take_option(&mut args, "--word-vectors")? {
+        use_word_vectors(&table)?;
+    }
     let mut options = GroupingOptions::default();
     while let Some(setting) = take_option(&mut args, "--set")? {
         set(&mut options, &setting)?;
@@ -71,6 +80,18 @@ fn main() -> Result<(), Box<dyn Error>> {
         let data = read(file)?;
         evaluate(file, &data, &options);
     }
+    Ok(())
+}
+
+/// Makes grouping use the word-vector table in `file`, or none (`none`).
+fn use_word_vectors(file: &str) -> Result<(), Box<dyn Error>> {
+    let table = if file == "none" {
+        None
+    } else {
+        let bytes = std::fs::read(file).map_err(|e| format!("--word-vectors {file}: {e}"))?;
+        Some(WordVectors::parse(&bytes).map_err(|e| format!("--word-vectors {file}: {e}"))?)
+    };
+    WordVectors::install(table);
     Ok(())
 }
 

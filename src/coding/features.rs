@@ -642,6 +642,45 @@ mod tests {
     }
 
     #[test]
+    fn word_vectors_bring_wordings_without_a_shared_word_together() {
+        use crate::coding::word_vectors::{tests::table, WordVectors};
+        let analyzer = Analyzer::new();
+        let docs = [
+            analyzer.analyse("kortet är spärrat", Some(Locale::Sv)),
+            analyzer.analyse("my card was blocked", Some(Locale::En)),
+            analyzer.analyse("wrong invoice", Some(Locale::En)),
+        ];
+        let stem = |w: &str, l: Locale| analyzer.stem(w, l).into_owned();
+        let (kort, sparr) = (stem("kortet", Locale::Sv), stem("spärrat", Locale::Sv));
+        let (card, block) = (stem("card", Locale::En), stem("blocked", Locale::En));
+        let (wrong, invoice) = (stem("wrong", Locale::En), stem("invoice", Locale::En));
+        let words = WordVectors::parse(&table(&[
+            (0, kort.as_str(), [127, 0, 0]),
+            (1, card.as_str(), [120, 10, 0]),
+            (0, sparr.as_str(), [0, 127, 0]),
+            (1, block.as_str(), [10, 120, 0]),
+            (1, wrong.as_str(), [0, 20, 120]),
+            (1, invoice.as_str(), [0, 0, 127]),
+        ]))
+        .expect("valid table");
+        let refs: Vec<&Analysed> = docs.iter().collect();
+        let mut v = vectorise(&refs, &[1, 1, 1], 0.6);
+        let before = v.matrix.clone();
+        assert!(before.dot(0, &before, 1) < 0.05, "no shared word or trigram");
+        v.add_word_vectors(&refs, &[1, 1, 1], &words, 0.0);
+        assert_eq!(v.matrix, before, "share 0: rows as they were");
+        v.add_word_vectors(&refs, &[1, 1, 1], &words, 0.5);
+        let m = &v.matrix;
+        assert!(m.dot(0, m, 1) > 0.4, "{}", m.dot(0, m, 1));
+        assert!(m.dot(0, m, 1) > m.dot(0, m, 2) + 0.3);
+        for i in 0..3 {
+            assert!((m.dot(i, m, i) - 1.0).abs() < 1e-4, "unit length");
+            // The word vector comes after the stems and trigrams.
+            assert_eq!(sparse_part(m.row(i)).0, before.row(i).0);
+        }
+    }
+
+    #[test]
     fn empty_texts_have_empty_rows() {
         let c = cosines(&["", "🙂", "leverans"], Locale::Sv);
         assert_eq!(c[0][0], 0.0);

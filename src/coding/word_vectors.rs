@@ -1,15 +1,16 @@
-//! Word vectors shipped with pds (`coding-vectors/words.bin`): a static table
-//! from a Snowball stem, per language, to a short unit vector, so that texts
-//! sharing no word but saying the same thing ("kortet är spärrat", "my card is
-//! blocked") can still be near each other in automatic grouping.
+//! Word vectors for automatic grouping: a static table from a Snowball stem,
+//! per language, to a short unit vector, so that texts sharing no word but
+//! saying the same thing ("kortet är spärrat", "my card is blocked") can be
+//! near each other.
 //!
-//! The table was made once, offline, from the multilingual-e5-small sentence
-//! model (MIT licence) by `scripts/make-word-vectors.py`: each word of the
-//! model's own vocabulary embedded alone, stemmed as Swedish and as English,
-//! reduced by PCA and quantised to int8 (`coding-vectors/README.md` says how
-//! and its size). Nothing is downloaded at run time. Built without the
-//! default cargo feature `word-vectors`, pds has no table and groups by words
-//! and character trigrams alone, as before.
+//! pds ships **no** table: the one `scripts/make-word-vectors.py` makes (from
+//! the multilingual-e5-small sentence model, MIT licence: each word of the
+//! model's vocabulary embedded alone, stemmed as Swedish and as English,
+//! reduced by PCA, quantised to int8) made grouping worse on every labelled
+//! dev file (README, "Coding", says by how much). A table is only used where
+//! a program installs one ([`WordVectors::install`]; `coding_eval
+//! --word-vectors FILE` does, to measure a new table); without one, grouping
+//! is by words and character trigrams alone.
 
 use std::sync::OnceLock;
 
@@ -18,6 +19,9 @@ use super::text::Analysed;
 use crate::survey::Locale;
 
 const MAGIC: &[u8; 8] = b"PDSWV1\0\0";
+
+/// The table grouping uses, once a program has chosen one.
+static TABLE: OnceLock<Option<WordVectors>> = OnceLock::new();
 
 /// A stem-to-vector table for Swedish and English.
 #[derive(Debug, Clone)]
@@ -84,11 +88,16 @@ impl WordVectors {
         })
     }
 
-    /// The table shipped inside pds, if it was built with the `word-vectors`
-    /// feature (the default).
-    pub fn builtin() -> Option<&'static WordVectors> {
-        static TABLE: OnceLock<Option<WordVectors>> = OnceLock::new();
-        TABLE.get_or_init(load_builtin).as_ref()
+    /// The table a program installed for automatic grouping, if any.
+    pub fn installed() -> Option<&'static WordVectors> {
+        TABLE.get().and_then(Option::as_ref)
+    }
+
+    /// Makes `table` the one automatic grouping uses in this process (`None`:
+    /// none). Only once, before the first grouping: false if a table (or
+    /// none) was already chosen.
+    pub fn install(table: Option<WordVectors>) -> bool {
+        TABLE.set(table).is_ok()
     }
 
     /// Length of every vector.
@@ -131,20 +140,6 @@ impl WordVectors {
     }
 }
 
-#[cfg(feature = "word-vectors")]
-fn load_builtin() -> Option<WordVectors> {
-    static BYTES: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/coding-vectors/words.bin"
-    ));
-    WordVectors::parse(BYTES).ok()
-}
-
-#[cfg(not(feature = "word-vectors"))]
-fn load_builtin() -> Option<WordVectors> {
-    None
-}
-
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -169,12 +164,13 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::coding::text::Analyzer;
 
-    /// A table in the shipped format: (language, stem, vector).
-    fn table(entries: &[(u8, &str, [i8; 3])]) -> Vec<u8> {
+    /// A table in the format of `scripts/make-word-vectors.py`: (language
+    /// 0 Swedish or 1 English, stem, vector).
+    pub(crate) fn table(entries: &[(u8, &str, [i8; 3])]) -> Vec<u8> {
         let mut bytes = MAGIC.to_vec();
         bytes.extend(3u32.to_le_bytes());
         bytes.extend((entries.len() as u32).to_le_bytes());
@@ -233,30 +229,5 @@ mod tests {
         assert!((v[0] - 2.0).abs() < 1e-5 && (v[1] - 1.0).abs() < 1e-5, "{v:?}");
         let unknown = analyzer.analyse("zzyzx", Some(Locale::En));
         assert!(t.text_vector(&unknown, |_| 1.0).is_none());
-    }
-
-    #[cfg(feature = "word-vectors")]
-    #[test]
-    fn the_shipped_table_puts_a_swedish_word_near_its_english_translation() {
-        let t = WordVectors::builtin().expect("shipped table loads");
-        assert!(t.len() > 10_000, "{} stems", t.len());
-        let analyzer = Analyzer::new();
-        let cos = |a: (&str, Locale), b: (&str, Locale)| -> f32 {
-            let stem = |(w, l): (&str, Locale)| analyzer.stem(w, l).into_owned();
-            let (x, y) = (stem(a), stem(b));
-            let (x, y) = (
-                t.get(&x, a.1).expect("known word"),
-                t.get(&y, b.1).expect("known word"),
-            );
-            x.iter().zip(y).map(|(p, q)| p * q).sum()
-        };
-        let card = ("card", Locale::En);
-        let kort = ("kort", Locale::Sv);
-        let refund = ("refund", Locale::En);
-        let password = ("password", Locale::En);
-        let losenord = ("lösenord", Locale::Sv);
-        assert!(cos(kort, card) > cos(kort, refund), "kort / card");
-        assert!(cos(losenord, password) > cos(losenord, card), "lösenord");
-        assert!(cos(losenord, password) > cos(losenord, refund), "lösenord");
     }
 }

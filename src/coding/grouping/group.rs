@@ -98,3 +98,19 @@ pub(super) fn summed(
     let (ids, sums) = truncate(pairs);
     (ids, sums, size)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_centroid_keeps_its_heaviest_words_and_its_whole_word_vector() {
+        let mut pairs: Vec<(u32, f32)> = (0..200).map(|id| (id, id as f32)).collect();
+        pairs.extend((0..3).map(|d| (DENSE_BASE + d, -0.5)));
+        let (ids, weights) = truncate(pairs);
+        assert_eq!(ids.len(), CENTROID_FEATURES + 3);
+        assert_eq!(ids[0], 200 - CENTROID_FEATURES as u32, "the lightest words go");
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(&weights[CENTROID_FEATURES..], [-0.5; 3]);
+    }
+}

@@ -114,3 +114,20 @@ fn strongest(row: (&[u32], &[f32]), n: usize) -> Vec<usize> {
     }
     positions
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::features::DENSE_BASE;
+    use super::*;
+
+    #[test]
+    fn rows_are_found_by_their_words_not_by_their_word_vectors() {
+        let dense = [DENSE_BASE, DENSE_BASE + 1];
+        let mut index = Index::new(10);
+        index.insert(0, (&[1, dense[0], dense[1]], &[0.6, 0.6, 0.5]));
+        index.insert(1, (&[2, dense[0], dense[1]], &[0.6, 0.6, 0.5]));
+        let mut scratch = Scratch::default();
+        let query = ([1, dense[0], dense[1]], [0.6, 0.6, 0.5]);
+        assert_eq!(index.nearest((&query.0, &query.1), &mut scratch, 5), [0]);
+    }
+}
