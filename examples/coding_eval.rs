@@ -24,10 +24,10 @@
 //! `neighbours`, `resolution`, `same_area_similarity`, `cohesion_factor`,
 //! `vote_neighbours`, `word_vectors` (the share of similarity from word vectors).
 //!
-//! `--word-vectors FILE` groups with another word-vector table (made by
-//! `scripts/make-word-vectors.py`) instead of the one built in, and
-//! `--word-vectors none` with none, as pds built without the `word-vectors`
-//! feature does.
+//! `--word-vectors FILE` mixes the word vectors of a table made by
+//! `scripts/make-word-vectors.py` into grouping (pds ships and uses none;
+//! README, "Coding", says why), to measure a table without rebuilding;
+//! `--word-vectors none` is the same as leaving it out.
 //!
 //! Without arguments it reads `tests/fixtures/coding/sample.csv`; labelled data
 //! kept outside the repository is named by its path.
