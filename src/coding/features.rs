@@ -666,7 +666,10 @@ mod tests {
         let refs: Vec<&Analysed> = docs.iter().collect();
         let mut v = vectorise(&refs, &[1, 1, 1], 0.6);
         let before = v.matrix.clone();
-        assert!(before.dot(0, &before, 1) < 0.05, "no shared word or trigram");
+        assert!(
+            before.dot(0, &before, 1) < 0.05,
+            "no shared word or trigram"
+        );
         v.add_word_vectors(&refs, &[1, 1, 1], &words, 0.0);
         assert_eq!(v.matrix, before, "share 0: rows as they were");
         v.add_word_vectors(&refs, &[1, 1, 1], &words, 0.5);

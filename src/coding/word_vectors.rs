@@ -226,7 +226,10 @@ pub(crate) mod tests {
         let v = t
             .text_vector(&doc, |stem| if stem == "card" { 2.0 } else { 1.0 })
             .expect("known words");
-        assert!((v[0] - 2.0).abs() < 1e-5 && (v[1] - 1.0).abs() < 1e-5, "{v:?}");
+        assert!(
+            (v[0] - 2.0).abs() < 1e-5 && (v[1] - 1.0).abs() < 1e-5,
+            "{v:?}"
+        );
         let unknown = analyzer.analyse("zzyzx", Some(Locale::En));
         assert!(t.text_vector(&unknown, |_| 1.0).is_none());
     }

@@ -109,7 +109,11 @@ mod tests {
         pairs.extend((0..3).map(|d| (DENSE_BASE + d, -0.5)));
         let (ids, weights) = truncate(pairs);
         assert_eq!(ids.len(), CENTROID_FEATURES + 3);
-        assert_eq!(ids[0], 200 - CENTROID_FEATURES as u32, "the lightest words go");
+        assert_eq!(
+            ids[0],
+            200 - CENTROID_FEATURES as u32,
+            "the lightest words go"
+        );
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(&weights[CENTROID_FEATURES..], [-0.5; 3]);
     }
