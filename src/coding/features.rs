@@ -646,19 +646,19 @@ mod tests {
         use crate::coding::word_vectors::{tests::table, WordVectors};
         let analyzer = Analyzer::new();
         let docs = [
-            analyzer.analyse("kortet är spärrat", Some(Locale::Sv)),
-            analyzer.analyse("my card was blocked", Some(Locale::En)),
+            analyzer.analyse("plånboken försvann", Some(Locale::Sv)),
+            analyzer.analyse("my wallet vanished", Some(Locale::En)),
             analyzer.analyse("wrong invoice", Some(Locale::En)),
         ];
         let stem = |w: &str, l: Locale| analyzer.stem(w, l).into_owned();
-        let (kort, sparr) = (stem("kortet", Locale::Sv), stem("spärrat", Locale::Sv));
-        let (card, block) = (stem("card", Locale::En), stem("blocked", Locale::En));
+        let (planbok, forsvann) = (stem("plånboken", Locale::Sv), stem("försvann", Locale::Sv));
+        let (wallet, vanish) = (stem("wallet", Locale::En), stem("vanished", Locale::En));
         let (wrong, invoice) = (stem("wrong", Locale::En), stem("invoice", Locale::En));
         let words = WordVectors::parse(&table(&[
-            (0, kort.as_str(), [127, 0, 0]),
-            (1, card.as_str(), [120, 10, 0]),
-            (0, sparr.as_str(), [0, 127, 0]),
-            (1, block.as_str(), [10, 120, 0]),
+            (0, planbok.as_str(), [127, 0, 0]),
+            (1, wallet.as_str(), [120, 10, 0]),
+            (0, forsvann.as_str(), [0, 127, 0]),
+            (1, vanish.as_str(), [10, 120, 0]),
             (1, wrong.as_str(), [0, 20, 120]),
             (1, invoice.as_str(), [0, 0, 127]),
         ]))
