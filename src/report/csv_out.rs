@@ -222,9 +222,9 @@ fn overall_rows(results: &Results) -> Vec<Row> {
         }
         if let Some(el) = &results.early_late {
             if let Some(t) = el.areas.get(i) {
-                row.set("early_late_method", el.method)
-                    .set("early_n", el.early_n)
-                    .set("late_n", el.late_n)
+                row.set("early_late_method", el.stamp.method)
+                    .set("early_n", el.stamp.early_n)
+                    .set("late_n", el.stamp.late_n)
                     .set("early_late_difference", t.test.difference)
                     .interval(
                         "early_late_low",
@@ -266,8 +266,8 @@ fn segment_rows(results: &Results) -> Vec<Row> {
                 .opt("importance", cell.importance)
                 .set("score", cell.score)
                 .set("small_sample", cell.small_sample)
-                .set("test_method", seg.test)
-                .set("adjustment", seg.adjustment)
+                .set("test_method", seg.stamp.test)
+                .set("adjustment", seg.stamp.adjustment)
                 .opt("p_adjusted", a.p_adjusted);
             if let Some(t) = &a.test {
                 row.set("statistic", t.statistic)
@@ -291,33 +291,33 @@ fn wave_change_rows(results: &Results) -> Vec<Row> {
     };
     for a in &change.areas {
         let mut row = scoped_row(results);
-        let c = &a.change;
+        let c = &a.tests.change;
         row.set("section", "wave-change")
             .text("compare_wave", &change.earlier_wave)
             .text("area", &a.area)
-            .set("method", change.method)
+            .set("method", change.stamp.method)
             .text("grouping", &a.grouping)
-            .set("n", change.later_n)
+            .set("n", change.stamp.later_n)
             .set("mentions", a.later_mentions)
             .set("frequency", a.later_frequency)
             .set("small_sample", c.small_sample)
-            .set("earlier_n", change.earlier_n)
+            .set("earlier_n", change.stamp.earlier_n)
             .set("earlier_mentions", a.earlier_mentions)
             .set("earlier_frequency", a.earlier_frequency)
             .set("difference", c.difference)
             .interval("difference_low", "difference_high", Some(c.difference_ci))
-            .set("test_method", change.test)
+            .set("test_method", change.stamp.test)
             .opt("statistic", c.z)
             .opt("p_value", c.p_value)
-            .opt("p_adjusted", a.p_adjusted)
-            .set("adjustment", change.adjustment)
-            .set("paired_method", change.paired_test)
-            .set("pairs", change.pairs);
-        if let Some(p) = &a.paired {
+            .opt("p_adjusted", a.tests.p_adjusted)
+            .set("adjustment", change.stamp.adjustment)
+            .set("paired_method", change.stamp.paired_test)
+            .set("pairs", change.stamp.pairs);
+        if let Some(p) = &a.tests.paired {
             row.set("yes_to_no", p.yes_to_no)
                 .set("no_to_yes", p.no_to_yes)
                 .set("paired_p_value", p.p_value)
-                .opt("paired_p_adjusted", a.paired_p_adjusted);
+                .opt("paired_p_adjusted", a.tests.paired_p_adjusted);
         }
         rows.push(row);
     }
