@@ -22,12 +22,7 @@
 //! `--set NAME=VALUE` (repeatable) changes one setting of automatic grouping for
 //! this run, to tune on a dev file: `join_similarity`, `stem_weight`,
 //! `neighbours`, `resolution`, `same_area_similarity`, `cohesion_factor`,
-//! `vote_neighbours`, `word_vectors` (the share of similarity from word vectors).
-//!
-//! `--word-vectors FILE` mixes the word vectors of a table made by
-//! `scripts/make-word-vectors.py` into grouping (pds ships and uses none;
-//! README, "Coding", says why), to measure a table without rebuilding;
-//! `--word-vectors none` is the same as leaving it out.
+//! `vote_neighbours`.
 //!
 //! Without arguments it reads `tests/fixtures/coding/sample.csv`; labelled data
 //! kept outside the repository is named by its path.
@@ -38,7 +33,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use pds::coding::evaluate::{adjusted_rand_index, normalized_mutual_information, purity};
-use pds::coding::word_vectors::WordVectors;
 use pds::coding::{
     group, Analyzer, Grouping, GroupingOptions, Learned, LearningOptions, MentionText,
 };
@@ -59,9 +53,6 @@ fn main() -> Result<(), Box<dyn Error>> {
         Some(n) => n.parse().map_err(|e| format!("--per-label {n}: {e}"))?,
         None => 10,
     };
-    if let Some(table) = take_option(&mut args, "--word-vectors")? {
-        use_word_vectors(&table)?;
-    }
     let mut options = GroupingOptions::default();
     while let Some(setting) = take_option(&mut args, "--set")? {
         set(&mut options, &setting)?;
@@ -80,18 +71,6 @@ fn main() -> Result<(), Box<dyn Error>> {
         let data = read(file)?;
         evaluate(file, &data, &options);
     }
-    Ok(())
-}
-
-/// Makes grouping use the word-vector table in `file`, or none (`none`).
-fn use_word_vectors(file: &str) -> Result<(), Box<dyn Error>> {
-    let table = if file == "none" {
-        None
-    } else {
-        let bytes = std::fs::read(file).map_err(|e| format!("--word-vectors {file}: {e}"))?;
-        Some(WordVectors::parse(&bytes).map_err(|e| format!("--word-vectors {file}: {e}"))?)
-    };
-    WordVectors::install(table);
     Ok(())
 }
 
@@ -124,7 +103,6 @@ fn set(options: &mut GroupingOptions, setting: &str) -> Result<(), Box<dyn Error
         "same_area_similarity" => options.same_area_similarity = number as f32,
         "cohesion_factor" => options.cohesion_factor = number as f32,
         "vote_neighbours" => options.vote_neighbours = number as usize,
-        "word_vectors" => options.word_vectors = number as f32,
         other => return Err(format!("--set: no setting {other:?}").into()),
     }
     Ok(())
