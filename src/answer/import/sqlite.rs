@@ -120,9 +120,11 @@ fn begin_load(conn: &mut SqliteConnection, new_mentions: u64) -> QueryResult<Vec
 /// brings them back) and the cache as it was.
 fn end_load(conn: &mut SqliteConnection, set_aside: &[Index], loaded: bool) -> QueryResult<()> {
     let rebuilt = match loaded {
-        true => set_aside
-            .iter()
-            .try_for_each(|index| conn.batch_execute(&index.sql)),
+        true => set_aside.iter().try_for_each(|index| {
+            conn.batch_execute(&index.sql)?;
+            tracing::debug!(index = index.name, "import: index built again");
+            Ok(())
+        }),
         false => Ok(()),
     };
     conn.batch_execute("PRAGMA cache_size = -2000")?;
