@@ -286,24 +286,33 @@ pub fn load(conn: &mut AnyConnection, invitation_id: i64) -> Result<Option<Answe
     if no_problems != 0 {
         return Ok(Some(Answer::NoProblems));
     }
-    let rows: Vec<(i32, String, Option<String>, i32)> = mentions::table
+    let rows = mentions::table
         .filter(mentions::response_id.eq(response_id))
         .order(mentions::rank)
-        .select((
-            mentions::rank,
-            mentions::text,
-            mentions::frequency,
-            mentions::may_contact,
-        ))
+        .select(MentionRow::as_select())
         .load(conn)?;
     Ok(Some(Answer::Problems(
-        rows.into_iter()
-            .map(|(rank, text, frequency, may_contact)| Problem {
-                rank: rank as u32,
-                text,
-                frequency: frequency.as_deref().and_then(Frequency::parse),
-                may_contact: may_contact != 0,
-            })
-            .collect(),
+        rows.into_iter().map(MentionRow::into_problem).collect(),
     )))
+}
+
+/// A stored mention as [`load`] reads it back.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = mentions)]
+struct MentionRow {
+    rank: i32,
+    text: String,
+    frequency: Option<String>,
+    may_contact: i32,
+}
+
+impl MentionRow {
+    fn into_problem(self) -> Problem {
+        Problem {
+            rank: self.rank as u32,
+            text: self.text,
+            frequency: self.frequency.as_deref().and_then(Frequency::parse),
+            may_contact: self.may_contact != 0,
+        }
+    }
 }

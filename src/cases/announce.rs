@@ -334,21 +334,27 @@ pub struct Sent {
 }
 
 /// A pending recipient row with what its email needs.
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = recipients)]
 struct PendingRow {
     id: i64,
     contact_id: i64,
     wave_id: i64,
+    #[diesel(select_expression = announcements::survey_id)]
     survey_id: i64,
+    #[diesel(select_expression = announcements::area_id)]
     area_id: i64,
     /// The announcement's texts by locale, as JSON.
+    #[diesel(select_expression = announcements::texts)]
     texts: String,
     /// When the announcement was made.
+    #[diesel(select_expression = announcements::created_at)]
     created_at: chrono::NaiveDateTime,
 }
 
 /// The contact an announcement email goes to.
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contacts)]
 struct Recipient {
     email: String,
     name: String,
@@ -363,15 +369,7 @@ pub fn send_pending(db: &Database, settings: &Settings, hold: chrono::Duration) 
         .inner_join(announcements::table)
         .filter(recipients::status.eq(PENDING))
         .order(recipients::id)
-        .select((
-            recipients::id,
-            recipients::contact_id,
-            recipients::wave_id,
-            announcements::survey_id,
-            announcements::area_id,
-            announcements::texts,
-            announcements::created_at,
-        ))
+        .select(PendingRow::as_select())
         .load(&mut *db.conn()?)?;
     let mut by_contact: BTreeMap<(i64, i64), Vec<PendingRow>> = BTreeMap::new();
     for row in rows {
@@ -405,12 +403,7 @@ fn send_to(
     let stamp = now();
     let recipient: Recipient = contacts::table
         .find(contact_id)
-        .select((
-            contacts::email,
-            contacts::name,
-            contacts::locale,
-            contacts::unsubscribed_at,
-        ))
+        .select(Recipient::as_select())
         .first(conn)?;
     if recipient.unsubscribed_at.is_some() {
         sent.unsubscribed += rows.len();

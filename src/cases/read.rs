@@ -71,7 +71,8 @@ impl CaseRow {
 }
 
 /// A row of `case_events` as read.
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = case_events)]
 struct EventRow {
     at: chrono::NaiveDateTime,
     actor: String,
@@ -160,13 +161,8 @@ pub fn show(conn: &mut AnyConnection, id: i64) -> Result<(Case, Vec<Event>)> {
     let events = case_events::table
         .filter(case_events::case_id.eq(id))
         .order(case_events::id)
-        .select((
-            case_events::at,
-            case_events::actor,
-            case_events::action,
-            case_events::note,
-        ))
-        .load::<EventRow>(conn)?
+        .select(EventRow::as_select())
+        .load(conn)?
         .into_iter()
         .map(EventRow::into_event)
         .collect();

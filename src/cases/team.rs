@@ -55,7 +55,8 @@ impl TeamCase {
 }
 
 /// A case's row with its answer's language, time and contact.
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = cases)]
 struct Row {
     id: i64,
     survey_id: i64,
@@ -67,8 +68,11 @@ struct Row {
     created_at: NaiveDateTime,
     may_contact: i32,
     response_id: i64,
+    #[diesel(select_expression = responses::locale)]
     answer_locale: String,
+    #[diesel(select_expression = responses::submitted_at)]
     answered_at: NaiveDateTime,
+    #[diesel(select_expression = responses::contact_id)]
     contact_id: Option<i64>,
 }
 
@@ -84,21 +88,7 @@ pub fn load(
         .inner_join(responses::table)
         .filter(cases::survey_id.eq(survey_id))
         .order(cases::id)
-        .select((
-            cases::id,
-            cases::survey_id,
-            cases::team,
-            cases::reference,
-            cases::rank,
-            cases::text,
-            cases::status,
-            cases::created_at,
-            cases::may_contact,
-            cases::response_id,
-            responses::locale,
-            responses::submitted_at,
-            responses::contact_id,
-        ))
+        .select(Row::as_select())
         .into_boxed();
     if !statuses.is_empty() {
         query = query.filter(cases::status.eq_any(statuses.iter().map(|s| s.as_str())));

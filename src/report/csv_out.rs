@@ -96,6 +96,14 @@ const COLUMNS: [&str; 71] = [
     "response_rate_high",
 ];
 
+/// The index of `column` in [`COLUMNS`].
+fn column(column: &str) -> usize {
+    COLUMNS
+        .iter()
+        .position(|c| *c == column)
+        .unwrap_or_else(|| panic!("no CSV column {column}"))
+}
+
 /// A row being filled by column name; unnamed cells stay empty.
 struct Row(Vec<String>);
 
@@ -104,12 +112,8 @@ impl Row {
         Row(vec![String::new(); COLUMNS.len()])
     }
 
-    fn set(&mut self, column: &str, value: impl ToString) -> &mut Row {
-        let i = COLUMNS
-            .iter()
-            .position(|c| *c == column)
-            .unwrap_or_else(|| panic!("no CSV column {column}"));
-        self.0[i] = value.to_string();
+    fn set(&mut self, column_name: &str, value: impl ToString) -> &mut Row {
+        self.0[column(column_name)] = value.to_string();
         self
     }
 
@@ -145,16 +149,23 @@ pub fn write(results: &Results, out: &mut dyn Write) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let fail = |e: csv::Error| Error::Internal(format!("writing CSV: {e}"));
     w.write_record(COLUMNS).map_err(fail)?;
-    // Row by row: the uncoded section has one row per distinct uncoded text, which
-    // at a million respondents is hundreds of thousands of rows of ~40 cells, too
-    // many to hold at once (collecting them doubled `pds results`' peak memory).
     let rows = overall_rows(results)
         .into_iter()
         .chain(segment_rows(results))
         .chain(wave_change_rows(results))
-        .chain(response_rate_rows(results))
-        .chain(uncoded_rows(results));
+        .chain(response_rate_rows(results));
     for row in rows {
+        w.write_record(&row.0).map_err(fail)?;
+    }
+    // The uncoded section has one row per uncoded mention, which at a million
+    // respondents is hundreds of thousands of rows: one row is filled once and only
+    // its text and reason change, so no row is built (or held) per mention.
+    let mut row = uncoded_row(results);
+    let (text, why) = (column("area"), column("method"));
+    for t in &results.uncoded.texts {
+        row.0[text] = spreadsheet_safe(&t.text);
+        row.0[why].clear();
+        row.0[why].push_str(t.why);
         w.write_record(&row.0).map_err(fail)?;
     }
     w.flush().map_err(|e| Error::io("<output>", e))?;
@@ -211,9 +222,9 @@ fn overall_rows(results: &Results) -> Vec<Row> {
         }
         if let Some(el) = &results.early_late {
             if let Some(t) = el.areas.get(i) {
-                row.set("early_late_method", el.method)
-                    .set("early_n", el.early_n)
-                    .set("late_n", el.late_n)
+                row.set("early_late_method", el.stamp.method)
+                    .set("early_n", el.stamp.early_n)
+                    .set("late_n", el.stamp.late_n)
                     .set("early_late_difference", t.test.difference)
                     .interval(
                         "early_late_low",
@@ -255,8 +266,8 @@ fn segment_rows(results: &Results) -> Vec<Row> {
                 .opt("importance", cell.importance)
                 .set("score", cell.score)
                 .set("small_sample", cell.small_sample)
-                .set("test_method", seg.test)
-                .set("adjustment", seg.adjustment)
+                .set("test_method", seg.stamp.test)
+                .set("adjustment", seg.stamp.adjustment)
                 .opt("p_adjusted", a.p_adjusted);
             if let Some(t) = &a.test {
                 row.set("statistic", t.statistic)
@@ -280,33 +291,33 @@ fn wave_change_rows(results: &Results) -> Vec<Row> {
     };
     for a in &change.areas {
         let mut row = scoped_row(results);
-        let c = &a.change;
+        let c = &a.tests.change;
         row.set("section", "wave-change")
             .text("compare_wave", &change.earlier_wave)
             .text("area", &a.area)
-            .set("method", change.method)
+            .set("method", change.stamp.method)
             .text("grouping", &a.grouping)
-            .set("n", change.later_n)
+            .set("n", change.stamp.later_n)
             .set("mentions", a.later_mentions)
             .set("frequency", a.later_frequency)
             .set("small_sample", c.small_sample)
-            .set("earlier_n", change.earlier_n)
+            .set("earlier_n", change.stamp.earlier_n)
             .set("earlier_mentions", a.earlier_mentions)
             .set("earlier_frequency", a.earlier_frequency)
             .set("difference", c.difference)
             .interval("difference_low", "difference_high", Some(c.difference_ci))
-            .set("test_method", change.test)
+            .set("test_method", change.stamp.test)
             .opt("statistic", c.z)
             .opt("p_value", c.p_value)
-            .opt("p_adjusted", a.p_adjusted)
-            .set("adjustment", change.adjustment)
-            .set("paired_method", change.paired_test)
-            .set("pairs", change.pairs);
-        if let Some(p) = &a.paired {
+            .opt("p_adjusted", a.tests.p_adjusted)
+            .set("adjustment", change.stamp.adjustment)
+            .set("paired_method", change.stamp.paired_test)
+            .set("pairs", change.stamp.pairs);
+        if let Some(p) = &a.tests.paired {
             row.set("yes_to_no", p.yes_to_no)
                 .set("no_to_yes", p.no_to_yes)
                 .set("paired_p_value", p.p_value)
-                .opt("paired_p_adjusted", a.paired_p_adjusted);
+                .opt("paired_p_adjusted", a.tests.paired_p_adjusted);
         }
         rows.push(row);
     }
@@ -335,14 +346,10 @@ fn response_rate_rows(results: &Results) -> Vec<Row> {
         .collect()
 }
 
-/// One row per mention in no area, as the customer wrote it.
-fn uncoded_rows(results: &Results) -> impl Iterator<Item = Row> + '_ {
-    results.uncoded.texts.iter().map(|t| {
-        let mut row = scoped_row(results);
-        row.set("section", "uncoded")
-            .text("area", &t.text)
-            .set("method", t.why)
-            .set("n", results.n);
-        row
-    })
+/// The cells every row of a mention in no area has; [`write`] adds its text (in
+/// `area`) and the reason (in `method`).
+fn uncoded_row(results: &Results) -> Row {
+    let mut row = scoped_row(results);
+    row.set("section", "uncoded").set("n", results.n);
+    row
 }

@@ -4,7 +4,10 @@
 
 use serde::Serialize;
 
-use crate::stats::{BootstrapOptions, ChiSquareTest, Interval, McNemarTest, ProportionTest};
+use crate::stats::{
+    BootstrapOptions, ChangeTests, ChiSquareTest, EarlyLateStamp, Interval, ProportionTest,
+    SegmentStamp, WaveStamp,
+};
 use crate::survey::WaveLabel;
 
 /// What `pds results` is asked to compute.
@@ -103,11 +106,8 @@ pub struct WaveResponse {
 /// Early against late respondents (by answer time, form answers only).
 #[derive(Debug, Clone, Serialize)]
 pub struct EarlyLateResult {
-    pub method: &'static str,
-    pub test: &'static str,
-    pub adjustment: &'static str,
-    pub early_n: u64,
-    pub late_n: u64,
+    #[serde(flatten)]
+    pub stamp: EarlyLateStamp,
     pub small_sample: bool,
     /// Share with any problem, late minus early.
     pub any_problem: ProportionTest,
@@ -127,10 +127,8 @@ pub struct EarlyLateArea {
 #[derive(Debug, Clone, Serialize)]
 pub struct Segments {
     pub attribute: String,
-    pub method: &'static str,
-    pub scoring: &'static str,
-    pub test: &'static str,
-    pub adjustment: &'static str,
+    #[serde(flatten)]
+    pub stamp: SegmentStamp,
     /// Respondents in scope without a value for the attribute (left out).
     pub without_attribute: u64,
     pub segments: Vec<SegmentInfo>,
@@ -174,14 +172,8 @@ pub struct SegmentCell {
 pub struct WaveChange {
     pub earlier_wave: String,
     pub later_wave: String,
-    pub method: &'static str,
-    pub test: &'static str,
-    pub paired_test: &'static str,
-    pub adjustment: &'static str,
-    pub earlier_n: u64,
-    pub later_n: u64,
-    /// Contacts (or imported respondent ids) who answered both waves.
-    pub pairs: u64,
+    #[serde(flatten)]
+    pub stamp: WaveStamp,
     pub areas: Vec<WaveChangeArea>,
 }
 
@@ -193,11 +185,9 @@ pub struct WaveChangeArea {
     pub earlier_frequency: f64,
     pub later_mentions: u64,
     pub later_frequency: f64,
-    /// Later minus earlier, Newcombe 95% interval, pooled z-test.
-    pub change: ProportionTest,
-    pub p_adjusted: Option<f64>,
-    pub paired: Option<McNemarTest>,
-    pub paired_p_adjusted: Option<f64>,
+    /// Later minus earlier, Newcombe 95% interval, pooled z-test, McNemar.
+    #[serde(flatten)]
+    pub tests: ChangeTests,
 }
 
 /// Everything `pds results` shows.

@@ -230,7 +230,7 @@ fn write_segments(results: &Results, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "Segments by {} ({}: {} per segment; {} on mentioned / not mentioned x segment, Yates when dof = 1; {}):",
-        seg.attribute, seg.method, seg.scoring, seg.test, seg.adjustment
+        seg.attribute, seg.stamp.method, seg.stamp.scoring, seg.stamp.test, seg.stamp.adjustment
     )?;
     let sizes: Vec<String> = seg
         .segments
@@ -301,7 +301,7 @@ fn write_segments(results: &Results, out: &mut dyn Write) -> io::Result<()> {
         out,
         "Legend: each segment cell = frequency and {} score within the segment (intervals in CSV/JSON);\n  \
          p(BH) = Benjamini-Hochberg adjusted over the areas; E<5 = an expected count below 5 (p unreliable); n<30 = a segment of fewer than 30.",
-        seg.scoring
+        seg.stamp.scoring
     )
 }
 
@@ -314,11 +314,11 @@ fn write_waves(results: &Results, out: &mut dyn Write) -> io::Result<()> {
         out,
         "Change from wave {} (n = {}) to wave {} (n = {}) ({}); {} respondents answered both:",
         change.earlier_wave,
-        change.earlier_n,
+        change.stamp.earlier_n,
         change.later_wave,
-        change.later_n,
-        change.method,
-        change.pairs
+        change.stamp.later_n,
+        change.stamp.method,
+        change.stamp.pairs
     )?;
     let width = label_width(change.areas.iter().map(|a| a.area.chars().count()));
     let wave_width = |w: &str| w.chars().count().clamp(6, 12);
@@ -340,7 +340,7 @@ fn write_waves(results: &Results, out: &mut dyn Write) -> io::Result<()> {
         "p(BH)",
     )?;
     for a in &change.areas {
-        let c = &a.change;
+        let c = &a.tests.change;
         writeln!(
             out,
             "  {}  {:>ew$}  {:>lw$}  {:>24}  {:>6}  {:>6}  {:>6}  {:>9}  {:>6}  {}",
@@ -350,12 +350,12 @@ fn write_waves(results: &Results, out: &mut dyn Write) -> io::Result<()> {
             signed_pct_ci(c.difference, c.difference_ci),
             c.z.map(|z| format!("{z:.2}")).unwrap_or_else(|| "-".into()),
             p(c.p_value),
-            p(a.p_adjusted),
-            p(a.paired.map(|t| t.p_value)),
-            p(a.paired_p_adjusted),
+            p(a.tests.p_adjusted),
+            p(a.tests.paired.map(|t| t.p_value)),
+            p(a.tests.paired_p_adjusted),
             flags(&[
                 (c.small_sample, "n<30"),
-                (a.paired.is_some_and(|t| t.small_sample), "pairs<30")
+                (a.tests.paired.is_some_and(|t| t.small_sample), "pairs<30")
             ]),
         )?;
     }
@@ -363,7 +363,7 @@ fn write_waves(results: &Results, out: &mut dyn Write) -> io::Result<()> {
         out,
         "Legend: change = later - earlier frequency, Newcombe 95% interval; z, p = pooled two-proportion z-test ({});\n  \
          McNemar p = exact test on the respondents who answered both waves ({}); p(BH) = Benjamini-Hochberg ({}).",
-        change.test, change.paired_test, change.adjustment
+        change.stamp.test, change.stamp.paired_test, change.stamp.adjustment
     )
 }
 
@@ -398,11 +398,11 @@ fn write_response(results: &Results, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "Early vs late respondents ({}: first vs second half by answer time, form answers only; {}, {}): early n = {}, late n = {}{}",
-            el.method,
-            el.test,
-            el.adjustment,
-            el.early_n,
-            el.late_n,
+            el.stamp.method,
+            el.stamp.test,
+            el.stamp.adjustment,
+            el.stamp.early_n,
+            el.stamp.late_n,
             if el.small_sample { " [n<30]" } else { "" },
         )?;
         writeln!(

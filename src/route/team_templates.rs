@@ -37,17 +37,18 @@ fn compile() -> std::result::Result<Registries, String> {
             let source = file
                 .contents_utf8()
                 .ok_or_else(|| format!("{name} is not UTF-8"))?;
-            let registry = if name.ends_with(".html.hbs") {
-                &mut html
-            } else {
-                &mut text
-            };
+            let registry = if is_html(&name) { &mut html } else { &mut text };
             registry
                 .register_template_string(&name, source)
                 .map_err(|e| format!("survey-templates/{name}: {e}"))?;
         }
     }
     Ok(Registries { text, html })
+}
+
+/// HTML parts are escaped; subjects and plain text are not.
+fn is_html(file: &str) -> bool {
+    file.ends_with(".html.hbs")
 }
 
 fn registries() -> Result<&'static Registries> {
@@ -63,13 +64,8 @@ fn render(hb: &Handlebars<'static>, name: &str, ctx: &serde_json::Value) -> Resu
 /// `escalation`), in `locale`.
 pub(super) fn cases_email(locale: Locale, ctx: &serde_json::Value) -> Result<Rendered> {
     let r = registries()?;
-    let subject = render(&r.text, &format!("team/{locale}/cases.subject.hbs"), ctx)?;
-    Ok(Rendered {
-        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
-        text: render(&r.text, &format!("team/{locale}/cases.txt.hbs"), ctx)?,
-        html: render(&r.html, &format!("team/{locale}/cases.html.hbs"), ctx)?,
-        sender: None,
-        reply_to: None,
+    Rendered::email(&format!("team/{locale}/cases"), |file| {
+        render(if is_html(file) { &r.html } else { &r.text }, file, ctx)
     })
 }
 

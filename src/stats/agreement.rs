@@ -128,16 +128,8 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Option<f64> {
 /// spots.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StaffGap {
-    pub method: &'static str,
-    pub scoring: &'static str,
-    /// How the intervals were made: customers and staff resampled apart.
-    pub interval_method: &'static str,
-    pub replicates: u32,
-    pub seed: u64,
-    pub customers_n: u64,
-    pub staff_n: u64,
-    /// Either side has fewer than 30 respondents.
-    pub small_sample: bool,
+    #[serde(flatten)]
+    pub stamp: GapStamp,
     pub agreement: RankingAgreement,
     /// 2.5-97.5% percentile interval of tau-b over the replicates in which it
     /// exists; `None` when it never does.
@@ -148,10 +140,34 @@ pub struct StaffGap {
     pub blind_spots: Vec<usize>,
 }
 
+/// The methods and sample sizes of a staff gap, which every view of it repeats
+/// (flattened into it).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct GapStamp {
+    pub method: &'static str,
+    pub scoring: &'static str,
+    /// How the intervals were made: customers and staff resampled apart.
+    pub interval_method: &'static str,
+    pub replicates: u32,
+    pub seed: u64,
+    pub customers_n: u64,
+    pub staff_n: u64,
+    /// Either side has fewer than 30 respondents.
+    pub small_sample: bool,
+}
+
 /// One area's place on both sides.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AreaGap {
     pub area: usize,
+    #[serde(flatten)]
+    pub figures: GapFigures,
+}
+
+/// Both sides' score and rank of one area and the gap between them, which every
+/// view of it repeats (flattened into it).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct GapFigures {
     pub customer_score: f64,
     pub customer_rank: u32,
     pub staff_score: f64,
@@ -225,36 +241,46 @@ pub fn staff_gap_with_draws(
             gaps.sort_by(f64::total_cmp);
             AreaGap {
                 area: a,
-                customer_score: customer_scores[a],
-                customer_rank: customer_ranks[a],
-                staff_score: staff_scores[a],
-                staff_rank: staff_ranks[a],
-                gap: customer_scores[a] - staff_scores[a],
-                gap_ci: percentile_interval(&gaps).unwrap_or(Interval {
-                    low: 0.0,
-                    high: 0.0,
-                }),
+                figures: GapFigures {
+                    customer_score: customer_scores[a],
+                    customer_rank: customer_ranks[a],
+                    staff_score: staff_scores[a],
+                    staff_rank: staff_ranks[a],
+                    gap: customer_scores[a] - staff_scores[a],
+                    gap_ci: percentile_interval(&gaps).unwrap_or(Interval {
+                        low: 0.0,
+                        high: 0.0,
+                    }),
+                },
             }
         })
         .collect();
     let k = options.top_k.min(areas.len()) as u32;
     let mut blind_spots: Vec<usize> = areas
         .iter()
-        .filter(|g| g.customer_rank <= k && g.staff_rank > k)
+        .filter(|g| g.figures.customer_rank <= k && g.figures.staff_rank > k)
         .map(|g| g.area)
         .collect();
-    blind_spots.sort_by(|&a, &b| areas[b].gap.total_cmp(&areas[a].gap).then(a.cmp(&b)));
+    blind_spots.sort_by(|&a, &b| {
+        areas[b]
+            .figures
+            .gap
+            .total_cmp(&areas[a].figures.gap)
+            .then(a.cmp(&b))
+    });
     let customers_n = customers.respondents.len() as u64;
     let staff_n = staff.respondents.len() as u64;
     Ok(StaffGap {
-        method: STAFF_VS_CUSTOMERS_V1,
-        scoring: super::JOINT_V1,
-        interval_method: RANK_BOOTSTRAP_V1,
-        replicates: options.replicates,
-        seed: options.seed,
-        customers_n,
-        staff_n,
-        small_sample: customers_n.min(staff_n) < super::SMALL_SAMPLE,
+        stamp: GapStamp {
+            method: STAFF_VS_CUSTOMERS_V1,
+            scoring: super::JOINT_V1,
+            interval_method: RANK_BOOTSTRAP_V1,
+            replicates: options.replicates,
+            seed: options.seed,
+            customers_n,
+            staff_n,
+            small_sample: customers_n.min(staff_n) < super::SMALL_SAMPLE,
+        },
         agreement,
         kendall_tau_b_ci: percentile_interval(&taus),
         areas,
@@ -379,12 +405,12 @@ mod tests {
             ControlFlow::Continue(())
         })
         .expect("valid");
-        assert_eq!(gap.areas[0].customer_rank, 1);
-        assert_eq!(gap.areas[0].staff_rank, 3);
+        assert_eq!(gap.areas[0].figures.customer_rank, 1);
+        assert_eq!(gap.areas[0].figures.staff_rank, 3);
         assert_eq!(gap.blind_spots, vec![0]);
-        assert_eq!(gap.areas[0].gap, 1.0);
-        assert!(gap.areas[0].gap_ci.contains(1.0));
-        assert!(gap.small_sample, "10 staff");
+        assert_eq!(gap.areas[0].figures.gap, 1.0);
+        assert!(gap.areas[0].figures.gap_ci.contains(1.0));
+        assert!(gap.stamp.small_sample, "10 staff");
         let tau = gap.agreement.kendall_tau_b.expect("scores vary");
         let ci = gap.kendall_tau_b_ci.expect("tau varies");
         assert!(ci.low <= tau && tau <= ci.high, "{tau} in {ci:?}");

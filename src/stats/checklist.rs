@@ -382,6 +382,7 @@ fn ranks_by(better_first: impl Fn(usize, usize) -> std::cmp::Ordering, count: us
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::rounded;
 
     fn answer(area: usize, experienced: Experience, bother: Option<u8>) -> ChecklistAnswer {
         ChecklistAnswer {
@@ -420,10 +421,6 @@ mod tests {
             .collect()
     }
 
-    fn round4(x: f64) -> f64 {
-        (x * 1e4).round() / 1e4
-    }
-
     #[test]
     fn crawford_reproduces_the_pet_owner_table() {
         let respondents = pet_owners();
@@ -440,7 +437,7 @@ mod tests {
                 (
                     s.often_share,
                     s.bothered_share,
-                    round4(s.crawford),
+                    rounded(s.crawford, 4),
                     s.crawford_rank,
                 )
             })
@@ -466,8 +463,8 @@ mod tests {
 
     #[test]
     fn crawford_v1_is_the_product_of_the_shares() {
-        assert_eq!(round4(crawford_v1(0.78, 0.53)), 0.4134);
-        assert_eq!(round4(crawford_v1(0.98, 0.21)), 0.2058);
+        assert_eq!(rounded(crawford_v1(0.78, 0.53), 4), 0.4134);
+        assert_eq!(rounded(crawford_v1(0.98, 0.21), 4), 0.2058);
     }
 
     #[test]

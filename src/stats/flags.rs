@@ -58,6 +58,19 @@ pub fn response_rate(completed: u64, invited: u64) -> Result<ResponseRate, Stats
 /// Early against late respondents.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EarlyLate {
+    #[serde(flatten)]
+    pub stamp: EarlyLateStamp,
+    /// Share reporting at least one problem, late against early
+    /// (`difference = late - early`).
+    pub any_problem: ProportionTest,
+    /// One entry per area, in area order: mention frequency, late against early.
+    pub areas: Vec<AreaEarlyLate>,
+}
+
+/// The methods and sample sizes of [`EarlyLate`], which every view of it repeats
+/// (flattened into it).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct EarlyLateStamp {
     pub method: &'static str,
     /// `two-proportion-z-v1`.
     pub test: &'static str,
@@ -67,11 +80,6 @@ pub struct EarlyLate {
     pub early_n: u64,
     /// The rest.
     pub late_n: u64,
-    /// Share reporting at least one problem, late against early
-    /// (`difference = late - early`).
-    pub any_problem: ProportionTest,
-    /// One entry per area, in area order: mention frequency, late against early.
-    pub areas: Vec<AreaEarlyLate>,
 }
 
 /// Early against late respondents for one area.
@@ -128,11 +136,13 @@ pub fn early_vs_late(
         a.p_adjusted = adjusted;
     }
     Ok(EarlyLate {
-        method: EARLY_LATE_V1,
-        test: TWO_PROPORTION_Z_V1,
-        adjustment: BH_V1,
-        early_n,
-        late_n,
+        stamp: EarlyLateStamp {
+            method: EARLY_LATE_V1,
+            test: TWO_PROPORTION_Z_V1,
+            adjustment: BH_V1,
+            early_n,
+            late_n,
+        },
         any_problem: two_proportion_test(any[1], late_n, any[0], early_n),
         areas: per_area,
     })
@@ -229,7 +239,7 @@ mod tests {
             respondents: &respondents,
         };
         let result = early_vs_late(&input, &order).expect("valid");
-        assert_eq!((result.early_n, result.late_n), (200, 200));
+        assert_eq!((result.stamp.early_n, result.stamp.late_n), (200, 200));
         let area0 = &result.areas[0].test;
         assert_eq!((area0.k1, area0.k2), (18, 30));
         let z = area0.z.expect("both halves have data");

@@ -238,17 +238,13 @@ pub(crate) fn benjamini_hochberg_some(p_values: &[Option<f64>]) -> Vec<Option<f6
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn round(x: f64, digits: i32) -> f64 {
-        let scale = 10f64.powi(digits);
-        (x * scale).round() / scale
-    }
+    use crate::stats::rounded;
 
     #[test]
     fn pooled_z_reproduces_the_method_vector() {
         let t = two_proportion_test(30, 200, 18, 200);
-        assert_eq!(round(t.z.expect("both groups have data"), 3), 1.846);
-        assert_eq!(round(t.p_value.expect("z exists"), 4), 0.0648);
+        assert_eq!(rounded(t.z.expect("both groups have data"), 3), 1.846);
+        assert_eq!(rounded(t.p_value.expect("z exists"), 4), 0.0648);
         assert!((t.difference - 0.06).abs() < 1e-12);
         assert!(t.difference_ci.contains(0.06) && t.difference_ci.contains(0.0));
         assert!(!t.small_sample);
@@ -258,8 +254,8 @@ mod tests {
     fn newcombe_interval_matches_a_published_example() {
         // Newcombe (1998), example (a): 56/70 vs 48/80 -> 0.2, [0.0524, 0.3339]
         let t = two_proportion_test(56, 70, 48, 80);
-        assert_eq!(round(t.difference_ci.low, 4), 0.0524);
-        assert_eq!(round(t.difference_ci.high, 4), 0.3339);
+        assert_eq!(rounded(t.difference_ci.low, 4), 0.0524);
+        assert_eq!(rounded(t.difference_ci.high, 4), 0.3339);
     }
 
     #[test]
@@ -274,8 +270,8 @@ mod tests {
         let t = chi_square(&[vec![10, 20], vec![20, 20]]).expect("a 2x2 table");
         assert!(t.yates);
         assert_eq!(t.dof, 1);
-        assert_eq!(round(t.statistic, 5), 1.32344);
-        assert_eq!(round(t.p_value, 6), 0.249976);
+        assert_eq!(rounded(t.statistic, 5), 1.32344);
+        assert_eq!(rounded(t.p_value, 6), 0.249976);
         assert!(!t.low_expected);
     }
 
@@ -285,8 +281,8 @@ mod tests {
         let t = chi_square(&[vec![10, 20], vec![20, 20], vec![5, 1]]).expect("3x2");
         assert!(!t.yates);
         assert_eq!(t.dof, 2);
-        assert_eq!(round(t.statistic, 6), 5.560976);
-        assert_eq!(round(t.p_value, 6), 0.062008);
+        assert_eq!(rounded(t.statistic, 6), 5.560976);
+        assert_eq!(rounded(t.p_value, 6), 0.062008);
         assert!(t.low_expected);
     }
 

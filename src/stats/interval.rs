@@ -89,19 +89,16 @@ pub(crate) fn student_t95(mean: f64, variance: f64, count: u64) -> Option<Interv
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn round4(x: f64) -> f64 {
-        (x * 1e4).round() / 1e4
-    }
+    use crate::stats::rounded;
 
     #[test]
     fn wilson_reproduces_the_method_vectors() {
         let i = wilson(7, 50);
-        assert_eq!((round4(i.low), round4(i.high)), (0.0695, 0.2619));
+        assert_eq!((rounded(i.low, 4), rounded(i.high, 4)), (0.0695, 0.2619));
         let i = wilson(0, 30);
-        assert_eq!((round4(i.low), round4(i.high)), (0.0000, 0.1135));
+        assert_eq!((rounded(i.low, 4), rounded(i.high, 4)), (0.0000, 0.1135));
         let i = wilson(3, 30);
-        assert_eq!((round4(i.low), round4(i.high)), (0.0346, 0.2562));
+        assert_eq!((rounded(i.low, 4), rounded(i.high, 4)), (0.0346, 0.2562));
     }
 
     #[test]

@@ -24,8 +24,8 @@ mod segments;
 mod waves;
 
 pub use agreement::{
-    kendall_tau_b, staff_gap, staff_gap_with_draws, staff_vs_customers, AreaGap, RankingAgreement,
-    StaffGap, STAFF_VS_CUSTOMERS_V1,
+    kendall_tau_b, staff_gap, staff_gap_with_draws, staff_vs_customers, AreaGap, GapFigures,
+    GapStamp, RankingAgreement, StaffGap, STAFF_VS_CUSTOMERS_V1,
 };
 pub use bootstrap::{
     rank_stability, rank_stability_with_progress, AreaStability, BootstrapOptions, Progress,
@@ -41,7 +41,7 @@ pub use discovery::{joint_v1, AreaScore, DiscoveryInput, Mention, SMALL_SAMPLE};
 pub use error::{Disconnection, StatsError};
 pub use flags::{
     early_vs_late, is_imprecise, is_small_sample, response_rate, AreaEarlyLate, EarlyLate,
-    ResponseRate, EARLY_LATE_V1, RESPONSE_RATE_V1,
+    EarlyLateStamp, ResponseRate, EARLY_LATE_V1, RESPONSE_RATE_V1,
 };
 pub use hypothesis::{
     benjamini_hochberg, chi_square, mcnemar_exact, two_proportion_test, ChiSquareTest, McNemarTest,
@@ -54,10 +54,19 @@ pub use ranking::{
     PlWorths, BORDA_V1, WORTH_PL_V1,
 };
 pub use segments::{
-    segment_comparison, AreaSegmentTest, SegmentComparison, SegmentScores, SEGMENTS_V1,
+    segment_comparison, AreaSegmentTest, SegmentComparison, SegmentScores, SegmentStamp,
+    SEGMENTS_V1,
 };
-pub use waves::{wave_comparison, AreaChange, WaveComparison, WAVES_V1};
+pub use waves::{wave_comparison, AreaChange, ChangeTests, WaveComparison, WaveStamp, WAVES_V1};
 
 /// Discovery scoring: frequency weighted by importance (docs/METHOD.md §3), and its
 /// checklist form (§4).
 pub const JOINT_V1: &str = "joint-v1";
+
+/// `x` rounded to `digits` decimals: how the tests compare a figure with a
+/// published table.
+#[cfg(test)]
+pub(crate) fn rounded(x: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
+}

@@ -91,19 +91,16 @@ fn probability(incidence: f64, interviews: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn round3(x: f64) -> f64 {
-        (x * 1e3).round() / 1e3
-    }
+    use crate::stats::rounded;
 
     #[test]
     fn coverage_reproduces_the_method_vectors() {
         assert_eq!(
-            round3(coverage(0.10, 30).expect("valid").probability),
+            rounded(coverage(0.10, 30).expect("valid").probability, 3),
             0.958
         );
         assert_eq!(
-            round3(coverage(0.02, 30).expect("valid").probability),
+            rounded(coverage(0.02, 30).expect("valid").probability, 3),
             0.455
         );
     }

@@ -297,15 +297,12 @@ fn reachable_from(start: usize, graph: &[Vec<usize>]) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::rounded;
     use crate::stats::Mention;
 
     /// docs/METHOD.md §6: {A>B>C, A>B>C, B>A>C, C>A>B}.
     fn method_rankings() -> Vec<Vec<usize>> {
         vec![vec![0, 1, 2], vec![0, 1, 2], vec![1, 0, 2], vec![2, 0, 1]]
-    }
-
-    fn round4(x: f64) -> f64 {
-        (x * 1e4).round() / 1e4
     }
 
     #[test]
@@ -316,7 +313,7 @@ mod tests {
         let worths: Vec<(usize, f64)> = fit
             .areas
             .iter()
-            .map(|a| (a.area, round4(a.worth)))
+            .map(|a| (a.area, rounded(a.worth, 4)))
             .collect();
         assert_eq!(worths, vec![(0, 0.6139), (1, 0.2917), (2, 0.0944)]);
         let total: f64 = fit.areas.iter().map(|a| a.worth).sum();

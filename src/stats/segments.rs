@@ -14,6 +14,18 @@ pub const SEGMENTS_V1: &str = "segments-v1";
 /// Scores per segment and the tests across them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SegmentComparison {
+    #[serde(flatten)]
+    pub stamp: SegmentStamp,
+    /// One entry per segment label `0..segment_count`.
+    pub segments: Vec<SegmentScores>,
+    /// One entry per area, in area order.
+    pub areas: Vec<AreaSegmentTest>,
+}
+
+/// The methods of a segment comparison, which every view of it repeats
+/// (flattened into it).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct SegmentStamp {
     pub method: &'static str,
     /// `joint-v1`: the score computed in each segment.
     pub scoring: &'static str,
@@ -21,10 +33,6 @@ pub struct SegmentComparison {
     pub test: &'static str,
     /// `bh-v1`: the adjustment across areas.
     pub adjustment: &'static str,
-    /// One entry per segment label `0..segment_count`.
-    pub segments: Vec<SegmentScores>,
-    /// One entry per area, in area order.
-    pub areas: Vec<AreaSegmentTest>,
 }
 
 /// `joint-v1` scores of the respondents of one segment.
@@ -126,10 +134,12 @@ pub fn segment_comparison(
         })
         .collect();
     Ok(SegmentComparison {
-        method: SEGMENTS_V1,
-        scoring: super::JOINT_V1,
-        test: CHI_SQUARE_V1,
-        adjustment: BH_V1,
+        stamp: SegmentStamp {
+            method: SEGMENTS_V1,
+            scoring: super::JOINT_V1,
+            test: CHI_SQUARE_V1,
+            adjustment: BH_V1,
+        },
         segments,
         areas,
     })

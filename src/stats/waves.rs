@@ -16,6 +16,16 @@ pub const WAVES_V1: &str = "waves-v1";
 /// What changed between an earlier and a later wave.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WaveComparison {
+    #[serde(flatten)]
+    pub stamp: WaveStamp,
+    /// One entry per area, in area order.
+    pub areas: Vec<AreaChange>,
+}
+
+/// The methods and sample sizes of a wave comparison, which every view of it
+/// repeats (flattened into it).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct WaveStamp {
     pub method: &'static str,
     /// `two-proportion-z-v1`.
     pub test: &'static str,
@@ -25,10 +35,8 @@ pub struct WaveComparison {
     pub adjustment: &'static str,
     pub earlier_n: u64,
     pub later_n: u64,
-    /// Contacts who answered both waves.
+    /// Contacts (or imported respondent ids) who answered both waves.
     pub pairs: u64,
-    /// One entry per area, in area order.
-    pub areas: Vec<AreaChange>,
 }
 
 /// How one area's mention frequency changed.
@@ -37,6 +45,14 @@ pub struct AreaChange {
     pub area: usize,
     pub earlier_frequency: f64,
     pub later_frequency: f64,
+    #[serde(flatten)]
+    pub tests: ChangeTests,
+}
+
+/// The tests of one area's change, which every view of it repeats (flattened into
+/// it).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ChangeTests {
     /// Later against earlier: `difference = later - earlier`, its Newcombe 95%
     /// interval, the pooled z and its p-value.
     pub change: ProportionTest,
@@ -93,34 +109,38 @@ pub fn wave_comparison(
                 area,
                 earlier_frequency: freq(&before),
                 later_frequency: freq(&after),
-                change,
-                p_adjusted: None,
-                paired: paired.as_ref().map(|(yes_to_no, no_to_yes)| {
-                    mcnemar_exact(yes_to_no[area], no_to_yes[area], same_contacts.len() as u64)
-                }),
-                paired_p_adjusted: None,
+                tests: ChangeTests {
+                    change,
+                    p_adjusted: None,
+                    paired: paired.as_ref().map(|(yes_to_no, no_to_yes)| {
+                        mcnemar_exact(yes_to_no[area], no_to_yes[area], same_contacts.len() as u64)
+                    }),
+                    paired_p_adjusted: None,
+                },
             }
         })
         .collect();
-    let raw: Vec<Option<f64>> = changes.iter().map(|c| c.change.p_value).collect();
+    let raw: Vec<Option<f64>> = changes.iter().map(|c| c.tests.change.p_value).collect();
     let raw_paired: Vec<Option<f64>> = changes
         .iter()
-        .map(|c| c.paired.map(|p| p.p_value))
+        .map(|c| c.tests.paired.map(|p| p.p_value))
         .collect();
     let adjusted = benjamini_hochberg_some(&raw);
     let adjusted_paired = benjamini_hochberg_some(&raw_paired);
     for ((change, a), ap) in changes.iter_mut().zip(adjusted).zip(adjusted_paired) {
-        change.p_adjusted = a;
-        change.paired_p_adjusted = ap;
+        change.tests.p_adjusted = a;
+        change.tests.paired_p_adjusted = ap;
     }
     Ok(WaveComparison {
-        method: WAVES_V1,
-        test: TWO_PROPORTION_Z_V1,
-        paired_test: MCNEMAR_EXACT_V1,
-        adjustment: BH_V1,
-        earlier_n: before.n,
-        later_n: after.n,
-        pairs: same_contacts.len() as u64,
+        stamp: WaveStamp {
+            method: WAVES_V1,
+            test: TWO_PROPORTION_Z_V1,
+            paired_test: MCNEMAR_EXACT_V1,
+            adjustment: BH_V1,
+            earlier_n: before.n,
+            later_n: after.n,
+            pairs: same_contacts.len() as u64,
+        },
         areas: changes,
     })
 }
@@ -200,20 +220,21 @@ mod tests {
         let (earlier, later) = (wave(200, 30), wave(200, 18));
         let comparison = wave_comparison(&input(&earlier), &input(&later), &[]).expect("valid");
         let area0 = &comparison.areas[0];
-        assert!((area0.change.difference + 0.06).abs() < 1e-12);
+        assert!((area0.tests.change.difference + 0.06).abs() < 1e-12);
         // docs/METHOD.md §6: 30/200 vs 18/200 -> z = 1.846, p = 0.0648 (sign: later - earlier)
-        let z = area0.change.z.expect("both waves have data");
+        let z = area0.tests.change.z.expect("both waves have data");
         assert_eq!((z * 1000.0).round() / 1000.0, -1.846);
-        let p = area0.change.p_value.expect("z exists");
+        let p = area0.tests.change.p_value.expect("z exists");
         assert_eq!((p * 1e4).round() / 1e4, 0.0648);
-        assert!(area0.change.difference_ci.contains(-0.06));
-        assert_eq!(area0.paired, None);
+        assert!(area0.tests.change.difference_ci.contains(-0.06));
+        assert_eq!(area0.tests.paired, None);
         // Two areas tested: BH multiplies the smaller p by 2 / 1, capped by the larger.
         let p1 = comparison.areas[1]
+            .tests
             .change
             .p_value
             .expect("area 1 varies too");
-        assert_eq!(area0.p_adjusted, Some(p.max(p1).min(2.0 * p.min(p1))));
+        assert_eq!(area0.tests.p_adjusted, Some(p.max(p1).min(2.0 * p.min(p1))));
     }
 
     #[test]
@@ -239,13 +260,13 @@ mod tests {
             .collect();
         let pairs: Vec<(usize, usize)> = (0..10).map(|i| (i, i)).collect();
         let comparison = wave_comparison(&input(&earlier), &input(&later), &pairs).expect("valid");
-        let paired = comparison.areas[0].paired.expect("pairs given");
+        let paired = comparison.areas[0].tests.paired.expect("pairs given");
         assert_eq!((paired.yes_to_no, paired.no_to_yes), (2, 4));
         // 2 * P(Bin(6, 1/2) <= 2) = 2 * 22 / 64
         assert!((paired.p_value - 44.0 / 64.0).abs() < 1e-12);
         assert!(paired.small_sample);
-        assert_eq!(comparison.pairs, 10);
-        let untouched = comparison.areas[1].paired.expect("pairs given");
+        assert_eq!(comparison.stamp.pairs, 10);
+        let untouched = comparison.areas[1].tests.paired.expect("pairs given");
         assert_eq!(untouched.p_value, 1.0);
     }
 

@@ -21,6 +21,25 @@ pub struct Rendered {
     pub reply_to: Option<lettre::Address>,
 }
 
+impl Rendered {
+    /// The email whose parts are the templates `{stem}.subject.hbs`, `{stem}.txt.hbs`
+    /// and `{stem}.html.hbs`, each rendered by `render`; no sender, no Reply-To.
+    pub fn email<E>(
+        stem: &str,
+        mut render: impl FnMut(&str) -> Result<String, E>,
+    ) -> Result<Rendered, E> {
+        let subject = render(&format!("{stem}.subject.hbs"))?;
+        Ok(Rendered {
+            // A subject is one line: newlines in it would forge headers or be folded.
+            subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+            text: render(&format!("{stem}.txt.hbs"))?,
+            html: render(&format!("{stem}.html.hbs"))?,
+            sender: None,
+            reply_to: None,
+        })
+    }
+}
+
 /// One survey's templates, keyed `"{locale}/{file}"`.
 pub(super) struct SurveyTemplates {
     /// HTML pages and HTML email parts: values are HTML-escaped.
@@ -121,14 +140,13 @@ impl SurveyTemplates {
         name: &str,
         ctx: &serde_json::Value,
     ) -> Result<Rendered, Error> {
-        let subject = render(&self.text, &format!("{locale}/{name}.subject.hbs"), ctx)?;
-        Ok(Rendered {
-            // A subject is one line: newlines in it would forge headers or be folded.
-            subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
-            text: render(&self.text, &format!("{locale}/{name}.txt.hbs"), ctx)?,
-            html: render(&self.html, &format!("{locale}/{name}.html.hbs"), ctx)?,
-            sender: None,
-            reply_to: None,
+        Rendered::email(&format!("{locale}/{name}"), |file| {
+            let registry = if file.ends_with(".html.hbs") {
+                &self.html
+            } else {
+                &self.text
+            };
+            render(registry, file, ctx)
         })
     }
 

@@ -511,7 +511,10 @@ mod tests {
         for (a, b) in alone.items.iter().zip(&with_staff.items) {
             assert_eq!((a.often, a.joint), (b.often, b.joint));
         }
-        assert_eq!(with_staff.staff_gap.expect("staff answered").staff_n, 10);
+        assert_eq!(
+            with_staff.staff_gap.expect("staff answered").stamp.staff_n,
+            10
+        );
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub fn gap(gap: &StaffGap, text: &ChartText) -> String {
     let x_max = nice_max(
         gap.items
             .iter()
-            .map(|i| i.customer_score.max(i.staff_score))
+            .map(|i| i.figures.customer_score.max(i.figures.staff_score))
             .fold(0.0, f64::max),
         0.05,
     );
@@ -93,19 +93,19 @@ pub fn gap(gap: &StaffGap, text: &ChartText) -> String {
     }
     for (i, item) in gap.items.iter().enumerate() {
         let cy = top + row * (i as f64 + 0.5);
-        let (cx, sx) = (x(item.customer_score), x(item.staff_score));
+        let (cx, sx) = (x(item.figures.customer_score), x(item.figures.staff_score));
         let mark = if item.blind_spot { " ⚠" } else { "" };
         let _ = write!(
             out,
             r#"<g class="item{blind}" data-position="{pos}"><text x="{tx:.1}" y="{ty:.1}" text-anchor="end">{pos}. {shown}{mark}</text><line x1="{cx:.1}" y1="{cy:.1}" x2="{sx:.1}" y2="{cy:.1}" stroke="{MUTED}" stroke-width="2"/><circle class="customers" cx="{cx:.1}" cy="{cy:.1}" r="6" fill="{BRAND}"><title>{label}: customers {cs:.3}</title></circle><circle class="staff" cx="{sx:.1}" cy="{cy:.1}" r="6" fill="white" stroke="{STAFF}" stroke-width="2.5"><title>{label}: staff {ss:.3}</title></circle></g>"#,
             blind = if item.blind_spot { " blind-spot" } else { "" },
-            pos = item.customer_rank,
+            pos = item.figures.customer_rank,
             tx = left - 8.0,
             ty = cy + 4.0,
             shown = escape(&shorten(&item.label)),
             label = escape(&item.label),
-            cs = item.customer_score,
-            ss = item.staff_score,
+            cs = item.figures.customer_score,
+            ss = item.figures.staff_score,
         );
     }
     out.push_str("</svg>");

@@ -23,7 +23,7 @@ pub use analyse::{analyse, Analysis, Item, Respondent, WriteIn};
 
 use super::{Format, Options, SegmentInfo, StabilityInfo};
 use crate::error::{Error, Result};
-use crate::stats::{ChiSquareTest, Interval, Progress, ProportionTest};
+use crate::stats::{ChiSquareTest, GapFigures, GapStamp, Interval, Progress, ProportionTest};
 
 /// `A` and `B`: a share of respondents.
 pub const OFTEN_SHARE: &str = "often-share";
@@ -182,15 +182,8 @@ pub struct WriteInArea {
 /// Customers' and staff's rankings side by side.
 #[derive(Debug, Clone, Serialize)]
 pub struct StaffGap {
-    pub method: &'static str,
-    pub scoring: &'static str,
-    pub interval_method: &'static str,
-    pub replicates: u32,
-    pub seed: u64,
-    pub customers_n: u64,
-    pub staff_n: u64,
-    /// Either side has fewer than 30 respondents.
-    pub small_sample: bool,
+    #[serde(flatten)]
+    pub stamp: GapStamp,
     pub top_k: usize,
     pub overlap_share: f64,
     pub in_both: Vec<String>,
@@ -208,13 +201,9 @@ pub struct StaffGap {
 pub struct GapItem {
     pub id: String,
     pub label: String,
-    pub customer_score: f64,
-    pub customer_rank: u32,
-    pub staff_score: f64,
-    pub staff_rank: u32,
-    /// Customers' minus staff's `joint-v1`: positive when staff underrate it.
-    pub gap: f64,
-    pub gap_ci: Interval,
+    /// `gap`: customers' minus staff's `joint-v1`, positive when staff underrate it.
+    #[serde(flatten)]
+    pub figures: GapFigures,
     pub blind_spot: bool,
 }
 

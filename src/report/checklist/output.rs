@@ -198,13 +198,13 @@ fn gap(out: &mut dyn Write, g: &StaffGap) -> io::Result<()> {
     writeln!(
         out,
         "\nStaff gap ({}, {} resampled apart B={} seed={}): customers n = {}, staff n = {}{}",
-        g.method,
-        g.interval_method,
-        g.replicates,
-        g.seed,
-        g.customers_n,
-        g.staff_n,
-        flag(g.small_sample, "  [n<30]")
+        g.stamp.method,
+        g.stamp.interval_method,
+        g.stamp.replicates,
+        g.stamp.seed,
+        g.stamp.customers_n,
+        g.stamp.staff_n,
+        flag(g.stamp.small_sample, "  [n<30]")
     )?;
     writeln!(
         out,
@@ -228,13 +228,13 @@ fn gap(out: &mut dyn Write, g: &StaffGap) -> io::Result<()> {
             out,
             "  {}  #{:<2} {:.3}       #{:<2} {:.3}       {:+.3} [{:+.3}, {:+.3}]{}",
             label(&i.label, width),
-            i.customer_rank,
-            i.customer_score,
-            i.staff_rank,
-            i.staff_score,
-            i.gap,
-            i.gap_ci.low,
-            i.gap_ci.high,
+            i.figures.customer_rank,
+            i.figures.customer_score,
+            i.figures.staff_rank,
+            i.figures.staff_score,
+            i.figures.gap,
+            i.figures.gap_ci.low,
+            i.figures.gap_ci.high,
             flag(i.blind_spot, "  BLIND SPOT")
         )?;
     }
@@ -412,12 +412,17 @@ fn lines(r: &ChecklistResults) -> Vec<Line> {
                     String::new()
                 },
                 figure: "gap",
-                value: Some((i.gap, Some(i.gap_ci))),
-                method: g.method,
-                ci_method: g.interval_method,
-                n: Some(g.customers_n.min(g.staff_n)),
-                small_sample: Some(g.small_sample),
-                ranks: Some((i.customer_rank as usize, i.staff_rank, i.staff_rank, 0.0)),
+                value: Some((i.figures.gap, Some(i.figures.gap_ci))),
+                method: g.stamp.method,
+                ci_method: g.stamp.interval_method,
+                n: Some(g.stamp.customers_n.min(g.stamp.staff_n)),
+                small_sample: Some(g.stamp.small_sample),
+                ranks: Some((
+                    i.figures.customer_rank as usize,
+                    i.figures.staff_rank,
+                    i.figures.staff_rank,
+                    0.0,
+                )),
                 ..Line::default()
             });
         }
@@ -425,10 +430,10 @@ fn lines(r: &ChecklistResults) -> Vec<Line> {
             section: "staff-gap",
             figure: "kendall-tau-b",
             value: g.kendall_tau_b.map(|t| (t, g.kendall_tau_b_ci)),
-            method: g.method,
-            ci_method: g.interval_method,
-            n: Some(g.customers_n.min(g.staff_n)),
-            small_sample: Some(g.small_sample),
+            method: g.stamp.method,
+            ci_method: g.stamp.interval_method,
+            n: Some(g.stamp.customers_n.min(g.stamp.staff_n)),
+            small_sample: Some(g.stamp.small_sample),
             ..Line::default()
         });
     }

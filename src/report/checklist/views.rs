@@ -206,25 +206,13 @@ pub(super) fn staff_gap(
         .map(|g| GapItem {
             id: items[g.area].id.clone(),
             label: items[g.area].label.clone(),
-            customer_score: g.customer_score,
-            customer_rank: g.customer_rank,
-            staff_score: g.staff_score,
-            staff_rank: g.staff_rank,
-            gap: g.gap,
-            gap_ci: g.gap_ci,
+            figures: g.figures,
             blind_spot: gap.blind_spots.contains(&g.area),
         })
         .collect();
-    rows.sort_by_key(|r| r.customer_rank);
+    rows.sort_by_key(|r| r.figures.customer_rank);
     Ok(StaffGap {
-        method: gap.method,
-        scoring: gap.scoring,
-        interval_method: gap.interval_method,
-        replicates: gap.replicates,
-        seed: gap.seed,
-        customers_n: gap.customers_n,
-        staff_n: gap.staff_n,
-        small_sample: gap.small_sample,
+        stamp: gap.stamp,
         top_k: gap.agreement.top_k,
         overlap_share: gap.agreement.overlap_share,
         in_both: ids(&gap.agreement.in_both),

@@ -115,10 +115,7 @@ pub(super) fn segments(
         comparison.areas.iter().map(|t| (t.area, t)).collect();
     Ok(Segments {
         attribute: attribute.to_string(),
-        method: comparison.method,
-        scoring: comparison.scoring,
-        test: comparison.test,
-        adjustment: comparison.adjustment,
+        stamp: comparison.stamp,
         without_attribute: without,
         segments: comparison
             .segments
@@ -218,14 +215,11 @@ pub(super) fn compare_waves(
             WaveChangeArea {
                 area: a.label.clone(),
                 grouping: a.grouping.clone(),
-                earlier_mentions: c.change.k2,
+                earlier_mentions: c.tests.change.k2,
                 earlier_frequency: c.earlier_frequency,
-                later_mentions: c.change.k1,
+                later_mentions: c.tests.change.k1,
                 later_frequency: c.later_frequency,
-                change: c.change,
-                p_adjusted: c.p_adjusted,
-                paired: c.paired,
-                paired_p_adjusted: c.paired_p_adjusted,
+                tests: c.tests,
             }
         })
         .collect();
@@ -237,13 +231,7 @@ pub(super) fn compare_waves(
     Ok(WaveChange {
         earlier_wave: earlier_label.to_string(),
         later_wave: later_label.to_string(),
-        method: comparison.method,
-        test: comparison.test,
-        paired_test: comparison.paired_test,
-        adjustment: comparison.adjustment,
-        earlier_n: comparison.earlier_n,
-        later_n: comparison.later_n,
-        pairs: comparison.pairs,
+        stamp: comparison.stamp,
         areas,
     })
 }
@@ -287,12 +275,8 @@ pub(super) fn early_late(
     )
     .map_err(|e| Error::Invalid(e.to_string()))?;
     Ok(Some(EarlyLateResult {
-        method: result.method,
-        test: result.test,
-        adjustment: result.adjustment,
-        early_n: result.early_n,
-        late_n: result.late_n,
-        small_sample: stats::is_small_sample(result.early_n.min(result.late_n)),
+        stamp: result.stamp,
+        small_sample: stats::is_small_sample(result.stamp.early_n.min(result.stamp.late_n)),
         any_problem: result.any_problem,
         areas: ranked
             .iter()

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::pages::session_json;
 use super::title_of;
-use super::{answer_form, find_survey, render, show_page, Answer, Session};
+use super::{find_survey, render, Analyst, Answer, Session};
 use crate::cases::announce::{self, Announced, NewAnnouncement};
 use crate::coding::store as coding;
 use crate::error::{Error, Result};
@@ -59,66 +59,66 @@ enum Step {
 }
 
 pub(super) async fn form(
-    session: Session,
+    analyst: Analyst,
     path: web::Path<(String, i64)>,
     done: web::Query<Done>,
-    state: web::Data<AppState>,
 ) -> HttpResponse {
     let (slug, id) = path.into_inner();
     let step = done.announced.map_or(Step::Write, Step::Done);
-    show_page(state, session, move |state, s| {
-        let survey = find_survey(state, &slug)?;
-        page(state, s, &survey, id, &Draft::default(), step)
-    })
-    .await
+    analyst
+        .show_page(move |state, s| {
+            let survey = find_survey(state, &slug)?;
+            page(state, s, &survey, id, &Draft::default(), step)
+        })
+        .await
 }
 
 /// A preview (the form as written) or, confirmed, the announcement itself;
 /// then back to the page saying how many will hear of it (post/redirect/get).
 pub(super) async fn post(
-    session: Session,
+    analyst: Analyst,
     path: web::Path<(String, i64)>,
     body: web::Bytes,
-    state: web::Data<AppState>,
 ) -> HttpResponse {
     let (slug, id) = path.into_inner();
-    answer_form(state, session, &body, move |state, s, fields| {
-        let draft = Draft::read(&fields);
-        let survey = find_survey(state, &slug)?;
-        area_label(state, &survey, id)?; // an unknown area is a missing page
-        let outcome = waves_of(&draft).and_then(|waves| {
-            let new = NewAnnouncement {
-                area: &id.to_string(),
-                waves: &waves,
-                texts: &draft.texts,
-                actor: &format!("dashboard:{}", s.key_name),
+    analyst
+        .answer_form(&body, move |state, s, fields| {
+            let draft = Draft::read(&fields);
+            let survey = find_survey(state, &slug)?;
+            area_label(state, &survey, id)?; // an unknown area is a missing page
+            let outcome = waves_of(&draft).and_then(|waves| {
+                let new = NewAnnouncement {
+                    area: &id.to_string(),
+                    waves: &waves,
+                    texts: &draft.texts,
+                    actor: &format!("dashboard:{}", s.key_name),
+                };
+                if draft.confirmed {
+                    announce::announce(&state.db, &survey, &new).map(|a| Step::Done(a.contacts))
+                } else {
+                    announce::preview(&state.db, &survey, &new).map(Step::Preview)
+                }
+            });
+            let (status, step) = match outcome {
+                Ok(Step::Done(contacts)) => {
+                    return Ok(Answer::Redirect(format!(
+                        "/admin/surveys/{}/areas/{id}/announce?announced={contacts}",
+                        survey.slug
+                    )))
+                }
+                Ok(step) => (StatusCode::OK, step),
+                Err(Error::Invalid(m) | Error::NotFound(m)) => {
+                    (StatusCode::BAD_REQUEST, Step::Failed(m))
+                }
+                Err(Error::Survey(e)) => (StatusCode::BAD_REQUEST, Step::Failed(e.to_string())),
+                Err(e) => return Err(e),
             };
-            if draft.confirmed {
-                announce::announce(&state.db, &survey, &new).map(|a| Step::Done(a.contacts))
-            } else {
-                announce::preview(&state.db, &survey, &new).map(Step::Preview)
-            }
-        });
-        let (status, step) = match outcome {
-            Ok(Step::Done(contacts)) => {
-                return Ok(Answer::Redirect(format!(
-                    "/admin/surveys/{}/areas/{id}/announce?announced={contacts}",
-                    survey.slug
-                )))
-            }
-            Ok(step) => (StatusCode::OK, step),
-            Err(Error::Invalid(m) | Error::NotFound(m)) => {
-                (StatusCode::BAD_REQUEST, Step::Failed(m))
-            }
-            Err(Error::Survey(e)) => (StatusCode::BAD_REQUEST, Step::Failed(e.to_string())),
-            Err(e) => return Err(e),
-        };
-        Ok(Answer::Page(
-            status,
-            page(state, s, &survey, id, &draft, step)?,
-        ))
-    })
-    .await
+            Ok(Answer::Page(
+                status,
+                page(state, s, &survey, id, &draft, step)?,
+            ))
+        })
+        .await
 }
 
 /// Area `id`'s label, or not found.

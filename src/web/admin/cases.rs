@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::pages::{field, session_json};
-use super::{answer_form, render, show_page, Answer, Session};
+use super::{render, Analyst, Answer, Session};
 use crate::cases::{self, Action, Actor, Case, Filter, Note, Status};
 use crate::error::{Error, Result};
 use crate::web::AppState;
@@ -42,12 +42,10 @@ fn given(v: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-pub(super) async fn list(
-    session: Session,
-    query: web::Query<CaseQuery>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    show_page(state, session, move |state, s| list_page(state, s, &query)).await
+pub(super) async fn list(analyst: Analyst, query: web::Query<CaseQuery>) -> HttpResponse {
+    analyst
+        .show_page(move |state, s| list_page(state, s, &query))
+        .await
 }
 
 fn list_page(state: &AppState, session: &Session, query: &CaseQuery) -> Result<String> {
@@ -124,19 +122,19 @@ fn case_json(case: &Case, now: chrono::NaiveDateTime) -> Value {
 }
 
 pub(super) async fn show(
-    session: Session,
+    analyst: Analyst,
     path: web::Path<String>,
     query: web::Query<CaseQuery>,
-    state: web::Data<AppState>,
 ) -> HttpResponse {
     // A case number, or its reference as the team's email links it.
     let id = path.into_inner();
     let done = query.into_inner().done;
-    show_page(state, session, move |state, s| {
-        let id = cases::id_of(&mut *state.db.conn()?, &id)?;
-        case_page(state, s, id, done.as_deref(), None)
-    })
-    .await
+    analyst
+        .show_page(move |state, s| {
+            let id = cases::id_of(&mut *state.db.conn()?, &id)?;
+            case_page(state, s, id, done.as_deref(), None)
+        })
+        .await
 }
 
 fn case_page(
@@ -174,80 +172,77 @@ fn case_page(
 
 /// Acts on one case from its page (`action`, optional `note`), or acknowledges every
 /// ticked case of the list (`bulk=acknowledge`, `case` fields).
-pub(super) async fn act(
-    session: Session,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    answer_form(state, session, &body, move |state, s, fields| {
-        let field = |name: &str| field(&fields, name);
-        let ids: Vec<i64> = fields
-            .iter()
-            .filter(|(k, _)| k == "case")
-            .filter_map(|(_, v)| v.parse().ok())
-            .collect();
-        let bulk = field("bulk") == "acknowledge";
-        let single = ids.first().copied().filter(|_| !bulk);
-        let fail = |message: String| -> Result<Answer> {
-            match single {
-                Some(id) => Ok(Answer::Page(
-                    StatusCode::BAD_REQUEST,
-                    case_page(state, s, id, None, Some(message))?,
-                )),
-                None => Err(Error::Invalid(message)),
-            }
-        };
-        if ids.is_empty() {
-            return Err(Error::Invalid(
+pub(super) async fn act(analyst: Analyst, body: web::Bytes) -> HttpResponse {
+    analyst
+        .answer_form(&body, move |state, s, fields| {
+            let field = |name: &str| field(&fields, name);
+            let ids: Vec<i64> = fields
+                .iter()
+                .filter(|(k, _)| k == "case")
+                .filter_map(|(_, v)| v.parse().ok())
+                .collect();
+            let bulk = field("bulk") == "acknowledge";
+            let single = ids.first().copied().filter(|_| !bulk);
+            let fail = |message: String| -> Result<Answer> {
+                match single {
+                    Some(id) => Ok(Answer::Page(
+                        StatusCode::BAD_REQUEST,
+                        case_page(state, s, id, None, Some(message))?,
+                    )),
+                    None => Err(Error::Invalid(message)),
+                }
+            };
+            if ids.is_empty() {
+                return Err(Error::Invalid(
                 "No case was ticked: tick the cases to acknowledge, then press the button again."
                     .into(),
             ));
-        }
-        let action: Action = if bulk {
-            Action::Acknowledge
-        } else {
-            match field("action").parse() {
-                Ok(a) => a,
-                Err(_) => return fail("Choose acknowledge, resolve or decline.".into()),
             }
-        };
-        let note = match Note::parse(&field("note")) {
-            Ok(n) => n,
-            Err(e) => return fail(e.to_string()),
-        };
-        let mut acted = 0;
-        for id in &ids {
-            match cases::act(
-                &state.db,
-                &state.settings,
-                *id,
-                action,
-                note.as_ref(),
-                Actor::ApiKey(&s.key_name),
-            ) {
-                Ok(_) => acted += 1,
-                Err(cases::ActError::Refused { refused, .. }) if single.is_some() => {
-                    return fail(format!(
-                        "This case is {}; it cannot be {} now.",
-                        refused.from.as_str(),
-                        refused.action.past()
-                    ));
+            let action: Action = if bulk {
+                Action::Acknowledge
+            } else {
+                match field("action").parse() {
+                    Ok(a) => a,
+                    Err(_) => return fail("Choose acknowledge, resolve or decline.".into()),
                 }
-                Err(cases::ActError::Refused { .. }) => {}
-                Err(cases::ActError::Other(e)) => return Err(e),
+            };
+            let note = match Note::parse(&field("note")) {
+                Ok(n) => n,
+                Err(e) => return fail(e.to_string()),
+            };
+            let mut acted = 0;
+            for id in &ids {
+                match cases::act(
+                    &state.db,
+                    &state.settings,
+                    *id,
+                    action,
+                    note.as_ref(),
+                    Actor::ApiKey(&s.key_name),
+                ) {
+                    Ok(_) => acted += 1,
+                    Err(cases::ActError::Refused { refused, .. }) if single.is_some() => {
+                        return fail(format!(
+                            "This case is {}; it cannot be {} now.",
+                            refused.from.as_str(),
+                            refused.action.past()
+                        ));
+                    }
+                    Err(cases::ActError::Refused { .. }) => {}
+                    Err(cases::ActError::Other(e)) => return Err(e),
+                }
             }
-        }
-        Ok(Answer::Redirect(match single {
-            Some(id) => format!("/admin/cases/{id}?done={}", action.as_str()),
-            None => format!("/admin/cases?done=acknowledge&count={acted}"),
-        }))
-    })
-    .await
+            Ok(Answer::Redirect(match single {
+                Some(id) => format!("/admin/cases/{id}?done={}", action.as_str()),
+                None => format!("/admin/cases?done=acknowledge&count={acted}"),
+            }))
+        })
+        .await
 }
 
 /// `/admin/cases/figures`: `pds cases stats` for every survey, per team and per area.
-pub(super) async fn figures(session: Session, state: web::Data<AppState>) -> HttpResponse {
-    show_page(state, session, figures_page).await
+pub(super) async fn figures(analyst: Analyst) -> HttpResponse {
+    analyst.show_page(figures_page).await
 }
 
 fn figures_page(state: &AppState, session: &Session) -> Result<String> {

@@ -71,8 +71,8 @@ pub(super) fn chart(
         survey,
         sample,
         json!({
-            "customers_n": gap.map(|g| g.customers_n),
-            "staff_n": gap.map(|g| g.staff_n),
+            "customers_n": gap.map(|g| g.stamp.customers_n),
+            "staff_n": gap.map(|g| g.stamp.staff_n),
         }),
     );
     if !CHARTS.contains(&kind) {

@@ -6,12 +6,11 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::{blocking, problem, Session};
+use super::{blocking, problem, Analyst};
 use crate::error::Error;
 use crate::report::{Dialect, Export, ExportOptions};
 use crate::survey::{store, SurveySlug, WaveLabel};
 use crate::web::api::exports::{spool_and_stream, FileFormat};
-use crate::web::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct DownloadQuery {
@@ -21,10 +20,9 @@ pub(super) struct DownloadQuery {
 
 /// `GET /admin/surveys/{slug}/exports/{what}.{csv|xlsx}`.
 pub(super) async fn export(
-    session: Session,
+    Analyst { session, state }: Analyst,
     path: web::Path<(String, String)>,
     query: web::Query<DownloadQuery>,
-    state: web::Data<AppState>,
 ) -> HttpResponse {
     let (slug, file) = path.into_inner();
     let Some((what, format)) = parse_file(&file) else {

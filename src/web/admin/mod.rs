@@ -18,10 +18,13 @@ mod review;
 mod session;
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::LazyLock;
 
+use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use handlebars::{handlebars_helper, Handlebars};
 use serde_json::Value;
 
@@ -275,45 +278,64 @@ enum Answer {
     Redirect(String),
 }
 
-/// Runs `f` on the blocking pool for the logged-in analyst and sends what it
-/// answers; the problem page, with the session, when it fails.
-async fn answer(
-    state: web::Data<AppState>,
-    session: Session,
-    f: impl FnOnce(&AppState, &Session) -> Result<Answer> + Send + 'static,
-) -> HttpResponse {
-    let s = session.clone();
-    match blocking(state, move |state| f(state, &s)).await {
-        Ok(Answer::Page(status, body)) => html(status, body),
-        Ok(Answer::Redirect(location)) => see_other(&location),
-        Err(e) => problem(e, Some(&session)),
+/// A request of the logged-in analyst: their session (without one, the browser is
+/// sent to the login page) and the app.
+pub(super) struct Analyst {
+    pub(super) session: Session,
+    pub(super) state: web::Data<AppState>,
+}
+
+impl FromRequest for Analyst {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = std::result::Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = Session::extract(&req).await?;
+            let state = web::Data::<AppState>::extract(&req).await?;
+            Ok(Analyst { session, state })
+        })
     }
 }
 
-/// [`answer`] for a form the session posted, with its fields once its CSRF token
-/// matches; the forbidden page otherwise.
-async fn answer_form(
-    state: web::Data<AppState>,
-    session: Session,
-    body: &web::Bytes,
-    f: impl FnOnce(&AppState, &Session, Vec<(String, String)>) -> Result<Answer> + Send + 'static,
-) -> HttpResponse {
-    let Some(fields) = pages::form_fields(body, &session) else {
-        return pages::forbidden(&session);
-    };
-    answer(state, session, move |state, s| f(state, s, fields)).await
-}
+impl Analyst {
+    /// Runs `f` on the blocking pool and sends what it answers; the problem page,
+    /// with the session, when it fails.
+    async fn answer(
+        self,
+        f: impl FnOnce(&AppState, &Session) -> Result<Answer> + Send + 'static,
+    ) -> HttpResponse {
+        let Analyst { session, state } = self;
+        let s = session.clone();
+        match blocking(state, move |state| f(state, &s)).await {
+            Ok(Answer::Page(status, body)) => html(status, body),
+            Ok(Answer::Redirect(location)) => see_other(&location),
+            Err(e) => problem(e, Some(&session)),
+        }
+    }
 
-/// [`answer`] with the page `f` renders, shown with 200.
-async fn show_page(
-    state: web::Data<AppState>,
-    session: Session,
-    f: impl FnOnce(&AppState, &Session) -> Result<String> + Send + 'static,
-) -> HttpResponse {
-    answer(state, session, |state, s| {
-        Ok(Answer::Page(StatusCode::OK, f(state, s)?))
-    })
-    .await
+    /// [`Analyst::answer`] for a form the session posted, with its fields once its
+    /// CSRF token matches; the forbidden page otherwise.
+    async fn answer_form(
+        self,
+        body: &web::Bytes,
+        f: impl FnOnce(&AppState, &Session, Vec<(String, String)>) -> Result<Answer> + Send + 'static,
+    ) -> HttpResponse {
+        let Some(fields) = pages::form_fields(body, &self.session) else {
+            return pages::forbidden(&self.session);
+        };
+        self.answer(move |state, s| f(state, s, fields)).await
+    }
+
+    /// [`Analyst::answer`] with the page `f` renders, shown with 200.
+    async fn show_page(
+        self,
+        f: impl FnOnce(&AppState, &Session) -> Result<String> + Send + 'static,
+    ) -> HttpResponse {
+        self.answer(|state, s| Ok(Answer::Page(StatusCode::OK, f(state, s)?)))
+            .await
+    }
 }
 
 /// The survey a path's slug names.

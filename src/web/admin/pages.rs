@@ -8,10 +8,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::Session;
 use super::{
-    answer, blocking, chart_context, chart_text, checklist, html, lang_of, problem, redirect,
-    render, secure, see_other, session, show_page, title_of, words, Answer,
+    blocking, chart_context, chart_text, checklist, html, lang_of, problem, redirect, render,
+    secure, see_other, session, title_of, words, Analyst, Answer, Session,
 };
 use crate::coding::store as coding;
 use crate::error::{Error, Result};
@@ -99,11 +98,7 @@ pub(super) fn forbidden(session: &Session) -> HttpResponse {
     }
 }
 
-pub(super) async fn logout(
-    session: Session,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> HttpResponse {
+pub(super) async fn logout(Analyst { session, state }: Analyst, body: web::Bytes) -> HttpResponse {
     if form_fields(&body, &session).is_none() {
         return forbidden(&session);
     }
@@ -117,35 +112,36 @@ pub(super) async fn logout(
     }
 }
 
-pub(super) async fn surveys(session: Session, state: web::Data<AppState>) -> HttpResponse {
-    show_page(state, session, |state, s| {
-        let mut conn = state.db.conn()?;
-        let mut surveys = Vec::new();
-        for (slug, title, created) in store::list(&mut conn)? {
-            let survey = store::find(&mut conn, &slug.parse()?)?;
-            let waves = overview::waves(&mut conn, survey.id)?;
-            let sent: u64 = waves.iter().map(|w| w.invited).sum();
-            let answered: u64 = waves.iter().map(|w| w.answered).sum();
-            let imported: u64 = waves.iter().map(|w| w.imported).sum();
-            let rate = (sent > 0)
-                .then(|| stats::response_rate(answered.min(sent), sent).ok())
-                .flatten();
-            surveys.push(json!({
-                "slug": slug,
-                "title": title,
-                "created": created.format("%Y-%m-%d").to_string(),
-                "sent": sent,
-                "answered": answered,
-                "imported": imported,
-                "rate": rate,
-            }));
-        }
-        render(
-            "surveys",
-            &json!({"session": session_json(s), "surveys": surveys}),
-        )
-    })
-    .await
+pub(super) async fn surveys(analyst: Analyst) -> HttpResponse {
+    analyst
+        .show_page(|state, s| {
+            let mut conn = state.db.conn()?;
+            let mut surveys = Vec::new();
+            for (slug, title, created) in store::list(&mut conn)? {
+                let survey = store::find(&mut conn, &slug.parse()?)?;
+                let waves = overview::waves(&mut conn, survey.id)?;
+                let sent: u64 = waves.iter().map(|w| w.invited).sum();
+                let answered: u64 = waves.iter().map(|w| w.answered).sum();
+                let imported: u64 = waves.iter().map(|w| w.imported).sum();
+                let rate = (sent > 0)
+                    .then(|| stats::response_rate(answered.min(sent), sent).ok())
+                    .flatten();
+                surveys.push(json!({
+                    "slug": slug,
+                    "title": title,
+                    "created": created.format("%Y-%m-%d").to_string(),
+                    "sent": sent,
+                    "answered": answered,
+                    "imported": imported,
+                    "rate": rate,
+                }));
+            }
+            render(
+                "surveys",
+                &json!({"session": session_json(s), "surveys": surveys}),
+            )
+        })
+        .await
 }
 
 /// Which view of a survey: all waves or one, by a segment attribute, compared with
@@ -264,24 +260,24 @@ pub(super) fn live_area_ids(areas: &[coding::StoredArea]) -> HashMap<String, i64
 
 pub(super) async fn survey(
     req: HttpRequest,
-    session: Session,
+    analyst: Analyst,
     path: web::Path<String>,
     query: web::Query<ViewQuery>,
-    state: web::Data<AppState>,
 ) -> HttpResponse {
     let view = query.into_inner().cleaned();
     let lang = lang_of(&req);
-    answer(state, session, move |state, s| {
-        let slug: SurveySlug = path.parse()?;
-        if let Some(survey) = checklist::checklist_survey(state, &slug)? {
-            let asked = (view.options()?, json!(view), view.query_string());
-            let page = checklist::page(state, session_json(s), &survey, asked)?;
-            return Ok(Answer::Page(StatusCode::OK, page));
-        }
-        let (status, body) = survey_page(state, s, &path, &view, lang)?;
-        Ok(Answer::Page(status, body))
-    })
-    .await
+    analyst
+        .answer(move |state, s| {
+            let slug: SurveySlug = path.parse()?;
+            if let Some(survey) = checklist::checklist_survey(state, &slug)? {
+                let asked = (view.options()?, json!(view), view.query_string());
+                let page = checklist::page(state, session_json(s), &survey, asked)?;
+                return Ok(Answer::Page(StatusCode::OK, page));
+            }
+            let (status, body) = survey_page(state, s, &path, &view, lang)?;
+            Ok(Answer::Page(status, body))
+        })
+        .await
 }
 
 /// Uncoded answers listed on the survey page at most; the count says how many more.
@@ -384,10 +380,9 @@ fn comparisons(waves: &[String]) -> Vec<Value> {
 
 /// A chart, `scatter` or `bars`, as `.svg` or `.png` (`?download=1`: as a file).
 pub(super) async fn chart(
-    _session: Session,
+    Analyst { state, .. }: Analyst,
     path: web::Path<(String, String)>,
     query: web::Query<ViewQuery>,
-    state: web::Data<AppState>,
 ) -> HttpResponse {
     let download = query.download.as_deref() == Some("1");
     let view = query.into_inner().cleaned();

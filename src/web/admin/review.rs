@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::pages::ViewQuery;
 use super::pages::{forbidden, form_fields, live_area_ids, session_json, survey_results};
 use super::title_of;
-use super::{answer, answer_form, find_survey, render, show_page, Answer, Session};
+use super::{find_survey, render, Analyst, Answer, Session};
 use crate::coding::review::{review, AreaReview};
 use crate::coding::store::{self as coding, Decision, StoredMention};
 use crate::coding::{GroupingOptions, MentionText};
@@ -40,17 +40,17 @@ pub(super) struct Done {
 }
 
 pub(super) async fn area(
-    session: Session,
+    analyst: Analyst,
     path: web::Path<(String, i64)>,
     done: web::Query<Done>,
-    state: web::Data<AppState>,
 ) -> HttpResponse {
     let (slug, id) = path.into_inner();
-    show_page(state, session, move |state, s| {
-        let outcome = Outcome::Done(done.into_inner());
-        area_page(state, s, &slug, id, &outcome)
-    })
-    .await
+    analyst
+        .show_page(move |state, s| {
+            let outcome = Outcome::Done(done.into_inner());
+            area_page(state, s, &slug, id, &outcome)
+        })
+        .await
 }
 
 /// What the area page shows above the figures.
@@ -213,42 +213,42 @@ fn notice(done: &Done, label_of: &dyn Fn(i64) -> Option<String>) -> Option<Value
 /// ticked mentions to another one (each confirmed first); undo a merge or a move.
 /// Applied as `pds areas` applies it, then back to a page (post/redirect/get).
 pub(super) async fn decide(
-    session: Session,
+    analyst: Analyst,
     path: web::Path<(String, i64)>,
     body: web::Bytes,
-    state: web::Data<AppState>,
 ) -> HttpResponse {
     let (slug, id) = path.into_inner();
-    answer_form(state, session, &body, move |state, s, fields| {
-        let request = Request::read(&fields, id);
-        let page = |outcome: Outcome| area_page(state, s, &slug, id, &outcome);
-        let request = match request {
-            Ok(r) => r,
-            Err(message) => {
+    analyst
+        .answer_form(&body, move |state, s, fields| {
+            let request = Request::read(&fields, id);
+            let page = |outcome: Outcome| area_page(state, s, &slug, id, &outcome);
+            let request = match request {
+                Ok(r) => r,
+                Err(message) => {
+                    return Ok(Answer::Page(
+                        StatusCode::BAD_REQUEST,
+                        page(Outcome::Failed(message))?,
+                    ))
+                }
+            };
+            let survey = find_survey(state, &slug)?;
+            if !request.confirmed && request.needs_confirmation() {
+                let question = request.question(state, &survey, id)?;
                 return Ok(Answer::Page(
-                    StatusCode::BAD_REQUEST,
-                    page(Outcome::Failed(message))?,
-                ))
+                    StatusCode::OK,
+                    page(Outcome::Confirm(question))?,
+                ));
             }
-        };
-        let survey = find_survey(state, &slug)?;
-        if !request.confirmed && request.needs_confirmation() {
-            let question = request.question(state, &survey, id)?;
-            return Ok(Answer::Page(
-                StatusCode::OK,
-                page(Outcome::Confirm(question))?,
-            ));
-        }
-        match coding::decide(&state.db, &survey, &request.decision) {
-            Ok(_) => Ok(Answer::Redirect(request.after(&survey, id))),
-            Err(Error::Invalid(m)) => Ok(Answer::Page(
-                StatusCode::BAD_REQUEST,
-                page(Outcome::Failed(m))?,
-            )),
-            Err(e) => Err(e),
-        }
-    })
-    .await
+            match coding::decide(&state.db, &survey, &request.decision) {
+                Ok(_) => Ok(Answer::Redirect(request.after(&survey, id))),
+                Err(Error::Invalid(m)) => Ok(Answer::Page(
+                    StatusCode::BAD_REQUEST,
+                    page(Outcome::Failed(m))?,
+                )),
+                Err(e) => Err(e),
+            }
+        })
+        .await
 }
 
 /// A better area for a mention: id, label, similarity, shared words.
@@ -469,22 +469,24 @@ impl Request {
 /// Codes the answers that arrived since coding last ran, as `pds code` does (one
 /// heavy turn), then back to the survey page.
 pub(super) async fn code(
-    session: Session,
+    analyst: Analyst,
     path: web::Path<String>,
     body: web::Bytes,
-    state: web::Data<AppState>,
 ) -> HttpResponse {
-    if form_fields(&body, &session).is_none() {
-        return forbidden(&session);
+    if form_fields(&body, &analyst.session).is_none() {
+        return forbidden(&analyst.session);
     }
+    let state = analyst.state.clone();
     let _turn = state.heavy_turn().await;
-    answer(state.clone(), session, move |state, _| {
-        let survey = find_survey(state, &path)?;
-        let run = coding::code_survey(&state.db, &survey, &GroupingOptions::default(), &|_, _| {})?;
-        Ok(Answer::Redirect(format!(
-            "/admin/surveys/{}?coded={}",
-            survey.slug, run.changed
-        )))
-    })
-    .await
+    analyst
+        .answer(move |state, _| {
+            let survey = find_survey(state, &path)?;
+            let run =
+                coding::code_survey(&state.db, &survey, &GroupingOptions::default(), &|_, _| {})?;
+            Ok(Answer::Redirect(format!(
+                "/admin/surveys/{}?coded={}",
+                survey.slug, run.changed
+            )))
+        })
+        .await
 }

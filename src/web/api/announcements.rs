@@ -8,10 +8,9 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{read_json, with_survey, ApiError, Authenticated, SlugPath, Unauthorized};
+use super::{read_json, ApiError, SlugPath, SurveyCall, Unauthorized};
 use crate::cases::announce::{self, Announced, NewAnnouncement};
 use crate::survey::WaveLabel;
-use crate::web::AppState;
 
 /// An area marked improved.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -37,7 +36,6 @@ pub struct AnnouncementRequest {
     post,
     path = "/api/surveys/{slug}/announcements",
     tag = "areas",
-    security(("api_key" = [])),
     params(SlugPath),
     request_body = AnnouncementRequest,
     responses(
@@ -47,31 +45,27 @@ pub struct AnnouncementRequest {
         (status = 404, description = "No such survey, area or wave", body = super::ErrorBody),
     )
 )]
-pub async fn announce(
-    caller: Authenticated,
-    path: web::Path<SlugPath>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let slug = path.slug()?;
+pub async fn announce(call: SurveyCall, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let request: AnnouncementRequest = read_json(payload).await?;
     let waves: Vec<WaveLabel> = request
         .waves
         .iter()
         .map(|w| w.parse())
         .collect::<Result<_, _>>()?;
-    let done = with_survey(state, slug, move |state, survey| {
-        Ok(announce::announce(
-            &state.db,
-            &survey,
-            &NewAnnouncement {
-                area: &request.area,
-                waves: &waves,
-                texts: &request.texts,
-                actor: &format!("api:{}", caller.0.name),
-            },
-        )?)
-    })
-    .await?;
+    let actor = format!("api:{}", call.caller.0.name);
+    let done = call
+        .with_survey(move |state, survey| {
+            Ok(announce::announce(
+                &state.db,
+                &survey,
+                &NewAnnouncement {
+                    area: &request.area,
+                    waves: &waves,
+                    texts: &request.texts,
+                    actor: &actor,
+                },
+            )?)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(done))
 }

@@ -9,11 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    read_json, utc, with_survey, ApiError, Authenticated, JsonTooLarge, SlugPath, SurveyErrors,
-    Unauthorized,
+    read_json, utc, ApiError, JsonTooLarge, SlugPath, SurveyCall, SurveyErrors, Unauthorized,
 };
 use crate::coding::store::{self as coding, Decision};
-use crate::web::AppState;
 
 /// A problem area.
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,45 +48,40 @@ pub struct AreasBody {
     get,
     path = "/api/surveys/{slug}/areas",
     tag = "coding",
-    security(("api_key" = [])),
     params(SlugPath),
     responses(
         (status = 200, description = "The areas", body = AreasBody),
         SurveyErrors,
     )
 )]
-pub async fn list(
-    _caller: Authenticated,
-    path: web::Path<SlugPath>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let slug = path.slug()?;
-    let body = with_survey(state, slug, |state, survey| {
-        let mut conn = state.db.conn()?;
-        let mut counts: HashMap<Option<i64>, u64> = HashMap::new();
-        for m in coding::mentions_of(&mut conn, survey.id)? {
-            *counts.entry(m.area_id).or_default() += 1;
-        }
-        let areas = coding::areas_of(&mut conn, survey.id)?
-            .into_iter()
-            .map(|a| AreaBody {
-                mentions: counts.get(&Some(a.id)).copied().unwrap_or(0),
-                labels: a.labels(),
-                id: a.id,
-                key: a.key,
-                label: a.label,
-                origin: a.origin,
-                status: a.status,
-                team: a.team,
-                merged_into: a.merged_into,
+pub async fn list(call: SurveyCall) -> Result<HttpResponse, ApiError> {
+    let body = call
+        .with_survey(|state, survey| {
+            let mut conn = state.db.conn()?;
+            let mut counts: HashMap<Option<i64>, u64> = HashMap::new();
+            for m in coding::mentions_of(&mut conn, survey.id)? {
+                *counts.entry(m.area_id).or_default() += 1;
+            }
+            let areas = coding::areas_of(&mut conn, survey.id)?
+                .into_iter()
+                .map(|a| AreaBody {
+                    mentions: counts.get(&Some(a.id)).copied().unwrap_or(0),
+                    labels: a.labels(),
+                    id: a.id,
+                    key: a.key,
+                    label: a.label,
+                    origin: a.origin,
+                    status: a.status,
+                    team: a.team,
+                    merged_into: a.merged_into,
+                })
+                .collect();
+            Ok(AreasBody {
+                areas,
+                uncoded_mentions: counts.get(&None).copied().unwrap_or(0),
             })
-            .collect();
-        Ok(AreasBody {
-            areas,
-            uncoded_mentions: counts.get(&None).copied().unwrap_or(0),
         })
-    })
-    .await?;
+        .await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -149,7 +142,6 @@ pub struct DecidedBody {
     post,
     path = "/api/surveys/{slug}/areas/decisions",
     tag = "coding",
-    security(("api_key" = [])),
     params(SlugPath),
     request_body(content = DecisionRequest, description = "At most 64 KiB of JSON",
         example = json!({"action": "rename", "area": 12, "label": "Parking at the warehouse"})),
@@ -161,19 +153,12 @@ pub struct DecidedBody {
         JsonTooLarge,
     )
 )]
-pub async fn decide(
-    _caller: Authenticated,
-    path: web::Path<SlugPath>,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let slug = path.slug()?;
+pub async fn decide(call: SurveyCall, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let request: DecisionRequest = read_json(payload).await?;
     let decision = Decision::from(request);
-    let decided = with_survey(state, slug, move |state, survey| {
-        Ok(coding::decide(&state.db, &survey, &decision)?)
-    })
-    .await?;
+    let decided = call
+        .with_survey(move |state, survey| Ok(coding::decide(&state.db, &survey, &decision)?))
+        .await?;
     Ok(HttpResponse::Ok().json(DecidedBody {
         area: decided.area,
         mentions: decided.mentions,
@@ -195,30 +180,25 @@ pub struct LoggedDecisionBody {
     get,
     path = "/api/surveys/{slug}/areas/decisions",
     tag = "coding",
-    security(("api_key" = [])),
     params(SlugPath),
     responses(
         (status = 200, description = "The decisions log", body = [LoggedDecisionBody]),
         SurveyErrors,
     )
 )]
-pub async fn decisions(
-    _caller: Authenticated,
-    path: web::Path<SlugPath>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let slug = path.slug()?;
-    let log = with_survey(state, slug, |state, survey| {
-        Ok(coding::decisions_of(&mut *state.db.conn()?, survey.id)?
-            .into_iter()
-            .map(|d| LoggedDecisionBody {
-                action: d.action,
-                area: d.area_id,
-                detail: d.detail,
-                decided_at: utc(d.decided_at),
-            })
-            .collect::<Vec<_>>())
-    })
-    .await?;
+pub async fn decisions(call: SurveyCall) -> Result<HttpResponse, ApiError> {
+    let log = call
+        .with_survey(|state, survey| {
+            Ok(coding::decisions_of(&mut *state.db.conn()?, survey.id)?
+                .into_iter()
+                .map(|d| LoggedDecisionBody {
+                    action: d.action,
+                    area: d.area_id,
+                    detail: d.detail,
+                    decided_at: utc(d.decided_at),
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(log))
 }

@@ -39,7 +39,6 @@ pub struct ReviewedBody {
     post,
     path = "/api/cases/{id}/review",
     tag = "cases",
-    security(("api_key" = [])),
     params(("id" = i64, Path, description = "The case's number")),
     request_body = ReviewRequest,
     responses(

@@ -129,7 +129,6 @@ pub struct ActedBody {
     get,
     path = "/api/cases",
     tag = "cases",
-    security(("api_key" = [])),
     params(CasesQuery),
     responses(
         (status = 200, description = "The cases", body = [CaseBody]),
@@ -171,7 +170,6 @@ pub async fn list(
     get,
     path = "/api/cases/{id}",
     tag = "cases",
-    security(("api_key" = [])),
     params(("id" = i64, Path, description = "The case's number")),
     responses(
         (status = 200, description = "The case", body = CaseDetailBody),
@@ -199,7 +197,6 @@ pub async fn show(
     post,
     path = "/api/cases/{id}/actions",
     tag = "cases",
-    security(("api_key" = [])),
     params(("id" = i64, Path, description = "The case's number")),
     request_body = ActionRequest,
     responses(

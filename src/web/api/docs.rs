@@ -3,12 +3,13 @@
 
 use actix_web::http::header;
 use actix_web::HttpResponse;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{announcements, areas, case_review, cases, exports, results, surveys, ErrorBody};
 
-/// Adds the bearer scheme every endpoint (but this document) requires.
+/// Adds the bearer scheme, and requires it of every endpoint but this document (as
+/// their [`super::Authenticated`] does), so no endpoint's annotation can forget it.
 struct BearerKey;
 
 impl Modify for BearerKey {
@@ -23,8 +24,27 @@ impl Modify for BearerKey {
                     .build(),
             ),
         );
+        let key = SecurityRequirement::new("api_key", Vec::<String>::new());
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path == OPENAPI_PATH {
+                continue;
+            }
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation.security = Some(vec![key.clone()]);
+            }
+        }
     }
 }
+
+/// Where this document is served.
+const OPENAPI_PATH: &str = "/api/openapi.json";
 
 #[derive(OpenApi)]
 #[openapi(

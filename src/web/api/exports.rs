@@ -47,7 +47,6 @@ pub struct ExportQuery {
     get,
     path = "/api/surveys/{slug}/exports/{what}",
     tag = "exports",
-    security(("api_key" = [])),
     params(
         SlugPath,
         ("what" = String, Path, description = "`areas`, `mentions` or `responses`"),

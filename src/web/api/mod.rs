@@ -14,8 +14,12 @@ pub(crate) mod exports;
 mod results;
 mod surveys;
 
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
@@ -93,6 +97,43 @@ impl SlugPath {
     /// The slug, checked: 400 when it is not one.
     pub(crate) fn slug(&self) -> Result<SurveySlug, ApiError> {
         Ok(self.slug.parse::<SurveySlug>()?)
+    }
+}
+
+/// What a handler on `/api/surveys/{slug}/...` starts from, checked in this order:
+/// the caller's key (401), then the slug (400 when it is not one).
+pub struct SurveyCall {
+    pub caller: Authenticated,
+    pub slug: SurveySlug,
+    pub state: web::Data<AppState>,
+}
+
+impl FromRequest for SurveyCall {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let caller = Authenticated::extract(&req).await?;
+            let path = web::Path::<SlugPath>::extract(&req).await?;
+            let state = web::Data::<AppState>::extract(&req).await?;
+            Ok(SurveyCall {
+                caller,
+                slug: path.slug()?,
+                state,
+            })
+        })
+    }
+}
+
+impl SurveyCall {
+    /// [`with_survey`] with this call's survey.
+    pub(crate) async fn with_survey<T: Send + 'static>(
+        self,
+        f: impl FnOnce(&AppState, StoredSurvey) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        with_survey(self.state, self.slug, f).await
     }
 }
 

@@ -8,11 +8,10 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{with_survey, ApiError, Authenticated, SlugPath, Unauthorized};
+use super::{ApiError, SlugPath, SurveyCall, Unauthorized};
 use crate::report::{self, Options};
 use crate::stats::{self, BootstrapOptions};
 use crate::survey::{SurveyKind, WaveLabel};
-use crate::web::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -92,7 +91,6 @@ pub struct ResultsBody {
     get,
     path = "/api/surveys/{slug}/results",
     tag = "results",
-    security(("api_key" = [])),
     params(SlugPath, ResultsQuery),
     responses(
         (status = 200, description = "The results", body = ResultsBody),
@@ -102,12 +100,9 @@ pub struct ResultsBody {
     )
 )]
 pub async fn results(
-    _caller: Authenticated,
-    path: web::Path<SlugPath>,
+    call: SurveyCall,
     query: web::Query<ResultsQuery>,
-    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = path.slug()?;
     let q = query.into_inner();
     let wave = |w: &Option<String>| -> Result<Option<WaveLabel>, ApiError> {
         Ok(w.as_deref().map(str::parse).transpose()?)
@@ -134,19 +129,21 @@ pub async fn results(
         },
         worth: q.worth,
     };
+    let state = call.state.clone();
     let _turn = state.heavy_turn().await;
-    let results = with_survey(state.clone(), slug, move |state, survey| {
-        let mut conn = state.db.conn()?;
-        let go_on = |_| ControlFlow::Continue(());
-        Ok(if survey.survey.kind == SurveyKind::Checklist {
-            serde_json::to_value(crate::checklist::results::compute(
-                &mut conn, &survey, &options, &go_on,
-            )?)
-        } else {
-            serde_json::to_value(report::compute(&mut conn, &survey, &options, &go_on)?)
-        }
-        .map_err(|e| crate::error::Error::Internal(format!("results as JSON: {e}")))?)
-    })
-    .await?;
+    let results = call
+        .with_survey(move |state, survey| {
+            let mut conn = state.db.conn()?;
+            let go_on = |_| ControlFlow::Continue(());
+            Ok(if survey.survey.kind == SurveyKind::Checklist {
+                serde_json::to_value(crate::checklist::results::compute(
+                    &mut conn, &survey, &options, &go_on,
+                )?)
+            } else {
+                serde_json::to_value(report::compute(&mut conn, &survey, &options, &go_on)?)
+            }
+            .map_err(|e| crate::error::Error::Internal(format!("results as JSON: {e}")))?)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(results))
 }

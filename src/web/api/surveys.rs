@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    blocking, read_json, read_text, utc, with_survey, ApiError, Authenticated, JsonTooLarge,
-    SlugPath, SurveyErrors, Unauthorized, MAX_CSV_BYTES, MAX_JSON_BYTES,
+    blocking, read_json, read_text, utc, ApiError, Authenticated, JsonTooLarge, SlugPath,
+    SurveyCall, SurveyErrors, Unauthorized, MAX_CSV_BYTES, MAX_JSON_BYTES,
 };
 use crate::invite::{self, contacts, overview, SegmentFilter};
 use crate::route::{self, Routing};
@@ -78,7 +78,6 @@ pub struct SurveyDetail {
     get,
     path = "/api/surveys",
     tag = "surveys",
-    security(("api_key" = [])),
     responses(
         (status = 200, description = "Every stored survey, oldest first", body = [SurveySummary]),
         Unauthorized,
@@ -107,48 +106,43 @@ pub async fn list(
     get,
     path = "/api/surveys/{slug}",
     tag = "surveys",
-    security(("api_key" = [])),
     params(("slug" = String, Path, description = "The survey's slug, e.g. acme-2026")),
     responses(
         (status = 200, description = "The survey and its waves", body = SurveyDetail),
         SurveyErrors,
     )
 )]
-pub async fn show(
-    _caller: Authenticated,
-    path: web::Path<SlugPath>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let slug = path.slug()?;
-    let detail = with_survey(state, slug, |state, survey| {
-        let waves = overview::waves(&mut *state.db.conn()?, survey.id)?
-            .into_iter()
-            .map(|w| WaveSummary {
-                label: w.label,
-                created_at: utc(w.created_at),
-                invited: w.invited,
-                answered: w.answered,
-                imported: w.imported,
-                response_rate: w.response_rate,
-                response_rate_ci: w.ci.map(|ci| IntervalBody {
-                    low: ci.low,
-                    high: ci.high,
-                }),
-                small_sample: w.small_sample,
-                method: stats::RESPONSE_RATE_V1,
+pub async fn show(call: SurveyCall) -> Result<HttpResponse, ApiError> {
+    let detail = call
+        .with_survey(|state, survey| {
+            let waves = overview::waves(&mut *state.db.conn()?, survey.id)?
+                .into_iter()
+                .map(|w| WaveSummary {
+                    label: w.label,
+                    created_at: utc(w.created_at),
+                    invited: w.invited,
+                    answered: w.answered,
+                    imported: w.imported,
+                    response_rate: w.response_rate,
+                    response_rate_ci: w.ci.map(|ci| IntervalBody {
+                        low: ci.low,
+                        high: ci.high,
+                    }),
+                    small_sample: w.small_sample,
+                    method: stats::RESPONSE_RATE_V1,
+                })
+                .collect();
+            Ok(SurveyDetail {
+                slug: survey.slug.clone(),
+                title: survey.survey.title().to_string(),
+                created_at: utc(survey.created_at),
+                max_problems: survey.survey.max_problems,
+                closes_at: survey.survey.closes_at().map(utc),
+                anonymous: survey.survey.anonymous,
+                waves,
             })
-            .collect();
-        Ok(SurveyDetail {
-            slug: survey.slug.clone(),
-            title: survey.survey.title().to_string(),
-            created_at: utc(survey.created_at),
-            max_problems: survey.survey.max_problems,
-            closes_at: survey.survey.closes_at().map(utc),
-            anonymous: survey.survey.anonymous,
-            waves,
         })
-    })
-    .await?;
+        .await?;
     Ok(HttpResponse::Ok().json(detail))
 }
 
@@ -178,7 +172,6 @@ pub struct ImportResult {
     post,
     path = "/api/surveys/{slug}/contacts",
     tag = "contacts",
-    security(("api_key" = [])),
     params(SlugPath, ImportQuery),
     request_body(
         content = String,
@@ -194,25 +187,23 @@ pub struct ImportResult {
     )
 )]
 pub async fn import_contacts(
-    _caller: Authenticated,
-    path: web::Path<SlugPath>,
+    call: SurveyCall,
     query: web::Query<ImportQuery>,
-    state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = path.slug()?;
     let csv = read_text(payload, MAX_CSV_BYTES).await?;
     let skip_invalid = query.skip_invalid;
-    let report = with_survey(state, slug, move |state, _| {
-        Ok(contacts::import(
-            &state.db,
-            csv.as_bytes(),
-            "contacts.csv",
-            skip_invalid,
-            &ProgressBar::hidden(),
-        )?)
-    })
-    .await?;
+    let report = call
+        .with_survey(move |state, _| {
+            Ok(contacts::import(
+                &state.db,
+                csv.as_bytes(),
+                "contacts.csv",
+                skip_invalid,
+                &ProgressBar::hidden(),
+            )?)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(ImportResult {
         inserted: report.inserted,
         updated: report.updated,
@@ -254,7 +245,6 @@ pub struct InviteResult {
     post,
     path = "/api/surveys/{slug}/invitations",
     tag = "invitations",
-    security(("api_key" = [])),
     params(SlugPath),
     request_body(content = InviteRequest, description = "At most 64 KiB of JSON"),
     responses(
@@ -265,13 +255,7 @@ pub struct InviteResult {
         JsonTooLarge,
     )
 )]
-pub async fn invite(
-    _caller: Authenticated,
-    path: web::Path<SlugPath>,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let slug = path.slug()?;
+pub async fn invite(call: SurveyCall, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let request: InviteRequest = read_json(payload).await?;
     let wave: WaveLabel = request.wave.parse()?;
     let segment: Option<SegmentFilter> = request
@@ -285,25 +269,26 @@ pub async fn invite(
                 request.segment.as_deref().unwrap_or_default()
             ))
         })?;
-    let result = with_survey(state, slug, move |state, survey| {
-        let r = invite::invite(
-            &state.db,
-            &state.settings,
-            &survey,
-            &wave,
-            segment.as_ref(),
-            &ProgressBar::hidden(),
-        )?;
-        Ok(InviteResult {
-            wave: wave.to_string(),
-            queued: r.queued,
-            already_invited: r.already_invited,
-            unsubscribed: r.unsubscribed,
-            outside_segment: r.outside_segment,
-            contacted_recently: r.contacted_recently,
+    let result = call
+        .with_survey(move |state, survey| {
+            let r = invite::invite(
+                &state.db,
+                &state.settings,
+                &survey,
+                &wave,
+                segment.as_ref(),
+                &ProgressBar::hidden(),
+            )?;
+            Ok(InviteResult {
+                wave: wave.to_string(),
+                queued: r.queued,
+                already_invited: r.already_invited,
+                unsubscribed: r.unsubscribed,
+                outside_segment: r.outside_segment,
+                contacted_recently: r.contacted_recently,
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(HttpResponse::Accepted().json(result))
 }
 
@@ -351,7 +336,6 @@ fn parse_age(text: &str) -> Result<chrono::Duration, ApiError> {
     post,
     path = "/api/surveys/{slug}/reminders",
     tag = "invitations",
-    security(("api_key" = [])),
     params(SlugPath),
     request_body(content = RemindRequest, description = "At most 64 KiB of JSON"),
     responses(
@@ -362,38 +346,33 @@ fn parse_age(text: &str) -> Result<chrono::Duration, ApiError> {
         JsonTooLarge,
     )
 )]
-pub async fn remind(
-    _caller: Authenticated,
-    path: web::Path<SlugPath>,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let slug = path.slug()?;
+pub async fn remind(call: SurveyCall, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let request: RemindRequest = read_json(payload).await?;
     let wave: WaveLabel = request.wave.parse()?;
     let after = parse_age(request.after.as_deref().unwrap_or("5d"))?;
     let max = request.max.unwrap_or(2);
-    let result = with_survey(state, slug, move |state, survey| {
-        let r = invite::remind(
-            &state.db,
-            &state.settings,
-            &survey,
-            &wave,
-            after,
-            max,
-            &ProgressBar::hidden(),
-        )?;
-        Ok(RemindResult {
-            wave: wave.to_string(),
-            queued: r.queued,
-            answered: r.answered,
-            unsubscribed: r.unsubscribed,
-            too_recent: r.too_recent,
-            reminded_enough: r.reminded_enough,
-            contacted_recently: r.contacted_recently,
+    let result = call
+        .with_survey(move |state, survey| {
+            let r = invite::remind(
+                &state.db,
+                &state.settings,
+                &survey,
+                &wave,
+                after,
+                max,
+                &ProgressBar::hidden(),
+            )?;
+            Ok(RemindResult {
+                wave: wave.to_string(),
+                queued: r.queued,
+                answered: r.answered,
+                unsubscribed: r.unsubscribed,
+                too_recent: r.too_recent,
+                reminded_enough: r.reminded_enough,
+                contacted_recently: r.contacted_recently,
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(HttpResponse::Accepted().json(result))
 }
 
@@ -423,7 +402,6 @@ impl From<&Routing> for RoutingBody {
     get,
     path = "/api/surveys/{slug}/routing",
     tag = "routing",
-    security(("api_key" = [])),
     params(SlugPath),
     responses(
         (status = 200, description = "The stored routing rules", body = RoutingBody),
@@ -432,13 +410,8 @@ impl From<&Routing> for RoutingBody {
         (status = 404, description = "No such survey, or it has no routing rules", body = super::ErrorBody),
     )
 )]
-pub async fn routing(
-    _caller: Authenticated,
-    path: web::Path<SlugPath>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let slug = path.slug()?;
-    let body = with_survey(state, slug, |state, survey| {
+pub async fn routing(call: SurveyCall) -> Result<HttpResponse, ApiError> {
+    let body = call.with_survey(|state, survey| {
         match route::load(&mut *state.db.conn()?, survey.id)? {
             Some(r) => Ok(RoutingBody::from(&r)),
             None => Err(ApiError::new(
@@ -462,7 +435,6 @@ pub async fn routing(
     put,
     path = "/api/surveys/{slug}/routing",
     tag = "routing",
-    security(("api_key" = [])),
     params(SlugPath),
     request_body(
         content = String,
@@ -477,12 +449,9 @@ pub async fn routing(
     )
 )]
 pub async fn set_routing(
-    _caller: Authenticated,
-    path: web::Path<SlugPath>,
-    state: web::Data<AppState>,
+    call: SurveyCall,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = path.slug()?;
     let source = read_text(payload, MAX_JSON_BYTES).await?;
     let routing = Routing::parse(&source, "routing.toml").map_err(|e| {
         ApiError::unprocessable(
@@ -493,13 +462,14 @@ pub async fn set_routing(
             e.problems,
         )
     })?;
-    let body = with_survey(state, slug, move |state, survey| {
-        route::check_webhook_addresses(&routing, &state.settings)?;
-        state
-            .db
-            .write(|conn| route::save(conn, survey.id, &routing))?;
-        Ok(RoutingBody::from(&routing))
-    })
-    .await?;
+    let body = call
+        .with_survey(move |state, survey| {
+            route::check_webhook_addresses(&routing, &state.settings)?;
+            state
+                .db
+                .write(|conn| route::save(conn, survey.id, &routing))?;
+            Ok(RoutingBody::from(&routing))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(body))
 }
