@@ -276,8 +276,7 @@ impl Cursor {
     fn find(&mut self, respondents: &Respondents, wave: &str, respondent: &str) -> Option<u32> {
         let is = |n: u32| {
             let seen = &respondents.seen[n as usize];
-            respondents.id(n) == respondent
-                && respondents.wave_texts[seen.wave as usize] == wave
+            respondents.id(n) == respondent && respondents.wave_texts[seen.wave as usize] == wave
         };
         let found = match self.last {
             Some(n) if is(n) => Some(n),

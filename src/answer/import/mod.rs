@@ -152,7 +152,10 @@ pub fn import<R: Read + Seek + Send>(
 ) -> Result<ResponsesReport> {
     let bytes = read::length(&mut reader);
     let checked = check(&mut reader, file, survey.survey.max_problems, bytes)?;
-    tracing::debug!(respondents = checked.respondents.seen.len(), "import: file checked");
+    tracing::debug!(
+        respondents = checked.respondents.seen.len(),
+        "import: file checked"
+    );
     if !checked.errors.is_empty() && !skip_invalid {
         return Err(ImportError::Rejected {
             file: file.to_string(),
