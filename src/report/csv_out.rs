@@ -96,6 +96,14 @@ const COLUMNS: [&str; 71] = [
     "response_rate_high",
 ];
 
+/// The index of `column` in [`COLUMNS`].
+fn column(column: &str) -> usize {
+    COLUMNS
+        .iter()
+        .position(|c| *c == column)
+        .unwrap_or_else(|| panic!("no CSV column {column}"))
+}
+
 /// A row being filled by column name; unnamed cells stay empty.
 struct Row(Vec<String>);
 
@@ -104,12 +112,8 @@ impl Row {
         Row(vec![String::new(); COLUMNS.len()])
     }
 
-    fn set(&mut self, column: &str, value: impl ToString) -> &mut Row {
-        let i = COLUMNS
-            .iter()
-            .position(|c| *c == column)
-            .unwrap_or_else(|| panic!("no CSV column {column}"));
-        self.0[i] = value.to_string();
+    fn set(&mut self, column_name: &str, value: impl ToString) -> &mut Row {
+        self.0[column(column_name)] = value.to_string();
         self
     }
 
@@ -145,16 +149,23 @@ pub fn write(results: &Results, out: &mut dyn Write) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let fail = |e: csv::Error| Error::Internal(format!("writing CSV: {e}"));
     w.write_record(COLUMNS).map_err(fail)?;
-    // Row by row: the uncoded section has one row per distinct uncoded text, which
-    // at a million respondents is hundreds of thousands of rows of ~40 cells, too
-    // many to hold at once (collecting them doubled `pds results`' peak memory).
     let rows = overall_rows(results)
         .into_iter()
         .chain(segment_rows(results))
         .chain(wave_change_rows(results))
-        .chain(response_rate_rows(results))
-        .chain(uncoded_rows(results));
+        .chain(response_rate_rows(results));
     for row in rows {
+        w.write_record(&row.0).map_err(fail)?;
+    }
+    // The uncoded section has one row per uncoded mention, which at a million
+    // respondents is hundreds of thousands of rows: one row is filled once and only
+    // its text and reason change, so no row is built (or held) per mention.
+    let mut row = uncoded_row(results);
+    let (text, why) = (column("area"), column("method"));
+    for t in &results.uncoded.texts {
+        row.0[text] = spreadsheet_safe(&t.text);
+        row.0[why].clear();
+        row.0[why].push_str(t.why);
         w.write_record(&row.0).map_err(fail)?;
     }
     w.flush().map_err(|e| Error::io("<output>", e))?;
@@ -335,14 +346,10 @@ fn response_rate_rows(results: &Results) -> Vec<Row> {
         .collect()
 }
 
-/// One row per mention in no area, as the customer wrote it.
-fn uncoded_rows(results: &Results) -> impl Iterator<Item = Row> + '_ {
-    results.uncoded.texts.iter().map(|t| {
-        let mut row = scoped_row(results);
-        row.set("section", "uncoded")
-            .text("area", &t.text)
-            .set("method", t.why)
-            .set("n", results.n);
-        row
-    })
+/// The cells every row of a mention in no area has; [`write`] adds its text (in
+/// `area`) and the reason (in `method`).
+fn uncoded_row(results: &Results) -> Row {
+    let mut row = scoped_row(results);
+    row.set("section", "uncoded").set("n", results.n);
+    row
 }

@@ -159,19 +159,29 @@ impl Taken {
         let uncoded_before = self.uncoded.len();
         let mut unknown_area = false;
         let mut at = 0;
-        for (response_id, rank, _, area_id, text) in rows.drain(..) {
+        for j in 0..rows.len() {
+            let (response_id, rank, area_id) = (rows[j].0, rows[j].1, rows[j].3);
             let Some(i) = position_from(chunk, &mut at, response_id) else {
                 continue;
             };
             match area_id.map(|id| self.areas.number(id)) {
-                Some(Some(area)) => self.mentions[start + i].push(stats::Mention {
-                    area,
-                    rank: rank.max(0) as u32,
-                }),
+                Some(Some(area)) => {
+                    let mentions = &mut self.mentions[start + i];
+                    if mentions.capacity() == 0 {
+                        // Room for this response's mentions in areas and no more: a
+                        // million small vectors would otherwise each take room for 4.
+                        let rest = rows[j..].iter().take_while(|r| r.0 == response_id);
+                        mentions.reserve_exact(rest.filter(|r| r.3.is_some()).count());
+                    }
+                    mentions.push(stats::Mention {
+                        area,
+                        rank: rank.max(0) as u32,
+                    });
+                }
                 Some(None) => unknown_area = true,
                 None => self
                     .uncoded
-                    .extend(text.map(|(text, coded_by)| UncodedMention {
+                    .extend(rows[j].4.take().map(|(text, coded_by)| UncodedMention {
                         response_id,
                         wave_id: chunk[i].wave_id,
                         text,
@@ -179,6 +189,7 @@ impl Taken {
                     })),
             }
         }
+        rows.clear();
         if unknown_area {
             // Rare: an area id that names no area counts as not coded; read this
             // chunk's mentions in no area again, with those.

@@ -30,19 +30,37 @@ pub(super) struct Sampler<'a> {
     /// One entry per respondent of a rare pattern (`common..`), in pattern order:
     /// the respondent's pattern. Picking an entry uniformly picks a rare respondent.
     rare_rows: Vec<u32>,
-    /// The rare rows by what they give: for each `(area, points)` that some rare
-    /// pattern holds, the rows (indices into `rare_rows`, ascending) whose
-    /// pattern holds it.
-    columns: Vec<Column>,
-    column_rows: Vec<u32>,
+    /// What each rare row gives, row after row: `slots` column numbers per row
+    /// (a pattern shorter than that is padded with columns that give nothing).
+    row_columns: RowColumns,
+    slots: usize,
+    /// `(area, points)` of each column number; the last `slots` are the padding.
+    columns: Vec<(usize, u64)>,
 }
 
-/// The rare rows that give `points` to `area`: `column_rows[start..end]`.
-struct Column {
-    area: usize,
-    points: u64,
-    start: usize,
-    end: usize,
+/// Column numbers in a byte each where at most 256 columns exist (the usual case:
+/// 50 areas of at most 5 points), else in four: the fewer bytes, the faster the
+/// rows are read.
+enum RowColumns {
+    Narrow(Vec<u8>),
+    Wide(Vec<u32>),
+}
+
+/// A column number as [`RowColumns`] stores it.
+trait ColumnNumber: Copy {
+    fn index(self) -> usize;
+}
+
+impl ColumnNumber for u8 {
+    fn index(self) -> usize {
+        usize::from(self)
+    }
+}
+
+impl ColumnNumber for u32 {
+    fn index(self) -> usize {
+        self as usize
+    }
 }
 
 impl<'a> Sampler<'a> {
@@ -57,33 +75,44 @@ impl<'a> Sampler<'a> {
 
     /// A sampler whose rare pool is `rare_rows` (patterns of `table`).
     fn with_rare_rows(table: &'a PatternTable, common: usize, rare_rows: Vec<u32>) -> Self {
-        let mut by_entry: Vec<((u32, u32), u32)> = Vec::new();
-        for (row, &g) in rare_rows.iter().enumerate() {
-            by_entry.extend(table.pattern(g as usize).iter().map(|&e| (e, row as u32)));
+        let patterns = || rare_rows.iter().map(|&g| table.pattern(g as usize));
+        let mut columns: Vec<(u32, u32)> = patterns().flatten().copied().collect();
+        columns.sort_unstable();
+        columns.dedup();
+        let slots = patterns().map(<[_]>::len).max().unwrap_or(0);
+        // Slot `k` pads with column `padding + k`: a row's adds all go to
+        // different places, so none waits for the one before.
+        let padding = columns.len();
+        let mut numbers: Vec<usize> = Vec::with_capacity(rare_rows.len() * slots);
+        for pattern in patterns() {
+            numbers.extend(pattern.iter().map(|e| {
+                columns
+                    .binary_search(e)
+                    .expect("every entry of a rare pattern is a column")
+            }));
+            numbers.extend((pattern.len()..slots).map(|k| padding + k));
         }
-        by_entry.sort_unstable();
-        let mut columns: Vec<Column> = Vec::new();
-        let mut column_rows = Vec::with_capacity(by_entry.len());
-        for (i, &((area, points), row)) in by_entry.iter().enumerate() {
-            if i == 0 || by_entry[i - 1].0 != (area, points) {
-                columns.push(Column {
-                    area: area as usize,
-                    points: u64::from(points),
-                    start: i,
-                    end: i,
-                });
-            }
-            column_rows.push(row);
-            if let Some(last) = columns.last_mut() {
-                last.end = i + 1;
-            }
-        }
+        let row_columns = match u8::try_from(padding + slots.max(1) - 1) {
+            Ok(_) => RowColumns::Narrow(numbers.iter().map(|&c| c as u8).collect()),
+            Err(_) => RowColumns::Wide(
+                numbers
+                    .iter()
+                    .map(|&c| u32::try_from(c).expect("columns are numbered by u32"))
+                    .collect(),
+            ),
+        };
+        let mut columns: Vec<(usize, u64)> = columns
+            .into_iter()
+            .map(|(area, points)| (area as usize, u64::from(points)))
+            .collect();
+        columns.extend(std::iter::repeat_n((0, 0), slots));
         Sampler {
             table,
             common,
             rare_rows,
+            row_columns,
+            slots,
             columns,
-            column_rows,
         }
     }
 
@@ -130,8 +159,9 @@ impl<'a> Sampler<'a> {
 
     /// Picks `draws` rare respondents uniformly and adds their points to `totals`.
     /// Picks are tallied in a byte per respondent (small enough to stay in cache);
-    /// the tallies are then summed per `(area, points)` column, which reads memory
-    /// in order and takes no branch per respondent: far faster than reading a
+    /// the tallies are then added per column (`(area, points)`), reading the
+    /// tallies and the rows' column numbers in order, with no branch per
+    /// respondent and nothing gathered from far apart: far faster than reading a
     /// pattern per pick, or per picked respondent.
     fn draw_rare(
         &self,
@@ -154,13 +184,40 @@ impl<'a> Sampler<'a> {
                 *tally = 0;
             }
         }
-        for column in &self.columns {
-            let rows = &self.column_rows[column.start..column.end];
-            let picked: u64 = rows.iter().map(|&r| u64::from(picks[r as usize])).sum();
-            totals[column.area] += picked * column.points;
+        let sums = match &self.row_columns {
+            RowColumns::Narrow(numbers) => column_sums(picks, numbers, self.slots, &self.columns),
+            RowColumns::Wide(numbers) => column_sums(picks, numbers, self.slots, &self.columns),
+        };
+        for (&(area, points), sum) in self.columns.iter().zip(sums) {
+            totals[area] += sum * points;
         }
         picks.fill(0);
     }
+}
+
+/// Neighbouring rows add into different copies of the sums, so that two rows
+/// adding to the same column in a row need not wait for each other.
+const COPIES: usize = 4;
+
+/// The tallies `picks` summed per column: row `r` adds its tally to the columns
+/// `numbers[r * slots..(r + 1) * slots]`.
+fn column_sums<N: ColumnNumber>(
+    picks: &[u8],
+    numbers: &[N],
+    slots: usize,
+    columns: &[(usize, u64)],
+) -> Vec<u64> {
+    let mut sums = vec![[0u64; COPIES]; columns.len()];
+    if slots == 0 {
+        return vec![0; columns.len()];
+    }
+    for (r, (&tally, row)) in picks.iter().zip(numbers.chunks_exact(slots)).enumerate() {
+        let copy = r % COPIES;
+        for &column in row {
+            sums[column.index()][copy] += u64::from(tally);
+        }
+    }
+    sums.iter().map(|copies| copies.iter().sum()).collect()
 }
 
 /// [`Sampler::replicate`]'s working space, kept between replicates.
@@ -285,12 +342,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rare_picks_add_up_to_the_points_of_the_respondents_picked() {
-        // The column sums against the plain sum, pick by pick, with the same draws.
-        let rows = respondents();
-        let table = table_of(&rows);
-        let sampler = Sampler::new(&table);
+    /// The column sums of `draw_rare` against the plain sum, pick by pick, with
+    /// the same draws.
+    fn assert_rare_picks_add_up(table: &PatternTable) {
+        let sampler = Sampler::new(table);
         assert!(sampler.rare_rows.len() > 20, "{}", sampler.rare_rows.len());
         let mut scratch = sampler.scratch();
         for seed in 0..20 {
@@ -311,6 +366,41 @@ mod tests {
             assert_eq!(totals, expected);
             assert!(scratch.picks.iter().all(|&p| p == 0));
         }
+    }
+
+    #[test]
+    fn rare_picks_add_up_to_the_points_of_the_respondents_picked() {
+        let rows = respondents();
+        let table = table_of(&rows);
+        assert_rare_picks_add_up(&table);
+        assert!(matches!(
+            Sampler::new(&table).row_columns,
+            RowColumns::Narrow(_)
+        ));
+    }
+
+    #[test]
+    fn rare_picks_add_up_with_more_columns_than_a_byte_numbers() {
+        // 300 areas at 3 ranks: 900 (area, points) columns, every pattern rare.
+        let rows: Vec<Vec<Mention>> = (0..1200usize)
+            .map(|i| {
+                vec![Mention {
+                    area: i % 300,
+                    rank: 1 + (i / 300 % 3) as u32,
+                }]
+            })
+            .collect();
+        let input = DiscoveryInput {
+            max_problems: 3,
+            area_count: 300,
+            respondents: &rows,
+        };
+        let table = PatternTable::from_discovery(&input).expect("valid");
+        assert_rare_picks_add_up(&table);
+        assert!(matches!(
+            Sampler::new(&table).row_columns,
+            RowColumns::Wide(_)
+        ));
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! 80 bytes a respondent and not with the texts. The second reading hands on the
 //! rows of the respondents without errors. Neither touches the database.
 
-use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::io::Read;
@@ -43,7 +42,7 @@ pub(super) struct Respondents {
     numbers: hashbrown::HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
     /// The respondent of the row before: their next row needs no look-up.
-    last: Cell<Option<u32>>,
+    last: Option<u32>,
     pub seen: Vec<Seen>,
     /// `max_problems` lines per respondent: the line of each rank given (0: none).
     rank_lines: Vec<u32>,
@@ -69,10 +68,14 @@ pub(super) struct GoodRow<'r> {
 }
 
 /// The first reading: checks every row; keeps each respondent's shape.
+/// `file_bytes` (the file's size, if known) lets the reading size its memory
+/// for all respondents once it has seen the first rows, instead of growing it by
+/// doubling (which, at a million respondents, held about twice the memory at the peak).
 pub(super) fn check(
     reader: impl Read,
     file: &str,
     max_problems: u32,
+    file_bytes: Option<u64>,
 ) -> Result<Checked, ImportError> {
     let mut rows = Rows::open(reader, file)?;
     let mut respondents = Respondents {
@@ -80,7 +83,12 @@ pub(super) fn check(
         ..Respondents::default()
     };
     let mut errors: Vec<String> = Vec::new();
+    let mut read = 0usize;
     loop {
+        read += 1;
+        if let Some(bytes) = file_bytes.filter(|_| read == ESTIMATE_AFTER_ROWS) {
+            respondents.reserve_for(bytes, rows.byte());
+        }
         let line = match rows.next() {
             Ok(Some(line)) => line,
             Ok(None) => break,
@@ -107,15 +115,120 @@ pub(super) fn check(
     })
 }
 
+/// Rows read before the number of respondents in the file is estimated.
+const ESTIMATE_AFTER_ROWS: usize = 10_000;
+
+/// Rows the second reading hands from its reading thread to the caller's at a time.
+const CHUNK_ROWS: usize = 4_096;
+
+/// Chunks read ahead of the caller at most.
+const CHUNKS_AHEAD: usize = 4;
+
+/// Good rows of the second reading, owned, on their way to the caller's thread:
+/// each row's problem text and then its area one after the other in `texts`.
+#[derive(Default)]
+struct Chunk {
+    texts: String,
+    rows: Vec<ChunkRow>,
+}
+
+struct ChunkRow {
+    number: u32,
+    /// The renumbered rank; 0 for a "no problems" row.
+    rank: u32,
+    text_end: usize,
+    area_end: usize,
+}
+
+impl Chunk {
+    fn push(&mut self, number: u32, problem: Option<(u32, &str, &str)>) {
+        let (rank, text, area) = problem.unwrap_or_default();
+        self.texts.push_str(text);
+        let text_end = self.texts.len();
+        self.texts.push_str(area);
+        self.rows.push(ChunkRow {
+            number,
+            rank,
+            text_end,
+            area_end: self.texts.len(),
+        });
+    }
+
+    /// Calls `f` with each row, until it fails.
+    fn each<E>(&self, f: &mut impl FnMut(GoodRow) -> Result<(), E>) -> Result<(), E> {
+        let mut start = 0;
+        for row in &self.rows {
+            let text = &self.texts[start..row.text_end];
+            let area = &self.texts[row.text_end..row.area_end];
+            start = row.area_end;
+            let area = (!area.is_empty()).then_some(area);
+            f(GoodRow {
+                number: row.number,
+                problem: (row.rank > 0).then_some((row.rank, text, area)),
+            })?;
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.texts.clear();
+        self.rows.clear();
+    }
+}
+
 /// The second reading: hands on every row of the respondents without errors, with
-/// ranks renumbered 1..m in the order of the ranks given.
+/// ranks renumbered 1..m in the order of the ranks given. The file is read and
+/// its rows found on a thread of their own, so that the caller (storing rows)
+/// does not wait for the reading.
 pub(super) fn for_each_good_row<E: From<ImportError>>(
+    reader: impl Read + Send,
+    file: &str,
+    respondents: &Respondents,
+    mut f: impl FnMut(GoodRow) -> Result<(), E>,
+) -> Result<(), E> {
+    use std::sync::mpsc::sync_channel;
+    let (chunks, arriving) = sync_channel::<Chunk>(CHUNKS_AHEAD);
+    // Chunks go back to the reading thread to be filled again: no allocation per chunk.
+    let (used, reusable) = sync_channel::<Chunk>(CHUNKS_AHEAD + 2);
+    std::thread::scope(|scope| {
+        let reading = scope.spawn(move || {
+            let mut chunk = Chunk::default();
+            good_rows(reader, file, respondents, |number, problem| {
+                chunk.push(number, problem);
+                if chunk.rows.len() < CHUNK_ROWS {
+                    return true;
+                }
+                let next = reusable.try_recv().unwrap_or_default();
+                // The caller stopped (an error of theirs): stop reading too.
+                chunks.send(std::mem::replace(&mut chunk, next)).is_ok()
+            })?;
+            // A caller that stopped early has its own error to report.
+            let _ = chunks.send(chunk);
+            Ok::<_, ImportError>(())
+        });
+        let stored = arriving.iter().try_for_each(|mut chunk| -> Result<(), E> {
+            chunk.each(&mut f)?;
+            chunk.clear();
+            let _ = used.try_send(chunk);
+            Ok(())
+        });
+        drop(arriving);
+        let read = reading.join().expect("the reading thread does not panic");
+        stored?;
+        read.map_err(E::from)
+    })
+}
+
+/// Reads the file again and calls `f` with each good row's respondent and
+/// `(renumbered rank, text, area)` (`None`: "no problems"), until `f` says stop.
+fn good_rows(
     reader: impl Read,
     file: &str,
     respondents: &Respondents,
-    mut f: impl FnMut(GoodRow, u64) -> Result<(), E>,
-) -> Result<(), E> {
+    mut f: impl FnMut(u32, Option<(u32, &str, &str)>) -> bool,
+) -> Result<(), ImportError> {
     let mut rows = Rows::open(reader, file)?;
+    let mut cursor = Cursor::default();
     loop {
         match rows.next() {
             Ok(Some(_)) => {}
@@ -123,15 +236,16 @@ pub(super) fn for_each_good_row<E: From<ImportError>>(
             // Reported by the first reading; such a row belongs to no respondent.
             Err(e) if !e.fatal => continue,
             Err(e) => {
-                return Err(
-                    ImportError::header(file, format!("reading it again: {}", e.message)).into(),
-                )
+                return Err(ImportError::header(
+                    file,
+                    format!("reading it again: {}", e.message),
+                ))
             }
         }
         let Ok(fields) = rows.fields() else {
             continue;
         };
-        let Some(number) = respondents.find(fields.wave, fields.respondent) else {
+        let Some(number) = cursor.find(respondents, fields.wave, fields.respondent) else {
             continue;
         };
         let seen = respondents.seen[number as usize];
@@ -140,39 +254,91 @@ pub(super) fn for_each_good_row<E: From<ImportError>>(
         }
         let problem = fields.rank.parse::<u32>().ok().map(|rank| {
             let renumbered = (seen.ranks & ((1u16 << rank) - 1)).count_ones() + 1;
-            let area = (!fields.area.is_empty()).then_some(fields.area);
-            (renumbered, fields.problem, area)
+            (renumbered, fields.problem, fields.area)
         });
-        f(GoodRow { number, problem }, rows.byte())?;
+        if !f(number, problem) {
+            return Ok(());
+        }
     }
+}
+
+/// Where the second reading is among the respondents: they come in the order
+/// the first reading numbered them, so a row's respondent is mostly the one of
+/// the row before or the next new one, and needs no look-up.
+#[derive(Default)]
+struct Cursor {
+    last: Option<u32>,
+    /// The first respondent not met yet.
+    next_new: u32,
+}
+
+impl Cursor {
+    fn find(&mut self, respondents: &Respondents, wave: &str, respondent: &str) -> Option<u32> {
+        let is = |n: u32| {
+            let seen = &respondents.seen[n as usize];
+            respondents.id(n) == respondent && respondents.wave_texts[seen.wave as usize] == wave
+        };
+        let found = match self.last {
+            Some(n) if is(n) => Some(n),
+            _ if (self.next_new as usize) < respondents.seen.len() && is(self.next_new) => {
+                Some(self.next_new)
+            }
+            _ => {
+                let w = respondents.wave_texts.iter().position(|t| t == wave)? as u32;
+                respondents.find_in(w, respondent)
+            }
+        };
+        if let Some(n) = found {
+            self.last = Some(n);
+            self.next_new = self.next_new.max(n + 1);
+        }
+        found
+    }
+}
+
+/// Respondent `n`'s id in the buffer of all ids.
+fn id_in<'a>(ids: &'a str, ends: &[usize], n: u32) -> &'a str {
+    let n = n as usize;
+    &ids[if n == 0 { 0 } else { ends[n - 1] }..ends[n]]
+}
+
+/// How `Respondents::numbers` hashes respondent `m` (needed when the table grows).
+fn hash_of<'a>(
+    hasher: &'a hashbrown::DefaultHashBuilder,
+    ids: &'a str,
+    ends: &'a [usize],
+    seen: &'a [Seen],
+) -> impl Fn(&u32) -> u64 + 'a {
+    move |&m| hasher.hash_one((seen[m as usize].wave, id_in(ids, ends, m)))
 }
 
 impl Respondents {
     /// Respondent `n`'s id as written in the file.
     pub fn id(&self, n: u32) -> &str {
-        let n = n as usize;
-        let start = if n == 0 { 0 } else { self.ends[n - 1] };
-        &self.ids[start..self.ends[n]]
+        id_in(&self.ids, &self.ends, n)
     }
 
     pub fn segment(&self, seen: &Seen) -> Option<&str> {
         (seen.segment > 0).then(|| self.segments[seen.segment as usize - 1].as_str())
     }
 
-    /// The number of the respondent with this id in this wave (as written), if any.
-    pub fn find(&self, wave: &str, respondent: &str) -> Option<u32> {
-        if let Some(n) = self.last.get() {
-            let seen = &self.seen[n as usize];
-            if self.id(n) == respondent && self.wave_texts[seen.wave as usize] == wave {
-                return Some(n);
-            }
+    /// Makes room for the respondents of a file of `file_bytes` bytes, estimated
+    /// from those of its first `read_bytes` (5% more, for files whose rows differ
+    /// in length). Room not used costs address space only.
+    fn reserve_for(&mut self, file_bytes: u64, read_bytes: u64) {
+        let n = self.seen.len();
+        if n == 0 || read_bytes == 0 {
+            return;
         }
-        let w = self.wave_texts.iter().position(|t| t == wave)? as u32;
-        let found = self.find_in(w, respondent);
-        if found.is_some() {
-            self.last.set(found);
-        }
-        found
+        let expected = (n as f64 * file_bytes as f64 / read_bytes as f64 * 1.05) as usize;
+        let more = expected.min(u32::MAX as usize).saturating_sub(n);
+        self.seen.reserve_exact(more);
+        self.ends.reserve_exact(more);
+        self.rank_lines
+            .reserve_exact(more * self.max_problems as usize);
+        self.ids.reserve_exact(more * self.ids.len().div_ceil(n));
+        let rehash = hash_of(&self.hasher, &self.ids, &self.ends, &self.seen);
+        self.numbers.reserve(more, rehash);
     }
 
     fn find_in(&self, wave: u32, respondent: &str) -> Option<u32> {
@@ -203,13 +369,12 @@ impl Respondents {
     fn number(&mut self, wave: u32, respondent: &str, line: u32) -> u32 {
         if let Some(n) = self
             .last
-            .get()
             .filter(|&n| self.seen[n as usize].wave == wave && self.id(n) == respondent)
         {
             return n;
         }
         if let Some(n) = self.find_in(wave, respondent) {
-            self.last.set(Some(n));
+            self.last = Some(n);
             return n;
         }
         let n = self.seen.len() as u32;
@@ -220,19 +385,12 @@ impl Respondents {
             first_line: line,
             ..Seen::default()
         });
-        let hasher = &self.hasher;
-        let (ids, ends, seen) = (&self.ids, &self.ends, &self.seen);
-        let id_of = |n: u32| {
-            let n = n as usize;
-            &ids[if n == 0 { 0 } else { ends[n - 1] }..ends[n]]
-        };
-        self.numbers
-            .insert_unique(hasher.hash_one((wave, respondent)), n, |&m| {
-                hasher.hash_one((seen[m as usize].wave, id_of(m)))
-            });
+        let hash = self.hasher.hash_one((wave, respondent));
+        let rehash = hash_of(&self.hasher, &self.ids, &self.ends, &self.seen);
+        self.numbers.insert_unique(hash, n, rehash);
         self.rank_lines
             .extend(std::iter::repeat_n(0, self.max_problems as usize));
-        self.last.set(Some(n));
+        self.last = Some(n);
         n
     }
 

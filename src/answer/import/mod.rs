@@ -26,6 +26,7 @@ mod sqlite;
 mod store;
 
 use std::io::{Read, Seek};
+use std::sync::Arc;
 
 use super::form::MAX_TEXT_CHARS;
 use crate::db::{AnyConnection, Database};
@@ -79,16 +80,17 @@ pub struct ResponsesReport {
 /// Parses a whole responses file for a survey that lets respondents list up to
 /// `max_problems` problems, into memory. Returns the respondents without errors, the
 /// number of respondents with errors, and one message per bad row.
-pub fn parse<R: Read + Seek>(
+pub fn parse<R: Read + Seek + Send>(
     mut reader: R,
     file: &str,
     max_problems: u32,
 ) -> std::result::Result<(Vec<ImportedRespondent>, usize, Vec<String>), ImportError> {
-    let checked = check(&mut reader, file, max_problems)?;
+    let bytes = read::length(&mut reader);
+    let checked = check(&mut reader, file, max_problems, bytes)?;
     rewind(&mut reader, file)?;
     let r = &checked.respondents;
     let mut gathered: Vec<Option<ImportedRespondent>> = vec![None; r.seen.len()];
-    for_each_good_row::<ImportError>(&mut reader, file, r, |row, _| {
+    for_each_good_row::<ImportError>(&mut reader, file, r, |row| {
         let n = row.number as usize;
         let seen = &r.seen[n];
         let respondent = gathered[n].get_or_insert_with(|| ImportedRespondent {
@@ -140,7 +142,7 @@ pub fn segment_attributes(segment: Option<&str>) -> Result<String> {
 
 /// Reads and stores a responses file. With `skip_invalid` false, one bad row means
 /// nothing is imported and every bad row is reported.
-pub fn import<R: Read + Seek>(
+pub fn import<R: Read + Seek + Send>(
     db: &Database,
     survey: &StoredSurvey,
     mut reader: R,
@@ -148,7 +150,12 @@ pub fn import<R: Read + Seek>(
     skip_invalid: bool,
     progress: &indicatif::ProgressBar,
 ) -> Result<ResponsesReport> {
-    let checked = check(&mut reader, file, survey.survey.max_problems)?;
+    let bytes = read::length(&mut reader);
+    let checked = check(&mut reader, file, survey.survey.max_problems, bytes)?;
+    tracing::debug!(
+        respondents = checked.respondents.seen.len(),
+        "import: file checked"
+    );
     if !checked.errors.is_empty() && !skip_invalid {
         return Err(ImportError::Rejected {
             file: file.to_string(),
@@ -157,33 +164,42 @@ pub fn import<R: Read + Seek>(
         .into());
     }
     rewind(&mut reader, file)?;
-    let respondents = &checked.respondents;
-    progress.set_length((respondents.seen.len() - checked.bad) as u64);
-    let mut report = db.write_bulk(|conn| {
-        let mut writer = store::Writer::new(conn, survey, respondents)?;
+    let Checked {
+        respondents,
+        errors,
+        bad,
+    } = checked;
+    let new_mentions = new_mentions(&respondents);
+    progress.set_length((respondents.seen.len() - bad) as u64);
+    // Shared with the writer, and let go of before the indexes are built again.
+    let respondents = Arc::new(respondents);
+    let mut report = db.write_bulk(move |conn| {
+        let mut writer = store::Writer::new(conn, survey, Arc::clone(&respondents))?;
         writer.replace_earlier(conn)?;
-        let load = |conn: &mut AnyConnection| {
-            for_each_good_row(&mut reader, file, respondents, |row, _| {
+        let load = move |conn: &mut AnyConnection| {
+            for_each_good_row(&mut reader, file, &respondents, |row| {
                 writer.row(conn, row, progress)
             })?;
-            writer.flush(conn, progress)
+            writer.flush(conn, progress)?;
+            drop(respondents);
+            let report = writer.finish();
+            tracing::debug!(mentions = report.mentions, "import: rows stored");
+            Ok::<_, crate::error::Error>(report)
         };
         match conn {
-            AnyConnection::Sqlite(_) => sqlite::bulk_load(conn, new_mentions(&checked), load)?,
-            AnyConnection::Postgresql(_) => {
-                postgres::bulk_load(conn, new_mentions(&checked), load)?
-            }
+            AnyConnection::Sqlite(_) => sqlite::bulk_load(conn, new_mentions, load),
+            AnyConnection::Postgresql(_) => postgres::bulk_load(conn, new_mentions, load),
         }
-        Ok::<_, crate::error::Error>(writer.report)
     })?;
-    report.skipped_respondents = checked.bad;
-    report.errors = checked.errors;
+    tracing::debug!("import: committed");
+    report.skipped_respondents = bad;
+    report.errors = errors;
     Ok(report)
 }
 
 /// How many mentions the respondents without errors bring.
-fn new_mentions(checked: &Checked) -> u64 {
-    let seen = checked.respondents.seen.iter().filter(|s| !s.bad);
+fn new_mentions(respondents: &check::Respondents) -> u64 {
+    let seen = respondents.seen.iter().filter(|s| !s.bad);
     seen.map(|s| u64::from(s.ranks.count_ones())).sum()
 }
 

@@ -140,7 +140,22 @@ fn begin_load(conn: &mut PgConnection, new_mentions: u64) -> QueryResult<SetAsid
     for index in &indexes {
         conn.batch_execute(&format!("DROP INDEX {}", quoted(&index.name)))?;
     }
+    more_memory_for_the_rebuild(conn)?;
     Ok(SetAside { keys, indexes })
+}
+
+/// Lets this transaction's index builds sort, and its key checks join, in the
+/// server's memory rather than in temporary files: at least 256 MiB for
+/// building an index and 64 MiB for each join (PostgreSQL's defaults are 64 and
+/// 4 MiB); a server set higher keeps its settings. Ends with the transaction.
+fn more_memory_for_the_rebuild(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query(
+        "SELECT set_config(name, GREATEST(setting::bigint, \
+         CASE name WHEN 'maintenance_work_mem' THEN 262144 ELSE 65536 END)::text || 'kB', true) \
+         FROM pg_settings WHERE name IN ('maintenance_work_mem', 'work_mem')",
+    )
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// A name as an SQL identifier.

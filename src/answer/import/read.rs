@@ -9,6 +9,8 @@ use crate::invite::{header_names, ImportError};
 
 const REQUIRED: [&str; 5] = ["respondent", "wave", "segment", "rank", "problem"];
 const OPTIONAL: [&str; 1] = ["area"];
+/// Bytes read from the file at a time (the CSV reader's default is 8 KiB).
+const READ_BUFFER: usize = 256 * 1024;
 
 /// Where each column is.
 struct Columns {
@@ -50,6 +52,7 @@ impl<R: Read> Rows<R> {
     pub(super) fn open(reader: R, file: &str) -> Result<Self, ImportError> {
         let mut csv = csv::ReaderBuilder::new()
             .flexible(false)
+            .buffer_capacity(READ_BUFFER)
             .from_reader(reader);
         let headers: Vec<String> = header_names(&mut csv, file)?
             .iter()
@@ -147,6 +150,12 @@ fn columns(headers: &[String]) -> Result<Columns, String> {
         problem: column["problem"],
         area: column.get("area").copied(),
     })
+}
+
+/// The file's length in bytes, if it can be found; the reading stays at the start.
+pub(super) fn length(reader: &mut impl Seek) -> Option<u64> {
+    let length = reader.seek(SeekFrom::End(0)).ok();
+    reader.seek(SeekFrom::Start(0)).ok().and(length)
 }
 
 /// Back to the start of the file, for the second reading.

@@ -21,6 +21,11 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// SQLite's page cache during an import, in KiB (its default is 2,000).
 const CACHE_KIB: u32 = 32_768;
 
+/// SQLite's page cache while the indexes are built again, in KiB: the sort that
+/// builds an index keeps as much in memory before it writes a sorted run to a
+/// temporary file, and the rows no longer need the larger cache.
+const REBUILD_CACHE_KIB: u32 = 8_192;
+
 /// Stores one batch: responses, their import rows, then mentions.
 pub(super) fn insert_batch(conn: &mut SqliteConnection, batch: &Batch) -> QueryResult<()> {
     insert_prepared::<NewResponse, _, ROWS_PER_STATEMENT>(
@@ -119,10 +124,15 @@ fn begin_load(conn: &mut SqliteConnection, new_mentions: u64) -> QueryResult<Vec
 /// After a load: the indexes built again (after a failed load, the rollback
 /// brings them back) and the cache as it was.
 fn end_load(conn: &mut SqliteConnection, set_aside: &[Index], loaded: bool) -> QueryResult<()> {
+    if loaded && !set_aside.is_empty() {
+        conn.batch_execute(&format!("PRAGMA cache_size = -{REBUILD_CACHE_KIB}"))?;
+    }
     let rebuilt = match loaded {
-        true => set_aside
-            .iter()
-            .try_for_each(|index| conn.batch_execute(&index.sql)),
+        true => set_aside.iter().try_for_each(|index| {
+            conn.batch_execute(&index.sql)?;
+            tracing::debug!(index = index.name, "import: index built again");
+            Ok(())
+        }),
         false => Ok(()),
     };
     conn.batch_execute("PRAGMA cache_size = -2000")?;

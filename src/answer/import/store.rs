@@ -4,7 +4,7 @@
 //! (`sqlite.rs`: prepared multi-row INSERTs; `postgres.rs`: COPY). Runs inside the
 //! import's one transaction; decides nothing about the file's validity.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use diesel::prelude::*;
 
@@ -78,7 +78,7 @@ impl ResponseIds {
 /// The second reading's rows, gathered into batches and stored.
 pub(super) struct Writer<'a> {
     survey: &'a StoredSurvey,
-    respondents: &'a Respondents,
+    respondents: Arc<Respondents>,
     stamp: Stamp,
     wave_ids: Vec<i64>,
     /// The `attributes` JSON of each segment (index 0: no segment).
@@ -88,7 +88,7 @@ pub(super) struct Writer<'a> {
     /// Per respondent: whether a row of theirs was handed on yet.
     started: Vec<bool>,
     ids: ResponseIds,
-    area_ids: HashMap<String, i64>,
+    area_ids: hashbrown::HashMap<String, i64>,
     /// Whether the survey's summary knows that this import coded mentions.
     noted_coded: bool,
     new_responses: Vec<u32>,
@@ -104,7 +104,7 @@ impl<'a> Writer<'a> {
     pub(super) fn new(
         conn: &mut AnyConnection,
         survey: &'a StoredSurvey,
-        respondents: &'a Respondents,
+        respondents: Arc<Respondents>,
     ) -> Result<Self> {
         let mut wave_ids = Vec::new();
         for wave in &respondents.waves {
@@ -119,14 +119,14 @@ impl<'a> Writer<'a> {
         }
         Ok(Writer {
             survey,
-            respondents,
             stamp: Stamp::now(),
             wave_ids,
             attributes,
             response_of: vec![0; respondents.seen.len()],
             started: vec![false; respondents.seen.len()],
+            respondents,
             ids: ResponseIds::default(),
-            area_ids: HashMap::new(),
+            area_ids: hashbrown::HashMap::new(),
             noted_coded: false,
             new_responses: Vec::new(),
             texts: String::new(),
@@ -142,7 +142,7 @@ impl<'a> Writer<'a> {
     /// aside after it. Returns how many there were.
     pub(super) fn replace_earlier(&mut self, conn: &mut AnyConnection) -> Result<usize> {
         let earlier = self.find_earlier(conn)?;
-        let r = self.respondents;
+        let r = Arc::clone(&self.respondents);
         for chunk in earlier.chunks(500) {
             for &(n, id) in chunk {
                 let seen = &r.seen[n as usize];
@@ -256,9 +256,14 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
+    /// What was stored; lets go of the memory kept per respondent.
+    pub(super) fn finish(self) -> ResponsesReport {
+        self.report
+    }
+
     /// The gathered rows as the backend stores them.
     fn batch(&self) -> Batch {
-        let r = self.respondents;
+        let r = &self.respondents;
         let locale = self.survey.survey.default_locale.as_str();
         let stamp = &self.stamp;
         let responses = self
@@ -320,7 +325,7 @@ fn area_id(
     conn: &mut AnyConnection,
     survey_id: i64,
     label: &str,
-    cache: &mut HashMap<String, i64>,
+    cache: &mut hashbrown::HashMap<String, i64>,
 ) -> Result<i64> {
     if let Some(id) = cache.get(label) {
         return Ok(*id);
