@@ -42,7 +42,7 @@ struct Groups {
     starts: Vec<u32>,
     /// Groups from this one on have one row each (the rarest patterns come last).
     single_from: usize,
-    /// `(area, points)` of each column.
+    /// `(area, points)` of each column: each pair that some rare pattern has.
     columns: Vec<(usize, u64)>,
     /// The groups whose pattern has column `c` are
     /// `members[member_starts[c]..member_starts[c + 1]]`, in ascending order.
@@ -53,25 +53,28 @@ struct Groups {
 /// Rows of one group at most: 257 rows of at most 255 picks each fit a `u16`.
 const GROUP_ROWS: usize = 257;
 
+/// The first row of each group of `rare_rows` (consecutive rows of one pattern,
+/// [`GROUP_ROWS`] at most), then the number of rows; and each group's pattern.
+fn row_groups(rare_rows: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = Vec::new();
+    let mut patterns = Vec::new();
+    for (r, &g) in rare_rows.iter().enumerate() {
+        let start = starts.last().map_or(0, |&s| s as usize);
+        if r == 0 || rare_rows[start] != g || r - start == GROUP_ROWS {
+            starts.push(r as u32);
+            patterns.push(g);
+        }
+    }
+    starts.push(rare_rows.len() as u32);
+    (starts, patterns)
+}
+
 impl Groups {
     fn new(table: &PatternTable, rare_rows: &[u32]) -> Self {
-        let mut starts = vec![0u32];
-        let mut patterns = Vec::new();
-        for (r, &g) in rare_rows.iter().enumerate() {
-            let start = *starts.last().expect("starts begins with 0") as usize;
-            if r > start && (rare_rows[start] != g || r - start == GROUP_ROWS) {
-                starts.push(r as u32);
-            }
-            if patterns.len() < starts.len() {
-                patterns.push(g);
-            }
-        }
-        starts.push(rare_rows.len() as u32);
-        if rare_rows.is_empty() {
-            starts.truncate(1);
-        }
+        let (starts, patterns) = row_groups(rare_rows);
         let sizes: Vec<u32> = starts.windows(2).map(|w| w[1] - w[0]).collect();
         let single_from = sizes.len() - sizes.iter().rev().take_while(|&&s| s == 1).count();
+        // `(column, group)` for every entry of every group's pattern, by column.
         let mut entries: Vec<((u32, u32), u32)> = patterns
             .iter()
             .enumerate()
@@ -85,11 +88,9 @@ impl Groups {
         entries.sort_unstable();
         let mut columns: Vec<(usize, u64)> = Vec::new();
         let mut member_starts = Vec::new();
-        let mut last = None;
-        for (i, &(column, _)) in entries.iter().enumerate() {
-            if last != Some(column) {
-                last = Some(column);
-                columns.push((column.0 as usize, u64::from(column.1)));
+        for (i, &((area, points), _)) in entries.iter().enumerate() {
+            if i == 0 || entries[i - 1].0 != (area, points) {
+                columns.push((area as usize, u64::from(points)));
                 member_starts.push(i as u32);
             }
         }
