@@ -1,7 +1,4 @@
-//! PostgreSQL's bulk path of an import: each batch goes in by `COPY ... FROM STDIN`
-//! (binary), one COPY per table, inside the import's one transaction; response ids
-//! come from the table's sequence beforehand (`store::ResponseIds`), and the
-//! sequences of the other tables move on by themselves as COPY fills their ids.
+//! PostgreSQL's bulk path of an import, around the COPY streams of `pg_copy.rs`.
 //!
 //! An import that at least doubles the stored mentions sets the foreign keys of
 //! `responses`, `imported_responses` and `mentions`, and their secondary indexes,
@@ -21,26 +18,6 @@ use diesel::sql_types::{BigInt, Text};
 
 use crate::db::AnyConnection;
 
-use super::rows::Batch;
-use crate::db::schema::{imported_responses, mentions, responses};
-
-/// Stores one batch: responses, their import rows, then mentions.
-pub(super) fn copy_batch(conn: &mut PgConnection, batch: &Batch) -> QueryResult<()> {
-    if !batch.responses.is_empty() {
-        diesel::copy_from(responses::table)
-            .from_insertable(&batch.responses)
-            .execute(conn)?;
-        diesel::copy_from(imported_responses::table)
-            .from_insertable(&batch.imported)
-            .execute(conn)?;
-    }
-    if !batch.mentions.is_empty() {
-        diesel::copy_from(mentions::table)
-            .from_insertable(&batch.mentions)
-            .execute(conn)?;
-    }
-    Ok(())
-}
 
 /// A foreign key as PostgreSQL's catalog describes it.
 #[derive(QueryableByName)]
