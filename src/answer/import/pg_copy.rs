@@ -70,17 +70,18 @@ struct Island {
 /// `count` new ids from the sequence of `responses`, in ascending order. Other
 /// writers may draw from the sequence meanwhile, so the ids taken come back as
 /// runs of consecutive ids (one run, unless someone else took some in between)
-/// instead of one row per id.
+/// instead of one row per id. (The sequence is looked up once: per row, the
+/// look-up cost more than the ids.)
 fn take_response_ids(conn: &mut PgConnection, count: usize) -> QueryResult<Vec<i64>> {
     if count == 0 {
         return Ok(Vec::new());
     }
     let islands: Vec<Island> = diesel::sql_query(
-        "SELECT MIN(id) AS first, MAX(id) AS last FROM \
+        "WITH sequence AS MATERIALIZED (SELECT pg_get_serial_sequence('responses', 'id')::regclass AS s) \
+         SELECT MIN(id) AS first, MAX(id) AS last FROM \
          (SELECT id, id - ROW_NUMBER() OVER (ORDER BY id) AS island FROM \
-         (SELECT nextval(pg_get_serial_sequence('responses', 'id')) AS id \
-         FROM generate_series(1, $1)) AS taken) AS numbered \
-         GROUP BY island ORDER BY first",
+         (SELECT nextval(sequence.s) AS id FROM sequence, generate_series(1, $1)) AS taken) \
+         AS numbered GROUP BY island ORDER BY first",
     )
     .bind::<BigInt, _>(count as i64)
     .load(conn)?;
