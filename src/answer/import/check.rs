@@ -160,7 +160,9 @@ impl Chunk {
 
     /// Row `i` of the chunk.
     pub(super) fn row(&self, i: usize) -> GoodRow<'_> {
-        let start = i.checked_sub(1).map_or(0, |before| self.rows[before].area_end);
+        let start = i
+            .checked_sub(1)
+            .map_or(0, |before| self.rows[before].area_end);
         let row = &self.rows[i];
         let text = &self.texts[start..row.text_end];
         let area = &self.texts[row.text_end..row.area_end];

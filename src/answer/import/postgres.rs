@@ -21,7 +21,6 @@ use diesel::sql_types::{BigInt, Text};
 
 use crate::db::AnyConnection;
 
-
 /// A constraint as PostgreSQL's catalog describes it.
 #[derive(QueryableByName)]
 struct Constraint {

@@ -262,7 +262,8 @@ impl<'a> Writer<'a> {
     /// of the file.
     pub(super) fn new_respondents(&self) -> Vec<u32> {
         let seen = self.respondents.seen.iter().zip(&self.response_of);
-        (0..).zip(seen)
+        (0..)
+            .zip(seen)
             .filter(|(_, (seen, &id))| !seen.bad && id == 0)
             .map(|(n, _)| n)
             .collect()
