@@ -23,6 +23,7 @@ pub mod invite;
 pub mod jobs;
 pub mod keys;
 pub mod mail;
+pub mod named;
 pub mod report;
 pub mod route;
 pub mod secret;

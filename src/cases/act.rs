@@ -70,27 +70,37 @@ impl From<ActError> for Error {
     }
 }
 
-/// Acts on case `id` in one transaction: the status changes, an event is
-/// appended, and a resolution with a note may queue the customer's follow-up.
+/// One action on a case: which case, what is done, the note that goes with it
+/// and who does it.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseAction<'a> {
+    pub id: i64,
+    pub action: Action,
+    pub note: Option<&'a Note>,
+    pub actor: Actor<'a>,
+}
+
+/// Acts on a case in one transaction: the status changes, an event is appended,
+/// and a resolution with a note may queue the customer's follow-up.
 pub fn act(
     db: &Database,
     settings: &Settings,
-    id: i64,
-    action: Action,
-    note: Option<&Note>,
-    actor: Actor<'_>,
+    what: CaseAction<'_>,
 ) -> std::result::Result<Acted, ActError> {
-    db.write(|conn| act_in(conn, settings, id, action, note, actor))
+    db.write(|conn| act_in(conn, settings, what))
 }
 
 fn act_in(
     conn: &mut AnyConnection,
     settings: &Settings,
-    id: i64,
-    action: Action,
-    note: Option<&Note>,
-    actor: Actor<'_>,
+    what: CaseAction<'_>,
 ) -> std::result::Result<Acted, ActError> {
+    let CaseAction {
+        id,
+        action,
+        note,
+        actor,
+    } = what;
     let mut case = find(conn, id)?;
     let status = case
         .status
@@ -250,15 +260,13 @@ pub fn act_by_link(
         };
         let link = links::find(conn, token)?
             .ok_or_else(|| Error::Internal("a case link vanished inside its transaction".into()))?;
-        let acted = act_in(
-            conn,
-            settings,
-            case.id,
-            *action,
+        let what = CaseAction {
+            id: case.id,
+            action: *action,
             note,
-            Actor::Team(&case.team_name),
-        )
-        .map_err(|e| match e {
+            actor: Actor::Team(&case.team_name),
+        };
+        let acted = act_in(conn, settings, what).map_err(|e| match e {
             ActError::Refused { .. } => Rollback::Raced,
             ActError::Other(e) => Rollback::Failed(e),
         })?;

@@ -36,7 +36,8 @@ pub use status::{Action, Refused, Status};
 
 use act::record_follow_up;
 pub use act::{
-    act, act_by_link, open_link, ActError, Acted, LinkOutcome, LinkState, Note, NoteTooLong,
+    act, act_by_link, open_link, ActError, Acted, CaseAction, LinkOutcome, LinkState, Note,
+    NoteTooLong,
 };
 pub use open::{forget_contact, record, NewCase};
 use read::find;

@@ -76,12 +76,9 @@ impl FromStr for Status {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Status::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                format!("{s:?} is not a case status; use open, acknowledged, resolved or declined")
-            })
+        crate::named::find(&Status::ALL, Status::as_str, s).ok_or_else(|| {
+            format!("{s:?} is not a case status; use open, acknowledged, resolved or declined")
+        })
     }
 }
 
@@ -96,13 +93,15 @@ impl Action {
         }
     }
 
-    /// The word for the audit trail and messages: "acknowledged", ...
+    /// The word for the audit trail and messages: "acknowledged", ...: the name
+    /// of the status the action leads to.
     pub fn past(self) -> &'static str {
         match self {
-            Action::Acknowledge => "acknowledged",
-            Action::Resolve => "resolved",
-            Action::Decline => "declined",
+            Action::Acknowledge => Status::Acknowledged,
+            Action::Resolve => Status::Resolved,
+            Action::Decline => Status::Declined,
         }
+        .as_str()
     }
 }
 
@@ -110,9 +109,7 @@ impl FromStr for Action {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Action::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
+        crate::named::find(&Action::ALL, Action::as_str, s)
             .ok_or_else(|| format!("{s:?} is not a case action"))
     }
 }

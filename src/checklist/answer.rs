@@ -8,6 +8,14 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use super::ItemId;
+use crate::named;
+
+/// The value of `all` named `text` (spaces around it ignored), or an error that
+/// lists the names.
+fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str, text: &str) -> Result<T, String> {
+    named::find(all, name, text.trim())
+        .ok_or_else(|| format!("{text:?} is not one of {}", named::list(all, name)))
+}
 
 /// "Have you had this problem?"
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -43,10 +51,7 @@ impl FromStr for Experienced {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Experienced::ALL
-            .into_iter()
-            .find(|e| e.as_str() == s.trim())
-            .ok_or_else(|| format!("{s:?} is not one of never, sometimes, often"))
+        one_of(&Experienced::ALL, Experienced::as_str, s)
     }
 }
 
@@ -113,10 +118,7 @@ impl FromStr for SolvedElsewhere {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SolvedElsewhere::ALL
-            .into_iter()
-            .find(|e| e.as_str() == s.trim())
-            .ok_or_else(|| format!("{s:?} is not one of yes, no, dont_know"))
+        one_of(&SolvedElsewhere::ALL, SolvedElsewhere::as_str, s)
     }
 }
 

@@ -234,7 +234,13 @@ fn take_step(
     let actor = Actor::Cli(&actor);
     match step {
         Step::Act(action) => {
-            let acted = cases::act(db, settings, id, action, note.as_ref(), actor)?;
+            let what = cases::CaseAction {
+                id,
+                action,
+                note: note.as_ref(),
+                actor,
+            };
+            let acted = cases::act(db, settings, what)?;
             say_acted(&acted);
         }
         Step::Review(decision) => {

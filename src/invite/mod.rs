@@ -56,14 +56,18 @@ impl std::str::FromStr for SegmentFilter {
     }
 }
 
-/// What an invitation run did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// What an invitation run queued.
+// The admin API answers with it as it is, named `InviteResult` in its OpenAPI document.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = InviteResult)]
 pub struct InviteReport {
+    pub wave: String,
+    /// Invitations queued now; the worker in `pds serve` (or `pds worker`) delivers them.
     pub queued: usize,
     pub already_invited: usize,
     pub unsubscribed: usize,
     pub outside_segment: usize,
-    /// Held back by the contact frequency cap.
+    /// Held back by the contact frequency cap (`contact_at_most_every`).
     pub contacted_recently: usize,
 }
 
@@ -145,6 +149,7 @@ pub fn invite_audience(
         now(),
     )?;
     let mut report = InviteReport {
+        wave: whom.wave.to_string(),
         queued: 0,
         already_invited: plan.count(|s| *s == plan::Skip::AlreadyInvited),
         unsubscribed: plan.count(|s| *s == plan::Skip::Unsubscribed),
@@ -301,15 +306,18 @@ pub fn parse_age(text: &str) -> Option<chrono::Duration> {
     crate::age::parse(text)
 }
 
-/// What a reminder run did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// What a reminder run queued.
+// The admin API answers with it as it is, named `RemindResult` in its OpenAPI document.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = RemindResult)]
 pub struct RemindReport {
+    pub wave: String,
     pub queued: usize,
     pub answered: usize,
     pub unsubscribed: usize,
     pub too_recent: usize,
     pub reminded_enough: usize,
-    /// Invited to another wave within `contact_at_most_every`.
+    /// Invited to another survey within `contact_at_most_every`.
     pub contacted_recently: usize,
 }
 
@@ -360,7 +368,10 @@ pub fn remind(
     drop(conn);
 
     let cutoff = now() - after;
-    let mut report = RemindReport::default();
+    let mut report = RemindReport {
+        wave: wave.label.clone(),
+        ..RemindReport::default()
+    };
     let mut todo = Vec::new();
     for (invitation_id, answered_at, contact) in rows {
         let (reminders, last_reminder) = history.get(&invitation_id).copied().unwrap_or((0, None));

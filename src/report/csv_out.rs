@@ -18,7 +18,7 @@
 
 use std::io::Write;
 
-use super::{spreadsheet_safe, Results, WaveResponse};
+use super::{spreadsheet_safe, Results, Segments, WaveChange, WaveResponse};
 use crate::error::{Error, Result};
 use crate::stats::Interval;
 
@@ -135,6 +135,23 @@ impl Row {
         self
     }
 
+    /// The area a row is about, the method of its figures and how its mentions
+    /// were grouped into it.
+    fn area(&mut self, area: &str, method: &str, grouping: &str) -> &mut Row {
+        self.text("area", area)
+            .set("method", method)
+            .text("grouping", grouping)
+    }
+
+    /// An area's frequency: of `n` respondents, `mentions` (k) mention it; k/n
+    /// with its interval.
+    fn frequency(&mut self, n: u64, mentions: u64, frequency: f64, ci: Interval) -> &mut Row {
+        self.set("n", n)
+            .set("mentions", mentions)
+            .set("frequency", frequency)
+            .interval("frequency_low", "frequency_high", Some(ci))
+    }
+
     fn rate(&mut self, r: &WaveResponse) -> &mut Row {
         self.set("response_rate_method", r.method)
             .set("invited", r.invited)
@@ -151,8 +168,18 @@ pub fn write(results: &Results, out: &mut dyn Write) -> Result<()> {
     w.write_record(COLUMNS).map_err(fail)?;
     let rows = overall_rows(results)
         .into_iter()
-        .chain(segment_rows(results))
-        .chain(wave_change_rows(results))
+        .chain(
+            results
+                .segments
+                .iter()
+                .flat_map(|s| segment_rows(results, s)),
+        )
+        .chain(
+            results
+                .wave_comparison
+                .iter()
+                .flat_map(|c| wave_change_rows(results, c)),
+        )
         .chain(response_rate_rows(results));
     for row in rows {
         w.write_record(&row.0).map_err(fail)?;
@@ -193,13 +220,8 @@ fn overall_rows(results: &Results) -> Vec<Row> {
         let mut row = scoped_row(results);
         row.set("section", "overall")
             .set("position", a.position)
-            .text("area", &a.area)
-            .set("method", a.method)
-            .text("grouping", &a.grouping)
-            .set("n", a.n)
-            .set("mentions", a.mentions)
-            .set("frequency", a.frequency)
-            .interval("frequency_low", "frequency_high", Some(a.frequency_ci))
+            .area(&a.area, a.method, &a.grouping)
+            .frequency(a.n, a.mentions, a.frequency, a.frequency_ci)
             .set("frequency_method", a.frequency_method)
             .opt("importance", a.importance)
             .interval("importance_low", "importance_high", a.importance_ci)
@@ -244,24 +266,16 @@ fn overall_rows(results: &Results) -> Vec<Row> {
 }
 
 /// One row per area and segment, with the area's chi-square test.
-fn segment_rows(results: &Results) -> Vec<Row> {
+fn segment_rows(results: &Results, seg: &Segments) -> Vec<Row> {
     let mut rows = Vec::new();
-    let Some(seg) = &results.segments else {
-        return rows;
-    };
     for a in &seg.areas {
         for cell in &a.per_segment {
             let mut row = scoped_row(results);
             row.set("section", "segment")
                 .text("segment_attribute", &seg.attribute)
                 .text("segment", &cell.segment)
-                .text("area", &a.area)
-                .set("method", cell.method)
-                .text("grouping", &a.grouping)
-                .set("n", cell.n)
-                .set("mentions", cell.mentions)
-                .set("frequency", cell.frequency)
-                .interval("frequency_low", "frequency_high", Some(cell.frequency_ci))
+                .area(&a.area, cell.method, &a.grouping)
+                .frequency(cell.n, cell.mentions, cell.frequency, cell.frequency_ci)
                 .set("frequency_method", results.frequency_method)
                 .opt("importance", cell.importance)
                 .set("score", cell.score)
@@ -284,44 +298,41 @@ fn segment_rows(results: &Results) -> Vec<Row> {
 }
 
 /// One row per area: the change from the earlier wave, with its paired test.
-fn wave_change_rows(results: &Results) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let Some(change) = &results.wave_comparison else {
-        return rows;
-    };
-    for a in &change.areas {
-        let mut row = scoped_row(results);
-        let c = &a.tests.change;
-        row.set("section", "wave-change")
-            .text("compare_wave", &change.earlier_wave)
-            .text("area", &a.area)
-            .set("method", change.stamp.method)
-            .text("grouping", &a.grouping)
-            .set("n", change.stamp.later_n)
-            .set("mentions", a.later_mentions)
-            .set("frequency", a.later_frequency)
-            .set("small_sample", c.small_sample)
-            .set("earlier_n", change.stamp.earlier_n)
-            .set("earlier_mentions", a.earlier_mentions)
-            .set("earlier_frequency", a.earlier_frequency)
-            .set("difference", c.difference)
-            .interval("difference_low", "difference_high", Some(c.difference_ci))
-            .set("test_method", change.stamp.test)
-            .opt("statistic", c.z)
-            .opt("p_value", c.p_value)
-            .opt("p_adjusted", a.tests.p_adjusted)
-            .set("adjustment", change.stamp.adjustment)
-            .set("paired_method", change.stamp.paired_test)
-            .set("pairs", change.stamp.pairs);
-        if let Some(p) = &a.tests.paired {
-            row.set("yes_to_no", p.yes_to_no)
-                .set("no_to_yes", p.no_to_yes)
-                .set("paired_p_value", p.p_value)
-                .opt("paired_p_adjusted", a.tests.paired_p_adjusted);
-        }
-        rows.push(row);
-    }
-    rows
+fn wave_change_rows(results: &Results, change: &WaveChange) -> Vec<Row> {
+    change
+        .areas
+        .iter()
+        .map(|a| {
+            let mut row = scoped_row(results);
+            let c = &a.tests.change;
+            row.set("section", "wave-change")
+                .text("compare_wave", &change.earlier_wave)
+                .area(&a.area, change.stamp.method, &a.grouping)
+                .set("n", change.stamp.later_n)
+                .set("mentions", a.later_mentions)
+                .set("frequency", a.later_frequency)
+                .set("small_sample", c.small_sample)
+                .set("earlier_n", change.stamp.earlier_n)
+                .set("earlier_mentions", a.earlier_mentions)
+                .set("earlier_frequency", a.earlier_frequency)
+                .set("difference", c.difference)
+                .interval("difference_low", "difference_high", Some(c.difference_ci))
+                .set("test_method", change.stamp.test)
+                .opt("statistic", c.z)
+                .opt("p_value", c.p_value)
+                .opt("p_adjusted", a.tests.p_adjusted)
+                .set("adjustment", change.stamp.adjustment)
+                .set("paired_method", change.stamp.paired_test)
+                .set("pairs", change.stamp.pairs);
+            if let Some(p) = &a.tests.paired {
+                row.set("yes_to_no", p.yes_to_no)
+                    .set("no_to_yes", p.no_to_yes)
+                    .set("paired_p_value", p.p_value)
+                    .opt("paired_p_adjusted", a.tests.paired_p_adjusted);
+            }
+            row
+        })
+        .collect()
 }
 
 /// One row per wave's response rate, when there is more than one wave.

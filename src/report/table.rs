@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::Results;
+use super::{Results, Segments, WaveChange};
 use crate::stats::Interval;
 
 /// Longest area label shown; longer ones are cut with an ellipsis.
@@ -107,8 +107,12 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
             }
         }
     }
-    write_segments(results, out)?;
-    write_waves(results, out)?;
+    if let Some(seg) = &results.segments {
+        write_segments(seg, out)?;
+    }
+    if let Some(change) = &results.wave_comparison {
+        write_waves(change, out)?;
+    }
     write_response(results, out)?;
     if !results.areas.is_empty() {
         writeln!(
@@ -222,10 +226,7 @@ fn write_uncoded(results: &Results, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn write_segments(results: &Results, out: &mut dyn Write) -> io::Result<()> {
-    let Some(seg) = &results.segments else {
-        return Ok(());
-    };
+fn write_segments(seg: &Segments, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
@@ -305,10 +306,7 @@ fn write_segments(results: &Results, out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-fn write_waves(results: &Results, out: &mut dyn Write) -> io::Result<()> {
-    let Some(change) = &results.wave_comparison else {
-        return Ok(());
-    };
+fn write_waves(change: &WaveChange, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,

@@ -8,9 +8,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::{blocking, html, preferred_locale, AppState};
+use super::{blocking, html, preferred_locale, AppState, LinkRequest};
 use crate::cases::{self, Acted, Case, Event, LinkOutcome, LinkState, Note, MAX_NOTE_CHARS};
-use crate::invite::Token;
 use crate::survey::Locale;
 
 #[derive(Debug, Deserialize)]
@@ -21,12 +20,9 @@ pub(super) struct ActForm {
     note: String,
 }
 
-pub(super) async fn confirm(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> HttpResponse {
-    let Ok(token) = path.into_inner().parse::<Token>() else {
+pub(super) async fn confirm(link: LinkRequest) -> HttpResponse {
+    let LinkRequest { token, state, req } = link;
+    let Some(token) = token else {
         return link_page(&state, &req, &LinkState::Unknown);
     };
     let found = blocking(state.clone(), move |state| {
@@ -65,16 +61,12 @@ pub(super) async fn confirm(
     }
 }
 
-pub(super) async fn act(
-    path: web::Path<String>,
-    form: web::Form<ActForm>,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> HttpResponse {
-    let Ok(token) = path.into_inner().parse::<Token>() else {
+pub(super) async fn act(link: LinkRequest, form: web::Form<ActForm>) -> HttpResponse {
+    let LinkRequest { token, state, req } = link;
+    let form = form.into_inner();
+    let Some(token) = token else {
         return link_page(&state, &req, &LinkState::Unknown);
     };
-    let form = form.into_inner();
     if form.token != token.as_str() || from_another_site(&state, &req) {
         return problem_page(&state, &req, "cross_site", 403);
     }

@@ -333,3 +333,32 @@ where
         .await
         .map_err(|e| E::from(Error::Internal(format!("a blocking task failed: {e}"))))?
 }
+
+/// What every page behind a personal link (`/s/{token}`, `/u/{token}`,
+/// `/c/{token}`) starts from: the token in the path, `None` when the text is not
+/// shaped like one (nothing was looked up), and the app and the request, for the
+/// reader's language and the page.
+struct LinkRequest {
+    token: Option<crate::invite::Token>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+}
+
+impl actix_web::FromRequest for LinkRequest {
+    type Error = actix_web::Error;
+    type Future =
+        futures_util::future::LocalBoxFuture<'static, std::result::Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let parts = <(web::Path<String>, web::Data<AppState>)>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let (path, state) = parts.await?;
+            Ok(LinkRequest {
+                token: path.into_inner().parse().ok(),
+                state,
+                req,
+            })
+        })
+    }
+}

@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
-use super::{html, see_other, AppState, MAX_FORM_BYTES};
+use super::{html, see_other, AppState, LinkRequest, MAX_FORM_BYTES};
 use crate::answer::{self, Answer, Edit, FormErrors, FormInput};
 use crate::db::now;
 use crate::error::Result;
@@ -111,18 +111,17 @@ fn form_page(
     s.render_page(invitee.locale, "form", ctx)
 }
 
-/// Runs `page` on the blocking pool for the invitee whose personal link is
-/// `path`, once the link is known and its survey open; the not-found or closed
+/// Runs `page` on the blocking pool for the invitee whose personal link was
+/// followed, once the link is known and its survey open; the not-found or closed
 /// page otherwise.
 async fn for_invitee(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    link: LinkRequest,
     page: impl FnOnce(&AppState, Token, Invitee, std::sync::Arc<StoredSurvey>) -> Result<Outcome>
         + Send
         + 'static,
 ) -> HttpResponse {
-    let Ok(token) = path.into_inner().parse::<Token>() else {
+    let LinkRequest { token, state, req } = link;
+    let Some(token) = token else {
         return state.site_page(&req, "not_found", 404);
     };
     let outcome = run(state.clone(), move |state| match open(state, &token)? {
@@ -133,13 +132,9 @@ async fn for_invitee(
     finish(&state, &req, outcome)
 }
 
-pub(super) async fn show_form(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> HttpResponse {
-    let just_saved = req.query_string() == checklist::SAVED_QUERY;
-    for_invitee(path, state, req, move |state, token, invitee, survey| {
+pub(super) async fn show_form(link: LinkRequest) -> HttpResponse {
+    let just_saved = link.req.query_string() == checklist::SAVED_QUERY;
+    for_invitee(link, move |state, token, invitee, survey| {
         if survey.survey.anonymous && invitee.answered {
             return already_answered(&survey, &invitee);
         }
@@ -370,20 +365,23 @@ pub(super) fn prepare_waiting(
     waiting: &answer::inbox::Waiting,
 ) -> Result<answer::Prepared> {
     match survey.survey.kind {
-        SurveyKind::Checklist => checklist::prepare_waiting(services, survey, invitee, waiting),
+        SurveyKind::Checklist => checklist::prepare_items(
+            services,
+            survey,
+            invitee,
+            &waiting.answer,
+            checklist::waiting_items(waiting)?,
+            waiting.received_at,
+        ),
         SurveyKind::Discovery => {
             answer::inbox::prepare_problems(services, survey, invitee, waiting)
         }
     }
 }
 
-pub(super) async fn submit(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    mut payload: web::Payload,
-) -> HttpResponse {
-    let Ok(token) = path.into_inner().parse::<Token>() else {
+pub(super) async fn submit(link: LinkRequest, mut payload: web::Payload) -> HttpResponse {
+    let LinkRequest { token, state, req } = link;
+    let Some(token) = token else {
         return state.site_page(&req, "not_found", 404);
     };
     let mut body = web::BytesMut::new();
@@ -439,12 +437,8 @@ pub(super) async fn submit(
 
 /// `GET /s/{token}/thanks`: the answer just sent, or, when this server no longer
 /// holds it (restarted, or a while later), the answer as stored.
-pub(super) async fn show_thanks(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> HttpResponse {
-    for_invitee(path, state, req, |state, token, invitee, survey| {
+pub(super) async fn show_thanks(link: LinkRequest) -> HttpResponse {
+    for_invitee(link, |state, token, invitee, survey| {
         let anonymous = survey.survey.anonymous;
         let answer = match state.receipts.find(&token, anonymous) {
             Some(answer) => Some(answer),

@@ -3,10 +3,10 @@
 //! the page's button or from a mail client's one-click button (RFC 8058), does it.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 
-use super::{blocking, html, AppState};
-use crate::invite::{self, Token, Unsubscriber};
+use super::{blocking, html, AppState, LinkRequest};
+use crate::invite::{self, Unsubscriber};
 
 fn page(
     state: &AppState,
@@ -21,29 +21,17 @@ fn page(
     survey.survey.render_page(who.locale, page, extra)
 }
 
-pub(super) async fn confirm(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> HttpResponse {
-    handle(path, state, req, false).await
+pub(super) async fn confirm(link: LinkRequest) -> HttpResponse {
+    handle(link, false).await
 }
 
-pub(super) async fn unsubscribe(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> HttpResponse {
-    handle(path, state, req, true).await
+pub(super) async fn unsubscribe(link: LinkRequest) -> HttpResponse {
+    handle(link, true).await
 }
 
-async fn handle(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    act: bool,
-) -> HttpResponse {
-    let Ok(token) = path.into_inner().parse::<Token>() else {
+async fn handle(link: LinkRequest, act: bool) -> HttpResponse {
+    let LinkRequest { token, state, req } = link;
+    let Some(token) = token else {
         return state.site_page(&req, "not_found", 404);
     };
     let result = blocking(

@@ -272,11 +272,19 @@ fn close_some_loops(db: &Database, settings: &Settings) -> Result<(usize, usize,
     let (mut acknowledged, mut resolved, mut followed_up) = (0, 0, 0);
     for (i, case) in open.iter().take(3).enumerate() {
         let team = Actor::Team(&case.team);
-        cases::act(db, settings, case.id, Action::Acknowledge, None, team)?;
+        let mut what = cases::CaseAction {
+            id: case.id,
+            action: Action::Acknowledge,
+            note: None,
+            actor: team,
+        };
+        cases::act(db, settings, what)?;
         acknowledged += 1;
         if i < 2 {
             let note = note_in(case.team_locale)?;
-            let acted = cases::act(db, settings, case.id, Action::Resolve, note.as_ref(), team)?;
+            what.action = Action::Resolve;
+            what.note = note.as_ref();
+            let acted = cases::act(db, settings, what)?;
             resolved += 1;
             if matches!(acted.follow_up, Some(FollowUp::Queued)) {
                 followed_up += 1;

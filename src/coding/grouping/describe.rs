@@ -52,6 +52,7 @@ pub(super) fn assign(
             placed.then_some(Assignment {
                 proposal: best.0 as usize,
                 similarity: best.1.clamp(0.0, 1.0),
+                moved_by: None,
             })
         })
         .collect()
@@ -214,14 +215,7 @@ pub(super) fn drop_empty(
     }
     let assignments = assignments
         .into_iter()
-        .map(|a| {
-            a.and_then(|a| {
-                renumber[a.proposal].map(|proposal| Assignment {
-                    proposal,
-                    similarity: a.similarity,
-                })
-            })
-        })
+        .map(|a| a.and_then(|a| renumber[a.proposal].map(|proposal| Assignment { proposal, ..a })))
         .collect();
     (assignments, kept)
 }

@@ -109,6 +109,19 @@ pub struct Assignment {
     pub proposal: usize,
     /// Cosine similarity of the mention to the area's centroid (0 to 1).
     pub similarity: f32,
+    /// Set when the nearest-text vote moved the mention here: how its
+    /// nearest texts voted.
+    pub moved_by: Option<NearestVote>,
+}
+
+/// The nearest-text vote that moved a mention: of the `asked` texts most like
+/// it, `here` are in the area it moved to, the nearest of them at cosine
+/// `nearest`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NearestVote {
+    pub here: u16,
+    pub asked: u16,
+    pub nearest: f32,
 }
 
 /// The result of automatic grouping: an assignment per mention, in input order

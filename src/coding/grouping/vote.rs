@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use super::super::features::{dot, Matrix, Vectors};
 use super::group::summed;
 use super::index::{Index, Scratch};
-use super::{Assignment, GroupingOptions};
+use super::{Assignment, GroupingOptions, NearestVote};
 
 /// Candidates per neighbour wanted whose exact cosine is computed.
 const CANDIDATES: usize = 2;
@@ -24,7 +24,8 @@ const MAX_ROUNDS: usize = 20;
 const OWN_VOTE: f32 = 1.0;
 
 /// Each text with an area moves to the area its `vote_neighbours` nearest
-/// texts vote for; the similarity shown is then to the area's new centroid.
+/// texts vote for; the similarity shown is then to the area's new centroid,
+/// and a text that moved says how its nearest texts voted.
 pub(super) fn vote(
     vectors: &Vectors,
     counts: &[u32],
@@ -53,8 +54,42 @@ pub(super) fn vote(
         .iter()
         .map(|a| a.map(|a| a.proposal as u32))
         .collect();
+    let before = area.clone();
     settle(&neighbours, counts, order, &mut area, areas);
-    with_similarity(&vectors.matrix, counts, &area, areas)
+    let mut assignments = with_similarity(&vectors.matrix, counts, &area, areas);
+    mark_moved(&mut assignments, &before, &area, &neighbours);
+    assignments
+}
+
+/// Notes on each assignment whose area the vote changed (from `before` to
+/// `area`) how the text's nearest texts voted.
+fn mark_moved(
+    assignments: &mut [Option<Assignment>],
+    before: &[Option<u32>],
+    area: &[Option<u32>],
+    neighbours: &[Vec<(u32, f32)>],
+) {
+    for (doc, assignment) in assignments.iter_mut().enumerate() {
+        if let Some(a) = assignment {
+            if before[doc] != area[doc] {
+                a.moved_by = Some(how_voted(&neighbours[doc], area, a.proposal as u32));
+            }
+        }
+    }
+}
+
+/// How a text's `neighbours` (nearest first) stand towards `here`.
+fn how_voted(neighbours: &[(u32, f32)], area: &[Option<u32>], here: u32) -> NearestVote {
+    let in_here: Vec<f32> = neighbours
+        .iter()
+        .filter(|&&(j, _)| area[j as usize] == Some(here))
+        .map(|&(_, s)| s)
+        .collect();
+    NearestVote {
+        here: in_here.len() as u16,
+        asked: neighbours.len() as u16,
+        nearest: in_here.first().copied().unwrap_or(0.0),
+    }
 }
 
 /// Neighbours each text asks: `wanted`, but at most half the mean area size
@@ -196,6 +231,7 @@ fn with_similarity(
             Some(Assignment {
                 proposal: a,
                 similarity: dot(matrix.row(doc), (&c.0, &c.1)).clamp(0.0, 1.0),
+                moved_by: None,
             })
         })
         .collect()
@@ -227,6 +263,35 @@ mod tests {
             settle(&neighbours(), &[1; 4], &[0, 1, 2, 3], &mut area, 2),
             0
         );
+    }
+
+    #[test]
+    fn a_moved_text_says_how_its_nearest_texts_voted() {
+        let before = vec![Some(0), Some(0), Some(1), Some(1)];
+        let mut area = before.clone();
+        settle(&neighbours(), &[1; 4], &[0, 1, 2, 3], &mut area, 2);
+        let mut assignments: Vec<Option<Assignment>> = area
+            .iter()
+            .map(|a| {
+                a.map(|a| Assignment {
+                    proposal: a as usize,
+                    similarity: 0.5,
+                    moved_by: None,
+                })
+            })
+            .collect();
+        mark_moved(&mut assignments, &before, &area, &neighbours());
+        // Text 2 moved to area 0: two of its three nearest texts are there,
+        // the nearer at 0.85; the texts that stayed say nothing of a vote.
+        let moved = NearestVote {
+            here: 2,
+            asked: 3,
+            nearest: 0.85,
+        };
+        assert_eq!(assignments[2].and_then(|a| a.moved_by), Some(moved));
+        for doc in [0, 1, 3] {
+            assert_eq!(assignments[doc].and_then(|a| a.moved_by), None);
+        }
     }
 
     #[test]

@@ -201,20 +201,17 @@ fn split(
     let source = at.area(id)?;
     let label = clean_label(label)?;
     let ids = distinct(ids)?;
-    let inside: HashSet<i64> = mentions::table
+    let inside = mentions::table
         .filter(mentions::id.eq_any(&ids))
         .filter(mentions::area_id.eq(id))
         .select(mentions::id)
-        .load::<i64>(conn)?
-        .into_iter()
-        .collect();
-    let outside = missing(&ids, &inside);
-    if !outside.is_empty() {
-        return Err(Error::Invalid(format!(
+        .load::<i64>(conn)?;
+    all_found(&ids, inside).map_err(|outside| {
+        Error::Invalid(format!(
             "mention(s) {outside} are not in area {id} ({:?}); `pds areas show --survey {} {id}` lists its mentions",
             source.label, at.survey.slug
-        )));
-    }
+        ))
+    })?;
     let key = format!("{ANALYST_KEY}{}", group_key(&label));
     if let Some(same) = at.areas.iter().find(|a| a.key == key) {
         return Err(Error::Invalid(format!(
@@ -257,21 +254,18 @@ fn move_to(
 ) -> Result<Done> {
     let target = at.area(to)?;
     let ids = distinct(ids)?;
-    let known: HashSet<i64> = mentions::table
+    let known = mentions::table
         .inner_join(responses::table)
         .filter(responses::survey_id.eq(at.survey.id))
         .filter(mentions::id.eq_any(&ids))
         .select(mentions::id)
-        .load::<i64>(conn)?
-        .into_iter()
-        .collect();
-    let unknown = missing(&ids, &known);
-    if !unknown.is_empty() {
-        return Err(Error::NotFound(format!(
+        .load::<i64>(conn)?;
+    all_found(&ids, known).map_err(|unknown| {
+        Error::NotFound(format!(
             "survey {} has no mention {unknown}; `pds areas show` lists mentions with their ids",
             at.survey.slug
-        )));
-    }
+        ))
+    })?;
     let note = if undo {
         "moved back by an analyst"
     } else {
@@ -369,13 +363,20 @@ fn unmerge(conn: &mut AnyConnection, at: &Context, id: i64) -> Result<Done> {
     ))
 }
 
-/// The ids of `ids` not in `found`, comma-separated.
-fn missing(ids: &[i64], found: &HashSet<i64>) -> String {
-    ids.iter()
+/// Whether every id of `ids` was `found`; if not, the ids missing,
+/// comma-separated, for the error.
+fn all_found(ids: &[i64], found: Vec<i64>) -> std::result::Result<(), String> {
+    let found: HashSet<i64> = found.into_iter().collect();
+    let missing: Vec<String> = ids
+        .iter()
         .filter(|m| !found.contains(m))
         .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing.join(", "))
+    }
 }
 
 fn move_mentions(

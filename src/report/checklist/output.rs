@@ -305,6 +305,16 @@ struct Line {
 }
 
 impl Line {
+    /// A line about one item (or area) of `section`, its figure still to fill.
+    fn of_item(section: &'static str, id: &str, label: &str) -> Line {
+        Line {
+            section,
+            id: id.to_string(),
+            label: label.to_string(),
+            ..Line::default()
+        }
+    }
+
     fn of_figure(
         section: &'static str,
         id: &str,
@@ -313,16 +323,13 @@ impl Line {
         f: &Figure,
     ) -> Line {
         Line {
-            section,
-            id: id.to_string(),
-            label: label.to_string(),
             figure,
             value: Some((f.value, Some(f.ci))),
             method: f.method,
             ci_method: f.ci_method,
             n: Some(f.n),
             small_sample: Some(f.small_sample),
-            ..Line::default()
+            ..Line::of_item(section, id, label)
         }
     }
 }
@@ -380,9 +387,6 @@ fn lines(r: &ChecklistResults) -> Vec<Line> {
     if let Some(w) = &r.wave_comparison {
         for i in &w.items {
             lines.push(Line {
-                section: "wave-change",
-                id: i.id.clone(),
-                label: i.label.clone(),
                 segment: format!("{} - {}", w.later_wave, w.earlier_wave),
                 figure: "often-difference",
                 value: Some((i.change.difference, Some(i.change.difference_ci))),
@@ -396,16 +400,13 @@ fn lines(r: &ChecklistResults) -> Vec<Line> {
                     i.change.p_value,
                     i.p_adjusted,
                 )),
-                ..Line::default()
+                ..Line::of_item("wave-change", &i.id, &i.label)
             });
         }
     }
     if let Some(g) = &r.staff_gap {
         for i in &g.items {
             lines.push(Line {
-                section: "staff-gap",
-                id: i.id.clone(),
-                label: i.label.clone(),
                 segment: if i.blind_spot {
                     "blind-spot".into()
                 } else {
@@ -423,7 +424,7 @@ fn lines(r: &ChecklistResults) -> Vec<Line> {
                     i.figures.staff_rank,
                     0.0,
                 )),
-                ..Line::default()
+                ..Line::of_item("staff-gap", &i.id, &i.label)
             });
         }
         lines.push(Line {

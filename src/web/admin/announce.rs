@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::pages::session_json;
 use super::title_of;
-use super::{find_survey, render, Analyst, Answer, Session};
+use super::{find_survey, render, Answer, AreaRequest, Session};
 use crate::cases::announce::{self, Announced, NewAnnouncement};
 use crate::coding::store as coding;
 use crate::error::{Error, Result};
@@ -58,12 +58,8 @@ enum Step {
     Done(usize),
 }
 
-pub(super) async fn form(
-    analyst: Analyst,
-    path: web::Path<(String, i64)>,
-    done: web::Query<Done>,
-) -> HttpResponse {
-    let (slug, id) = path.into_inner();
+pub(super) async fn form(area: AreaRequest, done: web::Query<Done>) -> HttpResponse {
+    let AreaRequest { analyst, slug, id } = area;
     let step = done.announced.map_or(Step::Write, Step::Done);
     analyst
         .show_page(move |state, s| {
@@ -75,12 +71,8 @@ pub(super) async fn form(
 
 /// A preview (the form as written) or, confirmed, the announcement itself;
 /// then back to the page saying how many will hear of it (post/redirect/get).
-pub(super) async fn post(
-    analyst: Analyst,
-    path: web::Path<(String, i64)>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let (slug, id) = path.into_inner();
+pub(super) async fn post(area: AreaRequest, body: web::Bytes) -> HttpResponse {
+    let AreaRequest { analyst, slug, id } = area;
     analyst
         .answer_form(&body, move |state, s, fields| {
             let draft = Draft::read(&fields);

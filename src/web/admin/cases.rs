@@ -212,14 +212,13 @@ pub(super) async fn act(analyst: Analyst, body: web::Bytes) -> HttpResponse {
             };
             let mut acted = 0;
             for id in &ids {
-                match cases::act(
-                    &state.db,
-                    &state.settings,
-                    *id,
+                let what = cases::CaseAction {
+                    id: *id,
                     action,
-                    note.as_ref(),
-                    Actor::ApiKey(&s.key_name),
-                ) {
+                    note: note.as_ref(),
+                    actor: Actor::ApiKey(&s.key_name),
+                };
+                match cases::act(&state.db, &state.settings, what) {
                     Ok(_) => acted += 1,
                     Err(cases::ActError::Refused { refused, .. }) if single.is_some() => {
                         return fail(format!(

@@ -299,6 +299,29 @@ impl FromRequest for Analyst {
     }
 }
 
+/// A request of the logged-in analyst about one area
+/// (`/admin/surveys/{slug}/areas/{id}...`): the analyst, extracted first as a
+/// handler's own first argument is, then the survey's slug and the area's id.
+pub(super) struct AreaRequest {
+    pub(super) analyst: Analyst,
+    pub(super) slug: String,
+    pub(super) id: i64,
+}
+
+impl FromRequest for AreaRequest {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = std::result::Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let parts = <(Analyst, web::Path<(String, i64)>)>::from_request(req, payload);
+        Box::pin(async move {
+            let (analyst, path) = parts.await?;
+            let (slug, id) = path.into_inner();
+            Ok(AreaRequest { analyst, slug, id })
+        })
+    }
+}
+
 impl Analyst {
     /// Runs `f` on the blocking pool and sends what it answers; the problem page,
     /// with the session, when it fails.

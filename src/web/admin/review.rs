@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::pages::ViewQuery;
 use super::pages::{forbidden, form_fields, live_area_ids, session_json, survey_results};
 use super::title_of;
-use super::{find_survey, render, Analyst, Answer, Session};
+use super::{find_survey, render, Analyst, Answer, AreaRequest, Session};
 use crate::coding::review::{review, AreaReview};
 use crate::coding::store::{self as coding, Decision, StoredMention};
 use crate::coding::{GroupingOptions, MentionText};
@@ -39,12 +39,8 @@ pub(super) struct Done {
     moved: Option<String>,
 }
 
-pub(super) async fn area(
-    analyst: Analyst,
-    path: web::Path<(String, i64)>,
-    done: web::Query<Done>,
-) -> HttpResponse {
-    let (slug, id) = path.into_inner();
+pub(super) async fn area(area: AreaRequest, done: web::Query<Done>) -> HttpResponse {
+    let AreaRequest { analyst, slug, id } = area;
     analyst
         .show_page(move |state, s| {
             let outcome = Outcome::Done(done.into_inner());
@@ -212,12 +208,8 @@ fn notice(done: &Done, label_of: &dyn Fn(i64) -> Option<String>) -> Option<Value
 /// A coding decision from the area page: rename; merge into another area, or move
 /// ticked mentions to another one (each confirmed first); undo a merge or a move.
 /// Applied as `pds areas` applies it, then back to a page (post/redirect/get).
-pub(super) async fn decide(
-    analyst: Analyst,
-    path: web::Path<(String, i64)>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let (slug, id) = path.into_inner();
+pub(super) async fn decide(area: AreaRequest, body: web::Bytes) -> HttpResponse {
+    let AreaRequest { analyst, slug, id } = area;
     analyst
         .answer_form(&body, move |state, s, fields| {
             let request = Request::read(&fields, id);

@@ -212,8 +212,13 @@ pub async fn act(call: CaseCall, payload: web::Payload) -> Result<HttpResponse, 
     let note = note_of(request.note.as_deref())?;
     let acted = call
         .run(move |state, id, actor| {
-            cases::act(&state.db, &state.settings, id, action, note.as_ref(), actor)
-                .map_err(crate::Error::from)
+            let what = cases::CaseAction {
+                id,
+                action,
+                note: note.as_ref(),
+                actor,
+            };
+            cases::act(&state.db, &state.settings, what).map_err(crate::Error::from)
         })
         .await?;
     let (follow_up, because) = follow_up_words(acted.follow_up);

@@ -223,19 +223,6 @@ pub struct InviteRequest {
     pub segment: Option<String>,
 }
 
-/// What an invitation run queued.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InviteResult {
-    pub wave: String,
-    /// Invitations queued now; the worker in `pds serve` (or `pds worker`) delivers them.
-    pub queued: usize,
-    pub already_invited: usize,
-    pub unsubscribed: usize,
-    pub outside_segment: usize,
-    /// Held back by the contact frequency cap (`contact_at_most_every`).
-    pub contacted_recently: usize,
-}
-
 /// Queue invitations for a wave (as `pds invite --queue-only`).
 ///
 /// Every matching contact not yet invited to the wave gets a personal link; the
@@ -248,7 +235,7 @@ pub struct InviteResult {
     params(SlugPath),
     request_body(content = InviteRequest, description = "At most 64 KiB of JSON"),
     responses(
-        (status = 202, description = "Queued", body = InviteResult),
+        (status = 202, description = "Queued", body = invite::InviteReport),
         (status = 400, description = "Bad JSON, wave label or segment", body = super::ErrorBody),
         Unauthorized,
         (status = 404, description = "No such survey", body = super::ErrorBody),
@@ -271,22 +258,14 @@ pub async fn invite(call: SurveyCall, payload: web::Payload) -> Result<HttpRespo
         })?;
     let result = call
         .with_survey(move |state, survey| {
-            let r = invite::invite(
+            Ok(invite::invite(
                 &state.db,
                 &state.settings,
                 &survey,
                 &wave,
                 segment.as_ref(),
                 &ProgressBar::hidden(),
-            )?;
-            Ok(InviteResult {
-                wave: wave.to_string(),
-                queued: r.queued,
-                already_invited: r.already_invited,
-                unsubscribed: r.unsubscribed,
-                outside_segment: r.outside_segment,
-                contacted_recently: r.contacted_recently,
-            })
+            )?)
         })
         .await?;
     Ok(HttpResponse::Accepted().json(result))
@@ -304,19 +283,6 @@ pub struct RemindRequest {
     /// The most reminders one contact gets for the wave (default 2).
     #[schema(example = 2)]
     pub max: Option<u32>,
-}
-
-/// What a reminder run queued.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RemindResult {
-    pub wave: String,
-    pub queued: usize,
-    pub answered: usize,
-    pub unsubscribed: usize,
-    pub too_recent: usize,
-    pub reminded_enough: usize,
-    /// Invited to another survey within `contact_at_most_every`.
-    pub contacted_recently: usize,
 }
 
 /// Parses an age such as `5d`, `36h`, `90m` or `0s` (as `pds remind --after`).
@@ -339,7 +305,7 @@ fn parse_age(text: &str) -> Result<chrono::Duration, ApiError> {
     params(SlugPath),
     request_body(content = RemindRequest, description = "At most 64 KiB of JSON"),
     responses(
-        (status = 202, description = "Queued", body = RemindResult),
+        (status = 202, description = "Queued", body = invite::RemindReport),
         (status = 400, description = "Bad JSON, wave label or age", body = super::ErrorBody),
         Unauthorized,
         (status = 404, description = "No such survey or wave", body = super::ErrorBody),
@@ -353,7 +319,7 @@ pub async fn remind(call: SurveyCall, payload: web::Payload) -> Result<HttpRespo
     let max = request.max.unwrap_or(2);
     let result = call
         .with_survey(move |state, survey| {
-            let r = invite::remind(
+            Ok(invite::remind(
                 &state.db,
                 &state.settings,
                 &survey,
@@ -361,16 +327,7 @@ pub async fn remind(call: SurveyCall, payload: web::Payload) -> Result<HttpRespo
                 after,
                 max,
                 &ProgressBar::hidden(),
-            )?;
-            Ok(RemindResult {
-                wave: wave.to_string(),
-                queued: r.queued,
-                answered: r.answered,
-                unsubscribed: r.unsubscribed,
-                too_recent: r.too_recent,
-                reminded_enough: r.reminded_enough,
-                contacted_recently: r.contacted_recently,
-            })
+            )?)
         })
         .await?;
     Ok(HttpResponse::Accepted().json(result))

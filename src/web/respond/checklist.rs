@@ -250,7 +250,7 @@ const SAVE_BUTTON: &str = "save_draft";
 
 /// The write-ins and the item answers, ready to store in one transaction, which
 /// also deletes the link's draft: a sent answer leaves none behind.
-fn prepare_items(
+pub(super) fn prepare_items(
     services: answer::Services<'_>,
     survey: &StoredSurvey,
     invitee: &Invitee,
@@ -272,27 +272,16 @@ fn prepare_items(
     )
 }
 
-/// A checklist answer that waited in the answer inbox, prepared again from what
-/// the inbox kept (its item answers checked again on the way in).
-pub(super) fn prepare_waiting(
-    services: answer::Services<'_>,
-    survey: &StoredSurvey,
-    invitee: &Invitee,
+/// The item answers of a checklist answer that waited in the answer inbox, as
+/// the inbox kept them (checked again on the way in).
+pub(super) fn waiting_items(
     waiting: &answer::inbox::Waiting,
-) -> Result<answer::Prepared> {
-    let items = waiting
+) -> Result<Vec<crate::checklist::answer::ItemAnswer>> {
+    Ok(waiting
         .also
         .as_ref()
         .map(crate::checklist::answer::from_json)
         .transpose()
         .map_err(|e| crate::error::Error::Internal(format!("a waiting checklist answer: {e}")))?
-        .unwrap_or_default();
-    prepare_items(
-        services,
-        survey,
-        invitee,
-        &waiting.answer,
-        items,
-        waiting.received_at,
-    )
+        .unwrap_or_default())
 }

@@ -193,9 +193,16 @@ impl Plan<'_> {
     /// by an earlier run, or a new one.
     fn by_grouping(&self, a: &Assignment) -> (Target, &'static str, String) {
         let proposal = &self.result.proposals[a.proposal];
+        let moved = a.moved_by.map_or(String::new(), |vote| {
+            format!(
+                "; moved there by the texts most like it ({} of its {} nearest are there, \
+                 the nearest at {:.2})",
+                vote.here, vote.asked, vote.nearest
+            )
+        });
         if let Some(area) = self.places.continued[a.proposal] {
             let note = format!(
-                "similar ({:.2}) to mentions an analyst put in this area (proposal {:?})",
+                "similar ({:.2}) to mentions an analyst put in this area (proposal {:?}){moved}",
                 a.similarity, proposal.label
             );
             return (Target::Area(AreaRef::Existing(area)), BY_AUTOMATIC, note);
@@ -206,7 +213,7 @@ impl Plan<'_> {
             None => AreaRef::Proposal(a.proposal),
         };
         let note = format!(
-            "similar ({:.2}) to the proposal {:?}",
+            "similar ({:.2}) to the proposal {:?}{moved}",
             a.similarity, proposal.label
         );
         (Target::Area(target), BY_AUTOMATIC, note)
