@@ -127,7 +127,7 @@ const CHUNKS_AHEAD: usize = 4;
 /// Good rows of the second reading, owned, on their way to the caller's thread:
 /// each row's problem text and then its area one after the other in `texts`.
 #[derive(Default)]
-struct Chunk {
+pub(super) struct Chunk {
     texts: String,
     rows: Vec<ChunkRow>,
 }
@@ -154,25 +154,54 @@ impl Chunk {
         });
     }
 
+    pub(super) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Row `i` of the chunk.
+    pub(super) fn row(&self, i: usize) -> GoodRow<'_> {
+        let start = i
+            .checked_sub(1)
+            .map_or(0, |before| self.rows[before].area_end);
+        let row = &self.rows[i];
+        let text = &self.texts[start..row.text_end];
+        let area = &self.texts[row.text_end..row.area_end];
+        let area = (!area.is_empty()).then_some(area);
+        GoodRow {
+            number: row.number,
+            problem: (row.rank > 0).then_some((row.rank, text, area)),
+        }
+    }
+
     /// Calls `f` with each row, until it fails.
     fn each<E>(&self, f: &mut impl FnMut(GoodRow) -> Result<(), E>) -> Result<(), E> {
-        let mut start = 0;
-        for row in &self.rows {
-            let text = &self.texts[start..row.text_end];
-            let area = &self.texts[row.text_end..row.area_end];
-            start = row.area_end;
-            let area = (!area.is_empty()).then_some(area);
-            f(GoodRow {
-                number: row.number,
-                problem: (row.rank > 0).then_some((row.rank, text, area)),
-            })?;
-        }
-        Ok(())
+        (0..self.len()).try_for_each(|i| f(self.row(i)))
     }
 
     fn clear(&mut self) {
         self.texts.clear();
         self.rows.clear();
+    }
+}
+
+/// The second reading's rows as they arrive from its reading thread, a chunk at a time.
+pub(super) struct GoodRows {
+    arriving: std::sync::mpsc::Receiver<Chunk>,
+    used: std::sync::mpsc::SyncSender<Chunk>,
+}
+
+impl GoodRows {
+    /// The next chunk of rows; `None` once the reading has ended (it may have failed:
+    /// [`with_good_rows`] says so when it returns).
+    pub(super) fn next_chunk(&mut self) -> Option<Chunk> {
+        self.arriving.recv().ok()
+    }
+
+    /// Hands a chunk whose rows are used back to the reading thread, to be filled
+    /// again: no allocation per chunk.
+    pub(super) fn give_back(&self, mut chunk: Chunk) {
+        chunk.clear();
+        let _ = self.used.try_send(chunk);
     }
 }
 
@@ -186,9 +215,27 @@ pub(super) fn for_each_good_row<E: From<ImportError>>(
     respondents: &Respondents,
     mut f: impl FnMut(GoodRow) -> Result<(), E>,
 ) -> Result<(), E> {
+    with_good_rows(reader, file, respondents, |rows| {
+        while let Some(chunk) = rows.next_chunk() {
+            chunk.each(&mut f)?;
+            rows.give_back(chunk);
+        }
+        Ok(())
+    })
+}
+
+/// The second reading, as [`for_each_good_row`], with the caller taking the rows
+/// chunk by chunk from [`GoodRows`] (so that it may stop between rows and go on later).
+/// A failed reading is reported once `consume` has returned.
+pub(super) fn with_good_rows<T, E: From<ImportError>>(
+    reader: impl Read + Send,
+    file: &str,
+    respondents: &Respondents,
+    consume: impl FnOnce(&mut GoodRows) -> Result<T, E>,
+) -> Result<T, E> {
     use std::sync::mpsc::sync_channel;
     let (chunks, arriving) = sync_channel::<Chunk>(CHUNKS_AHEAD);
-    // Chunks go back to the reading thread to be filled again: no allocation per chunk.
+    // Chunks go back to the reading thread to be filled again.
     let (used, reusable) = sync_channel::<Chunk>(CHUNKS_AHEAD + 2);
     std::thread::scope(|scope| {
         let reading = scope.spawn(move || {
@@ -206,16 +253,13 @@ pub(super) fn for_each_good_row<E: From<ImportError>>(
             let _ = chunks.send(chunk);
             Ok::<_, ImportError>(())
         });
-        let stored = arriving.iter().try_for_each(|mut chunk| -> Result<(), E> {
-            chunk.each(&mut f)?;
-            chunk.clear();
-            let _ = used.try_send(chunk);
-            Ok(())
-        });
-        drop(arriving);
+        let mut rows = GoodRows { arriving, used };
+        let consumed = consume(&mut rows);
+        drop(rows);
         let read = reading.join().expect("the reading thread does not panic");
-        stored?;
-        read.map_err(E::from)
+        let consumed = consumed?;
+        read.map_err(E::from)?;
+        Ok(consumed)
     })
 }
 

@@ -15,10 +15,11 @@
 //! The file is read twice, so that memory does not grow with its texts: the first
 //! reading checks every row and keeps only each respondent's shape (segment, ranks
 //! given and on which lines); the second stores the rows of the respondents without
-//! errors, in batches (multi-row INSERT on SQLite, COPY on PostgreSQL), all in one
-//! transaction.
+//! errors (in batches of multi-row INSERTs on SQLite; on PostgreSQL, one binary COPY
+//! stream per table), all in one transaction.
 
 mod check;
+mod pg_copy;
 mod postgres;
 mod read;
 mod rows;
@@ -33,7 +34,7 @@ use crate::db::{AnyConnection, Database};
 use crate::error::{Error, Result};
 use crate::invite::ImportError;
 use crate::survey::{StoredSurvey, WaveLabel};
-use check::{check, for_each_good_row, Checked};
+use check::{check, for_each_good_row, with_good_rows, Checked};
 use read::rewind;
 
 /// Longest respondent id, segment or area label, in characters: as long as a
@@ -177,10 +178,19 @@ pub fn import<R: Read + Seek + Send>(
         let mut writer = store::Writer::new(conn, survey, Arc::clone(&respondents))?;
         writer.replace_earlier(conn)?;
         let load = move |conn: &mut AnyConnection| {
-            for_each_good_row(&mut reader, file, &respondents, |row| {
-                writer.row(conn, row, progress)
-            })?;
-            writer.flush(conn, progress)?;
+            match conn {
+                AnyConnection::Sqlite(_) => {
+                    for_each_good_row(&mut reader, file, &respondents, |row| {
+                        writer.row(conn, row, progress)
+                    })?;
+                    writer.flush(conn, progress)?;
+                }
+                AnyConnection::Postgresql(_) => {
+                    with_good_rows(&mut reader, file, &respondents, |rows| {
+                        pg_copy::load(conn, &mut writer, rows, progress)
+                    })?;
+                }
+            }
             drop(respondents);
             let report = writer.finish();
             tracing::debug!(mentions = report.mentions, "import: rows stored");

@@ -1,15 +1,15 @@
-//! PostgreSQL's bulk path of an import: each batch goes in by `COPY ... FROM STDIN`
-//! (binary), one COPY per table, inside the import's one transaction; response ids
-//! come from the table's sequence beforehand (`store::ResponseIds`), and the
-//! sequences of the other tables move on by themselves as COPY fills their ids.
+//! PostgreSQL's bulk path of an import, around the COPY streams of `pg_copy.rs`.
 //!
 //! An import that at least doubles the stored mentions sets the foreign keys of
-//! `responses`, `imported_responses` and `mentions`, and their secondary indexes,
-//! aside during the load and adds them again at its end: PostgreSQL checks a
-//! foreign key row by row as rows arrive (millions of index lookups, most of a
-//! large import's time), but checks a constraint added to a filled table in one
-//! pass over it, and builds an index by sorting once. Indexes that back a
-//! primary key or UNIQUE constraint stay, as they check the load. All of this happens
+//! `responses`, `imported_responses` and `mentions`, their UNIQUE and primary key
+//! constraints, and their secondary indexes aside during the load and adds them
+//! again at its end: PostgreSQL checks a foreign key row by row as rows arrive
+//! (millions of index lookups, most of a large import's time) and inserts each row
+//! into every index one by one (most of the rest), but checks a constraint added
+//! to a filled table in one pass over it, and builds an index by sorting once. A
+//! UNIQUE or primary key constraint added again checks the loaded rows as it would
+//! have checked them arriving. Only the primary key of `responses` stays, as the
+//! foreign keys of other tables (cases, routed complaints) need it. All of this happens
 //! inside the import's one transaction, so a failure, including a row that breaks
 //! a constraint when it is added again, rolls the rows and the constraints back
 //! together. Dropping a constraint locks its tables until the commit, as the
@@ -21,30 +21,9 @@ use diesel::sql_types::{BigInt, Text};
 
 use crate::db::AnyConnection;
 
-use super::rows::Batch;
-use crate::db::schema::{imported_responses, mentions, responses};
-
-/// Stores one batch: responses, their import rows, then mentions.
-pub(super) fn copy_batch(conn: &mut PgConnection, batch: &Batch) -> QueryResult<()> {
-    if !batch.responses.is_empty() {
-        diesel::copy_from(responses::table)
-            .from_insertable(&batch.responses)
-            .execute(conn)?;
-        diesel::copy_from(imported_responses::table)
-            .from_insertable(&batch.imported)
-            .execute(conn)?;
-    }
-    if !batch.mentions.is_empty() {
-        diesel::copy_from(mentions::table)
-            .from_insertable(&batch.mentions)
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-/// A foreign key as PostgreSQL's catalog describes it.
+/// A constraint as PostgreSQL's catalog describes it.
 #[derive(QueryableByName)]
-struct ForeignKey {
+struct Constraint {
     #[diesel(sql_type = Text)]
     table_name: String,
     #[diesel(sql_type = Text)]
@@ -65,7 +44,8 @@ struct Index {
 /// What a large load sets aside and puts back.
 #[derive(Default)]
 struct SetAside {
-    keys: Vec<ForeignKey>,
+    /// UNIQUE and primary keys first, then foreign keys: the order to add them again.
+    keys: Vec<Constraint>,
     indexes: Vec<Index>,
 }
 
@@ -114,12 +94,14 @@ fn begin_load(conn: &mut PgConnection, new_mentions: u64) -> QueryResult<SetAsid
     if new_mentions < existing.rows.max(0) as u64 {
         return Ok(SetAside::default());
     }
-    let keys: Vec<ForeignKey> = diesel::sql_query(
+    let keys: Vec<Constraint> = diesel::sql_query(
         "SELECT c.conrelid::regclass::text AS table_name, c.conname::text AS name, \
          pg_get_constraintdef(c.oid) AS definition FROM pg_constraint c \
-         WHERE c.contype = 'f' AND c.conrelid IN \
+         WHERE c.contype IN ('f', 'p', 'u') AND c.conrelid IN \
          ('responses'::regclass, 'imported_responses'::regclass, 'mentions'::regclass) \
-         ORDER BY c.conname",
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint f \
+         WHERE f.contype = 'f' AND f.conindid = c.conindid AND c.contype <> 'f') \
+         ORDER BY c.contype = 'f', c.conname",
     )
     .load(conn)?;
     for key in &keys {

@@ -1,5 +1,5 @@
-//! The rows an import stores, as both bulk paths (`sqlite.rs`, `postgres.rs`)
-//! take them from the writer (`store.rs`).
+//! The rows an import stores on SQLite, as `sqlite.rs` takes them from the
+//! writer (`store.rs`).
 
 use diesel::prelude::*;
 use diesel::serialize::{IsNull, Output, ToSql};
@@ -29,6 +29,18 @@ impl Stamp {
     }
 }
 
+impl Stamp {
+    /// As PostgreSQL's binary format has a `TIMESTAMP`: microseconds since 2000-01-01.
+    pub(super) fn pg_micros(&self) -> i64 {
+        let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .expect("2000-01-01 is a date");
+        (self.at - epoch)
+            .num_microseconds()
+            .expect("the import's time stamp is within 292,000 years of 2000")
+    }
+}
+
 impl ToSql<Timestamp, diesel::sqlite::Sqlite> for Stamp {
     fn to_sql<'b>(
         &'b self,
@@ -36,12 +48,6 @@ impl ToSql<Timestamp, diesel::sqlite::Sqlite> for Stamp {
     ) -> diesel::serialize::Result {
         out.set_value(&*self.text);
         Ok(IsNull::No)
-    }
-}
-
-impl ToSql<Timestamp, diesel::pg::Pg> for Stamp {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, diesel::pg::Pg>) -> diesel::serialize::Result {
-        ToSql::<Timestamp, diesel::pg::Pg>::to_sql(&self.at, out)
     }
 }
 

@@ -1,8 +1,9 @@
 //! Storing the second reading's rows: response ids chosen beforehand, earlier
-//! answers of the same respondents replaced first, rows gathered into batches
-//! (their texts in one buffer until the batch is built), then handed to the backend's bulk path
-//! (`sqlite.rs`: prepared multi-row INSERTs; `postgres.rs`: COPY). Runs inside the
-//! import's one transaction; decides nothing about the file's validity.
+//! answers of the same respondents replaced first, then on SQLite rows gathered
+//! into batches (their texts in one buffer until the batch is built) for
+//! `sqlite.rs`'s prepared multi-row INSERTs; PostgreSQL streams them instead
+//! (`pg_copy.rs`), with what it needs to know of each respondent from here. Runs
+//! inside the import's one transaction; decides nothing about the file's validity.
 
 use std::sync::Arc;
 
@@ -29,14 +30,13 @@ struct Pending {
     area_id: Option<i64>,
 }
 
-/// Ids for new responses, taken before their rows are written. SQLite: the write
-/// transaction holds the only write lock, so the ids after the highest ever used are
-/// ours. PostgreSQL: ids are drawn from the table's sequence, a block at a time, so
-/// that concurrent writers never get the same.
+/// Ids for new responses on SQLite, taken before their rows are written: the
+/// write transaction holds the only write lock, so the ids after the highest ever
+/// used are ours. (PostgreSQL takes them from its sequence: `pg_copy.rs`.)
 #[derive(Default)]
 struct ResponseIds {
     next: Vec<i64>,
-    /// SQLite: the last id handed out (ids handed out are not all written yet).
+    /// The last id handed out (ids handed out are not all written yet).
     last: Option<i64>,
 }
 
@@ -47,32 +47,28 @@ impl ResponseIds {
         }
         use diesel::dsl::sql;
         use diesel::sql_types::BigInt;
-        self.next = match conn {
-            AnyConnection::Sqlite(c) => {
-                let highest: i64 = match self.last {
-                    Some(last) => last,
-                    None => diesel::select(sql::<BigInt>(
-                        "MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'responses'), 0), \
-                         COALESCE((SELECT MAX(id) FROM responses), 0))",
-                    ))
-                    .get_result(c)?,
-                };
-                self.last = Some(highest + BATCH as i64);
-                (highest + 1..=highest + BATCH as i64).rev().collect()
-            }
-            AnyConnection::Postgresql(c) => {
-                let mut ids: Vec<i64> = diesel::select(sql::<BigInt>(&format!(
-                    "nextval(pg_get_serial_sequence('responses', 'id')) FROM generate_series(1, {BATCH})"
-                )))
-                .load(c)?;
-                ids.reverse();
-                ids
-            }
+        let highest: i64 = match self.last {
+            Some(last) => last,
+            None => diesel::select(sql::<BigInt>(
+                "MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'responses'), 0), \
+                 COALESCE((SELECT MAX(id) FROM responses), 0))",
+            ))
+            .get_result(conn)?,
         };
+        self.last = Some(highest + BATCH as i64);
+        self.next = (highest + 1..=highest + BATCH as i64).rev().collect();
         self.next
             .pop()
             .ok_or_else(|| diesel::result::Error::NotFound.into())
     }
+}
+
+/// A new respondent's response row, as `pg_copy.rs` streams it.
+pub(super) struct ResponseRow<'w> {
+    pub id: i64,
+    pub wave_id: i64,
+    pub attributes: &'w str,
+    pub no_problems: i32,
 }
 
 /// The second reading's rows, gathered into batches and stored.
@@ -97,7 +93,7 @@ pub(super) struct Writer<'a> {
     mentions: Vec<Pending>,
     /// Respondents begun since the progress bar last moved.
     begun: u64,
-    pub report: ResponsesReport,
+    pub(super) report: ResponsesReport,
 }
 
 impl<'a> Writer<'a> {
@@ -237,14 +233,11 @@ impl<'a> Writer<'a> {
         conn: &mut AnyConnection,
         bar: &indicatif::ProgressBar,
     ) -> Result<()> {
-        if !self.noted_coded && !self.area_ids.is_empty() {
-            summary::coded(conn, self.survey.id, self.stamp.at)?;
-            self.noted_coded = true;
-        }
+        self.note_coded(conn)?;
         let batch = self.batch();
         match conn {
             AnyConnection::Sqlite(c) => super::sqlite::insert_batch(c, &batch)?,
-            AnyConnection::Postgresql(c) => super::postgres::copy_batch(c, &batch)?,
+            AnyConnection::Postgresql(_) => unreachable!("PostgreSQL streams its rows: pg_copy.rs"),
         }
         drop(batch);
         self.report.inserted += self.new_responses.len();
@@ -253,6 +246,90 @@ impl<'a> Writer<'a> {
         self.mentions.clear();
         self.texts.clear();
         bar.inc(std::mem::take(&mut self.begun));
+        Ok(())
+    }
+
+    /// Tells the survey's summary, once, that this import coded mentions (if it did).
+    pub(super) fn note_coded(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        if !self.noted_coded && !self.area_ids.is_empty() {
+            summary::coded(conn, self.survey.id, self.stamp.at)?;
+            self.noted_coded = true;
+        }
+        Ok(())
+    }
+
+    /// The respondents without errors who were not imported before, in the order
+    /// of the file.
+    pub(super) fn new_respondents(&self) -> Vec<u32> {
+        let seen = self.respondents.seen.iter().zip(&self.response_of);
+        (0..)
+            .zip(seen)
+            .filter(|(_, (seen, &id))| !seen.bad && id == 0)
+            .map(|(n, _)| n)
+            .collect()
+    }
+
+    /// Gives the respondents `new` their response ids, in order.
+    pub(super) fn give_response_ids(&mut self, new: &[u32], ids: Vec<i64>) {
+        for (&n, id) in new.iter().zip(ids) {
+            self.response_of[n as usize] = id;
+        }
+    }
+
+    pub(super) fn respondent_count(&self) -> usize {
+        self.respondents.seen.len()
+    }
+
+    pub(super) fn survey_id(&self) -> i64 {
+        self.survey.id
+    }
+
+    pub(super) fn locale(&self) -> &str {
+        self.survey.survey.default_locale.as_str()
+    }
+
+    /// The import's time stamp as PostgreSQL's binary format has it.
+    pub(super) fn stamp_micros(&self) -> i64 {
+        self.stamp.pg_micros()
+    }
+
+    /// Respondent `n`'s id as written in the file.
+    pub(super) fn respondent(&self, n: u32) -> &str {
+        self.respondents.id(n)
+    }
+
+    pub(super) fn response_id(&self, n: u32) -> i64 {
+        self.response_of[n as usize]
+    }
+
+    /// Respondent `n`'s response row.
+    pub(super) fn response(&self, n: u32) -> ResponseRow<'_> {
+        let seen = &self.respondents.seen[n as usize];
+        ResponseRow {
+            id: self.response_of[n as usize],
+            wave_id: self.wave_ids[seen.wave as usize],
+            attributes: &self.attributes[seen.segment as usize],
+            no_problems: i32::from(seen.ranks == 0),
+        }
+    }
+
+    /// The id of the area with this label, if this import met it already.
+    pub(super) fn known_area(&self, label: &str) -> Option<i64> {
+        self.area_ids.get(label).copied()
+    }
+
+    /// Finds or creates the areas named in the chunk's rows from `from` on.
+    pub(super) fn create_areas(
+        &mut self,
+        conn: &mut AnyConnection,
+        chunk: &super::check::Chunk,
+        from: usize,
+    ) -> Result<()> {
+        for i in from..chunk.len() {
+            if let Some((_, _, Some(label))) = chunk.row(i).problem {
+                area_id(conn, self.survey.id, label, &mut self.area_ids)?;
+            }
+        }
         Ok(())
     }
 

@@ -1,0 +1,376 @@
+//! PostgreSQL's load of an import: three `COPY ... FROM STDIN` streams in
+//! PostgreSQL's binary format, one per table, each one statement for the whole
+//! file: `responses` and `imported_responses` from the first reading's respondents
+//! (no texts needed), then `mentions` from the second reading as it arrives.
+//! One statement per table instead of one per table and batch: each statement is
+//! a round trip during which client and server wait for each other, and the server
+//! sets up its insert state for every statement again.
+//!
+//! Response ids are taken from the table's sequence for all new respondents in one
+//! query before the streams start; `mentions` and `imported_responses` take theirs
+//! from their column defaults. An area named for the first time stops the
+//! `mentions` stream: it is created (outside a COPY) and a new stream goes on from
+//! that row, so a file with 50 areas costs a few statements, not one per row.
+//!
+//! Runs inside the import's one transaction (`postgres::bulk_load` around it);
+//! decides nothing about the file's validity.
+
+use std::cell::RefCell;
+use std::io::{self, BufWriter, Write};
+
+use diesel::pg::{CopyFormat, PgConnection};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use super::check::{Chunk, GoodRows};
+use super::store::Writer;
+use super::CODED_BY_IMPORT;
+use crate::db::schema::{imported_responses, mentions, responses};
+use crate::db::AnyConnection;
+use crate::error::Result;
+
+/// Bytes gathered before they go to the connection (libpq sends what it is given
+/// at once, in messages of its own).
+const SEND_BUFFER: usize = 1 << 20;
+
+/// Stores every row of the second reading (and the new respondents' responses).
+pub(super) fn load(
+    conn: &mut AnyConnection,
+    writer: &mut Writer,
+    rows: &mut GoodRows,
+    bar: &indicatif::ProgressBar,
+) -> Result<()> {
+    let new = writer.new_respondents();
+    let ids = take_response_ids(pg(conn), new.len())?;
+    writer.give_response_ids(&new, ids);
+    copy_responses(pg(conn), writer, &new)?;
+    copy_imported(pg(conn), writer, &new)?;
+    writer.report.inserted = new.len();
+    drop(new);
+    copy_mentions(conn, writer, rows, bar)?;
+    writer.note_coded(conn)
+}
+
+fn pg(conn: &mut AnyConnection) -> &mut PgConnection {
+    match conn {
+        AnyConnection::Postgresql(c) => c,
+        AnyConnection::Sqlite(_) => unreachable!("the COPY load runs on PostgreSQL only"),
+    }
+}
+
+/// A run of consecutive ids.
+#[derive(QueryableByName)]
+struct Island {
+    #[diesel(sql_type = BigInt)]
+    first: i64,
+    #[diesel(sql_type = BigInt)]
+    last: i64,
+}
+
+/// `count` new ids from the sequence of `responses`, in ascending order. Other
+/// writers may draw from the sequence meanwhile, so the ids taken come back as
+/// runs of consecutive ids (one run, unless someone else took some in between)
+/// instead of one row per id. (The sequence is looked up once: per row, the
+/// look-up cost more than the ids.)
+fn take_response_ids(conn: &mut PgConnection, count: usize) -> QueryResult<Vec<i64>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let islands: Vec<Island> = diesel::sql_query(
+        "WITH sequence AS MATERIALIZED (SELECT pg_get_serial_sequence('responses', 'id')::regclass AS s) \
+         SELECT MIN(id) AS first, MAX(id) AS last FROM \
+         (SELECT id, id - ROW_NUMBER() OVER (ORDER BY id) AS island FROM \
+         (SELECT nextval(sequence.s) AS id FROM sequence, generate_series(1, $1)) AS taken) \
+         AS numbered GROUP BY island ORDER BY first",
+    )
+    .bind::<BigInt, _>(count as i64)
+    .load(conn)?;
+    Ok(islands.iter().flat_map(|i| i.first..=i.last).collect())
+}
+
+fn copy_responses(conn: &mut PgConnection, writer: &Writer, new: &[u32]) -> QueryResult<()> {
+    use responses::dsl as r;
+    let columns = (
+        r::id,
+        r::survey_id,
+        r::wave_id,
+        r::locale,
+        r::attributes,
+        r::no_problems,
+        r::submitted_at,
+        r::updated_at,
+    );
+    let locale = writer.locale();
+    let stamp = writer.stamp_micros();
+    diesel::copy_from(responses::table)
+        .from_raw_data(columns, |out| {
+            let mut rows = BinaryRows::start(out)?;
+            for &n in new {
+                let response = writer.response(n);
+                rows.row(8)?;
+                rows.bigint(response.id)?;
+                rows.bigint(writer.survey_id())?;
+                rows.bigint(response.wave_id)?;
+                rows.text(locale)?;
+                rows.text(response.attributes)?;
+                rows.int(response.no_problems)?;
+                rows.timestamp(stamp)?;
+                rows.timestamp(stamp)?;
+            }
+            rows.end()
+        })
+        .with_format(CopyFormat::Binary)
+        .execute(conn)
+        .map(|_| ())
+}
+
+fn copy_imported(conn: &mut PgConnection, writer: &Writer, new: &[u32]) -> QueryResult<()> {
+    use imported_responses::dsl as i;
+    let columns = (
+        i::response_id,
+        i::survey_id,
+        i::wave_id,
+        i::respondent,
+        i::imported_at,
+    );
+    let stamp = writer.stamp_micros();
+    diesel::copy_from(imported_responses::table)
+        .from_raw_data(columns, |out| {
+            let mut rows = BinaryRows::start(out)?;
+            for &n in new {
+                let response = writer.response(n);
+                rows.row(5)?;
+                rows.bigint(response.id)?;
+                rows.bigint(writer.survey_id())?;
+                rows.bigint(response.wave_id)?;
+                rows.text(writer.respondent(n))?;
+                rows.timestamp(stamp)?;
+            }
+            rows.end()
+        })
+        .with_format(CopyFormat::Binary)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Where the `mentions` stream is between its statements.
+struct MentionStream<'r> {
+    rows: &'r mut GoodRows,
+    /// A chunk stopped at a row whose area is new; the next statement starts there.
+    pending: Option<(Chunk, usize)>,
+    /// Per respondent: whether a row of theirs was written yet (for the progress bar).
+    started: Vec<bool>,
+    mentions: usize,
+}
+
+fn copy_mentions(
+    conn: &mut AnyConnection,
+    writer: &mut Writer,
+    rows: &mut GoodRows,
+    bar: &indicatif::ProgressBar,
+) -> Result<()> {
+    let mut stream = MentionStream {
+        rows,
+        pending: None,
+        started: vec![false; writer.respondent_count()],
+        mentions: 0,
+    };
+    loop {
+        if let Some((chunk, from)) = &stream.pending {
+            writer.create_areas(conn, chunk, *from)?;
+        }
+        let shared = RefCell::new(stream);
+        copy_mentions_until_new_area(pg(conn), writer, &shared, bar)?;
+        stream = shared.into_inner();
+        if stream.pending.is_none() {
+            writer.report.mentions = stream.mentions;
+            return Ok(());
+        }
+    }
+}
+
+/// One `COPY mentions` statement: rows until the reading ends or a row names an
+/// area not created yet.
+fn copy_mentions_until_new_area(
+    conn: &mut PgConnection,
+    writer: &Writer,
+    stream: &RefCell<MentionStream>,
+    bar: &indicatif::ProgressBar,
+) -> QueryResult<()> {
+    use mentions::dsl as m;
+    let columns = (
+        m::response_id,
+        m::rank,
+        m::text,
+        m::may_contact,
+        m::area_id,
+        m::coded_by,
+        m::coded_at,
+    );
+    let stamp = writer.stamp_micros();
+    diesel::copy_from(mentions::table)
+        .from_raw_data(columns, |out| {
+            let mut stream = stream.borrow_mut();
+            let mut rows = BinaryRows::start(out)?;
+            loop {
+                let (chunk, from) = match stream.pending.take() {
+                    Some(pending) => pending,
+                    None => match stream.rows.next_chunk() {
+                        Some(chunk) => (chunk, 0),
+                        None => break,
+                    },
+                };
+                let stopped = write_mentions(&mut rows, &mut stream, writer, &chunk, from, stamp)?;
+                bar.inc(count_begun(&mut stream.started, &chunk, from, stopped));
+                match stopped {
+                    Some(at) => {
+                        stream.pending = Some((chunk, at));
+                        break;
+                    }
+                    None => stream.rows.give_back(chunk),
+                }
+            }
+            rows.end()
+        })
+        .with_format(CopyFormat::Binary)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Writes the chunk's mentions from row `from`; stops at the first row whose area
+/// has no id yet and returns where.
+fn write_mentions(
+    rows: &mut BinaryRows,
+    stream: &mut MentionStream,
+    writer: &Writer,
+    chunk: &Chunk,
+    from: usize,
+    stamp: i64,
+) -> QueryResult<Option<usize>> {
+    for i in from..chunk.len() {
+        let row = chunk.row(i);
+        let Some((rank, text, area)) = row.problem else {
+            continue;
+        };
+        let area_id = match area.map(|label| writer.known_area(label)) {
+            Some(None) => return Ok(Some(i)),
+            Some(Some(id)) => Some(id),
+            None => None,
+        };
+        rows.row(7)?;
+        rows.bigint(writer.response_id(row.number))?;
+        rows.int(rank as i32)?;
+        rows.text(text)?;
+        rows.int(0)?;
+        match area_id {
+            Some(id) => {
+                rows.bigint(id)?;
+                rows.text(CODED_BY_IMPORT)?;
+                rows.timestamp(stamp)?;
+            }
+            None => {
+                rows.null()?;
+                rows.null()?;
+                rows.null()?;
+            }
+        }
+        stream.mentions += 1;
+    }
+    Ok(None)
+}
+
+/// How many respondents have their first row among the chunk's rows `from..stopped`.
+fn count_begun(started: &mut [bool], chunk: &Chunk, from: usize, stopped: Option<usize>) -> u64 {
+    let end = stopped.unwrap_or(chunk.len());
+    let mut begun = 0;
+    for i in from..end {
+        let seen = &mut started[chunk.row(i).number as usize];
+        begun += u64::from(!*seen);
+        *seen = true;
+    }
+    begun
+}
+
+/// Rows in PostgreSQL's binary COPY format (a header, then per row its number of
+/// fields and each field as its length and its bytes in network order, then a
+/// trailer), gathered in a buffer before they go to the connection.
+struct BinaryRows<'w> {
+    out: BufWriter<&'w mut dyn Write>,
+}
+
+/// The format's signature, then no flags and no header extension.
+const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+impl<'w> BinaryRows<'w> {
+    fn start(out: &'w mut dyn Write) -> QueryResult<Self> {
+        let mut out = BufWriter::with_capacity(SEND_BUFFER, out);
+        out.write_all(HEADER).map_err(sent)?;
+        Ok(BinaryRows { out })
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> QueryResult<()> {
+        self.out.write_all(bytes).map_err(sent)
+    }
+
+    fn row(&mut self, fields: i16) -> QueryResult<()> {
+        self.put(&fields.to_be_bytes())
+    }
+
+    fn bigint(&mut self, value: i64) -> QueryResult<()> {
+        self.put(&8i32.to_be_bytes())?;
+        self.put(&value.to_be_bytes())
+    }
+
+    fn int(&mut self, value: i32) -> QueryResult<()> {
+        self.put(&4i32.to_be_bytes())?;
+        self.put(&value.to_be_bytes())
+    }
+
+    fn text(&mut self, value: &str) -> QueryResult<()> {
+        let length = i32::try_from(value.len()).map_err(|e| sent(io::Error::other(e)))?;
+        self.put(&length.to_be_bytes())?;
+        self.put(value.as_bytes())
+    }
+
+    /// A `TIMESTAMP`: microseconds since 2000-01-01 00:00:00.
+    fn timestamp(&mut self, micros: i64) -> QueryResult<()> {
+        self.bigint(micros)
+    }
+
+    fn null(&mut self) -> QueryResult<()> {
+        self.put(&(-1i32).to_be_bytes())
+    }
+
+    fn end(mut self) -> QueryResult<()> {
+        self.put(&(-1i16).to_be_bytes())?;
+        self.out.flush().map_err(sent)
+    }
+}
+
+fn sent(e: io::Error) -> diesel::result::Error {
+    diesel::result::Error::SerializationError(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_rows_follow_the_copy_format() {
+        let mut bytes = Vec::new();
+        let mut rows = BinaryRows::start(&mut bytes).unwrap();
+        rows.row(3).unwrap();
+        rows.bigint(7).unwrap();
+        rows.text("é").unwrap();
+        rows.null().unwrap();
+        rows.end().unwrap();
+        let mut expected = b"PGCOPY\n\xff\r\n\0".to_vec();
+        expected.extend([0; 8]);
+        expected.extend([0, 3]);
+        expected.extend([0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 7]);
+        expected.extend([0, 0, 0, 2, 0xc3, 0xa9]);
+        expected.extend([0xff; 4]);
+        expected.extend([0xff; 2]);
+        assert_eq!(bytes, expected);
+    }
+}
