@@ -110,17 +110,7 @@ pub(super) fn merge(
         if until.is_some_and(|(k, _)| remaining <= k) {
             break;
         }
-        let mut pairs: Vec<(usize, usize, f32)> = nearest
-            .iter()
-            .enumerate()
-            .filter_map(|(i, n)| {
-                let (j, s) = (*n)?;
-                let j = j as usize;
-                let mutual =
-                    alive[i] && alive[j] && nearest[j].is_some_and(|(back, _)| back as usize == i);
-                (i < j && mutual && s >= threshold).then_some((i, j, s))
-            })
-            .collect();
+        let mut pairs = mutual_pairs(&nearest, &alive, threshold);
         if pairs.is_empty() {
             break;
         }
@@ -149,16 +139,8 @@ pub(super) fn merge(
             created.push(id);
             remaining -= 1;
         }
-        // A group whose nearest neighbour was merged points to the merged group;
-        // only the merged groups themselves search the index again.
-        for (x, n) in nearest.iter_mut().enumerate() {
-            if let Some((j, _)) = *n {
-                if alive[x] && !alive[j as usize] {
-                    let r = replaced_by[j as usize] as usize;
-                    *n = (r != x).then(|| (r as u32, centroids.dot(x, &centroids, r)));
-                }
-            }
-        }
+        // Only the merged groups themselves search the index again.
+        repoint(&mut nearest, &alive, &replaced_by, &centroids);
         let found: Vec<Option<(u32, f32)>> = created
             .par_iter()
             .map_init(Scratch::default, |scratch, &i| {
@@ -173,6 +155,44 @@ pub(super) fn merge(
     merged.extend(rest);
     merged.sort_by_key(|g| g.rank);
     *groups = merged;
+}
+
+/// Pairs of live groups each the other's nearest, at cosine `threshold` or
+/// more: `(i, j, cosine)` with `i < j`.
+fn mutual_pairs(
+    nearest: &[Option<(u32, f32)>],
+    alive: &[bool],
+    threshold: f32,
+) -> Vec<(usize, usize, f32)> {
+    nearest
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| {
+            let (j, s) = (*n)?;
+            let j = j as usize;
+            let mutual =
+                alive[i] && alive[j] && nearest[j].is_some_and(|(back, _)| back as usize == i);
+            (i < j && mutual && s >= threshold).then_some((i, j, s))
+        })
+        .collect()
+}
+
+/// A live group whose nearest neighbour was merged away now points to the
+/// group it was merged into (`replaced_by`), at their cosine.
+fn repoint(
+    nearest: &mut [Option<(u32, f32)>],
+    alive: &[bool],
+    replaced_by: &[u32],
+    centroids: &Matrix,
+) {
+    for (x, n) in nearest.iter_mut().enumerate() {
+        if let Some((j, _)) = *n {
+            if alive[x] && !alive[j as usize] {
+                let r = replaced_by[j as usize] as usize;
+                *n = (r != x).then(|| (r as u32, centroids.dot(x, centroids, r)));
+            }
+        }
+    }
 }
 
 /// Pass 2 when the data decide: groups become nodes of a graph linking each to
