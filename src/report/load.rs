@@ -244,8 +244,10 @@ fn position_from(chunk: &[Respondent], at: &mut usize, response_id: i64) -> Opti
 #[derive(Default)]
 struct AreaNumbers {
     numbering: Numbering,
-    /// `None`: the id names no area (its mentions count as not coded).
-    number_of: HashMap<i64, Option<usize>>,
+    /// `None`: the id names no area (its mentions count as not coded). Looked up
+    /// once per mention, so hashed with foldhash (hashbrown's default) rather
+    /// than SipHash.
+    number_of: hashbrown::HashMap<i64, Option<usize>>,
     /// Label and origin of ids read but not numbered yet.
     labels: HashMap<i64, (String, String)>,
 }

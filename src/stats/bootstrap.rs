@@ -13,16 +13,17 @@
 //! nor on the order of the respondents.
 
 use std::ops::ControlFlow;
+use std::sync::Mutex;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::discovery::DiscoveryInput;
+use super::discovery::{AreaScore, DiscoveryInput, DiscoveryTally};
 use super::error::StatsError;
 use super::interval::Interval;
 use super::patterns::PatternTable;
-use super::resample::Sampler;
+use super::resample::{Sampler, Scratch};
 
 /// Rank stability by resampling whole respondents (docs/METHOD.md §5).
 pub const RANK_BOOTSTRAP_V1: &str = "rank-bootstrap-v1";
@@ -126,6 +127,22 @@ pub fn rank_stability_with_progress(
     run(&table, super::JOINT_V1, options, on_progress)
 }
 
+/// The `joint-v1` scores (as [`super::joint_v1`] gives them) and their rank
+/// stability (as [`rank_stability_with_progress`]), grouping the respondents into
+/// answer patterns once for both.
+///
+/// # Errors
+/// As [`rank_stability_with_progress`].
+pub fn scores_and_rank_stability(
+    input: &DiscoveryInput,
+    options: &BootstrapOptions,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+) -> Result<(Vec<AreaScore>, RankStability), StatsError> {
+    let table = PatternTable::from_discovery(input)?;
+    let scores = DiscoveryTally::from_patterns(&table, input.max_problems).scores();
+    Ok((scores, run(&table, super::JOINT_V1, options, on_progress)?))
+}
+
 /// Resamples a table of answer patterns: the entry point for every linear score.
 pub(crate) fn run(
     table: &PatternTable,
@@ -204,6 +221,11 @@ pub(crate) fn replicate_totals(
         });
     }
     let sampler = Sampler::new(table);
+    // One working space per thread, kept for the whole run (not one per piece
+    // of work rayon splits off, each zeroed anew).
+    let scratches: Vec<Mutex<Scratch>> = (0..rayon::current_num_threads())
+        .map(|_| Mutex::new(sampler.scratch()))
+        .collect();
     let total = options.replicates;
     let mut drawn = Vec::with_capacity(total as usize);
     let mut done = 0;
@@ -211,14 +233,13 @@ pub(crate) fn replicate_totals(
         let end = (done + CHUNK).min(total);
         let block: Vec<Vec<u64>> = (done..end)
             .into_par_iter()
-            .map_init(
-                || sampler.scratch(),
-                |scratch, b| {
-                    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-                    rng.set_stream(u64::from(b));
-                    sampler.replicate(&mut rng, scratch)
-                },
-            )
+            .map(|b| {
+                let thread = rayon::current_thread_index().unwrap_or(0) % scratches.len();
+                let mut scratch = scratches[thread].lock().unwrap_or_else(|p| p.into_inner());
+                let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+                rng.set_stream(u64::from(b));
+                sampler.replicate(&mut rng, &mut scratch)
+            })
             .collect();
         drawn.extend(block);
         done = end;
@@ -321,6 +342,31 @@ mod tests {
         assert_eq!(stability.areas[0].rank_low, 1);
         assert_eq!(stability.method, RANK_BOOTSTRAP_V1);
         assert_eq!(stability.scoring, crate::stats::JOINT_V1);
+    }
+
+    #[test]
+    fn scores_and_stability_at_once_are_those_of_each_alone() {
+        let mut rows = respondents();
+        // Repeated areas and a respondent whose rank-1 problem was coded twice.
+        rows[1].push(Mention { area: 0, rank: 2 });
+        rows[2].push(Mention { area: 5, rank: 1 });
+        let (scores, stability) =
+            scores_and_rank_stability(&input(&rows), &options(120), &|_| ControlFlow::Continue(()))
+                .expect("valid");
+        assert_eq!(scores, joint_v1(&input(&rows)).expect("valid"));
+        assert_eq!(
+            stability,
+            rank_stability(&input(&rows), &options(120)).expect("valid")
+        );
+        let mut invalid = rows.clone();
+        invalid[7].push(Mention { area: 1, rank: 4 });
+        assert_eq!(
+            scores_and_rank_stability(&input(&invalid), &options(10), &|_| {
+                ControlFlow::Continue(())
+            })
+            .map(|_| ()),
+            joint_v1(&input(&invalid)).map(|_| ())
+        );
     }
 
     #[test]

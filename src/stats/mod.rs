@@ -28,8 +28,9 @@ pub use agreement::{
     GapStamp, RankingAgreement, StaffGap, STAFF_VS_CUSTOMERS_V1,
 };
 pub use bootstrap::{
-    rank_stability, rank_stability_with_progress, AreaStability, BootstrapOptions, Progress,
-    RankStability, DEFAULT_REPLICATES, DEFAULT_SEED, DEFAULT_TOP_K, RANK_BOOTSTRAP_V1,
+    rank_stability, rank_stability_with_progress, scores_and_rank_stability, AreaStability,
+    BootstrapOptions, Progress, RankStability, DEFAULT_REPLICATES, DEFAULT_SEED, DEFAULT_TOP_K,
+    RANK_BOOTSTRAP_V1,
 };
 pub use checklist::{
     checklist_bootstrap, checklist_rank_stability, checklist_rank_stability_with_progress,

@@ -2,7 +2,9 @@
 //! bootstrap resamples (`bootstrap.rs`, `resample.rs`) for discovery and
 //! checklist studies alike.
 
-use super::discovery::{best_ranks, rank_points, DiscoveryInput};
+use rayon::prelude::*;
+
+use super::discovery::{best_ranks, rank_points, DiscoveryInput, Mention};
 use super::error::StatsError;
 
 /// Respondents grouped by identical answer pattern. A pattern is a list of
@@ -20,22 +22,26 @@ pub(crate) struct PatternTable {
 }
 
 impl PatternTable {
-    /// Groups discovery respondents by their best rank per area.
+    /// Groups discovery respondents by their best rank per area. Blocks of
+    /// respondents are grouped on threads of their own and then merged; the
+    /// table, and the first invalid respondent reported, are those of grouping
+    /// them one after the other.
     pub fn from_discovery(input: &DiscoveryInput) -> Result<Self, StatsError> {
         if input.max_problems == 0 {
             return Err(StatsError::MaxProblemsZero);
         }
+        let size = (input.respondents.len())
+            .div_ceil(rayon::current_num_threads())
+            .max(GROUPING_BLOCK);
+        let blocks: Vec<Result<PatternBuilder, StatsError>> = input
+            .respondents
+            .par_chunks(size)
+            .enumerate()
+            .map(|(b, block)| discovery_block(input, b * size, block))
+            .collect();
         let mut builder = PatternBuilder::default();
-        let mut best = Vec::new();
-        let mut key = Vec::new();
-        for (i, mentions) in input.respondents.iter().enumerate() {
-            best_ranks(input, i, mentions, &mut best)?;
-            key.clear();
-            key.extend(best.iter().map(|m| {
-                let points = rank_points(input.max_problems, m.rank);
-                pack(m.area as u32, points as u32)
-            }));
-            builder.add(&key);
+        for block in blocks {
+            builder.merge(block?);
         }
         Ok(builder.finish(input.area_count, u64::from(input.max_problems)))
     }
@@ -62,6 +68,32 @@ impl PatternTable {
     }
 }
 
+/// Respondents grouped on one thread at least by [`PatternTable::from_discovery`]
+/// (each thread takes an equal block, so that only one table per thread is held
+/// before they are merged).
+const GROUPING_BLOCK: usize = 1 << 16;
+
+/// The patterns of `block`, the respondents of `input` from index `first` on.
+fn discovery_block(
+    input: &DiscoveryInput,
+    first: usize,
+    block: &[Vec<Mention>],
+) -> Result<PatternBuilder, StatsError> {
+    let mut builder = PatternBuilder::default();
+    let mut best = Vec::new();
+    let mut key = Vec::new();
+    for (i, mentions) in block.iter().enumerate() {
+        best_ranks(input, first + i, mentions, &mut best)?;
+        key.clear();
+        key.extend(best.iter().map(|m| {
+            let points = rank_points(input.max_problems, m.rank);
+            pack(m.area as u32, points as u32)
+        }));
+        builder.add(&key);
+    }
+    Ok(builder)
+}
+
 /// `(area, points)` packed so that a pattern key sorts by area.
 pub(crate) fn pack(area: u32, points: u32) -> u64 {
     (u64::from(area) << 32) | u64::from(points)
@@ -71,9 +103,12 @@ pub(crate) fn pack(area: u32, points: u32) -> u64 {
 /// zero points left out) and counts each distinct one. Keys are hashed with
 /// hashbrown's default (foldhash), several times faster than the standard
 /// library's SipHash on a million short keys; `finish` sorts the patterns, so the
-/// hash order never shows.
+/// hash order never shows. The usual key (at most five entries of an area below
+/// 65,536 with 1 to 255 points) is held as one `u128` ([`compact`]), looked up
+/// without following a pointer; others as a boxed slice.
 #[derive(Default)]
 pub(crate) struct PatternBuilder {
+    compact: hashbrown::HashMap<u128, usize>,
     index: hashbrown::HashMap<Box<[u64]>, usize>,
     counts: Vec<u64>,
     n: u64,
@@ -82,20 +117,59 @@ pub(crate) struct PatternBuilder {
 impl PatternBuilder {
     pub fn add(&mut self, key: &[u64]) {
         self.n += 1;
-        match self.index.get(key) {
-            Some(&g) => self.counts[g] += 1,
-            None => {
-                self.index.insert(key.into(), self.counts.len());
-                self.counts.push(1);
-            }
+        match compact(key) {
+            Some(small) => self.count_compact(small, 1),
+            None => self.count_boxed(key, 1),
+        }
+    }
+
+    /// Adds the respondents `other` has counted.
+    fn merge(&mut self, other: PatternBuilder) {
+        if self.n == 0 {
+            *self = other;
+            return;
+        }
+        self.n += other.n;
+        for (small, g) in other.compact {
+            self.count_compact(small, other.counts[g]);
+        }
+        for (key, g) in other.index {
+            self.count_boxed(&key, other.counts[g]);
+        }
+    }
+
+    fn count_compact(&mut self, small: u128, times: u64) {
+        let next = self.counts.len();
+        let g = *self.compact.entry(small).or_insert(next);
+        self.count(g, times);
+    }
+
+    fn count_boxed(&mut self, key: &[u64], times: u64) {
+        let next = self.counts.len();
+        let g = match self.index.get(key) {
+            Some(&g) => g,
+            None => *self.index.entry(key.into()).or_insert(next),
+        };
+        self.count(g, times);
+    }
+
+    /// Counts `times` more respondents with pattern `g` (a new one if it is
+    /// `counts.len()`).
+    fn count(&mut self, g: usize, times: u64) {
+        if g == self.counts.len() {
+            self.counts.push(times);
+        } else {
+            self.counts[g] += times;
         }
     }
 
     pub fn finish(self, area_count: usize, denominator: u64) -> PatternTable {
+        let counts = &self.counts;
         let mut patterns: Vec<(Box<[u64]>, u64)> = self
-            .index
+            .compact
             .into_iter()
-            .map(|(key, g)| (key, self.counts[g]))
+            .map(|(small, g)| (expand(small), counts[g]))
+            .chain(self.index.into_iter().map(|(key, g)| (key, counts[g])))
             .collect();
         // A fixed order (most common first, then by key) makes the draws independent
         // of the order in which respondents were given.
@@ -117,5 +191,85 @@ impl PatternBuilder {
             entries,
             counts,
         }
+    }
+}
+
+/// Bits of one entry of a compact key: 16 of area, 8 of points.
+const COMPACT_BITS: u32 = 24;
+/// Entries of a compact key at most.
+const COMPACT_ENTRIES: usize = 5;
+
+/// `key` in one `u128` when it fits: each entry in 24 bits (area above points),
+/// the first entry lowest. No entry is zero (points are at least 1), so the
+/// zero bits above the last entry tell where the key ends.
+fn compact(key: &[u64]) -> Option<u128> {
+    if key.len() > COMPACT_ENTRIES {
+        return None;
+    }
+    let mut small = 0u128;
+    for (i, &e) in key.iter().enumerate() {
+        let (area, points) = (e >> 32, e & 0xffff_ffff);
+        if area >= 1 << 16 || points == 0 || points > 0xff {
+            return None;
+        }
+        small |= u128::from((area << 8) | points) << (COMPACT_BITS * i as u32);
+    }
+    Some(small)
+}
+
+/// The key [`compact`] made `small` of.
+fn expand(mut small: u128) -> Box<[u64]> {
+    let mut key = Vec::with_capacity(COMPACT_ENTRIES);
+    while small != 0 {
+        let entry = (small & ((1 << COMPACT_BITS) - 1)) as u64;
+        key.push(pack((entry >> 8) as u32, (entry & 0xff) as u32));
+        small >>= COMPACT_BITS;
+    }
+    key.into_boxed_slice()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_keys_come_back_as_they_went_in() {
+        let keys: [&[u64]; 5] = [
+            &[],
+            &[pack(0, 1)],
+            &[
+                pack(0, 5),
+                pack(3, 1),
+                pack(49, 2),
+                pack(50, 255),
+                pack(65_535, 4),
+            ],
+            &[pack(7, 3), pack(9, 1)],
+            &[pack(1, 1), pack(2, 1), pack(3, 1), pack(4, 1)],
+        ];
+        for key in keys {
+            let small = compact(key).expect("fits");
+            assert_eq!(&*expand(small), key);
+        }
+    }
+
+    #[test]
+    fn keys_that_do_not_fit_are_kept_whole() {
+        let six: Vec<u64> = (0..6).map(|a| pack(a, 1)).collect();
+        for key in [&six[..], &[pack(65_536, 1)], &[pack(2, 256)], &[pack(2, 0)]] {
+            assert_eq!(compact(key), None);
+        }
+        // Both kinds in one table: counted apart, ordered together by count then key.
+        let mut builder = PatternBuilder::default();
+        for key in [&six[..], &[pack(1, 2)], &six[..], &[pack(1, 2)], &six[..]] {
+            builder.add(key);
+        }
+        builder.add(&[pack(0, 300)]);
+        let table = builder.finish(6, 5);
+        assert_eq!(table.counts(), &[3, 2, 1]);
+        assert_eq!(table.pattern(0).len(), 6);
+        assert_eq!(table.pattern(1), &[(1, 2)]);
+        assert_eq!(table.pattern(2), &[(0, 300)]);
+        assert_eq!(table.n, 6);
     }
 }

@@ -30,36 +30,107 @@ pub(super) struct Sampler<'a> {
     /// One entry per respondent of a rare pattern (`common..`), in pattern order:
     /// the respondent's pattern. Picking an entry uniformly picks a rare respondent.
     rare_rows: Vec<u32>,
-    /// What each rare row gives, row after row: `slots` column numbers per row
-    /// (a pattern shorter than that is padded with columns that give nothing).
-    row_columns: RowColumns,
-    slots: usize,
-    /// `(area, points)` of each column number; the last `slots` are the padding.
+    /// The rare rows in groups of consecutive rows of one pattern (see [`Groups`]).
+    groups: Groups,
+}
+
+/// Rare rows grouped by pattern, so that a replicate adds each pattern's points
+/// once, times the picks of all its rows, instead of once per row.
+struct Groups {
+    /// Group `h` is rows `starts[h]..starts[h + 1]`; no group has more than
+    /// [`GROUP_ROWS`] rows, so its picks fit a `u16`.
+    starts: Vec<u32>,
+    /// Groups from this one on have one row each (the rarest patterns come last).
+    single_from: usize,
+    /// `(area, points)` of each column: each pair that some rare pattern has.
     columns: Vec<(usize, u64)>,
+    /// The groups whose pattern has column `c` are
+    /// `members[member_starts[c]..member_starts[c + 1]]`, in ascending order.
+    member_starts: Vec<u32>,
+    members: Vec<u32>,
 }
 
-/// Column numbers in a byte each where at most 256 columns exist (the usual case:
-/// 50 areas of at most 5 points), else in four: the fewer bytes, the faster the
-/// rows are read.
-enum RowColumns {
-    Narrow(Vec<u8>),
-    Wide(Vec<u32>),
-}
+/// Rows of one group at most: 257 rows of at most 255 picks each fit a `u16`.
+const GROUP_ROWS: usize = 257;
 
-/// A column number as [`RowColumns`] stores it.
-trait ColumnNumber: Copy {
-    fn index(self) -> usize;
-}
-
-impl ColumnNumber for u8 {
-    fn index(self) -> usize {
-        usize::from(self)
+/// The first row of each group of `rare_rows` (consecutive rows of one pattern,
+/// [`GROUP_ROWS`] at most), then the number of rows; and each group's pattern.
+fn row_groups(rare_rows: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = Vec::new();
+    let mut patterns = Vec::new();
+    for (r, &g) in rare_rows.iter().enumerate() {
+        let start = starts.last().map_or(0, |&s| s as usize);
+        if r == 0 || rare_rows[start] != g || r - start == GROUP_ROWS {
+            starts.push(r as u32);
+            patterns.push(g);
+        }
     }
+    starts.push(rare_rows.len() as u32);
+    (starts, patterns)
 }
 
-impl ColumnNumber for u32 {
-    fn index(self) -> usize {
-        self as usize
+impl Groups {
+    fn new(table: &PatternTable, rare_rows: &[u32]) -> Self {
+        let (starts, patterns) = row_groups(rare_rows);
+        let sizes: Vec<u32> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+        let single_from = sizes.len() - sizes.iter().rev().take_while(|&&s| s == 1).count();
+        // `(column, group)` for every entry of every group's pattern, by column.
+        let mut entries: Vec<((u32, u32), u32)> = patterns
+            .iter()
+            .enumerate()
+            .flat_map(|(h, &g)| {
+                table
+                    .pattern(g as usize)
+                    .iter()
+                    .map(move |&e| (e, h as u32))
+            })
+            .collect();
+        entries.sort_unstable();
+        let mut columns: Vec<(usize, u64)> = Vec::new();
+        let mut member_starts = Vec::new();
+        for (i, &((area, points), _)) in entries.iter().enumerate() {
+            if i == 0 || entries[i - 1].0 != (area, points) {
+                columns.push((area as usize, u64::from(points)));
+                member_starts.push(i as u32);
+            }
+        }
+        member_starts.push(entries.len() as u32);
+        Groups {
+            starts,
+            single_from,
+            columns,
+            member_starts,
+            members: entries.into_iter().map(|(_, h)| h).collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Adds the points of the rows picked `picks[row]` times each to `totals`:
+    /// the picks summed per group (reading the tallies in order), then per column
+    /// the sums of the groups that have it (reading each column's groups in
+    /// order, adding in a register: nothing waits for a store).
+    fn add_points(&self, picks: &[u8], group_picks: &mut [u16], totals: &mut [u64]) {
+        let first_single = self.starts[self.single_from] as usize;
+        let (grouped, single) = group_picks.split_at_mut(self.single_from);
+        for (sum, rows) in grouped.iter_mut().zip(self.starts.windows(2)) {
+            let rows = &picks[rows[0] as usize..rows[1] as usize];
+            *sum = rows.iter().map(|&p| u16::from(p)).sum();
+        }
+        for (sum, &p) in single.iter_mut().zip(&picks[first_single..]) {
+            *sum = u16::from(p);
+        }
+        for (c, &(area, points)) in self.columns.iter().enumerate() {
+            let members =
+                &self.members[self.member_starts[c] as usize..self.member_starts[c + 1] as usize];
+            let sum: u64 = members
+                .iter()
+                .map(|&h| u64::from(group_picks[h as usize]))
+                .sum();
+            totals[area] += sum * points;
+        }
     }
 }
 
@@ -75,44 +146,12 @@ impl<'a> Sampler<'a> {
 
     /// A sampler whose rare pool is `rare_rows` (patterns of `table`).
     fn with_rare_rows(table: &'a PatternTable, common: usize, rare_rows: Vec<u32>) -> Self {
-        let patterns = || rare_rows.iter().map(|&g| table.pattern(g as usize));
-        let mut columns: Vec<(u32, u32)> = patterns().flatten().copied().collect();
-        columns.sort_unstable();
-        columns.dedup();
-        let slots = patterns().map(<[_]>::len).max().unwrap_or(0);
-        // Slot `k` pads with column `padding + k`: a row's adds all go to
-        // different places, so none waits for the one before.
-        let padding = columns.len();
-        let mut numbers: Vec<usize> = Vec::with_capacity(rare_rows.len() * slots);
-        for pattern in patterns() {
-            numbers.extend(pattern.iter().map(|e| {
-                columns
-                    .binary_search(e)
-                    .expect("every entry of a rare pattern is a column")
-            }));
-            numbers.extend((pattern.len()..slots).map(|k| padding + k));
-        }
-        let row_columns = match u8::try_from(padding + slots.max(1) - 1) {
-            Ok(_) => RowColumns::Narrow(numbers.iter().map(|&c| c as u8).collect()),
-            Err(_) => RowColumns::Wide(
-                numbers
-                    .iter()
-                    .map(|&c| u32::try_from(c).expect("columns are numbered by u32"))
-                    .collect(),
-            ),
-        };
-        let mut columns: Vec<(usize, u64)> = columns
-            .into_iter()
-            .map(|(area, points)| (area as usize, u64::from(points)))
-            .collect();
-        columns.extend(std::iter::repeat_n((0, 0), slots));
+        let groups = Groups::new(table, &rare_rows);
         Sampler {
             table,
             common,
             rare_rows,
-            row_columns,
-            slots,
-            columns,
+            groups,
         }
     }
 
@@ -120,6 +159,7 @@ impl<'a> Sampler<'a> {
     pub fn scratch(&self) -> Scratch {
         Scratch {
             picks: vec![0; self.rare_rows.len()],
+            group_picks: vec![0; self.groups.len()],
             words: Words::default(),
         }
     }
@@ -159,10 +199,9 @@ impl<'a> Sampler<'a> {
 
     /// Picks `draws` rare respondents uniformly and adds their points to `totals`.
     /// Picks are tallied in a byte per respondent (small enough to stay in cache);
-    /// the tallies are then added per column (`(area, points)`), reading the
-    /// tallies and the rows' column numbers in order, with no branch per
-    /// respondent and nothing gathered from far apart: far faster than reading a
-    /// pattern per pick, or per picked respondent.
+    /// the tallies are then added per group of rows of one pattern, and the groups'
+    /// sums per column ([`Groups::add_points`]): far faster than reading a pattern
+    /// per pick, or per picked respondent.
     fn draw_rare(
         &self,
         rng: &mut ChaCha8Rng,
@@ -171,7 +210,11 @@ impl<'a> Sampler<'a> {
         totals: &mut [u64],
     ) {
         let table = self.table;
-        let Scratch { picks, words } = scratch;
+        let Scratch {
+            picks,
+            group_picks,
+            words,
+        } = scratch;
         let rows = u32::try_from(self.rare_rows.len()).expect("rare rows are numbered by u32");
         words.restart();
         for _ in 0..draws {
@@ -184,46 +227,17 @@ impl<'a> Sampler<'a> {
                 *tally = 0;
             }
         }
-        let sums = match &self.row_columns {
-            RowColumns::Narrow(numbers) => column_sums(picks, numbers, self.slots, &self.columns),
-            RowColumns::Wide(numbers) => column_sums(picks, numbers, self.slots, &self.columns),
-        };
-        for (&(area, points), sum) in self.columns.iter().zip(sums) {
-            totals[area] += sum * points;
-        }
+        self.groups.add_points(picks, group_picks, totals);
         picks.fill(0);
     }
-}
-
-/// Neighbouring rows add into different copies of the sums, so that two rows
-/// adding to the same column in a row need not wait for each other.
-const COPIES: usize = 4;
-
-/// The tallies `picks` summed per column: row `r` adds its tally to the columns
-/// `numbers[r * slots..(r + 1) * slots]`.
-fn column_sums<N: ColumnNumber>(
-    picks: &[u8],
-    numbers: &[N],
-    slots: usize,
-    columns: &[(usize, u64)],
-) -> Vec<u64> {
-    let mut sums = vec![[0u64; COPIES]; columns.len()];
-    if slots == 0 {
-        return vec![0; columns.len()];
-    }
-    for (r, (&tally, row)) in picks.iter().zip(numbers.chunks_exact(slots)).enumerate() {
-        let copy = r % COPIES;
-        for &column in row {
-            sums[column.index()][copy] += u64::from(tally);
-        }
-    }
-    sums.iter().map(|copies| copies.iter().sum()).collect()
 }
 
 /// [`Sampler::replicate`]'s working space, kept between replicates.
 pub(super) struct Scratch {
     /// How often each rare respondent was picked (mod 255), all zero between draws.
     picks: Vec<u8>,
+    /// The picks of each group of rows ([`Groups`]).
+    group_picks: Vec<u16>,
     words: Words,
 }
 
@@ -344,8 +358,8 @@ mod tests {
 
     /// The column sums of `draw_rare` against the plain sum, pick by pick, with
     /// the same draws.
-    fn assert_rare_picks_add_up(table: &PatternTable) {
-        let sampler = Sampler::new(table);
+    fn assert_rare_picks_add_up(sampler: &Sampler) {
+        let table = sampler.table;
         assert!(sampler.rare_rows.len() > 20, "{}", sampler.rare_rows.len());
         let mut scratch = sampler.scratch();
         for seed in 0..20 {
@@ -372,15 +386,15 @@ mod tests {
     fn rare_picks_add_up_to_the_points_of_the_respondents_picked() {
         let rows = respondents();
         let table = table_of(&rows);
-        assert_rare_picks_add_up(&table);
-        assert!(matches!(
-            Sampler::new(&table).row_columns,
-            RowColumns::Narrow(_)
-        ));
+        let sampler = Sampler::new(&table);
+        assert_rare_picks_add_up(&sampler);
+        // Both kinds of group are used: patterns of several rare rows, and of one.
+        let groups = &sampler.groups;
+        assert!(groups.single_from > 0 && groups.single_from < groups.len());
     }
 
     #[test]
-    fn rare_picks_add_up_with_more_columns_than_a_byte_numbers() {
+    fn rare_picks_add_up_with_many_columns() {
         // 300 areas at 3 ranks: 900 (area, points) columns, every pattern rare.
         let rows: Vec<Vec<Mention>> = (0..1200usize)
             .map(|i| {
@@ -396,11 +410,29 @@ mod tests {
             respondents: &rows,
         };
         let table = PatternTable::from_discovery(&input).expect("valid");
-        assert_rare_picks_add_up(&table);
-        assert!(matches!(
-            Sampler::new(&table).row_columns,
-            RowColumns::Wide(_)
-        ));
+        let sampler = Sampler::new(&table);
+        assert_rare_picks_add_up(&sampler);
+        assert_eq!(sampler.groups.columns.len(), 900);
+    }
+
+    #[test]
+    fn rare_picks_add_up_when_a_pattern_has_more_rows_than_a_group() {
+        // White-box: a rare pool of 600 rows of one pattern and 300 of another
+        // takes four groups (257 + 257 + 86 rows, then 300 rows in two), so that
+        // no group's picks overflow their u16.
+        let mut rows = vec![vec![Mention { area: 0, rank: 1 }]; 1000];
+        rows.extend(vec![vec![Mention { area: 1, rank: 2 }]; 300]);
+        let table = table_of(&rows);
+        let rare_rows: Vec<u32> = [vec![0; 600], vec![1; 300]].concat();
+        let sampler = Sampler::with_rare_rows(&table, 0, rare_rows);
+        assert_eq!(sampler.groups.starts, vec![0, 257, 514, 600, 857, 900]);
+        assert_rare_picks_add_up(&sampler);
+        let mut scratch = sampler.scratch();
+        let mut totals = vec![0u64; table.area_count];
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        sampler.draw_rare(&mut rng, 1_000_000, &mut scratch, &mut totals);
+        // 3 points for area 0, 2 for area 1, and every one of the draws counted.
+        assert_eq!(totals[0] / 3 + totals[1] / 2, 1_000_000);
     }
 
     #[test]

@@ -163,13 +163,13 @@ fn ranked_areas<'a>(
     on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
     area_of: &dyn Fn(usize) -> &'a Area,
 ) -> Result<(Vec<AreaResult>, Vec<usize>), StatsError> {
-    let scores = stats::joint_v1(input)?;
     let mut areas = Vec::new();
     let mut ranked: Vec<usize> = Vec::new();
     if input.area_count == 0 {
+        stats::joint_v1(input)?;
         return Ok((areas, ranked));
     }
-    let stability = stats::rank_stability_with_progress(input, bootstrap, on_progress)?;
+    let (scores, stability) = stats::scores_and_rank_stability(input, bootstrap, on_progress)?;
     let score_of: HashMap<usize, &stats::AreaScore> = scores.iter().map(|s| (s.area, s)).collect();
     for st in &stability.areas {
         let s = score_of[&st.area];
