@@ -33,7 +33,7 @@ use crate::db::schema::responses;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::survey::{store as survey_store, StoredSurvey, WaveLabel};
-use rows::{mentions_csv, responses_csv};
+use rows::{rows_csv, MentionRow, ResponseRow, Scope};
 
 /// Rows read per query: large enough that the round trips do not show, small
 /// enough that a page is a few megabytes at most.
@@ -92,6 +92,10 @@ pub fn export(
         Some(label) => Some(survey_store::existing_wave(conn, survey, label)?.id),
         None => None,
     };
+    let scope = Scope {
+        survey_id: survey.id,
+        wave_id,
+    };
     let mut out = BufWriter::with_capacity(1 << 16, out);
     if options.dialect == Dialect::Excel {
         // The BOM is how Excel knows the file is UTF-8 and not the ANSI code page.
@@ -107,10 +111,10 @@ pub fn export(
         match options.what {
             Export::Areas => areas_csv(conn, survey, options, &mut out, progress),
             Export::Mentions => {
-                mentions_csv(conn, survey, wave_id, options.dialect, &mut out, progress)
+                rows_csv::<MentionRow>(conn, survey, scope, options.dialect, &mut out, progress)
             }
             Export::Responses => {
-                responses_csv(conn, survey, wave_id, options.dialect, &mut out, progress)
+                rows_csv::<ResponseRow>(conn, survey, scope, options.dialect, &mut out, progress)
             }
         }
     })?;
@@ -118,13 +122,15 @@ pub fn export(
     Ok(exported)
 }
 
+type PageSurveyId = diesel::dsl::Add<responses::survey_id, diesel::dsl::AsExprOf<i64, BigInt>>;
+
 /// The survey id of a page query, kept from steering the plan. Compared as
 /// `survey_id + 0`, it cannot pick the `(survey_id, wave_id)` index, so the page is
 /// read by walking the primary key from the last id (the LIMIT stops the walk)
 /// instead of finding every row of the survey and sorting them for each page: on
 /// SQLite that sort made a 1M-mention export quadratic (26 s instead of ~2 s).
 /// PostgreSQL walks the primary key either way.
-fn page_survey_id() -> diesel::dsl::Add<responses::survey_id, diesel::dsl::AsExprOf<i64, BigInt>> {
+fn page_survey_id() -> PageSurveyId {
     responses::survey_id + 0_i64
 }
 

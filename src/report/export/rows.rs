@@ -5,9 +5,14 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
+use diesel::dsl;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
+use diesel::sql_types::BigInt;
 
-use super::{csv_error, io, page_survey_id, writer, Dialect, Exported, OnProgress, PAGE};
+use super::{
+    csv_error, io, page_survey_id, writer, Dialect, Exported, OnProgress, PageSurveyId, PAGE,
+};
 use crate::attributes::Attributes;
 use crate::db::schema::{areas, mentions, responses};
 use crate::db::AnyConnection;
@@ -24,35 +29,14 @@ fn attributes(response_id: i64, json: &str) -> Result<Attributes> {
 }
 
 /// The segment keys of the responses in scope, sorted, read page by page.
-fn segment_keys(
-    conn: &mut AnyConnection,
-    survey_id: i64,
-    wave_id: Option<i64>,
-) -> Result<Vec<String>> {
+fn segment_keys(conn: &mut AnyConnection, scope: Scope) -> Result<Vec<String>> {
     let mut keys = BTreeSet::new();
-    let mut last = 0i64;
-    loop {
-        let mut query = responses::table
-            .filter(page_survey_id().eq(survey_id))
-            .filter(responses::id.gt(last))
-            .order(responses::id)
-            .limit(PAGE)
-            .select((responses::id, responses::attributes))
-            .into_boxed();
-        if let Some(w) = wave_id {
-            query = query.filter(responses::wave_id.eq(w));
+    for_each_page(conn, scope, |_, page: &[ResponseRow]| {
+        for r in page.iter().filter(|r| r.attributes != "{}") {
+            keys.extend(attributes(r.id, &r.attributes)?.into_names());
         }
-        let page: Vec<(i64, String)> = query.load(conn)?;
-        let Some((id, _)) = page.last() else {
-            break;
-        };
-        last = *id;
-        for (id, json) in &page {
-            if json != "{}" {
-                keys.extend(attributes(*id, json)?.into_names());
-            }
-        }
-    }
+        Ok(())
+    })?;
     Ok(keys.into_iter().collect())
 }
 
@@ -101,8 +85,122 @@ impl SegmentCells {
     }
 }
 
-const MENTION_COLUMNS: [&str; 4] = ["survey", "wave", "response_id", "mention_id"];
-const MENTION_COLUMNS_AFTER: [&str; 6] = [
+/// The responses an export covers: a survey's, or one wave's of it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Scope {
+    pub survey_id: i64,
+    pub wave_id: Option<i64>,
+}
+
+impl Scope {
+    /// `query` (it reads responses) narrowed to the scope, by the index.
+    fn all<Q>(self, query: Q) -> Q
+    where
+        Q: methods::FilterDsl<dsl::Eq<responses::survey_id, i64>, Output = Q>
+            + methods::FilterDsl<dsl::Eq<responses::wave_id, i64>, Output = Q>,
+    {
+        self.wave(methods::FilterDsl::filter(
+            query,
+            responses::survey_id.eq(self.survey_id),
+        ))
+    }
+
+    /// The page of `query` (it reads responses) in the scope after id `last`, by
+    /// its `id` column; the survey compared as [`page_survey_id`], so that the page
+    /// walks the primary key.
+    fn page<Q, Id>(self, query: Q, id: Id, last: i64) -> Q
+    where
+        Id: Expression<SqlType = BigInt> + Copy,
+        Q: methods::FilterDsl<dsl::Gt<Id, i64>, Output = Q>
+            + methods::OrderDsl<Id, Output = Q>
+            + methods::FilterDsl<dsl::Eq<PageSurveyId, i64>, Output = Q>
+            + methods::FilterDsl<dsl::Eq<responses::wave_id, i64>, Output = Q>
+            + methods::LimitDsl<Output = Q>,
+    {
+        let query = methods::FilterDsl::filter(query, page_survey_id().eq(self.survey_id));
+        let query = methods::FilterDsl::filter(query, id.gt(last));
+        let query = methods::OrderDsl::order(self.wave(query), id);
+        methods::LimitDsl::limit(query, PAGE)
+    }
+
+    fn wave<Q>(self, query: Q) -> Q
+    where
+        Q: methods::FilterDsl<dsl::Eq<responses::wave_id, i64>, Output = Q>,
+    {
+        match self.wave_id {
+            Some(w) => methods::FilterDsl::filter(query, responses::wave_id.eq(w)),
+            None => query,
+        }
+    }
+}
+
+/// The rows of one export (a mention or a response each): how many the scope has,
+/// the header, a page of them after an id, and how a page is written.
+pub(super) trait Row: Sized {
+    fn header(keys: &[String]) -> Vec<String>;
+    fn count(conn: &mut AnyConnection, scope: Scope) -> Result<u64>;
+    fn id(&self) -> i64;
+    /// The next page: the rows in scope after id `last`, by id.
+    fn page(conn: &mut AnyConnection, scope: Scope, last: i64) -> Result<Vec<Self>>;
+    fn write(conn: &mut AnyConnection, page: &[Self], to: &mut Sheet<impl Write>) -> Result<()>;
+}
+
+/// Writes the rows `R` of `scope` page by page: the header, then each page before
+/// the next is read, reporting progress.
+pub(super) fn rows_csv<R: Row>(
+    conn: &mut AnyConnection,
+    survey: &StoredSurvey,
+    scope: Scope,
+    dialect: Dialect,
+    out: impl Write,
+    progress: OnProgress,
+) -> Result<Exported> {
+    let mut sheet = Sheet::open(conn, survey, scope, writer(out, dialect))?;
+    let total = R::count(conn, scope)?;
+    progress(0, total);
+    sheet
+        .w
+        .write_record(R::header(&sheet.keys))
+        .map_err(csv_error)?;
+    let mut done = 0u64;
+    let rows = for_each_page(conn, scope, |conn, page: &[R]| {
+        R::write(conn, page, &mut sheet)?;
+        done += page.len() as u64;
+        progress(done, total.max(done));
+        Ok(())
+    })?;
+    sheet.w.flush().map_err(io)?;
+    Ok(Exported { rows })
+}
+
+/// Reads the rows `R` of `scope` in pages after the last id seen and hands each
+/// page to `each` before the next is read; returns how many rows there were.
+fn for_each_page<R: Row>(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    mut each: impl FnMut(&mut AnyConnection, &[R]) -> Result<()>,
+) -> Result<u64> {
+    let mut rows = 0u64;
+    let mut last = 0i64;
+    loop {
+        let page = R::page(conn, scope, last)?;
+        let Some(tail) = page.last() else {
+            break;
+        };
+        last = tail.id();
+        each(conn, &page)?;
+        rows += page.len() as u64;
+    }
+    Ok(rows)
+}
+
+/// The mention export's fixed columns; the segment columns go between the first
+/// [`MENTION_SEGMENTS_AT`] and the rest.
+const MENTION_COLUMNS: [&str; 10] = [
+    "survey",
+    "wave",
+    "response_id",
+    "mention_id",
     "rank",
     "text",
     "frequency",
@@ -110,94 +208,66 @@ const MENTION_COLUMNS_AFTER: [&str; 6] = [
     "area",
     "coded_by",
 ];
+const MENTION_SEGMENTS_AT: usize = 4;
 
 /// One mention as exported, with its response's wave and segment columns.
-#[derive(Queryable)]
-struct MentionRow {
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = mentions)]
+pub(super) struct MentionRow {
     id: i64,
     response_id: i64,
+    #[diesel(select_expression = responses::wave_id)]
     wave_id: i64,
+    #[diesel(select_expression = responses::attributes)]
     attributes: String,
     rank: i32,
     text: String,
     frequency: Option<String>,
     may_contact: i32,
     /// The label of its area, once coded.
+    #[diesel(select_expression = areas::label.nullable())]
+    #[diesel(select_expression_type = dsl::Nullable<areas::label>)]
     area: Option<String>,
     coded_by: Option<String>,
 }
 
-pub(super) fn mentions_csv(
-    conn: &mut AnyConnection,
-    survey: &StoredSurvey,
-    wave_id: Option<i64>,
-    dialect: Dialect,
-    out: &mut impl Write,
-    progress: OnProgress,
-) -> Result<Exported> {
-    let mut sheet = Sheet::open(conn, survey, wave_id)?;
-    let total = {
-        let mut query = mentions::table
+impl Row for MentionRow {
+    fn header(keys: &[String]) -> Vec<String> {
+        let (before, after) = MENTION_COLUMNS.split_at(MENTION_SEGMENTS_AT);
+        let mut header: Vec<String> = before.iter().map(|c| c.to_string()).collect();
+        header.extend(segment_headers(keys, &MENTION_COLUMNS));
+        header.extend(after.iter().map(|c| c.to_string()));
+        header
+    }
+
+    fn count(conn: &mut AnyConnection, scope: Scope) -> Result<u64> {
+        let query = mentions::table
             .inner_join(responses::table)
-            .filter(responses::survey_id.eq(survey.id))
-            .select(diesel::dsl::count_star())
+            .select(dsl::count_star())
             .into_boxed();
-        if let Some(w) = wave_id {
-            query = query.filter(responses::wave_id.eq(w));
-        }
-        query.first::<i64>(conn)?.max(0) as u64
-    };
-    progress(0, total);
+        Ok(scope.all(query).first::<i64>(conn)?.max(0) as u64)
+    }
 
-    let mut w = writer(out, dialect);
-    let fixed: Vec<&str> = MENTION_COLUMNS
-        .iter()
-        .chain(MENTION_COLUMNS_AFTER.iter())
-        .copied()
-        .collect();
-    let mut header: Vec<String> = MENTION_COLUMNS.iter().map(|c| c.to_string()).collect();
-    header.extend(segment_headers(&sheet.keys, &fixed));
-    header.extend(MENTION_COLUMNS_AFTER.iter().map(|c| c.to_string()));
-    w.write_record(&header).map_err(csv_error)?;
+    fn id(&self) -> i64 {
+        self.id
+    }
 
-    let load = |conn: &mut AnyConnection, last: i64| -> Result<Vec<MentionRow>> {
-        let mut query = mentions::table
+    fn page(conn: &mut AnyConnection, scope: Scope, last: i64) -> Result<Vec<Self>> {
+        let query = mentions::table
             .inner_join(responses::table)
             .left_join(areas::table)
-            .filter(page_survey_id().eq(survey.id))
-            .filter(mentions::id.gt(last))
-            .order(mentions::id)
-            .limit(PAGE)
-            .select((
-                mentions::id,
-                mentions::response_id,
-                responses::wave_id,
-                responses::attributes,
-                mentions::rank,
-                mentions::text,
-                mentions::frequency,
-                mentions::may_contact,
-                areas::label.nullable(),
-                mentions::coded_by,
-            ))
+            .select(Self::as_select())
             .into_boxed();
-        if let Some(wave) = wave_id {
-            query = query.filter(responses::wave_id.eq(wave));
-        }
-        Ok(query.load(conn)?)
-    };
-    let write = |_: &mut AnyConnection, page: &[MentionRow]| -> Result<()> {
+        Ok(scope.page(query, mentions::id, last).load(conn)?)
+    }
+
+    fn write(_: &mut AnyConnection, page: &[Self], to: &mut Sheet<impl Write>) -> Result<()> {
         for m in page {
-            sheet
-                .segments
-                .read(m.response_id, &m.attributes, &sheet.keys)?;
-            sheet.write_mention(&mut w, m).map_err(csv_error)?;
+            to.segments.read(m.response_id, &m.attributes, &to.keys)?;
+            to.write_mention(m).map_err(csv_error)?;
         }
         Ok(())
-    };
-    let rows = pages(conn, total, progress, load, |m| m.id, write)?;
-    w.flush().map_err(io)?;
-    Ok(Exported { rows })
+    }
 }
 
 const RESPONSE_COLUMNS: [&str; 8] = [
@@ -212,8 +282,9 @@ const RESPONSE_COLUMNS: [&str; 8] = [
 ];
 
 /// One response as exported.
-#[derive(Queryable)]
-struct ResponseRow {
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = responses)]
+pub(super) struct ResponseRow {
     id: i64,
     wave_id: i64,
     /// `None` for an imported answer.
@@ -224,104 +295,51 @@ struct ResponseRow {
     updated_at: chrono::NaiveDateTime,
 }
 
-pub(super) fn responses_csv(
-    conn: &mut AnyConnection,
-    survey: &StoredSurvey,
-    wave_id: Option<i64>,
-    dialect: Dialect,
-    out: &mut impl Write,
-    progress: OnProgress,
-) -> Result<Exported> {
-    let mut sheet = Sheet::open(conn, survey, wave_id)?;
-    let total = {
-        let mut query = responses::table
-            .filter(responses::survey_id.eq(survey.id))
-            .select(diesel::dsl::count_star())
-            .into_boxed();
-        if let Some(w) = wave_id {
-            query = query.filter(responses::wave_id.eq(w));
-        }
-        query.first::<i64>(conn)?.max(0) as u64
-    };
-    progress(0, total);
+impl Row for ResponseRow {
+    fn header(keys: &[String]) -> Vec<String> {
+        let mut header: Vec<String> = RESPONSE_COLUMNS.iter().map(|c| c.to_string()).collect();
+        header.extend(segment_headers(keys, &RESPONSE_COLUMNS));
+        header
+    }
 
-    let mut w = writer(out, dialect);
-    let mut header: Vec<String> = RESPONSE_COLUMNS.iter().map(|c| c.to_string()).collect();
-    header.extend(segment_headers(&sheet.keys, &RESPONSE_COLUMNS));
-    w.write_record(&header).map_err(csv_error)?;
+    fn count(conn: &mut AnyConnection, scope: Scope) -> Result<u64> {
+        let query = responses::table.select(dsl::count_star()).into_boxed();
+        Ok(scope.all(query).first::<i64>(conn)?.max(0) as u64)
+    }
 
-    let load = |conn: &mut AnyConnection, last: i64| -> Result<Vec<ResponseRow>> {
-        let mut query = responses::table
-            .filter(page_survey_id().eq(survey.id))
-            .filter(responses::id.gt(last))
-            .order(responses::id)
-            .limit(PAGE)
-            .select((
-                responses::id,
-                responses::wave_id,
-                responses::invitation_id,
-                responses::attributes,
-                responses::no_problems,
-                responses::submitted_at,
-                responses::updated_at,
-            ))
-            .into_boxed();
-        if let Some(wave) = wave_id {
-            query = query.filter(responses::wave_id.eq(wave));
-        }
-        Ok(query.load(conn)?)
-    };
-    let write = |conn: &mut AnyConnection, page: &[ResponseRow]| -> Result<()> {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn page(conn: &mut AnyConnection, scope: Scope, last: i64) -> Result<Vec<Self>> {
+        let query = responses::table.select(Self::as_select()).into_boxed();
+        Ok(scope.page(query, responses::id, last).load(conn)?)
+    }
+
+    /// Each response with how many mentions it has, counted for the page at once.
+    fn write(conn: &mut AnyConnection, page: &[Self], to: &mut Sheet<impl Write>) -> Result<()> {
         let ids: Vec<i64> = page.iter().map(|r| r.id).collect();
         let counts: HashMap<i64, i64> = mentions::table
             .filter(mentions::response_id.eq_any(&ids))
             .group_by(mentions::response_id)
-            .select((mentions::response_id, diesel::dsl::count_star()))
+            .select((mentions::response_id, dsl::count_star()))
             .load::<(i64, i64)>(conn)?
             .into_iter()
             .collect();
         for r in page {
             let mentions = counts.get(&r.id).copied().unwrap_or(0);
-            sheet.segments.read(r.id, &r.attributes, &sheet.keys)?;
-            sheet
-                .write_response(&mut w, r, mentions)
-                .map_err(csv_error)?;
+            to.segments.read(r.id, &r.attributes, &to.keys)?;
+            to.write_response(r, mentions).map_err(csv_error)?;
         }
         Ok(())
-    };
-    let rows = pages(conn, total, progress, load, |r| r.id, write)?;
-    w.flush().map_err(io)?;
-    Ok(Exported { rows })
-}
-
-/// Reads pages of rows after the last id seen, hands each to `write` before the
-/// next is read, and reports progress; returns how many rows were written.
-fn pages<R>(
-    conn: &mut AnyConnection,
-    total: u64,
-    progress: OnProgress,
-    mut load: impl FnMut(&mut AnyConnection, i64) -> Result<Vec<R>>,
-    id: impl Fn(&R) -> i64,
-    mut write: impl FnMut(&mut AnyConnection, &[R]) -> Result<()>,
-) -> Result<u64> {
-    let mut rows = 0u64;
-    let mut last = 0i64;
-    loop {
-        let page = load(conn, last)?;
-        let Some(tail) = page.last() else {
-            break;
-        };
-        last = id(tail);
-        write(conn, &page)?;
-        rows += page.len() as u64;
-        progress(rows, total.max(rows));
     }
-    Ok(rows)
 }
 
-/// What every row of a mention or response export shares: the survey's cell, the
-/// waves' labels and the segment columns of the responses in scope.
-struct Sheet {
+/// What every row of a mention or response export shares: the CSV writer, the
+/// survey's cell, the waves' labels and the segment columns of the responses in
+/// scope.
+pub(super) struct Sheet<W: Write> {
+    w: csv::Writer<W>,
     survey_cell: String,
     waves: HashMap<i64, String>,
     keys: Vec<String>,
@@ -329,14 +347,16 @@ struct Sheet {
     number: Number,
 }
 
-impl Sheet {
+impl<W: Write> Sheet<W> {
     fn open(
         conn: &mut AnyConnection,
         survey: &StoredSurvey,
-        wave_id: Option<i64>,
-    ) -> Result<Sheet> {
+        scope: Scope,
+        w: csv::Writer<W>,
+    ) -> Result<Self> {
         Ok(Sheet {
-            keys: segment_keys(conn, survey.id, wave_id)?,
+            w,
+            keys: segment_keys(conn, scope)?,
             waves: wave_labels(conn, survey.id)?,
             survey_cell: spreadsheet_safe(&survey.slug),
             segments: SegmentCells {
@@ -348,21 +368,15 @@ impl Sheet {
     }
 
     /// The survey and wave cells that open every row.
-    fn write_survey_and_wave<W: Write>(
-        &self,
-        w: &mut csv::Writer<W>,
-        wave_id: i64,
-    ) -> csv::Result<()> {
-        w.write_field(&self.survey_cell)?;
-        w.write_field(self.waves.get(&wave_id).map(String::as_str).unwrap_or(""))
+    fn write_survey_and_wave(&mut self, wave_id: i64) -> csv::Result<()> {
+        self.w.write_field(&self.survey_cell)?;
+        self.w
+            .write_field(self.waves.get(&wave_id).map(String::as_str).unwrap_or(""))
     }
 
-    fn write_mention<W: Write>(
-        &mut self,
-        w: &mut csv::Writer<W>,
-        m: &MentionRow,
-    ) -> csv::Result<()> {
-        self.write_survey_and_wave(w, m.wave_id)?;
+    fn write_mention(&mut self, m: &MentionRow) -> csv::Result<()> {
+        self.write_survey_and_wave(m.wave_id)?;
+        let w = &mut self.w;
         w.write_field(self.number.format(m.response_id))?;
         w.write_field(self.number.format(m.id))?;
         for cell in &self.segments.cells {
@@ -377,13 +391,9 @@ impl Sheet {
         w.write_record(None::<&[u8]>)
     }
 
-    fn write_response<W: Write>(
-        &mut self,
-        w: &mut csv::Writer<W>,
-        r: &ResponseRow,
-        mentions: i64,
-    ) -> csv::Result<()> {
-        self.write_survey_and_wave(w, r.wave_id)?;
+    fn write_response(&mut self, r: &ResponseRow, mentions: i64) -> csv::Result<()> {
+        self.write_survey_and_wave(r.wave_id)?;
+        let w = &mut self.w;
         w.write_field(self.number.format(r.id))?;
         w.write_field(if r.invitation_id.is_some() {
             "form"
