@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::discovery::{AreaScore, DiscoveryInput, DiscoveryTally};
+use super::discovery::{AreaScore, DiscoveryInput};
 use super::error::StatsError;
 use super::interval::Interval;
 use super::patterns::PatternTable;
@@ -139,7 +139,7 @@ pub fn scores_and_rank_stability(
     on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
 ) -> Result<(Vec<AreaScore>, RankStability), StatsError> {
     let table = PatternTable::from_discovery(input)?;
-    let scores = DiscoveryTally::from_patterns(&table, input.max_problems).scores();
+    let scores = table.discovery_tally(input.max_problems).scores();
     Ok((scores, run(&table, super::JOINT_V1, options, on_progress)?))
 }
 

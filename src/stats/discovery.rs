@@ -9,7 +9,6 @@
 
 use super::error::StatsError;
 use super::interval::{student_t95, wilson, Interval};
-use super::patterns::PatternTable;
 
 /// One mention by one respondent: an area index and its rank (1 = most important).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,28 +119,6 @@ impl DiscoveryTally {
             tally.add(&best);
         }
         Ok(tally)
-    }
-
-    /// Tallies the respondents of a pattern table of discovery answers (made by
-    /// `PatternTable::from_discovery` with this `max_problems`): the same sums as
-    /// [`DiscoveryTally::from_input`] gives, from one pass per pattern.
-    pub fn from_patterns(table: &PatternTable, max_problems: u32) -> Self {
-        let mut tally = DiscoveryTally::new(max_problems, table.area_count);
-        tally.n = table.n;
-        let first = u64::from(max_problems);
-        for (g, &count) in table.counts().iter().enumerate() {
-            for &(area, points) in table.pattern(g) {
-                let (a, points) = (area as usize, u64::from(points));
-                tally.k[a] += count;
-                tally.points[a] += count * points;
-                tally.points_sq[a] += u128::from(count) * u128::from(points * points);
-                // Rank 1, and only rank 1, earns `M` points.
-                if points == first {
-                    tally.first_choice[a] += count;
-                }
-            }
-        }
-        tally
     }
 
     /// Adds one respondent, given as validated best ranks (see [`best_ranks`]).

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::discovery::{best_ranks, rank_points, DiscoveryInput, Mention};
+use super::discovery::{best_ranks, rank_points, DiscoveryInput, DiscoveryTally, Mention};
 use super::error::StatsError;
 
 /// Respondents grouped by identical answer pattern. A pattern is a list of
@@ -22,6 +22,28 @@ pub(crate) struct PatternTable {
 }
 
 impl PatternTable {
+    /// Tallies the respondents of a table of discovery answers (made by
+    /// [`PatternTable::from_discovery`] with this `max_problems`): the same sums
+    /// as [`DiscoveryTally::from_input`] gives, from one pass per pattern.
+    pub fn discovery_tally(&self, max_problems: u32) -> DiscoveryTally {
+        let mut tally = DiscoveryTally::new(max_problems, self.area_count);
+        tally.n = self.n;
+        let first = u64::from(max_problems);
+        for (g, &count) in self.counts().iter().enumerate() {
+            for &(area, points) in self.pattern(g) {
+                let (a, points) = (area as usize, u64::from(points));
+                tally.k[a] += count;
+                tally.points[a] += count * points;
+                tally.points_sq[a] += u128::from(count) * u128::from(points * points);
+                // Rank 1, and only rank 1, earns `M` points.
+                if points == first {
+                    tally.first_choice[a] += count;
+                }
+            }
+        }
+        tally
+    }
+
     /// Groups discovery respondents by their best rank per area. Blocks of
     /// respondents are grouped on threads of their own and then merged; the
     /// table, and the first invalid respondent reported, are those of grouping
