@@ -24,6 +24,10 @@
 //! `neighbours`, `resolution`, `same_area_similarity`, `cohesion_factor`,
 //! `vote_neighbours`.
 //!
+//! `--by-label` also lists, for each label whose mentions went to more than one
+//! area, those areas and their mentions with the language each was read in
+//! (for dev files and fixtures: to see why wordings of one problem did not meet).
+//!
 //! Without arguments it reads `tests/fixtures/coding/sample.csv`; labelled data
 //! kept outside the repository is named by its path.
 
@@ -53,6 +57,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         Some(n) => n.parse().map_err(|e| format!("--per-label {n}: {e}"))?,
         None => 10,
     };
+    let by_label = take_flag(&mut args, "--by-label");
     let mut options = GroupingOptions::default();
     while let Some(setting) = take_option(&mut args, "--set")? {
         set(&mut options, &setting)?;
@@ -69,9 +74,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     for file in &files {
         let data = read(file)?;
-        evaluate(file, &data, &options);
+        evaluate(file, &data, &options, by_label);
     }
     Ok(())
+}
+
+/// Removes the flag `name` from `args`; whether it was there.
+fn take_flag(args: &mut Vec<String>, name: &str) -> bool {
+    let before = args.len();
+    args.retain(|a| a != name);
+    args.len() != before
 }
 
 /// Removes `--name VALUE` from `args` and returns VALUE.
@@ -156,7 +168,7 @@ fn read(file: &Path) -> Result<Labelled, Box<dyn Error>> {
     Ok(data)
 }
 
-fn evaluate(file: &Path, data: &Labelled, options: &GroupingOptions) {
+fn evaluate(file: &Path, data: &Labelled, options: &GroupingOptions, by_label: bool) {
     let mentions: Vec<MentionText<'_>> = data
         .texts
         .iter()
@@ -234,6 +246,40 @@ fn evaluate(file: &Path, data: &Labelled, options: &GroupingOptions) {
             examples,
             labels.join(", ")
         );
+    }
+    if by_label {
+        print_by_label(data, &grouping);
+    }
+}
+
+/// For each label split over several areas, the areas its mentions went to and
+/// the mentions themselves (with the language they were read in), to see why
+/// wordings of one problem did not meet. Only for dev files and fixtures.
+fn print_by_label(data: &Labelled, grouping: &Grouping) {
+    let analyzer = Analyzer::new();
+    println!("\nlabels split over areas (area: mentions, [sv]/[en] as read):");
+    for (label, name) in data.names.iter().enumerate() {
+        let mut areas: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
+        for (m, a) in grouping.assignments.iter().enumerate() {
+            if data.labels[m] == label {
+                areas.entry(a.map(|a| a.proposal)).or_default().push(m);
+            }
+        }
+        if areas.len() < 2 {
+            continue;
+        }
+        println!("{name}:");
+        for (area, mentions) in &areas {
+            let title = area.map_or("(uncoded)", |a| grouping.proposals[a].label.as_str());
+            let texts: Vec<String> = mentions
+                .iter()
+                .map(|&m| {
+                    let locale = analyzer.detect_language(&data.texts[m]);
+                    format!("[{}] {}", locale.as_str(), data.texts[m])
+                })
+                .collect();
+            println!("  {title}: {}", texts.join(" | "));
+        }
     }
 }
 

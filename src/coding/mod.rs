@@ -29,6 +29,7 @@ pub mod glossary;
 pub mod graph;
 pub mod grouping;
 pub mod learn;
+pub mod lexicon;
 mod pipeline;
 pub mod review;
 pub mod rules;

@@ -13,7 +13,7 @@ use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
 use whatlang::{Detector, Lang};
 
-use super::stopwords;
+use super::{lexicon, stopwords};
 use crate::survey::Locale;
 
 /// Tokens analysed per mention. A mention is a few words; anything past this is a
@@ -139,10 +139,14 @@ impl Analyzer {
         self.detect_words(&words, &normalised)
     }
 
-    /// Stop words and Swedish letters decide first, because letter statistics
-    /// (whatlang) are unreliable on three-word texts; whatlang breaks ties.
+    /// Stop words, words only one side of the glossary knows (`lexicon`) and
+    /// Swedish letters decide first, because letter statistics (whatlang) are
+    /// unreliable on three-word texts; whatlang breaks ties.
     fn detect_words(&self, words: &[&str], normalised: &str) -> Locale {
-        let (mut swedish, english) = stopwords::stop_word_votes(words.iter().copied());
+        let (mut swedish, mut english) = stopwords::stop_word_votes(words.iter().copied());
+        let (sv, en) = lexicon::language_votes(words.iter().copied());
+        swedish += sv;
+        english += en;
         if normalised.contains(['å', 'ä', 'ö']) {
             swedish += 2;
         }
@@ -403,6 +407,16 @@ mod tests {
         let detected = analyzer.analyse("delivery was late", None);
         assert!(detected.detected);
         assert_eq!(detected.locale, Locale::En);
+    }
+
+    #[test]
+    fn two_word_texts_are_read_in_the_language_of_their_known_words() {
+        // Neither has a stop word or a Swedish letter; letter statistics alone
+        // read the first as English and the second as Swedish.
+        let analyzer = Analyzer::new();
+        assert_eq!(analyzer.detect_language("fick fel produkt"), Locale::Sv);
+        assert_eq!(analyzer.detect_language("Unclear pricing"), Locale::En);
+        assert_eq!(analyzer.detect_language("hidden fees"), Locale::En);
     }
 
     #[test]
