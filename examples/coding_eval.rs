@@ -115,7 +115,6 @@ fn set(options: &mut GroupingOptions, setting: &str) -> Result<(), Box<dyn Error
         "same_area_similarity" => options.same_area_similarity = number as f32,
         "cohesion_factor" => options.cohesion_factor = number as f32,
         "vote_neighbours" => options.vote_neighbours = number as usize,
-        "context_share" => options.context_share = number as f32,
         other => return Err(format!("--set: no setting {other:?}").into()),
     }
     Ok(())

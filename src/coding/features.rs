@@ -225,19 +225,6 @@ impl Vectors {
     pub fn stem_id(&self, stem: &str, locale: Locale) -> Option<u32> {
         stem_id(&self.id_of, stem, locale, self.bilingual)
     }
-
-    /// These vectors with `matrix` instead, whose ids reach up to `features`
-    /// (the ids past the vocabulary's are not stems).
-    pub(crate) fn widened(&self, matrix: Matrix, features: usize) -> Vectors {
-        let mut is_stem = self.is_stem.clone();
-        is_stem.resize(features.max(self.features), false);
-        Vectors {
-            matrix,
-            features: features.max(self.features),
-            is_stem,
-            ..self.clone()
-        }
-    }
 }
 
 fn stem_id(id_of: &FnvMap<Key, u32>, stem: &str, locale: Locale, bilingual: bool) -> Option<u32> {

@@ -22,7 +22,6 @@
 //! text); it still names imported areas and compares labels.
 
 pub mod codebook;
-mod context;
 mod corpus;
 pub mod evaluate;
 pub mod features;

@@ -28,7 +28,6 @@
 //! There is no randomness: the same mentions give the same areas in any order
 //! (ties are broken by the normalised text, never by position or hash order).
 
-use super::context::with_contexts;
 use super::corpus::{Corpus, MentionText};
 use super::features::{vectorise_with, Vectors, Weighting};
 use super::text::{Analysed, Analyzer};
@@ -70,9 +69,6 @@ pub struct GroupingOptions {
     /// After the communities, each text moves to the area most of its
     /// `vote_neighbours` nearest texts are in, until none moves (0: off).
     pub vote_neighbours: usize,
-    /// Share of a vector's squared length given to its stems' contexts in
-    /// the study's own texts (`context`; 0: off).
-    pub context_share: f32,
 }
 
 impl Default for GroupingOptions {
@@ -88,7 +84,6 @@ impl Default for GroupingOptions {
             cohesion_factor: 1.2,
             weighting: Weighting::default(),
             vote_neighbours: 12,
-            context_share: 0.0,
         }
     }
 }
@@ -182,10 +177,7 @@ pub(crate) fn group_docs(
         .iter()
         .map(|&d| corpus.normalised[d as usize].as_str())
         .collect();
-    let mut vectors = vectorise_with(&docs, &counts, &options.weighting);
-    if options.context_share > 0.0 {
-        vectors = with_contexts(&vectors, &counts, options.context_share);
-    }
+    let vectors = vectorise_with(&docs, &counts, &options.weighting);
     let order = gather_order(&vectors, &counts, &texts);
     let groups = gather(
         &vectors.matrix,
