@@ -148,6 +148,18 @@ mod tests {
     }
 
     #[test]
+    fn swedish_words_bridge_to_english_content_words() {
+        // "slut" (sold out) once gave "out", an English stop word that no
+        // English text has as a feature.
+        let a = Analyzer::new();
+        let out = stems("slut");
+        assert_eq!(out, [a.stem("sold", Locale::En).into_owned()]);
+        assert!(out
+            .iter()
+            .all(|w| !crate::coding::stopwords::is_stop_word(w)));
+    }
+
+    #[test]
     fn compounds_of_two_known_words_give_both() {
         let a = Analyzer::new();
         let got = stems("leveransförsening");

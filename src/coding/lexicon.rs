@@ -63,7 +63,9 @@ pub const SWEDISH_ENGLISH: &[(&str, &str)] = &[
     ("artikel", "item"),
     ("artiklar", "items"),
     ("lager", "stock"),
-    ("slut", "out"),
+    // "Sold out": "out" is an English stop word, so no English text has it
+    // as a feature and a Swedish "slut" would never meet one.
+    ("slut", "sold"),
     ("slutsåld", "sold"),
     ("restorder", "backorder"),
     ("retur", "return"),
