@@ -6,6 +6,9 @@
 //!
 //! - `text`, `stopwords`: normalisation of Swedish and English (NFKC, case, HTML,
 //!   tokens, stop words, Snowball stems, character n-grams, language detection);
+//! - `lexicon`, `glossary`: the Swedish-English word lists (which also tell
+//!   language detection which language a word is in) and the English stems a
+//!   Swedish word stands for, so the two languages' wordings can meet;
 //! - `codebook`, `rules`: analysts' areas from `codebook.toml`, and deterministic
 //!   rule matching that explains itself ("matched leverans*");
 //! - `features`, `grouping`: TF-IDF vectors and the automatic grouping of what no
