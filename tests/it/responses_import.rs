@@ -324,14 +324,23 @@ fn set_aside_during_a_load(app: &TestApp, backend: Backend) -> i64 {
 /// Every constraint and index of the database, as PostgreSQL's catalog defines it
 /// (a foreign key the same whether validated or not).
 fn keys_and_indexes(app: &TestApp) -> Vec<String> {
-    let all = "ARRAY(SELECT c.conrelid::regclass::text || ' ' || c.conname || ' ' || \
-               replace(pg_get_constraintdef(c.oid), ' NOT VALID', '') FROM pg_constraint c \
-               WHERE c.conrelid <> 0 AND c.connamespace = current_schema()::regnamespace \
-               UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() \
-               ORDER BY 1)";
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::Array<diesel::sql_types::Text>>(all))
+    lines(
+        app,
+        "SELECT c.conrelid::regclass::text || ' ' || c.conname || ' ' || \
+         replace(pg_get_constraintdef(c.oid), ' NOT VALID', '') FROM pg_constraint c \
+         WHERE c.conrelid <> 0 AND c.connamespace = current_schema()::regnamespace \
+         UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()",
+    )
+}
+
+/// The rows of a query of one text column, sorted.
+fn lines(app: &TestApp, query: &str) -> Vec<String> {
+    let all =
+        format!("(SELECT COALESCE(string_agg(k, E'\\n' ORDER BY k), '') FROM ({query}) AS q(k))");
+    let text: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(&all))
         .get_result(&mut *app.db.conn().unwrap())
-        .unwrap()
+        .unwrap();
+    text.lines().map(str::to_string).collect()
 }
 
 /// What PostgreSQL answers to one statement: `Ok` or its error message.
@@ -349,24 +358,42 @@ fn a_large_import_into_a_survey_with_answers_keeps_every_key_on_postgres() {
     let app = TestApp::spawn(Backend::Postgres);
     app.create_survey(TEMPLATE, "phone");
     let first = app.write_file("first.csv", &varied_file(1_000));
-    app.pds_ok(&["responses", "import", "--survey", "phone", first.to_str().unwrap()]);
+    app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "phone",
+        first.to_str().unwrap(),
+    ]);
     let before = keys_and_indexes(&app);
-    assert!(before.iter().any(|k| k.contains("mentions_response_id_fkey")), "{before:?}");
+    assert!(
+        before
+            .iter()
+            .any(|k| k.contains("mentions_response_id_fkey")),
+        "{before:?}"
+    );
     let file = app.write_file("phone.csv", &varied_file(6_000));
-    let out = app.pds_ok(&["responses", "import", "--survey", "phone", file.to_str().unwrap()]);
+    let out = app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "phone",
+        file.to_str().unwrap(),
+    ]);
     assert!(
         out.contains("Imported 5000 new and replaced 1000 earlier respondents (7500 mentions)"),
         "{out}"
     );
-    assert_eq!(keys_and_indexes(&app), before, "every key and index is back");
-    let not_validated: Vec<String> = diesel::select(diesel::dsl::sql::<
-        diesel::sql_types::Array<diesel::sql_types::Text>,
-    >(
-        "ARRAY(SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I', conrelid::regclass, conname) \
-         FROM pg_constraint WHERE contype = 'f' AND NOT convalidated)",
-    ))
-    .get_result(&mut *app.db.conn().unwrap())
-    .unwrap();
+    assert_eq!(
+        keys_and_indexes(&app),
+        before,
+        "every key and index is back"
+    );
+    let not_validated = lines(
+        &app,
+        "SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I', conrelid::regclass, conname) \
+         FROM pg_constraint WHERE contype = 'f' AND NOT convalidated",
+    );
     assert!(not_validated.len() >= 9, "{not_validated:?}");
     for validate in &not_validated {
         assert_eq!(run(&app, validate), Ok(()), "every row keeps {validate}");
@@ -381,7 +408,11 @@ fn a_large_import_into_a_survey_with_answers_keeps_every_key_on_postgres() {
         "INSERT INTO imported_responses (response_id, survey_id, wave_id, respondent, imported_at) \
          SELECT r.id, r.survey_id, r.wave_id, 'v1', NOW() FROM responses r ORDER BY r.id DESC LIMIT 1",
     ];
-    for (statement, why) in refused.iter().zip(["foreign key", "foreign key", "foreign key", "duplicate key"]) {
+    for (statement, why) in
+        refused
+            .iter()
+            .zip(["foreign key", "foreign key", "foreign key", "duplicate key"])
+    {
         let error = run(&app, statement).expect_err(statement);
         assert!(error.contains(why), "{statement}: {error}");
     }
@@ -393,7 +424,11 @@ fn a_large_import_into_a_survey_with_answers_keeps_every_key_on_postgres() {
                  ORDER BY id DESC LIMIT 1; \
                  INSERT INTO mentions (response_id, rank, text, may_contact) \
                  SELECT MAX(id), 1, 'typed later', 0 FROM responses";
-    assert_eq!(run(&app, taken), Ok(()), "new rows take ids after the import's");
+    assert_eq!(
+        run(&app, taken),
+        Ok(()),
+        "new rows take ids after the import's"
+    );
     let r: serde_json::Value =
         serde_json::from_str(&app.pds_ok(&["results", "--survey", "phone", "--format", "json"]))
             .unwrap();
@@ -417,12 +452,22 @@ fn a_row_breaking_a_set_aside_key_fails_the_whole_import_on_postgres() {
     )
     .unwrap();
     let file = app.write_file("phone.csv", &varied_file(6_000));
-    let out = app.pds(&["responses", "import", "--survey", "phone", file.to_str().unwrap()]);
+    let out = app.pds(&[
+        "responses",
+        "import",
+        "--survey",
+        "phone",
+        file.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("mentions_area_id_fkey"), "{stderr}");
     run(&app, "DROP TRIGGER astray ON mentions").unwrap();
-    assert_eq!(keys_and_indexes(&app), before, "every key and index is back");
+    assert_eq!(
+        keys_and_indexes(&app),
+        before,
+        "every key and index is back"
+    );
     let r: serde_json::Value =
         serde_json::from_str(&app.pds_ok(&["results", "--survey", "phone", "--format", "json"]))
             .unwrap();
