@@ -416,6 +416,22 @@ fn a_large_import_into_a_survey_with_answers_keeps_every_key_on_postgres() {
         let error = run(&app, statement).expect_err(statement);
         assert!(error.contains(why), "{statement}: {error}");
     }
+    let mut small = String::from("respondent,wave,segment,rank,problem,area\n");
+    for r in 0..10 {
+        small.push_str(&format!("s{r},2026-H1,new,1,Small {r},Website\n"));
+    }
+    let small = app.write_file("small.csv", &small);
+    let out = app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "phone",
+        small.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("Imported 10 new and replaced 0 earlier respondents (10 mentions)"),
+        "a small import takes ids from the sequences, after the large one's: {out}"
+    );
     let taken = "INSERT INTO responses (survey_id, wave_id, locale, attributes, no_problems, \
                  submitted_at, updated_at) SELECT survey_id, wave_id, locale, attributes, 0, NOW(), \
                  NOW() FROM responses ORDER BY id LIMIT 1; \
@@ -432,7 +448,7 @@ fn a_large_import_into_a_survey_with_answers_keeps_every_key_on_postgres() {
     let r: serde_json::Value =
         serde_json::from_str(&app.pds_ok(&["results", "--survey", "phone", "--format", "json"]))
             .unwrap();
-    assert_eq!(r["n"], 6001, "{r}");
+    assert_eq!(r["n"], 6011, "{r}");
 }
 
 /// A row that breaks a foreign key while the keys are set aside (a trigger points

@@ -21,7 +21,8 @@
 //!
 //! Everything happens inside the import's one transaction, so a failure, including
 //! a row that breaks a key when it comes back, rolls the rows and the keys back
-//! together. Dropping a key locks its table until the commit (reads wait too), as
+//! together. Dropping a key locks its table until the commit (reads wait too; a
+//! foreign key also the table it points at: surveys, waves, areas), as
 //! the SQLite import holds the write lock throughout; the locks also let the load
 //! write the new rows' ids itself from one block per table (`pg_copy::Ids`).
 
@@ -123,8 +124,11 @@ where
 
 /// Sets the keys and indexes aside if the load pays for building them again.
 fn begin_load(conn: &mut PgConnection, new_mentions: u64) -> QueryResult<SetAside> {
+    // Counts no further than it needs to: a large table is not read to the end.
     let existing: Count =
-        diesel::sql_query("SELECT COUNT(*) AS rows FROM mentions").get_result(conn)?;
+        diesel::sql_query("SELECT COUNT(*) AS rows FROM (SELECT 1 FROM mentions LIMIT $1) AS m")
+            .bind::<BigInt, _>(i64::try_from(new_mentions).unwrap_or(i64::MAX - 1) + 1)
+            .get_result(conn)?;
     if new_mentions < existing.rows.max(0) as u64 {
         return Ok(SetAside::default());
     }
