@@ -389,6 +389,16 @@ fn a_large_import_into_a_survey_with_answers_keeps_every_key_on_postgres() {
         before,
         "every key and index is back"
     );
+    let analysed = lines(
+        &app,
+        "SELECT relname::text FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL \
+         AND relname IN ('responses', 'imported_responses', 'mentions')",
+    );
+    assert_eq!(
+        analysed,
+        ["imported_responses", "mentions", "responses"],
+        "the planner knows the filled tables' sizes"
+    );
     let not_validated = lines(
         &app,
         "SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I', conrelid::regclass, conname) \
