@@ -5,13 +5,15 @@
 
 mod chunk;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use diesel::prelude::*;
 
 use super::areas::{self, Area, Numbering};
 use crate::attributes::Attributes;
+use crate::config::DatabaseUrl;
 use crate::db::schema::{areas as areas_t, imported_responses, invitations, mentions, responses};
 use crate::db::{self, AnyConnection};
 use crate::error::Result;
@@ -66,20 +68,30 @@ pub struct Scope<'a> {
 /// Loads the responses in `scope`, ordered by id, with their coded mentions as
 /// area numbers (no text is read but that of mentions in no area).
 ///
-/// Responses are read by ranges of `CHUNK` ids, each with its mentions. On SQLite
-/// a second connection reads every other range on a thread of its own, while this
-/// one reads the rest and takes the ranges in order (areas are numbered in order
-/// of first mention).
-pub fn responses_of(conn: &mut AnyConnection, scope: Scope) -> Result<Loaded> {
-    responses_in_ranges(conn, scope, CHUNK as i64)
+/// Responses are read by ranges of `CHUNK` ids, each with its mentions. A second
+/// connection reads ranges on a thread of its own (on SQLite a connection to the
+/// same file; on PostgreSQL one to `postgres_url`, when given), each reader taking
+/// the next range not yet taken, while this thread takes the ranges read in order
+/// (areas are numbered in order of first mention).
+pub fn responses_of(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    postgres_url: Option<&DatabaseUrl>,
+) -> Result<Loaded> {
+    responses_in_ranges(conn, scope, postgres_url, CHUNK as i64)
 }
 
 /// [`responses_of`], reading ranges of `width` response ids.
-fn responses_in_ranges(conn: &mut AnyConnection, scope: Scope, width: i64) -> Result<Loaded> {
+fn responses_in_ranges(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    postgres_url: Option<&DatabaseUrl>,
+    width: i64,
+) -> Result<Loaded> {
     let ranges = id_ranges(conn, scope, width)?;
     let second = match ranges.len() {
         0 | 1 => None,
-        _ => db::second_reader(conn)?,
+        _ => db::second_reader(conn, postgres_url)?,
     };
     let mut taken = Taken::default();
     match second {
@@ -90,38 +102,58 @@ fn responses_in_ranges(conn: &mut AnyConnection, scope: Scope, width: i64) -> Re
                 taken.take(conn, read)?;
             }
         }
-        Some(mut other) => std::thread::scope(|threads| {
-            let (sender, received) = std::sync::mpsc::sync_channel(1);
-            let odd: Vec<RangeInclusive<i64>> = ranges.iter().skip(1).step_by(2).cloned().collect();
-            threads.spawn(move || {
-                let mut rows = Vec::new();
-                for ids in odd {
-                    let read = chunk::read(&mut other, scope, ids, &mut rows);
-                    let failed = read.is_err();
-                    if sender.send(read).is_err() || failed {
-                        return;
-                    }
-                }
-            });
-            let mut rows = Vec::new();
-            for (i, ids) in ranges.into_iter().enumerate() {
-                let read = if i % 2 == 0 {
-                    chunk::read(conn, scope, ids, &mut rows)?
-                } else {
-                    received.recv().map_err(|_| {
-                        crate::error::Error::Internal("the second reader stopped".into())
-                    })??
-                };
-                taken.take(conn, read)?;
-            }
-            Ok::<(), crate::error::Error>(())
-        })?,
+        Some(other) => read_beside(conn, other, scope, &ranges, &mut taken)?,
     }
-    Ok(Loaded {
-        respondents: taken.respondents,
-        mentions: taken.mentions,
-        areas: taken.areas.numbering.areas,
-        uncoded: taken.uncoded,
+    Ok(taken.loaded())
+}
+
+/// Reads `ranges` on `conn` and on `other` (on a thread of its own), each taking
+/// the next range not yet taken, and takes them in order. This thread reads a
+/// range only while the next one to take is not ready, so the time it spends
+/// taking is made up by the other reading more.
+fn read_beside(
+    conn: &mut AnyConnection,
+    mut other: AnyConnection,
+    scope: Scope,
+    ranges: &[RangeInclusive<i64>],
+    taken: &mut Taken,
+) -> Result<()> {
+    let next = AtomicUsize::new(0);
+    let next_range = || Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&i| i < ranges.len());
+    std::thread::scope(|threads| {
+        // Bounded, so that the other reader cannot run far ahead of the taking.
+        let (sender, received) = std::sync::mpsc::sync_channel(2);
+        threads.spawn(move || {
+            let mut rows = Vec::new();
+            while let Some(i) = next_range() {
+                let read = chunk::read(&mut other, scope, ranges[i].clone(), &mut rows);
+                let failed = read.is_err();
+                if sender.send((i, read)).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let mut rows = Vec::new();
+        let mut ready: BTreeMap<usize, chunk::Chunk> = BTreeMap::new();
+        for i in 0..ranges.len() {
+            let chunk = loop {
+                if let Some(chunk) = ready.remove(&i) {
+                    break chunk;
+                }
+                let (j, read) = match next_range() {
+                    Some(j) => (j, chunk::read(conn, scope, ranges[j].clone(), &mut rows)),
+                    None => received.recv().map_err(|_| {
+                        crate::error::Error::Internal("the second reader stopped".into())
+                    })?,
+                };
+                ready.insert(j, read?);
+                while let Ok((j, read)) = received.try_recv() {
+                    ready.insert(j, read?);
+                }
+            };
+            taken.take(conn, chunk)?;
+        }
+        Ok(())
     })
 }
 
@@ -162,20 +194,19 @@ fn id_ranges(
 /// What [`responses_of`] has taken from the ranges read so far.
 #[derive(Default)]
 struct Taken {
-    respondents: Vec<Respondent>,
-    mentions: Vec<Vec<stats::Mention>>,
-    uncoded: Vec<UncodedMention>,
+    /// The ranges taken, their areas numbered.
+    chunks: Vec<chunk::Chunk>,
     areas: AreaNumbers,
 }
 
 impl Taken {
     /// Takes the next range's `chunk`, numbering its areas.
-    fn take(&mut self, conn: &mut AnyConnection, chunk: chunk::Chunk) -> Result<()> {
+    fn take(&mut self, conn: &mut AnyConnection, mut chunk: chunk::Chunk) -> Result<()> {
         self.areas.read_labels(conn, &chunk.area_ids)?;
         let numbers: Vec<Option<usize>> = (chunk.area_ids.iter())
             .map(|&id| self.areas.number(id))
             .collect();
-        for mut mentions in chunk.mentions {
+        for mentions in &mut chunk.mentions {
             mentions.retain_mut(|m| match numbers[m.area] {
                 Some(number) => {
                     m.area = number;
@@ -183,18 +214,37 @@ impl Taken {
                 }
                 None => false,
             });
-            self.mentions.push(mentions);
         }
         if numbers.contains(&None) {
             // Rare: an area id that names no area counts as not coded; read this
             // range's mentions in no area again, with those.
+            chunk.uncoded.clear();
             let unknown = self.areas.unknown();
-            uncoded_between(conn, &chunk.respondents, &unknown, &mut self.uncoded)?;
-        } else {
-            self.uncoded.extend(chunk.uncoded);
+            uncoded_between(conn, &chunk.respondents, &unknown, &mut chunk.uncoded)?;
         }
-        self.respondents.extend(chunk.respondents);
+        self.chunks.push(chunk);
         Ok(())
+    }
+
+    /// The ranges taken, one after the other (each list allocated once, at its
+    /// size, rather than grown range by range).
+    fn loaded(self) -> Loaded {
+        let mut loaded = Loaded {
+            areas: self.areas.numbering.areas,
+            ..Loaded::default()
+        };
+        let count = |size: fn(&chunk::Chunk) -> usize| self.chunks.iter().map(size).sum();
+        loaded
+            .respondents
+            .reserve_exact(count(|c| c.respondents.len()));
+        loaded.mentions.reserve_exact(count(|c| c.mentions.len()));
+        loaded.uncoded.reserve_exact(count(|c| c.uncoded.len()));
+        for chunk in self.chunks {
+            loaded.respondents.extend(chunk.respondents);
+            loaded.mentions.extend(chunk.mentions);
+            loaded.uncoded.extend(chunk.uncoded);
+        }
+        loaded
     }
 }
 
@@ -414,3 +464,6 @@ pub fn invitations_per_wave(conn: &mut AnyConnection, survey_id: i64) -> Result<
         .map(|(wave, count)| (wave, count.max(0) as u64))
         .collect())
 }
+
+#[cfg(test)]
+mod tests;
