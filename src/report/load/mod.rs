@@ -93,7 +93,7 @@ fn responses_in_ranges(
         0 | 1 => None,
         _ => db::second_reader(conn, postgres_url)?,
     };
-    let mut taken = Taken::default();
+    let mut taken = Taken::new(ranges.len());
     match second {
         None => {
             let mut rows = Vec::new();
@@ -104,7 +104,10 @@ fn responses_in_ranges(
         }
         Some(other) => read_beside(conn, other, scope, &ranges, &mut taken)?,
     }
-    Ok(taken.loaded())
+    Ok(Loaded {
+        areas: taken.areas.numbering.areas,
+        ..taken.loaded
+    })
 }
 
 /// Reads `ranges` on `conn` and on `other` (on a thread of its own), each taking
@@ -192,14 +195,22 @@ fn id_ranges(
 }
 
 /// What [`responses_of`] has taken from the ranges read so far.
-#[derive(Default)]
 struct Taken {
-    /// The ranges taken, their areas numbered.
-    chunks: Vec<chunk::Chunk>,
+    /// Ranges not taken yet.
+    left: usize,
+    loaded: Loaded,
     areas: AreaNumbers,
 }
 
 impl Taken {
+    fn new(ranges: usize) -> Self {
+        Taken {
+            left: ranges,
+            loaded: Loaded::default(),
+            areas: AreaNumbers::default(),
+        }
+    }
+
     /// Takes the next range's `chunk`, numbering its areas.
     fn take(&mut self, conn: &mut AnyConnection, mut chunk: chunk::Chunk) -> Result<()> {
         self.areas.read_labels(conn, &chunk.area_ids)?;
@@ -222,29 +233,20 @@ impl Taken {
             let unknown = self.areas.unknown();
             uncoded_between(conn, &chunk.respondents, &unknown, &mut chunk.uncoded)?;
         }
-        self.chunks.push(chunk);
-        Ok(())
-    }
-
-    /// The ranges taken, one after the other (each list allocated once, at its
-    /// size, rather than grown range by range).
-    fn loaded(self) -> Loaded {
-        let mut loaded = Loaded {
-            areas: self.areas.numbering.areas,
-            ..Loaded::default()
-        };
-        let count = |size: fn(&chunk::Chunk) -> usize| self.chunks.iter().map(size).sum();
-        loaded
-            .respondents
-            .reserve_exact(count(|c| c.respondents.len()));
-        loaded.mentions.reserve_exact(count(|c| c.mentions.len()));
-        loaded.uncoded.reserve_exact(count(|c| c.uncoded.len()));
-        for chunk in self.chunks {
-            loaded.respondents.extend(chunk.respondents);
-            loaded.mentions.extend(chunk.mentions);
-            loaded.uncoded.extend(chunk.uncoded);
+        let loaded = &mut self.loaded;
+        if loaded.respondents.is_empty() {
+            // Room for as many in each range left as in this one: at once the
+            // size of a survey whose ids follow each other (not grown by doubling,
+            // which would hold the old lists and the new at once).
+            let expected = chunk.respondents.len() * self.left;
+            loaded.respondents.reserve(expected);
+            loaded.mentions.reserve(expected);
         }
-        loaded
+        self.left -= 1;
+        loaded.respondents.extend(chunk.respondents);
+        loaded.mentions.extend(chunk.mentions);
+        loaded.uncoded.extend(chunk.uncoded);
+        Ok(())
     }
 }
 
