@@ -35,8 +35,8 @@ pub struct Loaded {
     /// Ordered by response id.
     pub respondents: Vec<Respondent>,
     /// The mentions of each respondent (same order), with the index of their area in
-    /// [`Loaded::areas`], ordered by rank.
-    pub mentions: Vec<Vec<stats::Mention>>,
+    /// [`Loaded::areas`], ordered by rank; in one flat store, not a vec each.
+    pub mentions: stats::FlatMentions,
     pub areas: Vec<Area>,
     /// Mentions in no area, by response and rank.
     pub uncoded: Vec<UncodedMention>,
@@ -81,10 +81,7 @@ pub fn responses_of(conn: &mut AnyConnection, scope: Scope) -> Result<Loaded> {
         0 | 1 => None,
         _ => db::second_reader(conn)?,
     };
-    let mut taken = Taken {
-        mentions: vec![Vec::new(); respondents.len()],
-        ..Taken::default()
-    };
+    let mut taken = Taken::default();
     match second {
         None => {
             let mut rows = Vec::new();
@@ -128,6 +125,7 @@ pub fn responses_of(conn: &mut AnyConnection, scope: Scope) -> Result<Loaded> {
             Ok::<(), crate::error::Error>(())
         })?,
     }
+    taken.mentions.close(respondents.len());
     Ok(Loaded {
         respondents,
         mentions: taken.mentions,
@@ -139,7 +137,7 @@ pub fn responses_of(conn: &mut AnyConnection, scope: Scope) -> Result<Loaded> {
 /// What [`responses_of`] has taken from the chunks read so far.
 #[derive(Default)]
 struct Taken {
-    mentions: Vec<Vec<stats::Mention>>,
+    mentions: stats::FlatMentions,
     uncoded: Vec<UncodedMention>,
     areas: AreaNumbers,
 }
@@ -165,19 +163,13 @@ impl Taken {
                 continue;
             };
             match area_id.map(|id| self.areas.number(id)) {
-                Some(Some(area)) => {
-                    let mentions = &mut self.mentions[start + i];
-                    if mentions.capacity() == 0 {
-                        // Room for this response's mentions in areas and no more: a
-                        // million small vectors would otherwise each take room for 4.
-                        let rest = rows[j..].iter().take_while(|r| r.0 == response_id);
-                        mentions.reserve_exact(rest.filter(|r| r.3.is_some()).count());
-                    }
-                    mentions.push(stats::Mention {
+                Some(Some(area)) => self.mentions.push(
+                    start + i,
+                    stats::Mention {
                         area,
                         rank: rank.max(0) as u32,
-                    });
-                }
+                    },
+                ),
                 Some(None) => unknown_area = true,
                 None => self
                     .uncoded
