@@ -73,7 +73,7 @@ fn compute_reading(
     let input = stats::DiscoveryInput {
         max_problems,
         area_count: local_areas.len(),
-        respondents: &respondents,
+        respondents: stats::Respondents::Flat(&respondents),
     };
     let area_of = |local: usize| &loaded.areas[local_areas[local]];
     let invalid = |e: StatsError| Error::Invalid(format!("survey {}: {e}", survey.slug));

@@ -41,7 +41,7 @@ pub(super) struct Chunk {
     pub respondents: Vec<Respondent>,
     /// The mentions in areas of each respondent (same order), by rank; their
     /// `area` is an index into `area_ids`.
-    pub mentions: Vec<Vec<stats::Mention>>,
+    pub mentions: stats::FlatMentions,
     /// The ids of the areas mentioned, in order of first mention.
     pub area_ids: Vec<i64>,
     /// Mentions in no area, by response and rank.
@@ -131,24 +131,22 @@ fn read_mentions(
 
 /// The mentions `rows` (sorted, emptied here) of `respondents`, grouped.
 fn grouped(respondents: Vec<Respondent>, rows: &mut Vec<MentionRow>) -> Chunk {
-    let mut chunk = Chunk {
-        mentions: vec![Vec::new(); respondents.len()],
-        ..Chunk::default()
-    };
+    let mut chunk = Chunk::default();
+    chunk.mentions.reserve(respondents.len(), rows.len());
     let mut local: hashbrown::HashMap<i64, usize> = hashbrown::HashMap::new();
     let mut at = 0;
-    for j in 0..rows.len() {
-        let (response_id, rank, area_id) = (rows[j].0, rows[j].1, rows[j].3);
+    for row in rows.iter_mut() {
+        let (response_id, rank, area_id) = (row.0, row.1, row.3);
         let Some(i) = position_from(&respondents, &mut at, response_id) else {
             continue;
         };
         let Some(id) = area_id else {
-            if let Some(text) = rows[j].4.take() {
+            if let Some(text) = row.4.take() {
                 chunk.uncoded.push(UncodedMention {
                     response_id,
                     wave_id: respondents[i].wave_id,
                     text,
-                    coded_by: rows[j].5.take(),
+                    coded_by: row.5.take(),
                 });
             }
             continue;
@@ -158,19 +156,16 @@ fn grouped(respondents: Vec<Respondent>, rows: &mut Vec<MentionRow>) -> Chunk {
             chunk.area_ids.push(id);
             next
         });
-        let mentions = &mut chunk.mentions[i];
-        if mentions.capacity() == 0 {
-            // Room for this response's mentions in areas and no more: a million
-            // small vectors would otherwise each take room for 4.
-            let rest = rows[j..].iter().take_while(|r| r.0 == response_id);
-            mentions.reserve_exact(rest.filter(|r| r.3.is_some()).count());
-        }
-        mentions.push(stats::Mention {
-            area,
-            rank: rank.max(0) as u32,
-        });
+        chunk.mentions.push(
+            i,
+            stats::Mention {
+                area,
+                rank: rank.max(0) as u32,
+            },
+        );
     }
     rows.clear();
+    chunk.mentions.close(respondents.len());
     chunk.respondents = respondents;
     chunk
 }

@@ -39,8 +39,8 @@ pub struct Loaded {
     /// Ordered by response id.
     pub respondents: Vec<Respondent>,
     /// The mentions of each respondent (same order), with the index of their area in
-    /// [`Loaded::areas`], ordered by rank.
-    pub mentions: Vec<Vec<stats::Mention>>,
+    /// [`Loaded::areas`], ordered by rank; in one flat store, not a vec each.
+    pub mentions: stats::FlatMentions,
     pub areas: Vec<Area>,
     /// Mentions in no area, by response and rank.
     pub uncoded: Vec<UncodedMention>,
@@ -217,15 +217,7 @@ impl Taken {
         let numbers: Vec<Option<usize>> = (chunk.area_ids.iter())
             .map(|&id| self.areas.number(id))
             .collect();
-        for mentions in &mut chunk.mentions {
-            mentions.retain_mut(|m| match numbers[m.area] {
-                Some(number) => {
-                    m.area = number;
-                    true
-                }
-                None => false,
-            });
-        }
+        chunk.mentions.renumber(|area| numbers[area]);
         if numbers.contains(&None) {
             // Rare: an area id that names no area counts as not coded; read this
             // range's mentions in no area again, with those.
@@ -238,13 +230,13 @@ impl Taken {
             // Room for as many in each range left as in this one: at once the
             // size of a survey whose ids follow each other (not grown by doubling,
             // which would hold the old lists and the new at once).
-            let expected = chunk.respondents.len() * self.left;
-            loaded.respondents.reserve(expected);
-            loaded.mentions.reserve(expected);
+            let respondents = chunk.respondents.len() * self.left;
+            loaded.respondents.reserve(respondents);
+            (loaded.mentions).reserve(respondents, chunk.mentions.entries().len() * self.left);
         }
         self.left -= 1;
         loaded.respondents.extend(chunk.respondents);
-        loaded.mentions.extend(chunk.mentions);
+        loaded.mentions.append(&chunk.mentions);
         loaded.uncoded.extend(chunk.uncoded);
         Ok(())
     }

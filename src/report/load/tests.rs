@@ -110,6 +110,7 @@ fn read_plainly(conn: &mut AnyConnection, scope: Scope) -> Loaded {
         .load(conn)
         .expect("mentions");
     let mut loaded = Loaded::default();
+    let mut nested = Vec::new();
     let mut numbering = Numbering::default();
     for r in &respondents {
         let mut coded = Vec::new();
@@ -127,8 +128,9 @@ fn read_plainly(conn: &mut AnyConnection, scope: Scope) -> Loaded {
                 }),
             }
         }
-        loaded.mentions.push(coded);
+        nested.push(coded);
     }
+    loaded.mentions = stats::FlatMentions::from_nested(&nested);
     loaded.respondents = respondents;
     loaded.areas = numbering.areas;
     loaded
