@@ -136,6 +136,12 @@ impl FlatMentions {
         self.ends.extend(other.ends.iter().map(|end| end + offset));
     }
 
+    /// Forgets every respondent, keeping the room they took.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.ends.clear();
+    }
+
     /// Room for `respondents` more respondents and `mentions` more mentions.
     pub fn reserve(&mut self, respondents: usize, mentions: usize) {
         self.ends.reserve(respondents);

@@ -51,28 +51,37 @@ pub(super) struct Chunk {
 /// `(response id, rank, mention id, area id, text and coder if in no area)`.
 pub(super) type MentionRow = (i64, i32, i64, Option<i64>, Option<String>, Option<String>);
 
-/// Reads the responses in `scope` whose ids lie in `ids`, and their mentions.
-/// `rows` is working space, kept between calls.
+/// Reads the responses in `scope` whose ids lie in `ids`, and their mentions, into
+/// `chunk` (emptied first: a chunk taken before, so that its room is used again
+/// rather than new memory, which the system must clear, for every range). `rows`
+/// is working space, kept between calls.
 pub(super) fn read(
     conn: &mut AnyConnection,
     scope: Scope,
     ids: RangeInclusive<i64>,
     rows: &mut Vec<MentionRow>,
+    mut chunk: Chunk,
 ) -> Result<Chunk> {
-    let respondents = respondents_between(conn, scope, ids)?;
-    let (Some(first), Some(last)) = (respondents.first(), respondents.last()) else {
-        return Ok(Chunk::default());
+    chunk.respondents.clear();
+    chunk.mentions.clear();
+    chunk.area_ids.clear();
+    chunk.uncoded.clear();
+    respondents_between(conn, scope, ids, &mut chunk.respondents)?;
+    let (Some(first), Some(last)) = (chunk.respondents.first(), chunk.respondents.last()) else {
+        return Ok(chunk);
     };
     read_mentions(conn, (first.response_id, last.response_id), rows)?;
-    Ok(grouped(respondents, rows))
+    group(&mut chunk, rows);
+    Ok(chunk)
 }
 
+/// Appends to `respondents` those in `scope` whose ids lie in `ids`, by id.
 fn respondents_between(
     conn: &mut AnyConnection,
     scope: Scope,
     ids: RangeInclusive<i64>,
-) -> Result<Vec<Respondent>> {
-    let mut respondents = Vec::new();
+    respondents: &mut Vec<Respondent>,
+) -> Result<()> {
     on_backend!(conn, |c, Backend| {
         let mut query = responses::table
             .filter(responses::id.between(*ids.start(), *ids.end()))
@@ -96,7 +105,7 @@ fn respondents_between(
             });
         }
     });
-    Ok(respondents)
+    Ok(())
 }
 
 /// Reads into `rows` (emptied first) the mentions whose response ids lie in
@@ -129,15 +138,15 @@ fn read_mentions(
     Ok(())
 }
 
-/// The mentions `rows` (sorted, emptied here) of `respondents`, grouped.
-fn grouped(respondents: Vec<Respondent>, rows: &mut Vec<MentionRow>) -> Chunk {
-    let mut chunk = Chunk::default();
+/// Groups the mentions `rows` (sorted, emptied here) of `chunk`'s respondents.
+fn group(chunk: &mut Chunk, rows: &mut Vec<MentionRow>) {
+    let respondents = &chunk.respondents;
     chunk.mentions.reserve(respondents.len(), rows.len());
     let mut local: hashbrown::HashMap<i64, usize> = hashbrown::HashMap::new();
     let mut at = 0;
     for row in rows.iter_mut() {
         let (response_id, rank, area_id) = (row.0, row.1, row.3);
-        let Some(i) = position_from(&respondents, &mut at, response_id) else {
+        let Some(i) = position_from(respondents, &mut at, response_id) else {
             continue;
         };
         let Some(id) = area_id else {
@@ -166,8 +175,6 @@ fn grouped(respondents: Vec<Respondent>, rows: &mut Vec<MentionRow>) -> Chunk {
     }
     rows.clear();
     chunk.mentions.close(respondents.len());
-    chunk.respondents = respondents;
-    chunk
 }
 
 /// The index in `respondents` (sorted by response id) of `response_id`, for ids

@@ -8,6 +8,7 @@ mod chunk;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use diesel::prelude::*;
 
@@ -96,10 +97,10 @@ fn responses_in_ranges(
     let mut taken = Taken::new(ranges.len());
     match second {
         None => {
-            let mut rows = Vec::new();
+            let (mut rows, mut chunk) = (Vec::new(), chunk::Chunk::default());
             for ids in ranges {
-                let read = chunk::read(conn, scope, ids, &mut rows)?;
-                taken.take(conn, read)?;
+                chunk = chunk::read(conn, scope, ids, &mut rows, chunk)?;
+                taken.take(conn, &mut chunk)?;
             }
         }
         Some(other) => read_beside(conn, other, scope, &ranges, &mut taken)?,
@@ -123,13 +124,19 @@ fn read_beside(
 ) -> Result<()> {
     let next = AtomicUsize::new(0);
     let next_range = || Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&i| i < ranges.len());
+    // Chunks taken, to be read into again.
+    let spares: Mutex<Vec<chunk::Chunk>> = Mutex::new(Vec::new());
+    let spare = || {
+        let mut spares = spares.lock().unwrap_or_else(PoisonError::into_inner);
+        spares.pop().unwrap_or_default()
+    };
     std::thread::scope(|threads| {
         // Bounded, so that the other reader cannot run far ahead of the taking.
         let (sender, received) = std::sync::mpsc::sync_channel(2);
         threads.spawn(move || {
             let mut rows = Vec::new();
             while let Some(i) = next_range() {
-                let read = chunk::read(&mut other, scope, ranges[i].clone(), &mut rows);
+                let read = chunk::read(&mut other, scope, ranges[i].clone(), &mut rows, spare());
                 let failed = read.is_err();
                 if sender.send((i, read)).is_err() || failed {
                     return;
@@ -139,12 +146,15 @@ fn read_beside(
         let mut rows = Vec::new();
         let mut ready: BTreeMap<usize, chunk::Chunk> = BTreeMap::new();
         for i in 0..ranges.len() {
-            let chunk = loop {
+            let mut chunk = loop {
                 if let Some(chunk) = ready.remove(&i) {
                     break chunk;
                 }
                 let (j, read) = match next_range() {
-                    Some(j) => (j, chunk::read(conn, scope, ranges[j].clone(), &mut rows)),
+                    Some(j) => {
+                        let ids = ranges[j].clone();
+                        (j, chunk::read(conn, scope, ids, &mut rows, spare()))
+                    }
                     None => received.recv().map_err(|_| {
                         crate::error::Error::Internal("the second reader stopped".into())
                     })?,
@@ -154,7 +164,8 @@ fn read_beside(
                     ready.insert(j, read?);
                 }
             };
-            taken.take(conn, chunk)?;
+            taken.take(conn, &mut chunk)?;
+            (spares.lock().unwrap_or_else(PoisonError::into_inner)).push(chunk);
         }
         Ok(())
     })
@@ -211,8 +222,9 @@ impl Taken {
         }
     }
 
-    /// Takes the next range's `chunk`, numbering its areas.
-    fn take(&mut self, conn: &mut AnyConnection, mut chunk: chunk::Chunk) -> Result<()> {
+    /// Takes the next range's `chunk` (left to be read into again), numbering its
+    /// areas.
+    fn take(&mut self, conn: &mut AnyConnection, chunk: &mut chunk::Chunk) -> Result<()> {
         self.areas.read_labels(conn, &chunk.area_ids)?;
         let numbers: Vec<Option<usize>> = (chunk.area_ids.iter())
             .map(|&id| self.areas.number(id))
@@ -233,11 +245,12 @@ impl Taken {
             let respondents = chunk.respondents.len() * self.left;
             loaded.respondents.reserve(respondents);
             (loaded.mentions).reserve(respondents, chunk.mentions.entries().len() * self.left);
+            loaded.uncoded.reserve(chunk.uncoded.len() * self.left);
         }
         self.left -= 1;
-        loaded.respondents.extend(chunk.respondents);
+        loaded.respondents.extend_from_slice(&chunk.respondents);
         loaded.mentions.append(&chunk.mentions);
-        loaded.uncoded.extend(chunk.uncoded);
+        loaded.uncoded.append(&mut chunk.uncoded);
         Ok(())
     }
 }
