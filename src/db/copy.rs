@@ -81,7 +81,13 @@ pub fn copy(
         Ok::<_, Error>(copied)
     });
     source_conn.batch_execute("ROLLBACK")?;
-    copied
+    let copied = copied?;
+    // The planner's statistics of the filled tables, now rather than whenever
+    // autovacuum gets there: until then PostgreSQL plans every query as if the
+    // tables were nearly empty (an export of a large survey joined the whole
+    // tables for each page).
+    pg.batch_execute("ANALYZE")?;
+    Ok(copied)
 }
 
 /// A table as the target's catalog describes it.

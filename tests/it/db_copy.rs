@@ -178,6 +178,19 @@ fn the_demo_moves_into_postgres_every_row_intact() {
             .load(&mut pg)
             .unwrap();
     assert_eq!(merged[0].value.as_deref(), Some("12"));
+    // The filled tables have planner statistics, so the first queries on the copy
+    // are planned for their real sizes.
+    let analysed: Vec<Name> = diesel::sql_query(
+        "SELECT relname::text AS name FROM pg_stat_user_tables \
+         WHERE relname IN ('responses', 'mentions') AND last_analyze IS NOT NULL",
+    )
+    .load(&mut pg)
+    .unwrap();
+    assert_eq!(
+        analysed.len(),
+        2,
+        "responses and mentions analysed after the copy"
+    );
 
     // The copy answers as the original did, and new rows get fresh ids.
     let results = |url: &str| ok(pds(dir.path(), url, &["results", "--survey", "demo"]));

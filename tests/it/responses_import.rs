@@ -320,3 +320,182 @@ fn set_aside_during_a_load(app: &TestApp, backend: Backend) -> i64 {
         .get_result(&mut *app.db.conn().unwrap())
         .unwrap()
 }
+
+/// Every constraint and index of the database, as PostgreSQL's catalog defines it
+/// (a foreign key the same whether validated or not).
+fn keys_and_indexes(app: &TestApp) -> Vec<String> {
+    lines(
+        app,
+        "SELECT c.conrelid::regclass::text || ' ' || c.conname || ' ' || \
+         replace(pg_get_constraintdef(c.oid), ' NOT VALID', '') FROM pg_constraint c \
+         WHERE c.conrelid <> 0 AND c.connamespace = current_schema()::regnamespace \
+         UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()",
+    )
+}
+
+/// The rows of a query of one text column, sorted.
+fn lines(app: &TestApp, query: &str) -> Vec<String> {
+    let all =
+        format!("(SELECT COALESCE(string_agg(k, E'\\n' ORDER BY k), '') FROM ({query}) AS q(k))");
+    let text: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(&all))
+        .get_result(&mut *app.db.conn().unwrap())
+        .unwrap();
+    text.lines().map(str::to_string).collect()
+}
+
+/// What PostgreSQL answers to one statement: `Ok` or its error message.
+fn run(app: &TestApp, statement: &str) -> Result<(), String> {
+    let mut conn = app.db.conn().unwrap();
+    conn.batch_execute(statement).map_err(|e| e.to_string())
+}
+
+/// A large import into a survey that has answers already (PostgreSQL sets its
+/// keys and indexes aside for it and writes the new rows' ids itself): afterwards
+/// every key and index is back, each foreign key holds for every row, and the
+/// database still refuses a row that breaks one and takes new rows as before.
+#[test]
+fn a_large_import_into_a_survey_with_answers_keeps_every_key_on_postgres() {
+    let app = TestApp::spawn(Backend::Postgres);
+    app.create_survey(TEMPLATE, "phone");
+    let first = app.write_file("first.csv", &varied_file(1_000));
+    app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "phone",
+        first.to_str().unwrap(),
+    ]);
+    let before = keys_and_indexes(&app);
+    assert!(
+        before
+            .iter()
+            .any(|k| k.contains("mentions_response_id_fkey")),
+        "{before:?}"
+    );
+    let file = app.write_file("phone.csv", &varied_file(6_000));
+    let out = app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "phone",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("Imported 5000 new and replaced 1000 earlier respondents (7500 mentions)"),
+        "{out}"
+    );
+    assert_eq!(
+        keys_and_indexes(&app),
+        before,
+        "every key and index is back"
+    );
+    let analysed = lines(
+        &app,
+        "SELECT relname::text FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL \
+         AND relname IN ('responses', 'imported_responses', 'mentions')",
+    );
+    assert_eq!(
+        analysed,
+        ["imported_responses", "mentions", "responses"],
+        "the planner knows the filled tables' sizes"
+    );
+    let not_validated = lines(
+        &app,
+        "SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I', conrelid::regclass, conname) \
+         FROM pg_constraint WHERE contype = 'f' AND NOT convalidated",
+    );
+    assert!(not_validated.len() >= 9, "{not_validated:?}");
+    for validate in &not_validated {
+        assert_eq!(run(&app, validate), Ok(()), "every row keeps {validate}");
+    }
+    let refused = [
+        "INSERT INTO mentions (response_id, rank, text, may_contact) VALUES (-1, 1, 'x', 0)",
+        "INSERT INTO mentions (response_id, rank, text, may_contact, area_id) \
+         SELECT MAX(id), 9, 'x', 0, -1 FROM responses",
+        "INSERT INTO imported_responses (response_id, survey_id, wave_id, respondent, imported_at) \
+         SELECT MAX(response_id) + 1000000, survey_id, wave_id, 'nobody', NOW() FROM imported_responses \
+         GROUP BY survey_id, wave_id",
+        "INSERT INTO imported_responses (response_id, survey_id, wave_id, respondent, imported_at) \
+         SELECT r.id, r.survey_id, r.wave_id, 'v1', NOW() FROM responses r ORDER BY r.id DESC LIMIT 1",
+    ];
+    for (statement, why) in
+        refused
+            .iter()
+            .zip(["foreign key", "foreign key", "foreign key", "duplicate key"])
+    {
+        let error = run(&app, statement).expect_err(statement);
+        assert!(error.contains(why), "{statement}: {error}");
+    }
+    let mut small = String::from("respondent,wave,segment,rank,problem,area\n");
+    for r in 0..10 {
+        small.push_str(&format!("s{r},2026-H1,new,1,Small {r},Website\n"));
+    }
+    let small = app.write_file("small.csv", &small);
+    let out = app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "phone",
+        small.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("Imported 10 new and replaced 0 earlier respondents (10 mentions)"),
+        "a small import takes ids from the sequences, after the large one's: {out}"
+    );
+    let taken = "INSERT INTO responses (survey_id, wave_id, locale, attributes, no_problems, \
+                 submitted_at, updated_at) SELECT survey_id, wave_id, locale, attributes, 0, NOW(), \
+                 NOW() FROM responses ORDER BY id LIMIT 1; \
+                 INSERT INTO imported_responses (response_id, survey_id, wave_id, respondent, \
+                 imported_at) SELECT id, survey_id, wave_id, 'typed later', NOW() FROM responses \
+                 ORDER BY id DESC LIMIT 1; \
+                 INSERT INTO mentions (response_id, rank, text, may_contact) \
+                 SELECT MAX(id), 1, 'typed later', 0 FROM responses";
+    assert_eq!(
+        run(&app, taken),
+        Ok(()),
+        "new rows take ids after the import's"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&app.pds_ok(&["results", "--survey", "phone", "--format", "json"]))
+            .unwrap();
+    assert_eq!(r["n"], 6011, "{r}");
+}
+
+/// A row that breaks a foreign key while the keys are set aside (a trigger points
+/// one mention at an area that does not exist) is found when they come back: the
+/// import fails with PostgreSQL's message naming the key, and nothing stays.
+#[test]
+fn a_row_breaking_a_set_aside_key_fails_the_whole_import_on_postgres() {
+    let app = TestApp::spawn(Backend::Postgres);
+    app.create_survey(TEMPLATE, "phone");
+    let before = keys_and_indexes(&app);
+    run(
+        &app,
+        "CREATE FUNCTION astray() RETURNS trigger AS $$ BEGIN \
+         IF NEW.text = 'Login 4002 fails' THEN NEW.area_id := -7; END IF; RETURN NEW; END $$ \
+         LANGUAGE plpgsql; \
+         CREATE TRIGGER astray BEFORE INSERT ON mentions FOR EACH ROW EXECUTE FUNCTION astray();",
+    )
+    .unwrap();
+    let file = app.write_file("phone.csv", &varied_file(6_000));
+    let out = app.pds(&[
+        "responses",
+        "import",
+        "--survey",
+        "phone",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("mentions_area_id_fkey"), "{stderr}");
+    run(&app, "DROP TRIGGER astray ON mentions").unwrap();
+    assert_eq!(
+        keys_and_indexes(&app),
+        before,
+        "every key and index is back"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&app.pds_ok(&["results", "--survey", "phone", "--format", "json"]))
+            .unwrap();
+    assert_eq!(r["n"], 0, "nothing was stored: {r}");
+}

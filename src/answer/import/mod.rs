@@ -177,7 +177,7 @@ pub fn import<R: Read + Seek + Send>(
     let mut report = db.write_bulk(move |conn| {
         let mut writer = store::Writer::new(conn, survey, Arc::clone(&respondents))?;
         writer.replace_earlier(conn)?;
-        let load = move |conn: &mut AnyConnection| {
+        let load = move |conn: &mut AnyConnection, ids: pg_copy::Ids| {
             match conn {
                 AnyConnection::Sqlite(_) => {
                     for_each_good_row(&mut reader, file, &respondents, |row| {
@@ -187,7 +187,7 @@ pub fn import<R: Read + Seek + Send>(
                 }
                 AnyConnection::Postgresql(_) => {
                     with_good_rows(&mut reader, file, &respondents, |rows| {
-                        pg_copy::load(conn, &mut writer, rows, progress)
+                        pg_copy::load(conn, &mut writer, rows, ids, progress)
                     })?;
                 }
             }
@@ -197,7 +197,9 @@ pub fn import<R: Read + Seek + Send>(
             Ok::<_, crate::error::Error>(report)
         };
         match conn {
-            AnyConnection::Sqlite(_) => sqlite::bulk_load(conn, new_mentions, load),
+            AnyConnection::Sqlite(_) => sqlite::bulk_load(conn, new_mentions, |conn| {
+                load(conn, pg_copy::Ids::FromSequences)
+            }),
             AnyConnection::Postgresql(_) => postgres::bulk_load(conn, new_mentions, load),
         }
     })?;

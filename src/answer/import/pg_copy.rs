@@ -6,9 +6,13 @@
 //! a round trip during which client and server wait for each other, and the server
 //! sets up its insert state for every statement again.
 //!
-//! Response ids are taken from the table's sequence for all new respondents in one
-//! query before the streams start; `mentions` and `imported_responses` take theirs
-//! from their column defaults. An area named for the first time stops the
+//! Ids: a small import takes the response ids from the table's sequence for all
+//! new respondents in one query before the streams start, and `mentions` and
+//! `imported_responses` take theirs from their column defaults (a `nextval` per
+//! row). A large import, which holds the three tables alone until it commits
+//! (`postgres.rs`), reserves one block of ids per table instead, one `setval`
+//! each, and writes the ids in its streams: a `nextval` per row cost a quarter of
+//! the `mentions` COPY (`Ids`). An area named for the first time stops the
 //! `mentions` stream: it is created (outside a COPY) and a new stream goes on from
 //! that row, so a file with 50 areas costs a few statements, not one per row.
 //!
@@ -18,9 +22,9 @@
 use std::cell::RefCell;
 use std::io::{self, BufWriter, Write};
 
-use diesel::pg::{CopyFormat, PgConnection};
+use diesel::pg::{CopyFormat, CopyTarget, PgConnection};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 
 use super::check::{Chunk, GoodRows};
 use super::store::Writer;
@@ -33,21 +37,42 @@ use crate::error::Result;
 /// at once, in messages of its own).
 const SEND_BUFFER: usize = 1 << 20;
 
+/// Where the new rows' ids come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ids {
+    /// The tables' sequences, as other writers take theirs meanwhile.
+    FromSequences,
+    /// One block per table, reserved at once: only while the import holds the
+    /// tables alone (ACCESS EXCLUSIVE, `postgres::bulk_load`), so that no other
+    /// writer draws from their sequences until the commit. `mentions` is the
+    /// number of mentions the first reading counted.
+    Blocks { mentions: u64 },
+}
+
 /// Stores every row of the second reading (and the new respondents' responses).
 pub(super) fn load(
     conn: &mut AnyConnection,
     writer: &mut Writer,
     rows: &mut GoodRows,
+    ids: Ids,
     bar: &indicatif::ProgressBar,
 ) -> Result<()> {
     let new = writer.new_respondents();
-    let ids = take_response_ids(pg(conn), new.len())?;
-    writer.give_response_ids(&new, ids);
+    let (response_ids, imported, mentions) = match ids {
+        Ids::FromSequences => (take_response_ids(pg(conn), new.len())?, None, None),
+        Ids::Blocks { mentions } => {
+            let responses = IdBlock::reserve(pg(conn), "responses", new.len() as u64)?;
+            let imported = IdBlock::reserve(pg(conn), "imported_responses", new.len() as u64)?;
+            let mentions = IdBlock::reserve(pg(conn), "mentions", mentions)?;
+            (responses.all().collect(), Some(imported), Some(mentions))
+        }
+    };
+    writer.give_response_ids(&new, response_ids);
     copy_responses(pg(conn), writer, &new)?;
-    copy_imported(pg(conn), writer, &new)?;
+    copy_imported(pg(conn), writer, &new, imported)?;
     writer.report.inserted = new.len();
     drop(new);
-    copy_mentions(conn, writer, rows, bar)?;
+    copy_mentions(conn, writer, rows, mentions, bar)?;
     writer.note_coded(conn)
 }
 
@@ -88,6 +113,54 @@ fn take_response_ids(conn: &mut PgConnection, count: usize) -> QueryResult<Vec<i
     Ok(islands.iter().flat_map(|i| i.first..=i.last).collect())
 }
 
+#[derive(QueryableByName)]
+struct First {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Consecutive ids reserved for one table's new rows.
+#[derive(Debug, Clone, Copy)]
+struct IdBlock {
+    first: i64,
+    size: u64,
+}
+
+impl IdBlock {
+    /// Moves `table`'s sequence past `size` new ids in one step, which is sound
+    /// only while no other transaction can insert into `table` (see [`Ids::Blocks`]).
+    fn reserve(conn: &mut PgConnection, table: &str, size: u64) -> QueryResult<Self> {
+        if size == 0 {
+            return Ok(IdBlock { first: 0, size });
+        }
+        let first: First = diesel::sql_query(
+            "SELECT setval(s, nextval(s) + $1 - 1) - $1 + 1 AS id FROM \
+             (SELECT pg_get_serial_sequence($2, 'id')::regclass AS s) AS sequence",
+        )
+        .bind::<BigInt, _>(size as i64)
+        .bind::<Text, _>(table)
+        .get_result(conn)?;
+        Ok(IdBlock {
+            first: first.id,
+            size,
+        })
+    }
+
+    fn all(self) -> impl Iterator<Item = i64> {
+        (0..self.size as i64).map(move |n| self.first + n)
+    }
+
+    /// The id of the `n`th row stored (from 0); an error past the block, whose
+    /// following ids are the sequence's to give.
+    fn id(self, n: usize) -> QueryResult<i64> {
+        if n as u64 >= self.size {
+            let e = io::Error::other("more rows than the first reading counted");
+            return Err(sent(e));
+        }
+        Ok(self.first + n as i64)
+    }
+}
+
 fn copy_responses(conn: &mut PgConnection, writer: &Writer, new: &[u32]) -> QueryResult<()> {
     use responses::dsl as r;
     let columns = (
@@ -102,50 +175,82 @@ fn copy_responses(conn: &mut PgConnection, writer: &Writer, new: &[u32]) -> Quer
     );
     let locale = writer.locale();
     let stamp = writer.stamp_micros();
-    diesel::copy_from(responses::table)
-        .from_raw_data(columns, |out| {
-            let mut rows = BinaryRows::start(out)?;
-            for &n in new {
-                let response = writer.response(n);
-                rows.row(8)?;
-                rows.bigint(response.id)?;
-                rows.bigint(writer.survey_id())?;
-                rows.bigint(response.wave_id)?;
-                rows.text(locale)?;
-                rows.text(response.attributes)?;
-                rows.int(response.no_problems)?;
-                rows.timestamp(stamp)?;
-                rows.timestamp(stamp)?;
-            }
-            rows.end()
-        })
-        .with_format(CopyFormat::Binary)
-        .execute(conn)
-        .map(|_| ())
+    copy_binary(conn, responses::table, columns, |rows| {
+        for &n in new {
+            let response = writer.response(n);
+            rows.row(8)?;
+            rows.bigint(response.id)?;
+            rows.bigint(writer.survey_id())?;
+            rows.bigint(response.wave_id)?;
+            rows.text(locale)?;
+            rows.text(response.attributes)?;
+            rows.int(response.no_problems)?;
+            rows.timestamp(stamp)?;
+            rows.timestamp(stamp)?;
+        }
+        Ok(())
+    })
 }
 
-fn copy_imported(conn: &mut PgConnection, writer: &Writer, new: &[u32]) -> QueryResult<()> {
+/// The import rows of the new respondents, with their ids from `ids` if given
+/// (else from the column's default).
+fn copy_imported(
+    conn: &mut PgConnection,
+    writer: &Writer,
+    new: &[u32],
+    ids: Option<IdBlock>,
+) -> QueryResult<()> {
     use imported_responses::dsl as i;
-    let columns = (
+    let stamp = writer.stamp_micros();
+    let write = |rows: &mut BinaryRows| {
+        for (k, &n) in new.iter().enumerate() {
+            let response = writer.response(n);
+            rows.row(5 + i16::from(ids.is_some()))?;
+            if let Some(ids) = ids {
+                rows.bigint(ids.id(k)?)?;
+            }
+            rows.bigint(response.id)?;
+            rows.bigint(writer.survey_id())?;
+            rows.bigint(response.wave_id)?;
+            rows.text(writer.respondent(n))?;
+            rows.timestamp(stamp)?;
+        }
+        Ok(())
+    };
+    let table = imported_responses::table;
+    let (response, survey, wave, respondent, at) = (
         i::response_id,
         i::survey_id,
         i::wave_id,
         i::respondent,
         i::imported_at,
     );
-    let stamp = writer.stamp_micros();
-    diesel::copy_from(imported_responses::table)
+    match ids {
+        Some(_) => copy_binary(
+            conn,
+            table,
+            (i::id, response, survey, wave, respondent, at),
+            write,
+        ),
+        None => copy_binary(conn, table, (response, survey, wave, respondent, at), write),
+    }
+}
+
+/// One `COPY table (columns) FROM STDIN` in the binary format, its rows from `write`.
+fn copy_binary<T, C>(
+    conn: &mut PgConnection,
+    table: T,
+    columns: C,
+    write: impl Fn(&mut BinaryRows) -> QueryResult<()>,
+) -> QueryResult<()>
+where
+    T: diesel::Table,
+    C: CopyTarget<Table = T>,
+{
+    diesel::copy_from(table)
         .from_raw_data(columns, |out| {
             let mut rows = BinaryRows::start(out)?;
-            for &n in new {
-                let response = writer.response(n);
-                rows.row(5)?;
-                rows.bigint(response.id)?;
-                rows.bigint(writer.survey_id())?;
-                rows.bigint(response.wave_id)?;
-                rows.text(writer.respondent(n))?;
-                rows.timestamp(stamp)?;
-            }
+            write(&mut rows)?;
             rows.end()
         })
         .with_format(CopyFormat::Binary)
@@ -161,12 +266,15 @@ struct MentionStream<'r> {
     /// Per respondent: whether a row of theirs was written yet (for the progress bar).
     started: Vec<bool>,
     mentions: usize,
+    /// The mentions' ids, if not from the column's default.
+    ids: Option<IdBlock>,
 }
 
 fn copy_mentions(
     conn: &mut AnyConnection,
     writer: &mut Writer,
     rows: &mut GoodRows,
+    ids: Option<IdBlock>,
     bar: &indicatif::ProgressBar,
 ) -> Result<()> {
     let mut stream = MentionStream {
@@ -174,6 +282,7 @@ fn copy_mentions(
         pending: None,
         started: vec![false; writer.respondent_count()],
         mentions: 0,
+        ids,
     };
     loop {
         if let Some((chunk, from)) = &stream.pending {
@@ -198,43 +307,47 @@ fn copy_mentions_until_new_area(
     bar: &indicatif::ProgressBar,
 ) -> QueryResult<()> {
     use mentions::dsl as m;
-    let columns = (
-        m::response_id,
-        m::rank,
-        m::text,
-        m::may_contact,
-        m::area_id,
-        m::coded_by,
-        m::coded_at,
-    );
     let stamp = writer.stamp_micros();
-    diesel::copy_from(mentions::table)
-        .from_raw_data(columns, |out| {
-            let mut stream = stream.borrow_mut();
-            let mut rows = BinaryRows::start(out)?;
-            loop {
-                let (chunk, from) = match stream.pending.take() {
-                    Some(pending) => pending,
-                    None => match stream.rows.next_chunk() {
-                        Some(chunk) => (chunk, 0),
-                        None => break,
-                    },
-                };
-                let stopped = write_mentions(&mut rows, &mut stream, writer, &chunk, from, stamp)?;
-                bar.inc(count_begun(&mut stream.started, &chunk, from, stopped));
-                match stopped {
-                    Some(at) => {
-                        stream.pending = Some((chunk, at));
-                        break;
-                    }
-                    None => stream.rows.give_back(chunk),
+    let write = |rows: &mut BinaryRows| {
+        let mut stream = stream.borrow_mut();
+        loop {
+            let (chunk, from) = match stream.pending.take() {
+                Some(pending) => pending,
+                None => match stream.rows.next_chunk() {
+                    Some(chunk) => (chunk, 0),
+                    None => return Ok(()),
+                },
+            };
+            let stopped = write_mentions(rows, &mut stream, writer, &chunk, from, stamp)?;
+            bar.inc(count_begun(&mut stream.started, &chunk, from, stopped));
+            match stopped {
+                Some(at) => {
+                    stream.pending = Some((chunk, at));
+                    return Ok(());
                 }
+                None => stream.rows.give_back(chunk),
             }
-            rows.end()
-        })
-        .with_format(CopyFormat::Binary)
-        .execute(conn)
-        .map(|_| ())
+        }
+    };
+    let table = mentions::table;
+    let (response, rank, text, contact) = (m::response_id, m::rank, m::text, m::may_contact);
+    let (area, coded_by, coded_at) = (m::area_id, m::coded_by, m::coded_at);
+    if stream.borrow().ids.is_some() {
+        let columns = (
+            m::id,
+            response,
+            rank,
+            text,
+            contact,
+            area,
+            coded_by,
+            coded_at,
+        );
+        copy_binary(conn, table, columns, write)
+    } else {
+        let columns = (response, rank, text, contact, area, coded_by, coded_at);
+        copy_binary(conn, table, columns, write)
+    }
 }
 
 /// Writes the chunk's mentions from row `from`; stops at the first row whose area
@@ -257,7 +370,10 @@ fn write_mentions(
             Some(Some(id)) => Some(id),
             None => None,
         };
-        rows.row(7)?;
+        rows.row(7 + i16::from(stream.ids.is_some()))?;
+        if let Some(ids) = stream.ids {
+            rows.bigint(ids.id(stream.mentions)?)?;
+        }
         rows.bigint(writer.response_id(row.number))?;
         rows.int(rank as i32)?;
         rows.text(text)?;

@@ -90,6 +90,12 @@ impl SegmentCells {
 pub(super) struct Scope {
     pub survey_id: i64,
     pub wave_id: Option<i64>,
+    /// Whether a page compares the survey as [`page_survey_id`] (SQLite) or as the
+    /// column itself (PostgreSQL, whose planner, given the column's statistics,
+    /// walks the primary key from the last id; given `survey_id + 0`, which it
+    /// cannot estimate, it joins the whole tables for every page: 34 s instead of
+    /// 8 s for 2,000,000 mentions).
+    pub survey_as_expression: bool,
 }
 
 impl Scope {
@@ -114,10 +120,15 @@ impl Scope {
         Q: methods::FilterDsl<dsl::Gt<Id, i64>, Output = Q>
             + methods::OrderDsl<Id, Output = Q>
             + methods::FilterDsl<dsl::Eq<PageSurveyId, i64>, Output = Q>
+            + methods::FilterDsl<dsl::Eq<responses::survey_id, i64>, Output = Q>
             + methods::FilterDsl<dsl::Eq<responses::wave_id, i64>, Output = Q>
             + methods::LimitDsl<Output = Q>,
     {
-        let query = methods::FilterDsl::filter(query, page_survey_id().eq(self.survey_id));
+        let query = if self.survey_as_expression {
+            methods::FilterDsl::filter(query, page_survey_id().eq(self.survey_id))
+        } else {
+            methods::FilterDsl::filter(query, responses::survey_id.eq(self.survey_id))
+        };
         let query = methods::FilterDsl::filter(query, id.gt(last));
         let query = methods::OrderDsl::order(self.wave(query), id);
         methods::LimitDsl::limit(query, PAGE)
