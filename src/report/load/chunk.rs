@@ -18,7 +18,7 @@ use crate::stats;
 /// Runs `$body` with `$c` bound to the connection of whichever backend `$conn`
 /// holds and `$backend` naming that backend, so that a million rows are decoded
 /// by the backend's own types rather than through the layer over both (about a
-/// fifth less CPU per row on SQLite).
+/// tenth less CPU per row on SQLite).
 macro_rules! on_backend {
     ($conn:expr, |$c:ident, $backend:ident| $body:expr) => {
         match $conn {
