@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let input = DiscoveryInput {
         max_problems: 5,
         area_count: ITEMS,
-        respondents: &discovery,
+        respondents: pds::stats::Respondents::Nested(&discovery),
     };
     let mut baseline = Vec::new();
     for _ in 0..RUNS {

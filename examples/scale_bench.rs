@@ -549,7 +549,7 @@ fn stats_core(file: &Path) {
     let input = DiscoveryInput {
         max_problems: MAX_PROBLEMS,
         area_count: areas.len(),
-        respondents: &respondents,
+        respondents: pds::stats::Respondents::Nested(&respondents),
     };
     let scores = joint_v1(&input).expect("scores");
     let stability = rank_stability(&input, &BootstrapOptions::default()).expect("bootstrap");

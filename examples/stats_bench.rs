@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let input = DiscoveryInput {
         max_problems: MAX_PROBLEMS,
         area_count: AREAS,
-        respondents: &respondents,
+        respondents: pds::stats::Respondents::Nested(&respondents),
     };
     let scoring = Instant::now();
     let scores = joint_v1(&input)?;

@@ -75,7 +75,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         crate::checklist::results::compute(&mut conn, &survey, &options, &progress)
             .map(Computed::Checklist)
     } else {
-        report::compute(&mut conn, &survey, &options, &progress).map(Computed::Discovery)
+        report::compute_beside(db.url(), &mut conn, &survey, &options, &progress)
+            .map(Computed::Discovery)
     };
     bar.finish_and_clear();
     let results = results.map_err(in_flags)?;

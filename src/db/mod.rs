@@ -99,11 +99,16 @@ fn without_gss_by_default(url: &str) -> String {
     }
 }
 
-/// Another connection to the SQLite file `conn` reads, for reading beside it on a
-/// second thread; `None` on PostgreSQL, for a database that is not a file, and
-/// while `conn` is inside a transaction (the other connection would not see what
-/// the transaction wrote).
-pub fn second_reader(conn: &mut AnyConnection) -> Result<Option<AnyConnection>> {
+/// Another connection to the database `conn` reads, for reading beside it on a
+/// second thread: on SQLite to the file `conn` has open, on PostgreSQL to
+/// `postgres_url` (a connection cannot tell its own URL). `None` for a SQLite
+/// database that is not a file, on PostgreSQL without a URL, and while `conn` is
+/// inside a transaction (the other connection would not see what the transaction
+/// wrote).
+pub fn second_reader(
+    conn: &mut AnyConnection,
+    postgres_url: Option<&DatabaseUrl>,
+) -> Result<Option<AnyConnection>> {
     #[derive(QueryableByName)]
     struct Attached {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -114,20 +119,25 @@ pub fn second_reader(conn: &mut AnyConnection) -> Result<Option<AnyConnection>> 
     let in_transaction = Transactions::transaction_manager_status_mut(conn)
         .transaction_depth()
         .map_or(true, |depth| depth.is_some());
-    let AnyConnection::Sqlite(sqlite) = conn else {
-        return Ok(None);
-    };
     if in_transaction {
         return Ok(None);
     }
-    let main: Option<Attached> =
-        diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
-            .get_result(sqlite)
-            .optional()?;
-    let Some(file) = main.map(|m| m.file).filter(|f| !f.is_empty()) else {
-        return Ok(None);
+    let url = match conn {
+        AnyConnection::Sqlite(sqlite) => {
+            let main: Option<Attached> =
+                diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                    .get_result(sqlite)
+                    .optional()?;
+            match main.map(|m| m.file).filter(|f| !f.is_empty()) {
+                Some(file) => DatabaseUrl::Sqlite(file.into()),
+                None => return Ok(None),
+            }
+        }
+        AnyConnection::Postgresql(_) => match postgres_url {
+            Some(url @ DatabaseUrl::Postgres(_)) => url.clone(),
+            _ => return Ok(None),
+        },
     };
-    let url = DatabaseUrl::Sqlite(file.into());
     let manager = Manager { url: url.clone() };
     let second = manager.connect().map_err(|e| Error::Connect {
         url: url.redacted(),

@@ -23,7 +23,7 @@ use std::io::Write;
 use std::ops::ControlFlow;
 
 pub use areas::{group, grouping_of, Area, Grouping, StoredMention, TEXT_GROUPING};
-pub use compute::{compute, waves_asked};
+pub use compute::{compute, compute_beside, waves_asked};
 pub use error::ViewError;
 pub use export::{export, Dialect, Export, ExportOptions, Exported};
 pub use results::*;

@@ -312,7 +312,7 @@ mod tests {
         DiscoveryInput {
             max_problems: 3,
             area_count: 6,
-            respondents: rows,
+            respondents: crate::stats::Respondents::Nested(rows),
         }
     }
 

@@ -24,9 +24,138 @@ pub struct DiscoveryInput<'a> {
     pub max_problems: u32,
     /// Areas are `0..area_count`.
     pub area_count: usize,
-    /// One entry per completed response; an empty vec is a respondent who reported
+    /// One entry per completed response; no mentions is a respondent who reported
     /// no problem (they still count in `n`).
-    pub respondents: &'a [Vec<Mention>],
+    pub respondents: Respondents<'a>,
+}
+
+/// The mentions of each respondent, as one vec each or in one flat store.
+#[derive(Debug, Clone, Copy)]
+pub enum Respondents<'a> {
+    Nested(&'a [Vec<Mention>]),
+    Flat(&'a FlatMentions),
+}
+
+impl<'a> Respondents<'a> {
+    pub fn len(self) -> usize {
+        match self {
+            crate::stats::Respondents::Nested(nested) => nested.len(),
+            Respondents::Flat(flat) => flat.len(),
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// The mentions of respondent `i`.
+    pub fn get(self, i: usize) -> &'a [Mention] {
+        match self {
+            crate::stats::Respondents::Nested(nested) => &nested[i],
+            Respondents::Flat(flat) => &flat[i],
+        }
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = &'a [Mention]> {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+}
+
+/// The mentions of many respondents in one vec, without a vec per respondent:
+/// filled respondent after respondent, indexed by respondent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlatMentions {
+    entries: Vec<Mention>,
+    /// Where the mentions of each respondent closed so far end in `entries`.
+    ends: Vec<usize>,
+}
+
+impl FlatMentions {
+    /// Copies one vec of mentions per respondent.
+    pub fn from_nested(nested: &[Vec<Mention>]) -> Self {
+        let mut flat = FlatMentions::default();
+        for (i, mentions) in nested.iter().enumerate() {
+            for m in mentions {
+                flat.push(i, *m);
+            }
+        }
+        flat.close(nested.len());
+        flat
+    }
+
+    /// Adds a mention of `respondent`, who is not before the last one added to.
+    pub fn push(&mut self, respondent: usize, mention: Mention) {
+        self.close(respondent);
+        self.entries.push(mention);
+    }
+
+    /// Closes respondents up to `count` (those given no mention have none).
+    pub fn close(&mut self, count: usize) {
+        let end = self.entries.len();
+        self.ends.resize(self.ends.len().max(count), end);
+    }
+
+    /// Respondents closed.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Every mention of every respondent.
+    pub fn entries(&self) -> &[Mention] {
+        &self.entries
+    }
+
+    /// Gives each mention the area `number(area)`, leaving out those it gives
+    /// none, in one pass over the entries.
+    pub fn renumber(&mut self, number: impl Fn(usize) -> Option<usize>) {
+        let (mut kept, mut start) = (0, 0);
+        for end in &mut self.ends {
+            for i in start..*end {
+                if let Some(area) = number(self.entries[i].area) {
+                    self.entries[kept] = Mention {
+                        area,
+                        rank: self.entries[i].rank,
+                    };
+                    kept += 1;
+                }
+            }
+            start = *end;
+            *end = kept;
+        }
+        self.entries.truncate(kept);
+    }
+
+    /// Adds the respondents of `other` after these (closed up to `other.len()`).
+    pub fn append(&mut self, other: &FlatMentions) {
+        let offset = self.entries.len();
+        self.entries.extend_from_slice(&other.entries);
+        self.ends.extend(other.ends.iter().map(|end| end + offset));
+    }
+
+    /// Forgets every respondent, keeping the room they took.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.ends.clear();
+    }
+
+    /// Room for `respondents` more respondents and `mentions` more mentions.
+    pub fn reserve(&mut self, respondents: usize, mentions: usize) {
+        self.ends.reserve(respondents);
+        self.entries.reserve(mentions);
+    }
+}
+
+impl std::ops::Index<usize> for FlatMentions {
+    type Output = [Mention];
+
+    fn index(&self, i: usize) -> &[Mention] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.entries[start..self.ends[i]]
+    }
 }
 
 /// The `joint-v1` figures of one problem area.
@@ -227,6 +356,30 @@ mod tests {
     }
 
     #[test]
+    fn flat_mentions_renumber_and_append_as_nested_ones_would() {
+        let first = vec![
+            vec![mention(0, 1), mention(2, 2)],
+            vec![],
+            vec![mention(1, 1), mention(0, 2), mention(2, 3)],
+        ];
+        let second = vec![vec![mention(2, 1)], vec![mention(0, 1)]];
+        let mut flat = FlatMentions::from_nested(&first);
+        // Area 1 goes away; 0 and 2 swap.
+        flat.renumber(|area| [Some(2), None, Some(0)][area]);
+        flat.append(&FlatMentions::from_nested(&second));
+        let expected = vec![
+            vec![mention(2, 1), mention(0, 2)],
+            vec![],
+            vec![mention(2, 2), mention(0, 3)],
+            vec![mention(2, 1)],
+            vec![mention(0, 1)],
+        ];
+        assert_eq!(flat, FlatMentions::from_nested(&expected));
+        assert_eq!(flat.len(), 5);
+        assert_eq!(&flat[2], &expected[2][..]);
+    }
+
+    #[test]
     fn scores_weight_frequency_by_importance() {
         // M = 3: rank weights 1, 2/3, 1/3.
         let respondents = vec![
@@ -238,7 +391,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 3,
             area_count: 3,
-            respondents: &respondents,
+            respondents: crate::stats::Respondents::Nested(&respondents),
         };
         let scores = joint_v1(&input).expect("valid input");
         let order: Vec<usize> = scores.iter().map(|s| s.area).collect();
@@ -264,7 +417,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 2,
             area_count: 1,
-            respondents: &respondents,
+            respondents: crate::stats::Respondents::Nested(&respondents),
         };
         let s = &joint_v1(&input).expect("valid input")[0];
         assert_eq!(s.k, 1);
@@ -277,7 +430,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 5,
             area_count: 2,
-            respondents: &[],
+            respondents: crate::stats::Respondents::Nested(&[]),
         };
         let scores = joint_v1(&input).expect("no respondents is valid");
         assert_eq!(scores.len(), 2);
@@ -300,7 +453,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 3,
             area_count: 1,
-            respondents: &respondents,
+            respondents: crate::stats::Respondents::Nested(&respondents),
         };
         let s = &joint_v1(&input).expect("valid input")[0];
         let ci = s.importance_ci.expect("k = 3");
@@ -315,7 +468,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 3,
             area_count: 1,
-            respondents: &bad_rank,
+            respondents: crate::stats::Respondents::Nested(&bad_rank),
         };
         assert_eq!(
             joint_v1(&input),
@@ -329,7 +482,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 3,
             area_count: 1,
-            respondents: &zero_rank,
+            respondents: crate::stats::Respondents::Nested(&zero_rank),
         };
         assert!(matches!(
             joint_v1(&input),
@@ -339,7 +492,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 3,
             area_count: 2,
-            respondents: &bad_area,
+            respondents: crate::stats::Respondents::Nested(&bad_area),
         };
         let err = joint_v1(&input).expect_err("area 2 of 2");
         assert_eq!(
@@ -349,7 +502,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 0,
             area_count: 2,
-            respondents: &[],
+            respondents: crate::stats::Respondents::Nested(&[]),
         };
         assert_eq!(joint_v1(&input), Err(StatsError::MaxProblemsZero));
     }

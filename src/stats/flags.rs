@@ -113,7 +113,7 @@ pub fn early_vs_late(
     let mut best = Vec::new();
     for (position, &i) in answer_order.iter().enumerate() {
         let half = usize::from(position >= early_n);
-        best_ranks(input, i, &input.respondents[i], &mut best)?;
+        best_ranks(input, i, input.respondents.get(i), &mut best)?;
         for m in &best {
             mentioned[m.area][half] += 1;
         }
@@ -236,7 +236,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 2,
             area_count: 2,
-            respondents: &respondents,
+            respondents: crate::stats::Respondents::Nested(&respondents),
         };
         let result = early_vs_late(&input, &order).expect("valid");
         assert_eq!((result.stamp.early_n, result.stamp.late_n), (200, 200));
@@ -255,7 +255,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 1,
             area_count: 1,
-            respondents: &respondents,
+            respondents: crate::stats::Respondents::Nested(&respondents),
         };
         let err = early_vs_late(&input, &[1, 1]).expect_err("1 twice");
         assert_eq!(

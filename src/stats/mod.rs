@@ -38,7 +38,9 @@ pub use checklist::{
     ChecklistDraws, ChecklistInput, ChecklistScores, Experience, CRAWFORD_V1,
 };
 pub use crosscheck::crosscheck_cases;
-pub use discovery::{joint_v1, AreaScore, DiscoveryInput, Mention, SMALL_SAMPLE};
+pub use discovery::{
+    joint_v1, AreaScore, DiscoveryInput, FlatMentions, Mention, Respondents, SMALL_SAMPLE,
+};
 pub use error::{Disconnection, StatsError};
 pub use flags::{
     early_vs_late, is_imprecise, is_small_sample, response_rate, AreaEarlyLate, EarlyLate,

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::discovery::{best_ranks, rank_points, DiscoveryInput, DiscoveryTally, Mention};
+use super::discovery::{best_ranks, rank_points, DiscoveryInput, DiscoveryTally};
 use super::error::StatsError;
 
 /// Respondents grouped by identical answer pattern. A pattern is a list of
@@ -55,11 +55,10 @@ impl PatternTable {
         let size = (input.respondents.len())
             .div_ceil(rayon::current_num_threads())
             .max(GROUPING_BLOCK);
-        let blocks: Vec<Result<PatternBuilder, StatsError>> = input
-            .respondents
-            .par_chunks(size)
-            .enumerate()
-            .map(|(b, block)| discovery_block(input, b * size, block))
+        let respondents = input.respondents.len();
+        let blocks: Vec<Result<PatternBuilder, StatsError>> = (0..respondents.div_ceil(size))
+            .into_par_iter()
+            .map(|b| discovery_block(input, b * size..((b + 1) * size).min(respondents)))
             .collect();
         let mut builder = PatternBuilder::default();
         for block in blocks {
@@ -98,14 +97,13 @@ const GROUPING_BLOCK: usize = 1 << 16;
 /// The patterns of `block`, the respondents of `input` from index `first` on.
 fn discovery_block(
     input: &DiscoveryInput,
-    first: usize,
-    block: &[Vec<Mention>],
+    block: std::ops::Range<usize>,
 ) -> Result<PatternBuilder, StatsError> {
     let mut builder = PatternBuilder::default();
     let mut best = Vec::new();
     let mut key = Vec::new();
-    for (i, mentions) in block.iter().enumerate() {
-        best_ranks(input, first + i, mentions, &mut best)?;
+    for i in block {
+        best_ranks(input, i, input.respondents.get(i), &mut best)?;
         key.clear();
         key.extend(best.iter().map(|m| {
             let points = rank_points(input.max_problems, m.rank);

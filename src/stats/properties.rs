@@ -32,7 +32,7 @@ fn options(seed: u64) -> BootstrapOptions {
 proptest! {
     #[test]
     fn score_is_frequency_times_importance((m, areas, respondents) in study()) {
-        let input = DiscoveryInput { max_problems: m, area_count: areas, respondents: &respondents };
+        let input = DiscoveryInput { max_problems: m, area_count: areas, respondents: crate::stats::Respondents::Nested(&respondents) };
         let scores = joint_v1(&input).expect("generated mentions are valid");
         prop_assert_eq!(scores.len(), areas);
         for s in &scores {
@@ -43,7 +43,7 @@ proptest! {
 
     #[test]
     fn figures_lie_in_zero_to_one((m, areas, respondents) in study()) {
-        let input = DiscoveryInput { max_problems: m, area_count: areas, respondents: &respondents };
+        let input = DiscoveryInput { max_problems: m, area_count: areas, respondents: crate::stats::Respondents::Nested(&respondents) };
         let scores = joint_v1(&input).expect("valid");
         for s in &scores {
             prop_assert!((0.0..=1.0).contains(&s.score));
@@ -84,15 +84,15 @@ proptest! {
             state ^= state << 17;
             shuffled.swap(i, (state % (i as u64 + 1)) as usize);
         }
-        let a = DiscoveryInput { max_problems: m, area_count: areas, respondents: &respondents };
-        let b = DiscoveryInput { max_problems: m, area_count: areas, respondents: &shuffled };
+        let a = DiscoveryInput { max_problems: m, area_count: areas, respondents: crate::stats::Respondents::Nested(&respondents) };
+        let b = DiscoveryInput { max_problems: m, area_count: areas, respondents: crate::stats::Respondents::Nested(&shuffled) };
         prop_assert_eq!(joint_v1(&a), joint_v1(&b));
         prop_assert_eq!(rank_stability(&a, &options(1)), rank_stability(&b, &options(1)));
     }
 
     #[test]
     fn bootstrap_interval_contains_the_point_estimate((m, areas, respondents) in study()) {
-        let input = DiscoveryInput { max_problems: m, area_count: areas, respondents: &respondents };
+        let input = DiscoveryInput { max_problems: m, area_count: areas, respondents: crate::stats::Respondents::Nested(&respondents) };
         let stability = rank_stability(&input, &options(5)).expect("valid");
         prop_assert_eq!(stability.areas.len(), areas);
         for a in &stability.areas {
@@ -106,7 +106,7 @@ proptest! {
     fn bootstrap_repeats_itself_with_the_same_seed(
         ((m, areas, respondents), seed) in (study(), any::<u64>())
     ) {
-        let input = DiscoveryInput { max_problems: m, area_count: areas, respondents: &respondents };
+        let input = DiscoveryInput { max_problems: m, area_count: areas, respondents: crate::stats::Respondents::Nested(&respondents) };
         let first = rank_stability(&input, &options(seed));
         prop_assert_eq!(&first, &rank_stability(&input, &options(seed)));
         prop_assert_eq!(first.map(|s| s.seed), Ok(seed));

@@ -387,7 +387,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 3,
             area_count: 3,
-            respondents: &respondents,
+            respondents: crate::stats::Respondents::Nested(&respondents),
         };
         let rankings = rankings_from_discovery(&input).expect("valid");
         assert_eq!(rankings, vec![vec![0, 2], vec![], vec![1, 0]]);

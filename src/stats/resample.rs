@@ -331,7 +331,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 3,
             area_count: 6,
-            respondents: rows,
+            respondents: crate::stats::Respondents::Nested(rows),
         };
         PatternTable::from_discovery(&input).expect("valid")
     }
@@ -407,7 +407,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 3,
             area_count: 300,
-            respondents: &rows,
+            respondents: crate::stats::Respondents::Nested(&rows),
         };
         let table = PatternTable::from_discovery(&input).expect("valid");
         let sampler = Sampler::new(&table);

@@ -173,7 +173,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 2,
             area_count: 3,
-            respondents: &respondents,
+            respondents: crate::stats::Respondents::Nested(&respondents),
         };
         let comparison = segment_comparison(&input, &segments, 2).expect("valid");
         let area0 = &comparison.areas[0];
@@ -207,7 +207,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 1,
             area_count: 1,
-            respondents: &respondents,
+            respondents: crate::stats::Respondents::Nested(&respondents),
         };
         let comparison = segment_comparison(&input, &[0, 0, 1, 1], 2).expect("valid");
         let test = comparison.areas[0].test.as_ref().expect("2x2");
@@ -222,7 +222,7 @@ mod tests {
         let input = DiscoveryInput {
             max_problems: 2,
             area_count: 3,
-            respondents: &respondents,
+            respondents: crate::stats::Respondents::Nested(&respondents),
         };
         assert!(matches!(
             segment_comparison(&input, &segments[1..], 2),

@@ -167,8 +167,8 @@ fn discordant_pairs(
                 });
             }
         }
-        best_ranks(earlier, e, &earlier.respondents[e], &mut before)?;
-        best_ranks(later, l, &later.respondents[l], &mut after)?;
+        best_ranks(earlier, e, earlier.respondents.get(e), &mut before)?;
+        best_ranks(later, l, later.respondents.get(l), &mut after)?;
         for m in &before {
             mentioned_before[m.area] = true;
         }
@@ -211,7 +211,7 @@ mod tests {
         DiscoveryInput {
             max_problems: 3,
             area_count: 2,
-            respondents,
+            respondents: crate::stats::Respondents::Nested(respondents),
         }
     }
 
@@ -285,7 +285,7 @@ mod tests {
         let other = DiscoveryInput {
             max_problems: 3,
             area_count: 3,
-            respondents: &w,
+            respondents: crate::stats::Respondents::Nested(&w),
         };
         assert!(matches!(
             wave_comparison(&input(&w), &other, &[]),

@@ -12,6 +12,7 @@ use std::ops::ControlFlow;
 
 use super::error::ViewError;
 use super::*;
+use crate::config::DatabaseUrl;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::stats::{self, Progress, StatsError};
@@ -26,6 +27,29 @@ pub fn compute(
     options: &Options,
     on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
 ) -> Result<Results> {
+    compute_reading(conn, None, survey, options, on_progress)
+}
+
+/// As [`compute`] on the database at `url`, which `conn` reads: on PostgreSQL a
+/// second connection to it reads responses beside `conn` (on SQLite `conn`'s file
+/// is enough to open one).
+pub fn compute_beside(
+    url: &DatabaseUrl,
+    conn: &mut AnyConnection,
+    survey: &StoredSurvey,
+    options: &Options,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+) -> Result<Results> {
+    compute_reading(conn, Some(url), survey, options, on_progress)
+}
+
+fn compute_reading(
+    conn: &mut AnyConnection,
+    postgres_url: Option<&DatabaseUrl>,
+    survey: &StoredSurvey,
+    options: &Options,
+    on_progress: &(dyn Fn(Progress) -> ControlFlow<()> + Sync),
+) -> Result<Results> {
     let (wave, earlier) = waves_asked(conn, survey, options)?;
     let wave_ids: Option<Vec<i64>> = wave.as_ref().map(|w| {
         std::iter::once(w.id)
@@ -36,7 +60,7 @@ pub fn compute(
         survey_id: survey.id,
         wave_ids: wave_ids.as_deref(),
     };
-    let loaded = load::responses_of(conn, scope)?;
+    let loaded = load::responses_of(conn, scope, postgres_url)?;
     let in_scope = respondents_of(&loaded, wave.as_ref().map(|w| w.id));
     let in_scope_waves: Option<Vec<i64>> = wave.as_ref().map(|w| vec![w.id]);
     let in_scope_only = load::Scope {
@@ -49,7 +73,7 @@ pub fn compute(
     let input = stats::DiscoveryInput {
         max_problems,
         area_count: local_areas.len(),
-        respondents: &respondents,
+        respondents: stats::Respondents::Flat(&respondents),
     };
     let area_of = |local: usize| &loaded.areas[local_areas[local]];
     let invalid = |e: StatsError| Error::Invalid(format!("survey {}: {e}", survey.slug));

@@ -41,11 +41,11 @@ pub(super) fn scoped(
 pub(super) fn scoped_one<'a>(
     loaded: &'a load::Loaded,
     set: &[usize],
-) -> (Vec<usize>, Cow<'a, [Vec<stats::Mention>]>) {
+) -> (Vec<usize>, Cow<'a, stats::FlatMentions>) {
     let every_respondent = set.len() == loaded.respondents.len();
     let mut used = vec![false; loaded.areas.len()];
     if every_respondent {
-        for m in loaded.mentions.iter().flatten() {
+        for m in loaded.mentions.entries() {
             used[m.area] = true;
         }
         if used.iter().all(|&u| u) {
@@ -56,7 +56,8 @@ pub(super) fn scoped_one<'a>(
         }
     }
     let (global, mut inputs) = scoped(loaded, &[set]);
-    (global, Cow::Owned(inputs.remove(0)))
+    let flat = stats::FlatMentions::from_nested(&inputs.remove(0));
+    (global, Cow::Owned(flat))
 }
 
 /// The local number of each global area (`usize::MAX`: not in `global`).

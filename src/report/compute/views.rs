@@ -92,9 +92,9 @@ pub(super) fn segments(
     let mut with: Vec<Vec<stats::Mention>> = Vec::new();
     let mut segment_of = Vec::new();
     let respondents = input.respondents;
-    for (value, mentions) in values.iter().zip(respondents) {
+    for (value, mentions) in values.iter().zip(respondents.iter()) {
         if let Some(v) = value {
-            with.push(mentions.clone());
+            with.push(mentions.to_vec());
             segment_of.push(index[v]);
         }
     }
@@ -102,7 +102,7 @@ pub(super) fn segments(
     let sub = stats::DiscoveryInput {
         max_problems: input.max_problems,
         area_count: input.area_count,
-        respondents: &with,
+        respondents: stats::Respondents::Nested(&with),
     };
     let comparison = stats::segment_comparison(&sub, &segment_of, names.len())
         .map_err(|e| Error::Invalid(e.to_string()))?;
@@ -191,7 +191,7 @@ pub(super) fn compare_waves(
     let input = |respondents| stats::DiscoveryInput {
         max_problems,
         area_count: global.len(),
-        respondents,
+        respondents: stats::Respondents::Nested(respondents),
     };
     // The same person in both waves: the same contact, or the same imported id.
     let person = |i: usize| people.get(&loaded.respondents[i].response_id);
@@ -269,7 +269,7 @@ pub(super) fn early_late(
         &stats::DiscoveryInput {
             max_problems,
             area_count: local_areas.len(),
-            respondents: &respondents,
+            respondents: stats::Respondents::Nested(&respondents),
         },
         &order,
     )

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
+use crate::config::DatabaseUrl;
 use crate::db::AnyConnection;
 use crate::error::Result;
 use crate::report::freshness::{self, Freshness};
@@ -40,18 +41,21 @@ pub(crate) struct Views(Mutex<Kept>);
 impl Views {
     /// The results of `options` (default bootstrap) for `survey`, computed again
     /// only when the survey's data changed since they were last computed.
+    /// `url` is the database's, which `conn` reads (see [`report::compute_beside`]).
     pub(crate) fn results(
         &self,
+        url: &DatabaseUrl,
         conn: &mut AnyConnection,
         survey: &StoredSurvey,
         options: &Options,
     ) -> Result<Arc<Results>> {
-        results(&self.0, conn, survey, options)
+        results(&self.0, url, conn, survey, options)
     }
 }
 
 fn results(
     views: &Mutex<Kept>,
+    url: &DatabaseUrl,
     conn: &mut AnyConnection,
     survey: &StoredSurvey,
     options: &Options,
@@ -71,7 +75,7 @@ fn results(
             }
         }
     }
-    let computed = Arc::new(report::compute(conn, survey, options, &|_| {
+    let computed = Arc::new(report::compute_beside(url, conn, survey, options, &|_| {
         ControlFlow::Continue(())
     })?);
     let mut views = views.lock().unwrap_or_else(|p| p.into_inner());

@@ -210,7 +210,7 @@ pub(super) fn survey_results(
     let options = view.options()?;
     let mut conn = state.db.conn()?;
     let survey = store::find(&mut conn, slug)?;
-    let results = state.views.results(&mut conn, &survey, &options)?;
+    let results = (state.views).results(state.db.url(), &mut conn, &survey, &options)?;
     Ok((survey, results))
 }
 

@@ -3,20 +3,25 @@
 //! apart), and invitation
 //! counts for response rates. Both backends run these same queries.
 
-use std::collections::HashMap;
-use std::ops::Range;
+mod chunk;
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use diesel::prelude::*;
 
 use super::areas::{self, Area, Numbering};
 use crate::attributes::Attributes;
+use crate::config::DatabaseUrl;
 use crate::db::schema::{areas as areas_t, imported_responses, invitations, mentions, responses};
 use crate::db::{self, AnyConnection};
 use crate::error::Result;
 use crate::stats;
 
-/// Responses read per query, and whose mentions are read per query: bounds the rows
-/// held at once (PostgreSQL's client keeps a whole result in memory).
+/// Response ids read per query, and whose mentions are read per query: bounds the
+/// rows held at once (PostgreSQL's client keeps a whole result in memory).
 const CHUNK: usize = 50_000;
 
 /// One response, ready for the statistics. What only some views need (segment
@@ -35,8 +40,8 @@ pub struct Loaded {
     /// Ordered by response id.
     pub respondents: Vec<Respondent>,
     /// The mentions of each respondent (same order), with the index of their area in
-    /// [`Loaded::areas`], ordered by rank.
-    pub mentions: Vec<Vec<stats::Mention>>,
+    /// [`Loaded::areas`], ordered by rank; in one flat store, not a vec each.
+    pub mentions: stats::FlatMentions,
     pub areas: Vec<Area>,
     /// Mentions in no area, by response and rank.
     pub uncoded: Vec<UncodedMention>,
@@ -61,182 +66,193 @@ pub struct Scope<'a> {
     pub wave_ids: Option<&'a [i64]>,
 }
 
-/// `(response id, rank, mention id, area id, text and coder if in no area)`: sorted,
-/// the order in which areas are numbered.
-type MentionRow = (i64, i32, i64, Option<i64>, Option<(String, Option<String>)>);
-
 /// Loads the responses in `scope`, ordered by id, with their coded mentions as
 /// area numbers (no text is read but that of mentions in no area).
 ///
-/// Mentions are read `CHUNK` responses at a time. On SQLite a second connection
-/// reads every other chunk on a thread of its own, while this one reads the rest
-/// and takes the chunks in order (areas are numbered in order of first mention).
-pub fn responses_of(conn: &mut AnyConnection, scope: Scope) -> Result<Loaded> {
-    let respondents = respondents_of(conn, scope)?;
-    let chunks: Vec<Range<usize>> = (0..respondents.len())
-        .step_by(CHUNK)
-        .map(|start| start..(start + CHUNK).min(respondents.len()))
-        .collect();
-    let second = match chunks.len() {
+/// Responses are read by ranges of `CHUNK` ids, each with its mentions. A second
+/// connection reads ranges on a thread of its own (on SQLite a connection to the
+/// same file; on PostgreSQL one to `postgres_url`, when given), each reader taking
+/// the next range not yet taken, while this thread takes the ranges read in order
+/// (areas are numbered in order of first mention).
+pub fn responses_of(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    postgres_url: Option<&DatabaseUrl>,
+) -> Result<Loaded> {
+    responses_in_ranges(conn, scope, postgres_url, CHUNK as i64)
+}
+
+/// [`responses_of`], reading ranges of `width` response ids.
+fn responses_in_ranges(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    postgres_url: Option<&DatabaseUrl>,
+    width: i64,
+) -> Result<Loaded> {
+    let ranges = id_ranges(conn, scope, width)?;
+    let second = match ranges.len() {
         0 | 1 => None,
-        _ => db::second_reader(conn)?,
+        _ => db::second_reader(conn, postgres_url)?,
     };
-    let mut taken = Taken {
-        mentions: vec![Vec::new(); respondents.len()],
-        ..Taken::default()
-    };
+    let mut taken = Taken::new(ranges.len());
     match second {
         None => {
-            let mut rows = Vec::new();
-            for range in &chunks {
-                read_mentions(conn, &respondents[range.clone()], &mut rows)?;
-                taken.chunk(conn, &respondents, range.start, &mut rows)?;
+            let (mut rows, mut chunk) = (Vec::new(), chunk::Chunk::default());
+            for ids in ranges {
+                chunk = chunk::read(conn, scope, ids, &mut rows, chunk)?;
+                taken.take(conn, &mut chunk)?;
             }
         }
-        Some(mut other) => std::thread::scope(|threads| {
-            let (sender, received) = std::sync::mpsc::sync_channel(1);
-            let (give_back, given_back) = std::sync::mpsc::channel::<Vec<MentionRow>>();
-            let odd: Vec<Range<usize>> = chunks.iter().skip(1).step_by(2).cloned().collect();
-            let respondents = &respondents;
-            threads.spawn(move || {
-                for range in odd {
-                    let mut rows = given_back.try_recv().unwrap_or_default();
-                    let read = read_mentions(&mut other, &respondents[range], &mut rows);
-                    let failed = read.is_err();
-                    if sender.send(read.map(|()| rows)).is_err() || failed {
-                        return;
-                    }
-                }
-            });
-            let mut own = Vec::new();
-            for (i, range) in chunks.iter().enumerate() {
-                let mut rows = if i % 2 == 0 {
-                    read_mentions(conn, &respondents[range.clone()], &mut own)?;
-                    std::mem::take(&mut own)
-                } else {
-                    received.recv().map_err(|_| {
-                        crate::error::Error::Internal("the second reader stopped".into())
-                    })??
-                };
-                taken.chunk(conn, respondents, range.start, &mut rows)?;
-                if i % 2 == 0 {
-                    own = rows;
-                } else {
-                    let _ = give_back.send(rows);
-                }
-            }
-            Ok::<(), crate::error::Error>(())
-        })?,
+        Some(other) => read_beside(conn, other, scope, &ranges, &mut taken)?,
     }
     Ok(Loaded {
-        respondents,
-        mentions: taken.mentions,
         areas: taken.areas.numbering.areas,
-        uncoded: taken.uncoded,
+        ..taken.loaded
     })
 }
 
-/// What [`responses_of`] has taken from the chunks read so far.
-#[derive(Default)]
+/// Reads `ranges` on `conn` and on `other` (on a thread of its own), each taking
+/// the next range not yet taken, and takes them in order. This thread reads a
+/// range only while the next one to take is not ready, so the time it spends
+/// taking is made up by the other reading more.
+fn read_beside(
+    conn: &mut AnyConnection,
+    mut other: AnyConnection,
+    scope: Scope,
+    ranges: &[RangeInclusive<i64>],
+    taken: &mut Taken,
+) -> Result<()> {
+    let next = AtomicUsize::new(0);
+    let next_range = || Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&i| i < ranges.len());
+    // Chunks taken, to be read into again.
+    let spares: Mutex<Vec<chunk::Chunk>> = Mutex::new(Vec::new());
+    let spare = || {
+        let mut spares = spares.lock().unwrap_or_else(PoisonError::into_inner);
+        spares.pop().unwrap_or_default()
+    };
+    std::thread::scope(|threads| {
+        // Bounded, so that the other reader cannot run far ahead of the taking.
+        let (sender, received) = std::sync::mpsc::sync_channel(2);
+        threads.spawn(move || {
+            let mut rows = Vec::new();
+            while let Some(i) = next_range() {
+                let read = chunk::read(&mut other, scope, ranges[i].clone(), &mut rows, spare());
+                let failed = read.is_err();
+                if sender.send((i, read)).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let mut rows = Vec::new();
+        let mut ready: BTreeMap<usize, chunk::Chunk> = BTreeMap::new();
+        for i in 0..ranges.len() {
+            let mut chunk = loop {
+                if let Some(chunk) = ready.remove(&i) {
+                    break chunk;
+                }
+                let (j, read) = match next_range() {
+                    Some(j) => {
+                        let ids = ranges[j].clone();
+                        (j, chunk::read(conn, scope, ids, &mut rows, spare()))
+                    }
+                    None => received.recv().map_err(|_| {
+                        crate::error::Error::Internal("the second reader stopped".into())
+                    })?,
+                };
+                ready.insert(j, read?);
+                while let Ok((j, read)) = received.try_recv() {
+                    ready.insert(j, read?);
+                }
+            };
+            taken.take(conn, &mut chunk)?;
+            (spares.lock().unwrap_or_else(PoisonError::into_inner)).push(chunk);
+        }
+        Ok(())
+    })
+}
+
+/// The ranges of `width` response ids from the first response in `scope` to the
+/// last; none if there is no response.
+fn id_ranges(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    width: i64,
+) -> Result<Vec<RangeInclusive<i64>>> {
+    let mut end = |last: bool| -> Result<Option<i64>> {
+        // The primary key walked from one end to the first response in scope
+        // (see `unindexed_survey_id`).
+        let mut query = responses::table
+            .filter(unindexed_survey_id().eq(scope.survey_id))
+            .select(responses::id)
+            .into_boxed();
+        if let Some(ids) = scope.wave_ids {
+            query = query.filter(responses::wave_id.eq_any(ids.to_vec()));
+        }
+        query = if last {
+            query.order(responses::id.desc())
+        } else {
+            query.order(responses::id)
+        };
+        Ok(query.first::<i64>(conn).optional()?)
+    };
+    let (Some(first), Some(last)) = (end(false)?, end(true)?) else {
+        return Ok(Vec::new());
+    };
+    let width = width.max(1);
+    Ok((first..=last)
+        .step_by(width as usize)
+        .map(|start| start..=start.saturating_add(width - 1).min(last))
+        .collect())
+}
+
+/// What [`responses_of`] has taken from the ranges read so far.
 struct Taken {
-    mentions: Vec<Vec<stats::Mention>>,
-    uncoded: Vec<UncodedMention>,
+    /// Ranges not taken yet.
+    left: usize,
+    loaded: Loaded,
     areas: AreaNumbers,
 }
 
 impl Taken {
-    /// Takes the mentions `rows` (as [`read_mentions`] reads them, emptied here)
-    /// of the chunk of `respondents` that starts at `start`.
-    fn chunk(
-        &mut self,
-        conn: &mut AnyConnection,
-        respondents: &[Respondent],
-        start: usize,
-        rows: &mut Vec<MentionRow>,
-    ) -> Result<()> {
-        let chunk = &respondents[start..(start + CHUNK).min(respondents.len())];
-        self.areas.read_labels(conn, rows)?;
-        let uncoded_before = self.uncoded.len();
-        let mut unknown_area = false;
-        let mut at = 0;
-        for j in 0..rows.len() {
-            let (response_id, rank, area_id) = (rows[j].0, rows[j].1, rows[j].3);
-            let Some(i) = position_from(chunk, &mut at, response_id) else {
-                continue;
-            };
-            match area_id.map(|id| self.areas.number(id)) {
-                Some(Some(area)) => {
-                    let mentions = &mut self.mentions[start + i];
-                    if mentions.capacity() == 0 {
-                        // Room for this response's mentions in areas and no more: a
-                        // million small vectors would otherwise each take room for 4.
-                        let rest = rows[j..].iter().take_while(|r| r.0 == response_id);
-                        mentions.reserve_exact(rest.filter(|r| r.3.is_some()).count());
-                    }
-                    mentions.push(stats::Mention {
-                        area,
-                        rank: rank.max(0) as u32,
-                    });
-                }
-                Some(None) => unknown_area = true,
-                None => self
-                    .uncoded
-                    .extend(rows[j].4.take().map(|(text, coded_by)| UncodedMention {
-                        response_id,
-                        wave_id: chunk[i].wave_id,
-                        text,
-                        coded_by,
-                    })),
-            }
+    fn new(ranges: usize) -> Self {
+        Taken {
+            left: ranges,
+            loaded: Loaded::default(),
+            areas: AreaNumbers::default(),
         }
-        rows.clear();
-        if unknown_area {
+    }
+
+    /// Takes the next range's `chunk` (left to be read into again), numbering its
+    /// areas.
+    fn take(&mut self, conn: &mut AnyConnection, chunk: &mut chunk::Chunk) -> Result<()> {
+        self.areas.read_labels(conn, &chunk.area_ids)?;
+        let numbers: Vec<Option<usize>> = (chunk.area_ids.iter())
+            .map(|&id| self.areas.number(id))
+            .collect();
+        chunk.mentions.renumber(|area| numbers[area]);
+        if numbers.contains(&None) {
             // Rare: an area id that names no area counts as not coded; read this
-            // chunk's mentions in no area again, with those.
-            self.uncoded.truncate(uncoded_before);
-            uncoded_between(conn, chunk, &self.areas.unknown(), &mut self.uncoded)?;
+            // range's mentions in no area again, with those.
+            chunk.uncoded.clear();
+            let unknown = self.areas.unknown();
+            uncoded_between(conn, &chunk.respondents, &unknown, &mut chunk.uncoded)?;
         }
+        let loaded = &mut self.loaded;
+        if loaded.respondents.is_empty() {
+            // Room for as many in each range left as in this one: at once the
+            // size of a survey whose ids follow each other (not grown by doubling,
+            // which would hold the old lists and the new at once).
+            let respondents = chunk.respondents.len() * self.left;
+            loaded.respondents.reserve(respondents);
+            (loaded.mentions).reserve(respondents, chunk.mentions.entries().len() * self.left);
+            loaded.uncoded.reserve(chunk.uncoded.len() * self.left);
+        }
+        self.left -= 1;
+        loaded.respondents.extend_from_slice(&chunk.respondents);
+        loaded.mentions.append(&chunk.mentions);
+        loaded.uncoded.append(&mut chunk.uncoded);
         Ok(())
     }
-}
-
-/// Reads into `rows` (emptied first) the mentions whose response ids lie within
-/// `chunk`'s, sorted; the text and coder only of those in no area.
-fn read_mentions(
-    conn: &mut AnyConnection,
-    chunk: &[Respondent],
-    rows: &mut Vec<MentionRow>,
-) -> Result<()> {
-    use diesel::connection::DefaultLoadingMode;
-    use diesel::dsl::case_when;
-
-    rows.clear();
-    let ids = (chunk[0].response_id, chunk[chunk.len() - 1].response_id);
-    let uncoded = mentions::area_id.is_null();
-    let query = mentions_between(ids).select((
-        mentions::response_id,
-        mentions::rank,
-        mentions::id,
-        mentions::area_id,
-        case_when(uncoded, mentions::text),
-        case_when(uncoded, mentions::coded_by),
-    ));
-    type Read = (i64, i32, i64, Option<i64>, Option<String>, Option<String>);
-    for row in query.load_iter::<Read, DefaultLoadingMode>(conn)? {
-        let (response_id, rank, id, area_id, text, coded_by) = row?;
-        rows.push((response_id, rank, id, area_id, text.map(|t| (t, coded_by))));
-    }
-    rows.sort_unstable_by_key(|r| (r.0, r.1, r.2));
-    Ok(())
-}
-
-/// The index in `chunk` (sorted by response id) of `response_id`, for ids asked
-/// in ascending order; `at` keeps the place between calls.
-fn position_from(chunk: &[Respondent], at: &mut usize, response_id: i64) -> Option<usize> {
-    while *at < chunk.len() && chunk[*at].response_id < response_id {
-        *at += 1;
-    }
-    (chunk.get(*at)?.response_id == response_id).then_some(*at)
 }
 
 /// The number of each stored area in the order of first mention (as
@@ -253,11 +269,9 @@ struct AreaNumbers {
 }
 
 impl AreaNumbers {
-    /// Reads the label and origin of every area id in `rows` not read yet.
-    fn read_labels(&mut self, conn: &mut AnyConnection, rows: &[MentionRow]) -> Result<()> {
-        let mut new: Vec<i64> = rows
-            .iter()
-            .filter_map(|r| r.3)
+    /// Reads the label and origin of every area id of `ids` not read yet.
+    fn read_labels(&mut self, conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
+        let mut new: Vec<i64> = (ids.iter().copied())
             .filter(|id| !self.number_of.contains_key(id) && !self.labels.contains_key(id))
             .collect();
         new.sort_unstable();
@@ -300,41 +314,6 @@ impl AreaNumbers {
             .collect();
         ids.sort_unstable();
         ids
-    }
-}
-
-fn respondents_of(conn: &mut AnyConnection, scope: Scope) -> Result<Vec<Respondent>> {
-    let mut respondents: Vec<Respondent> = Vec::new();
-    loop {
-        let mut query = responses::table
-            .filter(unindexed_survey_id().eq(scope.survey_id))
-            .select((
-                responses::id,
-                responses::wave_id,
-                responses::invitation_id.is_not_null(),
-            ))
-            .order(responses::id)
-            .limit(CHUNK as i64)
-            .into_boxed();
-        if let Some(ids) = scope.wave_ids {
-            query = query.filter(responses::wave_id.eq_any(ids.to_vec()));
-        }
-        if let Some(last) = respondents.last() {
-            query = query.filter(responses::id.gt(last.response_id));
-        }
-        let page: Vec<(i64, i64, bool)> = query.load(conn)?;
-        let full = page.len() == CHUNK;
-        respondents.extend(
-            page.into_iter()
-                .map(|(response_id, wave_id, via_form)| Respondent {
-                    response_id,
-                    wave_id,
-                    via_form,
-                }),
-        );
-        if !full {
-            return Ok(respondents);
-        }
     }
 }
 
@@ -492,3 +471,6 @@ pub fn invitations_per_wave(conn: &mut AnyConnection, survey_id: i64) -> Result<
         .map(|(wave, count)| (wave, count.max(0) as u64))
         .collect())
 }
+
+#[cfg(test)]
+mod tests;
