@@ -397,3 +397,62 @@ fn an_impossible_view_is_explained_in_each_door_s_own_words() {
         );
     }
 }
+
+/// A survey larger than one reading range (50,000 responses, `report::load`):
+/// `pds results` reads its ranges with two connections on both backends, while
+/// the areas export, which reads inside one transaction, reads them all with one.
+/// Both give the same CSV, and every respondent counts once.
+fn two_readers_give_what_one_gives(backend: Backend) {
+    const GENERATED: i64 = 120_000;
+    let app = TestApp::spawn(backend);
+    app.create_survey(TEMPLATE, "big");
+    let small = "respondent,wave,segment,rank,problem,area\n\
+                 a,2026-H1,current,1,Parcel late,Delivery\n\
+                 b,2026-H1,current,1,Invoice wrong,Billing\n";
+    let file = app.write_file("small.csv", small);
+    app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "big",
+        file.to_str().unwrap(),
+    ]);
+    let mut conn = app.db.conn().unwrap();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut *conn,
+        &format!(
+            "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {GENERATED}) \
+             INSERT INTO responses (survey_id, wave_id, locale, attributes, no_problems, \
+             submitted_at, updated_at) SELECT r.survey_id, r.wave_id, 'en', '{{}}', 0, \
+             CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM g, \
+             (SELECT survey_id, wave_id FROM responses ORDER BY id LIMIT 1) AS r; \
+             INSERT INTO mentions (response_id, rank, text, may_contact, area_id) \
+             SELECT r.id, 1, 'Parcel late', 0, CASE WHEN r.id % 3 = 0 THEN NULL \
+             ELSE (SELECT MIN(a.id) FROM areas a) + r.id % 3 - 1 END FROM responses r \
+             WHERE r.id > 2; \
+             INSERT INTO mentions (response_id, rank, text, may_contact, area_id) \
+             SELECT r.id, 2, 'Invoice wrong', 1, (SELECT MAX(a.id) FROM areas a) \
+             FROM responses r WHERE r.id > 2 AND r.id % 2 = 0;"
+        ),
+    )
+    .unwrap();
+    drop(conn);
+
+    let two = app.pds_ok(&["results", "--survey", "big", "--format", "csv"]);
+    let one = app.pds_ok(&["export", "--survey", "big", "--what", "areas"]);
+    assert_eq!(two, one, "two readers and one read the same survey");
+    let json: Value =
+        serde_json::from_str(&app.pds_ok(&["results", "--survey", "big", "--format", "json"]))
+            .unwrap();
+    assert_eq!(json["n"], GENERATED + 2, "{}", json["n"]);
+}
+
+#[test]
+fn two_readers_give_what_one_gives_on_postgres() {
+    two_readers_give_what_one_gives(Backend::Postgres);
+}
+
+#[test]
+fn two_readers_give_what_one_gives_on_sqlite() {
+    two_readers_give_what_one_gives(Backend::Sqlite);
+}
