@@ -7,7 +7,7 @@
 
 use crate::common::{args, link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
-use pds::db::schema::mentions;
+use pds::db::schema::{mentions, responses};
 
 const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
 
@@ -434,3 +434,43 @@ fn the_mention_export_is_the_same_on_both_backends() {
         .iter()
         .all(|r| r[column(&header, "wave")] == "2026-H2"));
 }
+
+/// Segment columns that cannot be read (written by another tool) stop a mention
+/// export before it writes a row, naming the first such response by id, on both
+/// backends (PostgreSQL reads each distinct value once, SQLite every response).
+fn an_unreadable_segment_column_stops_the_export_naming_its_response(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    app.create_survey(TEMPLATE, "phone");
+    app.import_responses("phone", &responses_file());
+    let ids: Vec<i64> = {
+        let mut conn = app.db.conn().unwrap();
+        let ids: Vec<i64> = responses::table
+            .order(responses::id)
+            .select(responses::id)
+            .load(&mut *conn)
+            .unwrap();
+        for (id, stored) in [(ids[3], "[\"Norr\"]"), (ids[1], "not json")] {
+            diesel::update(responses::table.find(id))
+                .set(responses::attributes.eq(stored))
+                .execute(&mut *conn)
+                .unwrap();
+        }
+        ids
+    };
+    let path = app.dir.path().join("broken.csv");
+    let out = app.pds(&[
+        "export",
+        "--survey",
+        "phone",
+        "--what",
+        "mentions",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains(&format!("response {}", ids[1])), "{said}");
+    assert!(!said.contains(&format!("response {}", ids[3])), "{said}");
+}
+
+on_both_backends!(an_unreadable_segment_column_stops_the_export_naming_its_response);
