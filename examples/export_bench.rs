@@ -216,11 +216,17 @@ fn export_child(url: &str, out: &str, dialect: &str) {
     };
     let file = std::fs::File::create(out).expect("output file");
     let started = Instant::now();
-    let exported = pds::report::export(&mut conn, &survey, &options, file, &|done, _| {
-        if done >= 100_000 && at_100k.load(Ordering::Relaxed) == 0 {
-            at_100k.store(hwm_mib().to_bits(), Ordering::Relaxed);
-        }
-    })
+    let exported = pds::report::export(
+        &mut conn,
+        &survey,
+        &options,
+        file,
+        Some(&|done, _| {
+            if done >= 100_000 && at_100k.load(Ordering::Relaxed) == 0 {
+                at_100k.store(hwm_mib().to_bits(), Ordering::Relaxed);
+            }
+        }),
+    )
     .expect("export");
     let seconds = started.elapsed().as_secs_f64();
     let hwm_end = hwm_mib();

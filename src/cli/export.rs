@@ -51,10 +51,15 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         bar.set_length(total);
         bar.set_position(done);
     };
+    // Without a terminal to draw on, the rows are not counted first.
+    let progress: report::OnProgress = match bar.is_hidden() {
+        true => None,
+        false => Some(&progress),
+    };
     match &args.output {
         Some(path) => {
             let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-            let exported = report::export(&mut conn, &survey, &options, file, &progress);
+            let exported = report::export(&mut conn, &survey, &options, file, progress);
             bar.finish_and_clear();
             let exported = exported?;
             println!(
@@ -71,7 +76,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
         None => {
             let stdout = std::io::stdout().lock();
-            let exported = report::export(&mut conn, &survey, &options, stdout, &progress);
+            let exported = report::export(&mut conn, &survey, &options, stdout, progress);
             bar.finish_and_clear();
             exported?;
             std::io::stdout()

@@ -25,7 +25,7 @@ use std::ops::ControlFlow;
 pub use areas::{group, grouping_of, Area, Grouping, StoredMention, TEXT_GROUPING};
 pub use compute::{compute, compute_beside, waves_asked};
 pub use error::ViewError;
-pub use export::{export, Dialect, Export, ExportOptions, Exported};
+pub use export::{export, Dialect, Export, ExportOptions, Exported, OnProgress};
 pub use results::*;
 
 use crate::db::AnyConnection;

@@ -7,7 +7,7 @@
 
 use crate::common::{args, link_in, post_form, received_for, unique, Backend, TestApp};
 use diesel::prelude::*;
-use pds::db::schema::mentions;
+use pds::db::schema::{mentions, responses};
 
 const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
 
@@ -342,3 +342,135 @@ fn exports_never_name_or_address_a_customer(backend: Backend) {
 }
 
 on_both_backends!(exports_never_name_or_address_a_customer);
+
+/// Respondents `from..to`, a third of them in the second wave, with one to four
+/// problems each (some with commas, quotes or a line break, half with an area).
+fn many_respondents(from: usize, to: usize, wording: &str) -> String {
+    let mut file = String::from("respondent,wave,segment,rank,problem,area\n");
+    for i in from..to {
+        let wave = if i % 3 == 0 { "2026-H2" } else { "2026-H1" };
+        let segment = ["current", "lost", "new"][i % 3];
+        for rank in 1..=1 + i % 4 {
+            let text = match (i + rank) % 5 {
+                0 => format!("\"Problem {rank}, \"\"{wording}\"\" för kund {i}\""),
+                1 => format!("\"Två rader {wording} {i}\nrad två\""),
+                _ => format!("Problem {rank} {wording} {i}"),
+            };
+            let area = if i % 2 == 0 {
+                format!("Område {}", i % 7)
+            } else {
+                String::new()
+            };
+            file.push_str(&format!("r{i},{wave},{segment},{rank},{text},{area}\n"));
+        }
+    }
+    file
+}
+
+/// More mentions than a page (SQLite reads them 10,000 at a time, PostgreSQL in
+/// one COPY), two waves, and respondents imported again, whose new mentions come
+/// after later respondents' by id: the mention export is byte for byte the same
+/// on both backends, in both spellings and for one wave, every mention once, in
+/// the order of their ids.
+#[test]
+fn the_mention_export_is_the_same_on_both_backends() {
+    let first = many_respondents(0, 9_000, "först");
+    let again = many_respondents(100, 160, "igen");
+    let exports = [Backend::Sqlite, Backend::Postgres].map(|backend| {
+        let app = TestApp::spawn(backend);
+        app.create_survey(TEMPLATE, "phone");
+        app.import_responses("phone", &first);
+        app.import_responses("phone", &again);
+        [&[][..], &["--excel"][..], &["--wave", "2026-H2"][..]]
+            .map(|extra| export(&app, "mentions", extra))
+    });
+    let [sqlite, postgres] = exports;
+    for (which, (s, p)) in ["standard", "excel", "one wave"]
+        .iter()
+        .zip(sqlite.iter().zip(&postgres))
+    {
+        assert!(
+            s == p,
+            "{which}: SQLite wrote {} bytes, PostgreSQL {}",
+            s.len(),
+            p.len()
+        );
+    }
+
+    let (header, rows) = parse(&sqlite[0]);
+    // The answers imported again replace the first ones, with as many problems.
+    let expected = (0..9_000).map(|i| 1 + i % 4).sum::<usize>();
+    assert_eq!(rows.len(), expected);
+    assert!(expected > 20_000, "more than two pages");
+    let number = |r: &Vec<String>, c: &str| r[column(&header, c)].parse::<i64>().unwrap();
+    assert!(rows
+        .windows(2)
+        .all(|w| number(&w[0], "mention_id") < number(&w[1], "mention_id")));
+    assert!(
+        rows.windows(2)
+            .any(|w| number(&w[0], "response_id") > number(&w[1], "response_id")),
+        "the answers imported again come after later respondents' by mention id"
+    );
+    let again_rows: Vec<_> = rows
+        .iter()
+        .filter(|r| r[column(&header, "text")].contains("igen"))
+        .collect();
+    assert_eq!(
+        again_rows.len(),
+        (100..160).map(|i| 1 + i % 4).sum::<usize>()
+    );
+    assert!(rows
+        .iter()
+        .any(|r| r[column(&header, "text")].contains('\n')));
+    let (_, wave_rows) = parse(&sqlite[2]);
+    assert_eq!(
+        wave_rows.len(),
+        (0..9_000)
+            .filter(|i| i % 3 == 0)
+            .map(|i| 1 + i % 4)
+            .sum::<usize>()
+    );
+    assert!(wave_rows
+        .iter()
+        .all(|r| r[column(&header, "wave")] == "2026-H2"));
+}
+
+/// Segment columns that cannot be read (written by another tool) stop a mention
+/// export before it writes a row, naming the first such response by id, on both
+/// backends (PostgreSQL reads each distinct value once, SQLite every response).
+fn an_unreadable_segment_column_stops_the_export_naming_its_response(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    app.create_survey(TEMPLATE, "phone");
+    app.import_responses("phone", &responses_file());
+    let ids: Vec<i64> = {
+        let mut conn = app.db.conn().unwrap();
+        let ids: Vec<i64> = responses::table
+            .order(responses::id)
+            .select(responses::id)
+            .load(&mut *conn)
+            .unwrap();
+        for (id, stored) in [(ids[3], "[\"Norr\"]"), (ids[1], "not json")] {
+            diesel::update(responses::table.find(id))
+                .set(responses::attributes.eq(stored))
+                .execute(&mut *conn)
+                .unwrap();
+        }
+        ids
+    };
+    let path = app.dir.path().join("broken.csv");
+    let out = app.pds(&[
+        "export",
+        "--survey",
+        "phone",
+        "--what",
+        "mentions",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains(&format!("response {}", ids[1])), "{said}");
+    assert!(!said.contains(&format!("response {}", ids[3])), "{said}");
+}
+
+on_both_backends!(an_unreadable_segment_column_stops_the_export_naming_its_response);

@@ -4,7 +4,9 @@
 //!
 //! - Mentions and responses stream: they are read in pages by id (keyset
 //!   pagination, never OFFSET) and each page is written before the next is read,
-//!   so memory stays flat however large the survey is.
+//!   so memory stays flat however large the survey is. On PostgreSQL the mentions
+//!   come instead in one binary `COPY (SELECT ...) TO STDOUT`, written row by row
+//!   as they arrive (`copy_out.rs`).
 //! - Every text cell goes through [`spreadsheet_safe`]; numbers are written as
 //!   numbers. The Excel dialect (a UTF-8 BOM, `;` between cells, a decimal comma in
 //!   numeric cells only, CRLF) is what a Swedish Excel opens as columns and numbers.
@@ -19,6 +21,7 @@
 //! the ranked areas; the mention and response rows, streamed page by page with
 //! their segment columns, are `rows.rs`.
 
+mod copy_out;
 mod rows;
 
 use std::io::{BufWriter, Write};
@@ -78,7 +81,10 @@ pub struct Exported {
 }
 
 /// Progress of an export: `(done, total)` in rows (bootstrap replicates for areas).
-pub type OnProgress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+/// `None` when nobody watches: a mention or response export then does not count
+/// its rows before it starts (a join of the whole scope: about 2 s of a
+/// million-respondent export on PostgreSQL).
+pub type OnProgress<'a> = Option<&'a (dyn Fn(u64, u64) + Sync)>;
 
 /// Writes the export `options` asks for to `out`, page by page.
 pub fn export(
@@ -107,7 +113,12 @@ pub fn export(
     // one. PostgreSQL needs REPEATABLE READ for that; SQLite's is a snapshot anyway.
     let exported = conn.transaction::<_, Error, _>(|conn| {
         if let AnyConnection::Postgresql(_) = conn {
-            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+            // No JIT: the mention export's one COPY is costed high enough for
+            // PostgreSQL to compile it, which took seconds of the export and
+            // saves nothing on a join and a sort (`copy_out.rs`).
+            conn.batch_execute(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL jit = off",
+            )?;
         }
         match options.what {
             Export::Areas => areas_csv(conn, survey, options, &mut out, progress),
@@ -199,7 +210,9 @@ fn areas_csv(
             ..Options::default()
         },
         &|p| {
-            progress(u64::from(p.done), u64::from(p.total));
+            if let Some(progress) = progress {
+                progress(u64::from(p.done), u64::from(p.total));
+            }
             ControlFlow::Continue(())
         },
     )?;

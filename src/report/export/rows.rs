@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel::query_dsl::methods;
 use diesel::sql_types::BigInt;
 
+use super::copy_out::{self, CopyRow};
 use super::{
     csv_error, io, page_survey_id, writer, Dialect, Exported, OnProgress, PageSurveyId, PAGE,
 };
@@ -28,15 +29,38 @@ fn attributes(response_id: i64, json: &str) -> Result<Attributes> {
     })?)
 }
 
-/// The segment keys of the responses in scope, sorted, read page by page.
+/// The segment keys of the responses in scope, sorted. SQLite reads them page by
+/// page; PostgreSQL groups the responses by their segment columns (a handful of
+/// distinct values for a million responses) and sends each group once, with its
+/// first response, in the order of those: a group that cannot be read stops the
+/// export naming the same response as a reading in order would.
 fn segment_keys(conn: &mut AnyConnection, scope: Scope) -> Result<Vec<String>> {
     let mut keys = BTreeSet::new();
-    for_each_page(conn, scope, |_, page: &[ResponseRow]| {
-        for r in page.iter().filter(|r| r.attributes != "{}") {
-            keys.extend(attributes(r.id, &r.attributes)?.into_names());
+    let mut add = |id: i64, json: &str| -> Result<()> {
+        if json != "{}" {
+            keys.extend(attributes(id, json)?.into_names());
         }
         Ok(())
-    })?;
+    };
+    match conn {
+        AnyConnection::Postgresql(_) => {
+            let query = responses::table
+                .group_by(responses::attributes)
+                .select((
+                    dsl::min(responses::id).assume_not_null(),
+                    responses::attributes,
+                ))
+                .into_boxed();
+            let mut groups: Vec<(i64, String)> = scope.all(query).load(conn)?;
+            groups.sort_unstable();
+            groups.iter().try_for_each(|(id, json)| add(*id, json))?;
+        }
+        AnyConnection::Sqlite(_) => {
+            for_each_page(conn, scope, |_, page: &[ResponseRow]| {
+                page.iter().try_for_each(|r| add(r.id, &r.attributes))
+            })?;
+        }
+    }
     Ok(keys.into_iter().collect())
 }
 
@@ -134,6 +158,19 @@ impl Scope {
         methods::LimitDsl::limit(query, PAGE)
     }
 
+    /// The scope as the WHERE clause of a COPY's SELECT (which cannot take bind
+    /// parameters: only the scope's ids are written into it), `responses` being
+    /// `table`.
+    fn copy_filter(self, table: &str) -> String {
+        match self.wave_id {
+            Some(w) => format!(
+                "{table}.survey_id = {} AND {table}.wave_id = {w}",
+                self.survey_id
+            ),
+            None => format!("{table}.survey_id = {}", self.survey_id),
+        }
+    }
+
     fn wave<Q>(self, query: Q) -> Q
     where
         Q: methods::FilterDsl<dsl::Eq<responses::wave_id, i64>, Output = Q>,
@@ -154,6 +191,22 @@ pub(super) trait Row: Sized {
     /// The next page: the rows in scope after id `last`, by id.
     fn page(conn: &mut AnyConnection, scope: Scope, last: i64) -> Result<Vec<Self>>;
     fn write(conn: &mut AnyConnection, page: &[Self], to: &mut Sheet<impl Write>) -> Result<()>;
+
+    /// Writes every row of `scope` to `sheet`, by id, calling `written` with the
+    /// rows written since it was last called; returns how many rows there were.
+    /// By default page by page, each page written before the next is read.
+    fn write_all(
+        conn: &mut AnyConnection,
+        scope: Scope,
+        sheet: &mut Sheet<impl Write>,
+        written: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        for_each_page(conn, scope, |conn, page: &[Self]| {
+            Self::write(conn, page, sheet)?;
+            written(page.len() as u64);
+            Ok(())
+        })
+    }
 }
 
 /// Writes the rows `R` of `scope` page by page: the header, then each page before
@@ -167,18 +220,24 @@ pub(super) fn rows_csv<R: Row>(
     progress: OnProgress,
 ) -> Result<Exported> {
     let mut sheet = Sheet::open(conn, survey, scope, writer(out, dialect))?;
-    let total = R::count(conn, scope)?;
-    progress(0, total);
+    let total = match progress {
+        Some(progress) => {
+            let total = R::count(conn, scope)?;
+            progress(0, total);
+            total
+        }
+        None => 0,
+    };
     sheet
         .w
         .write_record(R::header(&sheet.keys))
         .map_err(csv_error)?;
     let mut done = 0u64;
-    let rows = for_each_page(conn, scope, |conn, page: &[R]| {
-        R::write(conn, page, &mut sheet)?;
-        done += page.len() as u64;
-        progress(done, total.max(done));
-        Ok(())
+    let rows = R::write_all(conn, scope, &mut sheet, &mut |rows| {
+        done += rows;
+        if let Some(progress) = progress {
+            progress(done, total.max(done));
+        }
     })?;
     sheet.w.flush().map_err(io)?;
     Ok(Exported { rows })
@@ -222,7 +281,7 @@ const MENTION_COLUMNS: [&str; 10] = [
 const MENTION_SEGMENTS_AT: usize = 4;
 
 /// One mention as exported, with its response's wave and segment columns.
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Default)]
 #[diesel(table_name = mentions)]
 pub(super) struct MentionRow {
     id: i64,
@@ -277,6 +336,77 @@ impl Row for MentionRow {
             to.segments.read(m.response_id, &m.attributes, &to.keys)?;
             to.write_mention(m).map_err(csv_error)?;
         }
+        Ok(())
+    }
+
+    /// On PostgreSQL one COPY for the whole export (`copy_out.rs`), each row
+    /// written as it arrives into one reused row; on SQLite page by page.
+    fn write_all(
+        conn: &mut AnyConnection,
+        scope: Scope,
+        sheet: &mut Sheet<impl Write>,
+        written: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let AnyConnection::Postgresql(pg) = conn else {
+            return for_each_page(conn, scope, |conn, page: &[Self]| {
+                Self::write(conn, page, sheet)?;
+                written(page.len() as u64);
+                Ok(())
+            });
+        };
+        let select = format!(
+            "SELECT m.id, m.response_id, r.wave_id, r.attributes, m.rank, m.text, \
+             m.frequency, m.may_contact, a.label, m.coded_by \
+             FROM mentions m JOIN responses r ON r.id = m.response_id \
+             LEFT JOIN areas a ON a.id = m.area_id \
+             WHERE {} ORDER BY m.id",
+            scope.copy_filter("r")
+        );
+        let mut m = MentionRow::default();
+        let mut since = 0;
+        let rows = copy_out::for_each_row(pg, select, |row| {
+            m.read_copied(row)?;
+            sheet
+                .segments
+                .read(m.response_id, &m.attributes, &sheet.keys)?;
+            sheet.write_mention(&m).map_err(csv_error)?;
+            since += 1;
+            if since == PAGE as u64 {
+                written(since);
+                since = 0;
+            }
+            Ok(())
+        })?;
+        written(since);
+        Ok(rows)
+    }
+}
+
+impl MentionRow {
+    /// Takes the values of a COPY row of `write_all`'s SELECT, keeping the room of
+    /// the strings of the row before.
+    fn read_copied(&mut self, row: &CopyRow) -> Result<()> {
+        fn set(to: &mut String, from: &str) {
+            to.clear();
+            to.push_str(from);
+        }
+        fn set_optional(to: &mut Option<String>, from: Option<&str>) {
+            match (to.as_mut(), from) {
+                (Some(to), Some(from)) => set(to, from),
+                (None, Some(from)) => *to = Some(from.to_string()),
+                (_, None) => *to = None,
+            }
+        }
+        self.id = row.i64(0)?;
+        self.response_id = row.i64(1)?;
+        self.wave_id = row.i64(2)?;
+        set(&mut self.attributes, row.required_text(3)?);
+        self.rank = row.i32(4)?;
+        set(&mut self.text, row.required_text(5)?);
+        set_optional(&mut self.frequency, row.text(6)?);
+        self.may_contact = row.i32(7)?;
+        set_optional(&mut self.area, row.text(8)?);
+        set_optional(&mut self.coded_by, row.text(9)?);
         Ok(())
     }
 }

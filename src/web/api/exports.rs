@@ -171,7 +171,7 @@ fn spool(
     let mut csv = tempfile::tempfile().map_err(io)?;
     {
         let mut conn = state.db.conn()?;
-        report::export(&mut conn, survey, options, &mut csv, &|_, _| {})?;
+        report::export(&mut conn, survey, options, &mut csv, None)?;
     }
     csv.rewind().map_err(io)?;
     let mut file = match format {
