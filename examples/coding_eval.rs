@@ -22,12 +22,7 @@
 //! `--set NAME=VALUE` (repeatable) changes one setting of automatic grouping for
 //! this run, to tune on a dev file: `join_similarity`, `stem_weight`,
 //! `neighbours`, `resolution`, `same_area_similarity`, `cohesion_factor`,
-//! `vote_neighbours`, `word_vectors` (the share of similarity from word vectors).
-//!
-//! `--word-vectors FILE` mixes the word vectors of a table made by
-//! `scripts/make-word-vectors.py` into grouping (pds ships and uses none;
-//! README, "Coding", says why), to measure a table without rebuilding;
-//! `--word-vectors none` is the same as leaving it out.
+//! `vote_neighbours`.
 //!
 //! `--by-label` also lists, for each label whose mentions went to more than one
 //! area, those areas and their mentions with the language each was read in
@@ -42,7 +37,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use pds::coding::evaluate::{adjusted_rand_index, normalized_mutual_information, purity};
-use pds::coding::word_vectors::WordVectors;
 use pds::coding::{
     group, Analyzer, Grouping, GroupingOptions, Learned, LearningOptions, MentionText,
 };
@@ -64,9 +58,6 @@ fn main() -> Result<(), Box<dyn Error>> {
         None => 10,
     };
     let by_label = take_flag(&mut args, "--by-label");
-    if let Some(table) = take_option(&mut args, "--word-vectors")? {
-        use_word_vectors(&table)?;
-    }
     let mut options = GroupingOptions::default();
     while let Some(setting) = take_option(&mut args, "--set")? {
         set(&mut options, &setting)?;
@@ -93,18 +84,6 @@ fn take_flag(args: &mut Vec<String>, name: &str) -> bool {
     let before = args.len();
     args.retain(|a| a != name);
     args.len() != before
-}
-
-/// Makes grouping use the word-vector table in `file`, or none (`none`).
-fn use_word_vectors(file: &str) -> Result<(), Box<dyn Error>> {
-    let table = if file == "none" {
-        None
-    } else {
-        let bytes = std::fs::read(file).map_err(|e| format!("--word-vectors {file}: {e}"))?;
-        Some(WordVectors::parse(&bytes).map_err(|e| format!("--word-vectors {file}: {e}"))?)
-    };
-    WordVectors::install(table);
-    Ok(())
 }
 
 /// Removes `--name VALUE` from `args` and returns VALUE.
@@ -136,7 +115,6 @@ fn set(options: &mut GroupingOptions, setting: &str) -> Result<(), Box<dyn Error
         "same_area_similarity" => options.same_area_similarity = number as f32,
         "cohesion_factor" => options.cohesion_factor = number as f32,
         "vote_neighbours" => options.vote_neighbours = number as usize,
-        "word_vectors" => options.word_vectors = number as f32,
         other => return Err(format!("--set: no setting {other:?}").into()),
     }
     Ok(())

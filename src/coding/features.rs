@@ -20,7 +20,6 @@ pub use fnv::FnvHashMap as FnvMap;
 
 use super::glossary;
 use super::text::Analysed;
-use super::word_vectors::WordVectors;
 use crate::survey::Locale;
 
 /// Length of the character n-grams.
@@ -232,97 +231,6 @@ fn stem_id(id_of: &FnvMap<Key, u32>, stem: &str, locale: Locale, bilingual: bool
     stem_keys(stem, locale, bilingual)
         .first()
         .and_then(|k| id_of.get(k).copied())
-}
-
-/// Feature ids from here up are the dimensions of a text's word vector (see
-/// [`Vectors::add_word_vectors`]); stem and trigram ids are all below it, so
-/// in a row (ids ascending) the word vector comes last.
-pub const DENSE_BASE: u32 = 0xFFFF_0000;
-
-/// The stem and trigram part of a row, without its word vector.
-pub fn sparse_part<'r>(row: (&'r [u32], &'r [f32])) -> (&'r [u32], &'r [f32]) {
-    let n = row.0.partition_point(|&id| id < DENSE_BASE);
-    (&row.0[..n], &row.1[..n])
-}
-
-impl Vectors {
-    /// Appends to each row its text's word vector (IDF-weighted sum of its
-    /// stems' vectors from `table`, less the study's mean so that what every
-    /// text of the study shares does not count, then of unit length), so that
-    /// the dot product of two rows is `1 - share` times the cosine of their
-    /// stems and trigrams plus `share` times the cosine of their word vectors.
-    /// A text none of whose words the table knows keeps its row as it was.
-    pub fn add_word_vectors(
-        &mut self,
-        docs: &[&Analysed],
-        counts: &[u32],
-        table: &WordVectors,
-        share: f32,
-    ) {
-        let share = share.clamp(0.0, 1.0);
-        if share == 0.0 {
-            return;
-        }
-        let dense: Vec<Option<Vec<f32>>> = docs
-            .par_iter()
-            .map(|doc| {
-                table.text_vector(doc, |stem| {
-                    self.stem_id(stem, doc.locale)
-                        .map_or(1.0, |id| self.idf[id as usize])
-                })
-            })
-            .map(|v| v.map(unit))
-            .collect();
-        let mean = weighted_mean(&dense, counts, table.dims());
-        let (sparse_scale, dense_scale) = ((1.0 - share).sqrt(), share.sqrt());
-        let mut matrix = Matrix::new();
-        for (i, v) in dense.into_iter().enumerate() {
-            let (ids, weights) = self.matrix.row(i);
-            let Some(v) = v else {
-                matrix.push(ids, weights);
-                continue;
-            };
-            let v = unit(v.iter().zip(&mean).map(|(x, m)| x - m).collect());
-            let ids: Vec<u32> = ids
-                .iter()
-                .copied()
-                .chain((0..v.len() as u32).map(|d| DENSE_BASE + d))
-                .collect();
-            let weights: Vec<f32> = weights
-                .iter()
-                .map(|w| w * sparse_scale)
-                .chain(v.iter().map(|x| x * dense_scale))
-                .collect();
-            matrix.push(&ids, &weights);
-        }
-        self.matrix = matrix;
-    }
-}
-
-/// `v` scaled to unit length (zero stays zero).
-fn unit(mut v: Vec<f32>) -> Vec<f32> {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
-    v
-}
-
-/// The mean of the vectors there, each counting `counts[i]` times.
-fn weighted_mean(vectors: &[Option<Vec<f32>>], counts: &[u32], dims: usize) -> Vec<f32> {
-    let mut sum = vec![0.0f64; dims];
-    let mut n = 0u64;
-    for (v, &c) in vectors.iter().zip(counts) {
-        if let Some(v) = v {
-            sum.iter_mut()
-                .zip(v)
-                .for_each(|(s, x)| *s += f64::from(*x) * f64::from(c));
-            n += u64::from(c);
-        }
-    }
-    sum.into_iter()
-        .map(|s| (s / n.max(1) as f64) as f32)
-        .collect()
 }
 
 /// How texts become vectors.
@@ -639,48 +547,6 @@ mod tests {
             v.matrix.dot(0, &v.matrix, 1)
         );
         assert!(c[0][2] < 0.2, "{c:?}");
-    }
-
-    #[test]
-    fn word_vectors_bring_wordings_without_a_shared_word_together() {
-        use crate::coding::word_vectors::{tests::table, WordVectors};
-        let analyzer = Analyzer::new();
-        let docs = [
-            analyzer.analyse("plånboken försvann", Some(Locale::Sv)),
-            analyzer.analyse("my wallet vanished", Some(Locale::En)),
-            analyzer.analyse("wrong invoice", Some(Locale::En)),
-        ];
-        let stem = |w: &str, l: Locale| analyzer.stem(w, l).into_owned();
-        let (planbok, forsvann) = (stem("plånboken", Locale::Sv), stem("försvann", Locale::Sv));
-        let (wallet, vanish) = (stem("wallet", Locale::En), stem("vanished", Locale::En));
-        let (wrong, invoice) = (stem("wrong", Locale::En), stem("invoice", Locale::En));
-        let words = WordVectors::parse(&table(&[
-            (0, planbok.as_str(), [127, 0, 0]),
-            (1, wallet.as_str(), [120, 10, 0]),
-            (0, forsvann.as_str(), [0, 127, 0]),
-            (1, vanish.as_str(), [10, 120, 0]),
-            (1, wrong.as_str(), [0, 20, 120]),
-            (1, invoice.as_str(), [0, 0, 127]),
-        ]))
-        .expect("valid table");
-        let refs: Vec<&Analysed> = docs.iter().collect();
-        let mut v = vectorise(&refs, &[1, 1, 1], 0.6);
-        let before = v.matrix.clone();
-        assert!(
-            before.dot(0, &before, 1) < 0.05,
-            "no shared word or trigram"
-        );
-        v.add_word_vectors(&refs, &[1, 1, 1], &words, 0.0);
-        assert_eq!(v.matrix, before, "share 0: rows as they were");
-        v.add_word_vectors(&refs, &[1, 1, 1], &words, 0.5);
-        let m = &v.matrix;
-        assert!(m.dot(0, m, 1) > 0.4, "{}", m.dot(0, m, 1));
-        assert!(m.dot(0, m, 1) > m.dot(0, m, 2) + 0.3);
-        for i in 0..3 {
-            assert!((m.dot(i, m, i) - 1.0).abs() < 1e-4, "unit length");
-            // The word vector comes after the stems and trigrams.
-            assert_eq!(sparse_part(m.row(i)).0, before.row(i).0);
-        }
     }
 
     #[test]

@@ -31,7 +31,6 @@
 use super::corpus::{Corpus, MentionText};
 use super::features::{vectorise_with, Vectors, Weighting};
 use super::text::{Analysed, Analyzer};
-use super::word_vectors::WordVectors;
 use describe::{assign, describe, drop_empty};
 use group::Group;
 use passes::{cohesion, communities, gather, merge};
@@ -70,10 +69,6 @@ pub struct GroupingOptions {
     /// After the communities, each text moves to the area most of its
     /// `vote_neighbours` nearest texts are in, until none moves (0: off).
     pub vote_neighbours: usize,
-    /// Where a program installed a word-vector table (`word_vectors`; pds
-    /// ships none), the share of a similarity that comes from the texts' word
-    /// vectors, the rest from their stems and trigrams.
-    pub word_vectors: f32,
 }
 
 impl Default for GroupingOptions {
@@ -89,7 +84,6 @@ impl Default for GroupingOptions {
             cohesion_factor: 1.2,
             weighting: Weighting::default(),
             vote_neighbours: 12,
-            word_vectors: 0.1,
         }
     }
 }
@@ -174,17 +168,6 @@ pub(crate) fn group_docs(
     selected: &[u32],
     options: &GroupingOptions,
 ) -> DocGrouping {
-    group_docs_with(corpus, selected, options, WordVectors::installed())
-}
-
-/// [`group_docs`] with the word vectors of `table`, if any, mixed into every
-/// similarity (`options.word_vectors`).
-fn group_docs_with(
-    corpus: &Corpus,
-    selected: &[u32],
-    options: &GroupingOptions,
-    table: Option<&WordVectors>,
-) -> DocGrouping {
     let docs: Vec<&Analysed> = selected.iter().map(|&d| &corpus.docs[d as usize]).collect();
     let counts: Vec<u32> = selected
         .iter()
@@ -194,10 +177,7 @@ fn group_docs_with(
         .iter()
         .map(|&d| corpus.normalised[d as usize].as_str())
         .collect();
-    let mut vectors = vectorise_with(&docs, &counts, &options.weighting);
-    if let Some(table) = table {
-        vectors.add_word_vectors(&docs, &counts, table, options.word_vectors);
-    }
+    let vectors = vectorise_with(&docs, &counts, &options.weighting);
     let order = gather_order(&vectors, &counts, &texts);
     let groups = gather(
         &vectors.matrix,
