@@ -7,11 +7,10 @@
 //! ones (for a pattern seen only a few times a uniform pick is cheaper than a
 //! binomial draw, and the split leaves the distribution unchanged).
 //!
-//! The uniform picks read the replicate's ChaCha8 stream sixteen blocks of words at
-//! a time ([`Words`], which makes them) and turn each word into a row exactly as
-//! `rand`'s `random_range` does, so the picks, and every figure drawn from them,
-//! are the same as drawing them one call at a time: only faster (no call and no
-//! buffer check per word in `rand`).
+//! The uniform picks read the replicate's ChaCha8 stream a block of words at a time
+//! ([`Words`]) and turn each word into a row exactly as `rand`'s `random_range` does,
+//! so the picks, and every figure drawn from them, are the same as drawing them one
+//! call at a time: only faster (no call and no buffer check per word in `rand`).
 
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution};
@@ -329,7 +328,7 @@ impl<'a> Sampler<'a> {
         } = scratch;
         let rows = u32::try_from(self.rare_rows.len()).expect("rare rows are numbered by u32");
         u32::try_from(draws).expect("rare draws are numbered by u32");
-        words.restart(rng);
+        words.restart();
         full.clear();
         let mut left = draws;
         while left > 0 {
@@ -337,7 +336,7 @@ impl<'a> Sampler<'a> {
                 left -= words.tally_in_block(rows, left, picks, full);
             } else {
                 // A pick whose words may cross into the next block of the stream.
-                tally(picks, words.below(rows), full);
+                tally(picks, words.below(rows, rng), full);
                 left -= 1;
             }
         }
@@ -345,7 +344,6 @@ impl<'a> Sampler<'a> {
             let pattern = self.table.pattern(self.rare_rows[row as usize] as usize);
             add_pattern(totals, pattern, u64::from(u8::MAX));
         }
-        rng.set_word_pos(words.position());
         self.groups.add_points(picks, running, totals);
         picks.fill(0);
     }
