@@ -38,18 +38,27 @@ pub fn for_terminal(text: &str) -> String {
 /// run as a formula gets a leading apostrophe, so a customer who writes
 /// `=HYPERLINK(...)` cannot reach the analyst's machine.
 pub fn for_spreadsheet(text: &str) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| match c {
-            '\n' | '\r' | '\t' => c,
-            c if c.is_control() => char::REPLACEMENT_CHARACTER,
-            c => c,
-        })
-        .collect();
-    if cleaned.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cleaned}")
+    let mut cell = String::with_capacity(text.len() + 1);
+    for_spreadsheet_into(text, &mut cell);
+    cell
+}
+
+/// [`for_spreadsheet`] of `text` into `cell` (emptied first), so that a writer of
+/// many cells can keep one buffer.
+pub fn for_spreadsheet_into(text: &str, cell: &mut String) {
+    cell.clear();
+    let cleaned = |c| match c {
+        '\n' | '\r' | '\t' => c,
+        c if c.is_control() => char::REPLACEMENT_CHARACTER,
+        c => c,
+    };
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        cell.push('\'');
+    }
+    if text.chars().any(|c| cleaned(c) != c) {
+        cell.extend(text.chars().map(cleaned));
     } else {
-        cleaned
+        cell.push_str(text);
     }
 }
 

@@ -214,6 +214,53 @@ pub struct Results {
     pub wave_comparison: Option<WaveChange>,
 }
 
+impl Results {
+    /// A copy with `uncoded` in place of these uncoded mentions, which are not
+    /// copied (at a million respondents there are hundreds of thousands).
+    pub fn with_uncoded(&self, uncoded: Uncoded) -> Results {
+        let Results {
+            survey,
+            wave,
+            method,
+            grouping,
+            n,
+            respondents_with_problems,
+            max_problems,
+            small_sample,
+            frequency_method,
+            importance_method,
+            rank_stability,
+            areas,
+            uncoded: _,
+            worth,
+            response_rates,
+            early_late,
+            segments,
+            wave_comparison,
+        } = self;
+        Results {
+            survey: survey.clone(),
+            wave: wave.clone(),
+            method: *method,
+            grouping: grouping.clone(),
+            n: *n,
+            respondents_with_problems: *respondents_with_problems,
+            max_problems: *max_problems,
+            small_sample: *small_sample,
+            frequency_method: *frequency_method,
+            importance_method: *importance_method,
+            rank_stability: *rank_stability,
+            areas: areas.clone(),
+            uncoded,
+            worth: worth.clone(),
+            response_rates: response_rates.clone(),
+            early_late: early_late.clone(),
+            segments: segments.clone(),
+            wave_comparison: wave_comparison.clone(),
+        }
+    }
+}
+
 /// Mentions in no area: they are in no area's figures, and listed here instead.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Uncoded {

@@ -22,6 +22,7 @@ mod ranking;
 mod resample;
 mod segments;
 mod waves;
+mod words;
 
 pub use agreement::{
     kendall_tau_b, staff_gap, staff_gap_with_draws, staff_vs_customers, AreaGap, GapFigures,

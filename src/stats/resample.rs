@@ -12,11 +12,11 @@
 //! so the picks, and every figure drawn from them, are the same as drawing them one
 //! call at a time: only faster (no call and no buffer check per word in `rand`).
 
-use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution};
 
 use super::patterns::PatternTable;
+use super::words::{tally, Words, WORDS};
 
 /// Patterns seen at least this often get a binomial draw of their own; rarer ones
 /// are picked row by row. Any value gives the same distribution; this one is fast.
@@ -42,16 +42,83 @@ struct Groups {
     starts: Vec<u32>,
     /// Groups from this one on have one row each (the rarest patterns come last).
     single_from: usize,
+    /// The groups before `single_from` as runs of groups of one size, in order.
+    runs: Vec<Run>,
     /// `(area, points)` of each column: each pair that some rare pattern has.
     columns: Vec<(usize, u64)>,
-    /// The groups whose pattern has column `c` are
-    /// `members[member_starts[c]..member_starts[c + 1]]`, in ascending order.
-    member_starts: Vec<u32>,
-    members: Vec<u32>,
+    /// The groups whose pattern has column `c`: the spans of two or more
+    /// consecutive groups `spans[span_starts[c]..span_starts[c + 1]]` (first group,
+    /// group after the last), and the groups alone `lone[lone_starts[c]..lone_starts[c
+    /// + 1]]`. Patterns of one size are ordered by their entries, so a column's
+    /// groups often follow each other: a span's picks are the difference of two
+    /// running sums, however many groups it holds.
+    span_starts: Vec<u32>,
+    spans: Vec<(u32, u32)>,
+    lone_starts: Vec<u32>,
+    lone: Vec<u32>,
 }
 
 /// Rows of one group at most: 257 rows of at most 255 picks each fit a `u16`.
 const GROUP_ROWS: usize = 257;
+
+/// Consecutive groups with the same number of rows (patterns are ordered by how
+/// many respondents have them, so the groups of one size follow each other):
+/// summed with a loop of a fixed length, which the processor predicts, instead
+/// of one whose length changes from group to group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    /// The first row of the first group.
+    first_row: u32,
+    /// Rows per group.
+    rows: u32,
+    groups: u32,
+}
+
+/// The runs of groups of equal size among `sizes`.
+fn runs_of(starts: &[u32], sizes: &[u32]) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for (h, &rows) in sizes.iter().enumerate() {
+        match runs.last_mut() {
+            Some(run) if run.rows == rows => run.groups += 1,
+            _ => runs.push(Run {
+                first_row: starts[h],
+                rows,
+                groups: 1,
+            }),
+        }
+    }
+    runs
+}
+
+/// Sets each of `sums` to the sum of its `rows` consecutive tallies of `picks`.
+fn sum_groups(picks: &[u8], rows: usize, sums: &mut [u32]) {
+    fn fixed<const ROWS: usize>(picks: &[u8], sums: &mut [u32]) {
+        for (sum, group) in sums.iter_mut().zip(picks.chunks_exact(ROWS)) {
+            *sum = group.iter().map(|&p| u32::from(p)).sum();
+        }
+    }
+    match rows {
+        2 => fixed::<2>(picks, sums),
+        3 => fixed::<3>(picks, sums),
+        4 => fixed::<4>(picks, sums),
+        5 => fixed::<5>(picks, sums),
+        6 => fixed::<6>(picks, sums),
+        7 => fixed::<7>(picks, sums),
+        8 => fixed::<8>(picks, sums),
+        9 => fixed::<9>(picks, sums),
+        10 => fixed::<10>(picks, sums),
+        11 => fixed::<11>(picks, sums),
+        12 => fixed::<12>(picks, sums),
+        13 => fixed::<13>(picks, sums),
+        14 => fixed::<14>(picks, sums),
+        15 => fixed::<15>(picks, sums),
+        _ => {
+            for (sum, group) in sums.iter_mut().zip(picks.chunks_exact(rows)) {
+                *sum = group.iter().map(|&p| u32::from(p)).sum();
+            }
+        }
+    }
+}
 
 /// The first row of each group of `rare_rows` (consecutive rows of one pattern,
 /// [`GROUP_ROWS`] at most), then the number of rows; and each group's pattern.
@@ -74,6 +141,7 @@ impl Groups {
         let (starts, patterns) = row_groups(rare_rows);
         let sizes: Vec<u32> = starts.windows(2).map(|w| w[1] - w[0]).collect();
         let single_from = sizes.len() - sizes.iter().rev().take_while(|&&s| s == 1).count();
+        let runs = runs_of(&starts, &sizes[..single_from]);
         // `(column, group)` for every entry of every group's pattern, by column.
         let mut entries: Vec<((u32, u32), u32)> = patterns
             .iter()
@@ -86,22 +154,30 @@ impl Groups {
             })
             .collect();
         entries.sort_unstable();
-        let mut columns: Vec<(usize, u64)> = Vec::new();
-        let mut member_starts = Vec::new();
-        for (i, &((area, points), _)) in entries.iter().enumerate() {
-            if i == 0 || entries[i - 1].0 != (area, points) {
-                columns.push((area as usize, u64::from(points)));
-                member_starts.push(i as u32);
-            }
-        }
-        member_starts.push(entries.len() as u32);
-        Groups {
+        let mut groups = Groups {
             starts,
             single_from,
-            columns,
-            member_starts,
-            members: entries.into_iter().map(|(_, h)| h).collect(),
+            runs,
+            columns: Vec::new(),
+            span_starts: vec![0],
+            spans: Vec::new(),
+            lone_starts: vec![0],
+            lone: Vec::new(),
+        };
+        for column in entries.chunk_by(|a, b| a.0 == b.0) {
+            let (area, points) = column[0].0;
+            groups.columns.push((area as usize, u64::from(points)));
+            let members: Vec<u32> = column.iter().map(|&(_, h)| h).collect();
+            for span in members.chunk_by(|a, b| a + 1 == *b) {
+                match span {
+                    [alone] => groups.lone.push(*alone),
+                    _ => groups.spans.push((span[0], span[span.len() - 1] + 1)),
+                }
+            }
+            groups.span_starts.push(groups.spans.len() as u32);
+            groups.lone_starts.push(groups.lone.len() as u32);
         }
+        groups
     }
 
     fn len(&self) -> usize {
@@ -109,29 +185,63 @@ impl Groups {
     }
 
     /// Adds the points of the rows picked `picks[row]` times each to `totals`:
-    /// the picks summed per group (reading the tallies in order), then per column
-    /// the sums of the groups that have it (reading each column's groups in
-    /// order, adding in a register: nothing waits for a store).
-    fn add_points(&self, picks: &[u8], group_picks: &mut [u16], totals: &mut [u64]) {
+    /// the picks summed per group (reading the tallies in order) and then run
+    /// through (`running[h]` is the picks of the groups before `h`), then per
+    /// column the picks of its spans and lone groups, as differences of running
+    /// sums, added in registers (nothing waits for a store). The running sums
+    /// wrap at 2^32, and their differences are exact: no column is picked 2^32
+    /// times (the draws are numbered by `u32`, see [`Sampler::draw_rare`]).
+    fn add_points(&self, picks: &[u8], running: &mut [u32], totals: &mut [u64]) {
         let first_single = self.starts[self.single_from] as usize;
-        let (grouped, single) = group_picks.split_at_mut(self.single_from);
-        for (sum, rows) in grouped.iter_mut().zip(self.starts.windows(2)) {
-            let rows = &picks[rows[0] as usize..rows[1] as usize];
-            *sum = rows.iter().map(|&p| u16::from(p)).sum();
+        let (grouped, single) = running[1..].split_at_mut(self.single_from);
+        let mut h = 0;
+        for run in &self.runs {
+            let (first, rows, groups) = (
+                run.first_row as usize,
+                run.rows as usize,
+                run.groups as usize,
+            );
+            let sums = &mut grouped[h..h + groups];
+            sum_groups(&picks[first..first + rows * groups], rows, sums);
+            h += groups;
         }
         for (sum, &p) in single.iter_mut().zip(&picks[first_single..]) {
-            *sum = u16::from(p);
+            *sum = u32::from(p);
         }
+        let mut total = 0u32;
+        for sum in running.iter_mut() {
+            total = total.wrapping_add(*sum);
+            *sum = total;
+        }
+        let running = &*running;
         for (c, &(area, points)) in self.columns.iter().enumerate() {
-            let members =
-                &self.members[self.member_starts[c] as usize..self.member_starts[c + 1] as usize];
-            let sum: u64 = members
-                .iter()
-                .map(|&h| u64::from(group_picks[h as usize]))
-                .sum();
-            totals[area] += sum * points;
+            let spans = &self.spans[self.span_starts[c] as usize..self.span_starts[c + 1] as usize];
+            let lone = &self.lone[self.lone_starts[c] as usize..self.lone_starts[c + 1] as usize];
+            let mut sum = 0u32;
+            for &(first, end) in spans {
+                sum = sum.wrapping_add(running[end as usize].wrapping_sub(running[first as usize]));
+            }
+            sum = sum.wrapping_add(picks_of(running, lone));
+            totals[area] += u64::from(sum) * points;
         }
     }
+}
+
+/// The picks of the groups `at`, from the running sums of the picks: four groups
+/// at a time into four sums (so that an addition does not wait for the one
+/// before it).
+fn picks_of(running: &[u32], at: &[u32]) -> u32 {
+    let of = |h: u32| running[h as usize + 1].wrapping_sub(running[h as usize]);
+    let mut sums = [0u32; 4];
+    let quads = at.chunks_exact(4);
+    let rest = quads.remainder();
+    for quad in quads {
+        for (sum, &h) in sums.iter_mut().zip(quad) {
+            *sum = sum.wrapping_add(of(h));
+        }
+    }
+    let rest = rest.iter().fold(0u32, |sum, &h| sum.wrapping_add(of(h)));
+    sums.iter().fold(rest, |sum, &s| sum.wrapping_add(s))
 }
 
 impl<'a> Sampler<'a> {
@@ -159,8 +269,9 @@ impl<'a> Sampler<'a> {
     pub fn scratch(&self) -> Scratch {
         Scratch {
             picks: vec![0; self.rare_rows.len()],
-            group_picks: vec![0; self.groups.len()],
+            running: vec![0; self.groups.len() + 1],
             words: Words::default(),
+            full: Vec::new(),
         }
     }
 
@@ -209,25 +320,31 @@ impl<'a> Sampler<'a> {
         scratch: &mut Scratch,
         totals: &mut [u64],
     ) {
-        let table = self.table;
         let Scratch {
             picks,
-            group_picks,
+            running,
             words,
+            full,
         } = scratch;
         let rows = u32::try_from(self.rare_rows.len()).expect("rare rows are numbered by u32");
+        u32::try_from(draws).expect("rare draws are numbered by u32");
         words.restart();
-        for _ in 0..draws {
-            let row = words.below(rows, rng) as usize;
-            let tally = &mut picks[row];
-            *tally += 1;
-            if *tally == u8::MAX {
-                let pattern = table.pattern(self.rare_rows[row] as usize);
-                add_pattern(totals, pattern, u64::from(u8::MAX));
-                *tally = 0;
+        full.clear();
+        let mut left = draws;
+        while left > 0 {
+            if words.next + 1 < WORDS {
+                left -= words.tally_in_block(rows, left, picks, full);
+            } else {
+                // A pick whose words may cross into the next block of the stream.
+                tally(picks, words.below(rows, rng), full);
+                left -= 1;
             }
         }
-        self.groups.add_points(picks, group_picks, totals);
+        for &row in full.iter() {
+            let pattern = self.table.pattern(self.rare_rows[row as usize] as usize);
+            add_pattern(totals, pattern, u64::from(u8::MAX));
+        }
+        self.groups.add_points(picks, running, totals);
         picks.fill(0);
     }
 }
@@ -236,63 +353,11 @@ impl<'a> Sampler<'a> {
 pub(super) struct Scratch {
     /// How often each rare respondent was picked (mod 255), all zero between draws.
     picks: Vec<u8>,
-    /// The picks of each group of rows ([`Groups`]).
-    group_picks: Vec<u16>,
+    /// The running sums of the picks of the groups of rows ([`Groups::add_points`]).
+    running: Vec<u32>,
     words: Words,
-}
-
-/// Words of the stream read at once by [`Words`].
-const WORDS: usize = 512;
-
-/// A ChaCha8 stream's 32-bit words, read a block at a time: the words `next_u32`
-/// would return, in the same order (the stream is one sequence of words, however it
-/// is read).
-struct Words {
-    block: Box<[u8; 4 * WORDS]>,
-    next: usize,
-}
-
-impl Default for Words {
-    fn default() -> Self {
-        Words {
-            block: Box::new([0; 4 * WORDS]),
-            next: WORDS,
-        }
-    }
-}
-
-impl Words {
-    /// Forgets the words read so far: the next word comes from the stream.
-    fn restart(&mut self) {
-        self.next = WORDS;
-    }
-
-    #[inline(always)]
-    fn word(&mut self, rng: &mut ChaCha8Rng) -> u32 {
-        if self.next == WORDS {
-            rng.fill_bytes(&mut self.block[..]);
-            self.next = 0;
-        }
-        let at = 4 * self.next;
-        self.next += 1;
-        let bytes = &self.block[at..at + 4];
-        u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
-    }
-
-    /// A uniform number in `0..range` (`range > 0`), computed from the words
-    /// exactly as rand 0.9's `random_range(0..range)` computes it for a `usize`
-    /// range below 2^32: the high half of word * range, and when the low half
-    /// falls in the biased zone, one more word decides a carry (Canon's method).
-    #[inline(always)]
-    fn below(&mut self, range: u32, rng: &mut ChaCha8Rng) -> u32 {
-        let wide = u64::from(self.word(rng)) * u64::from(range);
-        let (high, low) = ((wide >> 32) as u32, wide as u32);
-        if low <= range.wrapping_neg() {
-            return high;
-        }
-        let next = ((u64::from(self.word(rng)) * u64::from(range)) >> 32) as u32;
-        high + u32::from(low.checked_add(next).is_none())
-    }
+    /// Rows whose byte in `picks` reached 255 (once for each time).
+    full: Vec<u32>,
 }
 
 fn add_pattern(totals: &mut [u64], pattern: &[(u32, u32)], times: u64) {
@@ -426,6 +491,20 @@ mod tests {
         let rare_rows: Vec<u32> = [vec![0; 600], vec![1; 300]].concat();
         let sampler = Sampler::with_rare_rows(&table, 0, rare_rows);
         assert_eq!(sampler.groups.starts, vec![0, 257, 514, 600, 857, 900]);
+        let run = |first_row, rows, groups| Run {
+            first_row,
+            rows,
+            groups,
+        };
+        assert_eq!(
+            sampler.groups.runs,
+            vec![
+                run(0, 257, 2),
+                run(514, 86, 1),
+                run(600, 257, 1),
+                run(857, 43, 1)
+            ]
+        );
         assert_rare_picks_add_up(&sampler);
         let mut scratch = sampler.scratch();
         let mut totals = vec![0u64; table.area_count];
@@ -433,38 +512,6 @@ mod tests {
         sampler.draw_rare(&mut rng, 1_000_000, &mut scratch, &mut totals);
         // 3 points for area 0, 2 for area 1, and every one of the draws counted.
         assert_eq!(totals[0] / 3 + totals[1] / 2, 1_000_000);
-    }
-
-    #[test]
-    fn words_give_the_numbers_random_range_gives() {
-        // Ranges near 2^32 land in the biased zone half the time, so the second
-        // word (and its carry) is exercised as well as the common path.
-        let ranges = [
-            1,
-            2,
-            3,
-            7,
-            1000,
-            223_080,
-            1 << 31,
-            (1 << 31) + 1,
-            u32::MAX - 4,
-            u32::MAX,
-        ];
-        for (seed, &range) in ranges.iter().enumerate() {
-            let mut expected_rng = ChaCha8Rng::seed_from_u64(seed as u64);
-            expected_rng.set_stream(5);
-            let mut rng = expected_rng.clone();
-            let mut words = Words::default();
-            for _ in 0..5000 {
-                let expected = expected_rng.random_range(0..range as usize);
-                assert_eq!(
-                    words.below(range, &mut rng) as usize,
-                    expected,
-                    "range {range}"
-                );
-            }
-        }
     }
 
     #[test]

@@ -60,7 +60,7 @@ fn compute_reading(
         survey_id: survey.id,
         wave_ids: wave_ids.as_deref(),
     };
-    let loaded = load::responses_of(conn, scope, postgres_url)?;
+    let mut loaded = load::responses_of(conn, scope, postgres_url)?;
     let in_scope = respondents_of(&loaded, wave.as_ref().map(|w| w.id));
     let in_scope_waves: Option<Vec<i64>> = wave.as_ref().map(|w| vec![w.id]);
     let in_scope_only = load::Scope {
@@ -118,13 +118,20 @@ fn compute_reading(
         max_problems,
     )?;
     let n = in_scope.len() as u64;
+    let grouping = grouping_of(&loaded, &local_areas);
+    let respondents_with_problems = with_problems(&loaded, &in_scope);
+    // The texts move into the results, not copied (hundreds of thousands at scale).
+    let uncoded = uncoded_of(
+        std::mem::take(&mut loaded.uncoded),
+        wave.as_ref().map(|w| w.id),
+    );
     Ok(Results {
         survey: survey.slug.clone(),
         wave: options.wave.as_ref().map(|w| w.to_string()),
         method: stats::JOINT_V1,
-        grouping: grouping_of(&loaded, &local_areas),
+        grouping,
         n,
-        respondents_with_problems: with_problems(&loaded, &in_scope),
+        respondents_with_problems,
         max_problems,
         small_sample: stats::is_small_sample(n),
         frequency_method: FREQUENCY_CI,
@@ -136,7 +143,7 @@ fn compute_reading(
             top_k: options.bootstrap.top_k,
         },
         areas,
-        uncoded: uncoded_of(&loaded, wave.as_ref().map(|w| w.id)),
+        uncoded,
         worth,
         response_rates,
         early_late,
@@ -292,9 +299,10 @@ fn grouping_of(loaded: &load::Loaded, local_areas: &[usize]) -> String {
 }
 
 /// The mentions in no area of the respondents of `wave_id` (or all), and why.
-fn uncoded_of(loaded: &load::Loaded, wave_id: Option<i64>) -> Uncoded {
+fn uncoded_of(mentions: Vec<load::UncodedMention>, wave_id: Option<i64>) -> Uncoded {
     let mut uncoded = Uncoded::default();
-    for m in &loaded.uncoded {
+    uncoded.texts.reserve(mentions.len());
+    for m in mentions {
         if wave_id.is_none_or(|w| m.wave_id == w) {
             uncoded.mentions += 1;
             let why = match m.coded_by {
@@ -307,10 +315,7 @@ fn uncoded_of(loaded: &load::Loaded, wave_id: Option<i64>) -> Uncoded {
                     "not-placed"
                 }
             };
-            uncoded.texts.push(UncodedText {
-                text: m.text.clone(),
-                why,
-            });
+            uncoded.texts.push(UncodedText { text: m.text, why });
         }
     }
     uncoded

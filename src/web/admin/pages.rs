@@ -228,10 +228,7 @@ fn results_json(results: &Results, ids: &HashMap<String, i64>) -> Value {
         not_placed: uncoded.not_placed,
         texts: Vec::new(),
     };
-    let shown = Results {
-        uncoded: counts,
-        ..results.clone()
-    };
+    let shown = results.with_uncoded(counts);
     let mut value = serde_json::to_value(&shown).unwrap_or(Value::Null);
     if let Some(areas) = value.get_mut("areas").and_then(Value::as_array_mut) {
         for (a, figures) in areas.iter_mut().zip(&results.areas) {
