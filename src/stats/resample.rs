@@ -48,8 +48,8 @@ struct Groups {
     columns: Vec<(usize, u64)>,
     /// The groups whose pattern has column `c`: the spans of two or more
     /// consecutive groups `spans[span_starts[c]..span_starts[c + 1]]` (first group,
-    /// group after the last), and the groups alone `lone[lone_starts[c]..lone_starts[c
-    /// + 1]]`. Patterns of one size are ordered by their entries, so a column's
+    /// group after the last), and the groups alone
+    /// `lone[lone_starts[c]..lone_starts[c + 1]]`. Patterns of one size are ordered by their entries, so a column's
     /// groups often follow each other: a span's picks are the difference of two
     /// running sums, however many groups it holds.
     span_starts: Vec<u32>,
