@@ -281,7 +281,8 @@ impl Database {
     /// temporary files (the sorter that builds indexes again after the load) are
     /// kept in files instead of memory during it, which keeps an import of a million
     /// respondents under 200 MiB (README, "Import memory"). The log is then copied
-    /// into the database file at once, so that the next command does not pay for it.
+    /// into the database file at once and started over, so that the next command
+    /// does not pay for it.
     pub fn write_bulk<T, E>(
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -303,7 +304,7 @@ impl Database {
             result
         };
         if result.is_ok() {
-            sqlite::checkpoint_turn(&self.pool);
+            sqlite::checkpoint_and_truncate(&self.pool);
         }
         self.wrote(1);
         result
