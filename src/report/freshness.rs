@@ -24,9 +24,19 @@ pub struct Freshness {
 
 /// The survey's freshness stamp now.
 pub fn of_survey(conn: &mut AnyConnection, survey_id: i64) -> Result<Freshness> {
-    let (responses, last_answer): (i64, Option<chrono::NaiveDateTime>) = responses::table
+    // Two queries, not one: alone, each is answered from the `(survey_id,
+    // updated_at)` index without decoding its times (the count walks the index,
+    // the latest time is its last entry); together, every time of the survey is
+    // decoded and compared (0.23 s against 0.07 s at a million responses on
+    // SQLite, at every page view). A write between the two only makes the stamp
+    // differ from the next one, so the view is computed again: never kept stale.
+    let responses: i64 = responses::table
         .filter(responses::survey_id.eq(survey_id))
-        .select((count_star(), max(responses::updated_at)))
+        .select(count_star())
+        .first(conn)?;
+    let last_answer: Option<chrono::NaiveDateTime> = responses::table
+        .filter(responses::survey_id.eq(survey_id))
+        .select(max(responses::updated_at))
         .first(conn)?;
     let last_coded = crate::survey::summary::last_coded(conn, survey_id)?;
     let decisions: i64 = coding_decisions::table
