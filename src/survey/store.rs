@@ -104,6 +104,17 @@ pub fn find(conn: &mut AnyConnection, slug: &SurveySlug) -> Result<StoredSurvey>
     StoredSurvey::from_row(row)
 }
 
+/// The id of the survey named `slug`: a look-up of one row, for callers that
+/// keep surveys compiled by id (the web app) and need not compile it again.
+pub fn id_of(conn: &mut AnyConnection, slug: &SurveySlug) -> Result<i64> {
+    surveys::table
+        .filter(surveys::slug.eq(slug.as_str()))
+        .select(surveys::id)
+        .first::<i64>(conn)
+        .optional()?
+        .ok_or_else(|| SurveyError::Unknown(slug.to_string()).into())
+}
+
 /// The survey with this id.
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> Result<StoredSurvey> {
     let row = surveys::table

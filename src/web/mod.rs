@@ -123,6 +123,22 @@ impl AppState {
 
     /// A survey by id, compiled once and then kept (stored surveys do not change).
     fn survey(&self, id: i64) -> Result<Arc<StoredSurvey>> {
+        self.survey_on(&mut *self.db.conn()?, id)
+    }
+
+    /// The survey named `slug`, read on `conn`: one look-up of its id, then the
+    /// survey as [`AppState::survey`] keeps it. Compiling a survey's templates on
+    /// every dashboard view cost more than the rest of a cached survey page.
+    pub(crate) fn survey_named(
+        &self,
+        conn: &mut crate::db::AnyConnection,
+        slug: &crate::survey::SurveySlug,
+    ) -> Result<StoredSurvey> {
+        let id = survey_store::id_of(conn, slug)?;
+        Ok(StoredSurvey::clone(&*self.survey_on(conn, id)?))
+    }
+
+    fn survey_on(&self, conn: &mut crate::db::AnyConnection, id: i64) -> Result<Arc<StoredSurvey>> {
         if let Some(s) = self
             .surveys
             .read()
@@ -131,7 +147,7 @@ impl AppState {
         {
             return Ok(s.clone());
         }
-        let loaded = Arc::new(survey_store::by_id(&mut *self.db.conn()?, id)?);
+        let loaded = Arc::new(survey_store::by_id(conn, id)?);
         self.surveys
             .write()
             .unwrap_or_else(|p| p.into_inner())

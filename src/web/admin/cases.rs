@@ -249,7 +249,7 @@ fn figures_page(state: &AppState, session: &Session) -> Result<String> {
     let mut conn = state.db.conn()?;
     let mut surveys = Vec::new();
     for (slug, title, _) in crate::survey::store::list(&mut conn)? {
-        let survey = crate::survey::store::find(&mut conn, &slug.parse()?)?;
+        let survey = state.survey_named(&mut conn, &slug.parse()?)?;
         let (count, figures) = crate::route::case_figures(&mut conn, survey.id, now)?;
         let rows = |named: Vec<(String, &cases::stats::Figures)>| -> Vec<Value> {
             named

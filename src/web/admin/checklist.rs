@@ -20,7 +20,7 @@ pub(super) fn checklist_survey(
     state: &AppState,
     slug: &crate::survey::SurveySlug,
 ) -> Result<Option<StoredSurvey>> {
-    let survey = store::find(&mut *state.db.conn()?, slug)?;
+    let survey = state.survey_named(&mut *state.db.conn()?, slug)?;
     Ok((survey.survey.kind == SurveyKind::Checklist).then_some(survey))
 }
 

@@ -33,7 +33,7 @@ pub(super) async fn export(
         let slug: SurveySlug = slug.parse()?;
         let wave: Option<WaveLabel> = wave.as_deref().map(str::parse).transpose()?;
         let mut conn = state.db.conn()?;
-        let survey = store::find(&mut conn, &slug)?;
+        let survey = state.survey_named(&mut conn, &slug)?;
         if let Some(label) = &wave {
             store::existing_wave(&mut conn, &survey, label)?;
         }

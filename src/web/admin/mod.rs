@@ -31,7 +31,7 @@ use serde_json::Value;
 use super::{html, redirect, see_other, AppState};
 use crate::error::{Error, Result};
 use crate::report::charts::ChartText;
-use crate::survey::{store, StoredSurvey, SurveyError, SurveySlug, SHIPPED_TEMPLATES};
+use crate::survey::{StoredSurvey, SurveyError, SurveySlug, SHIPPED_TEMPLATES};
 
 pub use session::Session;
 
@@ -364,7 +364,7 @@ impl Analyst {
 /// The survey a path's slug names.
 fn find_survey(state: &AppState, slug: &str) -> Result<StoredSurvey> {
     let slug: SurveySlug = slug.parse()?;
-    store::find(&mut *state.db.conn()?, &slug)
+    state.survey_named(&mut *state.db.conn()?, &slug)
 }
 
 /// Whether the session cookie must be Secure: when the public address is https.

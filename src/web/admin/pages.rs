@@ -118,7 +118,7 @@ pub(super) async fn surveys(analyst: Analyst) -> HttpResponse {
             let mut conn = state.db.conn()?;
             let mut surveys = Vec::new();
             for (slug, title, created) in store::list(&mut conn)? {
-                let survey = store::find(&mut conn, &slug.parse()?)?;
+                let survey = state.survey_named(&mut conn, &slug.parse()?)?;
                 let waves = overview::waves(&mut conn, survey.id)?;
                 let sent: u64 = waves.iter().map(|w| w.invited).sum();
                 let answered: u64 = waves.iter().map(|w| w.answered).sum();
@@ -209,7 +209,7 @@ pub(super) fn survey_results(
 ) -> Result<(StoredSurvey, std::sync::Arc<Results>)> {
     let options = view.options()?;
     let mut conn = state.db.conn()?;
-    let survey = store::find(&mut conn, slug)?;
+    let survey = state.survey_named(&mut conn, slug)?;
     let results = (state.views).results(state.db.url(), &mut conn, &survey, &options)?;
     Ok((survey, results))
 }

@@ -27,7 +27,7 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use super::AppState;
 use crate::error::Error;
 use crate::invite::ImportError;
-use crate::survey::{store, StoredSurvey, SurveyError, SurveySlug};
+use crate::survey::{StoredSurvey, SurveyError, SurveySlug};
 
 pub use auth::Authenticated;
 pub use docs::ApiDoc;
@@ -259,7 +259,7 @@ pub(crate) async fn with_survey<T: Send + 'static>(
     f: impl FnOnce(&AppState, StoredSurvey) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     blocking(state, move |state| {
-        let survey = store::find(&mut *state.db.conn()?, &slug)?;
+        let survey = state.survey_named(&mut *state.db.conn()?, &slug)?;
         f(state, survey)
     })
     .await
