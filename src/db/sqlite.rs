@@ -13,6 +13,26 @@ use diesel::prelude::*;
 use super::{AnyConnection, Pool};
 use crate::error::{Error, Result};
 
+/// Sets SQLite's threading mode to multi-thread once, before the first connection
+/// opens: a connection is used by one thread at a time (diesel's connections are
+/// not `Sync`, and the pool hands each to one thread), so SQLite's own lock around
+/// every call on a connection (its default, serialized mode) only costs time: a
+/// twentieth of reading a million responses' rows. If SQLite was already in use
+/// in this process, the call is refused and the default stays, which is also safe.
+pub(super) fn threading_once() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `sqlite3_config` with SQLITE_CONFIG_MULTITHREAD takes no further
+        // arguments; SQLite refuses it (SQLITE_MISUSE) once initialised, changing
+        // nothing.
+        let code =
+            unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD) };
+        if code != libsqlite3_sys::SQLITE_OK {
+            tracing::debug!(code, "SQLite threading mode left as it was");
+        }
+    });
+}
+
 /// The most writes one grouped transaction commits.
 pub(super) const GROUP_MAX: usize = 64;
 
