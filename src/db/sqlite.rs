@@ -292,24 +292,37 @@ pub(super) fn checkpoint_turn(pool: &Pool) {
 /// million respondents) stays on disk once this process ends without closing its
 /// connections, and the next process to open the database reads all of it again to
 /// rebuild its index before its first query: 1.7 s of the first `pds results` after
-/// such an import (README, "Scale benchmark"). Starting over waits (up to the busy
-/// timeout) for readers still on an older snapshot and holds writers back only for
-/// that wait, since everything is already copied; when it cannot, the log is left
-/// for the next checkpoint as before.
+/// such an import (README, "Scale benchmark"). Starting over must wait for readers
+/// still on an older snapshot, and holds writers back while it waits, so it waits
+/// at most [`TRUNCATE_WAIT_MS`] (a server computing a large survey's results holds
+/// a snapshot for seconds); when it cannot, the log is left for the next
+/// checkpoint as before.
 pub(super) fn checkpoint_and_truncate(pool: &Pool) {
     checkpoint_turn(pool);
-    if let Ok(mut conn) = pool.get() {
-        match diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .get_result::<CheckpointOutcome>(&mut *conn)
-        {
-            Ok(outcome) if outcome.busy == 0 => {
-                tracing::debug!("SQLite log started over after a bulk load")
-            }
-            Ok(_) => tracing::debug!("SQLite log busy; left to the next checkpoint"),
-            Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed; will retry"),
+    let Ok(mut conn) = pool.get() else {
+        return;
+    };
+    let truncated = conn
+        .batch_execute(&format!("PRAGMA busy_timeout = {TRUNCATE_WAIT_MS}"))
+        .and_then(|()| {
+            diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .get_result::<CheckpointOutcome>(&mut *conn)
+        });
+    match truncated {
+        Ok(outcome) if outcome.busy == 0 => {
+            tracing::debug!("SQLite log started over after a bulk load")
         }
+        Ok(_) => tracing::debug!("SQLite log in use; left to the next checkpoint"),
+        Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed; will retry"),
+    }
+    if let Err(e) = conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")) {
+        tracing::warn!(error = %e, "could not restore the SQLite busy timeout");
     }
 }
+
+/// How long starting the log over after a bulk load waits for older readers, in
+/// milliseconds (writers wait meanwhile).
+const TRUNCATE_WAIT_MS: u32 = 200;
 
 /// What `PRAGMA wal_checkpoint` reports: whether it could not run, the frames in
 /// the log, and how many of them are now in the database file.
