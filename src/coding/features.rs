@@ -225,12 +225,28 @@ impl Vectors {
     pub fn stem_id(&self, stem: &str, locale: Locale) -> Option<u32> {
         stem_id(&self.id_of, stem, locale, self.bilingual)
     }
+
+    /// The IDF weight of feature `id`.
+    pub fn idf(&self, id: u32) -> f32 {
+        self.idf[id as usize]
+    }
 }
 
 fn stem_id(id_of: &FnvMap<Key, u32>, stem: &str, locale: Locale, bilingual: bool) -> Option<u32> {
     stem_keys(stem, locale, bilingual)
         .first()
         .and_then(|k| id_of.get(k).copied())
+}
+
+/// Feature ids from here up are the dimensions of a text's word vector (see
+/// `word_vectors::mix`); stem and trigram ids are all below it, so
+/// in a row (ids ascending) the word vector comes last.
+pub const DENSE_BASE: u32 = 0xFFFF_0000;
+
+/// The stem and trigram part of a row, without its word vector.
+pub fn sparse_part<'r>(row: (&'r [u32], &'r [f32])) -> (&'r [u32], &'r [f32]) {
+    let n = row.0.partition_point(|&id| id < DENSE_BASE);
+    (&row.0[..n], &row.1[..n])
 }
 
 /// How texts become vectors.
