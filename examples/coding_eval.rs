@@ -191,6 +191,7 @@ fn set(options: &mut GroupingOptions, setting: &str) -> Result<(), Box<dyn Error
         "word_vectors" => options.word_vectors = number as f32,
         "word_vectors_max_words" => options.word_vectors_max_words = number as usize,
         "word_vectors_min_english" => options.word_vectors_min_english = number as f32,
+        "word_vector_dims" => options.word_vector_dims = number as usize,
         other => return Err(format!("--set: no setting {other:?}").into()),
     }
     Ok(())
@@ -257,7 +258,11 @@ fn evaluate(file: &Path, data: &Labelled, options: &GroupingOptions, by_label: b
         data.names.len()
     );
     let analyzer = Analyzer::new();
-    let analysed: Vec<_> = data.texts.iter().map(|t| analyzer.analyse(t, None)).collect();
+    let analysed: Vec<_> = data
+        .texts
+        .iter()
+        .map(|t| analyzer.analyse(t, None))
+        .collect();
     let refs: Vec<_> = analysed.iter().collect();
     let profile = Profile::of(&refs, &vec![1; refs.len()]);
     let on = options.word_vectors > 0.0

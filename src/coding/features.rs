@@ -190,6 +190,18 @@ impl Matrix {
 
 /// Dot product of two sparse rows with ascending ids.
 pub fn dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
+    let dense = |row: (&[u32], &[f32])| row.0.last().is_some_and(|&id| id >= DENSE_BASE);
+    if dense(a) && dense(b) {
+        // Word vectors (same dimensions, all present): a plain dot product.
+        let (sa, sb) = (sparse_part(a), sparse_part(b));
+        let sum = sparse_dot(sa, sb);
+        let (da, db) = (&a.1[sa.0.len()..], &b.1[sb.0.len()..]);
+        return sum + da.iter().zip(db).map(|(x, y)| x * y).sum::<f32>();
+    }
+    sparse_dot(a, b)
+}
+
+fn sparse_dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
     let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
     while i < a.0.len() && j < b.0.len() {
         match a.0[i].cmp(&b.0[j]) {

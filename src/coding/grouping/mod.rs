@@ -80,6 +80,8 @@ pub struct GroupingOptions {
     /// ...and at least this share of the mentions is English (the table is
     /// English; a Swedish-only study lost with them).
     pub word_vectors_min_english: f32,
+    /// Dimensions of the word vectors used (the table's first, strongest).
+    pub word_vector_dims: usize,
 }
 
 impl Default for GroupingOptions {
@@ -98,6 +100,7 @@ impl Default for GroupingOptions {
             word_vectors: 0.2,
             word_vectors_max_words: 12,
             word_vectors_min_english: 0.2,
+            word_vector_dims: 64,
         }
     }
 }
@@ -211,7 +214,14 @@ fn group_docs_with<'t>(
         )
     {
         if let Some(table) = table() {
-            word_vectors::mix(&mut vectors, &docs, &counts, table, options.word_vectors);
+            word_vectors::mix(
+                &mut vectors,
+                &docs,
+                &counts,
+                table,
+                options.word_vectors,
+                options.word_vector_dims,
+            );
         }
     }
     let order = gather_order(&vectors, &counts, &texts);

@@ -65,17 +65,20 @@ impl Profile {
 /// of its words' vectors from `table`, less the study's mean so that what every
 /// text of the study shares does not count, then of unit length), so that the
 /// dot product of two rows is `1 - share` times the cosine of their stems and
-/// trigrams plus `share` times the cosine of their word vectors. A text none of
-/// whose words the table knows keeps its row as it was.
+/// trigrams plus `share` times the cosine of their word vectors (the first
+/// `dims` dimensions of the table's: its strongest principal components). A
+/// text none of whose words the table knows keeps its row as it was.
 pub fn mix(
     vectors: &mut Vectors,
     docs: &[&Analysed],
     counts: &[u32],
     table: &WordVectors,
     share: f32,
+    dims: usize,
 ) {
     let share = share.clamp(0.0, 1.0);
-    if share == 0.0 {
+    let dims = dims.min(table.dims());
+    if share == 0.0 || dims == 0 {
         return;
     }
     let dense: Vec<Option<Vec<f32>>> = docs
@@ -87,9 +90,14 @@ pub fn mix(
                     .map_or(1.0, |id| vectors.idf(id))
             })
         })
-        .map(|v| v.map(unit))
+        .map(|v| {
+            v.map(|mut v| {
+                v.truncate(dims);
+                unit(v)
+            })
+        })
         .collect();
-    let mean = weighted_mean(&dense, counts, table.dims());
+    let mean = weighted_mean(&dense, counts, dims);
     let (sparse_scale, dense_scale) = ((1.0 - share).sqrt(), share.sqrt());
     let mut matrix = Matrix::new();
     let mut ids = Vec::new();
@@ -221,9 +229,9 @@ mod tests {
             before.dot(0, &before, 1) < 0.05,
             "no shared word or trigram"
         );
-        mix(&mut v, &refs, &[1, 1, 1], &words, 0.0);
+        mix(&mut v, &refs, &[1, 1, 1], &words, 0.0, 3);
         assert_eq!(v.matrix, before, "share 0: rows as they were");
-        mix(&mut v, &refs, &[1, 1, 1], &words, 0.5);
+        mix(&mut v, &refs, &[1, 1, 1], &words, 0.5, 3);
         let m = &v.matrix;
         assert!(m.dot(0, m, 1) > 0.4, "{}", m.dot(0, m, 1));
         assert!(m.dot(0, m, 1) > m.dot(0, m, 2) + 0.3);

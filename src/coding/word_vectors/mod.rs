@@ -125,9 +125,7 @@ impl WordVectors {
     /// The table automatic grouping uses: the one a program installed, else
     /// the shipped one (read on the first call).
     pub fn installed() -> Option<&'static WordVectors> {
-        TABLE
-            .get_or_init(|| Some(WordVectors::shipped()))
-            .as_ref()
+        TABLE.get_or_init(|| Some(WordVectors::shipped())).as_ref()
     }
 
     /// The table shipped with pds.
