@@ -321,6 +321,35 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_shipped_table_reads_and_reaches_english_through_the_glossary() {
+        let t = WordVectors::shipped();
+        assert_eq!((t.dims(), t.len()), (128, 43_643));
+        let analyzer = Analyzer::new();
+        let vector = |text: &str, locale: Locale| {
+            let v = t
+                .text_vector(&analyzer.analyse(text, Some(locale)), |_| 1.0)
+                .expect("known words");
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / norm).collect::<Vec<f32>>()
+        };
+        let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        let (card, cards) = (vector("card", Locale::En), vector("cards", Locale::En));
+        assert!(cosine(&card, &cards) > 0.99, "one stem, one row");
+        // A Swedish word the table lacks counts as its glossary English.
+        let swedish = vector("leveransen", Locale::Sv);
+        let english = vector("delivery", Locale::En);
+        assert!(
+            cosine(&swedish, &english) > 0.9,
+            "{}",
+            cosine(&swedish, &english)
+        );
+        // A word no stem row has is read by its WordPiece pieces.
+        assert!(t
+            .text_vector(&analyzer.analyse("unrefundable", Some(Locale::En)), |_| 1.0)
+            .is_some());
+    }
+
+    #[test]
     fn a_broken_table_is_refused_with_a_reason() {
         let good = table(&[(0, "kort", [1, 2, 3])]);
         let err = |b: &[u8]| WordVectors::parse(b).expect_err("broken").to_string();
