@@ -8,10 +8,18 @@ use crate::coding::features::{Matrix, Vectors, DENSE_BASE};
 use crate::coding::text::Analysed;
 use crate::survey::Locale;
 
+/// The fewest mentions a study with word vectors has: a word vector is taken
+/// less the study's mean, which in a handful of texts about one problem is
+/// that problem itself, so what is left would push them apart (five wordings
+/// of "no parking at the warehouse" split in two).
+pub const MIN_MENTIONS: u64 = 100;
+
 /// What the gate looks at in a study's texts (each counted as often as it was
 /// written).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Profile {
+    /// How many mentions there are.
+    pub mentions: u64,
     /// The median number of content words per mention.
     pub median_words: usize,
     /// The share of mentions read as English (0 to 1).
@@ -43,6 +51,7 @@ impl Profile {
             })
             .map_or(0, |&(w, _)| w);
         Profile {
+            mentions: total,
             median_words,
             english: if total == 0 {
                 0.0
@@ -55,9 +64,12 @@ impl Profile {
     /// Whether word vectors help texts like these: short ones (a median of at
     /// most `max_words` content words) of which at least `min_english` are
     /// English (the table is English; a Swedish word reaches it only through
-    /// the glossary).
+    /// the glossary), and at least [`MIN_MENTIONS`] of them.
     pub fn suits_word_vectors(&self, max_words: usize, min_english: f32) -> bool {
-        self.median_words > 0 && self.median_words <= max_words && self.english >= min_english
+        self.mentions >= MIN_MENTIONS
+            && self.median_words > 0
+            && self.median_words <= max_words
+            && self.english >= min_english
     }
 }
 
@@ -171,7 +183,7 @@ mod tests {
                 ("my card was declined", Locale::En),
                 ("kortet spärrat", Locale::Sv),
             ],
-            &[1, 1, 1],
+            &[40, 40, 40],
         );
         assert_eq!(short_english.median_words, 2, "card declined, kort spärr");
         assert!((short_english.english - 2.0 / 3.0).abs() < 1e-6);
@@ -179,7 +191,7 @@ mod tests {
 
         let long = "I disputed the late fee on my credit report three times and the \
                     bureau never answered my letters about the wrong balance";
-        let long_english = profile(&[(long, Locale::En), (long, Locale::En)], &[1, 1]);
+        let long_english = profile(&[(long, Locale::En), (long, Locale::En)], &[60, 60]);
         assert!(long_english.median_words > 12, "{long_english:?}");
         assert!(!long_english.suits_word_vectors(12, 0.2));
 
@@ -190,15 +202,20 @@ mod tests {
                 ("fel faktura", Locale::Sv),
                 ("wrong invoice", Locale::En),
             ],
-            &[5, 5, 1],
+            &[50, 50, 10],
         );
         assert!(swedish.english < 0.1, "{swedish:?}");
         assert!(!swedish.suits_word_vectors(12, 0.2));
 
         // The median counts mentions, not distinct texts.
-        let repeated = profile(&[("late", Locale::En), (long, Locale::En)], &[3, 1]);
+        let repeated = profile(&[("late", Locale::En), (long, Locale::En)], &[300, 100]);
         assert_eq!(repeated.median_words, 1);
-        assert!(!profile(&[("the", Locale::En)], &[1]).suits_word_vectors(12, 0.2));
+        assert!(repeated.suits_word_vectors(12, 0.2));
+        assert!(!profile(&[("the", Locale::En)], &[200]).suits_word_vectors(12, 0.2));
+        // Too few mentions for a study mean to say what they all share.
+        let few = profile(&[("card declined", Locale::En)], &[MIN_MENTIONS as u32 - 1]);
+        assert_eq!(few.mentions, MIN_MENTIONS - 1);
+        assert!(!few.suits_word_vectors(12, 0.2));
     }
 
     #[test]
