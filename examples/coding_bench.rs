@@ -9,11 +9,8 @@
 //! gets the rest.
 //!
 //! ```text
-//! cargo run --release --example coding_bench [--no-word-vectors] [MENTIONS] [SEED]
+//! cargo run --release --example coding_bench [MENTIONS] [SEED]
 //! ```
-//!
-//! `--no-word-vectors` groups without the shipped word-vector table, to see
-//! what it costs.
 
 use std::error::Error;
 use std::time::Instant;
@@ -85,18 +82,7 @@ struct Problem {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let before = args.len();
-    args.retain(|a| a != "--no-word-vectors");
-    let options = GroupingOptions {
-        word_vectors: if args.len() == before {
-            GroupingOptions::default().word_vectors
-        } else {
-            0.0
-        },
-        ..GroupingOptions::default()
-    };
-    let mut args = args.into_iter();
+    let mut args = std::env::args().skip(1);
     let count: usize = args
         .next()
         .map(|a| a.parse())
@@ -115,7 +101,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         .collect();
 
     let coding = Instant::now();
-    let result = code_mentions(&mentions, &codebook, &options);
+    let result = code_mentions(&mentions, &codebook, &GroupingOptions::default());
     let coded = coding.elapsed();
 
     let (rules, automatic, uncoded) = result.tally();
