@@ -447,9 +447,8 @@ mod tests {
     fn a_bulk_write_starts_the_log_over_unless_a_reader_is_behind() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(&DatabaseUrl::Sqlite(dir.path().join("b.db"))).unwrap();
-        let surveys_now = |conn: &mut AnyConnection| -> i64 {
-            surveys::table.count().get_result(conn).unwrap()
-        };
+        let surveys_now =
+            |conn: &mut AnyConnection| -> i64 { surveys::table.count().get_result(conn).unwrap() };
         let bulk = |from: usize| {
             db.write_bulk(|conn| {
                 for i in from..from + 200 {
@@ -460,17 +459,32 @@ mod tests {
             .unwrap()
         };
         bulk(0);
-        assert_eq!(log_bytes(dir.path()), 0, "nobody reading: the log starts over");
+        assert_eq!(
+            log_bytes(dir.path()),
+            0,
+            "nobody reading: the log starts over"
+        );
 
         // A reader in the middle of a read keeps the snapshot it started with.
         let mut reader = db.conn().unwrap();
         reader.batch_execute("BEGIN").unwrap();
         assert_eq!(surveys_now(&mut reader), 200);
         bulk(200);
-        assert!(log_bytes(dir.path()) > 0, "the log a reader may need is kept");
-        assert_eq!(surveys_now(&mut reader), 200, "the reader's view is unchanged");
+        assert!(
+            log_bytes(dir.path()) > 0,
+            "the log a reader may need is kept"
+        );
+        assert_eq!(
+            surveys_now(&mut reader),
+            200,
+            "the reader's view is unchanged"
+        );
         reader.batch_execute("COMMIT").unwrap();
-        assert_eq!(surveys_now(&mut reader), 400, "and the bulk write is stored");
+        assert_eq!(
+            surveys_now(&mut reader),
+            400,
+            "and the bulk write is stored"
+        );
         assert_eq!(surveys_now(&mut db.conn().unwrap()), 400);
     }
 }
