@@ -9,6 +9,7 @@ pub mod charts;
 pub mod checklist;
 mod compute;
 pub mod context;
+mod copy_out;
 mod csv_out;
 pub(crate) mod error;
 pub mod export;

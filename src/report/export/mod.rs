@@ -6,7 +6,7 @@
 //!   pagination, never OFFSET) and each page is written before the next is read,
 //!   so memory stays flat however large the survey is. On PostgreSQL the mentions
 //!   come instead in one binary `COPY (SELECT ...) TO STDOUT`, written row by row
-//!   as they arrive (`copy_out.rs`).
+//!   as they arrive (`../copy_out.rs`).
 //! - Every text cell goes through [`spreadsheet_safe`]; numbers are written as
 //!   numbers. The Excel dialect (a UTF-8 BOM, `;` between cells, a decimal comma in
 //!   numeric cells only, CRLF) is what a Swedish Excel opens as columns and numbers.
@@ -21,7 +21,6 @@
 //! the ranked areas; the mention and response rows, streamed page by page with
 //! their segment columns, are `rows.rs`.
 
-mod copy_out;
 mod rows;
 
 use std::io::{BufWriter, Write};

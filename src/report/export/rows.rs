@@ -10,7 +10,6 @@ use diesel::prelude::*;
 use diesel::query_dsl::methods;
 use diesel::sql_types::BigInt;
 
-use super::copy_out::{self, CopyRow};
 use super::{
     csv_error, io, page_survey_id, writer, Dialect, Exported, OnProgress, PageSurveyId, PAGE,
 };
@@ -18,6 +17,7 @@ use crate::attributes::Attributes;
 use crate::db::schema::{areas, mentions, responses};
 use crate::db::AnyConnection;
 use crate::error::Result;
+use crate::report::copy_out::{self, CopyRow};
 use crate::report::spreadsheet_safe;
 use crate::survey::{store as survey_store, StoredSurvey};
 
@@ -339,7 +339,7 @@ impl Row for MentionRow {
         Ok(())
     }
 
-    /// On PostgreSQL one COPY for the whole export (`copy_out.rs`), each row
+    /// On PostgreSQL one COPY for the whole export (`../copy_out.rs`), each row
     /// written as it arrives into one reused row; on SQLite page by page.
     fn write_all(
         conn: &mut AnyConnection,

@@ -1,19 +1,26 @@
-//! PostgreSQL's side of the streamed mention export: one `COPY (SELECT ...) TO
-//! STDOUT` in PostgreSQL's binary format for the whole export, read row by row,
-//! instead of a query per page of 10,000 rows. The server plans the export once
+//! Rows from PostgreSQL as one `COPY (SELECT ...) TO STDOUT` in its binary format,
+//! read row by row: for the streamed mention export (`export/rows.rs`) and for
+//! reading the mentions that results need (`load/chunk.rs`).
+//!
+//! For the export, one COPY for the whole export instead of a query per page of
+//! 10,000 rows. The server plans the export once
 //! (a hash join and a sort of the whole scope, instead of walking the primary key
 //! and looking up each mention's response for every page) and streams the rows
 //! while the client writes the CSV of the rows before them, instead of the two
 //! taking turns page by page. Memory stays flat: rows arrive as PostgreSQL sends
 //! them, a message each, and only the row being decoded is kept.
 //!
-//! Runs inside the export's one read transaction, so it sees the snapshot every
-//! other query of the export sees.
+//! The export's COPY runs inside its one read transaction, so it sees the
+//! snapshot every other query of the export sees.
+//!
+//! For results, a COPY per range of response ids: the rows arrive as a stream
+//! the client decodes as it reads, with no result set built in libpq first.
 
 use std::cell::RefCell;
 use std::io::{self, BufRead};
 use std::ops::Range;
 
+use diesel::connection::SimpleConnection;
 use diesel::pg::{CopyFormat, CopyTarget, Pg, PgConnection};
 use diesel::query_builder::AstPass;
 use diesel::sql_types::BigInt;
@@ -50,7 +57,7 @@ impl CopyTarget for Select {
 /// Runs `COPY (select) TO STDOUT (FORMAT binary)` and hands every row to `each`,
 /// in the order the SELECT gives; returns how many rows there were. `select` is
 /// SQL text: only numbers may be written into it, never a user's text.
-pub(super) fn for_each_row(
+pub(crate) fn for_each_row(
     conn: &mut PgConnection,
     select: String,
     mut each: impl FnMut(&CopyRow<'_>) -> Result<()>,
@@ -60,17 +67,40 @@ pub(super) fn for_each_row(
         .with_format(CopyFormat::Binary)
         .load_raw(conn);
     SELECT.with(|s| s.borrow_mut().clear());
-    let mut rows = BinaryRows::new(started?).map_err(copy_error)?;
-    let mut count = 0;
-    while let Some(row) = rows.next_row().map_err(copy_error)? {
-        each(&row)?;
-        count += 1;
+    let count = {
+        let mut rows = BinaryRows::new(started?).map_err(copy_error)?;
+        let mut count = 0;
+        let mut failed = None;
+        while let Some(row) = rows.next_row().map_err(copy_error)? {
+            if let Err(e) = each(&row) {
+                // The rest is read and dropped, so that the connection can be used
+                // again (one from the pool goes back to it).
+                failed = Some(e);
+                break;
+            }
+            count += 1;
+        }
+        rows.drain().map_err(copy_error)?;
+        (count, failed)
+    };
+    conn_ready(conn)?;
+    match count {
+        (_, Some(e)) => Err(e),
+        (count, None) => Ok(count),
     }
-    Ok(count)
+}
+
+/// After a COPY's stream has ended: libpq holds the COPY's closing status until
+/// it is asked for, and diesel's COPY reader never asks, so the connection's next
+/// prepared statement would find it busy ("another command is already in
+/// progress"). A simple query collects and discards it first.
+fn conn_ready(conn: &mut PgConnection) -> Result<()> {
+    conn.batch_execute("SELECT 1")?;
+    Ok(())
 }
 
 fn copy_error(e: io::Error) -> Error {
-    Error::Internal(format!("reading the export from PostgreSQL: {e}"))
+    Error::Internal(format!("reading a COPY from PostgreSQL: {e}"))
 }
 
 /// The signature that opens PostgreSQL's binary COPY format.
@@ -142,6 +172,18 @@ impl<R: BufRead> BinaryRows<R> {
         Ok(())
     }
 
+    /// Reads what follows the trailer until the stream ends (PostgreSQL's
+    /// end of the COPY).
+    fn drain(&mut self) -> io::Result<()> {
+        loop {
+            let n = self.src.fill_buf()?.len();
+            if n == 0 {
+                return Ok(());
+            }
+            self.src.consume(n);
+        }
+    }
+
     fn next_row(&mut self) -> io::Result<Option<CopyRow<'_>>> {
         loop {
             match self.parse()? {
@@ -195,7 +237,7 @@ impl<R: BufRead> BinaryRows<R> {
 
 /// One row of a binary COPY: its fields by position, typed by the caller, who
 /// knows the SELECT.
-pub(super) struct CopyRow<'a> {
+pub(crate) struct CopyRow<'a> {
     data: &'a [u8],
     fields: &'a [Option<Range<usize>>],
 }
@@ -205,7 +247,7 @@ impl<'a> CopyRow<'a> {
         match self.fields.get(i) {
             Some(range) => Ok(range.clone().map(|r| &self.data[r])),
             None => Err(Error::Internal(format!(
-                "the export's COPY row has {} fields, not {}",
+                "a COPY row has {} fields, not {}",
                 self.fields.len(),
                 i + 1
             ))),
@@ -214,22 +256,38 @@ impl<'a> CopyRow<'a> {
 
     fn not_null(&self, i: usize) -> Result<&'a [u8]> {
         self.field(i)?
-            .ok_or_else(|| Error::Internal(format!("the export's COPY field {i} is NULL")))
+            .ok_or_else(|| Error::Internal(format!("COPY field {i} is NULL")))
     }
 
     /// A `bigint` field.
     pub fn i64(&self, i: usize) -> Result<i64> {
         let bytes = self.not_null(i)?;
         Ok(i64::from_be_bytes(bytes.try_into().map_err(|_| {
-            Error::Internal(format!("the export's COPY field {i} is not a bigint"))
+            Error::Internal(format!("COPY field {i} is not a bigint"))
         })?))
+    }
+
+    /// A `bigint` field that may be NULL.
+    pub fn optional_i64(&self, i: usize) -> Result<Option<i64>> {
+        match self.field(i)? {
+            None => Ok(None),
+            Some(_) => self.i64(i).map(Some),
+        }
+    }
+
+    /// A `boolean` field.
+    pub fn bool(&self, i: usize) -> Result<bool> {
+        match self.not_null(i)? {
+            [b] => Ok(*b != 0),
+            _ => Err(Error::Internal(format!("COPY field {i} is not a boolean"))),
+        }
     }
 
     /// An `integer` field.
     pub fn i32(&self, i: usize) -> Result<i32> {
         let bytes = self.not_null(i)?;
         Ok(i32::from_be_bytes(bytes.try_into().map_err(|_| {
-            Error::Internal(format!("the export's COPY field {i} is not an integer"))
+            Error::Internal(format!("COPY field {i} is not an integer"))
         })?))
     }
 
@@ -237,9 +295,8 @@ impl<'a> CopyRow<'a> {
     pub fn text(&self, i: usize) -> Result<Option<&'a str>> {
         self.field(i)?
             .map(|bytes| {
-                std::str::from_utf8(bytes).map_err(|_| {
-                    Error::Internal(format!("the export's COPY field {i} is not UTF-8"))
-                })
+                std::str::from_utf8(bytes)
+                    .map_err(|_| Error::Internal(format!("COPY field {i} is not UTF-8")))
             })
             .transpose()
     }
@@ -247,7 +304,7 @@ impl<'a> CopyRow<'a> {
     /// A `text` field that is never NULL.
     pub fn required_text(&self, i: usize) -> Result<&'a str> {
         self.text(i)?
-            .ok_or_else(|| Error::Internal(format!("the export's COPY field {i} is NULL")))
+            .ok_or_else(|| Error::Internal(format!("COPY field {i} is NULL")))
     }
 }
 
