@@ -110,7 +110,7 @@ pub(super) fn describe(
             let mut terms: Vec<String> = Vec::new();
             for (stem, _) in stems {
                 let word = best_form.get(stem).map_or(stem, |f| f.0);
-                if !terms.iter().any(|t| t == word) {
+                if !is_redaction(word) && !terms.iter().any(|t| t == word) {
                     terms.push(word.to_string());
                 }
                 if terms.len() == 8 {
@@ -171,7 +171,10 @@ pub(super) fn phrase_label(
     let mut pairs: FnvMap<(&str, &str), u64> = FnvMap::default();
     for &doc in docs_in {
         let d = doc as usize;
-        let words: Vec<&str> = docs[d].content().map(|t| t.word.as_str()).collect();
+        let words: Vec<&str> = (docs[d].content())
+            .map(|t| t.word.as_str())
+            .filter(|w| !is_redaction(w))
+            .collect();
         let mut seen: Vec<(&str, &str)> = Vec::new();
         for w in words.windows(2) {
             if w[0] != w[1] && !seen.contains(&(w[0], w[1])) {
@@ -189,6 +192,14 @@ pub(super) fn phrase_label(
         Some(((a, b), _)) => format!("{a} {b}"),
         None => top.join(" / "),
     }
+}
+
+/// Whether `word` is a redaction mark ("XX", "XXXX"): complaint data put them in
+/// place of names, dates and account numbers. They still count in grouping (where
+/// they are in a text says something of what it is about), but a label or typical
+/// word "xxxx" tells an analyst nothing, so labels and typical words skip them.
+pub(super) fn is_redaction(word: &str) -> bool {
+    word.len() >= 2 && word.chars().all(|c| c == 'x' || c == 'X')
 }
 
 pub(super) fn drop_empty(

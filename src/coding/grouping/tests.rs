@@ -190,6 +190,42 @@ fn a_shared_phrase_labels_an_area() {
 }
 
 #[test]
+fn redaction_marks_are_never_a_label_or_a_typical_word() {
+    let analyzer = Analyzer::new();
+    let texts = [
+        "XXXX XXXX reported a late payment on XX/XX/XXXX",
+        "late payment reported by XXXX although I paid",
+        "XXXX says my payment was late",
+    ];
+    let docs: Vec<Analysed> = texts
+        .iter()
+        .map(|t| analyzer.analyse(t, Some(Locale::En)))
+        .collect();
+    let refs: Vec<&Analysed> = docs.iter().collect();
+    // The pair most texts share is "xxxx xxxx" or one with "xxxx" in it; the label
+    // is the pair of words about the problem.
+    let terms = vec!["payment".to_string(), "late".to_string()];
+    let label = phrase_label(&[0, 1, 2], &refs, &[1, 1, 1], &terms, 3);
+    assert_eq!(label, "late payment");
+    assert!(describe::is_redaction("XXXX") && describe::is_redaction("xx"));
+    assert!(!describe::is_redaction("x") && !describe::is_redaction("xbox"));
+
+    let many: Vec<String> = (0..12)
+        .map(|i| format!("XXXX XXXX charged a late fee on account XXXX number {i}"))
+        .collect();
+    let grouping = group(&mentions(&many), &GroupingOptions::default());
+    assert!(!grouping.proposals.is_empty());
+    for area in &grouping.proposals {
+        assert!(!area.label.to_lowercase().contains("xx"), "{}", area.label);
+        assert!(
+            area.terms.iter().all(|t| !describe::is_redaction(t)),
+            "{:?}",
+            area.terms
+        );
+    }
+}
+
+#[test]
 fn bad_input_is_left_uncoded_without_panic() {
     let long = "leverans försenad ".repeat(600);
     let odd = [
