@@ -190,6 +190,37 @@ impl Matrix {
 
 /// Dot product of two sparse rows with ascending ids.
 pub fn dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
+    let dense = |row: (&[u32], &[f32])| row.0.last().is_some_and(|&id| id >= DENSE_BASE);
+    if dense(a) && dense(b) {
+        // Word vectors (same dimensions, all present): a plain dot product.
+        let (sa, sb) = (sparse_part(a), sparse_part(b));
+        let sum = sparse_dot(sa, sb);
+        let (da, db) = (&a.1[sa.0.len()..], &b.1[sb.0.len()..]);
+        return sum + dense_dot(da, db);
+    }
+    sparse_dot(a, b)
+}
+
+/// Dot product of two dense vectors of one length, in eight lanes (which the
+/// compiler turns into SIMD; a single running sum it may not reorder).
+fn dense_dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            lanes[k] += x[k] * y[k];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+fn sparse_dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
     let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
     while i < a.0.len() && j < b.0.len() {
         match a.0[i].cmp(&b.0[j]) {
@@ -225,12 +256,28 @@ impl Vectors {
     pub fn stem_id(&self, stem: &str, locale: Locale) -> Option<u32> {
         stem_id(&self.id_of, stem, locale, self.bilingual)
     }
+
+    /// The IDF weight of feature `id`.
+    pub fn idf(&self, id: u32) -> f32 {
+        self.idf[id as usize]
+    }
 }
 
 fn stem_id(id_of: &FnvMap<Key, u32>, stem: &str, locale: Locale, bilingual: bool) -> Option<u32> {
     stem_keys(stem, locale, bilingual)
         .first()
         .and_then(|k| id_of.get(k).copied())
+}
+
+/// Feature ids from here up are the dimensions of a text's word vector (see
+/// `word_vectors::mix`); stem and trigram ids are all below it, so
+/// in a row (ids ascending) the word vector comes last.
+pub const DENSE_BASE: u32 = 0xFFFF_0000;
+
+/// The stem and trigram part of a row, without its word vector.
+pub fn sparse_part<'r>(row: (&'r [u32], &'r [f32])) -> (&'r [u32], &'r [f32]) {
+    let n = row.0.partition_point(|&id| id < DENSE_BASE);
+    (&row.0[..n], &row.1[..n])
 }
 
 /// How texts become vectors.

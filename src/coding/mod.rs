@@ -39,6 +39,7 @@ pub mod rules;
 pub mod stopwords;
 pub mod store;
 pub mod text;
+pub mod word_vectors;
 
 pub use codebook::{Area, AreaId, Codebook, CodebookError};
 pub use corpus::MentionText;
