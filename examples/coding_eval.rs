@@ -24,7 +24,8 @@
 //! `neighbours`, `resolution`, `same_area_similarity`, `cohesion_factor`,
 //! `vote_neighbours`, `word_vectors` (the share of similarity from word
 //! vectors; 0: none), `word_vectors_max_words`, `word_vectors_min_english`
-//! (the gate: which studies get them), `word_vector_dims`.
+//! (the gate: which studies get them), `word_vector_dims`,
+//! `word_vector_full_length`.
 //!
 //! `--word-vectors FILE` groups with the word vectors of another table made by
 //! `scripts/make-word-vectors-minilm.py` instead of the built-in one, to
@@ -194,6 +195,7 @@ fn set(options: &mut GroupingOptions, setting: &str) -> Result<(), Box<dyn Error
         "word_vectors_max_words" => options.word_vectors_max_words = number as usize,
         "word_vectors_min_english" => options.word_vectors_min_english = number as f32,
         "word_vector_dims" => options.word_vector_dims = number as usize,
+        "word_vector_full_length" => options.word_vector_full_length = number as f32,
         other => return Err(format!("--set: no setting {other:?}").into()),
     }
     Ok(())

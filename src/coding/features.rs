@@ -19,6 +19,7 @@ use rayon::prelude::*;
 pub use fnv::FnvHashMap as FnvMap;
 
 use super::glossary;
+pub use super::matrix::{dot, sparse_part, Matrix, DENSE_BASE};
 use super::text::Analysed;
 use crate::survey::Locale;
 
@@ -128,114 +129,6 @@ fn stem_keys(stem: &str, locale: Locale, bilingual: bool) -> Vec<Key> {
     keys
 }
 
-/// Unit-length sparse vectors, one row per text, in one flat store.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Matrix {
-    offsets: Vec<usize>,
-    ids: Vec<u32>,
-    weights: Vec<f32>,
-}
-
-impl Matrix {
-    fn with_rows(rows: Vec<(Vec<u32>, Vec<f32>)>) -> Matrix {
-        let total = rows.iter().map(|r| r.0.len()).sum();
-        let mut m = Matrix {
-            offsets: Vec::with_capacity(rows.len() + 1),
-            ids: Vec::with_capacity(total),
-            weights: Vec::with_capacity(total),
-        };
-        m.offsets.push(0);
-        for (ids, weights) in rows {
-            m.push(&ids, &weights);
-        }
-        m
-    }
-
-    /// An empty matrix to push rows into.
-    pub fn new() -> Matrix {
-        Matrix {
-            offsets: vec![0],
-            ids: Vec::new(),
-            weights: Vec::new(),
-        }
-    }
-
-    /// Appends a row; `ids` must be ascending.
-    pub fn push(&mut self, ids: &[u32], weights: &[f32]) {
-        debug_assert!(ids.windows(2).all(|w| w[0] < w[1]));
-        if self.offsets.is_empty() {
-            self.offsets.push(0);
-        }
-        self.ids.extend_from_slice(ids);
-        self.weights.extend_from_slice(weights);
-        self.offsets.push(self.ids.len());
-    }
-
-    pub fn rows(&self) -> usize {
-        self.offsets.len().saturating_sub(1)
-    }
-
-    /// Row `i`: ascending feature ids and their weights.
-    pub fn row(&self, i: usize) -> (&[u32], &[f32]) {
-        let (a, b) = (self.offsets[i], self.offsets[i + 1]);
-        (&self.ids[a..b], &self.weights[a..b])
-    }
-
-    /// Dot product of row `i` with row `j` of `other`: their cosine similarity.
-    pub fn dot(&self, i: usize, other: &Matrix, j: usize) -> f32 {
-        let (a, b) = (self.row(i), other.row(j));
-        dot(a, b)
-    }
-}
-
-/// Dot product of two sparse rows with ascending ids.
-pub fn dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
-    let dense = |row: (&[u32], &[f32])| row.0.last().is_some_and(|&id| id >= DENSE_BASE);
-    if dense(a) && dense(b) {
-        // Word vectors (same dimensions, all present): a plain dot product.
-        let (sa, sb) = (sparse_part(a), sparse_part(b));
-        let sum = sparse_dot(sa, sb);
-        let (da, db) = (&a.1[sa.0.len()..], &b.1[sb.0.len()..]);
-        return sum + dense_dot(da, db);
-    }
-    sparse_dot(a, b)
-}
-
-/// Dot product of two dense vectors of one length, in eight lanes (which the
-/// compiler turns into SIMD; a single running sum it may not reorder).
-fn dense_dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            lanes[k] += x[k] * y[k];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
-fn sparse_dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
-    while i < a.0.len() && j < b.0.len() {
-        match a.0[i].cmp(&b.0[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a.1[i] * b.1[j];
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    sum
-}
-
 /// The vocabulary of a corpus and its vectors.
 #[derive(Debug, Clone)]
 pub struct Vectors {
@@ -267,17 +160,6 @@ fn stem_id(id_of: &FnvMap<Key, u32>, stem: &str, locale: Locale, bilingual: bool
     stem_keys(stem, locale, bilingual)
         .first()
         .and_then(|k| id_of.get(k).copied())
-}
-
-/// Feature ids from here up are the dimensions of a text's word vector (see
-/// `word_vectors::mix`); stem and trigram ids are all below it, so
-/// in a row (ids ascending) the word vector comes last.
-pub const DENSE_BASE: u32 = 0xFFFF_0000;
-
-/// The stem and trigram part of a row, without its word vector.
-pub fn sparse_part<'r>(row: (&'r [u32], &'r [f32])) -> (&'r [u32], &'r [f32]) {
-    let n = row.0.partition_point(|&id| id < DENSE_BASE);
-    (&row.0[..n], &row.1[..n])
 }
 
 /// How texts become vectors.

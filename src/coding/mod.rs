@@ -33,6 +33,7 @@ pub mod graph;
 pub mod grouping;
 pub mod learn;
 pub mod lexicon;
+mod matrix;
 mod pipeline;
 pub mod review;
 pub mod rules;

@@ -82,6 +82,12 @@ pub struct GroupingOptions {
     pub word_vectors_min_english: f32,
     /// Dimensions of the word vectors used (the table's first, strongest).
     pub word_vector_dims: usize,
+    /// A text's word vector less the study's mean counts in full (scaled to
+    /// unit length) from this length up, shorter ones in proportion, so texts
+    /// whose words are what every text of the study says get next to nothing
+    /// from their word vectors (the dev files' texts are nearly all above
+    /// 0.5); 0: every one scaled to unit length.
+    pub word_vector_full_length: f32,
 }
 
 impl Default for GroupingOptions {
@@ -101,6 +107,7 @@ impl Default for GroupingOptions {
             word_vectors_max_words: 12,
             word_vectors_min_english: 0.2,
             word_vector_dims: 64,
+            word_vector_full_length: 0.5,
         }
     }
 }
@@ -221,6 +228,7 @@ fn group_docs_with<'t>(
                 table,
                 options.word_vectors,
                 options.word_vector_dims,
+                options.word_vector_full_length,
             );
         }
     }

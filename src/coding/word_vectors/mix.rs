@@ -74,12 +74,21 @@ impl Profile {
 }
 
 /// Appends to each row of `vectors` its text's word vector (IDF-weighted sum
-/// of its words' vectors from `table`, less the study's mean so that what every
-/// text of the study shares does not count, then of unit length), so that the
-/// dot product of two rows is `1 - share` times the cosine of their stems and
-/// trigrams plus `share` times the cosine of their word vectors (the first
-/// `dims` dimensions of the table's: its strongest principal components). A
-/// text none of whose words the table knows keeps its row as it was.
+/// of its words' vectors from `table` scaled to unit length, less the study's
+/// mean so that what every text of the study shares does not count), so that
+/// the dot product of two rows is `1 - share` times the cosine of their stems
+/// and trigrams plus `share` times the dot product of their word vectors (the
+/// first `dims` dimensions of the table's: its strongest principal
+/// components), each row then scaled to unit length.
+///
+/// A word vector less the mean is scaled to unit length if it is at least
+/// `full_length` long (0: always), else by `1 / full_length`: texts whose
+/// words are the study's mean (a study of one template's texts: "Problem 16
+/// as customer 1 put it") have next to no word vector left, and their stems
+/// and trigrams decide. (When such a study's word vectors were all zero less
+/// the mean, rows were left at length `sqrt(1 - share)`, so no two texts
+/// reached the gather pass's 0.8 and each stayed alone.) A text none of whose
+/// words the table knows keeps its row as it was.
 pub fn mix(
     vectors: &mut Vectors,
     docs: &[&Analysed],
@@ -87,6 +96,7 @@ pub fn mix(
     table: &WordVectors,
     share: f32,
     dims: usize,
+    full_length: f32,
 ) {
     let share = share.clamp(0.0, 1.0);
     let dims = dims.min(table.dims());
@@ -96,22 +106,21 @@ pub fn mix(
     let dense: Vec<Option<Vec<f32>>> = docs
         .par_iter()
         .map(|doc| {
-            table.text_vector(doc, |stem| {
+            table.text_vector(doc, dims, |stem| {
                 vectors
                     .stem_id(stem, doc.locale)
                     .map_or(1.0, |id| vectors.idf(id))
             })
         })
-        .map(|v| {
-            v.map(|mut v| {
-                v.truncate(dims);
-                unit(v)
-            })
-        })
+        .map(|v| v.map(unit))
         .collect();
     let mean = weighted_mean(&dense, counts, dims);
     let (sparse_scale, dense_scale) = ((1.0 - share).sqrt(), share.sqrt());
-    let mut matrix = Matrix::new();
+    let with_vector = dense.iter().filter(|v| v.is_some()).count();
+    let mut matrix = Matrix::with_capacity(
+        dense.len(),
+        vectors.matrix.entries() + with_vector * mean.len(),
+    );
     let mut ids = Vec::new();
     let mut weights = Vec::new();
     for (i, v) in dense.into_iter().enumerate() {
@@ -120,13 +129,24 @@ pub fn mix(
             matrix.push(row_ids, row_weights);
             continue;
         };
-        let v = unit(v.iter().zip(&mean).map(|(x, m)| x - m).collect());
+        let mut v: Vec<f32> = v.iter().zip(&mean).map(|(x, m)| x - m).collect();
+        let length = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let scale = if length > 0.0 {
+            1.0 / length.max(full_length)
+        } else {
+            0.0
+        };
+        v.iter_mut().for_each(|x| *x *= scale);
+        let dense_length = (length * scale).min(1.0);
+        // Unit length: `1 - share` of it the stems' part, `share` times the
+        // word vector's squared length the rest.
+        let norm = (1.0 - share + share * dense_length * dense_length).sqrt();
         ids.clear();
         ids.extend_from_slice(row_ids);
         ids.extend((0..v.len() as u32).map(|d| DENSE_BASE + d));
         weights.clear();
-        weights.extend(row_weights.iter().map(|w| w * sparse_scale));
-        weights.extend(v.iter().map(|x| x * dense_scale));
+        weights.extend(row_weights.iter().map(|w| w * sparse_scale / norm));
+        weights.extend(v.iter().map(|x| x * dense_scale / norm));
         matrix.push(&ids, &weights);
     }
     vectors.matrix = matrix;
@@ -246,9 +266,9 @@ mod tests {
             before.dot(0, &before, 1) < 0.05,
             "no shared word or trigram"
         );
-        mix(&mut v, &refs, &[1, 1, 1], &words, 0.0, 3);
+        mix(&mut v, &refs, &[1, 1, 1], &words, 0.0, 3, 0.0);
         assert_eq!(v.matrix, before, "share 0: rows as they were");
-        mix(&mut v, &refs, &[1, 1, 1], &words, 0.5, 3);
+        mix(&mut v, &refs, &[1, 1, 1], &words, 0.5, 3, 0.0);
         let m = &v.matrix;
         assert!(m.dot(0, m, 1) > 0.4, "{}", m.dot(0, m, 1));
         assert!(m.dot(0, m, 1) > m.dot(0, m, 2) + 0.3);
@@ -256,6 +276,35 @@ mod tests {
             assert!((m.dot(i, m, i) - 1.0).abs() < 1e-4, "unit length");
             // The word vector comes after the stems and trigrams.
             assert_eq!(sparse_part(m.row(i)).0, before.row(i).0);
+        }
+    }
+
+    #[test]
+    fn texts_whose_words_are_the_study_mean_keep_their_stems_similarity() {
+        // One template, texts differing only in numbers (no content words):
+        // every word vector is the mean, nothing is left of it.
+        let analyzer = Analyzer::new();
+        let docs: Vec<Analysed> = (0..4)
+            .map(|i| analyzer.analyse(&format!("invoice {i} wrong"), Some(Locale::En)))
+            .collect();
+        let stem = |w: &str| analyzer.stem(w, Locale::En).into_owned();
+        let (wrong, invoice) = (stem("wrong"), stem("invoice"));
+        let words = WordVectors::parse(&table(&[
+            (1, wrong.as_str(), [0, 20, 120]),
+            (1, invoice.as_str(), [0, 0, 127]),
+        ]))
+        .expect("valid table");
+        let refs: Vec<&Analysed> = docs.iter().collect();
+        let mut v = vectorise(&refs, &[1; 4], 0.6);
+        let before = v.matrix.clone();
+        mix(&mut v, &refs, &[1; 4], &words, 0.2, 3, 0.5);
+        let m = &v.matrix;
+        for i in 0..4 {
+            assert!((m.dot(i, m, i) - 1.0).abs() < 1e-4, "unit length");
+            for j in 0..4 {
+                let (now, was) = (m.dot(i, m, j), before.dot(i, &before, j));
+                assert!((now - was).abs() < 1e-4, "{i} {j}: {now} against {was}");
+            }
         }
     }
 }
