@@ -77,17 +77,26 @@ impl Matrix {
     }
 }
 
-/// Dot product of two sparse rows with ascending ids.
+/// Dot product of two sparse rows with ascending ids. Where both rows reach
+/// their word vectors (every dimension present, from `DENSE_BASE` up) the rest
+/// is a plain dot product of the two; the rows are read front to back once.
 pub fn dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
-    let dense = |row: (&[u32], &[f32])| row.0.last().is_some_and(|&id| id >= DENSE_BASE);
-    if dense(a) && dense(b) {
-        // Word vectors (same dimensions, all present): a plain dot product.
-        let (sa, sb) = (sparse_part(a), sparse_part(b));
-        let sum = sparse_dot(sa, sb);
-        let (da, db) = (&a.1[sa.0.len()..], &b.1[sb.0.len()..]);
-        return sum + dense_dot(da, db);
+    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
+    while i < a.0.len() && j < b.0.len() {
+        let (x, y) = (a.0[i], b.0[j]);
+        if x < y {
+            i += 1;
+        } else if x > y {
+            j += 1;
+        } else if x >= DENSE_BASE {
+            return sum + dense_dot(&a.1[i..], &b.1[j..]);
+        } else {
+            sum += a.1[i] * b.1[j];
+            i += 1;
+            j += 1;
+        }
     }
-    sparse_dot(a, b)
+    sum
 }
 
 /// Dot product of two dense vectors of one length, in eight lanes (which the
@@ -107,22 +116,6 @@ fn dense_dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     lanes.iter().sum::<f32>() + tail
-}
-
-fn sparse_dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
-    while i < a.0.len() && j < b.0.len() {
-        match a.0[i].cmp(&b.0[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a.1[i] * b.1[j];
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    sum
 }
 
 /// Feature ids from here up are the dimensions of a text's word vector (see
