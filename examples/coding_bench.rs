@@ -9,8 +9,11 @@
 //! gets the rest.
 //!
 //! ```text
-//! cargo run --release --example coding_bench [MENTIONS] [SEED]
+//! cargo run --release --example coding_bench [--no-word-vectors] [MENTIONS] [SEED]
 //! ```
+//!
+//! `--no-word-vectors` groups without the shipped word-vector table, to see
+//! what it costs.
 
 use std::error::Error;
 use std::time::Instant;
@@ -82,7 +85,18 @@ struct Problem {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let mut args = std::env::args().skip(1);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let before = args.len();
+    args.retain(|a| a != "--no-word-vectors");
+    let options = GroupingOptions {
+        word_vectors: if args.len() == before {
+            GroupingOptions::default().word_vectors
+        } else {
+            0.0
+        },
+        ..GroupingOptions::default()
+    };
+    let mut args = args.into_iter();
     let count: usize = args
         .next()
         .map(|a| a.parse())
@@ -101,7 +115,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         .collect();
 
     let coding = Instant::now();
-    let result = code_mentions(&mentions, &codebook, &GroupingOptions::default());
+    let result = code_mentions(&mentions, &codebook, &options);
     let coded = coding.elapsed();
 
     let (rules, automatic, uncoded) = result.tally();

@@ -22,7 +22,15 @@
 //! `--set NAME=VALUE` (repeatable) changes one setting of automatic grouping for
 //! this run, to tune on a dev file: `join_similarity`, `stem_weight`,
 //! `neighbours`, `resolution`, `same_area_similarity`, `cohesion_factor`,
-//! `vote_neighbours`.
+//! `vote_neighbours`, `word_vectors` (the share of similarity from word
+//! vectors; 0: none), `word_vectors_max_words`, `word_vectors_min_english`
+//! (the gate: which studies get them), `word_vector_dims`,
+//! `word_vector_full_length`.
+//!
+//! `--word-vectors FILE` groups with the word vectors of another table made by
+//! `scripts/make-word-vectors-minilm.py` instead of the built-in one, to
+//! measure a table without rebuilding; `--word-vectors none` groups without
+//! any. Each file's line `texts: ...` says whether the gate lets them in.
 //!
 //! `--by-label` also lists, for each label whose mentions went to more than one
 //! area, those areas and their mentions with the language each was read in
@@ -42,6 +50,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use pds::coding::evaluate::{adjusted_rand_index, normalized_mutual_information, purity};
+use pds::coding::word_vectors::{Profile, WordVectors};
 use pds::coding::{
     group, Analyzer, Grouping, GroupingOptions, Learned, LearningOptions, MentionText,
 };
@@ -70,6 +79,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         },
         None => 0,
     };
+    if let Some(table) = take_option(&mut args, "--word-vectors")? {
+        use_word_vectors(&table)?;
+    }
     let mut options = GroupingOptions::default();
     while let Some(setting) = take_option(&mut args, "--set")? {
         set(&mut options, &setting)?;
@@ -138,6 +150,18 @@ fn take_flag(args: &mut Vec<String>, name: &str) -> bool {
     args.len() != before
 }
 
+/// Makes grouping use the word-vector table in `file`, or none (`none`).
+fn use_word_vectors(file: &str) -> Result<(), Box<dyn Error>> {
+    let table = if file == "none" {
+        None
+    } else {
+        let bytes = std::fs::read(file).map_err(|e| format!("--word-vectors {file}: {e}"))?;
+        Some(WordVectors::parse(&bytes).map_err(|e| format!("--word-vectors {file}: {e}"))?)
+    };
+    WordVectors::install(table);
+    Ok(())
+}
+
 /// Removes `--name VALUE` from `args` and returns VALUE.
 fn take_option(args: &mut Vec<String>, name: &str) -> Result<Option<String>, Box<dyn Error>> {
     let Some(at) = args.iter().position(|a| a == name) else {
@@ -167,6 +191,11 @@ fn set(options: &mut GroupingOptions, setting: &str) -> Result<(), Box<dyn Error
         "same_area_similarity" => options.same_area_similarity = number as f32,
         "cohesion_factor" => options.cohesion_factor = number as f32,
         "vote_neighbours" => options.vote_neighbours = number as usize,
+        "word_vectors" => options.word_vectors = number as f32,
+        "word_vectors_max_words" => options.word_vectors_max_words = number as usize,
+        "word_vectors_min_english" => options.word_vectors_min_english = number as f32,
+        "word_vector_dims" => options.word_vector_dims = number as usize,
+        "word_vector_full_length" => options.word_vector_full_length = number as f32,
         other => return Err(format!("--set: no setting {other:?}").into()),
     }
     Ok(())
@@ -231,6 +260,25 @@ fn evaluate(file: &Path, data: &Labelled, options: &GroupingOptions, by_label: b
         file.display(),
         mentions.len(),
         data.names.len()
+    );
+    let analyzer = Analyzer::new();
+    let analysed: Vec<_> = data
+        .texts
+        .iter()
+        .map(|t| analyzer.analyse(t, None))
+        .collect();
+    let refs: Vec<_> = analysed.iter().collect();
+    let profile = Profile::of(&refs, &vec![1; refs.len()]);
+    let on = options.word_vectors > 0.0
+        && profile.suits_word_vectors(
+            options.word_vectors_max_words,
+            options.word_vectors_min_english,
+        );
+    println!(
+        "texts: median {} content words, {:.0}% English: word vectors {}",
+        profile.median_words,
+        100.0 * profile.english,
+        if on { "on" } else { "off" }
     );
     println!(
         "{:<34} {:>6} {:>8} {:>7} {:>7} {:>7} {:>12}",

@@ -19,6 +19,7 @@ use rayon::prelude::*;
 pub use fnv::FnvHashMap as FnvMap;
 
 use super::glossary;
+pub use super::matrix::{dot, sparse_part, Matrix, DENSE_BASE};
 use super::text::Analysed;
 use crate::survey::Locale;
 
@@ -128,83 +129,6 @@ fn stem_keys(stem: &str, locale: Locale, bilingual: bool) -> Vec<Key> {
     keys
 }
 
-/// Unit-length sparse vectors, one row per text, in one flat store.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Matrix {
-    offsets: Vec<usize>,
-    ids: Vec<u32>,
-    weights: Vec<f32>,
-}
-
-impl Matrix {
-    fn with_rows(rows: Vec<(Vec<u32>, Vec<f32>)>) -> Matrix {
-        let total = rows.iter().map(|r| r.0.len()).sum();
-        let mut m = Matrix {
-            offsets: Vec::with_capacity(rows.len() + 1),
-            ids: Vec::with_capacity(total),
-            weights: Vec::with_capacity(total),
-        };
-        m.offsets.push(0);
-        for (ids, weights) in rows {
-            m.push(&ids, &weights);
-        }
-        m
-    }
-
-    /// An empty matrix to push rows into.
-    pub fn new() -> Matrix {
-        Matrix {
-            offsets: vec![0],
-            ids: Vec::new(),
-            weights: Vec::new(),
-        }
-    }
-
-    /// Appends a row; `ids` must be ascending.
-    pub fn push(&mut self, ids: &[u32], weights: &[f32]) {
-        debug_assert!(ids.windows(2).all(|w| w[0] < w[1]));
-        if self.offsets.is_empty() {
-            self.offsets.push(0);
-        }
-        self.ids.extend_from_slice(ids);
-        self.weights.extend_from_slice(weights);
-        self.offsets.push(self.ids.len());
-    }
-
-    pub fn rows(&self) -> usize {
-        self.offsets.len().saturating_sub(1)
-    }
-
-    /// Row `i`: ascending feature ids and their weights.
-    pub fn row(&self, i: usize) -> (&[u32], &[f32]) {
-        let (a, b) = (self.offsets[i], self.offsets[i + 1]);
-        (&self.ids[a..b], &self.weights[a..b])
-    }
-
-    /// Dot product of row `i` with row `j` of `other`: their cosine similarity.
-    pub fn dot(&self, i: usize, other: &Matrix, j: usize) -> f32 {
-        let (a, b) = (self.row(i), other.row(j));
-        dot(a, b)
-    }
-}
-
-/// Dot product of two sparse rows with ascending ids.
-pub fn dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
-    while i < a.0.len() && j < b.0.len() {
-        match a.0[i].cmp(&b.0[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a.1[i] * b.1[j];
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    sum
-}
-
 /// The vocabulary of a corpus and its vectors.
 #[derive(Debug, Clone)]
 pub struct Vectors {
@@ -224,6 +148,11 @@ impl Vectors {
     /// glossary knows, of its first English stem), if the corpus has it.
     pub fn stem_id(&self, stem: &str, locale: Locale) -> Option<u32> {
         stem_id(&self.id_of, stem, locale, self.bilingual)
+    }
+
+    /// The IDF weight of feature `id`.
+    pub fn idf(&self, id: u32) -> f32 {
+        self.idf[id as usize]
     }
 }
 

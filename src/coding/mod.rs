@@ -33,12 +33,14 @@ pub mod graph;
 pub mod grouping;
 pub mod learn;
 pub mod lexicon;
+mod matrix;
 mod pipeline;
 pub mod review;
 pub mod rules;
 pub mod stopwords;
 pub mod store;
 pub mod text;
+pub mod word_vectors;
 
 pub use codebook::{Area, AreaId, Codebook, CodebookError};
 pub use corpus::MentionText;

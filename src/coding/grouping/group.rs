@@ -1,6 +1,6 @@
 //! A group of docs while grouping: its truncated centroid sums and members.
 
-use super::super::features::{FnvMap, Matrix};
+use super::super::features::{FnvMap, Matrix, DENSE_BASE};
 
 /// Features kept in a group centroid.
 pub(super) const CENTROID_FEATURES: usize = 96;
@@ -63,12 +63,16 @@ impl Group {
     }
 }
 
-/// Keeps the `CENTROID_FEATURES` heaviest features, ids ascending.
+/// Keeps the `CENTROID_FEATURES` heaviest stems and trigrams and the whole
+/// word vector, if any; `pairs` and the result have ids ascending.
 fn truncate(mut pairs: Vec<(u32, f32)>) -> (Vec<u32>, Vec<f32>) {
-    if pairs.len() > CENTROID_FEATURES {
+    let sparse = pairs.partition_point(|p| p.0 < DENSE_BASE);
+    if sparse > CENTROID_FEATURES {
+        let dense = pairs.split_off(sparse);
         pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         pairs.truncate(CENTROID_FEATURES);
         pairs.sort_by_key(|p| p.0);
+        pairs.extend(dense);
     }
     pairs.into_iter().unzip()
 }
@@ -93,4 +97,24 @@ pub(super) fn summed(
     pairs.sort_by_key(|p| p.0);
     let (ids, sums) = truncate(pairs);
     (ids, sums, size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_centroid_keeps_its_heaviest_words_and_its_whole_word_vector() {
+        let mut pairs: Vec<(u32, f32)> = (0..200).map(|id| (id, id as f32)).collect();
+        pairs.extend((0..3).map(|d| (DENSE_BASE + d, -0.5)));
+        let (ids, weights) = truncate(pairs);
+        assert_eq!(ids.len(), CENTROID_FEATURES + 3);
+        assert_eq!(
+            ids[0],
+            200 - CENTROID_FEATURES as u32,
+            "the lightest words go"
+        );
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(&weights[CENTROID_FEATURES..], [-0.5; 3]);
+    }
 }

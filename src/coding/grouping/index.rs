@@ -1,6 +1,8 @@
 //! The inverted index over rows' strongest features through which every pass
 //! finds candidates without comparing all pairs.
 
+use super::super::features::sparse_part;
+
 /// Features of a row used to look up candidates, and posted for others to find.
 pub(super) const QUERY_FEATURES: usize = 12;
 pub(super) const POSTED_FEATURES: usize = 16;
@@ -21,7 +23,10 @@ impl Index {
         }
     }
 
+    /// Posts `row`'s strongest stems and trigrams (a word vector, dense,
+    /// would post every row under every dimension, so it is left out).
     pub(super) fn insert(&mut self, item: u32, row: (&[u32], &[f32])) {
+        let row = sparse_part(row);
         for k in strongest(row, POSTED_FEATURES) {
             self.postings[row.0[k] as usize].push((item, row.1[k]));
         }
@@ -60,6 +65,7 @@ impl Index {
         alive: &[bool],
         n: usize,
     ) -> Vec<u32> {
+        let row = sparse_part(row);
         for k in strongest(row, QUERY_FEATURES) {
             let w = row.1[k];
             let posting = self.postings[row.0[k] as usize]
@@ -107,4 +113,21 @@ fn strongest(row: (&[u32], &[f32]), n: usize) -> Vec<usize> {
         positions.truncate(n);
     }
     positions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::features::DENSE_BASE;
+    use super::*;
+
+    #[test]
+    fn rows_are_found_by_their_words_not_by_their_word_vectors() {
+        let dense = [DENSE_BASE, DENSE_BASE + 1];
+        let mut index = Index::new(10);
+        index.insert(0, (&[1, dense[0], dense[1]], &[0.6, 0.6, 0.5]));
+        index.insert(1, (&[2, dense[0], dense[1]], &[0.6, 0.6, 0.5]));
+        let mut scratch = Scratch::default();
+        let query = ([1, dense[0], dense[1]], [0.6, 0.6, 0.5]);
+        assert_eq!(index.nearest((&query.0, &query.1), &mut scratch, 5), [0]);
+    }
 }

@@ -31,6 +31,7 @@
 use super::corpus::{Corpus, MentionText};
 use super::features::{vectorise_with, Vectors, Weighting};
 use super::text::{Analysed, Analyzer};
+use super::word_vectors::{self, Profile, WordVectors};
 use describe::{assign, describe, drop_empty};
 use group::Group;
 use passes::{cohesion, communities, gather, merge};
@@ -69,6 +70,24 @@ pub struct GroupingOptions {
     /// After the communities, each text moves to the area most of its
     /// `vote_neighbours` nearest texts are in, until none moves (0: off).
     pub vote_neighbours: usize,
+    /// In a study that gets word vectors (see the next two), the share of a
+    /// similarity that comes from the texts' word vectors (`word_vectors`),
+    /// the rest from their stems and trigrams; 0: never.
+    pub word_vectors: f32,
+    /// Word vectors only where the median mention has at most this many
+    /// content words (long complaints lost with them)...
+    pub word_vectors_max_words: usize,
+    /// ...and at least this share of the mentions is English (the table is
+    /// English; a Swedish-only study lost with them).
+    pub word_vectors_min_english: f32,
+    /// Dimensions of the word vectors used (the table's first, strongest).
+    pub word_vector_dims: usize,
+    /// A text's word vector less the study's mean counts in full (scaled to
+    /// unit length) from this length up, shorter ones in proportion, so texts
+    /// whose words are what every text of the study says get next to nothing
+    /// from their word vectors (the dev files' texts are nearly all above
+    /// 0.5); 0: every one scaled to unit length.
+    pub word_vector_full_length: f32,
 }
 
 impl Default for GroupingOptions {
@@ -84,6 +103,11 @@ impl Default for GroupingOptions {
             cohesion_factor: 1.2,
             weighting: Weighting::default(),
             vote_neighbours: 12,
+            word_vectors: 0.2,
+            word_vectors_max_words: 12,
+            word_vectors_min_english: 0.2,
+            word_vector_dims: 64,
+            word_vector_full_length: 0.5,
         }
     }
 }
@@ -168,6 +192,18 @@ pub(crate) fn group_docs(
     selected: &[u32],
     options: &GroupingOptions,
 ) -> DocGrouping {
+    group_docs_with(corpus, selected, options, WordVectors::installed)
+}
+
+/// [`group_docs`] with the word vectors of `table()`, if any, mixed into every
+/// similarity (`options.word_vectors`) when the study's texts suit them (the
+/// table is only read then).
+fn group_docs_with<'t>(
+    corpus: &Corpus,
+    selected: &[u32],
+    options: &GroupingOptions,
+    table: impl FnOnce() -> Option<&'t WordVectors>,
+) -> DocGrouping {
     let docs: Vec<&Analysed> = selected.iter().map(|&d| &corpus.docs[d as usize]).collect();
     let counts: Vec<u32> = selected
         .iter()
@@ -177,7 +213,25 @@ pub(crate) fn group_docs(
         .iter()
         .map(|&d| corpus.normalised[d as usize].as_str())
         .collect();
-    let vectors = vectorise_with(&docs, &counts, &options.weighting);
+    let mut vectors = vectorise_with(&docs, &counts, &options.weighting);
+    if options.word_vectors > 0.0
+        && Profile::of(&docs, &counts).suits_word_vectors(
+            options.word_vectors_max_words,
+            options.word_vectors_min_english,
+        )
+    {
+        if let Some(table) = table() {
+            word_vectors::mix(
+                &mut vectors,
+                &docs,
+                &counts,
+                table,
+                options.word_vectors,
+                options.word_vector_dims,
+                options.word_vector_full_length,
+            );
+        }
+    }
     let order = gather_order(&vectors, &counts, &texts);
     let groups = gather(
         &vectors.matrix,

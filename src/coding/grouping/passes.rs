@@ -1,6 +1,8 @@
 //! Passes 1 and 2: gathering near-identical texts, then merging groups
 //! (reciprocal nearest neighbours, or Louvain communities when the data decide).
 
+use std::collections::BTreeMap;
+
 use rayon::prelude::*;
 
 use super::super::features::{dot, Matrix};
@@ -57,19 +59,33 @@ pub(super) fn gather(
         .collect()
 }
 
+/// After `PAIR_ROUNDS` rounds of reciprocal pairs, a group that at least
+/// `HUB` live groups have as their nearest (at the threshold) is a hub, and
+/// they all join it in one round. Pairs alone can merge one pair a round: a
+/// hub nearest to every group but itself nearest to one takes one group a
+/// round, and every pointer to it is recomputed each time (5,000 texts of one
+/// template took 5,000 rounds). The dev files need at most 25 rounds.
+pub(super) const PAIR_ROUNDS: usize = 32;
+pub(super) const HUB: usize = 16;
+
+/// The most rounds a merge pass runs, so that no input makes it quadratic.
+pub(super) const MAX_ROUNDS: usize = 64;
+
 /// Pass 2: merge reciprocal nearest groups while their cosine reaches
 /// `threshold`. With `until = Some((k, min_size))`, only groups of at least
 /// `min_size` mentions take part and merging stops when `k` of them remain.
 ///
 /// Nearest neighbours are found once, then only for the groups a round created
 /// and for those whose nearest neighbour was merged away, so a round costs what
-/// changed, not a pass over all groups.
+/// changed, not a pass over all groups. After [`PAIR_ROUNDS`] rounds groups
+/// whose nearest is a hub join it in the same round, and there are at most
+/// [`MAX_ROUNDS`] rounds. Returns the number of rounds.
 pub(super) fn merge(
     groups: &mut Vec<Group>,
     features: usize,
     threshold: f32,
     until: Option<(usize, u64)>,
-) {
+) -> usize {
     let (active, rest): (Vec<Group>, Vec<Group>) = match until {
         Some((_, min_size)) => std::mem::take(groups)
             .into_iter()
@@ -106,29 +122,32 @@ pub(super) fn merge(
             find(i, &centroids, &index, &alive, scratch)
         })
         .collect();
-    loop {
+    let mut rounds = 0;
+    while rounds < MAX_ROUNDS {
         if until.is_some_and(|(k, _)| remaining <= k) {
             break;
         }
-        let mut pairs = mutual_pairs(&nearest, &alive, threshold);
-        if pairs.is_empty() {
+        let limit = until.map_or(usize::MAX, |(k, _)| remaining - k);
+        let hubs = rounds >= PAIR_ROUNDS;
+        let joins = joins(&nearest, &alive, threshold, limit, hubs);
+        if joins.is_empty() {
             break;
         }
-        pairs.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
-        if let Some((k, _)) = until {
-            pairs.truncate(remaining - k);
-        }
-        let mut created = Vec::with_capacity(pairs.len());
-        for (i, j, _) in pairs {
-            let (Some(mut a), Some(b)) = (slots[i].take(), slots[j].take()) else {
-                continue;
-            };
-            a.absorb(b);
+        rounds += 1;
+        let mut created = Vec::with_capacity(joins.len());
+        for join in joins {
             let id = slots.len();
-            alive[i] = false;
-            alive[j] = false;
-            replaced_by[i] = id as u32;
-            replaced_by[j] = id as u32;
+            let mut into: Option<Group> = None;
+            for &i in &join {
+                let g = slots[i].take().expect("a live group joins once");
+                alive[i] = false;
+                replaced_by[i] = id as u32;
+                match &mut into {
+                    Some(into) => into.absorb(g),
+                    None => into = Some(g),
+                }
+            }
+            let a = into.expect("a join has groups");
             let (ids, ws) = a.centroid();
             centroids.push(&ids, &ws);
             index.insert(id as u32, centroids.row(id));
@@ -137,7 +156,7 @@ pub(super) fn merge(
             nearest.push(None);
             replaced_by.push(u32::MAX);
             created.push(id);
-            remaining -= 1;
+            remaining -= join.len() - 1;
         }
         // Only the merged groups themselves search the index again.
         repoint(&mut nearest, &alive, &replaced_by, &centroids);
@@ -155,26 +174,83 @@ pub(super) fn merge(
     merged.extend(rest);
     merged.sort_by_key(|g| g.rank);
     *groups = merged;
+    rounds
 }
 
-/// Pairs of live groups each the other's nearest, at cosine `threshold` or
-/// more: `(i, j, cosine)` with `i < j`.
-fn mutual_pairs(
+/// The groups that join in a round: reciprocal nearest pairs at `threshold`
+/// or more, and with `hubs` every live group whose nearest (at `threshold`)
+/// is a hub (see [`HUB`]) with that hub; links strongest first (ties by
+/// index), until
+/// `limit` joins are made. Each join lists its groups ascending, joins in the
+/// order of their strongest link.
+fn joins(
     nearest: &[Option<(u32, f32)>],
     alive: &[bool],
     threshold: f32,
-) -> Vec<(usize, usize, f32)> {
-    nearest
-        .iter()
-        .enumerate()
-        .filter_map(|(i, n)| {
-            let (j, s) = (*n)?;
-            let j = j as usize;
-            let mutual =
-                alive[i] && alive[j] && nearest[j].is_some_and(|(back, _)| back as usize == i);
-            (i < j && mutual && s >= threshold).then_some((i, j, s))
+    limit: usize,
+    hubs: bool,
+) -> Vec<Vec<usize>> {
+    let link = |i: usize| -> Option<(usize, f32)> {
+        let (j, s) = nearest[i]?;
+        let j = j as usize;
+        (alive[i] && alive[j] && s >= threshold).then_some((j, s))
+    };
+    let mut pointed = vec![0u32; nearest.len()];
+    if hubs {
+        for i in 0..nearest.len() {
+            if let Some((j, _)) = link(i) {
+                pointed[j] += 1;
+            }
+        }
+    }
+    let mut links: Vec<(usize, usize, f32)> = (0..nearest.len())
+        .filter_map(|i| {
+            let (j, s) = link(i)?;
+            let mutual = nearest[j].is_some_and(|(back, _)| back as usize == i);
+            let to_hub = pointed[j] as usize >= HUB;
+            ((mutual && i < j) || (to_hub && !mutual)).then_some((i.min(j), i.max(j), s))
         })
-        .collect()
+        .collect();
+    links.sort_by(|a, b| b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+    let mut parent: Vec<usize> = (0..nearest.len()).collect();
+    // The first group of each join, in the order of the join's strongest link.
+    let mut first: Vec<usize> = Vec::new();
+    let mut joined = 0;
+    for (i, j, _) in links {
+        if joined == limit {
+            break;
+        }
+        let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+        if a != b {
+            parent[a.max(b)] = a.min(b);
+            first.push(a.min(b));
+            joined += 1;
+        }
+    }
+    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in (0..nearest.len()).filter(|&i| alive[i]) {
+        let r = root(&mut parent, i);
+        members.entry(r).or_default().push(i);
+    }
+    let mut joins = Vec::new();
+    for f in first {
+        let r = root(&mut parent, f);
+        if let Some(m) = members.remove(&r) {
+            if m.len() > 1 {
+                joins.push(m);
+            }
+        }
+    }
+    joins
+}
+
+/// The root of `i`'s tree in a union-find forest (halving the path).
+fn root(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
 }
 
 /// A live group whose nearest neighbour was merged away now points to the

@@ -1,5 +1,6 @@
 use super::describe::phrase_label;
-use super::passes::{favour_mutual, resolution_for};
+use super::group::Group;
+use super::passes::{favour_mutual, merge, resolution_for, MAX_ROUNDS, PAIR_ROUNDS};
 use super::*;
 use crate::coding::evaluate::purity;
 use crate::survey::Locale;
@@ -251,4 +252,34 @@ fn bad_input_is_left_uncoded_without_panic() {
         group(&one, &GroupingOptions::default()).assignments.len(),
         1
     );
+}
+
+#[test]
+fn groups_that_all_point_at_one_hub_merge_in_a_bounded_number_of_rounds() {
+    // Group 0 is every other group's nearest (cosine 0.9, to each other
+    // 0.81), and its own nearest is one of them: reciprocal pairs alone would
+    // merge one group a round, 299 rounds.
+    let n = 300u32;
+    let spoke = (1.0f32 - 0.81).sqrt();
+    let mut groups: Vec<Group> = vec![Group {
+        ids: vec![0],
+        sums: vec![1.0],
+        size: 1,
+        rank: 0,
+        members: vec![0],
+    }];
+    groups.extend((1..n).map(|i| Group {
+        ids: vec![0, i],
+        sums: vec![0.9, spoke],
+        size: 1,
+        rank: i as usize,
+        members: vec![i],
+    }));
+    let rounds = merge(&mut groups, n as usize, 0.5, None);
+    assert_eq!(groups.len(), 1, "all at 0.9 to the hub: one group");
+    let mut members = groups[0].members.clone();
+    members.sort_unstable();
+    assert_eq!(members, (0..n).collect::<Vec<_>>());
+    assert!(rounds <= PAIR_ROUNDS + 2, "{rounds} rounds");
+    assert!(rounds < MAX_ROUNDS);
 }
