@@ -60,7 +60,13 @@ fn compute_reading(
         survey_id: survey.id,
         wave_ids: wave_ids.as_deref(),
     };
+    let started = std::time::Instant::now();
     let mut loaded = load::responses_of(conn, scope, postgres_url)?;
+    tracing::debug!(
+        respondents = loaded.respondents.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "results: responses loaded"
+    );
     let in_scope = respondents_of(&loaded, wave.as_ref().map(|w| w.id));
     let in_scope_waves: Option<Vec<i64>> = wave.as_ref().map(|w| vec![w.id]);
     let in_scope_only = load::Scope {
@@ -79,6 +85,10 @@ fn compute_reading(
     let invalid = |e: StatsError| Error::Invalid(format!("survey {}: {e}", survey.slug));
     let (areas, ranked) =
         ranked_areas(&input, &options.bootstrap, on_progress, &area_of).map_err(invalid)?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "results: areas ranked"
+    );
     let worth = if options.worth && !local_areas.is_empty() {
         Some(worth(&input, &ranked, &|a| area_of(a).label.clone())?)
     } else {
@@ -117,6 +127,10 @@ fn compute_reading(
         &ranked,
         max_problems,
     )?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "results: views computed"
+    );
     let n = in_scope.len() as u64;
     let grouping = grouping_of(&loaded, &local_areas);
     let respondents_with_problems = with_problems(&loaded, &in_scope);
