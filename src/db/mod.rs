@@ -9,7 +9,7 @@ mod sqlite;
 pub use sqlite::{is_busy, GROUPED_LOCK_WAIT_MS};
 use sqlite::{
     start_grouped_writer, unbox, write_transaction, AnyValue, Checkpointer, GroupedWrite,
-    BUSY_TIMEOUT_MS,
+    BUSY_TIMEOUT_MS, PAGE_SIZE,
 };
 
 use std::sync::{Arc, Mutex};
@@ -64,8 +64,11 @@ impl ManageConnection for Manager {
                 // without a timeout it fails at once ("database is locked") while
                 // another process closes after a large write (SQLite checkpoints
                 // the log under an exclusive lock as its last connection closes).
+                // The page size only takes effect on a file with no table yet (a new
+                // database): an existing one keeps its own (see `PAGE_SIZE`).
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
+                    "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA page_size = {PAGE_SIZE}; \
+                     PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; \
                      PRAGMA journal_size_limit = 67108864;"
@@ -486,5 +489,50 @@ mod tests {
             "and the bulk write is stored"
         );
         assert_eq!(surveys_now(&mut db.conn().unwrap()), 400);
+    }
+
+    fn page_size(conn: &mut AnyConnection) -> i64 {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT page_size FROM pragma_page_size())",
+        ))
+        .get_result(conn)
+        .unwrap()
+    }
+
+    #[test]
+    fn a_new_database_gets_large_pages_and_an_existing_one_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = Database::open(&DatabaseUrl::Sqlite(dir.path().join("new.db"))).unwrap();
+        assert_eq!(page_size(&mut new.conn().unwrap()), i64::from(PAGE_SIZE));
+
+        // A database an older pds created, with SQLite's default pages and a row.
+        let old_path = dir.path().join("old.db");
+        let mut old = SqliteConnection::establish(&old_path.to_string_lossy()).unwrap();
+        old.batch_execute(
+            "PRAGMA page_size = 4096; CREATE TABLE kept (x INTEGER); INSERT INTO kept VALUES (42);",
+        )
+        .unwrap();
+        drop(old);
+        let db = Database::open(&DatabaseUrl::Sqlite(old_path)).unwrap();
+        let mut conn = db.conn().unwrap();
+        assert_eq!(
+            page_size(&mut conn),
+            4096,
+            "an existing file keeps its pages"
+        );
+        let kept: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT x FROM kept)",
+        ))
+        .get_result(&mut *conn)
+        .unwrap();
+        assert_eq!(kept, 42, "and its rows");
+        insert_survey(&mut conn, "after").unwrap();
+        assert_eq!(
+            surveys::table
+                .count()
+                .get_result::<i64>(&mut *conn)
+                .unwrap(),
+            1
+        );
     }
 }
