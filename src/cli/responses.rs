@@ -9,6 +9,7 @@ use clap::Subcommand;
 
 use crate::answer::import;
 use crate::config::Settings;
+use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::survey::{store, SurveyKind, SurveySlug};
 
@@ -39,7 +40,8 @@ pub fn run(cmd: Command, settings: &Settings) -> Result<()> {
         } => {
             let slug: SurveySlug = survey.parse()?;
             let reader = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
-            let db = super::open_db(settings)?;
+            // One connection: a large import may then write its rows once (`write_bulk`).
+            let db = Database::open_alone(&settings.database_url)?;
             let survey = store::find(&mut *db.conn()?, &slug)?;
             let name = file.display().to_string();
             let report = match survey.survey.kind {

@@ -172,6 +172,18 @@ pub struct Database {
 impl Database {
     /// Connects, creating the SQLite file if needed, and applies pending migrations.
     pub fn open(url: &DatabaseUrl) -> Result<Self> {
+        Self::open_with(url, None)
+    }
+
+    /// Like [`Database::open`], for a command that does one thing at a time (an
+    /// import): on SQLite the handle keeps a single connection, so that a bulk
+    /// write may find itself alone with the file and write its pages once
+    /// ([`Database::write_bulk`]). On PostgreSQL it is [`Database::open`].
+    pub fn open_alone(url: &DatabaseUrl) -> Result<Self> {
+        Self::open_with(url, Some(1))
+    }
+
+    fn open_with(url: &DatabaseUrl, connections: Option<u32>) -> Result<Self> {
         if let DatabaseUrl::Sqlite(path) = url {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 if !parent.exists() {
@@ -194,7 +206,10 @@ impl Database {
             DatabaseUrl::Postgres(_) => 16,
         };
         let pool = r2d2::Pool::builder()
-            .max_size(size)
+            .max_size(match url {
+                DatabaseUrl::Sqlite(_) => connections.unwrap_or(size),
+                DatabaseUrl::Postgres(_) => size,
+            })
             .min_idle(Some(1))
             // An SQLite connection is a file handle that cannot go stale, so the
             // `SELECT 1` r2d2 runs on every checkout would only cost time, twice per
@@ -286,7 +301,9 @@ impl Database {
     /// kept in files instead of memory during it, which keeps an import of a million
     /// respondents under 200 MiB (README, "Import memory"). The log is then copied
     /// into the database file at once and started over, so that the next command
-    /// does not pay for it.
+    /// does not pay for it. When nothing else has the file open (a handle from
+    /// [`Database::open_alone`], no other process), the load skips the log
+    /// altogether: see `sqlite::write_straight`.
     pub fn write_bulk<T, E>(
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -303,7 +320,12 @@ impl Database {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             let mut conn = self.conn()?;
             conn.batch_execute("PRAGMA foreign_keys = OFF; PRAGMA temp_store = FILE")?;
+            let alone = self.pool.state().connections == 1;
+            let straight = alone && sqlite::write_straight(&mut conn);
             let result = write_transaction(&mut conn, f);
+            if straight {
+                sqlite::back_to_log(&mut conn);
+            }
             conn.batch_execute("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY")?;
             result
         };
@@ -389,150 +411,4 @@ pub fn now() -> chrono::NaiveDateTime {
 use chrono::Timelike;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::db::schema::surveys;
-
-    fn insert_survey(conn: &mut AnyConnection, slug: &str) -> diesel::QueryResult<usize> {
-        diesel::insert_into(surveys::table)
-            .values((
-                surveys::slug.eq(slug),
-                surveys::title.eq("t"),
-                surveys::max_problems.eq(5),
-                surveys::definition.eq("{}"),
-                surveys::created_at.eq(now()),
-            ))
-            .execute(conn)
-    }
-
-    #[test]
-    fn grouped_writes_commit_together_and_fail_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::open(&DatabaseUrl::Sqlite(dir.path().join("g.db"))).unwrap();
-        let threads: Vec<_> = (0..40)
-            .map(|i| {
-                let db = db.clone();
-                std::thread::spawn(move || {
-                    db.write_grouped(move |conn| {
-                        let slug = format!("s{i}");
-                        insert_survey(conn, &slug)?;
-                        if i % 10 == 3 {
-                            // A duplicate: this write fails, after its first insert.
-                            insert_survey(conn, &slug)?;
-                        }
-                        Ok(i)
-                    })
-                })
-            })
-            .collect();
-        let outcomes: Vec<Result<i32>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-        for (i, outcome) in outcomes.iter().enumerate() {
-            match outcome {
-                Ok(value) => assert_eq!(*value as usize, i, "each caller gets its own value"),
-                Err(e) => assert_eq!(i % 10, 3, "only the duplicates fail: {e}"),
-            }
-        }
-        let mut conn = db.conn().unwrap();
-        let slugs: Vec<String> = surveys::table
-            .select(surveys::slug)
-            .load(&mut *conn)
-            .unwrap();
-        assert_eq!(slugs.len(), 36, "a failed write is rolled back alone");
-        assert!(!slugs.contains(&"s3".to_string()));
-        assert!(slugs.contains(&"s4".to_string()));
-    }
-
-    fn log_bytes(dir: &std::path::Path) -> u64 {
-        std::fs::metadata(dir.join("b.db-wal")).map_or(0, |m| m.len())
-    }
-
-    #[test]
-    fn a_bulk_write_starts_the_log_over_unless_a_reader_is_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::open(&DatabaseUrl::Sqlite(dir.path().join("b.db"))).unwrap();
-        let surveys_now =
-            |conn: &mut AnyConnection| -> i64 { surveys::table.count().get_result(conn).unwrap() };
-        let bulk = |from: usize| {
-            db.write_bulk(|conn| {
-                for i in from..from + 200 {
-                    insert_survey(conn, &format!("s{i}"))?;
-                }
-                Ok::<_, Error>(())
-            })
-            .unwrap()
-        };
-        bulk(0);
-        assert_eq!(
-            log_bytes(dir.path()),
-            0,
-            "nobody reading: the log starts over"
-        );
-
-        // A reader in the middle of a read keeps the snapshot it started with.
-        let mut reader = db.conn().unwrap();
-        reader.batch_execute("BEGIN").unwrap();
-        assert_eq!(surveys_now(&mut reader), 200);
-        bulk(200);
-        assert!(
-            log_bytes(dir.path()) > 0,
-            "the log a reader may need is kept"
-        );
-        assert_eq!(
-            surveys_now(&mut reader),
-            200,
-            "the reader's view is unchanged"
-        );
-        reader.batch_execute("COMMIT").unwrap();
-        assert_eq!(
-            surveys_now(&mut reader),
-            400,
-            "and the bulk write is stored"
-        );
-        assert_eq!(surveys_now(&mut db.conn().unwrap()), 400);
-    }
-
-    fn page_size(conn: &mut AnyConnection) -> i64 {
-        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "(SELECT page_size FROM pragma_page_size())",
-        ))
-        .get_result(conn)
-        .unwrap()
-    }
-
-    #[test]
-    fn a_new_database_gets_large_pages_and_an_existing_one_keeps_its_own() {
-        let dir = tempfile::tempdir().unwrap();
-        let new = Database::open(&DatabaseUrl::Sqlite(dir.path().join("new.db"))).unwrap();
-        assert_eq!(page_size(&mut new.conn().unwrap()), i64::from(PAGE_SIZE));
-
-        // A database an older pds created, with SQLite's default pages and a row.
-        let old_path = dir.path().join("old.db");
-        let mut old = SqliteConnection::establish(&old_path.to_string_lossy()).unwrap();
-        old.batch_execute(
-            "PRAGMA page_size = 4096; CREATE TABLE kept (x INTEGER); INSERT INTO kept VALUES (42);",
-        )
-        .unwrap();
-        drop(old);
-        let db = Database::open(&DatabaseUrl::Sqlite(old_path)).unwrap();
-        let mut conn = db.conn().unwrap();
-        assert_eq!(
-            page_size(&mut conn),
-            4096,
-            "an existing file keeps its pages"
-        );
-        let kept: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "(SELECT x FROM kept)",
-        ))
-        .get_result(&mut *conn)
-        .unwrap();
-        assert_eq!(kept, 42, "and its rows");
-        insert_survey(&mut conn, "after").unwrap();
-        assert_eq!(
-            surveys::table
-                .count()
-                .get_result::<i64>(&mut *conn)
-                .unwrap(),
-            1
-        );
-    }
-}
+mod tests;

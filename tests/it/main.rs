@@ -34,6 +34,7 @@ mod email_delivery;
 mod exports;
 mod followup_review;
 mod hardening;
+mod import_interrupted;
 mod phone_form;
 mod privacy;
 mod rate_limit;
