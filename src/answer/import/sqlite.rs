@@ -5,17 +5,21 @@
 //! Everything here runs inside the import's one write transaction: a failure
 //! anywhere rolls back the rows and the indexes with them.
 
+use std::marker::PhantomData;
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::sqlite::Sqlite;
 
-use super::rows::{Batch, NewImported, NewMention, NewResponse};
-use crate::db::schema::{imported_responses, mentions, responses};
+use super::rows::{Batch, ImportedRow, MentionRow, ResponseRow, Shared};
+use super::CODED_BY_IMPORT;
 use crate::db::AnyConnection;
 
-/// Rows per INSERT statement: the statement is prepared once and run again for
-/// every `ROWS_PER_STATEMENT` rows (7 values a mention: 3,500, within SQLite's
-/// limit of 32,766 values per statement).
+/// Rows per INSERT statement; what is left of a batch goes in statements of 50,
+/// 5 and 1 rows. Each size is prepared once per connection and table (4 values a
+/// mention: 2,000 per statement, within SQLite's limit of 32,766).
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// SQLite's page cache during an import, in KiB (its default is 2,000).
@@ -28,46 +32,179 @@ const REBUILD_CACHE_KIB: u32 = 8_192;
 
 /// Stores one batch: responses, their import rows, then mentions.
 pub(super) fn insert_batch(conn: &mut SqliteConnection, batch: &Batch) -> QueryResult<()> {
-    insert_prepared::<NewResponse, _, ROWS_PER_STATEMENT>(
-        conn,
-        responses::table,
-        &batch.responses,
-    )?;
-    insert_prepared::<NewImported, _, ROWS_PER_STATEMENT>(
-        conn,
-        imported_responses::table,
-        &batch.imported,
-    )?;
-    insert_prepared::<NewMention, _, ROWS_PER_STATEMENT>(conn, mentions::table, &batch.mentions)
+    insert_all(conn, &batch.shared, &batch.responses)?;
+    insert_all(conn, &batch.shared, &batch.imported)?;
+    insert_all(conn, &batch.shared, &batch.mentions)
 }
 
-/// Inserts `rows` into `table` with statements of `N` rows and of one row, each
-/// prepared once per connection (diesel caches a statement whose shape is known
-/// from its type; a batch of any other length would be parsed and planned again).
-fn insert_prepared<'r, T, Tab, const N: usize>(
+/// Inserts `rows` in statements of [`ROWS_PER_STATEMENT`], 50, 5 and 1 rows.
+fn insert_all<R: Values>(
     conn: &mut SqliteConnection,
-    table: Tab,
-    rows: &'r [T],
-) -> QueryResult<()>
-where
-    Tab: diesel::Table + Copy,
-    &'r [T; N]: Insertable<Tab>,
-    &'r T: Insertable<Tab>,
-    diesel::query_builder::InsertStatement<Tab, <&'r [T; N] as Insertable<Tab>>::Values>:
-        diesel::query_dsl::methods::ExecuteDsl<SqliteConnection>,
-    diesel::query_builder::InsertStatement<Tab, <&'r T as Insertable<Tab>>::Values>:
-        diesel::query_dsl::methods::ExecuteDsl<SqliteConnection>,
-{
+    shared: &Shared,
+    rows: &[R],
+) -> QueryResult<()> {
+    let rest = insert_chunks::<R, ROWS_PER_STATEMENT>(conn, shared, rows)?;
+    let rest = insert_chunks::<R, 50>(conn, shared, rest)?;
+    let rest = insert_chunks::<R, 5>(conn, shared, rest)?;
+    insert_chunks::<R, 1>(conn, shared, rest).map(|_| ())
+}
+
+/// Inserts the rows in statements of `N` rows; returns those left over.
+fn insert_chunks<'r, R: Values, const N: usize>(
+    conn: &mut SqliteConnection,
+    shared: &Shared,
+    rows: &'r [R],
+) -> QueryResult<&'r [R]> {
     let mut chunks = rows.chunks_exact(N);
     for chunk in &mut chunks {
-        let chunk: &[T; N] = chunk.try_into().expect("chunks_exact gives N rows");
-        diesel::insert_into(table).values(chunk).execute(conn)?;
+        let rows: &[R; N] = chunk.try_into().expect("chunks_exact gives N rows");
+        Insert { shared, rows }.execute(conn)?;
     }
-    for row in chunks.remainder() {
-        diesel::insert_into(table).values(row).execute(conn)?;
-    }
-    Ok(())
+    Ok(chunks.remainder())
 }
+
+/// A table's rows as SQLite gets them: `INSERT INTO table (...) SELECT ... FROM
+/// (VALUES (...), ...)`, where the `VALUES` hold only what differs from row to
+/// row and the `SELECT` adds what they share, bound once per statement. (diesel's
+/// `Insertable` binds every column of every row: binding was a seventh of an
+/// import's time, and the rows had to own their texts.)
+trait Values {
+    /// Stands for the statement in diesel's cache of prepared statements.
+    type Shape: 'static;
+
+    /// `INSERT INTO ... SELECT ... FROM (VALUES `, binding what the rows share.
+    fn head<'b>(shared: &'b Shared<'b>, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()>;
+
+    /// This row's `(?, ...)`.
+    fn values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()>;
+}
+
+impl Values for ResponseRow<'_> {
+    type Shape = ResponseRow<'static>;
+
+    fn head<'b>(shared: &'b Shared<'b>, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO responses (id, survey_id, wave_id, locale, attributes, no_problems, \
+             submitted_at, updated_at) SELECT column1, ",
+        );
+        out.push_bind_param::<BigInt, _>(&shared.survey_id)?;
+        out.push_sql(", column2, ");
+        out.push_bind_param::<Text, _>(shared.locale)?;
+        out.push_sql(", column3, column4, ");
+        out.push_bind_param::<Text, _>(shared.stamp)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(shared.stamp)?;
+        out.push_sql(" FROM (VALUES ");
+        Ok(())
+    }
+
+    fn values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("(");
+        out.push_bind_param::<BigInt, _>(&self.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&self.wave_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.attributes)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.no_problems)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl Values for ImportedRow<'_> {
+    type Shape = ImportedRow<'static>;
+
+    fn head<'b>(shared: &'b Shared<'b>, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO imported_responses (response_id, survey_id, wave_id, respondent, \
+             imported_at) SELECT column1, ",
+        );
+        out.push_bind_param::<BigInt, _>(&shared.survey_id)?;
+        out.push_sql(", column2, column3, ");
+        out.push_bind_param::<Text, _>(shared.stamp)?;
+        out.push_sql(" FROM (VALUES ");
+        Ok(())
+    }
+
+    fn values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("(");
+        out.push_bind_param::<BigInt, _>(&self.response_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&self.wave_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.respondent)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl Values for MentionRow<'_> {
+    type Shape = MentionRow<'static>;
+
+    /// A mention with an area was coded by the import, at the import's time.
+    fn head<'b>(shared: &'b Shared<'b>, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO mentions (response_id, rank, text, may_contact, area_id, coded_by, \
+             coded_at) SELECT column1, column2, column3, 0, column4, \
+             CASE WHEN column4 IS NULL THEN NULL ELSE ",
+        );
+        out.push_bind_param::<Text, _>(CODED_BY_IMPORT)?;
+        out.push_sql(" END, CASE WHEN column4 IS NULL THEN NULL ELSE ");
+        out.push_bind_param::<Text, _>(shared.stamp)?;
+        out.push_sql(" END FROM (VALUES ");
+        Ok(())
+    }
+
+    fn values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("(");
+        out.push_bind_param::<BigInt, _>(&self.response_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.rank)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.text)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&self.area_id)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// One INSERT of `N` rows.
+struct Insert<'q, R, const N: usize> {
+    shared: &'q Shared<'q>,
+    rows: &'q [R; N],
+}
+
+/// The cache key of an [`Insert`]: one prepared statement per table and `N`.
+struct Shape<S, const N: usize>(PhantomData<S>);
+
+impl<R: Values, const N: usize> QueryId for Insert<'_, R, N> {
+    type QueryId = Shape<R::Shape, N>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<R: Values, const N: usize> QueryFragment<Sqlite> for Insert<'_, R, N> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        R::head(self.shared, &mut out)?;
+        for (i, row) in self.rows.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            row.values(&mut out)?;
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+
+    /// Always: the statement's text depends only on its type (diesel would walk
+    /// every row once more to ask).
+    fn is_safe_to_cache_prepared(&self, _: &Sqlite) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<R, const N: usize> RunQueryDsl<SqliteConnection> for Insert<'_, R, N> {}
 
 /// A secondary index as `sqlite_master` keeps it.
 #[derive(QueryableByName)]

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use diesel::prelude::*;
 
 use super::check::Respondents;
-use super::rows::{Batch, NewImported, NewMention, NewResponse, Stamp};
-use super::{segment_attributes, ResponsesReport, CODED_BY_IMPORT, SEGMENT_ATTRIBUTE};
+use super::rows::{Batch, ImportedRow, MentionRow, ResponseRow, Shared, Stamp};
+use super::{segment_attributes, ResponsesReport, SEGMENT_ATTRIBUTE};
 use crate::coding;
 use crate::db::schema::{areas, imported_responses, mentions, responses};
 use crate::db::{now, AnyConnection};
@@ -61,14 +61,6 @@ impl ResponseIds {
             .pop()
             .ok_or_else(|| diesel::result::Error::NotFound.into())
     }
-}
-
-/// A new respondent's response row, as `pg_copy.rs` streams it.
-pub(super) struct ResponseRow<'w> {
-    pub id: i64,
-    pub wave_id: i64,
-    pub attributes: &'w str,
-    pub no_problems: i32,
 }
 
 /// The second reading's rows, gathered into batches and stored.
@@ -338,37 +330,21 @@ impl<'a> Writer<'a> {
         self.report
     }
 
-    /// The gathered rows as the backend stores them.
-    fn batch(&self) -> Batch {
+    /// The gathered rows as the backend stores them, borrowing their texts.
+    fn batch(&self) -> Batch<'_> {
         let r = &self.respondents;
-        let locale = self.survey.survey.default_locale.as_str();
-        let stamp = &self.stamp;
         let responses = self
             .new_responses
             .iter()
-            .map(|&n| {
-                let seen = &r.seen[n as usize];
-                NewResponse {
-                    id: self.response_of[n as usize],
-                    survey_id: self.survey.id,
-                    wave_id: self.wave_ids[seen.wave as usize],
-                    locale: locale.to_string(),
-                    attributes: self.attributes[seen.segment as usize].clone(),
-                    no_problems: i32::from(seen.ranks == 0),
-                    submitted_at: stamp.clone(),
-                    updated_at: stamp.clone(),
-                }
-            })
+            .map(|&n| self.response(n))
             .collect();
         let imported = self
             .new_responses
             .iter()
-            .map(|&n| NewImported {
+            .map(|&n| ImportedRow {
                 response_id: self.response_of[n as usize],
-                survey_id: self.survey.id,
                 wave_id: self.wave_ids[r.seen[n as usize].wave as usize],
-                respondent: r.id(n).to_string(),
-                imported_at: stamp.clone(),
+                respondent: r.id(n),
             })
             .collect();
         let mut start = 0;
@@ -378,18 +354,20 @@ impl<'a> Writer<'a> {
             .map(|m| {
                 let text = &self.texts[start..m.text_end];
                 start = m.text_end;
-                NewMention {
+                MentionRow {
                     response_id: m.response_id,
                     rank: m.rank as i32,
-                    text: text.to_string(),
-                    may_contact: 0,
+                    text,
                     area_id: m.area_id,
-                    coded_by: m.area_id.map(|_| CODED_BY_IMPORT),
-                    coded_at: m.area_id.map(|_| stamp.clone()),
                 }
             })
             .collect();
         Batch {
+            shared: Shared {
+                survey_id: self.survey.id,
+                locale: self.locale(),
+                stamp: self.stamp.text(),
+            },
             responses,
             imported,
             mentions,
