@@ -316,3 +316,173 @@ fn set_indexes_aside(conn: &mut SqliteConnection) -> QueryResult<Vec<Index>> {
     }
     Ok(indexes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answer::import::rows::{Shared, Stamp};
+    use crate::config::DatabaseUrl;
+    use crate::db::Database;
+    use crate::error::Result;
+
+    /// 557 rows of each table go in statements of 500, 50, 5, 1 and 1 rows:
+    /// every row stored once, with its own values and those the batch shares.
+    #[test]
+    fn a_batch_of_any_length_is_stored_whole_with_what_its_rows_share() -> Result<()> {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&DatabaseUrl::Sqlite(dir.path().join("b.db")))?;
+        let mut conn = db.conn()?;
+        conn.batch_execute(
+            "INSERT INTO surveys (id, slug, title, max_problems, definition, created_at) \
+             VALUES (7, 's', 't', 5, '{}', '2026-12-01 00:00:00'); \
+             INSERT INTO waves (id, survey_id, label, created_at) \
+             VALUES (3, 7, 'w', '2026-12-01 00:00:00'); \
+             INSERT INTO areas (id, survey_id, key, label, created_at) \
+             VALUES (9, 7, 'late', 'Late', '2026-12-01 00:00:00');",
+        )?;
+        let stamp = Stamp::now();
+        let n = 557;
+        let respondents: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
+        let texts: Vec<String> = (0..n)
+            .map(|i| format!("problem \"{i}\", 'quoted'"))
+            .collect();
+        let batch = Batch {
+            shared: Shared {
+                survey_id: 7,
+                locale: "sv",
+                stamp: stamp.text(),
+            },
+            responses: (0..n)
+                .map(|i| ResponseRow {
+                    id: 1000 + i as i64,
+                    wave_id: 3,
+                    attributes: if i % 2 == 0 {
+                        "{}"
+                    } else {
+                        "{\"segment\":\"a\"}"
+                    },
+                    no_problems: i32::from(i % 5 == 0),
+                })
+                .collect(),
+            imported: (0..n)
+                .map(|i| ImportedRow {
+                    response_id: 1000 + i as i64,
+                    wave_id: 3,
+                    respondent: &respondents[i],
+                })
+                .collect(),
+            mentions: (0..n)
+                .map(|i| MentionRow {
+                    response_id: 1000 + i as i64,
+                    rank: 1 + (i % 3) as i32,
+                    text: &texts[i],
+                    area_id: (i % 4 == 0).then_some(9),
+                })
+                .collect(),
+        };
+        let AnyConnection::Sqlite(c) = &mut *conn else {
+            unreachable!("a SQLite URL opens SQLite")
+        };
+        insert_batch(c, &batch)?;
+
+        type Response = (i64, i64, i64, String, String, i32, String, String);
+        let stored: Vec<Response> = diesel::sql_query(
+            "SELECT id AS a, survey_id AS b, wave_id AS c, locale AS d, attributes AS e, \
+             no_problems AS f, submitted_at AS g, updated_at AS h FROM responses ORDER BY id",
+        )
+        .load::<ResponseFields>(c)?
+        .into_iter()
+        .map(|r| (r.a, r.b, r.c, r.d, r.e, r.f, r.g, r.h))
+        .collect();
+        assert_eq!(stored.len(), n);
+        for (i, r) in stored.iter().enumerate() {
+            let want = &batch.responses[i];
+            assert_eq!((r.0, r.1, r.2), (want.id, 7, 3));
+            assert_eq!(
+                (r.3.as_str(), r.4.as_str(), r.5),
+                ("sv", want.attributes, want.no_problems)
+            );
+            assert_eq!((r.6.as_str(), r.7.as_str()), (stamp.text(), stamp.text()));
+        }
+        let imported: Vec<(i64, String)> = crate::db::schema::imported_responses::table
+            .order(crate::db::schema::imported_responses::id)
+            .select((
+                crate::db::schema::imported_responses::response_id,
+                crate::db::schema::imported_responses::respondent,
+            ))
+            .load(c)?;
+        let want: Vec<(i64, String)> = (0..n)
+            .map(|i| (1000 + i as i64, respondents[i].clone()))
+            .collect();
+        assert_eq!(imported, want);
+        use crate::db::schema::mentions as m;
+        let mentions: Vec<(i64, i32, String, i32, Option<i64>, Option<String>)> = m::table
+            .order(m::id)
+            .select((
+                m::response_id,
+                m::rank,
+                m::text,
+                m::may_contact,
+                m::area_id,
+                m::coded_by,
+            ))
+            .load(c)?;
+        assert_eq!(
+            mentions.len(),
+            n,
+            "every mention once, in the batch's order"
+        );
+        for (i, got) in mentions.iter().enumerate() {
+            let want = &batch.mentions[i];
+            let coded_by = want.area_id.map(|_| CODED_BY_IMPORT.to_string());
+            assert_eq!(
+                got,
+                &(
+                    want.response_id,
+                    want.rank,
+                    texts[i].clone(),
+                    0,
+                    want.area_id,
+                    coded_by
+                )
+            );
+        }
+        let coded_at: Vec<Option<String>> =
+            diesel::sql_query("SELECT coded_at AS a FROM mentions ORDER BY id")
+                .load::<CodedAt>(c)?
+                .into_iter()
+                .map(|r| r.a)
+                .collect();
+        for (i, at) in coded_at.iter().enumerate() {
+            let want = batch.mentions[i].area_id.map(|_| stamp.text().to_string());
+            assert_eq!(at, &want, "coded at the import's time when it has an area");
+        }
+        Ok(())
+    }
+
+    #[derive(QueryableByName)]
+    struct ResponseFields {
+        #[diesel(sql_type = BigInt)]
+        a: i64,
+        #[diesel(sql_type = BigInt)]
+        b: i64,
+        #[diesel(sql_type = BigInt)]
+        c: i64,
+        #[diesel(sql_type = Text)]
+        d: String,
+        #[diesel(sql_type = Text)]
+        e: String,
+        #[diesel(sql_type = Integer)]
+        f: i32,
+        #[diesel(sql_type = Text)]
+        g: String,
+        #[diesel(sql_type = Text)]
+        h: String,
+    }
+
+    #[derive(QueryableByName)]
+    struct CodedAt {
+        #[diesel(sql_type = Nullable<Text>)]
+        a: Option<String>,
+    }
+}
