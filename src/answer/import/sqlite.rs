@@ -386,6 +386,7 @@ mod tests {
         insert_batch(c, &batch)?;
 
         type Response = (i64, i64, i64, String, String, i32, String, String);
+        type Mention = (i64, i32, String, i32, Option<i64>, Option<String>);
         let stored: Vec<Response> = diesel::sql_query(
             "SELECT id AS a, survey_id AS b, wave_id AS c, locale AS d, attributes AS e, \
              no_problems AS f, submitted_at AS g, updated_at AS h FROM responses ORDER BY id",
@@ -416,7 +417,7 @@ mod tests {
             .collect();
         assert_eq!(imported, want);
         use crate::db::schema::mentions as m;
-        let mentions: Vec<(i64, i32, String, i32, Option<i64>, Option<String>)> = m::table
+        let mentions: Vec<Mention> = m::table
             .order(m::id)
             .select((
                 m::response_id,
