@@ -28,6 +28,11 @@ const MAGIC: &[u8; 8] = b"PDSWV1\0\0";
 /// Version 2: after the int8 rows, one little-endian f32 per row, the row's
 /// length (rows of version 1 have unit length).
 const MAGIC_V2: &[u8; 8] = b"PDSWV2\0\0";
+/// Version 3: as version 2, for a table of a *trained* static model's tokens
+/// (`scripts/make-word-vectors-wordllama.py`): a text's vector is the sum of
+/// the rows of all its words' pieces, stop words too, each piece once and
+/// unweighted, as the model was trained to be read.
+const MAGIC_V3: &[u8; 8] = b"PDSWV3\0\0";
 
 mod mix;
 pub use mix::{mix, Profile};
@@ -54,6 +59,8 @@ pub struct WordVectors {
     /// quarter of the memory of f32 rows.
     values: Vec<i8>,
     scales: Vec<f32>,
+    /// Read token by token (version 3), not word by word.
+    per_token: bool,
 }
 
 /// Why a table could not be read.
@@ -66,10 +73,11 @@ impl WordVectors {
     pub fn parse(bytes: &[u8]) -> Result<WordVectors, TableError> {
         let mut at = Reader { bytes, at: 0 };
         let magic = at.take(8)?;
-        if magic != MAGIC && magic != MAGIC_V2 {
+        if magic != MAGIC && magic != MAGIC_V2 && magic != MAGIC_V3 {
             return Err(TableError("not a pds word-vector table".into()));
         }
-        let scaled = magic == MAGIC_V2;
+        let per_token = magic == MAGIC_V3;
+        let scaled = magic == MAGIC_V2 || per_token;
         let dims = at.u32()? as usize;
         let count = at.u32()? as usize;
         if dims == 0 || dims > 1024 {
@@ -124,6 +132,7 @@ impl WordVectors {
             pieces,
             values,
             scales,
+            per_token,
         })
     }
 
@@ -221,6 +230,27 @@ impl WordVectors {
         true
     }
 
+    /// Adds to `sum` each of a word's pieces' rows once (a version 3 table):
+    /// for a Swedish word the glossary knows, the mean of its English stems'
+    /// rows instead. False if none is known.
+    fn add_pieces(&self, sum: &mut [f32], word: &str, stem: &str, locale: Locale) -> bool {
+        if locale == Locale::Sv {
+            let rows: Vec<u32> = glossary::english_of(stem, true)
+                .iter()
+                .filter_map(|e| self.english.get(*e).copied())
+                .collect();
+            if !rows.is_empty() {
+                self.add_mean(sum, &rows, 1.0);
+                return true;
+            }
+        }
+        let rows = self.word_pieces(word);
+        for &r in &rows {
+            self.add_row(sum, r, 1.0);
+        }
+        !rows.is_empty()
+    }
+
     fn add_mean(&self, sum: &mut [f32], rows: &[u32], weight: f32) {
         let w = weight / rows.len() as f32;
         for &r in rows {
@@ -273,6 +303,12 @@ impl WordVectors {
     ) -> Option<Vec<f32>> {
         let mut sum = vec![0.0f32; dims.min(self.dims)];
         let mut found = false;
+        if self.per_token {
+            for token in &doc.tokens {
+                found |= self.add_pieces(&mut sum, &token.word, &token.stem, doc.locale);
+            }
+            return found.then_some(sum);
+        }
         for token in doc.content() {
             let w = weight(&token.stem);
             found |= self.add_word(&mut sum, &token.word, &token.stem, doc.locale, w);
@@ -324,6 +360,41 @@ pub(crate) mod tests {
             bytes.extend(v.iter().map(|&x| x as u8));
         }
         bytes
+    }
+
+    /// A table of version 2 (`tokens` false) or 3, every row of length 1.
+    fn table_with_lengths(entries: &[(u8, &str, [i8; 3])], tokens: bool) -> Vec<u8> {
+        let mut bytes = table(entries);
+        bytes[..8].copy_from_slice(if tokens { MAGIC_V3 } else { MAGIC_V2 });
+        for _ in entries {
+            bytes.extend(1.0f32.to_le_bytes());
+        }
+        bytes
+    }
+
+    #[test]
+    fn a_token_table_counts_every_piece_of_every_word_once() {
+        let entries = [
+            (2, "my", [127, 0, 0]),
+            (2, "card", [0, 127, 0]),
+            (2, "##s", [0, 0, 127]),
+        ];
+        let analyzer = Analyzer::new();
+        let doc = analyzer.analyse("my cards", Some(Locale::En));
+        let by_token = WordVectors::parse(&table_with_lengths(&entries, true)).expect("v3");
+        let v = by_token
+            .text_vector(&doc, 3, |_| 5.0)
+            .expect("known pieces");
+        // The stop word counts, each piece of "cards" counts once, no IDF.
+        assert!(v.iter().all(|x| (x - 1.0).abs() < 1e-5), "{v:?}");
+        // Read word by word (version 2): content words only, a word the mean
+        // of its pieces, weighted.
+        let by_word = WordVectors::parse(&table_with_lengths(&entries, false)).expect("v2");
+        let v = by_word.text_vector(&doc, 3, |_| 2.0).expect("known pieces");
+        assert!(
+            v[0].abs() < 1e-5 && (v[1] - 1.0).abs() < 1e-5 && (v[2] - 1.0).abs() < 1e-5,
+            "{v:?}"
+        );
     }
 
     #[test]
