@@ -93,7 +93,6 @@ pub struct GroupingOptions {
     /// two texts more alike, so communities are cut finer and merged less
     /// (a trained table, `scripts/make-word-vectors-wordllama.py`, grouped
     /// Banking77 dev best with 5, 0.75 and 1.5; docs/coding-wordllama.md).
-    /// The defaults are the settings without vectors.
     pub vectors_resolution: f64,
     pub vectors_same_area_similarity: f32,
     pub vectors_cohesion_factor: f32,
@@ -112,14 +111,14 @@ impl Default for GroupingOptions {
             cohesion_factor: 1.2,
             weighting: Weighting::default(),
             vote_neighbours: 12,
-            word_vectors: 0.2,
+            word_vectors: 0.5,
             word_vectors_max_words: 12,
             word_vectors_min_english: 0.2,
             word_vector_dims: 64,
             word_vector_full_length: 0.5,
-            vectors_resolution: 2.5,
-            vectors_same_area_similarity: 0.5,
-            vectors_cohesion_factor: 1.2,
+            vectors_resolution: 5.0,
+            vectors_same_area_similarity: 0.75,
+            vectors_cohesion_factor: 1.5,
         }
     }
 }

@@ -3,11 +3,13 @@
 //! saying the same thing ("kortet är spärrat", "my card is blocked") can be
 //! near each other.
 //!
-//! pds ships one table, `data/word-vectors/minilm-l6-128.pdswv` (built into
-//! the binary), distilled from the English sentence model all-MiniLM-L6-v2
-//! (Apache-2.0) by `scripts/make-word-vectors-minilm.py`: every WordPiece token
-//! of the model embedded alone, PCA to 128 dimensions, SIF-weighted, keyed by
-//! English Snowball stem and by WordPiece piece, int8 with a length per row.
+//! pds ships one table, `data/word-vectors/wordllama-l2-64.pdswv` (built into
+//! the binary): the first 64 dimensions of WordLlama's trained static token
+//! vectors (Llama 2 vocabulary; the PyPI package `wordllama`, MIT), re-keyed by
+//! `scripts/make-word-vectors-wordllama.py` and read token by token (format
+//! version 3). `scripts/make-word-vectors-minilm.py` makes the earlier table
+//! (all-MiniLM-L6-v2 distilled word by word, version 2), which is read word
+//! by word.
 //! Grouping mixes it into the similarities of a study only where it helped on
 //! the labelled dev files: short texts, enough of them English (see
 //! [`Profile::suits_word_vectors`]; README, "Coding", has the figures). A
@@ -41,9 +43,9 @@ pub use mix::{mix, Profile};
 /// (read on first use).
 static TABLE: OnceLock<Option<WordVectors>> = OnceLock::new();
 
-/// The shipped table (6.1 MB: 14,120 English stems and 29,523 WordPiece pieces,
-/// 128 dimensions).
-static SHIPPED: &[u8] = include_bytes!("../../../data/word-vectors/minilm-l6-128.pdswv");
+/// The shipped table (2.6 MB: 25,114 pieces of the Llama 2 vocabulary and
+/// 8,573 English stems for the glossary's Swedish words, 64 dimensions).
+static SHIPPED: &[u8] = include_bytes!("../../../data/word-vectors/wordllama-l2-64.pdswv");
 
 /// A stem-to-vector table for Swedish and English.
 #[derive(Debug, Clone)]
@@ -415,19 +417,24 @@ pub(crate) mod tests {
     #[test]
     fn the_shipped_table_reads_and_reaches_english_through_the_glossary() {
         let t = WordVectors::shipped();
-        assert_eq!((t.dims(), t.len()), (128, 43_643));
+        assert_eq!((t.dims(), t.len()), (64, 33_687));
         let analyzer = Analyzer::new();
         let vector = |text: &str, locale: Locale| {
             let v = t
-                .text_vector(&analyzer.analyse(text, Some(locale)), 128, |_| 1.0)
+                .text_vector(&analyzer.analyse(text, Some(locale)), 64, |_| 1.0)
                 .expect("known words");
             let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
             v.into_iter().map(|x| x / norm).collect::<Vec<f32>>()
         };
         let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-        let (card, cards) = (vector("card", Locale::En), vector("cards", Locale::En));
-        assert!(cosine(&card, &cards) > 0.99, "one stem, one row");
-        // A Swedish word the table lacks counts as its glossary English.
+        assert!(cosine(&vector("card", Locale::En), &vector("cards", Locale::En)) > 0.8);
+        // Two wordings of one problem sharing one word are nearer than two
+        // problems sharing as many.
+        let blocked = vector("my card is blocked", Locale::En);
+        let frozen = vector("my card was frozen", Locale::En);
+        let invoice = vector("the invoice is wrong", Locale::En);
+        assert!(cosine(&blocked, &frozen) > cosine(&blocked, &invoice) + 0.3);
+        // A Swedish word the glossary knows counts as its English.
         let swedish = vector("leveransen", Locale::Sv);
         let english = vector("delivery", Locale::En);
         assert!(
@@ -435,11 +442,11 @@ pub(crate) mod tests {
             "{}",
             cosine(&swedish, &english)
         );
-        // A word no stem row has is read by its WordPiece pieces.
+        // A word the vocabulary lacks is read by its pieces.
         assert!(t
             .text_vector(
                 &analyzer.analyse("unrefundable", Some(Locale::En)),
-                128,
+                64,
                 |_| 1.0
             )
             .is_some());
