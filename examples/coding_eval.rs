@@ -25,10 +25,13 @@
 //! `vote_neighbours`, `word_vectors` (the share of similarity from word
 //! vectors; 0: none), `word_vectors_max_words`, `word_vectors_min_english`
 //! (the gate: which studies get them), `word_vector_dims`,
-//! `word_vector_full_length`.
+//! `word_vector_full_length`, and `vectors_resolution`,
+//! `vectors_same_area_similarity`, `vectors_cohesion_factor` (what stands for
+//! those three settings in a study that gets word vectors).
 //!
 //! `--word-vectors FILE` groups with the word vectors of another table made by
-//! `scripts/make-word-vectors-minilm.py` instead of the built-in one, to
+//! `scripts/make-word-vectors-minilm.py` or `scripts/make-word-vectors-wordllama.py`
+//! instead of the built-in one, to
 //! measure a table without rebuilding; `--word-vectors none` groups without
 //! any. Each file's line `texts: ...` says whether the gate lets them in.
 //!
@@ -196,6 +199,9 @@ fn set(options: &mut GroupingOptions, setting: &str) -> Result<(), Box<dyn Error
         "word_vectors_min_english" => options.word_vectors_min_english = number as f32,
         "word_vector_dims" => options.word_vector_dims = number as usize,
         "word_vector_full_length" => options.word_vector_full_length = number as f32,
+        "vectors_resolution" => options.vectors_resolution = number,
+        "vectors_same_area_similarity" => options.vectors_same_area_similarity = number as f32,
+        "vectors_cohesion_factor" => options.vectors_cohesion_factor = number as f32,
         other => return Err(format!("--set: no setting {other:?}").into()),
     }
     Ok(())

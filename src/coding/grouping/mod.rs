@@ -88,6 +88,14 @@ pub struct GroupingOptions {
     /// from their word vectors (the dev files' texts are nearly all above
     /// 0.5); 0: every one scaled to unit length.
     pub word_vector_full_length: f32,
+    /// Where a study gets word vectors, these stand for `resolution`,
+    /// `same_area_similarity` and `cohesion_factor`: dense vectors make every
+    /// two texts more alike, so communities are cut finer and merged less
+    /// (a trained table, `scripts/make-word-vectors-wordllama.py`, grouped
+    /// Banking77 dev best with 5, 0.75 and 1.5; docs/coding-wordllama.md).
+    pub vectors_resolution: f64,
+    pub vectors_same_area_similarity: f32,
+    pub vectors_cohesion_factor: f32,
 }
 
 impl Default for GroupingOptions {
@@ -103,11 +111,14 @@ impl Default for GroupingOptions {
             cohesion_factor: 1.2,
             weighting: Weighting::default(),
             vote_neighbours: 12,
-            word_vectors: 0.2,
+            word_vectors: 0.5,
             word_vectors_max_words: 12,
             word_vectors_min_english: 0.2,
             word_vector_dims: 64,
             word_vector_full_length: 0.5,
+            vectors_resolution: 5.0,
+            vectors_same_area_similarity: 0.75,
+            vectors_cohesion_factor: 1.5,
         }
     }
 }
@@ -214,6 +225,8 @@ fn group_docs_with<'t>(
         .map(|&d| corpus.normalised[d as usize].as_str())
         .collect();
     let mut vectors = vectorise_with(&docs, &counts, &options.weighting);
+    let with_vectors;
+    let mut options = options;
     if options.word_vectors > 0.0
         && Profile::of(&docs, &counts).suits_word_vectors(
             options.word_vectors_max_words,
@@ -221,6 +234,12 @@ fn group_docs_with<'t>(
         )
     {
         if let Some(table) = table() {
+            with_vectors = GroupingOptions {
+                resolution: options.vectors_resolution,
+                same_area_similarity: options.vectors_same_area_similarity,
+                cohesion_factor: options.vectors_cohesion_factor,
+                ..options.clone()
+            };
             word_vectors::mix(
                 &mut vectors,
                 &docs,
@@ -230,6 +249,7 @@ fn group_docs_with<'t>(
                 options.word_vector_dims,
                 options.word_vector_full_length,
             );
+            options = &with_vectors;
         }
     }
     let order = gather_order(&vectors, &counts, &texts);

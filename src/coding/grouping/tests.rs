@@ -283,3 +283,55 @@ fn groups_that_all_point_at_one_hub_merge_in_a_bounded_number_of_rounds() {
     assert!(rounds <= PAIR_ROUNDS + 2, "{rounds} rounds");
     assert!(rounds < MAX_ROUNDS);
 }
+
+#[test]
+fn a_study_with_word_vectors_is_cut_by_the_settings_for_vectors() {
+    // Five times the small study: over 100 short mentions, half of them
+    // English, so the gate lets word vectors in when there is a table.
+    let (texts, _) = corpus();
+    let texts: Vec<String> = texts
+        .iter()
+        .cycle()
+        .take(5 * texts.len())
+        .cloned()
+        .collect();
+    let analyzer = Analyzer::new();
+    let corpus = Corpus::build(&analyzer, &mentions(&texts));
+    let all: Vec<u32> = (0..corpus.docs.len() as u32).collect();
+    let table = WordVectors::parse(&crate::coding::word_vectors::tests::table(&[(
+        1,
+        "deliveri",
+        [127, 0, 0],
+    )]))
+    .expect("valid table");
+    let areas = |options: &GroupingOptions, with_table: bool| {
+        group_docs_with(&corpus, &all, options, || with_table.then_some(&table))
+            .proposals
+            .len()
+    };
+    let plain = GroupingOptions::default();
+    let fine_with_vectors = GroupingOptions {
+        vectors_resolution: 30.0,
+        vectors_same_area_similarity: 1.0,
+        vectors_cohesion_factor: 100.0,
+        ..GroupingOptions::default()
+    };
+    let fine_without_vectors = GroupingOptions {
+        resolution: 30.0,
+        same_area_similarity: 1.0,
+        cohesion_factor: 100.0,
+        ..GroupingOptions::default()
+    };
+    // Without word vectors the settings for them change nothing, the plain
+    // ones decide...
+    assert_eq!(areas(&fine_with_vectors, false), areas(&plain, false));
+    assert!(areas(&fine_without_vectors, false) > areas(&plain, false));
+    // ...with them it is the other way round.
+    assert_eq!(areas(&fine_without_vectors, true), areas(&plain, true));
+    assert!(
+        areas(&fine_with_vectors, true) > areas(&plain, true),
+        "{} areas, {} with the plain settings",
+        areas(&fine_with_vectors, true),
+        areas(&plain, true)
+    );
+}

@@ -3,11 +3,13 @@
 //! saying the same thing ("kortet är spärrat", "my card is blocked") can be
 //! near each other.
 //!
-//! pds ships one table, `data/word-vectors/minilm-l6-128.pdswv` (built into
-//! the binary), distilled from the English sentence model all-MiniLM-L6-v2
-//! (Apache-2.0) by `scripts/make-word-vectors-minilm.py`: every WordPiece token
-//! of the model embedded alone, PCA to 128 dimensions, SIF-weighted, keyed by
-//! English Snowball stem and by WordPiece piece, int8 with a length per row.
+//! pds ships one table, `data/word-vectors/wordllama-l2-64.pdswv` (built into
+//! the binary): the first 64 dimensions of WordLlama's trained static token
+//! vectors (Llama 2 vocabulary; the PyPI package `wordllama`, MIT), re-keyed by
+//! `scripts/make-word-vectors-wordllama.py` and read token by token (format
+//! version 3). `scripts/make-word-vectors-minilm.py` makes the earlier table
+//! (all-MiniLM-L6-v2 distilled word by word, version 2), which is read word
+//! by word.
 //! Grouping mixes it into the similarities of a study only where it helped on
 //! the labelled dev files: short texts, enough of them English (see
 //! [`Profile::suits_word_vectors`]; README, "Coding", has the figures). A
@@ -28,6 +30,11 @@ const MAGIC: &[u8; 8] = b"PDSWV1\0\0";
 /// Version 2: after the int8 rows, one little-endian f32 per row, the row's
 /// length (rows of version 1 have unit length).
 const MAGIC_V2: &[u8; 8] = b"PDSWV2\0\0";
+/// Version 3: as version 2, for a table of a *trained* static model's tokens
+/// (`scripts/make-word-vectors-wordllama.py`): a text's vector is the sum of
+/// the rows of all its words' pieces, stop words too, each piece once and
+/// unweighted, as the model was trained to be read.
+const MAGIC_V3: &[u8; 8] = b"PDSWV3\0\0";
 
 mod mix;
 pub use mix::{mix, Profile};
@@ -36,9 +43,9 @@ pub use mix::{mix, Profile};
 /// (read on first use).
 static TABLE: OnceLock<Option<WordVectors>> = OnceLock::new();
 
-/// The shipped table (6.1 MB: 14,120 English stems and 29,523 WordPiece pieces,
-/// 128 dimensions).
-static SHIPPED: &[u8] = include_bytes!("../../../data/word-vectors/minilm-l6-128.pdswv");
+/// The shipped table (2.6 MB: 25,114 pieces of the Llama 2 vocabulary and
+/// 8,573 English stems for the glossary's Swedish words, 64 dimensions).
+static SHIPPED: &[u8] = include_bytes!("../../../data/word-vectors/wordllama-l2-64.pdswv");
 
 /// A stem-to-vector table for Swedish and English.
 #[derive(Debug, Clone)]
@@ -54,6 +61,8 @@ pub struct WordVectors {
     /// quarter of the memory of f32 rows.
     values: Vec<i8>,
     scales: Vec<f32>,
+    /// Read token by token (version 3), not word by word.
+    per_token: bool,
 }
 
 /// Why a table could not be read.
@@ -66,10 +75,11 @@ impl WordVectors {
     pub fn parse(bytes: &[u8]) -> Result<WordVectors, TableError> {
         let mut at = Reader { bytes, at: 0 };
         let magic = at.take(8)?;
-        if magic != MAGIC && magic != MAGIC_V2 {
+        if magic != MAGIC && magic != MAGIC_V2 && magic != MAGIC_V3 {
             return Err(TableError("not a pds word-vector table".into()));
         }
-        let scaled = magic == MAGIC_V2;
+        let per_token = magic == MAGIC_V3;
+        let scaled = magic == MAGIC_V2 || per_token;
         let dims = at.u32()? as usize;
         let count = at.u32()? as usize;
         if dims == 0 || dims > 1024 {
@@ -124,6 +134,7 @@ impl WordVectors {
             pieces,
             values,
             scales,
+            per_token,
         })
     }
 
@@ -221,6 +232,27 @@ impl WordVectors {
         true
     }
 
+    /// Adds to `sum` each of a word's pieces' rows once (a version 3 table):
+    /// for a Swedish word the glossary knows, the mean of its English stems'
+    /// rows instead. False if none is known.
+    fn add_pieces(&self, sum: &mut [f32], word: &str, stem: &str, locale: Locale) -> bool {
+        if locale == Locale::Sv {
+            let rows: Vec<u32> = glossary::english_of(stem, true)
+                .iter()
+                .filter_map(|e| self.english.get(*e).copied())
+                .collect();
+            if !rows.is_empty() {
+                self.add_mean(sum, &rows, 1.0);
+                return true;
+            }
+        }
+        let rows = self.word_pieces(word);
+        for &r in &rows {
+            self.add_row(sum, r, 1.0);
+        }
+        !rows.is_empty()
+    }
+
     fn add_mean(&self, sum: &mut [f32], rows: &[u32], weight: f32) {
         let w = weight / rows.len() as f32;
         for &r in rows {
@@ -273,6 +305,12 @@ impl WordVectors {
     ) -> Option<Vec<f32>> {
         let mut sum = vec![0.0f32; dims.min(self.dims)];
         let mut found = false;
+        if self.per_token {
+            for token in &doc.tokens {
+                found |= self.add_pieces(&mut sum, &token.word, &token.stem, doc.locale);
+            }
+            return found.then_some(sum);
+        }
         for token in doc.content() {
             let w = weight(&token.stem);
             found |= self.add_word(&mut sum, &token.word, &token.stem, doc.locale, w);
@@ -326,6 +364,41 @@ pub(crate) mod tests {
         bytes
     }
 
+    /// A table of version 2 (`tokens` false) or 3, every row of length 1.
+    fn table_with_lengths(entries: &[(u8, &str, [i8; 3])], tokens: bool) -> Vec<u8> {
+        let mut bytes = table(entries);
+        bytes[..8].copy_from_slice(if tokens { MAGIC_V3 } else { MAGIC_V2 });
+        for _ in entries {
+            bytes.extend(1.0f32.to_le_bytes());
+        }
+        bytes
+    }
+
+    #[test]
+    fn a_token_table_counts_every_piece_of_every_word_once() {
+        let entries = [
+            (2, "my", [127, 0, 0]),
+            (2, "card", [0, 127, 0]),
+            (2, "##s", [0, 0, 127]),
+        ];
+        let analyzer = Analyzer::new();
+        let doc = analyzer.analyse("my cards", Some(Locale::En));
+        let by_token = WordVectors::parse(&table_with_lengths(&entries, true)).expect("v3");
+        let v = by_token
+            .text_vector(&doc, 3, |_| 5.0)
+            .expect("known pieces");
+        // The stop word counts, each piece of "cards" counts once, no IDF.
+        assert!(v.iter().all(|x| (x - 1.0).abs() < 1e-5), "{v:?}");
+        // Read word by word (version 2): content words only, a word the mean
+        // of its pieces, weighted.
+        let by_word = WordVectors::parse(&table_with_lengths(&entries, false)).expect("v2");
+        let v = by_word.text_vector(&doc, 3, |_| 2.0).expect("known pieces");
+        assert!(
+            v[0].abs() < 1e-5 && (v[1] - 1.0).abs() < 1e-5 && (v[2] - 1.0).abs() < 1e-5,
+            "{v:?}"
+        );
+    }
+
     #[test]
     fn a_table_is_read_and_its_rows_have_unit_length() {
         let t = WordVectors::parse(&table(&[
@@ -344,19 +417,24 @@ pub(crate) mod tests {
     #[test]
     fn the_shipped_table_reads_and_reaches_english_through_the_glossary() {
         let t = WordVectors::shipped();
-        assert_eq!((t.dims(), t.len()), (128, 43_643));
+        assert_eq!((t.dims(), t.len()), (64, 33_687));
         let analyzer = Analyzer::new();
         let vector = |text: &str, locale: Locale| {
             let v = t
-                .text_vector(&analyzer.analyse(text, Some(locale)), 128, |_| 1.0)
+                .text_vector(&analyzer.analyse(text, Some(locale)), 64, |_| 1.0)
                 .expect("known words");
             let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
             v.into_iter().map(|x| x / norm).collect::<Vec<f32>>()
         };
         let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-        let (card, cards) = (vector("card", Locale::En), vector("cards", Locale::En));
-        assert!(cosine(&card, &cards) > 0.99, "one stem, one row");
-        // A Swedish word the table lacks counts as its glossary English.
+        assert!(cosine(&vector("card", Locale::En), &vector("cards", Locale::En)) > 0.8);
+        // Two wordings of one problem sharing one word are nearer than two
+        // problems sharing as many.
+        let blocked = vector("my card is blocked", Locale::En);
+        let frozen = vector("my card was frozen", Locale::En);
+        let invoice = vector("the invoice is wrong", Locale::En);
+        assert!(cosine(&blocked, &frozen) > cosine(&blocked, &invoice) + 0.3);
+        // A Swedish word the glossary knows counts as its English.
         let swedish = vector("leveransen", Locale::Sv);
         let english = vector("delivery", Locale::En);
         assert!(
@@ -364,11 +442,11 @@ pub(crate) mod tests {
             "{}",
             cosine(&swedish, &english)
         );
-        // A word no stem row has is read by its WordPiece pieces.
+        // A word the vocabulary lacks is read by its pieces.
         assert!(t
             .text_vector(
                 &analyzer.analyse("unrefundable", Some(Locale::En)),
-                128,
+                64,
                 |_| 1.0
             )
             .is_some());
