@@ -45,6 +45,8 @@ static TABLE: OnceLock<Option<WordVectors>> = OnceLock::new();
 
 /// The shipped table (2.6 MB: 25,114 pieces of the Llama 2 vocabulary and
 /// 8,573 English stems for the glossary's Swedish words, 64 dimensions).
+/// Left out of a build without the `word-vectors` feature.
+#[cfg(feature = "word-vectors")]
 static SHIPPED: &[u8] = include_bytes!("../../../data/word-vectors/wordllama-l2-64.pdswv");
 
 /// A stem-to-vector table for Swedish and English.
@@ -139,14 +141,22 @@ impl WordVectors {
     }
 
     /// The table automatic grouping uses: the one a program installed, else
-    /// the shipped one (read on the first call).
+    /// the shipped one (read on the first call; none in a build without the
+    /// `word-vectors` feature).
     pub fn installed() -> Option<&'static WordVectors> {
-        TABLE.get_or_init(|| Some(WordVectors::shipped())).as_ref()
+        TABLE.get_or_init(WordVectors::shipped).as_ref()
     }
 
     /// The table shipped with pds.
-    pub fn shipped() -> WordVectors {
-        WordVectors::parse(SHIPPED).expect("the shipped word-vector table is valid")
+    #[cfg(feature = "word-vectors")]
+    pub fn shipped() -> Option<WordVectors> {
+        Some(WordVectors::parse(SHIPPED).expect("the shipped word-vector table is valid"))
+    }
+
+    /// None: this build was made without the `word-vectors` feature.
+    #[cfg(not(feature = "word-vectors"))]
+    pub fn shipped() -> Option<WordVectors> {
+        None
     }
 
     /// Makes `table` the one automatic grouping uses in this process (`None`:
@@ -415,8 +425,9 @@ pub(crate) mod tests {
     }
 
     #[test]
+    #[cfg(feature = "word-vectors")]
     fn the_shipped_table_reads_and_reaches_english_through_the_glossary() {
-        let t = WordVectors::shipped();
+        let t = WordVectors::shipped().expect("built with the table");
         assert_eq!((t.dims(), t.len()), (64, 33_687));
         let analyzer = Analyzer::new();
         let vector = |text: &str, locale: Locale| {
