@@ -19,7 +19,7 @@ use rayon::prelude::*;
 pub use fnv::FnvHashMap as FnvMap;
 
 use super::glossary;
-pub use super::matrix::{dot, sparse_part, Matrix, DENSE_BASE};
+pub use super::matrix::{dot, sparse_part, Matrix, Spread, DENSE_BASE};
 use super::text::Analysed;
 use crate::survey::Locale;
 

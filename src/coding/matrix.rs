@@ -77,24 +77,88 @@ impl Matrix {
     }
 }
 
-/// Dot product of two sparse rows with ascending ids. Where both rows reach
-/// their word vectors (every dimension present, from `DENSE_BASE` up) the rest
-/// is a plain dot product of the two; the rows are read front to back once.
+/// Dot product of two sparse rows with ascending ids. Where both rows end in
+/// a word vector (every dimension present, from `DENSE_BASE` up) that part
+/// is a plain dot product of the two, added after the stems and trigrams.
 pub fn dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
+    let (sa, sb) = (sparse_part(a), sparse_part(b));
+    sparse_dot(sa, sb) + dense_tails(a, sa.0.len(), b, sb.0.len())
+}
+
+/// The word-vector part of a dot product: of the rows' ends after their
+/// first `from_a` and `from_b` features.
+fn dense_tails(a: (&[u32], &[f32]), from_a: usize, b: (&[u32], &[f32]), from_b: usize) -> f32 {
+    let (da, db) = (&a.0[from_a..], &b.0[from_b..]);
+    match (da.first(), db.first()) {
+        (Some(x), Some(y)) if x == y && da.len() == db.len() => {
+            dense_dot(&a.1[from_a..], &b.1[from_b..])
+        }
+        // Not made by `word_vectors::mix`, which gives every row all its
+        // dimensions: their common dimensions one by one.
+        (Some(_), Some(_)) => sparse_dot((da, &a.1[from_a..]), (db, &b.1[from_b..])),
+        _ => 0.0,
+    }
+}
+
+/// One row spread out by feature id, for its dot product with many rows:
+/// each is then a pass over the other row's features, with no merging of
+/// ids. The sums are [`dot`]'s, added in the same order.
+pub struct Spread<'s, 'r> {
+    weights: &'s mut Vec<f32>,
+    row: (&'r [u32], &'r [f32]),
+    sparse: usize,
+}
+
+impl<'s, 'r> Spread<'s, 'r> {
+    /// Spreads `row` into `buffer` (all zeros, as a `Spread` leaves it).
+    pub fn new(buffer: &'s mut Vec<f32>, row: (&'r [u32], &'r [f32])) -> Spread<'s, 'r> {
+        let sparse = sparse_part(row);
+        if let Some(&last) = sparse.0.last() {
+            if buffer.len() <= last as usize {
+                buffer.resize(last as usize + 1, 0.0);
+            }
+        }
+        for (&id, &w) in sparse.0.iter().zip(sparse.1) {
+            buffer[id as usize] = w;
+        }
+        Spread {
+            weights: buffer,
+            row,
+            sparse: sparse.0.len(),
+        }
+    }
+
+    /// The dot product of the spread row with `other`, as `dot` gives it.
+    pub fn dot(&self, other: (&[u32], &[f32])) -> f32 {
+        let sparse = sparse_part(other);
+        let mut sum = 0.0f32;
+        for (&id, &w) in sparse.0.iter().zip(sparse.1) {
+            // 0.0 for a feature the spread row lacks leaves the sum as it was.
+            sum += self.weights.get(id as usize).map_or(0.0, |&q| q * w);
+        }
+        sum + dense_tails(self.row, self.sparse, other, sparse.0.len())
+    }
+}
+
+impl Drop for Spread<'_, '_> {
+    fn drop(&mut self) {
+        for &id in &self.row.0[..self.sparse] {
+            self.weights[id as usize] = 0.0;
+        }
+    }
+}
+
+/// The stem and trigram part of a dot product: the rows' common ids, found
+/// by walking both without a branch on which one is behind (the processor
+/// cannot predict it), in the order of the ids.
+fn sparse_dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
     let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
     while i < a.0.len() && j < b.0.len() {
         let (x, y) = (a.0[i], b.0[j]);
-        if x < y {
-            i += 1;
-        } else if x > y {
-            j += 1;
-        } else if x >= DENSE_BASE {
-            return sum + dense_dot(&a.1[i..], &b.1[j..]);
-        } else {
-            sum += a.1[i] * b.1[j];
-            i += 1;
-            j += 1;
-        }
+        // Adding 0.0 where the ids differ leaves the sum as it was.
+        sum += if x == y { a.1[i] * b.1[j] } else { 0.0 };
+        i += usize::from(x <= y);
+        j += usize::from(x >= y);
     }
     sum
 }
@@ -139,4 +203,66 @@ pub fn sparse_part<'r>(row: (&'r [u32], &'r [f32])) -> (&'r [u32], &'r [f32]) {
         _ => row.0.len(),
     };
     (&row.0[..n], &row.1[..n])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    /// A row of a few stems and trigrams (ids below 60, so rows share some),
+    /// ending in a word vector of `dims` dimensions when `dims` > 0.
+    fn random_row(rng: &mut ChaCha8Rng, dims: u32) -> (Vec<u32>, Vec<f32>) {
+        let mut sparse: BTreeMap<u32, f32> = BTreeMap::new();
+        for _ in 0..rng.random_range(0..25) {
+            sparse.insert(rng.random_range(0..60), rng.random_range(0.01..1.0));
+        }
+        let mut ids: Vec<u32> = sparse.keys().copied().collect();
+        let mut weights: Vec<f32> = sparse.values().copied().collect();
+        for d in 0..dims {
+            ids.push(DENSE_BASE + d);
+            weights.push(rng.random_range(-1.0..1.0));
+        }
+        (ids, weights)
+    }
+
+    /// The dot product by looking every id of `a` up in `b`, in f64.
+    fn looked_up(a: &(Vec<u32>, Vec<f32>), b: &(Vec<u32>, Vec<f32>)) -> f64 {
+        let b: BTreeMap<u32, f32> = b.0.iter().copied().zip(b.1.iter().copied()).collect();
+        a.0.iter()
+            .zip(&a.1)
+            .filter_map(|(id, &w)| b.get(id).map(|&v| f64::from(w) * f64::from(v)))
+            .sum()
+    }
+
+    #[test]
+    fn dot_products_are_the_sum_over_shared_features_with_or_without_word_vectors() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for round in 0..2000 {
+            // Word vectors of 64 dimensions on both, one or neither side,
+            // and now and then of different lengths.
+            let dims_a = [0, 64, 64, 13][round % 4];
+            let dims_b = [0, 64, 0, 64][(round / 4) % 4];
+            let (a, b) = (random_row(&mut rng, dims_a), random_row(&mut rng, dims_b));
+            let expected = looked_up(&a, &b);
+            let got = dot((&a.0, &a.1), (&b.0, &b.1));
+            assert!(
+                (f64::from(got) - expected).abs() < 1e-4,
+                "round {round}: {got} against {expected}"
+            );
+            let mut buffer = Vec::new();
+            let spread = Spread::new(&mut buffer, (&a.0, &a.1));
+            let by_spread = spread.dot((&b.0, &b.1));
+            assert_eq!(by_spread.to_bits(), got.to_bits(), "round {round}");
+            drop(spread);
+            assert!(
+                buffer.iter().all(|&w| w == 0.0),
+                "a spread leaves its buffer clear"
+            );
+        }
+    }
 }

@@ -5,13 +5,26 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use super::super::features::{dot, Matrix};
+use super::super::features::{dot, Matrix, Spread};
 use super::super::graph::{louvain, Graph};
 use super::group::{summed, Group};
-use super::index::{Index, Scratch};
+use super::index::{order, Index, Scratch, VERIFIED};
 use super::GroupingOptions;
 
-/// Pass 1: leader grouping in `order`.
+/// Texts of the gather pass looked up together: in parallel against the
+/// leaders before them, then one by one against the leaders among themselves.
+const GATHER_BATCH: usize = 256;
+
+/// Pass 1: leader grouping in `order`: each text joins the most similar
+/// leader before it (of the index's `VERIFIED` best estimates) if their
+/// cosine reaches `join`, else becomes a leader.
+///
+/// The texts go in batches of [`GATHER_BATCH`]: the leaders from before a
+/// batch are searched for all its texts in parallel (with the exact cosines
+/// of their candidates); then, text by text, the leaders the batch itself
+/// made so far, in an index of their own read as if appended to the main
+/// one. The best of both candidate lists are what one index would give, so
+/// the groups are those of taking the texts one at a time.
 pub(super) fn gather(
     matrix: &Matrix,
     features: usize,
@@ -20,28 +33,43 @@ pub(super) fn gather(
     join: f32,
 ) -> Vec<Group> {
     let mut index = Index::new(features);
+    let mut batch_index = Index::new(features);
     let mut leaders: Vec<u32> = Vec::new();
     let mut members: Vec<Vec<u32>> = Vec::new();
     let mut scratch = Scratch::default();
-    for &doc in order {
-        let row = matrix.row(doc as usize);
-        let best = index
-            .candidates(row, &mut scratch)
-            .into_iter()
-            .map(|g| (g, dot(row, matrix.row(leaders[g as usize] as usize))))
-            .fold(None, |best: Option<(u32, f32)>, (g, s)| match best {
-                Some((_, b)) if b >= s => best,
-                _ => Some((g, s)),
+    for batch in order.chunks(GATHER_BATCH) {
+        let earlier: Vec<Vec<(u32, f32, f32)>> = batch
+            .par_iter()
+            .map_init(Scratch::default, |scratch, &doc| {
+                let row = matrix.row(doc as usize);
+                let found = index.scored_candidates(row, scratch, None);
+                let spread = Spread::new(&mut scratch.spread, row);
+                found
+                    .into_iter()
+                    .map(|(g, estimate)| {
+                        let leader = matrix.row(leaders[g as usize] as usize);
+                        (g, estimate, spread.dot(leader))
+                    })
+                    .collect()
+            })
+            .collect();
+        for (&doc, earlier) in batch.iter().zip(earlier) {
+            let row = matrix.row(doc as usize);
+            let within = batch_index.scored_candidates(row, &mut scratch, Some(&index));
+            let best = best_of(earlier, within, |g| {
+                dot(row, matrix.row(leaders[g as usize] as usize))
             });
-        match best {
-            Some((g, s)) if s >= join => members[g as usize].push(doc),
-            _ => {
-                let g = leaders.len() as u32;
-                index.insert(g, row);
-                leaders.push(doc);
-                members.push(vec![doc]);
+            match best {
+                Some((g, s)) if s >= join => members[g as usize].push(doc),
+                _ => {
+                    let g = leaders.len() as u32;
+                    batch_index.insert(g, row);
+                    leaders.push(doc);
+                    members.push(vec![doc]);
+                }
             }
         }
+        index.append(&mut batch_index);
     }
     members
         .into_par_iter()
@@ -57,6 +85,30 @@ pub(super) fn gather(
             }
         })
         .collect()
+}
+
+/// The most similar of the `VERIFIED` best estimated candidates of two
+/// lists (`earlier` with their cosines, `within` whose cosine `cosine`
+/// gives), ties to the better estimate: what one search over both would pick.
+fn best_of(
+    earlier: Vec<(u32, f32, f32)>,
+    within: Vec<(u32, f32)>,
+    cosine: impl Fn(u32) -> f32,
+) -> Option<(u32, f32)> {
+    let mut candidates: Vec<(u32, f32, Option<f32>)> = earlier
+        .into_iter()
+        .map(|(g, estimate, s)| (g, estimate, Some(s)))
+        .chain(within.into_iter().map(|(g, estimate)| (g, estimate, None)))
+        .collect();
+    candidates.sort_by(|a, b| order(&(a.0, a.1), &(b.0, b.1)));
+    candidates.truncate(VERIFIED);
+    candidates
+        .into_iter()
+        .map(|(g, _, s)| (g, s.unwrap_or_else(|| cosine(g))))
+        .fold(None, |best: Option<(u32, f32)>, (g, s)| match best {
+            Some((_, b)) if b >= s => best,
+            _ => Some((g, s)),
+        })
 }
 
 /// After `PAIR_ROUNDS` rounds of reciprocal pairs, a group that at least
@@ -106,11 +158,12 @@ pub(super) fn merge(
     let find =
         |i: usize, centroids: &Matrix, index: &Index, alive: &[bool], scratch: &mut Scratch| {
             let row = centroids.row(i);
-            index
-                .candidates_alive(row, scratch, alive)
+            let found = index.candidates_alive(row, scratch, alive);
+            let spread = Spread::new(&mut scratch.spread, row);
+            found
                 .into_iter()
                 .filter(|&j| j as usize != i)
-                .map(|j| (j, dot(row, centroids.row(j as usize))))
+                .map(|j| (j, spread.dot(centroids.row(j as usize))))
                 .fold(None, |best: Option<(u32, f32)>, (j, s)| match best {
                     Some((b_j, b)) if b > s || (b == s && b_j < j) => best,
                     _ => Some((j, s)),
@@ -294,11 +347,12 @@ pub(super) fn communities(
         .into_par_iter()
         .map_init(Scratch::default, |scratch, i| {
             let row = centroids.row(i);
-            let mut near: Vec<(u32, f32)> = index
-                .nearest(row, scratch, 4 * k)
+            let found = index.nearest(row, scratch, 4 * k);
+            let spread = Spread::new(&mut scratch.spread, row);
+            let mut near: Vec<(u32, f32)> = found
                 .into_iter()
                 .filter(|&j| j as usize != i)
-                .map(|j| (j, dot(row, centroids.row(j as usize))))
+                .map(|j| (j, spread.dot(centroids.row(j as usize))))
                 .filter(|&(_, s)| s > 0.0)
                 .collect();
             near.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -390,5 +444,91 @@ pub(super) fn resolution_for(resolution: f64, nodes: usize) -> f64 {
         1.0 + (resolution - 1.0) * share
     } else {
         resolution
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    /// Leader grouping one text at a time through one index: what `gather`
+    /// must give.
+    fn gather_one_by_one(
+        matrix: &Matrix,
+        features: usize,
+        order: &[u32],
+        join: f32,
+    ) -> Vec<Vec<u32>> {
+        let mut index = Index::new(features);
+        let mut leaders: Vec<u32> = Vec::new();
+        let mut members: Vec<Vec<u32>> = Vec::new();
+        let mut scratch = Scratch::default();
+        for &doc in order {
+            let row = matrix.row(doc as usize);
+            let best = index
+                .candidates(row, &mut scratch)
+                .into_iter()
+                .map(|g| (g, dot(row, matrix.row(leaders[g as usize] as usize))))
+                .fold(None, |best: Option<(u32, f32)>, (g, s)| match best {
+                    Some((_, b)) if b >= s => best,
+                    _ => Some((g, s)),
+                });
+            match best {
+                Some((g, s)) if s >= join => members[g as usize].push(doc),
+                _ => {
+                    index.insert(leaders.len() as u32, row);
+                    leaders.push(doc);
+                    members.push(vec![doc]);
+                }
+            }
+        }
+        members
+    }
+
+    #[test]
+    fn gathering_in_batches_gives_the_groups_of_one_text_at_a_time() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let features = 300;
+        // 60 kinds of text, each a few features; every text a kind's features
+        // with its own weights, now and then one more, so that some texts
+        // reach the join threshold with their kind's leader and some do not.
+        let kinds: Vec<Vec<u32>> = (0..60)
+            .map(|_| {
+                let mut ids: Vec<u32> = (0..rng.random_range(2..8))
+                    .map(|_| rng.random_range(0..features as u32))
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            })
+            .collect();
+        let rows: Vec<(Vec<u32>, Vec<f32>)> = (0..1500)
+            .map(|_| {
+                let mut ids = kinds[rng.random_range(0..kinds.len())].clone();
+                if rng.random_bool(0.3) {
+                    ids.push(rng.random_range(0..features as u32));
+                    ids.sort_unstable();
+                    ids.dedup();
+                }
+                let weights: Vec<f32> = ids.iter().map(|_| rng.random_range(0.2..1.0)).collect();
+                let norm = weights.iter().map(|w| w * w).sum::<f32>().sqrt();
+                (ids, weights.iter().map(|w| w / norm).collect())
+            })
+            .collect();
+        let matrix = Matrix::with_rows(rows);
+        let order: Vec<u32> = (0..1500).collect();
+        let counts = vec![1; 1500];
+        let expected = gather_one_by_one(&matrix, features, &order, 0.8);
+        let groups = gather(&matrix, features, &order, &counts, 0.8);
+        let got: Vec<Vec<u32>> = groups.into_iter().map(|g| g.members).collect();
+        assert!(
+            expected.len() > 100 && expected.len() < 1400,
+            "{}",
+            expected.len()
+        );
+        assert_eq!(got, expected);
     }
 }

@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use super::super::features::{dot, Matrix, Vectors};
+use super::super::features::{dot, Matrix, Spread, Vectors};
 use super::group::summed;
 use super::index::{Index, Scratch};
 use super::{Assignment, GroupingOptions, NearestVote};
@@ -124,11 +124,12 @@ pub(super) fn nearest_texts(
         .par_iter()
         .map_init(Scratch::default, |scratch, &doc| {
             let row = matrix.row(doc as usize);
-            let mut near: Vec<(u32, f32)> = index
-                .nearest(row, scratch, CANDIDATES * k)
+            let found = index.nearest(row, scratch, CANDIDATES * k);
+            let spread = Spread::new(&mut scratch.spread, row);
+            let mut near: Vec<(u32, f32)> = found
                 .into_iter()
                 .filter(|&j| j != doc)
-                .map(|j| (j, dot(row, matrix.row(j as usize))))
+                .map(|j| (j, spread.dot(matrix.row(j as usize))))
                 .filter(|&(_, s)| s > 0.0)
                 .collect();
             near.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
