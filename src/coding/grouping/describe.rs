@@ -8,6 +8,7 @@ use super::super::features::{dot, FnvMap, Matrix, Vectors};
 use super::super::text::Analysed;
 use super::group::Group;
 use super::index::{Index, Scratch};
+use super::label::phrase_label;
 use super::{Assignment, ProposedArea};
 
 /// Pass 3: each doc to the area whose centroid is nearest, if near enough.
@@ -154,44 +155,6 @@ pub(super) fn describe(
             }
         })
         .collect()
-}
-
-/// A label that reads like a problem: the pair of neighbouring content words
-/// (as written, stop words between them allowed) that the most of an area's
-/// mentions share, such as "late delivery" or "exchange rate", when at least a
-/// fifth of them (and two) use it and it holds one of the area's top two words;
-/// else its two most typical words.
-pub(super) fn phrase_label(
-    docs_in: &[u32],
-    docs: &[&Analysed],
-    counts: &[u32],
-    terms: &[String],
-    mentions: u64,
-) -> String {
-    let mut pairs: FnvMap<(&str, &str), u64> = FnvMap::default();
-    for &doc in docs_in {
-        let d = doc as usize;
-        let words: Vec<&str> = (docs[d].content())
-            .map(|t| t.word.as_str())
-            .filter(|w| !is_redaction(w))
-            .collect();
-        let mut seen: Vec<(&str, &str)> = Vec::new();
-        for w in words.windows(2) {
-            if w[0] != w[1] && !seen.contains(&(w[0], w[1])) {
-                seen.push((w[0], w[1]));
-                *pairs.entry((w[0], w[1])).or_insert(0) += u64::from(counts[d]);
-            }
-        }
-    }
-    let top: Vec<&str> = terms.iter().take(2).map(String::as_str).collect();
-    let best = pairs
-        .into_iter()
-        .filter(|((a, b), n)| *n >= 2 && *n * 5 >= mentions && (top.contains(a) || top.contains(b)))
-        .max_by(|x, y| x.1.cmp(&y.1).then_with(|| y.0.cmp(&x.0)));
-    match best {
-        Some(((a, b), _)) => format!("{a} {b}"),
-        None => top.join(" / "),
-    }
 }
 
 /// Whether `word` is a redaction mark ("XX", "XXXX"): complaint data put them in

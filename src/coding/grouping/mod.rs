@@ -192,6 +192,7 @@ pub(crate) struct DocGrouping {
 mod describe;
 mod group;
 mod index;
+mod label;
 mod passes;
 #[cfg(test)]
 mod tests;

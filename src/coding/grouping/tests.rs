@@ -1,5 +1,5 @@
-use super::describe::phrase_label;
 use super::group::Group;
+use super::label::phrase_label;
 use super::passes::{favour_mutual, merge, resolution_for, MAX_ROUNDS, PAIR_ROUNDS};
 use super::*;
 use crate::coding::evaluate::purity;
@@ -334,4 +334,62 @@ fn a_study_with_word_vectors_is_cut_by_the_settings_for_vectors() {
         areas(&fine_with_vectors, true),
         areas(&plain, true)
     );
+}
+
+#[test]
+fn a_label_grows_to_the_phrase_most_mentions_share_as_they_write_it() {
+    let analyzer = Analyzer::new();
+    let label_of = |texts: &[&str], terms: &[&str], locale: Locale| {
+        let docs: Vec<Analysed> = texts
+            .iter()
+            .map(|t| analyzer.analyse(t, Some(locale)))
+            .collect();
+        let refs: Vec<&Analysed> = docs.iter().collect();
+        let all: Vec<u32> = (0..texts.len() as u32).collect();
+        let terms: Vec<String> = terms.iter().map(|t| t.to_string()).collect();
+        phrase_label(
+            &all,
+            &refs,
+            &vec![1; texts.len()],
+            &terms,
+            texts.len() as u64,
+        )
+    };
+    // Four in five share the longer phrase: it grows, stop words included.
+    let label = label_of(
+        &[
+            "kundtjänst svarar aldrig på mejl",
+            "kundtjänsten svarar aldrig på mejl",
+            "de svarar aldrig på mejl alls",
+            "svarar aldrig på mejl, tyvärr",
+            "svarar aldrig på mejl",
+        ],
+        &["mejl", "svarar"],
+        Locale::Sv,
+    );
+    assert_eq!(label, "svarar aldrig på mejl");
+    // Stop words between the two words are written as most wrote them.
+    let label = label_of(
+        &[
+            "my payment was late",
+            "the payment was late again",
+            "payment late",
+        ],
+        &["payment", "late"],
+        Locale::En,
+    );
+    assert_eq!(label, "payment was late");
+    // Only two of five go on the same way: the pair stays a pair.
+    let label = label_of(
+        &[
+            "late delivery of the sofa",
+            "late delivery of the sofa",
+            "late delivery again",
+            "very late delivery",
+            "late delivery",
+        ],
+        &["late", "delivery"],
+        Locale::En,
+    );
+    assert_eq!(label, "late delivery");
 }
