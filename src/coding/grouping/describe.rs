@@ -8,7 +8,7 @@ use super::super::features::{dot, FnvMap, Matrix, Vectors};
 use super::super::text::Analysed;
 use super::group::Group;
 use super::index::{Index, Scratch};
-use super::label::phrase_label;
+use super::label::{is_redaction, phrase_label};
 use super::{Assignment, ProposedArea};
 
 /// Pass 3: each doc to the area whose centroid is nearest, if near enough.
@@ -155,14 +155,6 @@ pub(super) fn describe(
             }
         })
         .collect()
-}
-
-/// Whether `word` is a redaction mark ("XX", "XXXX"): complaint data put them in
-/// place of names, dates and account numbers. They still count in grouping (where
-/// they are in a text says something of what it is about), but a label or typical
-/// word "xxxx" tells an analyst nothing, so labels and typical words skip them.
-pub(super) fn is_redaction(word: &str) -> bool {
-    word.len() >= 2 && word.chars().all(|c| c == 'x' || c == 'X')
 }
 
 pub(super) fn drop_empty(

@@ -2,7 +2,6 @@
 
 use super::super::features::FnvMap;
 use super::super::text::{Analysed, TokenKind};
-use super::describe::is_redaction;
 
 /// Content words a label grows to at most ("kundtjänst svarar aldrig på mejl").
 const MOST_WORDS: usize = 4;
@@ -127,4 +126,12 @@ pub(super) fn phrase_label(
         .max_by(|x, y| x.1.cmp(&y.1).then_with(|| y.0.cmp(&x.0)))
         .map(|(phrase, _)| phrase)
         .unwrap_or_else(|| format!("{a} {b}"))
+}
+
+/// Whether `word` is a redaction mark ("XX", "XXXX"): complaint data put them in
+/// place of names, dates and account numbers. They still count in grouping (where
+/// they are in a text says something of what it is about), but a label or typical
+/// word "xxxx" tells an analyst nothing, so labels and typical words skip them.
+pub(super) fn is_redaction(word: &str) -> bool {
+    word.len() >= 2 && word.chars().all(|c| c == 'x' || c == 'X')
 }

@@ -208,8 +208,8 @@ fn redaction_marks_are_never_a_label_or_a_typical_word() {
     let terms = vec!["payment".to_string(), "late".to_string()];
     let label = phrase_label(&[0, 1, 2], &refs, &[1, 1, 1], &terms, 3);
     assert_eq!(label, "late payment");
-    assert!(describe::is_redaction("XXXX") && describe::is_redaction("xx"));
-    assert!(!describe::is_redaction("x") && !describe::is_redaction("xbox"));
+    assert!(label::is_redaction("XXXX") && label::is_redaction("xx"));
+    assert!(!label::is_redaction("x") && !label::is_redaction("xbox"));
 
     let many: Vec<String> = (0..12)
         .map(|i| format!("XXXX XXXX charged a late fee on account XXXX number {i}"))
@@ -219,7 +219,7 @@ fn redaction_marks_are_never_a_label_or_a_typical_word() {
     for area in &grouping.proposals {
         assert!(!area.label.to_lowercase().contains("xx"), "{}", area.label);
         assert!(
-            area.terms.iter().all(|t| !describe::is_redaction(t)),
+            area.terms.iter().all(|t| !label::is_redaction(t)),
             "{:?}",
             area.terms
         );
