@@ -343,8 +343,10 @@ fn answers_are_stored_while_a_command_writes(app: &TestApp, links: &[String], ar
 fn answers_keep_being_stored_while_a_large_import_runs() {
     let app = TestApp::spawn(Backend::Sqlite);
     let links = invited_customers(&app, 3);
+    // Enough rows that the import writes for well over the second an answer
+    // waits for the lock before it goes to the inbox.
     let mut csv = String::from("respondent,wave,segment,rank,problem\n");
-    for r in 0..60_000 {
+    for r in 0..160_000 {
         for rank in 1..=3 {
             csv.push_str(&format!(
                 "p-{r},2026-H1,current,{rank},Fakturan var fel för order {r} och rad {rank}\n"
@@ -369,7 +371,9 @@ fn answers_keep_being_stored_while_a_large_import_runs() {
 fn answers_keep_being_stored_while_a_large_coding_run_writes() {
     let app = TestApp::spawn(Backend::Sqlite);
     let links = invited_customers(&app, 3);
-    fill_survey(&app, 30_000);
+    // Enough mentions that the run writes for well over the second an answer
+    // waits for the lock before it goes to the inbox.
+    fill_survey(&app, 80_000);
     answers_are_stored_while_a_command_writes(&app, &links, &["code", "--survey", "s"]);
 }
 
