@@ -202,6 +202,7 @@ fn set(options: &mut GroupingOptions, setting: &str) -> Result<(), Box<dyn Error
         "vectors_resolution" => options.vectors_resolution = number,
         "vectors_same_area_similarity" => options.vectors_same_area_similarity = number as f32,
         "vectors_cohesion_factor" => options.vectors_cohesion_factor = number as f32,
+        "vector_candidates" => options.vector_candidates = number as usize,
         other => return Err(format!("--set: no setting {other:?}").into()),
     }
     Ok(())

@@ -96,6 +96,10 @@ pub struct GroupingOptions {
     pub vectors_resolution: f64,
     pub vectors_same_area_similarity: f32,
     pub vectors_cohesion_factor: f32,
+    /// In a study with word vectors, each search for a text's or group's
+    /// nearest also takes this many per neighbour wanted whose word vectors
+    /// alone are most alike (`dense`), so texts that share no word can meet.
+    pub vector_candidates: usize,
 }
 
 impl Default for GroupingOptions {
@@ -119,6 +123,7 @@ impl Default for GroupingOptions {
             vectors_resolution: 5.0,
             vectors_same_area_similarity: 0.75,
             vectors_cohesion_factor: 1.5,
+            vector_candidates: 1,
         }
     }
 }
@@ -189,6 +194,7 @@ pub(crate) struct DocGrouping {
     pub proposals: Vec<ProposedArea>,
 }
 
+mod dense;
 mod describe;
 mod group;
 mod index;

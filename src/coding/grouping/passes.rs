@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use super::super::features::{dot, Matrix, Spread};
 use super::super::graph::{louvain, Graph};
+use super::dense::DenseIndex;
 use super::group::{summed, Group};
 use super::index::{order, Index, Scratch, VERIFIED};
 use super::GroupingOptions;
@@ -343,11 +344,20 @@ pub(super) fn communities(
         index.insert(i as u32, centroids.row(i));
     }
     let k = options.neighbours.max(1);
+    let dense = match options.vector_candidates {
+        0 => DenseIndex::build(&centroids, std::iter::empty()),
+        _ => DenseIndex::build(&centroids, 0..groups.len() as u32),
+    };
     let neighbours: Vec<Vec<(u32, f32)>> = (0..groups.len())
         .into_par_iter()
         .map_init(Scratch::default, |scratch, i| {
             let row = centroids.row(i);
-            let found = index.nearest(row, scratch, 4 * k);
+            let mut found = index.nearest(row, scratch, 4 * k);
+            if !dense.is_empty() {
+                found.extend(dense.nearest(row, options.vector_candidates * k));
+                found.sort_unstable();
+                found.dedup();
+            }
             let spread = Spread::new(&mut scratch.spread, row);
             let mut near: Vec<(u32, f32)> = found
                 .into_iter()

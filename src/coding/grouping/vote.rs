@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 
 use super::super::features::{dot, Matrix, Spread, Vectors};
+use super::dense::DenseIndex;
 use super::group::summed;
 use super::index::{Index, Scratch};
 use super::{Assignment, GroupingOptions, NearestVote};
@@ -49,7 +50,13 @@ pub(super) fn vote(
     if k == 0 {
         return assignments;
     }
-    let neighbours = nearest_texts(&vectors.matrix, vectors.features, order, k);
+    let neighbours = nearest_texts(
+        &vectors.matrix,
+        vectors.features,
+        order,
+        k,
+        options.vector_candidates,
+    );
     let mut area: Vec<Option<u32>> = assignments
         .iter()
         .map(|a| a.map(|a| a.proposal as u32))
@@ -108,23 +115,35 @@ pub(super) fn neighbours_for(wanted: usize, coded: u64, areas: usize) -> usize {
     }
 }
 
-/// The `k` nearest texts of each text in `order` (by cosine, found through an
-/// inverted index), nearest first; texts not in `order` get none.
+/// The `k` nearest texts of each text in `order` (by cosine, among candidates
+/// found through an inverted index and, with word vectors, the
+/// `vector_candidates * k` texts whose word vectors are most alike), nearest
+/// first; texts not in `order` get none.
 pub(super) fn nearest_texts(
     matrix: &Matrix,
     features: usize,
     order: &[u32],
     k: usize,
+    vector_candidates: usize,
 ) -> Vec<Vec<(u32, f32)>> {
     let mut index = Index::new(features);
     for &doc in order {
         index.insert(doc, matrix.row(doc as usize));
     }
+    let dense = match vector_candidates {
+        0 => DenseIndex::build(matrix, std::iter::empty()),
+        _ => DenseIndex::build(matrix, order.iter().copied()),
+    };
     let found: Vec<(u32, Vec<(u32, f32)>)> = order
         .par_iter()
         .map_init(Scratch::default, |scratch, &doc| {
             let row = matrix.row(doc as usize);
-            let found = index.nearest(row, scratch, CANDIDATES * k);
+            let mut found = index.nearest(row, scratch, CANDIDATES * k);
+            if !dense.is_empty() {
+                found.extend(dense.nearest(row, vector_candidates * k));
+                found.sort_unstable();
+                found.dedup();
+            }
             let spread = Spread::new(&mut scratch.spread, row);
             let mut near: Vec<(u32, f32)> = found
                 .into_iter()
