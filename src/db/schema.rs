@@ -63,6 +63,8 @@ diesel::table! {
         submitted_at -> Timestamp,
         updated_at -> Timestamp,
         audience -> Text,
+        /// An imported response's respondent id from the file; NULL for the form's.
+        respondent -> Nullable<Text>,
     }
 }
 
@@ -208,17 +210,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitation_tokens,
     unsubscribe_tokens,
 );
-
-diesel::table! {
-    imported_responses (id) {
-        id -> BigInt,
-        response_id -> BigInt,
-        survey_id -> BigInt,
-        wave_id -> BigInt,
-        respondent -> Text,
-        imported_at -> Timestamp,
-    }
-}
 
 diesel::table! {
     codebooks (survey_id) {

@@ -223,3 +223,64 @@ fn a_bulk_write_of_a_handle_with_many_connections_stays_in_the_log() {
     stored.unwrap();
     assert_eq!(mode, "wal");
 }
+
+/// A database made before respondent ids moved onto `responses` keeps every
+/// imported respondent's id through the migration, and the id stays unique per
+/// survey and wave (an answer through the form has none).
+#[test]
+fn imported_respondents_move_onto_their_responses() {
+    use diesel::migration::MigrationVersion;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = SqliteConnection::establish(dir.path().join("m.db").to_str().unwrap()).unwrap();
+    let moved = MigrationVersion::from("20261203100000");
+    while let Some(next) = c
+        .pending_migrations(SQLITE_MIGRATIONS)
+        .unwrap()
+        .first()
+        .map(|m| m.name().version().as_owned())
+    {
+        if next == moved {
+            break;
+        }
+        c.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+    }
+    c.batch_execute(
+        "INSERT INTO surveys (id, slug, title, max_problems, definition, created_at) \
+         VALUES (1, 's', 't', 5, '{}', '2026-12-01 00:00:00'); \
+         INSERT INTO waves (id, survey_id, label, created_at) VALUES (2, 1, 'w', '2026-12-01 00:00:00'); \
+         INSERT INTO responses (id, survey_id, wave_id, locale, attributes, no_problems, \
+         submitted_at, updated_at) VALUES \
+         (10, 1, 2, 'sv', '{}', 0, '2026-12-01 00:00:00', '2026-12-01 00:00:00'), \
+         (11, 1, 2, 'sv', '{}', 0, '2026-12-01 00:00:00', '2026-12-01 00:00:00'), \
+         (12, 1, 2, 'sv', '{}', 0, '2026-12-01 00:00:00', '2026-12-01 00:00:00'); \
+         INSERT INTO imported_responses (response_id, survey_id, wave_id, respondent, imported_at) \
+         VALUES (10, 1, 2, 'r-10', '2026-12-01 00:00:00'), (12, 1, 2, 'r-12', '2026-12-01 00:00:00');",
+    )
+    .unwrap();
+    c.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+    use crate::db::schema::responses as r;
+    let respondents: Vec<(i64, Option<String>)> = r::table
+        .order(r::id)
+        .select((r::id, r::respondent))
+        .load(&mut c)
+        .unwrap();
+    assert_eq!(
+        respondents,
+        [
+            (10, Some("r-10".into())),
+            (11, None),
+            (12, Some("r-12".into()))
+        ]
+    );
+    let twice = c.batch_execute(
+        "INSERT INTO responses (survey_id, wave_id, locale, attributes, no_problems, respondent, \
+         submitted_at, updated_at) VALUES (1, 2, 'sv', '{}', 0, 'r-12', '2026-12-02 00:00:00', \
+         '2026-12-02 00:00:00')",
+    );
+    assert!(twice.unwrap_err().to_string().contains("UNIQUE"));
+    let form_answers = "INSERT INTO responses (survey_id, wave_id, locale, attributes, \
+         no_problems, submitted_at, updated_at) VALUES (1, 2, 'sv', '{}', 0, \
+         '2026-12-02 00:00:00', '2026-12-02 00:00:00')";
+    c.batch_execute(form_answers).unwrap();
+    c.batch_execute(form_answers).unwrap();
+}

@@ -1,15 +1,15 @@
-//! PostgreSQL's load of an import: three `COPY ... FROM STDIN` streams in
+//! PostgreSQL's load of an import: two `COPY ... FROM STDIN` streams in
 //! PostgreSQL's binary format, one per table, each one statement for the whole
-//! file: `responses` and `imported_responses` from the first reading's respondents
-//! (no texts needed), then `mentions` from the second reading as it arrives.
+//! file: `responses` from the first reading's respondents (no texts needed), then
+//! `mentions` from the second reading as it arrives.
 //! One statement per table instead of one per table and batch: each statement is
 //! a round trip during which client and server wait for each other, and the server
 //! sets up its insert state for every statement again.
 //!
 //! Ids: a small import takes the response ids from the table's sequence for all
-//! new respondents in one query before the streams start, and `mentions` and
-//! `imported_responses` take theirs from their column defaults (a `nextval` per
-//! row). A large import, which holds the three tables alone until it commits
+//! new respondents in one query before the streams start, and `mentions` take
+//! theirs from the column's default (a `nextval` per row). A large import, which
+//! holds the two tables alone until it commits
 //! (`postgres.rs`), reserves one block of ids per table instead, one `setval`
 //! each, and writes the ids in its streams: a `nextval` per row cost a quarter of
 //! the `mentions` COPY (`Ids`). An area named for the first time stops the
@@ -29,7 +29,7 @@ use diesel::sql_types::{BigInt, Text};
 use super::check::{Chunk, GoodRows};
 use super::store::Writer;
 use super::CODED_BY_IMPORT;
-use crate::db::schema::{imported_responses, mentions, responses};
+use crate::db::schema::{mentions, responses};
 use crate::db::AnyConnection;
 use crate::error::Result;
 
@@ -58,18 +58,16 @@ pub(super) fn load(
     bar: &indicatif::ProgressBar,
 ) -> Result<()> {
     let new = writer.new_respondents();
-    let (response_ids, imported, mentions) = match ids {
-        Ids::FromSequences => (take_response_ids(pg(conn), new.len())?, None, None),
+    let (response_ids, mentions) = match ids {
+        Ids::FromSequences => (take_response_ids(pg(conn), new.len())?, None),
         Ids::Blocks { mentions } => {
             let responses = IdBlock::reserve(pg(conn), "responses", new.len() as u64)?;
-            let imported = IdBlock::reserve(pg(conn), "imported_responses", new.len() as u64)?;
             let mentions = IdBlock::reserve(pg(conn), "mentions", mentions)?;
-            (responses.all().collect(), Some(imported), Some(mentions))
+            (responses.all().collect(), Some(mentions))
         }
     };
     writer.give_response_ids(&new, response_ids);
     copy_responses(pg(conn), writer, &new)?;
-    copy_imported(pg(conn), writer, &new, imported)?;
     writer.report.inserted = new.len();
     drop(new);
     copy_mentions(conn, writer, rows, mentions, bar)?;
@@ -170,6 +168,7 @@ fn copy_responses(conn: &mut PgConnection, writer: &Writer, new: &[u32]) -> Quer
         r::locale,
         r::attributes,
         r::no_problems,
+        r::respondent,
         r::submitted_at,
         r::updated_at,
     );
@@ -178,62 +177,19 @@ fn copy_responses(conn: &mut PgConnection, writer: &Writer, new: &[u32]) -> Quer
     copy_binary(conn, responses::table, columns, |rows| {
         for &n in new {
             let response = writer.response(n);
-            rows.row(8)?;
+            rows.row(9)?;
             rows.bigint(response.id)?;
             rows.bigint(writer.survey_id())?;
             rows.bigint(response.wave_id)?;
             rows.text(locale)?;
             rows.text(response.attributes)?;
             rows.int(response.no_problems)?;
+            rows.text(response.respondent)?;
             rows.timestamp(stamp)?;
             rows.timestamp(stamp)?;
         }
         Ok(())
     })
-}
-
-/// The import rows of the new respondents, with their ids from `ids` if given
-/// (else from the column's default).
-fn copy_imported(
-    conn: &mut PgConnection,
-    writer: &Writer,
-    new: &[u32],
-    ids: Option<IdBlock>,
-) -> QueryResult<()> {
-    use imported_responses::dsl as i;
-    let stamp = writer.stamp_micros();
-    let write = |rows: &mut BinaryRows| {
-        for (k, &n) in new.iter().enumerate() {
-            let response = writer.response(n);
-            rows.row(5 + i16::from(ids.is_some()))?;
-            if let Some(ids) = ids {
-                rows.bigint(ids.id(k)?)?;
-            }
-            rows.bigint(response.id)?;
-            rows.bigint(writer.survey_id())?;
-            rows.bigint(response.wave_id)?;
-            rows.text(writer.respondent(n))?;
-            rows.timestamp(stamp)?;
-        }
-        Ok(())
-    };
-    let table = imported_responses::table;
-    let (response, survey, wave, respondent, at) = (
-        i::response_id,
-        i::survey_id,
-        i::wave_id,
-        i::respondent,
-        i::imported_at,
-    );
-    match ids {
-        Some(_) => copy_binary(
-            conn,
-            table,
-            (i::id, response, survey, wave, respondent, at),
-            write,
-        ),
-        None => copy_binary(conn, table, (response, survey, wave, respondent, at), write),
-    }
 }
 
 /// One `COPY table (columns) FROM STDIN` in the binary format, its rows from `write`.

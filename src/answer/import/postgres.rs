@@ -1,8 +1,8 @@
 //! PostgreSQL's bulk path of an import, around the COPY streams of `pg_copy.rs`.
 //!
 //! An import that at least doubles the stored mentions sets aside, during the
-//! load, the foreign keys of `responses`, `imported_responses` and `mentions` and
-//! those of other tables that point at them, their UNIQUE and primary keys, and
+//! load, the foreign keys of `responses` and `mentions` and those of other tables
+//! that point at them, their UNIQUE and primary keys, and
 //! their secondary indexes, and adds them again at its end: PostgreSQL checks a
 //! foreign key row by row as rows arrive (millions of index lookups, most of a
 //! large import's time) and inserts each row into every index one by one (most of
@@ -18,7 +18,7 @@
 //! with its usual message. So every row is checked as before, and the catalog
 //! marks these keys as not validated (`\d mentions` in `psql` shows `NOT VALID`):
 //! `ALTER TABLE ... VALIDATE CONSTRAINT` can confirm them at any time. Last, the
-//! three tables are analysed, so that the planner knows their new sizes.
+//! two tables are analysed, so that the planner knows their new sizes.
 //!
 //! Everything happens inside the import's one transaction, so a failure, including
 //! a row that breaks a key when it comes back, rolls the rows and the keys back
@@ -36,8 +36,7 @@ use super::pg_copy::Ids;
 use crate::db::AnyConnection;
 
 /// The tables an import fills.
-const FILLED: &str =
-    "('responses'::regclass, 'imported_responses'::regclass, 'mentions'::regclass)";
+const FILLED: &str = "('responses'::regclass, 'mentions'::regclass)";
 
 /// A UNIQUE or primary key as PostgreSQL's catalog describes it.
 #[derive(QueryableByName)]
@@ -149,7 +148,7 @@ fn begin_load(conn: &mut PgConnection, new_mentions: u64) -> QueryResult<SetAsid
     let indexes: Vec<Index> = diesel::sql_query(
         "SELECT i.indexname::text AS name, i.indexdef AS definition FROM pg_indexes i \
          WHERE i.schemaname = current_schema() \
-         AND i.tablename IN ('responses', 'imported_responses', 'mentions') \
+         AND i.tablename IN ('responses', 'mentions') \
          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) \
          ORDER BY i.indexname",
     )
@@ -222,7 +221,7 @@ fn put_back(conn: &mut PgConnection, set_aside: &SetAside) -> QueryResult<()> {
     // The planner's statistics of the tables the load at least doubled, now rather
     // than whenever autovacuum gets there: until then PostgreSQL plans for the old
     // sizes (an export of the new rows joined whole tables for each page).
-    conn.batch_execute("ANALYZE responses, imported_responses, mentions")
+    conn.batch_execute("ANALYZE responses, mentions")
 }
 
 /// `ALTER TABLE ... ADD CONSTRAINT` with the catalog's definition (which ends in

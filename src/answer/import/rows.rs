@@ -53,12 +53,7 @@ pub(super) struct ResponseRow<'w> {
     pub wave_id: i64,
     pub attributes: &'w str,
     pub no_problems: i32,
-}
-
-/// The row that remembers which respondent of the file a response is.
-pub(super) struct ImportedRow<'w> {
-    pub response_id: i64,
-    pub wave_id: i64,
+    /// The respondent's id in the file.
     pub respondent: &'w str,
 }
 
@@ -74,6 +69,5 @@ pub(super) struct MentionRow<'w> {
 pub(super) struct Batch<'w> {
     pub shared: Shared<'w>,
     pub responses: Vec<ResponseRow<'w>>,
-    pub imported: Vec<ImportedRow<'w>>,
     pub mentions: Vec<MentionRow<'w>>,
 }

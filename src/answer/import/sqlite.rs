@@ -14,7 +14,7 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::sqlite::Sqlite;
 
-use super::rows::{Batch, ImportedRow, MentionRow, ResponseRow, Shared};
+use super::rows::{Batch, MentionRow, ResponseRow, Shared};
 use super::CODED_BY_IMPORT;
 use crate::db::AnyConnection;
 
@@ -29,11 +29,7 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// respondents: 0.8 s more storing against 1.0 s less building). The others
 /// (`mentions_area`, in the order of the file's area column, and any added later)
 /// are set aside.
-const KEPT_DURING_LOAD: [&str; 3] = [
-    "responses_survey_wave",
-    "responses_survey_updated",
-    "mentions_response",
-];
+const KEPT_DURING_LOAD: [&str; 2] = ["responses_survey_updated", "mentions_response"];
 
 /// SQLite's page cache during an import, in KiB (its default is 2,000).
 const CACHE_KIB: u32 = 32_768;
@@ -43,10 +39,9 @@ const CACHE_KIB: u32 = 32_768;
 /// temporary file, and the rows no longer need the larger cache.
 const REBUILD_CACHE_KIB: u32 = 8_192;
 
-/// Stores one batch: responses, their import rows, then mentions.
+/// Stores one batch: responses, then mentions.
 pub(super) fn insert_batch(conn: &mut SqliteConnection, batch: &Batch) -> QueryResult<()> {
     insert_all(conn, &batch.shared, &batch.responses)?;
-    insert_all(conn, &batch.shared, &batch.imported)?;
     insert_all(conn, &batch.shared, &batch.mentions)
 }
 
@@ -98,12 +93,12 @@ impl Values for ResponseRow<'_> {
     fn head<'b>(shared: &'b Shared<'b>, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         out.push_sql(
             "INSERT INTO responses (id, survey_id, wave_id, locale, attributes, no_problems, \
-             submitted_at, updated_at) SELECT column1, ",
+             respondent, submitted_at, updated_at) SELECT column1, ",
         );
         out.push_bind_param::<BigInt, _>(&shared.survey_id)?;
         out.push_sql(", column2, ");
         out.push_bind_param::<Text, _>(shared.locale)?;
-        out.push_sql(", column3, column4, ");
+        out.push_sql(", column3, column4, column5, ");
         out.push_bind_param::<Text, _>(shared.stamp)?;
         out.push_sql(", ");
         out.push_bind_param::<Text, _>(shared.stamp)?;
@@ -120,31 +115,6 @@ impl Values for ResponseRow<'_> {
         out.push_bind_param::<Text, _>(self.attributes)?;
         out.push_sql(", ");
         out.push_bind_param::<Integer, _>(&self.no_problems)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-impl Values for ImportedRow<'_> {
-    type Shape = ImportedRow<'static>;
-
-    fn head<'b>(shared: &'b Shared<'b>, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_sql(
-            "INSERT INTO imported_responses (response_id, survey_id, wave_id, respondent, \
-             imported_at) SELECT column1, ",
-        );
-        out.push_bind_param::<BigInt, _>(&shared.survey_id)?;
-        out.push_sql(", column2, column3, ");
-        out.push_bind_param::<Text, _>(shared.stamp)?;
-        out.push_sql(" FROM (VALUES ");
-        Ok(())
-    }
-
-    fn values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_sql("(");
-        out.push_bind_param::<BigInt, _>(&self.response_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&self.wave_id)?;
         out.push_sql(", ");
         out.push_bind_param::<Text, _>(self.respondent)?;
         out.push_sql(")");
@@ -362,12 +332,6 @@ mod tests {
                         "{\"segment\":\"a\"}"
                     },
                     no_problems: i32::from(i % 5 == 0),
-                })
-                .collect(),
-            imported: (0..n)
-                .map(|i| ImportedRow {
-                    response_id: 1000 + i as i64,
-                    wave_id: 3,
                     respondent: &respondents[i],
                 })
                 .collect(),
@@ -405,15 +369,13 @@ mod tests {
             );
             assert_eq!((r.6.as_str(), r.7.as_str()), (stamp.text(), stamp.text()));
         }
-        let imported: Vec<(i64, String)> = crate::db::schema::imported_responses::table
-            .order(crate::db::schema::imported_responses::id)
-            .select((
-                crate::db::schema::imported_responses::response_id,
-                crate::db::schema::imported_responses::respondent,
-            ))
+        use crate::db::schema::responses as r;
+        let imported: Vec<(i64, Option<String>)> = r::table
+            .order(r::id)
+            .select((r::id, r::respondent))
             .load(c)?;
-        let want: Vec<(i64, String)> = (0..n)
-            .map(|i| (1000 + i as i64, respondents[i].clone()))
+        let want: Vec<(i64, Option<String>)> = (0..n)
+            .map(|i| (1000 + i as i64, Some(respondents[i].clone())))
             .collect();
         assert_eq!(imported, want);
         use crate::db::schema::mentions as m;

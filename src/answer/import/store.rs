@@ -10,10 +10,10 @@ use std::sync::Arc;
 use diesel::prelude::*;
 
 use super::check::Respondents;
-use super::rows::{Batch, ImportedRow, MentionRow, ResponseRow, Shared, Stamp};
+use super::rows::{Batch, MentionRow, ResponseRow, Shared, Stamp};
 use super::{segment_attributes, ResponsesReport, SEGMENT_ATTRIBUTE};
 use crate::coding;
-use crate::db::schema::{areas, imported_responses, mentions, responses};
+use crate::db::schema::{areas, mentions, responses};
 use crate::db::{now, AnyConnection};
 use crate::error::Result;
 use crate::survey::{store as survey_store, summary, StoredSurvey};
@@ -156,23 +156,20 @@ impl<'a> Writer<'a> {
         let mut earlier = Vec::new();
         let mut last = 0;
         loop {
-            let page: Vec<(i64, i64, String, i64)> = imported_responses::table
-                .filter(imported_responses::survey_id.eq(self.survey.id))
-                .filter(imported_responses::id.gt(last))
-                .order(imported_responses::id)
-                .select((
-                    imported_responses::id,
-                    imported_responses::wave_id,
-                    imported_responses::respondent,
-                    imported_responses::response_id,
-                ))
+            let page: Vec<(i64, i64, Option<String>)> = responses::table
+                .filter(responses::survey_id.eq(self.survey.id))
+                .filter(responses::respondent.is_not_null())
+                .filter(responses::id.gt(last))
+                .order(responses::id)
+                .select((responses::id, responses::wave_id, responses::respondent))
                 .limit(10_000)
                 .load(conn)?;
             let Some(end) = page.last().map(|p| p.0) else {
                 return Ok(earlier);
             };
             last = end;
-            for (_, wave_id, respondent, response_id) in page {
+            for (response_id, wave_id, respondent) in page {
+                let respondent = respondent.unwrap_or_default();
                 let Some(wave) = self.wave_ids.iter().position(|&w| w == wave_id) else {
                     continue;
                 };
@@ -219,7 +216,7 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Stores what is gathered: new responses and their import rows, then mentions.
+    /// Stores what is gathered: new responses, then mentions.
     pub(super) fn flush(
         &mut self,
         conn: &mut AnyConnection,
@@ -285,11 +282,6 @@ impl<'a> Writer<'a> {
         self.stamp.pg_micros()
     }
 
-    /// Respondent `n`'s id as written in the file.
-    pub(super) fn respondent(&self, n: u32) -> &str {
-        self.respondents.id(n)
-    }
-
     pub(super) fn response_id(&self, n: u32) -> i64 {
         self.response_of[n as usize]
     }
@@ -302,6 +294,7 @@ impl<'a> Writer<'a> {
             wave_id: self.wave_ids[seen.wave as usize],
             attributes: &self.attributes[seen.segment as usize],
             no_problems: i32::from(seen.ranks == 0),
+            respondent: self.respondents.id(n),
         }
     }
 
@@ -332,20 +325,10 @@ impl<'a> Writer<'a> {
 
     /// The gathered rows as the backend stores them, borrowing their texts.
     fn batch(&self) -> Batch<'_> {
-        let r = &self.respondents;
         let responses = self
             .new_responses
             .iter()
             .map(|&n| self.response(n))
-            .collect();
-        let imported = self
-            .new_responses
-            .iter()
-            .map(|&n| ImportedRow {
-                response_id: self.response_of[n as usize],
-                wave_id: self.wave_ids[r.seen[n as usize].wave as usize],
-                respondent: r.id(n),
-            })
             .collect();
         let mut start = 0;
         let mentions = self
@@ -369,7 +352,6 @@ impl<'a> Writer<'a> {
                 stamp: self.stamp.text(),
             },
             responses,
-            imported,
             mentions,
         }
     }

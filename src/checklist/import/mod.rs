@@ -36,7 +36,7 @@ use diesel::prelude::*;
 use super::answer::ItemAnswer;
 use super::{store, Checklist};
 use crate::answer::import::{segment_attributes, ResponsesReport};
-use crate::db::schema::{imported_responses, mentions, responses};
+use crate::db::schema::{mentions, responses};
 use crate::db::{now, AnyConnection, Database};
 use crate::error::Result;
 use crate::invite::ImportError;
@@ -107,18 +107,19 @@ fn store_one(
         attributes,
         audience: r.audience,
         no_problems: i32::from(r.write_ins.is_empty()),
+        respondent: &r.respondent,
         submitted_at: stamp,
         updated_at: stamp,
     };
     crate::survey::summary::respondent_attributes(conn, survey.id, &response.attributes)?;
-    let response_id = match earlier_import(conn, &response, &r.respondent)? {
+    let response_id = match earlier_import(conn, &response)? {
         Some(id) => {
             replace_response(conn, id, &response)?;
             report.replaced += 1;
             id
         }
         None => {
-            let id = insert_response(conn, &response, &r.respondent)?;
+            let id = insert_response(conn, &response)?;
             report.inserted += 1;
             id
         }
@@ -147,6 +148,8 @@ struct NewResponse<'a> {
     attributes: String,
     audience: &'static str,
     no_problems: i32,
+    /// The respondent's id in the file: an import of the same id replaces this answer.
+    respondent: &'a str,
     submitted_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
 }
@@ -162,16 +165,12 @@ struct NewMention<'a> {
 }
 
 /// The response an earlier import of `respondent` in this survey and wave made.
-fn earlier_import(
-    conn: &mut AnyConnection,
-    response: &NewResponse<'_>,
-    respondent: &str,
-) -> Result<Option<i64>> {
-    Ok(imported_responses::table
-        .filter(imported_responses::survey_id.eq(response.survey_id))
-        .filter(imported_responses::wave_id.eq(response.wave_id))
-        .filter(imported_responses::respondent.eq(respondent))
-        .select(imported_responses::response_id)
+fn earlier_import(conn: &mut AnyConnection, response: &NewResponse<'_>) -> Result<Option<i64>> {
+    Ok(responses::table
+        .filter(responses::survey_id.eq(response.survey_id))
+        .filter(responses::wave_id.eq(response.wave_id))
+        .filter(responses::respondent.eq(response.respondent))
+        .select(responses::id)
         .first(conn)
         .optional()?)
 }
@@ -190,26 +189,12 @@ fn replace_response(conn: &mut AnyConnection, id: i64, response: &NewResponse<'_
     Ok(())
 }
 
-/// Inserts the response and remembers which respondent it came from.
-fn insert_response(
-    conn: &mut AnyConnection,
-    response: &NewResponse<'_>,
-    respondent: &str,
-) -> Result<i64> {
+/// Inserts the response (which remembers which respondent it came from).
+fn insert_response(conn: &mut AnyConnection, response: &NewResponse<'_>) -> Result<i64> {
     diesel::insert_into(responses::table)
         .values(response)
         .execute(conn)?;
-    let id = last_inserted_id(conn)?;
-    diesel::insert_into(imported_responses::table)
-        .values((
-            imported_responses::response_id.eq(id),
-            imported_responses::survey_id.eq(response.survey_id),
-            imported_responses::wave_id.eq(response.wave_id),
-            imported_responses::respondent.eq(respondent),
-            imported_responses::imported_at.eq(response.submitted_at),
-        ))
-        .execute(conn)?;
-    Ok(id)
+    last_inserted_id(conn)
 }
 
 /// The id of the row this connection inserted last (this session's, so another

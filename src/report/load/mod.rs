@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use super::areas::{self, Area, Numbering};
 use crate::attributes::Attributes;
 use crate::config::DatabaseUrl;
-use crate::db::schema::{areas as areas_t, imported_responses, invitations, mentions, responses};
+use crate::db::schema::{areas as areas_t, invitations, mentions, responses};
 use crate::db::{self, AnyConnection};
 use crate::error::Result;
 use crate::stats;
@@ -414,31 +414,26 @@ pub fn attribute_values(
 /// the form, `imported ID` for an imported one. The same person in two waves has the
 /// same key.
 pub fn people(conn: &mut AnyConnection, scope: Scope) -> Result<HashMap<i64, String>> {
-    let mut contacts = responses::table
+    let mut known = responses::table
         .filter(responses::survey_id.eq(scope.survey_id))
-        .filter(responses::contact_id.is_not_null())
-        .select((responses::id, responses::contact_id))
-        .into_boxed();
-    let mut imported = imported_responses::table
-        .filter(imported_responses::survey_id.eq(scope.survey_id))
-        .select((
-            imported_responses::response_id,
-            imported_responses::respondent,
-        ))
+        .filter(
+            responses::contact_id
+                .is_not_null()
+                .or(responses::respondent.is_not_null()),
+        )
+        .select((responses::id, responses::contact_id, responses::respondent))
         .into_boxed();
     if let Some(ids) = scope.wave_ids {
-        contacts = contacts.filter(responses::wave_id.eq_any(ids.to_vec()));
-        imported = imported.filter(imported_responses::wave_id.eq_any(ids.to_vec()));
+        known = known.filter(responses::wave_id.eq_any(ids.to_vec()));
     }
-    let mut people: HashMap<i64, String> = imported
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .map(|(id, respondent)| (id, format!("imported {respondent}")))
-        .collect();
-    for (id, contact) in contacts.load::<(i64, Option<i64>)>(conn)? {
-        if let Some(c) = contact {
-            people.insert(id, format!("contact {c}"));
-        }
+    let mut people = HashMap::new();
+    for (id, contact, respondent) in known.load::<(i64, Option<i64>, Option<String>)>(conn)? {
+        let person = match (contact, respondent) {
+            (Some(c), _) => format!("contact {c}"),
+            (None, Some(r)) => format!("imported {r}"),
+            (None, None) => continue,
+        };
+        people.insert(id, person);
     }
     Ok(people)
 }
