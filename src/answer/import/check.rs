@@ -4,11 +4,10 @@
 //! 80 bytes a respondent and not with the texts. The second reading hands on the
 //! rows of the respondents without errors. Neither touches the database.
 
-use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::io::Read;
 
-use super::read::{Fields, Rows};
+use super::read::{read_ahead, Fields, Row, Rows};
 use crate::coding;
 use crate::invite::ImportError;
 use crate::survey::WaveLabel;
@@ -47,9 +46,9 @@ pub(super) struct Respondents {
     /// `max_problems` lines per respondent: the line of each rank given (0: none).
     rank_lines: Vec<u32>,
     pub segments: Vec<String>,
-    segment_of: HashMap<String, u32>,
+    segment_of: hashbrown::HashMap<String, u32>,
     /// Area labels already found to have letters or digits.
-    areas_seen: HashSet<String>,
+    areas_seen: hashbrown::HashSet<String>,
 }
 
 /// What the first reading found.
@@ -72,41 +71,29 @@ pub(super) struct GoodRow<'r> {
 /// for all respondents once it has seen the first rows, instead of growing it by
 /// doubling (which, at a million respondents, held about twice the memory at the peak).
 pub(super) fn check(
-    reader: impl Read,
+    reader: impl Read + Send,
     file: &str,
     max_problems: u32,
     file_bytes: Option<u64>,
 ) -> Result<Checked, ImportError> {
-    let mut rows = Rows::open(reader, file)?;
     let mut respondents = Respondents {
         max_problems,
         ..Respondents::default()
     };
     let mut errors: Vec<String> = Vec::new();
     let mut read = 0usize;
-    loop {
-        read += 1;
-        if let Some(bytes) = file_bytes.filter(|_| read == ESTIMATE_AFTER_ROWS) {
-            respondents.reserve_for(bytes, rows.byte());
-        }
-        let line = match rows.next() {
-            Ok(Some(line)) => line,
-            Ok(None) => break,
-            Err(e) => {
-                errors.push(format!("line {}: {}", e.line, e.message));
-                if e.fatal {
-                    break;
-                }
-                continue;
+    read_ahead(reader, file, |row| match row {
+        Row::Fields { line, fields, byte } => {
+            read += 1;
+            if let Some(bytes) = file_bytes.filter(|_| read == ESTIMATE_AFTER_ROWS) {
+                respondents.reserve_for(bytes, byte);
             }
-        };
-        if let Err(reason) = rows
-            .fields()
-            .and_then(|fields| respondents.add_row(line, &fields))
-        {
-            errors.push(format!("line {line}: {reason}"));
+            if let Err(reason) = respondents.add_row(line, &fields) {
+                errors.push(format!("line {line}: {reason}"));
+            }
         }
-    }
+        Row::Error(e) => errors.push(format!("line {}: {}", e.line, e.message)),
+    })?;
     let bad = respondents.seen.iter().filter(|s| s.bad).count();
     Ok(Checked {
         respondents,

@@ -165,3 +165,145 @@ pub(super) fn rewind(reader: &mut impl Seek, file: &str) -> Result<(), ImportErr
         .map(|_| ())
         .map_err(|e| ImportError::header(file, format!("cannot read it a second time: {e}")))
 }
+
+/// Rows the reading thread of [`read_ahead`] hands on at a time.
+const CHUNK_ROWS: usize = 4_096;
+
+/// Chunks read ahead of the caller at most.
+const CHUNKS_AHEAD: usize = 4;
+
+/// A row as [`read_ahead`] hands it on.
+pub(super) enum Row<'c> {
+    /// A row's fields, its line, and how far into the file the reading was after it.
+    Fields {
+        line: u32,
+        fields: Fields<'c>,
+        byte: u64,
+    },
+    /// A row that is not CSV or not UTF-8 (fatal: the reading stopped there).
+    Error(&'c RowError),
+}
+
+/// What the reading thread found in one row: the fields' ends in its chunk's
+/// `texts`, or what went wrong.
+enum Found {
+    Fields {
+        line: u32,
+        ends: [usize; 6],
+        byte: u64,
+    },
+    Error(RowError),
+}
+
+/// Rows on their way from the reading thread: each row's six fields one after
+/// the other in `texts`.
+#[derive(Default)]
+struct FieldChunk {
+    texts: String,
+    rows: Vec<Found>,
+}
+
+impl FieldChunk {
+    fn push_fields(&mut self, line: u32, fields: &Fields, byte: u64) {
+        let mut ends = [0; 6];
+        let all = [
+            fields.respondent,
+            fields.wave,
+            fields.segment,
+            fields.rank,
+            fields.problem,
+            fields.area,
+        ];
+        for (end, field) in ends.iter_mut().zip(all) {
+            self.texts.push_str(field);
+            *end = self.texts.len();
+        }
+        self.rows.push(Found::Fields { line, ends, byte });
+    }
+
+    fn each(&self, f: &mut impl FnMut(Row)) {
+        let mut start = 0;
+        for found in &self.rows {
+            match found {
+                Found::Fields { line, ends, byte } => {
+                    let field = |i: usize| {
+                        let from = if i == 0 { start } else { ends[i - 1] };
+                        &self.texts[from..ends[i]]
+                    };
+                    f(Row::Fields {
+                        line: *line,
+                        fields: Fields {
+                            respondent: field(0),
+                            wave: field(1),
+                            segment: field(2),
+                            rank: field(3),
+                            problem: field(4),
+                            area: field(5),
+                        },
+                        byte: *byte,
+                    });
+                    start = ends[5];
+                }
+                Found::Error(e) => f(Row::Error(e)),
+            }
+        }
+    }
+}
+
+/// Reads every row of the file (its header first, on the caller's thread) and
+/// calls `f` with each, in order. The CSV is read, decoded and split into trimmed
+/// fields on a thread of its own, a chunk of rows ahead, so that the caller's
+/// checks of a row overlap with the reading of the next (reading is about half
+/// the work of the first reading of a large file).
+pub(super) fn read_ahead<R: Read + Send>(
+    reader: R,
+    file: &str,
+    mut f: impl FnMut(Row),
+) -> Result<(), ImportError> {
+    use std::sync::mpsc::sync_channel;
+    let mut rows = Rows::open(reader, file)?;
+    let (chunks, arriving) = sync_channel::<FieldChunk>(CHUNKS_AHEAD);
+    // Chunks go back to the reading thread to be filled again.
+    let (used, reusable) = sync_channel::<FieldChunk>(CHUNKS_AHEAD + 2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut chunk = FieldChunk::default();
+            loop {
+                let end = match rows.next() {
+                    Ok(Some(line)) => {
+                        match rows.fields() {
+                            Ok(fields) => chunk.push_fields(line, &fields, rows.byte()),
+                            Err(message) => chunk.rows.push(Found::Error(RowError {
+                                line,
+                                message,
+                                fatal: false,
+                            })),
+                        }
+                        false
+                    }
+                    Ok(None) => true,
+                    Err(e) => {
+                        let fatal = e.fatal;
+                        chunk.rows.push(Found::Error(e));
+                        fatal
+                    }
+                };
+                if end || chunk.rows.len() >= CHUNK_ROWS {
+                    let next = reusable.try_recv().unwrap_or_default();
+                    let full = std::mem::replace(&mut chunk, next);
+                    if chunks.send(full).is_err() || end {
+                        return;
+                    }
+                }
+            }
+        });
+        for chunk in arriving.iter() {
+            chunk.each(&mut f);
+            let mut chunk = chunk;
+            chunk.texts.clear();
+            chunk.rows.clear();
+            let _ = used.try_send(chunk);
+        }
+    });
+    Ok(())
+}
