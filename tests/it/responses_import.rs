@@ -473,13 +473,62 @@ fn a_large_import_into_a_survey_with_answers_keeps_every_key_on_postgres() {
 fn a_row_breaking_a_set_aside_key_fails_the_whole_import_on_postgres() {
     let app = TestApp::spawn(Backend::Postgres);
     app.create_survey(TEMPLATE, "phone");
-    let before = keys_and_indexes(&app);
+    import_with_one_mention_astray(&app, "area_id := -7", "mentions_area_id_fkey", 0);
+}
+
+/// The same for a mention pointed at a response that does not exist: past the
+/// last response (the responses' ids have no gaps, so the import checks the
+/// mentions against their lowest and highest id) and in a gap between the ids of
+/// two imports (so it joins the responses in): found both times.
+#[test]
+fn a_mention_of_no_response_fails_the_whole_import_on_postgres() {
+    let app = TestApp::spawn(Backend::Postgres);
+    app.create_survey(TEMPLATE, "phone");
+    let key = "mentions_response_id_fkey";
+    import_with_one_mention_astray(&app, "response_id := NEW.response_id + 100000000", key, 0);
+
+    let mut small = String::from("respondent,wave,segment,rank,problem,area\n");
+    for r in 0..10 {
+        small.push_str(&format!("s{r},2026-H1,new,1,Small {r},Website\n"));
+    }
+    let small = app.write_file("small.csv", &small);
+    app.pds_ok(&[
+        "responses",
+        "import",
+        "--survey",
+        "phone",
+        small.to_str().unwrap(),
+    ]);
+    let last: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT MAX(id) FROM responses)",
+    ))
+    .get_result(&mut *app.db.conn().unwrap())
+    .unwrap();
     run(
         &app,
-        "CREATE FUNCTION astray() RETURNS trigger AS $$ BEGIN \
-         IF NEW.text = 'Login 4002 fails' THEN NEW.area_id := -7; END IF; RETURN NEW; END $$ \
-         LANGUAGE plpgsql; \
-         CREATE TRIGGER astray BEFORE INSERT ON mentions FOR EACH ROW EXECUTE FUNCTION astray();",
+        &format!(
+            "SELECT setval(pg_get_serial_sequence('responses', 'id'), {})",
+            last + 100
+        ),
+    )
+    .unwrap();
+    let gap = last + 50;
+    import_with_one_mention_astray(&app, &format!("response_id := {gap}"), key, 10);
+}
+
+/// Imports 6,000 respondents while a trigger sets `assignment` on the mention
+/// "Login 4002 fails": the import must fail naming `key`, put every key and index
+/// back and leave the survey with the `n` respondents it had.
+fn import_with_one_mention_astray(app: &TestApp, assignment: &str, key: &str, n: u64) {
+    let before = keys_and_indexes(app);
+    run(
+        app,
+        &format!(
+            "CREATE FUNCTION astray() RETURNS trigger AS $$ BEGIN \
+             IF NEW.text = 'Login 4002 fails' THEN NEW.{assignment}; END IF; RETURN NEW; END $$ \
+             LANGUAGE plpgsql; \
+             CREATE TRIGGER astray BEFORE INSERT ON mentions FOR EACH ROW EXECUTE FUNCTION astray();"
+        ),
     )
     .unwrap();
     let file = app.write_file("phone.csv", &varied_file(6_000));
@@ -490,17 +539,17 @@ fn a_row_breaking_a_set_aside_key_fails_the_whole_import_on_postgres() {
         "phone",
         file.to_str().unwrap(),
     ]);
+    run(
+        app,
+        "DROP TRIGGER astray ON mentions; DROP FUNCTION astray()",
+    )
+    .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("mentions_area_id_fkey"), "{stderr}");
-    run(&app, "DROP TRIGGER astray ON mentions").unwrap();
-    assert_eq!(
-        keys_and_indexes(&app),
-        before,
-        "every key and index is back"
-    );
+    assert!(stderr.contains(key), "{stderr}");
+    assert_eq!(keys_and_indexes(app), before, "every key and index is back");
     let r: serde_json::Value =
         serde_json::from_str(&app.pds_ok(&["results", "--survey", "phone", "--format", "json"]))
             .unwrap();
-    assert_eq!(r["n"], 0, "nothing was stored: {r}");
+    assert_eq!(r["n"], n, "nothing of the import was stored: {r}");
 }

@@ -12,7 +12,9 @@
 //! The foreign keys come back `NOT VALID` (PostgreSQL checks every row written
 //! from then on) and the import itself checks every row already in each table, in
 //! one query per table for all its foreign keys together (an anti-join: rows whose
-//! referenced row is missing). PostgreSQL's own check of an added key reads the
+//! referenced row is missing; for a key that refers to integer ids without gaps,
+//! such as the `responses` a load into an empty table wrote, a comparison with the
+//! lowest and highest id instead of a join). PostgreSQL's own check of an added key reads the
 //! whole table once per key; `responses` alone has four. A violation found this
 //! way is reported by asking PostgreSQL to validate that table's keys, which fails
 //! with its usual message. So every row is checked as before, and the catalog
@@ -68,6 +70,21 @@ struct ForeignKey {
     /// `MATCH SIMPLE` (the default): a row with a NULL in the key refers to nothing.
     #[diesel(sql_type = Bool)]
     simple: bool,
+    /// The key is one integer column (such as an `id`), so the rows it may refer
+    /// to can be told by their range when their values have no gaps.
+    #[diesel(sql_type = Bool)]
+    integer_key: bool,
+}
+
+/// The values of a referenced integer key: lowest, highest and how many.
+#[derive(QueryableByName)]
+struct Span {
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    lowest: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    highest: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    present: i64,
 }
 
 /// A secondary index, with the statement that creates it.
@@ -175,7 +192,10 @@ fn foreign_keys(conn: &mut PgConnection) -> QueryResult<Vec<ForeignKey>> {
     diesel::sql_query(format!(
         "SELECT c.conrelid::regclass::text AS table_name, c.conname::text AS name, \
          pg_get_constraintdef(c.oid) AS definition, c.confrelid::regclass::text AS referenced, \
-         {} AS columns, {} AS referenced_columns, c.confmatchtype = 's' AS simple \
+         {} AS columns, {} AS referenced_columns, c.confmatchtype = 's' AS simple, \
+         cardinality(c.confkey) = 1 AND (SELECT a.atttypid IN ('int2'::regtype, 'int4'::regtype, \
+         'int8'::regtype) FROM pg_attribute a WHERE a.attrelid = c.confrelid \
+         AND a.attnum = c.confkey[1]) AS integer_key \
          FROM pg_constraint c WHERE c.contype = 'f' \
          AND (c.conrelid IN {FILLED} OR c.confrelid IN {FILLED}) \
          ORDER BY c.conrelid::regclass::text, c.conname",
@@ -215,8 +235,9 @@ fn put_back(conn: &mut PgConnection, set_aside: &SetAside) -> QueryResult<()> {
             " NOT VALID",
         )?;
     }
+    let mut spans = Spans::new();
     for table in checked.chunk_by(|a, b| a.table_name == b.table_name) {
-        check_rows(conn, table)?;
+        check_rows(conn, table, &mut spans)?;
     }
     // The planner's statistics of the tables the load at least doubled, now rather
     // than whenever autovacuum gets there: until then PostgreSQL plans for the old
@@ -243,12 +264,25 @@ fn add_constraint(
 /// Checks that every row of one table refers to existing rows through each of
 /// `keys` (all on that table), in one pass over it; else fails as PostgreSQL
 /// does when it validates the key that a row breaks.
-fn check_rows(conn: &mut PgConnection, keys: &[&ForeignKey]) -> QueryResult<()> {
+fn check_rows(conn: &mut PgConnection, keys: &[&ForeignKey], known: &mut Spans) -> QueryResult<()> {
     let Some(first) = keys.first() else {
         return Ok(());
     };
+    let mut spans = Vec::new();
+    for key in keys {
+        let referenced = (key.referenced.clone(), key.referenced_columns[0].clone());
+        spans.push(match (key.integer_key, known.get(&referenced)) {
+            (false, _) => None,
+            (true, Some(span)) => *span,
+            (true, None) => {
+                let span = whole_span(conn, key)?;
+                known.insert(referenced, span);
+                span
+            }
+        });
+    }
     let broken: Count =
-        diesel::sql_query(broken_rows_query(&first.table_name, keys)).get_result(conn)?;
+        diesel::sql_query(broken_rows_query(&first.table_name, keys, &spans)).get_result(conn)?;
     if broken.rows == 0 {
         return Ok(());
     }
@@ -268,31 +302,66 @@ fn check_rows(conn: &mut PgConnection, keys: &[&ForeignKey]) -> QueryResult<()> 
     ))
 }
 
+/// The spans of referenced keys found so far, by table and column (several tables
+/// refer to `responses`).
+type Spans = std::collections::HashMap<(String, String), Option<(i64, i64)>>;
+
+/// The lowest and highest value of the integer key that `key` refers to, when
+/// every value between them is there (the key is unique, so as many values as
+/// the span is wide means no gap; an empty table has the empty span `(1, 0)`):
+/// then a row refers to an existing row exactly when its value lies in the span,
+/// which a row can be checked for without joining the referenced table. `None`
+/// when the values have gaps.
+fn whole_span(conn: &mut PgConnection, key: &ForeignKey) -> QueryResult<Option<(i64, i64)>> {
+    let column = quoted(&key.referenced_columns[0]);
+    let span: Span = diesel::sql_query(format!(
+        "SELECT MIN({column})::bigint AS lowest, MAX({column})::bigint AS highest, \
+         COUNT({column}) AS present FROM ONLY {}",
+        key.referenced
+    ))
+    .get_result(conn)?;
+    Ok(match (span.lowest, span.highest) {
+        (Some(lowest), Some(highest)) => (i128::from(highest) - i128::from(lowest) + 1
+            == i128::from(span.present))
+        .then_some((lowest, highest)),
+        _ => Some((1, 0)),
+    })
+}
+
 /// How many rows of `table` break one of its foreign keys `keys` (`MATCH SIMPLE`):
-/// each referenced table joined in, a row counted when its key has no NULL and
-/// finds no referenced row.
-fn broken_rows_query(table: &str, keys: &[&ForeignKey]) -> String {
+/// a row counted when its key has no NULL and finds no referenced row, found by
+/// the key's span where `spans` gives one (see [`whole_span`]) and else by
+/// joining the referenced table in.
+fn broken_rows_query(table: &str, keys: &[&ForeignKey], spans: &[Option<(i64, i64)>]) -> String {
     let mut joins = String::new();
     let mut broken = Vec::new();
-    for (k, key) in keys.iter().enumerate() {
-        let pairs = key.columns.iter().zip(&key.referenced_columns);
-        let on: Vec<String> = pairs
-            .map(|(c, r)| format!("r{k}.{} = x.{}", quoted(r), quoted(c)))
-            .collect();
-        joins.push_str(&format!(
-            " LEFT JOIN ONLY {} r{k} ON {}",
-            key.referenced,
-            on.join(" AND ")
-        ));
+    for (k, (key, span)) in keys.iter().zip(spans).enumerate() {
         let mut missing: Vec<String> = key
             .columns
             .iter()
             .map(|c| format!("x.{} IS NOT NULL", quoted(c)))
             .collect();
-        missing.push(format!(
-            "r{k}.{} IS NULL",
-            quoted(&key.referenced_columns[0])
-        ));
+        match span {
+            Some((lowest, highest)) => missing.push(format!(
+                "x.{} NOT BETWEEN {lowest} AND {highest}",
+                quoted(&key.columns[0])
+            )),
+            None => {
+                let pairs = key.columns.iter().zip(&key.referenced_columns);
+                let on: Vec<String> = pairs
+                    .map(|(c, r)| format!("r{k}.{} = x.{}", quoted(r), quoted(c)))
+                    .collect();
+                joins.push_str(&format!(
+                    " LEFT JOIN ONLY {} r{k} ON {}",
+                    key.referenced,
+                    on.join(" AND ")
+                ));
+                missing.push(format!(
+                    "r{k}.{} IS NULL",
+                    quoted(&key.referenced_columns[0])
+                ));
+            }
+        }
         broken.push(format!("({})", missing.join(" AND ")));
     }
     format!(
