@@ -2,8 +2,8 @@
 //!
 //! An import that at least doubles the stored mentions sets aside, during the
 //! load, the foreign keys of `responses` and `mentions` and those of other tables
-//! that point at them, their UNIQUE and primary keys, and
-//! their secondary indexes, and adds them again at its end: PostgreSQL checks a
+//! that point at them, their UNIQUE and primary keys, and their secondary
+//! indexes, and adds them again at its end: PostgreSQL checks a
 //! foreign key row by row as rows arrive (millions of index lookups, most of a
 //! large import's time) and inserts each row into every index one by one (most of
 //! the rest), but builds an index by sorting once. A UNIQUE or primary key added
@@ -14,8 +14,8 @@
 //! one query per table for all its foreign keys together (an anti-join: rows whose
 //! referenced row is missing; for a key that refers to integer ids without gaps,
 //! such as the `responses` a load into an empty table wrote, a comparison with the
-//! lowest and highest id instead of a join). PostgreSQL's own check of an added key reads the
-//! whole table once per key; `responses` alone has four. A violation found this
+//! lowest and highest id instead of a join). PostgreSQL's own check of an added
+//! key reads the whole table once per key; `responses` alone has four. A violation found this
 //! way is reported by asking PostgreSQL to validate that table's keys, which fails
 //! with its usual message. So every row is checked as before, and the catalog
 //! marks these keys as not validated (`\d mentions` in `psql` shows `NOT VALID`):
