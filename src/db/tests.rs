@@ -283,4 +283,24 @@ fn imported_respondents_move_onto_their_responses() {
          '2026-12-02 00:00:00', '2026-12-02 00:00:00')";
     c.batch_execute(form_answers).unwrap();
     c.batch_execute(form_answers).unwrap();
+
+    // Reverted, the ids go back to their own table.
+    c.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+    let back: Vec<(i64, String)> = diesel::sql_query(
+        "SELECT response_id AS id, respondent AS label FROM imported_responses ORDER BY response_id",
+    )
+    .load::<IdLabel>(&mut c)
+    .unwrap()
+    .into_iter()
+    .map(|r| (r.id, r.label))
+    .collect();
+    assert_eq!(back, [(10, "r-10".into()), (12, "r-12".into())]);
+}
+
+#[derive(QueryableByName)]
+struct IdLabel {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    label: String,
 }
