@@ -9,9 +9,10 @@ use crate::common::{args, Backend, TestApp};
 
 const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-templates/discovery");
 
-#[test]
-fn a_file_with_bad_rows_imports_nothing_and_names_each_line() {
-    let app = TestApp::spawn(Backend::Sqlite);
+/// (On PostgreSQL the import first tries one reading, which gives up at the
+/// first bad row; the two readings after it name every bad row.)
+fn a_file_with_bad_rows_imports_nothing_and_names_each_line(backend: Backend) {
+    let app = TestApp::spawn(backend);
     app.create_survey(TEMPLATE, "paper");
     let file = app.write_file(
         "paper.csv",
@@ -24,13 +25,20 @@ fn a_file_with_bad_rows_imports_nothing_and_names_each_line() {
          p4,2026-H1,current,1,\"=HYPERLINK(\"\"http://evil\"\")\"\n",
     );
     let path = file.to_str().unwrap();
-    let out = app.pds(&["responses", "import", "--survey", "paper", path]);
+    let debug = [("PDS_LOG", "pds=debug")];
+    let out = app.pds_env(&debug, &["responses", "import", "--survey", "paper", path]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("2 invalid row(s); nothing was imported"),
         "{stderr}"
     );
+    if backend == Backend::Postgres {
+        assert!(
+            stderr.contains("one reading gave up") && stderr.contains("line 3: respondent"),
+            "{stderr}"
+        );
+    }
     assert!(
         stderr.contains("line 3: respondent \"p1\" (wave 2026-H1) already has rank 1 on line 2"),
         "{stderr}"
@@ -83,6 +91,8 @@ fn a_file_with_bad_rows_imports_nothing_and_names_each_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown column \"id\""));
 }
+
+on_both_backends!(a_file_with_bad_rows_imports_nothing_and_names_each_line);
 
 #[test]
 fn plan_gives_discovery_coverage_and_interviews_needed() {
@@ -172,6 +182,11 @@ on_both_backends!(a_large_file_is_imported_whole_and_again_replaces);
 /// keep: ranks with a gap (renumbered 1..m), rows of one respondent far apart, no
 /// problems, segments, mentions with and without an area.
 fn varied_file(respondents: usize) -> String {
+    varied_file_laid_out(respondents, false)
+}
+
+/// [`varied_file`], with each respondent's rows together if `together`.
+fn varied_file_laid_out(respondents: usize, together: bool) -> String {
     let mut csv = String::from("respondent,wave,segment,rank,problem,area\n");
     for r in 0..respondents {
         match r % 4 {
@@ -181,31 +196,44 @@ fn varied_file(respondents: usize) -> String {
             )),
             _ => csv.push_str(&format!("v{r},2026-H1,new,1,\"Rude, \"\"very\"\" rude\",Staff\n")),
         }
+        if together && r % 4 == 2 {
+            csv.push_str(&format!("v{r},2026-H1,new,2,Login {r} fails,Website\n"));
+        }
     }
-    for r in (0..respondents).filter(|r| r % 4 == 2) {
+    for r in (0..respondents).filter(|r| r % 4 == 2 && !together) {
         csv.push_str(&format!("v{r},2026-H1,new,2,Login {r} fails,Website\n"));
     }
     csv
 }
 
 /// PostgreSQL stores an import by COPY and SQLite by INSERT: the same file gives
-/// the same responses and mentions on both, as their exports show.
+/// the same responses and mentions on both, as their exports show, whether
+/// PostgreSQL stores it in one reading (each respondent's rows together) or
+/// gives that up where a respondent's rows are apart and reads it twice.
 #[test]
 fn copy_and_insert_store_the_same_rows() {
+    for together in [true, false] {
+        copy_and_insert_store_the_same_rows_of(together);
+    }
+}
+
+fn copy_and_insert_store_the_same_rows_of(together: bool) {
     let exports: Vec<(String, String)> = [Backend::Sqlite, Backend::Postgres]
         .into_iter()
         .map(|backend| {
             let app = TestApp::spawn(backend);
             app.create_survey(TEMPLATE, "phone");
-            let file = app.write_file("phone.csv", &varied_file(5_003));
-            let now = [("PDS_NOW", "2026-12-01T09:30:00")];
+            let file = app.write_file("phone.csv", &varied_file_laid_out(5_003, together));
+            let now = [("PDS_NOW", "2026-12-01T09:30:00"), ("PDS_LOG", "pds=debug")];
             let import = ["responses", "import", "--survey", "phone"];
             let out = app.pds_env(&now, &[&import[..], &[file.to_str().unwrap()]].concat());
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{stderr}");
+            if backend == Backend::Postgres {
+                let one = stderr.contains("rows stored in one reading");
+                assert_eq!(one, together, "{stderr}");
+                assert_eq!(stderr.contains("rows are not together"), !together);
+            }
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(
                 stdout.contains(

@@ -76,24 +76,20 @@ pub(super) fn check(
     max_problems: u32,
     file_bytes: Option<u64>,
 ) -> Result<Checked, ImportError> {
-    let mut respondents = Respondents {
-        max_problems,
-        ..Respondents::default()
-    };
+    let mut checker = Checker::new(max_problems, file_bytes);
     let mut errors: Vec<String> = Vec::new();
-    let mut read = 0usize;
-    read_ahead(reader, file, |row| match row {
-        Row::Fields { line, fields, byte } => {
-            read += 1;
-            if let Some(bytes) = file_bytes.filter(|_| read == ESTIMATE_AFTER_ROWS) {
-                respondents.reserve_for(bytes, byte);
+    read_ahead(reader, file, |row| {
+        match row {
+            Row::Fields { line, fields, byte } => {
+                if let Err(reason) = checker.row(line, &fields, byte) {
+                    errors.push(format!("line {line}: {reason}"));
+                }
             }
-            if let Err(reason) = respondents.add_row(line, &fields) {
-                errors.push(format!("line {line}: {reason}"));
-            }
+            Row::Error(e) => errors.push(format!("line {}: {}", e.line, e.message)),
         }
-        Row::Error(e) => errors.push(format!("line {}: {}", e.line, e.message)),
+        true
     })?;
+    let respondents = checker.respondents;
     let bad = respondents.seen.iter().filter(|s| s.bad).count();
     Ok(Checked {
         respondents,
@@ -102,14 +98,47 @@ pub(super) fn check(
     })
 }
 
+/// Checks rows one at a time, as the first reading does (and `one_pass.rs`).
+pub(super) struct Checker {
+    pub respondents: Respondents,
+    file_bytes: Option<u64>,
+    read: usize,
+    /// How many respondents the file holds, estimated once the first rows are read.
+    pub expected: Option<usize>,
+}
+
+impl Checker {
+    pub(super) fn new(max_problems: u32, file_bytes: Option<u64>) -> Checker {
+        Checker {
+            respondents: Respondents {
+                max_problems,
+                ..Respondents::default()
+            },
+            file_bytes,
+            read: 0,
+            expected: None,
+        }
+    }
+
+    /// Checks the row on `line` (which ends at `byte` of the file) and adds it to
+    /// its respondent, whose number it returns; or says what is wrong with it.
+    pub(super) fn row(&mut self, line: u32, fields: &Fields, byte: u64) -> Result<u32, String> {
+        self.read += 1;
+        if let Some(bytes) = self.file_bytes.filter(|_| self.read == ESTIMATE_AFTER_ROWS) {
+            self.expected = Some(self.respondents.reserve_for(bytes, byte));
+        }
+        self.respondents.add_row(line, fields)
+    }
+}
+
 /// Rows read before the number of respondents in the file is estimated.
 const ESTIMATE_AFTER_ROWS: usize = 10_000;
 
 /// Rows the second reading hands from its reading thread to the caller's at a time.
-const CHUNK_ROWS: usize = 4_096;
+pub(super) const CHUNK_ROWS: usize = 4_096;
 
 /// Chunks read ahead of the caller at most.
-const CHUNKS_AHEAD: usize = 4;
+pub(super) const CHUNKS_AHEAD: usize = 4;
 
 /// Good rows of the second reading, owned, on their way to the caller's thread:
 /// each row's problem text and then its area one after the other in `texts`.
@@ -128,7 +157,7 @@ struct ChunkRow {
 }
 
 impl Chunk {
-    fn push(&mut self, number: u32, problem: Option<(u32, &str, &str)>) {
+    pub(super) fn push(&mut self, number: u32, problem: Option<(u32, &str, &str)>) {
         let (rank, text, area) = problem.unwrap_or_default();
         self.texts.push_str(text);
         let text_end = self.texts.len();
@@ -165,6 +194,10 @@ impl Chunk {
         (0..self.len()).try_for_each(|i| f(self.row(i)))
     }
 
+    pub(super) fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
     fn clear(&mut self) {
         self.texts.clear();
         self.rows.clear();
@@ -173,8 +206,8 @@ impl Chunk {
 
 /// The second reading's rows as they arrive from its reading thread, a chunk at a time.
 pub(super) struct GoodRows {
-    arriving: std::sync::mpsc::Receiver<Chunk>,
-    used: std::sync::mpsc::SyncSender<Chunk>,
+    pub(super) arriving: std::sync::mpsc::Receiver<Chunk>,
+    pub(super) used: std::sync::mpsc::SyncSender<Chunk>,
 }
 
 impl GoodRows {
@@ -356,10 +389,11 @@ impl Respondents {
     /// Makes room for the respondents of a file of `file_bytes` bytes, estimated
     /// from those of its first `read_bytes` (5% more, for files whose rows differ
     /// in length). Room not used costs address space only.
-    fn reserve_for(&mut self, file_bytes: u64, read_bytes: u64) {
+    /// Returns the estimate.
+    fn reserve_for(&mut self, file_bytes: u64, read_bytes: u64) -> usize {
         let n = self.seen.len();
         if n == 0 || read_bytes == 0 {
-            return;
+            return n;
         }
         let expected = (n as f64 * file_bytes as f64 / read_bytes as f64 * 1.05) as usize;
         let more = expected.min(u32::MAX as usize).saturating_sub(n);
@@ -370,6 +404,7 @@ impl Respondents {
         self.ids.reserve_exact(more * self.ids.len().div_ceil(n));
         let rehash = hash_of(&self.hasher, &self.ids, &self.ends, &self.seen);
         self.numbers.reserve(more, rehash);
+        expected
     }
 
     fn find_in(&self, wave: u32, respondent: &str) -> Option<u32> {
@@ -425,15 +460,22 @@ impl Respondents {
         n
     }
 
-    /// Checks one row and adds it to its respondent, or says what is wrong with it
-    /// (and marks the respondent bad, if the row names one).
-    fn add_row(&mut self, line: u32, fields: &Fields) -> Result<(), String> {
+    /// Checks one row and adds it to its respondent, whose number it returns, or
+    /// says what is wrong with it (and marks the respondent bad, if the row names one).
+    fn add_row(&mut self, line: u32, fields: &Fields) -> Result<u32, String> {
         super::check_field("respondent", fields.respondent, true)?;
         let wave = self.wave_number(fields.wave)?;
         let number = self.number(wave, fields.respondent, line);
-        self.check_row(number, line, fields).inspect_err(|_| {
-            self.seen[number as usize].bad = true;
-        })
+        self.check_row(number, line, fields)
+            .inspect_err(|_| {
+                self.seen[number as usize].bad = true;
+            })
+            .map(|()| number)
+    }
+
+    /// Whether `line` is respondent `n`'s first row.
+    pub fn begins_on(&self, n: u32, line: u32) -> bool {
+        self.seen[n as usize].first_line == line
     }
 
     fn rank_line(&self, number: u32, rank: u32) -> u32 {

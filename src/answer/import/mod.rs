@@ -16,9 +16,12 @@
 //! reading checks every row and keeps only each respondent's shape (segment, ranks
 //! given and on which lines); the second stores the rows of the respondents without
 //! errors (in batches of multi-row INSERTs on SQLite; on PostgreSQL, one binary COPY
-//! stream per table), all in one transaction.
+//! stream per table), all in one transaction. On PostgreSQL a large import first
+//! tries to check and store in one reading (`one_pass.rs`), and reads the file
+//! twice only if that gives up (a bad row, a respondent's rows apart).
 
 mod check;
+mod one_pass;
 mod pg_copy;
 mod postgres;
 mod read;
@@ -34,7 +37,7 @@ use crate::db::{AnyConnection, Database};
 use crate::error::{Error, Result};
 use crate::invite::ImportError;
 use crate::survey::{StoredSurvey, WaveLabel};
-use check::{check, for_each_good_row, with_good_rows, Checked};
+use check::{check, for_each_good_row, with_good_rows, Checked, Respondents};
 use read::rewind;
 
 /// Longest respondent id, segment or area label, in characters: as long as a
@@ -152,6 +155,17 @@ pub fn import<R: Read + Seek + Send>(
     progress: &indicatif::ProgressBar,
 ) -> Result<ResponsesReport> {
     let bytes = read::length(&mut reader);
+    if !skip_invalid && matches!(db.url(), crate::config::DatabaseUrl::Postgres(_)) {
+        match one_reading(db, survey, &mut reader, file, bytes, progress) {
+            Ok(report) => return Ok(report),
+            Err(OneReading::Failed(e)) => return Err(e),
+            Err(OneReading::Again(why)) => {
+                tracing::debug!(%why, "import: one reading gave up, reading the file twice");
+                rewind(&mut reader, file)?;
+                progress.set_position(0);
+            }
+        }
+    }
     let checked = check(&mut reader, file, survey.survey.max_problems, bytes)?;
     tracing::debug!(
         respondents = checked.respondents.seen.len(),
@@ -207,6 +221,70 @@ pub fn import<R: Read + Seek + Send>(
     report.skipped_respondents = bad;
     report.errors = errors;
     Ok(report)
+}
+
+/// Why one reading stored nothing.
+enum OneReading {
+    /// It gave up (why): read the file twice.
+    Again(String),
+    Failed(Error),
+}
+
+impl From<diesel::result::Error> for OneReading {
+    fn from(e: diesel::result::Error) -> Self {
+        OneReading::Failed(e.into())
+    }
+}
+
+impl From<Error> for OneReading {
+    fn from(e: Error) -> Self {
+        OneReading::Failed(e)
+    }
+}
+
+/// A mention's row in a file is rarely shorter: the file's size over this is
+/// the estimate of its mentions that decides whether keys are set aside.
+const BYTES_PER_MENTION: u64 = 100;
+
+/// Checks and stores the file in one reading (PostgreSQL, a load that sets the
+/// keys aside, no respondents of the survey imported before); gives up, having
+/// stored nothing, where the file needs two readings.
+fn one_reading<R: Read + Send>(
+    db: &Database,
+    survey: &StoredSurvey,
+    reader: &mut R,
+    file: &str,
+    bytes: Option<u64>,
+    progress: &indicatif::ProgressBar,
+) -> std::result::Result<ResponsesReport, OneReading> {
+    let Some(bytes) = bytes else {
+        return Err(OneReading::Again("the file's size is not known".into()));
+    };
+    let max_problems = survey.survey.max_problems;
+    db.write_bulk(|conn| {
+        postgres::bulk_load(conn, bytes / BYTES_PER_MENTION, |conn, ids| {
+            if ids == pg_copy::Ids::FromSequences {
+                let why = "the survey's tables hold more mentions than the file brings";
+                return Err(OneReading::Again(why.into()));
+            }
+            let mut writer = store::Writer::new(conn, survey, Arc::new(Respondents::default()))?;
+            if writer.any_earlier(conn)? {
+                let why = "respondents were imported before, whose answers the file may replace";
+                return Err(OneReading::Again(why.into()));
+            }
+            let shape = (max_problems, Some(bytes));
+            match pg_copy::load_in_one_reading(conn, &mut writer, reader, file, shape, progress)? {
+                Ok(()) => {
+                    tracing::debug!("import: rows stored in one reading");
+                    Ok(writer.finish())
+                }
+                Err(gave_up) => Err(OneReading::Again(format!(
+                    "line {}: {}",
+                    gave_up.line, gave_up.reason
+                ))),
+            }
+        })
+    })
 }
 
 /// How many mentions the respondents without errors bring.

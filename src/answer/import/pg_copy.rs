@@ -1,7 +1,9 @@
 //! PostgreSQL's load of an import: two `COPY ... FROM STDIN` streams in
 //! PostgreSQL's binary format, one per table, each one statement for the whole
 //! file: `responses` from the first reading's respondents (no texts needed), then
-//! `mentions` from the second reading as it arrives.
+//! `mentions` from the second reading as it arrives. When the file is checked
+//! and stored in one reading (`one_pass.rs`), `mentions` comes first, as the file
+//! is read, and `responses` after it from the respondents the reading found.
 //! One statement per table instead of one per table and batch: each statement is
 //! a round trip during which client and server wait for each other, and the server
 //! sets up its insert state for every statement again.
@@ -20,13 +22,15 @@
 //! decides nothing about the file's validity.
 
 use std::cell::RefCell;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
+use std::sync::Arc;
 
 use diesel::pg::{CopyFormat, CopyTarget, PgConnection};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::check::{Chunk, GoodRows};
+use super::one_pass::{with_checked_rows, GaveUp};
 use super::store::Writer;
 use super::CODED_BY_IMPORT;
 use crate::db::schema::{mentions, responses};
@@ -72,6 +76,40 @@ pub(super) fn load(
     drop(new);
     copy_mentions(conn, writer, rows, mentions, bar)?;
     writer.note_coded(conn)
+}
+
+/// The load of one reading (`one_pass.rs`): the `mentions` stream is fed as the
+/// file is checked, then `responses` comes from the respondents the reading
+/// found, every one new, respondent `n` taking the `n`th id of its table's
+/// block. Only under `Ids::Blocks` (the import holds the tables alone), with
+/// blocks opened before the reading, whose size is learnt at its end. Returns
+/// where the reading gave up, if it did: the caller must then roll back.
+pub(super) fn load_in_one_reading(
+    conn: &mut AnyConnection,
+    writer: &mut Writer,
+    reader: impl Read + Send,
+    file: &str,
+    (max_problems, file_bytes): (u32, Option<u64>),
+    bar: &indicatif::ProgressBar,
+) -> Result<std::result::Result<(), GaveUp>> {
+    let responses = IdBlock::open(pg(conn), "responses")?;
+    let mentions = IdBlock::open(pg(conn), "mentions")?;
+    writer.number_responses_from(responses.first);
+    let ((), read) = with_checked_rows(reader, file, max_problems, file_bytes, bar, |rows| {
+        copy_mentions(conn, writer, rows, Some(mentions), bar)
+    })?;
+    let respondents = match read {
+        Ok(respondents) => respondents,
+        Err(gave_up) => return Ok(Err(gave_up)),
+    };
+    let all: Vec<u32> = (0..respondents.seen.len() as u32).collect();
+    writer.take_respondents(conn, Arc::new(respondents))?;
+    responses.close(pg(conn), "responses", all.len())?;
+    mentions.close(pg(conn), "mentions", writer.report.mentions)?;
+    copy_responses(pg(conn), writer, &all)?;
+    writer.report.inserted = all.len();
+    writer.note_coded(conn)?;
+    Ok(Ok(()))
 }
 
 fn pg(conn: &mut AnyConnection) -> &mut PgConnection {
@@ -142,6 +180,34 @@ impl IdBlock {
             first: first.id,
             size,
         })
+    }
+
+    /// A block from `table`'s next id on, of a size learnt later ([`IdBlock::close`]).
+    /// The sequence is only read, not moved, so that a reading that gives up
+    /// leaves the ids to the two readings after it.
+    fn open(conn: &mut PgConnection, table: &str) -> QueryResult<Self> {
+        let first: First = diesel::sql_query(
+            "SELECT COALESCE(pg_sequence_last_value(s) + 1, \
+             (SELECT seqstart FROM pg_sequence WHERE seqrelid = s)) AS id FROM \
+             (SELECT pg_get_serial_sequence($1, 'id')::regclass AS s) AS sequence",
+        )
+        .bind::<Text, _>(table)
+        .get_result(conn)?;
+        Ok(IdBlock {
+            first: first.id,
+            size: u64::MAX,
+        })
+    }
+
+    /// Moves `table`'s sequence past the `used` ids of an opened block.
+    fn close(self, conn: &mut PgConnection, table: &str, used: usize) -> QueryResult<()> {
+        if used > 0 {
+            diesel::sql_query("SELECT setval(pg_get_serial_sequence($1, 'id'), $2) AS id")
+                .bind::<Text, _>(table)
+                .bind::<BigInt, _>(self.first + used as i64 - 1)
+                .execute(conn)?;
+        }
+        Ok(())
     }
 
     fn all(self) -> impl Iterator<Item = i64> {
@@ -219,8 +285,9 @@ struct MentionStream<'r> {
     rows: &'r mut GoodRows,
     /// A chunk stopped at a row whose area is new; the next statement starts there.
     pending: Option<(Chunk, usize)>,
-    /// Per respondent: whether a row of theirs was written yet (for the progress bar).
-    started: Vec<bool>,
+    /// The first respondent none of whose rows was written yet (for the progress
+    /// bar): respondents' first rows come in the order of their numbers.
+    next_new: u32,
     mentions: usize,
     /// The mentions' ids, if not from the column's default.
     ids: Option<IdBlock>,
@@ -236,7 +303,7 @@ fn copy_mentions(
     let mut stream = MentionStream {
         rows,
         pending: None,
-        started: vec![false; writer.respondent_count()],
+        next_new: 0,
         mentions: 0,
         ids,
     };
@@ -275,7 +342,7 @@ fn copy_mentions_until_new_area(
                 },
             };
             let stopped = write_mentions(rows, &mut stream, writer, &chunk, from, stamp)?;
-            bar.inc(count_begun(&mut stream.started, &chunk, from, stopped));
+            bar.inc(count_begun(&mut stream.next_new, &chunk, from, stopped));
             match stopped {
                 Some(at) => {
                     stream.pending = Some((chunk, at));
@@ -352,13 +419,15 @@ fn write_mentions(
 }
 
 /// How many respondents have their first row among the chunk's rows `from..stopped`.
-fn count_begun(started: &mut [bool], chunk: &Chunk, from: usize, stopped: Option<usize>) -> u64 {
+fn count_begun(next_new: &mut u32, chunk: &Chunk, from: usize, stopped: Option<usize>) -> u64 {
     let end = stopped.unwrap_or(chunk.len());
     let mut begun = 0;
     for i in from..end {
-        let seen = &mut started[chunk.row(i).number as usize];
-        begun += u64::from(!*seen);
-        *seen = true;
+        let number = chunk.row(i).number;
+        if number >= *next_new {
+            begun += 1;
+            *next_new = number + 1;
+        }
     }
     begun
 }

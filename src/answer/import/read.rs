@@ -221,16 +221,17 @@ impl FieldChunk {
         self.rows.push(Found::Fields { line, ends, byte });
     }
 
-    fn each(&self, f: &mut impl FnMut(Row)) {
+    /// Calls `f` with each row until it returns false; whether it never did.
+    fn each(&self, f: &mut impl FnMut(Row) -> bool) -> bool {
         let mut start = 0;
         for found in &self.rows {
-            match found {
+            let go_on = match found {
                 Found::Fields { line, ends, byte } => {
                     let field = |i: usize| {
                         let from = if i == 0 { start } else { ends[i - 1] };
                         &self.texts[from..ends[i]]
                     };
-                    f(Row::Fields {
+                    let go_on = f(Row::Fields {
                         line: *line,
                         fields: Fields {
                             respondent: field(0),
@@ -243,22 +244,27 @@ impl FieldChunk {
                         byte: *byte,
                     });
                     start = ends[5];
+                    go_on
                 }
                 Found::Error(e) => f(Row::Error(e)),
+            };
+            if !go_on {
+                return false;
             }
         }
+        true
     }
 }
 
 /// Reads every row of the file (its header first, on the caller's thread) and
-/// calls `f` with each, in order. The CSV is read, decoded and split into trimmed
+/// calls `f` with each, in order, until `f` returns false. The CSV is read, decoded and split into trimmed
 /// fields on a thread of its own, a chunk of rows ahead, so that the caller's
 /// checks of a row overlap with the reading of the next (reading is about half
 /// the work of the first reading of a large file).
 pub(super) fn read_ahead<R: Read + Send>(
     reader: R,
     file: &str,
-    mut f: impl FnMut(Row),
+    mut f: impl FnMut(Row) -> bool,
 ) -> Result<(), ImportError> {
     use std::sync::mpsc::sync_channel;
     let mut rows = Rows::open(reader, file)?;
@@ -298,12 +304,16 @@ pub(super) fn read_ahead<R: Read + Send>(
             }
         });
         for chunk in arriving.iter() {
-            chunk.each(&mut f);
+            if !chunk.each(&mut f) {
+                break;
+            }
             let mut chunk = chunk;
             chunk.texts.clear();
             chunk.rows.clear();
             let _ = used.try_send(chunk);
         }
+        // A caller that stopped: the reading thread's next chunk finds no one.
+        drop(arriving);
     });
     Ok(())
 }

@@ -73,6 +73,8 @@ pub(super) struct Writer<'a> {
     attributes: Vec<String>,
     /// Per respondent: their response id once known (0: not yet).
     response_of: Vec<i64>,
+    /// Respondent `n`'s response id is this plus `n` (`number_responses_from`).
+    first_response: Option<i64>,
     /// Per respondent: whether a row of theirs was handed on yet.
     started: Vec<bool>,
     ids: ResponseIds,
@@ -94,25 +96,15 @@ impl<'a> Writer<'a> {
         survey: &'a StoredSurvey,
         respondents: Arc<Respondents>,
     ) -> Result<Self> {
-        let mut wave_ids = Vec::new();
-        for wave in &respondents.waves {
-            wave_ids.push(survey_store::ensure_wave(conn, survey.id, wave)?.id);
-        }
-        let attributes = std::iter::once(None)
-            .chain(respondents.segments.iter().map(|s| Some(s.as_str())))
-            .map(segment_attributes)
-            .collect::<Result<_>>()?;
-        if !respondents.segments.is_empty() {
-            summary::attribute_names(conn, survey.id, &[SEGMENT_ATTRIBUTE.to_string()])?;
-        }
-        Ok(Writer {
+        let mut writer = Writer {
             survey,
             stamp: Stamp::now(),
-            wave_ids,
-            attributes,
-            response_of: vec![0; respondents.seen.len()],
-            started: vec![false; respondents.seen.len()],
-            respondents,
+            wave_ids: Vec::new(),
+            attributes: Vec::new(),
+            response_of: Vec::new(),
+            first_response: None,
+            started: Vec::new(),
+            respondents: Arc::new(Respondents::default()),
             ids: ResponseIds::default(),
             area_ids: hashbrown::HashMap::new(),
             noted_coded: false,
@@ -121,7 +113,56 @@ impl<'a> Writer<'a> {
             mentions: Vec::with_capacity(BATCH),
             begun: 0,
             report: ResponsesReport::default(),
-        })
+        };
+        writer.take_respondents(conn, respondents)?;
+        Ok(writer)
+    }
+
+    /// Takes the file's respondents (their waves and segments). One reading
+    /// (`one_pass.rs`) gives them only once its rows are stored.
+    pub(super) fn take_respondents(
+        &mut self,
+        conn: &mut AnyConnection,
+        respondents: Arc<Respondents>,
+    ) -> Result<()> {
+        self.wave_ids.clear();
+        for wave in &respondents.waves {
+            let id = survey_store::ensure_wave(conn, self.survey.id, wave)?.id;
+            self.wave_ids.push(id);
+        }
+        self.attributes = std::iter::once(None)
+            .chain(respondents.segments.iter().map(|s| Some(s.as_str())))
+            .map(segment_attributes)
+            .collect::<Result<_>>()?;
+        if !respondents.segments.is_empty() {
+            summary::attribute_names(conn, self.survey.id, &[SEGMENT_ATTRIBUTE.to_string()])?;
+        }
+        let n = respondents.seen.len();
+        self.response_of = match self.first_response {
+            Some(first) => (first..first + n as i64).collect(),
+            None => vec![0; n],
+        };
+        self.started = vec![false; n];
+        self.respondents = respondents;
+        Ok(())
+    }
+
+    /// Respondent `n` (of those to come) gets response id `first + n`: only for
+    /// a load that holds the tables alone and stores every respondent as new.
+    pub(super) fn number_responses_from(&mut self, first: i64) {
+        self.first_response = Some(first);
+    }
+
+    /// Whether the survey has respondents imported before (whose answers a
+    /// file naming them again replaces).
+    pub(super) fn any_earlier(&self, conn: &mut AnyConnection) -> Result<bool> {
+        let any: Option<i64> = responses::table
+            .filter(responses::survey_id.eq(self.survey.id))
+            .filter(responses::respondent.is_not_null())
+            .select(responses::id)
+            .first(conn)
+            .optional()?;
+        Ok(any.is_some())
     }
 
     /// Replaces the answers of the file's respondents imported before: their
@@ -265,10 +306,6 @@ impl<'a> Writer<'a> {
         }
     }
 
-    pub(super) fn respondent_count(&self) -> usize {
-        self.respondents.seen.len()
-    }
-
     pub(super) fn survey_id(&self) -> i64 {
         self.survey.id
     }
@@ -283,7 +320,10 @@ impl<'a> Writer<'a> {
     }
 
     pub(super) fn response_id(&self, n: u32) -> i64 {
-        self.response_of[n as usize]
+        match self.first_response {
+            Some(first) => first + i64::from(n),
+            None => self.response_of[n as usize],
+        }
     }
 
     /// Respondent `n`'s response row.
