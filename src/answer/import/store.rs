@@ -71,9 +71,9 @@ pub(super) struct Writer<'a> {
     wave_ids: Vec<i64>,
     /// The `attributes` JSON of each segment (index 0: no segment).
     attributes: Vec<String>,
-    /// Per respondent: their response id once known (0: not yet).
+    /// Per respondent: their response id once known (0: not yet), unless
+    /// respondent `n`'s response id is `first_response` plus `n` (`number_responses_from`).
     response_of: Vec<i64>,
-    /// Respondent `n`'s response id is this plus `n` (`number_responses_from`).
     first_response: Option<i64>,
     /// Per respondent: whether a row of theirs was handed on yet.
     started: Vec<bool>,
@@ -138,10 +138,7 @@ impl<'a> Writer<'a> {
             summary::attribute_names(conn, self.survey.id, &[SEGMENT_ATTRIBUTE.to_string()])?;
         }
         let n = respondents.seen.len();
-        self.response_of = match self.first_response {
-            Some(first) => (first..first + n as i64).collect(),
-            None => vec![0; n],
-        };
+        self.response_of = vec![0; n];
         self.started = vec![false; n];
         self.respondents = respondents;
         Ok(())
@@ -330,7 +327,7 @@ impl<'a> Writer<'a> {
     pub(super) fn response(&self, n: u32) -> ResponseRow<'_> {
         let seen = &self.respondents.seen[n as usize];
         ResponseRow {
-            id: self.response_of[n as usize],
+            id: self.response_id(n),
             wave_id: self.wave_ids[seen.wave as usize],
             attributes: &self.attributes[seen.segment as usize],
             no_problems: i32::from(seen.ranks == 0),
