@@ -7,6 +7,7 @@
 use std::hash::BuildHasher;
 use std::io::Read;
 
+use super::good_rows::{Chunk, GoodRow, GoodRows, CHUNKS_AHEAD, CHUNK_ROWS};
 use super::read::{read_ahead, Fields, Row, Rows};
 use crate::coding;
 use crate::invite::ImportError;
@@ -57,13 +58,6 @@ pub(super) struct Checked {
     pub errors: Vec<String>,
     /// Respondents with a bad row.
     pub bad: usize,
-}
-
-/// A row of a respondent without errors, as the second reading hands it on.
-pub(super) struct GoodRow<'r> {
-    pub number: u32,
-    /// `(rank renumbered 1..m, text, area)`; `None` for a "no problems" row.
-    pub problem: Option<(u32, &'r str, Option<&'r str>)>,
 }
 
 /// The first reading: checks every row; keeps each respondent's shape.
@@ -134,97 +128,6 @@ impl Checker {
 /// Rows read before the number of respondents in the file is estimated.
 const ESTIMATE_AFTER_ROWS: usize = 10_000;
 
-/// Rows the second reading hands from its reading thread to the caller's at a time.
-pub(super) const CHUNK_ROWS: usize = 4_096;
-
-/// Chunks read ahead of the caller at most.
-pub(super) const CHUNKS_AHEAD: usize = 4;
-
-/// Good rows of the second reading, owned, on their way to the caller's thread:
-/// each row's problem text and then its area one after the other in `texts`.
-#[derive(Default)]
-pub(super) struct Chunk {
-    texts: String,
-    rows: Vec<ChunkRow>,
-}
-
-struct ChunkRow {
-    number: u32,
-    /// The renumbered rank; 0 for a "no problems" row.
-    rank: u32,
-    text_end: usize,
-    area_end: usize,
-}
-
-impl Chunk {
-    pub(super) fn push(&mut self, number: u32, problem: Option<(u32, &str, &str)>) {
-        let (rank, text, area) = problem.unwrap_or_default();
-        self.texts.push_str(text);
-        let text_end = self.texts.len();
-        self.texts.push_str(area);
-        self.rows.push(ChunkRow {
-            number,
-            rank,
-            text_end,
-            area_end: self.texts.len(),
-        });
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Row `i` of the chunk.
-    pub(super) fn row(&self, i: usize) -> GoodRow<'_> {
-        let start = i
-            .checked_sub(1)
-            .map_or(0, |before| self.rows[before].area_end);
-        let row = &self.rows[i];
-        let text = &self.texts[start..row.text_end];
-        let area = &self.texts[row.text_end..row.area_end];
-        let area = (!area.is_empty()).then_some(area);
-        GoodRow {
-            number: row.number,
-            problem: (row.rank > 0).then_some((row.rank, text, area)),
-        }
-    }
-
-    /// Calls `f` with each row, until it fails.
-    fn each<E>(&self, f: &mut impl FnMut(GoodRow) -> Result<(), E>) -> Result<(), E> {
-        (0..self.len()).try_for_each(|i| f(self.row(i)))
-    }
-
-    pub(super) fn rows(&self) -> usize {
-        self.rows.len()
-    }
-
-    fn clear(&mut self) {
-        self.texts.clear();
-        self.rows.clear();
-    }
-}
-
-/// The second reading's rows as they arrive from its reading thread, a chunk at a time.
-pub(super) struct GoodRows {
-    pub(super) arriving: std::sync::mpsc::Receiver<Chunk>,
-    pub(super) used: std::sync::mpsc::SyncSender<Chunk>,
-}
-
-impl GoodRows {
-    /// The next chunk of rows; `None` once the reading has ended (it may have failed:
-    /// [`with_good_rows`] says so when it returns).
-    pub(super) fn next_chunk(&mut self) -> Option<Chunk> {
-        self.arriving.recv().ok()
-    }
-
-    /// Hands a chunk whose rows are used back to the reading thread, to be filled
-    /// again: no allocation per chunk.
-    pub(super) fn give_back(&self, mut chunk: Chunk) {
-        chunk.clear();
-        let _ = self.used.try_send(chunk);
-    }
-}
-
 /// The second reading: hands on every row of the respondents without errors, with
 /// ranks renumbered 1..m in the order of the ranks given. The file is read and
 /// its rows found on a thread of their own, so that the caller (storing rows)
@@ -262,7 +165,7 @@ pub(super) fn with_good_rows<T, E: From<ImportError>>(
             let mut chunk = Chunk::default();
             good_rows(reader, file, respondents, |number, problem| {
                 chunk.push(number, problem);
-                if chunk.rows.len() < CHUNK_ROWS {
+                if chunk.len() < CHUNK_ROWS {
                     return true;
                 }
                 let next = reusable.try_recv().unwrap_or_default();

@@ -21,6 +21,7 @@
 //! twice only if that gives up (a bad row, a respondent's rows apart).
 
 mod check;
+mod good_rows;
 mod one_pass;
 mod pg_copy;
 mod postgres;

@@ -10,7 +10,8 @@
 
 use std::io::Read;
 
-use super::check::{Checker, Chunk, GoodRows, Respondents, CHUNKS_AHEAD, CHUNK_ROWS};
+use super::check::{Checker, Respondents};
+use super::good_rows::{Chunk, GoodRows, CHUNKS_AHEAD, CHUNK_ROWS};
 use super::read::{read_ahead, Row};
 use crate::invite::ImportError;
 
@@ -119,7 +120,7 @@ pub(super) fn with_checked_rows<T, E: From<ImportError>>(
                     }
                     held.hand_on(&checker.respondents, &mut chunk);
                     held.number = Some(number);
-                    if chunk.rows() >= CHUNK_ROWS {
+                    if chunk.len() >= CHUNK_ROWS {
                         let next = reusable.try_recv().unwrap_or_default();
                         // The caller stopped (an error of theirs): stop reading too.
                         if chunks.send(std::mem::replace(&mut chunk, next)).is_err() {

@@ -29,7 +29,7 @@ use diesel::pg::{CopyFormat, CopyTarget, PgConnection};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::check::{Chunk, GoodRows};
+use super::good_rows::{Chunk, GoodRows};
 use super::one_pass::{with_checked_rows, GaveUp};
 use super::store::Writer;
 use super::CODED_BY_IMPORT;

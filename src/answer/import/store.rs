@@ -223,7 +223,7 @@ impl<'a> Writer<'a> {
     pub(super) fn row(
         &mut self,
         conn: &mut AnyConnection,
-        row: super::check::GoodRow,
+        row: super::good_rows::GoodRow,
         bar: &indicatif::ProgressBar,
     ) -> Result<()> {
         let n = row.number as usize;
@@ -344,7 +344,7 @@ impl<'a> Writer<'a> {
     pub(super) fn create_areas(
         &mut self,
         conn: &mut AnyConnection,
-        chunk: &super::check::Chunk,
+        chunk: &super::good_rows::Chunk,
         from: usize,
     ) -> Result<()> {
         for i in from..chunk.len() {
