@@ -3,11 +3,13 @@
 //! saying the same thing ("kortet är spärrat", "my card is blocked") can be
 //! near each other.
 //!
-//! pds ships one table, `data/word-vectors/wordllama-l2-64.pdswv` (built into
-//! the binary): the first 64 dimensions of WordLlama's trained static token
-//! vectors (Llama 2 vocabulary; the PyPI package `wordllama`, MIT), re-keyed by
-//! `scripts/make-word-vectors-wordllama.py` and read token by token (format
-//! version 3). `scripts/make-word-vectors-minilm.py` makes the earlier table
+//! pds ships one table, `data/word-vectors/wordllama-adapted-64.pdswv` (built
+//! into the binary): WordLlama's trained static token vectors (Llama 2
+//! vocabulary; the PyPI package `wordllama`, MIT) mapped to 64 dimensions and
+//! adapted so that a text's sum of them points where a sentence model's
+//! (all-MiniLM-L6-v2) vector of the text does, by
+//! `scripts/make-word-vectors-wordllama.py --adapt`, and read token by token
+//! (format version 3). `scripts/make-word-vectors-minilm.py` makes the earlier table
 //! (all-MiniLM-L6-v2 distilled word by word, version 2), which is read word
 //! by word.
 //! Grouping mixes it into the similarities of a study only where it helped on
@@ -44,10 +46,11 @@ pub use mix::{mix, Profile};
 static TABLE: OnceLock<Option<WordVectors>> = OnceLock::new();
 
 /// The shipped table (2.6 MB: 25,114 pieces of the Llama 2 vocabulary and
-/// 8,573 English stems for the glossary's Swedish words, 64 dimensions).
+/// 8,573 English stems for the glossary's Swedish words, 64 dimensions;
+/// `data/word-vectors/README.md`).
 /// Left out of a build without the `word-vectors` feature.
 #[cfg(feature = "word-vectors")]
-static SHIPPED: &[u8] = include_bytes!("../../../data/word-vectors/wordllama-l2-64.pdswv");
+static SHIPPED: &[u8] = include_bytes!("../../../data/word-vectors/wordllama-adapted-64.pdswv");
 
 /// A stem-to-vector table for Swedish and English.
 #[derive(Debug, Clone)]
