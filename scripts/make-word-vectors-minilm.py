@@ -6,7 +6,7 @@ src/coding/word_vectors.rs) from sentence-transformers/all-MiniLM-L6-v2
 
 1. Every WordPiece token of the model's English vocabulary (30,522) is run
    alone through the model as "[CLS] token [SEP]" (a numpy forward pass of the
-   6-layer BERT below; no torch) and mean-pooled over the three positions, as
+   6-layer BERT in scripts/minilm.py; no torch) and mean-pooled over the three positions, as
    the model pools.
 2. PCA (centred) to DIMS dimensions; SIF weighting by vocabulary rank
    (Zipf's law: p(rank) ~ 1/(rank+2), weight SIF / (SIF + p)).
