@@ -4,8 +4,10 @@
 //!
 //! The classifier is multinomial logistic regression over the same features as
 //! grouping (stems with `1 + ln tf`, pairs of neighbouring stems, character
-//! trigrams; IDF from the examples), trained by stochastic gradient descent in a
-//! fixed order, so the same decisions always give the same model. It says how sure
+//! trigrams; IDF from the examples) and, where the examples suit them as they
+//! would suit grouping (short, enough English), the texts' word vectors
+//! (`word_vectors`), trained by stochastic gradient descent in a fixed order,
+//! so the same decisions always give the same model. It says how sure
 //! it is: a mention whose most likely area has a probability under
 //! `sure_probability` stays a proposal for review, shown with its nearest areas
 //! and the words that pointed there, never silently forced.
@@ -17,6 +19,7 @@ use rayon::prelude::*;
 use super::corpus::MentionText;
 use super::features::{dot, FnvMap, Matrix, Vocabulary, Weighting};
 use super::text::{Analysed, Analyzer};
+use super::word_vectors::{self, Profile, WordVectors};
 
 /// Settings of learned coding. `Default` suits a few to many thousand examples.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +39,15 @@ pub struct LearningOptions {
     pub sure_similarity: f32,
     /// How texts become vectors.
     pub weighting: Weighting,
+    /// Where the examples suit word vectors (the gate of grouping: a median
+    /// of at most `word_vectors_max_words` content words, at least
+    /// `word_vectors_min_english` of them English, at least 100), the share of
+    /// each text's row that is its word vector (less the examples' mean), the
+    /// rest its stems and trigrams; 0: never. A new wording that shares no
+    /// word with the decisions can then still go where they point.
+    pub word_vectors: f32,
+    pub word_vectors_max_words: usize,
+    pub word_vectors_min_english: f32,
 }
 
 impl Default for LearningOptions {
@@ -50,7 +62,84 @@ impl Default for LearningOptions {
                 bigrams: true,
                 ..Weighting::default()
             },
+            word_vectors: 0.5,
+            word_vectors_max_words: word_vectors::GATE_MAX_WORDS,
+            word_vectors_min_english: word_vectors::GATE_MIN_ENGLISH,
         }
+    }
+}
+
+/// Word vectors as features of a model: the table, how many of its
+/// dimensions, the examples' mean vector and the share of a row they take.
+#[derive(Debug, Clone)]
+struct Dense {
+    table: &'static WordVectors,
+    dims: usize,
+    mean: Vec<f32>,
+    share: f32,
+}
+
+impl Dense {
+    /// The dense part for `docs`, if `options` and the examples call for it.
+    fn for_examples(
+        docs: &[Analysed],
+        options: &LearningOptions,
+        table: Option<&'static WordVectors>,
+    ) -> Option<Dense> {
+        let table = table.filter(|_| options.word_vectors > 0.0)?;
+        let refs: Vec<&Analysed> = docs.iter().collect();
+        let suits = Profile::of(&refs, &vec![1; refs.len()]).suits_word_vectors(
+            options.word_vectors_max_words,
+            options.word_vectors_min_english,
+        );
+        if !suits {
+            return None;
+        }
+        let dims = table.dims();
+        let mut dense = Dense {
+            table,
+            dims,
+            mean: vec![0.0; dims],
+            share: options.word_vectors.min(1.0),
+        };
+        let vectors: Vec<Vec<f32>> = docs.iter().filter_map(|d| dense.unit(d)).collect();
+        for v in &vectors {
+            dense.mean.iter_mut().zip(v).for_each(|(m, x)| *m += x);
+        }
+        let n = vectors.len().max(1) as f32;
+        dense.mean.iter_mut().for_each(|m| *m /= n);
+        Some(dense)
+    }
+
+    /// A text's word vector at unit length (`None`: the table knows no word).
+    fn unit(&self, doc: &Analysed) -> Option<Vec<f32>> {
+        let mut v = self.table.text_vector(doc, self.dims, |_| 1.0)?;
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        (norm > 0.0).then(|| {
+            v.iter_mut().for_each(|x| *x /= norm);
+            v
+        })
+    }
+
+    /// `row` (unit length, features below `base`) with the text's word
+    /// vector less the mean, at unit length, from feature `base` on: `1 -
+    /// share` of the row's squared length the first part, `share` the second.
+    fn extend(&self, doc: &Analysed, base: u32, row: (Vec<u32>, Vec<f32>)) -> (Vec<u32>, Vec<f32>) {
+        let (mut ids, mut weights) = row;
+        let Some(v) = self.unit(doc) else {
+            return (ids, weights);
+        };
+        let mut v: Vec<f32> = v.iter().zip(&self.mean).map(|(x, m)| x - m).collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm == 0.0 {
+            return (ids, weights);
+        }
+        let (sparse, dense) = ((1.0 - self.share).sqrt(), self.share.sqrt() / norm);
+        v.iter_mut().for_each(|x| *x *= dense);
+        weights.iter_mut().for_each(|w| *w *= sparse);
+        ids.extend((0..self.dims as u32).map(|d| base + d));
+        weights.extend(v);
+        (ids, weights)
     }
 }
 
@@ -66,6 +155,8 @@ pub struct Learned {
     centroids: Matrix,
     sure_probability: f32,
     sure_similarity: f32,
+    /// The texts' word vectors as features from `vocabulary.features()` on.
+    dense: Option<Dense>,
 }
 
 /// What the model says of one mention.
@@ -182,8 +273,9 @@ fn softmax(scores: &mut [f32]) {
 }
 
 impl Learned {
-    /// Trains on `examples` whose areas are `labels` (each below `areas`).
-    /// Examples with no content words teach nothing and are skipped.
+    /// Trains on `examples` whose areas are `labels` (each below `areas`),
+    /// with the word vectors grouping uses (if any). Examples with no content
+    /// words teach nothing and are skipped.
     pub fn train(
         analyzer: &Analyzer,
         examples: &[MentionText<'_>],
@@ -191,15 +283,51 @@ impl Learned {
         areas: usize,
         options: &LearningOptions,
     ) -> Learned {
+        Learned::train_with(
+            analyzer,
+            examples,
+            labels,
+            areas,
+            options,
+            WordVectors::installed(),
+        )
+    }
+
+    /// [`Learned::train`] with the word vectors of `table` (`None`: none).
+    pub fn train_with(
+        analyzer: &Analyzer,
+        examples: &[MentionText<'_>],
+        labels: &[usize],
+        areas: usize,
+        options: &LearningOptions,
+        table: Option<&'static WordVectors>,
+    ) -> Learned {
         let docs: Vec<Analysed> = examples
             .par_iter()
             .map(|m| analyzer.analyse(m.text, m.locale))
             .collect();
         let refs: Vec<&Analysed> = docs.iter().collect();
         let counts = vec![1u32; refs.len()];
-        let (vocabulary, matrix) = Vocabulary::build(&refs, &counts, &options.weighting);
+        let (vocabulary, mut matrix) = Vocabulary::build(&refs, &counts, &options.weighting);
         let areas = areas.max(1);
-        let features = vocabulary.features();
+        let mut features = vocabulary.features();
+        let dense = Dense::for_examples(&docs, options, table);
+        if let Some(dense) = &dense {
+            let base = features as u32;
+            let rows: Vec<(Vec<u32>, Vec<f32>)> = docs
+                .par_iter()
+                .enumerate()
+                .map(|(i, doc)| {
+                    let (ids, weights) = matrix.row(i);
+                    dense.extend(doc, base, (ids.to_vec(), weights.to_vec()))
+                })
+                .collect();
+            matrix = Matrix::with_capacity(rows.len(), rows.iter().map(|r| r.0.len()).sum());
+            for (ids, weights) in &rows {
+                matrix.push(ids, weights);
+            }
+            features += dense.dims;
+        }
         let mut model = Learned {
             vocabulary,
             areas,
@@ -208,6 +336,7 @@ impl Learned {
             centroids: centroids(&matrix, labels, areas),
             sure_probability: options.sure_probability,
             sure_similarity: options.sure_similarity,
+            dense,
         };
         model.fit(&matrix, labels, options);
         model
@@ -285,6 +414,10 @@ impl Learned {
         if ids.is_empty() {
             return None;
         }
+        let (ids, xs) = match &self.dense {
+            Some(dense) => dense.extend(doc, self.vocabulary.features() as u32, (ids, xs)),
+            None => (ids, xs),
+        };
         let c = self.areas;
         let mut scores = self.bias.clone();
         for (&f, &x) in ids.iter().zip(&xs) {
@@ -419,6 +552,92 @@ mod tests {
         let model = Learned::train(&analyzer, &[], &[], 2, &LearningOptions::default());
         let out = model.suggest(&analyzer, &[MentionText::new("anything at all", None)]);
         assert!(out[0].as_ref().is_none_or(|s| !s.sure));
+    }
+
+    /// 4 problems x 4 wordings x 8 ways to start = 128 short English
+    /// decisions; none says "duplicate", "payment" or "statement".
+    #[cfg(feature = "word-vectors")]
+    fn bank_decisions() -> (Vec<String>, Vec<usize>) {
+        let problems = [
+            [
+                "i was charged twice",
+                "you billed me two times",
+                "double charge on my card",
+                "the same purchase was taken twice",
+            ],
+            [
+                "my card has not arrived",
+                "still waiting for my new card",
+                "the card never came in the mail",
+                "when will my card be delivered",
+            ],
+            [
+                "the exchange rate was wrong",
+                "bad currency conversion",
+                "you used the wrong rate for euros",
+                "foreign exchange cost too much",
+            ],
+            [
+                "i want to close my account",
+                "how do i delete my account",
+                "please cancel my membership",
+                "terminate my account now",
+            ],
+        ];
+        let starts = [
+            "", "hi ", "hello ", "help ", "urgent ", "why ", "again ", "so ",
+        ];
+        let mut texts = Vec::new();
+        let mut labels = Vec::new();
+        for (label, wordings) in problems.iter().enumerate() {
+            for wording in wordings {
+                for start in starts {
+                    texts.push(format!("{start}{wording}"));
+                    labels.push(label);
+                }
+            }
+        }
+        (texts, labels)
+    }
+
+    #[test]
+    #[cfg(feature = "word-vectors")]
+    fn with_word_vectors_a_wording_sharing_no_word_goes_where_the_decisions_point() {
+        let table: &'static WordVectors = Box::leak(Box::new(
+            WordVectors::shipped().expect("built with the table"),
+        ));
+        let analyzer = Analyzer::new();
+        let (texts, labels) = bank_decisions();
+        let examples: Vec<MentionText<'_>> =
+            texts.iter().map(|t| MentionText::new(t, None)).collect();
+        let options = LearningOptions::default();
+        let train = |table| Learned::train_with(&analyzer, &examples, &labels, 4, &options, table);
+        let (with, without) = (train(Some(table)), train(None));
+        assert!(with.dense.is_some() && without.dense.is_none());
+        let new = [MentionText::new(
+            "there is a duplicate payment on my statement",
+            None,
+        )];
+        let got = with.suggest(&analyzer, &new)[0]
+            .clone()
+            .expect("a suggestion");
+        assert_eq!(got.area, 0, "{got:?}");
+        // Its stems and trigrams alone point elsewhere or barely here.
+        let alone = without.suggest(&analyzer, &new)[0].clone();
+        let p_alone = alone
+            .as_ref()
+            .map_or(0.0, |s| if s.area == 0 { s.probability } else { 0.0 });
+        assert!(got.probability > p_alone + 0.2, "{got:?} against {alone:?}");
+        // A study of long or Swedish texts, or a handful, gets none.
+        let few = Learned::train_with(
+            &analyzer,
+            &examples[..40],
+            &labels[..40],
+            4,
+            &options,
+            Some(table),
+        );
+        assert!(few.dense.is_none(), "under 100 examples");
     }
 
     #[test]

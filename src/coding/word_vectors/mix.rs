@@ -14,6 +14,12 @@ use crate::survey::Locale;
 /// of "no parking at the warehouse" split in two).
 pub const MIN_MENTIONS: u64 = 100;
 
+/// The gate's defaults: word vectors where the median mention has at most
+/// this many content words...
+pub const GATE_MAX_WORDS: usize = 12;
+/// ...and at least this share of the mentions is English.
+pub const GATE_MIN_ENGLISH: f32 = 0.2;
+
 /// What the gate looks at in a study's texts (each counted as often as it was
 /// written).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -39,7 +39,7 @@ const MAGIC_V2: &[u8; 8] = b"PDSWV2\0\0";
 const MAGIC_V3: &[u8; 8] = b"PDSWV3\0\0";
 
 mod mix;
-pub use mix::{mix, Profile};
+pub use mix::{mix, Profile, GATE_MAX_WORDS, GATE_MIN_ENGLISH};
 
 /// The table grouping uses: the one a program installed, else the shipped one
 /// (read on first use).
