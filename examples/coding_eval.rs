@@ -39,6 +39,9 @@
 //! area, those areas and their mentions with the language each was read in
 //! (for dev files and fixtures: to see why wordings of one problem did not meet).
 //!
+//! `--assignments OUT.csv` writes each mention's area (`file,row,label,area`,
+//! appended to OUT.csv if it exists) for analysis with other tools.
+//!
 //! `--copies N` (1 to 40) also groups N copies of each file, copy `i` without
 //! the rows `i`, `i + 40`, `i + 80`, ..., and prints the mean ARI and NMI of the
 //! copies with their range: grouping moves by about 0.01 when a few rows change,
@@ -75,6 +78,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         None => 10,
     };
     let by_label = take_flag(&mut args, "--by-label");
+    let assignments_out = take_option(&mut args, "--assignments")?.map(PathBuf::from);
     let copies = match take_option(&mut args, "--copies")? {
         Some(n) => match n.parse::<usize>() {
             Ok(n) if (1..=COPY_STRIDE).contains(&n) => n,
@@ -101,7 +105,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     for file in &files {
         let data = read(file)?;
-        evaluate(file, &data, &options, by_label);
+        let grouping = evaluate(file, &data, &options, by_label);
+        if let Some(out) = &assignments_out {
+            write_assignments(out, file, &data, &grouping)?;
+        }
         if copies > 0 {
             evaluate_copies(&data, &options, copies);
         }
@@ -256,7 +263,7 @@ fn read(file: &Path) -> Result<Labelled, Box<dyn Error>> {
     Ok(data)
 }
 
-fn evaluate(file: &Path, data: &Labelled, options: &GroupingOptions, by_label: bool) {
+fn evaluate(file: &Path, data: &Labelled, options: &GroupingOptions, by_label: bool) -> Grouping {
     let mentions: Vec<MentionText<'_>> = data
         .texts
         .iter()
@@ -357,6 +364,40 @@ fn evaluate(file: &Path, data: &Labelled, options: &GroupingOptions, by_label: b
     if by_label {
         print_by_label(data, &grouping);
     }
+    grouping
+}
+
+/// Writes one row per mention of `file` (`file,row,label,area`; area empty
+/// when uncoded) to `out`, appending when several files are read, for
+/// analysis outside this tool.
+fn write_assignments(
+    out: &Path,
+    file: &Path,
+    data: &Labelled,
+    grouping: &Grouping,
+) -> Result<(), Box<dyn Error>> {
+    let fresh = !out.exists();
+    let handle = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out)
+        .map_err(|e| format!("--assignments {}: {e}", out.display()))?;
+    let mut writer = csv::Writer::from_writer(handle);
+    if fresh {
+        writer.write_record(["file", "row", "label", "area"])?;
+    }
+    let file = file.display().to_string();
+    for (row, assignment) in grouping.assignments.iter().enumerate() {
+        let area = assignment.map_or(String::new(), |a| a.proposal.to_string());
+        writer.write_record([
+            file.as_str(),
+            &row.to_string(),
+            &data.names[data.labels[row]],
+            &area,
+        ])?;
+    }
+    writer.flush()?;
+    Ok(())
 }
 
 /// For each label split over several areas, the areas its mentions went to and
